@@ -1,0 +1,6 @@
+//! Domain rules of mostrador: pure types and functions, no I/O and no async.
+
+pub mod clock;
+pub mod ids;
+
+pub use clock::{Clock, FixedClock, SystemClock};

@@ -1,0 +1,20 @@
+//! Storage ports of mostrador and their engines: the Table (DynamoDB semantics), Blobs and Keys, and
+//! idempotency records kept on the Table.
+
+pub mod aws;
+pub mod blobs;
+pub mod dynamodb;
+pub mod idempotency;
+pub mod keys;
+pub mod kms;
+pub mod s3;
+pub mod sqlite;
+pub mod table;
+pub mod testkit;
+
+pub use blobs::{Blob, BlobError, Blobs, DirBlobs};
+pub use keys::{Keys, KeysError, LocalKeys};
+pub use table::{
+    CancelReason, Condition, Index, Item, Key, Page, Query, SortKey, StoreError, Table, TxOp,
+    Update, Value,
+};

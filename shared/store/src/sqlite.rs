@@ -1,0 +1,371 @@
+//! The embedded engine: one SQLite file in WAL mode holding the table (and, through
+//! [`Database::call`], the durable queues of `mostrador-queue`).
+
+use crate::table::{
+    cursor, validate_transaction, CancelReason, Condition, Index, Item, Key, Page, Query, SortKey,
+    StoreError, Table, TxOp, Update, Value, GSI1PK, GSI1SK, PK, SK,
+};
+use async_trait::async_trait;
+use mostrador_core::Clock;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// A handle on the embedded SQLite file, shared by every embedded engine of one process.
+#[derive(Clone)]
+pub struct Database {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Database")
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    pk TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    gsi1pk TEXT,
+    gsi1sk TEXT,
+    ttl INTEGER,
+    body TEXT NOT NULL,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk) WHERE gsi1pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
+";
+
+pub(crate) fn sql_err(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
+        {
+            StoreError::Unavailable(format!("database busy: {f}"))
+        }
+        other => StoreError::Internal(other.to_string()),
+    }
+}
+
+impl Database {
+    /// Opens (or creates) the database file, in WAL mode, with the table schema.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Internal(format!("creating {}: {e}", dir.display())))?;
+        }
+        let conn = Connection::open(path).map_err(sql_err)?;
+        Self::init(conn)
+    }
+
+    /// A private in-memory database; for tests and benchmarks.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory().map_err(sql_err)?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, StoreError> {
+        // WAL: readers never block the writer; NORMAL sync is durable across process crashes
+        // (a power loss may drop the last commits, never corrupt the file).
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(sql_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql_err)?;
+        conn.execute_batch(SCHEMA).map_err(sql_err)?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `f` with the connection on the blocking pool; one caller at a time.
+    pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("database task failed: {e}")))?
+    }
+}
+
+/// The Table port on the embedded database.
+#[derive(Debug, Clone)]
+pub struct SqliteTable {
+    db: Database,
+    clock: Arc<dyn Clock>,
+}
+
+impl SqliteTable {
+    /// The table in `db`, with expiry judged by `clock`.
+    pub fn new(db: Database, clock: Arc<dyn Clock>) -> Self {
+        Self { db, clock }
+    }
+}
+
+fn encode_item(item: &Item) -> Result<String, StoreError> {
+    serde_json::to_string(&item.attrs).map_err(|e| StoreError::Internal(e.to_string()))
+}
+
+fn decode_item(body: &str) -> Result<Item, StoreError> {
+    let attrs: BTreeMap<String, Value> =
+        serde_json::from_str(body).map_err(|e| StoreError::Internal(format!("corrupt item: {e}")))?;
+    Ok(Item { attrs })
+}
+
+/// The live item under `key` (expired items count as absent).
+fn load(conn: &Connection, key: &Key, now: i64) -> Result<Option<Item>, StoreError> {
+    let body: Option<String> = conn
+        .query_row(
+            "SELECT body FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl > ?3)",
+            params![key.pk, key.sk, now],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql_err)?;
+    body.as_deref().map(decode_item).transpose()
+}
+
+fn store(conn: &Connection, item: &Item) -> Result<(), StoreError> {
+    let key = item.validate()?;
+    conn.execute(
+        "INSERT OR REPLACE INTO items (pk, sk, gsi1pk, gsi1sk, ttl, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            key.pk,
+            key.sk,
+            item.get_s(GSI1PK),
+            item.get_s(GSI1SK),
+            item.ttl(),
+            encode_item(item)?
+        ],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+fn remove(conn: &Connection, key: &Key) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk])
+        .map_err(sql_err)?;
+    Ok(())
+}
+
+fn check(condition: Option<&Condition>, current: Option<&Item>) -> bool {
+    condition.is_none_or(|c| c.eval(current))
+}
+
+/// Applies one write after its condition held; returns the new item for puts and updates.
+fn apply(conn: &Connection, op: &TxOp, current: Option<&Item>) -> Result<Option<Item>, StoreError> {
+    match op {
+        TxOp::Put { item, .. } => {
+            store(conn, item)?;
+            Ok(Some(item.clone()))
+        }
+        TxOp::Update { key, update, .. } => {
+            let next = update.apply(key, current)?;
+            store(conn, &next)?;
+            Ok(Some(next))
+        }
+        TxOp::Delete { key, .. } => {
+            remove(conn, key)?;
+            Ok(None)
+        }
+        TxOp::Check { .. } => Ok(None),
+    }
+}
+
+/// Runs one conditional write in its own transaction.
+fn single(conn: &mut Connection, op: TxOp, now: i64) -> Result<(Option<Item>, Option<Item>), StoreError> {
+    let key = op.key()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+    let current = load(&tx, &key, now)?;
+    if !check(op.condition(), current.as_ref()) {
+        return Err(StoreError::ConditionFailed { current: current.map(Box::new) });
+    }
+    let written = apply(&tx, &op, current.as_ref())?;
+    tx.commit().map_err(sql_err)?;
+    Ok((current, written))
+}
+
+#[async_trait]
+impl Table for SqliteTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let key = key.clone();
+        let now = self.clock.now_secs();
+        self.db.call(move |conn| load(conn, &key, now)).await
+    }
+
+    async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
+        item.validate()?;
+        let now = self.clock.now_secs();
+        self.db
+            .call(move |conn| single(conn, TxOp::Put { item, condition }, now).map(|_| ()))
+            .await
+    }
+
+    async fn update(
+        &self,
+        key: &Key,
+        update: Update,
+        condition: Option<Condition>,
+    ) -> Result<Item, StoreError> {
+        update.validate()?;
+        let key = key.clone();
+        let now = self.clock.now_secs();
+        self.db
+            .call(move |conn| {
+                let (_, written) = single(conn, TxOp::Update { key, update, condition }, now)?;
+                written.ok_or_else(|| StoreError::Internal("update wrote nothing".into()))
+            })
+            .await
+    }
+
+    async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
+        let key = key.clone();
+        let now = self.clock.now_secs();
+        self.db
+            .call(move |conn| single(conn, TxOp::Delete { key, condition }, now).map(|(old, _)| old))
+            .await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        let now = self.clock.now_secs();
+        self.db.call(move |conn| run_query(conn, &query, now)).await
+    }
+
+    async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
+        validate_transaction(&ops)?;
+        let now = self.clock.now_secs();
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+                // DynamoDB checks every condition against the state before the transaction; with
+                // distinct keys, loading each item once up front is the same thing.
+                let mut currents = Vec::with_capacity(ops.len());
+                let mut reasons = Vec::with_capacity(ops.len());
+                for op in &ops {
+                    let current = load(&tx, &op.key()?, now)?;
+                    reasons.push(if check(op.condition(), current.as_ref()) {
+                        CancelReason::None
+                    } else {
+                        CancelReason::ConditionFailed
+                    });
+                    currents.push(current);
+                }
+                if reasons.iter().any(|r| *r != CancelReason::None) {
+                    return Err(StoreError::TransactionCanceled { reasons });
+                }
+                for (op, current) in ops.iter().zip(&currents) {
+                    apply(&tx, op, current.as_ref())?;
+                }
+                tx.commit().map_err(sql_err)
+            })
+            .await
+    }
+}
+
+fn run_query(conn: &Connection, query: &Query, now: i64) -> Result<Page, StoreError> {
+    let (pk_col, sk_col) = match query.index {
+        Index::Primary => ("pk", "sk"),
+        Index::Gsi1 => ("gsi1pk", "gsi1sk"),
+    };
+    let mut sql = format!("SELECT body FROM items WHERE {pk_col} = ? AND (ttl IS NULL OR ttl > ?)");
+    let mut args: Vec<rusqlite::types::Value> = vec![query.pk.clone().into(), now.into()];
+    let mut push = |clause: &str, v: &str| {
+        sql.push_str(&format!(" AND {sk_col} {clause} ?"));
+        args.push(v.to_owned().into());
+    };
+    match &query.sort {
+        SortKey::Any => {}
+        SortKey::Eq(v) => push("=", v),
+        SortKey::Lt(v) => push("<", v),
+        SortKey::Le(v) => push("<=", v),
+        SortKey::Gt(v) => push(">", v),
+        SortKey::Ge(v) => push(">=", v),
+        SortKey::Between(a, b) => {
+            push(">=", a);
+            push("<=", b);
+        }
+        SortKey::BeginsWith(p) => {
+            // Byte-wise prefix match (SQLite's LIKE is case-insensitive; GLOB treats * and ? specially).
+            push(">=", p);
+            sql.push_str(&format!(" AND substr({sk_col}, 1, length(?)) = ?"));
+            args.push(p.clone().into());
+            args.push(p.clone().into());
+        }
+    }
+    let cmp = if query.forward { ">" } else { "<" };
+    if let Some(c) = &query.cursor {
+        let last = cursor::decode(c)?;
+        let field = |name: &str| {
+            last.get(name)
+                .cloned()
+                .ok_or_else(|| StoreError::Invalid("cursor does not belong to this query".into()))
+        };
+        match query.index {
+            Index::Primary => {
+                sql.push_str(&format!(" AND sk {cmp} ?"));
+                args.push(field(SK)?.into());
+            }
+            Index::Gsi1 => {
+                sql.push_str(&format!(" AND (gsi1sk, pk, sk) {cmp} (?, ?, ?)"));
+                args.push(field(GSI1SK)?.into());
+                args.push(field(PK)?.into());
+                args.push(field(SK)?.into());
+            }
+        }
+    }
+    let dir = if query.forward { "ASC" } else { "DESC" };
+    match query.index {
+        Index::Primary => sql.push_str(&format!(" ORDER BY sk {dir}")),
+        Index::Gsi1 => sql.push_str(&format!(" ORDER BY gsi1sk {dir}, pk {dir}, sk {dir}")),
+    }
+    let limit = query.limit.map(|l| l.max(1) as usize);
+    if let Some(l) = limit {
+        // One extra row tells whether another page exists.
+        sql.push_str(&format!(" LIMIT {}", l + 1));
+    }
+    let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0))
+        .map_err(sql_err)?;
+    let mut items = Vec::new();
+    for row in rows {
+        items.push(decode_item(&row.map_err(sql_err)?)?);
+    }
+    let mut next = None;
+    if let Some(l) = limit {
+        if items.len() > l {
+            items.truncate(l);
+            if let Some(last) = items.last() {
+                next = Some(cursor::encode(&key_attrs(last, query.index)));
+            }
+        }
+    }
+    Ok(Page { items, cursor: next })
+}
+
+/// The attributes that identify an item's position in an index.
+pub(crate) fn key_attrs(item: &Item, index: Index) -> BTreeMap<String, String> {
+    let mut names = vec![PK, SK];
+    if index == Index::Gsi1 {
+        names.extend([GSI1PK, GSI1SK]);
+    }
+    names
+        .into_iter()
+        .filter_map(|n| item.get_s(n).map(|v| (n.to_owned(), v.to_owned())))
+        .collect()
+}
+
+/// Deletes expired rows; reads already ignore them, this only reclaims space.
+pub async fn purge_expired(db: &Database, now_secs: i64) -> Result<usize, StoreError> {
+    db.call(move |conn| {
+        conn.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1", params![now_secs])
+            .map_err(sql_err)
+    })
+    .await
+}
+
