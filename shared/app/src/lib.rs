@@ -1,1 +1,19 @@
-//! placeholder
+//! Use cases of mostrador, written against the ports only, and the wiring that builds the ports from
+//! configuration. The Lambda functions and the local stack call the same functions here.
+
+pub mod config;
+pub mod deps;
+pub mod error;
+pub mod http;
+pub mod ingest;
+pub mod jobs;
+pub mod lambda;
+pub mod merchants;
+pub mod messages;
+pub mod pipeline;
+pub mod records;
+pub mod telemetry;
+pub mod tenant;
+
+pub use config::Config;
+pub use deps::Deps;

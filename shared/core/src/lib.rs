@@ -2,5 +2,6 @@
 
 pub mod clock;
 pub mod ids;
+pub mod phone;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -1,0 +1,577 @@
+//! The embedded engine: durable queues in the SQLite file shared with the table
+//! ([`mostrador_store::sqlite::Database`]), with the semantics of SQS.
+//!
+//! - Every queue and its dead-letter queue live in `queue_messages` (a `dead` flag marks dead letters),
+//!   so a message survives a restart in whatever state it was: ready, in flight (until its visibility
+//!   runs out) or dead. FIFO deduplication ids live in `queue_dedup` for five minutes after the first
+//!   send, also after the message itself was deleted (as in SQS).
+//! - Receipts: only the receipt of the latest receive is valid. An older receipt is rejected with
+//!   [`QueueError::StaleReceipt`] and does nothing, so a consumer whose visibility ran out cannot delete
+//!   a delivery that now belongs to someone else. SQS (and moto) are more lenient: they accept an older
+//!   receipt of a message that is still in the queue and act on the message. Consumers must therefore
+//!   treat `StaleReceipt` as "someone else has the message now", and rely on idempotent effects either way.
+//! - Redrive: a message received `max_receives` times is moved to the dead-letter queue by the receive
+//!   that would hand it out once more (`max_receives == 0` disables redrive).
+//! - FIFO: messages are handed out in send order per group; a group with a message in flight gives out
+//!   nothing until that message is deleted or visible again; one batch may hold several messages of a
+//!   group, in order.
+//! - Cost: a standard receive reads the batch through the `(queue, dead, visible_at_ms, seq)` index; a
+//!   FIFO receive walks live messages in send order and also steps over in-flight messages and messages
+//!   of blocked groups (what SQS does too, in its own way), with one indexed lookup per group.
+
+use crate::port::{
+    validate_receive, validate_visibility, OutgoingMessage, Queue, QueueDepth, QueueError,
+    QueueSpec, ReceivedMessage, DEDUP_WINDOW,
+};
+use async_trait::async_trait;
+use mostrador_core::Clock;
+use mostrador_store::sqlite::Database;
+use mostrador_store::StoreError;
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, OnceCell};
+
+/// How often a long-polling receive looks at the database again when no send wakes it.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Rows read per step of a receive.
+const PAGE: i64 = 64;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS queue_messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    group_id TEXT,
+    sent_at_ms INTEGER NOT NULL,
+    visible_at_ms INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    receipt TEXT,
+    dead INTEGER NOT NULL DEFAULT 0,
+    dead_at_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, dead, visible_at_ms, seq);
+CREATE INDEX IF NOT EXISTS queue_messages_order ON queue_messages (queue, dead, seq);
+CREATE INDEX IF NOT EXISTS queue_messages_group ON queue_messages (queue, group_id, visible_at_ms)
+    WHERE dead = 0 AND group_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS queue_messages_receipt ON queue_messages (receipt)
+    WHERE receipt IS NOT NULL;
+CREATE TABLE IF NOT EXISTS queue_dedup (
+    queue TEXT NOT NULL,
+    dedup_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (queue, dedup_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS queue_dedup_expiry ON queue_dedup (queue, expires_at_ms);
+";
+
+const COLUMNS: &str = "seq, message_id, body, group_id, sent_at_ms, visible_at_ms, receive_count";
+
+/// A queue (and its dead-letter queue) in the embedded SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteQueue {
+    db: Database,
+    spec: QueueSpec,
+    clock: Arc<dyn Clock>,
+    /// Wakes long-polling receives of this handle (and its clones) when a message becomes visible.
+    wake: Arc<Notify>,
+    /// Set once the queue tables exist in `db`.
+    schema: Arc<OnceCell<()>>,
+}
+
+impl SqliteQueue {
+    /// The queue `spec.name` in `db`, with visibility, delays and dedup windows judged by `clock`.
+    /// Several queues (different names) share one database.
+    pub fn new(db: Database, spec: QueueSpec, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            db,
+            spec,
+            clock,
+            wake: Arc::new(Notify::new()),
+            schema: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// Runs `f` on the database once the queue tables exist.
+    async fn run<T, F>(&self, f: F) -> Result<T, QueueError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.schema
+            .get_or_try_init(|| self.db.call(|conn| conn.execute_batch(SCHEMA).map_err(sql)))
+            .await
+            .map_err(store_error)?;
+        self.db.call(f).await.map_err(store_error)
+    }
+
+    /// One receive attempt, without waiting.
+    async fn receive_now(
+        &self,
+        max: u32,
+        visibility: Duration,
+    ) -> Result<Vec<ReceivedMessage>, QueueError> {
+        let spec = self.spec.clone();
+        let now = self.clock.now_ms();
+        let visible_at = now.saturating_add(millis(visibility));
+        let (received, redriven) = self
+            .run(move |conn| receive_batch(conn, &spec, max as usize, now, visible_at))
+            .await?;
+        for message_id in &redriven {
+            tracing::warn!(
+                queue = %self.spec.name,
+                message_id = %message_id,
+                "message moved to the dead-letter queue"
+            );
+        }
+        Ok(received)
+    }
+}
+
+fn sql(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            StoreError::Unavailable(format!("database busy: {f}"))
+        }
+        other => StoreError::Internal(other.to_string()),
+    }
+}
+
+fn store_error(e: StoreError) -> QueueError {
+    match e {
+        StoreError::Unavailable(m) => QueueError::Unavailable(m),
+        other => QueueError::Internal(other.to_string()),
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A live message as stored.
+struct Stored {
+    seq: i64,
+    message_id: String,
+    body: String,
+    group_id: Option<String>,
+    sent_at_ms: i64,
+    visible_at_ms: i64,
+    receive_count: u32,
+}
+
+impl Stored {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            seq: r.get(0)?,
+            message_id: r.get(1)?,
+            body: r.get(2)?,
+            group_id: r.get(3)?,
+            sent_at_ms: r.get(4)?,
+            visible_at_ms: r.get(5)?,
+            receive_count: u32::try_from(r.get::<_, i64>(6)?).unwrap_or(u32::MAX),
+        })
+    }
+
+    fn into_received(self, receipt: String, receive_count: u32) -> ReceivedMessage {
+        ReceivedMessage {
+            message_id: self.message_id,
+            receipt,
+            body: self.body,
+            group_id: self.group_id,
+            receive_count,
+            sent_at_ms: self.sent_at_ms,
+        }
+    }
+}
+
+/// The next live messages of a FIFO queue in send order (in-flight ones included), after `after_seq`.
+fn fifo_page(conn: &Connection, queue: &str, after_seq: i64) -> Result<Vec<Stored>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM queue_messages
+             WHERE queue = ?1 AND dead = 0 AND seq > ?2 ORDER BY seq LIMIT ?3"
+        ))
+        .map_err(sql)?;
+    let rows = stmt
+        .query_map(params![queue, after_seq, PAGE], Stored::from_row)
+        .map_err(sql)?;
+    rows.collect::<Result<_, _>>().map_err(sql)
+}
+
+/// The next visible messages of a standard queue, by the time they became visible, after `after`.
+fn ready_page(
+    conn: &Connection,
+    queue: &str,
+    now: i64,
+    after: (i64, i64),
+) -> Result<Vec<Stored>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM queue_messages
+             WHERE queue = ?1 AND dead = 0 AND visible_at_ms <= ?2 AND (visible_at_ms, seq) > (?3, ?4)
+             ORDER BY visible_at_ms, seq LIMIT ?5"
+        ))
+        .map_err(sql)?;
+    let rows = stmt
+        .query_map(
+            params![queue, now, after.0, after.1, PAGE],
+            Stored::from_row,
+        )
+        .map_err(sql)?;
+    rows.collect::<Result<_, _>>().map_err(sql)
+}
+
+/// Whether a FIFO group has a message in flight.
+fn group_in_flight(
+    conn: &Connection,
+    queue: &str,
+    group: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    conn.prepare_cached(
+        "SELECT 1 FROM queue_messages
+         WHERE queue = ?1 AND group_id = ?2 AND dead = 0 AND visible_at_ms > ?3 LIMIT 1",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row(params![queue, group, now], |_| Ok(()))
+            .optional()
+    })
+    .map(|found| found.is_some())
+    .map_err(sql)
+}
+
+/// Hands out up to `max` messages, hiding them until `visible_at`; moves exhausted messages to the
+/// dead-letter queue on the way. Returns the batch and the ids of the messages moved.
+fn receive_batch(
+    conn: &mut Connection,
+    spec: &QueueSpec,
+    max: usize,
+    now: i64,
+    visible_at: i64,
+) -> Result<(Vec<ReceivedMessage>, Vec<String>), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql)?;
+    let mut batch = Vec::new();
+    let mut redriven = Vec::new();
+    // FIFO: whether each group met so far may give out messages in this batch. Decided once, on the
+    // group's first message, so that messages handed out earlier in this batch do not block the rest.
+    let mut open_groups: HashMap<String, bool> = HashMap::new();
+    let mut after = (i64::MIN, 0_i64);
+    'pages: loop {
+        let page = if spec.fifo {
+            fifo_page(&tx, &spec.name, after.1)?
+        } else {
+            ready_page(&tx, &spec.name, now, after)?
+        };
+        let exhausted = (page.len() as i64) < PAGE;
+        for message in page {
+            after = (message.visible_at_ms, message.seq);
+            if spec.fifo {
+                let group = message.group_id.clone().unwrap_or_default();
+                let open = match open_groups.get(&group) {
+                    Some(open) => *open,
+                    None => {
+                        let open = !group_in_flight(&tx, &spec.name, &group, now)?;
+                        open_groups.insert(group, open);
+                        open
+                    }
+                };
+                if !open {
+                    continue;
+                }
+            }
+            if message.visible_at_ms > now {
+                continue;
+            }
+            if spec.max_receives > 0 && message.receive_count >= spec.max_receives {
+                tx.execute(
+                    "UPDATE queue_messages SET dead = 1, dead_at_ms = ?2, receipt = NULL WHERE seq = ?1",
+                    params![message.seq, now],
+                )
+                .map_err(sql)?;
+                redriven.push(message.message_id);
+                continue;
+            }
+            let receipt = uuid::Uuid::new_v4().simple().to_string();
+            let count = message.receive_count.saturating_add(1);
+            tx.execute(
+                "UPDATE queue_messages SET receive_count = ?2, visible_at_ms = ?3, receipt = ?4
+                 WHERE seq = ?1",
+                params![message.seq, count, visible_at, receipt],
+            )
+            .map_err(sql)?;
+            batch.push(message.into_received(receipt, count));
+            if batch.len() >= max {
+                break 'pages;
+            }
+        }
+        if exhausted {
+            break;
+        }
+    }
+    tx.commit().map_err(sql)?;
+    Ok((batch, redriven))
+}
+
+/// Stores a message; for FIFO, a dedup id seen within the window returns the first message's id.
+fn insert(
+    conn: &mut Connection,
+    queue: &str,
+    message: &OutgoingMessage,
+    dedup_id: Option<&str>,
+    message_id: &str,
+    now: i64,
+    visible_at: i64,
+) -> Result<String, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql)?;
+    if let Some(dedup_id) = dedup_id {
+        tx.execute(
+            "DELETE FROM queue_dedup WHERE queue = ?1 AND expires_at_ms <= ?2",
+            params![queue, now],
+        )
+        .map_err(sql)?;
+        let first: Option<String> = tx
+            .query_row(
+                "SELECT message_id FROM queue_dedup WHERE queue = ?1 AND dedup_id = ?2",
+                params![queue, dedup_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql)?;
+        if let Some(first) = first {
+            tx.commit().map_err(sql)?;
+            return Ok(first);
+        }
+        tx.execute(
+            "INSERT INTO queue_dedup (queue, dedup_id, message_id, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![queue, dedup_id, message_id, now.saturating_add(millis(DEDUP_WINDOW))],
+        )
+        .map_err(sql)?;
+    }
+    tx.execute(
+        "INSERT INTO queue_messages (queue, message_id, body, group_id, sent_at_ms, visible_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            queue,
+            message_id,
+            message.body,
+            message.group_id,
+            now,
+            visible_at
+        ],
+    )
+    .map_err(sql)?;
+    tx.commit().map_err(sql)?;
+    Ok(message_id.to_owned())
+}
+
+/// Moves up to `max` dead letters, oldest first, to the back of the queue with a fresh receive count.
+/// Message id, body, group and send time are kept.
+fn replay(conn: &mut Connection, queue: &str, max: u32, now: i64) -> Result<u32, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql)?;
+    let seqs: Vec<i64> = {
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT seq FROM queue_messages WHERE queue = ?1 AND dead = 1 ORDER BY seq LIMIT ?2",
+            )
+            .map_err(sql)?;
+        let rows = stmt
+            .query_map(params![queue, max], |r| r.get(0))
+            .map_err(sql)?;
+        rows.collect::<Result<_, _>>().map_err(sql)?
+    };
+    for seq in &seqs {
+        // A new row (new seq) puts the message behind everything already queued, as a re-send would.
+        tx.execute(
+            "INSERT INTO queue_messages (queue, message_id, body, group_id, sent_at_ms, visible_at_ms)
+             SELECT queue, message_id, body, group_id, sent_at_ms, ?2 FROM queue_messages WHERE seq = ?1",
+            params![seq, now],
+        )
+        .map_err(sql)?;
+        tx.execute("DELETE FROM queue_messages WHERE seq = ?1", params![seq])
+            .map_err(sql)?;
+    }
+    tx.commit().map_err(sql)?;
+    Ok(u32::try_from(seqs.len()).unwrap_or(u32::MAX))
+}
+
+#[async_trait]
+impl Queue for SqliteQueue {
+    fn spec(&self) -> &QueueSpec {
+        &self.spec
+    }
+
+    async fn send(&self, message: OutgoingMessage) -> Result<String, QueueError> {
+        message.validate(&self.spec)?;
+        let now = self.clock.now_ms();
+        let dedup_id = self.spec.fifo.then(|| message.dedup_id_or_body_hash());
+        let delay = if self.spec.fifo {
+            Duration::ZERO
+        } else {
+            message.delay.unwrap_or_default()
+        };
+        let visible_at = now.saturating_add(millis(delay));
+        let queue = self.spec.name.clone();
+        let message_id = uuid::Uuid::new_v4().to_string();
+        let id = self
+            .run(move |conn| {
+                insert(
+                    conn,
+                    &queue,
+                    &message,
+                    dedup_id.as_deref(),
+                    &message_id,
+                    now,
+                    visible_at,
+                )
+            })
+            .await?;
+        if delay.is_zero() {
+            self.wake.notify_waiters();
+        }
+        Ok(id)
+    }
+
+    async fn receive(
+        &self,
+        max: u32,
+        visibility: Duration,
+        wait: Duration,
+    ) -> Result<Vec<ReceivedMessage>, QueueError> {
+        validate_receive(max, visibility, wait)?;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Registered before looking, so a send during the attempt still wakes the wait below.
+            let woken = self.wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let batch = self.receive_now(max, visibility).await?;
+            let now = tokio::time::Instant::now();
+            if !batch.is_empty() || now >= deadline {
+                return Ok(batch);
+            }
+            let nap = POLL_INTERVAL.min(deadline - now);
+            let _ = tokio::time::timeout(nap, woken).await;
+        }
+    }
+
+    async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
+        let queue = self.spec.name.clone();
+        let receipt = receipt.to_owned();
+        let deleted = self
+            .run(move |conn| {
+                conn.execute(
+                    "DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2 AND dead = 0",
+                    params![queue, receipt],
+                )
+                .map_err(sql)
+            })
+            .await?;
+        if deleted == 0 {
+            return Err(QueueError::StaleReceipt);
+        }
+        // A delete may unblock a FIFO group.
+        self.wake.notify_waiters();
+        Ok(())
+    }
+
+    async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), QueueError> {
+        validate_visibility(timeout)?;
+        let queue = self.spec.name.clone();
+        let receipt = receipt.to_owned();
+        let visible_at = self.clock.now_ms().saturating_add(millis(timeout));
+        let changed = self
+            .run(move |conn| {
+                conn.execute(
+                    "UPDATE queue_messages SET visible_at_ms = ?3
+                     WHERE queue = ?1 AND receipt = ?2 AND dead = 0",
+                    params![queue, receipt, visible_at],
+                )
+                .map_err(sql)
+            })
+            .await?;
+        if changed == 0 {
+            return Err(QueueError::StaleReceipt);
+        }
+        if timeout.is_zero() {
+            self.wake.notify_waiters();
+        }
+        Ok(())
+    }
+
+    /// Dead letters oldest first; their receipt is empty (they cannot be deleted through the port) and
+    /// their receive count is the one they died with.
+    async fn dead_letters(&self, max: u32) -> Result<Vec<ReceivedMessage>, QueueError> {
+        let queue = self.spec.name.clone();
+        self.run(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM queue_messages
+                         WHERE queue = ?1 AND dead = 1 ORDER BY seq LIMIT ?2"
+                ))
+                .map_err(sql)?;
+            let rows = stmt
+                .query_map(params![queue, max], Stored::from_row)
+                .map_err(sql)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let stored = row.map_err(sql)?;
+                let count = stored.receive_count;
+                out.push(stored.into_received(String::new(), count));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn replay_dead_letters(&self, max: u32) -> Result<u32, QueueError> {
+        let queue = self.spec.name.clone();
+        let now = self.clock.now_ms();
+        let moved = self.run(move |conn| replay(conn, &queue, max, now)).await?;
+        if moved > 0 {
+            tracing::info!(queue = %self.spec.name, moved, "dead letters replayed");
+            self.wake.notify_waiters();
+        }
+        Ok(moved)
+    }
+
+    async fn depth(&self) -> Result<QueueDepth, QueueError> {
+        let queue = self.spec.name.clone();
+        let now = self.clock.now_ms();
+        self.run(move |conn| {
+            conn.query_row(
+                "SELECT
+                        COALESCE(SUM(dead = 0 AND visible_at_ms <= ?2), 0),
+                        COALESCE(SUM(dead = 0 AND visible_at_ms > ?2 AND receive_count > 0), 0),
+                        COALESCE(SUM(dead = 1), 0)
+                     FROM queue_messages WHERE queue = ?1",
+                params![queue, now],
+                |r| {
+                    let count =
+                        |i: usize| r.get::<_, i64>(i).map(|n| u64::try_from(n).unwrap_or(0));
+                    Ok(QueueDepth {
+                        visible: count(0)?,
+                        in_flight: count(1)?,
+                        dead: count(2)?,
+                    })
+                },
+            )
+            .map_err(sql)
+        })
+        .await
+    }
+}

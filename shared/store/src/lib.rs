@@ -13,7 +13,10 @@ pub mod table;
 pub mod testkit;
 
 pub use blobs::{Blob, BlobError, Blobs, DirBlobs};
+pub use dynamodb::DynamoTable;
 pub use keys::{Keys, KeysError, LocalKeys};
+pub use kms::KmsKeys;
+pub use s3::S3Blobs;
 pub use table::{
     CancelReason, Condition, Index, Item, Key, Page, Query, SortKey, StoreError, Table, TxOp,
     Update, Value,

@@ -1,0 +1,436 @@
+//! Configuration: environment variables read once into one typed struct.
+//!
+//! A missing or malformed variable stops startup with a message naming it. Locally, unset secrets
+//! are generated once and kept in `<data dir>/secrets.json` (mode 0600); in Lambda they are
+//! required, given directly or through a Secrets Manager secret (`MOSTRADOR_SECRETS_ARN`).
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A secret value: never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret string.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself; call only where it is used, never to log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// A fresh random secret of 32 bytes, hex-encoded.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        Self(hex::encode(bytes))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Which engines back the ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// SQLite file, directory of blobs, local key file.
+    Embedded,
+    /// DynamoDB, SQS, S3, KMS (AWS or an emulator such as moto).
+    Aws,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    Text,
+    /// One JSON object per line, for CloudWatch.
+    Json,
+}
+
+/// Names of the AWS resources, when the engine is `aws`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AwsResources {
+    /// Endpoint override for every service (moto); `AWS_ENDPOINT_URL` works too.
+    pub endpoint: Option<String>,
+    pub table: String,
+    pub bucket: String,
+    pub kms_key_id: Option<String>,
+    pub inbound_queue_url: String,
+    pub inbound_dlq_url: String,
+    pub outbound_queue_url: String,
+    pub outbound_dlq_url: String,
+    pub invoicing_queue_url: String,
+    pub invoicing_dlq_url: String,
+    /// Create the table, queues, bucket and key when missing (for emulators and first runs).
+    pub provision: bool,
+}
+
+/// The configuration of every mostrador process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `MOSTRADOR_ADDR`: listen address of the local stack.
+    pub addr: SocketAddr,
+    /// `MOSTRADOR_DATA_DIR`: where the embedded engines keep their files.
+    pub data_dir: PathBuf,
+    /// `MOSTRADOR_ENGINE`: `embedded` or `aws`.
+    pub engine: Engine,
+    /// `MOSTRADOR_ADMIN_KEY`: platform admin key for `/v1/admin`.
+    pub admin_key: Secret,
+    /// `MOSTRADOR_WHATSAPP_APP_SECRET`: Meta app secret, signs webhooks.
+    pub whatsapp_app_secret: Secret,
+    /// `MOSTRADOR_WHATSAPP_VERIFY_TOKEN`: answers Meta's verification handshake.
+    pub whatsapp_verify_token: Secret,
+    /// `MOSTRADOR_GRAPH_API_BASE`: Graph API base URL.
+    pub graph_api_base: String,
+    /// `MOSTRADOR_GRAPH_API_VERSION`: Graph API version, e.g. `v25.0`.
+    pub graph_api_version: String,
+    /// `MOSTRADOR_PUBLIC_URL`: how customers and providers reach this deployment.
+    pub public_url: String,
+    /// `MOSTRADOR_LOG`: tracing filter, e.g. `info` or `mostrador_app=debug`.
+    pub log_filter: String,
+    /// `MOSTRADOR_LOG_FORMAT`: `text` or `json`.
+    pub log_format: LogFormat,
+    /// AWS resources (engine `aws`).
+    pub aws: AwsResources,
+    /// `MOSTRADOR_SECRETS_ARN`: Secrets Manager secret with the platform secrets (Lambda).
+    pub secrets_arn: Option<String>,
+    /// Whether this process runs inside AWS Lambda.
+    pub in_lambda: bool,
+    /// Secrets that were generated for this local data directory (to print them at start).
+    pub generated_secrets: Vec<&'static str>,
+}
+
+/// A configuration variable that is missing or malformed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration variable {var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { var, problem: problem.into() }
+}
+
+/// The variables as read from the environment (or given by a test).
+#[derive(Debug, Clone, Default)]
+pub struct Vars(HashMap<String, String>);
+
+impl Vars {
+    /// The process environment.
+    pub fn from_env() -> Self {
+        Self(std::env::vars().collect())
+    }
+
+    /// Given pairs; for tests.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self(pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+    }
+
+    fn get(&self, var: &str) -> Option<&str> {
+        self.0.get(var).map(String::as_str).filter(|v| !v.trim().is_empty())
+    }
+
+    fn required(&self, var: &'static str) -> Result<String, ConfigError> {
+        self.get(var).map(str::to_owned).ok_or_else(|| err(var, "is required but not set"))
+    }
+
+    fn or(&self, var: &str, default: &str) -> String {
+        self.get(var).unwrap_or(default).to_owned()
+    }
+}
+
+/// Secrets persisted for a local data directory.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct LocalSecrets {
+    admin_key: Option<Secret>,
+    whatsapp_app_secret: Option<Secret>,
+    whatsapp_verify_token: Option<Secret>,
+}
+
+/// The platform secrets as stored in Secrets Manager.
+#[derive(Debug, Deserialize)]
+pub struct PlatformSecrets {
+    pub admin_key: Secret,
+    pub whatsapp_app_secret: Secret,
+    pub whatsapp_verify_token: Secret,
+}
+
+impl Config {
+    /// Reads the configuration; locally generates and persists missing secrets.
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let in_lambda = vars.get("AWS_LAMBDA_FUNCTION_NAME").is_some();
+        let addr: SocketAddr = vars
+            .or("MOSTRADOR_ADDR", "127.0.0.1:3000")
+            .parse()
+            .map_err(|_| err("MOSTRADOR_ADDR", "is not a socket address such as 127.0.0.1:3000"))?;
+        let data_dir = PathBuf::from(vars.or("MOSTRADOR_DATA_DIR", ".mostrador"));
+        let engine = match vars.or("MOSTRADOR_ENGINE", if in_lambda { "aws" } else { "embedded" }).as_str() {
+            "embedded" => Engine::Embedded,
+            "aws" => Engine::Aws,
+            other => return Err(err("MOSTRADOR_ENGINE", format!("must be `embedded` or `aws`, not `{other}`"))),
+        };
+        if in_lambda && engine == Engine::Embedded {
+            return Err(err("MOSTRADOR_ENGINE", "must be `aws` inside Lambda"));
+        }
+        let log_format = match vars.or("MOSTRADOR_LOG_FORMAT", if in_lambda { "json" } else { "text" }).as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => return Err(err("MOSTRADOR_LOG_FORMAT", format!("must be `text` or `json`, not `{other}`"))),
+        };
+        let graph_api_base = vars.or("MOSTRADOR_GRAPH_API_BASE", "https://graph.facebook.com");
+        check_url("MOSTRADOR_GRAPH_API_BASE", &graph_api_base)?;
+        let graph_api_version = vars.or("MOSTRADOR_GRAPH_API_VERSION", "v25.0");
+        let version_ok = graph_api_version.strip_prefix('v').is_some_and(|v| {
+            !v.is_empty() && v.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        });
+        if !version_ok {
+            return Err(err("MOSTRADOR_GRAPH_API_VERSION", "must look like v25.0"));
+        }
+        let public_url = vars.or("MOSTRADOR_PUBLIC_URL", &format!("http://{addr}"));
+        check_url("MOSTRADOR_PUBLIC_URL", &public_url)?;
+        let secrets_arn = vars.get("MOSTRADOR_SECRETS_ARN").map(str::to_owned);
+        let aws = if engine == Engine::Aws { aws_resources(vars)? } else { AwsResources::default() };
+
+        let direct = |var: &str| vars.get(var).map(Secret::new);
+        let mut config = Config {
+            addr,
+            data_dir,
+            engine,
+            admin_key: Secret::new(""),
+            whatsapp_app_secret: Secret::new(""),
+            whatsapp_verify_token: Secret::new(""),
+            graph_api_base: graph_api_base.trim_end_matches('/').to_owned(),
+            graph_api_version,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            log_filter: vars.or("MOSTRADOR_LOG", "info"),
+            log_format,
+            aws,
+            secrets_arn,
+            in_lambda,
+            generated_secrets: Vec::new(),
+        };
+        let given = [
+            direct("MOSTRADOR_ADMIN_KEY"),
+            direct("MOSTRADOR_WHATSAPP_APP_SECRET"),
+            direct("MOSTRADOR_WHATSAPP_VERIFY_TOKEN"),
+        ];
+        if in_lambda {
+            if config.secrets_arn.is_none() {
+                let [admin, app, verify] = given;
+                config.admin_key = admin.ok_or_else(|| err("MOSTRADOR_ADMIN_KEY", "is required in Lambda (or set MOSTRADOR_SECRETS_ARN)"))?;
+                config.whatsapp_app_secret = app.ok_or_else(|| err("MOSTRADOR_WHATSAPP_APP_SECRET", "is required in Lambda (or set MOSTRADOR_SECRETS_ARN)"))?;
+                config.whatsapp_verify_token = verify.ok_or_else(|| err("MOSTRADOR_WHATSAPP_VERIFY_TOKEN", "is required in Lambda (or set MOSTRADOR_SECRETS_ARN)"))?;
+            }
+        } else {
+            config.fill_local_secrets(given)?;
+        }
+        for (var, secret) in [("MOSTRADOR_ADMIN_KEY", &config.admin_key)] {
+            if !secret.expose().is_empty() && secret.expose().len() < 16 {
+                return Err(err(var, "must be at least 16 characters"));
+            }
+        }
+        Ok(config)
+    }
+
+    /// Reads the process environment; in Lambda with `MOSTRADOR_SECRETS_ARN`, fetches the secrets.
+    pub async fn load() -> Result<Self, anyhow::Error> {
+        let mut config = Self::from_vars(&Vars::from_env())?;
+        if config.in_lambda {
+            if let Some(arn) = config.secrets_arn.clone() {
+                let secrets = fetch_platform_secrets(&config, &arn).await?;
+                config.admin_key = secrets.admin_key;
+                config.whatsapp_app_secret = secrets.whatsapp_app_secret;
+                config.whatsapp_verify_token = secrets.whatsapp_verify_token;
+            }
+        }
+        Ok(config)
+    }
+
+    fn fill_local_secrets(&mut self, given: [Option<Secret>; 3]) -> Result<(), ConfigError> {
+        let path = self.data_dir.join("secrets.json");
+        let mut stored: LocalSecrets = match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map_err(|e| err("MOSTRADOR_DATA_DIR", format!("{} is unreadable: {e}", path.display())))?,
+            Err(_) => LocalSecrets::default(),
+        };
+        let [admin, app, verify] = given;
+        let mut changed = false;
+        let mut pick = |given: Option<Secret>, slot: &mut Option<Secret>, name: &'static str, generated: &mut Vec<&'static str>| {
+            given.unwrap_or_else(|| {
+                slot.clone().unwrap_or_else(|| {
+                    let fresh = Secret::generate();
+                    *slot = Some(fresh.clone());
+                    changed = true;
+                    generated.push(name);
+                    fresh
+                })
+            })
+        };
+        let mut generated = Vec::new();
+        self.admin_key = pick(admin, &mut stored.admin_key, "MOSTRADOR_ADMIN_KEY", &mut generated);
+        self.whatsapp_app_secret = pick(app, &mut stored.whatsapp_app_secret, "MOSTRADOR_WHATSAPP_APP_SECRET", &mut generated);
+        self.whatsapp_verify_token = pick(verify, &mut stored.whatsapp_verify_token, "MOSTRADOR_WHATSAPP_VERIFY_TOKEN", &mut generated);
+        self.generated_secrets = generated;
+        if changed {
+            write_private_json(&path, &stored).map_err(|e| err("MOSTRADOR_DATA_DIR", e))?;
+        }
+        Ok(())
+    }
+}
+
+fn check_url(var: &'static str, value: &str) -> Result<(), ConfigError> {
+    if value.starts_with("http://") || value.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(err(var, format!("must be an http(s) URL, not `{value}`")))
+    }
+}
+
+fn aws_resources(vars: &Vars) -> Result<AwsResources, ConfigError> {
+    let provision = match vars.or("MOSTRADOR_AWS_PROVISION", "false").as_str() {
+        "true" | "1" => true,
+        "false" | "0" => false,
+        _ => return Err(err("MOSTRADOR_AWS_PROVISION", "must be true or false")),
+    };
+    let endpoint = vars.get("MOSTRADOR_AWS_ENDPOINT").map(str::to_owned);
+    if let Some(e) = &endpoint {
+        check_url("MOSTRADOR_AWS_ENDPOINT", e)?;
+    }
+    // When provisioning, queue URLs are discovered from their names; otherwise they are required.
+    let queue = |var: &'static str| -> Result<String, ConfigError> {
+        if provision {
+            Ok(vars.or(var, ""))
+        } else {
+            vars.required(var)
+        }
+    };
+    Ok(AwsResources {
+        endpoint,
+        table: vars.required("MOSTRADOR_TABLE")?,
+        bucket: vars.required("MOSTRADOR_BUCKET")?,
+        kms_key_id: vars.get("MOSTRADOR_KMS_KEY_ID").map(str::to_owned),
+        inbound_queue_url: queue("MOSTRADOR_INBOUND_QUEUE_URL")?,
+        inbound_dlq_url: queue("MOSTRADOR_INBOUND_DLQ_URL")?,
+        outbound_queue_url: queue("MOSTRADOR_OUTBOUND_QUEUE_URL")?,
+        outbound_dlq_url: queue("MOSTRADOR_OUTBOUND_DLQ_URL")?,
+        invoicing_queue_url: queue("MOSTRADOR_INVOICING_QUEUE_URL")?,
+        invoicing_dlq_url: queue("MOSTRADOR_INVOICING_DLQ_URL")?,
+        provision,
+    })
+}
+
+fn write_private_json<T: Serialize>(path: &Path, value: &T) -> Result<(), String> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    }
+    let text = serde_json::to_vec_pretty(value).map_err(|e| e.to_string())?;
+    let tmp = path.with_extension("json.tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+    file.write_all(&text).map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+async fn fetch_platform_secrets(config: &Config, arn: &str) -> Result<PlatformSecrets, anyhow::Error> {
+    use anyhow::Context;
+    let sdk = mostrador_store::aws::sdk_config(config.aws.endpoint.as_deref()).await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let out = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .context("reading MOSTRADOR_SECRETS_ARN from Secrets Manager")?;
+    let text = out.secret_string().context("MOSTRADOR_SECRETS_ARN holds no string")?;
+    serde_json::from_str(text).context(
+        "MOSTRADOR_SECRETS_ARN must hold JSON with admin_key, whatsapp_app_secret and whatsapp_verify_token",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_defaults_generate_and_persist_secrets() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().to_string_lossy().to_string();
+        let vars = Vars::from_pairs([("MOSTRADOR_DATA_DIR", data.as_str())]);
+        let first = Config::from_vars(&vars).expect("config");
+        assert_eq!(first.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(first.engine, Engine::Embedded);
+        assert_eq!(first.generated_secrets.len(), 3);
+        let again = Config::from_vars(&vars).expect("config");
+        assert!(again.generated_secrets.is_empty(), "secrets are generated once per data dir");
+        assert_eq!(again.admin_key, first.admin_key);
+        assert_eq!(again.whatsapp_app_secret, first.whatsapp_app_secret);
+    }
+
+    #[test]
+    fn malformed_values_name_their_variable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().to_string_lossy().to_string();
+        for (var, value) in [
+            ("MOSTRADOR_ADDR", "localhost"),
+            ("MOSTRADOR_ENGINE", "postgres"),
+            ("MOSTRADOR_LOG_FORMAT", "xml"),
+            ("MOSTRADOR_GRAPH_API_VERSION", "25"),
+            ("MOSTRADOR_GRAPH_API_BASE", "graph.facebook.com"),
+            ("MOSTRADOR_ADMIN_KEY", "short"),
+        ] {
+            let vars = Vars::from_pairs([("MOSTRADOR_DATA_DIR", data.as_str()), (var, value)]);
+            let e = Config::from_vars(&vars).expect_err(var);
+            assert_eq!(e.var, var);
+            assert!(e.to_string().contains(var));
+        }
+    }
+
+    #[test]
+    fn lambda_requires_secrets_and_aws_resources() {
+        let base = [("AWS_LAMBDA_FUNCTION_NAME", "webhook-ingest")];
+        let e = Config::from_vars(&Vars::from_pairs(base)).expect_err("no table");
+        assert_eq!(e.var, "MOSTRADOR_TABLE");
+        let mut full: Vec<(&str, &str)> = vec![
+            ("AWS_LAMBDA_FUNCTION_NAME", "webhook-ingest"),
+            ("MOSTRADOR_TABLE", "t"),
+            ("MOSTRADOR_BUCKET", "b"),
+            ("MOSTRADOR_INBOUND_QUEUE_URL", "http://q/1"),
+            ("MOSTRADOR_INBOUND_DLQ_URL", "http://q/2"),
+            ("MOSTRADOR_OUTBOUND_QUEUE_URL", "http://q/3"),
+            ("MOSTRADOR_OUTBOUND_DLQ_URL", "http://q/4"),
+            ("MOSTRADOR_INVOICING_QUEUE_URL", "http://q/5"),
+            ("MOSTRADOR_INVOICING_DLQ_URL", "http://q/6"),
+        ];
+        let e = Config::from_vars(&Vars::from_pairs(full.clone())).expect_err("no secrets");
+        assert_eq!(e.var, "MOSTRADOR_ADMIN_KEY");
+        full.push(("MOSTRADOR_SECRETS_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:x"));
+        let c = Config::from_vars(&Vars::from_pairs(full)).expect("config");
+        assert_eq!(c.engine, Engine::Aws);
+        assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let s = Secret::new("super-secret-value");
+        assert!(!format!("{s:?}").contains("super"));
+    }
+}

@@ -1,0 +1,154 @@
+//! Scheduled jobs (EventBridge Scheduler input `{"job": "..."}`; the local stack fires the same).
+//!
+//! Work that comes due is indexed by due time (GSI1 `DUE#{job}`, sort `{due_ms}#...`), so a run costs
+//! what is due, never a table scan. Each entry is leased with a conditional update before its action
+//! and deleted after it: a double firing does nothing twice, and a run cut off by its timeout leaves
+//! the rest for the next run.
+
+use crate::tenant::MerchantId;
+use crate::Deps;
+use mostrador_queue::OutgoingMessage;
+use mostrador_store::{Condition, Item, Key, Query, SortKey, StoreError, Update};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The jobs the scheduler fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Job {
+    PaymentReminders,
+    ExpireOrders,
+    AbandonedCarts,
+    GlobalInvoices,
+    DueNotifications,
+}
+
+impl Job {
+    /// Every job.
+    pub const ALL: [Job; 5] =
+        [Job::PaymentReminders, Job::ExpireOrders, Job::AbandonedCarts, Job::GlobalInvoices, Job::DueNotifications];
+
+    /// The name used in the scheduler input.
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::PaymentReminders => "payment_reminders",
+            Job::ExpireOrders => "expire_orders",
+            Job::AbandonedCarts => "abandoned_carts",
+            Job::GlobalInvoices => "global_invoices",
+            Job::DueNotifications => "due_notifications",
+        }
+    }
+}
+
+/// The scheduler's input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobInput {
+    pub job: Job,
+}
+
+/// What an entry does when it comes due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DueAction {
+    /// Put a message on a queue (a reminder to send, an invoice to stamp).
+    Enqueue { queue: String, body: String, group_id: Option<String>, dedup_id: Option<String> },
+}
+
+/// What one run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobReport {
+    pub job: String,
+    pub processed: u32,
+    /// Entries another run holds.
+    pub skipped: u32,
+    pub failed: u32,
+    /// True when the run stopped at its deadline with work left for the next run.
+    pub more: bool,
+}
+
+const LEASE_MS: i64 = 120_000;
+const PAGE: u32 = 25;
+/// Stop this long before the deadline so the last entry can finish.
+const MARGIN_MS: i64 = 3_000;
+
+/// Schedules `action` for `due_at_ms` under a merchant; `id` makes it unique (re-scheduling replaces).
+pub async fn schedule(deps: &Deps, merchant: &MerchantId, job: Job, id: &str, due_at_ms: i64, action: &DueAction) -> Result<(), StoreError> {
+    let body = serde_json::to_string(action).map_err(|e| StoreError::Internal(e.to_string()))?;
+    let item = Item::new(&Key::new(format!("M#{merchant}#DUE"), format!("{}#{id}", job.name())))
+        .with("gsi1pk", format!("DUE#{}", job.name()))
+        .with("gsi1sk", format!("{due_at_ms:013}#{merchant}#{id}"))
+        .with("action", body);
+    deps.table.put(item, None).await
+}
+
+/// Runs one job until nothing is due or `deadline_ms` is near.
+pub async fn run(deps: &Deps, job: Job, deadline_ms: i64) -> Result<JobReport, StoreError> {
+    let mut report = JobReport { job: job.name().to_owned(), ..JobReport::default() };
+    let span = tracing::info_span!("job", job = job.name());
+    let _enter = span.enter();
+    let mut cursor = None;
+    loop {
+        let now = deps.clock.now_ms();
+        if now + MARGIN_MS >= deadline_ms {
+            report.more = true;
+            break;
+        }
+        let due = Query::gsi1(format!("DUE#{}", job.name()))
+            .sort(SortKey::Le(format!("{now:013}~")))
+            .limit(PAGE)
+            .after(cursor.take());
+        let page = deps.table.query(due).await?;
+        for entry in &page.items {
+            if deps.clock.now_ms() + MARGIN_MS >= deadline_ms {
+                report.more = true;
+                return Ok(report);
+            }
+            match process(deps, entry).await {
+                Ok(true) => report.processed += 1,
+                Ok(false) => report.skipped += 1,
+                Err(e) => {
+                    report.failed += 1;
+                    tracing::warn!(error = %e, "due entry failed; it stays for the next run");
+                }
+            }
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    tracing::info!(processed = report.processed, skipped = report.skipped, failed = report.failed, more = report.more, "job run finished");
+    Ok(report)
+}
+
+/// Leases, performs and deletes one entry; `Ok(false)` when another run holds it.
+async fn process(deps: &Deps, entry: &Item) -> Result<bool, anyhow::Error> {
+    let key = entry.key().ok_or_else(|| anyhow::anyhow!("due entry without key"))?;
+    let now = deps.clock.now_ms();
+    let lease = now + LEASE_MS;
+    let free = Condition::Exists.and(Condition::AttrNotExists("lease_until".into()).or(Condition::Lt("lease_until".into(), now)));
+    match deps.table.update(&key, Update::new().set("lease_until", lease), Some(free)).await {
+        Ok(_) => {}
+        Err(StoreError::ConditionFailed { .. }) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    let action: DueAction = serde_json::from_str(entry.get_s("action").unwrap_or("null"))?;
+    match action {
+        DueAction::Enqueue { queue, body, group_id, dedup_id } => {
+            let q = deps.queues.by_name(&queue).ok_or_else(|| anyhow::anyhow!("unknown queue {queue}"))?;
+            let mut message = OutgoingMessage::new(body);
+            message.group_id = group_id;
+            message.dedup_id = dedup_id;
+            q.send(message).await?;
+        }
+    }
+    // Only the holder of this lease deletes the entry.
+    deps.table.delete(&key, Some(Condition::Eq("lease_until".into(), lease.into()))).await?;
+    Ok(true)
+}
+
+/// The deadline of a run given its timeout.
+pub fn deadline_after(deps: &Deps, timeout: Duration) -> i64 {
+    deps.clock.now_ms() + i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX / 4)
+}

@@ -1,0 +1,96 @@
+//! What each queue consumer does with one record. The Lambdas and the local pollers call these.
+
+use crate::messages::{InboundEnvelope, InvoiceRequest, OutboundEnvelope};
+use crate::records::{QueueRecord, RecordError};
+use crate::telemetry::redact;
+use crate::tenant::{MerchantId, TenantTable};
+use crate::Deps;
+use mostrador_store::idempotency::IdempotencyError;
+use mostrador_store::{Condition, Item, Key, StoreError, Table, Update};
+use serde::de::DeserializeOwned;
+
+/// How long a consumer may hold an idempotency claim before another may take over.
+const CLAIM_MS: i64 = 60_000;
+
+fn parse<T: DeserializeOwned>(record: &QueueRecord) -> Result<T, RecordError> {
+    serde_json::from_str(&record.body).map_err(|e| RecordError::Malformed(e.to_string()))
+}
+
+fn tenant(deps: &Deps, merchant_id: &str) -> Result<TenantTable, RecordError> {
+    let id = MerchantId::try_from(merchant_id.to_owned()).map_err(RecordError::Malformed)?;
+    Ok(TenantTable::new(deps.table.clone(), &id))
+}
+
+fn idem_error<E: std::fmt::Display>(e: IdempotencyError<E>) -> RecordError {
+    match e {
+        IdempotencyError::PayloadMismatch => RecordError::Malformed("id reused with a different payload".into()),
+        other => RecordError::retry(other),
+    }
+}
+
+/// order-confirm: records the customer's message in the conversation and the customer's 24-hour window.
+pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError> {
+    let msg: InboundEnvelope = parse(record)?;
+    let table = tenant(deps, &msg.merchant_id)?;
+    let span = tracing::info_span!("inbound", merchant = %msg.merchant_id, wamid = %msg.wamid, customer = %redact(&msg.wa_id));
+    let _enter = span.enter();
+    let deadline = deps.clock.now_ms() + CLAIM_MS;
+    deps.idempotency
+        .run("inbound", &msg.wamid, record.body.as_bytes(), deadline, || async {
+            let customer = format!("CUST#{}", msg.wa_id);
+            let log = Item::new(&Key::new(&customer, format!("MSG#{:010}#{}", msg.timestamp, msg.wamid)))
+                .with("direction", "in")
+                .with("branch_id", msg.branch_id.as_str())
+                .with("message", msg.message.to_string());
+            table.put(log, None).await?;
+            let mut update = Update::new()
+                .set("last_inbound_at", msg.timestamp)
+                .set("phone_number_id", msg.phone_number_id.as_str())
+                .set_if_absent("first_seen_at", msg.timestamp);
+            if let Some(name) = &msg.profile_name {
+                update = update.set("profile_name", name.as_str());
+            }
+            table.update(&Key::new(&customer, "PROFILE"), update, None).await?;
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .map(|_| ())
+        .map_err(idem_error)
+}
+
+/// message-sender: without a WhatsApp token (sandbox mode) the message goes to the merchant's outbox.
+pub async fn handle_outbound(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError> {
+    let msg: OutboundEnvelope = parse(record)?;
+    let table = tenant(deps, &msg.merchant_id)?;
+    let deadline = deps.clock.now_ms() + CLAIM_MS;
+    deps.idempotency
+        .run("outbound", &msg.id, record.body.as_bytes(), deadline, || async {
+            let at = deps.clock.now_ms();
+            let item = Item::new(&Key::new("OUTBOX", format!("{at:013}#{}", msg.id)))
+                .with("to", msg.to.as_str())
+                .with("phone_number_id", msg.phone_number_id.as_str())
+                .with("message", msg.message.to_string());
+            table.put(item, None).await?;
+            tracing::info!(merchant = %msg.merchant_id, to = %redact(&msg.to), id = %msg.id, "sandbox: message stored in the outbox");
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .map(|_| ())
+        .map_err(idem_error)
+}
+
+/// invoice-stamp: records the request against the order, once.
+pub async fn handle_invoice_request(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError> {
+    let req: InvoiceRequest = parse(record)?;
+    if req.order_id.is_empty() || req.order_id.len() > 64 {
+        return Err(RecordError::Malformed("order_id must have 1-64 characters".into()));
+    }
+    let table = tenant(deps, &req.merchant_id)?;
+    let item = Item::new(&Key::new("INVOICE_REQUESTS", &req.order_id))
+        .with("status", "queued")
+        .with("requested_at", deps.clock.now_secs());
+    match table.put(item, Some(Condition::NotExists)).await {
+        Ok(()) | Err(StoreError::ConditionFailed { .. }) => Ok(()),
+        Err(e) => Err(RecordError::retry(e)),
+    }
+}
