@@ -1,1 +1,11 @@
-fn main() {}
+use mostrador_app::{telemetry, Config, Deps};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::load().await?;
+    telemetry::init(&config);
+    let deps = Deps::build(config).await?;
+    lambda_http::run(payment_callback::app(deps))
+        .await
+        .map_err(anyhow::Error::from_boxed)
+}

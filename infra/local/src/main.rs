@@ -1,1 +1,53 @@
-fn main() {}
+//! `cargo run`: the local stack on 127.0.0.1:3000 with embedded storage (see README).
+
+use anyhow::Context;
+use mostrador_app::config::Engine;
+use mostrador_app::{Config, Deps};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = match Config::load().await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mostrador: {e}");
+            std::process::exit(2);
+        }
+    };
+    mostrador_app::telemetry::init(&config);
+    let addr = config.addr;
+    let banner = banner(&config);
+    let deps = Deps::build(config).await.context("building the storage and queue engines")?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr} (MOSTRADOR_ADDR)"))?;
+    let running = mostrador_local::start(deps, listener, mostrador_local::Options::default()).await?;
+    println!("{banner}");
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    println!("mostrador: stopping — finishing in-flight requests, batches and jobs…");
+    running.stop().await;
+    println!("mostrador: stopped");
+    Ok(())
+}
+
+/// What a developer needs at start: where it listens, the engines, and the local secrets.
+fn banner(config: &Config) -> String {
+    let engine = match config.engine {
+        Engine::Embedded => format!("embedded (data in {})", config.data_dir.display()),
+        Engine::Aws => format!("aws (table {})", config.aws.table),
+    };
+    let mut out = format!(
+        "\nmostrador is running on http://{addr}\n  engine:        {engine}\n  health:        http://{addr}/healthz\n  OpenAPI:       http://{addr}/v1/openapi.json\n  webhook:       http://{addr}/webhooks/whatsapp\n",
+        addr = config.addr
+    );
+    if !config.in_lambda {
+        out.push_str(&format!(
+            "  admin key:     {}\n  app secret:    {}\n  verify token:  {}\n",
+            config.admin_key.expose(),
+            config.whatsapp_app_secret.expose(),
+            config.whatsapp_verify_token.expose()
+        ));
+        if !config.generated_secrets.is_empty() {
+            out.push_str(&format!("  (generated and kept in {}/secrets.json: {})\n", config.data_dir.display(), config.generated_secrets.join(", ")));
+        }
+    }
+    out.push_str("Press Ctrl-C to stop.\n");
+    out
+}

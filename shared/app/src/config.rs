@@ -72,6 +72,8 @@ pub struct AwsResources {
     pub outbound_dlq_url: String,
     pub invoicing_queue_url: String,
     pub invoicing_dlq_url: String,
+    /// The dead-letter queue of EventBridge Scheduler (deliveries and reminder runs that failed).
+    pub scheduler_dlq_url: Option<String>,
     /// Create the table, queues, bucket and key when missing (for emulators and first runs).
     pub provision: bool,
 }
@@ -327,6 +329,7 @@ fn aws_resources(vars: &Vars) -> Result<AwsResources, ConfigError> {
         outbound_dlq_url: queue("MOSTRADOR_OUTBOUND_DLQ_URL")?,
         invoicing_queue_url: queue("MOSTRADOR_INVOICING_QUEUE_URL")?,
         invoicing_dlq_url: queue("MOSTRADOR_INVOICING_DLQ_URL")?,
+        scheduler_dlq_url: vars.get("MOSTRADOR_SCHEDULER_DLQ_URL").map(str::to_owned),
         provision,
     })
 }

@@ -575,3 +575,376 @@ impl Queue for SqliteQueue {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use mostrador_core::FixedClock;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    const HIDDEN: Duration = Duration::from_secs(30);
+
+    fn clock() -> FixedClock {
+        let start = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 21, 12, 0, 0)
+            .single()
+            .unwrap_or_default();
+        FixedClock::at(start)
+    }
+
+    fn queue(db: &Database, spec: QueueSpec, clock: &FixedClock) -> SqliteQueue {
+        SqliteQueue::new(db.clone(), spec, Arc::new(clock.clone()))
+    }
+
+    async fn receive(q: &SqliteQueue, max: u32) -> Result<Vec<ReceivedMessage>, QueueError> {
+        q.receive(max, HIDDEN, Duration::ZERO).await
+    }
+
+    #[tokio::test]
+    async fn dedup_id_is_remembered_for_five_minutes_even_after_delete() -> TestResult {
+        let clock = clock();
+        let q = queue(&Database::in_memory()?, QueueSpec::fifo("inbound"), &clock);
+        let first = q
+            .send(OutgoingMessage::new("a").group("g").dedup("wamid.1"))
+            .await?;
+        let received = receive(&q, 10).await?;
+        q.delete(&received[0].receipt).await?;
+
+        clock.advance(chrono::Duration::seconds(299));
+        let duplicate = q
+            .send(OutgoingMessage::new("b").group("g").dedup("wamid.1"))
+            .await?;
+        assert_eq!(duplicate, first, "a duplicate gets the first send's id");
+        assert_eq!(q.depth().await?, QueueDepth::default());
+
+        clock.advance(chrono::Duration::seconds(1));
+        let fresh = q
+            .send(OutgoingMessage::new("c").group("g").dedup("wamid.1"))
+            .await?;
+        assert_ne!(fresh, first);
+        let bodies: Vec<_> = receive(&q, 10).await?.into_iter().map(|m| m.body).collect();
+        assert_eq!(bodies, ["c"]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn content_hash_dedups_only_fifo_queues() -> TestResult {
+        let clock = clock();
+        let db = Database::in_memory()?;
+        let fifo = queue(&db, QueueSpec::fifo("outbound"), &clock);
+        let standard = queue(&db, QueueSpec::standard("invoicing"), &clock);
+        for _ in 0..2 {
+            fifo.send(OutgoingMessage::new("same").group("g")).await?;
+            standard.send(OutgoingMessage::new("same")).await?;
+        }
+        assert_eq!(fifo.depth().await?.visible, 1);
+        assert_eq!(standard.depth().await?.visible, 2);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn visibility_runs_out_on_the_clock_and_old_receipt_goes_stale() -> TestResult {
+        let clock = clock();
+        let q = queue(
+            &Database::in_memory()?,
+            QueueSpec::standard("invoicing"),
+            &clock,
+        );
+        q.send(OutgoingMessage::new("x")).await?;
+        let first = receive(&q, 1).await?.remove(0);
+
+        clock.advance(chrono::Duration::seconds(29));
+        assert!(receive(&q, 1).await?.is_empty());
+        assert_eq!(
+            q.depth().await?,
+            QueueDepth {
+                visible: 0,
+                in_flight: 1,
+                dead: 0
+            }
+        );
+
+        clock.advance(chrono::Duration::seconds(1));
+        let second = receive(&q, 1).await?.remove(0);
+        assert_eq!(
+            (second.message_id.as_str(), second.receive_count),
+            (first.message_id.as_str(), 2)
+        );
+        assert!(matches!(
+            q.delete(&first.receipt).await,
+            Err(QueueError::StaleReceipt)
+        ));
+        assert!(matches!(
+            q.change_visibility(&first.receipt, Duration::ZERO).await,
+            Err(QueueError::StaleReceipt)
+        ));
+        q.delete(&second.receipt).await?;
+        assert!(matches!(
+            q.delete(&second.receipt).await,
+            Err(QueueError::StaleReceipt)
+        ));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn latest_receipt_deletes_after_its_visibility_ran_out() -> TestResult {
+        let clock = clock();
+        let q = queue(
+            &Database::in_memory()?,
+            QueueSpec::standard("invoicing"),
+            &clock,
+        );
+        q.send(OutgoingMessage::new("slow")).await?;
+        let message = receive(&q, 1).await?.remove(0);
+        clock.advance(chrono::Duration::minutes(5));
+        q.delete(&message.receipt).await?;
+        assert_eq!(q.depth().await?, QueueDepth::default());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn delayed_message_appears_when_the_clock_passes_its_delay() -> TestResult {
+        let clock = clock();
+        let q = queue(
+            &Database::in_memory()?,
+            QueueSpec::standard("invoicing"),
+            &clock,
+        );
+        q.send(OutgoingMessage::new("later").delay(Duration::from_secs(60)))
+            .await?;
+        assert!(receive(&q, 1).await?.is_empty());
+        assert_eq!(
+            q.depth().await?,
+            QueueDepth::default(),
+            "delayed messages are not counted"
+        );
+        clock.advance(chrono::Duration::seconds(60));
+        assert_eq!(receive(&q, 1).await?.len(), 1);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn messages_survive_reopening_the_database_file() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("mostrador.db");
+        let clock = clock();
+        {
+            let q = queue(&Database::open(&path)?, QueueSpec::fifo("inbound"), &clock);
+            q.send(OutgoingMessage::new("in flight").group("a")).await?;
+            q.send(OutgoingMessage::new("waiting").group("a")).await?;
+            q.send(OutgoingMessage::new("ready").group("b")).await?;
+            let batch = q
+                .receive(1, Duration::from_secs(60), Duration::ZERO)
+                .await?;
+            assert_eq!(batch[0].body, "in flight");
+        }
+
+        let q = queue(&Database::open(&path)?, QueueSpec::fifo("inbound"), &clock);
+        assert_eq!(
+            q.depth().await?,
+            QueueDepth {
+                visible: 2,
+                in_flight: 1,
+                dead: 0
+            }
+        );
+        let ready = receive(&q, 10).await?;
+        let bodies: Vec<_> = ready.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(
+            bodies,
+            ["ready"],
+            "group a stays blocked by its in-flight message"
+        );
+        q.delete(&ready[0].receipt).await?;
+
+        clock.advance(chrono::Duration::seconds(60));
+        let batch = receive(&q, 10).await?;
+        let seen: Vec<_> = batch
+            .iter()
+            .map(|m| (m.body.as_str(), m.receive_count))
+            .collect();
+        assert_eq!(seen, [("in flight", 2), ("waiting", 1)]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn fifo_batch_keeps_each_group_in_send_order() -> TestResult {
+        let clock = clock();
+        let q = queue(&Database::in_memory()?, QueueSpec::fifo("outbound"), &clock);
+        for (body, group) in [
+            ("x1", "x"),
+            ("y1", "y"),
+            ("x2", "x"),
+            ("y2", "y"),
+            ("x3", "x"),
+        ] {
+            q.send(OutgoingMessage::new(body).group(group)).await?;
+        }
+        let batch = receive(&q, 10).await?;
+        let in_group = |g: &str| -> Vec<String> {
+            batch
+                .iter()
+                .filter(|m| m.group_id.as_deref() == Some(g))
+                .map(|m| m.body.clone())
+                .collect()
+        };
+        assert_eq!(in_group("x"), ["x1", "x2", "x3"]);
+        assert_eq!(in_group("y"), ["y1", "y2"]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn fifo_group_blocked_by_any_in_flight_message_of_it() -> TestResult {
+        let clock = clock();
+        let q = queue(&Database::in_memory()?, QueueSpec::fifo("outbound"), &clock);
+        q.send(OutgoingMessage::new("1").group("g")).await?;
+        q.send(OutgoingMessage::new("2").group("g")).await?;
+        let batch = receive(&q, 10).await?;
+        // The first is put back while the second is still being worked on.
+        q.change_visibility(&batch[0].receipt, Duration::ZERO)
+            .await?;
+        assert!(receive(&q, 10).await?.is_empty());
+        q.delete(&batch[1].receipt).await?;
+        let again = receive(&q, 10).await?;
+        assert_eq!(
+            again.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+            ["1"]
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn redrive_after_max_receives_then_replay_to_the_back_of_the_group() -> TestResult {
+        let clock = clock();
+        let spec = QueueSpec {
+            max_receives: 2,
+            ..QueueSpec::fifo("inbound")
+        };
+        let q = queue(&Database::in_memory()?, spec, &clock);
+        let poison = q.send(OutgoingMessage::new("poison").group("g")).await?;
+        q.send(OutgoingMessage::new("next").group("g")).await?;
+        for _ in 0..2 {
+            let head = receive(&q, 1).await?.remove(0);
+            assert_eq!(head.body, "poison");
+            q.change_visibility(&head.receipt, Duration::ZERO).await?;
+        }
+        // The third receive moves the poison message and goes on with the group.
+        let next = receive(&q, 10).await?;
+        assert_eq!(
+            next.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+            ["next"]
+        );
+        let dead = q.dead_letters(10).await?;
+        assert_eq!(dead.len(), 1);
+        assert_eq!(
+            (
+                dead[0].message_id.as_str(),
+                dead[0].group_id.as_deref(),
+                dead[0].receive_count
+            ),
+            (poison.as_str(), Some("g"), 2)
+        );
+        assert!(dead[0].receipt.is_empty());
+
+        q.send(OutgoingMessage::new("later").group("g")).await?;
+        q.delete(&next[0].receipt).await?;
+        assert_eq!(q.replay_dead_letters(10).await?, 1);
+        let order: Vec<_> = receive(&q, 10)
+            .await?
+            .into_iter()
+            .map(|m| (m.body, m.receive_count))
+            .collect();
+        assert_eq!(order, [("later".to_owned(), 1), ("poison".to_owned(), 1)]);
+        assert_eq!(q.depth().await?.dead, 0);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn zero_max_receives_never_redrives() -> TestResult {
+        let clock = clock();
+        let spec = QueueSpec {
+            max_receives: 0,
+            ..QueueSpec::standard("invoicing")
+        };
+        let q = queue(&Database::in_memory()?, spec, &clock);
+        q.send(OutgoingMessage::new("forever")).await?;
+        for attempt in 1..=10 {
+            let message = receive(&q, 1).await?.remove(0);
+            assert_eq!(message.receive_count, attempt);
+            q.change_visibility(&message.receipt, Duration::ZERO)
+                .await?;
+        }
+        assert_eq!(q.depth().await?.dead, 0);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn queues_sharing_a_database_do_not_see_each_other() -> TestResult {
+        let clock = clock();
+        let db = Database::in_memory()?;
+        let inbound = queue(&db, QueueSpec::fifo("inbound"), &clock);
+        let outbound = queue(&db, QueueSpec::fifo("outbound"), &clock);
+        inbound
+            .send(OutgoingMessage::new("hola").group("g"))
+            .await?;
+        assert!(receive(&outbound, 10).await?.is_empty());
+        assert_eq!(outbound.depth().await?, QueueDepth::default());
+        let message = receive(&inbound, 10).await?.remove(0);
+        assert!(matches!(
+            outbound.delete(&message.receipt).await,
+            Err(QueueError::StaleReceipt)
+        ));
+        inbound.delete(&message.receipt).await?;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn long_poll_wakes_up_on_send() -> TestResult {
+        let clock = clock();
+        let q = queue(
+            &Database::in_memory()?,
+            QueueSpec::standard("invoicing"),
+            &clock,
+        );
+        let sender = q.clone();
+        let send = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            sender.send(OutgoingMessage::new("now")).await
+        });
+        let started = std::time::Instant::now();
+        let batch = q.receive(1, HIDDEN, Duration::from_secs(5)).await?;
+        send.await??;
+        assert_eq!(batch.len(), 1);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "waited {:?}",
+            started.elapsed()
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn receive_arguments_outside_sqs_limits_rejected() -> TestResult {
+        let clock = clock();
+        let q = queue(
+            &Database::in_memory()?,
+            QueueSpec::standard("invoicing"),
+            &clock,
+        );
+        for (max, visibility, wait) in [
+            (0, HIDDEN, Duration::ZERO),
+            (11, HIDDEN, Duration::ZERO),
+            (1, Duration::from_secs(12 * 3600 + 1), Duration::ZERO),
+            (1, HIDDEN, Duration::from_secs(21)),
+        ] {
+            let result = q.receive(max, visibility, wait).await;
+            assert!(
+                matches!(result, Err(QueueError::Invalid(_))),
+                "{max} {visibility:?} {wait:?}"
+            );
+        }
+        Ok(())
+    }
+}

@@ -23,8 +23,8 @@ pub async fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
 /// An S3 client for `config`; path-style addressing when a custom endpoint is set, because
 /// `bucket.127.0.0.1` does not resolve.
 pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
-    let builder = aws_sdk_s3::config::Builder::from(config)
-        .force_path_style(config.endpoint_url().is_some());
+    let builder =
+        aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some());
     aws_sdk_s3::Client::from_conf(builder.build())
 }
 

@@ -19,9 +19,9 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType, Put,
-    ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus,
-    TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem,
+    IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    TimeToLiveStatus, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use mostrador_core::Clock;
@@ -49,7 +49,11 @@ pub struct DynamoTable {
 impl DynamoTable {
     /// The table `table` reached through `client`, with expiry judged by `clock`.
     pub fn new(client: Client, table: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
-        Self { client, table: table.into(), clock }
+        Self {
+            client,
+            table: table.into(),
+            clock,
+        }
     }
 
     /// Updates the item; when it exists but has expired, replaces it with the update applied to nothing.
@@ -101,7 +105,9 @@ impl DynamoTable {
                     false => Ok(Attempt::Retry),
                 }
             }
-            live => Err(StoreError::ConditionFailed { current: live.map(Box::new) }),
+            live => Err(StoreError::ConditionFailed {
+                current: live.map(Box::new),
+            }),
         }
     }
 
@@ -165,7 +171,11 @@ impl DynamoTable {
                     .map_err(build_error)?;
                 TransactWriteItem::builder().put(put).build()
             }
-            TxOp::Update { key, update, condition } => {
+            TxOp::Update {
+                key,
+                update,
+                condition,
+            } => {
                 let update_expression = expr.update(update);
                 let condition_expression = expr.update_condition(condition.as_ref());
                 let update = aws_sdk_dynamodb::types::Update::builder()
@@ -257,7 +267,9 @@ impl Table for DynamoTable {
             Err(err) => match err.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(e)) => {
                     let current = live(e.item(), now)?;
-                    Err(StoreError::ConditionFailed { current: current.map(Box::new) })
+                    Err(StoreError::ConditionFailed {
+                        current: current.map(Box::new),
+                    })
                 }
                 _ => Err(sdk_error("writing an item", err)),
             },
@@ -276,8 +288,9 @@ impl Table for DynamoTable {
         update.apply(key, None)?;
         for _ in 0..MAX_ATTEMPTS {
             let now = self.clock.now_secs();
-            if let Attempt::Done(item) =
-                self.update_once(key, &update, condition.as_ref(), now).await?
+            if let Attempt::Done(item) = self
+                .update_once(key, &update, condition.as_ref(), now)
+                .await?
             {
                 return Ok(item);
             }
@@ -320,7 +333,9 @@ impl Table for DynamoTable {
             Err(err) => match err.as_service_error() {
                 Some(DeleteItemError::ConditionalCheckFailedException(e)) => {
                     let current = live(e.item(), now)?;
-                    Err(StoreError::ConditionFailed { current: current.map(Box::new) })
+                    Err(StoreError::ConditionFailed {
+                        current: current.map(Box::new),
+                    })
                 }
                 _ => Err(sdk_error("deleting an item", err)),
             },
@@ -377,10 +392,15 @@ impl Table for DynamoTable {
         if let Some(l) = limit {
             if items.len() > l {
                 items.truncate(l);
-                next = items.last().map(|last| cursor::encode(&key_attrs(last, query.index)));
+                next = items
+                    .last()
+                    .map(|last| cursor::encode(&key_attrs(last, query.index)));
             }
         }
-        Ok(Page { items, cursor: next })
+        Ok(Page {
+            items,
+            cursor: next,
+        })
     }
 
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
@@ -403,8 +423,12 @@ impl Table for DynamoTable {
                 .zip(&replace_expired)
                 .map(|(op, replace)| self.transact_item(op, *replace, now))
                 .collect::<Result<Vec<_>, _>>()?;
-            let result =
-                self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
             let err = match result {
                 Ok(_) => return Ok(()),
                 Err(err) => err,
@@ -460,7 +484,12 @@ impl Table for DynamoTable {
 pub async fn ensure_table(client: &Client, name: &str) -> Result<(), StoreError> {
     match client.describe_table().table_name(name).send().await {
         Ok(_) => {}
-        Err(err) if matches!(err.as_service_error(), Some(DescribeTableError::ResourceNotFoundException(_))) => {
+        Err(err)
+            if matches!(
+                err.as_service_error(),
+                Some(DescribeTableError::ResourceNotFoundException(_))
+            ) =>
+        {
             create_table(client, name).await?;
         }
         Err(err) => return Err(sdk_error("describing the table", err)),
@@ -478,13 +507,21 @@ async fn create_table(client: &Client, name: &str) -> Result<(), StoreError> {
             .map_err(build_error)
     };
     let key = |n: &str, t: KeyType| {
-        KeySchemaElement::builder().attribute_name(n).key_type(t).build().map_err(build_error)
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .map_err(build_error)
     };
     let gsi = GlobalSecondaryIndex::builder()
         .index_name(GSI1)
         .key_schema(key(GSI1PK, KeyType::Hash)?)
         .key_schema(key(GSI1SK, KeyType::Range)?)
-        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
         .build()
         .map_err(build_error)?;
     let result = client
@@ -528,7 +565,9 @@ async fn wait_until_active(client: &Client, name: &str) -> Result<(), StoreError
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    Err(StoreError::Unavailable(format!("table {name} did not become active in two minutes")))
+    Err(StoreError::Unavailable(format!(
+        "table {name} did not become active in two minutes"
+    )))
 }
 
 async fn enable_ttl(client: &Client, name: &str) -> Result<(), StoreError> {
@@ -578,7 +617,12 @@ struct Expr {
 
 impl Expr {
     fn new(now: i64) -> Self {
-        Self { now, names: HashMap::new(), placeholders: HashMap::new(), values: HashMap::new() }
+        Self {
+            now,
+            names: HashMap::new(),
+            placeholders: HashMap::new(),
+            values: HashMap::new(),
+        }
     }
 
     /// The placeholder of an attribute name (one per name).
@@ -649,7 +693,10 @@ impl Expr {
     }
 
     fn condition(&mut self, condition: &Condition) -> Rendered {
-        let atom = |text: String| Rendered { text, prec: Prec::Atom };
+        let atom = |text: String| Rendered {
+            text,
+            prec: Prec::Atom,
+        };
         match condition {
             Condition::Exists => atom(format!("attribute_exists({})", self.name(PK))),
             Condition::NotExists => atom(format!("attribute_not_exists({})", self.name(PK))),
@@ -662,7 +709,10 @@ impl Expr {
             // Spelled out: a missing attribute is "not equal", as in `Condition::eval`.
             Condition::Ne(a, v) => {
                 let (a, v) = (self.name(a), self.value(to_raw_value(v)));
-                Rendered { text: format!("attribute_not_exists({a}) OR {a} <> {v}"), prec: Prec::Or }
+                Rendered {
+                    text: format!("attribute_not_exists({a}) OR {a} <> {v}"),
+                    prec: Prec::Or,
+                }
             }
             Condition::Lt(a, n) => self.compare(a, "<", *n),
             Condition::Le(a, n) => self.compare(a, "<=", *n),
@@ -673,7 +723,10 @@ impl Expr {
             Condition::Not(c) => {
                 // `NOT NOT x` does not parse everywhere; a nested NOT gets parentheses.
                 let inner = self.condition(c).within(Prec::Atom);
-                Rendered { text: format!("NOT {inner}"), prec: Prec::Not }
+                Rendered {
+                    text: format!("NOT {inner}"),
+                    prec: Prec::Not,
+                }
             }
         }
     }
@@ -683,7 +736,10 @@ impl Expr {
         let a = self.name(attr);
         let number = self.value(AttributeValue::S("N".into()));
         let v = self.value(AttributeValue::N(n.to_string()));
-        Rendered { text: format!("attribute_type({a}, {number}) AND {a} {op} {v}"), prec: Prec::And }
+        Rendered {
+            text: format!("attribute_type({a}, {number}) AND {a} {op} {v}"),
+            prec: Prec::And,
+        }
     }
 
     /// `parts` joined by AND or OR (`prec` says which).
@@ -695,15 +751,26 @@ impl Expr {
                 let pk = self.name(PK);
                 let always = format!("attribute_exists({pk}) OR attribute_not_exists({pk})");
                 match prec {
-                    Prec::And => Rendered { text: always, prec: Prec::Or },
-                    _ => Rendered { text: format!("NOT ({always})"), prec: Prec::Not },
+                    Prec::And => Rendered {
+                        text: always,
+                        prec: Prec::Or,
+                    },
+                    _ => Rendered {
+                        text: format!("NOT ({always})"),
+                        prec: Prec::Not,
+                    },
                 }
             }
             [only] => self.condition(only),
             _ => {
-                let texts: Vec<String> =
-                    parts.iter().map(|c| self.condition(c).within(prec)).collect();
-                Rendered { text: texts.join(op), prec }
+                let texts: Vec<String> = parts
+                    .iter()
+                    .map(|c| self.condition(c).within(prec))
+                    .collect();
+                Rendered {
+                    text: texts.join(op),
+                    prec,
+                }
             }
         }
     }
@@ -720,7 +787,10 @@ impl Expr {
         }
         let mut add = Vec::new();
         for (name, delta) in &update.add {
-            let (n, v) = (self.name(name), self.value(AttributeValue::N(delta.to_string())));
+            let (n, v) = (
+                self.name(name),
+                self.value(AttributeValue::N(delta.to_string())),
+            );
             add.push(format!("{n} {v}"));
         }
         let remove: Vec<String> = update.remove.iter().map(|name| self.name(name)).collect();
@@ -807,7 +877,9 @@ fn normalize(pk: &str, sort: &SortKey) -> Option<SortKey> {
 
 /// Where a query resumes: the cursor's key attributes, with the partition taken from the query.
 fn start_key(query: &Query) -> Result<Option<RawItem>, StoreError> {
-    let Some(c) = &query.cursor else { return Ok(None) };
+    let Some(c) = &query.cursor else {
+        return Ok(None);
+    };
     let last = cursor::decode(c)?;
     let field = |name: &str| {
         last.get(name)
@@ -845,7 +917,10 @@ fn raw_key(key: &Key) -> RawItem {
 }
 
 fn to_raw(item: &Item) -> RawItem {
-    item.attrs.iter().map(|(k, v)| (k.clone(), to_raw_value(v))).collect()
+    item.attrs
+        .iter()
+        .map(|(k, v)| (k.clone(), to_raw_value(v)))
+        .collect()
 }
 
 fn to_raw_value(value: &Value) -> AttributeValue {
@@ -856,9 +931,11 @@ fn to_raw_value(value: &Value) -> AttributeValue {
         Value::Bool(b) => AttributeValue::Bool(*b),
         Value::Null => AttributeValue::Null(true),
         Value::L(l) => AttributeValue::L(l.iter().map(to_raw_value).collect()),
-        Value::M(m) => {
-            AttributeValue::M(m.iter().map(|(k, v)| (k.clone(), to_raw_value(v))).collect())
-        }
+        Value::M(m) => AttributeValue::M(
+            m.iter()
+                .map(|(k, v)| (k.clone(), to_raw_value(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -886,7 +963,9 @@ fn from_raw_value(value: &AttributeValue) -> Result<Value, StoreError> {
                 .collect::<Result<_, StoreError>>()?,
         ),
         other => {
-            return Err(StoreError::Internal(format!("unsupported stored attribute {other:?}")))
+            return Err(StoreError::Internal(format!(
+                "unsupported stored attribute {other:?}"
+            )))
         }
     })
 }

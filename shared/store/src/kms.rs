@@ -26,7 +26,10 @@ pub struct KmsKeys {
 impl KmsKeys {
     /// Seals under `key_id` (a key id, key ARN, alias name or alias ARN).
     pub fn new(client: Client, key_id: impl Into<String>) -> Self {
-        Self { client, key_id: key_id.into() }
+        Self {
+            client,
+            key_id: key_id.into(),
+        }
     }
 }
 

@@ -6,7 +6,9 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::create_bucket::CreateBucketError;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, ServerSideEncryption};
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, CreateBucketConfiguration, ServerSideEncryption,
+};
 use aws_sdk_s3::Client;
 use bytes::Bytes;
 
@@ -27,7 +29,12 @@ pub struct S3Blobs {
 impl S3Blobs {
     /// Blobs at the root of `bucket`, encrypted with S3-managed keys.
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
-        Self { client, bucket: bucket.into(), prefix: None, kms_key_id: None }
+        Self {
+            client,
+            bucket: bucket.into(),
+            prefix: None,
+            kms_key_id: None,
+        }
     }
 
     /// Builder: keeps every blob under `prefix/`.
@@ -72,17 +79,27 @@ impl Blobs for S3Blobs {
             .content_type(content_type)
             .body(ByteStream::from(body));
         request = match &self.kms_key_id {
-            Some(id) => request.server_side_encryption(ServerSideEncryption::AwsKms).ssekms_key_id(id),
+            Some(id) => request
+                .server_side_encryption(ServerSideEncryption::AwsKms)
+                .ssekms_key_id(id),
             None => request.server_side_encryption(ServerSideEncryption::Aes256),
         };
-        request.send().await.map_err(|e| s3_error("storing a blob", e))?;
+        request
+            .send()
+            .await
+            .map_err(|e| s3_error("storing a blob", e))?;
         Ok(())
     }
 
     async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError> {
         validate_key(key)?;
-        let result =
-            self.client.get_object().bucket(&self.bucket).key(self.object_key(key)).send().await;
+        let result = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.object_key(key))
+            .send()
+            .await;
         let out = match result {
             Ok(out) => out,
             Err(err) if matches!(err.as_service_error(), Some(GetObjectError::NoSuchKey(_))) => {
@@ -90,7 +107,10 @@ impl Blobs for S3Blobs {
             }
             Err(err) => return Err(s3_error("reading a blob", err)),
         };
-        let content_type = out.content_type().unwrap_or(DEFAULT_CONTENT_TYPE).to_owned();
+        let content_type = out
+            .content_type()
+            .unwrap_or(DEFAULT_CONTENT_TYPE)
+            .to_owned();
         let body = out
             .body
             .collect()

@@ -525,7 +525,7 @@ impl StoreError {
         match self {
             StoreError::ConditionFailed { .. } => true,
             StoreError::TransactionCanceled { reasons } => {
-                reasons.iter().any(|r| *r == CancelReason::ConditionFailed)
+                reasons.contains(&CancelReason::ConditionFailed)
             }
             _ => false,
         }
@@ -549,8 +549,8 @@ impl StoreError {
         match self {
             StoreError::Unavailable(_) => true,
             StoreError::TransactionCanceled { reasons } => {
-                reasons.iter().any(|r| *r == CancelReason::Conflict)
-                    && !reasons.iter().any(|r| *r == CancelReason::ConditionFailed)
+                reasons.contains(&CancelReason::Conflict)
+                    && !reasons.contains(&CancelReason::ConditionFailed)
             }
             _ => false,
         }

@@ -1,0 +1,19 @@
+//! order-confirm: consumes the inbound FIFO queue (one message group per customer of a WhatsApp
+//! number) and records each message in the customer's conversation.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent};
+use mostrador_app::lambda::sqs_batch;
+use mostrador_app::{pipeline, Deps};
+
+/// Handles one batch and reports the records to retry as batch item failures: on this FIFO queue,
+/// the first failure and every record after it, so that no message overtakes an earlier one.
+pub async fn handler(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+    let response = sqs_batch(event.payload, true, |record| {
+        // The future may not borrow the callback's argument, so it owns a copy of the record.
+        let record = record.clone();
+        async move { pipeline::handle_inbound(deps, &record).await }
+    })
+    .await;
+    Ok(response)
+}

@@ -1,0 +1,110 @@
+//! The fixtures of `events/order-confirm/` through the function's handler, on embedded engines.
+
+#[path = "../../testkit/fixtures.rs"]
+mod fixtures;
+#[path = "../../testkit/sqs.rs"]
+mod sqs;
+
+use fixtures::embedded_deps;
+use mostrador_app::messages::InboundEnvelope;
+use mostrador_app::tenant::{MerchantId, TenantTable};
+use mostrador_app::Deps;
+use mostrador_store::{Key, Query, Table};
+use order_confirm::handler;
+
+fn envelopes(name: &str) -> Vec<Option<InboundEnvelope>> {
+    sqs::bodies(name)
+        .iter()
+        .map(|body| serde_json::from_str(body).ok())
+        .collect()
+}
+
+fn customer_table(deps: &Deps, envelope: &InboundEnvelope) -> TenantTable {
+    let merchant = MerchantId::try_from(envelope.merchant_id.clone()).expect("merchant id");
+    TenantTable::new(deps.table.clone(), &merchant)
+}
+
+/// The wamids of the messages stored in the customer's conversation, in order.
+async fn stored_wamids(deps: &Deps, envelope: &InboundEnvelope) -> Vec<String> {
+    let conversation = Query::partition(format!("CUST#{}", envelope.wa_id)).prefix("MSG#");
+    let page = customer_table(deps, envelope)
+        .query(conversation)
+        .await
+        .expect("query");
+    page.items
+        .iter()
+        .filter_map(|item| item.key())
+        .filter_map(|key| key.sk.rsplit('#').next().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn inbound_batch_stores_each_customer_message_once() {
+    let (deps, _dir) = embedded_deps();
+    let sent: Vec<InboundEnvelope> = envelopes("inbound-batch.json")
+        .into_iter()
+        .map(|e| e.expect("an inbound envelope"))
+        .collect();
+    let wamids: Vec<String> = sent.iter().map(|e| e.wamid.clone()).collect();
+
+    let first = handler(&deps, sqs::event("inbound-batch.json"))
+        .await
+        .expect("handler");
+    assert_eq!(sqs::failed(&first), Vec::<&str>::new());
+    assert_eq!(stored_wamids(&deps, &sent[0]).await, wamids);
+
+    // SQS delivers at least once: the same batch again stores nothing new.
+    let again = handler(&deps, sqs::event("inbound-batch.json"))
+        .await
+        .expect("handler");
+    assert_eq!(sqs::failed(&again), Vec::<&str>::new());
+    assert_eq!(stored_wamids(&deps, &sent[0]).await, wamids);
+
+    let last = sent.last().expect("a record");
+    let profile_key = Key::new(format!("CUST#{}", last.wa_id), "PROFILE");
+    let profile = customer_table(&deps, last)
+        .get(&profile_key)
+        .await
+        .expect("get")
+        .expect("customer profile");
+    assert_eq!(profile.get_s("profile_name"), Some("María Guadalupe"));
+    assert_eq!(profile.get_n("last_inbound_at"), Some(last.timestamp));
+    assert_eq!(profile.get_n("first_seen_at"), Some(sent[0].timestamp));
+}
+
+#[tokio::test]
+async fn malformed_record_fails_with_every_later_record_of_the_fifo_batch() {
+    let (deps, _dir) = embedded_deps();
+    let ids = sqs::message_ids("malformed-record.json");
+    let sent = envelopes("malformed-record.json");
+    let malformed = sent
+        .iter()
+        .position(Option::is_none)
+        .expect("a record that is not an inbound envelope");
+    assert!(
+        malformed > 0 && malformed + 1 < sent.len(),
+        "the fixture has records before and after the malformed one"
+    );
+
+    let response = handler(&deps, sqs::event("malformed-record.json"))
+        .await
+        .expect("handler");
+
+    assert_eq!(sqs::failed(&response), ids[malformed..].to_vec());
+    let before = sent[..malformed].iter().flatten();
+    let after = sent[malformed + 1..].iter().flatten();
+    let customer = sent[0].as_ref().expect("the first record is valid");
+    let stored = stored_wamids(&deps, customer).await;
+    assert_eq!(stored, before.map(|e| e.wamid.clone()).collect::<Vec<_>>());
+    for later in after {
+        assert!(
+            !stored.contains(&later.wamid),
+            "a record after the failure is left for the retry"
+        );
+    }
+}
+
+#[test]
+fn every_fixture_is_loaded_by_a_test() {
+    fixtures::assert_every_fixture_is_loaded(include_str!("events.rs"));
+}

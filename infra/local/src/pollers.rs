@@ -1,0 +1,107 @@
+//! Queue pollers: each queue's batches go to the same app functions the Lambdas call. A failed record
+//! is hidden with exponential backoff (2, 4, 8... seconds, at most 15 minutes) and, after five
+//! receives, the queue moves it to its dead-letter queue.
+
+use mostrador_app::pipeline;
+use mostrador_app::records::{process_batch, QueueRecord};
+use mostrador_app::Deps;
+use mostrador_queue::{Queue, ReceivedMessage};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How long a received batch stays hidden while it is processed (the consumer's "timeout").
+pub const VISIBILITY: Duration = Duration::from_secs(60);
+
+/// Backoff for the n-th failed receive.
+pub fn backoff(receive_count: u32) -> Duration {
+    Duration::from_secs(2u64.saturating_pow(receive_count.min(10)).min(900))
+}
+
+/// Starts one poller per queue; they stop (after finishing their batch) when `shutdown` turns true.
+pub fn spawn(deps: &Deps, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let queues = deps.queues.clone();
+    vec![
+        spawn_one(deps.clone(), queues.inbound, Kind::Inbound, shutdown.clone()),
+        spawn_one(deps.clone(), queues.outbound, Kind::Outbound, shutdown.clone()),
+        spawn_one(deps.clone(), queues.invoicing, Kind::Invoicing, shutdown),
+    ]
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Inbound,
+    Outbound,
+    Invoicing,
+}
+
+fn spawn_one(deps: Deps, queue: Arc<dyn Queue>, kind: Kind, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let name = queue.spec().name.clone();
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let batch = tokio::select! {
+                r = queue.receive(10, VISIBILITY, Duration::from_secs(1)) => r,
+                _ = shutdown.changed() => break,
+            };
+            match batch {
+                Ok(messages) if messages.is_empty() => {}
+                Ok(messages) => handle_batch(&deps, &*queue, kind, messages).await,
+                Err(e) => {
+                    tracing::warn!(queue = %name, error = %e, "receive failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+        tracing::info!(queue = %name, "poller stopped");
+    })
+}
+
+/// Processes one batch; deletes what succeeded and backs off what failed.
+async fn handle_batch(deps: &Deps, queue: &dyn Queue, kind: Kind, messages: Vec<ReceivedMessage>) {
+    let records: Vec<QueueRecord> = messages
+        .iter()
+        .map(|m| QueueRecord {
+            message_id: m.message_id.clone(),
+            body: m.body.clone(),
+            group_id: m.group_id.clone(),
+            receive_count: m.receive_count,
+        })
+        .collect();
+    let fifo = queue.spec().fifo;
+    let failed = process_batch(&records, fifo, |r| {
+        let deps = deps.clone();
+        let r = r.clone();
+        async move {
+            match kind {
+                Kind::Inbound => pipeline::handle_inbound(&deps, &r).await,
+                Kind::Outbound => pipeline::handle_outbound(&deps, &r).await,
+                Kind::Invoicing => pipeline::handle_invoice_request(&deps, &r).await,
+            }
+        }
+    })
+    .await;
+    for m in &messages {
+        let result = if failed.contains(&m.message_id) {
+            queue.change_visibility(&m.receipt, backoff(m.receive_count)).await
+        } else {
+            queue.delete(&m.receipt).await
+        };
+        if let Err(e) = result {
+            tracing::warn!(queue = %queue.spec().name, message_id = %m.message_id, error = %e, "could not settle message");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_doubles_and_caps() {
+        assert_eq!(super::backoff(1).as_secs(), 2);
+        assert_eq!(super::backoff(4).as_secs(), 16);
+        assert_eq!(super::backoff(30).as_secs(), 900);
+    }
+}
