@@ -25,10 +25,12 @@ mod dynamodb {
     use mostrador_store::dynamodb::{ensure_table, DynamoTable};
 
     async fn make() -> TableFixture {
-        let endpoint = std::env::var("MOSTRADOR_TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
-            panic!("MOSTRADOR_TEST_AWS_ENDPOINT is not set: run the tests through tests/run, which starts moto")
-        });
-        let config = mostrador_store::aws::sdk_config(Some(&endpoint)).await;
+        // moto's threaded server does not serialize conditional writes (DynamoDB does), so the
+        // contract runs on the one-thread moto that tests/run starts (tests/moto_serial.py).
+        if let Ok(serial) = std::env::var("MOSTRADOR_TEST_AWS_SERIAL_ENDPOINT") {
+            std::env::set_var("MOSTRADOR_TEST_AWS_ENDPOINT", serial);
+        }
+        let config = mostrador_store::aws::test_sdk_config().await.unwrap_or_else(|e| panic!("{e}"));
         let client = aws_sdk_dynamodb::Client::new(&config);
         let name = format!("contract-{}", uuid::Uuid::new_v4().simple());
         ensure_table(&client, &name).await.expect("create table on moto");

@@ -1,4 +1,5 @@
-//! WhatsApp Cloud API: webhook signature checks (and, as the channel grows, the webhook model and the
-//! Cloud API client).
+//! WhatsApp Cloud API: the webhook model, signature checks and the Cloud API client.
 
+pub mod client;
 pub mod signature;
+pub mod webhook;

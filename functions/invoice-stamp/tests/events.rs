@@ -1,0 +1,49 @@
+//! The fixtures of `events/invoice-stamp/` through the function's handler, on embedded engines.
+
+#[path = "../../testkit/fixtures.rs"]
+mod fixtures;
+#[path = "../../testkit/sqs.rs"]
+mod sqs;
+
+use fixtures::embedded_deps;
+use invoice_stamp::handler;
+use mostrador_app::messages::InvoiceRequest;
+use mostrador_app::tenant::{MerchantId, TenantTable};
+use mostrador_store::{Query, Table};
+use std::collections::BTreeSet;
+
+#[tokio::test]
+async fn invoice_batch_records_each_order_once_despite_a_redelivery() {
+    let (deps, _dir) = embedded_deps();
+    let requests: Vec<InvoiceRequest> = sqs::bodies("invoice-batch.json")
+        .iter()
+        .map(|body| serde_json::from_str(body).expect("an invoice request"))
+        .collect();
+    let orders: BTreeSet<&str> = requests.iter().map(|r| r.order_id.as_str()).collect();
+    assert!(
+        orders.len() < requests.len(),
+        "the fixture carries one request twice"
+    );
+
+    let response = handler(&deps, sqs::event("invoice-batch.json"))
+        .await
+        .expect("handler");
+
+    assert_eq!(sqs::failed(&response), Vec::<&str>::new());
+    let merchant = MerchantId::try_from(requests[0].merchant_id.clone()).expect("merchant id");
+    let page = TenantTable::new(deps.table.clone(), &merchant)
+        .query(Query::partition("INVOICE_REQUESTS"))
+        .await
+        .expect("query");
+    let recorded: BTreeSet<&str> = page.items.iter().filter_map(|i| i.get_s("sk")).collect();
+    assert_eq!(recorded, orders);
+    assert!(page
+        .items
+        .iter()
+        .all(|i| i.get_s("status") == Some("queued")));
+}
+
+#[test]
+fn every_fixture_is_loaded_by_a_test() {
+    fixtures::assert_every_fixture_is_loaded(include_str!("events.rs"));
+}

@@ -1,0 +1,63 @@
+//! The fixtures of `events/message-sender/` through the function's handler, on embedded engines.
+
+#[path = "../../testkit/fixtures.rs"]
+mod fixtures;
+#[path = "../../testkit/sqs.rs"]
+mod sqs;
+
+use fixtures::embedded_deps;
+use message_sender::handler;
+use mostrador_app::messages::OutboundEnvelope;
+use mostrador_app::tenant::{MerchantId, TenantTable};
+use mostrador_app::Deps;
+use mostrador_store::{Query, Table};
+
+/// The outbox of `merchant_id` as (message id, recipient, message) in the order they were stored.
+async fn outbox(deps: &Deps, merchant_id: &str) -> Vec<(String, String, serde_json::Value)> {
+    let merchant = MerchantId::try_from(merchant_id.to_owned()).expect("merchant id");
+    let page = TenantTable::new(deps.table.clone(), &merchant)
+        .query(Query::partition("OUTBOX"))
+        .await
+        .expect("query");
+    page.items
+        .iter()
+        .map(|item| {
+            let key = item.key().expect("key");
+            let id = key.sk.rsplit('#').next().expect("message id").to_owned();
+            let message = serde_json::from_str(item.get_s("message").expect("message"))
+                .expect("message JSON");
+            (id, item.get_s("to").expect("recipient").to_owned(), message)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn outbound_batch_puts_each_message_in_the_sandbox_outbox_once() {
+    let (deps, _dir) = embedded_deps();
+    let sent: Vec<OutboundEnvelope> = sqs::bodies("outbound-batch.json")
+        .iter()
+        .map(|body| serde_json::from_str(body).expect("an outbound envelope"))
+        .collect();
+    let expected: Vec<(String, String, serde_json::Value)> = sent
+        .iter()
+        .map(|e| (e.id.clone(), e.to.clone(), e.message.clone()))
+        .collect();
+
+    let first = handler(&deps, sqs::event("outbound-batch.json"))
+        .await
+        .expect("handler");
+    assert_eq!(sqs::failed(&first), Vec::<&str>::new());
+    assert_eq!(outbox(&deps, &sent[0].merchant_id).await, expected);
+
+    // A redelivered batch sends nothing twice.
+    let again = handler(&deps, sqs::event("outbound-batch.json"))
+        .await
+        .expect("handler");
+    assert_eq!(sqs::failed(&again), Vec::<&str>::new());
+    assert_eq!(outbox(&deps, &sent[0].merchant_id).await, expected);
+}
+
+#[test]
+fn every_fixture_is_loaded_by_a_test() {
+    fixtures::assert_every_fixture_is_loaded(include_str!("events.rs"));
+}
