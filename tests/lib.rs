@@ -33,6 +33,11 @@ pub fn moto_endpoint() -> String {
 
 /// The configuration of a test stack.
 pub fn test_config(engine: Engine, dir: &std::path::Path) -> Config {
+    test_config_with(engine, dir, &[])
+}
+
+/// The configuration of a test stack with extra variables (e.g. `MOSTRADOR_GRAPH_API_BASE`).
+pub fn test_config_with(engine: Engine, dir: &std::path::Path, extra: &[(&str, &str)]) -> Config {
     let data = dir.to_string_lossy().to_string();
     let prefix = format!("e2e{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let endpoint = if engine == Engine::Aws { moto_endpoint() } else { String::new() };
@@ -56,6 +61,7 @@ pub fn test_config(engine: Engine, dir: &std::path::Path) -> Config {
             ("MOSTRADOR_BUCKET", prefix),
         ]);
     }
+    pairs.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
     let vars = Vars::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())));
     Config::from_vars(&vars).expect("test config")
 }
@@ -68,8 +74,13 @@ impl TestApp {
 
     /// Starts a stack with a given clock and options.
     pub async fn spawn_with(engine: Engine, clock: Arc<dyn Clock>, options: mostrador_local::Options) -> Self {
+        Self::spawn_full(engine, clock, options, &[]).await
+    }
+
+    /// Starts a stack with a given clock, options and extra configuration variables.
+    pub async fn spawn_full(engine: Engine, clock: Arc<dyn Clock>, options: mostrador_local::Options, extra: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = test_config(engine, dir.path());
+        let config = test_config_with(engine, dir.path(), extra);
         let admin_key = config.admin_key.expose().to_owned();
         let app_secret = config.whatsapp_app_secret.expose().to_owned();
         let deps = Deps::build_with_clock(config, clock).await.expect("engines");
@@ -130,15 +141,20 @@ impl TestApp {
     }
 }
 
-/// A WhatsApp text message delivery as Meta sends it.
+/// A WhatsApp text message delivery as Meta sends it, sent now.
 pub fn text_webhook(phone_number_id: &str, from: &str, wamid: &str, text: &str) -> Vec<u8> {
+    text_webhook_at(phone_number_id, from, wamid, text, chrono::Utc::now().timestamp())
+}
+
+/// A WhatsApp text message delivery as Meta sends it, sent at `timestamp` (unix seconds).
+pub fn text_webhook_at(phone_number_id: &str, from: &str, wamid: &str, text: &str, timestamp: i64) -> Vec<u8> {
     let body = json!({
         "object": "whatsapp_business_account",
         "entry": [{ "id": "102290129340398", "changes": [{ "field": "messages", "value": {
             "messaging_product": "whatsapp",
             "metadata": { "display_phone_number": "15550783881", "phone_number_id": phone_number_id },
             "contacts": [{ "profile": { "name": "Mariana López" }, "wa_id": from }],
-            "messages": [{ "from": from, "id": wamid, "timestamp": "1763726400", "type": "text", "text": { "body": text } }]
+            "messages": [{ "from": from, "id": wamid, "timestamp": timestamp.to_string(), "type": "text", "text": { "body": text } }]
         }}]}]
     });
     serde_json::to_vec(&body).expect("json")

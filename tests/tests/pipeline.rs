@@ -5,7 +5,7 @@ use chrono::Utc;
 use mostrador_app::jobs::{self, DueAction, Job};
 use mostrador_app::tenant::{MerchantId, TenantTable};
 use mostrador_core::{Clock, FixedClock};
-use mostrador_e2e::{eventually, on_both_engines, test_config, text_webhook, Engine, TestApp};
+use mostrador_e2e::{eventually, on_both_engines, test_config, text_webhook, text_webhook_at, Engine, TestApp};
 use mostrador_local::Options;
 use mostrador_queue::OutgoingMessage;
 use mostrador_store::{Query, Table};
@@ -23,7 +23,7 @@ async fn signed_message_is_stored_once_however_often_meta_delivers_it(engine: En
     let (merchant, key) = app.merchant("Tortas Doña Mary").await;
     app.branch(&key, "Roma", Some("106540352242922")).await;
     // Accents, emoji, "/", "@" and escaped unicode, as Meta sends them.
-    let body = text_webhook("106540352242922", "5215512345678", "wamid.HBgNNTIxNTUxMjM0NTY3OBUCABIYFjNFQjBDNzE2", "Quiero 2 tortas de cochinita 🌮 y un jugo https://x.mx/a @tienda");
+    let body = text_webhook_at("106540352242922", "5215512345678", "wamid.HBgNNTIxNTUxMjM0NTY3OBUCABIYFjNFQjBDNzE2", "Quiero 2 tortas de cochinita 🌮 y un jugo https://x.mx/a @tienda", 1_763_726_400);
     let body = String::from_utf8(body).expect("utf8").replace("ñ", "\\u00f1").replace('/', "\\/");
     for attempt in 0..3 {
         let r = app.post_webhook(body.as_bytes()).await;

@@ -45,6 +45,7 @@ pub async fn handler(
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<JobReport, ReminderError> {
     let (payload, context) = event.into_parts();
+    eprintln!("DEBUG deadline={} now={}", context.deadline, deps.clock.now_ms());
     let input: JobInput = serde_json::from_value(payload).map_err(|e| {
         tracing::error!(request_id = %context.request_id, error = %e, "scheduler input refused");
         ReminderError::MalformedInput(e)

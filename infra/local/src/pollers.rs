@@ -69,6 +69,7 @@ async fn handle_batch(deps: &Deps, queue: &dyn Queue, kind: Kind, messages: Vec<
             body: m.body.clone(),
             group_id: m.group_id.clone(),
             receive_count: m.receive_count,
+            receipt: Some(m.receipt.clone()),
         })
         .collect();
     let fifo = queue.spec().fifo;
@@ -85,8 +86,10 @@ async fn handle_batch(deps: &Deps, queue: &dyn Queue, kind: Kind, messages: Vec<
     })
     .await;
     for m in &messages {
-        let result = if failed.contains(&m.message_id) {
-            queue.change_visibility(&m.receipt, backoff(m.receive_count)).await
+        let failure = failed.iter().find(|f| f.message_id == m.message_id);
+        let result = if let Some(f) = failure {
+            let delay = f.retry_after.unwrap_or_else(|| backoff(m.receive_count)).min(Duration::from_secs(12 * 3600));
+            queue.change_visibility(&m.receipt, delay).await
         } else {
             queue.delete(&m.receipt).await
         };

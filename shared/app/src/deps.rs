@@ -7,6 +7,7 @@ use mostrador_queue::{Queue, QueueSpec};
 use mostrador_store::idempotency::Idempotency;
 use mostrador_store::sqlite::{Database, SqliteTable};
 use mostrador_store::{Blobs, DirBlobs, Keys, LocalKeys, Table};
+use mostrador_whatsapp::client::CloudApi;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,6 +57,8 @@ pub struct Deps {
     pub queues: Queues,
     pub clock: Arc<dyn Clock>,
     pub idempotency: Idempotency,
+    /// The WhatsApp Cloud API client (one HTTP connection pool per process).
+    pub cloud: CloudApi,
 }
 
 impl Deps {
@@ -144,7 +147,10 @@ impl Deps {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let idempotency = Idempotency::new(table.clone(), clock.clone(), IDEMPOTENCY_RETENTION);
-        Self { config: Arc::new(config), table, blobs, keys, queues, clock, idempotency }
+        // Building the client only fails if TLS cannot initialise; fall back to reqwest's defaults.
+        let http = CloudApi::http_client().unwrap_or_default();
+        let cloud = CloudApi::new(http, config.graph_api_base.clone(), config.graph_api_version.clone());
+        Self { config: Arc::new(config), table, blobs, keys, queues, clock, idempotency, cloud }
     }
 }
 

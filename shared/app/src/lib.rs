@@ -2,6 +2,7 @@
 //! configuration. The Lambda functions and the local stack call the same functions here.
 
 pub mod config;
+pub mod customers;
 pub mod deps;
 pub mod error;
 pub mod http;
@@ -12,8 +13,11 @@ pub mod merchants;
 pub mod messages;
 pub mod pipeline;
 pub mod records;
+pub mod sender;
+pub mod settings;
 pub mod telemetry;
 pub mod tenant;
+pub mod throttle;
 
 pub use config::Config;
 pub use deps::Deps;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A customer's WhatsApp message on the inbound queue (group `{phone_number_id}:{wa_id}`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InboundEnvelope {
     pub merchant_id: String,
     pub branch_id: String,
@@ -14,20 +14,56 @@ pub struct InboundEnvelope {
     /// Unix seconds, from Meta.
     pub timestamp: i64,
     pub profile_name: Option<String>,
-    /// The message as Meta sent it.
-    pub message: serde_json::Value,
+    /// The message exactly as Meta sent it (raw JSON text: prices keep their decimals); read it with
+    /// `mostrador_whatsapp::webhook::parse_message`.
+    pub message: Box<serde_json::value::RawValue>,
+}
+
+/// Why a message is sent, which decides the rules it is held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// A reply inside the customer's conversation (free-form, inside the 24-hour window).
+    Service,
+    /// Order, payment and account updates the customer expects.
+    Utility,
+    /// Promotions: opt-in required, held during quiet hours.
+    Marketing,
+    /// One-time codes.
+    Authentication,
+    /// Fraud and security alerts: skip quiet hours, never an opt-out.
+    Security,
+}
+
+impl Category {
+    /// Whether the business starts it (counts against the daily cap), as opposed to a reply.
+    pub fn business_initiated(self) -> bool {
+        self != Category::Service
+    }
+
+    /// The name used in records and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Service => "service",
+            Category::Utility => "utility",
+            Category::Marketing => "marketing",
+            Category::Authentication => "authentication",
+            Category::Security => "security",
+        }
+    }
 }
 
 /// A message to send on the outbound queue (group = recipient).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboundEnvelope {
-    /// Our id of this outbound message; the send happens at most once per id.
+    /// Our id of this outbound message: it is sent at most once per id.
     pub id: String,
     pub merchant_id: String,
+    /// The merchant's WhatsApp number that sends it.
     pub phone_number_id: String,
-    pub to: String,
-    /// The Cloud API message object (`type` and its payload).
-    pub message: serde_json::Value,
+    pub category: Category,
+    /// The Cloud API message, recipient included, exactly as Meta will receive it.
+    pub message: mostrador_whatsapp::client::OutgoingMessage,
 }
 
 /// An invoice to build and stamp on the invoicing queue.

@@ -1,6 +1,6 @@
 //! What each queue consumer does with one record. The Lambdas and the local pollers call these.
 
-use crate::messages::{InboundEnvelope, InvoiceRequest, OutboundEnvelope};
+use crate::messages::{InboundEnvelope, InvoiceRequest};
 use crate::records::{QueueRecord, RecordError};
 use crate::telemetry::redact;
 use crate::tenant::{MerchantId, TenantTable};
@@ -41,7 +41,7 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
             let log = Item::new(&Key::new(&customer, format!("MSG#{:010}#{}", msg.timestamp, msg.wamid)))
                 .with("direction", "in")
                 .with("branch_id", msg.branch_id.as_str())
-                .with("message", msg.message.to_string());
+                .with("message", msg.message.get());
             table.put(log, None).await?;
             let mut update = Update::new()
                 .set("last_inbound_at", msg.timestamp)
@@ -58,25 +58,9 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
         .map_err(idem_error)
 }
 
-/// message-sender: without a WhatsApp token (sandbox mode) the message goes to the merchant's outbox.
+/// message-sender: the send rules, then one Cloud API call (or the sandbox outbox).
 pub async fn handle_outbound(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError> {
-    let msg: OutboundEnvelope = parse(record)?;
-    let table = tenant(deps, &msg.merchant_id)?;
-    let deadline = deps.clock.now_ms() + CLAIM_MS;
-    deps.idempotency
-        .run("outbound", &msg.id, record.body.as_bytes(), deadline, || async {
-            let at = deps.clock.now_ms();
-            let item = Item::new(&Key::new("OUTBOX", format!("{at:013}#{}", msg.id)))
-                .with("to", msg.to.as_str())
-                .with("phone_number_id", msg.phone_number_id.as_str())
-                .with("message", msg.message.to_string());
-            table.put(item, None).await?;
-            tracing::info!(merchant = %msg.merchant_id, to = %redact(&msg.to), id = %msg.id, "sandbox: message stored in the outbox");
-            Ok::<_, StoreError>(())
-        })
-        .await
-        .map(|_| ())
-        .map_err(idem_error)
+    crate::sender::handle(deps, record).await
 }
 
 /// invoice-stamp: records the request against the order, once.

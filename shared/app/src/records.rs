@@ -10,6 +10,8 @@ pub struct QueueRecord {
     pub body: String,
     pub group_id: Option<String>,
     pub receive_count: u32,
+    /// The receipt handle, when the transport gives one (to change the record's visibility).
+    pub receipt: Option<String>,
 }
 
 /// Why a record was not processed. Either way it is reported as a batch item failure, retried with
@@ -22,6 +24,9 @@ pub enum RecordError {
     /// A dependency failed or the record is being processed elsewhere; retry later.
     #[error("retry later: {0}")]
     Retry(String),
+    /// Retry after a known delay (a rate limit, a deferral).
+    #[error("retry in {0:?}: {1}")]
+    RetryAfter(std::time::Duration, String),
 }
 
 impl RecordError {
@@ -31,29 +36,50 @@ impl RecordError {
     }
 }
 
-/// Handles each record and returns the message ids that failed. For FIFO queues, the first failure
-/// fails every later record of the batch too, so that no message overtakes one before it.
-pub async fn process_batch<F, Fut>(records: &[QueueRecord], fifo: bool, mut handle: F) -> Vec<String>
+/// A record that was not processed, and when it should come back (`None`: the queue's own backoff).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub message_id: String,
+    pub retry_after: Option<std::time::Duration>,
+}
+
+/// Handles each record and returns those that failed. On FIFO queues, a failure also fails every
+/// later record of the same message group (unprocessed, with the same delay), so that nothing overtakes
+/// it; other groups go on.
+pub async fn process_batch<F, Fut>(records: &[QueueRecord], fifo: bool, mut handle: F) -> Vec<Failure>
 where
     F: FnMut(&QueueRecord) -> Fut,
     Fut: Future<Output = Result<(), RecordError>>,
 {
     let mut failed = Vec::new();
-    let mut blocked = false;
+    let mut blocked: std::collections::HashMap<Option<String>, Option<std::time::Duration>> = std::collections::HashMap::new();
     for record in records {
-        if blocked {
-            failed.push(record.message_id.clone());
-            continue;
+        if fifo {
+            // A record without a group id orders against everything before it.
+            let blocker = blocked.get(&record.group_id).or_else(|| blocked.get(&None)).copied();
+            if let Some(retry_after) = blocker {
+                failed.push(Failure { message_id: record.message_id.clone(), retry_after });
+                if record.group_id.is_none() {
+                    blocked.insert(None, retry_after);
+                }
+                continue;
+            }
         }
         let span = tracing::info_span!("record", message_id = %record.message_id, receive_count = record.receive_count);
         let result = tracing::Instrument::instrument(handle(record), span.clone()).await;
         if let Err(e) = result {
             span.in_scope(|| match &e {
                 RecordError::Malformed(_) => tracing::error!(error = %e, "record rejected"),
-                RecordError::Retry(_) => tracing::warn!(error = %e, "record will be retried"),
+                RecordError::Retry(_) | RecordError::RetryAfter(..) => tracing::warn!(error = %e, "record will be retried"),
             });
-            failed.push(record.message_id.clone());
-            blocked = fifo;
+            let retry_after = match e {
+                RecordError::RetryAfter(d, _) => Some(d),
+                _ => None,
+            };
+            failed.push(Failure { message_id: record.message_id.clone(), retry_after });
+            if fifo {
+                blocked.insert(record.group_id.clone(), retry_after);
+            }
         }
     }
     failed
@@ -64,7 +90,11 @@ mod tests {
     use super::*;
 
     fn rec(id: &str, body: &str) -> QueueRecord {
-        QueueRecord { message_id: id.into(), body: body.into(), group_id: None, receive_count: 1 }
+        QueueRecord { message_id: id.into(), body: body.into(), group_id: None, receive_count: 1, receipt: None }
+    }
+
+    fn ids(failures: &[Failure]) -> Vec<&str> {
+        failures.iter().map(|f| f.message_id.as_str()).collect()
     }
 
     #[tokio::test]
@@ -75,7 +105,7 @@ mod tests {
             async move { if bad { Err(RecordError::Malformed("bad".into())) } else { Ok(()) } }
         })
         .await;
-        assert_eq!(failed, ["2"]);
+        assert_eq!(ids(&failed), ["2"]);
     }
 
     #[tokio::test]
@@ -88,7 +118,23 @@ mod tests {
             async move { if bad { Err(RecordError::retry("down")) } else { Ok(()) } }
         })
         .await;
-        assert_eq!(failed, ["2", "3"]);
+        assert_eq!(ids(&failed), ["2", "3"]);
         assert_eq!(seen, ["1", "2"], "records after a FIFO failure are not processed");
+    }
+
+    #[tokio::test]
+    async fn fifo_failure_blocks_only_its_own_group_with_its_delay() {
+        let grouped = |id: &str, group: &str, body: &str| QueueRecord { group_id: Some(group.into()), ..rec(id, body) };
+        let records = [grouped("1", "A", "slow"), grouped("2", "B", "ok"), grouped("3", "A", "ok"), grouped("4", "B", "ok")];
+        let mut seen = Vec::new();
+        let failed = process_batch(&records, true, |r| {
+            seen.push(r.message_id.clone());
+            let slow = r.body == "slow";
+            async move { if slow { Err(RecordError::RetryAfter(std::time::Duration::from_secs(6), "pair limit".into())) } else { Ok(()) } }
+        })
+        .await;
+        assert_eq!(ids(&failed), ["1", "3"]);
+        assert!(failed.iter().all(|f| f.retry_after == Some(std::time::Duration::from_secs(6))));
+        assert_eq!(seen, ["1", "2", "4"], "group B goes on while group A waits");
     }
 }

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod merchant_api;
+pub mod messaging;
 pub mod payments;
 pub mod webhook;
 
@@ -20,7 +21,7 @@ pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
 /// The merchant API: `/v1/...`, tracked links and the health check.
 pub fn merchant_api(deps: Deps) -> Router {
-    finish(merchant_api::routes().merge(admin::routes()).with_state(deps))
+    finish(merchant_api::routes().merge(messaging::routes()).merge(admin::routes()).with_state(deps))
 }
 
 /// The WhatsApp webhook: `GET|POST /webhooks/whatsapp`.
@@ -37,6 +38,7 @@ pub fn payment_callbacks(deps: Deps) -> Router {
 pub fn all(deps: Deps) -> Router {
     finish(
         merchant_api::routes()
+            .merge(messaging::routes())
             .merge(admin::routes())
             .merge(webhook::routes())
             .merge(payments::routes())

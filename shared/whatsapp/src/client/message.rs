@@ -75,6 +75,12 @@ pub enum ValidationError {
         /// What the message had.
         actual: usize,
     },
+    /// A value has a shape Meta would refuse (an id with characters ids never have, say).
+    #[error("{field} is malformed")]
+    Malformed {
+        /// The Cloud API field.
+        field: &'static str,
+    },
     /// Two entries share an id or index that must be unique.
     #[error("{field} repeats {value:?}")]
     Duplicate {
@@ -168,12 +174,18 @@ pub struct BodyParameter {
 impl BodyParameter {
     /// A positional parameter.
     pub fn positional(text: impl Into<String>) -> Self {
-        Self { name: None, text: text.into() }
+        Self {
+            name: None,
+            text: text.into(),
+        }
     }
 
     /// A named parameter.
     pub fn named(name: impl Into<String>, text: impl Into<String>) -> Self {
-        Self { name: Some(name.into()), text: text.into() }
+        Self {
+            name: Some(name.into()),
+            text: text.into(),
+        }
     }
 }
 
@@ -344,12 +356,23 @@ pub struct ProductSection {
 impl OutgoingMessage {
     /// A message of any content to `to`.
     pub fn new(to: impl Into<String>, content: impl Into<Content>) -> Self {
-        Self { to: to.into(), content: content.into(), reply_to: None, biz_opaque_callback_data: None }
+        Self {
+            to: to.into(),
+            content: content.into(),
+            reply_to: None,
+            biz_opaque_callback_data: None,
+        }
     }
 
     /// A plain text message without link preview.
     pub fn text(to: impl Into<String>, body: impl Into<String>) -> Self {
-        Self::new(to, Text { body: body.into(), preview_url: false })
+        Self::new(
+            to,
+            Text {
+                body: body.into(),
+                preview_url: false,
+            },
+        )
     }
 
     /// Quote the customer's message `wamid`.
@@ -408,11 +431,17 @@ impl Template {
         required("template.name", &self.name)?;
         required("template.language.code", &self.language)?;
         match &self.header {
-            Some(TemplateHeader::Document { media, .. }) => media.validate("template header document")?,
+            Some(TemplateHeader::Document { media, .. }) => {
+                media.validate("template header document")?
+            }
             Some(TemplateHeader::Image { media }) => media.validate("template header image")?,
             Some(TemplateHeader::Text(_)) | None => {}
         }
-        max_count("template button components", self.buttons.len(), limits::TEMPLATE_BUTTONS)?;
+        max_count(
+            "template button components",
+            self.buttons.len(),
+            limits::TEMPLATE_BUTTONS,
+        )?;
         let mut seen = Vec::with_capacity(self.buttons.len());
         for button in &self.buttons {
             let index = button.index();
@@ -424,7 +453,10 @@ impl Template {
                 });
             }
             if seen.contains(&index) {
-                return Err(ValidationError::Duplicate { field: "template button index", value: index.to_string() });
+                return Err(ValidationError::Duplicate {
+                    field: "template button index",
+                    value: index.to_string(),
+                });
             }
             seen.push(index);
         }
@@ -435,7 +467,9 @@ impl Template {
 impl MediaSource {
     fn validate(&self, field: &'static str) -> Result<(), ValidationError> {
         match self {
-            Self::Id(value) | Self::Link(value) if value.trim().is_empty() => Err(ValidationError::Missing { field }),
+            Self::Id(value) | Self::Link(value) if value.trim().is_empty() => {
+                Err(ValidationError::Missing { field })
+            }
             _ => Ok(()),
         }
     }
@@ -454,19 +488,45 @@ impl Interactive {
 
 impl ReplyButtons {
     fn validate(&self) -> Result<(), ValidationError> {
-        opt_max_len("interactive.header.text", self.header.as_deref(), limits::HEADER_TEXT)?;
+        opt_max_len(
+            "interactive.header.text",
+            self.header.as_deref(),
+            limits::HEADER_TEXT,
+        )?;
         required("interactive.body.text", &self.body)?;
-        max_len("interactive.body.text", &self.body, limits::INTERACTIVE_BODY)?;
-        opt_max_len("interactive.footer.text", self.footer.as_deref(), limits::FOOTER)?;
+        max_len(
+            "interactive.body.text",
+            &self.body,
+            limits::INTERACTIVE_BODY,
+        )?;
+        opt_max_len(
+            "interactive.footer.text",
+            self.footer.as_deref(),
+            limits::FOOTER,
+        )?;
         if self.buttons.is_empty() {
-            return Err(ValidationError::Missing { field: "interactive.action.buttons" });
+            return Err(ValidationError::Missing {
+                field: "interactive.action.buttons",
+            });
         }
-        max_count("interactive.action.buttons", self.buttons.len(), limits::REPLY_BUTTONS)?;
+        max_count(
+            "interactive.action.buttons",
+            self.buttons.len(),
+            limits::REPLY_BUTTONS,
+        )?;
         for (i, button) in self.buttons.iter().enumerate() {
             required("interactive.action.buttons.reply.id", &button.id)?;
-            max_len("interactive.action.buttons.reply.id", &button.id, limits::BUTTON_ID)?;
+            max_len(
+                "interactive.action.buttons.reply.id",
+                &button.id,
+                limits::BUTTON_ID,
+            )?;
             required("interactive.action.buttons.reply.title", &button.title)?;
-            max_len("interactive.action.buttons.reply.title", &button.title, limits::BUTTON_TITLE)?;
+            max_len(
+                "interactive.action.buttons.reply.title",
+                &button.title,
+                limits::BUTTON_TITLE,
+            )?;
             if self.buttons[..i].iter().any(|b| b.id == button.id) {
                 return Err(ValidationError::Duplicate {
                     field: "interactive.action.buttons.reply.id",
@@ -480,36 +540,70 @@ impl ReplyButtons {
 
 impl ListMessage {
     fn validate(&self) -> Result<(), ValidationError> {
-        opt_max_len("interactive.header.text", self.header.as_deref(), limits::HEADER_TEXT)?;
+        opt_max_len(
+            "interactive.header.text",
+            self.header.as_deref(),
+            limits::HEADER_TEXT,
+        )?;
         required("interactive.body.text", &self.body)?;
         max_len("interactive.body.text", &self.body, limits::LIST_BODY)?;
-        opt_max_len("interactive.footer.text", self.footer.as_deref(), limits::FOOTER)?;
+        opt_max_len(
+            "interactive.footer.text",
+            self.footer.as_deref(),
+            limits::FOOTER,
+        )?;
         required("interactive.action.button", &self.button)?;
-        max_len("interactive.action.button", &self.button, limits::LIST_BUTTON)?;
+        max_len(
+            "interactive.action.button",
+            &self.button,
+            limits::LIST_BUTTON,
+        )?;
         if self.sections.is_empty() {
-            return Err(ValidationError::Missing { field: "interactive.action.sections" });
+            return Err(ValidationError::Missing {
+                field: "interactive.action.sections",
+            });
         }
-        max_count("interactive.action.sections", self.sections.len(), limits::SECTIONS)?;
+        max_count(
+            "interactive.action.sections",
+            self.sections.len(),
+            limits::SECTIONS,
+        )?;
         let rows: usize = self.sections.iter().map(|s| s.rows.len()).sum();
         max_count("interactive.action.sections.rows", rows, limits::LIST_ROWS)?;
         let mut ids: Vec<&str> = Vec::with_capacity(rows);
         for section in &self.sections {
             match &section.title {
-                Some(title) => max_len("interactive.action.sections.title", title, limits::SECTION_TITLE)?,
+                Some(title) => max_len(
+                    "interactive.action.sections.title",
+                    title,
+                    limits::SECTION_TITLE,
+                )?,
                 // Meta requires a title as soon as there are two sections.
                 None if self.sections.len() > 1 => {
-                    return Err(ValidationError::Missing { field: "interactive.action.sections.title" })
+                    return Err(ValidationError::Missing {
+                        field: "interactive.action.sections.title",
+                    })
                 }
                 None => {}
             }
             if section.rows.is_empty() {
-                return Err(ValidationError::Missing { field: "interactive.action.sections.rows" });
+                return Err(ValidationError::Missing {
+                    field: "interactive.action.sections.rows",
+                });
             }
             for row in &section.rows {
                 required("interactive.action.sections.rows.id", &row.id)?;
-                max_len("interactive.action.sections.rows.id", &row.id, limits::ROW_ID)?;
+                max_len(
+                    "interactive.action.sections.rows.id",
+                    &row.id,
+                    limits::ROW_ID,
+                )?;
                 required("interactive.action.sections.rows.title", &row.title)?;
-                max_len("interactive.action.sections.rows.title", &row.title, limits::ROW_TITLE)?;
+                max_len(
+                    "interactive.action.sections.rows.title",
+                    &row.title,
+                    limits::ROW_TITLE,
+                )?;
                 opt_max_len(
                     "interactive.action.sections.rows.description",
                     row.description.as_deref(),
@@ -530,10 +624,21 @@ impl ListMessage {
 
 impl ProductMessage {
     fn validate(&self) -> Result<(), ValidationError> {
-        opt_max_len("interactive.body.text", self.body.as_deref(), limits::INTERACTIVE_BODY)?;
-        opt_max_len("interactive.footer.text", self.footer.as_deref(), limits::FOOTER)?;
+        opt_max_len(
+            "interactive.body.text",
+            self.body.as_deref(),
+            limits::INTERACTIVE_BODY,
+        )?;
+        opt_max_len(
+            "interactive.footer.text",
+            self.footer.as_deref(),
+            limits::FOOTER,
+        )?;
         required("interactive.action.catalog_id", &self.catalog_id)?;
-        required("interactive.action.product_retailer_id", &self.product_retailer_id)
+        required(
+            "interactive.action.product_retailer_id",
+            &self.product_retailer_id,
+        )
     }
 }
 
@@ -542,23 +647,54 @@ impl ProductListMessage {
         required("interactive.header.text", &self.header)?;
         max_len("interactive.header.text", &self.header, limits::HEADER_TEXT)?;
         required("interactive.body.text", &self.body)?;
-        max_len("interactive.body.text", &self.body, limits::INTERACTIVE_BODY)?;
-        opt_max_len("interactive.footer.text", self.footer.as_deref(), limits::FOOTER)?;
+        max_len(
+            "interactive.body.text",
+            &self.body,
+            limits::INTERACTIVE_BODY,
+        )?;
+        opt_max_len(
+            "interactive.footer.text",
+            self.footer.as_deref(),
+            limits::FOOTER,
+        )?;
         required("interactive.action.catalog_id", &self.catalog_id)?;
         if self.sections.is_empty() {
-            return Err(ValidationError::Missing { field: "interactive.action.sections" });
+            return Err(ValidationError::Missing {
+                field: "interactive.action.sections",
+            });
         }
-        max_count("interactive.action.sections", self.sections.len(), limits::SECTIONS)?;
-        let items: usize = self.sections.iter().map(|s| s.product_retailer_ids.len()).sum();
-        max_count("interactive.action.sections.product_items", items, limits::PRODUCT_ITEMS)?;
+        max_count(
+            "interactive.action.sections",
+            self.sections.len(),
+            limits::SECTIONS,
+        )?;
+        let items: usize = self
+            .sections
+            .iter()
+            .map(|s| s.product_retailer_ids.len())
+            .sum();
+        max_count(
+            "interactive.action.sections.product_items",
+            items,
+            limits::PRODUCT_ITEMS,
+        )?;
         for section in &self.sections {
             required("interactive.action.sections.title", &section.title)?;
-            max_len("interactive.action.sections.title", &section.title, limits::SECTION_TITLE)?;
+            max_len(
+                "interactive.action.sections.title",
+                &section.title,
+                limits::SECTION_TITLE,
+            )?;
             if section.product_retailer_ids.is_empty() {
-                return Err(ValidationError::Missing { field: "interactive.action.sections.product_items" });
+                return Err(ValidationError::Missing {
+                    field: "interactive.action.sections.product_items",
+                });
             }
             for id in &section.product_retailer_ids {
-                required("interactive.action.sections.product_items.product_retailer_id", id)?;
+                required(
+                    "interactive.action.sections.product_items.product_retailer_id",
+                    id,
+                )?;
             }
         }
         Ok(())
@@ -582,7 +718,11 @@ fn max_len(field: &'static str, value: &str, max: usize) -> Result<(), Validatio
     }
 }
 
-fn opt_max_len(field: &'static str, value: Option<&str>, max: usize) -> Result<(), ValidationError> {
+fn opt_max_len(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<(), ValidationError> {
     value.map_or(Ok(()), |v| max_len(field, v, max))
 }
 
@@ -657,7 +797,12 @@ mod tests {
             header: None,
             body: "¿Confirmas tu pedido?".into(),
             footer: None,
-            buttons: (0..n).map(|i| ReplyButton { id: format!("b{i}"), title: format!("Opción {i}") }).collect(),
+            buttons: (0..n)
+                .map(|i| ReplyButton {
+                    id: format!("b{i}"),
+                    title: format!("Opción {i}"),
+                })
+                .collect(),
         }
     }
 
@@ -682,26 +827,45 @@ mod tests {
 
     #[test]
     fn list_with_two_sections_needs_titles() {
-        let row = |id: &str| ListRow { id: id.into(), title: id.into(), description: None };
+        let row = |id: &str| ListRow {
+            id: id.into(),
+            title: id.into(),
+            description: None,
+        };
         let list = ListMessage {
             header: None,
             body: "Menú".into(),
             footer: None,
             button: "Ver".into(),
             sections: vec![
-                ListSection { title: Some("Bebidas".into()), rows: vec![row("a")] },
-                ListSection { title: None, rows: vec![row("b")] },
+                ListSection {
+                    title: Some("Bebidas".into()),
+                    rows: vec![row("a")],
+                },
+                ListSection {
+                    title: None,
+                    rows: vec![row("b")],
+                },
             ],
         };
         assert_eq!(
             OutgoingMessage::new("5215512345678", list).validate(),
-            Err(ValidationError::Missing { field: "interactive.action.sections.title" })
+            Err(ValidationError::Missing {
+                field: "interactive.action.sections.title"
+            })
         );
     }
 
     #[test]
     fn oversized_callback_data_is_refused() {
         let m = OutgoingMessage::text("5215512345678", "hola").callback_data("x".repeat(513));
-        assert!(matches!(m.validate(), Err(ValidationError::TooLong { max: 512, actual: 513, .. })));
+        assert!(matches!(
+            m.validate(),
+            Err(ValidationError::TooLong {
+                max: 512,
+                actual: 513,
+                ..
+            })
+        ));
     }
 }

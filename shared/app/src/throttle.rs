@@ -1,0 +1,140 @@
+//! Throughput limits shared by every consumer, kept on the Table with conditional writes (so two
+//! Lambdas or pollers never both take the last slot):
+//! - per WhatsApp number: at most N messages per second (Meta's default 80/s), a counter per second;
+//! - per customer: about one message per 6 s with a small burst (Meta's pair rate limit), as a
+//!   generic cell rate algorithm (one "theoretical arrival time" per pair).
+
+use mostrador_store::{Condition, Item, Key, StoreError, Table, Update};
+use std::time::Duration;
+
+/// Per-pair spacing and burst, after Meta's ~1 message per 6 s with burst allowance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairLimit {
+    pub interval_ms: i64,
+    /// Messages that may go at once before the spacing applies.
+    pub burst: i64,
+}
+
+impl Default for PairLimit {
+    fn default() -> Self {
+        Self { interval_ms: 6_000, burst: 5 }
+    }
+}
+
+/// Whether a send may go now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permit {
+    Granted,
+    /// Try again after this long.
+    Wait(Duration),
+}
+
+/// Takes one slot of `phone_number_id`'s per-second budget.
+pub async fn take_number_slot(table: &dyn Table, phone_number_id: &str, per_second: u32, now_ms: i64) -> Result<Permit, StoreError> {
+    let second = now_ms.div_euclid(1000);
+    let key = Key::new(format!("RATE#{phone_number_id}"), second.to_string());
+    let room = Condition::AttrNotExists("n".into()).or(Condition::Lt("n".into(), i64::from(per_second)));
+    let update = Update::new().add("n", 1).set_if_absent("ttl", second + 120);
+    match table.update(&key, update, Some(room)).await {
+        Ok(_) => Ok(Permit::Granted),
+        Err(StoreError::ConditionFailed { .. }) => {
+            let wait = 1000 - now_ms.rem_euclid(1000);
+            Ok(Permit::Wait(Duration::from_millis(wait.max(1) as u64)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Takes a slot of the pair (number, customer) budget.
+pub async fn take_pair_slot(table: &dyn Table, phone_number_id: &str, wa_id: &str, limit: PairLimit, now_ms: i64) -> Result<Permit, StoreError> {
+    let key = Key::new(format!("PAIR#{phone_number_id}#{wa_id}"), "GCRA");
+    let tolerance = limit.interval_ms * (limit.burst - 1).max(0);
+    // Optimistic concurrency: retry when another consumer moved the pair's clock first.
+    for _ in 0..8 {
+        let current = table.get(&key).await?;
+        let stored = current.as_ref().and_then(|i| i.get_n("tat"));
+        let tat = stored.unwrap_or(now_ms).max(now_ms);
+        if tat - now_ms > tolerance {
+            let wait = tat - now_ms - tolerance;
+            return Ok(Permit::Wait(Duration::from_millis(wait as u64)));
+        }
+        let next = tat + limit.interval_ms;
+        let condition = match stored {
+            Some(old) => Condition::Eq("tat".into(), old.into()),
+            None => Condition::NotExists,
+        };
+        let item = Item::new(&key).with("tat", next).with("ttl", next / 1000 + 3600);
+        match table.put(item, Some(condition)).await {
+            Ok(()) => return Ok(Permit::Granted),
+            Err(StoreError::ConditionFailed { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Permit::Wait(Duration::from_millis(200)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mostrador_core::FixedClock;
+    use mostrador_store::sqlite::{Database, SqliteTable};
+    use std::sync::Arc;
+
+    /// A table and "now" in ms from the same clock, so that counters' ttl is judged consistently.
+    fn table() -> (Arc<dyn Table>, i64) {
+        use mostrador_core::Clock;
+        use chrono::TimeZone;
+        let clock = FixedClock::at(chrono::Utc.timestamp_millis_opt(1_795_262_400_250).single().unwrap_or_default());
+        let now = clock.now_ms();
+        (Arc::new(SqliteTable::new(Database::in_memory().expect("db"), Arc::new(clock))), now)
+    }
+
+    #[tokio::test]
+    async fn number_budget_is_shared_and_refills_each_second() {
+        let (t, now) = table();
+        let mut granted = 0;
+        for _ in 0..100 {
+            if take_number_slot(&*t, "1065", 80, now).await.expect("slot") == Permit::Granted {
+                granted += 1;
+            }
+        }
+        assert_eq!(granted, 80);
+        assert_eq!(take_number_slot(&*t, "1065", 80, now).await.expect("slot"), Permit::Wait(Duration::from_millis(750)));
+        assert_eq!(take_number_slot(&*t, "1065", 80, now + 750).await.expect("slot"), Permit::Granted);
+        assert_eq!(take_number_slot(&*t, "other", 80, now).await.expect("slot"), Permit::Granted);
+    }
+
+    #[tokio::test]
+    async fn concurrent_consumers_never_exceed_the_number_budget() {
+        let (t, now) = table();
+        let now = now - 250;
+        let mut tasks = Vec::new();
+        for _ in 0..40 {
+            let t = t.clone();
+            tasks.push(tokio::spawn(async move { take_number_slot(&*t, "1065", 25, now).await.expect("slot") == Permit::Granted }));
+        }
+        let mut granted = 0;
+        for task in tasks {
+            granted += usize::from(task.await.expect("task"));
+        }
+        assert_eq!(granted, 25);
+    }
+
+    #[tokio::test]
+    async fn pair_allows_a_burst_then_one_message_every_six_seconds() {
+        let (t, now) = table();
+        let limit = PairLimit::default();
+        for i in 0..5 {
+            assert_eq!(take_pair_slot(&*t, "1065", "5255", limit, now).await.expect("slot"), Permit::Granted, "burst message {i}");
+        }
+        assert_eq!(take_pair_slot(&*t, "1065", "5255", limit, now).await.expect("slot"), Permit::Wait(Duration::from_secs(6)));
+        assert_eq!(take_pair_slot(&*t, "1065", "5255", limit, now + 6_000).await.expect("slot"), Permit::Granted);
+        assert!(matches!(take_pair_slot(&*t, "1065", "5255", limit, now + 7_000).await.expect("slot"), Permit::Wait(_)));
+        // Another customer is not affected.
+        assert_eq!(take_pair_slot(&*t, "1065", "5266", limit, now).await.expect("slot"), Permit::Granted);
+        // After a quiet minute the burst is available again.
+        for _ in 0..5 {
+            assert_eq!(take_pair_slot(&*t, "1065", "5255", limit, now + 120_000).await.expect("slot"), Permit::Granted);
+        }
+    }
+}
