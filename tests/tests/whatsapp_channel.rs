@@ -372,3 +372,38 @@ on_both_engines!(
     sandbox_outbox_holds_messages_without_a_token,
     every_message_type_goes_through_ingest,
 );
+
+async fn inbound_media_is_fetched_once_into_blobs(engine: Engine) {
+    let s = shop(engine, noon(), true).await;
+    let file = b"%PDF-1.4 comprobante de domicilio".to_vec();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&file))
+    };
+    let media_url = format!("{}/whatsapp_business/attachments/?mid=1234", s.graph.uri());
+    Mock::given(method("GET"))
+        .and(path("/v25.0/1234567890"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "messaging_product": "whatsapp", "url": media_url, "mime_type": "application/pdf", "sha256": sha, "file_size": file.len(), "id": "1234567890" })))
+        .expect(1)
+        .mount(&s.graph)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/whatsapp_business/attachments/"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(file.clone()))
+        .expect(1)
+        .mount(&s.graph)
+        .await;
+    let merchant = MerchantId::try_from(s.merchant.clone()).expect("id");
+    let stored = mostrador_app::media::fetch_into_blobs(&s.app.deps, &merchant, "1234567890").await.expect("fetch");
+    assert_eq!(stored.mime_type, "application/pdf");
+    let again = mostrador_app::media::fetch_into_blobs(&s.app.deps, &merchant, "1234567890").await.expect("stored copy");
+    assert_eq!(again, stored);
+    let blob = s.app.deps.blobs.get(&stored.blob_key).await.expect("get").expect("blob");
+    assert_eq!(blob.body.as_ref(), file.as_slice());
+    s.app.stop().await;
+}
+
+mod media {
+    use super::*;
+    on_both_engines!(inbound_media_is_fetched_once_into_blobs);
+}

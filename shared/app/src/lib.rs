@@ -9,6 +9,7 @@ pub mod http;
 pub mod ingest;
 pub mod jobs;
 pub mod lambda;
+pub mod media;
 pub mod merchants;
 pub mod messages;
 pub mod pipeline;
