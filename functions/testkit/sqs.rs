@@ -33,6 +33,16 @@ pub fn bodies(name: &str) -> Vec<String> {
         .collect()
 }
 
+/// The message group ids of a fixture's records, in order (`None` on a standard queue).
+pub fn group_ids(name: &str) -> Vec<Option<String>> {
+    event(name)
+        .payload
+        .records
+        .into_iter()
+        .map(|r| r.attributes.get("MessageGroupId").cloned())
+        .collect()
+}
+
 /// The message ids the consumer reported as failed.
 pub fn failed(response: &SqsBatchResponse) -> Vec<&str> {
     response

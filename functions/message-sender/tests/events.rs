@@ -10,7 +10,7 @@ use message_sender::handler;
 use mostrador_app::messages::OutboundEnvelope;
 use mostrador_app::tenant::{MerchantId, TenantTable};
 use mostrador_app::Deps;
-use mostrador_store::{Query, Table};
+use mostrador_store::{Key, Query, Table, Update};
 
 /// The outbox of `merchant_id` as (message id, recipient, message) in the order they were stored.
 async fn outbox(deps: &Deps, merchant_id: &str) -> Vec<(String, String, serde_json::Value)> {
@@ -31,17 +31,34 @@ async fn outbox(deps: &Deps, merchant_id: &str) -> Vec<(String, String, serde_js
         .collect()
 }
 
+/// The customer wrote a minute ago (as order-confirm records it): free-form replies may go.
+async fn open_window(deps: &Deps, merchant_id: &str, wa_id: &str) {
+    let merchant = MerchantId::try_from(merchant_id.to_owned()).expect("merchant id");
+    let profile = Key::new(format!("CUST#{wa_id}"), "PROFILE");
+    let wrote = Update::new().set("last_inbound_at", deps.clock.now_secs() - 60);
+    TenantTable::new(deps.table.clone(), &merchant)
+        .update(&profile, wrote, None)
+        .await
+        .expect("customer profile");
+}
+
 #[tokio::test]
 async fn outbound_batch_puts_each_message_in_the_sandbox_outbox_once() {
     let (deps, _dir) = embedded_deps();
-    let sent: Vec<OutboundEnvelope> = sqs::bodies("outbound-batch.json")
+    let bodies: Vec<serde_json::Value> = sqs::bodies("outbound-batch.json")
         .iter()
-        .map(|body| serde_json::from_str(body).expect("an outbound envelope"))
+        .map(|body| serde_json::from_str(body).expect("JSON"))
+        .collect();
+    let sent: Vec<OutboundEnvelope> = bodies
+        .iter()
+        .map(|body| serde_json::from_value(body.clone()).expect("an outbound envelope"))
         .collect();
     let expected: Vec<(String, String, serde_json::Value)> = sent
         .iter()
-        .map(|e| (e.id.clone(), e.to.clone(), e.message.clone()))
+        .zip(&bodies)
+        .map(|(e, body)| (e.id.clone(), e.message.to.clone(), body["message"].clone()))
         .collect();
+    open_window(&deps, &sent[0].merchant_id, &sent[0].message.to).await;
 
     let first = handler(&deps, sqs::event("outbound-batch.json"))
         .await

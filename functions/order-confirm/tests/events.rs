@@ -73,33 +73,43 @@ async fn inbound_batch_stores_each_customer_message_once() {
 }
 
 #[tokio::test]
-async fn malformed_record_fails_with_every_later_record_of_the_fifo_batch() {
+async fn malformed_record_fails_with_the_later_records_of_its_group_only() {
     let (deps, _dir) = embedded_deps();
     let ids = sqs::message_ids("malformed-record.json");
+    let groups = sqs::group_ids("malformed-record.json");
     let sent = envelopes("malformed-record.json");
     let malformed = sent
         .iter()
         .position(Option::is_none)
         .expect("a record that is not an inbound envelope");
+    let held_back = |i: usize| i >= malformed && groups[i] == groups[malformed];
+    let expected: Vec<&str> = (0..ids.len())
+        .filter(|&i| held_back(i))
+        .map(|i| ids[i].as_str())
+        .collect();
     assert!(
-        malformed > 0 && malformed + 1 < sent.len(),
-        "the fixture has records before and after the malformed one"
+        expected.len() > 1,
+        "the fixture has a later record in the malformed record's group"
+    );
+    assert!(
+        (malformed..ids.len()).any(|i| !held_back(i)),
+        "the fixture has a later record of another group"
     );
 
     let response = handler(&deps, sqs::event("malformed-record.json"))
         .await
         .expect("handler");
 
-    assert_eq!(sqs::failed(&response), ids[malformed..].to_vec());
-    let before = sent[..malformed].iter().flatten();
-    let after = sent[malformed + 1..].iter().flatten();
-    let customer = sent[0].as_ref().expect("the first record is valid");
-    let stored = stored_wamids(&deps, customer).await;
-    assert_eq!(stored, before.map(|e| e.wamid.clone()).collect::<Vec<_>>());
-    for later in after {
-        assert!(
-            !stored.contains(&later.wamid),
-            "a record after the failure is left for the retry"
+    assert_eq!(sqs::failed(&response), expected);
+    for (i, envelope) in sent.iter().enumerate() {
+        let Some(envelope) = envelope else { continue };
+        let stored = stored_wamids(&deps, envelope)
+            .await
+            .contains(&envelope.wamid);
+        assert_eq!(
+            stored,
+            !held_back(i),
+            "record {i}: stored unless held back for the retry"
         );
     }
 }

@@ -7,7 +7,7 @@ use mostrador_app::Deps;
 use mostrador_store::StoreError;
 use std::time::Duration;
 
-/// How long a run may take when the invocation names no deadline (a local `cargo lambda invoke`).
+/// How long a run may take when the context names no deadline (`Context::default()` in tests).
 const DEFAULT_RUN: Duration = Duration::from_secs(60);
 
 /// Why a scheduled invocation did nothing or stopped.
@@ -45,7 +45,6 @@ pub async fn handler(
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<JobReport, ReminderError> {
     let (payload, context) = event.into_parts();
-    eprintln!("DEBUG deadline={} now={}", context.deadline, deps.clock.now_ms());
     let input: JobInput = serde_json::from_value(payload).map_err(|e| {
         tracing::error!(request_id = %context.request_id, error = %e, "scheduler input refused");
         ReminderError::MalformedInput(e)

@@ -4,6 +4,7 @@ use mostrador_app::{telemetry, Config, Deps};
 async fn main() -> anyhow::Result<()> {
     let config = Config::load().await?;
     telemetry::init(&config);
+    // Built once at init; every request shares them.
     let deps = Deps::build(config).await?;
     lambda_http::run(webhook_ingest::app(deps))
         .await
