@@ -40,15 +40,26 @@ pub fn test_config(engine: Engine, dir: &std::path::Path) -> Config {
 pub fn test_config_with(engine: Engine, dir: &std::path::Path, extra: &[(&str, &str)]) -> Config {
     let data = dir.to_string_lossy().to_string();
     let prefix = format!("e2e{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let endpoint = if engine == Engine::Aws { moto_endpoint() } else { String::new() };
+    let endpoint = if engine == Engine::Aws {
+        moto_endpoint()
+    } else {
+        String::new()
+    };
     let mut pairs: Vec<(&str, String)> = vec![
         ("MOSTRADOR_DATA_DIR", data),
         ("MOSTRADOR_ADMIN_KEY", "test-admin-key-0123456789".into()),
         ("MOSTRADOR_WHATSAPP_APP_SECRET", "test-app-secret".into()),
-        ("MOSTRADOR_WHATSAPP_VERIFY_TOKEN", "test-verify-token".into()),
+        (
+            "MOSTRADOR_WHATSAPP_VERIFY_TOKEN",
+            "test-verify-token".into(),
+        ),
     ];
     if engine == Engine::Aws {
-        for (k, v) in [("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"), ("AWS_REGION", "us-east-1")] {
+        for (k, v) in [
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+        ] {
             if std::env::var(k).is_err() {
                 std::env::set_var(k, v);
             }
@@ -69,26 +80,57 @@ pub fn test_config_with(engine: Engine, dir: &std::path::Path, extra: &[(&str, &
 impl TestApp {
     /// Starts a stack with pollers and scheduler on a free loopback port.
     pub async fn spawn(engine: Engine) -> Self {
-        Self::spawn_with(engine, Arc::new(SystemClock), mostrador_local::Options::default()).await
+        Self::spawn_with(
+            engine,
+            Arc::new(SystemClock),
+            mostrador_local::Options::default(),
+        )
+        .await
     }
 
     /// Starts a stack with a given clock and options.
-    pub async fn spawn_with(engine: Engine, clock: Arc<dyn Clock>, options: mostrador_local::Options) -> Self {
+    pub async fn spawn_with(
+        engine: Engine,
+        clock: Arc<dyn Clock>,
+        options: mostrador_local::Options,
+    ) -> Self {
         Self::spawn_full(engine, clock, options, &[]).await
     }
 
     /// Starts a stack with a given clock, options and extra configuration variables.
-    pub async fn spawn_full(engine: Engine, clock: Arc<dyn Clock>, options: mostrador_local::Options, extra: &[(&str, &str)]) -> Self {
+    pub async fn spawn_full(
+        engine: Engine,
+        clock: Arc<dyn Clock>,
+        options: mostrador_local::Options,
+        extra: &[(&str, &str)],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = test_config_with(engine, dir.path(), extra);
         let admin_key = config.admin_key.expose().to_owned();
         let app_secret = config.whatsapp_app_secret.expose().to_owned();
-        let deps = Deps::build_with_clock(config, clock).await.expect("engines");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let running = mostrador_local::start(deps.clone(), listener, options).await.expect("start");
+        let deps = Deps::build_with_clock(config, clock)
+            .await
+            .expect("engines");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let running = mostrador_local::start(deps.clone(), listener, options)
+            .await
+            .expect("start");
         let url = format!("http://{}", running.addr);
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        Self { url, deps, admin_key, app_secret, http, running: Some(running), _dir: dir }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self {
+            url,
+            deps,
+            admin_key,
+            app_secret,
+            http,
+            running: Some(running),
+            _dir: dir,
+        }
     }
 
     /// Stops the stack, draining in-flight work.
@@ -100,31 +142,67 @@ impl TestApp {
 
     /// A request with the admin key.
     pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http.request(method, format!("{}{path}", self.url)).bearer_auth(&self.admin_key)
+        self.http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.admin_key)
     }
 
     /// A request with a merchant's API key.
-    pub fn as_merchant(&self, key: &str, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http.request(method, format!("{}{path}", self.url)).bearer_auth(key)
+    pub fn as_merchant(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(key)
     }
 
     /// Creates a merchant and an unrestricted API key; returns (merchant id, api key).
     pub async fn merchant(&self, name: &str) -> (String, String) {
-        let r = self.admin(reqwest::Method::POST, "/v1/admin/merchants").json(&json!({ "name": name })).send().await.expect("send");
+        let r = self
+            .admin(reqwest::Method::POST, "/v1/admin/merchants")
+            .json(&json!({ "name": name }))
+            .send()
+            .await
+            .expect("send");
         assert_eq!(r.status(), 201);
-        let id = r.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
-        let r = self.admin(reqwest::Method::POST, &format!("/v1/admin/merchants/{id}/api-keys")).json(&json!({})).send().await.expect("send");
+        let id = r.json::<Value>().await.expect("json")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let r = self
+            .admin(
+                reqwest::Method::POST,
+                &format!("/v1/admin/merchants/{id}/api-keys"),
+            )
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("send");
         assert_eq!(r.status(), 201);
-        let key = r.json::<Value>().await.expect("json")["api_key"].as_str().expect("key").to_owned();
+        let key = r.json::<Value>().await.expect("json")["api_key"]
+            .as_str()
+            .expect("key")
+            .to_owned();
         (id, key)
     }
 
     /// Creates a branch for a merchant; returns its id.
     pub async fn branch(&self, key: &str, name: &str, phone_number_id: Option<&str>) -> String {
         let body = json!({ "name": name, "postal_code": "06700", "phone_number_id": phone_number_id, "address": "Av. Álvaro Obregón 1, Roma Nte." });
-        let r = self.as_merchant(key, reqwest::Method::POST, "/v1/branches").json(&body).send().await.expect("send");
+        let r = self
+            .as_merchant(key, reqwest::Method::POST, "/v1/branches")
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
         assert_eq!(r.status(), 201, "{:?}", r.text().await);
-        r.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned()
+        r.json::<Value>().await.expect("json")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
     }
 
     /// Posts a webhook body signed with the app secret.
@@ -143,11 +221,23 @@ impl TestApp {
 
 /// A WhatsApp text message delivery as Meta sends it, sent now.
 pub fn text_webhook(phone_number_id: &str, from: &str, wamid: &str, text: &str) -> Vec<u8> {
-    text_webhook_at(phone_number_id, from, wamid, text, chrono::Utc::now().timestamp())
+    text_webhook_at(
+        phone_number_id,
+        from,
+        wamid,
+        text,
+        chrono::Utc::now().timestamp(),
+    )
 }
 
 /// A WhatsApp text message delivery as Meta sends it, sent at `timestamp` (unix seconds).
-pub fn text_webhook_at(phone_number_id: &str, from: &str, wamid: &str, text: &str, timestamp: i64) -> Vec<u8> {
+pub fn text_webhook_at(
+    phone_number_id: &str,
+    from: &str,
+    wamid: &str,
+    text: &str,
+    timestamp: i64,
+) -> Vec<u8> {
     let body = json!({
         "object": "whatsapp_business_account",
         "entry": [{ "id": "102290129340398", "changes": [{ "field": "messages", "value": {

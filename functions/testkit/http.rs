@@ -8,6 +8,7 @@ use tower::ServiceExt;
 /// What the function answered.
 pub struct Answer {
     pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
     pub body: Vec<u8>,
 }
 
@@ -32,6 +33,7 @@ pub async fn invoke(router: axum::Router, event: &str) -> Answer {
         .await
         .expect("the router never fails");
     let status = response.status();
+    let headers = response.headers().clone();
     let body = response
         .into_body()
         .collect()
@@ -39,5 +41,9 @@ pub async fn invoke(router: axum::Router, event: &str) -> Answer {
         .expect("the response body")
         .to_bytes()
         .to_vec();
-    Answer { status, body }
+    Answer {
+        status,
+        headers,
+        body,
+    }
 }

@@ -5,7 +5,9 @@ use chrono::Utc;
 use mostrador_app::jobs::{self, DueAction, Job};
 use mostrador_app::tenant::{MerchantId, TenantTable};
 use mostrador_core::{Clock, FixedClock};
-use mostrador_e2e::{eventually, on_both_engines, test_config, text_webhook, text_webhook_at, Engine, TestApp};
+use mostrador_e2e::{
+    eventually, on_both_engines, test_config, text_webhook, text_webhook_at, Engine, TestApp,
+};
 use mostrador_local::Options;
 use mostrador_queue::OutgoingMessage;
 use mostrador_store::{Query, Table};
@@ -15,7 +17,11 @@ use std::sync::Arc;
 async fn stored_messages(app: &TestApp, merchant: &str, wa_id: &str) -> usize {
     let id = MerchantId::try_from(merchant.to_owned()).expect("id");
     let t = TenantTable::new(app.deps.table.clone(), &id);
-    t.query(Query::partition(format!("CUST#{wa_id}")).prefix("MSG#")).await.expect("query").items.len()
+    t.query(Query::partition(format!("CUST#{wa_id}")).prefix("MSG#"))
+        .await
+        .expect("query")
+        .items
+        .len()
 }
 
 async fn signed_message_is_stored_once_however_often_meta_delivers_it(engine: Engine) {
@@ -23,8 +29,17 @@ async fn signed_message_is_stored_once_however_often_meta_delivers_it(engine: En
     let (merchant, key) = app.merchant("Tortas Doña Mary").await;
     app.branch(&key, "Roma", Some("106540352242922")).await;
     // Accents, emoji, "/", "@" and escaped unicode, as Meta sends them.
-    let body = text_webhook_at("106540352242922", "5215512345678", "wamid.HBgNNTIxNTUxMjM0NTY3OBUCABIYFjNFQjBDNzE2", "Quiero 2 tortas de cochinita 🌮 y un jugo https://x.mx/a @tienda", 1_763_726_400);
-    let body = String::from_utf8(body).expect("utf8").replace("ñ", "\\u00f1").replace('/', "\\/");
+    let body = text_webhook_at(
+        "106540352242922",
+        "5215512345678",
+        "wamid.HBgNNTIxNTUxMjM0NTY3OBUCABIYFjNFQjBDNzE2",
+        "Quiero 2 tortas de cochinita 🌮 y un jugo https://x.mx/a @tienda",
+        1_763_726_400,
+    );
+    let body = String::from_utf8(body)
+        .expect("utf8")
+        .replace("ñ", "\\u00f1")
+        .replace('/', "\\/");
     for attempt in 0..3 {
         let r = app.post_webhook(body.as_bytes()).await;
         assert_eq!(r.status(), 200);
@@ -37,7 +52,10 @@ async fn signed_message_is_stored_once_however_often_meta_delivers_it(engine: En
         }
     }
     // 521... and 52... are one customer.
-    eventually("the message is stored", || async { stored_messages(&app, &merchant, "525512345678").await == 1 }).await;
+    eventually("the message is stored", || async {
+        stored_messages(&app, &merchant, "525512345678").await == 1
+    })
+    .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(stored_messages(&app, &merchant, "525512345678").await, 1);
     let id = MerchantId::try_from(merchant.clone()).expect("id");
@@ -56,12 +74,21 @@ async fn unsigned_or_forged_webhooks_store_nothing(engine: Engine) {
     let (merchant, key) = app.merchant("Abarrotes Lupe").await;
     app.branch(&key, "Centro", Some("1111")).await;
     let body = text_webhook("1111", "5215500000001", "wamid.forged", "hola");
-    let none = app.http.post(format!("{}/webhooks/whatsapp", app.url)).body(body.clone()).send().await.expect("send");
+    let none = app
+        .http
+        .post(format!("{}/webhooks/whatsapp", app.url))
+        .body(body.clone())
+        .send()
+        .await
+        .expect("send");
     assert_eq!(none.status(), 401);
     let forged = app
         .http
         .post(format!("{}/webhooks/whatsapp", app.url))
-        .header("x-hub-signature-256", mostrador_whatsapp::signature::sign(b"not-the-secret", &body))
+        .header(
+            "x-hub-signature-256",
+            mostrador_whatsapp::signature::sign(b"not-the-secret", &body),
+        )
         .body(body)
         .send()
         .await
@@ -71,17 +98,41 @@ async fn unsigned_or_forged_webhooks_store_nothing(engine: Engine) {
     assert_eq!(not_json.status(), 400);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(stored_messages(&app, &merchant, "525500000001").await, 0);
-    assert_eq!(app.deps.queues.inbound.depth().await.expect("depth").visible, 0);
+    assert_eq!(
+        app.deps
+            .queues
+            .inbound
+            .depth()
+            .await
+            .expect("depth")
+            .visible,
+        0
+    );
     app.stop().await;
 }
 
 async fn unregistered_number_is_acknowledged_and_counted(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let r = app.post_webhook(&text_webhook("999999", "5215500000002", "wamid.lost", "hola")).await;
+    let r = app
+        .post_webhook(&text_webhook(
+            "999999",
+            "5215500000002",
+            "wamid.lost",
+            "hola",
+        ))
+        .await;
     assert_eq!(r.status(), 200, "Meta must not retry for 7 days");
     assert_eq!(r.json::<Value>().await.expect("json")["unrouted"], 1);
     let day = Utc::now().format("%Y-%m-%d").to_string();
-    let stat = app.deps.table.get(&mostrador_store::Key::new("STATS#unrouted", format!("{day}#999999"))).await.expect("get");
+    let stat = app
+        .deps
+        .table
+        .get(&mostrador_store::Key::new(
+            "STATS#unrouted",
+            format!("{day}#999999"),
+        ))
+        .await
+        .expect("get");
     assert_eq!(stat.and_then(|s| s.get_n("messages")), Some(1));
     app.stop().await;
 }
@@ -91,18 +142,53 @@ async fn acknowledged_messages_survive_a_restart(engine: Engine) {
     let config = test_config(engine, dir.path());
     let secret = config.whatsapp_app_secret.expose().to_owned();
     // First run: no pollers, so the message is only on the queue when the process stops.
-    let deps = mostrador_app::Deps::build(config.clone()).await.expect("deps");
-    let merchant = mostrador_app::merchants::create_merchant(&deps, serde_json::from_value(json!({ "name": "Farmacia" })).expect("input")).await.expect("merchant");
-    let issued = mostrador_app::merchants::issue_key(&deps, &merchant.id, Default::default()).await.expect("key");
-    let caller = mostrador_app::merchants::resolve_key(&deps, &issued.api_key).await.expect("caller");
-    let branch = serde_json::from_value(json!({ "name": "Centro", "postal_code": "06700", "phone_number_id": "2222" })).expect("branch");
-    mostrador_app::merchants::create_branch(&deps, &caller, branch).await.expect("branch");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let running = mostrador_local::start(deps.clone(), listener, Options { pollers: false, scheduler: false }).await.expect("start");
-    let body = text_webhook("2222", "5215500000003", "wamid.restart", "¿tienen paracetamol?");
+    let deps = mostrador_app::Deps::build(config.clone())
+        .await
+        .expect("deps");
+    let merchant = mostrador_app::merchants::create_merchant(
+        &deps,
+        serde_json::from_value(json!({ "name": "Farmacia" })).expect("input"),
+    )
+    .await
+    .expect("merchant");
+    let issued = mostrador_app::merchants::issue_key(&deps, &merchant.id, Default::default())
+        .await
+        .expect("key");
+    let caller = mostrador_app::merchants::resolve_key(&deps, &issued.api_key)
+        .await
+        .expect("caller");
+    let branch = serde_json::from_value(
+        json!({ "name": "Centro", "postal_code": "06700", "phone_number_id": "2222" }),
+    )
+    .expect("branch");
+    mostrador_app::merchants::create_branch(&deps, &caller, branch)
+        .await
+        .expect("branch");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let running = mostrador_local::start(
+        deps.clone(),
+        listener,
+        Options {
+            pollers: false,
+            scheduler: false,
+        },
+    )
+    .await
+    .expect("start");
+    let body = text_webhook(
+        "2222",
+        "5215500000003",
+        "wamid.restart",
+        "¿tienen paracetamol?",
+    );
     let r = reqwest::Client::new()
         .post(format!("http://{}/webhooks/whatsapp", running.addr))
-        .header("x-hub-signature-256", mostrador_whatsapp::signature::sign(secret.as_bytes(), &body))
+        .header(
+            "x-hub-signature-256",
+            mostrador_whatsapp::signature::sign(secret.as_bytes(), &body),
+        )
         .body(body)
         .send()
         .await
@@ -111,12 +197,23 @@ async fn acknowledged_messages_survive_a_restart(engine: Engine) {
     running.stop().await;
     drop(deps);
     // Second run on the same data: the poller picks the message up.
-    let deps = mostrador_app::Deps::build(config).await.expect("deps again");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let running = mostrador_local::start(deps.clone(), listener, Options::default()).await.expect("start");
+    let deps = mostrador_app::Deps::build(config)
+        .await
+        .expect("deps again");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let running = mostrador_local::start(deps.clone(), listener, Options::default())
+        .await
+        .expect("start");
     let t = TenantTable::new(deps.table.clone(), &merchant.id);
     eventually("the message is processed after the restart", || async {
-        t.query(Query::partition("CUST#525500000003").prefix("MSG#")).await.expect("query").items.len() == 1
+        t.query(Query::partition("CUST#525500000003").prefix("MSG#"))
+            .await
+            .expect("query")
+            .items
+            .len()
+            == 1
     })
     .await;
     running.stop().await;
@@ -125,7 +222,15 @@ async fn acknowledged_messages_survive_a_restart(engine: Engine) {
 async fn due_jobs_run_once_and_resume_after_a_cut(engine: Engine) {
     let start = Utc::now();
     let clock = FixedClock::at(start);
-    let app = TestApp::spawn_with(engine, Arc::new(clock.clone()), Options { pollers: false, scheduler: false }).await;
+    let app = TestApp::spawn_with(
+        engine,
+        Arc::new(clock.clone()),
+        Options {
+            pollers: false,
+            scheduler: false,
+        },
+    )
+    .await;
     let merchant = MerchantId::try_from("M1".to_owned()).expect("id");
     for i in 0..5 {
         let action = DueAction::Enqueue {
@@ -134,25 +239,55 @@ async fn due_jobs_run_once_and_resume_after_a_cut(engine: Engine) {
             group_id: None,
             dedup_id: None,
         };
-        jobs::schedule(&app.deps, &merchant, Job::GlobalInvoices, &format!("e{i}"), start.timestamp_millis() + 60_000 + i, &action).await.expect("schedule");
+        jobs::schedule(
+            &app.deps,
+            &merchant,
+            Job::GlobalInvoices,
+            &format!("e{i}"),
+            start.timestamp_millis() + 60_000 + i,
+            &action,
+        )
+        .await
+        .expect("schedule");
     }
     let far = |c: &FixedClock| c.now_ms() + 300_000;
-    let early = jobs::run(&app.deps, Job::GlobalInvoices, far(&clock)).await.expect("run");
+    let early = jobs::run(&app.deps, Job::GlobalInvoices, far(&clock))
+        .await
+        .expect("run");
     assert_eq!(early.processed, 0, "nothing is due yet");
     clock.advance(chrono::Duration::minutes(2));
     // A run whose deadline is already upon it does nothing and says there is more.
-    let cut = jobs::run(&app.deps, Job::GlobalInvoices, clock.now_ms() + 1_000).await.expect("run");
+    let cut = jobs::run(&app.deps, Job::GlobalInvoices, clock.now_ms() + 1_000)
+        .await
+        .expect("run");
     assert_eq!((cut.processed, cut.more), (0, true));
-    let run = jobs::run(&app.deps, Job::GlobalInvoices, far(&clock)).await.expect("run");
+    let run = jobs::run(&app.deps, Job::GlobalInvoices, far(&clock))
+        .await
+        .expect("run");
     assert_eq!(run.processed, 5);
-    let again = jobs::run(&app.deps, Job::GlobalInvoices, far(&clock)).await.expect("run");
+    let again = jobs::run(&app.deps, Job::GlobalInvoices, far(&clock))
+        .await
+        .expect("run");
     assert_eq!(again.processed, 0, "a double firing does nothing twice");
     // Other jobs' entries are not touched.
-    let other = jobs::run(&app.deps, Job::ExpireOrders, far(&clock)).await.expect("run");
+    let other = jobs::run(&app.deps, Job::ExpireOrders, far(&clock))
+        .await
+        .expect("run");
     assert_eq!(other.processed, 0);
     let mut bodies = Vec::new();
     for _ in 0..5 {
-        for m in app.deps.queues.invoicing.receive(10, std::time::Duration::from_secs(30), std::time::Duration::from_secs(1)).await.expect("receive") {
+        for m in app
+            .deps
+            .queues
+            .invoicing
+            .receive(
+                10,
+                std::time::Duration::from_secs(30),
+                std::time::Duration::from_secs(1),
+            )
+            .await
+            .expect("receive")
+        {
             bodies.push(m.body);
         }
         if bodies.len() >= 5 {
@@ -176,8 +311,23 @@ on_both_engines!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_record_lands_in_the_dead_letter_queue_and_replays() {
     let clock = FixedClock::at(Utc::now());
-    let app = TestApp::spawn_with(Engine::Embedded, Arc::new(clock.clone()), Options { pollers: true, scheduler: false }).await;
-    app.deps.queues.invoicing.send(OutgoingMessage::new("{\"this is\": \"not an invoice request\"}")).await.expect("send");
+    let app = TestApp::spawn_with(
+        Engine::Embedded,
+        Arc::new(clock.clone()),
+        Options {
+            pollers: true,
+            scheduler: false,
+        },
+    )
+    .await;
+    app.deps
+        .queues
+        .invoicing
+        .send(OutgoingMessage::new(
+            "{\"this is\": \"not an invoice request\"}",
+        ))
+        .await
+        .expect("send");
     for _ in 0..40 {
         clock.advance(chrono::Duration::minutes(20));
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
@@ -185,14 +335,42 @@ async fn malformed_record_lands_in_the_dead_letter_queue_and_replays() {
             break;
         }
     }
-    let queues: Value = app.admin(reqwest::Method::GET, "/v1/admin/queues").send().await.expect("send").json().await.expect("json");
+    let queues: Value = app
+        .admin(reqwest::Method::GET, "/v1/admin/queues")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(queues["queues"]["invoicing"]["dead"], 1, "{queues}");
-    let letters: Value = app.admin(reqwest::Method::GET, "/v1/admin/queues/invoicing/dead-letters").send().await.expect("send").json().await.expect("json");
+    let letters: Value = app
+        .admin(
+            reqwest::Method::GET,
+            "/v1/admin/queues/invoicing/dead-letters",
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(letters["dead_letters"][0]["receive_count"], 5);
-    let replayed: Value = app.admin(reqwest::Method::POST, "/v1/admin/queues/invoicing/replay").send().await.expect("send").json().await.expect("json");
+    let replayed: Value = app
+        .admin(reqwest::Method::POST, "/v1/admin/queues/invoicing/replay")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(replayed["replayed"], 1);
     let depth = app.deps.queues.invoicing.depth().await.expect("depth");
     assert_eq!(depth.dead, 0);
-    assert_eq!(depth.visible + depth.in_flight, 1, "the message is back on its queue");
+    assert_eq!(
+        depth.visible + depth.in_flight,
+        1,
+        "the message is back on its queue"
+    );
     app.stop().await;
 }

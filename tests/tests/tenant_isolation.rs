@@ -11,13 +11,31 @@ async fn merchant_a_cannot_read_or_change_merchant_b(engine: Engine) {
     let b_branch = app.branch(&b_key, "Centro", Some("106540352242922")).await;
 
     // A sees only itself.
-    let me: Value = app.as_merchant(&a_key, Method::GET, "/v1/merchant").send().await.expect("send").json().await.expect("json");
+    let me: Value = app
+        .as_merchant(&a_key, Method::GET, "/v1/merchant")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(me["merchant"]["id"], a_id.as_str());
-    let list: Value = app.as_merchant(&a_key, Method::GET, "/v1/branches").send().await.expect("send").json().await.expect("json");
+    let list: Value = app
+        .as_merchant(&a_key, Method::GET, "/v1/branches")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(list["branches"], json!([]));
 
     // A cannot read, change or revoke B's things: they do not exist for A.
-    let get = app.as_merchant(&a_key, Method::GET, &format!("/v1/branches/{b_branch}")).send().await.expect("send");
+    let get = app
+        .as_merchant(&a_key, Method::GET, &format!("/v1/branches/{b_branch}"))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(get.status(), 404);
     let put = app
         .as_merchant(&a_key, Method::PUT, &format!("/v1/branches/{b_branch}"))
@@ -26,15 +44,43 @@ async fn merchant_a_cannot_read_or_change_merchant_b(engine: Engine) {
         .await
         .expect("send");
     assert_eq!(put.status(), 404);
-    let b_keys: Value = app.as_merchant(&b_key, Method::GET, "/v1/api-keys").send().await.expect("send").json().await.expect("json");
-    let b_key_id = b_keys["api_keys"][0]["key_id"].as_str().expect("key id").to_owned();
-    let revoke = app.as_merchant(&a_key, Method::DELETE, &format!("/v1/api-keys/{b_key_id}")).send().await.expect("send");
+    let b_keys: Value = app
+        .as_merchant(&b_key, Method::GET, "/v1/api-keys")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let b_key_id = b_keys["api_keys"][0]["key_id"]
+        .as_str()
+        .expect("key id")
+        .to_owned();
+    let revoke = app
+        .as_merchant(&a_key, Method::DELETE, &format!("/v1/api-keys/{b_key_id}"))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(revoke.status(), 404);
 
     // B's branch and key are intact.
-    let b_get: Value = app.as_merchant(&b_key, Method::GET, &format!("/v1/branches/{b_branch}")).send().await.expect("send").json().await.expect("json");
+    let b_get: Value = app
+        .as_merchant(&b_key, Method::GET, &format!("/v1/branches/{b_branch}"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(b_get["name"], "Centro");
-    assert_eq!(app.as_merchant(&b_key, Method::GET, "/v1/merchant").send().await.expect("send").status(), 200);
+    assert_eq!(
+        app.as_merchant(&b_key, Method::GET, "/v1/merchant")
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        200
+    );
 
     // A cannot take B's WhatsApp number either.
     let steal = app
@@ -51,7 +97,12 @@ async fn merchant_a_cannot_read_or_change_merchant_b(engine: Engine) {
 async fn wrong_missing_and_revoked_keys_get_401_revealing_nothing(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let (id, key) = app.merchant("Boutique Lupita").await;
-    for auth in [None, Some("mos_nope_0000"), Some("Basic abc"), Some(app.admin_key.as_str())] {
+    for auth in [
+        None,
+        Some("mos_nope_0000"),
+        Some("Basic abc"),
+        Some(app.admin_key.as_str()),
+    ] {
         let mut req = app.http.get(format!("{}/v1/merchant", app.url));
         if let Some(a) = auth {
             req = req.bearer_auth(a);
@@ -59,18 +110,50 @@ async fn wrong_missing_and_revoked_keys_get_401_revealing_nothing(engine: Engine
         let r = req.send().await.expect("send");
         assert_eq!(r.status(), 401, "auth {auth:?}");
         let body: Value = r.json().await.expect("json");
-        assert_eq!(body, json!({ "error": { "code": "unauthorized", "message": "missing or invalid credentials" } }));
+        assert_eq!(
+            body,
+            json!({ "error": { "code": "unauthorized", "message": "missing or invalid credentials" } })
+        );
     }
     // Merchant keys are not admin keys.
-    let r = app.as_merchant(&key, Method::POST, "/v1/admin/merchants").json(&json!({ "name": "x" })).send().await.expect("send");
+    let r = app
+        .as_merchant(&key, Method::POST, "/v1/admin/merchants")
+        .json(&json!({ "name": "x" }))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 401);
     // Revoked keys stop working at once; the secret is never listed.
-    let keys: Value = app.admin(Method::GET, &format!("/v1/admin/merchants/{id}/api-keys")).send().await.expect("send").json().await.expect("json");
-    assert!(!keys.to_string().contains(&key), "a listing must never show the key itself");
-    let key_id = keys["api_keys"][0]["key_id"].as_str().expect("id").to_owned();
-    let r = app.admin(Method::DELETE, &format!("/v1/admin/merchants/{id}/api-keys/{key_id}")).send().await.expect("send");
+    let keys: Value = app
+        .admin(Method::GET, &format!("/v1/admin/merchants/{id}/api-keys"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        !keys.to_string().contains(&key),
+        "a listing must never show the key itself"
+    );
+    let key_id = keys["api_keys"][0]["key_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let r = app
+        .admin(
+            Method::DELETE,
+            &format!("/v1/admin/merchants/{id}/api-keys/{key_id}"),
+        )
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 200);
-    let r = app.as_merchant(&key, Method::GET, "/v1/merchant").send().await.expect("send");
+    let r = app
+        .as_merchant(&key, Method::GET, "/v1/merchant")
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 401);
     app.stop().await;
 }
@@ -80,15 +163,38 @@ async fn branch_limited_key_acts_only_on_its_branch(engine: Engine) {
     let (id, key) = app.merchant("Cadena Farmacéutica").await;
     let norte = app.branch(&key, "Norte", None).await;
     let sur = app.branch(&key, "Sur", None).await;
-    let r = app.admin(Method::POST, &format!("/v1/admin/merchants/{id}/api-keys")).json(&json!({ "branch_id": norte, "label": "POS Norte" })).send().await.expect("send");
+    let r = app
+        .admin(Method::POST, &format!("/v1/admin/merchants/{id}/api-keys"))
+        .json(&json!({ "branch_id": norte, "label": "POS Norte" }))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 201);
-    let pos_key = r.json::<Value>().await.expect("json")["api_key"].as_str().expect("key").to_owned();
-    let list: Value = app.as_merchant(&pos_key, Method::GET, "/v1/branches").send().await.expect("send").json().await.expect("json");
+    let pos_key = r.json::<Value>().await.expect("json")["api_key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    let list: Value = app
+        .as_merchant(&pos_key, Method::GET, "/v1/branches")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(list["branches"].as_array().map(Vec::len), Some(1));
     assert_eq!(list["branches"][0]["id"], norte.as_str());
-    let r = app.as_merchant(&pos_key, Method::GET, &format!("/v1/branches/{sur}")).send().await.expect("send");
+    let r = app
+        .as_merchant(&pos_key, Method::GET, &format!("/v1/branches/{sur}"))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 403);
-    let r = app.as_merchant(&pos_key, Method::GET, &format!("/v1/branches/{norte}")).send().await.expect("send");
+    let r = app
+        .as_merchant(&pos_key, Method::GET, &format!("/v1/branches/{norte}"))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 200);
     app.stop().await;
 }

@@ -34,23 +34,52 @@ async fn shop(engine: Engine, at: chrono::DateTime<Utc>, with_token: bool) -> Sh
     let graph = MockServer::start().await;
     let clock = FixedClock::at(at);
     let base = graph.uri();
-    let app = TestApp::spawn_full(engine, Arc::new(clock.clone()), Options { pollers: false, scheduler: false }, &[("MOSTRADOR_GRAPH_API_BASE", base.as_str())]).await;
+    let app = TestApp::spawn_full(
+        engine,
+        Arc::new(clock.clone()),
+        Options {
+            pollers: false,
+            scheduler: false,
+        },
+        &[("MOSTRADOR_GRAPH_API_BASE", base.as_str())],
+    )
+    .await;
     let (merchant, key) = app.merchant("Farmacia del Centro").await;
     let branch = app.branch(&key, "Centro", Some(PHONE)).await;
     if with_token {
-        let r = app.as_merchant(&key, Method::PUT, "/v1/settings/whatsapp").json(&json!({ "access_token": "EAAG-test-token-0123456789abcdef" })).send().await.expect("send");
+        let r = app
+            .as_merchant(&key, Method::PUT, "/v1/settings/whatsapp")
+            .json(&json!({ "access_token": "EAAG-test-token-0123456789abcdef" }))
+            .send()
+            .await
+            .expect("send");
         assert_eq!(r.status(), 200, "{:?}", r.text().await);
     }
-    Shop { app, clock, graph, merchant, key, branch }
+    Shop {
+        app,
+        clock,
+        graph,
+        merchant,
+        key,
+        branch,
+    }
 }
 
 fn night() -> chrono::DateTime<Utc> {
     // 23:30 in Mexico City.
-    chrono_tz::America::Mexico_City.with_ymd_and_hms(2026, 11, 20, 23, 30, 0).single().expect("time").with_timezone(&Utc)
+    chrono_tz::America::Mexico_City
+        .with_ymd_and_hms(2026, 11, 20, 23, 30, 0)
+        .single()
+        .expect("time")
+        .with_timezone(&Utc)
 }
 
 fn noon() -> chrono::DateTime<Utc> {
-    chrono_tz::America::Mexico_City.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).single().expect("time").with_timezone(&Utc)
+    chrono_tz::America::Mexico_City
+        .with_ymd_and_hms(2026, 11, 20, 12, 0, 0)
+        .single()
+        .expect("time")
+        .with_timezone(&Utc)
 }
 
 impl Shop {
@@ -59,11 +88,36 @@ impl Shop {
         let body = text_webhook_at(PHONE, CUSTOMER, wamid, "hola", self.clock.now_secs());
         assert_eq!(self.app.post_webhook(&body).await.status(), 200);
         // Apply the inbound message as order-confirm would.
-        let received = self.app.deps.queues.inbound.receive(10, std::time::Duration::from_secs(30), std::time::Duration::from_secs(2)).await.expect("receive");
+        let received = self
+            .app
+            .deps
+            .queues
+            .inbound
+            .receive(
+                10,
+                std::time::Duration::from_secs(30),
+                std::time::Duration::from_secs(2),
+            )
+            .await
+            .expect("receive");
         for m in received {
-            let record = QueueRecord { message_id: m.message_id.clone(), body: m.body.clone(), group_id: m.group_id.clone(), receive_count: 1, receipt: None };
-            mostrador_app::pipeline::handle_inbound(&self.app.deps, &record).await.expect("inbound");
-            self.app.deps.queues.inbound.delete(&m.receipt).await.expect("delete");
+            let record = QueueRecord {
+                message_id: m.message_id.clone(),
+                body: m.body.clone(),
+                group_id: m.group_id.clone(),
+                receive_count: 1,
+                receipt: None,
+            };
+            mostrador_app::pipeline::handle_inbound(&self.app.deps, &record)
+                .await
+                .expect("inbound");
+            self.app
+                .deps
+                .queues
+                .inbound
+                .delete(&m.receipt)
+                .await
+                .expect("delete");
         }
     }
 
@@ -72,7 +126,13 @@ impl Shop {
         message["messaging_product"] = json!("whatsapp");
         message["to"] = json!(CUSTOMER);
         let body = json!({ "id": id, "merchant_id": self.merchant, "phone_number_id": PHONE, "category": category, "message": message }).to_string();
-        QueueRecord { message_id: format!("m-{id}"), body, group_id: Some(CUSTOMER_ID.into()), receive_count: 1, receipt: None }
+        QueueRecord {
+            message_id: format!("m-{id}"),
+            body,
+            group_id: Some(CUSTOMER_ID.into()),
+            receive_count: 1,
+            receipt: None,
+        }
     }
 
     async fn send(&self, id: &str, category: &str, message: Value) -> Result<(), RecordError> {
@@ -81,7 +141,11 @@ impl Shop {
 
     async fn out(&self, id: &str) -> mostrador_store::Item {
         let m = MerchantId::try_from(self.merchant.clone()).expect("id");
-        TenantTable::new(self.app.deps.table.clone(), &m).get(&Key::new(format!("OUT#{id}"), "OUT")).await.expect("get").unwrap_or_else(|| panic!("no record for {id}"))
+        TenantTable::new(self.app.deps.table.clone(), &m)
+            .get(&Key::new(format!("OUT#{id}"), "OUT"))
+            .await
+            .expect("get")
+            .unwrap_or_else(|| panic!("no record for {id}"))
     }
 
     async fn accept_sends(&self, wamid: &str) {
@@ -109,14 +173,27 @@ async fn one_cloud_api_call_per_message_even_when_delivered_twice(engine: Engine
     let s = shop(engine, noon(), true).await;
     s.customer_writes("wamid.in1").await;
     s.accept_sends("wamid.OUT1").await;
-    s.send("msg1", "service", text("¡Gracias! Tu pedido está listo.")).await.expect("first");
-    s.send("msg1", "service", text("¡Gracias! Tu pedido está listo.")).await.expect("redelivery is fine");
+    s.send("msg1", "service", text("¡Gracias! Tu pedido está listo."))
+        .await
+        .expect("first");
+    s.send("msg1", "service", text("¡Gracias! Tu pedido está listo."))
+        .await
+        .expect("redelivery is fine");
     assert_eq!(s.calls().await, 1, "exactly one Cloud API call");
     let request = &s.graph.received_requests().await.expect("requests")[0];
-    assert_eq!(request.headers.get("authorization").and_then(|v| v.to_str().ok()), Some("Bearer EAAG-test-token-0123456789abcdef"));
+    assert_eq!(
+        request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer EAAG-test-token-0123456789abcdef")
+    );
     let body: Value = serde_json::from_slice(&request.body).expect("json");
     assert_eq!(body["to"], CUSTOMER);
-    assert_eq!(body["biz_opaque_callback_data"], "msg1", "our id travels so statuses find the message");
+    assert_eq!(
+        body["biz_opaque_callback_data"], "msg1",
+        "our id travels so statuses find the message"
+    );
     let out = s.out("msg1").await;
     assert_eq!(out.get_s("status"), Some("sent"));
     assert_eq!(out.get_s("wamid"), Some("wamid.OUT1"));
@@ -127,15 +204,27 @@ async fn free_form_outside_the_window_is_refused_but_a_template_goes(engine: Eng
     let s = shop(engine, noon(), true).await;
     s.accept_sends("wamid.T1").await;
     // Never wrote to us: no window.
-    s.send("late", "service", text("¿Sigues ahí?")).await.expect("refusal is final");
-    assert_eq!(s.out("late").await.get_s("reason"), Some("outside_24h_window"));
-    s.send("tpl", "utility", template("pedido_listo")).await.expect("template");
+    s.send("late", "service", text("¿Sigues ahí?"))
+        .await
+        .expect("refusal is final");
+    assert_eq!(
+        s.out("late").await.get_s("reason"),
+        Some("outside_24h_window")
+    );
+    s.send("tpl", "utility", template("pedido_listo"))
+        .await
+        .expect("template");
     assert_eq!(s.out("tpl").await.get_s("status"), Some("sent"));
     // A window opened 25 hours ago has closed again.
     s.customer_writes("wamid.old").await;
     s.clock.advance(chrono::Duration::hours(25));
-    s.send("after", "service", text("hola")).await.expect("refusal");
-    assert_eq!(s.out("after").await.get_s("reason"), Some("outside_24h_window"));
+    s.send("after", "service", text("hola"))
+        .await
+        .expect("refusal");
+    assert_eq!(
+        s.out("after").await.get_s("reason"),
+        Some("outside_24h_window")
+    );
     assert_eq!(s.calls().await, 1);
     s.app.stop().await;
 }
@@ -143,13 +232,38 @@ async fn free_form_outside_the_window_is_refused_but_a_template_goes(engine: Eng
 async fn opted_out_customers_get_nothing_until_they_opt_in(engine: Engine) {
     let s = shop(engine, noon(), true).await;
     s.accept_sends("wamid.X").await;
-    let r = s.app.as_merchant(&s.key, Method::POST, &format!("/v1/customers/{CUSTOMER}/opt-out")).send().await.expect("send");
+    let r = s
+        .app
+        .as_merchant(
+            &s.key,
+            Method::POST,
+            &format!("/v1/customers/{CUSTOMER}/opt-out"),
+        )
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 200);
-    s.send("fraud1", "security", template("alerta_fraude")).await.expect("refusal");
-    assert_eq!(s.out("fraud1").await.get_s("reason"), Some("opted_out"), "not even security alerts");
+    s.send("fraud1", "security", template("alerta_fraude"))
+        .await
+        .expect("refusal");
+    assert_eq!(
+        s.out("fraud1").await.get_s("reason"),
+        Some("opted_out"),
+        "not even security alerts"
+    );
     assert_eq!(s.calls().await, 0);
-    s.app.as_merchant(&s.key, Method::POST, &format!("/v1/customers/{CUSTOMER}/opt-in")).send().await.expect("send");
-    s.send("fraud2", "security", template("alerta_fraude")).await.expect("sent");
+    s.app
+        .as_merchant(
+            &s.key,
+            Method::POST,
+            &format!("/v1/customers/{CUSTOMER}/opt-in"),
+        )
+        .send()
+        .await
+        .expect("send");
+    s.send("fraud2", "security", template("alerta_fraude"))
+        .await
+        .expect("sent");
     assert_eq!(s.out("fraud2").await.get_s("status"), Some("sent"));
     s.app.stop().await;
 }
@@ -158,17 +272,25 @@ async fn daily_cap_refuses_the_fourth_business_initiated_message(engine: Engine)
     let s = shop(engine, noon(), true).await;
     s.accept_sends("wamid.C").await;
     for i in 0..3 {
-        s.send(&format!("cap{i}"), "utility", template("recordatorio_pago")).await.expect("sent");
+        s.send(&format!("cap{i}"), "utility", template("recordatorio_pago"))
+            .await
+            .expect("sent");
         s.clock.advance(chrono::Duration::seconds(7));
     }
     // A redelivery of an already counted message does not count twice.
-    s.send("cap2", "utility", template("recordatorio_pago")).await.expect("redelivery");
-    s.send("cap3", "utility", template("recordatorio_pago")).await.expect("refusal");
+    s.send("cap2", "utility", template("recordatorio_pago"))
+        .await
+        .expect("redelivery");
+    s.send("cap3", "utility", template("recordatorio_pago"))
+        .await
+        .expect("refusal");
     assert_eq!(s.out("cap3").await.get_s("reason"), Some("daily_cap"));
     assert_eq!(s.calls().await, 3);
     // The next day (Mexico City) the cap starts over.
     s.clock.advance(chrono::Duration::hours(24));
-    s.send("cap4", "utility", template("recordatorio_pago")).await.expect("sent");
+    s.send("cap4", "utility", template("recordatorio_pago"))
+        .await
+        .expect("sent");
     assert_eq!(s.out("cap4").await.get_s("status"), Some("sent"));
     s.app.stop().await;
 }
@@ -176,21 +298,55 @@ async fn daily_cap_refuses_the_fourth_business_initiated_message(engine: Engine)
 async fn marketing_waits_for_the_morning_but_fraud_alerts_do_not(engine: Engine) {
     let s = shop(engine, night(), true).await;
     s.accept_sends("wamid.N").await;
-    s.send("promo", "marketing", template("buen_fin")).await.expect("deferred");
+    s.send("promo", "marketing", template("buen_fin"))
+        .await
+        .expect("deferred");
     let out = s.out("promo").await;
     assert_eq!(out.get_s("status"), Some("deferred"));
-    assert!(out.get_s("deferred_until").is_some_and(|u| u.starts_with("2026-11-21T15:00:00")), "09:00 Mexico City is 15:00 UTC: {:?}", out.get_s("deferred_until"));
-    s.send("fraud", "security", template("alerta_fraude")).await.expect("sent");
+    assert!(
+        out.get_s("deferred_until")
+            .is_some_and(|u| u.starts_with("2026-11-21T15:00:00")),
+        "09:00 Mexico City is 15:00 UTC: {:?}",
+        out.get_s("deferred_until")
+    );
+    s.send("fraud", "security", template("alerta_fraude"))
+        .await
+        .expect("sent");
     assert_eq!(s.out("fraud").await.get_s("status"), Some("sent"));
     assert_eq!(s.calls().await, 1);
     // In the morning the due job puts the promotion back on the queue and it goes out.
     s.clock.advance(chrono::Duration::hours(10));
-    let report = mostrador_app::jobs::run(&s.app.deps, mostrador_app::jobs::Job::DueNotifications, s.clock.now_ms() + 60_000).await.expect("job");
+    let report = mostrador_app::jobs::run(
+        &s.app.deps,
+        mostrador_app::jobs::Job::DueNotifications,
+        s.clock.now_ms() + 60_000,
+    )
+    .await
+    .expect("job");
     assert_eq!(report.processed, 1);
-    let again = s.app.deps.queues.outbound.receive(10, std::time::Duration::from_secs(30), std::time::Duration::from_secs(2)).await.expect("receive");
+    let again = s
+        .app
+        .deps
+        .queues
+        .outbound
+        .receive(
+            10,
+            std::time::Duration::from_secs(30),
+            std::time::Duration::from_secs(2),
+        )
+        .await
+        .expect("receive");
     assert_eq!(again.len(), 1);
-    let record = QueueRecord { message_id: again[0].message_id.clone(), body: again[0].body.clone(), group_id: again[0].group_id.clone(), receive_count: 1, receipt: None };
-    sender::handle(&s.app.deps, &record).await.expect("sent in the morning");
+    let record = QueueRecord {
+        message_id: again[0].message_id.clone(),
+        body: again[0].body.clone(),
+        group_id: again[0].group_id.clone(),
+        receive_count: 1,
+        receipt: None,
+    };
+    sender::handle(&s.app.deps, &record)
+        .await
+        .expect("sent in the morning");
     assert_eq!(s.out("promo").await.get_s("status"), Some("sent"));
     assert_eq!(s.calls().await, 2);
     s.app.stop().await;
@@ -203,20 +359,40 @@ async fn error_codes_are_retried_or_recorded_as_meta_intends(engine: Engine) {
         ResponseTemplate::new(status).set_body_json(json!({ "error": { "message": format!("(#{code}) error"), "type": "OAuthException", "code": code, "error_data": { "messaging_product": "whatsapp", "details": "detalle" }, "fbtrace_id": "AbC" } }))
     };
     // 131026 undeliverable: recorded as failed, not retried.
-    Mock::given(method("POST")).respond_with(error(131_026, 400)).up_to_n_times(1).mount(&s.graph).await;
-    s.send("undeliverable", "service", text("hola")).await.expect("permanent failure is final");
+    Mock::given(method("POST"))
+        .respond_with(error(131_026, 400))
+        .up_to_n_times(1)
+        .mount(&s.graph)
+        .await;
+    s.send("undeliverable", "service", text("hola"))
+        .await
+        .expect("permanent failure is final");
     let out = s.out("undeliverable").await;
-    assert_eq!((out.get_s("status"), out.get_n("error_code")), (Some("failed"), Some(131_026)));
-    s.send("undeliverable", "service", text("hola")).await.expect("not retried");
+    assert_eq!(
+        (out.get_s("status"), out.get_n("error_code")),
+        (Some("failed"), Some(131_026))
+    );
+    s.send("undeliverable", "service", text("hola"))
+        .await
+        .expect("not retried");
     assert_eq!(s.calls().await, 1);
     // 130429 throughput, then success: retried later, never lost, one success.
     s.clock.advance(chrono::Duration::seconds(7));
-    Mock::given(method("POST")).respond_with(error(130_429, 400)).up_to_n_times(1).mount(&s.graph).await;
+    Mock::given(method("POST"))
+        .respond_with(error(130_429, 400))
+        .up_to_n_times(1)
+        .mount(&s.graph)
+        .await;
     let first = s.send("busy", "service", text("hola")).await;
-    assert!(matches!(first, Err(RecordError::RetryAfter(..))), "{first:?}");
+    assert!(
+        matches!(first, Err(RecordError::RetryAfter(..))),
+        "{first:?}"
+    );
     s.accept_sends("wamid.OK").await;
     s.clock.advance(chrono::Duration::seconds(7));
-    s.send("busy", "service", text("hola")).await.expect("retry succeeds");
+    s.send("busy", "service", text("hola"))
+        .await
+        .expect("retry succeeds");
     assert_eq!(s.out("busy").await.get_s("status"), Some("sent"));
     assert_eq!(s.calls().await, 3);
     s.app.stop().await;
@@ -225,14 +401,26 @@ async fn error_codes_are_retried_or_recorded_as_meta_intends(engine: Engine) {
 async fn window_closed_answer_and_invalid_token_are_handled(engine: Engine) {
     let s = shop(engine, noon(), true).await;
     s.customer_writes("wamid.in").await;
-    let error = |code: i64, status: u16| ResponseTemplate::new(status).set_body_json(json!({ "error": { "message": "x", "type": "OAuthException", "code": code, "fbtrace_id": "A" } }));
-    Mock::given(method("POST")).respond_with(error(131_047, 400)).up_to_n_times(1).mount(&s.graph).await;
+    let error = |code: i64, status: u16| {
+        ResponseTemplate::new(status).set_body_json(json!({ "error": { "message": "x", "type": "OAuthException", "code": code, "fbtrace_id": "A" } }))
+    };
+    Mock::given(method("POST"))
+        .respond_with(error(131_047, 400))
+        .up_to_n_times(1)
+        .mount(&s.graph)
+        .await;
     s.send("w", "service", text("hola")).await.expect("refusal");
     assert_eq!(s.out("w").await.get_s("reason"), Some("outside_24h_window"));
-    Mock::given(method("POST")).respond_with(error(190, 401)).mount(&s.graph).await;
+    Mock::given(method("POST"))
+        .respond_with(error(190, 401))
+        .mount(&s.graph)
+        .await;
     s.clock.advance(chrono::Duration::seconds(7));
     let r = s.send("t", "service", text("hola")).await;
-    assert!(matches!(r, Err(RecordError::RetryAfter(d, _)) if d.as_secs() >= 60), "token errors wait and retry: {r:?}");
+    assert!(
+        matches!(r, Err(RecordError::RetryAfter(d, _)) if d.as_secs() >= 60),
+        "token errors wait and retry: {r:?}"
+    );
     s.app.stop().await;
 }
 
@@ -241,7 +429,9 @@ async fn pair_rate_limit_spaces_messages_to_one_customer(engine: Engine) {
     s.customer_writes("wamid.in").await;
     s.accept_sends("wamid.P").await;
     for i in 0..5 {
-        s.send(&format!("burst{i}"), "service", text("parte")).await.expect("burst");
+        s.send(&format!("burst{i}"), "service", text("parte"))
+            .await
+            .expect("burst");
     }
     let sixth = s.send("burst5", "service", text("parte")).await;
     match sixth {
@@ -249,7 +439,9 @@ async fn pair_rate_limit_spaces_messages_to_one_customer(engine: Engine) {
         other => panic!("expected a 6 s wait, got {other:?}"),
     }
     s.clock.advance(chrono::Duration::seconds(6));
-    s.send("burst5", "service", text("parte")).await.expect("after the wait");
+    s.send("burst5", "service", text("parte"))
+        .await
+        .expect("after the wait");
     assert_eq!(s.calls().await, 6);
     s.app.stop().await;
 }
@@ -258,7 +450,9 @@ async fn statuses_never_downgrade_and_count_once(engine: Engine) {
     let s = shop(engine, noon(), true).await;
     s.customer_writes("wamid.in").await;
     s.accept_sends("wamid.S1").await;
-    s.send("st", "service", text("tu pedido va en camino")).await.expect("sent");
+    s.send("st", "service", text("tu pedido va en camino"))
+        .await
+        .expect("sent");
     let status = |kind: &str, ts: i64| {
         serde_json::to_vec(&json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
             "messaging_product": "whatsapp", "metadata": { "display_phone_number": "5215550000000", "phone_number_id": PHONE },
@@ -266,15 +460,33 @@ async fn statuses_never_downgrade_and_count_once(engine: Engine) {
         .expect("json")
     };
     let t = s.clock.now_secs();
-    for (kind, ts) in [("read", t + 3), ("delivered", t + 2), ("sent", t + 1), ("read", t + 3)] {
+    for (kind, ts) in [
+        ("read", t + 3),
+        ("delivered", t + 2),
+        ("sent", t + 1),
+        ("read", t + 3),
+    ] {
         assert_eq!(s.app.post_webhook(&status(kind, ts)).await.status(), 200);
     }
     let out = s.out("st").await;
     assert_eq!(out.get_s("delivery_status"), Some("read"));
     let m = MerchantId::try_from(s.merchant.clone()).expect("id");
-    let day = chrono_tz::America::Mexico_City.timestamp_opt(t, 0).single().expect("t").format("%Y-%m-%d").to_string();
-    let stats = TenantTable::new(s.app.deps.table.clone(), &m).get(&Key::new("STATS#delivery", day)).await.expect("get").expect("stats");
-    assert_eq!((stats.get_n("delivered"), stats.get_n("read")), (Some(1), Some(1)), "read implies delivered; repeats count once");
+    let day = chrono_tz::America::Mexico_City
+        .timestamp_opt(t, 0)
+        .single()
+        .expect("t")
+        .format("%Y-%m-%d")
+        .to_string();
+    let stats = TenantTable::new(s.app.deps.table.clone(), &m)
+        .get(&Key::new("STATS#delivery", day))
+        .await
+        .expect("get")
+        .expect("stats");
+    assert_eq!(
+        (stats.get_n("delivered"), stats.get_n("read")),
+        (Some(1), Some(1)),
+        "read implies delivered; repeats count once"
+    );
     s.app.stop().await;
 }
 
@@ -289,15 +501,54 @@ async fn sandbox_outbox_holds_messages_without_a_token(engine: Engine) {
         .await
         .expect("send");
     assert_eq!(r.status(), 202);
-    let id = r.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
-    let received = s.app.deps.queues.outbound.receive(10, std::time::Duration::from_secs(30), std::time::Duration::from_secs(2)).await.expect("receive");
+    let id = r.json::<Value>().await.expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let received = s
+        .app
+        .deps
+        .queues
+        .outbound
+        .receive(
+            10,
+            std::time::Duration::from_secs(30),
+            std::time::Duration::from_secs(2),
+        )
+        .await
+        .expect("receive");
     assert_eq!(received.len(), 1);
-    let record = QueueRecord { message_id: received[0].message_id.clone(), body: received[0].body.clone(), group_id: received[0].group_id.clone(), receive_count: 1, receipt: None };
+    let record = QueueRecord {
+        message_id: received[0].message_id.clone(),
+        body: received[0].body.clone(),
+        group_id: received[0].group_id.clone(),
+        receive_count: 1,
+        receipt: None,
+    };
     sender::handle(&s.app.deps, &record).await.expect("sandbox");
-    let outbox: Value = s.app.as_merchant(&s.key, Method::GET, "/v1/outbox").send().await.expect("send").json().await.expect("json");
+    let outbox: Value = s
+        .app
+        .as_merchant(&s.key, Method::GET, "/v1/outbox")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(outbox["messages"][0]["id"], id.as_str());
-    assert_eq!(outbox["messages"][0]["message"]["text"]["body"], "Hola Mariana 👋, ¿en qué te ayudo?");
-    let status: Value = s.app.as_merchant(&s.key, Method::GET, &format!("/v1/messages/{id}")).send().await.expect("send").json().await.expect("json");
+    assert_eq!(
+        outbox["messages"][0]["message"]["text"]["body"],
+        "Hola Mariana 👋, ¿en qué te ayudo?"
+    );
+    let status: Value = s
+        .app
+        .as_merchant(&s.key, Method::GET, &format!("/v1/messages/{id}"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(status["status"], "sandbox");
     assert_eq!(s.calls().await, 0, "sandbox mode never calls Meta");
     // Invalid sends are refused up front with reasons, nothing queued.
@@ -316,16 +567,35 @@ async fn sandbox_outbox_holds_messages_without_a_token(engine: Engine) {
         .send()
         .await
         .expect("send");
-    assert_eq!(promo.status(), 422, "business-initiated free-form is refused");
-    assert_eq!(s.app.deps.queues.outbound.depth().await.expect("depth").visible, 0);
+    assert_eq!(
+        promo.status(),
+        422,
+        "business-initiated free-form is refused"
+    );
+    assert_eq!(
+        s.app
+            .deps
+            .queues
+            .outbound
+            .depth()
+            .await
+            .expect("depth")
+            .visible,
+        0
+    );
     s.app.stop().await;
 }
 
 async fn every_message_type_goes_through_ingest(engine: Engine) {
     let s = shop(engine, noon(), false).await;
     // The fixtures' business number.
-    s.app.branch(&s.key, "Fixtures", Some("109876543210987")).await;
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/whatsapp/tests/fixtures");
+    s.app
+        .branch(&s.key, "Fixtures", Some("109876543210987"))
+        .await;
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/whatsapp/tests/fixtures"
+    );
     let mut enqueued = 0;
     let mut files = 0;
     for entry in std::fs::read_dir(dir).expect("fixtures") {
@@ -338,22 +608,60 @@ async fn every_message_type_goes_through_ingest(engine: Engine) {
         files += 1;
     }
     assert!(files >= 20);
-    assert!(enqueued >= 18, "every message type reaches the inbound queue, got {enqueued}");
+    assert!(
+        enqueued >= 18,
+        "every message type reaches the inbound queue, got {enqueued}"
+    );
     // Each enqueued message reads back with its type.
     let mut kinds = std::collections::BTreeSet::new();
     loop {
-        let batch = s.app.deps.queues.inbound.receive(10, std::time::Duration::from_secs(60), std::time::Duration::from_millis(500)).await.expect("receive");
+        let batch = s
+            .app
+            .deps
+            .queues
+            .inbound
+            .receive(
+                10,
+                std::time::Duration::from_secs(60),
+                std::time::Duration::from_millis(500),
+            )
+            .await
+            .expect("receive");
         if batch.is_empty() {
             break;
         }
         for m in batch {
-            let envelope: mostrador_app::messages::InboundEnvelope = serde_json::from_str(&m.body).expect("envelope");
-            let message = mostrador_whatsapp::webhook::parse_message(envelope.message.get()).expect("message");
+            let envelope: mostrador_app::messages::InboundEnvelope =
+                serde_json::from_str(&m.body).expect("envelope");
+            let message = mostrador_whatsapp::webhook::parse_message(envelope.message.get())
+                .expect("message");
             kinds.insert(message.kind.type_name().to_owned());
-            s.app.deps.queues.inbound.delete(&m.receipt).await.expect("delete");
+            s.app
+                .deps
+                .queues
+                .inbound
+                .delete(&m.receipt)
+                .await
+                .expect("delete");
         }
     }
-    for kind in ["text", "interactive", "button", "order", "image", "document", "audio", "video", "sticker", "location", "contacts", "reaction", "system", "unsupported", "poll"] {
+    for kind in [
+        "text",
+        "interactive",
+        "button",
+        "order",
+        "image",
+        "document",
+        "audio",
+        "video",
+        "sticker",
+        "location",
+        "contacts",
+        "reaction",
+        "system",
+        "unsupported",
+        "poll",
+    ] {
         assert!(kinds.contains(kind), "{kind} missing from {kinds:?}");
     }
     s.app.stop().await;
@@ -394,11 +702,22 @@ async fn inbound_media_is_fetched_once_into_blobs(engine: Engine) {
         .mount(&s.graph)
         .await;
     let merchant = MerchantId::try_from(s.merchant.clone()).expect("id");
-    let stored = mostrador_app::media::fetch_into_blobs(&s.app.deps, &merchant, "1234567890").await.expect("fetch");
+    let stored = mostrador_app::media::fetch_into_blobs(&s.app.deps, &merchant, "1234567890")
+        .await
+        .expect("fetch");
     assert_eq!(stored.mime_type, "application/pdf");
-    let again = mostrador_app::media::fetch_into_blobs(&s.app.deps, &merchant, "1234567890").await.expect("stored copy");
+    let again = mostrador_app::media::fetch_into_blobs(&s.app.deps, &merchant, "1234567890")
+        .await
+        .expect("stored copy");
     assert_eq!(again, stored);
-    let blob = s.app.deps.blobs.get(&stored.blob_key).await.expect("get").expect("blob");
+    let blob = s
+        .app
+        .deps
+        .blobs
+        .get(&stored.blob_key)
+        .await
+        .expect("get")
+        .expect("blob");
     assert_eq!(blob.body.as_ref(), file.as_slice());
     s.app.stop().await;
 }

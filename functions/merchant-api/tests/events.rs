@@ -17,6 +17,14 @@ async fn health_check_answers_ok() {
 
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.json()["status"], "ok");
+    // Logs carry API Gateway's request id, so they match its access logs.
+    assert_eq!(
+        answer
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("TtC0bXsLoAMEbVQ=")
+    );
 }
 
 #[tokio::test]

@@ -22,7 +22,14 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { url: "http://127.0.0.1:3000".into(), admin_key: String::new(), app_secret: String::new(), rate: 1000, seconds: 20, connections: 64 };
+    let mut args = Args {
+        url: "http://127.0.0.1:3000".into(),
+        admin_key: String::new(),
+        app_secret: String::new(),
+        rate: 1000,
+        seconds: 20,
+        connections: 64,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -44,13 +51,49 @@ fn parse_args() -> Result<Args, String> {
 
 /// Creates a merchant with a branch on a fresh phone number id; returns the number.
 async fn setup(client: &reqwest::Client, args: &Args) -> Result<String, String> {
-    let post = |path: &str, key: &str, body: serde_json::Value| client.post(format!("{}{path}", args.url)).bearer_auth(key.to_owned()).json(&body).send();
-    let merchant: serde_json::Value = post("/v1/admin/merchants", &args.admin_key, serde_json::json!({ "name": "Carga" })).await.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
-    let id = merchant["id"].as_str().ok_or("no merchant id (wrong admin key?)")?.to_owned();
-    let key: serde_json::Value = post(&format!("/v1/admin/merchants/{id}/api-keys"), &args.admin_key, serde_json::json!({})).await.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
+    let post = |path: &str, key: &str, body: serde_json::Value| {
+        client
+            .post(format!("{}{path}", args.url))
+            .bearer_auth(key.to_owned())
+            .json(&body)
+            .send()
+    };
+    let merchant: serde_json::Value = post(
+        "/v1/admin/merchants",
+        &args.admin_key,
+        serde_json::json!({ "name": "Carga" }),
+    )
+    .await
+    .map_err(|e| e.to_string())?
+    .json()
+    .await
+    .map_err(|e| e.to_string())?;
+    let id = merchant["id"]
+        .as_str()
+        .ok_or("no merchant id (wrong admin key?)")?
+        .to_owned();
+    let key: serde_json::Value = post(
+        &format!("/v1/admin/merchants/{id}/api-keys"),
+        &args.admin_key,
+        serde_json::json!({}),
+    )
+    .await
+    .map_err(|e| e.to_string())?
+    .json()
+    .await
+    .map_err(|e| e.to_string())?;
     let api_key = key["api_key"].as_str().ok_or("no api key")?.to_owned();
-    let phone = format!("9{}", std::process::id() as u64 * 1000 + (Instant::now().elapsed().subsec_nanos() as u64 % 1000));
-    let r = post("/v1/branches", &api_key, serde_json::json!({ "name": "Carga", "postal_code": "06700", "phone_number_id": phone })).await.map_err(|e| e.to_string())?;
+    let phone = format!(
+        "9{}",
+        std::process::id() as u64 * 1000 + (Instant::now().elapsed().subsec_nanos() as u64 % 1000)
+    );
+    let r = post(
+        "/v1/branches",
+        &api_key,
+        serde_json::json!({ "name": "Carga", "postal_code": "06700", "phone_number_id": phone }),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     if !r.status().is_success() {
         return Err(format!("branch: {}", r.status()));
     }
@@ -88,7 +131,10 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let client = reqwest::Client::builder().pool_max_idle_per_host(args.connections).build().unwrap_or_default();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.connections)
+        .build()
+        .unwrap_or_default();
     let phone = match setup(&client, &args).await {
         Ok(p) => p,
         Err(e) => {
@@ -96,7 +142,11 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let total = if args.rate == 0 { u64::MAX } else { args.rate * args.seconds };
+    let total = if args.rate == 0 {
+        u64::MAX
+    } else {
+        args.rate * args.seconds
+    };
     let url = format!("{}/webhooks/whatsapp", args.url);
     let secret = args.app_secret.clone().into_bytes();
     // Bodies and signatures are prepared ahead so the generator measures the server, not itself.
@@ -115,28 +165,52 @@ async fn main() {
     if args.rate == 0 {
         let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         for _ in 0..args.connections {
-            let (client, url, prepared, next, tx) = (client.clone(), url.clone(), prepared.clone(), next.clone(), tx.clone());
+            let (client, url, prepared, next, tx) = (
+                client.clone(),
+                url.clone(),
+                prepared.clone(),
+                next.clone(),
+                tx.clone(),
+            );
             tokio::spawn(async move {
                 while Instant::now() < deadline {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some((body, sig)) = prepared.get(i) else { break };
+                    let Some((body, sig)) = prepared.get(i) else {
+                        break;
+                    };
                     let t0 = Instant::now();
-                    let ok = client.post(&url).header("x-hub-signature-256", sig).header("content-type", "application/json").body(body.clone()).send().await.is_ok_and(|r| r.status().is_success());
+                    let ok = client
+                        .post(&url)
+                        .header("x-hub-signature-256", sig)
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success());
                     let _ = tx.send((t0.elapsed(), ok));
                 }
             });
         }
     } else {
         let interval = Duration::from_secs_f64(1.0 / args.rate as f64);
-        let (client, url, prepared, tx) = (client.clone(), url.clone(), prepared.clone(), tx.clone());
+        let (client, url, prepared, tx) =
+            (client.clone(), url.clone(), prepared.clone(), tx.clone());
         tokio::spawn(async move {
             for i in 0..prepared.len() {
                 let intended = start + interval * i as u32;
                 tokio::time::sleep_until(intended.into()).await;
-                let (client, url, prepared, tx) = (client.clone(), url.clone(), prepared.clone(), tx.clone());
+                let (client, url, prepared, tx) =
+                    (client.clone(), url.clone(), prepared.clone(), tx.clone());
                 tokio::spawn(async move {
                     let (body, sig) = &prepared[i];
-                    let ok = client.post(&url).header("x-hub-signature-256", sig).header("content-type", "application/json").body(body.clone()).send().await.is_ok_and(|r| r.status().is_success());
+                    let ok = client
+                        .post(&url)
+                        .header("x-hub-signature-256", sig)
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success());
                     let _ = tx.send((intended.elapsed(), ok));
                 });
             }
@@ -154,10 +228,27 @@ async fn main() {
     let elapsed = start.elapsed();
     latencies.sort();
     let n = latencies.len();
-    println!("mode:        {}", if args.rate == 0 { format!("closed loop, {} connections", args.connections) } else { format!("open loop at {} req/s", args.rate) });
-    println!("requests:    {n} in {:.1} s = {:.0} req/s, {errors} errors", elapsed.as_secs_f64(), n as f64 / elapsed.as_secs_f64());
+    println!(
+        "mode:        {}",
+        if args.rate == 0 {
+            format!("closed loop, {} connections", args.connections)
+        } else {
+            format!("open loop at {} req/s", args.rate)
+        }
+    );
+    println!(
+        "requests:    {n} in {:.1} s = {:.0} req/s, {errors} errors",
+        elapsed.as_secs_f64(),
+        n as f64 / elapsed.as_secs_f64()
+    );
     for p in [50.0, 90.0, 99.0, 99.9] {
-        println!("p{p:<5}      {:.2} ms", percentile(&latencies, p).as_secs_f64() * 1000.0);
+        println!(
+            "p{p:<5}      {:.2} ms",
+            percentile(&latencies, p).as_secs_f64() * 1000.0
+        );
     }
-    println!("max:         {:.2} ms", latencies.last().copied().unwrap_or_default().as_secs_f64() * 1000.0);
+    println!(
+        "max:         {:.2} ms",
+        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1000.0
+    );
 }

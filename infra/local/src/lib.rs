@@ -32,12 +32,19 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { pollers: true, scheduler: true }
+        Self {
+            pollers: true,
+            scheduler: true,
+        }
     }
 }
 
 /// Starts the server on `listener`, the pollers and the scheduler.
-pub async fn start(deps: Deps, listener: TcpListener, options: Options) -> std::io::Result<Running> {
+pub async fn start(
+    deps: Deps,
+    listener: TcpListener,
+    options: Options,
+) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -47,7 +54,10 @@ pub async fn start(deps: Deps, listener: TcpListener, options: Options) -> std::
         let stop = async move {
             let _ = server_rx.wait_for(|stop| *stop).await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await
+        {
             tracing::error!(error = %e, "HTTP server failed");
         }
     }));
@@ -57,7 +67,11 @@ pub async fn start(deps: Deps, listener: TcpListener, options: Options) -> std::
     if options.scheduler {
         tasks.push(spawn_scheduler(deps, rx));
     }
-    Ok(Running { addr, shutdown, tasks })
+    Ok(Running {
+        addr,
+        shutdown,
+        tasks,
+    })
 }
 
 impl Running {
@@ -93,10 +107,17 @@ fn spawn_scheduler(deps: Deps, mut shutdown: watch::Receiver<bool>) -> JoinHandl
                     let deadline = jobs::deadline_after(&deps, JOB_TIMEOUT);
                     match jobs::run(&deps, s.job, deadline).await {
                         Ok(report) if report.processed + report.failed > 0 => {
-                            tracing::info!(schedule = s.name, processed = report.processed, failed = report.failed, "job ran")
+                            tracing::info!(
+                                schedule = s.name,
+                                processed = report.processed,
+                                failed = report.failed,
+                                "job ran"
+                            )
                         }
                         Ok(_) => {}
-                        Err(e) => tracing::warn!(schedule = s.name, error = %e, "job failed; it runs again at its next firing"),
+                        Err(e) => {
+                            tracing::warn!(schedule = s.name, error = %e, "job failed; it runs again at its next firing")
+                        }
                     }
                     *at = expr.next_after(now);
                 }

@@ -16,11 +16,18 @@ async fn main() -> anyhow::Result<()> {
     mostrador_app::telemetry::init(&config);
     let addr = config.addr;
     let banner = banner(&config);
-    let deps = Deps::build(config).await.context("building the storage and queue engines")?;
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr} (MOSTRADOR_ADDR)"))?;
-    let running = mostrador_local::start(deps, listener, mostrador_local::Options::default()).await?;
+    let deps = Deps::build(config)
+        .await
+        .context("building the storage and queue engines")?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr} (MOSTRADOR_ADDR)"))?;
+    let running =
+        mostrador_local::start(deps, listener, mostrador_local::Options::default()).await?;
     println!("{banner}");
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     println!("mostrador: stopping — finishing in-flight requests, batches and jobs…");
     running.stop().await;
     println!("mostrador: stopped");
@@ -45,7 +52,11 @@ fn banner(config: &Config) -> String {
             config.whatsapp_verify_token.expose()
         ));
         if !config.generated_secrets.is_empty() {
-            out.push_str(&format!("  (generated and kept in {}/secrets.json: {})\n", config.data_dir.display(), config.generated_secrets.join(", ")));
+            out.push_str(&format!(
+                "  (generated and kept in {}/secrets.json: {})\n",
+                config.data_dir.display(),
+                config.generated_secrets.join(", ")
+            ));
         }
     }
     out.push_str("Press Ctrl-C to stop.\n");

@@ -23,8 +23,18 @@ pub fn backoff(receive_count: u32) -> Duration {
 pub fn spawn(deps: &Deps, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let queues = deps.queues.clone();
     vec![
-        spawn_one(deps.clone(), queues.inbound, Kind::Inbound, shutdown.clone()),
-        spawn_one(deps.clone(), queues.outbound, Kind::Outbound, shutdown.clone()),
+        spawn_one(
+            deps.clone(),
+            queues.inbound,
+            Kind::Inbound,
+            shutdown.clone(),
+        ),
+        spawn_one(
+            deps.clone(),
+            queues.outbound,
+            Kind::Outbound,
+            shutdown.clone(),
+        ),
         spawn_one(deps.clone(), queues.invoicing, Kind::Invoicing, shutdown),
     ]
 }
@@ -36,7 +46,12 @@ enum Kind {
     Invoicing,
 }
 
-fn spawn_one(deps: Deps, queue: Arc<dyn Queue>, kind: Kind, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+fn spawn_one(
+    deps: Deps,
+    queue: Arc<dyn Queue>,
+    kind: Kind,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let name = queue.spec().name.clone();
         loop {
@@ -88,7 +103,10 @@ async fn handle_batch(deps: &Deps, queue: &dyn Queue, kind: Kind, messages: Vec<
     for m in &messages {
         let failure = failed.iter().find(|f| f.message_id == m.message_id);
         let result = if let Some(f) = failure {
-            let delay = f.retry_after.unwrap_or_else(|| backoff(m.receive_count)).min(Duration::from_secs(12 * 3600));
+            let delay = f
+                .retry_after
+                .unwrap_or_else(|| backoff(m.receive_count))
+                .min(Duration::from_secs(12 * 3600));
             queue.change_visibility(&m.receipt, delay).await
         } else {
             queue.delete(&m.receipt).await

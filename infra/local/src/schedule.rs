@@ -14,11 +14,31 @@ pub struct Schedule {
 
 /// Must match the `ScheduleV2` events of `RemindersFunction` in infra/template.yaml (a test checks).
 pub const SCHEDULES: [Schedule; 5] = [
-    Schedule { name: "PaymentReminders", expression: "rate(5 minutes)", job: Job::PaymentReminders },
-    Schedule { name: "ExpireOrders", expression: "rate(1 minute)", job: Job::ExpireOrders },
-    Schedule { name: "AbandonedCarts", expression: "rate(15 minutes)", job: Job::AbandonedCarts },
-    Schedule { name: "GlobalInvoices", expression: "cron(30 0 * * ? *)", job: Job::GlobalInvoices },
-    Schedule { name: "DueNotifications", expression: "rate(1 minute)", job: Job::DueNotifications },
+    Schedule {
+        name: "PaymentReminders",
+        expression: "rate(5 minutes)",
+        job: Job::PaymentReminders,
+    },
+    Schedule {
+        name: "ExpireOrders",
+        expression: "rate(1 minute)",
+        job: Job::ExpireOrders,
+    },
+    Schedule {
+        name: "AbandonedCarts",
+        expression: "rate(15 minutes)",
+        job: Job::AbandonedCarts,
+    },
+    Schedule {
+        name: "GlobalInvoices",
+        expression: "cron(30 0 * * ? *)",
+        job: Job::GlobalInvoices,
+    },
+    Schedule {
+        name: "DueNotifications",
+        expression: "rate(1 minute)",
+        job: Job::DueNotifications,
+    },
 ];
 
 /// The timezone of every schedule.
@@ -30,13 +50,21 @@ pub enum Expression {
     /// `rate(N minutes|hours)`.
     Every(Duration),
     /// `cron(M H * * ? *)`: daily at a fixed local time (`None` means every minute/hour).
-    Daily { minute: Option<u32>, hour: Option<u32> },
+    Daily {
+        minute: Option<u32>,
+        hour: Option<u32>,
+    },
 }
 
 /// Parses the subset of EventBridge expressions the template uses.
 pub fn parse(expression: &str) -> Result<Expression, String> {
-    if let Some(inner) = expression.strip_prefix("rate(").and_then(|s| s.strip_suffix(')')) {
-        let (n, unit) = inner.split_once(' ').ok_or_else(|| format!("bad rate: {expression}"))?;
+    if let Some(inner) = expression
+        .strip_prefix("rate(")
+        .and_then(|s| s.strip_suffix(')'))
+    {
+        let (n, unit) = inner
+            .split_once(' ')
+            .ok_or_else(|| format!("bad rate: {expression}"))?;
         let n: i64 = n.parse().map_err(|_| format!("bad rate: {expression}"))?;
         let step = match unit {
             "minute" | "minutes" => Duration::minutes(n),
@@ -49,10 +77,15 @@ pub fn parse(expression: &str) -> Result<Expression, String> {
         }
         return Ok(Expression::Every(step));
     }
-    if let Some(inner) = expression.strip_prefix("cron(").and_then(|s| s.strip_suffix(')')) {
+    if let Some(inner) = expression
+        .strip_prefix("cron(")
+        .and_then(|s| s.strip_suffix(')'))
+    {
         let f: Vec<&str> = inner.split_whitespace().collect();
         if f.len() != 6 || f[2] != "*" || f[3] != "*" || f[4] != "?" || f[5] != "*" {
-            return Err(format!("only daily cron(M H * * ? *) is supported locally: {expression}"));
+            return Err(format!(
+                "only daily cron(M H * * ? *) is supported locally: {expression}"
+            ));
         }
         let field = |s: &str, max: u32| -> Result<Option<u32>, String> {
             if s == "*" {
@@ -64,7 +97,10 @@ pub fn parse(expression: &str) -> Result<Expression, String> {
             }
             Ok(Some(v))
         };
-        return Ok(Expression::Daily { minute: field(f[0], 59)?, hour: field(f[1], 23)? });
+        return Ok(Expression::Daily {
+            minute: field(f[0], 59)?,
+            hour: field(f[1], 23)?,
+        });
     }
     Err(format!("unknown schedule expression: {expression}"))
 }
@@ -76,10 +112,15 @@ impl Expression {
             Expression::Every(step) => after + step,
             Expression::Daily { minute, hour } => {
                 let local = after.with_timezone(&TIMEZONE);
-                let mut t = local.with_second(0).and_then(|t| t.with_nanosecond(0)).unwrap_or(local) + Duration::minutes(1);
+                let mut t = local
+                    .with_second(0)
+                    .and_then(|t| t.with_nanosecond(0))
+                    .unwrap_or(local)
+                    + Duration::minutes(1);
                 // At most two days of minutes; DST gaps are skipped naturally.
                 for _ in 0..(2 * 24 * 60) {
-                    if minute.is_none_or(|m| t.minute() == m) && hour.is_none_or(|h| t.hour() == h) {
+                    if minute.is_none_or(|m| t.minute() == m) && hour.is_none_or(|h| t.hour() == h)
+                    {
                         return t.with_timezone(&Utc);
                     }
                     t += Duration::minutes(1);
@@ -111,15 +152,32 @@ mod tests {
     #[test]
     fn daily_cron_fires_at_local_time() {
         // 2026-11-21 12:00 UTC is 06:00 in Mexico City (UTC-6, no DST since 2022).
-        let now = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).single().expect("time");
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 21, 12, 0, 0)
+            .single()
+            .expect("time");
         let next = parse("cron(30 0 * * ? *)").expect("parse").next_after(now);
-        assert_eq!(local(next).format("%Y-%m-%d %H:%M").to_string(), "2026-11-22 00:30");
-        assert_eq!(next, Utc.with_ymd_and_hms(2026, 11, 22, 6, 30, 0).single().expect("time"));
+        assert_eq!(
+            local(next).format("%Y-%m-%d %H:%M").to_string(),
+            "2026-11-22 00:30"
+        );
+        assert_eq!(
+            next,
+            Utc.with_ymd_and_hms(2026, 11, 22, 6, 30, 0)
+                .single()
+                .expect("time")
+        );
     }
 
     #[test]
     fn rates_step_from_the_last_firing() {
-        let now = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).single().expect("time");
-        assert_eq!(parse("rate(5 minutes)").expect("parse").next_after(now), now + Duration::minutes(5));
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 21, 12, 0, 0)
+            .single()
+            .expect("time");
+        assert_eq!(
+            parse("rate(5 minutes)").expect("parse").next_after(now),
+            now + Duration::minutes(5)
+        );
     }
 }

@@ -122,7 +122,10 @@ pub struct ConfigError {
 }
 
 fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { var, problem: problem.into() }
+    ConfigError {
+        var,
+        problem: problem.into(),
+    }
 }
 
 /// The variables as read from the environment (or given by a test).
@@ -137,15 +140,25 @@ impl Vars {
 
     /// Given pairs; for tests.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self(pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        )
     }
 
     fn get(&self, var: &str) -> Option<&str> {
-        self.0.get(var).map(String::as_str).filter(|v| !v.trim().is_empty())
+        self.0
+            .get(var)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
     }
 
     fn required(&self, var: &'static str) -> Result<String, ConfigError> {
-        self.get(var).map(str::to_owned).ok_or_else(|| err(var, "is required but not set"))
+        self.get(var)
+            .map(str::to_owned)
+            .ok_or_else(|| err(var, "is required but not set"))
     }
 
     fn or(&self, var: &str, default: &str) -> String {
@@ -176,26 +189,55 @@ impl Config {
         let addr: SocketAddr = vars
             .or("MOSTRADOR_ADDR", "127.0.0.1:3000")
             .parse()
-            .map_err(|_| err("MOSTRADOR_ADDR", "is not a socket address such as 127.0.0.1:3000"))?;
+            .map_err(|_| {
+                err(
+                    "MOSTRADOR_ADDR",
+                    "is not a socket address such as 127.0.0.1:3000",
+                )
+            })?;
         let data_dir = PathBuf::from(vars.or("MOSTRADOR_DATA_DIR", ".mostrador"));
-        let engine = match vars.or("MOSTRADOR_ENGINE", if in_lambda { "aws" } else { "embedded" }).as_str() {
+        let engine = match vars
+            .or(
+                "MOSTRADOR_ENGINE",
+                if in_lambda { "aws" } else { "embedded" },
+            )
+            .as_str()
+        {
             "embedded" => Engine::Embedded,
             "aws" => Engine::Aws,
-            other => return Err(err("MOSTRADOR_ENGINE", format!("must be `embedded` or `aws`, not `{other}`"))),
+            other => {
+                return Err(err(
+                    "MOSTRADOR_ENGINE",
+                    format!("must be `embedded` or `aws`, not `{other}`"),
+                ))
+            }
         };
         if in_lambda && engine == Engine::Embedded {
             return Err(err("MOSTRADOR_ENGINE", "must be `aws` inside Lambda"));
         }
-        let log_format = match vars.or("MOSTRADOR_LOG_FORMAT", if in_lambda { "json" } else { "text" }).as_str() {
+        let log_format = match vars
+            .or(
+                "MOSTRADOR_LOG_FORMAT",
+                if in_lambda { "json" } else { "text" },
+            )
+            .as_str()
+        {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
-            other => return Err(err("MOSTRADOR_LOG_FORMAT", format!("must be `text` or `json`, not `{other}`"))),
+            other => {
+                return Err(err(
+                    "MOSTRADOR_LOG_FORMAT",
+                    format!("must be `text` or `json`, not `{other}`"),
+                ))
+            }
         };
         let graph_api_base = vars.or("MOSTRADOR_GRAPH_API_BASE", "https://graph.facebook.com");
         check_url("MOSTRADOR_GRAPH_API_BASE", &graph_api_base)?;
         let graph_api_version = vars.or("MOSTRADOR_GRAPH_API_VERSION", "v25.0");
         let version_ok = graph_api_version.strip_prefix('v').is_some_and(|v| {
-            !v.is_empty() && v.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+            !v.is_empty()
+                && v.split('.')
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
         });
         if !version_ok {
             return Err(err("MOSTRADOR_GRAPH_API_VERSION", "must look like v25.0"));
@@ -203,7 +245,11 @@ impl Config {
         let public_url = vars.or("MOSTRADOR_PUBLIC_URL", &format!("http://{addr}"));
         check_url("MOSTRADOR_PUBLIC_URL", &public_url)?;
         let secrets_arn = vars.get("MOSTRADOR_SECRETS_ARN").map(str::to_owned);
-        let aws = if engine == Engine::Aws { aws_resources(vars)? } else { AwsResources::default() };
+        let aws = if engine == Engine::Aws {
+            aws_resources(vars)?
+        } else {
+            AwsResources::default()
+        };
 
         let direct = |var: &str| vars.get(var).map(Secret::new);
         let mut config = Config {
@@ -231,9 +277,24 @@ impl Config {
         if in_lambda {
             if config.secrets_arn.is_none() {
                 let [admin, app, verify] = given;
-                config.admin_key = admin.ok_or_else(|| err("MOSTRADOR_ADMIN_KEY", "is required in Lambda (or set MOSTRADOR_SECRETS_ARN)"))?;
-                config.whatsapp_app_secret = app.ok_or_else(|| err("MOSTRADOR_WHATSAPP_APP_SECRET", "is required in Lambda (or set MOSTRADOR_SECRETS_ARN)"))?;
-                config.whatsapp_verify_token = verify.ok_or_else(|| err("MOSTRADOR_WHATSAPP_VERIFY_TOKEN", "is required in Lambda (or set MOSTRADOR_SECRETS_ARN)"))?;
+                config.admin_key = admin.ok_or_else(|| {
+                    err(
+                        "MOSTRADOR_ADMIN_KEY",
+                        "is required in Lambda (or set MOSTRADOR_SECRETS_ARN)",
+                    )
+                })?;
+                config.whatsapp_app_secret = app.ok_or_else(|| {
+                    err(
+                        "MOSTRADOR_WHATSAPP_APP_SECRET",
+                        "is required in Lambda (or set MOSTRADOR_SECRETS_ARN)",
+                    )
+                })?;
+                config.whatsapp_verify_token = verify.ok_or_else(|| {
+                    err(
+                        "MOSTRADOR_WHATSAPP_VERIFY_TOKEN",
+                        "is required in Lambda (or set MOSTRADOR_SECRETS_ARN)",
+                    )
+                })?;
             }
         } else {
             config.fill_local_secrets(given)?;
@@ -263,13 +324,20 @@ impl Config {
     fn fill_local_secrets(&mut self, given: [Option<Secret>; 3]) -> Result<(), ConfigError> {
         let path = self.data_dir.join("secrets.json");
         let mut stored: LocalSecrets = match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text)
-                .map_err(|e| err("MOSTRADOR_DATA_DIR", format!("{} is unreadable: {e}", path.display())))?,
+            Ok(text) => serde_json::from_str(&text).map_err(|e| {
+                err(
+                    "MOSTRADOR_DATA_DIR",
+                    format!("{} is unreadable: {e}", path.display()),
+                )
+            })?,
             Err(_) => LocalSecrets::default(),
         };
         let [admin, app, verify] = given;
         let mut changed = false;
-        let mut pick = |given: Option<Secret>, slot: &mut Option<Secret>, name: &'static str, generated: &mut Vec<&'static str>| {
+        let mut pick = |given: Option<Secret>,
+                        slot: &mut Option<Secret>,
+                        name: &'static str,
+                        generated: &mut Vec<&'static str>| {
             given.unwrap_or_else(|| {
                 slot.clone().unwrap_or_else(|| {
                     let fresh = Secret::generate();
@@ -281,9 +349,24 @@ impl Config {
             })
         };
         let mut generated = Vec::new();
-        self.admin_key = pick(admin, &mut stored.admin_key, "MOSTRADOR_ADMIN_KEY", &mut generated);
-        self.whatsapp_app_secret = pick(app, &mut stored.whatsapp_app_secret, "MOSTRADOR_WHATSAPP_APP_SECRET", &mut generated);
-        self.whatsapp_verify_token = pick(verify, &mut stored.whatsapp_verify_token, "MOSTRADOR_WHATSAPP_VERIFY_TOKEN", &mut generated);
+        self.admin_key = pick(
+            admin,
+            &mut stored.admin_key,
+            "MOSTRADOR_ADMIN_KEY",
+            &mut generated,
+        );
+        self.whatsapp_app_secret = pick(
+            app,
+            &mut stored.whatsapp_app_secret,
+            "MOSTRADOR_WHATSAPP_APP_SECRET",
+            &mut generated,
+        );
+        self.whatsapp_verify_token = pick(
+            verify,
+            &mut stored.whatsapp_verify_token,
+            "MOSTRADOR_WHATSAPP_VERIFY_TOKEN",
+            &mut generated,
+        );
         self.generated_secrets = generated;
         if changed {
             write_private_json(&path, &stored).map_err(|e| err("MOSTRADOR_DATA_DIR", e))?;
@@ -348,12 +431,17 @@ fn write_private_json<T: Serialize>(path: &Path, value: &T) -> Result<(), String
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(&tmp).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+    let mut file = options
+        .open(&tmp)
+        .map_err(|e| format!("writing {}: {e}", tmp.display()))?;
     file.write_all(&text).map_err(|e| e.to_string())?;
     std::fs::rename(&tmp, path).map_err(|e| format!("writing {}: {e}", path.display()))
 }
 
-async fn fetch_platform_secrets(config: &Config, arn: &str) -> Result<PlatformSecrets, anyhow::Error> {
+async fn fetch_platform_secrets(
+    config: &Config,
+    arn: &str,
+) -> Result<PlatformSecrets, anyhow::Error> {
     use anyhow::Context;
     let sdk = mostrador_store::aws::sdk_config(config.aws.endpoint.as_deref()).await;
     let client = aws_sdk_secretsmanager::Client::new(&sdk);
@@ -363,7 +451,9 @@ async fn fetch_platform_secrets(config: &Config, arn: &str) -> Result<PlatformSe
         .send()
         .await
         .context("reading MOSTRADOR_SECRETS_ARN from Secrets Manager")?;
-    let text = out.secret_string().context("MOSTRADOR_SECRETS_ARN holds no string")?;
+    let text = out
+        .secret_string()
+        .context("MOSTRADOR_SECRETS_ARN holds no string")?;
     serde_json::from_str(text).context(
         "MOSTRADOR_SECRETS_ARN must hold JSON with admin_key, whatsapp_app_secret and whatsapp_verify_token",
     )
@@ -383,7 +473,10 @@ mod tests {
         assert_eq!(first.engine, Engine::Embedded);
         assert_eq!(first.generated_secrets.len(), 3);
         let again = Config::from_vars(&vars).expect("config");
-        assert!(again.generated_secrets.is_empty(), "secrets are generated once per data dir");
+        assert!(
+            again.generated_secrets.is_empty(),
+            "secrets are generated once per data dir"
+        );
         assert_eq!(again.admin_key, first.admin_key);
         assert_eq!(again.whatsapp_app_secret, first.whatsapp_app_secret);
     }
@@ -425,7 +518,10 @@ mod tests {
         ];
         let e = Config::from_vars(&Vars::from_pairs(full.clone())).expect_err("no secrets");
         assert_eq!(e.var, "MOSTRADOR_ADMIN_KEY");
-        full.push(("MOSTRADOR_SECRETS_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:x"));
+        full.push((
+            "MOSTRADOR_SECRETS_ARN",
+            "arn:aws:secretsmanager:us-east-1:1:secret:x",
+        ));
         let c = Config::from_vars(&Vars::from_pairs(full)).expect("config");
         assert_eq!(c.engine, Engine::Aws);
         assert_eq!(c.log_format, LogFormat::Json);

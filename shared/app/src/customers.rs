@@ -24,12 +24,15 @@ pub const WINDOW_SECS: i64 = 24 * 3600;
 impl Customer {
     /// Whether the 24-hour window is open at `now`.
     pub fn window_open(&self, now: DateTime<Utc>) -> bool {
-        self.last_inbound_at.is_some_and(|t| now.timestamp() - t < WINDOW_SECS)
+        self.last_inbound_at
+            .is_some_and(|t| now.timestamp() - t < WINDOW_SECS)
     }
 
     /// The customer's timezone, falling back to Mexico City.
     pub fn tz(&self) -> chrono_tz::Tz {
-        self.timezone.parse().unwrap_or(chrono_tz::America::Mexico_City)
+        self.timezone
+            .parse()
+            .unwrap_or(chrono_tz::America::Mexico_City)
     }
 }
 
@@ -42,15 +45,29 @@ pub async fn get(table: &TenantTable, wa_id: &str) -> Result<Customer, ApiError>
     let item = table.get(&profile_key(wa_id)).await?;
     Ok(Customer {
         wa_id: wa_id.to_owned(),
-        profile_name: item.as_ref().and_then(|i| i.get_s("profile_name")).map(str::to_owned),
+        profile_name: item
+            .as_ref()
+            .and_then(|i| i.get_s("profile_name"))
+            .map(str::to_owned),
         last_inbound_at: item.as_ref().and_then(|i| i.get_n("last_inbound_at")),
-        opted_out: item.as_ref().and_then(|i| i.get("opted_out")) == Some(&mostrador_store::Value::Bool(true)),
-        timezone: item.as_ref().and_then(|i| i.get_s("timezone")).unwrap_or("America/Mexico_City").to_owned(),
+        opted_out: item.as_ref().and_then(|i| i.get("opted_out"))
+            == Some(&mostrador_store::Value::Bool(true)),
+        timezone: item
+            .as_ref()
+            .and_then(|i| i.get_s("timezone"))
+            .unwrap_or("America/Mexico_City")
+            .to_owned(),
     })
 }
 
 /// Records an opt-out or opt-in with its source ("keyword", "api") and time.
-pub async fn set_opt_out(table: &TenantTable, wa_id: &str, opted_out: bool, source: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+pub async fn set_opt_out(
+    table: &TenantTable,
+    wa_id: &str,
+    opted_out: bool,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     let update = Update::new()
         .set("opted_out", opted_out)
         .set("consent_source", source)

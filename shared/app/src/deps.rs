@@ -16,7 +16,11 @@ pub const IDEMPOTENCY_RETENTION: Duration = Duration::from_secs(8 * 24 * 3600);
 
 /// Logical queue names and kinds.
 pub fn queue_specs() -> [QueueSpec; 3] {
-    [QueueSpec::fifo("inbound"), QueueSpec::fifo("outbound"), QueueSpec::standard("invoicing")]
+    [
+        QueueSpec::fifo("inbound"),
+        QueueSpec::fifo("outbound"),
+        QueueSpec::standard("invoicing"),
+    ]
 }
 
 /// The three queues of the system.
@@ -43,7 +47,11 @@ impl Queues {
 
     /// All queues with their names.
     pub fn all(&self) -> [(&'static str, &Arc<dyn Queue>); 3] {
-        [("inbound", &self.inbound), ("outbound", &self.outbound), ("invoicing", &self.invoicing)]
+        [
+            ("inbound", &self.inbound),
+            ("outbound", &self.outbound),
+            ("invoicing", &self.invoicing),
+        ]
     }
 }
 
@@ -81,13 +89,24 @@ impl Deps {
         let db = Database::open(dir.join("mostrador.db"))
             .with_context(|| format!("opening the database in {}", dir.display()))?;
         let table: Arc<dyn Table> = Arc::new(SqliteTable::new(db.clone(), clock.clone()));
-        let blobs = Arc::new(DirBlobs::open(dir.join("blobs")).context("opening the blob directory")?);
-        let keys = Arc::new(LocalKeys::open(dir.join("master.key")).context("opening the local key file")?);
+        let blobs =
+            Arc::new(DirBlobs::open(dir.join("blobs")).context("opening the blob directory")?);
+        let keys = Arc::new(
+            LocalKeys::open(dir.join("master.key")).context("opening the local key file")?,
+        );
         let [inbound, outbound, invoicing] = queue_specs();
         let queue = |spec: QueueSpec| -> Arc<dyn Queue> {
-            Arc::new(mostrador_queue::sqlite::SqliteQueue::new(db.clone(), spec, clock.clone()))
+            Arc::new(mostrador_queue::sqlite::SqliteQueue::new(
+                db.clone(),
+                spec,
+                clock.clone(),
+            ))
         };
-        let queues = Queues { inbound: queue(inbound), outbound: queue(outbound), invoicing: queue(invoicing) };
+        let queues = Queues {
+            inbound: queue(inbound),
+            outbound: queue(outbound),
+            invoicing: queue(invoicing),
+        };
         Ok(Self::assemble(config, table, blobs, keys, queues, clock))
     }
 
@@ -101,17 +120,31 @@ impl Deps {
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let res = &mut config.aws;
         if res.provision {
-            dynamodb::ensure_table(&dynamo, &res.table).await.context("creating the table")?;
-            s3::ensure_bucket(&s3_client, &res.bucket).await.context("creating the bucket")?;
+            dynamodb::ensure_table(&dynamo, &res.table)
+                .await
+                .context("creating the table")?;
+            s3::ensure_bucket(&s3_client, &res.bucket)
+                .await
+                .context("creating the bucket")?;
             if res.kms_key_id.is_none() {
-                res.kms_key_id = Some(kms::create_test_key(&kms_client).await.context("creating a KMS key")?);
+                res.kms_key_id = Some(
+                    kms::create_test_key(&kms_client)
+                        .await
+                        .context("creating a KMS key")?,
+                );
             }
             let prefix = res.table.clone();
             for spec in queue_specs() {
                 let name = format!("{prefix}-{}", spec.name);
-                let (url, dlq) = mostrador_queue::sqs::ensure_queue_pair(&sqs, &name, spec.fifo, spec.max_receives, 180)
-                    .await
-                    .with_context(|| format!("creating queue {name}"))?;
+                let (url, dlq) = mostrador_queue::sqs::ensure_queue_pair(
+                    &sqs,
+                    &name,
+                    spec.fifo,
+                    spec.max_receives,
+                    180,
+                )
+                .await
+                .with_context(|| format!("creating queue {name}"))?;
                 match spec.name.as_str() {
                     "inbound" => (res.inbound_queue_url, res.inbound_dlq_url) = (url, dlq),
                     "outbound" => (res.outbound_queue_url, res.outbound_dlq_url) = (url, dlq),
@@ -119,16 +152,24 @@ impl Deps {
                 }
             }
         }
-        let key_id = res
-            .kms_key_id
-            .clone()
-            .context("configuration variable MOSTRADOR_KMS_KEY_ID: is required with the aws engine")?;
-        let table: Arc<dyn Table> = Arc::new(dynamodb::DynamoTable::new(dynamo, res.table.clone(), clock.clone()));
+        let key_id = res.kms_key_id.clone().context(
+            "configuration variable MOSTRADOR_KMS_KEY_ID: is required with the aws engine",
+        )?;
+        let table: Arc<dyn Table> = Arc::new(dynamodb::DynamoTable::new(
+            dynamo,
+            res.table.clone(),
+            clock.clone(),
+        ));
         let blobs: Arc<dyn Blobs> = Arc::new(s3::S3Blobs::new(s3_client, res.bucket.clone()));
         let keys: Arc<dyn Keys> = Arc::new(kms::KmsKeys::new(kms_client, key_id));
         let [inbound, outbound, invoicing] = queue_specs();
         let queue = |spec: QueueSpec, url: &str, dlq: &str| -> Arc<dyn Queue> {
-            Arc::new(mostrador_queue::sqs::SqsQueue::new(sqs.clone(), spec, url.to_owned(), dlq.to_owned()))
+            Arc::new(mostrador_queue::sqs::SqsQueue::new(
+                sqs.clone(),
+                spec,
+                url.to_owned(),
+                dlq.to_owned(),
+            ))
         };
         let queues = Queues {
             inbound: queue(inbound, &res.inbound_queue_url, &res.inbound_dlq_url),
@@ -149,13 +190,28 @@ impl Deps {
         let idempotency = Idempotency::new(table.clone(), clock.clone(), IDEMPOTENCY_RETENTION);
         // Building the client only fails if TLS cannot initialise; fall back to reqwest's defaults.
         let http = CloudApi::http_client().unwrap_or_default();
-        let cloud = CloudApi::new(http, config.graph_api_base.clone(), config.graph_api_version.clone());
-        Self { config: Arc::new(config), table, blobs, keys, queues, clock, idempotency, cloud }
+        let cloud = CloudApi::new(
+            http,
+            config.graph_api_base.clone(),
+            config.graph_api_version.clone(),
+        );
+        Self {
+            config: Arc::new(config),
+            table,
+            blobs,
+            keys,
+            queues,
+            clock,
+            idempotency,
+            cloud,
+        }
     }
 }
 
 /// Path-style addressing when an endpoint override (an emulator) is in use.
 fn s3_client(sdk: &aws_config::SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::config::Builder::from(sdk).force_path_style(path_style).build();
+    let conf = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(path_style)
+        .build();
     aws_sdk_s3::Client::from_conf(conf)
 }

@@ -15,7 +15,10 @@ pub struct FieldError {
 impl FieldError {
     /// A reason for a field.
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { field: field.into(), reason: reason.into() }
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -75,7 +78,13 @@ impl ApiError {
 
 /// A JSON error response with a given status, code and message.
 pub fn json_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    let body = Body { error: Inner { code, message: message.into(), fields: None } };
+    let body = Body {
+        error: Inner {
+            code,
+            message: message.into(),
+            fields: None,
+        },
+    };
     (status, Json(body)).into_response()
 }
 
@@ -91,8 +100,21 @@ impl IntoResponse for ApiError {
             ApiError::Validation(f) => Some(f.as_slice()),
             _ => None,
         };
-        let body = Body { error: Inner { code, message: self.to_string(), fields } };
-        (status, Json(body)).into_response()
+        let body = Body {
+            error: Inner {
+                code,
+                message: self.to_string(),
+                fields,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }
 

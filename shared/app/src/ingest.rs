@@ -41,10 +41,15 @@ pub async fn ingest(deps: &Deps, body: &[u8]) -> Result<IngestReport, ApiError> 
         tracing::warn!(error = %e, bytes = body.len(), "signed webhook body refused");
         match e {
             WebhookError::NotJson(_) => ApiError::BadRequest("body is not valid JSON".into()),
-            WebhookError::NotWhatsApp => ApiError::BadRequest("object must be whatsapp_business_account".into()),
+            WebhookError::NotWhatsApp => {
+                ApiError::BadRequest("object must be whatsapp_business_account".into())
+            }
         }
     })?;
-    let mut report = IngestReport { skipped: delivery.skipped as u32, ..IngestReport::default() };
+    let mut report = IngestReport {
+        skipped: delivery.skipped as u32,
+        ..IngestReport::default()
+    };
     if delivery.message_count() == 0 && delivery.status_count() == 0 {
         return Ok(report);
     }
@@ -128,7 +133,9 @@ struct IdOnly {
 
 /// Each message's raw JSON text by wamid, untouched (no float round trip for prices).
 fn raw_messages(body: &[u8]) -> HashMap<String, Box<RawValue>> {
-    let Ok(root) = serde_json::from_slice::<RawDelivery<'_>>(body) else { return HashMap::new() };
+    let Ok(root) = serde_json::from_slice::<RawDelivery<'_>>(body) else {
+        return HashMap::new();
+    };
     let mut out = HashMap::new();
     for change in root.entry.iter().flat_map(|e| e.changes.iter()) {
         for raw in change.value.iter().flat_map(|v| v.messages.iter()) {
@@ -155,7 +162,9 @@ async fn enqueue(deps: &Deps, envelope: &InboundEnvelope) -> Result<bool, ApiErr
     let wamid = envelope.wamid.as_str();
     let sent = deps
         .idempotency
-        .run("wamid", wamid, wamid.as_bytes(), deadline, || async { deps.queues.inbound.send(outgoing).await.map(|_| true) })
+        .run("wamid", wamid, wamid.as_bytes(), deadline, || async {
+            deps.queues.inbound.send(outgoing).await.map(|_| true)
+        })
         .await;
     match sent {
         Ok(outcome) => Ok(!outcome.is_replay()),
@@ -184,9 +193,16 @@ async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, ApiE
         return Ok(false);
     }
     // Our id comes back as biz_opaque_callback_data; otherwise the wamid pointer written at send time.
-    let id = match status.biz_opaque_callback_data.as_deref().filter(|d| !d.is_empty() && d.len() <= 100 && !d.contains('#')) {
+    let id = match status
+        .biz_opaque_callback_data
+        .as_deref()
+        .filter(|d| !d.is_empty() && d.len() <= 100 && !d.contains('#'))
+    {
         Some(id) => id.to_owned(),
-        None => match table.get(&Key::new(format!("WAMID#{}", status.id), "WAMID")).await? {
+        None => match table
+            .get(&Key::new(format!("WAMID#{}", status.id), "WAMID"))
+            .await?
+        {
             Some(p) => p.get_s("id").unwrap_or_default().to_owned(),
             None => format!("wamid:{}", status.id),
         },
@@ -199,7 +215,10 @@ async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, ApiE
         .unwrap_or_else(|| "unknown".into());
     for _ in 0..5 {
         let current = table.get(&key).await?;
-        let old = current.as_ref().and_then(|i| i.get_n("status_rank")).unwrap_or(0);
+        let old = current
+            .as_ref()
+            .and_then(|i| i.get_n("status_rank"))
+            .unwrap_or(0);
         if old >= rank {
             return Ok(false);
         }
@@ -218,7 +237,10 @@ async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, ApiE
         if status.status == StatusKind::Failed {
             let error = status.errors.first();
             let code = error.map_or(0, |e| e.code);
-            update = update.set("error_code", code).set("error_title", error.map(|e| e.title.as_str()).unwrap_or_default());
+            update = update.set("error_code", code).set(
+                "error_title",
+                error.map(|e| e.title.as_str()).unwrap_or_default(),
+            );
             counters = counters.add("failed", 1).add(format!("failed_{code}"), 1);
         }
         let unchanged = match current {
@@ -226,9 +248,17 @@ async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, ApiE
             Some(_) => Condition::AttrNotExists("status_rank".into()),
             None => Condition::NotExists,
         };
-        let mut ops = vec![TxOp::Update { key: key.clone(), update, condition: Some(unchanged) }];
+        let mut ops = vec![TxOp::Update {
+            key: key.clone(),
+            update,
+            condition: Some(unchanged),
+        }];
         if !counters.add.is_empty() {
-            ops.push(TxOp::Update { key: Key::new("STATS#delivery", day.clone()), update: counters, condition: None });
+            ops.push(TxOp::Update {
+                key: Key::new("STATS#delivery", day.clone()),
+                update: counters,
+                condition: None,
+            });
         }
         match table.transact(ops).await {
             Ok(()) => return Ok(true),
@@ -237,13 +267,19 @@ async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, ApiE
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::Unavailable("status update kept conflicting".into()))
+    Err(ApiError::Unavailable(
+        "status update kept conflicting".into(),
+    ))
 }
 
 async fn count_unrouted(deps: &Deps, phone: &str, n: i64) {
     let day = deps.clock.now().format("%Y-%m-%d").to_string();
     let key = Key::new("STATS#unrouted", format!("{day}#{phone}"));
-    if let Err(e) = deps.table.update(&key, Update::new().add("messages", n), None).await {
+    if let Err(e) = deps
+        .table
+        .update(&key, Update::new().add("messages", n), None)
+        .await
+    {
         tracing::warn!(error = %e, "could not count unrouted updates");
     }
 }

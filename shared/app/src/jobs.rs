@@ -25,8 +25,13 @@ pub enum Job {
 
 impl Job {
     /// Every job.
-    pub const ALL: [Job; 5] =
-        [Job::PaymentReminders, Job::ExpireOrders, Job::AbandonedCarts, Job::GlobalInvoices, Job::DueNotifications];
+    pub const ALL: [Job; 5] = [
+        Job::PaymentReminders,
+        Job::ExpireOrders,
+        Job::AbandonedCarts,
+        Job::GlobalInvoices,
+        Job::DueNotifications,
+    ];
 
     /// The name used in the scheduler input.
     pub fn name(self) -> &'static str {
@@ -52,7 +57,12 @@ pub struct JobInput {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DueAction {
     /// Put a message on a queue (a reminder to send, an invoice to stamp).
-    Enqueue { queue: String, body: String, group_id: Option<String>, dedup_id: Option<String> },
+    Enqueue {
+        queue: String,
+        body: String,
+        group_id: Option<String>,
+        dedup_id: Option<String>,
+    },
 }
 
 /// What one run did.
@@ -73,24 +83,45 @@ const PAGE: u32 = 25;
 const MARGIN_MS: i64 = 3_000;
 
 /// Schedules `action` for `due_at_ms` under a merchant; `id` makes it unique (re-scheduling replaces).
-pub async fn schedule(deps: &Deps, merchant: &MerchantId, job: Job, id: &str, due_at_ms: i64, action: &DueAction) -> Result<(), StoreError> {
+pub async fn schedule(
+    deps: &Deps,
+    merchant: &MerchantId,
+    job: Job,
+    id: &str,
+    due_at_ms: i64,
+    action: &DueAction,
+) -> Result<(), StoreError> {
     let body = serde_json::to_string(action).map_err(|e| StoreError::Internal(e.to_string()))?;
-    let item = Item::new(&Key::new(format!("M#{merchant}#DUE"), format!("{}#{id}", job.name())))
-        .with("gsi1pk", format!("DUE#{}", job.name()))
-        .with("gsi1sk", format!("{due_at_ms:013}#{merchant}#{id}"))
-        .with("action", body);
+    let item = Item::new(&Key::new(
+        format!("M#{merchant}#DUE"),
+        format!("{}#{id}", job.name()),
+    ))
+    .with("gsi1pk", format!("DUE#{}", job.name()))
+    .with("gsi1sk", format!("{due_at_ms:013}#{merchant}#{id}"))
+    .with("action", body);
     deps.table.put(item, None).await
 }
 
 /// Runs one job until nothing is due or `deadline_ms` is near.
 pub async fn run(deps: &Deps, job: Job, deadline_ms: i64) -> Result<JobReport, StoreError> {
-    let mut report = JobReport { job: job.name().to_owned(), ..JobReport::default() };
+    use tracing::Instrument;
     let span = tracing::info_span!("job", job = job.name());
-    let _enter = span.enter();
+    run_inner(deps, job, deadline_ms).instrument(span).await
+}
+
+async fn run_inner(deps: &Deps, job: Job, deadline_ms: i64) -> Result<JobReport, StoreError> {
+    let mut report = JobReport {
+        job: job.name().to_owned(),
+        ..JobReport::default()
+    };
+    // Stop early enough for the last entry to finish, but never so early that a short run does nothing.
+    let margin = MARGIN_MS
+        .min((deadline_ms - deps.clock.now_ms()) / 4)
+        .max(0);
     let mut cursor = None;
     loop {
         let now = deps.clock.now_ms();
-        if now + MARGIN_MS >= deadline_ms {
+        if now + margin >= deadline_ms {
             report.more = true;
             break;
         }
@@ -100,7 +131,7 @@ pub async fn run(deps: &Deps, job: Job, deadline_ms: i64) -> Result<JobReport, S
             .after(cursor.take());
         let page = deps.table.query(due).await?;
         for entry in &page.items {
-            if deps.clock.now_ms() + MARGIN_MS >= deadline_ms {
+            if deps.clock.now_ms() + margin >= deadline_ms {
                 report.more = true;
                 return Ok(report);
             }
@@ -118,25 +149,47 @@ pub async fn run(deps: &Deps, job: Job, deadline_ms: i64) -> Result<JobReport, S
             None => break,
         }
     }
-    tracing::info!(processed = report.processed, skipped = report.skipped, failed = report.failed, more = report.more, "job run finished");
+    tracing::info!(
+        processed = report.processed,
+        skipped = report.skipped,
+        failed = report.failed,
+        more = report.more,
+        "job run finished"
+    );
     Ok(report)
 }
 
 /// Leases, performs and deletes one entry; `Ok(false)` when another run holds it.
 async fn process(deps: &Deps, entry: &Item) -> Result<bool, anyhow::Error> {
-    let key = entry.key().ok_or_else(|| anyhow::anyhow!("due entry without key"))?;
+    let key = entry
+        .key()
+        .ok_or_else(|| anyhow::anyhow!("due entry without key"))?;
     let now = deps.clock.now_ms();
     let lease = now + LEASE_MS;
-    let free = Condition::Exists.and(Condition::AttrNotExists("lease_until".into()).or(Condition::Lt("lease_until".into(), now)));
-    match deps.table.update(&key, Update::new().set("lease_until", lease), Some(free)).await {
+    let free = Condition::Exists.and(
+        Condition::AttrNotExists("lease_until".into()).or(Condition::Lt("lease_until".into(), now)),
+    );
+    match deps
+        .table
+        .update(&key, Update::new().set("lease_until", lease), Some(free))
+        .await
+    {
         Ok(_) => {}
         Err(StoreError::ConditionFailed { .. }) => return Ok(false),
         Err(e) => return Err(e.into()),
     }
     let action: DueAction = serde_json::from_str(entry.get_s("action").unwrap_or("null"))?;
     match action {
-        DueAction::Enqueue { queue, body, group_id, dedup_id } => {
-            let q = deps.queues.by_name(&queue).ok_or_else(|| anyhow::anyhow!("unknown queue {queue}"))?;
+        DueAction::Enqueue {
+            queue,
+            body,
+            group_id,
+            dedup_id,
+        } => {
+            let q = deps
+                .queues
+                .by_name(&queue)
+                .ok_or_else(|| anyhow::anyhow!("unknown queue {queue}"))?;
             let mut message = OutgoingMessage::new(body);
             message.group_id = group_id;
             message.dedup_id = dedup_id;
@@ -144,7 +197,12 @@ async fn process(deps: &Deps, entry: &Item) -> Result<bool, anyhow::Error> {
         }
     }
     // Only the holder of this lease deletes the entry.
-    deps.table.delete(&key, Some(Condition::Eq("lease_until".into(), lease.into()))).await?;
+    deps.table
+        .delete(
+            &key,
+            Some(Condition::Eq("lease_until".into(), lease.into())),
+        )
+        .await?;
     Ok(true)
 }
 

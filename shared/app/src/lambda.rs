@@ -38,29 +38,50 @@ where
     run(event, fifo, handle).await.0
 }
 
-async fn run<F, Fut>(event: SqsEvent, fifo: bool, handle: F) -> (SqsBatchResponse, Vec<(String, std::time::Duration)>)
+async fn run<F, Fut>(
+    event: SqsEvent,
+    fifo: bool,
+    handle: F,
+) -> (SqsBatchResponse, Vec<(String, std::time::Duration)>)
 where
     F: FnMut(&QueueRecord) -> Fut,
     Fut: Future<Output = Result<(), RecordError>>,
 {
     let mut response = SqsBatchResponse::default();
     let mut records = Vec::with_capacity(event.records.len());
-    let mut malformed = Vec::new();
-    for (i, m) in event.records.into_iter().enumerate() {
-        match (m.message_id, m.body) {
-            (Some(id), Some(body)) => records.push(QueueRecord {
-                message_id: id,
-                body,
-                group_id: m.attributes.get("MessageGroupId").cloned(),
-                receive_count: m.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1),
-                receipt: m.receipt_handle,
-            }),
-            (Some(id), None) => {
-                tracing::error!(message_id = %id, "SQS record without a body");
-                malformed.push(id);
-            }
-            (None, _) => tracing::error!(index = i, "SQS record without a message id cannot be reported"),
+    let all_ids: Vec<String> = event
+        .records
+        .iter()
+        .filter_map(|m| m.message_id.clone())
+        .collect();
+    if all_ids.len() != event.records.len() {
+        // A record without an id cannot be reported on its own: fail the whole batch so none is lost.
+        tracing::error!(
+            records = event.records.len(),
+            "SQS record without a message id: the whole batch will be retried"
+        );
+        for id in all_ids {
+            response.add_failure(id);
         }
+        return (response, Vec::new());
+    }
+    for m in event.records {
+        let Some(id) = m.message_id else { continue };
+        if m.body.is_none() {
+            tracing::error!(message_id = %id, "SQS record without a body");
+        }
+        // An empty body fails the handler's parsing like any malformed record (and blocks its FIFO group).
+        records.push(QueueRecord {
+            message_id: id,
+            body: m.body.unwrap_or_default(),
+            group_id: m.attributes.get("MessageGroupId").cloned(),
+            receive_count: m
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(1),
+            receipt: m.receipt_handle,
+        });
     }
     let failed = process_batch(&records, fifo, handle).await;
     let mut delays = Vec::new();
@@ -69,9 +90,6 @@ where
             delays.push((failure.message_id.clone(), d));
         }
         response.add_failure(failure.message_id);
-    }
-    for id in malformed {
-        response.add_failure(id);
     }
     (response, delays)
 }

@@ -75,9 +75,9 @@ impl Caller {
     /// Refuses access to a branch the key is not limited to.
     pub fn check_branch(&self, branch_id: &str) -> Result<(), ApiError> {
         match &self.branch {
-            Some(only) if only != branch_id => {
-                Err(ApiError::Forbidden(format!("this API key is limited to branch {only}")))
-            }
+            Some(only) if only != branch_id => Err(ApiError::Forbidden(format!(
+                "this API key is limited to branch {only}"
+            ))),
             _ => Ok(()),
         }
     }
@@ -102,7 +102,9 @@ fn profile_key() -> Key {
 }
 
 fn from_item<T: for<'de> Deserialize<'de>>(item: &Item) -> Result<T, ApiError> {
-    let json = item.get_s("doc").ok_or_else(|| ApiError::Internal(anyhow::anyhow!("item has no doc")))?;
+    let json = item
+        .get_s("doc")
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("item has no doc")))?;
     serde_json::from_str(json).map_err(|e| ApiError::Internal(e.into()))
 }
 
@@ -121,12 +123,25 @@ pub struct NewMerchant {
 pub async fn create_merchant(deps: &Deps, input: NewMerchant) -> Result<Merchant, ApiError> {
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 120 {
-        return Err(ApiError::Validation(vec![FieldError::new("name", "must have 1-120 characters")]));
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "name",
+            "must have 1-120 characters",
+        )]));
     }
-    let id = MerchantId::try_from(new_id(deps)).map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
-    let merchant = Merchant { id: id.clone(), name: name.to_owned(), created_at: deps.clock.now().to_rfc3339() };
+    let id =
+        MerchantId::try_from(new_id(deps)).map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
+    let merchant = Merchant {
+        id: id.clone(),
+        name: name.to_owned(),
+        created_at: deps.clock.now().to_rfc3339(),
+    };
     let tenant = TenantTable::new(deps.table.clone(), &id);
-    tenant.put(to_item(&profile_key(), &merchant)?, Some(Condition::NotExists)).await?;
+    tenant
+        .put(
+            to_item(&profile_key(), &merchant)?,
+            Some(Condition::NotExists),
+        )
+        .await?;
     tracing::info!(merchant = %id, "merchant created");
     Ok(merchant)
 }
@@ -134,7 +149,12 @@ pub async fn create_merchant(deps: &Deps, input: NewMerchant) -> Result<Merchant
 /// A merchant's profile, if it exists.
 pub async fn get_merchant(deps: &Deps, id: &MerchantId) -> Result<Option<Merchant>, ApiError> {
     let tenant = TenantTable::new(deps.table.clone(), id);
-    tenant.get(&profile_key()).await?.as_ref().map(from_item).transpose()
+    tenant
+        .get(&profile_key())
+        .await?
+        .as_ref()
+        .map(from_item)
+        .transpose()
 }
 
 /// Input of key issuance.
@@ -145,18 +165,28 @@ pub struct NewApiKey {
 }
 
 /// Issues an API key for a merchant; the returned secret is never retrievable again.
-pub async fn issue_key(deps: &Deps, merchant: &MerchantId, input: NewApiKey) -> Result<IssuedKey, ApiError> {
+pub async fn issue_key(
+    deps: &Deps,
+    merchant: &MerchantId,
+    input: NewApiKey,
+) -> Result<IssuedKey, ApiError> {
     if get_merchant(deps, merchant).await?.is_none() {
         return Err(ApiError::NotFound("merchant".into()));
     }
     let tenant = TenantTable::new(deps.table.clone(), merchant);
     if let Some(branch) = &input.branch_id {
         if get_branch(&tenant, branch).await?.is_none() {
-            return Err(ApiError::Validation(vec![FieldError::new("branch_id", "no such branch")]));
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "branch_id",
+                "no such branch",
+            )]));
         }
     }
     if input.label.as_ref().is_some_and(|l| l.chars().count() > 80) {
-        return Err(ApiError::Validation(vec![FieldError::new("label", "at most 80 characters")]));
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "label",
+            "at most 80 characters",
+        )]));
     }
     let key_id = new_id(deps);
     let mut secret = [0u8; 20];
@@ -179,12 +209,19 @@ pub async fn issue_key(deps: &Deps, merchant: &MerchantId, input: NewApiKey) -> 
         Some(b) => lookup.with("branch_id", b.as_str()),
         None => lookup,
     };
-    let record = to_item(&Key::new("APIKEYS", format!("APIKEY#{key_id}")), &info)?.with("hash", hash.as_str());
+    let record = to_item(&Key::new("APIKEYS", format!("APIKEY#{key_id}")), &info)?
+        .with("hash", hash.as_str());
     // The lookup record is platform-level; the record the merchant sees is under the merchant.
     deps.table
         .transact(vec![
-            TxOp::Put { item: lookup, condition: Some(Condition::NotExists) },
-            TxOp::Put { item: scoped(merchant, record), condition: Some(Condition::NotExists) },
+            TxOp::Put {
+                item: lookup,
+                condition: Some(Condition::NotExists),
+            },
+            TxOp::Put {
+                item: scoped(merchant, record),
+                condition: Some(Condition::NotExists),
+            },
         ])
         .await?;
     tracing::info!(merchant = %merchant, key_id = %key_id, "api key issued");
@@ -193,16 +230,28 @@ pub async fn issue_key(deps: &Deps, merchant: &MerchantId, input: NewApiKey) -> 
 
 /// The keys of a merchant (metadata only).
 pub async fn list_keys(table: &TenantTable) -> Result<Vec<ApiKeyInfo>, ApiError> {
-    let page = table.query(Query::partition("APIKEYS").prefix("APIKEY#")).await?;
+    let page = table
+        .query(Query::partition("APIKEYS").prefix("APIKEY#"))
+        .await?;
     page.items.iter().map(from_item).collect()
 }
 
 /// Revokes one of a merchant's keys; unknown ids are 404.
-pub async fn revoke_key(deps: &Deps, merchant: &MerchantId, key_id: &str) -> Result<ApiKeyInfo, ApiError> {
+pub async fn revoke_key(
+    deps: &Deps,
+    merchant: &MerchantId,
+    key_id: &str,
+) -> Result<ApiKeyInfo, ApiError> {
     let tenant = TenantTable::new(deps.table.clone(), merchant);
     let record_key = Key::new("APIKEYS", format!("APIKEY#{key_id}"));
-    let record = tenant.get(&record_key).await?.ok_or_else(|| ApiError::NotFound("api key".into()))?;
-    let hash = record.get_s("hash").ok_or_else(|| ApiError::Internal(anyhow::anyhow!("key without hash")))?.to_owned();
+    let record = tenant
+        .get(&record_key)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("api key".into()))?;
+    let hash = record
+        .get_s("hash")
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("key without hash")))?
+        .to_owned();
     let mut info: ApiKeyInfo = from_item(&record)?;
     info.revoked = true;
     let doc = serde_json::to_string(&info).map_err(|e| ApiError::Internal(e.into()))?;
@@ -211,7 +260,10 @@ pub async fn revoke_key(deps: &Deps, merchant: &MerchantId, key_id: &str) -> Res
             TxOp::Update {
                 key: lookup_key(&hash),
                 update: Update::new().set("revoked", true),
-                condition: Some(Condition::Eq("merchant_id".into(), merchant.as_str().into())),
+                condition: Some(Condition::Eq(
+                    "merchant_id".into(),
+                    merchant.as_str().into(),
+                )),
             },
             TxOp::Update {
                 key: Key::new(format!("M#{merchant}#APIKEYS"), format!("APIKEY#{key_id}")),
@@ -229,7 +281,11 @@ pub async fn resolve_key(deps: &Deps, api_key: &str) -> Result<Caller, ApiError>
     if !api_key.starts_with("mos_") || api_key.len() > 200 {
         return Err(ApiError::Unauthorized);
     }
-    let item = deps.table.get(&lookup_key(&hash_key(api_key))).await?.ok_or(ApiError::Unauthorized)?;
+    let item = deps
+        .table
+        .get(&lookup_key(&hash_key(api_key)))
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
     if item.get("revoked") != Some(&mostrador_store::Value::Bool(false)) {
         return Err(ApiError::Unauthorized);
     }
@@ -269,14 +325,23 @@ impl BranchInput {
             errors.push(FieldError::new("name", "must have 1-120 characters"));
         }
         if self.postal_code.len() != 5 || !self.postal_code.chars().all(|c| c.is_ascii_digit()) {
-            errors.push(FieldError::new("postal_code", "must be a 5-digit Mexican postal code"));
+            errors.push(FieldError::new(
+                "postal_code",
+                "must be a 5-digit Mexican postal code",
+            ));
         }
         if self.timezone.parse::<chrono_tz::Tz>().is_err() {
-            errors.push(FieldError::new("timezone", "must be an IANA timezone such as America/Mexico_City"));
+            errors.push(FieldError::new(
+                "timezone",
+                "must be an IANA timezone such as America/Mexico_City",
+            ));
         }
         if let Some(p) = &self.phone_number_id {
             if p.is_empty() || p.len() > 32 || !p.chars().all(|c| c.is_ascii_digit()) {
-                errors.push(FieldError::new("phone_number_id", "must be the numeric WhatsApp phone number id"));
+                errors.push(FieldError::new(
+                    "phone_number_id",
+                    "must be the numeric WhatsApp phone number id",
+                ));
             }
         }
         if self.address.chars().count() > 300 {
@@ -302,20 +367,36 @@ pub struct PhoneRoute {
 }
 
 /// The merchant and branch of a WhatsApp phone number id.
-pub async fn route_phone(table: &dyn Table, phone_number_id: &str) -> Result<Option<PhoneRoute>, StoreError> {
-    let Some(item) = table.get(&phone_key(phone_number_id)).await? else { return Ok(None) };
-    let merchant = item.get_s("merchant_id").and_then(|m| MerchantId::try_from(m.to_owned()).ok());
+pub async fn route_phone(
+    table: &dyn Table,
+    phone_number_id: &str,
+) -> Result<Option<PhoneRoute>, StoreError> {
+    let Some(item) = table.get(&phone_key(phone_number_id)).await? else {
+        return Ok(None);
+    };
+    let merchant = item
+        .get_s("merchant_id")
+        .and_then(|m| MerchantId::try_from(m.to_owned()).ok());
     Ok(match (merchant, item.get_s("branch_id")) {
-        (Some(merchant), Some(branch)) => Some(PhoneRoute { merchant, branch_id: branch.to_owned() }),
+        (Some(merchant), Some(branch)) => Some(PhoneRoute {
+            merchant,
+            branch_id: branch.to_owned(),
+        }),
         _ => None,
     })
 }
 
 /// Creates a branch; its phone number, if any, must not belong to any other branch.
-pub async fn create_branch(deps: &Deps, caller: &Caller, input: BranchInput) -> Result<Branch, ApiError> {
+pub async fn create_branch(
+    deps: &Deps,
+    caller: &Caller,
+    input: BranchInput,
+) -> Result<Branch, ApiError> {
     input.validate()?;
     if let Some(only) = &caller.branch {
-        return Err(ApiError::Forbidden(format!("this API key is limited to branch {only}")));
+        return Err(ApiError::Forbidden(format!(
+            "this API key is limited to branch {only}"
+        )));
     }
     let branch = Branch {
         id: new_id(deps),
@@ -339,9 +420,9 @@ pub async fn create_branch(deps: &Deps, caller: &Caller, input: BranchInput) -> 
     }
     match deps.table.transact(ops).await {
         Ok(()) => Ok(branch),
-        Err(e) if e.failed_operations() == vec![1] => {
-            Err(ApiError::Conflict("this WhatsApp phone number id already belongs to a branch".into()))
-        }
+        Err(e) if e.failed_operations() == vec![1] => Err(ApiError::Conflict(
+            "this WhatsApp phone number id already belongs to a branch".into(),
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -357,28 +438,51 @@ fn scoped(merchant: &MerchantId, mut item: Item) -> Item {
 
 /// One branch of the caller's merchant.
 pub async fn get_branch(table: &TenantTable, id: &str) -> Result<Option<Branch>, ApiError> {
-    table.get(&branch_key(id)).await?.as_ref().map(from_item).transpose()
+    table
+        .get(&branch_key(id))
+        .await?
+        .as_ref()
+        .map(from_item)
+        .transpose()
 }
 
 /// The branches of the caller's merchant (only its own branch for a branch-limited key).
 pub async fn list_branches(caller: &Caller) -> Result<Vec<Branch>, ApiError> {
-    let page = caller.table.query(Query::partition("BRANCHES").prefix("BRANCH#")).await?;
+    let page = caller
+        .table
+        .query(Query::partition("BRANCHES").prefix("BRANCH#"))
+        .await?;
     let all: Vec<Branch> = page.items.iter().map(from_item).collect::<Result<_, _>>()?;
-    Ok(all.into_iter().filter(|b| caller.branch.as_ref().is_none_or(|only| *only == b.id)).collect())
+    Ok(all
+        .into_iter()
+        .filter(|b| caller.branch.as_ref().is_none_or(|only| *only == b.id))
+        .collect())
 }
 
 /// Changes a branch's name, address, timezone or postal code (the phone number is fixed once set).
-pub async fn update_branch(caller: &Caller, id: &str, input: BranchInput) -> Result<Branch, ApiError> {
+pub async fn update_branch(
+    caller: &Caller,
+    id: &str,
+    input: BranchInput,
+) -> Result<Branch, ApiError> {
     input.validate()?;
     caller.check_branch(id)?;
-    let mut branch = get_branch(&caller.table, id).await?.ok_or_else(|| ApiError::NotFound("branch".into()))?;
+    let mut branch = get_branch(&caller.table, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("branch".into()))?;
     if input.phone_number_id.is_some() && input.phone_number_id != branch.phone_number_id {
-        return Err(ApiError::Validation(vec![FieldError::new("phone_number_id", "cannot be changed; create a new branch")]));
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "phone_number_id",
+            "cannot be changed; create a new branch",
+        )]));
     }
     branch.name = input.name.trim().to_owned();
     branch.postal_code = input.postal_code;
     branch.timezone = input.timezone;
     branch.address = input.address;
-    caller.table.put(to_item(&branch_key(id), &branch)?, Some(Condition::Exists)).await?;
+    caller
+        .table
+        .put(to_item(&branch_key(id), &branch)?, Some(Condition::Exists))
+        .await?;
     Ok(branch)
 }

@@ -23,7 +23,9 @@ fn tenant(deps: &Deps, merchant_id: &str) -> Result<TenantTable, RecordError> {
 
 fn idem_error<E: std::fmt::Display>(e: IdempotencyError<E>) -> RecordError {
     match e {
-        IdempotencyError::PayloadMismatch => RecordError::Malformed("id reused with a different payload".into()),
+        IdempotencyError::PayloadMismatch => {
+            RecordError::Malformed("id reused with a different payload".into())
+        }
         other => RecordError::retry(other),
     }
 }
@@ -33,15 +35,21 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
     let msg: InboundEnvelope = parse(record)?;
     let table = tenant(deps, &msg.merchant_id)?;
     let span = tracing::info_span!("inbound", merchant = %msg.merchant_id, wamid = %msg.wamid, customer = %redact(&msg.wa_id));
-    let _enter = span.enter();
     let deadline = deps.clock.now_ms() + CLAIM_MS;
-    deps.idempotency
-        .run("inbound", &msg.wamid, record.body.as_bytes(), deadline, || async {
+    let work = deps.idempotency.run(
+        "inbound",
+        &msg.wamid,
+        record.body.as_bytes(),
+        deadline,
+        || async {
             let customer = format!("CUST#{}", msg.wa_id);
-            let log = Item::new(&Key::new(&customer, format!("MSG#{:010}#{}", msg.timestamp, msg.wamid)))
-                .with("direction", "in")
-                .with("branch_id", msg.branch_id.as_str())
-                .with("message", msg.message.get());
+            let log = Item::new(&Key::new(
+                &customer,
+                format!("MSG#{:010}#{}", msg.timestamp, msg.wamid),
+            ))
+            .with("direction", "in")
+            .with("branch_id", msg.branch_id.as_str())
+            .with("message", msg.message.get());
             table.put(log, None).await?;
             let mut update = Update::new()
                 .set("last_inbound_at", msg.timestamp)
@@ -50,9 +58,13 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
             if let Some(name) = &msg.profile_name {
                 update = update.set("profile_name", name.as_str());
             }
-            table.update(&Key::new(&customer, "PROFILE"), update, None).await?;
+            table
+                .update(&Key::new(&customer, "PROFILE"), update, None)
+                .await?;
             Ok::<_, StoreError>(())
-        })
+        },
+    );
+    tracing::Instrument::instrument(work, span)
         .await
         .map(|_| ())
         .map_err(idem_error)
@@ -67,7 +79,9 @@ pub async fn handle_outbound(deps: &Deps, record: &QueueRecord) -> Result<(), Re
 pub async fn handle_invoice_request(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError> {
     let req: InvoiceRequest = parse(record)?;
     if req.order_id.is_empty() || req.order_id.len() > 64 {
-        return Err(RecordError::Malformed("order_id must have 1-64 characters".into()));
+        return Err(RecordError::Malformed(
+            "order_id must have 1-64 characters".into(),
+        ));
     }
     let table = tenant(deps, &req.merchant_id)?;
     let item = Item::new(&Key::new("INVOICE_REQUESTS", &req.order_id))

@@ -46,19 +46,30 @@ pub struct Failure {
 /// Handles each record and returns those that failed. On FIFO queues, a failure also fails every
 /// later record of the same message group (unprocessed, with the same delay), so that nothing overtakes
 /// it; other groups go on.
-pub async fn process_batch<F, Fut>(records: &[QueueRecord], fifo: bool, mut handle: F) -> Vec<Failure>
+pub async fn process_batch<F, Fut>(
+    records: &[QueueRecord],
+    fifo: bool,
+    mut handle: F,
+) -> Vec<Failure>
 where
     F: FnMut(&QueueRecord) -> Fut,
     Fut: Future<Output = Result<(), RecordError>>,
 {
     let mut failed = Vec::new();
-    let mut blocked: std::collections::HashMap<Option<String>, Option<std::time::Duration>> = std::collections::HashMap::new();
+    let mut blocked: std::collections::HashMap<Option<String>, Option<std::time::Duration>> =
+        std::collections::HashMap::new();
     for record in records {
         if fifo {
             // A record without a group id orders against everything before it.
-            let blocker = blocked.get(&record.group_id).or_else(|| blocked.get(&None)).copied();
+            let blocker = blocked
+                .get(&record.group_id)
+                .or_else(|| blocked.get(&None))
+                .copied();
             if let Some(retry_after) = blocker {
-                failed.push(Failure { message_id: record.message_id.clone(), retry_after });
+                failed.push(Failure {
+                    message_id: record.message_id.clone(),
+                    retry_after,
+                });
                 if record.group_id.is_none() {
                     blocked.insert(None, retry_after);
                 }
@@ -70,13 +81,18 @@ where
         if let Err(e) = result {
             span.in_scope(|| match &e {
                 RecordError::Malformed(_) => tracing::error!(error = %e, "record rejected"),
-                RecordError::Retry(_) | RecordError::RetryAfter(..) => tracing::warn!(error = %e, "record will be retried"),
+                RecordError::Retry(_) | RecordError::RetryAfter(..) => {
+                    tracing::warn!(error = %e, "record will be retried")
+                }
             });
             let retry_after = match e {
                 RecordError::RetryAfter(d, _) => Some(d),
                 _ => None,
             };
-            failed.push(Failure { message_id: record.message_id.clone(), retry_after });
+            failed.push(Failure {
+                message_id: record.message_id.clone(),
+                retry_after,
+            });
             if fifo {
                 blocked.insert(record.group_id.clone(), retry_after);
             }
@@ -90,7 +106,13 @@ mod tests {
     use super::*;
 
     fn rec(id: &str, body: &str) -> QueueRecord {
-        QueueRecord { message_id: id.into(), body: body.into(), group_id: None, receive_count: 1, receipt: None }
+        QueueRecord {
+            message_id: id.into(),
+            body: body.into(),
+            group_id: None,
+            receive_count: 1,
+            receipt: None,
+        }
     }
 
     fn ids(failures: &[Failure]) -> Vec<&str> {
@@ -102,7 +124,13 @@ mod tests {
         let records = [rec("1", "ok"), rec("2", "bad"), rec("3", "ok")];
         let failed = process_batch(&records, false, |r| {
             let bad = r.body == "bad";
-            async move { if bad { Err(RecordError::Malformed("bad".into())) } else { Ok(()) } }
+            async move {
+                if bad {
+                    Err(RecordError::Malformed("bad".into()))
+                } else {
+                    Ok(())
+                }
+            }
         })
         .await;
         assert_eq!(ids(&failed), ["2"]);
@@ -115,26 +143,55 @@ mod tests {
         let failed = process_batch(&records, true, |r| {
             seen.push(r.message_id.clone());
             let bad = r.body == "bad";
-            async move { if bad { Err(RecordError::retry("down")) } else { Ok(()) } }
+            async move {
+                if bad {
+                    Err(RecordError::retry("down"))
+                } else {
+                    Ok(())
+                }
+            }
         })
         .await;
         assert_eq!(ids(&failed), ["2", "3"]);
-        assert_eq!(seen, ["1", "2"], "records after a FIFO failure are not processed");
+        assert_eq!(
+            seen,
+            ["1", "2"],
+            "records after a FIFO failure are not processed"
+        );
     }
 
     #[tokio::test]
     async fn fifo_failure_blocks_only_its_own_group_with_its_delay() {
-        let grouped = |id: &str, group: &str, body: &str| QueueRecord { group_id: Some(group.into()), ..rec(id, body) };
-        let records = [grouped("1", "A", "slow"), grouped("2", "B", "ok"), grouped("3", "A", "ok"), grouped("4", "B", "ok")];
+        let grouped = |id: &str, group: &str, body: &str| QueueRecord {
+            group_id: Some(group.into()),
+            ..rec(id, body)
+        };
+        let records = [
+            grouped("1", "A", "slow"),
+            grouped("2", "B", "ok"),
+            grouped("3", "A", "ok"),
+            grouped("4", "B", "ok"),
+        ];
         let mut seen = Vec::new();
         let failed = process_batch(&records, true, |r| {
             seen.push(r.message_id.clone());
             let slow = r.body == "slow";
-            async move { if slow { Err(RecordError::RetryAfter(std::time::Duration::from_secs(6), "pair limit".into())) } else { Ok(()) } }
+            async move {
+                if slow {
+                    Err(RecordError::RetryAfter(
+                        std::time::Duration::from_secs(6),
+                        "pair limit".into(),
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
         })
         .await;
         assert_eq!(ids(&failed), ["1", "3"]);
-        assert!(failed.iter().all(|f| f.retry_after == Some(std::time::Duration::from_secs(6))));
+        assert!(failed
+            .iter()
+            .all(|f| f.retry_after == Some(std::time::Duration::from_secs(6))));
         assert_eq!(seen, ["1", "2", "4"], "group B goes on while group A waits");
     }
 }

@@ -65,40 +65,79 @@ fn out_key(id: &str) -> Key {
 
 /// Handles one outbound record.
 pub async fn handle(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError> {
-    let env: OutboundEnvelope = serde_json::from_str(&record.body).map_err(|e| RecordError::Malformed(e.to_string()))?;
+    let env: OutboundEnvelope =
+        serde_json::from_str(&record.body).map_err(|e| RecordError::Malformed(e.to_string()))?;
     let merchant = MerchantId::try_from(env.merchant_id.clone()).map_err(RecordError::Malformed)?;
     if env.id.is_empty() || env.id.len() > 100 || env.id.contains('#') {
-        return Err(RecordError::Malformed("id must have 1-100 characters and no '#'".into()));
+        return Err(RecordError::Malformed(
+            "id must have 1-100 characters and no '#'".into(),
+        ));
     }
-    let to = normalize_wa_id(&env.message.to).ok_or_else(|| RecordError::Malformed("recipient is not a WhatsApp id".into()))?;
-    env.message.validate().map_err(|e| RecordError::Malformed(format!("message: {e}")))?;
-    let table = TenantTable::new(deps.table.clone(), &merchant);
+    let to = normalize_wa_id(&env.message.to)
+        .ok_or_else(|| RecordError::Malformed("recipient is not a WhatsApp id".into()))?;
+    env.message
+        .validate()
+        .map_err(|e| RecordError::Malformed(format!("message: {e}")))?;
     let span = tracing::info_span!("outbound", merchant = %merchant, id = %env.id, to = %redact(&to), kind = env.message.kind());
-    let _enter = span.enter();
+    tracing::Instrument::instrument(handle_in_span(deps, record, env, merchant, to), span).await
+}
 
+async fn handle_in_span(
+    deps: &Deps,
+    record: &QueueRecord,
+    env: OutboundEnvelope,
+    merchant: MerchantId,
+    to: String,
+) -> Result<(), RecordError> {
+    let table = TenantTable::new(deps.table.clone(), &merchant);
     // A finished message is never sent again, whatever the queue redelivers.
-    if let Some(done) = table.get(&out_key(&env.id)).await.map_err(RecordError::retry)? {
+    if let Some(done) = table
+        .get(&out_key(&env.id))
+        .await
+        .map_err(RecordError::retry)?
+    {
         if done.get_s("status").is_some_and(|s| s != "deferred") {
             return Ok(());
         }
     }
     let deadline = deps.clock.now_ms() + 60_000;
-    match deps.idempotency.claim::<std::convert::Infallible>("outbound", &env.id, record.body.as_bytes(), deadline).await {
+    match deps
+        .idempotency
+        .claim::<std::convert::Infallible>("outbound", &env.id, record.body.as_bytes(), deadline)
+        .await
+    {
         Ok(Claim::Acquired) => {}
         Ok(Claim::Completed(_)) => return Ok(()),
-        Err(IdempotencyError::InProgress) => return Err(RecordError::RetryAfter(Duration::from_secs(60), "another consumer holds this message".into())),
-        Err(IdempotencyError::PayloadMismatch) => return Err(RecordError::Malformed("id reused for a different message".into())),
+        Err(IdempotencyError::InProgress) => {
+            return Err(RecordError::RetryAfter(
+                Duration::from_secs(60),
+                "another consumer holds this message".into(),
+            ))
+        }
+        Err(IdempotencyError::PayloadMismatch) => {
+            return Err(RecordError::Malformed(
+                "id reused for a different message".into(),
+            ))
+        }
         Err(e) => return Err(RecordError::retry(e)),
     }
     let step = decide_and_send(deps, &merchant, &table, &env, &to, record).await;
     match step {
         Ok(Step::Done(outcome)) => {
-            record_outcome(deps, &table, &env, &to, &outcome).await.map_err(RecordError::retry)?;
+            record_outcome(deps, &table, &env, &to, &outcome)
+                .await
+                .map_err(RecordError::retry)?;
             if let Outcome::Deferred { .. } = outcome {
                 // The deferred copy comes back with the same id: leave the key free for it.
-                deps.idempotency.release("outbound", &env.id).await.map_err(RecordError::retry)?;
+                deps.idempotency
+                    .release("outbound", &env.id)
+                    .await
+                    .map_err(RecordError::retry)?;
             } else {
-                deps.idempotency.complete("outbound", &env.id, &outcome).await.map_err(RecordError::retry)?;
+                deps.idempotency
+                    .complete("outbound", &env.id, &outcome)
+                    .await
+                    .map_err(RecordError::retry)?;
             }
             Ok(())
         }
@@ -122,8 +161,12 @@ async fn decide_and_send(
     record: &QueueRecord,
 ) -> Result<Step, RecordError> {
     let now = deps.clock.now();
-    let customer = customers::get(table, to).await.map_err(|e| RecordError::retry(e.to_string()))?;
-    let settings = settings::load(table).await.map_err(|e| RecordError::retry(e.to_string()))?;
+    let customer = customers::get(table, to)
+        .await
+        .map_err(|e| RecordError::retry(e.to_string()))?;
+    let settings = settings::load(table)
+        .await
+        .map_err(|e| RecordError::retry(e.to_string()))?;
     let is_template = matches!(env.message.content, Content::Template(_));
     if customer.opted_out {
         return Ok(refused("opted_out"));
@@ -139,60 +182,111 @@ async fn decide_and_send(
                 group_id: Some(to.to_owned()),
                 dedup_id: Some(format!("{}-after-quiet-hours", env.id)),
             };
-            jobs::schedule(deps, merchant, Job::DueNotifications, &format!("defer-{}", env.id), until.timestamp_millis(), &action)
-                .await
-                .map_err(RecordError::retry)?;
-            return Ok(Step::Done(Outcome::Deferred { until: until.to_rfc3339() }));
+            jobs::schedule(
+                deps,
+                merchant,
+                Job::DueNotifications,
+                &format!("defer-{}", env.id),
+                until.timestamp_millis(),
+                &action,
+            )
+            .await
+            .map_err(RecordError::retry)?;
+            return Ok(Step::Done(Outcome::Deferred {
+                until: until.to_rfc3339(),
+            }));
         }
     }
-    if env.category.business_initiated() && !take_daily_cap(table, &customer, &settings, &env.id, now).await.map_err(RecordError::retry)? {
+    if env.category.business_initiated()
+        && !take_daily_cap(table, &customer, &settings, &env.id, now)
+            .await
+            .map_err(RecordError::retry)?
+    {
         return Ok(refused("daily_cap"));
     }
     let now_ms = deps.clock.now_ms();
-    if let Permit::Wait(d) = throttle::take_number_slot(&*deps.table, &env.phone_number_id, settings.messages_per_second, now_ms).await.map_err(RecordError::retry)? {
+    if let Permit::Wait(d) = throttle::take_number_slot(
+        &*deps.table,
+        &env.phone_number_id,
+        settings.messages_per_second,
+        now_ms,
+    )
+    .await
+    .map_err(RecordError::retry)?
+    {
         return Ok(Step::RetryAfter(d, "number throughput".into()));
     }
-    if let Permit::Wait(d) = throttle::take_pair_slot(&*deps.table, &env.phone_number_id, to, PairLimit::default(), now_ms).await.map_err(RecordError::retry)? {
+    if let Permit::Wait(d) = throttle::take_pair_slot(
+        &*deps.table,
+        &env.phone_number_id,
+        to,
+        PairLimit::default(),
+        now_ms,
+    )
+    .await
+    .map_err(RecordError::retry)?
+    {
         return Ok(Step::RetryAfter(d, "customer pair rate".into()));
     }
 
-    let token = settings::access_token(deps, merchant).await.map_err(|e| RecordError::retry(e.to_string()))?;
+    let token = settings::access_token(deps, merchant)
+        .await
+        .map_err(|e| RecordError::retry(e.to_string()))?;
     let Some(token) = token else {
         return sandbox(deps, table, env, to).await.map(Step::Done);
     };
     let message = env.message.clone().callback_data(env.id.clone());
-    match deps.cloud.send(&env.phone_number_id, token.expose(), &message).await {
-        Ok(accepted) => Ok(Step::Done(Outcome::Sent { wamid: accepted.wamid })),
+    match deps
+        .cloud
+        .send(&env.phone_number_id, token.expose(), &message)
+        .await
+    {
+        Ok(accepted) => Ok(Step::Done(Outcome::Sent {
+            wamid: accepted.wamid,
+        })),
         Err(e) => Ok(classify(&e, record.receive_count)),
     }
 }
 
 fn refused(reason: &str) -> Step {
     tracing::info!(reason, "message refused");
-    Step::Done(Outcome::Refused { reason: reason.to_owned() })
+    Step::Done(Outcome::Refused {
+        reason: reason.to_owned(),
+    })
 }
 
 fn classify(e: &SendError, receive_count: u32) -> Step {
     match e.disposition() {
         Disposition::Retry { after } => {
-            let after = after.or_else(|| e.retry_delay(receive_count)).unwrap_or(Duration::from_secs(30));
+            let after = after
+                .or_else(|| e.retry_delay(receive_count))
+                .unwrap_or(Duration::from_secs(30));
             tracing::warn!(code = ?e.code(), retry_in = ?after, "Cloud API asked to retry");
             Step::RetryAfter(after, format!("Cloud API: {e}"))
         }
-        Disposition::OutsideWindow => Step::Done(Outcome::Refused { reason: "outside_24h_window".into() }),
+        Disposition::OutsideWindow => Step::Done(Outcome::Refused {
+            reason: "outside_24h_window".into(),
+        }),
         Disposition::TokenInvalid => {
             tracing::error!(code = ?e.code(), "WhatsApp access token is invalid or expired: the merchant must store a new one; messages wait");
             Step::RetryAfter(Duration::from_secs(900), "access token invalid".into())
         }
         Disposition::Permanent => {
             tracing::warn!(code = ?e.code(), "Cloud API refused the message for good");
-            Step::Done(Outcome::Failed { code: e.code(), message: e.to_string() })
+            Step::Done(Outcome::Failed {
+                code: e.code(),
+                message: e.to_string(),
+            })
         }
     }
 }
 
 /// When marketing may go again, if `now` falls in the customer's quiet hours.
-pub fn quiet_until(settings: &WhatsAppSettings, customer: &Customer, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+pub fn quiet_until(
+    settings: &WhatsAppSettings,
+    customer: &Customer,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let (start, end) = (settings.quiet_hours_start, settings.quiet_hours_end);
     if start == end {
         return None;
@@ -200,7 +294,11 @@ pub fn quiet_until(settings: &WhatsAppSettings, customer: &Customer, now: DateTi
     let tz = customer.tz();
     let local = now.with_timezone(&tz);
     let hour = local.hour();
-    let quiet = if start < end { hour >= start && hour < end } else { hour >= start || hour < end };
+    let quiet = if start < end {
+        hour >= start && hour < end
+    } else {
+        hour >= start || hour < end
+    };
     if !quiet {
         return None;
     }
@@ -209,33 +307,65 @@ pub fn quiet_until(settings: &WhatsAppSettings, customer: &Customer, now: DateTi
         day = day.succ_opt()?;
     }
     let naive = day.and_hms_opt(end, 0, 0)?;
-    tz.from_local_datetime(&naive).earliest().map(|t| t.with_timezone(&Utc)).or(Some(now + ChronoDuration::hours(1)))
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .or(Some(now + ChronoDuration::hours(1)))
 }
 
 /// Counts a business-initiated message against the customer's day (in their timezone), once per id.
-async fn take_daily_cap(table: &TenantTable, customer: &Customer, settings: &WhatsAppSettings, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-    let day = now.with_timezone(&customer.tz()).format("%Y-%m-%d").to_string();
+async fn take_daily_cap(
+    table: &TenantTable,
+    customer: &Customer,
+    settings: &WhatsAppSettings,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let day = now
+        .with_timezone(&customer.tz())
+        .format("%Y-%m-%d")
+        .to_string();
     let ttl = now.timestamp() + 3 * 86_400;
     let pk = format!("CUST#{}", customer.wa_id);
     let ops = vec![
-        TxOp::Put { item: Item::new(&Key::new(&pk, format!("CAPMARK#{day}#{id}"))).with("ttl", ttl), condition: Some(Condition::NotExists) },
+        TxOp::Put {
+            item: Item::new(&Key::new(&pk, format!("CAPMARK#{day}#{id}"))).with("ttl", ttl),
+            condition: Some(Condition::NotExists),
+        },
         TxOp::Update {
             key: Key::new(&pk, format!("CAP#{day}")),
             update: Update::new().add("n", 1).set_if_absent("ttl", ttl),
-            condition: Some(Condition::AttrNotExists("n".into()).or(Condition::Lt("n".into(), i64::from(settings.daily_cap)))),
+            condition: Some(
+                Condition::AttrNotExists("n".into())
+                    .or(Condition::Lt("n".into(), i64::from(settings.daily_cap))),
+            ),
         },
     ];
     match table.transact(ops).await {
         Ok(()) => Ok(true),
-        Err(StoreError::TransactionCanceled { reasons }) if reasons.first() == Some(&CancelReason::ConditionFailed) => Ok(true),
-        Err(StoreError::TransactionCanceled { reasons }) if reasons.get(1) == Some(&CancelReason::ConditionFailed) => Ok(false),
+        Err(StoreError::TransactionCanceled { reasons })
+            if reasons.first() == Some(&CancelReason::ConditionFailed) =>
+        {
+            Ok(true)
+        }
+        Err(StoreError::TransactionCanceled { reasons })
+            if reasons.get(1) == Some(&CancelReason::ConditionFailed) =>
+        {
+            Ok(false)
+        }
         Err(e) => Err(e),
     }
 }
 
-async fn sandbox(deps: &Deps, table: &TenantTable, env: &OutboundEnvelope, to: &str) -> Result<Outcome, RecordError> {
+async fn sandbox(
+    deps: &Deps,
+    table: &TenantTable,
+    env: &OutboundEnvelope,
+    to: &str,
+) -> Result<Outcome, RecordError> {
     let at = deps.clock.now_ms();
-    let message = serde_json::to_string(&env.message).map_err(|e| RecordError::Malformed(e.to_string()))?;
+    let message =
+        serde_json::to_string(&env.message).map_err(|e| RecordError::Malformed(e.to_string()))?;
     let item = Item::new(&Key::new("OUTBOX", format!("{at:013}#{}", env.id)))
         .with("id", env.id.as_str())
         .with("to", to)
@@ -244,7 +374,9 @@ async fn sandbox(deps: &Deps, table: &TenantTable, env: &OutboundEnvelope, to: &
         .with("message", message);
     table.put(item, None).await.map_err(RecordError::retry)?;
     tracing::info!(preview = %preview(&env.message.content), "sandbox: message in the outbox");
-    Ok(Outcome::Sandbox { wamid: format!("sandbox.{}", env.id) })
+    Ok(Outcome::Sandbox {
+        wamid: format!("sandbox.{}", env.id),
+    })
 }
 
 /// A short, PII-free line describing a message, for the local console.
@@ -257,7 +389,13 @@ fn preview(content: &Content) -> String {
     text.chars().take(60).collect()
 }
 
-async fn record_outcome(deps: &Deps, table: &TenantTable, env: &OutboundEnvelope, to: &str, outcome: &Outcome) -> Result<(), StoreError> {
+async fn record_outcome(
+    deps: &Deps,
+    table: &TenantTable,
+    env: &OutboundEnvelope,
+    to: &str,
+    outcome: &Outcome,
+) -> Result<(), StoreError> {
     let now = deps.clock.now();
     let mut item = Item::new(&out_key(&env.id))
         .with("status", outcome.name())
@@ -265,7 +403,10 @@ async fn record_outcome(deps: &Deps, table: &TenantTable, env: &OutboundEnvelope
         .with("category", env.category.as_str())
         .with("kind", env.message.kind())
         .with("phone_number_id", env.phone_number_id.as_str())
-        .with("outcome", serde_json::to_string(outcome).map_err(|e| StoreError::Internal(e.to_string()))?)
+        .with(
+            "outcome",
+            serde_json::to_string(outcome).map_err(|e| StoreError::Internal(e.to_string()))?,
+        )
         .with("updated_at", now.timestamp());
     if let Content::Template(t) = &env.message.content {
         item.set("template", t.name.as_str());
@@ -275,7 +416,11 @@ async fn record_outcome(deps: &Deps, table: &TenantTable, env: &OutboundEnvelope
         Outcome::Sent { wamid } | Outcome::Sandbox { wamid } => {
             item.set("wamid", wamid.as_str());
             item.set("status_rank", 1);
-            ops.push(TxOp::Put { item: Item::new(&Key::new(format!("WAMID#{wamid}"), "WAMID")).with("id", env.id.as_str()), condition: None });
+            ops.push(TxOp::Put {
+                item: Item::new(&Key::new(format!("WAMID#{wamid}"), "WAMID"))
+                    .with("id", env.id.as_str()),
+                condition: None,
+            });
         }
         Outcome::Refused { reason } => item.set("reason", reason.as_str()),
         Outcome::Failed { code, message } => {
@@ -286,12 +431,19 @@ async fn record_outcome(deps: &Deps, table: &TenantTable, env: &OutboundEnvelope
         }
         Outcome::Deferred { until } => item.set("deferred_until", until.as_str()),
     }
-    ops.push(TxOp::Put { item, condition: None });
+    ops.push(TxOp::Put {
+        item,
+        condition: None,
+    });
     let day = now.format("%Y-%m-%d").to_string();
     let counter = match outcome {
         Outcome::Refused { reason } => format!("refused_{reason}"),
         other => other.name().to_owned(),
     };
-    ops.push(TxOp::Update { key: Key::new("STATS#outbound", day), update: Update::new().add(counter, 1), condition: None });
+    ops.push(TxOp::Update {
+        key: Key::new("STATS#outbound", day),
+        update: Update::new().add(counter, 1),
+        condition: None,
+    });
     table.transact(ops).await
 }

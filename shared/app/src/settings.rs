@@ -27,7 +27,14 @@ pub struct WhatsAppSettings {
 
 impl Default for WhatsAppSettings {
     fn default() -> Self {
-        Self { daily_cap: 3, messages_per_second: 80, quiet_hours_start: 21, quiet_hours_end: 9, catalog_id: None, has_token: false }
+        Self {
+            daily_cap: 3,
+            messages_per_second: 80,
+            quiet_hours_start: 21,
+            quiet_hours_end: 9,
+            catalog_id: None,
+            has_token: false,
+        }
     }
 }
 
@@ -56,8 +63,11 @@ fn token_context(merchant: &MerchantId) -> String {
 
 /// The merchant's settings (defaults when never set).
 pub async fn load(table: &TenantTable) -> Result<WhatsAppSettings, ApiError> {
-    let Some(item) = table.get(&key()).await? else { return Ok(WhatsAppSettings::default()) };
-    let mut settings: WhatsAppSettings = serde_json::from_str(item.get_s("doc").unwrap_or("{}")).map_err(|e| ApiError::Internal(e.into()))?;
+    let Some(item) = table.get(&key()).await? else {
+        return Ok(WhatsAppSettings::default());
+    };
+    let mut settings: WhatsAppSettings = serde_json::from_str(item.get_s("doc").unwrap_or("{}"))
+        .map_err(|e| ApiError::Internal(e.into()))?;
     settings.has_token = matches!(item.get("token"), Some(Value::B(_)));
     Ok(settings)
 }
@@ -65,32 +75,65 @@ pub async fn load(table: &TenantTable) -> Result<WhatsAppSettings, ApiError> {
 /// The merchant's Cloud API token, if one is stored.
 pub async fn access_token(deps: &Deps, merchant: &MerchantId) -> Result<Option<Secret>, ApiError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
-    let Some(item) = table.get(&key()).await? else { return Ok(None) };
-    let Some(Value::B(sealed)) = item.get("token") else { return Ok(None) };
-    let plain = deps.keys.open(sealed, &token_context(merchant)).await.map_err(|e| ApiError::Internal(e.into()))?;
-    String::from_utf8(plain).map(|t| Some(Secret::new(t))).map_err(|e| ApiError::Internal(e.into()))
+    let Some(item) = table.get(&key()).await? else {
+        return Ok(None);
+    };
+    let Some(Value::B(sealed)) = item.get("token") else {
+        return Ok(None);
+    };
+    let plain = deps
+        .keys
+        .open(sealed, &token_context(merchant))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    String::from_utf8(plain)
+        .map(|t| Some(Secret::new(t)))
+        .map_err(|e| ApiError::Internal(e.into()))
 }
 
 /// Applies a change after validating every field.
-pub async fn update(deps: &Deps, merchant: &MerchantId, input: WhatsAppSettingsInput) -> Result<WhatsAppSettings, ApiError> {
+pub async fn update(
+    deps: &Deps,
+    merchant: &MerchantId,
+    input: WhatsAppSettingsInput,
+) -> Result<WhatsAppSettings, ApiError> {
     let mut errors = Vec::new();
     if input.daily_cap.is_some_and(|c| c > 100) {
-        errors.push(FieldError::new("daily_cap", "at most 100 messages per customer per day"));
+        errors.push(FieldError::new(
+            "daily_cap",
+            "at most 100 messages per customer per day",
+        ));
     }
-    if input.messages_per_second.is_some_and(|r| r == 0 || r > 1000) {
-        errors.push(FieldError::new("messages_per_second", "between 1 and 1000 (Meta's highest tier)"));
+    if input
+        .messages_per_second
+        .is_some_and(|r| r == 0 || r > 1000)
+    {
+        errors.push(FieldError::new(
+            "messages_per_second",
+            "between 1 and 1000 (Meta's highest tier)",
+        ));
     }
-    for (field, v) in [("quiet_hours_start", input.quiet_hours_start), ("quiet_hours_end", input.quiet_hours_end)] {
+    for (field, v) in [
+        ("quiet_hours_start", input.quiet_hours_start),
+        ("quiet_hours_end", input.quiet_hours_end),
+    ] {
         if v.is_some_and(|h| h > 23) {
             errors.push(FieldError::new(field, "an hour from 0 to 23"));
         }
     }
     if let Some(t) = &input.access_token {
         if t.len() < 20 || t.len() > 1024 || t.chars().any(char::is_whitespace) {
-            errors.push(FieldError::new("access_token", "does not look like a Cloud API access token"));
+            errors.push(FieldError::new(
+                "access_token",
+                "does not look like a Cloud API access token",
+            ));
         }
     }
-    if input.catalog_id.as_ref().is_some_and(|c| c.is_empty() || !c.chars().all(|ch| ch.is_ascii_digit())) {
+    if input
+        .catalog_id
+        .as_ref()
+        .is_some_and(|c| c.is_empty() || !c.chars().all(|ch| ch.is_ascii_digit()))
+    {
         errors.push(FieldError::new("catalog_id", "the numeric Meta catalog id"));
     }
     if !errors.is_empty() {
@@ -117,7 +160,11 @@ pub async fn update(deps: &Deps, merchant: &MerchantId, input: WhatsAppSettingsI
     let mut item = Item::new(&key());
     match (&input.access_token, input.remove_access_token) {
         (Some(token), _) => {
-            let sealed = deps.keys.seal(token.as_bytes(), &token_context(merchant)).await.map_err(|e| ApiError::Internal(e.into()))?;
+            let sealed = deps
+                .keys
+                .seal(token.as_bytes(), &token_context(merchant))
+                .await
+                .map_err(|e| ApiError::Internal(e.into()))?;
             item.set("token", Value::B(sealed));
         }
         (None, false) => {
@@ -128,7 +175,10 @@ pub async fn update(deps: &Deps, merchant: &MerchantId, input: WhatsAppSettingsI
         (None, true) => {}
     }
     settings.has_token = item.get("token").is_some();
-    item.set("doc", serde_json::to_string(&settings).map_err(|e| ApiError::Internal(e.into()))?);
+    item.set(
+        "doc",
+        serde_json::to_string(&settings).map_err(|e| ApiError::Internal(e.into()))?,
+    );
     table.put(item, None).await?;
     tracing::info!(merchant = %merchant, has_token = settings.has_token, "whatsapp settings updated");
     Ok(settings)

@@ -6,10 +6,17 @@ use tracing_subscriber::EnvFilter;
 /// Installs the global subscriber; a second call is a no-op.
 pub fn init(config: &Config) {
     let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let result = match config.log_format {
         // Lambda adds its own timestamps and request ids to each line.
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).without_time().try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .without_time()
+            .try_init(),
         LogFormat::Text => builder.compact().try_init(),
     };
     let _ = result;
@@ -17,7 +24,14 @@ pub fn init(config: &Config) {
 
 /// The last four characters of a phone number or id, for logs that must not carry full PII.
 pub fn redact(value: &str) -> String {
-    let tail: String = value.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: String = value
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     format!("…{tail}")
 }
 

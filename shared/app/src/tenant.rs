@@ -51,7 +51,10 @@ pub struct TenantTable {
 impl TenantTable {
     /// The view of `inner` for `merchant`.
     pub fn new(inner: Arc<dyn Table>, merchant: &MerchantId) -> Self {
-        Self { inner, prefix: format!("M#{merchant}#") }
+        Self {
+            inner,
+            prefix: format!("M#{merchant}#"),
+        }
     }
 
     fn scope(&self, logical: &str) -> String {
@@ -86,9 +89,9 @@ impl TenantTable {
 
     fn error_out(&self, e: StoreError) -> StoreError {
         match e {
-            StoreError::ConditionFailed { current } => {
-                StoreError::ConditionFailed { current: current.map(|i| Box::new(self.item_out(*i))) }
-            }
+            StoreError::ConditionFailed { current } => StoreError::ConditionFailed {
+                current: current.map(|i| Box::new(self.item_out(*i))),
+            },
             other => other,
         }
     }
@@ -104,9 +107,9 @@ impl TenantTable {
             }
         }
         match condition {
-            Some(c) if touches(c) => {
-                Err(StoreError::Invalid("conditions on pk/gsi1pk values are not supported here".into()))
-            }
+            Some(c) if touches(c) => Err(StoreError::Invalid(
+                "conditions on pk/gsi1pk values are not supported here".into(),
+            )),
             _ => Ok(()),
         }
     }
@@ -115,15 +118,27 @@ impl TenantTable {
 #[async_trait]
 impl Table for TenantTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        Ok(self.inner.get(&self.key(key)).await?.map(|i| self.item_out(i)))
+        Ok(self
+            .inner
+            .get(&self.key(key))
+            .await?
+            .map(|i| self.item_out(i)))
     }
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
         Self::guard(&condition)?;
-        self.inner.put(self.item_in(item), condition).await.map_err(|e| self.error_out(e))
+        self.inner
+            .put(self.item_in(item), condition)
+            .await
+            .map_err(|e| self.error_out(e))
     }
 
-    async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, StoreError> {
+    async fn update(
+        &self,
+        key: &Key,
+        update: Update,
+        condition: Option<Condition>,
+    ) -> Result<Item, StoreError> {
         Self::guard(&condition)?;
         let mut update = update;
         for (name, value) in update.set.iter_mut().chain(update.set_if_absent.iter_mut()) {
@@ -140,7 +155,11 @@ impl Table for TenantTable {
             .map_err(|e| self.error_out(e))
     }
 
-    async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
+    async fn delete(
+        &self,
+        key: &Key,
+        condition: Option<Condition>,
+    ) -> Result<Option<Item>, StoreError> {
         Self::guard(&condition)?;
         self.inner
             .delete(&self.key(key), condition)
@@ -152,7 +171,10 @@ impl Table for TenantTable {
     async fn query(&self, mut query: Query) -> Result<Page, StoreError> {
         query.pk = self.scope(&query.pk);
         let page = self.inner.query(query).await?;
-        Ok(Page { items: page.items.into_iter().map(|i| self.item_out(i)).collect(), cursor: page.cursor })
+        Ok(Page {
+            items: page.items.into_iter().map(|i| self.item_out(i)).collect(),
+            cursor: page.cursor,
+        })
     }
 
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
@@ -161,19 +183,36 @@ impl Table for TenantTable {
             scoped.push(match op {
                 TxOp::Put { item, condition } => {
                     Self::guard(&condition)?;
-                    TxOp::Put { item: self.item_in(item), condition }
+                    TxOp::Put {
+                        item: self.item_in(item),
+                        condition,
+                    }
                 }
-                TxOp::Update { key, update, condition } => {
+                TxOp::Update {
+                    key,
+                    update,
+                    condition,
+                } => {
                     Self::guard(&condition)?;
-                    TxOp::Update { key: self.key(&key), update, condition }
+                    TxOp::Update {
+                        key: self.key(&key),
+                        update,
+                        condition,
+                    }
                 }
                 TxOp::Delete { key, condition } => {
                     Self::guard(&condition)?;
-                    TxOp::Delete { key: self.key(&key), condition }
+                    TxOp::Delete {
+                        key: self.key(&key),
+                        condition,
+                    }
                 }
                 TxOp::Check { key, condition } => {
                     Self::guard(&Some(condition.clone()))?;
-                    TxOp::Check { key: self.key(&key), condition }
+                    TxOp::Check {
+                        key: self.key(&key),
+                        condition,
+                    }
                 }
             });
         }
@@ -194,23 +233,54 @@ mod tests {
     #[tokio::test]
     async fn a_merchant_view_never_sees_another_merchants_items() {
         let clock = Arc::new(FixedClock::at(chrono::Utc::now()));
-        let raw: Arc<dyn Table> = Arc::new(SqliteTable::new(Database::in_memory().expect("db"), clock));
+        let raw: Arc<dyn Table> =
+            Arc::new(SqliteTable::new(Database::in_memory().expect("db"), clock));
         let a = TenantTable::new(raw.clone(), &id("A"));
         let b = TenantTable::new(raw.clone(), &id("B"));
         let key = Key::new("BRANCHES", "BRANCH#1");
-        a.put(Item::new(&key).with("name", "Centro").with("gsi1pk", "PHONES"), None).await.expect("put");
+        a.put(
+            Item::new(&key)
+                .with("name", "Centro")
+                .with("gsi1pk", "PHONES"),
+            None,
+        )
+        .await
+        .expect("put");
         assert!(b.get(&key).await.expect("get").is_none());
-        assert!(b.query(Query::partition("BRANCHES")).await.expect("q").items.is_empty());
-        assert!(b.query(Query::gsi1("PHONES")).await.expect("q").items.is_empty());
+        assert!(b
+            .query(Query::partition("BRANCHES"))
+            .await
+            .expect("q")
+            .items
+            .is_empty());
+        assert!(b
+            .query(Query::gsi1("PHONES"))
+            .await
+            .expect("q")
+            .items
+            .is_empty());
         // B's update creates B's own item; A's stays untouched.
-        b.update(&key, Update::new().set("name", "hijacked"), None).await.expect("update");
+        b.update(&key, Update::new().set("name", "hijacked"), None)
+            .await
+            .expect("update");
         let mine = a.get(&key).await.expect("get").expect("present");
         assert_eq!(mine.get_s("name"), Some("Centro"));
-        assert_eq!(mine.get_s("pk"), Some("BRANCHES"), "logical keys come back unprefixed");
-        // Underneath, both live under their own prefix.
-        assert!(raw.get(&Key::new("M#A#BRANCHES", "BRANCH#1")).await.expect("raw").is_some());
         assert_eq!(
-            raw.get(&Key::new("M#B#BRANCHES", "BRANCH#1")).await.expect("raw").and_then(|i| i.get_s("name").map(str::to_owned)),
+            mine.get_s("pk"),
+            Some("BRANCHES"),
+            "logical keys come back unprefixed"
+        );
+        // Underneath, both live under their own prefix.
+        assert!(raw
+            .get(&Key::new("M#A#BRANCHES", "BRANCH#1"))
+            .await
+            .expect("raw")
+            .is_some());
+        assert_eq!(
+            raw.get(&Key::new("M#B#BRANCHES", "BRANCH#1"))
+                .await
+                .expect("raw")
+                .and_then(|i| i.get_s("name").map(str::to_owned)),
             Some("hijacked".to_owned())
         );
         let indexed = a.query(Query::gsi1("PHONES")).await.expect("q");

@@ -17,7 +17,10 @@ pub struct PairLimit {
 
 impl Default for PairLimit {
     fn default() -> Self {
-        Self { interval_ms: 6_000, burst: 5 }
+        Self {
+            interval_ms: 6_000,
+            burst: 5,
+        }
     }
 }
 
@@ -30,10 +33,16 @@ pub enum Permit {
 }
 
 /// Takes one slot of `phone_number_id`'s per-second budget.
-pub async fn take_number_slot(table: &dyn Table, phone_number_id: &str, per_second: u32, now_ms: i64) -> Result<Permit, StoreError> {
+pub async fn take_number_slot(
+    table: &dyn Table,
+    phone_number_id: &str,
+    per_second: u32,
+    now_ms: i64,
+) -> Result<Permit, StoreError> {
     let second = now_ms.div_euclid(1000);
     let key = Key::new(format!("RATE#{phone_number_id}"), second.to_string());
-    let room = Condition::AttrNotExists("n".into()).or(Condition::Lt("n".into(), i64::from(per_second)));
+    let room =
+        Condition::AttrNotExists("n".into()).or(Condition::Lt("n".into(), i64::from(per_second)));
     let update = Update::new().add("n", 1).set_if_absent("ttl", second + 120);
     match table.update(&key, update, Some(room)).await {
         Ok(_) => Ok(Permit::Granted),
@@ -46,7 +55,13 @@ pub async fn take_number_slot(table: &dyn Table, phone_number_id: &str, per_seco
 }
 
 /// Takes a slot of the pair (number, customer) budget.
-pub async fn take_pair_slot(table: &dyn Table, phone_number_id: &str, wa_id: &str, limit: PairLimit, now_ms: i64) -> Result<Permit, StoreError> {
+pub async fn take_pair_slot(
+    table: &dyn Table,
+    phone_number_id: &str,
+    wa_id: &str,
+    limit: PairLimit,
+    now_ms: i64,
+) -> Result<Permit, StoreError> {
     let key = Key::new(format!("PAIR#{phone_number_id}#{wa_id}"), "GCRA");
     let tolerance = limit.interval_ms * (limit.burst - 1).max(0);
     // Optimistic concurrency: retry when another consumer moved the pair's clock first.
@@ -63,7 +78,9 @@ pub async fn take_pair_slot(table: &dyn Table, phone_number_id: &str, wa_id: &st
             Some(old) => Condition::Eq("tat".into(), old.into()),
             None => Condition::NotExists,
         };
-        let item = Item::new(&key).with("tat", next).with("ttl", next / 1000 + 3600);
+        let item = Item::new(&key)
+            .with("tat", next)
+            .with("ttl", next / 1000 + 3600);
         match table.put(item, Some(condition)).await {
             Ok(()) => return Ok(Permit::Granted),
             Err(StoreError::ConditionFailed { .. }) => continue,
@@ -82,11 +99,22 @@ mod tests {
 
     /// A table and "now" in ms from the same clock, so that counters' ttl is judged consistently.
     fn table() -> (Arc<dyn Table>, i64) {
-        use mostrador_core::Clock;
         use chrono::TimeZone;
-        let clock = FixedClock::at(chrono::Utc.timestamp_millis_opt(1_795_262_400_250).single().unwrap_or_default());
+        use mostrador_core::Clock;
+        let clock = FixedClock::at(
+            chrono::Utc
+                .timestamp_millis_opt(1_795_262_400_250)
+                .single()
+                .unwrap_or_default(),
+        );
         let now = clock.now_ms();
-        (Arc::new(SqliteTable::new(Database::in_memory().expect("db"), Arc::new(clock))), now)
+        (
+            Arc::new(SqliteTable::new(
+                Database::in_memory().expect("db"),
+                Arc::new(clock),
+            )),
+            now,
+        )
     }
 
     #[tokio::test]
@@ -99,9 +127,20 @@ mod tests {
             }
         }
         assert_eq!(granted, 80);
-        assert_eq!(take_number_slot(&*t, "1065", 80, now).await.expect("slot"), Permit::Wait(Duration::from_millis(750)));
-        assert_eq!(take_number_slot(&*t, "1065", 80, now + 750).await.expect("slot"), Permit::Granted);
-        assert_eq!(take_number_slot(&*t, "other", 80, now).await.expect("slot"), Permit::Granted);
+        assert_eq!(
+            take_number_slot(&*t, "1065", 80, now).await.expect("slot"),
+            Permit::Wait(Duration::from_millis(750))
+        );
+        assert_eq!(
+            take_number_slot(&*t, "1065", 80, now + 750)
+                .await
+                .expect("slot"),
+            Permit::Granted
+        );
+        assert_eq!(
+            take_number_slot(&*t, "other", 80, now).await.expect("slot"),
+            Permit::Granted
+        );
     }
 
     #[tokio::test]
@@ -111,7 +150,9 @@ mod tests {
         let mut tasks = Vec::new();
         for _ in 0..40 {
             let t = t.clone();
-            tasks.push(tokio::spawn(async move { take_number_slot(&*t, "1065", 25, now).await.expect("slot") == Permit::Granted }));
+            tasks.push(tokio::spawn(async move {
+                take_number_slot(&*t, "1065", 25, now).await.expect("slot") == Permit::Granted
+            }));
         }
         let mut granted = 0;
         for task in tasks {
@@ -125,16 +166,47 @@ mod tests {
         let (t, now) = table();
         let limit = PairLimit::default();
         for i in 0..5 {
-            assert_eq!(take_pair_slot(&*t, "1065", "5255", limit, now).await.expect("slot"), Permit::Granted, "burst message {i}");
+            assert_eq!(
+                take_pair_slot(&*t, "1065", "5255", limit, now)
+                    .await
+                    .expect("slot"),
+                Permit::Granted,
+                "burst message {i}"
+            );
         }
-        assert_eq!(take_pair_slot(&*t, "1065", "5255", limit, now).await.expect("slot"), Permit::Wait(Duration::from_secs(6)));
-        assert_eq!(take_pair_slot(&*t, "1065", "5255", limit, now + 6_000).await.expect("slot"), Permit::Granted);
-        assert!(matches!(take_pair_slot(&*t, "1065", "5255", limit, now + 7_000).await.expect("slot"), Permit::Wait(_)));
+        assert_eq!(
+            take_pair_slot(&*t, "1065", "5255", limit, now)
+                .await
+                .expect("slot"),
+            Permit::Wait(Duration::from_secs(6))
+        );
+        assert_eq!(
+            take_pair_slot(&*t, "1065", "5255", limit, now + 6_000)
+                .await
+                .expect("slot"),
+            Permit::Granted
+        );
+        assert!(matches!(
+            take_pair_slot(&*t, "1065", "5255", limit, now + 7_000)
+                .await
+                .expect("slot"),
+            Permit::Wait(_)
+        ));
         // Another customer is not affected.
-        assert_eq!(take_pair_slot(&*t, "1065", "5266", limit, now).await.expect("slot"), Permit::Granted);
+        assert_eq!(
+            take_pair_slot(&*t, "1065", "5266", limit, now)
+                .await
+                .expect("slot"),
+            Permit::Granted
+        );
         // After a quiet minute the burst is available again.
         for _ in 0..5 {
-            assert_eq!(take_pair_slot(&*t, "1065", "5255", limit, now + 120_000).await.expect("slot"), Permit::Granted);
+            assert_eq!(
+                take_pair_slot(&*t, "1065", "5255", limit, now + 120_000)
+                    .await
+                    .expect("slot"),
+                Permit::Granted
+            );
         }
     }
 }

@@ -38,25 +38,36 @@ pub struct FixedClock {
 impl FixedClock {
     /// A clock stopped at `at`.
     pub fn at(at: DateTime<Utc>) -> Self {
-        Self { now: Arc::new(Mutex::new(at)) }
+        Self {
+            now: Arc::new(Mutex::new(at)),
+        }
     }
 
     /// Moves the clock forward (or backward, for negative durations).
     pub fn advance(&self, by: Duration) {
-        let mut now = self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut now = self
+            .now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *now += by;
     }
 
     /// Sets the clock to `at`.
     pub fn set(&self, at: DateTime<Utc>) {
-        let mut now = self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut now = self
+            .now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *now = at;
     }
 }
 
 impl Clock for FixedClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -67,7 +78,10 @@ mod tests {
 
     #[test]
     fn fixed_clock_moves_only_when_advanced() {
-        let start = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).single().unwrap_or_default();
+        let start = Utc
+            .with_ymd_and_hms(2026, 11, 21, 12, 0, 0)
+            .single()
+            .unwrap_or_default();
         let clock = FixedClock::at(start);
         assert_eq!(clock.now(), start);
         clock.advance(Duration::seconds(90));

@@ -28,8 +28,14 @@ mod tests {
 
     #[test]
     fn ids_sort_by_time_and_have_fixed_length() {
-        let a = sortable_id(Utc.timestamp_millis_opt(1_700_000_000_000).unwrap(), [255; 10]);
-        let b = sortable_id(Utc.timestamp_millis_opt(1_700_000_000_001).unwrap(), [0; 10]);
+        let a = sortable_id(
+            Utc.timestamp_millis_opt(1_700_000_000_000).unwrap(),
+            [255; 10],
+        );
+        let b = sortable_id(
+            Utc.timestamp_millis_opt(1_700_000_000_001).unwrap(),
+            [0; 10],
+        );
         assert_eq!(a.len(), 26);
         assert!(a < b, "{a} should sort before {b}");
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));

@@ -3,7 +3,10 @@
 /// Normalizes a WhatsApp id: digits only; Mexican mobiles sent as `521` + 10 digits become `52` + 10
 /// digits, so that both spellings of one customer are one customer.
 pub fn normalize_wa_id(raw: &str) -> Option<String> {
-    let digits: String = raw.chars().filter(|c| !matches!(c, '+' | ' ' | '-')).collect();
+    let digits: String = raw
+        .chars()
+        .filter(|c| !matches!(c, '+' | ' ' | '-'))
+        .collect();
     if digits.len() < 8 || digits.len() > 15 || !digits.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
@@ -19,9 +22,15 @@ mod tests {
 
     #[test]
     fn both_mexican_spellings_are_one_customer() {
-        assert_eq!(normalize_wa_id("5215512345678"), Some("525512345678".into()));
+        assert_eq!(
+            normalize_wa_id("5215512345678"),
+            Some("525512345678".into())
+        );
         assert_eq!(normalize_wa_id("525512345678"), Some("525512345678".into()));
-        assert_eq!(normalize_wa_id("+52 1 55 1234 5678".replace(' ', "").as_str()), Some("525512345678".into()));
+        assert_eq!(
+            normalize_wa_id("+52 1 55 1234 5678".replace(' ', "").as_str()),
+            Some("525512345678".into())
+        );
     }
 
     #[test]

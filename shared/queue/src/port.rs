@@ -38,12 +38,20 @@ pub struct QueueSpec {
 impl QueueSpec {
     /// A FIFO queue with the standard redrive rule.
     pub fn fifo(name: impl Into<String>) -> Self {
-        Self { name: name.into(), fifo: true, max_receives: MAX_RECEIVES }
+        Self {
+            name: name.into(),
+            fifo: true,
+            max_receives: MAX_RECEIVES,
+        }
     }
 
     /// A standard queue with the standard redrive rule.
     pub fn standard(name: impl Into<String>) -> Self {
-        Self { name: name.into(), fifo: false, max_receives: MAX_RECEIVES }
+        Self {
+            name: name.into(),
+            fifo: false,
+            max_receives: MAX_RECEIVES,
+        }
     }
 }
 
@@ -64,7 +72,10 @@ pub struct OutgoingMessage {
 impl OutgoingMessage {
     /// A message with a body only.
     pub fn new(body: impl Into<String>) -> Self {
-        Self { body: body.into(), ..Self::default() }
+        Self {
+            body: body.into(),
+            ..Self::default()
+        }
     }
 
     /// Builder: FIFO group.
@@ -112,7 +123,8 @@ impl OutgoingMessage {
                 Some(g) if valid_fifo_id(g) => {}
                 _ => {
                     return Err(QueueError::Invalid(
-                        "a FIFO message needs a group id of 1-128 printable ASCII characters".into(),
+                        "a FIFO message needs a group id of 1-128 printable ASCII characters"
+                            .into(),
                     ))
                 }
             }
@@ -138,11 +150,15 @@ impl OutgoingMessage {
 /// Checks receive arguments against SQS's limits: 1-10 messages, visibility up to 12 hours, wait up to 20 s.
 pub fn validate_receive(max: u32, visibility: Duration, wait: Duration) -> Result<(), QueueError> {
     if !(1..=MAX_BATCH).contains(&max) {
-        return Err(QueueError::Invalid(format!("receive takes 1-{MAX_BATCH} messages, not {max}")));
+        return Err(QueueError::Invalid(format!(
+            "receive takes 1-{MAX_BATCH} messages, not {max}"
+        )));
     }
     validate_visibility(visibility)?;
     if wait > MAX_WAIT {
-        return Err(QueueError::Invalid("a receive waits at most 20 seconds".into()));
+        return Err(QueueError::Invalid(
+            "a receive waits at most 20 seconds".into(),
+        ));
     }
     Ok(())
 }
@@ -150,7 +166,9 @@ pub fn validate_receive(max: u32, visibility: Duration, wait: Duration) -> Resul
 /// Checks a visibility timeout against SQS's 12-hour limit.
 pub fn validate_visibility(visibility: Duration) -> Result<(), QueueError> {
     if visibility > MAX_VISIBILITY {
-        return Err(QueueError::Invalid("a visibility timeout is at most 12 hours".into()));
+        return Err(QueueError::Invalid(
+            "a visibility timeout is at most 12 hours".into(),
+        ));
     }
     Ok(())
 }

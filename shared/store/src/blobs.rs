@@ -43,7 +43,9 @@ pub fn validate_key(key: &str) -> Result<(), BlobError> {
     let ok_chars = key
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.' | '='));
-    let bad_segment = key.split('/').any(|s| s.is_empty() || s == "." || s == "..");
+    let bad_segment = key
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..");
     if key.is_empty() || key.len() > 1024 || !ok_chars || bad_segment {
         return Err(BlobError::InvalidKey(key.chars().take(80).collect()));
     }
@@ -82,7 +84,9 @@ fn io(e: std::io::Error) -> BlobError {
 
 /// Writes through a temporary file and a rename so that readers never see half a document.
 async fn write_atomically(path: &Path, body: &[u8]) -> Result<(), BlobError> {
-    let dir = path.parent().ok_or_else(|| BlobError::Internal("blob path has no parent".into()))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| BlobError::Internal("blob path has no parent".into()))?;
     tokio::fs::create_dir_all(dir).await.map_err(io)?;
     let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
     tokio::fs::write(&tmp, body).await.map_err(io)?;
@@ -109,7 +113,10 @@ impl Blobs for DirBlobs {
         let content_type = tokio::fs::read_to_string(&meta)
             .await
             .unwrap_or_else(|_| "application/octet-stream".to_owned());
-        Ok(Some(Blob { body: Bytes::from(body), content_type }))
+        Ok(Some(Blob {
+            body: Bytes::from(body),
+            content_type,
+        }))
     }
 
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
@@ -144,9 +151,14 @@ impl Blobs for DirBlobs {
                         stack.push(path);
                         continue;
                     }
-                    let Ok(rel) = path.strip_prefix(&root) else { continue };
+                    let Ok(rel) = path.strip_prefix(&root) else {
+                        continue;
+                    };
                     let key = rel.to_string_lossy().replace('\\', "/");
-                    let hidden = key.rsplit('/').next().is_some_and(|n| n.starts_with(".tmp-"));
+                    let hidden = key
+                        .rsplit('/')
+                        .next()
+                        .is_some_and(|n| n.starts_with(".tmp-"));
                     if !hidden && !key.ends_with(META_SUFFIX) && key.starts_with(&prefix) {
                         out.push(key);
                     }

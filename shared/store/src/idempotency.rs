@@ -76,7 +76,9 @@ pub struct Idempotency {
 
 impl std::fmt::Debug for Idempotency {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Idempotency").field("retention", &self.retention).finish()
+        f.debug_struct("Idempotency")
+            .field("retention", &self.retention)
+            .finish()
     }
 }
 
@@ -88,7 +90,11 @@ pub fn payload_hash(payload: &[u8]) -> String {
 impl Idempotency {
     /// Records kept for `retention` after completion (at least as long as the source may redeliver).
     pub fn new(table: Arc<dyn Table>, clock: Arc<dyn Clock>, retention: Duration) -> Self {
-        Self { table, clock, retention }
+        Self {
+            table,
+            clock,
+            retention,
+        }
     }
 
     fn key(scope: &str, id: &str) -> Key {
@@ -120,7 +126,9 @@ impl Idempotency {
         ]));
         match self.table.put(item, Some(claimable)).await {
             Ok(()) => Ok(Claim::Acquired),
-            Err(StoreError::ConditionFailed { current: Some(current) }) => {
+            Err(StoreError::ConditionFailed {
+                current: Some(current),
+            }) => {
                 if current.get_s("payload_hash") != Some(hash.as_str()) {
                     return Err(IdempotencyError::PayloadMismatch);
                 }
@@ -141,21 +149,36 @@ impl Idempotency {
     }
 
     /// Stores the result of a claimed key.
-    pub async fn complete<T: Serialize>(&self, scope: &str, id: &str, result: &T) -> Result<(), StoreError> {
+    pub async fn complete<T: Serialize>(
+        &self,
+        scope: &str,
+        id: &str,
+        result: &T,
+    ) -> Result<(), StoreError> {
         let raw = serde_json::to_string(result).map_err(|e| StoreError::Internal(e.to_string()))?;
         let retention_secs = i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX / 2);
         let update = Update::new()
             .set("status", COMPLETED)
             .set("result", raw)
-            .set("ttl", Value::N(self.clock.now_secs().saturating_add(retention_secs)))
+            .set(
+                "ttl",
+                Value::N(self.clock.now_secs().saturating_add(retention_secs)),
+            )
             .remove("in_progress_expiration");
-        self.table.update(&Self::key(scope, id), update, Some(Condition::Exists)).await.map(|_| ())
+        self.table
+            .update(&Self::key(scope, id), update, Some(Condition::Exists))
+            .await
+            .map(|_| ())
     }
 
     /// Removes a claim after the effect failed, so that a retry runs it again.
     pub async fn release(&self, scope: &str, id: &str) -> Result<(), StoreError> {
         let only_in_progress = Condition::Eq("status".into(), IN_PROGRESS.into());
-        match self.table.delete(&Self::key(scope, id), Some(only_in_progress)).await {
+        match self
+            .table
+            .delete(&Self::key(scope, id), Some(only_in_progress))
+            .await
+        {
             Ok(_) => Ok(()),
             Err(StoreError::ConditionFailed { .. }) => Ok(()),
             Err(e) => Err(e),
@@ -210,7 +233,14 @@ mod tests {
         let clock = FixedClock::at(Utc::now());
         let db = Database::in_memory().expect("db");
         let table = Arc::new(SqliteTable::new(db, Arc::new(clock.clone())));
-        (Idempotency::new(table, Arc::new(clock.clone()), Duration::from_secs(7 * 86_400)), clock)
+        (
+            Idempotency::new(
+                table,
+                Arc::new(clock.clone()),
+                Duration::from_secs(7 * 86_400),
+            ),
+            clock,
+        )
     }
 
     #[tokio::test]
@@ -236,18 +266,32 @@ mod tests {
     async fn reused_key_with_different_payload_is_rejected() {
         let (idem, clock) = setup();
         let deadline = clock.now_ms() + 30_000;
-        idem.run("evt", "1", b"a", deadline, || async { Ok::<_, String>(1) }).await.expect("first");
-        let second = idem.run("evt", "1", b"b", deadline, || async { Ok::<_, String>(2) }).await;
-        assert!(matches!(second, Err(IdempotencyError::PayloadMismatch)), "{second:?}");
+        idem.run("evt", "1", b"a", deadline, || async { Ok::<_, String>(1) })
+            .await
+            .expect("first");
+        let second = idem
+            .run("evt", "1", b"b", deadline, || async { Ok::<_, String>(2) })
+            .await;
+        assert!(
+            matches!(second, Err(IdempotencyError::PayloadMismatch)),
+            "{second:?}"
+        );
     }
 
     #[tokio::test]
     async fn failed_effect_releases_the_key_for_a_retry() {
         let (idem, clock) = setup();
         let deadline = clock.now_ms() + 30_000;
-        let first = idem.run("evt", "2", b"p", deadline, || async { Err::<u32, _>("PAC down") }).await;
+        let first = idem
+            .run("evt", "2", b"p", deadline, || async {
+                Err::<u32, _>("PAC down")
+            })
+            .await;
         assert!(matches!(first, Err(IdempotencyError::Effect("PAC down"))));
-        let retry = idem.run("evt", "2", b"p", deadline, || async { Ok::<_, &str>(7) }).await.expect("retry");
+        let retry = idem
+            .run("evt", "2", b"p", deadline, || async { Ok::<_, &str>(7) })
+            .await
+            .expect("retry");
         assert_eq!(retry, Outcome::Fresh(7));
     }
 
@@ -255,13 +299,19 @@ mod tests {
     async fn in_progress_key_blocks_until_its_deadline_passes() {
         let (idem, clock) = setup();
         let deadline = clock.now_ms() + 30_000;
-        let claim = idem.claim::<()>("msg", "m1", b"p", deadline).await.expect("claim");
+        let claim = idem
+            .claim::<()>("msg", "m1", b"p", deadline)
+            .await
+            .expect("claim");
         assert_eq!(claim, Claim::Acquired);
         let busy = idem.claim::<()>("msg", "m1", b"p", deadline).await;
         assert!(matches!(busy, Err(IdempotencyError::InProgress)));
         // The first holder died; after its deadline the key can be claimed again.
         clock.advance(chrono::Duration::seconds(31));
-        let again = idem.claim::<()>("msg", "m1", b"p", clock.now_ms() + 30_000).await.expect("reclaim");
+        let again = idem
+            .claim::<()>("msg", "m1", b"p", clock.now_ms() + 30_000)
+            .await
+            .expect("reclaim");
         assert_eq!(again, Claim::Acquired);
     }
 
@@ -269,12 +319,26 @@ mod tests {
     async fn completed_record_expires_after_retention() {
         let (idem, clock) = setup();
         let deadline = clock.now_ms() + 30_000;
-        idem.run("wamid", "x", b"p", deadline, || async { Ok::<_, String>(1u8) }).await.expect("run");
+        idem.run("wamid", "x", b"p", deadline, || async {
+            Ok::<_, String>(1u8)
+        })
+        .await
+        .expect("run");
         clock.advance(chrono::Duration::days(6));
-        let replay = idem.run("wamid", "x", b"p", clock.now_ms() + 1000, || async { Ok::<_, String>(2u8) }).await.expect("replay");
+        let replay = idem
+            .run("wamid", "x", b"p", clock.now_ms() + 1000, || async {
+                Ok::<_, String>(2u8)
+            })
+            .await
+            .expect("replay");
         assert_eq!(replay, Outcome::Replayed(1));
         clock.advance(chrono::Duration::days(2));
-        let fresh = idem.run("wamid", "x", b"p", clock.now_ms() + 1000, || async { Ok::<_, String>(3u8) }).await.expect("fresh");
+        let fresh = idem
+            .run("wamid", "x", b"p", clock.now_ms() + 1000, || async {
+                Ok::<_, String>(3u8)
+            })
+            .await
+            .expect("fresh");
         assert_eq!(fresh, Outcome::Fresh(3));
     }
 }

@@ -53,7 +53,13 @@ pub mod envelope {
         let mut nonce = [0u8; 12];
         rand::thread_rng().fill_bytes(&mut nonce);
         let ct = cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
             .map_err(|_| KeysError::Internal("encryption failed".into()))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
@@ -129,13 +135,18 @@ impl LocalKeys {
                 write_private(path, &master)?;
                 Ok(Self { master })
             }
-            Err(e) => Err(KeysError::Internal(format!("reading {}: {e}", path.display()))),
+            Err(e) => Err(KeysError::Internal(format!(
+                "reading {}: {e}",
+                path.display()
+            ))),
         }
     }
 
     /// A key held only in memory; for tests.
     pub fn ephemeral() -> Self {
-        Self { master: envelope::data_key() }
+        Self {
+            master: envelope::data_key(),
+        }
     }
 }
 
@@ -151,7 +162,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeysError> {
     let mut file = options
         .open(path)
         .map_err(|e| KeysError::Internal(format!("creating {}: {e}", path.display())))?;
-    file.write_all(bytes).map_err(|e| KeysError::Internal(e.to_string()))
+    file.write_all(bytes)
+        .map_err(|e| KeysError::Internal(e.to_string()))
 }
 
 #[async_trait]

@@ -41,7 +41,10 @@ CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
 pub(crate) fn sql_err(e: rusqlite::Error) -> StoreError {
     match e {
         rusqlite::Error::SqliteFailure(f, _)
-            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
         {
             StoreError::Unavailable(format!("database busy: {f}"))
         }
@@ -69,12 +72,18 @@ impl Database {
     fn init(conn: Connection) -> Result<Self, StoreError> {
         // WAL: readers never block the writer; NORMAL sync is durable across process crashes
         // (a power loss may drop the last commits, never corrupt the file).
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(sql_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sql_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sql_err)?;
         conn.execute_batch(SCHEMA).map_err(sql_err)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     /// Runs `f` with the connection on the blocking pool; one caller at a time.
@@ -112,8 +121,8 @@ fn encode_item(item: &Item) -> Result<String, StoreError> {
 }
 
 fn decode_item(body: &str) -> Result<Item, StoreError> {
-    let attrs: BTreeMap<String, Value> =
-        serde_json::from_str(body).map_err(|e| StoreError::Internal(format!("corrupt item: {e}")))?;
+    let attrs: BTreeMap<String, Value> = serde_json::from_str(body)
+        .map_err(|e| StoreError::Internal(format!("corrupt item: {e}")))?;
     Ok(Item { attrs })
 }
 
@@ -148,8 +157,11 @@ fn store(conn: &Connection, item: &Item) -> Result<(), StoreError> {
 }
 
 fn remove(conn: &Connection, key: &Key) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk])
-        .map_err(sql_err)?;
+    conn.execute(
+        "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
+        params![key.pk, key.sk],
+    )
+    .map_err(sql_err)?;
     Ok(())
 }
 
@@ -178,12 +190,20 @@ fn apply(conn: &Connection, op: &TxOp, current: Option<&Item>) -> Result<Option<
 }
 
 /// Runs one conditional write in its own transaction.
-fn single(conn: &mut Connection, op: TxOp, now: i64) -> Result<(Option<Item>, Option<Item>), StoreError> {
+fn single(
+    conn: &mut Connection,
+    op: TxOp,
+    now: i64,
+) -> Result<(Option<Item>, Option<Item>), StoreError> {
     let key = op.key()?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql_err)?;
     let current = load(&tx, &key, now)?;
     if !check(op.condition(), current.as_ref()) {
-        return Err(StoreError::ConditionFailed { current: current.map(Box::new) });
+        return Err(StoreError::ConditionFailed {
+            current: current.map(Box::new),
+        });
     }
     let written = apply(&tx, &op, current.as_ref())?;
     tx.commit().map_err(sql_err)?;
@@ -217,17 +237,31 @@ impl Table for SqliteTable {
         let now = self.clock.now_secs();
         self.db
             .call(move |conn| {
-                let (_, written) = single(conn, TxOp::Update { key, update, condition }, now)?;
+                let (_, written) = single(
+                    conn,
+                    TxOp::Update {
+                        key,
+                        update,
+                        condition,
+                    },
+                    now,
+                )?;
                 written.ok_or_else(|| StoreError::Internal("update wrote nothing".into()))
             })
             .await
     }
 
-    async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
+    async fn delete(
+        &self,
+        key: &Key,
+        condition: Option<Condition>,
+    ) -> Result<Option<Item>, StoreError> {
         let key = key.clone();
         let now = self.clock.now_secs();
         self.db
-            .call(move |conn| single(conn, TxOp::Delete { key, condition }, now).map(|(old, _)| old))
+            .call(move |conn| {
+                single(conn, TxOp::Delete { key, condition }, now).map(|(old, _)| old)
+            })
             .await
     }
 
@@ -241,7 +275,9 @@ impl Table for SqliteTable {
         let now = self.clock.now_secs();
         self.db
             .call(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql_err)?;
                 // DynamoDB checks every condition against the state before the transaction; with
                 // distinct keys, loading each item once up front is the same thing.
                 let mut currents = Vec::with_capacity(ops.len());
@@ -345,7 +381,10 @@ fn run_query(conn: &Connection, query: &Query, now: i64) -> Result<Page, StoreEr
             }
         }
     }
-    Ok(Page { items, cursor: next })
+    Ok(Page {
+        items,
+        cursor: next,
+    })
 }
 
 /// The attributes that identify an item's position in an index.
@@ -363,9 +402,11 @@ pub(crate) fn key_attrs(item: &Item, index: Index) -> BTreeMap<String, String> {
 /// Deletes expired rows; reads already ignore them, this only reclaims space.
 pub async fn purge_expired(db: &Database, now_secs: i64) -> Result<usize, StoreError> {
     db.call(move |conn| {
-        conn.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1", params![now_secs])
-            .map_err(sql_err)
+        conn.execute(
+            "DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1",
+            params![now_secs],
+        )
+        .map_err(sql_err)
     })
     .await
 }
-

@@ -102,7 +102,10 @@ pub struct Key {
 impl Key {
     /// A key from its two parts.
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
-        Self { pk: pk.into(), sk: sk.into() }
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
     }
 }
 
@@ -178,13 +181,17 @@ impl Item {
         for name in [GSI1PK, GSI1SK] {
             if let Some(v) = self.attrs.get(name) {
                 if v.as_s().is_none_or(str::is_empty) {
-                    return Err(StoreError::Invalid(format!("{name} must be a non-empty string")));
+                    return Err(StoreError::Invalid(format!(
+                        "{name} must be a non-empty string"
+                    )));
                 }
             }
         }
         if let Some(v) = self.attrs.get(TTL) {
             if v.as_n().is_none() {
-                return Err(StoreError::Invalid("ttl must be a number of epoch seconds".into()));
+                return Err(StoreError::Invalid(
+                    "ttl must be a number of epoch seconds".into(),
+                ));
             }
         }
         if self.size() > MAX_ITEM_BYTES {
@@ -324,14 +331,20 @@ impl Update {
         let mut seen = std::collections::BTreeSet::new();
         for name in self.touched() {
             if name == PK || name == SK {
-                return Err(StoreError::Invalid(format!("an update cannot change {name}")));
+                return Err(StoreError::Invalid(format!(
+                    "an update cannot change {name}"
+                )));
             }
             if !seen.insert(name) {
-                return Err(StoreError::Invalid(format!("an update touches {name} twice")));
+                return Err(StoreError::Invalid(format!(
+                    "an update touches {name} twice"
+                )));
             }
         }
         if seen.is_empty() {
-            return Err(StoreError::Invalid("an update must change something".into()));
+            return Err(StoreError::Invalid(
+                "an update must change something".into(),
+            ));
         }
         Ok(())
     }
@@ -343,14 +356,18 @@ impl Update {
             item.attrs.insert(name.clone(), value.clone());
         }
         for (name, value) in &self.set_if_absent {
-            item.attrs.entry(name.clone()).or_insert_with(|| value.clone());
+            item.attrs
+                .entry(name.clone())
+                .or_insert_with(|| value.clone());
         }
         for (name, delta) in &self.add {
             let now = match item.attrs.get(name) {
                 None => 0,
                 Some(Value::N(n)) => *n,
                 Some(_) => {
-                    return Err(StoreError::Invalid(format!("ADD on non-numeric attribute {name}")))
+                    return Err(StoreError::Invalid(format!(
+                        "ADD on non-numeric attribute {name}"
+                    )))
                 }
             };
             let next = now
@@ -408,12 +425,21 @@ pub struct Query {
 impl Query {
     /// All items of a partition, ascending.
     pub fn partition(pk: impl Into<String>) -> Self {
-        Self { pk: pk.into(), forward: true, ..Self::default() }
+        Self {
+            pk: pk.into(),
+            forward: true,
+            ..Self::default()
+        }
     }
 
     /// A partition of the secondary index, ascending.
     pub fn gsi1(pk: impl Into<String>) -> Self {
-        Self { index: Index::Gsi1, pk: pk.into(), forward: true, ..Self::default() }
+        Self {
+            index: Index::Gsi1,
+            pk: pk.into(),
+            forward: true,
+            ..Self::default()
+        }
     }
 
     /// Builder: sort-key condition.
@@ -457,9 +483,19 @@ pub struct Page {
 /// One write in a transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TxOp {
-    Put { item: Item, condition: Option<Condition> },
-    Update { key: Key, update: Update, condition: Option<Condition> },
-    Delete { key: Key, condition: Option<Condition> },
+    Put {
+        item: Item,
+        condition: Option<Condition>,
+    },
+    Update {
+        key: Key,
+        update: Update,
+        condition: Option<Condition>,
+    },
+    Delete {
+        key: Key,
+        condition: Option<Condition>,
+    },
     /// Only checks a condition on an item that is not otherwise written.
     Check { key: Key, condition: Condition },
 }
@@ -560,7 +596,9 @@ impl StoreError {
 /// Checks a transaction's shape before any engine runs it.
 pub fn validate_transaction(ops: &[TxOp]) -> Result<(), StoreError> {
     if ops.is_empty() {
-        return Err(StoreError::Invalid("a transaction needs at least one operation".into()));
+        return Err(StoreError::Invalid(
+            "a transaction needs at least one operation".into(),
+        ));
     }
     if ops.len() > MAX_TRANSACTION_ITEMS {
         return Err(StoreError::Invalid(format!(
@@ -602,8 +640,11 @@ pub trait Table: Send + Sync {
     ) -> Result<Item, StoreError>;
 
     /// Deletes the item if the condition holds; returns what was deleted, if it was live.
-    async fn delete(&self, key: &Key, condition: Option<Condition>)
-        -> Result<Option<Item>, StoreError>;
+    async fn delete(
+        &self,
+        key: &Key,
+        condition: Option<Condition>,
+    ) -> Result<Option<Item>, StoreError>;
 
     /// One page of a partition, in sort-key order.
     async fn query(&self, query: Query) -> Result<Page, StoreError>;

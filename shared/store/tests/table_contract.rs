@@ -14,7 +14,11 @@ mod sqlite {
         let db = Database::open(dir.path().join("mostrador.db")).expect("open");
         let clock = FixedClock::at(Utc::now());
         let table = SqliteTable::new(db, Arc::new(clock.clone()));
-        TableFixture { table: Arc::new(table), clock, guard: Box::new(dir) }
+        TableFixture {
+            table: Arc::new(table),
+            clock,
+            guard: Box::new(dir),
+        }
     }
 
     mostrador_store::table_contract!(make);
@@ -30,13 +34,21 @@ mod dynamodb {
         if let Ok(serial) = std::env::var("MOSTRADOR_TEST_AWS_SERIAL_ENDPOINT") {
             std::env::set_var("MOSTRADOR_TEST_AWS_ENDPOINT", serial);
         }
-        let config = mostrador_store::aws::test_sdk_config().await.unwrap_or_else(|e| panic!("{e}"));
+        let config = mostrador_store::aws::test_sdk_config()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let client = aws_sdk_dynamodb::Client::new(&config);
         let name = format!("contract-{}", uuid::Uuid::new_v4().simple());
-        ensure_table(&client, &name).await.expect("create table on moto");
+        ensure_table(&client, &name)
+            .await
+            .expect("create table on moto");
         let clock = FixedClock::at(Utc::now());
         let table = DynamoTable::new(client, name, Arc::new(clock.clone()));
-        TableFixture { table: Arc::new(table), clock, guard: Box::new(()) }
+        TableFixture {
+            table: Arc::new(table),
+            clock,
+            guard: Box::new(()),
+        }
     }
 
     mostrador_store::table_contract!(make);

@@ -17,15 +17,19 @@ pub enum SignatureError {
 /// Checks `header` (`sha256=<64 hex>`) against the raw body, in constant time.
 pub fn verify(app_secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?.trim();
-    let hex_sig = header.strip_prefix("sha256=").ok_or(SignatureError::Malformed)?;
+    let hex_sig = header
+        .strip_prefix("sha256=")
+        .ok_or(SignatureError::Malformed)?;
     if hex_sig.len() != 64 {
         return Err(SignatureError::Malformed);
     }
     let expected = hex::decode(hex_sig).map_err(|_| SignatureError::Malformed)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret).map_err(|_| SignatureError::Mismatch)?;
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(app_secret).map_err(|_| SignatureError::Mismatch)?;
     mac.update(body);
     // verify_slice compares in constant time.
-    mac.verify_slice(&expected).map_err(|_| SignatureError::Mismatch)
+    mac.verify_slice(&expected)
+        .map_err(|_| SignatureError::Mismatch)
 }
 
 /// The header value Meta would send for `body`; for tests and the local simulator.
@@ -57,14 +61,26 @@ mod tests {
         let value: serde_json::Value = serde_json::from_slice(BODY).expect("json");
         let reserialized = serde_json::to_vec(&value).expect("json");
         assert_ne!(reserialized, BODY);
-        assert_eq!(verify(b"app-secret", &reserialized, Some(&header)), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(b"app-secret", &reserialized, Some(&header)),
+            Err(SignatureError::Mismatch)
+        );
     }
 
     #[test]
     fn refuses_missing_malformed_and_wrong_signatures() {
         assert_eq!(verify(b"s", BODY, None), Err(SignatureError::Missing));
-        assert_eq!(verify(b"s", BODY, Some("sha1=abc")), Err(SignatureError::Malformed));
-        assert_eq!(verify(b"s", BODY, Some(&format!("sha256={}", "zz".repeat(32)))), Err(SignatureError::Malformed));
-        assert_eq!(verify(b"other", BODY, Some(&sign(b"s", BODY))), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(b"s", BODY, Some("sha1=abc")),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            verify(b"s", BODY, Some(&format!("sha256={}", "zz".repeat(32)))),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            verify(b"other", BODY, Some(&sign(b"s", BODY))),
+            Err(SignatureError::Mismatch)
+        );
     }
 }

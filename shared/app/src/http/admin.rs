@@ -17,8 +17,14 @@ pub fn routes() -> Router<Deps> {
     Router::new()
         .route("/v1/admin/merchants", post(create_merchant))
         .route("/v1/admin/merchants/{merchant_id}", get(get_merchant))
-        .route("/v1/admin/merchants/{merchant_id}/api-keys", post(issue_key).get(list_keys))
-        .route("/v1/admin/merchants/{merchant_id}/api-keys/{key_id}", delete(revoke_key))
+        .route(
+            "/v1/admin/merchants/{merchant_id}/api-keys",
+            post(issue_key).get(list_keys),
+        )
+        .route(
+            "/v1/admin/merchants/{merchant_id}/api-keys/{key_id}",
+            delete(revoke_key),
+        )
         .route("/v1/admin/queues", get(queues))
         .route("/v1/admin/queues/{queue}/dead-letters", get(dead_letters))
         .route("/v1/admin/queues/{queue}/replay", post(replay))
@@ -28,22 +34,48 @@ fn merchant_id(raw: String) -> Result<MerchantId, ApiError> {
     MerchantId::try_from(raw).map_err(|_| ApiError::NotFound("merchant".into()))
 }
 
-async fn create_merchant(_: Admin, State(deps): State<Deps>, Json(input): Json<NewMerchant>) -> Result<(StatusCode, Json<Merchant>), ApiError> {
-    Ok((StatusCode::CREATED, Json(merchants::create_merchant(&deps, input).await?)))
+async fn create_merchant(
+    _: Admin,
+    State(deps): State<Deps>,
+    Json(input): Json<NewMerchant>,
+) -> Result<(StatusCode, Json<Merchant>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(merchants::create_merchant(&deps, input).await?),
+    ))
 }
 
-async fn get_merchant(_: Admin, State(deps): State<Deps>, Path(id): Path<String>) -> Result<Json<Merchant>, ApiError> {
+async fn get_merchant(
+    _: Admin,
+    State(deps): State<Deps>,
+    Path(id): Path<String>,
+) -> Result<Json<Merchant>, ApiError> {
     let id = merchant_id(id)?;
-    merchants::get_merchant(&deps, &id).await?.map(Json).ok_or_else(|| ApiError::NotFound("merchant".into()))
+    merchants::get_merchant(&deps, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound("merchant".into()))
 }
 
-async fn issue_key(_: Admin, State(deps): State<Deps>, Path(id): Path<String>, body: Option<Json<NewApiKey>>) -> Result<(StatusCode, Json<IssuedKey>), ApiError> {
+async fn issue_key(
+    _: Admin,
+    State(deps): State<Deps>,
+    Path(id): Path<String>,
+    body: Option<Json<NewApiKey>>,
+) -> Result<(StatusCode, Json<IssuedKey>), ApiError> {
     let id = merchant_id(id)?;
     let input = body.map(|Json(b)| b).unwrap_or_default();
-    Ok((StatusCode::CREATED, Json(merchants::issue_key(&deps, &id, input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(merchants::issue_key(&deps, &id, input).await?),
+    ))
 }
 
-async fn list_keys(_: Admin, State(deps): State<Deps>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn list_keys(
+    _: Admin,
+    State(deps): State<Deps>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let id = merchant_id(id)?;
     if merchants::get_merchant(&deps, &id).await?.is_none() {
         return Err(ApiError::NotFound("merchant".into()));
@@ -52,7 +84,11 @@ async fn list_keys(_: Admin, State(deps): State<Deps>, Path(id): Path<String>) -
     Ok(Json(json!({ "api_keys": keys })))
 }
 
-async fn revoke_key(_: Admin, State(deps): State<Deps>, Path((id, key_id)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
+async fn revoke_key(
+    _: Admin,
+    State(deps): State<Deps>,
+    Path((id, key_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
     let id = merchant_id(id)?;
     let info = merchants::revoke_key(&deps, &id, &key_id).await?;
     Ok(Json(json!(info)))
@@ -71,12 +107,24 @@ struct Max {
     max: Option<u32>,
 }
 
-fn queue<'a>(deps: &'a Deps, name: &str) -> Result<&'a std::sync::Arc<dyn mostrador_queue::Queue>, ApiError> {
-    deps.queues.by_name(name).ok_or_else(|| ApiError::NotFound("queue".into()))
+fn queue<'a>(
+    deps: &'a Deps,
+    name: &str,
+) -> Result<&'a std::sync::Arc<dyn mostrador_queue::Queue>, ApiError> {
+    deps.queues
+        .by_name(name)
+        .ok_or_else(|| ApiError::NotFound("queue".into()))
 }
 
-async fn dead_letters(_: Admin, State(deps): State<Deps>, Path(name): Path<String>, Query(q): Query<Max>) -> Result<Json<Value>, ApiError> {
-    let letters = queue(&deps, &name)?.dead_letters(q.max.unwrap_or(10).clamp(1, 10)).await?;
+async fn dead_letters(
+    _: Admin,
+    State(deps): State<Deps>,
+    Path(name): Path<String>,
+    Query(q): Query<Max>,
+) -> Result<Json<Value>, ApiError> {
+    let letters = queue(&deps, &name)?
+        .dead_letters(q.max.unwrap_or(10).clamp(1, 10))
+        .await?;
     let items: Vec<Value> = letters
         .iter()
         .map(|m| json!({ "message_id": m.message_id, "group_id": m.group_id, "receive_count": m.receive_count, "sent_at_ms": m.sent_at_ms, "body": m.body }))
@@ -84,8 +132,15 @@ async fn dead_letters(_: Admin, State(deps): State<Deps>, Path(name): Path<Strin
     Ok(Json(json!({ "dead_letters": items })))
 }
 
-async fn replay(_: Admin, State(deps): State<Deps>, Path(name): Path<String>, Query(q): Query<Max>) -> Result<Json<Value>, ApiError> {
-    let moved = queue(&deps, &name)?.replay_dead_letters(q.max.unwrap_or(100).clamp(1, 10_000)).await?;
+async fn replay(
+    _: Admin,
+    State(deps): State<Deps>,
+    Path(name): Path<String>,
+    Query(q): Query<Max>,
+) -> Result<Json<Value>, ApiError> {
+    let moved = queue(&deps, &name)?
+        .replay_dead_letters(q.max.unwrap_or(100).clamp(1, 10_000))
+        .await?;
     tracing::info!(queue = %name, moved, "dead letters replayed");
     Ok(Json(json!({ "replayed": moved })))
 }

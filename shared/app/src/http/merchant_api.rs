@@ -22,7 +22,10 @@ pub fn routes() -> Router<Deps> {
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/merchant", get(me))
         .route("/v1/branches", get(list_branches).post(create_branch))
-        .route("/v1/branches/{branch_id}", get(get_branch).put(update_branch))
+        .route(
+            "/v1/branches/{branch_id}",
+            get(get_branch).put(update_branch),
+        )
         .route("/v1/api-keys", get(list_keys))
         .route("/v1/api-keys/{key_id}", delete(revoke_key))
         .route("/l/{code}", get(tracked_link))
@@ -37,44 +40,86 @@ async fn openapi() -> Response {
 }
 
 async fn me(State(deps): State<Deps>, Merchant(caller): Merchant) -> Result<Json<Value>, ApiError> {
-    let merchant = merchants::get_merchant(&deps, &caller.merchant).await?.ok_or_else(|| ApiError::NotFound("merchant".into()))?;
-    Ok(Json(json!({ "merchant": merchant, "key_id": caller.key_id, "branch_id": caller.branch })))
+    let merchant = merchants::get_merchant(&deps, &caller.merchant)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("merchant".into()))?;
+    Ok(Json(
+        json!({ "merchant": merchant, "key_id": caller.key_id, "branch_id": caller.branch }),
+    ))
 }
 
 async fn list_branches(Merchant(caller): Merchant) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "branches": merchants::list_branches(&caller).await? })))
+    Ok(Json(
+        json!({ "branches": merchants::list_branches(&caller).await? }),
+    ))
 }
 
-async fn create_branch(State(deps): State<Deps>, Merchant(caller): Merchant, Json(input): Json<BranchInput>) -> Result<(StatusCode, Json<Branch>), ApiError> {
-    Ok((StatusCode::CREATED, Json(merchants::create_branch(&deps, &caller, input).await?)))
+async fn create_branch(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Json(input): Json<BranchInput>,
+) -> Result<(StatusCode, Json<Branch>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(merchants::create_branch(&deps, &caller, input).await?),
+    ))
 }
 
-async fn get_branch(Merchant(caller): Merchant, Path(id): Path<String>) -> Result<Json<Branch>, ApiError> {
+async fn get_branch(
+    Merchant(caller): Merchant,
+    Path(id): Path<String>,
+) -> Result<Json<Branch>, ApiError> {
     caller.check_branch(&id)?;
-    merchants::get_branch(&caller.table, &id).await?.map(Json).ok_or_else(|| ApiError::NotFound("branch".into()))
+    merchants::get_branch(&caller.table, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound("branch".into()))
 }
 
-async fn update_branch(Merchant(caller): Merchant, Path(id): Path<String>, Json(input): Json<BranchInput>) -> Result<Json<Branch>, ApiError> {
+async fn update_branch(
+    Merchant(caller): Merchant,
+    Path(id): Path<String>,
+    Json(input): Json<BranchInput>,
+) -> Result<Json<Branch>, ApiError> {
     Ok(Json(merchants::update_branch(&caller, &id, input).await?))
 }
 
 async fn list_keys(Merchant(caller): Merchant) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "api_keys": merchants::list_keys(&caller.table).await? })))
+    Ok(Json(
+        json!({ "api_keys": merchants::list_keys(&caller.table).await? }),
+    ))
 }
 
-async fn revoke_key(State(deps): State<Deps>, Merchant(caller): Merchant, Path(key_id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn revoke_key(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(key_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     if caller.branch.is_some() {
-        return Err(ApiError::Forbidden("a branch-limited key cannot manage API keys".into()));
+        return Err(ApiError::Forbidden(
+            "a branch-limited key cannot manage API keys".into(),
+        ));
     }
-    Ok(Json(json!(merchants::revoke_key(&deps, &caller.merchant, &key_id).await?)))
+    Ok(Json(json!(
+        merchants::revoke_key(&deps, &caller.merchant, &key_id).await?
+    )))
 }
 
 /// `GET /l/{code}`: redirects to the link's target. Links are created by notifications.
-async fn tracked_link(State(deps): State<Deps>, Path(code): Path<String>) -> Result<Response, ApiError> {
+async fn tracked_link(
+    State(deps): State<Deps>,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
     if code.is_empty() || code.len() > 64 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(ApiError::NotFound("link".into()));
     }
-    let item = deps.table.get(&Key::new(format!("LINK#{code}"), "LINK")).await?.ok_or_else(|| ApiError::NotFound("link".into()))?;
-    let target = item.get_s("target").ok_or_else(|| ApiError::NotFound("link".into()))?;
+    let item = deps
+        .table
+        .get(&Key::new(format!("LINK#{code}"), "LINK"))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("link".into()))?;
+    let target = item
+        .get_s("target")
+        .ok_or_else(|| ApiError::NotFound("link".into()))?;
     Ok((StatusCode::FOUND, [(header::LOCATION, target.to_owned())]).into_response())
 }

@@ -33,11 +33,19 @@ async fn get_settings(Merchant(caller): Merchant) -> Result<Json<WhatsAppSetting
     Ok(Json(settings::load(&caller.table).await?))
 }
 
-async fn put_settings(State(deps): State<Deps>, Merchant(caller): Merchant, Json(input): Json<WhatsAppSettingsInput>) -> Result<Json<WhatsAppSettings>, ApiError> {
+async fn put_settings(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Json(input): Json<WhatsAppSettingsInput>,
+) -> Result<Json<WhatsAppSettings>, ApiError> {
     if caller.branch.is_some() {
-        return Err(ApiError::Forbidden("a branch-limited key cannot change WhatsApp settings".into()));
+        return Err(ApiError::Forbidden(
+            "a branch-limited key cannot change WhatsApp settings".into(),
+        ));
     }
-    Ok(Json(settings::update(&deps, &caller.merchant, input).await?))
+    Ok(Json(
+        settings::update(&deps, &caller.merchant, input).await?,
+    ))
 }
 
 /// A message the merchant sends (an agent's reply, an order update).
@@ -58,32 +66,80 @@ fn service() -> Category {
     Category::Service
 }
 
-async fn send(State(deps): State<Deps>, Merchant(caller): Merchant, Json(req): Json<SendRequest>) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn send(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Json(req): Json<SendRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.check_branch(&req.branch_id)?;
-    let branch = merchants::get_branch(&caller.table, &req.branch_id).await?.ok_or_else(|| ApiError::Validation(vec![FieldError::new("branch_id", "no such branch")]))?;
-    let phone_number_id = branch.phone_number_id.ok_or_else(|| ApiError::Validation(vec![FieldError::new("branch_id", "this branch has no WhatsApp number")]))?;
-    let to = normalize_wa_id(&req.to).ok_or_else(|| ApiError::Validation(vec![FieldError::new("to", "not a WhatsApp id (digits with country code)")]))?;
+    let branch = merchants::get_branch(&caller.table, &req.branch_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Validation(vec![FieldError::new("branch_id", "no such branch")])
+        })?;
+    let phone_number_id = branch.phone_number_id.ok_or_else(|| {
+        ApiError::Validation(vec![FieldError::new(
+            "branch_id",
+            "this branch has no WhatsApp number",
+        )])
+    })?;
+    let to = normalize_wa_id(&req.to).ok_or_else(|| {
+        ApiError::Validation(vec![FieldError::new(
+            "to",
+            "not a WhatsApp id (digits with country code)",
+        )])
+    })?;
     let mut wire = req.message;
     if let Some(obj) = wire.as_object_mut() {
         obj.insert("messaging_product".into(), json!("whatsapp"));
         obj.insert("to".into(), json!(to));
     }
-    let message: CloudMessage = serde_json::from_value(wire).map_err(|e| ApiError::Validation(vec![FieldError::new("message", format!("not a Cloud API message: {e}"))]))?;
-    message.validate().map_err(|e| ApiError::Validation(vec![FieldError::new("message", e.to_string())]))?;
+    let message: CloudMessage = serde_json::from_value(wire).map_err(|e| {
+        ApiError::Validation(vec![FieldError::new(
+            "message",
+            format!("not a Cloud API message: {e}"),
+        )])
+    })?;
+    message
+        .validate()
+        .map_err(|e| ApiError::Validation(vec![FieldError::new("message", e.to_string())]))?;
     if req.category != Category::Service && !matches!(message.content, Content::Template(_)) {
         return Err(ApiError::Validation(vec![FieldError::new("category", "business-initiated messages must be templates; use `service` for replies in the conversation")]));
     }
-    let envelope = OutboundEnvelope { id: new_id(&deps), merchant_id: caller.merchant.to_string(), phone_number_id, category: req.category, message };
+    let envelope = OutboundEnvelope {
+        id: new_id(&deps),
+        merchant_id: caller.merchant.to_string(),
+        phone_number_id,
+        category: req.category,
+        message,
+    };
     let body = serde_json::to_string(&envelope).map_err(|e| ApiError::Internal(e.into()))?;
-    deps.queues.outbound.send(OutgoingMessage::new(body).group(to).dedup(envelope.id.clone())).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "id": envelope.id, "status": "queued" }))))
+    deps.queues
+        .outbound
+        .send(
+            OutgoingMessage::new(body)
+                .group(to)
+                .dedup(envelope.id.clone()),
+        )
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "id": envelope.id, "status": "queued" })),
+    ))
 }
 
-async fn message_status(Merchant(caller): Merchant, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn message_status(
+    Merchant(caller): Merchant,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     if id.contains('#') {
         return Err(ApiError::NotFound("message".into()));
     }
-    let item = caller.table.get(&Key::new(format!("OUT#{id}"), "OUT")).await?.ok_or_else(|| ApiError::NotFound("message".into()))?;
+    let item = caller
+        .table
+        .get(&Key::new(format!("OUT#{id}"), "OUT"))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("message".into()))?;
     let mut out = serde_json::Map::new();
     out.insert("id".into(), json!(id));
     for (name, value) in &item.attrs {
@@ -111,9 +167,20 @@ struct Page {
 }
 
 /// `GET /v1/outbox`: messages held in sandbox mode, newest first.
-async fn outbox(Merchant(caller): Merchant, Query(page): Query<Page>) -> Result<Json<Value>, ApiError> {
+async fn outbox(
+    Merchant(caller): Merchant,
+    Query(page): Query<Page>,
+) -> Result<Json<Value>, ApiError> {
     let limit = page.limit.unwrap_or(50).clamp(1, 200);
-    let result = caller.table.query(TableQuery::partition("OUTBOX").backward().limit(limit).after(page.cursor)).await?;
+    let result = caller
+        .table
+        .query(
+            TableQuery::partition("OUTBOX")
+                .backward()
+                .limit(limit)
+                .after(page.cursor),
+        )
+        .await?;
     let messages: Vec<Value> = result
         .items
         .iter()
@@ -129,19 +196,35 @@ async fn outbox(Merchant(caller): Merchant, Query(page): Query<Page>) -> Result<
             })
         })
         .collect();
-    Ok(Json(json!({ "messages": messages, "cursor": result.cursor })))
+    Ok(Json(
+        json!({ "messages": messages, "cursor": result.cursor }),
+    ))
 }
 
-async fn opt_out(State(deps): State<Deps>, Merchant(caller): Merchant, Path(wa_id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn opt_out(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(wa_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     set_consent(&deps, &caller, &wa_id, true).await
 }
 
-async fn opt_in(State(deps): State<Deps>, Merchant(caller): Merchant, Path(wa_id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn opt_in(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(wa_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     set_consent(&deps, &caller, &wa_id, false).await
 }
 
-async fn set_consent(deps: &Deps, caller: &merchants::Caller, wa_id: &str, opted_out: bool) -> Result<Json<Value>, ApiError> {
-    let wa = normalize_wa_id(wa_id).ok_or_else(|| ApiError::Validation(vec![FieldError::new("wa_id", "not a WhatsApp id")]))?;
+async fn set_consent(
+    deps: &Deps,
+    caller: &merchants::Caller,
+    wa_id: &str,
+    opted_out: bool,
+) -> Result<Json<Value>, ApiError> {
+    let wa = normalize_wa_id(wa_id)
+        .ok_or_else(|| ApiError::Validation(vec![FieldError::new("wa_id", "not a WhatsApp id")]))?;
     crate::customers::set_opt_out(&caller.table, &wa, opted_out, "api", deps.clock.now()).await?;
     Ok(Json(json!({ "wa_id": wa, "opted_out": opted_out })))
 }

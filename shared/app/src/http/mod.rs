@@ -21,7 +21,12 @@ pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
 /// The merchant API: `/v1/...`, tracked links and the health check.
 pub fn merchant_api(deps: Deps) -> Router {
-    finish(merchant_api::routes().merge(messaging::routes()).merge(admin::routes()).with_state(deps))
+    finish(
+        merchant_api::routes()
+            .merge(messaging::routes())
+            .merge(admin::routes())
+            .with_state(deps),
+    )
 }
 
 /// The WhatsApp webhook: `GET|POST /webhooks/whatsapp`.
@@ -83,7 +88,9 @@ async fn json_errors(request: Request, next: Next) -> Response {
     let message = match status {
         StatusCode::PAYLOAD_TOO_LARGE => format!("the body is larger than {MAX_BODY_BYTES} bytes"),
         _ => {
-            let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap_or_default();
+            let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024)
+                .await
+                .unwrap_or_default();
             let text = String::from_utf8_lossy(&bytes).trim().to_owned();
             if text.is_empty() || status.is_server_error() {
                 status.canonical_reason().unwrap_or("error").to_owned()
@@ -98,15 +105,26 @@ async fn json_errors(request: Request, next: Next) -> Response {
 /// Every request runs in a span with its id (API Gateway's, or a fresh one), echoed as `x-request-id`.
 async fn request_span(request: Request, next: Next) -> Response {
     use tracing::Instrument;
-    let id = request
-        .headers()
-        .get("x-request-id")
-        .or_else(|| request.headers().get("apigw-requestid"))
-        .and_then(|v| v.to_str().ok())
+    // API Gateway's own id (from the Lambda event) so logs match its access logs; else the caller's.
+    let gateway_id = match request
+        .extensions()
+        .get::<lambda_http::request::RequestContext>()
+    {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => c.request_id.clone(),
+        _ => None,
+    };
+    let id = gateway_id
+        .as_deref()
+        .or_else(|| {
+            request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+        })
         .filter(|v| v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
+    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path(), merchant = tracing::field::Empty);
     let mut response = next.run(request).instrument(span.clone()).await;
     span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "answered"));
     if let Ok(v) = HeaderValue::from_str(&id) {

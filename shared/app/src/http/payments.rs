@@ -20,5 +20,7 @@ async fn callback(Path(provider): Path<String>, _body: axum::body::Bytes) -> Res
     }
     // Refusing (rather than acknowledging) keeps the provider retrying until verification exists,
     // so no payment notice is dropped.
-    Err(ApiError::Unavailable(format!("callbacks from {provider} are not processed yet")))
+    Err(ApiError::Unavailable(format!(
+        "callbacks from {provider} are not processed yet"
+    )))
 }

@@ -32,9 +32,14 @@ struct Handshake {
 
 async fn verify(State(deps): State<Deps>, Query(h): Query<Handshake>) -> Response {
     let expected = deps.config.whatsapp_verify_token.expose().as_bytes();
-    let token_ok = h.token.as_deref().is_some_and(|t| !expected.is_empty() && bool::from(t.as_bytes().ct_eq(expected)));
+    let token_ok = h
+        .token
+        .as_deref()
+        .is_some_and(|t| !expected.is_empty() && bool::from(t.as_bytes().ct_eq(expected)));
     match (h.mode.as_deref(), h.challenge) {
-        (Some("subscribe"), Some(challenge)) if token_ok => (StatusCode::OK, challenge).into_response(),
+        (Some("subscribe"), Some(challenge)) if token_ok => {
+            (StatusCode::OK, challenge).into_response()
+        }
         _ => {
             tracing::warn!("webhook verification refused");
             ApiError::Forbidden("verification failed".into()).into_response()
@@ -42,9 +47,19 @@ async fn verify(State(deps): State<Deps>, Query(h): Query<Handshake>) -> Respons
     }
 }
 
-async fn receive(State(deps): State<Deps>, headers: HeaderMap, body: Bytes) -> Result<Json<ingest::IngestReport>, ApiError> {
-    let header = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
-    if let Err(e) = mostrador_whatsapp::signature::verify(deps.config.whatsapp_app_secret.expose().as_bytes(), &body, header) {
+async fn receive(
+    State(deps): State<Deps>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<ingest::IngestReport>, ApiError> {
+    let header = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    if let Err(e) = mostrador_whatsapp::signature::verify(
+        deps.config.whatsapp_app_secret.expose().as_bytes(),
+        &body,
+        header,
+    ) {
         tracing::warn!(reason = %e, "webhook signature refused");
         return Err(ApiError::Unauthorized);
     }

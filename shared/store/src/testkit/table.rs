@@ -77,7 +77,10 @@ async fn put_all(t: &dyn Table, pk: &str, sks: &[&str]) {
 
 async fn sks(t: &dyn Table, q: Query) -> Vec<String> {
     let page = t.query(q).await.expect("query");
-    page.items.iter().map(|i| i.get_s("sk").unwrap_or_default().to_owned()).collect()
+    page.items
+        .iter()
+        .map(|i| i.get_s("sk").unwrap_or_default().to_owned())
+        .collect()
 }
 
 /// Collects every page of a query.
@@ -90,9 +93,16 @@ async fn all_pages(t: &dyn Table, q: Query) -> (Vec<String>, usize) {
         pages += 1;
         assert!(pages < 1000, "paging does not end");
         if let Some(limit) = q.limit {
-            assert!(page.items.len() <= limit as usize, "page larger than its limit");
+            assert!(
+                page.items.len() <= limit as usize,
+                "page larger than its limit"
+            );
         }
-        out.extend(page.items.iter().map(|i| i.get_s("sk").unwrap_or_default().to_owned()));
+        out.extend(
+            page.items
+                .iter()
+                .map(|i| i.get_s("sk").unwrap_or_default().to_owned()),
+        );
         match page.cursor {
             Some(c) => cursor = Some(c),
             None => break,
@@ -114,7 +124,10 @@ pub async fn put_then_get_roundtrips_every_value_type(f: &TableFixture) {
         .with("flag", true)
         .with("raw", vec![0u8, 159, 146, 150, 255])
         .with("nothing", Value::Null)
-        .with("list", Value::L(vec![Value::S("a".into()), Value::N(2), Value::Bool(false)]))
+        .with(
+            "list",
+            Value::L(vec![Value::S("a".into()), Value::N(2), Value::Bool(false)]),
+        )
         .with("map", Value::M(map));
     f.table.put(item.clone(), None).await.expect("put");
     let got = f.table.get(&key).await.expect("get");
@@ -122,14 +135,21 @@ pub async fn put_then_get_roundtrips_every_value_type(f: &TableFixture) {
 }
 
 pub async fn get_of_a_missing_item_is_none(f: &TableFixture) {
-    let got = f.table.get(&Key::new(part("missing"), "NOPE")).await.expect("get");
+    let got = f
+        .table
+        .get(&Key::new(part("missing"), "NOPE"))
+        .await
+        .expect("get");
     assert_eq!(got, None);
 }
 
 pub async fn put_if_not_exists_refuses_a_second_put_and_returns_the_current_item(f: &TableFixture) {
     let key = Key::new(part("once"), "ORDER#1");
     let first = Item::new(&key).with("status", "awaiting_payment");
-    f.table.put(first.clone(), Some(Condition::NotExists)).await.expect("first put");
+    f.table
+        .put(first.clone(), Some(Condition::NotExists))
+        .await
+        .expect("first put");
     let second = Item::new(&key).with("status", "paid");
     let current = condition_failed(f.table.put(second, Some(Condition::NotExists)).await);
     assert_eq!(current, Some(first.clone()));
@@ -138,15 +158,33 @@ pub async fn put_if_not_exists_refuses_a_second_put_and_returns_the_current_item
 
 pub async fn conditional_update_honours_equals_and_numeric_comparisons(f: &TableFixture) {
     let key = Key::new(part("cond"), "STOCK#SKU1");
-    f.table.put(Item::new(&key).with("available", 5).with("status", "active"), None).await.expect("put");
+    f.table
+        .put(
+            Item::new(&key)
+                .with("available", 5)
+                .with("status", "active"),
+            None,
+        )
+        .await
+        .expect("put");
 
     // Equals
     let eq = Condition::Eq("status".into(), "active".into());
-    f.table.update(&key, Update::new().set("note", "a"), Some(eq)).await.expect("eq holds");
+    f.table
+        .update(&key, Update::new().set("note", "a"), Some(eq))
+        .await
+        .expect("eq holds");
     let ne = Condition::Eq("status".into(), "inactive".into());
-    condition_failed(f.table.update(&key, Update::new().set("note", "b"), Some(ne)).await);
+    condition_failed(
+        f.table
+            .update(&key, Update::new().set("note", "b"), Some(ne))
+            .await,
+    );
     let not_eq = Condition::Ne("status".into(), "inactive".into());
-    f.table.update(&key, Update::new().set("note", "c"), Some(not_eq)).await.expect("ne holds");
+    f.table
+        .update(&key, Update::new().set("note", "c"), Some(not_eq))
+        .await
+        .expect("ne holds");
 
     // Numeric comparisons
     let take = |q: i64| Update::new().add("available", -q);
@@ -157,7 +195,9 @@ pub async fn conditional_update_honours_equals_and_numeric_comparisons(f: &Table
         .expect("ge holds");
     assert_eq!(after.get_n("available"), Some(0));
     let current = condition_failed(
-        f.table.update(&key, take(1), Some(Condition::Ge("available".into(), 1))).await,
+        f.table
+            .update(&key, take(1), Some(Condition::Ge("available".into(), 1)))
+            .await,
     );
     assert_eq!(current.and_then(|i| i.get_n("available")), Some(0));
     for (cond, holds) in [
@@ -167,25 +207,54 @@ pub async fn conditional_update_honours_equals_and_numeric_comparisons(f: &Table
         (Condition::Lt("missing".into(), 100), false),
         (Condition::AttrExists("note".into()), true),
         (Condition::AttrNotExists("note".into()), false),
-        (Condition::Or(vec![Condition::Gt("available".into(), 0), Condition::AttrExists("note".into())]), true),
-        (Condition::And(vec![Condition::Exists, Condition::Not(Box::new(Condition::AttrExists("note".into())))]), false),
+        (
+            Condition::Or(vec![
+                Condition::Gt("available".into(), 0),
+                Condition::AttrExists("note".into()),
+            ]),
+            true,
+        ),
+        (
+            Condition::And(vec![
+                Condition::Exists,
+                Condition::Not(Box::new(Condition::AttrExists("note".into()))),
+            ]),
+            false,
+        ),
     ] {
-        let result = f.table.update(&key, Update::new().set("checked", true), Some(cond.clone())).await;
+        let result = f
+            .table
+            .update(&key, Update::new().set("checked", true), Some(cond.clone()))
+            .await;
         assert_eq!(result.is_ok(), holds, "condition {cond:?}");
         if !holds {
             assert!(result.err().is_some_and(|e| e.is_condition_failed()));
         }
     }
-    assert_eq!(f.table.get(&key).await.expect("get").and_then(|i| i.get_s("note").map(str::to_owned)), Some("c".into()));
+    assert_eq!(
+        f.table
+            .get(&key)
+            .await
+            .expect("get")
+            .and_then(|i| i.get_s("note").map(str::to_owned)),
+        Some("c".into())
+    );
 }
 
 pub async fn update_increments_and_creates_a_missing_item(f: &TableFixture) {
     let key = Key::new(part("counter"), "DAY#2026-11-21");
-    let first = f.table.update(&key, Update::new().add("delivered", 1), None).await.expect("create");
+    let first = f
+        .table
+        .update(&key, Update::new().add("delivered", 1), None)
+        .await
+        .expect("create");
     assert_eq!(first.get_n("delivered"), Some(1));
     assert_eq!(first.key(), Some(key.clone()));
     for _ in 0..4 {
-        f.table.update(&key, Update::new().add("delivered", 1).add("read", 2), None).await.expect("add");
+        f.table
+            .update(&key, Update::new().add("delivered", 1).add("read", 2), None)
+            .await
+            .expect("add");
     }
     let got = f.table.get(&key).await.expect("get").expect("present");
     assert_eq!(got.get_n("delivered"), Some(5));
@@ -194,16 +263,42 @@ pub async fn update_increments_and_creates_a_missing_item(f: &TableFixture) {
 
 pub async fn update_set_if_absent_keeps_an_existing_value(f: &TableFixture) {
     let key = Key::new(part("absent"), "CUSTOMER#1");
-    f.table.update(&key, Update::new().set_if_absent("first_seen", 100).set("last_seen", 100), None).await.expect("1");
-    let item = f.table.update(&key, Update::new().set_if_absent("first_seen", 200).set("last_seen", 200), None).await.expect("2");
+    f.table
+        .update(
+            &key,
+            Update::new()
+                .set_if_absent("first_seen", 100)
+                .set("last_seen", 100),
+            None,
+        )
+        .await
+        .expect("1");
+    let item = f
+        .table
+        .update(
+            &key,
+            Update::new()
+                .set_if_absent("first_seen", 200)
+                .set("last_seen", 200),
+            None,
+        )
+        .await
+        .expect("2");
     assert_eq!(item.get_n("first_seen"), Some(100));
     assert_eq!(item.get_n("last_seen"), Some(200));
 }
 
 pub async fn update_removes_attributes(f: &TableFixture) {
     let key = Key::new(part("remove"), "X");
-    f.table.put(Item::new(&key).with("a", 1).with("b", 2), None).await.expect("put");
-    let item = f.table.update(&key, Update::new().remove("a"), None).await.expect("update");
+    f.table
+        .put(Item::new(&key).with("a", 1).with("b", 2), None)
+        .await
+        .expect("put");
+    let item = f
+        .table
+        .update(&key, Update::new().remove("a"), None)
+        .await
+        .expect("update");
     assert_eq!(item.get("a"), None);
     assert_eq!(item.get_n("b"), Some(2));
     assert_eq!(f.table.get(&key).await.expect("get"), Some(item));
@@ -211,16 +306,34 @@ pub async fn update_removes_attributes(f: &TableFixture) {
 
 pub async fn update_with_exists_condition_on_a_missing_item_fails(f: &TableFixture) {
     let key = Key::new(part("exists"), "ORDER#404");
-    let current = condition_failed(f.table.update(&key, Update::new().set("status", "paid"), Some(Condition::Exists)).await);
+    let current = condition_failed(
+        f.table
+            .update(
+                &key,
+                Update::new().set("status", "paid"),
+                Some(Condition::Exists),
+            )
+            .await,
+    );
     assert_eq!(current, None);
-    assert_eq!(f.table.get(&key).await.expect("get"), None, "a failed update must not create the item");
+    assert_eq!(
+        f.table.get(&key).await.expect("get"),
+        None,
+        "a failed update must not create the item"
+    );
 }
 
 pub async fn update_touching_the_key_is_rejected(f: &TableFixture) {
     let key = Key::new(part("badupdate"), "X");
-    let result = f.table.update(&key, Update::new().set("sk", "Y"), None).await;
+    let result = f
+        .table
+        .update(&key, Update::new().set("sk", "Y"), None)
+        .await;
     assert!(matches!(result, Err(StoreError::Invalid(_))), "{result:?}");
-    let twice = f.table.update(&key, Update::new().set("a", 1).add("a", 1), None).await;
+    let twice = f
+        .table
+        .update(&key, Update::new().set("a", 1).add("a", 1), None)
+        .await;
     assert!(matches!(twice, Err(StoreError::Invalid(_))), "{twice:?}");
 }
 
@@ -228,38 +341,104 @@ pub async fn delete_returns_the_old_item_and_honours_its_condition(f: &TableFixt
     let key = Key::new(part("delete"), "KEY#1");
     let item = Item::new(&key).with("revoked", false);
     f.table.put(item.clone(), None).await.expect("put");
-    condition_failed(f.table.delete(&key, Some(Condition::Eq("revoked".into(), true.into()))).await);
+    condition_failed(
+        f.table
+            .delete(&key, Some(Condition::Eq("revoked".into(), true.into())))
+            .await,
+    );
     assert!(f.table.get(&key).await.expect("get").is_some());
-    let old = f.table.delete(&key, Some(Condition::Exists)).await.expect("delete");
+    let old = f
+        .table
+        .delete(&key, Some(Condition::Exists))
+        .await
+        .expect("delete");
     assert_eq!(old, Some(item));
     assert_eq!(f.table.get(&key).await.expect("get"), None);
-    let again = f.table.delete(&key, None).await.expect("delete of a missing item");
+    let again = f
+        .table
+        .delete(&key, None)
+        .await
+        .expect("delete of a missing item");
     assert_eq!(again, None);
 }
 
 pub async fn query_by_prefix_in_both_directions(f: &TableFixture) {
     let pk = part("prefix");
-    put_all(&*f.table, &pk, &["ORDER#001", "ORDER#002", "ORDER#010", "ORDERS", "PROFILE", "ORD"]).await;
-    assert_eq!(sks(&*f.table, Query::partition(&pk).prefix("ORDER#")).await, ["ORDER#001", "ORDER#002", "ORDER#010"]);
-    assert_eq!(sks(&*f.table, Query::partition(&pk).prefix("ORDER#").backward()).await, ["ORDER#010", "ORDER#002", "ORDER#001"]);
+    put_all(
+        &*f.table,
+        &pk,
+        &[
+            "ORDER#001",
+            "ORDER#002",
+            "ORDER#010",
+            "ORDERS",
+            "PROFILE",
+            "ORD",
+        ],
+    )
+    .await;
+    assert_eq!(
+        sks(&*f.table, Query::partition(&pk).prefix("ORDER#")).await,
+        ["ORDER#001", "ORDER#002", "ORDER#010"]
+    );
+    assert_eq!(
+        sks(&*f.table, Query::partition(&pk).prefix("ORDER#").backward()).await,
+        ["ORDER#010", "ORDER#002", "ORDER#001"]
+    );
     assert_eq!(sks(&*f.table, Query::partition(&pk)).await.len(), 6);
-    assert!(sks(&*f.table, Query::partition(&pk).prefix("Z")).await.is_empty());
+    assert!(sks(&*f.table, Query::partition(&pk).prefix("Z"))
+        .await
+        .is_empty());
     // Prefixes with characters that are special in LIKE/GLOB patterns still match literally.
     let pk2 = part("literal");
     put_all(&*f.table, &pk2, &["A%_*?[1]", "A%_x", "Ab"]).await;
-    assert_eq!(sks(&*f.table, Query::partition(&pk2).prefix("A%_*")).await, ["A%_*?[1]"]);
+    assert_eq!(
+        sks(&*f.table, Query::partition(&pk2).prefix("A%_*")).await,
+        ["A%_*?[1]"]
+    );
 }
 
 pub async fn query_by_sort_key_range_and_comparisons(f: &TableFixture) {
     let pk = part("range");
-    put_all(&*f.table, &pk, &["DUE#0100", "DUE#0200", "DUE#0300", "DUE#0400"]).await;
+    put_all(
+        &*f.table,
+        &pk,
+        &["DUE#0100", "DUE#0200", "DUE#0300", "DUE#0400"],
+    )
+    .await;
     let q = || Query::partition(&pk);
-    assert_eq!(sks(&*f.table, q().sort(SortKey::Between("DUE#0200".into(), "DUE#0300".into()))).await, ["DUE#0200", "DUE#0300"]);
-    assert_eq!(sks(&*f.table, q().sort(SortKey::Lt("DUE#0200".into()))).await, ["DUE#0100"]);
-    assert_eq!(sks(&*f.table, q().sort(SortKey::Le("DUE#0200".into()))).await, ["DUE#0100", "DUE#0200"]);
-    assert_eq!(sks(&*f.table, q().sort(SortKey::Gt("DUE#0300".into()))).await, ["DUE#0400"]);
-    assert_eq!(sks(&*f.table, q().sort(SortKey::Ge("DUE#0300".into())).backward()).await, ["DUE#0400", "DUE#0300"]);
-    assert_eq!(sks(&*f.table, q().sort(SortKey::Eq("DUE#0300".into()))).await, ["DUE#0300"]);
+    assert_eq!(
+        sks(
+            &*f.table,
+            q().sort(SortKey::Between("DUE#0200".into(), "DUE#0300".into()))
+        )
+        .await,
+        ["DUE#0200", "DUE#0300"]
+    );
+    assert_eq!(
+        sks(&*f.table, q().sort(SortKey::Lt("DUE#0200".into()))).await,
+        ["DUE#0100"]
+    );
+    assert_eq!(
+        sks(&*f.table, q().sort(SortKey::Le("DUE#0200".into()))).await,
+        ["DUE#0100", "DUE#0200"]
+    );
+    assert_eq!(
+        sks(&*f.table, q().sort(SortKey::Gt("DUE#0300".into()))).await,
+        ["DUE#0400"]
+    );
+    assert_eq!(
+        sks(
+            &*f.table,
+            q().sort(SortKey::Ge("DUE#0300".into())).backward()
+        )
+        .await,
+        ["DUE#0400", "DUE#0300"]
+    );
+    assert_eq!(
+        sks(&*f.table, q().sort(SortKey::Eq("DUE#0300".into()))).await,
+        ["DUE#0300"]
+    );
 }
 
 pub async fn query_pages_cover_every_item_exactly_once(f: &TableFixture) {
@@ -269,12 +448,16 @@ pub async fn query_pages_cover_every_item_exactly_once(f: &TableFixture) {
     put_all(&*f.table, &pk, &refs).await;
     let (forward, pages) = all_pages(&*f.table, Query::partition(&pk).limit(3)).await;
     assert_eq!(forward, names);
-    assert!(pages >= 4, "11 items in pages of 3 take at least 4 pages, got {pages}");
+    assert!(
+        pages >= 4,
+        "11 items in pages of 3 take at least 4 pages, got {pages}"
+    );
     let (backward, _) = all_pages(&*f.table, Query::partition(&pk).limit(4).backward()).await;
     let mut reversed = names.clone();
     reversed.reverse();
     assert_eq!(backward, reversed);
-    let (prefixed, _) = all_pages(&*f.table, Query::partition(&pk).prefix("ITEM#00").limit(2)).await;
+    let (prefixed, _) =
+        all_pages(&*f.table, Query::partition(&pk).prefix("ITEM#00").limit(2)).await;
     assert_eq!(prefixed, names[..10].to_vec());
 }
 
@@ -283,34 +466,67 @@ pub async fn gsi1_query_orders_by_its_sort_key_and_pages(f: &TableFixture) {
     // Items in different partitions, all in one index partition, sorted by due time.
     for (i, due) in ["0300", "0100", "0200", "0100"].iter().enumerate() {
         let key = Key::new(format!("{index_pk}#ORDER#{i}"), "ORDER");
-        let item = Item::new(&key).with("gsi1pk", index_pk.as_str()).with("gsi1sk", format!("DUE#{due}#{i}"));
+        let item = Item::new(&key)
+            .with("gsi1pk", index_pk.as_str())
+            .with("gsi1sk", format!("DUE#{due}#{i}"));
         f.table.put(item, None).await.expect("put");
     }
     // Not in the index: no gsi1pk.
-    f.table.put(Item::new(&Key::new(format!("{index_pk}#ORDER#9"), "ORDER")), None).await.expect("put");
-    let due = |items: &[Item]| items.iter().map(|i| i.get_s("gsi1sk").unwrap_or_default().to_owned()).collect::<Vec<_>>();
+    f.table
+        .put(
+            Item::new(&Key::new(format!("{index_pk}#ORDER#9"), "ORDER")),
+            None,
+        )
+        .await
+        .expect("put");
+    let due = |items: &[Item]| {
+        items
+            .iter()
+            .map(|i| i.get_s("gsi1sk").unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
     let page = f.table.query(Query::gsi1(&index_pk)).await.expect("query");
-    assert_eq!(due(&page.items), ["DUE#0100#1", "DUE#0100#3", "DUE#0200#2", "DUE#0300#0"]);
-    let early = f.table.query(Query::gsi1(&index_pk).sort(SortKey::Le("DUE#0200~".into()))).await.expect("query");
+    assert_eq!(
+        due(&page.items),
+        ["DUE#0100#1", "DUE#0100#3", "DUE#0200#2", "DUE#0300#0"]
+    );
+    let early = f
+        .table
+        .query(Query::gsi1(&index_pk).sort(SortKey::Le("DUE#0200~".into())))
+        .await
+        .expect("query");
     assert_eq!(early.items.len(), 3);
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let page = f.table.query(Query::gsi1(&index_pk).backward().limit(1).after(cursor)).await.expect("page");
+        let page = f
+            .table
+            .query(Query::gsi1(&index_pk).backward().limit(1).after(cursor))
+            .await
+            .expect("page");
         seen.extend(due(&page.items));
         cursor = page.cursor;
         if cursor.is_none() {
             break;
         }
     }
-    assert_eq!(seen, ["DUE#0300#0", "DUE#0200#2", "DUE#0100#3", "DUE#0100#1"]);
+    assert_eq!(
+        seen,
+        ["DUE#0300#0", "DUE#0200#2", "DUE#0100#3", "DUE#0100#1"]
+    );
 }
 
 pub async fn transaction_applies_every_write(f: &TableFixture) {
     let pk = part("tx");
     let stock = Key::new(&pk, "STOCK#A");
     let old = Key::new(&pk, "CART");
-    f.table.put(Item::new(&stock).with("available", 3).with("reserved", 0), None).await.expect("put");
+    f.table
+        .put(
+            Item::new(&stock).with("available", 3).with("reserved", 0),
+            None,
+        )
+        .await
+        .expect("put");
     f.table.put(Item::new(&old), None).await.expect("put");
     let order = Item::new(&Key::new(&pk, "ORDER#1")).with("status", "awaiting_payment");
     f.table
@@ -320,15 +536,30 @@ pub async fn transaction_applies_every_write(f: &TableFixture) {
                 update: Update::new().add("available", -2).add("reserved", 2),
                 condition: Some(Condition::Ge("available".into(), 2)),
             },
-            TxOp::Put { item: order.clone(), condition: Some(Condition::NotExists) },
-            TxOp::Delete { key: old.clone(), condition: Some(Condition::Exists) },
-            TxOp::Check { key: Key::new(&pk, "MISSING"), condition: Condition::NotExists },
+            TxOp::Put {
+                item: order.clone(),
+                condition: Some(Condition::NotExists),
+            },
+            TxOp::Delete {
+                key: old.clone(),
+                condition: Some(Condition::Exists),
+            },
+            TxOp::Check {
+                key: Key::new(&pk, "MISSING"),
+                condition: Condition::NotExists,
+            },
         ])
         .await
         .expect("transaction");
     let s = f.table.get(&stock).await.expect("get").expect("stock");
-    assert_eq!((s.get_n("available"), s.get_n("reserved")), (Some(1), Some(2)));
-    assert_eq!(f.table.get(&order.key().expect("key")).await.expect("get"), Some(order));
+    assert_eq!(
+        (s.get_n("available"), s.get_n("reserved")),
+        (Some(1), Some(2))
+    );
+    assert_eq!(
+        f.table.get(&order.key().expect("key")).await.expect("get"),
+        Some(order)
+    );
     assert_eq!(f.table.get(&old).await.expect("get"), None);
 }
 
@@ -336,8 +567,14 @@ pub async fn failed_transaction_applies_nothing_and_names_the_failed_operation(f
     let pk = part("txfail");
     let a = Key::new(&pk, "STOCK#A");
     let b = Key::new(&pk, "STOCK#B");
-    f.table.put(Item::new(&a).with("available", 5), None).await.expect("put");
-    f.table.put(Item::new(&b).with("available", 1), None).await.expect("put");
+    f.table
+        .put(Item::new(&a).with("available", 5), None)
+        .await
+        .expect("put");
+    f.table
+        .put(Item::new(&b).with("available", 1), None)
+        .await
+        .expect("put");
     let take = |key: &Key, q: i64| TxOp::Update {
         key: key.clone(),
         update: Update::new().add("available", -q),
@@ -349,7 +586,10 @@ pub async fn failed_transaction_applies_nothing_and_names_the_failed_operation(f
         .transact(vec![
             take(&a, 2),
             take(&b, 3),
-            TxOp::Put { item: Item::new(&order), condition: Some(Condition::NotExists) },
+            TxOp::Put {
+                item: Item::new(&order),
+                condition: Some(Condition::NotExists),
+            },
         ])
         .await;
     let err = result.expect_err("must cancel");
@@ -362,8 +602,22 @@ pub async fn failed_transaction_applies_nothing_and_names_the_failed_operation(f
         }
         other => panic!("expected TransactionCanceled, got {other:?}"),
     }
-    assert_eq!(f.table.get(&a).await.expect("get").and_then(|i| i.get_n("available")), Some(5));
-    assert_eq!(f.table.get(&b).await.expect("get").and_then(|i| i.get_n("available")), Some(1));
+    assert_eq!(
+        f.table
+            .get(&a)
+            .await
+            .expect("get")
+            .and_then(|i| i.get_n("available")),
+        Some(5)
+    );
+    assert_eq!(
+        f.table
+            .get(&b)
+            .await
+            .expect("get")
+            .and_then(|i| i.get_n("available")),
+        Some(1)
+    );
     assert_eq!(f.table.get(&order).await.expect("get"), None);
 }
 
@@ -378,7 +632,10 @@ pub async fn transaction_of_100_writes_applies_and_101_is_rejected(f: &TableFixt
             .collect::<Vec<_>>()
     };
     let too_many = f.table.transact(ops(101)).await;
-    assert!(matches!(too_many, Err(StoreError::Invalid(_))), "{too_many:?}");
+    assert!(
+        matches!(too_many, Err(StoreError::Invalid(_))),
+        "{too_many:?}"
+    );
     assert!(sks(&*f.table, Query::partition(&pk)).await.is_empty());
     f.table.transact(ops(100)).await.expect("100 writes");
     let (all, _) = all_pages(&*f.table, Query::partition(&pk).limit(50)).await;
@@ -390,8 +647,15 @@ pub async fn transaction_touching_one_item_twice_is_rejected(f: &TableFixture) {
     let result = f
         .table
         .transact(vec![
-            TxOp::Put { item: Item::new(&key), condition: None },
-            TxOp::Update { key: key.clone(), update: Update::new().add("n", 1), condition: None },
+            TxOp::Put {
+                item: Item::new(&key),
+                condition: None,
+            },
+            TxOp::Update {
+                key: key.clone(),
+                update: Update::new().add("n", 1),
+                condition: None,
+            },
         ])
         .await;
     assert!(matches!(result, Err(StoreError::Invalid(_))), "{result:?}");
@@ -403,37 +667,73 @@ pub async fn expired_items_are_invisible_to_reads_and_conditions(f: &TableFixtur
     let now = f.clock.now_secs();
     let live = Key::new(&pk, "IDEM#live");
     let dying = Key::new(&pk, "IDEM#dying");
-    f.table.put(Item::new(&live).with("ttl", now + 3600), None).await.expect("put");
-    f.table.put(Item::new(&dying).with("ttl", now + 60).with("status", "COMPLETED"), None).await.expect("put");
+    f.table
+        .put(Item::new(&live).with("ttl", now + 3600), None)
+        .await
+        .expect("put");
+    f.table
+        .put(
+            Item::new(&dying)
+                .with("ttl", now + 60)
+                .with("status", "COMPLETED"),
+            None,
+        )
+        .await
+        .expect("put");
     assert!(f.table.get(&dying).await.expect("get").is_some());
     f.clock.advance(chrono::Duration::seconds(61));
-    assert_eq!(f.table.get(&dying).await.expect("get"), None, "expired item visible to get");
+    assert_eq!(
+        f.table.get(&dying).await.expect("get"),
+        None,
+        "expired item visible to get"
+    );
     assert_eq!(sks(&*f.table, Query::partition(&pk)).await, ["IDEM#live"]);
     let (paged, _) = all_pages(&*f.table, Query::partition(&pk).limit(1)).await;
     assert_eq!(paged, ["IDEM#live"]);
     // An expired item does not exist for conditions either: it can be claimed again.
-    condition_failed(f.table.update(&dying, Update::new().set("x", 1), Some(Condition::Exists)).await);
-    let fresh = Item::new(&dying).with("status", "INPROGRESS").with("ttl", f.clock.now_secs() + 60);
-    f.table.put(fresh.clone(), Some(Condition::NotExists)).await.expect("re-claim expired");
+    condition_failed(
+        f.table
+            .update(&dying, Update::new().set("x", 1), Some(Condition::Exists))
+            .await,
+    );
+    let fresh = Item::new(&dying)
+        .with("status", "INPROGRESS")
+        .with("ttl", f.clock.now_secs() + 60);
+    f.table
+        .put(fresh.clone(), Some(Condition::NotExists))
+        .await
+        .expect("re-claim expired");
     assert_eq!(f.table.get(&dying).await.expect("get"), Some(fresh));
     // Deleting an expired item reports nothing old.
     let gone = Key::new(&pk, "IDEM#gone");
-    f.table.put(Item::new(&gone).with("ttl", f.clock.now_secs() + 1), None).await.expect("put");
+    f.table
+        .put(Item::new(&gone).with("ttl", f.clock.now_secs() + 1), None)
+        .await
+        .expect("put");
     f.clock.advance(chrono::Duration::seconds(2));
     assert_eq!(f.table.delete(&gone, None).await.expect("delete"), None);
 }
 
 pub async fn oversized_item_is_rejected(f: &TableFixture) {
     let key = Key::new(part("big"), "BLOB");
-    let result = f.table.put(Item::new(&key).with("data", "x".repeat(401 * 1024)), None).await;
+    let result = f
+        .table
+        .put(Item::new(&key).with("data", "x".repeat(401 * 1024)), None)
+        .await;
     assert!(matches!(result, Err(StoreError::Invalid(_))), "{result:?}");
-    let fits = f.table.put(Item::new(&key).with("data", "x".repeat(300 * 1024)), None).await;
+    let fits = f
+        .table
+        .put(Item::new(&key).with("data", "x".repeat(300 * 1024)), None)
+        .await;
     assert!(fits.is_ok(), "{fits:?}");
 }
 
 pub async fn concurrent_conditional_decrements_never_oversell(f: &TableFixture) {
     let key = Key::new(part("race"), "STOCK#LAST");
-    f.table.put(Item::new(&key).with("available", 10), None).await.expect("put");
+    f.table
+        .put(Item::new(&key).with("available", 10), None)
+        .await
+        .expect("put");
     let mut tasks = Vec::new();
     for _ in 0..30 {
         let table = f.table.clone();
@@ -441,7 +741,11 @@ pub async fn concurrent_conditional_decrements_never_oversell(f: &TableFixture) 
         tasks.push(tokio::spawn(async move {
             loop {
                 let r = table
-                    .update(&key, Update::new().add("available", -1), Some(Condition::Ge("available".into(), 1)))
+                    .update(
+                        &key,
+                        Update::new().add("available", -1),
+                        Some(Condition::Ge("available".into(), 1)),
+                    )
                     .await;
                 match r {
                     Ok(_) => return true,
@@ -459,7 +763,14 @@ pub async fn concurrent_conditional_decrements_never_oversell(f: &TableFixture) 
         }
     }
     assert_eq!(sold, 10);
-    assert_eq!(f.table.get(&key).await.expect("get").and_then(|i| i.get_n("available")), Some(0));
+    assert_eq!(
+        f.table
+            .get(&key)
+            .await
+            .expect("get")
+            .and_then(|i| i.get_n("available")),
+        Some(0)
+    );
 }
 
 pub async fn malformed_cursor_is_rejected(f: &TableFixture) {
