@@ -8,6 +8,7 @@ use tower::ServiceExt;
 /// What the function answered.
 pub struct Answer {
     pub status: StatusCode,
+    #[allow(dead_code)] // read by some functions' tests only
     pub headers: axum::http::HeaderMap,
     pub body: Vec<u8>,
 }

@@ -256,8 +256,8 @@ async fn due_jobs_run_once_and_resume_after_a_cut(engine: Engine) {
         .expect("run");
     assert_eq!(early.processed, 0, "nothing is due yet");
     clock.advance(chrono::Duration::minutes(2));
-    // A run whose deadline is already upon it does nothing and says there is more.
-    let cut = jobs::run(&app.deps, Job::GlobalInvoices, clock.now_ms() + 1_000)
+    // A run whose deadline has come does nothing and says there is more.
+    let cut = jobs::run(&app.deps, Job::GlobalInvoices, clock.now_ms())
         .await
         .expect("run");
     assert_eq!((cut.processed, cut.more), (0, true));
@@ -373,4 +373,74 @@ async fn malformed_record_lands_in_the_dead_letter_queue_and_replays() {
         "the message is back on its queue"
     );
     app.stop().await;
+}
+
+async fn outbox_fills_through_the_running_stack(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (_, key) = app.merchant("Cocina Económica Lulú").await;
+    let branch = app.branch(&key, "Narvarte", Some("3333")).await;
+    let r = app
+        .post_webhook(&text_webhook(
+            "3333",
+            "5215511112222",
+            "wamid.outbox",
+            "¿tienen comida corrida?",
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    // The customer's message opens the window once order-confirm has recorded it.
+    let mut queued = None;
+    for _ in 0..100 {
+        let r = app
+            .as_merchant(&key, reqwest::Method::POST, "/v1/messages")
+            .json(&json!({ "branch_id": branch, "to": "5215511112222", "message": { "type": "text", "text": { "body": "Sí, hoy hay mole 🍗" } } }))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 202);
+        let id = r.json::<Value>().await.expect("json")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let mut status = Value::Null;
+        for _ in 0..40 {
+            status = app
+                .as_merchant(&key, reqwest::Method::GET, &format!("/v1/messages/{id}"))
+                .send()
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
+            if status["status"].is_string() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        if status["status"] == "sandbox" {
+            queued = Some(id);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let id = queued.expect("a message reaches the outbox through the pollers");
+    let outbox: Value = app
+        .as_merchant(&key, reqwest::Method::GET, "/v1/outbox")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(outbox["messages"][0]["id"], id.as_str());
+    assert_eq!(
+        outbox["messages"][0]["message"]["text"]["body"],
+        "Sí, hoy hay mole 🍗"
+    );
+    app.stop().await;
+}
+
+mod through_the_stack {
+    use super::*;
+    on_both_engines!(outbox_fills_through_the_running_stack);
 }
