@@ -1,7 +1,9 @@
 //! The whole system in one process: every HTTP route, a poller per queue and the scheduler, on the
 //! same app functions the Lambdas call.
 
+pub mod demo;
 pub mod pollers;
+pub mod sandbox;
 pub mod schedule;
 
 use mostrador_app::jobs;
@@ -48,7 +50,9 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    let app = mostrador_app::http::all(deps.clone());
+    // The customer simulator exists only here, never in a Lambda.
+    let sandbox = sandbox::routes(deps.clone(), addr).map_err(std::io::Error::other)?;
+    let app = mostrador_app::http::all(deps.clone()).merge(sandbox);
     let mut server_rx = rx.clone();
     tasks.push(tokio::spawn(async move {
         let stop = async move {

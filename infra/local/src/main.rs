@@ -16,15 +16,30 @@ async fn main() -> anyhow::Result<()> {
     mostrador_app::telemetry::init(&config);
     let addr = config.addr;
     let banner = banner(&config);
+    let data_dir = config.data_dir.clone();
     let deps = Deps::build(config)
         .await
         .context("building the storage and queue engines")?;
+    let demo = mostrador_local::demo::seed(&deps, &data_dir)
+        .await
+        .context("seeding the demo merchant")?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr} (MOSTRADOR_ADDR)"))?;
     let running =
         mostrador_local::start(deps, listener, mostrador_local::Options::default()).await?;
     println!("{banner}");
+    println!(
+        "Demo merchant \"Farmacia San Juan\" ({}):\n  API key:       {}",
+        demo.merchant_id, demo.api_key
+    );
+    for b in &demo.branches {
+        println!(
+            "  branch {:<8} {} (WhatsApp phone_number_id {})",
+            b.name, b.id, b.phone_number_id
+        );
+    }
+    println!("  try it:        http://{addr}/sandbox/chat  ·  curl -H 'authorization: Bearer {}' http://{addr}/v1/products\n", demo.api_key);
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;

@@ -63,6 +63,11 @@ pub enum DueAction {
         group_id: Option<String>,
         dedup_id: Option<String>,
     },
+    /// Expire an order still awaiting payment: release its stock and tell the customer.
+    ExpireOrder {
+        merchant_id: String,
+        order_id: String,
+    },
 }
 
 /// What one run did.
@@ -194,6 +199,15 @@ async fn process(deps: &Deps, entry: &Item) -> Result<bool, anyhow::Error> {
             message.group_id = group_id;
             message.dedup_id = dedup_id;
             q.send(message).await?;
+        }
+        DueAction::ExpireOrder {
+            merchant_id,
+            order_id,
+        } => {
+            let merchant = MerchantId::try_from(merchant_id).map_err(|e| anyhow::anyhow!(e))?;
+            crate::fulfilment::expire(deps, &merchant, &order_id)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
         }
     }
     // Only the holder of this lease deletes the entry.

@@ -1,10 +1,12 @@
 //! Use cases of mostrador, written against the ports only, and the wiring that builds the ports from
 //! configuration. The Lambda functions and the local stack call the same functions here.
 
+pub mod catalog;
 pub mod config;
 pub mod customers;
 pub mod deps;
 pub mod error;
+pub mod fulfilment;
 pub mod http;
 pub mod ingest;
 pub mod jobs;
@@ -12,6 +14,7 @@ pub mod lambda;
 pub mod media;
 pub mod merchants;
 pub mod messages;
+pub mod orders;
 pub mod pipeline;
 pub mod records;
 pub mod sender;

@@ -1,7 +1,11 @@
 //! Domain rules of mostrador: pure types and functions, no I/O and no async.
 
+pub mod catalog;
 pub mod clock;
+pub mod conversation;
 pub mod ids;
+pub mod money;
 pub mod phone;
+pub mod tax;
 
 pub use clock::{Clock, FixedClock, SystemClock};

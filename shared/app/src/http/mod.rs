@@ -3,8 +3,10 @@
 
 pub mod admin;
 pub mod auth;
+pub mod catalog;
 pub mod merchant_api;
 pub mod messaging;
+pub mod orders;
 pub mod payments;
 pub mod webhook;
 
@@ -24,6 +26,8 @@ pub fn merchant_api(deps: Deps) -> Router {
     finish(
         merchant_api::routes()
             .merge(messaging::routes())
+            .merge(catalog::routes())
+            .merge(orders::routes())
             .merge(admin::routes())
             .with_state(deps),
     )
@@ -44,6 +48,8 @@ pub fn all(deps: Deps) -> Router {
     finish(
         merchant_api::routes()
             .merge(messaging::routes())
+            .merge(catalog::routes())
+            .merge(orders::routes())
             .merge(admin::routes())
             .merge(webhook::routes())
             .merge(payments::routes())

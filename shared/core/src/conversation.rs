@@ -1,0 +1,296 @@
+//! The chat with a customer as a pure state machine: `(state, input, context) → (state, actions)`.
+//!
+//! The app loads the customer's [`State`], builds a [`Context`] (catalog view of the branch, texts,
+//! FAQs, recent orders, the time), calls [`step`], performs the [`Action`]s in order and stores the
+//! new state. Actions that need the outside world ([`Action::PlaceOrder`]) are answered by feeding a
+//! system [`Input`] back ([`Input::OrderPlaced`] / [`Input::OrderRejected`]).
+//!
+//! Buttons and list rows carry ids that say everything needed to act on them ([`Choice`]), so a
+//! customer tapping an old message still gets a sensible answer.
+
+mod cart;
+mod choice;
+mod machine;
+mod reply;
+mod texts;
+mod understand;
+
+#[cfg(test)]
+mod tests;
+
+pub use choice::Choice;
+pub use machine::step;
+pub use reply::{limits, Button, Reply, Row, Section};
+pub use texts::Texts;
+
+use crate::catalog::Product;
+use crate::money::Centavos;
+use crate::tax::LineAmounts;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+/// Most units of one product in a cart line.
+pub const MAX_QTY_PER_LINE: u32 = 99;
+
+/// Most distinct products in one cart.
+pub const MAX_CART_LINES: usize = 30;
+
+/// A product as the branch offers it right now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    /// The catalog product (only `active` products are orderable).
+    pub product: Product,
+    /// Stock of the branch that is not reserved.
+    pub available: u32,
+}
+
+/// A question the merchant answers, found by keywords.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Faq {
+    /// The question as shown in the help list ("¿Cuál es el horario?").
+    pub question: String,
+    /// The answer sent to the customer.
+    pub answer: String,
+    /// Words or phrases that trigger the answer; matched without accents or case.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+}
+
+/// One of the customer's recent orders, for "mi pedido".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderSummary {
+    /// The order id as the merchant API shows it.
+    pub order_id: String,
+    /// The lifecycle status (`awaiting_payment`, `paid`, `shipped`…); labelled by [`Texts::status_label`].
+    pub status: String,
+    /// What the customer pays.
+    pub total: Centavos,
+    /// When the order was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Everything the machine may read while handling one message; built by the app per message.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The merchant's public name ("Farmacia San Juan").
+    pub merchant_name: &'a str,
+    /// The branch the customer writes to ("Centro"); may be empty.
+    pub branch_name: &'a str,
+    /// The merchant's texts.
+    pub texts: &'a Texts,
+    /// The branch's catalog view, in the order products should be shown.
+    pub offers: &'a [Offer],
+    /// Whether shelf prices include IVA (the merchant's setting).
+    pub includes_iva: bool,
+    /// The merchant's frequent questions.
+    pub faqs: &'a [Faq],
+    /// The Meta catalog linked to the number; browsing then uses product_list messages.
+    pub catalog_id: Option<&'a str>,
+    /// The customer's WhatsApp profile name.
+    pub customer_name: Option<&'a str>,
+    /// The customer's recent orders, any order.
+    pub orders: &'a [OrderSummary],
+    /// The current time.
+    pub now: DateTime<Utc>,
+    /// The branch's timezone, for dates shown to the customer.
+    pub timezone: Tz,
+}
+
+/// A product that could not be reserved in full when the order was placed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shortage {
+    /// The SKU.
+    pub sku: String,
+    /// The product name.
+    pub name: String,
+    /// Units in the cart.
+    pub requested: u32,
+    /// Units that are available now.
+    pub available: u32,
+}
+
+/// What the customer (or the app, for system inputs) sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Input {
+    /// A text message.
+    Text(String),
+    /// A tap on a reply button.
+    ButtonReply {
+        /// The button id we sent.
+        id: String,
+        /// The button title.
+        title: String,
+    },
+    /// A tap on a list row.
+    ListReply {
+        /// The row id we sent.
+        id: String,
+        /// The row title.
+        title: String,
+    },
+    /// A WhatsApp catalog `order`: (SKU, quantity) pairs. Prices from the client are deliberately absent.
+    CatalogOrder {
+        /// Product retailer ids (our SKUs) and quantities.
+        items: Vec<(String, u32)>,
+    },
+    /// An image, document, audio, video or sticker.
+    Media,
+    /// A message type the machine does not handle (location, contacts, reactions…).
+    Unsupported,
+    /// System: the app reserved stock and created the order asked for by [`Action::PlaceOrder`].
+    OrderPlaced {
+        /// The new order's id.
+        order_id: String,
+        /// What the customer pays.
+        total: Centavos,
+        /// Where the customer pays.
+        payment_url: String,
+        /// How long the stock stays reserved.
+        expires_in_minutes: u32,
+    },
+    /// System: stock changed between the summary and the confirmation; nothing was reserved.
+    OrderRejected {
+        /// The lines that could not be reserved in full.
+        shortages: Vec<Shortage>,
+    },
+    /// System: the human agent gave the conversation back to the machine.
+    ReleasedByAgent,
+}
+
+/// One product in a cart: only the SKU and the quantity; prices always come from the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine {
+    /// The SKU.
+    pub sku: String,
+    /// Units.
+    pub qty: u32,
+}
+
+/// Where the conversation with one customer stands; stored by the app between messages.
+///
+/// Tagged by `"state"`; fields added later get defaults, and a state written by a newer version that
+/// this one does not know reads as [`State::Unknown`], which behaves as [`State::Idle`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum State {
+    /// Nothing in progress.
+    #[default]
+    Idle,
+    /// Looking at the menu, categories, products or search results, with the cart kept.
+    Browsing {
+        /// The category shown last, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        category: Option<String>,
+        /// The cart so far.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        cart: Vec<CartLine>,
+    },
+    /// Asked how many units of a product.
+    ChoosingQuantity {
+        /// The product.
+        sku: String,
+        /// The cart so far.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        cart: Vec<CartLine>,
+    },
+    /// The summary with Agregar más / Confirmar / Cancelar was shown.
+    Cart {
+        /// The lines as priced in the summary.
+        lines: Vec<CartLine>,
+        /// The total the customer saw; confirming at another total shows the summary again.
+        #[serde(default)]
+        total: Centavos,
+    },
+    /// [`Action::PlaceOrder`] was emitted; waiting for [`Input::OrderPlaced`] or [`Input::OrderRejected`].
+    Confirming {
+        /// The lines being ordered.
+        lines: Vec<CartLine>,
+    },
+    /// An order was created and its payment link sent.
+    AwaitingPayment {
+        /// The order.
+        order_id: String,
+        /// The payment link, to send again on request.
+        #[serde(default)]
+        payment_url: String,
+        /// When the stock reservation ends.
+        #[serde(default)]
+        expires_at: DateTime<Utc>,
+    },
+    /// A human agent has the conversation: no automatic replies until [`Input::ReleasedByAgent`].
+    HandedOff,
+    /// A state this version does not know (written by a newer one); behaves as [`State::Idle`].
+    #[serde(other)]
+    Unknown,
+}
+
+impl State {
+    /// The cart this state carries (empty for states without one).
+    pub fn cart(&self) -> &[CartLine] {
+        match self {
+            State::Browsing { cart, .. } | State::ChoosingQuantity { cart, .. } => cart,
+            State::Cart { lines, .. } | State::Confirming { lines } => lines,
+            State::Idle | State::AwaitingPayment { .. } | State::HandedOff | State::Unknown => &[],
+        }
+    }
+}
+
+/// A cart line priced from the catalog, as the order is created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricedLine {
+    /// The SKU.
+    pub sku: String,
+    /// The product name at the time of the order.
+    pub name: String,
+    /// Units.
+    pub qty: u32,
+    /// Shelf price of one unit (IVA included when the merchant prices so).
+    pub unit: Centavos,
+    /// What the line costs, split into base and IVA.
+    pub amounts: LineAmounts,
+}
+
+/// What the app must do, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Send this message to the customer.
+    Reply(Reply),
+    /// Reserve stock for every line and create the order in one transaction, then feed back
+    /// [`Input::OrderPlaced`] or [`Input::OrderRejected`].
+    PlaceOrder {
+        /// Priced lines.
+        lines: Vec<PricedLine>,
+        /// Sum of the lines' totals.
+        total: Centavos,
+    },
+    /// The customer dropped the cart (cancelled it or left it for an agent).
+    CancelDraft,
+    /// Give the conversation to a human agent.
+    HandToHuman,
+    /// The customer asked to receive no more messages.
+    OptOut,
+    /// The customer asked to receive messages again.
+    OptIn,
+}
+
+/// The outcome of one input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The state to store.
+    pub state: State,
+    /// What to do, in order.
+    pub actions: Vec<Action>,
+}
+
+impl Step {
+    /// The messages to send, in order.
+    pub fn replies(&self) -> impl Iterator<Item = &Reply> {
+        self.actions.iter().filter_map(|a| match a {
+            Action::Reply(r) => Some(r),
+            _ => None,
+        })
+    }
+}

@@ -1,0 +1,960 @@
+//! The transitions: one function per thing the customer can ask for.
+
+use super::cart::{apply_shortages, merge, offer, price, problem_lines, shortage_line, summary};
+use super::choice::Choice;
+use super::reply::{
+    fit, limits, list, page_window, product_list, text_messages, with_buttons, Button, Reply, Row,
+    Section,
+};
+use super::texts::{fill, plural};
+use super::understand::{consent, search_query, understand, Intent, Quantity};
+use super::{
+    Action, CartLine, Context, Input, Offer, OrderSummary, Shortage, State, Step, MAX_QTY_PER_LINE,
+};
+use crate::money::Centavos;
+use crate::tax::line_amounts;
+use chrono::Duration;
+
+/// Orders shown for "mi pedido".
+const ORDERS_SHOWN: usize = 5;
+/// FAQs shown in the help list (the other rows are the agent and the menu).
+const FAQS_SHOWN: usize = limits::LIST_ROWS - 2;
+
+/// Handles one input: the new state and what to do, in order. Every customer input gets a reply,
+/// except while a person has the conversation ([`State::HandedOff`]).
+pub fn step(state: &State, input: &Input, ctx: &Context<'_>) -> Step {
+    if *state == State::HandedOff {
+        return handed_off(input, ctx);
+    }
+    let idle = State::Idle;
+    let state = if *state == State::Unknown {
+        &idle
+    } else {
+        state
+    };
+    match input {
+        Input::Text(text) => on_text(state, text, ctx),
+        Input::ButtonReply { id, title } | Input::ListReply { id, title } => {
+            match Choice::parse(id) {
+                Some(choice) => on_choice(state, choice, ctx),
+                // Not one of ours (a template's button, say): read what the customer saw.
+                None => on_text(state, title, ctx),
+            }
+        }
+        Input::CatalogOrder { items } => catalog_order(state, items, ctx),
+        Input::Media => info(state, &ctx.texts.media, ctx),
+        Input::Unsupported => info(state, &ctx.texts.unsupported, ctx),
+        Input::OrderPlaced {
+            order_id,
+            total,
+            payment_url,
+            expires_in_minutes,
+        } => order_placed(order_id, *total, payment_url, *expires_in_minutes, ctx),
+        Input::OrderRejected { shortages } => order_rejected(state, shortages, ctx),
+        Input::ReleasedByAgent => Step {
+            state: state.clone(),
+            actions: Vec::new(),
+        },
+    }
+}
+
+/// A person has the conversation: nothing is said; only consent changes are recorded.
+fn handed_off(input: &Input, ctx: &Context<'_>) -> Step {
+    let text = match input {
+        Input::ReleasedByAgent => {
+            return Step {
+                state: State::Idle,
+                actions: replies(text_messages(&ctx.texts.released)),
+            };
+        }
+        Input::Text(text) => text,
+        Input::ButtonReply { title, .. } | Input::ListReply { title, .. } => title,
+        _ => {
+            return Step {
+                state: State::HandedOff,
+                actions: Vec::new(),
+            }
+        }
+    };
+    let actions = match consent(text) {
+        Some(Intent::OptOut) => vec![Action::OptOut],
+        Some(Intent::OptIn) => vec![Action::OptIn],
+        _ => Vec::new(),
+    };
+    Step {
+        state: State::HandedOff,
+        actions,
+    }
+}
+
+fn on_text(state: &State, text: &str, ctx: &Context<'_>) -> Step {
+    let asking_quantity = matches!(state, State::ChoosingQuantity { .. });
+    match understand(text, asking_quantity, ctx.faqs, ctx.offers) {
+        Intent::OptOut => Step {
+            state: state.clone(),
+            actions: [Action::OptOut]
+                .into_iter()
+                .chain(replies(text_messages(&ctx.texts.opted_out)))
+                .collect(),
+        },
+        Intent::OptIn => Step {
+            state: state.clone(),
+            actions: [Action::OptIn]
+                .into_iter()
+                .chain(with_menu(&ctx.texts.opted_in, ctx))
+                .collect(),
+        },
+        Intent::Choose(choice) => on_choice(state, choice, ctx),
+        Intent::Quantity(quantity) => on_quantity(state, quantity, ctx),
+        Intent::Faq(index) => match ctx.faqs.get(index) {
+            Some(faq) => info(state, &faq.answer, ctx),
+            None => fallback(state, ctx),
+        },
+        Intent::PaymentLink => payment_link(state, ctx),
+        Intent::Thanks => info(state, &ctx.texts.thanks, ctx),
+        Intent::Search(found) => search_results(state, text, &found, ctx),
+        Intent::Unknown => fallback(state, ctx),
+    }
+}
+
+fn on_choice(state: &State, choice: Choice, ctx: &Context<'_>) -> Step {
+    match choice {
+        Choice::Menu => menu(state, ctx),
+        Choice::Catalog { page } => catalog(state, page, ctx),
+        Choice::Category { page, name } => category(state, &name, page, ctx),
+        Choice::Product { sku } => choose_product(state, &sku, ctx),
+        Choice::Quantity { sku, qty } => add_to_cart(state, &sku, qty, ctx),
+        Choice::OrderStatus => order_status(state, ctx),
+        Choice::Help => help(state, ctx),
+        Choice::Faq { index } => match ctx.faqs.get(index) {
+            Some(faq) => info(state, &faq.answer, ctx),
+            None => help(state, ctx),
+        },
+        Choice::Agent => hand_off(state, ctx),
+        Choice::ViewCart => view_cart(state, ctx),
+        Choice::Confirm => confirm(state, ctx),
+        Choice::Cancel => cancel(state, ctx),
+    }
+}
+
+// ---- building blocks ----
+
+fn replies(messages: Vec<Reply>) -> Vec<Action> {
+    messages.into_iter().map(Action::Reply).collect()
+}
+
+fn menu_buttons(ctx: &Context<'_>) -> Vec<Button> {
+    let t = ctx.texts;
+    vec![
+        Button::new(Choice::Catalog { page: 0 }.id(), &t.button_catalog),
+        Button::new(Choice::OrderStatus.id(), &t.button_order_status),
+        Button::new(Choice::Help.id(), &t.button_help),
+    ]
+}
+
+fn cart_buttons(ctx: &Context<'_>) -> Vec<Button> {
+    let t = ctx.texts;
+    vec![
+        Button::new(Choice::Catalog { page: 0 }.id(), &t.button_add_more),
+        Button::new(Choice::Confirm.id(), &t.button_confirm),
+        Button::new(Choice::Cancel.id(), &t.button_cancel),
+    ]
+}
+
+/// `body` with the main menu's buttons.
+fn with_menu(body: &str, ctx: &Context<'_>) -> Vec<Action> {
+    replies(with_buttons(
+        body,
+        menu_buttons(ctx),
+        &ctx.texts.choose_option,
+    ))
+}
+
+/// An answer that does not move the conversation (FAQ, status, media…), with the menu.
+fn info(state: &State, body: &str, ctx: &Context<'_>) -> Step {
+    Step {
+        state: state.clone(),
+        actions: with_menu(body, ctx),
+    }
+}
+
+/// The state after going back to the menu: an open cart is kept, so is a pending payment.
+fn top(state: &State) -> State {
+    match state {
+        State::AwaitingPayment { .. } => state.clone(),
+        _ => browsing(None, state.cart().to_vec()),
+    }
+}
+
+fn browsing(category: Option<String>, cart: Vec<CartLine>) -> State {
+    if category.is_none() && cart.is_empty() {
+        State::Idle
+    } else {
+        State::Browsing { category, cart }
+    }
+}
+
+/// "Farmacia San Juan (Centro)", or the merchant alone without a branch name.
+fn store_name(ctx: &Context<'_>) -> String {
+    let branch = ctx.branch_name.trim();
+    if branch.is_empty() {
+        ctx.merchant_name.to_string()
+    } else {
+        format!("{} ({branch})", ctx.merchant_name)
+    }
+}
+
+/// The first word of the profile name that has letters ("~Mariana López" → "Mariana").
+fn first_name(profile: Option<&str>) -> Option<String> {
+    let word = profile?
+        .split_whitespace()
+        .find(|w| w.chars().any(char::is_alphabetic))?;
+    let word: String = word
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '-' || *c == '\'')
+        .collect();
+    (!word.is_empty()).then(|| fit(&word, 30))
+}
+
+/// What one unit costs the customer, IVA included.
+fn unit_price(offer: &Offer, ctx: &Context<'_>) -> Centavos {
+    line_amounts(offer.product.price, 1, offer.product.tax, ctx.includes_iva)
+        .map_or(offer.product.price, |a| a.total)
+}
+
+// ---- menu, browsing ----
+
+fn menu(state: &State, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let store = store_name(ctx);
+    let common = [
+        ("merchant", ctx.merchant_name),
+        ("branch", ctx.branch_name),
+        ("store", store.as_str()),
+    ];
+    let mut body = match first_name(ctx.customer_name) {
+        Some(name) => fill(
+            &t.greeting,
+            &[&common[..], &[("customer", name.as_str())]].concat(),
+        ),
+        None => fill(&t.greeting_anonymous, &common),
+    };
+    let units: u64 = state.cart().iter().map(|l| u64::from(l.qty)).sum();
+    if units > 0 {
+        body.push_str("\n\n");
+        body.push_str(&fill(
+            &t.cart_kept,
+            &[("count", &units.to_string()), ("s", plural(units))],
+        ));
+    }
+    Step {
+        state: top(state),
+        actions: with_menu(&body, ctx),
+    }
+}
+
+/// Active products grouped by category, in catalog order: (name, positions in `ctx.offers`).
+fn categories(ctx: &Context<'_>) -> Vec<(String, Vec<usize>)> {
+    let mut out: Vec<(String, Vec<usize>)> = Vec::new();
+    for (index, offer) in ctx
+        .offers
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.product.active)
+    {
+        let names: Vec<&str> = offer
+            .product
+            .categories
+            .iter()
+            .map(|c| c.trim())
+            .filter(|c| !c.is_empty())
+            .collect();
+        let names = if names.is_empty() {
+            vec![ctx.texts.uncategorized.as_str()]
+        } else {
+            names
+        };
+        for name in names {
+            match out.iter_mut().find(|(n, _)| n == name) {
+                Some((_, products)) => products.push(index),
+                None => out.push((name.to_string(), vec![index])),
+            }
+        }
+    }
+    out
+}
+
+fn catalog(state: &State, page: u32, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let cart = state.cart().to_vec();
+    let groups = categories(ctx);
+    if groups.is_empty() {
+        return Step {
+            state: top(state),
+            actions: with_menu(&t.empty_catalog, ctx),
+        };
+    }
+    if groups.len() == 1 {
+        return category(state, &groups[0].0, page, ctx);
+    }
+    if let Some(reply) = ctx
+        .catalog_id
+        .and_then(|id| whole_catalog(id, &groups, ctx))
+    {
+        return Step {
+            state: browsing(None, cart),
+            actions: vec![Action::Reply(reply)],
+        };
+    }
+    let window = page_window(groups.len(), page, limits::LIST_ROWS);
+    let mut rows: Vec<Row> = groups[window.start..window.end]
+        .iter()
+        .map(|(name, products)| {
+            let count = products.len() as u64;
+            let description = fill(
+                &t.category_row,
+                &[("count", &count.to_string()), ("s", plural(count))],
+            );
+            Row::new(
+                Choice::Category {
+                    page: 0,
+                    name: name.clone(),
+                }
+                .id(),
+                name,
+                &description,
+            )
+        })
+        .collect();
+    if let Some(next) = window.next_page {
+        rows.push(more_row(
+            Choice::Catalog { page: next },
+            groups.len() - window.end,
+            ctx,
+        ));
+    }
+    let reply = list(
+        &t.categories_body,
+        &t.categories_button,
+        vec![Section::new(&t.categories_section, rows)],
+    );
+    match reply {
+        Some(reply) => Step {
+            state: browsing(None, cart),
+            actions: vec![Action::Reply(reply)],
+        },
+        None => Step {
+            state: top(state),
+            actions: with_menu(&t.empty_catalog, ctx),
+        },
+    }
+}
+
+fn more_row(choice: Choice, left: usize, ctx: &Context<'_>) -> Row {
+    let t = ctx.texts;
+    Row::new(
+        choice.id(),
+        &t.more_title,
+        &fill(&t.more_description, &[("count", &left.to_string())]),
+    )
+}
+
+/// The whole catalog in one product list, when it fits (≤30 products in stock, ≤10 categories).
+fn whole_catalog(
+    catalog_id: &str,
+    groups: &[(String, Vec<usize>)],
+    ctx: &Context<'_>,
+) -> Option<Reply> {
+    let mut used: Vec<usize> = Vec::new();
+    let mut sections = Vec::new();
+    for (name, products) in groups {
+        let mut skus = Vec::new();
+        for &i in products {
+            if ctx.offers[i].available > 0 && !used.contains(&i) {
+                used.push(i);
+                skus.push(ctx.offers[i].product.sku.clone());
+            }
+        }
+        if !skus.is_empty() {
+            sections.push((name.clone(), skus));
+        }
+    }
+    if used.len() > limits::PRODUCT_ITEMS || sections.len() > limits::SECTIONS {
+        return None;
+    }
+    let t = ctx.texts;
+    let store = store_name(ctx);
+    let header = fill(
+        &t.product_list_header,
+        &[("merchant", ctx.merchant_name), ("store", &store)],
+    );
+    product_list(
+        catalog_id,
+        &header,
+        &fill(&t.product_list_body, &[("category", "")]),
+        sections,
+    )
+}
+
+fn category(state: &State, name: &str, page: u32, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let cart = state.cart().to_vec();
+    let groups = categories(ctx);
+    let Some((name, products)) = groups.iter().find(|(n, _)| n == name) else {
+        let mut step = catalog(state, 0, ctx);
+        step.actions
+            .insert(0, Action::Reply(Reply::Text(t.category_gone.clone())));
+        return step;
+    };
+    let state_after = browsing(Some(name.clone()), cart);
+    if let Some(catalog_id) = ctx.catalog_id {
+        let in_stock: Vec<String> = products
+            .iter()
+            .filter(|&&i| ctx.offers[i].available > 0)
+            .map(|&i| ctx.offers[i].product.sku.clone())
+            .collect();
+        let per_page = limits::PRODUCT_ITEMS;
+        let page = if (page as usize).saturating_mul(per_page) >= in_stock.len() {
+            0
+        } else {
+            page as usize
+        };
+        let start = page * per_page;
+        let end = (start + per_page).min(in_stock.len());
+        let body = fill(&t.product_list_body, &[("category", name)]);
+        if let Some(reply) = product_list(
+            catalog_id,
+            name,
+            &body,
+            vec![(name.clone(), in_stock[start..end].to_vec())],
+        ) {
+            let mut actions = vec![Action::Reply(reply)];
+            if end < in_stock.len() {
+                let next = Choice::Category {
+                    page: u32::try_from(page + 1).unwrap_or(0),
+                    name: name.clone(),
+                };
+                let buttons = vec![
+                    Button::new(next.id(), &t.more_title),
+                    Button::new(Choice::Catalog { page: 0 }.id(), &t.button_catalog),
+                ];
+                actions.extend(replies(with_buttons(
+                    &fill(&t.more_products_body, &[("category", name)]),
+                    buttons,
+                    &t.choose_option,
+                )));
+            }
+            return Step {
+                state: state_after,
+                actions,
+            };
+        }
+        // Everything sold out: the plain list below says so product by product.
+    }
+    let window = page_window(products.len(), page, limits::LIST_ROWS);
+    let mut rows: Vec<Row> = products[window.start..window.end]
+        .iter()
+        .map(|&i| product_row(&ctx.offers[i], ctx))
+        .collect();
+    if let Some(next) = window.next_page {
+        rows.push(more_row(
+            Choice::Category {
+                page: next,
+                name: name.clone(),
+            },
+            products.len() - window.end,
+            ctx,
+        ));
+    }
+    let body = fill(&t.products_body, &[("category", name)]);
+    match list(&body, &t.products_button, vec![Section::new(name, rows)]) {
+        Some(reply) => Step {
+            state: state_after,
+            actions: vec![Action::Reply(reply)],
+        },
+        None => Step {
+            state: top(state),
+            actions: with_menu(&t.empty_catalog, ctx),
+        },
+    }
+}
+
+/// "Paracetamol 500… — $45.50" with the availability (and the full name when it was cut) below.
+fn product_row(offer: &Offer, ctx: &Context<'_>) -> Row {
+    let t = ctx.texts;
+    let product = &offer.product;
+    let suffix = format!(" — {}", unit_price(offer, ctx).display_mxn());
+    let room = limits::ROW_TITLE
+        .saturating_sub(suffix.chars().count())
+        .max(1);
+    let short_name = fit(&product.name, room);
+    let availability = if offer.available == 0 {
+        t.sold_out.clone()
+    } else {
+        fill(
+            &t.in_stock,
+            &[
+                ("available", &offer.available.to_string()),
+                ("s", plural(offer.available.into())),
+            ],
+        )
+    };
+    let detail = if short_name != product.name.trim() {
+        product.name.trim()
+    } else {
+        product.description.trim()
+    };
+    let description = if detail.is_empty() {
+        availability
+    } else {
+        format!("{availability} · {detail}")
+    };
+    Row::new(
+        Choice::Product {
+            sku: product.sku.clone(),
+        }
+        .id(),
+        &format!("{short_name}{suffix}"),
+        &description,
+    )
+}
+
+fn search_results(state: &State, text: &str, found: &[usize], ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let cart = state.cart().to_vec();
+    if let [only] = found {
+        let offer = &ctx.offers[*only];
+        if offer.available > 0 {
+            return ask_quantity(offer, cart, None, ctx);
+        }
+    }
+    let rows: Vec<Row> = found
+        .iter()
+        .take(limits::LIST_ROWS)
+        .map(|&i| product_row(&ctx.offers[i], ctx))
+        .collect();
+    let body = fill(
+        &t.search_results,
+        &[
+            ("query", &search_query(text)),
+            ("count", &found.len().to_string()),
+        ],
+    );
+    match list(
+        &body,
+        &t.products_button,
+        vec![Section::new(&t.search_section, rows)],
+    ) {
+        Some(reply) => Step {
+            state: browsing(None, cart),
+            actions: vec![Action::Reply(reply)],
+        },
+        None => fallback(state, ctx),
+    }
+}
+
+// ---- quantities and the cart ----
+
+fn choose_product(state: &State, sku: &str, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    match offer(ctx, sku) {
+        Some(offer) if offer.product.active && offer.available > 0 => {
+            ask_quantity(offer, state.cart().to_vec(), None, ctx)
+        }
+        Some(offer) if offer.product.active => {
+            let body = fill(
+                &t.product_sold_out,
+                &[("product", offer.product.name.trim())],
+            );
+            Step {
+                state: top(state),
+                actions: with_menu(&body, ctx),
+            }
+        }
+        _ => Step {
+            state: top(state),
+            actions: with_menu(&t.product_unavailable, ctx),
+        },
+    }
+}
+
+/// Asks how many units, with buttons 1-3 (fewer when fewer are available) and free text.
+fn ask_quantity(
+    offer: &Offer,
+    cart: Vec<CartLine>,
+    before: Option<String>,
+    ctx: &Context<'_>,
+) -> Step {
+    let t = ctx.texts;
+    let product = &offer.product;
+    let max = offer.available.min(MAX_QTY_PER_LINE);
+    let question = fill(
+        &t.ask_quantity,
+        &[
+            ("product", &fit(&product.name, 60)),
+            ("price", &unit_price(offer, ctx).display_mxn()),
+            ("max", &max.to_string()),
+        ],
+    );
+    let body = match before {
+        Some(before) => format!("{before}\n{question}"),
+        None => question,
+    };
+    let buttons = (1..=max.min(3))
+        .map(|qty| {
+            Button::new(
+                Choice::Quantity {
+                    sku: product.sku.clone(),
+                    qty,
+                }
+                .id(),
+                &qty.to_string(),
+            )
+        })
+        .collect();
+    Step {
+        state: State::ChoosingQuantity {
+            sku: product.sku.clone(),
+            cart,
+        },
+        actions: replies(with_buttons(&body, buttons, &t.choose_option)),
+    }
+}
+
+fn on_quantity(state: &State, quantity: Quantity, ctx: &Context<'_>) -> Step {
+    let State::ChoosingQuantity { sku, cart } = state else {
+        return fallback(state, ctx);
+    };
+    match quantity {
+        Quantity::Valid(qty) => add_to_cart(state, sku, qty, ctx),
+        Quantity::OutOfRange => match offer(ctx, sku) {
+            Some(offer) if offer.product.active && offer.available > 0 => {
+                let max = offer.available.min(MAX_QTY_PER_LINE).to_string();
+                let why = fill(&ctx.texts.quantity_invalid, &[("max", &max)]);
+                ask_quantity(offer, cart.clone(), Some(why), ctx)
+            }
+            _ => choose_product(state, sku, ctx),
+        },
+    }
+}
+
+fn add_to_cart(state: &State, sku: &str, qty: u32, ctx: &Context<'_>) -> Step {
+    let mut lines = state.cart().to_vec();
+    lines.push(CartLine {
+        sku: sku.to_string(),
+        qty,
+    });
+    show_cart(merge(lines), Vec::new(), ctx)
+}
+
+/// Prices the cart, explains what changed line by line and shows the summary with
+/// Agregar más / Confirmar / Cancelar. `notes` go first.
+fn show_cart(lines: Vec<CartLine>, notes: Vec<String>, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let priced = price(&lines, ctx);
+    let mut body = notes;
+    if !priced.problems.is_empty() {
+        body.push(t.cart_adjusted.clone());
+        body.extend(problem_lines(&priced.problems, t));
+        body.push(String::new());
+    }
+    if priced.lines.is_empty() {
+        body.push(t.cart_emptied.clone());
+        return Step {
+            state: State::Idle,
+            actions: with_menu(body.join("\n").trim(), ctx),
+        };
+    }
+    body.push(summary(&priced, ctx));
+    body.push(String::new());
+    body.push(t.cart_question.clone());
+    let actions = replies(with_buttons(
+        body.join("\n").trim(),
+        cart_buttons(ctx),
+        &t.cart_question,
+    ));
+    Step {
+        state: State::Cart {
+            lines: priced.kept(),
+            total: priced.total,
+        },
+        actions,
+    }
+}
+
+fn view_cart(state: &State, ctx: &Context<'_>) -> Step {
+    let cart = state.cart();
+    if cart.is_empty() {
+        return info(state, &ctx.texts.cart_empty, ctx);
+    }
+    show_cart(cart.to_vec(), Vec::new(), ctx)
+}
+
+fn catalog_order(state: &State, items: &[(String, u32)], ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    if items.is_empty() {
+        return info(state, &t.cart_empty, ctx);
+    }
+    let lines = merge(items.iter().map(|(sku, qty)| CartLine {
+        sku: sku.clone(),
+        qty: *qty,
+    }));
+    let notes = if state.cart().is_empty() {
+        Vec::new()
+    } else {
+        vec![t.cart_replaced.clone(), String::new()]
+    };
+    show_cart(lines, notes, ctx)
+}
+
+/// Places the order shown in the summary, re-priced now; anything different shows the summary again.
+fn confirm(state: &State, ctx: &Context<'_>) -> Step {
+    match state {
+        State::Cart { lines, total } => {
+            let priced = price(lines, ctx);
+            if priced.lines.is_empty() || !priced.problems.is_empty() {
+                return show_cart(lines.clone(), Vec::new(), ctx);
+            }
+            if priced.total != *total {
+                return show_cart(
+                    lines.clone(),
+                    vec![ctx.texts.prices_changed.clone(), String::new()],
+                    ctx,
+                );
+            }
+            Step {
+                state: State::Confirming {
+                    lines: priced.kept(),
+                },
+                actions: vec![Action::PlaceOrder {
+                    total: priced.total,
+                    lines: priced.lines,
+                }],
+            }
+        }
+        State::AwaitingPayment { .. } => payment_link(state, ctx),
+        // A cart whose current summary was not shown (or a confirmation that never came back).
+        _ if !state.cart().is_empty() => show_cart(state.cart().to_vec(), Vec::new(), ctx),
+        _ => info(state, &ctx.texts.cart_empty, ctx),
+    }
+}
+
+fn cancel(state: &State, ctx: &Context<'_>) -> Step {
+    if state.cart().is_empty() {
+        return info(state, &ctx.texts.nothing_to_cancel, ctx);
+    }
+    let actions = [Action::CancelDraft]
+        .into_iter()
+        .chain(with_menu(&ctx.texts.cart_cancelled, ctx))
+        .collect();
+    Step {
+        state: State::Idle,
+        actions,
+    }
+}
+
+// ---- orders and payment ----
+
+fn order_placed(
+    order_id: &str,
+    total: Centavos,
+    payment_url: &str,
+    minutes: u32,
+    ctx: &Context<'_>,
+) -> Step {
+    let body = fill(
+        &ctx.texts.order_placed,
+        &[
+            ("order_id", order_id),
+            ("total", &total.display_mxn()),
+            ("payment_url", payment_url),
+            ("minutes", &minutes.to_string()),
+        ],
+    );
+    let state = State::AwaitingPayment {
+        order_id: order_id.to_string(),
+        payment_url: payment_url.to_string(),
+        expires_at: ctx.now + Duration::minutes(i64::from(minutes)),
+    };
+    Step {
+        state,
+        actions: replies(text_messages(&body)),
+    }
+}
+
+fn order_rejected(state: &State, shortages: &[Shortage], ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let mut notes = vec![t.order_rejected.clone()];
+    notes.extend(
+        shortages
+            .iter()
+            .map(|s| shortage_line(t, &s.name, s.requested, s.available)),
+    );
+    notes.push(String::new());
+    let lines = state.cart();
+    if lines.is_empty() {
+        return info(state, notes.join("\n").trim(), ctx);
+    }
+    show_cart(apply_shortages(lines, shortages), notes, ctx)
+}
+
+/// Minutes left until `expires_at`, rounded up; `None` when it passed.
+fn minutes_left(state: &State, ctx: &Context<'_>) -> Option<i64> {
+    let State::AwaitingPayment { expires_at, .. } = state else {
+        return None;
+    };
+    let seconds = (*expires_at - ctx.now).num_seconds();
+    (seconds > 0).then(|| (seconds + 59) / 60)
+}
+
+fn payment_link_text(state: &State, ctx: &Context<'_>) -> Option<String> {
+    let State::AwaitingPayment {
+        order_id,
+        payment_url,
+        ..
+    } = state
+    else {
+        return None;
+    };
+    let minutes = minutes_left(state, ctx)?;
+    Some(fill(
+        &ctx.texts.payment_link,
+        &[
+            ("order_id", order_id),
+            ("payment_url", payment_url),
+            ("minutes", &minutes.to_string()),
+        ],
+    ))
+}
+
+fn payment_link(state: &State, ctx: &Context<'_>) -> Step {
+    if let Some(text) = payment_link_text(state, ctx) {
+        return Step {
+            state: state.clone(),
+            actions: replies(text_messages(&text)),
+        };
+    }
+    match state {
+        State::AwaitingPayment { order_id, .. } => {
+            let body = fill(&ctx.texts.payment_expired, &[("order_id", order_id)]);
+            Step {
+                state: State::Idle,
+                actions: with_menu(&body, ctx),
+            }
+        }
+        _ => info(state, &ctx.texts.no_pending_payment, ctx),
+    }
+}
+
+fn order_status(state: &State, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    if ctx.orders.is_empty() {
+        return info(state, &t.no_orders, ctx);
+    }
+    let mut orders: Vec<&OrderSummary> = ctx.orders.iter().collect();
+    orders.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    let mut body = vec![t.orders_title.clone()];
+    for order in orders.into_iter().take(ORDERS_SHOWN) {
+        let date = order
+            .created_at
+            .with_timezone(&ctx.timezone)
+            .format("%d/%m/%Y %H:%M")
+            .to_string();
+        body.push(fill(
+            &t.order_line,
+            &[
+                ("order_id", &order.order_id),
+                ("date", &date),
+                ("total", &order.total.display_mxn()),
+                ("status", &t.status_label(&order.status)),
+            ],
+        ));
+    }
+    if let Some(link) = payment_link_text(state, ctx) {
+        body.push(String::new());
+        body.push(link);
+    }
+    info(state, &body.join("\n"), ctx)
+}
+
+// ---- help, people, fallback ----
+
+fn help(state: &State, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let questions: Vec<Row> = ctx
+        .faqs
+        .iter()
+        .take(FAQS_SHOWN)
+        .enumerate()
+        .map(|(index, faq)| faq_row(index, &faq.question))
+        .collect();
+    let more = vec![
+        Row::new(Choice::Agent.id(), &t.row_agent, ""),
+        Row::new(Choice::Menu.id(), &t.row_menu, ""),
+    ];
+    let mut sections = Vec::new();
+    if !questions.is_empty() {
+        sections.push(Section::new(&t.help_questions, questions));
+    }
+    sections.push(Section::new(&t.help_more, more));
+    match list(&t.help_body, &t.help_button, sections) {
+        Some(reply) => Step {
+            state: state.clone(),
+            actions: vec![Action::Reply(reply)],
+        },
+        None => info(state, &t.help_body, ctx),
+    }
+}
+
+/// A question as a row: as much as fits in the title, the rest in the description.
+fn faq_row(index: usize, question: &str) -> Row {
+    let question = question.trim();
+    let count = question.chars().count();
+    if count <= limits::ROW_TITLE {
+        return Row::new(Choice::Faq { index }.id(), question, "");
+    }
+    let title = fit(question, limits::ROW_TITLE);
+    Row::new(Choice::Faq { index }.id(), &title, question)
+}
+
+fn hand_off(state: &State, ctx: &Context<'_>) -> Step {
+    let mut actions = Vec::new();
+    if !state.cart().is_empty() {
+        actions.push(Action::CancelDraft);
+    }
+    actions.push(Action::HandToHuman);
+    actions.extend(replies(text_messages(&ctx.texts.handed_off)));
+    Step {
+        state: State::HandedOff,
+        actions,
+    }
+}
+
+/// Not understood: say so and offer what fits where the customer is. Never silent.
+fn fallback(state: &State, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    match state {
+        State::ChoosingQuantity { sku, cart } => match offer(ctx, sku) {
+            Some(offer) if offer.product.active && offer.available > 0 => {
+                let why = fill(
+                    &t.quantity_not_understood,
+                    &[("product", &fit(&offer.product.name, 60))],
+                );
+                ask_quantity(offer, cart.clone(), Some(why), ctx)
+            }
+            _ => Step {
+                state: top(state),
+                actions: with_menu(&t.fallback, ctx),
+            },
+        },
+        State::Cart { .. } | State::Confirming { .. } => Step {
+            state: state.clone(),
+            actions: replies(with_buttons(
+                &t.fallback_cart,
+                cart_buttons(ctx),
+                &t.choose_option,
+            )),
+        },
+        _ => info(state, &t.fallback, ctx),
+    }
+}

@@ -1,0 +1,311 @@
+//! What the assistant says, per merchant. Defaults are es-MX; a merchant overrides only some.
+//!
+//! Templates take `{placeholders}`; unknown ones are left as written. `{s}` is "s" when the number
+//! next to it is not 1 ("hay 2 disponible{s}").
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The merchant's texts; every field has an es-MX default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Texts {
+    /// Greeting with the customer's first name: `{customer}`, `{merchant}`, `{branch}`, `{store}`.
+    pub greeting: String,
+    /// Greeting when the profile name is unknown: `{merchant}`, `{branch}`, `{store}`.
+    pub greeting_anonymous: String,
+    /// Added to the menu when a cart is open: `{count}`, `{s}`.
+    pub cart_kept: String,
+    /// Menu button to browse.
+    pub button_catalog: String,
+    /// Menu button for order status.
+    pub button_order_status: String,
+    /// Menu button for help.
+    pub button_help: String,
+    /// Body above buttons when the message before them was long.
+    pub choose_option: String,
+    /// Not understood (followed by the menu).
+    pub fallback: String,
+    /// Not understood while the cart summary is open.
+    pub fallback_cart: String,
+    /// Answer to media.
+    pub media: String,
+    /// Answer to unsupported messages (location, contacts…).
+    pub unsupported: String,
+    /// Answer to "gracias".
+    pub thanks: String,
+    /// No active products at all.
+    pub empty_catalog: String,
+    /// Body of the categories list.
+    pub categories_body: String,
+    /// Button that opens the categories list.
+    pub categories_button: String,
+    /// Section title of the categories list.
+    pub categories_section: String,
+    /// Row description of a category: `{count}`, `{s}`.
+    pub category_row: String,
+    /// Name for products without a category.
+    pub uncategorized: String,
+    /// Body of a category's products list: `{category}`.
+    pub products_body: String,
+    /// Button that opens a products list.
+    pub products_button: String,
+    /// Title of the row or button that shows the next page.
+    pub more_title: String,
+    /// Description of the "Ver más" row: `{count}` (items left).
+    pub more_description: String,
+    /// Body above the "Ver más" button after a product list: `{category}`.
+    pub more_products_body: String,
+    /// Body of a product list message: `{category}`.
+    pub product_list_body: String,
+    /// Header of the whole-catalog product list: `{merchant}`, `{store}`.
+    pub product_list_header: String,
+    /// Row description of a product in stock: `{available}`, `{s}`.
+    pub in_stock: String,
+    /// Row description of a sold-out product.
+    pub sold_out: String,
+    /// A category that no longer has products.
+    pub category_gone: String,
+    /// Body of search results: `{query}`, `{count}`.
+    pub search_results: String,
+    /// Section title of search results.
+    pub search_section: String,
+    /// Quantity question: `{product}`, `{price}`, `{max}`.
+    pub ask_quantity: String,
+    /// The product chosen is sold out: `{product}`.
+    pub product_sold_out: String,
+    /// The product chosen is no longer offered.
+    pub product_unavailable: String,
+    /// Quantity zero, negative, fractional or above the limit: `{max}`.
+    pub quantity_invalid: String,
+    /// Text that is not a quantity while one was asked: `{product}`.
+    pub quantity_not_understood: String,
+    /// Title of the cart summary.
+    pub cart_title: String,
+    /// A summary line: `{qty}`, `{product}`, `{unit}`, `{amount}`.
+    pub cart_line: String,
+    /// Subtotal (before IVA): `{amount}`.
+    pub cart_subtotal: String,
+    /// IVA: `{amount}`.
+    pub cart_iva: String,
+    /// Total: `{amount}`.
+    pub cart_total: String,
+    /// Question under the summary.
+    pub cart_question: String,
+    /// Heading above the lines that could not be kept as asked.
+    pub cart_adjusted: String,
+    /// Unknown SKU: `{sku}`.
+    pub problem_unknown: String,
+    /// Inactive product: `{product}`.
+    pub problem_inactive: String,
+    /// Sold out: `{product}`, `{requested}`.
+    pub problem_sold_out: String,
+    /// Short stock: `{product}`, `{requested}`, `{available}`, `{s}`.
+    pub problem_short: String,
+    /// Above the per-line limit: `{product}`, `{requested}`, `{max}`.
+    pub problem_too_many: String,
+    /// Zero units: `{product}`.
+    pub problem_invalid_qty: String,
+    /// More distinct products than a cart holds: `{max}`.
+    pub problem_too_many_lines: String,
+    /// Prices changed since the summary.
+    pub prices_changed: String,
+    /// The cart is empty.
+    pub cart_empty: String,
+    /// Nothing of the cart could be kept.
+    pub cart_emptied: String,
+    /// A catalog order replaced an open cart.
+    pub cart_replaced: String,
+    /// Cart button: browse more.
+    pub button_add_more: String,
+    /// Cart button: confirm.
+    pub button_confirm: String,
+    /// Cart button: cancel.
+    pub button_cancel: String,
+    /// The cart was cancelled.
+    pub cart_cancelled: String,
+    /// "Cancelar" without a cart.
+    pub nothing_to_cancel: String,
+    /// The order was created: `{order_id}`, `{total}`, `{payment_url}`, `{minutes}`.
+    pub order_placed: String,
+    /// Heading of the shortages when the order could not be reserved.
+    pub order_rejected: String,
+    /// The payment link again: `{order_id}`, `{payment_url}`, `{minutes}`.
+    pub payment_link: String,
+    /// The reservation ended: `{order_id}`.
+    pub payment_expired: String,
+    /// Asked for a payment link without a pending order.
+    pub no_pending_payment: String,
+    /// Heading of the order status list.
+    pub orders_title: String,
+    /// An order in the status list: `{order_id}`, `{date}`, `{total}`, `{status}`.
+    pub order_line: String,
+    /// The customer has no orders.
+    pub no_orders: String,
+    /// Labels of order statuses, overriding the defaults of [`Texts::status_label`].
+    pub status_labels: BTreeMap<String, String>,
+    /// Body of the help list.
+    pub help_body: String,
+    /// Button that opens the help list.
+    pub help_button: String,
+    /// Section title of the questions in the help list.
+    pub help_questions: String,
+    /// Section title of the other options in the help list.
+    pub help_more: String,
+    /// Help row: talk to a person.
+    pub row_agent: String,
+    /// Help row: main menu.
+    pub row_menu: String,
+    /// Sent when handing the conversation to a person.
+    pub handed_off: String,
+    /// Sent when the agent releases the conversation; empty sends nothing.
+    pub released: String,
+    /// Sent after "baja".
+    pub opted_out: String,
+    /// Sent after "alta".
+    pub opted_in: String,
+}
+
+impl Default for Texts {
+    fn default() -> Self {
+        let s = |t: &str| t.to_string();
+        Texts {
+            greeting: s("¡Hola, {customer}! 👋 Soy el asistente de {store}. ¿En qué te ayudo hoy?"),
+            greeting_anonymous: s("¡Hola! 👋 Soy el asistente de {store}. ¿En qué te ayudo hoy?"),
+            cart_kept: s("🛒 Tu carrito sigue guardado ({count} producto{s}). Escribe *carrito* para verlo."),
+            button_catalog: s("Ver catálogo"),
+            button_order_status: s("Mi pedido"),
+            button_help: s("Ayuda"),
+            choose_option: s("Elige una opción 👇"),
+            fallback: s("Perdón, no entendí tu mensaje 🤔. Elige una opción o escribe *asesor* para hablar con una persona."),
+            fallback_cart: s("Perdón, no entendí 🤔. ¿Qué hacemos con tu carrito?"),
+            media: s("Recibí tu archivo 📎, pero solo puedo leer texto. Si es una receta o una foto de un producto, escribe *asesor* y una persona te atiende."),
+            unsupported: s("Ese tipo de mensaje todavía no lo puedo leer 🙈. Elige una opción o escríbeme."),
+            thanks: s("¡Con gusto! 😊 ¿Te ayudo con algo más?"),
+            empty_catalog: s("Por ahora no tenemos productos disponibles por aquí 😕. Escribe *asesor* y una persona te ayuda."),
+            categories_body: s("Estas son nuestras categorías. Elige una 👇"),
+            categories_button: s("Ver categorías"),
+            categories_section: s("Categorías"),
+            category_row: s("{count} producto{s}"),
+            uncategorized: s("Otros"),
+            products_body: s("*{category}*: elige un producto 👇"),
+            products_button: s("Ver productos"),
+            more_title: s("Ver más"),
+            more_description: s("{count} más"),
+            more_products_body: s("Hay más productos en *{category}*."),
+            product_list_body: s("Agrega productos a tu carrito y envíamelo para armar tu pedido 🛒"),
+            product_list_header: s("{merchant}"),
+            in_stock: s("{available} disponible{s}"),
+            sold_out: s("Agotado por ahora"),
+            category_gone: s("Esa categoría ya no tiene productos."),
+            search_results: s("Encontré esto para «{query}» 👇"),
+            search_section: s("Resultados"),
+            ask_quantity: s("¿Cuántas piezas de *{product}* quieres? ({price} c/u)\nElige o escribe un número del 1 al {max}."),
+            product_sold_out: s("Lo siento, *{product}* está agotado por ahora 😕."),
+            product_unavailable: s("Ese producto ya no está disponible 😕."),
+            quantity_invalid: s("La cantidad debe ser un número entero del 1 al {max} 🙂."),
+            quantity_not_understood: s("No entendí la cantidad de *{product}*. Escribe un número, por ejemplo *2*."),
+            cart_title: s("🛒 *Tu pedido*"),
+            cart_line: s("• {qty} × {product} ({unit} c/u): {amount}"),
+            cart_subtotal: s("Subtotal: {amount}"),
+            cart_iva: s("IVA: {amount}"),
+            cart_total: s("*Total: {amount}*"),
+            cart_question: s("¿Confirmamos tu pedido?"),
+            cart_adjusted: s("Ajusté tu carrito:"),
+            problem_unknown: s("• Producto {sku}: no está en nuestro catálogo"),
+            problem_inactive: s("• {product}: ya no está disponible"),
+            problem_sold_out: s("• {product}: pediste {requested}, está agotado"),
+            problem_short: s("• {product}: pediste {requested}, hay {available} disponible{s}"),
+            problem_too_many: s("• {product}: pediste {requested}, el máximo es {max} por producto"),
+            problem_invalid_qty: s("• {product}: la cantidad no es válida"),
+            problem_too_many_lines: s("• Un pedido puede tener hasta {max} productos distintos; dejé los primeros {max}"),
+            prices_changed: s("⚠️ Algunos precios cambiaron. Revisa tu pedido antes de confirmar."),
+            cart_empty: s("Tu carrito está vacío. ¿Vemos el catálogo? 🛍️"),
+            cart_emptied: s("No quedó nada disponible de lo que pediste 😕."),
+            cart_replaced: s("Armé tu carrito con lo que enviaste (reemplaza el anterior)."),
+            button_add_more: s("Agregar más"),
+            button_confirm: s("Confirmar"),
+            button_cancel: s("Cancelar"),
+            cart_cancelled: s("Listo, cancelé tu carrito. Aquí estoy cuando quieras 🙂"),
+            nothing_to_cancel: s("No tienes un carrito abierto. Para cancelar un pedido ya registrado, escribe *asesor*."),
+            order_placed: s("✅ ¡Listo! Registramos tu pedido {order_id}.\nTotal: *{total}*\nPaga aquí: {payment_url}\nApartamos tus productos por {minutes} minutos."),
+            order_rejected: s("😕 Mientras confirmabas cambió la existencia:"),
+            payment_link: s("Tu pedido {order_id} te espera 🙂\nPaga aquí: {payment_url}\nTus productos siguen apartados {minutes} minutos más."),
+            payment_expired: s("La reserva de tu pedido {order_id} ya venció ⌛. Si aún lo quieres, arma tu carrito de nuevo."),
+            no_pending_payment: s("No tienes pagos pendientes 🙂."),
+            orders_title: s("📦 *Tus pedidos recientes*"),
+            order_line: s("• {order_id} · {date} · {total} · {status}"),
+            no_orders: s("Aún no tienes pedidos con nosotros. ¿Vemos el catálogo? 🛍️"),
+            status_labels: BTreeMap::new(),
+            help_body: s("¿En qué te ayudo? Elige una pregunta o habla con una persona 👇"),
+            help_button: s("Ver opciones"),
+            help_questions: s("Preguntas frecuentes"),
+            help_more: s("Más opciones"),
+            row_agent: s("Hablar con un asesor"),
+            row_menu: s("Menú principal"),
+            handed_off: s("Listo, le pedí a una persona de nuestro equipo que te atienda 🙋. Te responde por aquí en breve."),
+            released: s("Gracias por tu paciencia 🙌. Si necesitas algo más, escribe *menú*."),
+            opted_out: s("Listo, ya no te enviaremos mensajes. Si cambias de opinión, escribe *alta*."),
+            opted_in: s("¡Qué gusto! 🎉 Volverás a recibir nuestros mensajes."),
+        }
+    }
+}
+
+impl Texts {
+    /// How an order status reads to the customer: the merchant's label, ours, or the status itself.
+    pub fn status_label(&self, status: &str) -> String {
+        if let Some(label) = self.status_labels.get(status) {
+            return label.clone();
+        }
+        let label = match status {
+            "cart" => "En preparación",
+            "awaiting_payment" => "Pendiente de pago",
+            "paid" => "Pagado",
+            "invoiced" => "Pagado y facturado",
+            "ready_for_pickup" => "Listo para recoger",
+            "shipped" => "En camino",
+            "delivered" | "fulfilled" => "Entregado",
+            "cancelled" => "Cancelado",
+            "expired" => "Vencido",
+            "refunded" => "Reembolsado",
+            other => other,
+        };
+        label.to_string()
+    }
+}
+
+/// Fills `{name}` placeholders of a template; unknown placeholders stay as written.
+pub(crate) fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let found = after.find('}').and_then(|close| {
+            vars.iter()
+                .find(|(k, _)| *k == &after[..close])
+                .map(|(_, v)| (close, *v))
+        });
+        match found {
+            Some((close, value)) => {
+                out.push_str(value);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// "s" unless `n` is 1, for `{s}`.
+pub(crate) fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

@@ -1,0 +1,82 @@
+//! Money in Mexican pesos as integer centavos. Never floats.
+
+use serde::{Deserialize, Serialize};
+
+/// An amount in centavos (1 MXN = 100 centavos).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Centavos(pub i64);
+
+impl Centavos {
+    /// Zero pesos.
+    pub const ZERO: Centavos = Centavos(0);
+
+    /// Sum that fails instead of overflowing.
+    pub fn checked_add(self, other: Centavos) -> Option<Centavos> {
+        self.0.checked_add(other.0).map(Centavos)
+    }
+
+    /// Product by a quantity that fails instead of overflowing.
+    pub fn checked_mul(self, qty: u32) -> Option<Centavos> {
+        self.0.checked_mul(i64::from(qty)).map(Centavos)
+    }
+
+    /// As customers read it: `$1,250.50`.
+    pub fn display_mxn(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        let pesos = (abs / 100).to_string();
+        let mut grouped = String::new();
+        for (i, c) in pesos.chars().enumerate() {
+            if i > 0 && (pesos.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        format!("{sign}${grouped}.{:02}", abs % 100)
+    }
+
+    /// Parses `"149.90"`, `"149.9"` or `"149"` pesos exactly (no float round trip).
+    pub fn parse_pesos(text: &str) -> Option<Centavos> {
+        let text = text.trim();
+        let (int, frac) = match text.split_once('.') {
+            Some((i, f)) => (i, f),
+            None => (text, ""),
+        };
+        if int.is_empty()
+            || !int.chars().all(|c| c.is_ascii_digit())
+            || frac.len() > 2
+            || !frac.chars().all(|c| c.is_ascii_digit())
+        {
+            return None;
+        }
+        let pesos: i64 = int.parse().ok()?;
+        let cents: i64 = format!("{frac:0<2}").parse().ok()?;
+        pesos.checked_mul(100)?.checked_add(cents).map(Centavos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn displays_like_a_mexican_price_tag() {
+        assert_eq!(Centavos(125_050).display_mxn(), "$1,250.50");
+        assert_eq!(Centavos(5).display_mxn(), "$0.05");
+        assert_eq!(Centavos(123_456_789).display_mxn(), "$1,234,567.89");
+        assert_eq!(Centavos(-1_000).display_mxn(), "-$10.00");
+    }
+
+    #[test]
+    fn parses_pesos_exactly() {
+        assert_eq!(Centavos::parse_pesos("149.90"), Some(Centavos(14_990)));
+        assert_eq!(Centavos::parse_pesos("0.1"), Some(Centavos(10)));
+        assert_eq!(Centavos::parse_pesos("25"), Some(Centavos(2_500)));
+        assert_eq!(Centavos::parse_pesos("1.005"), None);
+        assert_eq!(Centavos::parse_pesos("-3"), None);
+        assert_eq!(Centavos::parse_pesos("abc"), None);
+    }
+}

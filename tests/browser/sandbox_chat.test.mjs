@@ -1,0 +1,325 @@
+// The customer simulator (/sandbox/chat) in headless Debian Chromium, against the real local stack:
+// a customer writes "hola" from the page, the merchant answers with reply buttons, a list and a product
+// through the merchant API, and the customer's taps go back through the signed webhook.
+//
+//   MOSTRADOR_BIN=target/debug/mostrador node tests/browser/sandbox_chat.test.mjs
+//
+// Environment: MOSTRADOR_BIN (required: the local stack binary), MOSTRADOR_CHROMIUM (default
+// /usr/bin/chromium). Fails (never skips) when the binary or Chromium is missing or cannot start.
+// Writes tests/browser/out/sandbox-chat.png, and on failure the stack's log and a failure screenshot.
+
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const OUT = path.join(HERE, "out");
+const BIN = process.env.MOSTRADOR_BIN;
+const CHROMIUM = process.env.MOSTRADOR_CHROMIUM || "/usr/bin/chromium";
+const ADMIN_KEY = "browser-test-admin-key-0123456789";
+const APP_SECRET = "browser-test-app-secret";
+// Flags that keep Chromium off the network this machine does not have (see the machine notes).
+const CHROMIUM_ARGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+const PHONE_NUMBER_ID = String(100000000000000 + Math.floor(Math.random() * 899999999999999));
+const CUSTOMER = "5215512345678";
+
+let step = 0;
+const ok = (what) => console.log(`ok ${++step} - ${what}`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function until(what, fn, timeoutMs = 20000, everyMs = 200) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      const value = await fn();
+      if (value) return value;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message}` : ""}`);
+}
+
+/** The local stack as a child process, with its log kept for failures. */
+async function startStack(dataDir) {
+  assert.ok(BIN, "MOSTRADOR_BIN must name the local stack binary (target/debug/mostrador)");
+  assert.ok(existsSync(BIN), `MOSTRADOR_BIN=${BIN} does not exist: build it with cargo build -p mostrador-local`);
+  const port = await freePort();
+  const log = [];
+  const child = spawn(BIN, [], {
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      MOSTRADOR_ADDR: `127.0.0.1:${port}`,
+      MOSTRADOR_DATA_DIR: dataDir,
+      MOSTRADOR_ENGINE: "embedded",
+      MOSTRADOR_ADMIN_KEY: ADMIN_KEY,
+      MOSTRADOR_WHATSAPP_APP_SECRET: APP_SECRET,
+      MOSTRADOR_WHATSAPP_VERIFY_TOKEN: "browser-test-verify-token",
+      MOSTRADOR_LOG: process.env.MOSTRADOR_LOG || "info",
+      MOSTRADOR_LOG_FORMAT: "text",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let exited = null;
+  child.on("exit", (code, signal) => { exited = { code, signal }; });
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk) => log.push(chunk));
+  }
+  const url = `http://127.0.0.1:${port}`;
+  await until("the stack to answer /healthz", async () => {
+    if (exited) throw new Error(`the stack exited during start-up (${JSON.stringify(exited)})`);
+    const r = await fetch(`${url}/healthz`);
+    return r.ok;
+  }, 60000);
+  return {
+    url,
+    log: () => log.join(""),
+    async stop() {
+      if (exited) return;
+      child.kill("SIGINT");
+      const done = new Promise((r) => child.once("exit", r));
+      const timeout = sleep(10000).then(() => { if (!exited) child.kill("SIGKILL"); });
+      await Promise.race([done, timeout]);
+    },
+  };
+}
+
+async function http(url, method, pathname, { key, body } = {}) {
+  const response = await fetch(url + pathname, {
+    method,
+    headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: response.status, json, text };
+}
+
+async function expectStatus(promise, want, what) {
+  const r = await promise;
+  assert.equal(r.status, want, `${what}: HTTP ${r.status} ${r.text}`);
+  return r.json;
+}
+
+/** Waits until the inbound queue has nothing left to process, and nothing went to its DLQ. */
+async function inboundDrained(stack) {
+  await until("the inbound queue to drain", async () => {
+    const { json } = await http(stack.url, "GET", "/v1/admin/queues", { key: ADMIN_KEY });
+    const inbound = json && json.queues && json.queues.inbound;
+    assert.ok(inbound, `no inbound queue in ${JSON.stringify(json)}`);
+    assert.equal(inbound.dead, 0, `a customer message went to the inbound DLQ: ${JSON.stringify(json)}`);
+    return inbound.visible === 0 && inbound.in_flight === 0;
+  });
+}
+
+/** Queues a message through the merchant API and waits until the sender put it in the outbox. */
+async function reply(stack, merchant, message) {
+  const queued = await expectStatus(
+    http(stack.url, "POST", "/v1/messages", { key: merchant.key, body: { branch_id: merchant.branchId, to: CUSTOMER, message } }),
+    202, "POST /v1/messages");
+  const status = await until(`message ${queued.id} to leave the outbound queue`, async () => {
+    const r = await http(stack.url, "GET", `/v1/messages/${queued.id}`, { key: merchant.key });
+    return r.status === 200 && r.json.status && r.json.status !== "queued" ? r.json.status : null;
+  });
+  assert.equal(status, "sandbox", `message ${queued.id} ended as ${status}, not in the sandbox outbox`);
+}
+
+/** Clicks (or submits) and returns the /sandbox/api/send exchange it caused. */
+async function sentBy(page, action) {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/sandbox/api/send") && r.request().method() === "POST"),
+    action(),
+  ]);
+  const request = response.request().postDataJSON();
+  const body = await response.json();
+  assert.equal(response.status(), 200, `/sandbox/api/send answered ${response.status()}: ${JSON.stringify(body)}`);
+  assert.equal(body.webhook.status, 200, `the webhook answered ${JSON.stringify(body.webhook)}`);
+  assert.equal(body.webhook.report.enqueued, 1, `the signed delivery was not enqueued: ${JSON.stringify(body.webhook)}`);
+  assert.match(body.wamid, /^wamid\.sandbox\./);
+  return { request, body };
+}
+
+async function main() {
+  const work = await mkdtemp(path.join(os.tmpdir(), "mostrador-browser-"));
+  await mkdir(OUT, { recursive: true });
+  let stack;
+  let context;
+  let page;
+  const pageProblems = [];
+  try {
+    stack = await startStack(path.join(work, "data"));
+    ok(`local stack answers on ${stack.url}`);
+
+    // A merchant with one branch on a WhatsApp number, through the admin and merchant APIs.
+    const m = await expectStatus(http(stack.url, "POST", "/v1/admin/merchants", { key: ADMIN_KEY, body: { name: "Farmacia del Navegador" } }), 201, "create merchant");
+    const k = await expectStatus(http(stack.url, "POST", `/v1/admin/merchants/${m.id}/api-keys`, { key: ADMIN_KEY, body: { label: "browser test" } }), 201, "issue key");
+    const b = await expectStatus(http(stack.url, "POST", "/v1/branches", {
+      key: k.api_key, body: { name: "Sucursal Centro", postal_code: "06000", phone_number_id: PHONE_NUMBER_ID },
+    }), 201, "create branch");
+    const merchant = { id: m.id, key: k.api_key, branchId: b.id };
+    ok(`merchant ${m.id} with branch ${b.id} on number ${PHONE_NUMBER_ID}`);
+
+    // Chromium must start: a missing or broken browser fails the test.
+    context = await chromium.launchPersistentContext(path.join(work, "chromium-profile"), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1100, height: 860 },
+      locale: "es-MX",
+      timezoneId: "America/Mexico_City",
+    });
+    page = context.pages()[0] || (await context.newPage());
+    page.setDefaultTimeout(15000);
+    page.on("pageerror", (e) => pageProblems.push(`page error: ${e.message}`));
+    page.on("console", (msg) => { if (msg.type() === "error") pageProblems.push(`console error: ${msg.text()}`); });
+    page.on("requestfailed", (r) => pageProblems.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`));
+    ok(`Chromium (${CHROMIUM}) started headless`);
+
+    await page.goto(`${stack.url}/sandbox/chat`);
+    await page.locator("#new-number").fill(PHONE_NUMBER_ID);
+    await page.locator("#add-number").click();
+    await page.locator(`#branch option[value="${PHONE_NUMBER_ID}"]`).waitFor({ state: "attached" });
+    assert.equal(await page.locator("#branch").inputValue(), PHONE_NUMBER_ID);
+    const option = await page.locator(`#branch option[value="${PHONE_NUMBER_ID}"]`).textContent();
+    assert.match(option, /Farmacia del Navegador — Sucursal Centro/);
+    await page.locator("#chat-title").filter({ hasText: "Farmacia del Navegador · Sucursal Centro" }).waitFor();
+    // Listed from the server on the next visit, not only in this page's memory.
+    await page.reload();
+    await page.locator(`#branch option[value="${PHONE_NUMBER_ID}"]`).waitFor({ state: "attached" });
+    ok("the branch is chosen from the dropdown, by merchant and branch name");
+
+    await page.locator("#wa-id").fill(CUSTOMER);
+    await page.locator("#name").fill("Lupita Navegador");
+    await page.locator("#name").dispatchEvent("change");
+    await page.locator("#text").fill("hola");
+    const hola = await sentBy(page, () => page.locator("#text").press("Enter"));
+    assert.deepEqual(
+      { phone_number_id: hola.request.phone_number_id, wa_id: hola.request.wa_id, kind: hola.request.kind, text: hola.request.text },
+      { phone_number_id: PHONE_NUMBER_ID, wa_id: CUSTOMER, kind: "text", text: "hola" });
+    await page.locator('.msg.out .bubble[data-kind="text"][data-status="accepted"]', { hasText: "hola" }).waitFor();
+    ok(`"hola" sent from the page: signed webhook accepted it (${hola.body.wamid}) and the bubble shows it`);
+
+    // The customer wrote, so the 24-hour window opens once the inbound consumer has recorded it.
+    await inboundDrained(stack);
+    await reply(stack, merchant, {
+      type: "interactive",
+      interactive: {
+        type: "button",
+        header: { type: "text", text: "Tu pedido" },
+        body: { text: "¿Confirmas *2 cajas* de paracetamol 500 mg?\nTotal: $91.00 MXN" },
+        footer: { text: "Farmacia del Navegador" },
+        action: { buttons: [
+          { type: "reply", reply: { id: "confirmar", title: "Confirmar" } },
+          { type: "reply", reply: { id: "cancelar", title: "Cancelar" } },
+        ] },
+      },
+    });
+    const confirm = page.locator('.msg.in .reply-button[data-id="confirmar"]');
+    await confirm.waitFor();
+    await page.locator('.msg.in .reply-button[data-id="cancelar"]', { hasText: "Cancelar" }).waitFor();
+    assert.equal(await page.locator(".msg.in .bubble strong", { hasText: "2 cajas" }).count(), 1, "*bold* is rendered bold");
+    assert.equal(await page.locator(".msg.in .bubble br").count() >= 1, true, "line breaks are kept");
+    const buttonsWamid = await page.locator(".msg.in").last().getAttribute("data-id");
+    ok("the reply-buttons message from the outbox renders with its header, bold body and two buttons");
+
+    const tapped = await sentBy(page, () => confirm.click());
+    assert.equal(tapped.request.kind, "button_reply");
+    assert.equal(tapped.request.id, "confirmar");
+    assert.equal(tapped.request.title, "Confirmar");
+    assert.equal(tapped.request.context_id, `sandbox.${buttonsWamid}`, "the reply names the message it answers");
+    await page.locator('.msg.out .bubble[data-kind="button_reply"][data-status="accepted"]', { hasText: "Confirmar" }).waitFor();
+    await inboundDrained(stack);
+    ok(`tapping "Confirmar" posted a signed button_reply the webhook accepted (200, enqueued) and the consumer processed`);
+
+    await reply(stack, merchant, {
+      type: "interactive",
+      interactive: {
+        type: "list",
+        body: { text: "¿Qué buscas hoy?" },
+        action: { button: "Ver categorías", sections: [{ title: "Categorías", rows: [
+          { id: "cat-dolor", title: "Dolor y fiebre", description: "Paracetamol, ibuprofeno" },
+          { id: "cat-bebe", title: "Bebés" },
+        ] }] },
+      },
+    });
+    await page.locator(".msg.in .list-open", { hasText: "Ver categorías" }).click();
+    const row = page.locator('.list-row[data-id="cat-dolor"]');
+    await row.waitFor();
+    const picked = await sentBy(page, () => row.click());
+    assert.deepEqual([picked.request.kind, picked.request.id, picked.request.title], ["list_reply", "cat-dolor", "Dolor y fiebre"]);
+    await page.locator('.msg.out .bubble[data-kind="list_reply"][data-status="accepted"]', { hasText: "Dolor y fiebre" }).waitFor();
+    ok("a list opens its rows; choosing one posts an accepted list_reply");
+
+    await reply(stack, merchant, {
+      type: "interactive",
+      interactive: {
+        type: "product_list",
+        header: { type: "text", text: "Dolor y fiebre" },
+        body: { text: "Estos tenemos en *Sucursal Centro*:" },
+        action: { catalog_id: "cat-navegador", sections: [{ title: "Analgésicos", product_items: [
+          { product_retailer_id: "PARA-500" }, { product_retailer_id: "IBU-400" },
+        ] }] },
+      },
+    });
+    const card = page.locator('.msg.in .card[data-sku="PARA-500"]');
+    await card.waitFor();
+    await card.locator("input").fill("2");
+    const ordered = await sentBy(page, () => card.locator(".product-add").click());
+    assert.equal(ordered.request.kind, "order");
+    assert.deepEqual(ordered.request.items, [{ product_retailer_id: "PARA-500", quantity: 2, currency: "MXN" }]);
+    await page.locator('.msg.out .bubble[data-kind="order"][data-status="accepted"]', { hasText: "2 × PARA-500" }).waitFor();
+    await inboundDrained(stack);
+    ok("a product list shows cards with SKUs; Agregar posts an accepted catalog order");
+
+    // Let the page settle (one more poll) before the picture.
+    await sleep(1200);
+    await page.screenshot({ path: path.join(OUT, "sandbox-chat.png"), fullPage: true });
+    ok(`screenshot in ${path.relative(process.cwd(), path.join(OUT, "sandbox-chat.png"))}`);
+
+    assert.deepEqual(pageProblems, [], "the page logged no errors and no request failed");
+    ok("no page errors, console errors or failed requests");
+  } catch (e) {
+    if (page) await page.screenshot({ path: path.join(OUT, "sandbox-chat-failure.png"), fullPage: true }).catch(() => {});
+    if (pageProblems.length) console.error(`page problems:\n  ${pageProblems.join("\n  ")}`);
+    if (stack) console.error(`--- local stack log ---\n${stack.log().slice(-20000)}\n--- end of log ---`);
+    throw e;
+  } finally {
+    if (context) await context.close().catch(() => {});
+    if (stack) await stack.stop();
+    await rm(work, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+main().then(
+  () => console.log(`# sandbox chat: all ${step} checks passed`),
+  (e) => {
+    console.error(`not ok ${step + 1} - ${e.stack || e}`);
+    process.exitCode = 1;
+  },
+);
