@@ -25,6 +25,16 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// Logs to stderr when `TEST_LOG` is set (e.g. `TEST_LOG=debug`); silent otherwise.
+pub fn init_test_log() {
+    if let Ok(filter) = std::env::var("TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    }
+}
+
 /// The moto endpoint the test script started.
 pub fn moto_endpoint() -> String {
     std::env::var("MOSTRADOR_TEST_AWS_ENDPOINT")

@@ -183,7 +183,11 @@ async function main() {
       key: k.api_key, body: { name: "Sucursal Centro", postal_code: "06000", phone_number_id: PHONE_NUMBER_ID },
     }), 201, "create branch");
     const merchant = { id: m.id, key: k.api_key, branchId: b.id };
-    ok(`merchant ${m.id} with branch ${b.id} on number ${PHONE_NUMBER_ID}`);
+    await expectStatus(http(stack.url, "PUT", "/v1/products/PARA-500", { key: merchant.key, body: {
+      sku: "PARA-500", name: "Paracetamol 500 mg, 10 tabletas", price: 4550, tax: "iva0",
+      clave_prod_serv: "51142001", clave_unidad: "XBX", categories: ["Analgésicos"],
+    } }), 200, "create product");
+    ok(`merchant ${m.id} with branch ${b.id} on number ${PHONE_NUMBER_ID} and one product`);
 
     // Chromium must start: a missing or broken browser fails the test.
     context = await chromium.launchPersistentContext(path.join(work, "chromium-profile"), {
@@ -199,9 +203,13 @@ async function main() {
     page.on("pageerror", (e) => pageProblems.push(`page error: ${e.message}`));
     page.on("console", (msg) => { if (msg.type() === "error") pageProblems.push(`console error: ${msg.text()}`); });
     page.on("requestfailed", (r) => pageProblems.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`));
+    page.on("response", (r) => { if (r.status() >= 400) pageProblems.push(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`); });
     ok(`Chromium (${CHROMIUM}) started headless`);
 
     await page.goto(`${stack.url}/sandbox/chat`);
+    // `cargo run` seeds a demo merchant: its numbers are offered before anything else was used.
+    await page.locator("#branch option").first().waitFor({ state: "attached" });
+    assert.ok(await page.locator("#branch option").count() >= 1, "the seeded demo branches are listed");
     await page.locator("#new-number").fill(PHONE_NUMBER_ID);
     await page.locator("#add-number").click();
     await page.locator(`#branch option[value="${PHONE_NUMBER_ID}"]`).waitFor({ state: "attached" });
@@ -245,7 +253,7 @@ async function main() {
     await page.locator('.msg.in .reply-button[data-id="cancelar"]', { hasText: "Cancelar" }).waitFor();
     assert.equal(await page.locator(".msg.in .bubble strong", { hasText: "2 cajas" }).count(), 1, "*bold* is rendered bold");
     assert.equal(await page.locator(".msg.in .bubble br").count() >= 1, true, "line breaks are kept");
-    const buttonsWamid = await page.locator(".msg.in").last().getAttribute("data-id");
+    const buttonsWamid = await page.locator(".msg.in", { has: page.locator('.reply-button[data-id="confirmar"]') }).getAttribute("data-id");
     ok("the reply-buttons message from the outbox renders with its header, bold body and two buttons");
 
     const tapped = await sentBy(page, () => confirm.click());
@@ -289,18 +297,23 @@ async function main() {
     });
     const card = page.locator('.msg.in .card[data-sku="PARA-500"]');
     await card.waitFor();
+    assert.equal(await card.locator(".name").textContent(), "Paracetamol 500 mg, 10 tabletas");
+    assert.equal(await card.locator(".price").textContent(), "$45.50 MXN");
+    await page.locator('.msg.in .card[data-sku="IBU-400"]', { hasText: "no está en el catálogo" }).waitFor();
     await card.locator("input").fill("2");
     const ordered = await sentBy(page, () => card.locator(".product-add").click());
     assert.equal(ordered.request.kind, "order");
-    assert.deepEqual(ordered.request.items, [{ product_retailer_id: "PARA-500", quantity: 2, currency: "MXN" }]);
+    assert.deepEqual(ordered.request.items, [{ product_retailer_id: "PARA-500", quantity: 2, currency: "MXN", item_price: "45.50" }]);
     await page.locator('.msg.out .bubble[data-kind="order"][data-status="accepted"]', { hasText: "2 × PARA-500" }).waitFor();
     await inboundDrained(stack);
-    ok("a product list shows cards with SKUs; Agregar posts an accepted catalog order");
+    ok("a product list shows catalog cards (name, price, SKU); Agregar posts an accepted catalog order at that price");
 
     // Let the page settle (one more poll) before the picture.
     await sleep(1200);
     await page.screenshot({ path: path.join(OUT, "sandbox-chat.png"), fullPage: true });
-    ok(`screenshot in ${path.relative(process.cwd(), path.join(OUT, "sandbox-chat.png"))}`);
+    await page.locator("#messages").evaluate((box) => { box.scrollTop = 0; });
+    await page.screenshot({ path: path.join(OUT, "sandbox-chat-top.png"), fullPage: true });
+    ok(`screenshots in ${path.relative(process.cwd(), OUT)}/sandbox-chat.png and sandbox-chat-top.png`);
 
     assert.deepEqual(pageProblems, [], "the page logged no errors and no request failed");
     ok("no page errors, console errors or failed requests");

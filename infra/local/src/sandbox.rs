@@ -26,12 +26,12 @@ use delivery::{CustomerMessage, CustomerSend, Envelope, SendRequest};
 use mostrador_app::error::{json_error, ApiError, FieldError};
 use mostrador_app::merchants::{self, route_phone};
 use mostrador_app::tenant::{MerchantId, TenantTable};
-use mostrador_app::{settings, Deps};
+use mostrador_app::{catalog, settings, Deps};
 use mostrador_core::phone::normalize_wa_id;
 use mostrador_store::{Item, Key, Query as TableQuery, SortKey, Table};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +57,9 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 const PAGE: u32 = 100;
 const HISTORY: usize = 50;
 const MAX_SCANNED: usize = 2_000;
+/// An outbox item is keyed by the time its writer read the clock, not the time it landed: a poll
+/// re-reads this much before its cursor so a late write is not skipped (clients dedupe by `id`).
+const OVERLAP_MS: i64 = 5_000;
 
 #[derive(Clone)]
 struct Sandbox {
@@ -220,9 +223,30 @@ async fn remember(deps: &Deps, phone_number_id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Every number the sandbox knows of: the indexed routing records and the remembered numbers.
+/// The demo merchant's numbers, from the file `cargo run` keeps them in (see [`crate::demo`]).
+async fn demo_numbers(deps: &Deps) -> Vec<String> {
+    let path = deps.config.data_dir.join("demo.json");
+    let Ok(text) = tokio::fs::read_to_string(&path).await else {
+        return Vec::new();
+    };
+    serde_json::from_str::<crate::demo::Demo>(&text)
+        .map(|demo| {
+            demo.branches
+                .into_iter()
+                .map(|b| b.phone_number_id)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every number the sandbox knows of: the demo's, the indexed routing records and the numbers
+/// remembered from earlier use.
 async fn known_numbers(deps: &Deps) -> Result<BTreeSet<String>, ApiError> {
-    let mut numbers = BTreeSet::new();
+    let mut numbers: BTreeSet<String> = demo_numbers(deps)
+        .await
+        .iter()
+        .filter_map(|id| delivery::phone_number_id(id))
+        .collect();
     for (query, from_indexed) in [
         (TableQuery::gsi1(INDEXED_NUMBERS), true),
         (TableQuery::partition(REMEMBERED_NUMBERS), false),
@@ -365,6 +389,16 @@ struct MessagesQuery {
     after: Option<String>,
 }
 
+/// Where a poll after `cursor` starts reading: [`OVERLAP_MS`] before it.
+fn overlap_start(cursor: &str) -> String {
+    let ms: i64 = cursor
+        .split('#')
+        .next()
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or(0);
+    format!("{:013}", (ms - OVERLAP_MS).max(0))
+}
+
 /// An outbox sort key: `{ms:013}#{id}`.
 fn outbox_cursor(raw: &str) -> Option<&str> {
     let (ms, id) = raw.split_once('#')?;
@@ -378,6 +412,7 @@ fn outbox_cursor(raw: &str) -> Option<&str> {
 
 /// `GET /sandbox/api/messages`: `{branch, messages: [...], cursor}`; each message has `id`, `wamid`
 /// (what a reply's `context_id` names), `cursor`, `stored_at_ms`, `category` and the Cloud API `message`.
+/// With `after`, messages of the few seconds before the cursor come again (see [`OVERLAP_MS`]).
 async fn messages(
     State(s): State<Sandbox>,
     query: Result<Query<MessagesQuery>, QueryRejection>,
@@ -426,15 +461,15 @@ async fn messages(
     loop {
         let base = TableQuery::partition("OUTBOX");
         let q = match &after {
-            Some(after) => base.sort(SortKey::Gt(after.clone())),
+            Some(after) => base.sort(SortKey::Gt(overlap_start(after))),
             None => base.backward(),
         };
         let page = outbox.query(q.limit(PAGE).after(page_cursor)).await?;
         for item in &page.items {
             scanned += 1;
             let sk = item.get_s("sk").map(str::to_owned);
-            if after.is_some() || next.is_none() {
-                // Forward: the last one read; backward: the newest one.
+            // The newest key read (forward: never behind the cursor given; backward: the first).
+            if sk > next {
                 next = sk;
             }
             if for_customer(item) {
@@ -454,9 +489,69 @@ async fn messages(
         found.truncate(HISTORY);
         found.reverse();
     }
+    add_catalog_products(&outbox, &mut found).await?;
     Ok(Json(
         json!({ "branch": branch, "messages": found, "cursor": next }),
     ))
+}
+
+/// The SKUs a product or product_list message shows.
+fn skus_of(message: &Value) -> Vec<&str> {
+    let interactive = &message["interactive"];
+    let action = &interactive["action"];
+    match interactive["type"].as_str() {
+        Some("product") => action["product_retailer_id"].as_str().into_iter().collect(),
+        Some("product_list") => action["sections"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|s| s["product_items"].as_array().into_iter().flatten())
+            .filter_map(|p| p["product_retailer_id"].as_str())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// What WhatsApp shows on a product card comes from the catalog: name, price and picture. Adds
+/// `products: {sku: {name, price, image_url}}` to product messages for the SKUs the merchant has
+/// (`price` is the decimal text a catalog `order` carries as `item_price`).
+async fn add_catalog_products(catalog: &TenantTable, found: &mut [Value]) -> Result<(), ApiError> {
+    const MAX_LOOKUPS: usize = 100;
+    let mut known: HashMap<String, Option<Value>> = HashMap::new();
+    for message in found.iter_mut() {
+        let skus: Vec<String> = skus_of(&message["message"])
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        if skus.is_empty() {
+            continue;
+        }
+        let mut products = serde_json::Map::new();
+        for sku in skus {
+            if !known.contains_key(&sku) {
+                if known.len() >= MAX_LOOKUPS {
+                    continue;
+                }
+                let product = catalog::get_product(catalog, &sku).await?.map(|p| {
+                    json!({
+                        "name": p.name,
+                        "price": (p.price.0 >= 0)
+                            .then(|| format!("{}.{:02}", p.price.0 / 100, p.price.0 % 100)),
+                        "image_url": p.image_url,
+                        "active": p.active,
+                    })
+                });
+                known.insert(sku.clone(), product);
+            }
+            if let Some(Some(product)) = known.get(&sku) {
+                products.insert(sku, product.clone());
+            }
+        }
+        if let Some(obj) = message.as_object_mut() {
+            obj.insert("products".into(), Value::Object(products));
+        }
+    }
+    Ok(())
 }
 
 fn outbox_message(item: &Item) -> Value {
@@ -672,22 +767,29 @@ mod tests {
             .await
             .expect("queue");
         assert_eq!(queued.status().as_u16(), 202);
-        let mut replies = Value::Null;
+        // Other replies (the conversation's own) may come first: look for ours.
+        let mut reply = Value::Null;
         for _ in 0..100 {
             let (status, answer) = stack
                 .get("/sandbox/api/messages?phone_number_id=5550001&wa_id=5215512345678")
                 .await;
             assert_eq!(status, StatusCode::OK, "{answer}");
-            if !answer["messages"].as_array().is_none_or(Vec::is_empty) {
-                replies = answer;
+            let ours = answer["messages"].as_array().and_then(|all| {
+                all.iter()
+                    .find(|m| {
+                        m["message"]["interactive"]["action"]["buttons"][0]["reply"]["id"] == "si"
+                    })
+                    .cloned()
+            });
+            if let Some(ours) = ours {
+                reply = ours;
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let reply = &replies["messages"][0];
         assert_eq!(
-            reply["message"]["interactive"]["action"]["buttons"][0]["reply"]["id"],
-            "si"
+            reply["message"]["type"], "interactive",
+            "our reply reached the outbox"
         );
         let wamid = reply["wamid"].as_str().expect("wamid").to_owned();
 
@@ -791,37 +893,40 @@ mod tests {
         .expect("merchant");
         let outbox = TenantTable::new(stack.deps.table.clone(), &merchant);
         for item in [
-            outbox_item(1_000, "A1", "525512345678", "5550003", "uno"),
-            outbox_item(2_000, "B1", "525599999999", "5550003", "otro cliente"),
-            outbox_item(3_000, "A2", "525512345678", "5550003", "dos"),
-            outbox_item(4_000, "C1", "525512345678", "5550099", "otra sucursal"),
+            outbox_item(10_000, "A1", "525512345678", "5550003", "uno"),
+            outbox_item(20_000, "B1", "525599999999", "5550003", "otro cliente"),
+            outbox_item(30_000, "A2", "525512345678", "5550003", "dos"),
+            outbox_item(40_000, "C1", "525512345678", "5550099", "otra sucursal"),
         ] {
             outbox.put(item, None).await.expect("put");
         }
+        let bodies = |answer: &Value| -> Vec<String> {
+            answer["messages"]
+                .as_array()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|m| m["message"]["text"]["body"].as_str())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
         let (status, first) = stack
             .get("/sandbox/api/messages?phone_number_id=5550003&wa_id=5215512345678")
             .await;
         assert_eq!(status, StatusCode::OK, "{first}");
-        let bodies: Vec<&str> = first["messages"]
-            .as_array()
-            .map(|m| {
-                m.iter()
-                    .filter_map(|m| m["message"]["text"]["body"].as_str())
-                    .collect()
-            })
-            .unwrap_or_default();
-        assert_eq!(bodies, ["uno", "dos"]);
+        assert_eq!(bodies(&first), ["uno", "dos"]);
         assert_eq!(first["messages"][1]["wamid"], "sandbox.A2");
-        assert_eq!(first["messages"][1]["stored_at_ms"], 3_000);
+        assert_eq!(first["messages"][1]["stored_at_ms"], 30_000);
         let cursor = first["cursor"].as_str().expect("cursor").to_owned();
         assert_eq!(
-            cursor, "0000000004000#C1",
+            cursor, "0000000040000#C1",
             "the cursor passes what was read"
         );
 
         outbox
             .put(
-                outbox_item(5_000, "A3", "525512345678", "5550003", "tres"),
+                outbox_item(50_000, "A3", "525512345678", "5550003", "tres"),
                 None,
             )
             .await
@@ -833,14 +938,73 @@ mod tests {
             ))
             .await;
         assert_eq!(status, StatusCode::OK, "{next}");
-        assert_eq!(next["messages"].as_array().map(Vec::len), Some(1));
-        assert_eq!(next["messages"][0]["message"]["text"]["body"], "tres");
-        assert_eq!(next["cursor"], "0000000005000#A3");
-        let (_, empty) = stack
-            .get("/sandbox/api/messages?phone_number_id=5550003&wa_id=525512345678&after=0000000005000%23A3")
+        assert_eq!(bodies(&next), ["tres"]);
+        assert_eq!(next["cursor"], "0000000050000#A3");
+
+        // A write keyed a moment before the cursor but landing after the poll is not skipped.
+        outbox
+            .put(
+                outbox_item(47_000, "A4", "525512345678", "5550003", "tarde"),
+                None,
+            )
+            .await
+            .expect("put");
+        let (_, late) = stack
+            .get("/sandbox/api/messages?phone_number_id=5550003&wa_id=525512345678&after=0000000050000%23A3")
             .await;
-        assert_eq!(empty["messages"].as_array().map(Vec::len), Some(0));
-        assert_eq!(empty["cursor"], "0000000005000#A3");
+        assert_eq!(bodies(&late), ["tarde", "tres"], "recent ones come again");
+        assert_eq!(late["cursor"], "0000000050000#A3");
+        let (_, quiet) = stack
+            .get("/sandbox/api/messages?phone_number_id=5550003&wa_id=525512345678&after=0000000099000%23Z9")
+            .await;
+        assert_eq!(bodies(&quiet), Vec::<String>::new());
+        assert_eq!(quiet["cursor"], "0000000099000#Z9");
+        stack.stop().await;
+    }
+
+    #[tokio::test]
+    async fn product_cards_carry_catalog_names_and_prices() {
+        let stack = Stack::start().await;
+        stack.branch("5550004").await;
+        let (_, listed) = stack
+            .get("/sandbox/api/branches?phone_number_id=5550004")
+            .await;
+        let merchant = MerchantId::try_from(
+            listed["branches"][0]["merchant_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+        .expect("merchant");
+        let tenant = TenantTable::new(stack.deps.table.clone(), &merchant);
+        let product: mostrador_core::catalog::Product = serde_json::from_value(json!({
+            "sku": "PARA-500", "name": "Paracetamol 500 mg", "price": 4550, "tax": "iva0",
+            "clave_prod_serv": "51142001", "clave_unidad": "XBX"
+        }))
+        .expect("product");
+        let report = catalog::upsert_products(&tenant, vec![Ok(product)], false)
+            .await
+            .expect("upsert");
+        assert_eq!(report.applied, 1);
+        let list = json!({"messaging_product": "whatsapp", "to": "525512345678", "type": "interactive",
+            "interactive": {"type": "product_list", "header": {"type": "text", "text": "Analgésicos"},
+                "body": {"text": "Elige"}, "action": {"catalog_id": "c", "sections": [{"title": "Dolor",
+                    "product_items": [{"product_retailer_id": "PARA-500"}, {"product_retailer_id": "NADA-1"}]}]}}});
+        let item = Item::new(&Key::new("OUTBOX", "0000000001000#P1"))
+            .with("id", "P1")
+            .with("to", "525512345678")
+            .with("phone_number_id", "5550004")
+            .with("category", "service")
+            .with("message", list.to_string());
+        tenant.put(item, None).await.expect("put");
+        let (status, answer) = stack
+            .get("/sandbox/api/messages?phone_number_id=5550004&wa_id=525512345678")
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let products = &answer["messages"][0]["products"];
+        assert_eq!(products["PARA-500"]["name"], "Paracetamol 500 mg");
+        assert_eq!(products["PARA-500"]["price"], "45.50");
+        assert!(products.get("NADA-1").is_none(), "{products}");
         stack.stop().await;
     }
 }

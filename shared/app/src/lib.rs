@@ -2,6 +2,7 @@
 //! configuration. The Lambda functions and the local stack call the same functions here.
 
 pub mod catalog;
+pub mod chat;
 pub mod config;
 pub mod customers;
 pub mod deps;

@@ -199,6 +199,14 @@ pub async fn place(deps: &Deps, merchant: &MerchantId, order: Order) -> Result<O
         .with("action", action),
         condition: None,
     });
+    ops.push(TxOp::Put {
+        item: Item::new(&Key::new(
+            scoped(merchant, &format!("CUST#{}", order.wa_id)),
+            format!("ORDER#{}#{}", order.created_at, order.id),
+        ))
+        .with("order_id", order.id.as_str()),
+        condition: None,
+    });
     let order_index = order.lines.len();
     match deps.table.transact(ops).await {
         Ok(()) => {

@@ -30,7 +30,7 @@ fn idem_error<E: std::fmt::Display>(e: IdempotencyError<E>) -> RecordError {
     }
 }
 
-/// order-confirm: records the customer's message in the conversation and the customer's 24-hour window.
+/// order-confirm: records the customer's message and 24-hour window, then runs the conversation.
 pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError> {
     let msg: InboundEnvelope = parse(record)?;
     let table = tenant(deps, &msg.merchant_id)?;
@@ -61,6 +61,11 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
             table
                 .update(&Key::new(&customer, "PROFILE"), update, None)
                 .await?;
+            // The conversation answers; its replies and orders are keyed by the wamid, so a retry
+            // after a failure here repeats nothing already done.
+            crate::chat::converse(deps, &msg)
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("conversation: {e}")))?;
             Ok::<_, StoreError>(())
         },
     );

@@ -373,13 +373,16 @@ fn whole_catalog(
             if ctx.offers[i].available > 0 && !used.contains(&i) {
                 used.push(i);
                 skus.push(ctx.offers[i].product.sku.clone());
+                if used.len() > limits::PRODUCT_ITEMS {
+                    return None;
+                }
             }
         }
         if !skus.is_empty() {
             sections.push((name.clone(), skus));
         }
     }
-    if used.len() > limits::PRODUCT_ITEMS || sections.len() > limits::SECTIONS {
+    if sections.len() > limits::SECTIONS {
         return None;
     }
     let t = ctx.texts;
@@ -644,12 +647,13 @@ fn add_to_cart(state: &State, sku: &str, qty: u32, ctx: &Context<'_>) -> Step {
         sku: sku.to_string(),
         qty,
     });
-    show_cart(merge(lines), Vec::new(), ctx)
+    show_cart(state, merge(lines), Vec::new(), ctx)
 }
 
 /// Prices the cart, explains what changed line by line and shows the summary with
 /// Agregar más / Confirmar / Cancelar. `notes` go first.
-fn show_cart(lines: Vec<CartLine>, notes: Vec<String>, ctx: &Context<'_>) -> Step {
+/// When nothing can be kept, the customer goes back to the menu (a pending payment stays).
+fn show_cart(state: &State, lines: Vec<CartLine>, notes: Vec<String>, ctx: &Context<'_>) -> Step {
     let t = ctx.texts;
     let priced = price(&lines, ctx);
     let mut body = notes;
@@ -660,8 +664,12 @@ fn show_cart(lines: Vec<CartLine>, notes: Vec<String>, ctx: &Context<'_>) -> Ste
     }
     if priced.lines.is_empty() {
         body.push(t.cart_emptied.clone());
+        let state = match state {
+            State::AwaitingPayment { .. } => state.clone(),
+            _ => State::Idle,
+        };
         return Step {
-            state: State::Idle,
+            state,
             actions: with_menu(body.join("\n").trim(), ctx),
         };
     }
@@ -687,7 +695,7 @@ fn view_cart(state: &State, ctx: &Context<'_>) -> Step {
     if cart.is_empty() {
         return info(state, &ctx.texts.cart_empty, ctx);
     }
-    show_cart(cart.to_vec(), Vec::new(), ctx)
+    show_cart(state, cart.to_vec(), Vec::new(), ctx)
 }
 
 fn catalog_order(state: &State, items: &[(String, u32)], ctx: &Context<'_>) -> Step {
@@ -704,7 +712,7 @@ fn catalog_order(state: &State, items: &[(String, u32)], ctx: &Context<'_>) -> S
     } else {
         vec![t.cart_replaced.clone(), String::new()]
     };
-    show_cart(lines, notes, ctx)
+    show_cart(state, lines, notes, ctx)
 }
 
 /// Places the order shown in the summary, re-priced now; anything different shows the summary again.
@@ -713,10 +721,11 @@ fn confirm(state: &State, ctx: &Context<'_>) -> Step {
         State::Cart { lines, total } => {
             let priced = price(lines, ctx);
             if priced.lines.is_empty() || !priced.problems.is_empty() {
-                return show_cart(lines.clone(), Vec::new(), ctx);
+                return show_cart(state, lines.clone(), Vec::new(), ctx);
             }
             if priced.total != *total {
                 return show_cart(
+                    state,
                     lines.clone(),
                     vec![ctx.texts.prices_changed.clone(), String::new()],
                     ctx,
@@ -734,14 +743,18 @@ fn confirm(state: &State, ctx: &Context<'_>) -> Step {
         }
         State::AwaitingPayment { .. } => payment_link(state, ctx),
         // A cart whose current summary was not shown (or a confirmation that never came back).
-        _ if !state.cart().is_empty() => show_cart(state.cart().to_vec(), Vec::new(), ctx),
+        _ if !state.cart().is_empty() => show_cart(state, state.cart().to_vec(), Vec::new(), ctx),
         _ => info(state, &ctx.texts.cart_empty, ctx),
     }
 }
 
 fn cancel(state: &State, ctx: &Context<'_>) -> Step {
     if state.cart().is_empty() {
-        return info(state, &ctx.texts.nothing_to_cancel, ctx);
+        // Also drops a pending quantity question.
+        return Step {
+            state: top(state),
+            actions: with_menu(&ctx.texts.nothing_to_cancel, ctx),
+        };
     }
     let actions = [Action::CancelDraft]
         .into_iter()
@@ -795,7 +808,7 @@ fn order_rejected(state: &State, shortages: &[Shortage], ctx: &Context<'_>) -> S
     if lines.is_empty() {
         return info(state, notes.join("\n").trim(), ctx);
     }
-    show_cart(apply_shortages(lines, shortages), notes, ctx)
+    show_cart(state, apply_shortages(lines, shortages), notes, ctx)
 }
 
 /// Minutes left until `expires_at`, rounded up; `None` when it passed.
@@ -842,6 +855,8 @@ fn payment_link(state: &State, ctx: &Context<'_>) -> Step {
                 actions: with_menu(&body, ctx),
             }
         }
+        // The state moved on (a new cart) while an order still waits: its status says so.
+        _ if ctx.orders.iter().any(|o| o.status == "awaiting_payment") => order_status(state, ctx),
         _ => info(state, &ctx.texts.no_pending_payment, ctx),
     }
 }
@@ -849,10 +864,12 @@ fn payment_link(state: &State, ctx: &Context<'_>) -> Step {
 fn order_status(state: &State, ctx: &Context<'_>) -> Step {
     let t = ctx.texts;
     if ctx.orders.is_empty() {
-        return info(state, &t.no_orders, ctx);
+        // The order just placed may not be listed yet; its link is.
+        let body = payment_link_text(state, ctx).unwrap_or_else(|| t.no_orders.clone());
+        return info(state, &body, ctx);
     }
     let mut orders: Vec<&OrderSummary> = ctx.orders.iter().collect();
-    orders.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    orders.sort_by_key(|o| std::cmp::Reverse(o.created_at));
     let mut body = vec![t.orders_title.clone()];
     for order in orders.into_iter().take(ORDERS_SHOWN) {
         let date = order

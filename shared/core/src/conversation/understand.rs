@@ -124,6 +124,15 @@ const NUMBER_WORDS: &[(&str, u32)] = &[
     ("doce", 12),
     ("docena", 12),
 ];
+/// Words that may surround a number word in a quantity ("quiero dos cajas por favor").
+const QUANTITY_CONTEXT: &[&str] = &[
+    "quiero", "dame", "deme", "ponme", "pon", "mandame", "solo", "nomas", "mas", "pieza", "piezas",
+    "caja", "cajas", "unidad", "unidades", "frasco", "frascos", "paquete", "paquetes", "sobre",
+    "sobres", "botella", "botellas", "bote", "botes", "bolsa", "bolsas", "tubo", "tubos", "de",
+    "esos", "esas", "por", "favor", "porfa", "porfavor", "media", "seran", "son", "va", "van",
+    "ok", "si",
+];
+const ZERO_WORDS: &[&str] = &["cero", "ninguno", "ninguna", "menos", "nada"];
 /// Words that say nothing about which product is wanted.
 const STOPWORDS: &[&str] = &[
     "que", "quiero", "queria", "busco", "buscaba", "tienen", "tienes", "tiene", "hay", "para",
@@ -289,19 +298,26 @@ pub(crate) fn parse_quantity(raw: &str, words: &[&str]) -> Option<Quantity> {
             _ => Quantity::OutOfRange,
         });
     }
+    // Number words count only in a message about a quantity ("dos", "una caja", "quiero tres
+    // piezas"), so that "tengo una duda" is not one unit.
+    if !words.iter().all(|w| {
+        QUANTITY_CONTEXT.contains(w)
+            || NUMBER_WORDS.iter().any(|(n, _)| n == w)
+            || ZERO_WORDS.contains(w)
+    }) {
+        return None;
+    }
     if words.windows(2).any(|w| w == ["media", "docena"]) {
         return Some(Quantity::Valid(6));
     }
-    // Number words only when the message is short: "una caja" yes, a whole sentence no.
-    if words.len() <= 4 {
-        for w in words {
-            if let Some((_, n)) = NUMBER_WORDS.iter().find(|(word, _)| word == w) {
-                return Some(Quantity::Valid(*n));
-            }
-        }
-        if has_word(words, &["cero", "ninguno", "ninguna", "menos"]) {
-            return Some(Quantity::OutOfRange);
-        }
+    if let Some((_, n)) = words
+        .iter()
+        .find_map(|w| NUMBER_WORDS.iter().find(|(word, _)| word == w))
+    {
+        return Some(Quantity::Valid(*n));
+    }
+    if has_word(words, ZERO_WORDS) {
+        return Some(Quantity::OutOfRange);
     }
     None
 }

@@ -1,0 +1,220 @@
+//! A purchase driven only by signed webhooks, as a customer would make it in WhatsApp: greeting,
+//! browse, a catalog order, confirm — then the outbox messages, the reserved stock and the order
+//! through the merchant API. On both engines, with the demo merchant the local stack seeds.
+
+use mostrador_e2e::{eventually, on_both_engines, Engine, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const CENTRO: &str = "100000000000001";
+const CUSTOMER: &str = "5215512345678";
+
+struct Chat<'a> {
+    app: &'a TestApp,
+    key: String,
+    seen: usize,
+    n: u32,
+}
+
+impl Chat<'_> {
+    async fn post(&mut self, message: Value) {
+        self.n += 1;
+        let mut message = message;
+        message["from"] = json!(CUSTOMER);
+        message["id"] = json!(format!("wamid.chat.{}.{}", std::process::id(), self.n));
+        message["timestamp"] = json!(chrono::Utc::now().timestamp().to_string());
+        let body = serde_json::to_vec(&json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
+            "messaging_product": "whatsapp", "metadata": { "display_phone_number": "5215550000001", "phone_number_id": CENTRO },
+            "contacts": [{ "profile": { "name": "Mariana López" }, "wa_id": CUSTOMER }], "messages": [message] } }] }] }))
+        .expect("json");
+        assert_eq!(self.app.post_webhook(&body).await.status(), 200);
+    }
+
+    /// Waits for the replies to the last message and returns them (oldest first).
+    async fn replies(&mut self) -> Vec<Value> {
+        let mut out = Vec::new();
+        let (app, key, seen) = (self.app, self.key.clone(), self.seen);
+        eventually("a reply in the outbox", || {
+            let key = key.clone();
+            async move {
+                let o: Value = app
+                    .as_merchant(&key, Method::GET, "/v1/outbox?limit=200")
+                    .send()
+                    .await
+                    .expect("send")
+                    .json()
+                    .await
+                    .expect("json");
+                o["messages"].as_array().map_or(0, Vec::len) > seen
+            }
+        })
+        .await;
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        let o: Value = self
+            .app
+            .as_merchant(&self.key, Method::GET, "/v1/outbox?limit=200")
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json");
+        let all = o["messages"].as_array().cloned().unwrap_or_default();
+        for m in all.iter().rev().skip(self.seen) {
+            out.push(m["message"].clone());
+        }
+        self.seen = all.len();
+        out
+    }
+}
+
+fn text_of(m: &Value) -> String {
+    m["text"]["body"]
+        .as_str()
+        .or_else(|| m["interactive"]["body"]["text"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn button_ids(m: &Value) -> Vec<String> {
+    m["interactive"]["action"]["buttons"]
+        .as_array()
+        .map(|b| {
+            b.iter()
+                .filter_map(|b| b["reply"]["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn purchase_through_signed_webhooks_only(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let centro = demo
+        .branches
+        .iter()
+        .find(|b| b.phone_number_id == CENTRO)
+        .expect("centro")
+        .id
+        .clone();
+    let mut chat = Chat {
+        app: &app,
+        key: demo.api_key.clone(),
+        seen: 0,
+        n: 0,
+    };
+
+    // Greeting: a menu with buttons.
+    chat.post(json!({ "type": "text", "text": { "body": "Hola" } }))
+        .await;
+    let greeting = chat.replies().await;
+    assert!(
+        greeting.iter().any(|m| text_of(m).contains("Mariana")),
+        "{greeting:?}"
+    );
+    let menu = greeting
+        .iter()
+        .find(|m| !button_ids(m).is_empty())
+        .expect("a menu with buttons");
+    assert!(button_ids(menu).contains(&"catalogo".to_owned()));
+
+    // Browse: the catalog's categories as a list.
+    chat.post(json!({ "type": "interactive", "interactive": { "type": "button_reply", "button_reply": { "id": "catalogo", "title": "Ver catálogo" } } })).await;
+    let browse = chat.replies().await;
+    let list = browse
+        .iter()
+        .find(|m| m["interactive"]["type"] == "list")
+        .expect("a list of categories");
+    let rows: Vec<&str> = list["interactive"]["action"]["sections"][0]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["title"].as_str())
+        .collect();
+    assert!(
+        rows.iter().any(|r| r.starts_with("Analgésicos")),
+        "{rows:?}"
+    );
+
+    // A catalog order: item_price from the client is ignored; our price is used.
+    chat.post(json!({ "type": "order", "order": { "catalog_id": "123", "product_items": [
+        { "product_retailer_id": "7501008491072", "quantity": 3, "item_price": 0.01, "currency": "MXN" },
+        { "product_retailer_id": "7501035911208", "quantity": 2, "item_price": 0.01, "currency": "MXN" } ] } })).await;
+    let summary = chat.replies().await;
+    let with_buttons = summary
+        .iter()
+        .find(|m| button_ids(m).contains(&"confirmar".to_owned()))
+        .expect("a summary with Confirmar");
+    let text = text_of(with_buttons);
+    // 3 × $45.50 (IVA 0 %) + 2 × $32.00 (IVA 16 %, included) = $200.50
+    assert!(text.contains("$200.50"), "{text}");
+    assert!(text.contains("IVA"), "{text}");
+
+    // Confirm: stock reserved, the payment link sent.
+    chat.post(json!({ "type": "interactive", "interactive": { "type": "button_reply", "button_reply": { "id": "confirmar", "title": "Confirmar" } } })).await;
+    let placed = chat.replies().await;
+    assert!(
+        placed.iter().any(|m| text_of(m).contains("/sandbox/pay/")),
+        "{placed:?}"
+    );
+    let stock: Value = app
+        .as_merchant(
+            &demo.api_key,
+            Method::GET,
+            &format!("/v1/branches/{centro}/stock"),
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let para = stock["stock"]
+        .as_array()
+        .expect("stock")
+        .iter()
+        .find(|s| s["sku"] == "7501008491072")
+        .expect("sku")
+        .clone();
+    assert_eq!(
+        (para["available"].as_i64(), para["reserved"].as_i64()),
+        (Some(37), Some(3))
+    );
+    let orders: Value = app
+        .as_merchant(&demo.api_key, Method::GET, "/v1/orders")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(orders["orders"].as_array().map(Vec::len), Some(1));
+    let order = &orders["orders"][0];
+    assert_eq!(
+        (
+            order["status"].as_str(),
+            order["total"].as_i64(),
+            order["wa_id"].as_str()
+        ),
+        (Some("awaiting_payment"), Some(20_050), Some("525512345678"))
+    );
+
+    // Confirming again (a second tap) never creates a second order.
+    chat.post(json!({ "type": "interactive", "interactive": { "type": "button_reply", "button_reply": { "id": "confirmar", "title": "Confirmar" } } })).await;
+    let _ = chat.replies().await;
+    let orders: Value = app
+        .as_merchant(&demo.api_key, Method::GET, "/v1/orders")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(orders["orders"].as_array().map(Vec::len), Some(1));
+    app.stop().await;
+}
+
+on_both_engines!(purchase_through_signed_webhooks_only);
