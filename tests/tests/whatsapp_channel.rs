@@ -119,6 +119,33 @@ impl Shop {
                 .await
                 .expect("delete");
         }
+        // The conversation answered; these tests send their own messages, so drop its replies.
+        loop {
+            let replies = self
+                .app
+                .deps
+                .queues
+                .outbound
+                .receive(
+                    10,
+                    std::time::Duration::from_secs(30),
+                    std::time::Duration::from_millis(300),
+                )
+                .await
+                .expect("receive");
+            if replies.is_empty() {
+                break;
+            }
+            for r in replies {
+                self.app
+                    .deps
+                    .queues
+                    .outbound
+                    .delete(&r.receipt)
+                    .await
+                    .expect("delete");
+            }
+        }
     }
 
     fn record(&self, id: &str, category: &str, message: Value) -> QueueRecord {

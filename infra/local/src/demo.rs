@@ -29,7 +29,19 @@ pub struct DemoBranch {
 }
 
 /// (sku, name, price in centavos, tax, ClaveProdServ, ClaveUnidad, category, stock Centro, stock Polanco)
-const CATALOG: &[(&str, &str, i64, TaxTreatment, &str, &str, &str, i64, i64)] = &[
+type CatalogRow = (
+    &'static str,
+    &'static str,
+    i64,
+    TaxTreatment,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    i64,
+);
+
+const CATALOG: &[CatalogRow] = &[
     (
         "7501008491072",
         "Paracetamol 500 mg, 10 tabletas",

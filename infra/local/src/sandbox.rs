@@ -22,7 +22,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
-use delivery::{CustomerMessage, CustomerSend, Envelope, SendRequest};
+use delivery::{CustomerSend, Envelope, SendRequest};
 use mostrador_app::error::{json_error, ApiError, FieldError};
 use mostrador_app::merchants::{self, route_phone};
 use mostrador_app::tenant::{MerchantId, TenantTable};
@@ -190,13 +190,21 @@ fn unknown_number() -> SandboxError {
 }
 
 /// A number the simulator can write to, with who answers it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize)]
 struct SandboxBranch {
     merchant_name: String,
     branch_name: String,
     phone_number_id: String,
     merchant_id: String,
     branch_id: String,
+    /// The merchant's Meta catalog, named in catalog orders.
+    #[serde(skip)]
+    catalog_id: Option<String>,
+    /// The merchant stored a WhatsApp token: its replies go to real customers, not to the outbox.
+    #[serde(skip)]
+    live: bool,
+    #[serde(skip)]
+    merchant: MerchantId,
 }
 
 /// The merchant and branch behind a number, or `None` when no branch has it.
@@ -207,13 +215,34 @@ async fn describe(deps: &Deps, phone_number_id: &str) -> Result<Option<SandboxBr
     let merchant = merchants::get_merchant(deps, &route.merchant).await?;
     let tenant = TenantTable::new(deps.table.clone(), &route.merchant);
     let branch = merchants::get_branch(&tenant, &route.branch_id).await?;
+    let settings = settings::load(&tenant).await?;
     Ok(Some(SandboxBranch {
         merchant_name: merchant.map_or_else(|| route.merchant.to_string(), |m| m.name),
         branch_name: branch.map_or_else(|| route.branch_id.clone(), |b| b.name),
         phone_number_id: phone_number_id.to_owned(),
         merchant_id: route.merchant.to_string(),
         branch_id: route.branch_id,
+        catalog_id: settings.catalog_id,
+        live: settings.has_token,
+        merchant: route.merchant,
     }))
+}
+
+/// A number the simulator may use: it belongs to a branch (else 404) of a merchant in sandbox mode.
+/// A merchant with a WhatsApp token talks to real customers; simulated ones must not reach its
+/// conversations, where they could place real orders (409).
+async fn sandbox_branch(deps: &Deps, phone_number_id: &str) -> Result<SandboxBranch, SandboxError> {
+    let branch = describe(deps, phone_number_id)
+        .await?
+        .ok_or_else(unknown_number)?;
+    if branch.live {
+        return Err(SandboxError::Api(ApiError::Conflict(
+            "this merchant sends through the WhatsApp Cloud API (a token is stored); the simulator \
+             only talks to merchants in sandbox mode"
+                .into(),
+        )));
+    }
+    Ok(branch)
 }
 
 async fn remember(deps: &Deps, phone_number_id: &str) -> Result<(), ApiError> {
@@ -292,19 +321,26 @@ async fn branches(
         Some(raw) => {
             let id = delivery::phone_number_id(&raw)
                 .ok_or_else(|| invalid("phone_number_id", "must be digits"))?;
-            let branch = describe(&s.deps, &id).await?.ok_or_else(unknown_number)?;
+            let branch = sandbox_branch(&s.deps, &id).await?;
             remember(&s.deps, &id).await?;
             vec![branch]
         }
         None => {
             let mut found = Vec::new();
             for id in known_numbers(&s.deps).await? {
-                // Numbers of deleted branches are simply left out.
-                if let Some(branch) = describe(&s.deps, &id).await? {
-                    found.push(branch);
+                // Numbers of deleted branches and of live merchants are left out.
+                match describe(&s.deps, &id).await? {
+                    Some(branch) if !branch.live => found.push(branch),
+                    _ => {}
                 }
             }
-            found.sort();
+            found.sort_by(|a, b| {
+                (&a.merchant_name, &a.branch_name, &a.phone_number_id).cmp(&(
+                    &b.merchant_name,
+                    &b.branch_name,
+                    &b.phone_number_id,
+                ))
+            });
             found
         }
     };
@@ -326,26 +362,14 @@ async fn send(
         .map_err(|e| invalid("body", format!("not a send request: {e}")))?;
     let send = CustomerSend::try_from(request).map_err(ApiError::Validation)?;
     let deps = &s.deps;
-    let branch = describe(deps, &send.phone_number_id)
-        .await?
-        .ok_or_else(unknown_number)?;
+    let branch = sandbox_branch(deps, &send.phone_number_id).await?;
     remember(deps, &send.phone_number_id).await?;
-
-    let catalog_id = match &send.message {
-        CustomerMessage::Order { .. } => {
-            let merchant = MerchantId::try_from(branch.merchant_id.clone())
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
-            let tenant = TenantTable::new(deps.table.clone(), &merchant);
-            settings::load(&tenant).await?.catalog_id
-        }
-        _ => None,
-    };
     let wamid = format!("wamid.sandbox.{}", merchants::new_id(deps));
     let body = delivery::webhook_body(&Envelope {
         send: &send,
         wamid: &wamid,
         timestamp: deps.clock.now_secs(),
-        catalog_id: catalog_id.as_deref().unwrap_or(SANDBOX_CATALOG),
+        catalog_id: branch.catalog_id.as_deref().unwrap_or(SANDBOX_CATALOG),
     })
     .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("building the webhook body")))?;
     let signature = mostrador_whatsapp::signature::sign(
@@ -399,14 +423,14 @@ fn overlap_start(cursor: &str) -> String {
     format!("{:013}", (ms - OVERLAP_MS).max(0))
 }
 
-/// An outbox sort key: `{ms:013}#{id}`.
+/// An outbox sort key: `{ms:013}#{id}`, where the sender's ids are 1-100 characters without `#`.
 fn outbox_cursor(raw: &str) -> Option<&str> {
     let (ms, id) = raw.split_once('#')?;
     let ok = ms.len() == 13
         && ms.bytes().all(|b| b.is_ascii_digit())
         && !id.is_empty()
         && id.len() <= 100
-        && id.bytes().all(|b| b.is_ascii_alphanumeric());
+        && id.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
     ok.then_some(raw)
 }
 
@@ -442,12 +466,8 @@ async fn messages(
         ),
         None => None,
     };
-    let branch = describe(&s.deps, &phone)
-        .await?
-        .ok_or_else(unknown_number)?;
-    let merchant = MerchantId::try_from(branch.merchant_id.clone())
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
-    let outbox = TenantTable::new(s.deps.table.clone(), &merchant);
+    let branch = sandbox_branch(&s.deps, &phone).await?;
+    let outbox = TenantTable::new(s.deps.table.clone(), &branch.merchant);
     let for_customer = |item: &Item| {
         item.get_s("to") == Some(&wa_id) && item.get_s("phone_number_id") == Some(&phone)
     };
@@ -871,6 +891,31 @@ mod tests {
             assert_eq!(status, want, "{path}: {body}");
             assert!(body["error"]["code"].is_string(), "{path}: {body}");
         }
+        // A merchant with a WhatsApp token talks to real customers: the simulator stays out.
+        let (live_key, _) = stack.branch("5550005").await;
+        let live = merchants::resolve_key(&stack.deps, &live_key)
+            .await
+            .expect("caller");
+        let input: settings::WhatsAppSettingsInput =
+            serde_json::from_value(json!({"access_token": "EAAGlivetoken0123456789abcdef"}))
+                .expect("input");
+        settings::update(&stack.deps, &live.merchant, input)
+            .await
+            .expect("token stored");
+        let (status, body) = stack
+            .send(json!({"phone_number_id": "5550005", "wa_id": "5215512345678", "kind": "text", "text": "hola"}))
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        for path in [
+            "/sandbox/api/messages?phone_number_id=5550005&wa_id=5215512345678",
+            "/sandbox/api/branches?phone_number_id=5550005",
+        ] {
+            let (status, body) = stack.get(path).await;
+            assert_eq!(status, StatusCode::CONFLICT, "{path}: {body}");
+        }
+        let (_, listed) = stack.get("/sandbox/api/branches").await;
+        assert!(!listed.to_string().contains("5550005"), "{listed}");
+
         // Nothing was delivered to the webhook for any of them.
         let depth = stack.deps.queues.inbound.depth().await.expect("depth");
         assert_eq!(depth.visible + depth.in_flight, 0);
@@ -955,10 +1000,10 @@ mod tests {
         assert_eq!(bodies(&late), ["tarde", "tres"], "recent ones come again");
         assert_eq!(late["cursor"], "0000000050000#A3");
         let (_, quiet) = stack
-            .get("/sandbox/api/messages?phone_number_id=5550003&wa_id=525512345678&after=0000000099000%23Z9")
+            .get("/sandbox/api/messages?phone_number_id=5550003&wa_id=525512345678&after=0000000099000%23re5f2f-r1")
             .await;
         assert_eq!(bodies(&quiet), Vec::<String>::new());
-        assert_eq!(quiet["cursor"], "0000000099000#Z9");
+        assert_eq!(quiet["cursor"], "0000000099000#re5f2f-r1");
         stack.stop().await;
     }
 

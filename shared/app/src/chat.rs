@@ -154,15 +154,16 @@ pub async fn converse(deps: &Deps, msg: &InboundEnvelope) -> Result<(), ApiError
     let Some(input) = input_of(msg.message.get()) else {
         return Ok(());
     };
-    let merchant =
-        MerchantId::try_from(msg.merchant_id.clone()).map_err(|e| ApiError::BadRequest(e))?;
+    let merchant = MerchantId::try_from(msg.merchant_id.clone()).map_err(ApiError::BadRequest)?;
     let table = TenantTable::new(deps.table.clone(), &merchant);
-    let profile = merchants::get_merchant(deps, &merchant)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("merchant".into()))?;
-    let branch = merchants::get_branch(&table, &msg.branch_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("branch".into()))?;
+    let (Some(profile), Some(branch)) = (
+        merchants::get_merchant(deps, &merchant).await?,
+        merchants::get_branch(&table, &msg.branch_id).await?,
+    ) else {
+        // Removed since the message was routed: keep the message, answer nothing.
+        tracing::warn!(merchant = %merchant, branch = %msg.branch_id, "message for a merchant or branch that no longer exists; no conversation");
+        return Ok(());
+    };
     let chat = load_settings(&table).await?;
     let wa = settings::load(&table).await?;
     let stock = catalog::branch_stock(&table, &branch.id).await?;

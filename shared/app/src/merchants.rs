@@ -412,9 +412,12 @@ pub async fn create_branch(
     }];
     if let Some(phone) = &branch.phone_number_id {
         ops.push(TxOp::Put {
+            // Indexed so platform tools (the local sandbox) can list every registered number.
             item: Item::new(&phone_key(phone))
                 .with("merchant_id", caller.merchant.as_str())
-                .with("branch_id", branch.id.as_str()),
+                .with("branch_id", branch.id.as_str())
+                .with("gsi1pk", "PHONES")
+                .with("gsi1sk", phone.as_str()),
             condition: Some(Condition::NotExists),
         });
     }
