@@ -213,6 +213,8 @@ async function main() {
     await page.locator("#new-number").fill(PHONE_NUMBER_ID);
     await page.locator("#add-number").click();
     await page.locator(`#branch option[value="${PHONE_NUMBER_ID}"]`).waitFor({ state: "attached" });
+    // Registered numbers may already be listed; wait until adding it has also selected it.
+    await page.waitForFunction((id) => document.querySelector("#branch").value === id, PHONE_NUMBER_ID);
     assert.equal(await page.locator("#branch").inputValue(), PHONE_NUMBER_ID);
     const option = await page.locator(`#branch option[value="${PHONE_NUMBER_ID}"]`).textContent();
     assert.match(option, /Farmacia del Navegador — Sucursal Centro/);
