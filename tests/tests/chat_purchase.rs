@@ -218,3 +218,138 @@ async fn purchase_through_signed_webhooks_only(engine: Engine) {
 }
 
 on_both_engines!(purchase_through_signed_webhooks_only);
+
+async fn agent_takes_over_and_gives_the_conversation_back(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let centro = demo
+        .branches
+        .iter()
+        .find(|b| b.phone_number_id == CENTRO)
+        .expect("centro")
+        .id
+        .clone();
+    // The merchant's own questions answer by keyword.
+    let faqs = json!({ "faqs": [{ "question": "¿Cuál es el horario?", "answer": "Abrimos de 8:00 a 22:00, todos los días.", "keywords": ["horario", "abren"] }] });
+    let r = app
+        .as_merchant(&demo.api_key, Method::PUT, "/v1/settings/chat")
+        .json(&faqs)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let mut chat = Chat {
+        app: &app,
+        key: demo.api_key.clone(),
+        seen: 0,
+        n: 0,
+    };
+    chat.post(json!({ "type": "text", "text": { "body": "¿A qué hora abren?" } }))
+        .await;
+    assert!(chat
+        .replies()
+        .await
+        .iter()
+        .any(|m| text_of(m).contains("8:00 a 22:00")));
+
+    chat.post(json!({ "type": "text", "text": { "body": "asesor" } }))
+        .await;
+    let handoff = chat.replies().await;
+    assert!(
+        !handoff.is_empty(),
+        "the customer is told an agent will answer"
+    );
+    let waiting: Value = app
+        .as_merchant(&demo.api_key, Method::GET, "/v1/conversations")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(waiting["conversations"][0]["wa_id"], "525512345678");
+    // While the agent has it, the assistant stays silent.
+    chat.post(json!({ "type": "text", "text": { "body": "¿sigues ahí?" } }))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let outbox: Value = app
+        .as_merchant(&demo.api_key, Method::GET, "/v1/outbox?limit=200")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        outbox["messages"].as_array().map_or(0, Vec::len),
+        chat.seen,
+        "no automatic reply during the hand-off"
+    );
+    // The agent answers inside the 24-hour window and reads the conversation.
+    let r = app
+        .as_merchant(&demo.api_key, Method::POST, "/v1/messages")
+        .json(&json!({ "branch_id": centro, "to": CUSTOMER, "message": { "type": "text", "text": { "body": "Hola Mariana, soy Paco de la farmacia. ¿En qué te ayudo?" } } }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 202);
+    let log: Value = app
+        .as_merchant(
+            &demo.api_key,
+            Method::GET,
+            &format!("/v1/conversations/{CUSTOMER}/messages"),
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(log["handed_off"], true);
+    assert!(log["messages"].as_array().map_or(0, Vec::len) >= 4);
+    // Released: the assistant is back.
+    let r = app
+        .as_merchant(
+            &demo.api_key,
+            Method::POST,
+            &format!("/v1/conversations/{CUSTOMER}/release"),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let again = app
+        .as_merchant(
+            &demo.api_key,
+            Method::POST,
+            &format!("/v1/conversations/{CUSTOMER}/release"),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(again.status(), 409);
+    let waiting: Value = app
+        .as_merchant(&demo.api_key, Method::GET, "/v1/conversations")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(waiting["conversations"], json!([]));
+    chat.post(json!({ "type": "text", "text": { "body": "hola" } }))
+        .await;
+    assert!(
+        !chat.replies().await.is_empty(),
+        "the assistant answers again"
+    );
+    app.stop().await;
+}
+
+mod handoff {
+    use super::*;
+    on_both_engines!(agent_takes_over_and_gives_the_conversation_back);
+}

@@ -154,6 +154,15 @@ pub async fn converse(deps: &Deps, msg: &InboundEnvelope) -> Result<(), ApiError
     let Some(input) = input_of(msg.message.get()) else {
         return Ok(());
     };
+    run(deps, msg, input).await
+}
+
+/// The agent gave the conversation back (`msg` names the customer and a unique id for the replies).
+pub async fn release(deps: &Deps, msg: &InboundEnvelope) -> Result<(), ApiError> {
+    run(deps, msg, Input::ReleasedByAgent).await
+}
+
+async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), ApiError> {
     let merchant = MerchantId::try_from(msg.merchant_id.clone()).map_err(ApiError::BadRequest)?;
     let table = TenantTable::new(deps.table.clone(), &merchant);
     let (Some(profile), Some(branch)) = (

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod catalog;
+pub mod conversations;
 pub mod merchant_api;
 pub mod messaging;
 pub mod orders;
@@ -28,6 +29,7 @@ pub fn merchant_api(deps: Deps) -> Router {
             .merge(messaging::routes())
             .merge(catalog::routes())
             .merge(orders::routes())
+            .merge(conversations::routes())
             .merge(admin::routes())
             .with_state(deps),
     )
@@ -50,6 +52,7 @@ pub fn all(deps: Deps) -> Router {
             .merge(messaging::routes())
             .merge(catalog::routes())
             .merge(orders::routes())
+            .merge(conversations::routes())
             .merge(admin::routes())
             .merge(webhook::routes())
             .merge(payments::routes())
