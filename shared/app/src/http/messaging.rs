@@ -122,6 +122,17 @@ async fn send(
                 .dedup(envelope.id.clone()),
         )
         .await?;
+    // The agent's reply belongs to the conversation the merchant API shows.
+    let log = mostrador_store::Item::new(&Key::new(
+        format!("CUST#{}", envelope.message.to),
+        format!("MSG#{:010}#{}", deps.clock.now_secs(), envelope.id),
+    ))
+    .with("direction", "out")
+    .with(
+        "message",
+        serde_json::to_string(&envelope.message).map_err(|e| ApiError::Internal(e.into()))?,
+    );
+    caller.table.put(log, None).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "id": envelope.id, "status": "queued" })),
