@@ -22,17 +22,19 @@ use axum::Router;
 /// Largest accepted request body (Meta's largest webhook payload).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
+/// Every route of the merchant-api function, before state and layers.
+fn merchant_routes() -> Router<Deps> {
+    merchant_api::routes()
+        .merge(messaging::routes())
+        .merge(catalog::routes())
+        .merge(orders::routes())
+        .merge(conversations::routes())
+        .merge(admin::routes())
+}
+
 /// The merchant API: `/v1/...`, tracked links and the health check.
 pub fn merchant_api(deps: Deps) -> Router {
-    finish(
-        merchant_api::routes()
-            .merge(messaging::routes())
-            .merge(catalog::routes())
-            .merge(orders::routes())
-            .merge(conversations::routes())
-            .merge(admin::routes())
-            .with_state(deps),
-    )
+    finish(merchant_routes().with_state(deps))
 }
 
 /// The WhatsApp webhook: `GET|POST /webhooks/whatsapp`.
@@ -48,12 +50,7 @@ pub fn payment_callbacks(deps: Deps) -> Router {
 /// Every route of every HTTP function, as the local stack serves them.
 pub fn all(deps: Deps) -> Router {
     finish(
-        merchant_api::routes()
-            .merge(messaging::routes())
-            .merge(catalog::routes())
-            .merge(orders::routes())
-            .merge(conversations::routes())
-            .merge(admin::routes())
+        merchant_routes()
             .merge(webhook::routes())
             .merge(payments::routes())
             .with_state(deps),
