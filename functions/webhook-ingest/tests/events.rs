@@ -57,6 +57,7 @@ async fn register_number(deps: &Deps, phone_number_id: &str) -> String {
         postal_code: "06700".into(),
         timezone: "America/Mexico_City".into(),
         address: "Av. Álvaro Obregón 120, Roma Nte., CDMX".into(),
+        hours: String::new(),
     };
     create_branch(deps, &caller, branch).await.expect("branch");
     merchant.id.to_string()

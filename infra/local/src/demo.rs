@@ -292,6 +292,7 @@ pub async fn seed(deps: &Deps, data_dir: &Path) -> anyhow::Result<Demo> {
             postal_code: cp.into(),
             timezone: "America/Mexico_City".into(),
             address: address.into(),
+            hours: "Lun a sáb 8:00–22:00, dom 9:00–15:00".into(),
         };
         let branch = merchants::create_branch(deps, &caller, input)
             .await

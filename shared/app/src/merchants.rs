@@ -38,6 +38,9 @@ pub struct Branch {
     pub postal_code: String,
     pub timezone: String,
     pub address: String,
+    /// Opening hours as customers read them, e.g. "Lun a sáb 8:00–22:00, dom 9:00–15:00".
+    #[serde(default)]
+    pub hours: String,
 }
 
 /// Metadata of an API key; the key itself is never stored.
@@ -311,6 +314,8 @@ pub struct BranchInput {
     pub timezone: String,
     #[serde(default)]
     pub address: String,
+    #[serde(default)]
+    pub hours: String,
 }
 
 fn default_timezone() -> String {
@@ -346,6 +351,9 @@ impl BranchInput {
         }
         if self.address.chars().count() > 300 {
             errors.push(FieldError::new("address", "at most 300 characters"));
+        }
+        if self.hours.chars().count() > 200 {
+            errors.push(FieldError::new("hours", "at most 200 characters"));
         }
         if errors.is_empty() {
             Ok(())
@@ -405,6 +413,7 @@ pub async fn create_branch(
         postal_code: input.postal_code,
         timezone: input.timezone,
         address: input.address,
+        hours: input.hours,
     };
     let mut ops = vec![TxOp::Put {
         item: scoped(&caller.merchant, to_item(&branch_key(&branch.id), &branch)?),
@@ -483,6 +492,7 @@ pub async fn update_branch(
     branch.postal_code = input.postal_code;
     branch.timezone = input.timezone;
     branch.address = input.address;
+    branch.hours = input.hours;
     caller
         .table
         .put(to_item(&branch_key(id), &branch)?, Some(Condition::Exists))
