@@ -1,6 +1,7 @@
 //! Domain rules of mostrador: pure types and functions, no I/O and no async.
 
 pub mod catalog;
+pub mod clabe;
 pub mod clock;
 pub mod conversation;
 pub mod ids;

@@ -1,1 +1,7 @@
-//! placeholder
+//! Payment providers of mostrador: payment links and references, verified callbacks, re-reads and
+//! refunds, behind one port. Amounts are integer centavos here; each adapter converts to its
+//! provider's units (Stripe and Conekta centavos, Mercado Pago and Openpay decimal pesos).
+
+pub mod port;
+
+pub use port::*;
