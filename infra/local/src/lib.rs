@@ -1,6 +1,7 @@
 //! The whole system in one process: every HTTP route, a poller per queue and the scheduler, on the
 //! same app functions the Lambdas call.
 
+pub mod checkout;
 pub mod demo;
 pub mod pollers;
 pub mod sandbox;
@@ -52,7 +53,10 @@ pub async fn start(
     let mut tasks = Vec::new();
     // The customer simulator exists only here, never in a Lambda.
     let sandbox = sandbox::routes(deps.clone(), addr).map_err(std::io::Error::other)?;
-    let app = mostrador_app::http::all(deps.clone()).merge(sandbox);
+    let checkout = checkout::routes(deps.clone(), addr);
+    let app = mostrador_app::http::all(deps.clone())
+        .merge(sandbox)
+        .merge(checkout);
     let mut server_rx = rx.clone();
     tasks.push(tokio::spawn(async move {
         let stop = async move {

@@ -252,8 +252,35 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), Api
                             + i64::from(chat.reservation_minutes) * 60_000,
                         payment_url: None,
                     };
-                    let payment_url =
-                        format!("{}/sandbox/pay/{}", deps.config.public_url, order.id);
+                    let request = mostrador_payments::PaymentRequest {
+                        order_id: order.id.clone(),
+                        amount: order.total,
+                        currency: "MXN".into(),
+                        description: format!(
+                            "Pedido {} — {}",
+                            crate::fulfilment::short_id(&order.id),
+                            profile.name
+                        ),
+                        methods: vec![
+                            mostrador_payments::Method::Card,
+                            mostrador_payments::Method::Cash,
+                            mostrador_payments::Method::Spei,
+                        ],
+                        expires_at: order.expires_at_ms / 1000,
+                        notification_url: format!(
+                            "{}/webhooks/payments/sandbox?m={merchant}",
+                            deps.config.public_url
+                        ),
+                        idempotency_key: order.id.clone(),
+                    };
+                    // Until the merchant configures a provider, the sandbox provider's link.
+                    let link = mostrador_payments::PaymentProvider::create(
+                        &crate::paying::sandbox(deps),
+                        &request,
+                    )
+                    .await
+                    .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+                    let payment_url = link.url.unwrap_or_default();
                     let order = Order {
                         payment_url: Some(payment_url.clone()),
                         ..order

@@ -16,6 +16,7 @@ pub mod media;
 pub mod merchants;
 pub mod messages;
 pub mod orders;
+pub mod paying;
 pub mod pipeline;
 pub mod records;
 pub mod sender;

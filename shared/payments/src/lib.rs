@@ -2,6 +2,11 @@
 //! refunds, behind one port. Amounts are integer centavos here; each adapter converts to its
 //! provider's units (Stripe and Conekta centavos, Mercado Pago and Openpay decimal pesos).
 
+pub mod conekta;
+pub mod mercadopago;
+pub mod openpay;
 pub mod port;
+pub mod sandbox;
+pub mod stripe;
 
 pub use port::*;

@@ -1,0 +1,262 @@
+//! payment-callback: a verified provider event applied to its order, once.
+//!
+//! Deduplicated per provider event id; an order only moves forward (a late "pending" or "expired" after
+//! "paid" changes nothing); a payment whose amount, currency or reference do not match the order is
+//! flagged for the merchant and not treated as paid; a callback for an unknown order is acknowledged
+//! (so the provider stops retrying), logged and kept for the merchant to see.
+
+use crate::error::ApiError;
+use crate::fulfilment;
+use crate::orders::{self, OrderStatus};
+use crate::tenant::{MerchantId, TenantTable};
+use crate::Deps;
+use mostrador_core::money::Centavos;
+use mostrador_payments::sandbox::Sandbox;
+use mostrador_payments::{
+    Callback, PaymentError, PaymentEvent, PaymentProvider, PaymentState, Verified,
+};
+use mostrador_store::idempotency::{Claim, IdempotencyError};
+use mostrador_store::{Item, Key, Table};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// The sandbox provider of this deployment (its key is derived from the admin key; local use only).
+pub fn sandbox(deps: &Deps) -> Sandbox {
+    let key = Sha256::digest(
+        format!(
+            "mostrador-sandbox-payments:{}",
+            deps.config.admin_key.expose()
+        )
+        .as_bytes(),
+    );
+    Sandbox::new(key.to_vec(), deps.config.public_url.clone())
+}
+
+/// What the callback did (answered to the provider as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Applied {
+    Paid {
+        order_id: String,
+    },
+    /// Already applied, or a state that never regresses an order.
+    NoChange {
+        order_id: Option<String>,
+    },
+    /// The amount, currency or reference did not match: flagged for the merchant.
+    Flagged {
+        order_id: String,
+        reason: String,
+    },
+    /// No such order: kept for the merchant to see.
+    Unmatched,
+    Duplicate,
+    Ignored {
+        kind: String,
+    },
+    /// A handshake answer (Openpay's verification).
+    Handshake {
+        answer: String,
+    },
+}
+
+fn provider_for(deps: &Deps, name: &str) -> Result<Box<dyn PaymentProvider>, ApiError> {
+    match name {
+        "sandbox" => Ok(Box::new(sandbox(deps))),
+        "stripe" | "mercadopago" | "conekta" | "openpay" => Err(ApiError::Unavailable(format!(
+            "{name} callbacks need the merchant's {name} credentials, which are not configured yet"
+        ))),
+        other => Err(ApiError::NotFound(format!("payment provider {other}"))),
+    }
+}
+
+/// Verifies and applies one callback for `merchant`.
+pub async fn handle(
+    deps: &Deps,
+    provider_name: &str,
+    merchant: &str,
+    callback: &Callback<'_>,
+) -> Result<Applied, ApiError> {
+    let provider = provider_for(deps, provider_name)?;
+    let verified = provider.verify(callback).await.map_err(|e| match e {
+        PaymentError::Unauthenticated(why) => {
+            tracing::warn!(provider = provider_name, reason = %why, "payment callback refused");
+            ApiError::Unauthorized
+        }
+        PaymentError::Malformed(why) => ApiError::BadRequest(why),
+        PaymentError::Refused(why) | PaymentError::Unavailable(why) => ApiError::Unavailable(why),
+    })?;
+    let event = match verified {
+        Verified::Event(e) => e,
+        Verified::Handshake { answer } => return Ok(Applied::Handshake { answer }),
+        Verified::Ignored { kind, .. } => return Ok(Applied::Ignored { kind }),
+    };
+    let Ok(merchant) = MerchantId::try_from(merchant.to_owned()) else {
+        tracing::warn!(provider = provider_name, event = %event.event_id, "payment callback without a valid merchant");
+        return Ok(Applied::Unmatched);
+    };
+    let scope = format!("payevt:{provider_name}:{merchant}");
+    let deadline = deps.clock.now_ms() + 30_000;
+    match deps
+        .idempotency
+        .claim::<std::convert::Infallible>(&scope, &event.event_id, callback.body, deadline)
+        .await
+    {
+        Ok(Claim::Acquired) => {}
+        Ok(Claim::Completed(_)) => return Ok(Applied::Duplicate),
+        Err(IdempotencyError::InProgress) => {
+            return Err(ApiError::Unavailable(
+                "this event is being applied; retry".into(),
+            ))
+        }
+        Err(IdempotencyError::PayloadMismatch) => {
+            return Err(ApiError::BadRequest(
+                "event id reused with another body".into(),
+            ))
+        }
+        Err(e) => return Err(ApiError::Internal(anyhow::anyhow!(e.to_string()))),
+    }
+    match apply(deps, &merchant, provider_name, &event).await {
+        Ok(applied) => {
+            deps.idempotency
+                .complete(&scope, &event.event_id, &applied)
+                .await?;
+            Ok(applied)
+        }
+        Err(e) => {
+            let _ = deps.idempotency.release(&scope, &event.event_id).await;
+            Err(e)
+        }
+    }
+}
+
+async fn apply(
+    deps: &Deps,
+    merchant: &MerchantId,
+    provider: &str,
+    event: &PaymentEvent,
+) -> Result<Applied, ApiError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let order = match &event.order_id {
+        Some(id) if !id.contains('#') => orders::get(&table, id).await?,
+        _ => None,
+    };
+    let Some(order) = order else {
+        tracing::warn!(merchant = %merchant, provider, event = %event.event_id, "payment callback for an unknown order; kept");
+        keep(
+            &table,
+            "UNMATCHED_PAYMENTS",
+            provider,
+            event,
+            "no such order",
+        )
+        .await?;
+        return Ok(Applied::Unmatched);
+    };
+    match event.state {
+        PaymentState::Paid => {
+            let amount_ok = event.amount == Some(order.total);
+            let currency_ok = event
+                .currency
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case("MXN"));
+            if !amount_ok || !currency_ok {
+                let reason = format!(
+                    "paid {} {} for an order of {} MXN",
+                    event
+                        .amount
+                        .map_or("?".into(), |a: Centavos| a.display_mxn()),
+                    event.currency.as_deref().unwrap_or("?"),
+                    order.total.display_mxn()
+                );
+                tracing::warn!(merchant = %merchant, order = %order.id, %reason, "payment does not match its order");
+                keep(&table, "PAYMENT_ISSUES", provider, event, &reason).await?;
+                return Ok(Applied::Flagged {
+                    order_id: order.id,
+                    reason,
+                });
+            }
+            if order.status != OrderStatus::AwaitingPayment {
+                if matches!(order.status, OrderStatus::Expired | OrderStatus::Cancelled) {
+                    let reason = format!("paid after the order was {}", order.status.as_str());
+                    keep(&table, "PAYMENT_ISSUES", provider, event, &reason).await?;
+                    return Ok(Applied::Flagged {
+                        order_id: order.id,
+                        reason,
+                    });
+                }
+                return Ok(Applied::NoChange {
+                    order_id: Some(order.id),
+                });
+            }
+            let Some(paid) = orders::transition(deps, merchant, &order, OrderStatus::Paid).await?
+            else {
+                return Ok(Applied::NoChange {
+                    order_id: Some(order.id),
+                });
+            };
+            // The day's sales of the branch, for its global invoice (unless invoiced individually).
+            let day = deps
+                .clock
+                .now()
+                .with_timezone(&chrono_tz::America::Mexico_City)
+                .format("%Y-%m-%d")
+                .to_string();
+            table
+                .put(
+                    Item::new(&Key::new(
+                        format!("SALES#{}#{day}", paid.branch_id),
+                        format!("ORDER#{}", paid.id),
+                    ))
+                    .with("total", paid.total.0)
+                    .with(
+                        "method",
+                        serde_json::to_string(&event.method).unwrap_or_default(),
+                    )
+                    .with("provider", provider),
+                    None,
+                )
+                .await?;
+            let text = format!(
+                "¡Recibimos tu pago de {}! 🎉 Tu pedido {} ya está confirmado; te avisamos cuando esté listo. Si necesitas factura, escribe *factura*.",
+                paid.total.display_mxn(),
+                fulfilment::short_id(&paid.id)
+            );
+            fulfilment::notify(deps, merchant, &paid, text).await?;
+            tracing::info!(merchant = %merchant, order = %paid.id, provider, "order paid");
+            Ok(Applied::Paid { order_id: paid.id })
+        }
+        // Pending, failed and expired never undo a payment; the expiry job releases unpaid stock.
+        PaymentState::Pending | PaymentState::Failed | PaymentState::Expired => {
+            Ok(Applied::NoChange {
+                order_id: Some(order.id),
+            })
+        }
+        PaymentState::Refunded => {
+            if order.status.may_become(OrderStatus::Refunded) {
+                orders::transition(deps, merchant, &order, OrderStatus::Refunded).await?;
+            }
+            Ok(Applied::NoChange {
+                order_id: Some(order.id),
+            })
+        }
+    }
+}
+
+/// Keeps an event the merchant must look at.
+async fn keep(
+    table: &TenantTable,
+    partition: &str,
+    provider: &str,
+    event: &PaymentEvent,
+    reason: &str,
+) -> Result<(), ApiError> {
+    let item = Item::new(&Key::new(
+        partition,
+        format!("{provider}#{}", event.event_id),
+    ))
+    .with("reason", reason)
+    .with("event", serde_json::to_string(event).unwrap_or_default());
+    table.put(item, None).await?;
+    Ok(())
+}

@@ -1,0 +1,339 @@
+//! Getting paid through the sandbox provider: the checkout page posts a signed callback; the order
+//! becomes paid, its stock committed and the customer thanked. Forged, stale, duplicate, out-of-order
+//! and mismatched callbacks change nothing they should not. On both engines.
+
+use chrono::Utc;
+use mostrador_app::orders::{self, Order, OrderLine, OrderStatus};
+use mostrador_app::paying;
+use mostrador_app::tenant::{MerchantId, TenantTable};
+use mostrador_core::money::Centavos;
+use mostrador_core::tax::{line_amounts, TaxTreatment};
+use mostrador_e2e::{on_both_engines, Engine, TestApp};
+use mostrador_local::Options;
+use mostrador_payments::sandbox::SandboxEvent;
+use mostrador_payments::Method;
+use reqwest::Method as Http;
+use serde_json::Value;
+use std::sync::Arc;
+
+struct Shop {
+    app: TestApp,
+    merchant: MerchantId,
+    key: String,
+    branch: String,
+}
+
+async fn shop(engine: Engine) -> Shop {
+    let app = TestApp::spawn_with(
+        engine,
+        Arc::new(mostrador_core::SystemClock),
+        Options {
+            pollers: false,
+            scheduler: false,
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let merchant = MerchantId::try_from(demo.merchant_id.clone()).expect("id");
+    Shop {
+        merchant,
+        key: demo.api_key.clone(),
+        branch: demo.branches[0].id.clone(),
+        app,
+    }
+}
+
+impl Shop {
+    async fn order(&self, id: &str) -> Order {
+        let unit = Centavos(4_550);
+        let o = Order {
+            id: id.into(),
+            branch_id: self.branch.clone(),
+            wa_id: "525512345678".into(),
+            phone_number_id: "100000000000001".into(),
+            status: OrderStatus::AwaitingPayment,
+            lines: vec![OrderLine {
+                sku: "7501008491072".into(),
+                name: "Paracetamol".into(),
+                qty: 2,
+                unit,
+                amounts: line_amounts(unit, 2, TaxTreatment::Iva0, true).expect("amounts"),
+            }],
+            subtotal: Centavos(9_100),
+            iva: Centavos::ZERO,
+            total: Centavos(9_100),
+            created_at: Utc::now().to_rfc3339(),
+            expires_at_ms: Utc::now().timestamp_millis() + 30 * 60_000,
+            payment_url: None,
+        };
+        orders::place(&self.app.deps, &self.merchant, o)
+            .await
+            .map_err(|_| "place")
+            .expect("placed")
+    }
+
+    async fn callback(
+        &self,
+        event: &SandboxEvent,
+        t_offset: i64,
+        forged: bool,
+    ) -> reqwest::Response {
+        let body = serde_json::to_vec(event).expect("json");
+        let sig = if forged {
+            mostrador_payments::sandbox::Sandbox::new(b"not-the-key".to_vec(), "")
+                .sign(&body, Utc::now().timestamp())
+        } else {
+            paying::sandbox(&self.app.deps).sign(&body, Utc::now().timestamp() + t_offset)
+        };
+        self.app
+            .http
+            .post(format!(
+                "{}/webhooks/payments/sandbox?m={}",
+                self.app.url, self.merchant
+            ))
+            .header("x-sandbox-signature", sig)
+            .body(body)
+            .send()
+            .await
+            .expect("send")
+    }
+
+    async fn status(&self, id: &str) -> String {
+        let t = TenantTable::new(self.app.deps.table.clone(), &self.merchant);
+        orders::get(&t, id)
+            .await
+            .expect("get")
+            .expect("order")
+            .status
+            .as_str()
+            .to_owned()
+    }
+
+    async fn stock(&self) -> (i64, i64) {
+        let t = TenantTable::new(self.app.deps.table.clone(), &self.merchant);
+        let s = mostrador_app::catalog::get_stock(&t, &self.branch, "7501008491072")
+            .await
+            .expect("stock");
+        (s.available, s.reserved)
+    }
+}
+
+fn event(id: &str, kind: &str, order: &str, amount: i64) -> SandboxEvent {
+    SandboxEvent {
+        id: id.into(),
+        kind: kind.into(),
+        order_id: order.into(),
+        amount,
+        currency: "MXN".into(),
+        method: Method::Card,
+    }
+}
+
+async fn paying_through_the_checkout_page_marks_the_order_paid(engine: Engine) {
+    let s = shop(engine).await;
+    let order = s.order("OPAY1").await;
+    assert_eq!(s.stock().await, (38, 2));
+    let page = s
+        .app
+        .http
+        .get(format!(
+            "{}/sandbox/pay/{}?m={}",
+            s.app.url, order.id, s.merchant
+        ))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains("$91.00") && html.contains("awaiting_payment"),
+        "{html}"
+    );
+    let paid = s
+        .app
+        .http
+        .post(format!(
+            "{}/sandbox/pay/{}?m={}&method=card",
+            s.app.url, order.id, s.merchant
+        ))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(paid.status(), 303, "back to the checkout page");
+    let back = paid
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .expect("location")
+        .to_owned();
+    let page = s
+        .app
+        .http
+        .get(format!("{}{back}", s.app.url))
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains("Pago recibido") && page.contains(">paid<"),
+        "{page}"
+    );
+    assert_eq!(s.status("OPAY1").await, "paid");
+    assert_eq!(s.stock().await, (38, 0), "the reservation is committed");
+    // The customer is thanked.
+    let thanks = s
+        .app
+        .deps
+        .queues
+        .outbound
+        .receive(
+            10,
+            std::time::Duration::from_secs(30),
+            std::time::Duration::from_secs(1),
+        )
+        .await
+        .expect("receive");
+    let bodies: Vec<Value> = thanks
+        .iter()
+        .map(|m| serde_json::from_str(&m.body).expect("json"))
+        .collect();
+    assert!(bodies.iter().any(|b| b["id"] == "OPAY1-paid"), "{bodies:?}");
+    // The sale is recorded for the branch's global invoice.
+    let day = Utc::now()
+        .with_timezone(&chrono_tz::America::Mexico_City)
+        .format("%Y-%m-%d")
+        .to_string();
+    let t = TenantTable::new(s.app.deps.table.clone(), &s.merchant);
+    use mostrador_store::Table;
+    let sale = t
+        .get(&mostrador_store::Key::new(
+            format!("SALES#{}#{day}", s.branch),
+            "ORDER#OPAY1",
+        ))
+        .await
+        .expect("get");
+    assert_eq!(sale.and_then(|i| i.get_n("total")), Some(9_100));
+    s.app.stop().await;
+}
+
+async fn forged_stale_and_unsigned_callbacks_change_nothing(engine: Engine) {
+    let s = shop(engine).await;
+    s.order("OPAY2").await;
+    let paid = event("evt_a", "payment.paid", "OPAY2", 9_100);
+    assert_eq!(s.callback(&paid, 0, true).await.status(), 401);
+    assert_eq!(s.callback(&paid, -400, false).await.status(), 401, "stale");
+    let unsigned = s
+        .app
+        .http
+        .post(format!(
+            "{}/webhooks/payments/sandbox?m={}",
+            s.app.url, s.merchant
+        ))
+        .body(serde_json::to_vec(&paid).expect("json"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(unsigned.status(), 401);
+    assert_eq!(s.status("OPAY2").await, "awaiting_payment");
+    assert_eq!(s.stock().await, (38, 2));
+    s.app.stop().await;
+}
+
+async fn duplicates_and_late_events_never_regress_the_order(engine: Engine) {
+    let s = shop(engine).await;
+    s.order("OPAY3").await;
+    let paid = event("evt_p", "payment.paid", "OPAY3", 9_100);
+    let first: Value = s
+        .callback(&paid, 0, false)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(first["result"], "paid");
+    let again: Value = s
+        .callback(&paid, 0, false)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(again["result"], "duplicate");
+    for (id, kind) in [
+        ("evt_pending", "payment.pending"),
+        ("evt_expired", "payment.expired"),
+        ("evt_failed", "payment.failed"),
+    ] {
+        let r = s.callback(&event(id, kind, "OPAY3", 9_100), 0, false).await;
+        assert_eq!(r.status(), 200);
+    }
+    assert_eq!(s.status("OPAY3").await, "paid");
+    assert_eq!(s.stock().await, (38, 0), "committed once");
+    s.app.stop().await;
+}
+
+async fn partial_payments_are_flagged_and_unknown_orders_acknowledged(engine: Engine) {
+    let s = shop(engine).await;
+    s.order("OPAY4").await;
+    let short: Value = s
+        .callback(
+            &event("evt_short", "payment.paid", "OPAY4", 9_000),
+            0,
+            false,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(short["result"], "flagged");
+    assert_eq!(
+        s.status("OPAY4").await,
+        "awaiting_payment",
+        "a partial payment is not a payment"
+    );
+    let unknown = s
+        .callback(&event("evt_x", "payment.paid", "NOPE", 100), 0, false)
+        .await;
+    assert_eq!(unknown.status(), 200, "the provider must stop retrying");
+    assert_eq!(
+        unknown.json::<Value>().await.expect("json")["result"],
+        "unmatched"
+    );
+    let r = s
+        .app
+        .http
+        .post(format!(
+            "{}/webhooks/payments/bitcoin?m={}",
+            s.app.url, s.merchant
+        ))
+        .body("{}")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 404);
+    let big = s
+        .app
+        .http
+        .post(format!(
+            "{}/webhooks/payments/sandbox?m={}",
+            s.app.url, s.merchant
+        ))
+        .body(vec![b'x'; 1024 * 1024 + 1])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(big.status(), 413);
+    let _ = s.key.len();
+    let _ = Http::GET;
+    s.app.stop().await;
+}
+
+on_both_engines!(
+    paying_through_the_checkout_page_marks_the_order_paid,
+    forged_stale_and_unsigned_callbacks_change_nothing,
+    duplicates_and_late_events_never_regress_the_order,
+    partial_payments_are_flagged_and_unknown_orders_acknowledged,
+);
