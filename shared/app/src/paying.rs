@@ -109,11 +109,9 @@ pub async fn handle(
                 "this event is being applied; retry".into(),
             ))
         }
-        Err(IdempotencyError::PayloadMismatch) => {
-            return Err(ApiError::BadRequest(
-                "event id reused with another body".into(),
-            ))
-        }
+        // Providers send several notifications for one event (Mercado Pago's created/updated):
+        // the provider's event id is the key, so another body under it is the same event.
+        Err(IdempotencyError::PayloadMismatch) => return Ok(Applied::Duplicate),
         Err(e) => return Err(ApiError::Internal(anyhow::anyhow!(e.to_string()))),
     }
     match apply(deps, &merchant, provider_name, &event).await {

@@ -6,6 +6,8 @@
 //! back in every `order.*` event. Webhooks carry the header `digest`: base64 of an RSA PKCS#1 v1.5
 //! SHA-256 signature over the raw body, made with the account's webhook key (`POST /webhook_keys`).
 //! There is no timestamp, so deduplication on the event id is the only replay defence.
+//! Webhook URLs are registered per account in Conekta, so `PaymentRequest::notification_url` is
+//! not sent.
 
 use crate::port::*;
 use async_trait::async_trait;
@@ -21,6 +23,7 @@ use rsa::RsaPublicKey;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Sha256;
+use std::time::Duration;
 
 /// Conekta's production API.
 pub const DEFAULT_BASE_URL: &str = "https://api.conekta.io";
@@ -28,6 +31,8 @@ pub const DEFAULT_BASE_URL: &str = "https://api.conekta.io";
 pub const ACCEPT: &str = "application/vnd.conekta-v2.1.0+json";
 /// The reason sent with refunds the merchant asks for.
 pub const REFUND_REASON: &str = "requested_by_client";
+/// How long one call may take: a callback's re-read must answer well within the provider's patience.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The buyer as Conekta's `customer_info` requires it: name, email and phone are all mandatory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,7 +188,7 @@ impl Conekta {
         request: reqwest::RequestBuilder,
         what: &str,
     ) -> Result<Vec<u8>, PaymentError> {
-        let response = request.send().await.map_err(|e| {
+        let response = request.timeout(REQUEST_TIMEOUT).send().await.map_err(|e| {
             PaymentError::Unavailable(format!("Conekta {what}: {}", e.without_url()))
         })?;
         let status = response.status();

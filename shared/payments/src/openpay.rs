@@ -12,6 +12,9 @@
 //! `{"type":"verification","verification_code":…}`: Openpay wants a 2xx, and the merchant types that
 //! code into Openpay's dashboard to activate the webhook, so it comes back as
 //! [`Verified::Handshake`] for the caller to answer with (and show to the merchant).
+//!
+//! Webhooks are registered per merchant in Openpay, so `PaymentRequest::notification_url` is not
+//! sent.
 
 use crate::port::*;
 use async_trait::async_trait;
@@ -24,6 +27,7 @@ use mostrador_core::money::Centavos;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
+use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 /// Openpay México's production API.
@@ -34,6 +38,8 @@ pub const SANDBOX_BASE_URL: &str = "https://sandbox-api.openpay.mx";
 pub const STORE_LIMIT: Centavos = Centavos(999_999);
 /// The description sent with refunds.
 pub const REFUND_DESCRIPTION: &str = "Reembolso solicitado por el comercio";
+/// How long one call may take: a callback's re-read must answer well within the provider's patience.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The buyer, as Openpay's charge `customer` takes it (only the name is required).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,35 +157,41 @@ impl Openpay {
         request: reqwest::RequestBuilder,
         what: &str,
     ) -> Result<Vec<u8>, PaymentError> {
+        let (status, bytes) = self.exchange(request, what).await?;
+        classify(status, bytes, what)
+    }
+
+    /// Sends a request with the private key; only failing to get an answer is an error here.
+    async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+        what: &str,
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), PaymentError> {
+        let unavailable = |e: reqwest::Error| {
+            PaymentError::Unavailable(format!("Openpay {what}: {}", e.without_url()))
+        };
         let response = request
             .basic_auth(&self.private_key, Some(""))
+            .timeout(REQUEST_TIMEOUT)
             .send()
             .await
-            .map_err(|e| {
-                PaymentError::Unavailable(format!("Openpay {what}: {}", e.without_url()))
-            })?;
+            .map_err(unavailable)?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| {
-            PaymentError::Unavailable(format!("Openpay {what}: {}", e.without_url()))
-        })?;
-        if status.is_success() {
-            return Ok(bytes.to_vec());
-        }
-        let message = format!("Openpay {what} ({status}): {}", error_message(&bytes));
-        if status.is_server_error()
-            || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-            || status == reqwest::StatusCode::REQUEST_TIMEOUT
-        {
-            Err(PaymentError::Unavailable(message))
-        } else {
-            Err(PaymentError::Refused(message))
-        }
+        let bytes = response.bytes().await.map_err(unavailable)?;
+        Ok((status, bytes.to_vec()))
     }
 
     /// The charge as Openpay has it now.
     async fn read_charge(&self, charge_id: &str) -> Result<Charge, PaymentError> {
         let url = self.charge_url(charge_id)?;
-        let bytes = self.send(self.http.get(url), "charge re-read").await?;
+        let (status, bytes) = self.exchange(self.http.get(url), "charge re-read").await?;
+        if status == reqwest::StatusCode::NOT_FOUND {
+            // An event naming a transaction this merchant does not have cannot be confirmed: forged.
+            return Err(PaymentError::Unauthenticated(format!(
+                "Openpay has no transaction {charge_id}"
+            )));
+        }
+        let bytes = classify(status, bytes, "charge re-read")?;
         serde_json::from_slice(&bytes)
             .map_err(|e| PaymentError::Unavailable(format!("unexpected Openpay charge: {e}")))
     }
@@ -377,6 +389,26 @@ impl PaymentProvider for Openpay {
         .await
         .inspect_err(|e| tracing::warn!(payment_ref, error = %e, "openpay refund failed"))?;
         Ok(())
+    }
+}
+
+/// Openpay's answer as the port sees it: refusals are final, overload and outages are retried.
+fn classify(
+    status: reqwest::StatusCode,
+    bytes: Vec<u8>,
+    what: &str,
+) -> Result<Vec<u8>, PaymentError> {
+    if status.is_success() {
+        return Ok(bytes);
+    }
+    let message = format!("Openpay {what} ({status}): {}", error_message(&bytes));
+    if status.is_server_error()
+        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+        || status == reqwest::StatusCode::REQUEST_TIMEOUT
+    {
+        Err(PaymentError::Unavailable(message))
+    } else {
+        Err(PaymentError::Refused(message))
     }
 }
 

@@ -33,7 +33,10 @@ static KEYS: LazyLock<(RsaPrivateKey, RsaPrivateKey)> = LazyLock::new(|| {
 });
 
 fn webhook_public_key_pem() -> String {
-    KEYS.0.to_public_key().to_public_key_pem(LineEnding::LF).expect("pem")
+    KEYS.0
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .expect("pem")
 }
 
 fn digest(key: &RsaPrivateKey, body: &[u8]) -> String {
@@ -50,11 +53,15 @@ fn buyer() -> ConektaCustomer {
 }
 
 fn conekta(server: &MockServer) -> Conekta {
-    Conekta::new(reqwest::Client::new(), PRIVATE_KEY, &webhook_public_key_pem())
-        .expect("config")
-        .with_base_url(server.uri())
-        .with_customer(buyer())
-        .with_return_urls(Some("https://wa.me/525512345678".into()), None)
+    Conekta::new(
+        reqwest::Client::new(),
+        PRIVATE_KEY,
+        &webhook_public_key_pem(),
+    )
+    .expect("config")
+    .with_base_url(server.uri())
+    .with_customer(buyer())
+    .with_return_urls(Some("https://wa.me/525512345678".into()), None)
 }
 
 fn request(methods: Vec<Method>, amount: i64) -> PaymentRequest {
@@ -124,7 +131,10 @@ async fn card_request_creates_a_hosted_checkout_with_conekta_headers() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/orders"))
-        .and(header("authorization", format!("Bearer {PRIVATE_KEY}").as_str()))
+        .and(header(
+            "authorization",
+            format!("Bearer {PRIVATE_KEY}").as_str(),
+        ))
         .and(header("accept", ACCEPT))
         .and(header("idempotency-key", "link-ORD-1A2B3C-1"))
         .respond_with(ResponseTemplate::new(200).set_body_json(checkout_order()))
@@ -133,7 +143,10 @@ async fn card_request_creates_a_hosted_checkout_with_conekta_headers() {
         .await;
 
     let link = conekta(&server)
-        .create(&request(vec![Method::Card, Method::Cash, Method::Spei, Method::CoDi], 20_050))
+        .create(&request(
+            vec![Method::Card, Method::Cash, Method::Spei, Method::CoDi],
+            20_050,
+        ))
         .await
         .expect("link");
 
@@ -204,7 +217,10 @@ async fn spei_request_returns_the_orders_clabe_checked() {
         .and(body_partial_json(json!({
             "charges": [{"payment_method": {"type": "spei", "expires_at": 1767225600}}]
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(charged_order(spei_method("646180111805034237"))))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(charged_order(spei_method("646180111805034237"))),
+        )
         .mount(&server)
         .await;
 
@@ -213,7 +229,10 @@ async fn spei_request_returns_the_orders_clabe_checked() {
         .await
         .expect("link");
 
-    assert_eq!(link.clabe.map(|c| c.to_string()).as_deref(), Some("646180111805034237"));
+    assert_eq!(
+        link.clabe.map(|c| c.to_string()).as_deref(),
+        Some("646180111805034237")
+    );
     assert_eq!(link.cash_reference, None);
 }
 
@@ -223,11 +242,16 @@ async fn a_clabe_with_a_wrong_check_digit_from_conekta_is_an_error() {
     // 646180111812345678 appears in a published Conekta sample; its check digit should be 6.
     Mock::given(method("POST"))
         .and(path("/orders"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(charged_order(spei_method("646180111812345678"))))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(charged_order(spei_method("646180111812345678"))),
+        )
         .mount(&server)
         .await;
 
-    let result = conekta(&server).create(&request(vec![Method::Spei], 20_050)).await;
+    let result = conekta(&server)
+        .create(&request(vec![Method::Spei], 20_050))
+        .await;
 
     assert!(matches!(result, Err(PaymentError::Refused(m)) if m.contains("CLABE")));
 }
@@ -280,11 +304,19 @@ async fn unreachable_conekta_is_unavailable() {
 #[tokio::test]
 async fn requests_conekta_cannot_serve_are_refused_without_calling_it() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
     let adapter = conekta(&server);
-    let no_buyer = Conekta::new(reqwest::Client::new(), PRIVATE_KEY, &webhook_public_key_pem())
-        .expect("config")
-        .with_base_url(server.uri());
+    let no_buyer = Conekta::new(
+        reqwest::Client::new(),
+        PRIVATE_KEY,
+        &webhook_public_key_pem(),
+    )
+    .expect("config")
+    .with_base_url(server.uri());
 
     let codi = adapter.create(&request(vec![Method::CoDi], 20_050)).await;
     let zero = adapter.create(&request(vec![Method::Card], 0)).await;
@@ -374,7 +406,21 @@ fn signed(body: &[u8], key: &RsaPrivateKey) -> Vec<(String, String)> {
 }
 
 fn callback(body: &[u8], headers: Vec<(String, String)>) -> Callback<'_> {
-    Callback { body, headers, query: "", now: 1_767_142_801 }
+    Callback {
+        body,
+        headers,
+        query: "",
+        now: 1_767_142_801,
+    }
+}
+
+/// `body` as delivered with a `digest` made by `key`.
+async fn deliver(
+    adapter: &Conekta,
+    body: &[u8],
+    key: &RsaPrivateKey,
+) -> Result<Verified, PaymentError> {
+    adapter.verify(&callback(body, signed(body, key))).await
 }
 
 #[tokio::test]
@@ -382,9 +428,11 @@ async fn signed_order_paid_becomes_a_paid_event_with_conekta_amounts() {
     let server = MockServer::start().await;
     let body = order_event("order.paid", "6307a60c41de27127515a575", 20_050);
 
-    let verified = conekta(&server).verify(&callback(&body, signed(&body, &KEYS.0))).await;
+    let verified = deliver(&conekta(&server), &body, &KEYS.0).await;
 
-    let Ok(Verified::Event(event)) = verified else { panic!("{verified:?}") };
+    let Ok(Verified::Event(event)) = verified else {
+        panic!("{verified:?}")
+    };
     assert_eq!(event.event_id, "6307a60c41de27127515a575");
     assert_eq!(event.state, PaymentState::Paid);
     assert_eq!(event.order_id.as_deref(), Some("ORD-1A2B3C"));
@@ -399,7 +447,7 @@ async fn ten_centavos_stay_ten_centavos() {
     let server = MockServer::start().await;
     let body = order_event("order.paid", "6307a60c41de27127515a576", 10);
 
-    let verified = conekta(&server).verify(&callback(&body, signed(&body, &KEYS.0))).await;
+    let verified = deliver(&conekta(&server), &body, &KEYS.0).await;
 
     assert!(matches!(verified, Ok(Verified::Event(e)) if e.amount == Some(Centavos(10))));
 }
@@ -409,9 +457,12 @@ async fn a_body_signed_by_another_key_is_unauthenticated() {
     let server = MockServer::start().await;
     let body = order_event("order.paid", "6307a60c41de27127515a575", 20_050);
 
-    let verified = conekta(&server).verify(&callback(&body, signed(&body, &KEYS.1))).await;
+    let verified = deliver(&conekta(&server), &body, &KEYS.1).await;
 
-    assert!(matches!(verified, Err(PaymentError::Unauthenticated(_))), "{verified:?}");
+    assert!(
+        matches!(verified, Err(PaymentError::Unauthenticated(_))),
+        "{verified:?}"
+    );
 }
 
 #[tokio::test]
@@ -422,14 +473,23 @@ async fn an_unsigned_or_garbled_callback_is_unauthenticated() {
 
     let unsigned = adapter.verify(&callback(&body, vec![])).await;
     let not_base64 = adapter
-        .verify(&callback(&body, vec![("digest".into(), "not a signature!".into())]))
+        .verify(&callback(
+            &body,
+            vec![("digest".into(), "not a signature!".into())],
+        ))
         .await;
     let short = adapter
-        .verify(&callback(&body, vec![("digest".into(), BASE64.encode(b"short"))]))
+        .verify(&callback(
+            &body,
+            vec![("digest".into(), BASE64.encode(b"short"))],
+        ))
         .await;
 
     for result in [unsigned, not_base64, short] {
-        assert!(matches!(result, Err(PaymentError::Unauthenticated(_))), "{result:?}");
+        assert!(
+            matches!(result, Err(PaymentError::Unauthenticated(_))),
+            "{result:?}"
+        );
     }
 }
 
@@ -440,7 +500,8 @@ async fn a_changed_amount_or_a_reserialized_body_breaks_the_signature() {
     let body = order_event("order.paid", "6307a60c41de27127515a575", 20_050);
     let headers = signed(&body, &KEYS.0);
     let cheaper = order_event("order.paid", "6307a60c41de27127515a575", 10);
-    let reserialized = serde_json::to_vec(&serde_json::from_slice::<Value>(&body).expect("json")).expect("json");
+    let reserialized =
+        serde_json::to_vec(&serde_json::from_slice::<Value>(&body).expect("json")).expect("json");
 
     let tampered = adapter.verify(&callback(&cheaper, headers.clone())).await;
     let compacted = adapter.verify(&callback(&reserialized, headers)).await;
@@ -455,10 +516,12 @@ async fn a_repeated_delivery_carries_the_same_event_id() {
     let adapter = conekta(&server);
     let body = order_event("order.paid", "6307a60c41de27127515a575", 20_050);
 
-    let first = adapter.verify(&callback(&body, signed(&body, &KEYS.0))).await;
-    let again = adapter.verify(&callback(&body, signed(&body, &KEYS.0))).await;
+    let first = deliver(&adapter, &body, &KEYS.0).await;
+    let again = deliver(&adapter, &body, &KEYS.0).await;
 
-    let (Ok(Verified::Event(first)), Ok(Verified::Event(again))) = (first, again) else { panic!() };
+    let (Ok(Verified::Event(first)), Ok(Verified::Event(again))) = (first, again) else {
+        panic!()
+    };
     assert_eq!(first.event_id, again.event_id);
     assert_eq!(first, again);
 }
@@ -478,7 +541,7 @@ async fn order_events_map_to_payment_states_and_the_rest_is_ignored() {
     ];
     for (kind, expected) in cases {
         let body = order_event(kind, "evt_1", 20_050);
-        let verified = adapter.verify(&callback(&body, signed(&body, &KEYS.0))).await;
+        let verified = deliver(&adapter, &body, &KEYS.0).await;
         match (expected, verified) {
             (Some(state), Ok(Verified::Event(e))) => assert_eq!(e.state, state, "{kind}"),
             (None, Ok(Verified::Ignored { event_id, kind: k })) => {
@@ -494,9 +557,12 @@ async fn a_signed_body_that_is_not_an_event_is_malformed() {
     let server = MockServer::start().await;
     let body = br#"{"type": "order.paid", "id": "evt_2", "data": {"object": {"amount": 100}}}"#;
 
-    let verified = conekta(&server).verify(&callback(body, signed(body, &KEYS.0))).await;
+    let verified = deliver(&conekta(&server), body, &KEYS.0).await;
 
-    assert!(matches!(verified, Err(PaymentError::Malformed(_))), "{verified:?}");
+    assert!(
+        matches!(verified, Err(PaymentError::Malformed(_))),
+        "{verified:?}"
+    );
 }
 
 #[tokio::test]
@@ -514,8 +580,13 @@ async fn a_full_refund_refunds_what_is_left_of_the_order() {
         .await;
     Mock::given(method("POST"))
         .and(path("/orders/ord_2i5d4gdwpZR5Yat6U/refunds"))
-        .and(header("authorization", format!("Bearer {PRIVATE_KEY}").as_str()))
-        .and(body_partial_json(json!({"reason": "requested_by_client", "amount": 15050})))
+        .and(header(
+            "authorization",
+            format!("Bearer {PRIVATE_KEY}").as_str(),
+        ))
+        .and(body_partial_json(
+            json!({"reason": "requested_by_client", "amount": 15050}),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "id": "ord_2i5d4gdwpZR5Yat6U", "object": "order", "amount": 20050,
             "amount_refunded": 20050, "payment_status": "refunded"
@@ -532,17 +603,27 @@ async fn a_full_refund_refunds_what_is_left_of_the_order() {
 #[tokio::test]
 async fn a_partial_refund_sends_its_amount_without_a_re_read() {
     let server = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
     Mock::given(method("POST"))
         .and(path("/orders/ord_2i5d4gdwpZR5Yat6U/refunds"))
-        .and(body_partial_json(json!({"reason": "requested_by_client", "amount": 10})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "ord_2i5d4gdwpZR5Yat6U"})))
+        .and(body_partial_json(
+            json!({"reason": "requested_by_client", "amount": 10}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": "ord_2i5d4gdwpZR5Yat6U"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
     let adapter = conekta(&server);
 
-    let partial = adapter.refund("ord_2i5d4gdwpZR5Yat6U", Some(Centavos(10))).await;
+    let partial = adapter
+        .refund("ord_2i5d4gdwpZR5Yat6U", Some(Centavos(10)))
+        .await;
     let injected = adapter.refund("../customers", Some(Centavos(10))).await;
 
     assert!(partial.is_ok(), "{partial:?}");
@@ -554,13 +635,20 @@ fn the_webhook_key_is_read_as_conekta_hands_it_out_or_rejected() {
     let escaped = webhook_public_key_pem().replace('\n', "\\n");
     let pkcs1 = {
         use rsa::pkcs1::EncodeRsaPublicKey;
-        KEYS.0.to_public_key().to_pkcs1_pem(LineEnding::LF).expect("pem")
+        KEYS.0
+            .to_public_key()
+            .to_pkcs1_pem(LineEnding::LF)
+            .expect("pem")
     };
 
     assert!(Conekta::new(reqwest::Client::new(), PRIVATE_KEY, &escaped).is_ok());
     assert!(Conekta::new(reqwest::Client::new(), PRIVATE_KEY, &pkcs1).is_ok());
     assert!(matches!(
-        Conekta::new(reqwest::Client::new(), PRIVATE_KEY, "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"),
+        Conekta::new(
+            reqwest::Client::new(),
+            PRIVATE_KEY,
+            "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"
+        ),
         Err(ConektaConfigError::WebhookKey)
     ));
     assert!(matches!(
@@ -571,7 +659,12 @@ fn the_webhook_key_is_read_as_conekta_hands_it_out_or_rejected() {
 
 #[test]
 fn debug_output_never_shows_the_private_key() {
-    let adapter = Conekta::new(reqwest::Client::new(), PRIVATE_KEY, &webhook_public_key_pem()).expect("config");
+    let adapter = Conekta::new(
+        reqwest::Client::new(),
+        PRIVATE_KEY,
+        &webhook_public_key_pem(),
+    )
+    .expect("config");
 
     assert!(!format!("{adapter:?}").contains(PRIVATE_KEY));
 }

@@ -21,9 +21,15 @@ const WEBHOOK_PASSWORD: &str = "s3cr3t-webhook";
 const CHARGES: &str = "/v1/mzdtln0bmtms6o3kck8f/charges";
 
 fn openpay(server: &MockServer) -> Openpay {
-    Openpay::new(reqwest::Client::new(), MERCHANT, PRIVATE_KEY, WEBHOOK_USER, WEBHOOK_PASSWORD)
-        .expect("config")
-        .with_base_url(server.uri())
+    Openpay::new(
+        reqwest::Client::new(),
+        MERCHANT,
+        PRIVATE_KEY,
+        WEBHOOK_USER,
+        WEBHOOK_PASSWORD,
+    )
+    .expect("config")
+    .with_base_url(server.uri())
 }
 
 fn private_key_auth() -> String {
@@ -88,7 +94,12 @@ async fn store_request_sends_exact_pesos_and_a_mexico_city_due_date() {
     Mock::given(method("POST"))
         .and(path(CHARGES))
         .and(header("authorization", private_key_auth().as_str()))
-        .respond_with(json_response(charge("in_progress", "store", "200.50", STORE_METHOD)))
+        .respond_with(json_response(charge(
+            "in_progress",
+            "store",
+            "200.50",
+            STORE_METHOD,
+        )))
         .expect(1)
         .mount(&server)
         .await;
@@ -102,7 +113,9 @@ async fn store_request_sends_exact_pesos_and_a_mexico_city_due_date() {
     assert_eq!(link.cash_reference.as_deref(), Some("OPENPAY02DQ35YOY7"));
     assert_eq!(
         link.barcode_url.as_deref(),
-        Some("https://sandbox-api.openpay.mx/barcode/OPENPAY02DQ35YOY7?width=1&height=45&text=false")
+        Some(
+            "https://sandbox-api.openpay.mx/barcode/OPENPAY02DQ35YOY7?width=1&height=45&text=false"
+        )
     );
     assert_eq!(link.expires_at, 1_767_225_600);
     let (text, body) = sent_body(&server).await;
@@ -125,11 +138,19 @@ async fn ten_centavos_are_sent_as_zero_point_ten() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(CHARGES))
-        .respond_with(json_response(charge("in_progress", "store", "0.10", STORE_METHOD)))
+        .respond_with(json_response(charge(
+            "in_progress",
+            "store",
+            "0.10",
+            STORE_METHOD,
+        )))
         .mount(&server)
         .await;
 
-    openpay(&server).create(&request(vec![Method::Cash], 10)).await.expect("link");
+    openpay(&server)
+        .create(&request(vec![Method::Cash], 10))
+        .await
+        .expect("link");
 
     assert!(sent_body(&server).await.0.contains(r#""amount":0.10"#));
 }
@@ -137,10 +158,16 @@ async fn ten_centavos_are_sent_as_zero_point_ten() {
 #[tokio::test]
 async fn store_amounts_above_9999_99_are_refused_before_calling_openpay() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
     let adapter = openpay(&server);
 
-    let over = adapter.create(&request(vec![Method::Cash], 1_000_000)).await;
+    let over = adapter
+        .create(&request(vec![Method::Cash], 1_000_000))
+        .await;
 
     assert!(
         matches!(&over, Err(PaymentError::Refused(m)) if m.contains("$9,999.99") && m.contains("$10,000.00")),
@@ -154,15 +181,28 @@ async fn spei_request_returns_the_charges_clabe_checked() {
     let bank = r#"{"type": "bank_transfer", "bank": "BBVA Bancomer", "agreement": "1411217", "clabe": "012180001183597198", "name": "11094690394055678934"}"#;
     Mock::given(method("POST"))
         .and(path(CHARGES))
-        .and(body_partial_json(json!({"method": "bank_account", "due_date": "2025-12-31T18:00:00"})))
-        .respond_with(json_response(charge("in_progress", "bank_account", "200.50", bank)))
+        .and(body_partial_json(
+            json!({"method": "bank_account", "due_date": "2025-12-31T18:00:00"}),
+        ))
+        .respond_with(json_response(charge(
+            "in_progress",
+            "bank_account",
+            "200.50",
+            bank,
+        )))
         .expect(1)
         .mount(&server)
         .await;
 
-    let link = openpay(&server).create(&request(vec![Method::Spei], 20_050)).await.expect("link");
+    let link = openpay(&server)
+        .create(&request(vec![Method::Spei], 20_050))
+        .await
+        .expect("link");
 
-    assert_eq!(link.clabe.map(|c| c.to_string()).as_deref(), Some("012180001183597198"));
+    assert_eq!(
+        link.clabe.map(|c| c.to_string()).as_deref(),
+        Some("012180001183597198")
+    );
 }
 
 #[tokio::test]
@@ -171,11 +211,18 @@ async fn a_clabe_with_a_wrong_check_digit_from_openpay_is_an_error() {
     let bank = r#"{"type": "bank_transfer", "bank": "BBVA Bancomer", "agreement": "1411217", "clabe": "012180001183597199", "name": "11094690394055678934"}"#;
     Mock::given(method("POST"))
         .and(path(CHARGES))
-        .respond_with(json_response(charge("in_progress", "bank_account", "200.50", bank)))
+        .respond_with(json_response(charge(
+            "in_progress",
+            "bank_account",
+            "200.50",
+            bank,
+        )))
         .mount(&server)
         .await;
 
-    let result = openpay(&server).create(&request(vec![Method::Spei], 20_050)).await;
+    let result = openpay(&server)
+        .create(&request(vec![Method::Spei], 20_050))
+        .await;
 
     assert!(matches!(result, Err(PaymentError::Refused(m)) if m.contains("CLABE")));
 }
@@ -186,15 +233,23 @@ async fn codi_request_returns_the_qr() {
     let codi = r#"{"type": "codi", "barcode_base64": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="}"#;
     Mock::given(method("POST"))
         .and(path(CHARGES))
-        .and(body_partial_json(json!({"method": "codi", "codi_options": {"mode": "QR_CODE"}})))
+        .and(body_partial_json(
+            json!({"method": "codi", "codi_options": {"mode": "QR_CODE"}}),
+        ))
         .respond_with(json_response(charge("in_progress", "codi", "200.50", codi)))
         .expect(1)
         .mount(&server)
         .await;
 
-    let link = openpay(&server).create(&request(vec![Method::CoDi], 20_050)).await.expect("link");
+    let link = openpay(&server)
+        .create(&request(vec![Method::CoDi], 20_050))
+        .await
+        .expect("link");
 
-    assert!(link.barcode_url.as_deref().is_some_and(|u| u.starts_with("data:image/png;base64,iVBOR")));
+    assert!(link
+        .barcode_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("data:image/png;base64,iVBOR")));
 }
 
 #[tokio::test]
@@ -203,7 +258,12 @@ async fn card_request_uses_openpays_payment_form() {
     let redirect = r#"{"type": "redirect", "url": "https://sandbox-api.openpay.mx/v1/mzdtln0bmtms6o3kck8f/charges/trzjaozcik8msyqshka4/card_capture"}"#;
     Mock::given(method("POST"))
         .and(path(CHARGES))
-        .respond_with(json_response(charge("charge_pending", "card", "200.50", redirect)))
+        .respond_with(json_response(charge(
+            "charge_pending",
+            "card",
+            "200.50",
+            redirect,
+        )))
         .expect(1)
         .mount(&server)
         .await;
@@ -216,7 +276,10 @@ async fn card_request_uses_openpays_payment_form() {
         })
         .with_redirect_url("https://wa.me/525512345678");
 
-    let link = adapter.create(&request(vec![Method::Card], 20_050)).await.expect("link");
+    let link = adapter
+        .create(&request(vec![Method::Card], 20_050))
+        .await
+        .expect("link");
 
     assert_eq!(
         link.url.as_deref(),
@@ -242,9 +305,15 @@ async fn card_request_uses_openpays_payment_form() {
 #[tokio::test]
 async fn card_links_without_a_redirect_url_or_buyer_are_refused_before_calling_openpay() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
 
-    let no_redirect = openpay(&server).create(&request(vec![Method::Card], 20_050)).await;
+    let no_redirect = openpay(&server)
+        .create(&request(vec![Method::Card], 20_050))
+        .await;
     let no_buyer = openpay(&server)
         .with_redirect_url("https://wa.me/525512345678")
         .create(&request(vec![Method::Card], 20_050))
@@ -289,12 +358,27 @@ async fn openpay_refusal_carries_its_description_and_server_errors_are_retryable
 fn basic(user: &str, password: &str) -> Vec<(String, String)> {
     vec![
         ("content-type".into(), "application/json".into()),
-        ("authorization".into(), format!("Basic {}", BASE64.encode(format!("{user}:{password}")))),
+        (
+            "authorization".into(),
+            format!("Basic {}", BASE64.encode(format!("{user}:{password}"))),
+        ),
     ]
 }
 
 fn callback(body: &[u8], headers: Vec<(String, String)>) -> Callback<'_> {
-    Callback { body, headers, query: "", now: 1_767_200_000 }
+    Callback {
+        body,
+        headers,
+        query: "",
+        now: 1_767_200_000,
+    }
+}
+
+/// `body` as Openpay delivers it, with the webhook's credentials.
+async fn deliver(adapter: &Openpay, body: &[u8]) -> Result<Verified, PaymentError> {
+    adapter
+        .verify(&callback(body, basic(WEBHOOK_USER, WEBHOOK_PASSWORD)))
+        .await
 }
 
 /// A notification as Openpay posts it; its transaction says whatever the sender wants.
@@ -319,9 +403,14 @@ async fn the_verification_handshake_hands_back_its_code() {
     let server = MockServer::start().await;
     let body = br#"{"type":"verification","event_date":"2016-11-25T14:45:09-06:00","verification_code":"3vWQ1x6I","id":"w7evenqvf4a3crkdmkj6"}"#;
 
-    let verified = openpay(&server).verify(&callback(body, basic(WEBHOOK_USER, WEBHOOK_PASSWORD))).await;
+    let verified = deliver(&openpay(&server), body).await;
 
-    assert_eq!(verified.ok(), Some(Verified::Handshake { answer: "3vWQ1x6I".into() }));
+    assert_eq!(
+        verified.ok(),
+        Some(Verified::Handshake {
+            answer: "3vWQ1x6I".into()
+        })
+    );
 }
 
 #[tokio::test]
@@ -331,9 +420,11 @@ async fn a_charge_succeeded_is_paid_with_the_amount_openpay_re_reads() {
     // The notification itself claims ten centavos: only the re-read counts.
     let body = notification("charge.succeeded", "completed", "0.10");
 
-    let verified = openpay(&server).verify(&callback(&body, basic(WEBHOOK_USER, WEBHOOK_PASSWORD))).await;
+    let verified = deliver(&openpay(&server), &body).await;
 
-    let Ok(Verified::Event(event)) = verified else { panic!("{verified:?}") };
+    let Ok(Verified::Event(event)) = verified else {
+        panic!("{verified:?}")
+    };
     assert_eq!(event.event_id, "trzjaozcik8msyqshka4:charge.succeeded");
     assert_eq!(event.state, PaymentState::Paid);
     assert_eq!(event.amount, Some(Centavos(20_050)));
@@ -349,7 +440,7 @@ async fn ten_centavos_re_read_are_ten_centavos() {
     charge_reads(&server, "completed", "0.10").await;
     let body = notification("charge.succeeded", "completed", "0.10");
 
-    let verified = openpay(&server).verify(&callback(&body, basic(WEBHOOK_USER, WEBHOOK_PASSWORD))).await;
+    let verified = deliver(&openpay(&server), &body).await;
 
     assert!(matches!(verified, Ok(Verified::Event(e)) if e.amount == Some(Centavos(10))));
 }
@@ -360,28 +451,44 @@ async fn a_succeeded_event_whose_charge_is_still_in_progress_is_not_paid() {
     charge_reads(&server, "in_progress", "200.50").await;
     let body = notification("charge.succeeded", "completed", "200.50");
 
-    let verified = openpay(&server).verify(&callback(&body, basic(WEBHOOK_USER, WEBHOOK_PASSWORD))).await;
+    let verified = deliver(&openpay(&server), &body).await;
 
-    let Ok(Verified::Event(event)) = verified else { panic!("{verified:?}") };
+    let Ok(Verified::Event(event)) = verified else {
+        panic!("{verified:?}")
+    };
     assert_eq!(event.state, PaymentState::Pending);
 }
 
 #[tokio::test]
 async fn wrong_or_missing_credentials_are_unauthenticated_and_nothing_is_re_read() {
     let server = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
     let adapter = openpay(&server);
     let body = notification("charge.succeeded", "completed", "200.50");
 
-    let wrong_password = adapter.verify(&callback(&body, basic(WEBHOOK_USER, "guess"))).await;
-    let wrong_user = adapter.verify(&callback(&body, basic("admin", WEBHOOK_PASSWORD))).await;
+    let wrong_password = adapter
+        .verify(&callback(&body, basic(WEBHOOK_USER, "guess")))
+        .await;
+    let wrong_user = adapter
+        .verify(&callback(&body, basic("admin", WEBHOOK_PASSWORD)))
+        .await;
     let missing = adapter.verify(&callback(&body, vec![])).await;
     let bearer = adapter
-        .verify(&callback(&body, vec![("authorization".into(), format!("Bearer {WEBHOOK_PASSWORD}"))]))
+        .verify(&callback(
+            &body,
+            vec![("authorization".into(), format!("Bearer {WEBHOOK_PASSWORD}"))],
+        ))
         .await;
 
     for result in [wrong_password, wrong_user, missing, bearer] {
-        assert!(matches!(result, Err(PaymentError::Unauthenticated(_))), "{result:?}");
+        assert!(
+            matches!(result, Err(PaymentError::Unauthenticated(_))),
+            "{result:?}"
+        );
     }
 }
 
@@ -392,10 +499,12 @@ async fn a_repeated_delivery_carries_the_same_event_id() {
     let adapter = openpay(&server);
     let body = notification("charge.succeeded", "completed", "200.50");
 
-    let first = adapter.verify(&callback(&body, basic(WEBHOOK_USER, WEBHOOK_PASSWORD))).await;
-    let again = adapter.verify(&callback(&body, basic(WEBHOOK_USER, WEBHOOK_PASSWORD))).await;
+    let first = deliver(&adapter, &body).await;
+    let again = deliver(&adapter, &body).await;
 
-    let (Ok(Verified::Event(first)), Ok(Verified::Event(again))) = (first, again) else { panic!() };
+    let (Ok(Verified::Event(first)), Ok(Verified::Event(again))) = (first, again) else {
+        panic!()
+    };
     assert_eq!(first.event_id, again.event_id);
 }
 
@@ -413,7 +522,7 @@ async fn re_read_statuses_map_to_payment_states() {
         charge_reads(&server, status, "200.50").await;
         let body = notification(kind, "completed", "200.50");
 
-        let verified = openpay(&server).verify(&callback(&body, basic(WEBHOOK_USER, WEBHOOK_PASSWORD))).await;
+        let verified = deliver(&openpay(&server), &body).await;
 
         match verified {
             Ok(Verified::Event(e)) => {
@@ -428,10 +537,14 @@ async fn re_read_statuses_map_to_payment_states() {
 #[tokio::test]
 async fn other_events_are_ignored_without_a_re_read() {
     let server = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
     let body = notification("charge.created", "in_progress", "200.50");
 
-    let verified = openpay(&server).verify(&callback(&body, basic(WEBHOOK_USER, WEBHOOK_PASSWORD))).await;
+    let verified = deliver(&openpay(&server), &body).await;
 
     assert_eq!(
         verified.ok(),
@@ -456,11 +569,17 @@ async fn an_event_for_a_transaction_openpay_does_not_know_is_not_applied() {
     let body = notification("charge.succeeded", "completed", "200.50");
     let traversal = br#"{"type":"charge.succeeded","transaction":{"id":"../../customers"}}"#;
 
-    let unknown = adapter.verify(&callback(&body, basic(WEBHOOK_USER, WEBHOOK_PASSWORD))).await;
-    let injected = adapter.verify(&callback(traversal, basic(WEBHOOK_USER, WEBHOOK_PASSWORD))).await;
+    let unknown = deliver(&adapter, &body).await;
+    let injected = deliver(&adapter, traversal).await;
 
-    assert!(matches!(unknown, Err(PaymentError::Refused(_))), "{unknown:?}");
-    assert!(matches!(injected, Err(PaymentError::Malformed(_))), "{injected:?}");
+    assert!(
+        matches!(unknown, Err(PaymentError::Unauthenticated(_))),
+        "{unknown:?}"
+    );
+    assert!(
+        matches!(injected, Err(PaymentError::Malformed(_))),
+        "{injected:?}"
+    );
 }
 
 #[tokio::test]
@@ -475,7 +594,9 @@ async fn refunds_send_decimal_pesos_and_a_description() {
         .await;
     let adapter = openpay(&server);
 
-    let partial = adapter.refund("trzjaozcik8msyqshka4", Some(Centavos(10_010))).await;
+    let partial = adapter
+        .refund("trzjaozcik8msyqshka4", Some(Centavos(10_010)))
+        .await;
     let partial_body = sent_body(&server).await.0;
     let full = adapter.refund("trzjaozcik8msyqshka4", None).await;
     let full_body = sent_body(&server).await.1;
@@ -485,7 +606,10 @@ async fn refunds_send_decimal_pesos_and_a_description() {
         partial_body,
         r#"{"description":"Reembolso solicitado por el comercio","amount":100.10}"#
     );
-    assert_eq!(full_body, json!({"description": "Reembolso solicitado por el comercio"}));
+    assert_eq!(
+        full_body,
+        json!({"description": "Reembolso solicitado por el comercio"})
+    );
 }
 
 #[test]
@@ -503,8 +627,14 @@ fn configuration_is_checked_and_never_printed() {
         Openpay::new(http(), MERCHANT, PRIVATE_KEY, WEBHOOK_USER, ""),
         Err(OpenpayConfigError::WebhookCredentials)
     ));
-    let adapter =
-        Openpay::new(http(), MERCHANT, PRIVATE_KEY, WEBHOOK_USER, WEBHOOK_PASSWORD).expect("config");
+    let adapter = Openpay::new(
+        http(),
+        MERCHANT,
+        PRIVATE_KEY,
+        WEBHOOK_USER,
+        WEBHOOK_PASSWORD,
+    )
+    .expect("config");
     let printed = format!("{adapter:?}");
     assert!(!printed.contains(PRIVATE_KEY) && !printed.contains(WEBHOOK_PASSWORD));
 }

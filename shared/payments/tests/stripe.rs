@@ -74,17 +74,33 @@ fn assert_expected(case: &Value, verified: &Verified) {
     let name = case["name"].as_str().unwrap_or("?");
     match (expect["kind"].as_str(), verified) {
         (Some("event"), Verified::Event(e)) => {
-            assert_eq!(Some(e.event_id.as_str()), expect["event_id"].as_str(), "{name}");
-            assert_eq!(serde_json::to_value(e.state).ok().as_ref(), Some(&expect["state"]), "{name}");
+            assert_eq!(
+                Some(e.event_id.as_str()),
+                expect["event_id"].as_str(),
+                "{name}"
+            );
+            assert_eq!(
+                serde_json::to_value(e.state).ok().as_ref(),
+                Some(&expect["state"]),
+                "{name}"
+            );
             assert_eq!(e.order_id.as_deref(), expect["order_id"].as_str(), "{name}");
             assert_eq!(e.amount, expect["amount"].as_i64().map(Centavos), "{name}");
             assert_eq!(e.currency.as_deref(), expect["currency"].as_str(), "{name}");
             let method = e.method.map(|m| serde_json::to_value(m).expect("method"));
             assert_eq!(method.unwrap_or(Value::Null), expect["method"], "{name}");
-            assert_eq!(e.payment_ref.as_deref(), expect["payment_ref"].as_str(), "{name}");
+            assert_eq!(
+                e.payment_ref.as_deref(),
+                expect["payment_ref"].as_str(),
+                "{name}"
+            );
         }
         (Some("ignored"), Verified::Ignored { event_id, kind }) => {
-            assert_eq!(Some(event_id.as_str()), expect["event_id"].as_str(), "{name}");
+            assert_eq!(
+                Some(event_id.as_str()),
+                expect["event_id"].as_str(),
+                "{name}"
+            );
             assert_eq!(Some(kind.as_str()), expect["type"].as_str(), "{name}");
         }
         _ => panic!("{name}: expected {expect}, got {verified:?}"),
@@ -113,13 +129,21 @@ async fn every_vector_signed_by_stripe_python_is_accepted_and_translated() {
 async fn changing_any_one_byte_of_a_signed_body_is_rejected() {
     let provider = stripe();
     for case in cases() {
-        let body = case["payload"].as_str().expect("payload").as_bytes().to_vec();
+        let body = case["payload"]
+            .as_str()
+            .expect("payload")
+            .as_bytes()
+            .to_vec();
         let header = case["header"].as_str().expect("header");
         for at in [0, body.len() / 3, body.len() / 2, body.len() - 1] {
             let mut tampered = body.clone();
             tampered[at] ^= 0x01;
             let result = provider.verify(&callback(&tampered, Some(header), T)).await;
-            assert!(unauthenticated(&result), "{} byte {at}: {result:?}", case["name"]);
+            assert!(
+                unauthenticated(&result),
+                "{} byte {at}: {result:?}",
+                case["name"]
+            );
         }
     }
 }
@@ -138,13 +162,22 @@ async fn a_timestamp_more_than_300_seconds_away_is_rejected() {
     let provider = stripe();
     let case = case("checkout_completed_paid_card");
     let tolerance = TOLERANCE_SECS as i64;
-    assert_eq!(tolerance, vectors()["tolerance_secs"].as_i64().expect("tolerance"));
+    assert_eq!(
+        tolerance,
+        vectors()["tolerance_secs"].as_i64().expect("tolerance")
+    );
     assert!(verify_case(&provider, &case, T + tolerance).await.is_ok());
     assert!(verify_case(&provider, &case, T - tolerance).await.is_ok());
-    assert!(unauthenticated(&verify_case(&provider, &case, T + tolerance + 1).await));
+    assert!(unauthenticated(
+        &verify_case(&provider, &case, T + tolerance + 1).await
+    ));
     // A replay three days later, as Stripe's own retries would look if re-sent verbatim.
-    assert!(unauthenticated(&verify_case(&provider, &case, T + 3 * 86_400).await));
-    assert!(unauthenticated(&verify_case(&provider, &case, T - tolerance - 1).await));
+    assert!(unauthenticated(
+        &verify_case(&provider, &case, T + 3 * 86_400).await
+    ));
+    assert!(unauthenticated(
+        &verify_case(&provider, &case, T - tolerance - 1).await
+    ));
 }
 
 #[tokio::test]
@@ -172,7 +205,9 @@ async fn garbled_signature_headers_are_rejected() {
         format!("t={T},v1=not-hex"),
         format!("t={T},v1={}", &v1[..32]),
     ] {
-        let result = provider.verify(&callback(body.as_bytes(), Some(&header), T)).await;
+        let result = provider
+            .verify(&callback(body.as_bytes(), Some(&header), T))
+            .await;
         assert!(unauthenticated(&result), "{header:?}: {result:?}");
     }
 }
@@ -181,8 +216,12 @@ async fn garbled_signature_headers_are_rejected() {
 async fn the_same_event_delivered_twice_has_the_same_event_id() {
     let provider = stripe();
     let case = case("checkout_completed_paid_card");
-    let first = verify_case(&provider, &case, T + 1).await.expect("first delivery");
-    let again = verify_case(&provider, &case, T + 200).await.expect("second delivery");
+    let first = verify_case(&provider, &case, T + 1)
+        .await
+        .expect("first delivery");
+    let again = verify_case(&provider, &case, T + 200)
+        .await
+        .expect("second delivery");
     assert_eq!(first, again);
 }
 
@@ -191,10 +230,19 @@ async fn pending_paid_failed_and_expired_events_map_to_their_states() {
     // Ordering is the app's job; each event only has to say what it means.
     let provider = stripe();
     for (name, state) in [
-        ("checkout_completed_unpaid_oxxo_ten_centavos", PaymentState::Pending),
-        ("payment_intent_requires_action_oxxo_voucher", PaymentState::Pending),
+        (
+            "checkout_completed_unpaid_oxxo_ten_centavos",
+            PaymentState::Pending,
+        ),
+        (
+            "payment_intent_requires_action_oxxo_voucher",
+            PaymentState::Pending,
+        ),
         ("checkout_completed_paid_card", PaymentState::Paid),
-        ("async_payment_succeeded_spei_reference_in_metadata", PaymentState::Paid),
+        (
+            "async_payment_succeeded_spei_reference_in_metadata",
+            PaymentState::Paid,
+        ),
         ("async_payment_failed", PaymentState::Failed),
         ("checkout_expired", PaymentState::Expired),
         ("charge_refunded_in_full", PaymentState::Refunded),
@@ -251,7 +299,10 @@ async fn a_signed_body_that_is_not_json_is_malformed() {
     let result = stripe_with_secret(secret)
         .verify(&callback(b"not json", Some(&header), T))
         .await;
-    assert!(matches!(result, Err(PaymentError::Malformed(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(PaymentError::Malformed(_))),
+        "{result:?}"
+    );
 }
 
 // --- Link creation -------------------------------------------------------------------------------
@@ -271,7 +322,9 @@ fn request(methods: Vec<Method>, expires_at: i64) -> PaymentRequest {
 
 fn clock_at(t: i64) -> Arc<FixedClock> {
     let rfc3339 = format!("\"{}\"", iso_utc(t));
-    Arc::new(FixedClock::at(serde_json::from_str(&rfc3339).expect("RFC 3339 instant")))
+    Arc::new(FixedClock::at(
+        serde_json::from_str(&rfc3339).expect("RFC 3339 instant"),
+    ))
 }
 
 /// `t` as `YYYY-MM-DDTHH:MM:SSZ` (only for instants on 2026-01-01, which is all these tests use).
@@ -279,7 +332,12 @@ fn iso_utc(t: i64) -> String {
     let midnight = 1_767_225_600; // 2026-01-01T00:00:00Z
     let s = t - midnight;
     assert!((0..86_400).contains(&s));
-    format!("2026-01-01T{:02}:{:02}:{:02}Z", s / 3600, s % 3600 / 60, s % 60)
+    format!(
+        "2026-01-01T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    )
 }
 
 async fn fake_stripe(response: ResponseTemplate) -> MockServer {
@@ -363,41 +421,64 @@ async fn a_checkout_session_is_created_with_card_oxxo_and_spei() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/checkout/sessions"))
-        .and(header("authorization", format!("Bearer {SECRET_KEY}").as_str()))
+        .and(header(
+            "authorization",
+            format!("Bearer {SECRET_KEY}").as_str(),
+        ))
         .and(header("idempotency-key", "link:ord_01JQ7ZK3M8:1"))
         .and(header("content-type", "application/x-www-form-urlencoded"))
         .respond_with(session_response(expires_at))
         .expect(1)
         .mount(&server)
         .await;
-    let provider = stripe().with_base_url(server.uri()).with_clock(clock_at(now));
+    let provider = stripe()
+        .with_base_url(server.uri())
+        .with_clock(clock_at(now));
 
     let link = provider
-        .create(&request(vec![Method::Card, Method::Cash, Method::Spei], expires_at))
+        .create(&request(
+            vec![Method::Card, Method::Cash, Method::Spei],
+            expires_at,
+        ))
         .await
         .expect("link");
 
     assert_eq!(link.provider_ref, "cs_test_a1b2c3");
-    assert_eq!(link.url.as_deref(), Some("https://checkout.stripe.com/c/pay/cs_test_a1b2c3"));
+    assert_eq!(
+        link.url.as_deref(),
+        Some("https://checkout.stripe.com/c/pay/cs_test_a1b2c3")
+    );
     assert_eq!(link.expires_at, expires_at);
     let (form, _) = sent_form(&server).await;
     for (key, expected) in [
         ("mode", "payment"),
         ("line_items[0][price_data][currency]", "mxn"),
         ("line_items[0][price_data][unit_amount]", "20050"),
-        ("line_items[0][price_data][product_data][name]", "Pedido 1A2B3C — Farmacia San Juan"),
+        (
+            "line_items[0][price_data][product_data][name]",
+            "Pedido 1A2B3C — Farmacia San Juan",
+        ),
         ("line_items[0][quantity]", "1"),
         ("client_reference_id", "ord_01JQ7ZK3M8"),
         ("metadata[order_id]", "ord_01JQ7ZK3M8"),
         ("payment_intent_data[metadata][order_id]", "ord_01JQ7ZK3M8"),
         ("payment_method_options[oxxo][expires_after_days]", "1"),
-        ("payment_method_options[customer_balance][funding_type]", "bank_transfer"),
-        ("payment_method_options[customer_balance][bank_transfer][type]", "mx_bank_transfer"),
+        (
+            "payment_method_options[customer_balance][funding_type]",
+            "bank_transfer",
+        ),
+        (
+            "payment_method_options[customer_balance][bank_transfer][type]",
+            "mx_bank_transfer",
+        ),
         ("customer_creation", "always"),
     ] {
         assert_eq!(value(&form, key), Some(expected), "{key}");
     }
-    assert_eq!(value(&form, "expires_at"), Some(expires_at.to_string().as_str()));
+    assert_eq!(
+        value(&form, "expires_at"),
+        Some(expires_at.to_string().as_str())
+    );
     assert_eq!(
         values(&form, "payment_method_types[]"),
         ["card", "oxxo", "customer_balance"]
@@ -414,7 +495,9 @@ async fn a_card_only_session_carries_no_cash_or_transfer_options() {
         .expect("link");
     let (form, _) = sent_form(&server).await;
     assert_eq!(values(&form, "payment_method_types[]"), ["card"]);
-    assert!(form.iter().all(|(k, _)| !k.starts_with("payment_method_options")));
+    assert!(form
+        .iter()
+        .all(|(k, _)| !k.starts_with("payment_method_options")));
     assert_eq!(value(&form, "customer_creation"), None);
 }
 
@@ -422,14 +505,24 @@ async fn a_card_only_session_carries_no_cash_or_transfer_options() {
 async fn the_expiry_is_clamped_into_stripes_30_minute_to_24_hour_window() {
     for (asked, low, high) in [
         (T + 60, T + MIN_SESSION_SECS, T + MIN_SESSION_SECS + 120),
-        (T + 3 * 86_400, T + MAX_SESSION_SECS - 120, T + MAX_SESSION_SECS),
+        (
+            T + 3 * 86_400,
+            T + MAX_SESSION_SECS - 120,
+            T + MAX_SESSION_SECS,
+        ),
         (T + 5 * 3600, T + 5 * 3600, T + 5 * 3600),
     ] {
         let server = fake_stripe(session_response(asked)).await;
         let provider = stripe().with_base_url(server.uri()).with_clock(clock_at(T));
-        provider.create(&request(vec![Method::Cash], asked)).await.expect("link");
+        provider
+            .create(&request(vec![Method::Cash], asked))
+            .await
+            .expect("link");
         let (form, _) = sent_form(&server).await;
-        let sent: i64 = value(&form, "expires_at").expect("expires_at").parse().expect("epoch");
+        let sent: i64 = value(&form, "expires_at")
+            .expect("expires_at")
+            .parse()
+            .expect("epoch");
         assert!((low..=high).contains(&sent), "asked {asked}, sent {sent}");
     }
 }
@@ -438,12 +531,24 @@ async fn the_expiry_is_clamped_into_stripes_30_minute_to_24_hour_window() {
 async fn methods_stripe_does_not_offer_are_refused_before_calling_it() {
     let server = fake_stripe(session_response(T + 3600)).await;
     let provider = stripe().with_base_url(server.uri()).with_clock(clock_at(T));
-    let result = provider.create(&request(vec![Method::CoDi], T + 3600)).await;
-    assert!(matches!(result, Err(PaymentError::Refused(_))), "{result:?}");
+    let result = provider
+        .create(&request(vec![Method::CoDi], T + 3600))
+        .await;
+    assert!(
+        matches!(result, Err(PaymentError::Refused(_))),
+        "{result:?}"
+    );
     let mut free = request(vec![Method::Card], T + 3600);
     free.amount = Centavos(0);
-    assert!(matches!(provider.create(&free).await, Err(PaymentError::Refused(_))));
-    assert!(server.received_requests().await.expect("recording").is_empty());
+    assert!(matches!(
+        provider.create(&free).await,
+        Err(PaymentError::Refused(_))
+    ));
+    assert!(server
+        .received_requests()
+        .await
+        .expect("recording")
+        .is_empty());
 }
 
 #[tokio::test]
@@ -458,7 +563,10 @@ async fn a_4xx_is_refused_with_stripes_message() {
     })))
     .await;
     let provider = stripe().with_base_url(server.uri()).with_clock(clock_at(T));
-    match provider.create(&request(vec![Method::Card], T + 3600)).await {
+    match provider
+        .create(&request(vec![Method::Card], T + 3600))
+        .await
+    {
         Err(PaymentError::Refused(why)) => assert!(why.contains("Invalid integer: abc"), "{why}"),
         other => panic!("{other:?}"),
     }
@@ -472,12 +580,22 @@ async fn a_5xx_a_429_or_no_answer_is_unavailable() {
         })))
         .await;
         let provider = stripe().with_base_url(server.uri()).with_clock(clock_at(T));
-        let result = provider.create(&request(vec![Method::Card], T + 3600)).await;
-        assert!(matches!(result, Err(PaymentError::Unavailable(_))), "{status}: {result:?}");
+        let result = provider
+            .create(&request(vec![Method::Card], T + 3600))
+            .await;
+        assert!(
+            matches!(result, Err(PaymentError::Unavailable(_))),
+            "{status}: {result:?}"
+        );
     }
-    let nowhere = stripe().with_base_url("http://127.0.0.1:9").with_clock(clock_at(T));
+    let nowhere = stripe()
+        .with_base_url("http://127.0.0.1:9")
+        .with_clock(clock_at(T));
     let result = nowhere.create(&request(vec![Method::Card], T + 3600)).await;
-    assert!(matches!(result, Err(PaymentError::Unavailable(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(PaymentError::Unavailable(_))),
+        "{result:?}"
+    );
 }
 
 // --- Refunds -------------------------------------------------------------------------------------
@@ -487,7 +605,10 @@ async fn refunds_name_the_payment_intent_and_the_amount_when_partial() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/refunds"))
-        .and(header("authorization", format!("Bearer {SECRET_KEY}").as_str()))
+        .and(header(
+            "authorization",
+            format!("Bearer {SECRET_KEY}").as_str(),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "id": "re_1", "object": "refund", "amount": 5000, "status": "succeeded"
         })))
@@ -496,21 +617,40 @@ async fn refunds_name_the_payment_intent_and_the_amount_when_partial() {
         .await;
     let provider = stripe().with_base_url(server.uri());
 
-    provider.refund("pi_3QmPaidCard0001", Some(Centavos(5_000))).await.expect("partial");
-    provider.refund("pi_3QmPaidCard0001", None).await.expect("full");
+    provider
+        .refund("pi_3QmPaidCard0001", Some(Centavos(5_000)))
+        .await
+        .expect("partial");
+    provider
+        .refund("pi_3QmPaidCard0001", None)
+        .await
+        .expect("full");
 
     let requests = server.received_requests().await.expect("recording");
     let bodies: Vec<String> = requests
         .iter()
         .map(|r| String::from_utf8(r.body.clone()).expect("UTF-8"))
         .collect();
-    assert_eq!(bodies, ["payment_intent=pi_3QmPaidCard0001&amount=5000", "payment_intent=pi_3QmPaidCard0001"]);
+    assert_eq!(
+        bodies,
+        [
+            "payment_intent=pi_3QmPaidCard0001&amount=5000",
+            "payment_intent=pi_3QmPaidCard0001"
+        ]
+    );
     let keys: Vec<_> = requests
         .iter()
-        .map(|r| r.headers.get("idempotency-key").map(|v| v.to_str().unwrap_or("").to_owned()))
+        .map(|r| {
+            r.headers
+                .get("idempotency-key")
+                .map(|v| v.to_str().unwrap_or("").to_owned())
+        })
         .collect();
     assert!(keys.iter().all(Option::is_some));
-    assert_ne!(keys[0], keys[1], "a full refund is not the earlier partial one");
+    assert_ne!(
+        keys[0], keys[1],
+        "a full refund is not the earlier partial one"
+    );
 }
 
 #[tokio::test]
@@ -523,7 +663,10 @@ async fn a_refund_stripe_rejects_is_refused() {
         })))
         .mount(&server)
         .await;
-    let result = stripe().with_base_url(server.uri()).refund("pi_1", None).await;
+    let result = stripe()
+        .with_base_url(server.uri())
+        .refund("pi_1", None)
+        .await;
     assert!(
         matches!(&result, Err(PaymentError::Refused(why)) if why.contains("already been refunded")),
         "{result:?}"
@@ -535,5 +678,8 @@ fn the_provider_is_named_stripe_and_its_debug_output_hides_keys() {
     let provider = stripe();
     assert_eq!(provider.name(), "stripe");
     let debug = format!("{provider:?}");
-    assert!(!debug.contains(SECRET_KEY) && !debug.contains("whsec_"), "{debug}");
+    assert!(
+        !debug.contains(SECRET_KEY) && !debug.contains("whsec_"),
+        "{debug}"
+    );
 }
