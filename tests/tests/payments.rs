@@ -337,3 +337,97 @@ on_both_engines!(
     duplicates_and_late_events_never_regress_the_order,
     partial_payments_are_flagged_and_unknown_orders_acknowledged,
 );
+
+fn stripe_header(secret: &str, body: &[u8], t: i64) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+async fn a_merchants_stripe_account_pays_its_orders(engine: Engine) {
+    let s = shop(engine).await;
+    let bad = s.app.as_merchant(&s.key, Http::PUT, "/v1/settings/payments").json(&serde_json::json!({ "provider": "stripe", "secret_key": "nope", "webhook_secret": "x" })).send().await.expect("send");
+    assert_eq!(bad.status(), 422);
+    let r = s
+        .app
+        .as_merchant(&s.key, Http::PUT, "/v1/settings/payments")
+        .json(&serde_json::json!({ "provider": "stripe", "secret_key": "sk_test_51Nabc", "webhook_secret": "whsec_test_secret_for_mostrador" }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let shown: Value = s
+        .app
+        .as_merchant(&s.key, Http::GET, "/v1/settings/payments")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        shown,
+        serde_json::json!({ "provider": "stripe", "configured": true }),
+        "credentials are never returned"
+    );
+    s.order("OSTRIPE").await;
+    let body = serde_json::to_vec(&serde_json::json!({ "id": "evt_1Q", "object": "event", "type": "checkout.session.completed", "data": { "object": {
+        "id": "cs_test_1", "object": "checkout.session", "client_reference_id": "OSTRIPE", "amount_total": 9100, "currency": "mxn",
+        "payment_status": "paid", "payment_intent": "pi_1", "metadata": { "order_id": "OSTRIPE" } } } }))
+    .expect("json");
+    let url = format!("{}/webhooks/payments/stripe?m={}", s.app.url, s.merchant);
+    let forged = s
+        .app
+        .http
+        .post(&url)
+        .header(
+            "stripe-signature",
+            stripe_header("whsec_other", &body, Utc::now().timestamp()),
+        )
+        .body(body.clone())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(forged.status(), 401);
+    assert_eq!(s.status("OSTRIPE").await, "awaiting_payment");
+    let ok = s
+        .app
+        .http
+        .post(&url)
+        .header(
+            "stripe-signature",
+            stripe_header(
+                "whsec_test_secret_for_mostrador",
+                &body,
+                Utc::now().timestamp(),
+            ),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.json::<Value>().await.expect("json")["result"], "paid");
+    assert_eq!(s.status("OSTRIPE").await, "paid");
+    // A provider the merchant did not configure cannot be verified.
+    let mp = s
+        .app
+        .http
+        .post(format!(
+            "{}/webhooks/payments/mercadopago?m={}",
+            s.app.url, s.merchant
+        ))
+        .body("{}")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(mp.status(), 401);
+    s.app.stop().await;
+}
+
+mod providers {
+    use super::*;
+    on_both_engines!(a_merchants_stripe_account_pays_its_orders);
+}

@@ -252,6 +252,8 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), Api
                             + i64::from(chat.reservation_minutes) * 60_000,
                         payment_url: None,
                     };
+                    // The merchant's provider, or the sandbox provider until one is configured.
+                    let provider = crate::paying::link_provider(deps, &merchant).await?;
                     let request = mostrador_payments::PaymentRequest {
                         order_id: order.id.clone(),
                         amount: order.total,
@@ -268,18 +270,17 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), Api
                         ],
                         expires_at: order.expires_at_ms / 1000,
                         notification_url: format!(
-                            "{}/webhooks/payments/sandbox?m={merchant}",
-                            deps.config.public_url
+                            "{}/webhooks/payments/{}?m={merchant}",
+                            deps.config.public_url,
+                            provider.name()
                         ),
                         idempotency_key: order.id.clone(),
                     };
-                    // Until the merchant configures a provider, the sandbox provider's link.
-                    let link = mostrador_payments::PaymentProvider::create(
-                        &crate::paying::sandbox(deps),
-                        &request,
-                    )
-                    .await
-                    .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+                    // A provider error leaves nothing placed: the message is retried with backoff.
+                    let link = provider
+                        .create(&request)
+                        .await
+                        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
                     let payment_url = link.url.unwrap_or_default();
                     let order = Order {
                         payment_url: Some(payment_url.clone()),

@@ -17,6 +17,7 @@ pub mod merchants;
 pub mod messages;
 pub mod orders;
 pub mod paying;
+pub mod payment_settings;
 pub mod pipeline;
 pub mod records;
 pub mod sender;

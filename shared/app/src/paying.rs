@@ -60,14 +60,40 @@ pub enum Applied {
     },
 }
 
-fn provider_for(deps: &Deps, name: &str) -> Result<Box<dyn PaymentProvider>, ApiError> {
-    match name {
-        "sandbox" => Ok(Box::new(sandbox(deps))),
-        "stripe" | "mercadopago" | "conekta" | "openpay" => Err(ApiError::Unavailable(format!(
-            "{name} callbacks need the merchant's {name} credentials, which are not configured yet"
-        ))),
-        other => Err(ApiError::NotFound(format!("payment provider {other}"))),
+/// The adapter for a callback: the sandbox, or the merchant's configured provider of that name.
+async fn provider_for(
+    deps: &Deps,
+    name: &str,
+    merchant: &str,
+) -> Result<Box<dyn PaymentProvider>, ApiError> {
+    if name == "sandbox" {
+        return Ok(Box::new(sandbox(deps)));
     }
+    if !["stripe", "mercadopago", "conekta", "openpay"].contains(&name) {
+        return Err(ApiError::NotFound(format!("payment provider {name}")));
+    }
+    let merchant = MerchantId::try_from(merchant.to_owned()).map_err(|_| ApiError::Unauthorized)?;
+    match crate::payment_settings::load(deps, &merchant).await? {
+        Some(credentials) if credentials.name() == name => {
+            Ok(credentials.provider(reqwest::Client::new()))
+        }
+        // Nothing to verify the signature with: as good as unsigned.
+        _ => {
+            tracing::warn!(merchant = %merchant, provider = name, "callback for a provider this merchant has not configured");
+            Err(ApiError::Unauthorized)
+        }
+    }
+}
+
+/// The provider that issues this merchant's links: the configured one, or the sandbox.
+pub async fn link_provider(
+    deps: &Deps,
+    merchant: &MerchantId,
+) -> Result<Box<dyn PaymentProvider>, ApiError> {
+    Ok(match crate::payment_settings::load(deps, merchant).await? {
+        Some(credentials) => credentials.provider(reqwest::Client::new()),
+        None => Box::new(sandbox(deps)),
+    })
 }
 
 /// Verifies and applies one callback for `merchant`.
@@ -77,7 +103,7 @@ pub async fn handle(
     merchant: &str,
     callback: &Callback<'_>,
 ) -> Result<Applied, ApiError> {
-    let provider = provider_for(deps, provider_name)?;
+    let provider = provider_for(deps, provider_name, merchant).await?;
     let verified = provider.verify(callback).await.map_err(|e| match e {
         PaymentError::Unauthenticated(why) => {
             tracing::warn!(provider = provider_name, reason = %why, "payment callback refused");

@@ -8,6 +8,7 @@ pub mod conversations;
 pub mod merchant_api;
 pub mod messaging;
 pub mod orders;
+pub mod payment_settings;
 pub mod payments;
 pub mod webhook;
 
@@ -29,6 +30,7 @@ fn merchant_routes() -> Router<Deps> {
         .merge(catalog::routes())
         .merge(orders::routes())
         .merge(conversations::routes())
+        .merge(payment_settings::routes())
         .merge(admin::routes())
 }
 
