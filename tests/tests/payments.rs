@@ -431,3 +431,86 @@ mod providers {
     use super::*;
     on_both_engines!(a_merchants_stripe_account_pays_its_orders);
 }
+
+async fn refunds_return_the_money_the_stock_and_tell_the_customer(engine: Engine) {
+    let s = shop(engine).await;
+    s.order("OREF").await;
+    let cancel_unpaid_ok = s
+        .app
+        .as_merchant(&s.key, Http::POST, "/v1/orders/OREF/refund")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        cancel_unpaid_ok.status(),
+        409,
+        "nothing to refund before payment"
+    );
+    let paid: Value = s
+        .callback(&event("evt_r", "payment.paid", "OREF", 9_100), 0, false)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(paid["result"], "paid");
+    assert_eq!(s.stock().await, (38, 0));
+    let cancel = s
+        .app
+        .as_merchant(&s.key, Http::POST, "/v1/orders/OREF/cancel")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        cancel.status(),
+        409,
+        "a paid order is refunded, not cancelled"
+    );
+    let r = s
+        .app
+        .as_merchant(&s.key, Http::POST, "/v1/orders/OREF/refund")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.expect("json")["status"], "refunded");
+    assert_eq!(
+        s.stock().await,
+        (40, 0),
+        "the goods never left: back on the shelf"
+    );
+    let again = s
+        .app
+        .as_merchant(&s.key, Http::POST, "/v1/orders/OREF/refund")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(again.status(), 409, "refunded once");
+    let mut ids = Vec::new();
+    for m in s
+        .app
+        .deps
+        .queues
+        .outbound
+        .receive(
+            10,
+            std::time::Duration::from_secs(30),
+            std::time::Duration::from_secs(1),
+        )
+        .await
+        .expect("receive")
+    {
+        ids.push(
+            serde_json::from_str::<Value>(&m.body).expect("json")["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    assert!(ids.contains(&"OREF-refunded".to_owned()), "{ids:?}");
+    s.app.stop().await;
+}
+
+mod refunds {
+    use super::*;
+    on_both_engines!(refunds_return_the_money_the_stock_and_tell_the_customer);
+}

@@ -100,6 +100,13 @@ pub async fn expire(
 /// The merchant cancels: stock held for it is released; the customer is told.
 pub async fn cancel(deps: &Deps, merchant: &MerchantId, order_id: &str) -> Result<Order, ApiError> {
     let order = load(deps, merchant, order_id).await?;
+    if order.status != OrderStatus::AwaitingPayment {
+        return Err(ApiError::Conflict(format!(
+            "the order is {}: a paid order is refunded (POST /v1/orders/{}/refund), not cancelled",
+            order.status.as_str(),
+            order.id
+        )));
+    }
     let cancelled = orders::transition(deps, merchant, &order, OrderStatus::Cancelled)
         .await?
         .ok_or_else(|| ApiError::Conflict("the order changed meanwhile; read it again".into()))?;

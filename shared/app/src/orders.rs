@@ -290,6 +290,9 @@ pub async fn transition(
     let releases = from == OrderStatus::AwaitingPayment
         && matches!(to, OrderStatus::Cancelled | OrderStatus::Expired);
     let commits = from == OrderStatus::AwaitingPayment && to == OrderStatus::Paid;
+    // Paid goods still in the store go back on the shelf when the order is refunded.
+    let restocks = matches!(from, OrderStatus::Paid | OrderStatus::ReadyForPickup)
+        && matches!(to, OrderStatus::Refunded | OrderStatus::Cancelled);
     for line in &order.lines {
         let q = i64::from(line.qty);
         let key = Key::new(
@@ -307,6 +310,12 @@ pub async fn transition(
                 key,
                 update: Update::new().add("reserved", -q),
                 condition: Some(Condition::Ge("reserved".into(), q)),
+            });
+        } else if restocks {
+            ops.push(TxOp::Update {
+                key,
+                update: Update::new().add("available", q),
+                condition: None,
             });
         }
     }

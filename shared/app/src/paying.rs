@@ -219,6 +219,16 @@ async fn apply(
                     order_id: Some(order.id),
                 });
             };
+            // Where the money is, for refunds.
+            TenantTable::new(deps.table.clone(), merchant)
+                .update(
+                    &Key::new(format!("ORDER#{}", paid.id), "ORDER"),
+                    mostrador_store::Update::new()
+                        .set("payment_provider", provider)
+                        .set("payment_ref", event.payment_ref.clone().unwrap_or_default()),
+                    Some(mostrador_store::Condition::Exists),
+                )
+                .await?;
             // The day's sales of the branch, for its global invoice (unless invoiced individually).
             let day = deps
                 .clock
@@ -283,4 +293,56 @@ async fn keep(
     .with("event", serde_json::to_string(event).unwrap_or_default());
     table.put(item, None).await?;
     Ok(())
+}
+
+/// Refunds a paid order in full through the provider that took the payment; stock still in the store
+/// goes back on the shelf and the customer is told.
+pub async fn refund(
+    deps: &Deps,
+    merchant: &MerchantId,
+    order_id: &str,
+) -> Result<orders::Order, ApiError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let item = table
+        .get(&Key::new(format!("ORDER#{order_id}"), "ORDER"))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("order".into()))?;
+    let order = orders::get(&table, order_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("order".into()))?;
+    if !order.status.may_become(OrderStatus::Refunded) {
+        return Err(ApiError::Conflict(format!(
+            "an order that is {} cannot be refunded",
+            order.status.as_str()
+        )));
+    }
+    let provider_name = item
+        .get_s("payment_provider")
+        .unwrap_or_default()
+        .to_owned();
+    let payment_ref = item.get_s("payment_ref").unwrap_or_default().to_owned();
+    let provider: Box<dyn PaymentProvider> = match provider_name.as_str() {
+        "sandbox" => Box::new(sandbox(deps)),
+        name => match crate::payment_settings::load(deps, merchant).await? {
+            Some(c) if c.name() == name => c.provider(reqwest::Client::new()),
+            _ => return Err(ApiError::Conflict(format!(
+                "the payment was taken by {name}, which is no longer configured; refund it there"
+            ))),
+        },
+    };
+    provider
+        .refund(&payment_ref, None)
+        .await
+        .map_err(|e| match e {
+            PaymentError::Refused(why) => {
+                ApiError::Conflict(format!("the provider refused the refund: {why}"))
+            }
+            other => ApiError::Unavailable(other.to_string()),
+        })?;
+    let refunded = orders::transition(deps, merchant, &order, OrderStatus::Refunded)
+        .await?
+        .ok_or_else(|| ApiError::Conflict("the order changed meanwhile; read it again".into()))?;
+    let text = format!("Te reembolsamos {} de tu pedido {}. Según tu banco o método de pago, puede tardar unos días en reflejarse.", refunded.total.display_mxn(), fulfilment::short_id(&refunded.id));
+    fulfilment::notify(deps, merchant, &refunded, text).await?;
+    Ok(refunded)
 }

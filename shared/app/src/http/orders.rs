@@ -18,6 +18,7 @@ pub fn routes() -> Router<Deps> {
         .route("/v1/orders/{order_id}", get(get_one))
         .route("/v1/orders/{order_id}/cancel", post(cancel))
         .route("/v1/orders/{order_id}/status", post(set_status))
+        .route("/v1/orders/{order_id}/refund", post(refund))
 }
 
 async fn list(
@@ -72,5 +73,16 @@ async fn set_status(
     owned(&caller, &id).await?;
     Ok(Json(
         fulfilment::advance(&deps, &caller.merchant, &id, change.status).await?,
+    ))
+}
+
+async fn refund(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(id): Path<String>,
+) -> Result<Json<Order>, ApiError> {
+    owned(&caller, &id).await?;
+    Ok(Json(
+        crate::paying::refund(&deps, &caller.merchant, &id).await?,
     ))
 }
