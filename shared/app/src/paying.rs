@@ -325,9 +325,11 @@ pub async fn refund(
         "sandbox" => Box::new(sandbox(deps)),
         name => match crate::payment_settings::load(deps, merchant).await? {
             Some(c) if c.name() == name => c.provider(reqwest::Client::new()),
-            _ => return Err(ApiError::Conflict(format!(
+            _ => {
+                return Err(ApiError::Conflict(format!(
                 "the payment was taken by {name}, which is no longer configured; refund it there"
-            ))),
+            )))
+            }
         },
     };
     provider
