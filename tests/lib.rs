@@ -114,6 +114,7 @@ impl TestApp {
         options: mostrador_local::Options,
         extra: &[(&str, &str)],
     ) -> Self {
+        init_test_log();
         let dir = tempfile::tempdir().expect("tempdir");
         let config = test_config_with(engine, dir.path(), extra);
         let admin_key = config.admin_key.expose().to_owned();

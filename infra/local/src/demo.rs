@@ -342,21 +342,9 @@ pub async fn seed(deps: &Deps, data_dir: &Path) -> anyhow::Result<Demo> {
         api_key: issued.api_key,
         branches,
     };
-    write_private(&path, &serde_json::to_vec_pretty(&demo)?)?;
+    mostrador_app::config::write_private_json(&path, &demo).map_err(|e| anyhow::anyhow!(e))?;
     tracing::info!(merchant = %merchant.id, "demo merchant seeded");
     Ok(demo)
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(bytes)
 }
 
 /// The merchant id of a seeded demo.

@@ -417,7 +417,8 @@ fn aws_resources(vars: &Vars) -> Result<AwsResources, ConfigError> {
     })
 }
 
-fn write_private_json<T: Serialize>(path: &Path, value: &T) -> Result<(), String> {
+/// Writes `value` as JSON readable only by this user (0600), atomically (a temporary file and a rename).
+pub fn write_private_json<T: Serialize>(path: &Path, value: &T) -> Result<(), String> {
     use std::io::Write;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
