@@ -38,6 +38,13 @@ impl Centavos {
         format!("{sign}${grouped}.{:02}", abs % 100)
     }
 
+    /// Decimal pesos with two decimals, as providers that count in pesos read them: `20050` → `200.50`.
+    pub fn pesos_text(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        format!("{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+
     /// Parses `"149.90"`, `"149.9"` or `"149"` pesos exactly (no float round trip).
     pub fn parse_pesos(text: &str) -> Option<Centavos> {
         let text = text.trim();
@@ -77,6 +84,13 @@ mod tests {
         assert_eq!(Centavos::parse_pesos("25"), Some(Centavos(2_500)));
         assert_eq!(Centavos::parse_pesos("1.005"), None);
         assert_eq!(Centavos::parse_pesos("-3"), None);
+        for c in [0, 1, 10, 20_050, 999_999] {
+            assert_eq!(
+                Centavos::parse_pesos(&Centavos(c).pesos_text()),
+                Some(Centavos(c))
+            );
+        }
+        assert_eq!(Centavos(-250).pesos_text(), "-2.50");
         assert_eq!(Centavos::parse_pesos("abc"), None);
     }
 }

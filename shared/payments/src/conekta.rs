@@ -10,6 +10,7 @@
 //! not sent.
 
 use crate::port::*;
+use crate::wire::is_safe_id;
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -464,15 +465,6 @@ fn error_message(body: &[u8]) -> String {
     } else {
         messages.join("; ")
     }
-}
-
-/// Ids go into URL paths: letters, digits, `_` and `-` only.
-fn is_safe_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// A JSON string, or a number's text (references arrive both ways).

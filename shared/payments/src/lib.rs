@@ -8,5 +8,6 @@ pub mod openpay;
 pub mod port;
 pub mod sandbox;
 pub mod stripe;
+mod wire;
 
 pub use port::*;

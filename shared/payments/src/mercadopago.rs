@@ -217,7 +217,7 @@ impl PaymentProvider for MercadoPago {
         }
         let body = match amount {
             Some(a) => Refund {
-                amount: Some(pesos(a)?),
+                amount: Some(crate::wire::pesos_json(a)?),
             },
             None => Refund { amount: None },
         };
@@ -300,7 +300,7 @@ const PAYMENT_TYPES: [(&str, Method); 6] = [
 ];
 
 fn preference(request: &PaymentRequest) -> Result<Preference<'_>, PaymentError> {
-    let unit_price = pesos(request.amount)?;
+    let unit_price = crate::wire::pesos_json(request.amount)?;
     let offered = |m: Method| request.methods.contains(&m);
     if ![Method::Card, Method::Cash, Method::Spei]
         .into_iter()
@@ -336,15 +336,6 @@ fn preference(request: &PaymentRequest) -> Result<Preference<'_>, PaymentError> 
             order_id: &request.order_id,
         },
     })
-}
-
-/// Positive centavos as a JSON number of decimal pesos with two decimals (`20050` → `200.50`).
-fn pesos(amount: Centavos) -> Result<Box<RawValue>, PaymentError> {
-    if amount.0 <= 0 {
-        return Err(PaymentError::Refused("the amount must be positive".into()));
-    }
-    RawValue::from_string(format!("{}.{:02}", amount.0 / 100, amount.0 % 100))
-        .map_err(|e| PaymentError::Refused(format!("amount not writable: {e}")))
 }
 
 /// The re-read payment in our terms; `event_id` is `{payment id}:{status}`, so a repeated notification
@@ -578,7 +569,11 @@ mod tests {
 
     #[test]
     fn centavos_become_pesos_text_exactly() {
-        let text = |c: i64| pesos(Centavos(c)).map(|r| r.get().to_owned()).ok();
+        let text = |c: i64| {
+            crate::wire::pesos_json(Centavos(c))
+                .map(|r| r.get().to_owned())
+                .ok()
+        };
         assert_eq!(text(20_050).as_deref(), Some("200.50"));
         assert_eq!(text(10).as_deref(), Some("0.10"));
         assert_eq!(text(125_000).as_deref(), Some("1250.00"));

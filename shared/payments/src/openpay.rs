@@ -17,6 +17,7 @@
 //! sent.
 
 use crate::port::*;
+use crate::wire::{is_safe_id, pesos_json};
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -454,13 +455,6 @@ fn link_from(charge: Charge, method: Method, expires_at: i64) -> Result<PaymentL
     Ok(link)
 }
 
-/// Centavos as the exact JSON number Openpay reads as pesos: `20050` → `200.50`.
-fn pesos_json(amount: Centavos) -> Result<Box<RawValue>, PaymentError> {
-    let text = format!("{}.{:02}", amount.0 / 100, amount.0 % 100);
-    RawValue::from_string(text)
-        .map_err(|e| PaymentError::Refused(format!("amount {amount:?}: {e}")))
-}
-
 /// Decimal pesos from a JSON number's (or string's) own text, never through a float.
 fn pesos_from_json(raw: &RawValue) -> Option<Centavos> {
     Centavos::parse_pesos(raw.get().trim().trim_matches('"'))
@@ -504,15 +498,6 @@ fn error_message(body: &[u8]) -> String {
         }) => d,
         _ => "no details".to_owned(),
     }
-}
-
-/// Ids go into URL paths: letters, digits, `_` and `-` only.
-fn is_safe_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[derive(Debug, Serialize)]
