@@ -85,7 +85,8 @@ pub async fn load_state(table: &TenantTable, wa_id: &str) -> Result<State, ApiEr
         .unwrap_or_default())
 }
 
-async fn save_state(
+/// Stores the conversation state of one customer.
+pub async fn save_state(
     table: &TenantTable,
     wa_id: &str,
     state: &State,
@@ -115,6 +116,11 @@ async fn save_state(
         table.delete(&marker, None).await?;
     }
     Ok(())
+}
+
+/// Hands the customer's conversation to a human agent, as asking for an asesor does.
+pub async fn hand_off(table: &TenantTable, wa_id: &str, now: i64) -> Result<(), ApiError> {
+    save_state(table, wa_id, &State::HandedOff, now).await
 }
 
 /// What the customer sent, as the machine understands it; `None` for messages that need no answer.
@@ -207,6 +213,8 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), Api
     let mut state = load_state(&table, &msg.wa_id).await?;
     let mut pending = vec![input];
     let mut reply_no = 0;
+    // Messages that follow the step's own replies (payment instructions after the confirmation).
+    let mut followups: Vec<Reply> = Vec::new();
     while let Some(input) = pending.pop() {
         let step = conversation::step(&state, &input, &ctx);
         state = step.state;
@@ -253,46 +261,66 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), Api
                         payment_url: None,
                     };
                     // The merchant's provider, or the sandbox provider until one is configured.
-                    let provider = crate::paying::link_provider(deps, &merchant).await?;
-                    let request = mostrador_payments::PaymentRequest {
-                        order_id: order.id.clone(),
-                        amount: order.total,
-                        currency: "MXN".into(),
-                        description: format!(
-                            "Pedido {} — {}",
-                            crate::fulfilment::short_id(&order.id),
-                            profile.name
-                        ),
-                        methods: vec![
-                            mostrador_payments::Method::Card,
-                            mostrador_payments::Method::Cash,
-                            mostrador_payments::Method::Spei,
-                        ],
-                        expires_at: order.expires_at_ms / 1000,
-                        notification_url: format!(
-                            "{}/webhooks/payments/{}?m={merchant}",
-                            deps.config.public_url,
-                            provider.name()
-                        ),
-                        idempotency_key: order.id.clone(),
+                    let (provider, methods) = crate::payment_links::issuer(deps, &merchant).await?;
+                    let request = crate::payment_links::request_for(
+                        deps,
+                        &merchant,
+                        provider.as_ref(),
+                        methods,
+                        &order,
+                        &profile.name,
+                    );
+                    // A provider failure does not lose the order: the stock is reserved anyway and
+                    // the link follows when the provider answers (retried by a due entry).
+                    let link = match provider.create(&request).await {
+                        Ok(link) => Some(link),
+                        Err(e) => {
+                            tracing::warn!(merchant = %merchant, order = %order.id, provider = provider.name(), error = %e, "payment link creation failed; the order is placed and the link retried");
+                            None
+                        }
                     };
-                    // A provider error leaves nothing placed: the message is retried with backoff.
-                    let link = provider
-                        .create(&request)
-                        .await
-                        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-                    let payment_url = link.url.unwrap_or_default();
                     let order = Order {
-                        payment_url: Some(payment_url.clone()),
+                        payment_url: link.as_ref().and_then(|l| l.url.clone()),
                         ..order
                     };
                     match orders::place(deps, &merchant, order).await {
-                        Ok(placed) => pending.push(Input::OrderPlaced {
-                            order_id: placed.id.clone(),
-                            total: placed.total,
-                            payment_url: placed.payment_url.unwrap_or(payment_url),
-                            expires_in_minutes: chat.reservation_minutes,
-                        }),
+                        Ok(placed) => {
+                            let slot = match &link {
+                                Some(link) => {
+                                    crate::payment_links::store_on_order(
+                                        &table,
+                                        &placed.id,
+                                        provider.name(),
+                                        link,
+                                    )
+                                    .await?;
+                                    let (slot, instructions) =
+                                        crate::payment_links::how_to_pay(link, &placed);
+                                    if let Some(text) = instructions {
+                                        followups.push(Reply::Text(text));
+                                    }
+                                    slot
+                                }
+                                None if placed.status == OrderStatus::AwaitingPayment
+                                    && placed.payment_url.is_none() =>
+                                {
+                                    crate::payment_links::schedule_retry(
+                                        deps, &merchant, &placed.id, 0,
+                                    )
+                                    .await?;
+                                    crate::payment_links::LINK_PENDING.to_owned()
+                                }
+                                None => placed.payment_url.clone().unwrap_or_else(|| {
+                                    crate::payment_links::LINK_PENDING.to_owned()
+                                }),
+                            };
+                            pending.push(Input::OrderPlaced {
+                                order_id: placed.id.clone(),
+                                total: placed.total,
+                                payment_url: slot,
+                                expires_in_minutes: chat.reservation_minutes,
+                            })
+                        }
                         Err(PlaceError::Short(shortages)) => pending.push(Input::OrderRejected {
                             shortages: shortages
                                 .into_iter()
@@ -322,7 +350,20 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), Api
             }
         }
     }
-    save_state(&table, &msg.wa_id, &state, deps.clock.now_secs()).await
+    for reply in std::mem::take(&mut followups) {
+        reply_no += 1;
+        send_reply(
+            deps,
+            &merchant,
+            msg,
+            &format!("{}-r{reply_no}", reply_id(&msg.wamid)),
+            &reply,
+        )
+        .await?;
+    }
+    save_state(&table, &msg.wa_id, &state, deps.clock.now_secs()).await?;
+    // A cart left in the chat is reminded after a quiet spell (rescheduled at every step).
+    crate::notifications::reminders::track_cart(deps, &merchant, msg, &state).await
 }
 
 /// Outbound ids are at most 100 characters without `#`: derived from the wamid by hashing.

@@ -95,6 +95,9 @@ pub struct Config {
     pub whatsapp_verify_token: Secret,
     /// `MOSTRADOR_GRAPH_API_BASE`: Graph API base URL.
     pub graph_api_base: String,
+    /// `MOSTRADOR_{STRIPE,MERCADOPAGO,CONEKTA,OPENPAY}_API_BASE`: payment provider API base URLs
+    /// (unset: the provider's own; set for a proxy or a test fake).
+    pub payment_api_bases: std::collections::BTreeMap<&'static str, String>,
     /// `MOSTRADOR_GRAPH_API_VERSION`: Graph API version, e.g. `v25.0`.
     pub graph_api_version: String,
     /// `MOSTRADOR_PUBLIC_URL`: how customers and providers reach this deployment.
@@ -242,6 +245,18 @@ impl Config {
         if !version_ok {
             return Err(err("MOSTRADOR_GRAPH_API_VERSION", "must look like v25.0"));
         }
+        let mut payment_api_bases = std::collections::BTreeMap::new();
+        for (provider, var) in [
+            ("stripe", "MOSTRADOR_STRIPE_API_BASE"),
+            ("mercadopago", "MOSTRADOR_MERCADOPAGO_API_BASE"),
+            ("conekta", "MOSTRADOR_CONEKTA_API_BASE"),
+            ("openpay", "MOSTRADOR_OPENPAY_API_BASE"),
+        ] {
+            if let Some(base) = vars.get(var) {
+                check_url(var, base)?;
+                payment_api_bases.insert(provider, base.trim_end_matches('/').to_owned());
+            }
+        }
         let public_url = vars.or("MOSTRADOR_PUBLIC_URL", &format!("http://{addr}"));
         check_url("MOSTRADOR_PUBLIC_URL", &public_url)?;
         let secrets_arn = vars.get("MOSTRADOR_SECRETS_ARN").map(str::to_owned);
@@ -261,6 +276,7 @@ impl Config {
             whatsapp_verify_token: Secret::new(""),
             graph_api_base: graph_api_base.trim_end_matches('/').to_owned(),
             graph_api_version,
+            payment_api_bases,
             public_url: public_url.trim_end_matches('/').to_owned(),
             log_filter: vars.or("MOSTRADOR_LOG", "info"),
             log_format,

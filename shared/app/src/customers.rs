@@ -73,5 +73,6 @@ pub async fn set_opt_out(
         .set("consent_source", source)
         .set("consent_changed_at", now.timestamp());
     table.update(&profile_key(wa_id), update, None).await?;
-    Ok(())
+    // The LFPDPPP record: every change is kept, not only the latest.
+    crate::notifications::consent::record_change(table, wa_id, opted_out, source, now).await
 }

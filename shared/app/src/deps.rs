@@ -67,6 +67,8 @@ pub struct Deps {
     pub idempotency: Idempotency,
     /// The WhatsApp Cloud API client (one HTTP connection pool per process).
     pub cloud: CloudApi,
+    /// HTTP client for payment providers, PACs and merchants' webhooks (same pool, timeouts set).
+    pub http: reqwest::Client,
 }
 
 impl Deps {
@@ -191,7 +193,7 @@ impl Deps {
         // Building the client only fails if TLS cannot initialise; fall back to reqwest's defaults.
         let http = CloudApi::http_client().unwrap_or_default();
         let cloud = CloudApi::new(
-            http,
+            http.clone(),
             config.graph_api_base.clone(),
             config.graph_api_version.clone(),
         );
@@ -204,6 +206,7 @@ impl Deps {
             clock,
             idempotency,
             cloud,
+            http,
         }
     }
 }

@@ -208,6 +208,12 @@ async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, ApiE
         },
     };
     let key = Key::new(format!("OUT#{id}"), "OUT");
+    // A notification also counts in its template's and campaign's funnel, in the same transaction.
+    let tag = if crate::notifications::is_notification(&id) {
+        crate::notifications::stats::tag(table, &id).await?
+    } else {
+        None
+    };
     let day = chrono_tz::America::Mexico_City
         .timestamp_opt(status.timestamp, 0)
         .single()
@@ -253,6 +259,15 @@ async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, ApiE
             update,
             condition: Some(unchanged),
         }];
+        if let Some(tag) = &tag {
+            let newly_read =
+                old < 3 && rank >= 3 && status.status != StatusKind::Failed;
+            ops.extend(crate::notifications::stats::status_ops(
+                tag,
+                &counters,
+                newly_read.then_some(status.timestamp),
+            ));
+        }
         if !counters.add.is_empty() {
             ops.push(TxOp::Update {
                 key: Key::new("STATS#delivery", day.clone()),

@@ -68,6 +68,29 @@ pub enum DueAction {
         merchant_id: String,
         order_id: String,
     },
+    /// Remind the customer of an order still awaiting payment.
+    PaymentReminder {
+        merchant_id: String,
+        order_id: String,
+    },
+    /// Remind a customer, once, of the cart left in the chat.
+    AbandonedCart {
+        merchant_id: String,
+        wa_id: String,
+        phone_number_id: String,
+    },
+    /// Expand one chunk of a bulk notification request.
+    NotificationBatch {
+        merchant_id: String,
+        bulk_id: String,
+        chunk: u32,
+    },
+    /// Ask the payment provider again for the link of an order it failed at confirmation.
+    RetryPaymentLink {
+        merchant_id: String,
+        order_id: String,
+        attempt: u32,
+    },
 }
 
 /// What one run did.
@@ -206,6 +229,50 @@ async fn process(deps: &Deps, entry: &Item) -> Result<bool, anyhow::Error> {
         } => {
             let merchant = MerchantId::try_from(merchant_id).map_err(|e| anyhow::anyhow!(e))?;
             crate::fulfilment::expire(deps, &merchant, &order_id)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+        }
+        DueAction::PaymentReminder {
+            merchant_id,
+            order_id,
+        } => {
+            let merchant = MerchantId::try_from(merchant_id).map_err(|e| anyhow::anyhow!(e))?;
+            crate::notifications::reminders::payment_reminder(deps, &merchant, &order_id)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+        }
+        DueAction::AbandonedCart {
+            merchant_id,
+            wa_id,
+            phone_number_id,
+        } => {
+            let merchant = MerchantId::try_from(merchant_id).map_err(|e| anyhow::anyhow!(e))?;
+            crate::notifications::reminders::abandoned_cart(
+                deps,
+                &merchant,
+                &wa_id,
+                &phone_number_id,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+        }
+        DueAction::NotificationBatch {
+            merchant_id,
+            bulk_id,
+            chunk,
+        } => {
+            let merchant = MerchantId::try_from(merchant_id).map_err(|e| anyhow::anyhow!(e))?;
+            crate::notifications::bulk::process_chunk(deps, &merchant, &bulk_id, chunk)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+        }
+        DueAction::RetryPaymentLink {
+            merchant_id,
+            order_id,
+            attempt,
+        } => {
+            let merchant = MerchantId::try_from(merchant_id).map_err(|e| anyhow::anyhow!(e))?;
+            crate::payment_links::retry(deps, &merchant, &order_id, attempt)
                 .await
                 .map_err(|e| anyhow::anyhow!(e.to_string()))?;
         }

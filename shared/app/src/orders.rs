@@ -207,10 +207,20 @@ pub async fn place(deps: &Deps, merchant: &MerchantId, order: Order) -> Result<O
         .with("order_id", order.id.as_str()),
         condition: None,
     });
+    // The payment reminder, due a configurable time before the expiry, and the branch's order count.
+    if let Some(reminder) =
+        crate::notifications::reminders::payment_reminder_entry(deps, merchant, &order)
+            .await
+            .map_err(PlaceError::Store)?
+    {
+        ops.push(reminder);
+    }
+    ops.push(crate::reports::order_placed_op(merchant, &order, deps.clock.now()));
     let order_index = order.lines.len();
     match deps.table.transact(ops).await {
         Ok(()) => {
             tracing::info!(merchant = %merchant, order = %order.id, total = order.total.0, "order placed, stock reserved");
+            crate::reports::count_ordering_conversation(deps, merchant, &order).await;
             Ok(order)
         }
         Err(StoreError::TransactionCanceled { reasons })
@@ -222,8 +232,13 @@ pub async fn place(deps: &Deps, merchant: &MerchantId, order: Order) -> Result<O
                 .await
                 .map_err(PlaceError::Store)?
             {
-                Some(existing) => order_from(&existing)
-                    .map_err(|e| PlaceError::Store(StoreError::Internal(e.to_string()))),
+                Some(existing) => {
+                    let existing = order_from(&existing)
+                        .map_err(|e| PlaceError::Store(StoreError::Internal(e.to_string())))?;
+                    // A redelivered confirmation finishes counting what the first one may not have.
+                    crate::reports::count_ordering_conversation(deps, merchant, &existing).await;
+                    Ok(existing)
+                }
                 None => Err(PlaceError::Store(StoreError::Unavailable(
                     "order write conflicted; retry".into(),
                 ))),
@@ -322,6 +337,10 @@ pub async fn transition(
     match deps.table.transact(ops).await {
         Ok(()) => {
             tracing::info!(merchant = %merchant, order = %order.id, from = from.as_str(), to = to.as_str(), "order status changed");
+            if commits {
+                // A payment within a notification's attribution window is its conversion.
+                crate::notifications::stats::attribute_payment(deps, merchant, order).await;
+            }
             Ok(Some(Order {
                 status: to,
                 ..order.clone()

@@ -16,7 +16,7 @@ use mostrador_payments::{
     Callback, PaymentError, PaymentEvent, PaymentProvider, PaymentState, Verified,
 };
 use mostrador_store::idempotency::{Claim, IdempotencyError};
-use mostrador_store::{Item, Key, Table};
+use mostrador_store::{Condition, Item, Key, Table, Update};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -75,7 +75,7 @@ async fn provider_for(
     let merchant = MerchantId::try_from(merchant.to_owned()).map_err(|_| ApiError::Unauthorized)?;
     match crate::payment_settings::load(deps, &merchant).await? {
         Some(credentials) if credentials.name() == name => {
-            Ok(credentials.provider(reqwest::Client::new()))
+            Ok(credentials.provider(deps.http.clone(), &deps.config.payment_api_bases)?)
         }
         // Nothing to verify the signature with: as good as unsigned.
         _ => {
@@ -83,17 +83,6 @@ async fn provider_for(
             Err(ApiError::Unauthorized)
         }
     }
-}
-
-/// The provider that issues this merchant's links: the configured one, or the sandbox.
-pub async fn link_provider(
-    deps: &Deps,
-    merchant: &MerchantId,
-) -> Result<Box<dyn PaymentProvider>, ApiError> {
-    Ok(match crate::payment_settings::load(deps, merchant).await? {
-        Some(credentials) => credentials.provider(reqwest::Client::new()),
-        None => Box::new(sandbox(deps)),
-    })
 }
 
 /// Verifies and applies one callback for `merchant`.
@@ -200,8 +189,21 @@ async fn apply(
                     reason,
                 });
             }
-            if order.status != OrderStatus::AwaitingPayment {
-                if matches!(order.status, OrderStatus::Expired | OrderStatus::Cancelled) {
+            let paid = match order.status {
+                OrderStatus::AwaitingPayment => {
+                    match orders::transition(deps, merchant, &order, OrderStatus::Paid).await? {
+                        Some(paid) => paid,
+                        // Another event got there first; it settles the order.
+                        None => {
+                            return Ok(Applied::NoChange {
+                                order_id: Some(order.id),
+                            })
+                        }
+                    }
+                }
+                // Paid by an attempt that stopped before settling (its claim was released): finish.
+                OrderStatus::Paid if !settled(&table, &order.id).await? => order,
+                OrderStatus::Expired | OrderStatus::Cancelled => {
                     let reason = format!("paid after the order was {}", order.status.as_str());
                     keep(&table, "PAYMENT_ISSUES", provider, event, &reason).await?;
                     return Ok(Applied::Flagged {
@@ -209,55 +211,13 @@ async fn apply(
                         reason,
                     });
                 }
-                return Ok(Applied::NoChange {
-                    order_id: Some(order.id),
-                });
-            }
-            let Some(paid) = orders::transition(deps, merchant, &order, OrderStatus::Paid).await?
-            else {
-                return Ok(Applied::NoChange {
-                    order_id: Some(order.id),
-                });
+                _ => {
+                    return Ok(Applied::NoChange {
+                        order_id: Some(order.id),
+                    })
+                }
             };
-            // Where the money is, for refunds.
-            TenantTable::new(deps.table.clone(), merchant)
-                .update(
-                    &Key::new(format!("ORDER#{}", paid.id), "ORDER"),
-                    mostrador_store::Update::new()
-                        .set("payment_provider", provider)
-                        .set("payment_ref", event.payment_ref.clone().unwrap_or_default()),
-                    Some(mostrador_store::Condition::Exists),
-                )
-                .await?;
-            // The day's sales of the branch, for its global invoice (unless invoiced individually).
-            let day = deps
-                .clock
-                .now()
-                .with_timezone(&chrono_tz::America::Mexico_City)
-                .format("%Y-%m-%d")
-                .to_string();
-            table
-                .put(
-                    Item::new(&Key::new(
-                        format!("SALES#{}#{day}", paid.branch_id),
-                        format!("ORDER#{}", paid.id),
-                    ))
-                    .with("total", paid.total.0)
-                    .with(
-                        "method",
-                        serde_json::to_string(&event.method).unwrap_or_default(),
-                    )
-                    .with("provider", provider),
-                    None,
-                )
-                .await?;
-            let text = format!(
-                "¡Recibimos tu pago de {}! 🎉 Tu pedido {} ya está confirmado; te avisamos cuando esté listo. Si necesitas factura, escribe *factura*.",
-                paid.total.display_mxn(),
-                fulfilment::short_id(&paid.id)
-            );
-            fulfilment::notify(deps, merchant, &paid, text).await?;
-            tracing::info!(merchant = %merchant, order = %paid.id, provider, "order paid");
+            settle(deps, merchant, provider, event, &paid).await?;
             Ok(Applied::Paid { order_id: paid.id })
         }
         // Pending, failed and expired never undo a payment; the expiry job releases unpaid stock.
@@ -274,6 +234,104 @@ async fn apply(
                 order_id: Some(order.id),
             })
         }
+    }
+}
+
+async fn settled(table: &TenantTable, order_id: &str) -> Result<bool, ApiError> {
+    Ok(table
+        .get(&Key::new(format!("ORDER#{order_id}"), "ORDER"))
+        .await?
+        .is_some_and(|i| i.get("settled_at").is_some()))
+}
+
+/// Everything that follows a payment, each step idempotent so that a retry after a failure repeats
+/// none of them: where the money is, the sale for the global invoice, the customer's thanks, the
+/// individual invoice when asked for, the merchant's own systems told; then the order is settled.
+async fn settle(
+    deps: &Deps,
+    merchant: &MerchantId,
+    provider: &str,
+    event: &PaymentEvent,
+    paid: &orders::Order,
+) -> Result<(), ApiError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let method = event.method.map(method_name).unwrap_or("unknown");
+    table
+        .update(
+            &Key::new(format!("ORDER#{}", paid.id), "ORDER"),
+            Update::new()
+                .set("payment_provider", provider)
+                .set("payment_ref", event.payment_ref.clone().unwrap_or_default())
+                .set("payment_method", method)
+                .set("paid_at", deps.clock.now_secs()),
+            Some(Condition::Exists),
+        )
+        .await?;
+    // The day's sales of the branch, for its global invoice (unless invoiced individually).
+    let day = deps
+        .clock
+        .now()
+        .with_timezone(&chrono_tz::America::Mexico_City)
+        .format("%Y-%m-%d")
+        .to_string();
+    table
+        .put(
+            Item::new(&Key::new(
+                format!("SALES#{}#{day}", paid.branch_id),
+                format!("ORDER#{}", paid.id),
+            ))
+            .with("total", paid.total.0)
+            .with("method", method)
+            .with("provider", provider),
+            None,
+        )
+        .await?;
+    let text = format!(
+        "¡Recibimos tu pago de {}! 🎉 Tu pedido {} ya está confirmado; te avisamos cuando esté listo. Si necesitas factura, escribe *factura*.",
+        paid.total.display_mxn(),
+        fulfilment::short_id(&paid.id)
+    );
+    fulfilment::notify(deps, merchant, paid, text).await?;
+    crate::hooks::emit(
+        deps,
+        merchant,
+        crate::hooks::HookEvent {
+            id: format!("order.paid:{}", paid.id),
+            kind: "order.paid".into(),
+            data: serde_json::json!({
+                "order_id": paid.id,
+                "branch_id": paid.branch_id,
+                "total": paid.total.pesos_text(),
+                "currency": "MXN",
+                "method": method,
+                "provider": provider,
+                "payment_ref": event.payment_ref,
+                "customer": paid.wa_id,
+                "lines": paid.lines.iter().map(|l| serde_json::json!({
+                    "sku": l.sku, "name": l.name, "qty": l.qty,
+                    "total": l.amounts.total.pesos_text(),
+                })).collect::<Vec<_>>(),
+            }),
+        },
+    )
+    .await?;
+    table
+        .update(
+            &Key::new(format!("ORDER#{}", paid.id), "ORDER"),
+            Update::new().set("settled_at", deps.clock.now_secs()),
+            Some(Condition::Exists),
+        )
+        .await?;
+    tracing::info!(merchant = %merchant, order = %paid.id, provider, "order paid");
+    Ok(())
+}
+
+fn method_name(m: mostrador_payments::Method) -> &'static str {
+    match m {
+        mostrador_payments::Method::Card => "card",
+        mostrador_payments::Method::Cash => "cash",
+        mostrador_payments::Method::Spei => "spei",
+        mostrador_payments::Method::CoDi => "codi",
     }
 }
 
@@ -324,7 +382,9 @@ pub async fn refund(
     let provider: Box<dyn PaymentProvider> = match provider_name.as_str() {
         "sandbox" => Box::new(sandbox(deps)),
         name => match crate::payment_settings::load(deps, merchant).await? {
-            Some(c) if c.name() == name => c.provider(reqwest::Client::new()),
+            Some(c) if c.name() == name => {
+                c.provider(deps.http.clone(), &deps.config.payment_api_bases)?
+            }
             _ => {
                 return Err(ApiError::Conflict(format!(
                 "the payment was taken by {name}, which is no longer configured; refund it there"

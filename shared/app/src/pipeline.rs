@@ -61,11 +61,21 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
             table
                 .update(&Key::new(&customer, "PROFILE"), update, None)
                 .await?;
+            crate::reports::count_conversation(deps, &table, &msg)
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("conversation count: {e}")))?;
+            // An answer to a notification (a quick reply, "no fui yo", a KYC document) runs the
+            // template's actions; anything else goes to the conversation unchanged.
+            let answered = crate::notifications::replies::intercept(deps, &msg)
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("notification reply: {e}")))?;
             // The conversation answers; its replies and orders are keyed by the wamid, so a retry
             // after a failure here repeats nothing already done.
-            crate::chat::converse(deps, &msg)
-                .await
-                .map_err(|e| StoreError::Unavailable(format!("conversation: {e}")))?;
+            if !answered {
+                crate::chat::converse(deps, &msg)
+                    .await
+                    .map_err(|e| StoreError::Unavailable(format!("conversation: {e}")))?;
+            }
             Ok::<_, StoreError>(())
         },
     );
@@ -76,7 +86,11 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
 }
 
 /// message-sender: the send rules, then one Cloud API call (or the sandbox outbox).
+/// Signed events for merchants' own systems ride the same queue (see [`crate::hooks`]).
 pub async fn handle_outbound(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError> {
+    if crate::hooks::is_delivery(&record.body) {
+        return crate::hooks::deliver(deps, record).await;
+    }
     crate::sender::handle(deps, record).await
 }
 

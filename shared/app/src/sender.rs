@@ -127,6 +127,11 @@ async fn handle_in_span(
             record_outcome(deps, &table, &env, &to, &outcome)
                 .await
                 .map_err(RecordError::retry)?;
+            if env.category == Category::Service
+                && matches!(outcome, Outcome::Sent { .. } | Outcome::Sandbox { .. })
+            {
+                crate::reports::count_first_response(&table, &to, deps.clock.now()).await;
+            }
             if let Outcome::Deferred { .. } = outcome {
                 // The deferred copy comes back with the same id: leave the key free for it.
                 deps.idempotency
@@ -197,12 +202,21 @@ async fn decide_and_send(
             }));
         }
     }
-    if env.category.business_initiated()
-        && !take_daily_cap(table, &customer, &settings, &env.id, now)
+    if env.category.business_initiated() {
+        let policy = crate::notifications::settings::load(table)
+            .await
+            .map_err(|e| RecordError::retry(e.to_string()))?;
+        let cap = DailyCap {
+            // Security alerts are never crowded out by other messages; they have their own cap.
+            general: (env.category != Category::Security).then_some(settings.daily_cap),
+            category: policy.category_cap(env.category),
+        };
+        if let Some(reason) = take_daily_cap(table, &customer, env.category, cap, &env.id, now)
             .await
             .map_err(RecordError::retry)?
-    {
-        return Ok(refused("daily_cap"));
+        {
+            return Ok(refused(reason));
+        }
     }
     let now_ms = deps.clock.now_ms();
     if let Permit::Wait(d) = throttle::take_number_slot(
@@ -313,45 +327,67 @@ pub fn quiet_until(
         .or(Some(now + ChronoDuration::hours(1)))
 }
 
+/// The daily caps a message counts against.
+#[derive(Debug, Clone, Copy)]
+struct DailyCap {
+    /// The merchant's cap across categories (`None` for security alerts).
+    general: Option<u32>,
+    /// The category's own cap, when it has one.
+    category: Option<u32>,
+}
+
 /// Counts a business-initiated message against the customer's day (in their timezone), once per id.
+/// Returns the refusal reason when a cap is reached.
 async fn take_daily_cap(
     table: &TenantTable,
     customer: &Customer,
-    settings: &WhatsAppSettings,
+    category: Category,
+    cap: DailyCap,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
+) -> Result<Option<&'static str>, StoreError> {
     let day = now
         .with_timezone(&customer.tz())
         .format("%Y-%m-%d")
         .to_string();
     let ttl = now.timestamp() + 3 * 86_400;
     let pk = format!("CUST#{}", customer.wa_id);
-    let ops = vec![
-        TxOp::Put {
-            item: Item::new(&Key::new(&pk, format!("CAPMARK#{day}#{id}"))).with("ttl", ttl),
-            condition: Some(Condition::NotExists),
-        },
-        TxOp::Update {
+    let under = |limit: u32| {
+        Condition::AttrNotExists("n".into()).or(Condition::Lt("n".into(), i64::from(limit)))
+    };
+    let mut ops = vec![TxOp::Put {
+        item: Item::new(&Key::new(&pk, format!("CAPMARK#{day}#{id}"))).with("ttl", ttl),
+        condition: Some(Condition::NotExists),
+    }];
+    let mut reasons_by_op = vec!["counted"];
+    if let Some(limit) = cap.general {
+        ops.push(TxOp::Update {
             key: Key::new(&pk, format!("CAP#{day}")),
             update: Update::new().add("n", 1).set_if_absent("ttl", ttl),
-            condition: Some(
-                Condition::AttrNotExists("n".into())
-                    .or(Condition::Lt("n".into(), i64::from(settings.daily_cap))),
-            ),
-        },
-    ];
+            condition: Some(under(limit)),
+        });
+        reasons_by_op.push("daily_cap");
+    }
+    if let Some(limit) = cap.category {
+        ops.push(TxOp::Update {
+            key: Key::new(&pk, format!("CAP#{day}#{}", category.as_str())),
+            update: Update::new().add("n", 1).set_if_absent("ttl", ttl),
+            condition: Some(under(limit)),
+        });
+        reasons_by_op.push("category_cap");
+    }
     match table.transact(ops).await {
-        Ok(()) => Ok(true),
-        Err(StoreError::TransactionCanceled { reasons })
-            if reasons.first() == Some(&CancelReason::ConditionFailed) =>
-        {
-            Ok(true)
-        }
-        Err(StoreError::TransactionCanceled { reasons })
-            if reasons.get(1) == Some(&CancelReason::ConditionFailed) =>
-        {
-            Ok(false)
+        Ok(()) => Ok(None),
+        Err(StoreError::TransactionCanceled { reasons }) => {
+            match reasons
+                .iter()
+                .position(|r| *r == CancelReason::ConditionFailed)
+            {
+                // Already counted: a redelivery of a message that was let through.
+                Some(0) => Ok(None),
+                Some(i) => Ok(reasons_by_op.get(i).copied()),
+                None => Err(StoreError::TransactionCanceled { reasons }),
+            }
         }
         Err(e) => Err(e),
     }
@@ -445,5 +481,9 @@ async fn record_outcome(
         update: Update::new().add(counter, 1),
         condition: None,
     });
+    // A notification's status and its template's and campaign's counters, in the same write.
+    if crate::notifications::is_notification(&env.id) {
+        ops.extend(crate::notifications::stats::outcome_ops(table, &env.id, outcome, now).await?);
+    }
     table.transact(ops).await
 }

@@ -1,1 +1,16 @@
-//! placeholder
+//! CFDI 4.0: the typed model of an invoice, its XML, cadena original and sello, the PAC clients that
+//! stamp it, and its printed representation (PDF).
+
+// Model, amounts, XML, cadena original and sello.
+pub mod amounts;
+pub mod cadena;
+pub mod catalogs;
+pub mod csd;
+pub mod model;
+pub mod rfc;
+pub mod xml;
+
+// Stamping and the printed representation.
+pub mod pac;
+pub mod pdf;
+pub mod stamped;

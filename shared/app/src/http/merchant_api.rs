@@ -1,4 +1,4 @@
-//! Merchant API routes: the merchant's own profile, branches and API keys; tracked links; health.
+//! Merchant API routes: the merchant's own profile, branches and API keys; health.
 
 use super::auth::Merchant;
 use crate::error::ApiError;
@@ -9,7 +9,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use mostrador_store::Key;
 use serde_json::{json, Value};
 
 /// The OpenAPI 3.1 document of the HTTP surface, kept in the repository.
@@ -28,7 +27,6 @@ pub fn routes() -> Router<Deps> {
         )
         .route("/v1/api-keys", get(list_keys))
         .route("/v1/api-keys/{key_id}", delete(revoke_key))
-        .route("/l/{code}", get(tracked_link))
 }
 
 async fn healthz() -> Json<Value> {
@@ -103,23 +101,4 @@ async fn revoke_key(
     Ok(Json(json!(
         merchants::revoke_key(&deps, &caller.merchant, &key_id).await?
     )))
-}
-
-/// `GET /l/{code}`: redirects to the link's target. Links are created by notifications.
-async fn tracked_link(
-    State(deps): State<Deps>,
-    Path(code): Path<String>,
-) -> Result<Response, ApiError> {
-    if code.is_empty() || code.len() > 64 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(ApiError::NotFound("link".into()));
-    }
-    let item = deps
-        .table
-        .get(&Key::new(format!("LINK#{code}"), "LINK"))
-        .await?
-        .ok_or_else(|| ApiError::NotFound("link".into()))?;
-    let target = item
-        .get_s("target")
-        .ok_or_else(|| ApiError::NotFound("link".into()))?;
-    Ok((StatusCode::FOUND, [(header::LOCATION, target.to_owned())]).into_response())
 }

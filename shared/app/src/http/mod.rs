@@ -7,10 +7,12 @@ pub mod catalog;
 pub mod conversations;
 pub mod merchant_api;
 pub mod messaging;
+pub mod notifications;
 pub mod orders;
 pub mod payment_settings;
 pub mod payments;
 pub mod webhook;
+pub mod webhook_settings;
 
 use crate::error::json_error;
 use crate::Deps;
@@ -27,10 +29,12 @@ pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 fn merchant_routes() -> Router<Deps> {
     merchant_api::routes()
         .merge(messaging::routes())
+        .merge(notifications::routes())
         .merge(catalog::routes())
         .merge(orders::routes())
         .merge(conversations::routes())
         .merge(payment_settings::routes())
+        .merge(webhook_settings::routes())
         .merge(admin::routes())
 }
 

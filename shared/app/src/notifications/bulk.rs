@@ -1,0 +1,303 @@
+//! Bulk sends: up to [`MAX_BULK`] notifications in one request. Every item is checked against its
+//! template first — any invalid item refuses the whole request with each item's reasons and nothing
+//! stored. A valid request is kept in chunks of [`CHUNK`] with a due entry per chunk, and answered
+//! 202 with a job id at once; the `due_notifications` job expands each chunk (consent and caps per
+//! recipient, then the same commit as a single notification) and counts its results once, so a
+//! chunk cut off or fired twice never sends or counts twice.
+
+use super::send::{self, NotificationRequest, NotifyError};
+use super::settings as notification_settings;
+use super::templates::{self, TemplateDef};
+use crate::error::{ApiError, FieldError};
+use crate::jobs::{DueAction, Job};
+use crate::settings as whatsapp_settings;
+use crate::tenant::{MerchantId, TenantTable};
+use crate::Deps;
+use mostrador_store::{Condition, Item, Key, Query, Table, TxOp, Update};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+
+/// Most notifications in one bulk request.
+pub const MAX_BULK: usize = 10_000;
+/// Notifications per stored chunk (one due entry each).
+pub const CHUNK: usize = 100;
+/// Rejections listed in the progress answer.
+const LISTED_REJECTIONS: u32 = 100;
+
+/// `POST /v1/notifications/bulk`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRequest {
+    /// Applied to every item that names none.
+    #[serde(default)]
+    pub campaign: Option<String>,
+    #[serde(default)]
+    pub branch_id: Option<String>,
+    pub notifications: Vec<NotificationRequest>,
+}
+
+fn bulk_key(id: &str) -> Key {
+    Key::new(format!("BULK#{id}"), "BULK")
+}
+
+fn chunk_key(id: &str, n: usize) -> Key {
+    Key::new(format!("BULK#{id}"), format!("CHUNK#{n:05}"))
+}
+
+/// Checks every item, stores the chunks and their due entries; answers the job.
+pub async fn accept(
+    deps: &Deps,
+    caller: &crate::merchants::Caller,
+    mut req: BulkRequest,
+) -> Result<Value, NotifyError> {
+    let n = req.notifications.len();
+    if n == 0 {
+        return Err(NotifyError::Invalid(vec![FieldError::new(
+            "notifications",
+            "at least one notification",
+        )]));
+    }
+    if n > MAX_BULK {
+        return Err(NotifyError::Invalid(vec![FieldError::new(
+            "notifications",
+            format!("at most {MAX_BULK} per request; got {n} (split them)"),
+        )]));
+    }
+    let phone = send::sending_number(caller, req.branch_id.as_deref()).await?;
+    let now = deps.clock.now();
+    let mut cache: HashMap<String, Option<TemplateDef>> = HashMap::new();
+    let mut errors = Vec::new();
+    for (i, item) in req.notifications.iter_mut().enumerate() {
+        if item.campaign.is_none() {
+            item.campaign = req.campaign.clone();
+        }
+        if item.branch_id.is_some() {
+            errors.push(FieldError::new(
+                format!("notifications[{i}].branch_id"),
+                "set branch_id once for the whole request",
+            ));
+        }
+        if !cache.contains_key(&item.template) {
+            let t = if templates::valid_name(&item.template) {
+                templates::get(&caller.table, &item.template).await?
+            } else {
+                None
+            };
+            cache.insert(item.template.clone(), t);
+        }
+        let template = cache.get(&item.template).and_then(Option::as_ref);
+        if let Err(fields) = send::draft(item, template, String::new(), &deps.config.public_url, now) {
+            errors.extend(
+                fields
+                    .into_iter()
+                    .map(|f| FieldError::new(format!("notifications[{i}].{}", f.field), f.reason)),
+            );
+        }
+        if errors.len() > 1000 {
+            errors.push(FieldError::new("notifications", "more errors not listed"));
+            break;
+        }
+    }
+    if !errors.is_empty() {
+        return Err(NotifyError::Invalid(errors));
+    }
+    let id = format!("blk{}", crate::merchants::new_id(deps).to_lowercase());
+    let merchant = &caller.merchant;
+    let chunks = n.div_ceil(CHUNK);
+    let table = &caller.table;
+    table
+        .put(
+            Item::new(&bulk_key(&id))
+                .with("total", n as i64)
+                .with("chunks", chunks as i64)
+                .with("phone_number_id", phone.as_str())
+                .with("campaign", req.campaign.clone().unwrap_or_default())
+                .with("created_at", now.timestamp()),
+            None,
+        )
+        .await?;
+    let due = deps.clock.now_ms();
+    for (c, items) in req.notifications.chunks(CHUNK).enumerate() {
+        let doc = serde_json::to_string(items).map_err(|e| ApiError::Internal(e.into()))?;
+        let action = serde_json::to_string(&DueAction::NotificationBatch {
+            merchant_id: merchant.to_string(),
+            bulk_id: id.clone(),
+            chunk: c as u32,
+        })
+        .map_err(|e| ApiError::Internal(e.into()))?;
+        let ops = vec![
+            TxOp::Put {
+                item: Item::new(&Key::new(
+                    format!("M#{merchant}#BULK#{id}"),
+                    format!("CHUNK#{c:05}"),
+                ))
+                .with("items", doc)
+                .with("first", (c * CHUNK) as i64),
+                condition: None,
+            },
+            TxOp::Put {
+                item: Item::new(&Key::new(
+                    format!("M#{merchant}#DUE"),
+                    format!("{}#{id}-{c}", Job::DueNotifications.name()),
+                ))
+                .with("gsi1pk", format!("DUE#{}", Job::DueNotifications.name()))
+                .with("gsi1sk", format!("{due:013}#{merchant}#{id}-{c:05}"))
+                .with("action", action),
+                condition: None,
+            },
+        ];
+        deps.table.transact(ops).await?;
+    }
+    tracing::info!(merchant = %merchant, bulk = %id, notifications = n, chunks, "bulk notifications accepted");
+    Ok(json!({ "id": id, "status": "accepted", "total": n, "chunks": chunks }))
+}
+
+/// Expands one chunk (the due job's action): each item is checked for consent and caps and committed
+/// with an id derived from the bulk and its position; the chunk's tallies are added once.
+pub async fn process_chunk(
+    deps: &Deps,
+    merchant: &MerchantId,
+    bulk_id: &str,
+    chunk: u32,
+) -> Result<(), ApiError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let ckey = chunk_key(bulk_id, chunk as usize);
+    let Some(stored) = table.get(&ckey).await? else {
+        return Ok(());
+    };
+    if stored.get("done").is_some() {
+        return Ok(());
+    }
+    let Some(bulk) = table.get(&bulk_key(bulk_id)).await? else {
+        return Ok(());
+    };
+    let phone = bulk.get_s("phone_number_id").unwrap_or_default().to_owned();
+    let items: Vec<NotificationRequest> =
+        serde_json::from_str(stored.get_s("items").unwrap_or("[]"))
+            .map_err(|e| ApiError::Internal(e.into()))?;
+    let first = stored.get_n("first").unwrap_or(0);
+    let wa = whatsapp_settings::load(&table).await?;
+    let settings = notification_settings::load(&table).await?;
+    let mut cache: HashMap<String, Option<TemplateDef>> = HashMap::new();
+    let (mut accepted, mut rejected) = (0i64, BTreeMap::<String, i64>::new());
+    for (i, item) in items.iter().enumerate() {
+        let index = first + i as i64;
+        if !cache.contains_key(&item.template) {
+            cache.insert(item.template.clone(), templates::get(&table, &item.template).await?);
+        }
+        let template = cache.get(&item.template).and_then(Option::as_ref);
+        let key = item
+            .idempotency_key
+            .clone()
+            .unwrap_or_else(|| format!("{bulk_id}:{index}"));
+        let id = send::notification_id(deps, merchant, Some(&key));
+        let now = deps.clock.now();
+        let outcome = match send::draft(item, template, id, &deps.config.public_url, now) {
+            Err(fields) => Err(NotifyError::Invalid(fields)),
+            Ok(draft) => match table.get(&super::key(&draft.id)).await? {
+                // Committed by an earlier run of this chunk: replayed (queued if it was not yet).
+                Some(_) => send::commit(deps, merchant, &phone, &draft, Some(bulk_id))
+                    .await
+                    .map(|_| ()),
+                None => match send::check_recipient(&table, &draft, &wa, &settings, now).await {
+                    Ok(()) => send::commit(deps, merchant, &phone, &draft, Some(bulk_id))
+                        .await
+                        .map(|_| ()),
+                    Err(e) => Err(e),
+                },
+            },
+        };
+        match outcome {
+            Ok(()) => accepted += 1,
+            Err(NotifyError::Api(e @ (ApiError::Unavailable(_) | ApiError::Internal(_)))) => {
+                // The chunk stays due and resumes from here on the next run.
+                return Err(e);
+            }
+            Err(e) => {
+                let (code, reason) = e.reason();
+                *rejected.entry(code.clone()).or_default() += 1;
+                table
+                    .put(
+                        Item::new(&Key::new(format!("BULK#{bulk_id}"), format!("REJ#{index:05}")))
+                            .with("code", code)
+                            .with("reason", reason),
+                        None,
+                    )
+                    .await?;
+            }
+        }
+    }
+    let mut tally = Update::new().add("accepted", accepted).add("chunks_done", 1);
+    let total_rejected: i64 = rejected.values().sum();
+    tally = tally.add("rejected", total_rejected);
+    for (code, count) in &rejected {
+        tally = tally.add(format!("rejected_{code}"), *count);
+    }
+    let ops = vec![
+        TxOp::Update {
+            key: ckey,
+            update: Update::new().set("done", true).remove("items"),
+            condition: Some(Condition::AttrNotExists("done".into())),
+        },
+        TxOp::Update {
+            key: bulk_key(bulk_id),
+            update: tally,
+            condition: Some(Condition::Exists),
+        },
+    ];
+    match table.transact(ops).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_condition_failed() => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /v1/notifications/bulk/{id}`: progress and the first rejections.
+pub async fn progress(table: &TenantTable, id: &str) -> Result<Value, ApiError> {
+    if !id.starts_with("blk") || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(ApiError::NotFound("bulk job".into()));
+    }
+    let bulk = table
+        .get(&bulk_key(id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("bulk job".into()))?;
+    let n = |name: &str| bulk.get_n(name).unwrap_or(0);
+    let mut by_reason = serde_json::Map::new();
+    for (name, value) in &bulk.attrs {
+        if let (Some(code), Some(v)) = (name.strip_prefix("rejected_"), value.as_n()) {
+            by_reason.insert(code.to_owned(), json!(v));
+        }
+    }
+    let page = table
+        .query(
+            Query::partition(format!("BULK#{id}"))
+                .prefix("REJ#")
+                .limit(LISTED_REJECTIONS),
+        )
+        .await?;
+    let rejections: Vec<Value> = page
+        .items
+        .iter()
+        .map(|i| {
+            json!({
+                "index": i.get_s("sk").and_then(|s| s.strip_prefix("REJ#")).and_then(|s| s.parse::<i64>().ok()),
+                "code": i.get_s("code"),
+                "reason": i.get_s("reason"),
+            })
+        })
+        .collect();
+    let done = n("chunks_done") >= n("chunks");
+    Ok(json!({
+        "id": id,
+        "status": if done { "done" } else { "processing" },
+        "total": n("total"),
+        "processed": n("accepted") + n("rejected"),
+        "accepted": n("accepted"),
+        "rejected": n("rejected"),
+        "rejected_by_reason": by_reason,
+        "chunks": n("chunks"),
+        "chunks_done": n("chunks_done"),
+        "rejections": rejections,
+    }))
+}

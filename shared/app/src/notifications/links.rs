@@ -1,0 +1,141 @@
+//! Tracked links: `GET /l/{code}` redirects to the target and counts the click once per link (each
+//! link belongs to one notification, so to one recipient). Link-preview fetchers (WhatsApp's own,
+//! facebookexternalhit, Twitterbot, Slackbot...) and HEAD requests get the redirect but count nothing.
+//!
+//! Links live outside any merchant's keys (`LINK#{code}`: the code is all a visitor has); each keeps
+//! its merchant and notification so the click lands in the right counters.
+
+use super::stats::{self, Milestone};
+use crate::error::ApiError;
+use crate::tenant::{MerchantId, TenantTable};
+use crate::Deps;
+use chrono::{DateTime, Utc};
+use mostrador_store::{Condition, Item, Key, StoreError, TxOp, Update};
+
+/// How long a tracked link keeps working.
+pub const LINK_DAYS: i64 = 90;
+
+/// User agents of link-preview fetchers (compared lowercase).
+const BOTS: [&str; 12] = [
+    "whatsapp",
+    "facebookexternalhit",
+    "facebookcatalog",
+    "twitterbot",
+    "slackbot",
+    "telegrambot",
+    "discordbot",
+    "linkedinbot",
+    "googlebot",
+    "bingbot",
+    "skypeuripreview",
+    "applebot",
+];
+
+fn link_key(code: &str) -> Key {
+    Key::new(format!("LINK#{code}"), "LINK")
+}
+
+/// The stored link (global key).
+pub fn link_item(
+    code: &str,
+    target: &str,
+    merchant: &MerchantId,
+    notification: &str,
+    now: DateTime<Utc>,
+) -> Item {
+    Item::new(&link_key(code))
+        .with("target", target)
+        .with("merchant_id", merchant.as_str())
+        .with("notification_id", notification)
+        .with("ttl", now.timestamp() + LINK_DAYS * 86_400)
+}
+
+/// Whether a user agent is a link-preview fetcher rather than a person.
+pub fn is_preview_bot(user_agent: Option<&str>) -> bool {
+    let Some(ua) = user_agent else {
+        return false;
+    };
+    let ua = ua.to_ascii_lowercase();
+    BOTS.iter().any(|b| ua.contains(b))
+}
+
+/// What a visit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visit {
+    pub target: String,
+    /// True when this visit was the link's first counted click.
+    pub counted: bool,
+}
+
+/// Resolves a code and counts a person's first click; `None` for unknown or expired codes.
+pub async fn visit(
+    deps: &Deps,
+    code: &str,
+    user_agent: Option<&str>,
+    head: bool,
+) -> Result<Option<Visit>, ApiError> {
+    if code.is_empty() || code.len() > 64 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Ok(None);
+    }
+    let Some(link) = deps.table.get(&link_key(code)).await? else {
+        return Ok(None);
+    };
+    let Some(target) = link.get_s("target").map(str::to_owned) else {
+        return Ok(None);
+    };
+    if head || is_preview_bot(user_agent) {
+        return Ok(Some(Visit {
+            target,
+            counted: false,
+        }));
+    }
+    let (Some(merchant), Some(notification)) = (
+        link.get_s("merchant_id")
+            .and_then(|m| MerchantId::try_from(m.to_owned()).ok()),
+        link.get_s("notification_id").map(str::to_owned),
+    ) else {
+        // A link without attribution still redirects.
+        return Ok(Some(Visit {
+            target,
+            counted: false,
+        }));
+    };
+    let table = TenantTable::new(deps.table.clone(), &merchant);
+    let Some(tag) = stats::tag(&table, &notification).await? else {
+        return Ok(Some(Visit {
+            target,
+            counted: false,
+        }));
+    };
+    let now = deps.clock.now();
+    // The link's first click: a marker written only if absent, with the link counter in the same
+    // transaction. Later clicks change nothing.
+    let mut ops = vec![TxOp::Put {
+        item: Item::new(&Key::new(format!("LINK#{code}"), "CLICK"))
+            .with("at", now.timestamp())
+            .with("ttl", link.ttl().unwrap_or(now.timestamp() + LINK_DAYS * 86_400)),
+        condition: Some(Condition::NotExists),
+    }];
+    for key in stats::counter_keys(&tag.template, tag.campaign.as_deref(), &tag.day) {
+        ops.push(TxOp::Update {
+            key: Key::new(format!("M#{merchant}#{}", key.pk), key.sk),
+            update: Update::new().add("link_clicks", 1),
+            condition: None,
+        });
+    }
+    let counted = match deps.table.transact(ops).await {
+        Ok(()) => true,
+        Err(e) if e.is_condition_failed() => false,
+        Err(e) => return Err(e.into()),
+    };
+    if counted {
+        // The notification's first click of any of its links.
+        match stats::mark(&table, &tag, Milestone::Clicked, now, &[]).await {
+            Ok(_) => {}
+            Err(StoreError::Unavailable(why)) => tracing::warn!(%why, "click not marked on the notification"),
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(merchant = %merchant, notification = %notification, "tracked link clicked");
+    }
+    Ok(Some(Visit { target, counted }))
+}

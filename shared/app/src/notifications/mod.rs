@@ -1,0 +1,43 @@
+//! Notifications for fintechs (and any merchant) through the merchant API: a template registry,
+//! consent records, single and bulk sends validated before anything is queued, scheduled sends, the
+//! customer's replies mapped to actions, tracked links, micro-conversions attributed to the
+//! notification, and the reminder jobs of the commerce side.
+//!
+//! A notification is an outbound message whose id starts with [`ID_PREFIX`]; its record
+//! `NOTIF#{id}` carries the template, campaign and report day, so the sender, the status webhooks
+//! and the attribution paths count it in its template's and campaign's daily counters
+//! (`RPT#N#T#{template}` / `RPT#N#C#{campaign}`, sort key the day) — each in the same conditional
+//! write that records the event, so a redelivery never counts twice.
+
+pub mod bulk;
+pub mod consent;
+pub mod links;
+pub mod reminders;
+pub mod replies;
+pub mod send;
+pub mod settings;
+pub mod stats;
+pub mod templates;
+
+use chrono::{DateTime, Utc};
+use mostrador_store::Key;
+
+/// The prefix of notification ids (and so of their outbound message ids).
+pub const ID_PREFIX: &str = "ntf";
+
+/// Whether an outbound id is a notification's.
+pub fn is_notification(id: &str) -> bool {
+    id.starts_with(ID_PREFIX)
+}
+
+/// The key of a notification's record.
+pub fn key(id: &str) -> Key {
+    Key::new(format!("NOTIF#{id}"), "NOTIF")
+}
+
+/// The report day of an instant: the calendar day in Mexico City.
+pub fn mx_day(t: DateTime<Utc>) -> String {
+    t.with_timezone(&chrono_tz::America::Mexico_City)
+        .format("%Y-%m-%d")
+        .to_string()
+}

@@ -1,0 +1,951 @@
+//! Accepting a notification: the request checked against the template registry (parameter count and
+//! types, header, URL buttons), the recipient against consent and the daily caps, then one
+//! transaction that stores the notification, its tracked links and — for a future `send_at` — its due
+//! entry; an immediate one goes on the outbound queue. Anything refused leaves nothing queued.
+//!
+//! The same idempotency key always names the same notification: a repeat answers the stored one, a
+//! different payload under a used key is refused.
+
+use super::consent::{self, Refusal};
+use super::settings::{self as notification_settings, NotificationSettings};
+use super::stats::{self, Milestone};
+use super::templates::{self, ButtonSpec, HeaderKind, ParamType, Rendered, TemplateCategory, TemplateDef};
+use crate::customers;
+use crate::error::{json_error, ApiError, FieldError};
+use crate::jobs::{DueAction, Job};
+use crate::messages::{Category, OutboundEnvelope};
+use crate::settings::{self as whatsapp_settings, WhatsAppSettings};
+use crate::tenant::{MerchantId, TenantTable};
+use crate::Deps;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use mostrador_core::phone::normalize_wa_id;
+use mostrador_queue::OutgoingMessage;
+use mostrador_store::{CancelReason, Condition, Item, Key, StoreError, Table, TxOp, Update};
+use mostrador_whatsapp::client::{
+    BodyParameter, Content, MediaSource, OutgoingMessage as CloudMessage, Template,
+    TemplateButton, TemplateHeader,
+};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// Largest metadata object (JSON bytes) kept with a notification.
+pub const MAX_METADATA_BYTES: usize = 2048;
+/// How far ahead a notification may be scheduled.
+pub const MAX_SCHEDULE_DAYS: i64 = 60;
+
+/// What the notification is about; decides its category (fraud alerts are security) and checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    TransactionAlert,
+    AccountStatement,
+    LoanPreapproval,
+    KycReminder,
+    PaymentReminder,
+    FraudAlert,
+    #[default]
+    Other,
+}
+
+impl Kind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::TransactionAlert => "transaction_alert",
+            Kind::AccountStatement => "account_statement",
+            Kind::LoanPreapproval => "loan_preapproval",
+            Kind::KycReminder => "kyc_reminder",
+            Kind::PaymentReminder => "payment_reminder",
+            Kind::FraudAlert => "fraud_alert",
+            Kind::Other => "other",
+        }
+    }
+}
+
+/// A media header: an uploaded media id or an https link.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaInput {
+    pub link: Option<String>,
+    pub id: Option<String>,
+    pub filename: Option<String>,
+}
+
+/// The header's value, for templates with a variable or media header.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderInput {
+    pub text: Option<String>,
+    pub document: Option<MediaInput>,
+    pub image: Option<MediaInput>,
+}
+
+/// `POST /v1/notifications`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationRequest {
+    /// The customer's WhatsApp id (`52…` or `521…`).
+    pub to: String,
+    /// A registered template's name.
+    pub template: String,
+    /// The body parameters: an array in order, or an object by parameter name.
+    #[serde(default)]
+    pub parameters: Value,
+    #[serde(default)]
+    pub header: Option<HeaderInput>,
+    /// Targets of the template's URL buttons, in order (each becomes a tracked link).
+    #[serde(default)]
+    pub button_urls: Vec<String>,
+    /// When to send (RFC 3339); absent: now.
+    #[serde(default)]
+    pub send_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    /// The merchant's own data (a card or account reference), returned in events and reports.
+    #[serde(default)]
+    pub metadata: Value,
+    #[serde(default)]
+    pub kind: Kind,
+    #[serde(default)]
+    pub campaign: Option<String>,
+    /// What the `details` action answers (e.g. the transaction's place and time).
+    #[serde(default)]
+    pub details: Option<String>,
+    /// The branch whose WhatsApp number sends it (default: the first with a number).
+    #[serde(default)]
+    pub branch_id: Option<String>,
+}
+
+/// Why a notification was not accepted.
+#[derive(Debug)]
+pub enum NotifyError {
+    /// The request has invalid fields (422).
+    Invalid(Vec<FieldError>),
+    /// Consent forbids it (422 with the refusal's code).
+    Consent(Refusal),
+    /// The customer's daily cap is reached (429).
+    Cap(&'static str),
+    /// The idempotency key was used for another payload (409).
+    KeyReused,
+    /// Anything else.
+    Api(ApiError),
+}
+
+impl From<ApiError> for NotifyError {
+    fn from(e: ApiError) -> Self {
+        NotifyError::Api(e)
+    }
+}
+
+impl From<StoreError> for NotifyError {
+    fn from(e: StoreError) -> Self {
+        NotifyError::Api(e.into())
+    }
+}
+
+impl NotifyError {
+    /// The error code and reason, as listed in bulk progress.
+    pub fn reason(&self) -> (String, String) {
+        match self {
+            NotifyError::Invalid(f) => (
+                "validation_failed".into(),
+                f.iter()
+                    .map(|e| format!("{}: {}", e.field, e.reason))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            NotifyError::Consent(r) => (r.code().into(), r.message().into()),
+            NotifyError::Cap(c) => ((*c).into(), "the customer's daily cap is reached".into()),
+            NotifyError::KeyReused => (
+                "idempotency_key_reused".into(),
+                "the key was used for a different notification".into(),
+            ),
+            NotifyError::Api(e) => (e.status_and_code().1.into(), e.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for NotifyError {
+    fn into_response(self) -> Response {
+        match self {
+            NotifyError::Invalid(fields) => ApiError::Validation(fields).into_response(),
+            NotifyError::Consent(r) => {
+                json_error(StatusCode::UNPROCESSABLE_ENTITY, r.code(), r.message())
+            }
+            NotifyError::Cap(code) => json_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                code,
+                "the customer's daily cap for business-initiated messages is reached; nothing was queued",
+            ),
+            NotifyError::KeyReused => json_error(
+                StatusCode::CONFLICT,
+                "idempotency_key_reused",
+                "this idempotency key was used for a different notification",
+            ),
+            NotifyError::Api(e) => e.into_response(),
+        }
+    }
+}
+
+/// A checked notification, ready to store and send.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub id: String,
+    pub to: String,
+    pub template: String,
+    pub category: Category,
+    pub kind: Kind,
+    pub message: CloudMessage,
+    /// Tracked links: (code, target).
+    pub links: Vec<(String, String)>,
+    /// Epoch ms of a future send.
+    pub send_at_ms: Option<i64>,
+    pub day: String,
+    pub campaign: Option<String>,
+    pub metadata: String,
+    pub details: Option<String>,
+    /// Hash of the request, to tell a repeat from a reused key.
+    pub fingerprint: String,
+}
+
+/// What the caller gets back.
+#[derive(Debug, Clone, Serialize)]
+pub struct Accepted {
+    pub id: String,
+    pub status: String,
+    pub category: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<String>,
+    /// True when this answers a repeat of an accepted request.
+    pub replayed: bool,
+}
+
+/// The notification id for a merchant's idempotency key, or a fresh one.
+pub fn notification_id(deps: &Deps, merchant: &MerchantId, key: Option<&str>) -> String {
+    match key {
+        Some(k) => {
+            let d = hex::encode(Sha256::digest(format!("{merchant}:{k}").as_bytes()));
+            format!("{}{}", super::ID_PREFIX, &d[..26])
+        }
+        None => format!(
+            "{}{}",
+            super::ID_PREFIX,
+            crate::merchants::new_id(deps).to_lowercase()
+        ),
+    }
+}
+
+fn link_code() -> String {
+    let mut b = [0u8; 10];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// Checks a request against its template and builds the message; no I/O.
+pub fn draft(
+    req: &NotificationRequest,
+    template: Option<&TemplateDef>,
+    id: String,
+    public_url: &str,
+    now: DateTime<Utc>,
+) -> Result<Draft, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let to = normalize_wa_id(&req.to);
+    if to.is_none() {
+        errors.push(FieldError::new(
+            "to",
+            "not a WhatsApp id (digits with country code)",
+        ));
+    }
+    if let Some(k) = &req.idempotency_key {
+        if k.is_empty() || k.len() > 200 {
+            errors.push(FieldError::new("idempotency_key", "1-200 characters"));
+        }
+    }
+    let metadata = match &req.metadata {
+        Value::Null => "{}".to_owned(),
+        Value::Object(_) => req.metadata.to_string(),
+        _ => {
+            errors.push(FieldError::new("metadata", "a JSON object"));
+            String::new()
+        }
+    };
+    if metadata.len() > MAX_METADATA_BYTES {
+        errors.push(FieldError::new(
+            "metadata",
+            format!("at most {MAX_METADATA_BYTES} bytes of JSON"),
+        ));
+    }
+    if let Some(c) = &req.campaign {
+        if c.is_empty()
+            || c.len() > 64
+            || !c
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+        {
+            errors.push(FieldError::new(
+                "campaign",
+                "1-64 letters, digits, _ or -",
+            ));
+        }
+    }
+    if req.details.as_ref().is_some_and(|d| d.trim().is_empty() || d.len() > 4096) {
+        errors.push(FieldError::new("details", "1-4096 characters"));
+    }
+    let send_at_ms = match req.send_at {
+        Some(t) if t < now - chrono::Duration::seconds(60) => {
+            errors.push(FieldError::new(
+                "send_at",
+                "is in the past; omit it to send now",
+            ));
+            None
+        }
+        Some(t) if t > now + chrono::Duration::days(MAX_SCHEDULE_DAYS) => {
+            errors.push(FieldError::new(
+                "send_at",
+                format!("at most {MAX_SCHEDULE_DAYS} days ahead"),
+            ));
+            None
+        }
+        Some(t) if t > now + chrono::Duration::seconds(5) => Some(t.timestamp_millis()),
+        _ => None,
+    };
+    let Some(template) = template else {
+        errors.push(FieldError::new(
+            "template",
+            format!(
+                "unknown template {:?}: register it with POST /v1/templates",
+                req.template
+            ),
+        ));
+        return Err(errors);
+    };
+    let category = match (req.kind, template.category) {
+        (Kind::FraudAlert, TemplateCategory::Marketing) => {
+            errors.push(FieldError::new(
+                "kind",
+                "a fraud alert cannot use a marketing template",
+            ));
+            Category::Security
+        }
+        (Kind::FraudAlert, _) => Category::Security,
+        (_, c) => c.sending_category(),
+    };
+    if req.kind == Kind::AccountStatement && template.header != Some(HeaderKind::Document) {
+        errors.push(FieldError::new(
+            "template",
+            "an account statement needs a template with a document header",
+        ));
+    }
+    let mut links = Vec::new();
+    let mut body = Vec::new();
+    let names: Vec<&str> = template.body.iter().map(|p| p.name.as_str()).collect();
+    let values: Vec<(String, Option<&Value>)> = match &req.parameters {
+        Value::Null => template
+            .body
+            .iter()
+            .map(|p| (p.name.clone(), None))
+            .collect(),
+        Value::Array(given) => {
+            if given.len() != template.body.len() {
+                errors.push(FieldError::new(
+                    "parameters",
+                    format!(
+                        "template {} takes {} parameters ({}); got {}",
+                        template.name,
+                        template.body.len(),
+                        names.join(", "),
+                        given.len()
+                    ),
+                ));
+            }
+            template
+                .body
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("parameters[{i}] ({})", p.name), given.get(i)))
+                .collect()
+        }
+        Value::Object(given) => {
+            for k in given.keys() {
+                if !names.contains(&k.as_str()) {
+                    errors.push(FieldError::new(
+                        format!("parameters.{k}"),
+                        format!("template {} has no such parameter ({})", template.name, names.join(", ")),
+                    ));
+                }
+            }
+            template
+                .body
+                .iter()
+                .map(|p| (format!("parameters.{}", p.name), given.get(&p.name)))
+                .collect()
+        }
+        _ => {
+            errors.push(FieldError::new(
+                "parameters",
+                "an array in order or an object by name",
+            ));
+            Vec::new()
+        }
+    };
+    for ((field, value), spec) in values.iter().zip(&template.body) {
+        let Some(value) = value else {
+            if !matches!(req.parameters, Value::Array(_)) {
+                errors.push(FieldError::new(field.clone(), "missing"));
+            }
+            continue;
+        };
+        match templates::render(spec.kind, value) {
+            Ok(Rendered::Text(t)) => body.push(BodyParameter::positional(t)),
+            Ok(Rendered::Link(target)) => {
+                let code = link_code();
+                body.push(BodyParameter::positional(format!("{public_url}/l/{code}")));
+                links.push((code, target));
+            }
+            Err(why) => errors.push(FieldError::new(
+                field.clone(),
+                format!("{} parameter: {why}", type_name(spec.kind)),
+            )),
+        }
+    }
+    let header = header_of(template, req.header.as_ref(), &mut errors);
+    let mut buttons = Vec::new();
+    let url_buttons = template.url_buttons();
+    if req.button_urls.len() != url_buttons {
+        errors.push(FieldError::new(
+            "button_urls",
+            format!(
+                "template {} has {url_buttons} URL buttons; got {} targets",
+                template.name,
+                req.button_urls.len()
+            ),
+        ));
+    }
+    let mut targets = req.button_urls.iter();
+    for (index, b) in template.buttons.iter().enumerate() {
+        let index = u8::try_from(index).unwrap_or(u8::MAX);
+        match b {
+            ButtonSpec::QuickReply { payload, .. } => buttons.push(TemplateButton::QuickReply {
+                index,
+                payload: payload.clone(),
+            }),
+            ButtonSpec::Url { .. } => {
+                if let Some(target) = targets.next() {
+                    match templates::check_target(target) {
+                        Ok(()) => {
+                            let code = link_code();
+                            buttons.push(TemplateButton::Url {
+                                index,
+                                text: code.clone(),
+                            });
+                            links.push((code, target.clone()));
+                        }
+                        Err(why) => errors.push(FieldError::new("button_urls", why)),
+                    }
+                }
+            }
+        }
+    }
+    let Some(to) = to else { return Err(errors) };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let message = CloudMessage::new(
+        to.clone(),
+        Content::Template(Template {
+            name: template.name.clone(),
+            language: template.language.clone(),
+            header,
+            body,
+            buttons,
+        }),
+    );
+    if let Err(e) = message.validate() {
+        return Err(vec![FieldError::new("template", e.to_string())]);
+    }
+    let send_day = send_at_ms
+        .and_then(DateTime::from_timestamp_millis)
+        .unwrap_or(now);
+    let fingerprint = hex::encode(Sha256::digest(
+        serde_json::to_vec(req).unwrap_or_default(),
+    ));
+    Ok(Draft {
+        id,
+        to,
+        template: template.name.clone(),
+        category,
+        kind: req.kind,
+        message,
+        links,
+        send_at_ms,
+        day: super::mx_day(send_day),
+        campaign: req.campaign.clone(),
+        metadata,
+        details: req.details.clone(),
+        fingerprint,
+    })
+}
+
+fn type_name(kind: ParamType) -> &'static str {
+    match kind {
+        ParamType::Text => "text",
+        ParamType::Number => "number",
+        ParamType::Currency => "currency",
+        ParamType::Date => "date",
+        ParamType::Url => "url",
+    }
+}
+
+fn header_of(
+    template: &TemplateDef,
+    given: Option<&HeaderInput>,
+    errors: &mut Vec<FieldError>,
+) -> Option<TemplateHeader> {
+    let media = |m: Option<&MediaInput>, what: &str, errors: &mut Vec<FieldError>| {
+        let Some(m) = m else {
+            errors.push(FieldError::new(
+                format!("header.{what}"),
+                format!("template {} has a {what} header: give its link or media id", template.name),
+            ));
+            return None;
+        };
+        match (&m.link, &m.id) {
+            (Some(link), None) => match templates::check_target(link) {
+                Ok(()) => Some(MediaSource::Link(link.clone())),
+                Err(why) => {
+                    errors.push(FieldError::new(format!("header.{what}.link"), why));
+                    None
+                }
+            },
+            (None, Some(id)) if !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                Some(MediaSource::Id(id.clone()))
+            }
+            _ => {
+                errors.push(FieldError::new(
+                    format!("header.{what}"),
+                    "exactly one of link (https) or id (uploaded media)",
+                ));
+                None
+            }
+        }
+    };
+    match (template.header, given) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            errors.push(FieldError::new(
+                "header",
+                format!("template {} has no variable header", template.name),
+            ));
+            None
+        }
+        (Some(HeaderKind::Text), g) => match g.and_then(|h| h.text.as_ref()) {
+            Some(t) if !t.trim().is_empty() && t.chars().count() <= 60 => {
+                Some(TemplateHeader::Text(t.clone()))
+            }
+            _ => {
+                errors.push(FieldError::new("header.text", "1-60 characters"));
+                None
+            }
+        },
+        (Some(HeaderKind::Document), g) => {
+            let doc = g.and_then(|h| h.document.as_ref());
+            let filename = doc.and_then(|d| d.filename.clone());
+            if filename
+                .as_ref()
+                .is_some_and(|f| f.is_empty() || f.len() > 240 || f.contains(['/', '\\']))
+            {
+                errors.push(FieldError::new(
+                    "header.document.filename",
+                    "a file name of 1-240 characters",
+                ));
+            }
+            media(doc, "document", errors).map(|media| TemplateHeader::Document { media, filename })
+        }
+        (Some(HeaderKind::Image), g) => media(g.and_then(|h| h.image.as_ref()), "image", errors)
+            .map(|media| TemplateHeader::Image { media }),
+    }
+}
+
+/// The daily cap counters the sender keeps for a customer (see `sender::take_daily_cap`).
+pub fn cap_key(wa_id: &str, day: &str, category: Option<Category>) -> Key {
+    match category {
+        None => Key::new(format!("CUST#{wa_id}"), format!("CAP#{day}")),
+        Some(c) => Key::new(format!("CUST#{wa_id}"), format!("CAP#{day}#{}", c.as_str())),
+    }
+}
+
+/// Consent and, for an immediate send, the daily caps as counted so far (the sender enforces them
+/// again atomically when it sends).
+pub async fn check_recipient(
+    table: &TenantTable,
+    draft: &Draft,
+    wa: &WhatsAppSettings,
+    settings: &NotificationSettings,
+    now: DateTime<Utc>,
+) -> Result<(), NotifyError> {
+    let customer = customers::get(table, &draft.to).await?;
+    let consent = consent::current(table, &draft.to).await?;
+    consent::check(&customer, consent.as_ref(), draft.category).map_err(NotifyError::Consent)?;
+    if draft.send_at_ms.is_some() {
+        return Ok(());
+    }
+    let day = now
+        .with_timezone(&customer.tz())
+        .format("%Y-%m-%d")
+        .to_string();
+    let count = |item: Option<Item>| item.and_then(|i| i.get_n("n")).unwrap_or(0);
+    if draft.category != Category::Security {
+        let n = count(table.get(&cap_key(&draft.to, &day, None)).await?);
+        if n >= i64::from(wa.daily_cap) {
+            return Err(NotifyError::Cap("daily_cap"));
+        }
+    }
+    if let Some(cap) = settings.category_cap(draft.category) {
+        let n = count(
+            table
+                .get(&cap_key(&draft.to, &day, Some(draft.category)))
+                .await?,
+        );
+        if n >= i64::from(cap) {
+            return Err(NotifyError::Cap("category_cap"));
+        }
+    }
+    Ok(())
+}
+
+fn scoped(merchant: &MerchantId, pk: &str) -> String {
+    format!("M#{merchant}#{pk}")
+}
+
+/// Stores the draft (record, customer pointer, links, report dimensions, due entry) in one
+/// transaction, then queues an immediate send. A repeat of the same request answers the stored one.
+pub async fn commit(
+    deps: &Deps,
+    merchant: &MerchantId,
+    phone_number_id: &str,
+    draft: &Draft,
+    bulk_id: Option<&str>,
+) -> Result<Accepted, NotifyError> {
+    let now = deps.clock.now();
+    let envelope = OutboundEnvelope {
+        id: draft.id.clone(),
+        merchant_id: merchant.to_string(),
+        phone_number_id: phone_number_id.to_owned(),
+        category: draft.category,
+        message: draft.message.clone(),
+    };
+    let body = serde_json::to_string(&envelope).map_err(|e| ApiError::Internal(e.into()))?;
+    let settings = notification_settings::load(&TenantTable::new(deps.table.clone(), merchant)).await?;
+    let send_ms = draft.send_at_ms.unwrap_or_else(|| now.timestamp_millis());
+    let ttl = send_ms / 1000 + settings.attribution_secs() + 86_400;
+    let status = if draft.send_at_ms.is_some() {
+        "scheduled"
+    } else {
+        "accepting"
+    };
+    let mut record = Item::new(&Key::new(scoped(merchant, &format!("NOTIF#{}", draft.id)), "NOTIF"))
+        .with("to", draft.to.as_str())
+        .with("template", draft.template.as_str())
+        .with("category", draft.category.as_str())
+        .with("kind", draft.kind.as_str())
+        .with("campaign", draft.campaign.clone().unwrap_or_default())
+        .with("day", draft.day.as_str())
+        .with("metadata", draft.metadata.as_str())
+        .with("status", status)
+        .with("fingerprint", draft.fingerprint.as_str())
+        .with("created_at", now.timestamp())
+        .with("send_at_ms", send_ms)
+        .with("phone_number_id", phone_number_id)
+        .with("body", body.as_str());
+    if let Some(d) = &draft.details {
+        record.set("details", d.as_str());
+    }
+    if let Some(b) = bulk_id {
+        record.set("bulk_id", b);
+    }
+    if !draft.links.is_empty() {
+        let codes: Vec<&str> = draft.links.iter().map(|(c, _)| c.as_str()).collect();
+        record.set("links", codes.join(","));
+    }
+    let mut ops = vec![
+        TxOp::Put {
+            item: record,
+            condition: Some(Condition::NotExists),
+        },
+        TxOp::Put {
+            item: Item::new(&Key::new(
+                scoped(merchant, &format!("CUST#{}", draft.to)),
+                format!("NOTIF#{send_ms:013}#{}", draft.id),
+            ))
+            .with("id", draft.id.as_str())
+            .with("ttl", ttl),
+            condition: None,
+        },
+        TxOp::Put {
+            item: Item::new(&Key::new(
+                scoped(merchant, "RPT#N#DIMS"),
+                format!("T#{}", draft.template),
+            )),
+            condition: None,
+        },
+    ];
+    if let Some(c) = &draft.campaign {
+        ops.push(TxOp::Put {
+            item: Item::new(&Key::new(scoped(merchant, "RPT#N#DIMS"), format!("C#{c}"))),
+            condition: None,
+        });
+    }
+    for (code, target) in &draft.links {
+        ops.push(TxOp::Put {
+            item: super::links::link_item(code, target, merchant, &draft.id, now),
+            condition: Some(Condition::NotExists),
+        });
+    }
+    if let Some(at) = draft.send_at_ms {
+        let action = DueAction::Enqueue {
+            queue: "outbound".into(),
+            body: body.clone(),
+            group_id: Some(draft.to.clone()),
+            dedup_id: Some(draft.id.clone()),
+        };
+        let action = serde_json::to_string(&action).map_err(|e| ApiError::Internal(e.into()))?;
+        ops.push(TxOp::Put {
+            item: Item::new(&Key::new(
+                scoped(merchant, "DUE"),
+                format!("{}#{}", Job::DueNotifications.name(), draft.id),
+            ))
+            .with("gsi1pk", format!("DUE#{}", Job::DueNotifications.name()))
+            .with("gsi1sk", format!("{at:013}#{merchant}#{}", draft.id))
+            .with("action", action),
+            condition: None,
+        });
+    }
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    match deps.table.transact(ops).await {
+        Ok(()) => {}
+        Err(StoreError::TransactionCanceled { reasons })
+            if reasons.first() == Some(&CancelReason::ConditionFailed) =>
+        {
+            return replay(deps, &table, draft).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if draft.send_at_ms.is_some() {
+        tracing::info!(merchant = %merchant, notification = %draft.id, template = %draft.template, "notification scheduled");
+        return Ok(accepted(draft, "scheduled", false));
+    }
+    enqueue(deps, &table, &draft.id, &draft.to, body).await?;
+    Ok(accepted(draft, "queued", false))
+}
+
+fn accepted(draft: &Draft, status: &str, replayed: bool) -> Accepted {
+    Accepted {
+        id: draft.id.clone(),
+        status: status.to_owned(),
+        category: draft.category.as_str().to_owned(),
+        send_at: draft
+            .send_at_ms
+            .and_then(DateTime::from_timestamp_millis)
+            .map(|t| t.to_rfc3339()),
+        replayed,
+    }
+}
+
+async fn enqueue(
+    deps: &Deps,
+    table: &TenantTable,
+    id: &str,
+    to: &str,
+    body: String,
+) -> Result<(), NotifyError> {
+    deps.queues
+        .outbound
+        .send(OutgoingMessage::new(body).group(to.to_owned()).dedup(id.to_owned()))
+        .await
+        .map_err(ApiError::from)?;
+    // Only an accepting record becomes queued: the sender may already have recorded the outcome.
+    match table
+        .update(
+            &super::key(id),
+            Update::new().set("status", "queued"),
+            Some(Condition::Eq("status".into(), "accepting".into())),
+        )
+        .await
+    {
+        Ok(_) | Err(StoreError::ConditionFailed { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A request whose id exists: the same payload answers the stored notification (and finishes queuing
+/// it if the first attempt stopped before the queue); another payload is a reused key.
+async fn replay(deps: &Deps, table: &TenantTable, draft: &Draft) -> Result<Accepted, NotifyError> {
+    let Some(existing) = table.get(&super::key(&draft.id)).await? else {
+        return Err(ApiError::Unavailable("notification write conflicted; retry".into()).into());
+    };
+    // Links are random per attempt, so compare the request, not the built message.
+    if existing.get_s("fingerprint") != Some(draft.fingerprint.as_str()) {
+        return Err(NotifyError::KeyReused);
+    }
+    let status = existing.get_s("status").unwrap_or("queued").to_owned();
+    if status == "accepting" {
+        let body = existing.get_s("body").unwrap_or_default().to_owned();
+        enqueue(deps, table, &draft.id, &draft.to, body).await?;
+        return Ok(accepted(draft, "queued", true));
+    }
+    Ok(accepted(draft, &status, true))
+}
+
+/// The phone number that sends a merchant's notifications: the given branch's, or the first branch
+/// with a WhatsApp number.
+pub async fn sending_number(
+    caller: &crate::merchants::Caller,
+    branch_id: Option<&str>,
+) -> Result<String, NotifyError> {
+    let branches = crate::merchants::list_branches(caller).await?;
+    let branch = match branch_id {
+        Some(id) => {
+            caller.check_branch(id)?;
+            branches.into_iter().find(|b| b.id == id)
+        }
+        None => branches.into_iter().find(|b| b.phone_number_id.is_some()),
+    };
+    branch.and_then(|b| b.phone_number_id).ok_or_else(|| {
+        NotifyError::Invalid(vec![FieldError::new(
+            "branch_id",
+            "no branch with a WhatsApp number (POST /v1/branches with phone_number_id)",
+        )])
+    })
+}
+
+/// `POST /v1/notifications`: checks everything, then stores and queues (or schedules) it.
+pub async fn accept(
+    deps: &Deps,
+    caller: &crate::merchants::Caller,
+    req: NotificationRequest,
+) -> Result<Accepted, NotifyError> {
+    let table = &caller.table;
+    let now = deps.clock.now();
+    let template = if templates::valid_name(&req.template) {
+        templates::get(table, &req.template).await?
+    } else {
+        None
+    };
+    let id = notification_id(deps, &caller.merchant, req.idempotency_key.as_deref());
+    let draft = draft(&req, template.as_ref(), id, &deps.config.public_url, now)
+        .map_err(NotifyError::Invalid)?;
+    let phone = sending_number(caller, req.branch_id.as_deref()).await?;
+    // A repeat of an accepted request answers the same, whatever the customer's state is now.
+    if req.idempotency_key.is_some() {
+        if let Some(existing) = table.get(&super::key(&draft.id)).await? {
+            if existing.get_s("fingerprint") != Some(draft.fingerprint.as_str()) {
+                return Err(NotifyError::KeyReused);
+            }
+            return replay(deps, table, &draft).await;
+        }
+    }
+    let wa = whatsapp_settings::load(table).await?;
+    let settings = notification_settings::load(table).await?;
+    check_recipient(table, &draft, &wa, &settings, now).await?;
+    let accepted = commit(deps, &caller.merchant, &phone, &draft, None).await?;
+    tracing::info!(merchant = %caller.merchant, notification = %accepted.id, template = %draft.template, kind = draft.kind.as_str(), status = %accepted.status, "notification accepted");
+    Ok(accepted)
+}
+
+/// `GET /v1/notifications/{id}`: the record, the delivery status and the funnel so far.
+pub async fn view(table: &TenantTable, id: &str) -> Result<Value, ApiError> {
+    if !super::is_notification(id) || id.len() > 100 || id.contains('#') {
+        return Err(ApiError::NotFound("notification".into()));
+    }
+    let item = table
+        .get(&super::key(id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("notification".into()))?;
+    let out = table.get(&Key::new(format!("OUT#{id}"), "OUT")).await?;
+    let tag = stats::tag_from(id, &item);
+    let n = |i: &Item, name: &str| i.get_n(name).and_then(|t| DateTime::from_timestamp(t, 0)).map(|t| t.to_rfc3339());
+    let mut status = item.get_s("status").unwrap_or("queued").to_owned();
+    let mut error = Value::Null;
+    let mut timeline = serde_json::Map::new();
+    if let Some(o) = &out {
+        if let Some(s) = o.get_s("status") {
+            status = if s == "sandbox" { "sent".into() } else { s.to_owned() };
+        }
+        if let Some(d) = o.get_s("delivery_status") {
+            status = d.to_owned();
+        }
+        if let Some(code) = o.get_n("error_code") {
+            error = json!({ "code": code, "title": o.get_s("error_title").or(o.get_s("reason")) });
+        } else if let Some(reason) = o.get_s("reason") {
+            error = json!({ "reason": reason });
+        }
+        for s in ["delivered", "read", "failed"] {
+            if let Some(t) = n(o, &format!("{s}_at")) {
+                timeline.insert(format!("{s}_at"), json!(t));
+            }
+        }
+        if let Some(w) = o.get_s("wamid") {
+            timeline.insert("wamid".into(), json!(w));
+        }
+    }
+    if status == "accepting" {
+        status = "queued".into();
+    }
+    for m in [
+        "sent",
+        Milestone::Replied.name(),
+        Milestone::Clicked.name(),
+        Milestone::Documented.name(),
+        Milestone::Paid.name(),
+        Milestone::Converted.name(),
+    ] {
+        if let Some(t) = n(&item, &format!("{m}_at")) {
+            timeline.insert(format!("{m}_at"), json!(t));
+        }
+    }
+    Ok(json!({
+        "id": id,
+        "to": crate::telemetry::redact(&tag.to),
+        "template": tag.template,
+        "kind": tag.kind,
+        "category": tag.category,
+        "campaign": tag.campaign,
+        "metadata": tag.metadata,
+        "status": status,
+        "error": error,
+        "created_at": n(&item, "created_at"),
+        "send_at": item.get_n("send_at_ms").and_then(DateTime::from_timestamp_millis).map(|t| t.to_rfc3339()),
+        "bulk_id": item.get_s("bulk_id"),
+        "timeline": timeline,
+    }))
+}
+
+/// Cancels a scheduled notification that has not come due yet.
+pub async fn cancel(table: &TenantTable, id: &str) -> Result<Value, ApiError> {
+    if !super::is_notification(id) || id.contains('#') {
+        return Err(ApiError::NotFound("notification".into()));
+    }
+    let ops = vec![
+        TxOp::Delete {
+            key: Key::new("DUE", format!("{}#{id}", Job::DueNotifications.name())),
+            condition: Some(Condition::Exists.and(Condition::AttrNotExists("lease_until".into()))),
+        },
+        TxOp::Update {
+            key: super::key(id),
+            update: Update::new().set("status", "cancelled"),
+            condition: Some(Condition::Eq("status".into(), "scheduled".into())),
+        },
+    ];
+    match table.transact(ops).await {
+        Ok(()) => Ok(json!({ "id": id, "status": "cancelled" })),
+        Err(e) if e.is_condition_failed() => Err(ApiError::Conflict(
+            "only a scheduled notification that has not come due can be cancelled".into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,2 @@
+//! (placeholder until the seal benchmark lands)
+fn main() {}

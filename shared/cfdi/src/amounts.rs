@@ -1,0 +1,246 @@
+//! Money inside a CFDI: `rust_decimal` amounts, SAT's rounding and text forms, and how a line the
+//! customer paid splits into the CFDI's importe, descuento, base and IVA.
+//!
+//! `Centavos` (integer) is the boundary type: orders and tickets come in as centavos and the invoice
+//! total goes out as centavos. Inside, amounts are `Decimal`.
+//!
+//! Why every line amount is a whole centavo: a concepto's Importe, Descuento, traslado Base and
+//! traslado Importe are all written with 2 decimals, so the comprobante-level sums (SubTotal,
+//! Descuento, each summary traslado's Base and Importe, Total) are exact and "rounded at the end"
+//! changes nothing. Only ValorUnitario carries up to 6 decimals (Importe ÷ Cantidad), which keeps
+//! Importe inside SAT's tolerance for Cantidad × ValorUnitario (CFDI40167) even when treating the
+//! quantity as exact. Each line's IVA is the paid amount minus its base, which is always within one
+//! centavo of Base × TasaOCuota and hence inside SAT's bounds for the traslado Importe (CFDI40180).
+
+use mostrador_core::money::Centavos;
+use mostrador_core::tax::TaxTreatment;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// Pesos with 2 decimals for an amount in centavos.
+pub fn pesos(amount: Centavos) -> Decimal {
+    Decimal::new(amount.0, 2)
+}
+
+/// Centavos for a Decimal amount of pesos, when it is exact to the centavo.
+pub fn centavos(amount: Decimal) -> Option<Centavos> {
+    let scaled = amount.checked_mul(Decimal::ONE_HUNDRED)?;
+    if scaled.fract().is_zero() {
+        scaled.to_i64().map(Centavos)
+    } else {
+        None
+    }
+}
+
+/// SAT's "redondeo": to `decimals` places, halves away from zero.
+pub fn round_to(amount: Decimal, decimals: u32) -> Decimal {
+    amount.round_dp_with_strategy(decimals, RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// Text of an amount with exactly 2 decimals (SubTotal, Total, Importe, Base, …): `"1160.00"`.
+pub fn importe_text(amount: Decimal) -> String {
+    let mut v = round_to(amount, 2);
+    v.rescale(2);
+    v.to_string()
+}
+
+/// Text of a ValorUnitario: at least 2 decimals, at most 6, no trailing zeros beyond 2.
+pub fn valor_unitario_text(amount: Decimal) -> String {
+    let mut v = round_to(amount, 6).normalize();
+    if v.scale() < 2 {
+        v.rescale(2);
+    }
+    v.to_string()
+}
+
+/// Text of a Cantidad: an integer as is (`"3"`), otherwise up to 6 decimals.
+pub fn cantidad_text(quantity: Decimal) -> String {
+    round_to(quantity, 6).normalize().to_string()
+}
+
+/// IVA rate of a tax treatment (`None` when exempt).
+pub fn tasa(tax: TaxTreatment) -> Option<Decimal> {
+    match tax {
+        TaxTreatment::Iva16 => Some(Decimal::new(16, 2)),
+        TaxTreatment::Iva8 => Some(Decimal::new(8, 2)),
+        TaxTreatment::Iva0 => Some(Decimal::ZERO),
+        TaxTreatment::Exempt => None,
+    }
+}
+
+/// TasaOCuota as SAT's c_TasaOCuota writes it (`"0.160000"`), `None` when exempt.
+pub fn tasa_o_cuota_text(tax: TaxTreatment) -> Option<&'static str> {
+    match tax {
+        TaxTreatment::Iva16 => Some("0.160000"),
+        TaxTreatment::Iva8 => Some("0.080000"),
+        TaxTreatment::Iva0 => Some("0.000000"),
+        TaxTreatment::Exempt => None,
+    }
+}
+
+/// One line as the CFDI states it, in centavos: `importe − descuento = base`, `base + iva = pagado`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineSplit {
+    /// Concepto Importe: the line before discount and before IVA.
+    pub importe: i64,
+    /// Concepto Descuento before IVA (0 when none).
+    pub descuento: i64,
+    /// Traslado Base: importe − descuento.
+    pub base: i64,
+    /// Traslado Importe (0 for 0 % and exento).
+    pub iva: i64,
+    /// What the customer paid for the line: base + iva.
+    pub pagado: i64,
+}
+
+/// Integer division rounding half up, for non-negative amounts (as `mostrador_core::tax` does).
+fn div_round(n: i64, d: i64) -> i64 {
+    (n + d / 2) / d
+}
+
+/// Splits a paid amount that includes IVA: base = paid ÷ (1 + rate) to the centavo (half up),
+/// IVA = the rest. Exempt and 0 % amounts are all base.
+pub fn split_paid(paid: Centavos, tax: TaxTreatment) -> Option<LineSplit> {
+    let bp = tax.rate_bp();
+    let base = div_round(paid.0.checked_mul(10_000)?, 10_000 + bp);
+    Some(LineSplit {
+        importe: base,
+        descuento: 0,
+        base,
+        iva: paid.0 - base,
+        pagado: paid.0,
+    })
+}
+
+/// Splits an order line. With `includes_iva` the unit price and the discount are shelf amounts (IVA
+/// included) and the customer paid exactly `unit × qty − discount`; otherwise both are before IVA
+/// and IVA is added on the discounted amount, rounded half up — the same split the cart shows
+/// (`mostrador_core::tax::line_amounts`) when there is no discount. `None` on overflow or when the
+/// discount is negative or not below the line amount.
+pub fn split_line(
+    unit: Centavos,
+    qty: u32,
+    tax: TaxTreatment,
+    includes_iva: bool,
+    discount: Centavos,
+) -> Option<LineSplit> {
+    let gross = unit.0.checked_mul(i64::from(qty))?;
+    if unit.0 <= 0 || discount.0 < 0 || discount.0 >= gross {
+        return None;
+    }
+    let bp = tax.rate_bp();
+    if includes_iva {
+        let paid = gross - discount.0;
+        let base = div_round(paid.checked_mul(10_000)?, 10_000 + bp);
+        let descuento = div_round(discount.0.checked_mul(10_000)?, 10_000 + bp);
+        Some(LineSplit {
+            importe: base + descuento,
+            descuento,
+            base,
+            iva: paid - base,
+            pagado: paid,
+        })
+    } else {
+        let base = gross - discount.0;
+        let iva = div_round(base.checked_mul(bp)?, 10_000);
+        Some(LineSplit {
+            importe: gross,
+            descuento: discount.0,
+            base,
+            iva,
+            pagado: base.checked_add(iva)?,
+        })
+    }
+}
+
+/// ValorUnitario for a concepto: Importe ÷ Cantidad to 6 decimals (exact whenever possible).
+pub fn valor_unitario(importe: Decimal, cantidad: Decimal) -> Option<Decimal> {
+    let v = round_to(importe.checked_div(cantidad)?, 6);
+    (v > Decimal::ZERO).then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mostrador_core::tax::line_amounts;
+
+    #[test]
+    fn texts_are_what_sat_expects() {
+        assert_eq!(importe_text(Decimal::new(116, 0)), "116.00");
+        assert_eq!(importe_text(Decimal::new(5, 3)), "0.01");
+        assert_eq!(valor_unitario_text(Decimal::new(3922333333, 8)), "39.223333");
+        assert_eq!(valor_unitario_text(Decimal::new(100, 0)), "100.00");
+        assert_eq!(valor_unitario_text(Decimal::new(12345, 3)), "12.345");
+        assert_eq!(cantidad_text(Decimal::from(3)), "3");
+        assert_eq!(tasa_o_cuota_text(TaxTreatment::Iva16), Some("0.160000"));
+        assert_eq!(tasa_o_cuota_text(TaxTreatment::Exempt), None);
+    }
+
+    #[test]
+    fn rounding_takes_halves_away_from_zero() {
+        assert_eq!(round_to(Decimal::new(5, 3), 2), Decimal::new(1, 2));
+        assert_eq!(round_to(Decimal::new(15, 3), 2), Decimal::new(2, 2));
+        assert_eq!(round_to(Decimal::new(25, 3), 2), Decimal::new(3, 2));
+    }
+
+    #[test]
+    fn centavos_round_trip_exactly() {
+        assert_eq!(centavos(pesos(Centavos(123_456))), Some(Centavos(123_456)));
+        assert_eq!(centavos(Decimal::new(1005, 3)), None);
+        assert_eq!(centavos(Decimal::new(7, 0)), Some(Centavos(700)));
+    }
+
+    #[test]
+    fn shelf_price_lines_split_like_the_cart() {
+        for (unit, qty, tax) in [
+            (4_550, 3, TaxTreatment::Iva16),
+            (11_600, 1, TaxTreatment::Iva16),
+            (1, 7, TaxTreatment::Iva8),
+            (99_999, 2, TaxTreatment::Iva0),
+            (1_234, 5, TaxTreatment::Exempt),
+        ] {
+            for includes in [true, false] {
+                let cart = line_amounts(Centavos(unit), qty, tax, includes).unwrap();
+                let cfdi = split_line(Centavos(unit), qty, tax, includes, Centavos::ZERO).unwrap();
+                assert_eq!(
+                    (cfdi.pagado, cfdi.base, cfdi.iva),
+                    (cart.total.0, cart.base.0, cart.iva.0)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn discounts_reduce_what_is_paid() {
+        let l = split_line(Centavos(11_600), 2, TaxTreatment::Iva16, true, Centavos(1_160)).unwrap();
+        assert_eq!(l.pagado, 22_040);
+        assert_eq!(l.importe - l.descuento, l.base);
+        assert_eq!(l.base + l.iva, l.pagado);
+        assert_eq!((l.importe, l.descuento, l.base, l.iva), (20_000, 1_000, 19_000, 3_040));
+        let n = split_line(Centavos(10_000), 1, TaxTreatment::Iva16, false, Centavos(500)).unwrap();
+        assert_eq!((n.importe, n.descuento, n.base, n.iva, n.pagado), (10_000, 500, 9_500, 1_520, 11_020));
+        assert!(split_line(Centavos(100), 1, TaxTreatment::Iva16, true, Centavos(100)).is_none());
+        assert!(split_line(Centavos(100), 1, TaxTreatment::Iva16, true, Centavos(-1)).is_none());
+        assert!(split_line(Centavos(0), 1, TaxTreatment::Iva16, true, Centavos(0)).is_none());
+        assert!(split_line(Centavos(i64::MAX / 2), 3, TaxTreatment::Iva16, true, Centavos(0)).is_none());
+    }
+
+    #[test]
+    fn paid_amounts_split_into_base_and_iva() {
+        let s = split_paid(Centavos(11_600), TaxTreatment::Iva16).unwrap();
+        assert_eq!((s.base, s.iva), (10_000, 1_600));
+        let s = split_paid(Centavos(1), TaxTreatment::Iva16).unwrap();
+        assert_eq!((s.base, s.iva), (1, 0));
+        let s = split_paid(Centavos(999), TaxTreatment::Exempt).unwrap();
+        assert_eq!((s.base, s.iva), (999, 0));
+    }
+
+    #[test]
+    fn valor_unitario_has_up_to_six_decimals_and_is_positive() {
+        assert_eq!(
+            valor_unitario(Decimal::new(11_767, 2), Decimal::from(3)),
+            Some(Decimal::new(39_223_333, 6))
+        );
+        assert_eq!(valor_unitario(Decimal::new(1, 2), Decimal::from(100_000_000)), None);
+    }
+}

@@ -1,0 +1,710 @@
+//! Notifications end to end through the merchant API: templates, consent, caps and quiet hours,
+//! replies mapped to actions with a signed event to a fintech's endpoint (wiremock), tracked links,
+//! scheduled and bulk sends, the funnel report, and the reminder jobs under an injected clock — on
+//! both engines. Queues are driven by hand (no pollers) so every step is deterministic.
+
+use chrono::{TimeZone, Utc};
+use hmac::{Hmac, Mac};
+use mostrador_app::jobs::{self, Job};
+use mostrador_app::records::QueueRecord;
+use mostrador_app::tenant::{MerchantId, TenantTable};
+use mostrador_app::{hooks, pipeline};
+use mostrador_core::{Clock, FixedClock};
+use mostrador_e2e::{on_both_engines, Engine, TestApp};
+use mostrador_local::Options;
+use mostrador_store::{Key, Table};
+use reqwest::Method;
+use serde_json::{json, Value};
+use sha2::Sha256;
+use std::sync::Arc;
+use std::time::Duration;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const PHONE: &str = "106540352242930";
+const CUSTOMER: &str = "5215512345678";
+const CUSTOMER_ID: &str = "525512345678";
+
+struct Fintech {
+    app: TestApp,
+    clock: FixedClock,
+    merchant: String,
+    key: String,
+    branch: String,
+    n: std::sync::atomic::AtomicU32,
+}
+
+fn noon() -> chrono::DateTime<Utc> {
+    chrono_tz::America::Mexico_City
+        .with_ymd_and_hms(2026, 11, 20, 12, 0, 0)
+        .single()
+        .expect("time")
+        .with_timezone(&Utc)
+}
+
+fn night() -> chrono::DateTime<Utc> {
+    chrono_tz::America::Mexico_City
+        .with_ymd_and_hms(2026, 11, 20, 23, 30, 0)
+        .single()
+        .expect("time")
+        .with_timezone(&Utc)
+}
+
+fn fraud_template() -> Value {
+    json!({
+        "name": "alerta_fraude", "category": "utility",
+        "body": [{ "name": "monto", "type": "currency" }, { "name": "comercio", "type": "text" }, { "name": "fecha", "type": "date" }],
+        "buttons": [
+            { "type": "quick_reply", "text": "No fui yo", "payload": "NO_FUI_YO", "actions": ["webhook", "human"] },
+            { "type": "quick_reply", "text": "Sí fui yo", "payload": "SI_FUI_YO", "actions": ["webhook"], "reply": "¡Gracias por confirmar!" }
+        ],
+        "keywords": [
+            { "keyword": "no fui yo", "actions": ["webhook", "human"] },
+            { "keyword": "fraude", "actions": ["webhook", "human"] },
+            { "keyword": "detalles", "actions": ["details"] },
+            { "keyword": "auto", "actions": ["webhook"], "reply": "Listo, registramos que tú autorizaste el cargo." }
+        ]
+    })
+}
+
+fn fraud_alert(to: &str) -> Value {
+    json!({
+        "to": to, "template": "alerta_fraude", "kind": "fraud_alert", "campaign": "alertas-nov",
+        "parameters": [125000, "OXXO Insurgentes", "2026-11-20"],
+        "metadata": { "card": "tarjeta-4821" },
+        "details": "Cargo de $1,250.00 en OXXO Insurgentes, 20/11/2026 11:58, tarjeta terminación 4821."
+    })
+}
+
+async fn fintech(engine: Engine, at: chrono::DateTime<Utc>) -> Fintech {
+    let clock = FixedClock::at(at);
+    let app = TestApp::spawn_with(
+        engine,
+        Arc::new(clock.clone()),
+        Options {
+            pollers: false,
+            scheduler: false,
+        },
+    )
+    .await;
+    let (merchant, key) = app.merchant("Banco Tepeyac").await;
+    let branch = app.branch(&key, "Matriz", Some(PHONE)).await;
+    let f = Fintech {
+        app,
+        clock,
+        merchant,
+        key,
+        branch,
+        n: std::sync::atomic::AtomicU32::new(0),
+    };
+    let (status, body) = f
+        .call(
+            Method::PUT,
+            "/v1/settings/notifications",
+            json!({ "privacy_notice_url": "https://banco-tepeyac.mx/aviso-de-privacidad" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = f
+        .call(Method::POST, "/v1/templates", fraud_template())
+        .await;
+    assert_eq!(status, 201, "{body}");
+    f
+}
+
+impl Fintech {
+    async fn call(&self, m: Method, path: &str, body: Value) -> (u16, Value) {
+        let mut r = self.app.as_merchant(&self.key, m.clone(), path);
+        if m != Method::GET {
+            r = r.json(&body);
+        }
+        let r = r.send().await.expect("send");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn consent(&self, to: &str, marketing: bool) {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                &format!("/v1/customers/{to}/consent"),
+                json!({ "source": "app", "marketing": marketing,
+                        "wording": "Acepto recibir avisos de mi cuenta por WhatsApp de Banco Tepeyac." }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+
+    fn table(&self) -> TenantTable {
+        TenantTable::new(
+            self.app.deps.table.clone(),
+            &MerchantId::try_from(self.merchant.clone()).expect("id"),
+        )
+    }
+
+    /// Runs the message-sender over everything on the outbound queue (hook deliveries included);
+    /// returns the bodies handled.
+    async fn drain_outbound(&self) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            let batch = self
+                .app
+                .deps
+                .queues
+                .outbound
+                .receive(10, Duration::from_secs(30), Duration::from_millis(300))
+                .await
+                .expect("receive");
+            if batch.is_empty() {
+                return seen;
+            }
+            for m in batch {
+                let record = QueueRecord {
+                    message_id: m.message_id.clone(),
+                    body: m.body.clone(),
+                    group_id: m.group_id.clone(),
+                    receive_count: 1,
+                    receipt: None,
+                };
+                pipeline::handle_outbound(&self.app.deps, &record)
+                    .await
+                    .expect("outbound");
+                self.app
+                    .deps
+                    .queues
+                    .outbound
+                    .delete(&m.receipt)
+                    .await
+                    .expect("delete");
+                seen.push(serde_json::from_str(&m.body).expect("json"));
+            }
+        }
+    }
+
+    /// Counts what waits on the outbound queue without handling it (the messages come back later).
+    async fn queued(&self) -> usize {
+        let mut n = 0;
+        loop {
+            let batch = self
+                .app
+                .deps
+                .queues
+                .outbound
+                .receive(10, Duration::from_secs(30), Duration::from_millis(300))
+                .await
+                .expect("receive");
+            if batch.is_empty() {
+                return n;
+            }
+            n += batch.len();
+            for m in batch {
+                self.app
+                    .deps
+                    .queues
+                    .outbound
+                    .delete(&m.receipt)
+                    .await
+                    .expect("delete");
+            }
+        }
+    }
+
+    /// The customer sends `message` (type and content, optional context); order-confirm handles it.
+    async fn customer_says(&self, message: Value) {
+        let n = self.n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut message = message;
+        message["from"] = json!(CUSTOMER);
+        message["id"] = json!(format!("wamid.in.{}.{n}", self.merchant));
+        message["timestamp"] = json!(self.clock.now_secs().to_string());
+        let body = serde_json::to_vec(&json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
+            "messaging_product": "whatsapp", "metadata": { "display_phone_number": "5215550000000", "phone_number_id": PHONE },
+            "contacts": [{ "profile": { "name": "Mariana López" }, "wa_id": CUSTOMER }],
+            "messages": [message] } }] }] }))
+        .expect("json");
+        assert_eq!(self.app.post_webhook(&body).await.status(), 200);
+        let received = self
+            .app
+            .deps
+            .queues
+            .inbound
+            .receive(10, Duration::from_secs(30), Duration::from_secs(2))
+            .await
+            .expect("receive");
+        assert!(!received.is_empty(), "the message reached the inbound queue");
+        for m in received {
+            let record = QueueRecord {
+                message_id: m.message_id.clone(),
+                body: m.body.clone(),
+                group_id: m.group_id.clone(),
+                receive_count: 1,
+                receipt: None,
+            };
+            pipeline::handle_inbound(&self.app.deps, &record)
+                .await
+                .expect("inbound");
+            self.app
+                .deps
+                .queues
+                .inbound
+                .delete(&m.receipt)
+                .await
+                .expect("delete");
+        }
+    }
+
+    async fn status(&self, id: &str, kind: &str, ts: i64) {
+        let body = serde_json::to_vec(&json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
+            "messaging_product": "whatsapp", "metadata": { "display_phone_number": "5215550000000", "phone_number_id": PHONE },
+            "statuses": [{ "id": format!("sandbox.{id}"), "status": kind, "timestamp": ts.to_string(), "recipient_id": CUSTOMER, "biz_opaque_callback_data": id }] } }] }] }))
+        .expect("json");
+        assert_eq!(self.app.post_webhook(&body).await.status(), 200);
+    }
+
+    async fn report(&self, query: &str) -> Value {
+        let (status, body) = self
+            .call(Method::GET, &format!("/v1/reports/notifications?{query}"), Value::Null)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+fn texts(bodies: &[Value]) -> Vec<String> {
+    bodies
+        .iter()
+        .filter_map(|b| b["message"]["text"]["body"].as_str().map(str::to_owned))
+        .collect()
+}
+
+async fn fraud_alert_answered_no_fui_yo_reaches_the_fintech_signed_and_shows_in_the_report(
+    engine: Engine,
+) {
+    let f = fintech(engine, noon()).await;
+    let fintech_api = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/mostrador/events"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&fintech_api)
+        .await;
+    let m = MerchantId::try_from(f.merchant.clone()).expect("id");
+    let endpoint = hooks::configure(
+        &f.app.deps,
+        &m,
+        &format!("{}/mostrador/events", fintech_api.uri()),
+    )
+    .await
+    .expect("webhook endpoint");
+    f.consent(CUSTOMER, false).await;
+
+    let (status, accepted) = f.call(Method::POST, "/v1/notifications", fraud_alert(CUSTOMER)).await;
+    assert_eq!(status, 202, "{accepted}");
+    assert_eq!(accepted["category"], "security");
+    let id = accepted["id"].as_str().expect("id").to_owned();
+    let sent = f.drain_outbound().await;
+    assert_eq!(sent.len(), 1);
+    let params = &sent[0]["message"]["template"]["components"][0]["parameters"];
+    assert_eq!(params[0]["text"], "$1,250.00", "currency parameters are written for people");
+    assert_eq!(params[2]["text"], "20/11/2026");
+    let t = f.clock.now_secs();
+    f.status(&id, "delivered", t + 5).await;
+    f.status(&id, "read", t + 95).await;
+
+    // "No fui yo", quoting the alert: the fintech gets a signed event, the customer an asesor.
+    f.clock.advance(chrono::Duration::minutes(2));
+    f.customer_says(json!({ "type": "text", "text": { "body": "¡No fui yo!" },
+        "context": { "from": "5215550000000", "id": format!("sandbox.{id}") } }))
+        .await;
+    let answers = f.drain_outbound().await;
+    assert!(
+        texts(&answers).iter().any(|t| t.contains("asesor")),
+        "handed to a human: {answers:?}"
+    );
+    let received = fintech_api.received_requests().await.expect("requests");
+    assert_eq!(received.len(), 1, "one event delivered");
+    let event = &received[0];
+    let header = event
+        .headers
+        .get("x-mostrador-signature")
+        .and_then(|v| v.to_str().ok())
+        .expect("signed");
+    let (t_part, v1) = header.split_once(",v1=").expect("t=..,v1=..");
+    let ts = t_part.strip_prefix("t=").expect("t");
+    let mut mac = Hmac::<Sha256>::new_from_slice(endpoint.secret.as_bytes()).expect("key");
+    mac.update(format!("{ts}.").as_bytes());
+    mac.update(&event.body);
+    assert_eq!(
+        hex::encode(mac.finalize().into_bytes()),
+        v1,
+        "HMAC-SHA256(secret, \"{{t}}.{{body}}\")"
+    );
+    let payload: Value = serde_json::from_slice(&event.body).expect("json");
+    assert_eq!(payload["type"], "notification.reply");
+    assert_eq!(payload["data"]["notification_id"], id.as_str());
+    assert_eq!(payload["data"]["metadata"]["card"], "tarjeta-4821");
+    assert_eq!(payload["data"]["reply"]["value"], "no fui yo");
+    let conv = f
+        .table()
+        .get(&Key::new(format!("CUST#{CUSTOMER_ID}"), "CONV"))
+        .await
+        .expect("get")
+        .expect("conversation");
+    assert_eq!(conv.get("handed_off"), Some(&mostrador_store::Value::Bool(true)));
+
+    // "detalles" without quoting: the latest notification answers with its details.
+    f.customer_says(json!({ "type": "text", "text": { "body": "Detalles" } }))
+        .await;
+    let details = f.drain_outbound().await;
+    assert!(texts(&details).iter().any(|t| t.contains("OXXO Insurgentes")), "{details:?}");
+
+    let view = f.call(Method::GET, &format!("/v1/notifications/{id}"), Value::Null).await.1;
+    assert_eq!(view["status"], "read");
+    assert!(view["timeline"]["replied_at"].is_string(), "{view}");
+
+    let report = f.report("from=2026-11-20&to=2026-11-20").await;
+    let row = &report["rows"][0];
+    assert_eq!(row["template"], "alerta_fraude");
+    assert_eq!(row["day"], "2026-11-20");
+    for (counter, n) in [("sent", 1), ("delivered", 1), ("read", 1), ("replied", 1), ("failed", 0)] {
+        assert_eq!(row[counter], n, "{counter}: {row}");
+    }
+    assert_eq!(row["reply_rate"], 1.0);
+    let median = row["median_seconds_to_read"].as_i64().expect("median");
+    assert!((60..=300).contains(&median), "read after 95 s: {median}");
+    let by_campaign = f.report("from=2026-11-20&to=2026-11-20&group_by=campaign").await;
+    assert_eq!(by_campaign["rows"][0]["campaign"], "alertas-nov");
+    assert_eq!(by_campaign["rows"][0]["replied"], 1);
+    let csv = f
+        .app
+        .as_merchant(&f.key, Method::GET, "/v1/reports/notifications?from=2026-11-20&to=2026-11-20&format=csv")
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("csv");
+    assert!(csv.starts_with("day,template,sent,delivered,read,failed"), "{csv}");
+    assert!(csv.lines().nth(1).is_some_and(|l| l.starts_with("2026-11-20,alerta_fraude,1,1,1,0")), "{csv}");
+    f.app.stop().await;
+}
+
+async fn no_consent_opt_out_and_bad_input_are_refused_with_reasons_and_nothing_queued(
+    engine: Engine,
+) {
+    let f = fintech(engine, noon()).await;
+    let refuse = |body: Value, status: u16, code: &'static str| {
+        let f = &f;
+        async move {
+            let (s, answer) = f.call(Method::POST, "/v1/notifications", body).await;
+            assert_eq!(s, status, "{answer}");
+            assert_eq!(answer["error"]["code"], code, "{answer}");
+            answer
+        }
+    };
+    refuse(fraud_alert(CUSTOMER), 422, "consent_required").await;
+    f.consent(CUSTOMER, false).await;
+    let mut unknown = fraud_alert(CUSTOMER);
+    unknown["template"] = json!("no_existe");
+    let a = refuse(unknown, 422, "validation_failed").await;
+    assert_eq!(a["error"]["fields"][0]["field"], "template");
+    let mut count = fraud_alert(CUSTOMER);
+    count["parameters"] = json!([125000, "OXXO"]);
+    let a = refuse(count, 422, "validation_failed").await;
+    assert!(a["error"]["fields"][0]["reason"].as_str().is_some_and(|r| r.contains("takes 3 parameters")), "{a}");
+    let mut kind = fraud_alert(CUSTOMER);
+    kind["parameters"] = json!(["$1,250.00", "OXXO", "20/11/2026"]);
+    let a = refuse(kind, 422, "validation_failed").await;
+    let fields: Vec<&str> = a["error"]["fields"].as_array().expect("fields").iter().filter_map(|f| f["field"].as_str()).collect();
+    assert_eq!(fields, ["parameters[0] (monto)", "parameters[2] (fecha)"]);
+    let mut past = fraud_alert(CUSTOMER);
+    past["send_at"] = json!("2026-11-19T10:00:00Z");
+    let a = refuse(past, 422, "validation_failed").await;
+    assert_eq!(a["error"]["fields"][0]["field"], "send_at");
+    let promo_template = json!({ "name": "promo_credito", "category": "marketing", "body": [{ "name": "nombre", "type": "text" }] });
+    assert_eq!(f.call(Method::POST, "/v1/templates", promo_template).await.0, 201);
+    refuse(json!({ "to": CUSTOMER, "template": "promo_credito", "parameters": ["Mariana"], "kind": "loan_preapproval" }), 422, "marketing_consent_required").await;
+    let oversized: Vec<Value> = (0..10_001)
+        .map(|_| json!({ "to": CUSTOMER, "template": "alerta_fraude" }))
+        .collect();
+    let (s, a) = f.call(Method::POST, "/v1/notifications/bulk", json!({ "notifications": oversized })).await;
+    assert_eq!(s, 422, "{a}");
+    assert!(a["error"]["fields"][0]["reason"].as_str().is_some_and(|r| r.contains("at most 10000")));
+    assert_eq!(f.queued().await, 0, "nothing was queued by any refusal");
+
+    // The same idempotency key: the same notification; with another payload: refused.
+    let mut keyed = fraud_alert(CUSTOMER);
+    keyed["idempotency_key"] = json!("tx-889");
+    let (s1, first) = f.call(Method::POST, "/v1/notifications", keyed.clone()).await;
+    let (s2, again) = f.call(Method::POST, "/v1/notifications", keyed.clone()).await;
+    assert_eq!((s1, s2), (202, 200));
+    assert_eq!(first["id"], again["id"]);
+    keyed["parameters"][0] = json!(999);
+    refuse(keyed, 409, "idempotency_key_reused").await;
+    assert_eq!(f.queued().await, 1, "one notification for one key");
+
+    // "baja" in the chat opts out: not even a fraud alert is accepted, and the history keeps it.
+    f.clock.advance(chrono::Duration::minutes(1));
+    f.customer_says(json!({ "type": "text", "text": { "body": "baja" } })).await;
+    refuse(fraud_alert(CUSTOMER), 422, "opted_out").await;
+    let (_, consent) = f.call(Method::GET, &format!("/v1/customers/{CUSTOMER}/consent"), Value::Null).await;
+    assert_eq!(consent["opted_out"], true);
+    let events: Vec<&str> = consent["history"].as_array().expect("history").iter().filter_map(|h| h["event"].as_str()).collect();
+    assert_eq!(events, ["opt_in", "opt_out"]);
+    assert_eq!(consent["history"][0]["consent"]["privacy_notice_url"], "https://banco-tepeyac.mx/aviso-de-privacidad");
+    // An opt-in given before the "baja" cannot override it.
+    let (s, stale) = f
+        .call(Method::POST, &format!("/v1/customers/{CUSTOMER}/consent"),
+            json!({ "source": "app", "wording": "Acepto recibir avisos por WhatsApp.", "granted_at": "2026-11-20T10:00:00Z" }))
+        .await;
+    assert_eq!(s, 409, "{stale}");
+    f.app.stop().await;
+}
+
+async fn daily_cap_refuses_the_fourth_but_fraud_alerts_have_their_own(engine: Engine) {
+    let f = fintech(engine, noon()).await;
+    f.consent(CUSTOMER, false).await;
+    let statement = json!({ "name": "estado_cuenta", "category": "utility", "header": "document",
+        "body": [{ "name": "periodo", "type": "text" }, { "name": "saldo", "type": "currency" }] });
+    assert_eq!(f.call(Method::POST, "/v1/templates", statement).await.0, 201);
+    let send = |n: i64| json!({ "to": CUSTOMER, "template": "estado_cuenta", "kind": "account_statement",
+        "parameters": { "periodo": format!("octubre {n}"), "saldo": 1_523_050 },
+        "header": { "document": { "link": "https://banco-tepeyac.mx/estados/oct.pdf", "filename": "estado-octubre.pdf" } } });
+    for n in 0..3 {
+        let (s, a) = f.call(Method::POST, "/v1/notifications", send(n)).await;
+        assert_eq!(s, 202, "{a}");
+        let sent = f.drain_outbound().await;
+        assert_eq!(sent[0]["message"]["template"]["components"][0]["type"], "header");
+        f.clock.advance(chrono::Duration::seconds(7));
+    }
+    let (s, a) = f.call(Method::POST, "/v1/notifications", send(3)).await;
+    assert_eq!(s, 429, "{a}");
+    assert_eq!(a["error"]["code"], "daily_cap");
+    assert_eq!(f.queued().await, 0);
+    let (s, a) = f.call(Method::POST, "/v1/notifications", fraud_alert(CUSTOMER)).await;
+    assert_eq!(s, 202, "a fraud alert is not crowded out by statements: {a}");
+    let id = a["id"].as_str().expect("id").to_owned();
+    f.drain_outbound().await;
+    let view = f.call(Method::GET, &format!("/v1/notifications/{id}"), Value::Null).await.1;
+    assert_eq!(view["status"], "sent", "{view}");
+    // A per-category cap refuses too.
+    let (s, _) = f.call(Method::PUT, "/v1/settings/notifications",
+        json!({ "privacy_notice_url": "https://banco-tepeyac.mx/aviso", "category_caps": { "security": 1 } })).await;
+    assert_eq!(s, 200);
+    let (s, a) = f.call(Method::POST, "/v1/notifications", fraud_alert(CUSTOMER)).await;
+    assert_eq!((s, a["error"]["code"].as_str()), (429, Some("category_cap")));
+    f.app.stop().await;
+}
+
+async fn quiet_hours_hold_marketing_until_morning_but_not_fraud_alerts(engine: Engine) {
+    let f = fintech(engine, night()).await;
+    f.consent(CUSTOMER, true).await;
+    let promo = json!({ "name": "preaprobado", "category": "marketing", "body": [{ "name": "monto", "type": "currency" }],
+        "buttons": [{ "type": "url", "text": "Ver oferta" }] });
+    assert_eq!(f.call(Method::POST, "/v1/templates", promo).await.0, 201);
+    let (s, a) = f.call(Method::POST, "/v1/notifications", json!({ "to": CUSTOMER, "template": "preaprobado",
+        "kind": "loan_preapproval", "parameters": [5_000_000], "button_urls": ["https://banco-tepeyac.mx/credito/oferta-77"] })).await;
+    assert_eq!(s, 202, "{a}");
+    let promo_id = a["id"].as_str().expect("id").to_owned();
+    let (s, a) = f.call(Method::POST, "/v1/notifications", fraud_alert(CUSTOMER)).await;
+    assert_eq!(s, 202, "{a}");
+    let fraud_id = a["id"].as_str().expect("id").to_owned();
+    f.drain_outbound().await;
+    let status = |id: String| {
+        let f = &f;
+        async move { f.call(Method::GET, &format!("/v1/notifications/{id}"), Value::Null).await.1["status"].clone() }
+    };
+    assert_eq!(status(promo_id.clone()).await, "deferred", "marketing waits for 09:00");
+    assert_eq!(status(fraud_id.clone()).await, "sent", "a fraud alert does not wait");
+    f.clock.advance(chrono::Duration::hours(10));
+    let run = jobs::run(&f.app.deps, Job::DueNotifications, f.clock.now_ms() + 60_000)
+        .await
+        .expect("job");
+    assert_eq!(run.processed, 1);
+    f.drain_outbound().await;
+    assert_eq!(status(promo_id).await, "sent", "sent in the morning");
+    f.app.stop().await;
+}
+
+async fn tracked_link_counts_one_click_per_recipient_and_ignores_previews(engine: Engine) {
+    let f = fintech(engine, noon()).await;
+    f.consent(CUSTOMER, false).await;
+    let kyc = json!({ "name": "kyc_pendiente", "category": "utility", "body": [{ "name": "nombre", "type": "text" }, { "name": "liga", "type": "url" }] });
+    assert_eq!(f.call(Method::POST, "/v1/templates", kyc).await.0, 201);
+    let (s, a) = f.call(Method::POST, "/v1/notifications", json!({ "to": CUSTOMER, "template": "kyc_pendiente",
+        "kind": "kyc_reminder", "parameters": ["Mariana", "https://banco-tepeyac.mx/kyc/abc"] })).await;
+    assert_eq!(s, 202, "{a}");
+    let id = a["id"].as_str().expect("id").to_owned();
+    let sent = f.drain_outbound().await;
+    let sent_link = sent[0]["message"]["template"]["components"][0]["parameters"][1]["text"]
+        .as_str()
+        .expect("link")
+        .to_owned();
+    let code = sent_link.rsplit_once("/l/").expect("a tracked link").1;
+    let link = format!("{}/l/{code}", f.app.url);
+    let visit = |agent: &'static str, head: bool| {
+        let f = &f;
+        let link = link.clone();
+        async move {
+            let m = if head { Method::HEAD } else { Method::GET };
+            let r = f.app.http.request(m, link).header("user-agent", agent).send().await.expect("send");
+            assert_eq!(r.status(), 302);
+            assert_eq!(r.headers()["location"], "https://banco-tepeyac.mx/kyc/abc");
+        }
+    };
+    visit("WhatsApp/2.23.20.0 A", false).await;
+    visit("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", false).await;
+    visit("Twitterbot/1.0", false).await;
+    visit("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", false).await;
+    visit("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)", true).await;
+    let row = |r: Value| r["rows"][0].clone();
+    assert_eq!(row(f.report("from=2026-11-20&to=2026-11-20").await)["clicked"], 0, "previews are not people");
+    visit("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)", false).await;
+    visit("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)", false).await;
+    let r = row(f.report("from=2026-11-20&to=2026-11-20").await);
+    assert_eq!((r["clicked"].clone(), r["link_clicks"].clone()), (json!(1), json!(1)), "{r}");
+    assert_eq!(r["click_rate"], 1.0);
+    let unknown = f.app.http.get(format!("{}/l/0000000000", f.app.url)).send().await.expect("send");
+    assert_eq!(unknown.status(), 404);
+    let view = f.call(Method::GET, &format!("/v1/notifications/{id}"), Value::Null).await.1;
+    assert!(view["timeline"]["clicked_at"].is_string(), "{view}");
+    f.app.stop().await;
+}
+
+async fn scheduled_and_bulk_notifications_go_out_once_when_the_job_runs(engine: Engine) {
+    let f = fintech(engine, noon()).await;
+    f.consent(CUSTOMER, false).await;
+    let mut later = fraud_alert(CUSTOMER);
+    later["kind"] = json!("transaction_alert");
+    later["send_at"] = json!((f.clock.now() + chrono::Duration::hours(2)).to_rfc3339());
+    let (s, a) = f.call(Method::POST, "/v1/notifications", later).await;
+    assert_eq!((s, a["status"].as_str()), (202, Some("scheduled")), "{a}");
+    assert_eq!(f.queued().await, 0, "nothing before send_at");
+
+    // A bulk of 250: 249 customers with consent, one without.
+    let mut items = Vec::new();
+    for i in 0..250 {
+        let to = format!("52155{:08}", 10_000_000 + i);
+        if i != 7 {
+            f.consent(&to, false).await;
+        }
+        let mut n = fraud_alert(&to);
+        n["kind"] = json!("transaction_alert");
+        n["campaign"] = Value::Null;
+        items.push(n);
+    }
+    let (s, job) = f.call(Method::POST, "/v1/notifications/bulk", json!({ "campaign": "avisos-nov", "notifications": items })).await;
+    assert_eq!(s, 202, "{job}");
+    let job_id = job["id"].as_str().expect("id").to_owned();
+    assert_eq!(job["chunks"], 3);
+    let progress = |f: &Fintech| {
+        let path = format!("/v1/notifications/bulk/{job_id}");
+        async move { f.call(Method::GET, &path, Value::Null).await.1 }
+    };
+    assert_eq!(progress(&f).await["status"], "processing");
+    let run = jobs::run(&f.app.deps, Job::DueNotifications, f.clock.now_ms() + 120_000).await.expect("job");
+    assert_eq!(run.processed, 3, "three chunks; the scheduled one is not due");
+    let p = progress(&f).await;
+    assert_eq!((p["status"].as_str(), p["accepted"].as_i64(), p["rejected"].as_i64()), (Some("done"), Some(249), Some(1)), "{p}");
+    assert_eq!(p["rejected_by_reason"]["consent_required"], 1);
+    assert_eq!(p["rejections"][0]["index"], 7);
+    let again = jobs::run(&f.app.deps, Job::DueNotifications, f.clock.now_ms() + 120_000).await.expect("job");
+    assert_eq!(again.processed, 0, "a second firing does nothing");
+    assert_eq!(f.queued().await, 249);
+
+    f.clock.advance(chrono::Duration::hours(2));
+    for _ in 0..2 {
+        jobs::run(&f.app.deps, Job::DueNotifications, f.clock.now_ms() + 60_000).await.expect("job");
+    }
+    assert_eq!(f.queued().await, 1, "the scheduled alert, once");
+    f.app.stop().await;
+}
+
+async fn payment_reminders_and_abandoned_carts_run_under_the_injected_clock(engine: Engine) {
+    let f = fintech(engine, noon()).await;
+    f.app
+        .as_merchant(&f.key, Method::POST, "/v1/products/import")
+        .body("sku,name,description,price,tax,clave_prod_serv,clave_unidad,image_url,categories,active\n7501008491072,Paracetamol 500 mg 10 tabletas,Analgésico,45.50,iva0,51142001,XBX,,Analgésicos,true\n")
+        .send()
+        .await
+        .expect("send");
+    f.app
+        .as_merchant(&f.key, Method::PUT, &format!("/v1/branches/{}/stock", f.branch))
+        .json(&json!([{ "sku": "7501008491072", "quantity": 10 }]))
+        .send()
+        .await
+        .expect("send");
+    f.consent(CUSTOMER, true).await;
+    // The customer puts two boxes in the cart from the catalog and goes quiet.
+    f.customer_says(json!({ "type": "order", "order": { "catalog_id": "1", "product_items": [
+        { "product_retailer_id": "7501008491072", "quantity": 2, "item_price": 45.5, "currency": "MXN" } ] } }))
+        .await;
+    f.drain_outbound().await;
+    f.clock.advance(chrono::Duration::minutes(30));
+    let early = jobs::run(&f.app.deps, Job::AbandonedCarts, f.clock.now_ms() + 60_000).await.expect("job");
+    assert_eq!(early.processed, 0, "not yet an hour");
+    f.clock.advance(chrono::Duration::minutes(31));
+    for n in [1, 0] {
+        let run = jobs::run(&f.app.deps, Job::AbandonedCarts, f.clock.now_ms() + 60_000).await.expect("job");
+        assert_eq!(run.processed, n, "once, however often it fires");
+    }
+    let reminded = f.drain_outbound().await;
+    assert_eq!(reminded.len(), 1);
+    assert_eq!(reminded[0]["category"], "marketing");
+    assert!(texts(&reminded)[0].contains("carrito"), "{reminded:?}");
+
+    // An order awaiting payment placed a day later (window closed): reminded by template, once.
+    f.clock.advance(chrono::Duration::hours(26));
+    let m = MerchantId::try_from(f.merchant.clone()).expect("id");
+    let amounts = mostrador_core::tax::line_amounts(
+        mostrador_core::money::Centavos(4550),
+        2,
+        mostrador_core::tax::TaxTreatment::Iva0,
+        true,
+    )
+    .expect("amounts");
+    let (subtotal, iva) = (amounts.base, amounts.iva);
+    let order = mostrador_app::orders::Order {
+        id: "ordREM1".into(),
+        branch_id: f.branch.clone(),
+        wa_id: CUSTOMER_ID.into(),
+        phone_number_id: PHONE.into(),
+        status: mostrador_app::orders::OrderStatus::AwaitingPayment,
+        lines: vec![mostrador_app::orders::OrderLine {
+            sku: "7501008491072".into(),
+            name: "Paracetamol".into(),
+            qty: 2,
+            unit: mostrador_core::money::Centavos(4550),
+            amounts,
+        }],
+        subtotal,
+        iva,
+        total: mostrador_core::money::Centavos(9100),
+        created_at: f.clock.now().to_rfc3339(),
+        expires_at_ms: f.clock.now_ms() + 30 * 60_000,
+        payment_url: Some("https://pagos.example/ordREM1".into()),
+    };
+    mostrador_app::orders::place(&f.app.deps, &m, order).await.map_err(|_| "place").expect("placed");
+    f.clock.advance(chrono::Duration::minutes(15));
+    let early = jobs::run(&f.app.deps, Job::PaymentReminders, f.clock.now_ms() + 60_000).await.expect("job");
+    assert_eq!(early.processed, 0, "ten minutes before expiry by default");
+    f.clock.advance(chrono::Duration::minutes(6));
+    for n in [1, 0] {
+        let run = jobs::run(&f.app.deps, Job::PaymentReminders, f.clock.now_ms() + 60_000).await.expect("job");
+        assert_eq!(run.processed, n);
+    }
+    let reminder = f.drain_outbound().await;
+    assert_eq!(reminder.len(), 1);
+    assert_eq!(reminder[0]["message"]["template"]["name"], "mostrador_recordatorio_pago");
+    assert_eq!(reminder[0]["id"], "ordREM1-payment-reminder");
+    f.app.stop().await;
+}
+
+on_both_engines!(
+    fraud_alert_answered_no_fui_yo_reaches_the_fintech_signed_and_shows_in_the_report,
+    no_consent_opt_out_and_bad_input_are_refused_with_reasons_and_nothing_queued,
+    daily_cap_refuses_the_fourth_but_fraud_alerts_have_their_own,
+    quiet_hours_hold_marketing_until_morning_but_not_fraud_alerts,
+    tracked_link_counts_one_click_per_recipient_and_ignores_previews,
+    scheduled_and_bulk_notifications_go_out_once_when_the_job_runs,
+    payment_reminders_and_abandoned_carts_run_under_the_injected_clock,
+);
