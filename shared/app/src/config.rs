@@ -98,6 +98,9 @@ pub struct Config {
     /// `MOSTRADOR_{STRIPE,MERCADOPAGO,CONEKTA,OPENPAY}_API_BASE`: payment provider API base URLs
     /// (unset: the provider's own; set for a proxy or a test fake).
     pub payment_api_bases: std::collections::BTreeMap<&'static str, String>,
+    /// `MOSTRADOR_{FINKOK,SW}_API_BASE`: PAC base URLs (unset: each merchant's choice of the PAC's
+    /// production or test host; set for a proxy or a test fake).
+    pub pac_api_bases: std::collections::BTreeMap<&'static str, String>,
     /// `MOSTRADOR_GRAPH_API_VERSION`: Graph API version, e.g. `v25.0`.
     pub graph_api_version: String,
     /// `MOSTRADOR_PUBLIC_URL`: how customers and providers reach this deployment.
@@ -257,6 +260,16 @@ impl Config {
                 payment_api_bases.insert(provider, base.trim_end_matches('/').to_owned());
             }
         }
+        let mut pac_api_bases = std::collections::BTreeMap::new();
+        for (pac, var) in [
+            ("finkok", "MOSTRADOR_FINKOK_API_BASE"),
+            ("sw", "MOSTRADOR_SW_API_BASE"),
+        ] {
+            if let Some(base) = vars.get(var) {
+                check_url(var, base)?;
+                pac_api_bases.insert(pac, base.trim_end_matches('/').to_owned());
+            }
+        }
         let public_url = vars.or("MOSTRADOR_PUBLIC_URL", &format!("http://{addr}"));
         check_url("MOSTRADOR_PUBLIC_URL", &public_url)?;
         let secrets_arn = vars.get("MOSTRADOR_SECRETS_ARN").map(str::to_owned);
@@ -277,6 +290,7 @@ impl Config {
             graph_api_base: graph_api_base.trim_end_matches('/').to_owned(),
             graph_api_version,
             payment_api_bases,
+            pac_api_bases,
             public_url: public_url.trim_end_matches('/').to_owned(),
             log_filter: vars.or("MOSTRADOR_LOG", "info"),
             log_format,

@@ -260,8 +260,7 @@ async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, ApiE
             condition: Some(unchanged),
         }];
         if let Some(tag) = &tag {
-            let newly_read =
-                old < 3 && rank >= 3 && status.status != StatusKind::Failed;
+            let newly_read = old < 3 && rank >= 3 && status.status != StatusKind::Failed;
             ops.extend(crate::notifications::stats::status_ops(
                 tag,
                 &counters,

@@ -66,9 +66,25 @@ pub struct OutboundEnvelope {
     pub message: mostrador_whatsapp::client::OutgoingMessage,
 }
 
-/// An invoice to build and stamp on the invoicing queue.
+/// An invoice to build and stamp on the invoicing queue: an order's individual invoice, or (with
+/// `global`) a branch's global invoice, whose id travels in `order_id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InvoiceRequest {
     pub merchant_id: String,
     pub order_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global: Option<GlobalPeriod>,
+}
+
+/// The sales a global invoice covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GlobalPeriod {
+    pub branch_id: String,
+    /// The local days (YYYY-MM-DD, Mexico City) of the period.
+    pub days: Vec<String>,
+    /// SAT c_Periodicidad: 01 daily, 02 weekly, 03 fortnightly, 04 monthly.
+    pub periodicidad: String,
+    /// SAT c_Meses of the period.
+    pub meses: String,
+    pub anio: i32,
 }

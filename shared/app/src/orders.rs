@@ -215,7 +215,11 @@ pub async fn place(deps: &Deps, merchant: &MerchantId, order: Order) -> Result<O
     {
         ops.push(reminder);
     }
-    ops.push(crate::reports::order_placed_op(merchant, &order, deps.clock.now()));
+    ops.push(crate::reports::order_placed_op(
+        merchant,
+        &order,
+        deps.clock.now(),
+    ));
     let order_index = order.lines.len();
     match deps.table.transact(ops).await {
         Ok(()) => {

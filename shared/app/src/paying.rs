@@ -268,24 +268,15 @@ async fn settle(
         )
         .await?;
     // The day's sales of the branch, for its global invoice (unless invoiced individually).
-    let day = deps
-        .clock
-        .now()
-        .with_timezone(&chrono_tz::America::Mexico_City)
-        .format("%Y-%m-%d")
-        .to_string();
-    table
-        .put(
-            Item::new(&Key::new(
-                format!("SALES#{}#{day}", paid.branch_id),
-                format!("ORDER#{}", paid.id),
-            ))
-            .with("total", paid.total.0)
-            .with("method", method)
-            .with("provider", provider),
-            None,
-        )
-        .await?;
+    crate::invoicing::global::record_sale(deps, merchant, paid, method, provider).await?;
+    // Asked for an invoice before paying (fiscal data already given): issue it now.
+    if table
+        .get(&Key::new(format!("ORDER#{}", paid.id), "ORDER"))
+        .await?
+        .is_some_and(|i| i.get("invoice_requested").is_some())
+    {
+        crate::invoicing::issue::request_individual(deps, merchant, &paid.id).await?;
+    }
     let text = format!(
         "¡Recibimos tu pago de {}! 🎉 Tu pedido {} ya está confirmado; te avisamos cuando esté listo. Si necesitas factura, escribe *factura*.",
         paid.total.display_mxn(),
@@ -404,6 +395,8 @@ pub async fn refund(
     let refunded = orders::transition(deps, merchant, &order, OrderStatus::Refunded)
         .await?
         .ok_or_else(|| ApiError::Conflict("the order changed meanwhile; read it again".into()))?;
+    // A refunded sale leaves the global invoice; one already invoiced needs an egreso (listed).
+    crate::invoicing::global::mark_refunded(&table, &refunded).await?;
     let text = format!("Te reembolsamos {} de tu pedido {}. Según tu banco o método de pago, puede tardar unos días en reflejarse.", refunded.total.display_mxn(), fulfilment::short_id(&refunded.id));
     fulfilment::notify(deps, merchant, &refunded, text).await?;
     Ok(refunded)

@@ -1,12 +1,12 @@
 //! What each queue consumer does with one record. The Lambdas and the local pollers call these.
 
-use crate::messages::{InboundEnvelope, InvoiceRequest};
+use crate::messages::InboundEnvelope;
 use crate::records::{QueueRecord, RecordError};
 use crate::telemetry::redact;
 use crate::tenant::{MerchantId, TenantTable};
 use crate::Deps;
 use mostrador_store::idempotency::IdempotencyError;
-use mostrador_store::{Condition, Item, Key, StoreError, Table, Update};
+use mostrador_store::{Item, Key, StoreError, Table, Update};
 use serde::de::DeserializeOwned;
 
 /// How long a consumer may hold an idempotency claim before another may take over.
@@ -94,20 +94,7 @@ pub async fn handle_outbound(deps: &Deps, record: &QueueRecord) -> Result<(), Re
     crate::sender::handle(deps, record).await
 }
 
-/// invoice-stamp: records the request against the order, once.
+/// invoice-stamp: builds, seals, stamps, stores and delivers one invoice (see [`crate::invoicing`]).
 pub async fn handle_invoice_request(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError> {
-    let req: InvoiceRequest = parse(record)?;
-    if req.order_id.is_empty() || req.order_id.len() > 64 {
-        return Err(RecordError::Malformed(
-            "order_id must have 1-64 characters".into(),
-        ));
-    }
-    let table = tenant(deps, &req.merchant_id)?;
-    let item = Item::new(&Key::new("INVOICE_REQUESTS", &req.order_id))
-        .with("status", "queued")
-        .with("requested_at", deps.clock.now_secs());
-    match table.put(item, Some(Condition::NotExists)).await {
-        Ok(()) | Err(StoreError::ConditionFailed { .. }) => Ok(()),
-        Err(e) => Err(RecordError::retry(e)),
-    }
+    crate::invoicing::issue::handle(deps, record).await
 }

@@ -276,7 +276,11 @@ fn funnel_row(items: &[&Item]) -> Map<String, Value> {
 
 /// `GET /v1/reports/notifications`: one row per template (or campaign) and day, and a total per
 /// template (or campaign).
-pub async fn notifications(table: &TenantTable, q: &ReportQuery, now: DateTime<Utc>) -> Result<Value, ApiError> {
+pub async fn notifications(
+    table: &TenantTable,
+    q: &ReportQuery,
+    now: DateTime<Utc>,
+) -> Result<Value, ApiError> {
     let (from, to) = q.range(now)?;
     let (prefix, dimension, only) = match q.group_by.as_deref() {
         None | Some("template") => ("T#", "template", q.template.as_deref()),
@@ -353,7 +357,8 @@ pub async fn commerce(
         let mut day = from;
         while day <= to {
             let d = day_key(day);
-            let sales = all_items(table, Query::partition(format!("SALES#{}#{d}", branch.id))).await?;
+            let sales =
+                all_items(table, Query::partition(format!("SALES#{}#{d}", branch.id))).await?;
             let c = counters.get(&d);
             day += chrono::Duration::days(1);
             if c.is_none() && sales.is_empty() {
@@ -412,7 +417,9 @@ pub fn to_csv(report: &Value, columns: &[&str]) -> Result<String, ApiError> {
         w.write_record(&cells)
             .map_err(|e| ApiError::Internal(e.into()))?;
     }
-    let bytes = w.into_inner().map_err(|e| ApiError::Internal(anyhow::anyhow!(e.to_string())))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!(e.to_string())))?;
     String::from_utf8(bytes).map_err(|e| ApiError::Internal(e.into()))
 }
 

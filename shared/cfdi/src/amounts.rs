@@ -168,7 +168,10 @@ mod tests {
     fn texts_are_what_sat_expects() {
         assert_eq!(importe_text(Decimal::new(116, 0)), "116.00");
         assert_eq!(importe_text(Decimal::new(5, 3)), "0.01");
-        assert_eq!(valor_unitario_text(Decimal::new(3922333333, 8)), "39.223333");
+        assert_eq!(
+            valor_unitario_text(Decimal::new(3922333333, 8)),
+            "39.223333"
+        );
         assert_eq!(valor_unitario_text(Decimal::new(100, 0)), "100.00");
         assert_eq!(valor_unitario_text(Decimal::new(12345, 3)), "12.345");
         assert_eq!(cantidad_text(Decimal::from(3)), "3");
@@ -212,17 +215,44 @@ mod tests {
 
     #[test]
     fn discounts_reduce_what_is_paid() {
-        let l = split_line(Centavos(11_600), 2, TaxTreatment::Iva16, true, Centavos(1_160)).unwrap();
+        let l = split_line(
+            Centavos(11_600),
+            2,
+            TaxTreatment::Iva16,
+            true,
+            Centavos(1_160),
+        )
+        .unwrap();
         assert_eq!(l.pagado, 22_040);
         assert_eq!(l.importe - l.descuento, l.base);
         assert_eq!(l.base + l.iva, l.pagado);
-        assert_eq!((l.importe, l.descuento, l.base, l.iva), (20_000, 1_000, 19_000, 3_040));
-        let n = split_line(Centavos(10_000), 1, TaxTreatment::Iva16, false, Centavos(500)).unwrap();
-        assert_eq!((n.importe, n.descuento, n.base, n.iva, n.pagado), (10_000, 500, 9_500, 1_520, 11_020));
+        assert_eq!(
+            (l.importe, l.descuento, l.base, l.iva),
+            (20_000, 1_000, 19_000, 3_040)
+        );
+        let n = split_line(
+            Centavos(10_000),
+            1,
+            TaxTreatment::Iva16,
+            false,
+            Centavos(500),
+        )
+        .unwrap();
+        assert_eq!(
+            (n.importe, n.descuento, n.base, n.iva, n.pagado),
+            (10_000, 500, 9_500, 1_520, 11_020)
+        );
         assert!(split_line(Centavos(100), 1, TaxTreatment::Iva16, true, Centavos(100)).is_none());
         assert!(split_line(Centavos(100), 1, TaxTreatment::Iva16, true, Centavos(-1)).is_none());
         assert!(split_line(Centavos(0), 1, TaxTreatment::Iva16, true, Centavos(0)).is_none());
-        assert!(split_line(Centavos(i64::MAX / 2), 3, TaxTreatment::Iva16, true, Centavos(0)).is_none());
+        assert!(split_line(
+            Centavos(i64::MAX / 2),
+            3,
+            TaxTreatment::Iva16,
+            true,
+            Centavos(0)
+        )
+        .is_none());
     }
 
     #[test]
@@ -241,6 +271,9 @@ mod tests {
             valor_unitario(Decimal::new(11_767, 2), Decimal::from(3)),
             Some(Decimal::new(39_223_333, 6))
         );
-        assert_eq!(valor_unitario(Decimal::new(1, 2), Decimal::from(100_000_000)), None);
+        assert_eq!(
+            valor_unitario(Decimal::new(1, 2), Decimal::from(100_000_000)),
+            None
+        );
     }
 }

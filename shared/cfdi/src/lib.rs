@@ -14,3 +14,17 @@ pub mod xml;
 pub mod pac;
 pub mod pdf;
 pub mod stamped;
+
+// The CFDI core API, re-exported for the app.
+pub use catalogs::{
+    ClaveProdServ, ClaveUnidad, CodigoPostal, FormaPago, Meses, MetodoPago, Periodicidad,
+    RegimenFiscal, TipoDeComprobante, TipoRelacion, UsoCfdi,
+};
+pub use csd::{Csd, CsdError, SealError, SealedCfdi};
+pub use model::{
+    CfdiRelacionados, Comprobante, DatosFiscales, Emisor, FiscalError, FiscalErrors,
+    InformacionGlobal, InvoiceHeader, OrderLine, Pago, Receptor, Ticket, TicketPart,
+};
+pub use rfc::{Rfc, TipoPersona};
+#[doc(hidden)]
+pub use xml::oracle;

@@ -15,7 +15,7 @@ pub use build::{InvoiceHeader, OrderLine, Ticket, TicketPart};
 pub use comprobante::{
     CfdiRelacionados, Comprobante, Concepto, Impuestos, InformacionGlobal, Pago, Traslado,
 };
-pub use error::{FiscalError, FiscalErrors};
 pub(crate) use error::Problems;
+pub use error::{FiscalError, FiscalErrors};
 pub use parties::{DatosFiscales, Emisor, Receptor};
 pub use text::{Nombre, Texto};

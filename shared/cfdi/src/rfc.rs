@@ -204,15 +204,28 @@ mod tests {
             "GODE561231GR8",
             "VAAM130719H60",
         ] {
-            assert_eq!(Rfc::parse(rfc).map(|r| r.to_string()), Ok(rfc.to_owned()), "{rfc}");
+            assert_eq!(
+                Rfc::parse(rfc).map(|r| r.to_string()),
+                Ok(rfc.to_owned()),
+                "{rfc}"
+            );
         }
     }
 
     #[test]
     fn person_and_company_rfcs_are_told_apart() {
-        assert_eq!(Rfc::parse("EKU9003173C9").unwrap().tipo(), TipoPersona::Moral);
-        assert_eq!(Rfc::parse("CACX7605101P8").unwrap().tipo(), TipoPersona::Fisica);
-        assert_eq!(Rfc::parse("H&E951128469").unwrap().tipo(), TipoPersona::Moral);
+        assert_eq!(
+            Rfc::parse("EKU9003173C9").unwrap().tipo(),
+            TipoPersona::Moral
+        );
+        assert_eq!(
+            Rfc::parse("CACX7605101P8").unwrap().tipo(),
+            TipoPersona::Fisica
+        );
+        assert_eq!(
+            Rfc::parse("H&E951128469").unwrap().tipo(),
+            TipoPersona::Moral
+        );
     }
 
     #[test]
@@ -235,10 +248,19 @@ mod tests {
 
     #[test]
     fn a_wrong_check_digit_is_rejected() {
-        for bad in ["EKU9003173C8", "GODE561231GR9", "CACX7605101P0", "AAA010101AAA"] {
+        for bad in [
+            "EKU9003173C8",
+            "GODE561231GR9",
+            "CACX7605101P0",
+            "AAA010101AAA",
+        ] {
             let e = Rfc::parse(bad).unwrap_err();
             assert_eq!(e.field, "rfc");
-            assert!(e.message.contains("dígito verificador"), "{bad}: {}", e.message);
+            assert!(
+                e.message.contains("dígito verificador"),
+                "{bad}: {}",
+                e.message
+            );
             assert!(e.message.contains(bad), "{}", e.message);
         }
     }
@@ -275,7 +297,12 @@ mod tests {
     #[test]
     fn the_check_digit_matches_an_independent_formulation() {
         // Sum over all 13 (padded) characters with weights 13..1 must be a multiple of 11.
-        for rfc in ["EKU9003173C9", "GODE561231GR8", "H&E951128469", "XIA190128J61"] {
+        for rfc in [
+            "EKU9003173C9",
+            "GODE561231GR8",
+            "H&E951128469",
+            "XIA190128J61",
+        ] {
             let mut chars: Vec<char> = rfc.chars().collect();
             if chars.len() == 12 {
                 chars.insert(0, ' ');

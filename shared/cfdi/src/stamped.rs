@@ -307,7 +307,13 @@ impl StampedCfdi {
 /// de barras bidimensional"): `id` the UUID, `re`/`rr` the RFCs with `&` written `&amp;`, `tt` the
 /// total without non-significant zeros (at least one decimal, at most six), `fe` the last 8
 /// characters of the issuer's `Sello`. Formatting follows phpcfdi/cfdi-expresiones (Comprobante40).
-pub fn verification_url(uuid: &str, rfc_emisor: &str, rfc_receptor: &str, total: &str, sello: &str) -> String {
+pub fn verification_url(
+    uuid: &str,
+    rfc_emisor: &str,
+    rfc_receptor: &str,
+    total: &str,
+    sello: &str,
+) -> String {
     let fe: String = {
         let chars: Vec<char> = sello.trim().chars().collect();
         chars[chars.len().saturating_sub(8)..].iter().collect()
@@ -360,10 +366,16 @@ pub fn qr_total(total: &str) -> String {
         }
     }
     let split = digits.len() - 6;
-    let int_text: String = digits[..split].iter().map(|d| char::from(b'0' + d)).collect();
+    let int_text: String = digits[..split]
+        .iter()
+        .map(|d| char::from(b'0' + d))
+        .collect();
     let int_text = int_text.trim_start_matches('0');
     let int_text = if int_text.is_empty() { "0" } else { int_text };
-    let frac_text: String = digits[split..].iter().map(|d| char::from(b'0' + d)).collect();
+    let frac_text: String = digits[split..]
+        .iter()
+        .map(|d| char::from(b'0' + d))
+        .collect();
     let frac_text = frac_text.trim_end_matches('0');
     let frac_text = if frac_text.is_empty() { "0" } else { frac_text };
     format!("{int_text}.{frac_text}")

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod catalog;
 pub mod conversations;
+pub mod invoicing;
 pub mod merchant_api;
 pub mod messaging;
 pub mod notifications;
@@ -35,6 +36,7 @@ fn merchant_routes() -> Router<Deps> {
         .merge(conversations::routes())
         .merge(payment_settings::routes())
         .merge(webhook_settings::routes())
+        .merge(invoicing::routes())
         .merge(admin::routes())
 }
 

@@ -132,7 +132,10 @@ async fn notify_bulk(
     Merchant(caller): Merchant,
     Json(req): Json<bulk::BulkRequest>,
 ) -> Result<(StatusCode, Json<Value>), NotifyError> {
-    Ok((StatusCode::ACCEPTED, Json(bulk::accept(&deps, &caller, req).await?)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(bulk::accept(&deps, &caller, req).await?),
+    ))
 }
 
 async fn bulk_progress(
@@ -218,7 +221,10 @@ async fn notification_report(
     let csv = q.csv()?;
     let report = reports::notifications(&caller.table, &q, deps.clock.now()).await?;
     let dimension = report["group_by"].as_str().unwrap_or("template").to_owned();
-    report_response(report, csv.then(|| reports::notification_columns(&dimension)))
+    report_response(
+        report,
+        csv.then(|| reports::notification_columns(&dimension)),
+    )
 }
 
 async fn commerce_report(

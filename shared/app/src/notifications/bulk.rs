@@ -87,7 +87,9 @@ pub async fn accept(
             cache.insert(item.template.clone(), t);
         }
         let template = cache.get(&item.template).and_then(Option::as_ref);
-        if let Err(fields) = send::draft(item, template, String::new(), &deps.config.public_url, now) {
+        if let Err(fields) =
+            send::draft(item, template, String::new(), &deps.config.public_url, now)
+        {
             errors.extend(
                 fields
                     .into_iter()
@@ -184,7 +186,10 @@ pub async fn process_chunk(
     for (i, item) in items.iter().enumerate() {
         let index = first + i as i64;
         if !cache.contains_key(&item.template) {
-            cache.insert(item.template.clone(), templates::get(&table, &item.template).await?);
+            cache.insert(
+                item.template.clone(),
+                templates::get(&table, &item.template).await?,
+            );
         }
         let template = cache.get(&item.template).and_then(Option::as_ref);
         let key = item
@@ -219,16 +224,21 @@ pub async fn process_chunk(
                 *rejected.entry(code.clone()).or_default() += 1;
                 table
                     .put(
-                        Item::new(&Key::new(format!("BULK#{bulk_id}"), format!("REJ#{index:05}")))
-                            .with("code", code)
-                            .with("reason", reason),
+                        Item::new(&Key::new(
+                            format!("BULK#{bulk_id}"),
+                            format!("REJ#{index:05}"),
+                        ))
+                        .with("code", code)
+                        .with("reason", reason),
                         None,
                     )
                     .await?;
             }
         }
     }
-    let mut tally = Update::new().add("accepted", accepted).add("chunks_done", 1);
+    let mut tally = Update::new()
+        .add("accepted", accepted)
+        .add("chunks_done", 1);
     let total_rejected: i64 = rejected.values().sum();
     tally = tally.add("rejected", total_rejected);
     for (code, count) in &rejected {

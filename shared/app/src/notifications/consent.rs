@@ -246,7 +246,10 @@ pub async fn show(table: &TenantTable, wa_id: &str) -> Result<Value, ApiError> {
                 "source": i.get_s("source"),
                 "at": i.get_s("at"),
             });
-            if let Some(doc) = i.get_s("doc").and_then(|d| serde_json::from_str::<Value>(d).ok()) {
+            if let Some(doc) = i
+                .get_s("doc")
+                .and_then(|d| serde_json::from_str::<Value>(d).ok())
+            {
                 entry["consent"] = doc;
             }
             history.push(entry);

@@ -113,7 +113,10 @@ pub async fn visit(
     let mut ops = vec![TxOp::Put {
         item: Item::new(&Key::new(format!("LINK#{code}"), "CLICK"))
             .with("at", now.timestamp())
-            .with("ttl", link.ttl().unwrap_or(now.timestamp() + LINK_DAYS * 86_400)),
+            .with(
+                "ttl",
+                link.ttl().unwrap_or(now.timestamp() + LINK_DAYS * 86_400),
+            ),
         condition: Some(Condition::NotExists),
     }];
     for key in stats::counter_keys(&tag.template, tag.campaign.as_deref(), &tag.day) {
@@ -132,7 +135,9 @@ pub async fn visit(
         // The notification's first click of any of its links.
         match stats::mark(&table, &tag, Milestone::Clicked, now, &[]).await {
             Ok(_) => {}
-            Err(StoreError::Unavailable(why)) => tracing::warn!(%why, "click not marked on the notification"),
+            Err(StoreError::Unavailable(why)) => {
+                tracing::warn!(%why, "click not marked on the notification")
+            }
             Err(e) => return Err(e.into()),
         }
         tracing::info!(merchant = %merchant, notification = %notification, "tracked link clicked");

@@ -242,4 +242,3 @@ pub async fn abandoned_cart(
     tracing::info!(merchant = %merchant, units, "abandoned cart reminded");
     Ok(())
 }
-

@@ -56,10 +56,7 @@ pub async fn intercept(deps: &Deps, msg: &InboundEnvelope) -> Result<bool, ApiEr
     let Some(tag) = tag else {
         return Ok(false);
     };
-    let quoting = message
-        .context
-        .as_ref()
-        .is_some_and(|c| c.id.is_some());
+    let quoting = message.context.as_ref().is_some_and(|c| c.id.is_some());
     let template = templates::get(&table, &tag.template).await?;
     let now = deps.clock.now();
     match trigger {
@@ -83,7 +80,19 @@ pub async fn intercept(deps: &Deps, msg: &InboundEnvelope) -> Result<bool, ApiEr
                 return Ok(false);
             };
             stats::mark(&table, &tag, Milestone::Replied, now, &[]).await?;
-            act(deps, &merchant, &table, msg, &tag, template.as_ref(), "button", &payload, &actions, reply).await?;
+            act(
+                deps,
+                &merchant,
+                &table,
+                msg,
+                &tag,
+                template.as_ref(),
+                "button",
+                &payload,
+                &actions,
+                reply,
+            )
+            .await?;
             Ok(true)
         }
         Trigger::Keyword(text) => {
@@ -98,7 +107,19 @@ pub async fn intercept(deps: &Deps, msg: &InboundEnvelope) -> Result<bool, ApiEr
                 return Ok(false);
             };
             stats::mark(&table, &tag, Milestone::Replied, now, &[]).await?;
-            act(deps, &merchant, &table, msg, &tag, template.as_ref(), "keyword", &keyword, &actions, reply).await?;
+            act(
+                deps,
+                &merchant,
+                &table,
+                msg,
+                &tag,
+                template.as_ref(),
+                "keyword",
+                &keyword,
+                &actions,
+                reply,
+            )
+            .await?;
             Ok(true)
         }
         Trigger::Other => {

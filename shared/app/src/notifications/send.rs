@@ -9,7 +9,9 @@
 use super::consent::{self, Refusal};
 use super::settings::{self as notification_settings, NotificationSettings};
 use super::stats::{self, Milestone};
-use super::templates::{self, ButtonSpec, HeaderKind, ParamType, Rendered, TemplateCategory, TemplateDef};
+use super::templates::{
+    self, ButtonSpec, HeaderKind, ParamType, Rendered, TemplateCategory, TemplateDef,
+};
 use crate::customers;
 use crate::error::{json_error, ApiError, FieldError};
 use crate::jobs::{DueAction, Job};
@@ -24,8 +26,8 @@ use mostrador_core::phone::normalize_wa_id;
 use mostrador_queue::OutgoingMessage;
 use mostrador_store::{CancelReason, Condition, Item, Key, StoreError, Table, TxOp, Update};
 use mostrador_whatsapp::client::{
-    BodyParameter, Content, MediaSource, OutgoingMessage as CloudMessage, Template,
-    TemplateButton, TemplateHeader,
+    BodyParameter, Content, MediaSource, OutgoingMessage as CloudMessage, Template, TemplateButton,
+    TemplateHeader,
 };
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -287,13 +289,14 @@ pub fn draft(
                 .chars()
                 .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
         {
-            errors.push(FieldError::new(
-                "campaign",
-                "1-64 letters, digits, _ or -",
-            ));
+            errors.push(FieldError::new("campaign", "1-64 letters, digits, _ or -"));
         }
     }
-    if req.details.as_ref().is_some_and(|d| d.trim().is_empty() || d.len() > 4096) {
+    if req
+        .details
+        .as_ref()
+        .is_some_and(|d| d.trim().is_empty() || d.len() > 4096)
+    {
         errors.push(FieldError::new("details", "1-4096 characters"));
     }
     let send_at_ms = match req.send_at {
@@ -375,7 +378,11 @@ pub fn draft(
                 if !names.contains(&k.as_str()) {
                     errors.push(FieldError::new(
                         format!("parameters.{k}"),
-                        format!("template {} has no such parameter ({})", template.name, names.join(", ")),
+                        format!(
+                            "template {} has no such parameter ({})",
+                            template.name,
+                            names.join(", ")
+                        ),
                     ));
                 }
             }
@@ -471,9 +478,7 @@ pub fn draft(
     let send_day = send_at_ms
         .and_then(DateTime::from_timestamp_millis)
         .unwrap_or(now);
-    let fingerprint = hex::encode(Sha256::digest(
-        serde_json::to_vec(req).unwrap_or_default(),
-    ));
+    let fingerprint = hex::encode(Sha256::digest(serde_json::to_vec(req).unwrap_or_default()));
     Ok(Draft {
         id,
         to,
@@ -510,7 +515,10 @@ fn header_of(
         let Some(m) = m else {
             errors.push(FieldError::new(
                 format!("header.{what}"),
-                format!("template {} has a {what} header: give its link or media id", template.name),
+                format!(
+                    "template {} has a {what} header: give its link or media id",
+                    template.name
+                ),
             ));
             return None;
         };
@@ -522,7 +530,11 @@ fn header_of(
                     None
                 }
             },
-            (None, Some(id)) if !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            (None, Some(id))
+                if !id.is_empty()
+                    && id.len() <= 64
+                    && id.chars().all(|c| c.is_ascii_alphanumeric()) =>
+            {
                 Some(MediaSource::Id(id.clone()))
             }
             _ => {
@@ -640,7 +652,8 @@ pub async fn commit(
         message: draft.message.clone(),
     };
     let body = serde_json::to_string(&envelope).map_err(|e| ApiError::Internal(e.into()))?;
-    let settings = notification_settings::load(&TenantTable::new(deps.table.clone(), merchant)).await?;
+    let settings =
+        notification_settings::load(&TenantTable::new(deps.table.clone(), merchant)).await?;
     let send_ms = draft.send_at_ms.unwrap_or_else(|| now.timestamp_millis());
     let ttl = send_ms / 1000 + settings.attribution_secs() + 86_400;
     let status = if draft.send_at_ms.is_some() {
@@ -648,20 +661,23 @@ pub async fn commit(
     } else {
         "accepting"
     };
-    let mut record = Item::new(&Key::new(scoped(merchant, &format!("NOTIF#{}", draft.id)), "NOTIF"))
-        .with("to", draft.to.as_str())
-        .with("template", draft.template.as_str())
-        .with("category", draft.category.as_str())
-        .with("kind", draft.kind.as_str())
-        .with("campaign", draft.campaign.clone().unwrap_or_default())
-        .with("day", draft.day.as_str())
-        .with("metadata", draft.metadata.as_str())
-        .with("status", status)
-        .with("fingerprint", draft.fingerprint.as_str())
-        .with("created_at", now.timestamp())
-        .with("send_at_ms", send_ms)
-        .with("phone_number_id", phone_number_id)
-        .with("body", body.as_str());
+    let mut record = Item::new(&Key::new(
+        scoped(merchant, &format!("NOTIF#{}", draft.id)),
+        "NOTIF",
+    ))
+    .with("to", draft.to.as_str())
+    .with("template", draft.template.as_str())
+    .with("category", draft.category.as_str())
+    .with("kind", draft.kind.as_str())
+    .with("campaign", draft.campaign.clone().unwrap_or_default())
+    .with("day", draft.day.as_str())
+    .with("metadata", draft.metadata.as_str())
+    .with("status", status)
+    .with("fingerprint", draft.fingerprint.as_str())
+    .with("created_at", now.timestamp())
+    .with("send_at_ms", send_ms)
+    .with("phone_number_id", phone_number_id)
+    .with("body", body.as_str());
     if let Some(d) = &draft.details {
         record.set("details", d.as_str());
     }
@@ -765,7 +781,11 @@ async fn enqueue(
 ) -> Result<(), NotifyError> {
     deps.queues
         .outbound
-        .send(OutgoingMessage::new(body).group(to.to_owned()).dedup(id.to_owned()))
+        .send(
+            OutgoingMessage::new(body)
+                .group(to.to_owned())
+                .dedup(id.to_owned()),
+        )
         .await
         .map_err(ApiError::from)?;
     // Only an accepting record becomes queued: the sender may already have recorded the outcome.
@@ -868,13 +888,21 @@ pub async fn view(table: &TenantTable, id: &str) -> Result<Value, ApiError> {
         .ok_or_else(|| ApiError::NotFound("notification".into()))?;
     let out = table.get(&Key::new(format!("OUT#{id}"), "OUT")).await?;
     let tag = stats::tag_from(id, &item);
-    let n = |i: &Item, name: &str| i.get_n(name).and_then(|t| DateTime::from_timestamp(t, 0)).map(|t| t.to_rfc3339());
+    let n = |i: &Item, name: &str| {
+        i.get_n(name)
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .map(|t| t.to_rfc3339())
+    };
     let mut status = item.get_s("status").unwrap_or("queued").to_owned();
     let mut error = Value::Null;
     let mut timeline = serde_json::Map::new();
     if let Some(o) = &out {
         if let Some(s) = o.get_s("status") {
-            status = if s == "sandbox" { "sent".into() } else { s.to_owned() };
+            status = if s == "sandbox" {
+                "sent".into()
+            } else {
+                s.to_owned()
+            };
         }
         if let Some(d) = o.get_s("delivery_status") {
             status = d.to_owned();

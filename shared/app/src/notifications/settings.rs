@@ -81,7 +81,10 @@ impl NotificationSettings {
             }
         }
         if self.payment_reminder_minutes > 7 * 24 * 60 {
-            errors.push(FieldError::new("payment_reminder_minutes", "at most 7 days"));
+            errors.push(FieldError::new(
+                "payment_reminder_minutes",
+                "at most 7 days",
+            ));
         }
         if self.abandoned_cart_minutes > 7 * 24 * 60 {
             errors.push(FieldError::new("abandoned_cart_minutes", "at most 7 days"));
@@ -107,10 +110,7 @@ pub async fn load(table: &TenantTable) -> Result<NotificationSettings, ApiError>
 }
 
 /// Validates and stores the settings.
-pub async fn save(
-    table: &TenantTable,
-    settings: &NotificationSettings,
-) -> Result<(), ApiError> {
+pub async fn save(table: &TenantTable, settings: &NotificationSettings) -> Result<(), ApiError> {
     let errors = settings.problems();
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));

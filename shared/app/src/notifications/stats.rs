@@ -149,17 +149,25 @@ pub async fn outcome_ops(
             counters = counters.add("sent", 1);
         }
         Outcome::Refused { reason } => {
-            record = record.set("status", "refused").set("reason", reason.as_str());
-            counters = counters.add("refused", 1).add(format!("refused_{reason}"), 1);
+            record = record
+                .set("status", "refused")
+                .set("reason", reason.as_str());
+            counters = counters
+                .add("refused", 1)
+                .add(format!("refused_{reason}"), 1);
         }
         Outcome::Failed { code, message } => {
-            record = record.set("status", "failed").set("reason", message.as_str());
+            record = record
+                .set("status", "failed")
+                .set("reason", message.as_str());
             counters = counters
                 .add("failed", 1)
                 .add(format!("failed_{}", code.unwrap_or(0)), 1);
         }
         Outcome::Deferred { until } => {
-            record = record.set("status", "deferred").set("deferred_until", until.as_str());
+            record = record
+                .set("status", "deferred")
+                .set("deferred_until", until.as_str());
         }
     }
     let mut ops = vec![TxOp::Update {

@@ -248,7 +248,10 @@ impl TemplateDef {
                         ));
                     }
                     payloads.push(payload);
-                    if reply.as_ref().is_some_and(|r| r.is_empty() || r.len() > 4096) {
+                    if reply
+                        .as_ref()
+                        .is_some_and(|r| r.is_empty() || r.len() > 4096)
+                    {
                         errors.push(FieldError::new(
                             format!("buttons[{i}].reply"),
                             "1-4096 characters",

@@ -108,7 +108,11 @@ impl Ticket {
 
     /// What was paid for the whole ticket (saturating; overflow is reported when building).
     pub fn total(&self) -> Centavos {
-        Centavos(self.partes.iter().fold(0i64, |acc, p| acc.saturating_add(p.total.0)))
+        Centavos(
+            self.partes
+                .iter()
+                .fold(0i64, |acc, p| acc.saturating_add(p.total.0)),
+        )
     }
 }
 
@@ -131,7 +135,10 @@ fn header_parts(
     if !(2010..=2099).contains(&fecha.year()) {
         problems.push(FiscalError::new(
             "fecha",
-            format!("La fecha {} no es válida para un CFDI.", fecha.format("%Y-%m-%d")),
+            format!(
+                "La fecha {} no es válida para un CFDI.",
+                fecha.format("%Y-%m-%d")
+            ),
         ));
     }
     (serie, folio, fecha)
@@ -205,7 +212,10 @@ fn order_conceptos(lines: &[OrderLine], problems: &mut Problems) -> (Vec<Concept
             ));
         }
         if line.cantidad == 0 {
-            line_problems.push(FiscalError::new("cantidad", "La cantidad debe ser al menos 1."));
+            line_problems.push(FiscalError::new(
+                "cantidad",
+                "La cantidad debe ser al menos 1.",
+            ));
         }
         if line.precio_unitario.0 <= 0 {
             line_problems.push(FiscalError::new(
@@ -526,7 +536,10 @@ impl Comprobante {
     /// The same invoice relating more CFDI: an Ingreso may only substitute (04) earlier ones, e.g.
     /// a factura global reissued without a ticket that got its own invoice; an Egreso may add 01,
     /// 03 or 04.
-    pub fn with_relacionados(mut self, relacionados: CfdiRelacionados) -> Result<Comprobante, FiscalError> {
+    pub fn with_relacionados(
+        mut self,
+        relacionados: CfdiRelacionados,
+    ) -> Result<Comprobante, FiscalError> {
         let allowed = match self.tipo {
             TipoDeComprobante::Ingreso => matches!(relacionados.tipo(), TipoRelacion::Sustitucion),
             TipoDeComprobante::Egreso => matches!(
@@ -539,12 +552,20 @@ impl Comprobante {
                 "tipo_relacion",
                 format!(
                     "Una factura de {} no se puede relacionar como {}.",
-                    if self.tipo == TipoDeComprobante::Ingreso { "ingreso" } else { "egreso" },
+                    if self.tipo == TipoDeComprobante::Ingreso {
+                        "ingreso"
+                    } else {
+                        "egreso"
+                    },
                     relacionados.tipo().code()
                 ),
             ));
         }
-        match self.relacionados.iter_mut().find(|r| r.tipo() == relacionados.tipo()) {
+        match self
+            .relacionados
+            .iter_mut()
+            .find(|r| r.tipo() == relacionados.tipo())
+        {
             Some(existing) => {
                 for uuid in relacionados.uuids() {
                     if !existing.uuids().contains(uuid) {

@@ -9,7 +9,7 @@ use super::text::Texto;
 use super::{FiscalError, FiscalErrors, Problems};
 use crate::amounts::{self, round_to};
 use crate::catalogs::{
-    CodigoPostal, ClaveProdServ, ClaveUnidad, Exportacion, FormaPago, Meses, MetodoPago, Moneda,
+    ClaveProdServ, ClaveUnidad, CodigoPostal, Exportacion, FormaPago, Meses, MetodoPago, Moneda,
     ObjetoImp, Periodicidad, RegimenFiscal, TipoDeComprobante, TipoRelacion,
 };
 use chrono::NaiveDateTime;
@@ -115,9 +115,15 @@ impl InformacionGlobal {
     }
 
     /// Checks the period against the emisor and the invoice date (CFDI40132–CFDI40136).
-    pub(crate) fn problems(&self, regimen: RegimenFiscal, fecha: NaiveDateTime) -> Vec<FiscalError> {
+    pub(crate) fn problems(
+        &self,
+        regimen: RegimenFiscal,
+        fecha: NaiveDateTime,
+    ) -> Vec<FiscalError> {
         let mut out = Vec::new();
-        if self.periodicidad == Periodicidad::Bimestral && regimen != RegimenFiscal::IncorporacionFiscal {
+        if self.periodicidad == Periodicidad::Bimestral
+            && regimen != RegimenFiscal::IncorporacionFiscal
+        {
             out.push(FiscalError::new(
                 "periodicidad",
                 format!("La factura global bimestral es solo para el régimen 621 (Incorporación Fiscal); el emisor está en el {}.", regimen.named()),
@@ -127,7 +133,10 @@ impl InformacionGlobal {
         if self.anio != year && self.anio != year - 1 {
             out.push(FiscalError::new(
                 "anio",
-                format!("El año del periodo ({}) debe ser el de la factura ({year}) o el anterior.", self.anio),
+                format!(
+                    "El año del periodo ({}) debe ser el de la factura ({year}) o el anterior.",
+                    self.anio
+                ),
             ));
         }
         out
@@ -416,7 +425,8 @@ impl Comprobante {
         let total_trasladados = (!taxed.is_empty()).then(|| taxed.iter().sum::<Decimal>());
         let subtotal = round_to(importes, 2);
         let descuento = any_descuento.then(|| round_to(descuentos, 2));
-        let total = subtotal - descuento.unwrap_or_default() + total_trasladados.unwrap_or_default();
+        let total =
+            subtotal - descuento.unwrap_or_default() + total_trasladados.unwrap_or_default();
         let impuestos = (!traslados.is_empty()).then_some(Impuestos {
             traslados,
             total_trasladados,

@@ -121,17 +121,6 @@ impl Problems {
         }
     }
 
-    /// Keeps the value, or records all its errors and gives `None`.
-    pub(crate) fn take_all<T>(&mut self, result: Result<T, FiscalErrors>) -> Option<T> {
-        match result {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.0.extend(e);
-                None
-            }
-        }
-    }
-
     /// Records an error.
     pub(crate) fn push(&mut self, error: FiscalError) {
         self.0.push(error);

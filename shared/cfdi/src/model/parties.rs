@@ -26,7 +26,9 @@ impl Emisor {
             if rfc.es_generico() {
                 problems.push(FiscalError::new(
                     "rfc",
-                    format!("El RFC genérico {rfc} no puede emitir facturas: usa el RFC del negocio."),
+                    format!(
+                        "El RFC genérico {rfc} no puede emitir facturas: usa el RFC del negocio."
+                    ),
                 ));
             } else if !regimen.admite(rfc.tipo()) {
                 problems.push(regimen_no_admite(rfc, regimen));
@@ -133,17 +135,19 @@ impl Receptor {
             problems.0.extend(uso_problem(rfc.as_ref(), regimen, uso));
         }
         match (rfc, nombre, cp, regimen, uso) {
-            (Some(rfc), Some(nombre), Some(domicilio_fiscal), Some(regimen_fiscal), Some(uso_cfdi))
-                if problems.is_empty() =>
-            {
-                Ok(Receptor {
-                    rfc,
-                    nombre,
-                    domicilio_fiscal,
-                    regimen_fiscal,
-                    uso_cfdi,
-                })
-            }
+            (
+                Some(rfc),
+                Some(nombre),
+                Some(domicilio_fiscal),
+                Some(regimen_fiscal),
+                Some(uso_cfdi),
+            ) if problems.is_empty() => Ok(Receptor {
+                rfc,
+                nombre,
+                domicilio_fiscal,
+                regimen_fiscal,
+                uso_cfdi,
+            }),
             _ => Err(problems.into_errors()),
         }
     }
@@ -198,7 +202,11 @@ impl Receptor {
 }
 
 /// Why `uso` does not fit the customer, if it does not.
-fn uso_problem(rfc: Option<&Rfc>, regimen: Option<RegimenFiscal>, uso: UsoCfdi) -> Option<FiscalError> {
+fn uso_problem(
+    rfc: Option<&Rfc>,
+    regimen: Option<RegimenFiscal>,
+    uso: UsoCfdi,
+) -> Option<FiscalError> {
     let error = |message: String| Some(FiscalError::new("uso_cfdi", message));
     if matches!(uso, UsoCfdi::CP01 | UsoCfdi::CN01) {
         return error(format!(
@@ -212,7 +220,9 @@ fn uso_problem(rfc: Option<&Rfc>, regimen: Option<RegimenFiscal>, uso: UsoCfdi) 
             return (uso != UsoCfdi::S01).then(|| {
                 FiscalError::new(
                     "uso_cfdi",
-                    format!("Con el RFC genérico {rfc} el uso de CFDI es S01 (Sin efectos fiscales)."),
+                    format!(
+                        "Con el RFC genérico {rfc} el uso de CFDI es S01 (Sin efectos fiscales)."
+                    ),
                 )
             });
         }
@@ -256,11 +266,21 @@ mod tests {
 
     #[test]
     fn a_company_with_matching_data_is_a_receptor() {
-        let r = Receptor::parse(&datos("eku9003173c9", "Escuela Kemper Urgate SA de CV", "26015", "601", "g03")).unwrap();
+        let r = Receptor::parse(&datos(
+            "eku9003173c9",
+            "Escuela Kemper Urgate SA de CV",
+            "26015",
+            "601",
+            "g03",
+        ))
+        .unwrap();
         assert_eq!(r.rfc().as_str(), "EKU9003173C9");
         assert_eq!(r.nombre().as_str(), "ESCUELA KEMPER URGATE");
         assert_eq!(r.domicilio_fiscal().as_str(), "26015");
-        assert_eq!(r.regimen_fiscal(), RegimenFiscal::GeneralDeLeyPersonasMorales);
+        assert_eq!(
+            r.regimen_fiscal(),
+            RegimenFiscal::GeneralDeLeyPersonasMorales
+        );
         assert_eq!(r.uso_cfdi(), UsoCfdi::G03);
     }
 
@@ -268,47 +288,122 @@ mod tests {
     fn every_bad_field_is_reported_at_once() {
         let e = Receptor::parse(&datos("ABC", " ", "123", "999", "Z99")).unwrap_err();
         let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["rfc", "nombre", "codigo_postal", "regimen_fiscal", "uso_cfdi"]);
-        assert!(e[0].message.starts_with("El RFC ABC no tiene el formato correcto"));
+        assert_eq!(
+            fields,
+            [
+                "rfc",
+                "nombre",
+                "codigo_postal",
+                "regimen_fiscal",
+                "uso_cfdi"
+            ]
+        );
+        assert!(e[0]
+            .message
+            .starts_with("El RFC ABC no tiene el formato correcto"));
     }
 
     #[test]
     fn uso_must_fit_the_regimen() {
-        let e = Receptor::parse(&datos("CACX7605101P8", "Xochilt Casas", "36257", "616", "G03")).unwrap_err();
+        let e = Receptor::parse(&datos(
+            "CACX7605101P8",
+            "Xochilt Casas",
+            "36257",
+            "616",
+            "G03",
+        ))
+        .unwrap_err();
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].field, "uso_cfdi");
-        assert!(e[0].message.starts_with("El uso G03 (Gastos en general) no corresponde al régimen 616"), "{}", e[0].message);
-        assert!(e[0].message.contains("S01 (Sin efectos fiscales)"), "{}", e[0].message);
+        assert!(
+            e[0].message
+                .starts_with("El uso G03 (Gastos en general) no corresponde al régimen 616"),
+            "{}",
+            e[0].message
+        );
+        assert!(
+            e[0].message.contains("S01 (Sin efectos fiscales)"),
+            "{}",
+            e[0].message
+        );
     }
 
     #[test]
     fn regimen_and_uso_must_fit_the_persona() {
-        let e = Receptor::parse(&datos("CACX7605101P8", "Xochilt Casas", "36257", "601", "G03")).unwrap_err();
+        let e = Receptor::parse(&datos(
+            "CACX7605101P8",
+            "Xochilt Casas",
+            "36257",
+            "601",
+            "G03",
+        ))
+        .unwrap_err();
         assert_eq!(e[0].field, "regimen_fiscal");
-        assert!(e[0].message.contains("solo para personas morales"), "{}", e[0].message);
-        let e = Receptor::parse(&datos("EKU9003173C9", "Escuela Kemper Urgate", "26015", "601", "D01")).unwrap_err();
+        assert!(
+            e[0].message.contains("solo para personas morales"),
+            "{}",
+            e[0].message
+        );
+        let e = Receptor::parse(&datos(
+            "EKU9003173C9",
+            "Escuela Kemper Urgate",
+            "26015",
+            "601",
+            "D01",
+        ))
+        .unwrap_err();
         assert_eq!(e[0].field, "uso_cfdi");
-        assert!(e[0].message.contains("solo para personas físicas"), "{}", e[0].message);
+        assert!(
+            e[0].message.contains("solo para personas físicas"),
+            "{}",
+            e[0].message
+        );
     }
 
     #[test]
     fn payment_and_payroll_usos_are_not_for_sales() {
-        let e = Receptor::parse(&datos("CACX7605101P8", "Xochilt Casas", "36257", "612", "CP01")).unwrap_err();
+        let e = Receptor::parse(&datos(
+            "CACX7605101P8",
+            "Xochilt Casas",
+            "36257",
+            "612",
+            "CP01",
+        ))
+        .unwrap_err();
         assert!(e[0].message.contains("recibos de pago"));
     }
 
     #[test]
     fn generic_rfc_needs_616_and_s01_and_a_real_name() {
-        assert!(Receptor::parse(&datos("XAXX010101000", "Juan Pérez", "06600", "616", "S01")).is_ok());
-        let e = Receptor::parse(&datos("XAXX010101000", "Publico en general", "06600", "612", "G03")).unwrap_err();
+        assert!(
+            Receptor::parse(&datos("XAXX010101000", "Juan Pérez", "06600", "616", "S01")).is_ok()
+        );
+        let e = Receptor::parse(&datos(
+            "XAXX010101000",
+            "Publico en general",
+            "06600",
+            "612",
+            "G03",
+        ))
+        .unwrap_err();
         let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["nombre", "regimen_fiscal", "uso_cfdi"]);
     }
 
     #[test]
     fn uso_can_change_when_the_regimen_admits_it() {
-        let r = Receptor::parse(&datos("CACX7605101P8", "Xochilt Casas", "36257", "616", "S01")).unwrap();
-        assert_eq!(r.with_uso(UsoCfdi::G02).map(|r| r.uso_cfdi()), Ok(UsoCfdi::G02));
+        let r = Receptor::parse(&datos(
+            "CACX7605101P8",
+            "Xochilt Casas",
+            "36257",
+            "616",
+            "S01",
+        ))
+        .unwrap();
+        assert_eq!(
+            r.with_uso(UsoCfdi::G02).map(|r| r.uso_cfdi()),
+            Ok(UsoCfdi::G02)
+        );
         assert!(r.with_uso(UsoCfdi::G01).is_err());
     }
 

@@ -65,7 +65,10 @@ impl Texto {
     /// Text from our own catalog (product names, units): `|` becomes `/` and it is cut at `max`
     /// characters rather than failing an invoice the customer already paid for. `None` when empty.
     pub(crate) fn lenient(input: &str, max: usize) -> Option<Texto> {
-        let text: String = collapse(&input.replace('|', "/")).chars().take(max).collect();
+        let text: String = collapse(&input.replace('|', "/"))
+            .chars()
+            .take(max)
+            .collect();
         let text = text.trim_end().to_owned();
         (!text.is_empty()).then_some(Texto(text))
     }
@@ -270,7 +273,10 @@ mod tests {
 
     #[test]
     fn collapses_whitespace_and_drops_controls() {
-        assert_eq!(collapse("  Jabón\t de\n\n  tocador\u{7}  "), "Jabón de tocador");
+        assert_eq!(
+            collapse("  Jabón\t de\n\n  tocador\u{7}  "),
+            "Jabón de tocador"
+        );
         assert_eq!(collapse("\u{A0}a\u{A0}\u{A0}b"), "a b");
         assert_eq!(collapse("   "), "");
     }
@@ -278,16 +284,25 @@ mod tests {
     #[test]
     fn moral_names_lose_their_regimen_societario() {
         let cases = [
-            ("Escuela Kemper Urgate, S.A. de C.V.", "ESCUELA KEMPER URGATE"),
+            (
+                "Escuela Kemper Urgate, S.A. de C.V.",
+                "ESCUELA KEMPER URGATE",
+            ),
             ("ESCUELA KEMPER URGATE SA DE CV", "ESCUELA KEMPER URGATE"),
             ("Abarrotes La Güera S. A. de C. V.", "ABARROTES LA GÜERA"),
-            ("Distribuidora Norte S. de R.L. de C.V.", "DISTRIBUIDORA NORTE"),
+            (
+                "Distribuidora Norte S. de R.L. de C.V.",
+                "DISTRIBUIDORA NORTE",
+            ),
             ("Tecnologías Ñandú SAPI de CV", "TECNOLOGÍAS ÑANDÚ"),
             ("Mi Tienda SAS", "MI TIENDA"),
             ("Despacho Contable, S.C.", "DESPACHO CONTABLE"),
             ("Amigos del Libro A.C.", "AMIGOS DEL LIBRO"),
             ("Productores del Valle SPR de RL", "PRODUCTORES DEL VALLE"),
-            ("Grupo Industrial Sociedad Anónima de Capital Variable", "GRUPO INDUSTRIAL"),
+            (
+                "Grupo Industrial Sociedad Anónima de Capital Variable",
+                "GRUPO INDUSTRIAL",
+            ),
             ("Farmacia San Juan", "FARMACIA SAN JUAN"),
             ("CIA. MINERA DEL NORTE SA", "CIA. MINERA DEL NORTE"),
             ("Hermanos Pérez y S.A. de C.V.", "HERMANOS PÉREZ Y"),
@@ -300,7 +315,10 @@ mod tests {
 
     #[test]
     fn a_name_that_is_only_a_regimen_is_kept() {
-        assert_eq!(Nombre::parse("S.A.", TipoPersona::Moral).unwrap().as_str(), "S.A.");
+        assert_eq!(
+            Nombre::parse("S.A.", TipoPersona::Moral).unwrap().as_str(),
+            "S.A."
+        );
     }
 
     #[test]
@@ -311,8 +329,14 @@ mod tests {
 
     #[test]
     fn bad_names_are_explained() {
-        assert!(Nombre::parse("  ", TipoPersona::Fisica).unwrap_err().message.contains("Falta"));
-        assert!(Nombre::parse("A|B", TipoPersona::Fisica).unwrap_err().message.contains('|'));
+        assert!(Nombre::parse("  ", TipoPersona::Fisica)
+            .unwrap_err()
+            .message
+            .contains("Falta"));
+        assert!(Nombre::parse("A|B", TipoPersona::Fisica)
+            .unwrap_err()
+            .message
+            .contains('|'));
         assert!(Nombre::parse(&"A".repeat(301), TipoPersona::Fisica)
             .unwrap_err()
             .message
@@ -321,12 +345,19 @@ mod tests {
 
     #[test]
     fn lenient_text_never_fails_on_catalog_text() {
-        assert_eq!(Texto::lenient("Paracetamol | 500 mg", 1000).unwrap().as_str(), "Paracetamol / 500 mg");
+        assert_eq!(
+            Texto::lenient("Paracetamol | 500 mg", 1000)
+                .unwrap()
+                .as_str(),
+            "Paracetamol / 500 mg"
+        );
         assert_eq!(Texto::lenient("abcdef", 3).unwrap().as_str(), "abc");
         assert_eq!(Texto::lenient(" \n ", 10), None);
         assert!(Texto::parse("serie", "la serie", "A|B", 25).is_err());
         assert_eq!(
-            Texto::parse("serie", "la serie", &"A".repeat(26), 25).unwrap_err().message,
+            Texto::parse("serie", "la serie", &"A".repeat(26), 25)
+                .unwrap_err()
+                .message,
             "La serie admite hasta 25 caracteres y tiene 26."
         );
     }

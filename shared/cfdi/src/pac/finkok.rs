@@ -237,9 +237,11 @@ impl Pac for Finkok {
             .iter()
             .find(|f| f.uuid.eq_ignore_ascii_case(request.uuid()));
         match folio {
-            Some(folio) => {
-                cancel_outcome(&folio.estatus_uuid, &folio.estatus_cancelacion, result.acuse)
-            }
+            Some(folio) => cancel_outcome(
+                &folio.estatus_uuid,
+                &folio.estatus_cancelacion,
+                result.acuse,
+            ),
             None if !result.cod_estatus.is_empty() => Err(classify_text(&result.cod_estatus)),
             None => Err(PacError::Malformed(format!(
                 "Finkok cancel answered without a status for {}",
@@ -470,8 +472,14 @@ mod tests {
             }]
         };
         assert!(matches!(classify(&incidence("300"), ""), PacError::Auth(_)));
-        assert!(matches!(classify(&incidence("703"), ""), PacError::Account(_)));
-        assert!(matches!(classify(&incidence("708"), ""), PacError::Unavailable(_)));
+        assert!(matches!(
+            classify(&incidence("703"), ""),
+            PacError::Account(_)
+        ));
+        assert!(matches!(
+            classify(&incidence("708"), ""),
+            PacError::Unavailable(_)
+        ));
         assert_eq!(
             classify(&incidence("CFDI40108"), ""),
             PacError::Rejected {

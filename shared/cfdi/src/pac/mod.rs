@@ -382,9 +382,8 @@ pub(crate) fn is_decimal_text(text: &str) -> bool {
         None => (text, None),
     };
     let int_ok = !int.is_empty() && int.len() <= 18 && int.bytes().all(|b| b.is_ascii_digit());
-    let frac_ok = frac.is_none_or(|f| {
-        !f.is_empty() && f.len() <= 6 && f.bytes().all(|b| b.is_ascii_digit())
-    });
+    let frac_ok =
+        frac.is_none_or(|f| !f.is_empty() && f.len() <= 6 && f.bytes().all(|b| b.is_ascii_digit()));
     int_ok && frac_ok
 }
 
@@ -402,12 +401,25 @@ mod tests {
             Err(CancelRequestError::MissingSustitucion)
         );
         assert_eq!(
-            CancelRequest::new(UUID, "EKU9003173C9", "XAXX010101000", "116.00", "02", Some(OTHER)),
+            CancelRequest::new(
+                UUID,
+                "EKU9003173C9",
+                "XAXX010101000",
+                "116.00",
+                "02",
+                Some(OTHER)
+            ),
             Err(CancelRequestError::UnexpectedSustitucion)
         );
-        let request =
-            CancelRequest::new(UUID, "eku9003173c9", "XAXX010101000", "116.00", "01", Some(OTHER))
-                .expect("valid request");
+        let request = CancelRequest::new(
+            UUID,
+            "eku9003173c9",
+            "XAXX010101000",
+            "116.00",
+            "01",
+            Some(OTHER),
+        )
+        .expect("valid request");
         assert_eq!(request.uuid(), UUID.to_uppercase());
         assert_eq!(request.rfc_emisor(), "EKU9003173C9");
         assert_eq!(request.motivo().code(), "01");
@@ -416,21 +428,33 @@ mod tests {
 
     #[test]
     fn malformed_uuids_rfcs_totals_and_motives_are_refused() {
-        let bad_uuid = CancelRequest::new("7ED34E9C9B8E", "EKU9003173C9", "XAXX010101000", "1", "02", None);
+        let bad_uuid = CancelRequest::new(
+            "7ED34E9C9B8E",
+            "EKU9003173C9",
+            "XAXX010101000",
+            "1",
+            "02",
+            None,
+        );
         assert!(matches!(bad_uuid, Err(CancelRequestError::Uuid(_))));
         let bad_rfc = CancelRequest::new(UUID, "EKU/90031", "XAXX010101000", "1", "02", None);
         assert!(matches!(bad_rfc, Err(CancelRequestError::Rfc(_))));
-        let bad_total = CancelRequest::new(UUID, "EKU9003173C9", "XAXX010101000", "1e3", "02", None);
+        let bad_total =
+            CancelRequest::new(UUID, "EKU9003173C9", "XAXX010101000", "1e3", "02", None);
         assert!(matches!(bad_total, Err(CancelRequestError::Total(_))));
         let bad_motive = CancelRequest::new(UUID, "EKU9003173C9", "XAXX010101000", "1", "05", None);
         assert!(matches!(bad_motive, Err(CancelRequestError::Motivo(_))));
-        let itself = CancelRequest::new(UUID, "EKU9003173C9", "XAXX010101000", "1", "01", Some(UUID));
+        let itself =
+            CancelRequest::new(UUID, "EKU9003173C9", "XAXX010101000", "1", "01", Some(UUID));
         assert_eq!(itself, Err(CancelRequestError::SelfSustitucion));
     }
 
     #[test]
     fn rfcs_with_enie_and_ampersand_are_accepted() {
-        assert_eq!(normalize_rfc("ñ&a010101aaa").as_deref(), Some("Ñ&A010101AAA"));
+        assert_eq!(
+            normalize_rfc("ñ&a010101aaa").as_deref(),
+            Some("Ñ&A010101AAA")
+        );
         assert_eq!(normalize_rfc("AAA010101AA"), None);
     }
 
@@ -441,7 +465,11 @@ mod tests {
         assert!(!PacError::Auth("x".into()).retryable());
         assert!(!PacError::Account("x".into()).retryable());
         assert!(!PacError::InvalidRequest("x".into()).retryable());
-        assert!(!PacError::Rejected { code: "705".into(), message: "x".into() }.retryable());
+        assert!(!PacError::Rejected {
+            code: "705".into(),
+            message: "x".into()
+        }
+        .retryable());
     }
 
     #[test]
@@ -450,19 +478,34 @@ mod tests {
         assert_eq!(ok.status, CancelStatus::Accepted);
         let pending = cancel_outcome("201", "En proceso", None).expect("outcome");
         assert_eq!(pending.status, CancelStatus::InProcess);
-        let received =
-            cancel_outcome("201", "Petición de cancelación realizada exitosamente", None)
-                .expect("outcome");
+        let received = cancel_outcome(
+            "201",
+            "Petición de cancelación realizada exitosamente",
+            None,
+        )
+        .expect("outcome");
         assert_eq!(received.status, CancelStatus::InProcess);
-        assert_eq!(cancel_outcome("202", "", None).map(|o| o.status), Ok(CancelStatus::Accepted));
+        assert_eq!(
+            cancel_outcome("202", "", None).map(|o| o.status),
+            Ok(CancelStatus::Accepted)
+        );
         let refused = cancel_outcome("201", "Solicitud rechazada", None).expect("outcome");
         assert_eq!(refused.status, CancelStatus::Rejected);
         assert_eq!(
             cancel_outcome("no_cancelable", "", None).map(|o| o.status),
             Ok(CancelStatus::Rejected)
         );
-        assert!(matches!(cancel_outcome("205", "", None), Err(PacError::Unavailable(_))));
-        assert!(matches!(cancel_outcome("203", "", None), Err(PacError::Rejected { .. })));
-        assert!(matches!(cancel_outcome("", "", None), Err(PacError::Malformed(_))));
+        assert!(matches!(
+            cancel_outcome("205", "", None),
+            Err(PacError::Unavailable(_))
+        ));
+        assert!(matches!(
+            cancel_outcome("203", "", None),
+            Err(PacError::Rejected { .. })
+        ));
+        assert!(matches!(
+            cancel_outcome("", "", None),
+            Err(PacError::Malformed(_))
+        ));
     }
 }

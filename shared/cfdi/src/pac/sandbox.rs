@@ -247,7 +247,9 @@ impl Pac for SandboxPac {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A UUID v4 from the SHA-256 of the `Sello`: the same sealed document always gets the same UUID.
@@ -269,7 +271,9 @@ fn above_one_thousand(total: &str) -> bool {
     match int.len().cmp(&4) {
         std::cmp::Ordering::Greater => true,
         std::cmp::Ordering::Less => false,
-        std::cmp::Ordering::Equal => int > "1000" || (int == "1000" && frac.bytes().any(|b| b != b'0')),
+        std::cmp::Ordering::Equal => {
+            int > "1000" || (int == "1000" && frac.bytes().any(|b| b != b'0'))
+        }
     }
 }
 
@@ -311,7 +315,9 @@ fn tfd_element(timbre: &Timbre) -> String {
 fn insert_tfd(xml: &str, root: Node<'_, '_>, tfd: &str) -> Result<String, PacError> {
     let cfdi_child = |name: &str| {
         root.children().find(|n| {
-            n.is_element() && n.tag_name().namespace() == Some(CFDI_NS) && n.tag_name().name() == name
+            n.is_element()
+                && n.tag_name().namespace() == Some(CFDI_NS)
+                && n.tag_name().name() == name
         })
     };
     let malformed = || PacError::Rejected {
@@ -396,8 +402,7 @@ mod tests {
     fn the_leyenda_fits_the_tfd_schema_pattern() {
         // TimbreFiscalDigitalv11.xsd: 12 to 150 of letters, digits, space and a few signs.
         let allowed = |c: char| {
-            c.is_ascii_alphanumeric()
-                || " Ññ!\"%&'´-:;>=<@_,{}`~áéíóúÁÉÍÓÚüÜ".contains(c)
+            c.is_ascii_alphanumeric() || " Ññ!\"%&'´-:;>=<@_,{}`~áéíóúÁÉÍÓÚüÜ".contains(c)
         };
         assert!((12..=150).contains(&LEYENDA.chars().count()));
         assert!(LEYENDA.chars().all(allowed));

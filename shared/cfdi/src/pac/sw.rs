@@ -193,7 +193,11 @@ impl Sw {
     }
 
     /// Sends an authenticated request built by `build`, renewing the token once on a 401.
-    async fn authorized<F>(&self, what: &str, build: F) -> Result<(reqwest::StatusCode, Vec<u8>), PacError>
+    async fn authorized<F>(
+        &self,
+        what: &str,
+        build: F,
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), PacError>
     where
         F: Fn(&str) -> Result<reqwest::RequestBuilder, PacError>,
     {
@@ -285,7 +289,9 @@ impl Pac for Sw {
             url.push_str(folio);
         }
         let (status, body) = self
-            .authorized("SW cancel", |token| Ok(self.http.post(&url).bearer_auth(token)))
+            .authorized("SW cancel", |token| {
+                Ok(self.http.post(&url).bearer_auth(token))
+            })
             .await?;
         let Some(envelope) = parse_envelope(&body) else {
             return Err(unreadable("SW cancel", status, &body));
@@ -371,10 +377,8 @@ fn message_code(message: &str) -> String {
         .take_while(|c| c.is_ascii_alphanumeric())
         .collect();
     let rest = message[code.len()..].trim_start();
-    let delimited = rest.is_empty()
-        || rest.starts_with('-')
-        || rest.starts_with('.')
-        || rest.starts_with(':');
+    let delimited =
+        rest.is_empty() || rest.starts_with('-') || rest.starts_with('.') || rest.starts_with(':');
     if !code.is_empty() && code.bytes().any(|b| b.is_ascii_digit()) && delimited {
         code
     } else {
@@ -459,12 +463,18 @@ mod tests {
 
     #[test]
     fn codes_are_read_from_the_start_of_sw_messages() {
-        assert_eq!(message_code("307. El comprobante contiene un timbre previo."), "307");
+        assert_eq!(
+            message_code("307. El comprobante contiene un timbre previo."),
+            "307"
+        );
         assert_eq!(
             message_code("CFDI40108 - El TipoDeComprobante es E, I o N…"),
             "CFDI40108"
         );
-        assert_eq!(message_code("AU2000 - El usuario y/o contraseña son inválidos"), "AU2000");
+        assert_eq!(
+            message_code("AU2000 - El usuario y/o contraseña son inválidos"),
+            "AU2000"
+        );
         assert_eq!(message_code("Error desconocido"), "SW");
         assert_eq!(message_code(""), "SW");
     }

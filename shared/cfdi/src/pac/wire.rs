@@ -73,8 +73,9 @@ pub(crate) fn stamp_from_xml(
     reported_uuid: Option<&str>,
     already_stamped: bool,
 ) -> Result<Stamp, StampCheck> {
-    let timbre = Timbre::from_stamped_xml(&stamped_xml)
-        .map_err(|e| StampCheck::Unreadable(format!("the stamped CFDI has no readable TFD: {e}")))?;
+    let timbre = Timbre::from_stamped_xml(&stamped_xml).map_err(|e| {
+        StampCheck::Unreadable(format!("the stamped CFDI has no readable TFD: {e}"))
+    })?;
     if let Some(reported) = reported_uuid.map(str::trim).filter(|u| !u.is_empty()) {
         if !reported.eq_ignore_ascii_case(&timbre.uuid) {
             return Err(StampCheck::Unreadable(format!(

@@ -1,0 +1,278 @@
+//! From our records to CFDI 4.0 documents: the only place the app speaks `mostrador_cfdi`'s model.
+
+use super::fiscal::CustomerFiscal;
+use super::global::Ticket as SaleTicket;
+use super::settings::{CsdInfo, IssuerInput, Issuing};
+use crate::error::{ApiError, FieldError};
+use crate::merchants::Branch;
+use crate::messages::GlobalPeriod;
+use crate::orders::Order;
+use chrono::{DateTime, Utc};
+use mostrador_cfdi::catalogs::{CodigoPostal, FormaPago, Meses, Periodicidad};
+use mostrador_cfdi::csd::Csd;
+use mostrador_cfdi::model::{
+    Comprobante, DatosFiscales, Emisor, FiscalError, FiscalErrors, InformacionGlobal,
+    InvoiceHeader, OrderLine, Pago, Receptor, Ticket, TicketPart,
+};
+use mostrador_core::catalog::Product;
+use mostrador_core::tax::TaxTreatment;
+use std::collections::HashMap;
+
+/// A sealed CFDI, ready for the PAC.
+#[derive(Debug, Clone)]
+pub struct Sealed {
+    pub xml: String,
+    /// Total in pesos as written in the document.
+    pub total: String,
+}
+
+impl Sealed {
+    /// A sealed document read back from storage.
+    pub fn from_xml(xml: String) -> Sealed {
+        let total = attribute(&xml, "Total").unwrap_or_default();
+        Sealed { xml, total }
+    }
+}
+
+/// The value of the first `name="…"` attribute in the comprobante's opening tag.
+fn attribute(xml: &str, name: &str) -> Option<String> {
+    let start = xml.find("<cfdi:Comprobante")?;
+    let tag_end = xml[start..].find('>')? + start;
+    let tag = &xml[start..tag_end];
+    let needle = format!(" {name}=\"");
+    let at = tag.find(&needle)? + needle.len();
+    let end = tag[at..].find('"')? + at;
+    Some(tag[at..end].to_owned())
+}
+
+fn fields(errors: FiscalErrors) -> Vec<FieldError> {
+    errors
+        .into_vec()
+        .into_iter()
+        .map(|e| FieldError::new(e.field, e.message))
+        .collect()
+}
+
+fn field(e: FiscalError) -> Vec<FieldError> {
+    vec![FieldError::new(e.field, e.message)]
+}
+
+/// Every problem with the merchant's issuer data, in Spanish.
+pub fn check_issuer(input: &IssuerInput) -> Vec<FieldError> {
+    let mut out = match Emisor::parse(&input.rfc, &input.nombre, &input.regimen_fiscal) {
+        Ok(_) => Vec::new(),
+        Err(e) => fields(e),
+    };
+    let serie = input.serie.trim();
+    if serie.is_empty() || serie.len() > 24 || !serie.chars().all(|c| c.is_ascii_alphanumeric()) {
+        out.push(FieldError::new(
+            "serie",
+            "La serie lleva de 1 a 24 letras o números.",
+        ));
+    }
+    if !matches!(input.periodicidad.trim(), "01" | "02" | "03" | "04") {
+        out.push(FieldError::new(
+            "periodicidad",
+            "La periodicidad de la factura global es 01 (diaria), 02 (semanal), 03 (quincenal) o 04 (mensual).",
+        ));
+    }
+    out
+}
+
+fn datos(c: &CustomerFiscal) -> DatosFiscales {
+    DatosFiscales {
+        rfc: c.rfc.clone(),
+        nombre: c.nombre.clone(),
+        codigo_postal: c.codigo_postal.clone(),
+        regimen_fiscal: c.regimen_fiscal.clone(),
+        uso_cfdi: c.uso_cfdi.clone(),
+    }
+}
+
+/// Every problem with a customer's fiscal data, in Spanish.
+pub fn check_receptor(c: &CustomerFiscal) -> Vec<FieldError> {
+    match Receptor::parse(&datos(c)) {
+        Ok(_) => Vec::new(),
+        Err(e) => fields(e),
+    }
+}
+
+/// Loads and checks a CSD (password, matching key, validity now, RFC when given).
+pub fn load_csd(
+    cer: &[u8],
+    key: &[u8],
+    password: &str,
+    rfc: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Csd, ApiError> {
+    let csd = Csd::from_der(cer, key, password.as_bytes())
+        .map_err(|e| ApiError::Validation(vec![FieldError::new("csd", e.to_string())]))?;
+    let local = now
+        .with_timezone(&chrono_tz::America::Mexico_City)
+        .naive_local();
+    csd.check_vigencia(local)
+        .map_err(|e| ApiError::Validation(vec![FieldError::new("certificate", e.to_string())]))?;
+    if let Some(rfc) = rfc {
+        if csd.rfc().as_str() != rfc {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "certificate",
+                format!(
+                    "El CSD es del RFC {}, no del emisor {rfc}.",
+                    csd.rfc().as_str()
+                ),
+            )]));
+        }
+    }
+    Ok(csd)
+}
+
+/// What the API shows of a CSD.
+pub fn csd_info(csd: &Csd) -> CsdInfo {
+    CsdInfo {
+        no_certificado: csd.no_certificado().to_owned(),
+        valid_from: csd.valid_from().to_rfc3339(),
+        valid_to: csd.valid_until().to_rfc3339(),
+    }
+}
+
+fn header(
+    issuing: &Issuing,
+    branch: &Branch,
+    serie: &str,
+    folio: u64,
+    now: DateTime<Utc>,
+) -> Result<InvoiceHeader, ApiError> {
+    let emisor = Emisor::parse(
+        &issuing.issuer.rfc,
+        &issuing.issuer.nombre,
+        &issuing.issuer.regimen_fiscal,
+    )
+    .map_err(|e| ApiError::Validation(fields(e)))?;
+    let lugar = CodigoPostal::parse(&branch.postal_code)
+        .map_err(|e| ApiError::Validation(field(e.under("sucursal"))))?;
+    // Fecha is the local time of the place of issue.
+    let tz: chrono_tz::Tz = branch
+        .timezone
+        .parse()
+        .unwrap_or(chrono_tz::America::Mexico_City);
+    Ok(InvoiceHeader {
+        emisor,
+        lugar_expedicion: lugar,
+        fecha: now.with_timezone(&tz).naive_local(),
+        serie: Some(serie.to_owned()),
+        folio: Some(folio.to_string()),
+    })
+}
+
+/// c_FormaPago of how the customer paid.
+pub fn forma_pago(method: &str) -> FormaPago {
+    match method {
+        "cash" => FormaPago::Efectivo,
+        "spei" | "codi" => FormaPago::Transferencia,
+        // Checkout pages do not say credit or debit: SAT's guide accepts 04 for card payments.
+        "card" => FormaPago::TarjetaDeCredito,
+        _ => FormaPago::Transferencia,
+    }
+}
+
+fn seal(comprobante: &Comprobante, csd: &Csd) -> Result<Sealed, ApiError> {
+    let sealed = comprobante
+        .seal(csd)
+        .map_err(|e| ApiError::Validation(vec![FieldError::new("csd", e.to_string())]))?;
+    Ok(Sealed::from_xml(sealed.xml().to_owned()))
+}
+
+/// The individual invoice of a paid order, sealed.
+pub fn individual(
+    issuing: &Issuing,
+    order: &Order,
+    products: &HashMap<String, Product>,
+    customer: &CustomerFiscal,
+    folio: u64,
+    branch: &Branch,
+    now: DateTime<Utc>,
+    method: &str,
+) -> Result<Sealed, ApiError> {
+    let header = header(issuing, branch, &issuing.issuer.serie, folio, now)?;
+    let receptor =
+        Receptor::parse(&datos(customer)).map_err(|e| ApiError::Validation(fields(e)))?;
+    let pago = Pago::pue(forma_pago(method)).map_err(|e| ApiError::Validation(field(e)))?;
+    let lines: Vec<OrderLine> = order
+        .lines
+        .iter()
+        .map(|l| {
+            let product = products.get(&l.sku);
+            OrderLine {
+                clave_prod_serv: product
+                    .map_or("01010101".to_owned(), |p| p.clave_prod_serv.clone()),
+                no_identificacion: Some(l.sku.clone()),
+                cantidad: l.qty,
+                clave_unidad: product.map_or("H87".to_owned(), |p| p.clave_unidad.clone()),
+                unidad: None,
+                descripcion: l.name.clone(),
+                // The customer paid the line total; the unit price including IVA is what they saw.
+                precio_unitario: l.unit,
+                precio_incluye_iva: l.amounts.total == l.unit.checked_mul(l.qty).unwrap_or(l.unit),
+                iva: product.map_or(
+                    if l.amounts.iva.0 == 0 {
+                        TaxTreatment::Iva0
+                    } else {
+                        TaxTreatment::Iva16
+                    },
+                    |p| p.tax,
+                ),
+                descuento: mostrador_core::money::Centavos::ZERO,
+            }
+        })
+        .collect();
+    let comprobante = Comprobante::ingreso(&header, receptor, pago, &lines)
+        .map_err(|e| ApiError::Validation(fields(e)))?;
+    seal(&comprobante, &issuing.csd)
+}
+
+/// The global invoice of a branch's period, sealed.
+pub fn global(
+    issuing: &Issuing,
+    tickets: &[SaleTicket],
+    serie: &str,
+    folio: u64,
+    branch: &Branch,
+    period: &GlobalPeriod,
+    now: DateTime<Utc>,
+) -> Result<Sealed, ApiError> {
+    let header = header(issuing, branch, serie, folio, now)?;
+    let periodicidad =
+        Periodicidad::parse(&period.periodicidad).map_err(|e| ApiError::Validation(field(e)))?;
+    let meses = period
+        .meses
+        .parse::<u8>()
+        .ok()
+        .and_then(|m| Meses::new(m).ok())
+        .ok_or_else(|| ApiError::Validation(vec![FieldError::new("meses", "01-12")]))?;
+    let info = InformacionGlobal::new(periodicidad, meses, period.anio)
+        .map_err(|e| ApiError::Validation(fields(e)))?;
+    let cfdi_tickets: Vec<Ticket> = tickets
+        .iter()
+        .map(|t| Ticket {
+            folio: t.order_id.clone(),
+            forma_pago: forma_pago(&t.method),
+            partes: if t.taxes.is_empty() {
+                vec![TicketPart {
+                    iva: TaxTreatment::Iva16,
+                    total: t.total,
+                }]
+            } else {
+                t.taxes
+                    .iter()
+                    .map(|x| TicketPart {
+                        iva: x.treatment,
+                        total: mostrador_core::money::Centavos(x.base.0 + x.iva.0),
+                    })
+                    .collect()
+            },
+        })
+        .collect();
+    let comprobante = Comprobante::global(&header, info, &cfdi_tickets)
+        .map_err(|e| ApiError::Validation(fields(e)))?;
+    seal(&comprobante, &issuing.csd)
+}

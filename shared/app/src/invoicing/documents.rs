@@ -1,0 +1,152 @@
+//! Delivering an invoice: its PDF and XML as two WhatsApp documents. WhatsApp fetches documents from
+//! a link, so each file gets a signed, expiring URL (`GET /files/{token}`) that reveals nothing and
+//! cannot be guessed or altered.
+
+use super::issue::{blob_key, InvoiceRecord};
+use crate::customers;
+use crate::error::ApiError;
+use crate::messages::{Category, OutboundEnvelope};
+use crate::orders::Order;
+use crate::tenant::MerchantId;
+use crate::Deps;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use mostrador_queue::OutgoingMessage;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// How long a document link works (Meta downloads it within minutes; customers may reopen it).
+pub const LINK_TTL_SECS: i64 = 7 * 24 * 3600;
+/// The template that carries an invoice outside the 24-hour window (document header: the PDF).
+pub const INVOICE_TEMPLATE: &str = "mostrador_factura";
+
+#[derive(Serialize, Deserialize)]
+struct FileClaim {
+    /// Blob key.
+    k: String,
+    /// File name for the download.
+    f: String,
+    /// Expiry, unix seconds.
+    e: i64,
+}
+
+fn signing_key(deps: &Deps) -> Vec<u8> {
+    Sha256::digest(format!("mostrador-files:{}", deps.config.admin_key.expose()).as_bytes())
+        .to_vec()
+}
+
+fn mac(deps: &Deps, payload: &str) -> String {
+    let mut m = Hmac::<Sha256>::new_from_slice(&signing_key(deps))
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    m.update(payload.as_bytes());
+    hex::encode(m.finalize().into_bytes())
+}
+
+/// A signed URL for a stored file.
+pub fn link(deps: &Deps, blob: &str, filename: &str) -> Result<String, ApiError> {
+    let claim = FileClaim {
+        k: blob.to_owned(),
+        f: filename.to_owned(),
+        e: deps.clock.now_secs() + LINK_TTL_SECS,
+    };
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(&claim).map_err(|e| ApiError::Internal(e.into()))?);
+    Ok(format!(
+        "{}/files/{payload}.{}",
+        deps.config.public_url,
+        mac(deps, &payload)
+    ))
+}
+
+/// The file a token names, if the token is authentic and not expired: (blob key, file name).
+pub fn resolve(deps: &Deps, token: &str) -> Option<(String, String)> {
+    let (payload, sig) = token.split_once('.')?;
+    let expected = mac(deps, payload);
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        sig.as_bytes(),
+        expected.as_bytes(),
+    )) {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claim: FileClaim = serde_json::from_slice(&bytes).ok()?;
+    (claim.e >= deps.clock.now_secs()).then_some((claim.k, claim.f))
+}
+
+/// The file names customers see: `Factura-A-12.pdf`.
+pub fn filename(rec: &InvoiceRecord, ext: &str) -> String {
+    format!(
+        "Factura-{}-{}.{ext}",
+        rec.serie.as_deref().unwrap_or("A"),
+        rec.folio.unwrap_or(0)
+    )
+}
+
+/// Sends the stamped invoice to the order's customer: the PDF and the XML inside the 24-hour window,
+/// or the invoice template with the PDF outside it. Each message is sent once per invoice.
+pub async fn deliver(
+    deps: &Deps,
+    merchant: &MerchantId,
+    order: &Order,
+    rec: &InvoiceRecord,
+) -> Result<(), ApiError> {
+    let table = crate::tenant::TenantTable::new(deps.table.clone(), merchant);
+    let customer = customers::get(&table, &order.wa_id).await?;
+    let pdf_name = filename(rec, "pdf");
+    let xml_name = filename(rec, "xml");
+    let pdf = link(deps, &blob_key(merchant, &rec.id, "cfdi.pdf"), &pdf_name)?;
+    let xml = link(deps, &blob_key(merchant, &rec.id, "cfdi.xml"), &xml_name)?;
+    let uuid = rec.uuid.clone().unwrap_or_default();
+    let messages: Vec<(String, Category, serde_json::Value)> = if customer
+        .window_open(deps.clock.now())
+    {
+        vec![
+            (
+                format!("{}-inv-pdf", order.id),
+                Category::Service,
+                serde_json::json!({ "messaging_product": "whatsapp", "to": order.wa_id, "type": "document",
+                    "document": { "link": pdf, "filename": pdf_name,
+                        "caption": format!("🧾 Tu factura del pedido {} (folio fiscal {uuid}).", crate::fulfilment::short_id(&order.id)) } }),
+            ),
+            (
+                format!("{}-inv-xml", order.id),
+                Category::Service,
+                serde_json::json!({ "messaging_product": "whatsapp", "to": order.wa_id, "type": "document",
+                    "document": { "link": xml, "filename": xml_name, "caption": "El XML de tu factura (CFDI 4.0)." } }),
+            ),
+        ]
+    } else {
+        vec![(
+            format!("{}-inv-tpl", order.id),
+            Category::Utility,
+            serde_json::json!({ "messaging_product": "whatsapp", "to": order.wa_id, "type": "template",
+                "template": { "name": INVOICE_TEMPLATE, "language": { "code": "es_MX" }, "components": [
+                    { "type": "header", "parameters": [{ "type": "document", "document": { "link": pdf, "filename": pdf_name } }] },
+                    { "type": "body", "parameters": [
+                        { "type": "text", "text": crate::fulfilment::short_id(&order.id) },
+                        { "type": "text", "text": uuid } ] } ] } }),
+        )]
+    };
+    for (id, category, wire) in messages {
+        let message = serde_json::from_value(wire).map_err(|e| ApiError::Internal(e.into()))?;
+        let envelope = OutboundEnvelope {
+            id: id.clone(),
+            merchant_id: merchant.to_string(),
+            phone_number_id: order.phone_number_id.clone(),
+            category,
+            message,
+        };
+        let body = serde_json::to_string(&envelope).map_err(|e| ApiError::Internal(e.into()))?;
+        deps.queues
+            .outbound
+            .send(
+                OutgoingMessage::new(body)
+                    .group(order.wa_id.clone())
+                    .dedup(id),
+            )
+            .await?;
+    }
+    Ok(())
+}

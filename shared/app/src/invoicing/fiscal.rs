@@ -1,0 +1,102 @@
+//! A customer's fiscal data (RFC, name, postal code, régimen, uso del CFDI): validated before it is
+//! kept, sealed through Keys (it is personal data under the LFPDPPP), reused for later invoices.
+
+use crate::error::{ApiError, FieldError};
+use crate::sealed;
+use crate::tenant::{MerchantId, TenantTable};
+use crate::Deps;
+use mostrador_store::{Item, Key, Table, Value};
+use serde::{Deserialize, Serialize};
+
+/// What a customer gives to be invoiced.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerFiscal {
+    pub rfc: String,
+    /// As on their Constancia de Situación Fiscal.
+    pub nombre: String,
+    pub codigo_postal: String,
+    pub regimen_fiscal: String,
+    pub uso_cfdi: String,
+}
+
+impl CustomerFiscal {
+    /// The same data, trimmed and upper-cased as SAT writes it.
+    pub fn normalized(&self) -> CustomerFiscal {
+        CustomerFiscal {
+            rfc: self.rfc.trim().to_uppercase(),
+            nombre: self.nombre.trim().to_uppercase(),
+            codigo_postal: self.codigo_postal.trim().to_owned(),
+            regimen_fiscal: self.regimen_fiscal.trim().to_owned(),
+            uso_cfdi: self.uso_cfdi.trim().to_uppercase(),
+        }
+    }
+
+    /// Every field that SAT would refuse, with a reason in Spanish.
+    pub fn problems(&self) -> Vec<FieldError> {
+        crate::invoicing::build::check_receptor(self)
+    }
+}
+
+fn key(wa_id: &str) -> Key {
+    Key::new(format!("CUST#{wa_id}"), "FISCAL")
+}
+
+fn context(merchant: &MerchantId, wa_id: &str) -> String {
+    format!("merchant:{merchant}:fiscal:{wa_id}")
+}
+
+/// Validates and keeps a customer's fiscal data; invalid data is refused with every field's reason.
+pub async fn save(
+    deps: &Deps,
+    merchant: &MerchantId,
+    wa_id: &str,
+    data: &CustomerFiscal,
+) -> Result<CustomerFiscal, ApiError> {
+    let data = data.normalized();
+    let problems = data.problems();
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+    let sealed = sealed::seal_json(deps, &data, &context(merchant, wa_id)).await?;
+    TenantTable::new(deps.table.clone(), merchant)
+        .put(
+            Item::new(&key(wa_id))
+                .with("sealed", Value::B(sealed))
+                .with("updated_at", deps.clock.now_secs()),
+            None,
+        )
+        .await?;
+    Ok(data)
+}
+
+/// The customer's fiscal data, if they gave it.
+pub async fn load(
+    deps: &Deps,
+    merchant: &MerchantId,
+    wa_id: &str,
+) -> Result<Option<CustomerFiscal>, ApiError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    match table.get(&key(wa_id)).await? {
+        Some(item) => match item.get("sealed") {
+            Some(Value::B(b)) => Ok(Some(
+                sealed::open_json(deps, b, &context(merchant, wa_id)).await?,
+            )),
+            _ => Ok(None),
+        },
+        None => Ok(None),
+    }
+}
+
+/// Forgets the customer's fiscal data (their right of cancellation).
+pub async fn forget(deps: &Deps, merchant: &MerchantId, wa_id: &str) -> Result<(), ApiError> {
+    TenantTable::new(deps.table.clone(), merchant)
+        .delete(&key(wa_id), None)
+        .await?;
+    Ok(())
+}
+
+/// A masked view for logs and lists: the RFC's first 4 characters.
+pub fn masked_rfc(rfc: &str) -> String {
+    format!("{}…", rfc.chars().take(4).collect::<String>())
+}

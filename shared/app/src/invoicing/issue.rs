@@ -1,0 +1,636 @@
+//! invoice-stamp: one invoice request (an order's individual invoice, or a branch's global invoice for
+//! a period) built, sealed, stamped once, stored and delivered.
+//!
+//! Never stamped twice: the folio is reserved once per invoice id, and the sealed XML is stored before
+//! the PAC is called, so every retry sends the PAC the very same document (which it recognizes as
+//! already stamped). PAC outages are retried with backoff; after five attempts the request waits in
+//! the invoicing dead-letter queue, visible to the merchant as `retrying` with the last error, and is
+//! replayable.
+
+use super::fiscal::{self, CustomerFiscal};
+use super::settings::{self, Issuing, NotReady};
+use super::{build, documents};
+use crate::error::ApiError;
+use crate::messages::{GlobalPeriod, InvoiceRequest};
+use crate::orders::{self, OrderStatus};
+use crate::records::{QueueRecord, RecordError};
+use crate::tenant::{MerchantId, TenantTable};
+use crate::Deps;
+use bytes::Bytes;
+use mostrador_cfdi::pac::PacError;
+use mostrador_store::{Condition, Item, Key, Query, StoreError, Table, Update};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Delays between attempts while the PAC is failing.
+const BACKOFF: [Duration; 4] = [
+    Duration::from_secs(60),
+    Duration::from_secs(300),
+    Duration::from_secs(900),
+    Duration::from_secs(3600),
+];
+
+/// Where an invoice stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceStatus {
+    /// Sealed and waiting for the PAC (retried while it fails).
+    Retrying,
+    /// The merchant must act first (no CSD, no fiscal data, PAC credentials refused).
+    Blocked,
+    /// The data or the PAC refused it for good; the reasons say why.
+    Rejected,
+    Stamped,
+    Cancelled,
+}
+
+/// The invoice record kept for the merchant (`INVOICES` / `{id}`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InvoiceRecord {
+    pub id: String,
+    /// `individual` or `global`.
+    pub kind: String,
+    pub status: InvoiceStatus,
+    pub branch_id: String,
+    #[serde(default)]
+    pub order_id: Option<String>,
+    #[serde(default)]
+    pub serie: Option<String>,
+    #[serde(default)]
+    pub folio: Option<u64>,
+    #[serde(default)]
+    pub uuid: Option<String>,
+    /// Total in pesos, as written in the CFDI.
+    #[serde(default)]
+    pub total: Option<String>,
+    #[serde(default)]
+    pub receptor_rfc: Option<String>,
+    #[serde(default)]
+    pub tickets: Option<u32>,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub attempts: u32,
+    pub updated_at: i64,
+    #[serde(default)]
+    pub stamped_at: Option<String>,
+    #[serde(default)]
+    pub cancel_status: Option<String>,
+}
+
+/// The key of an invoice record.
+pub fn record_key(id: &str) -> Key {
+    Key::new("INVOICES", id)
+}
+
+/// Blob keys of an invoice's files.
+pub fn blob_key(merchant: &MerchantId, id: &str, file: &str) -> String {
+    format!("invoices/{merchant}/{id}/{file}")
+}
+
+/// Reads an invoice record.
+pub async fn get(table: &TenantTable, id: &str) -> Result<Option<InvoiceRecord>, ApiError> {
+    Ok(match table.get(&record_key(id)).await? {
+        Some(item) => Some(
+            serde_json::from_str(item.get_s("doc").unwrap_or("null"))
+                .map_err(|e| ApiError::Internal(e.into()))?,
+        ),
+        None => None,
+    })
+}
+
+/// Writes an invoice record.
+pub async fn store(table: &TenantTable, record: &InvoiceRecord) -> Result<(), ApiError> {
+    let doc = serde_json::to_string(record).map_err(|e| ApiError::Internal(e.into()))?;
+    let status = serde_json::to_value(record.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    table
+        .update(
+            &record_key(&record.id),
+            Update::new().set("doc", doc).set("status", status),
+            None,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Lists invoices, oldest id first, from `after`.
+pub async fn list(
+    table: &TenantTable,
+    limit: u32,
+    after: Option<String>,
+) -> Result<(Vec<InvoiceRecord>, Option<String>), ApiError> {
+    let page = table
+        .query(Query::partition("INVOICES").limit(limit).after(after))
+        .await?;
+    let mut out = Vec::new();
+    for item in &page.items {
+        if let Some(doc) = item.get_s("doc") {
+            out.push(serde_json::from_str(doc).map_err(|e| ApiError::Internal(e.into()))?);
+        }
+    }
+    Ok((out, page.cursor))
+}
+
+/// Queues the individual invoice of an order (the chat's "factura", or the merchant API).
+pub async fn request_individual(
+    deps: &Deps,
+    merchant: &MerchantId,
+    order_id: &str,
+) -> Result<(), ApiError> {
+    let body = serde_json::to_string(&InvoiceRequest {
+        merchant_id: merchant.to_string(),
+        order_id: order_id.to_owned(),
+        global: None,
+    })
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    deps.queues
+        .invoicing
+        .send(mostrador_queue::OutgoingMessage::new(body))
+        .await?;
+    Ok(())
+}
+
+/// invoice-stamp: handles one request from the invoicing queue.
+pub async fn handle(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError> {
+    let req: InvoiceRequest =
+        serde_json::from_str(&record.body).map_err(|e| RecordError::Malformed(e.to_string()))?;
+    if req.order_id.is_empty() || req.order_id.len() > 64 || req.order_id.contains('#') {
+        return Err(RecordError::Malformed(
+            "order_id must have 1-64 characters and no '#'".into(),
+        ));
+    }
+    let merchant = MerchantId::try_from(req.merchant_id.clone()).map_err(RecordError::Malformed)?;
+    let span = tracing::info_span!("invoice", merchant = %merchant, id = %req.order_id, attempt = record.receive_count);
+    let work = async {
+        match &req.global {
+            None => individual(deps, &merchant, &req.order_id, record.receive_count).await,
+            Some(period) => {
+                global(deps, &merchant, &req.order_id, period, record.receive_count).await
+            }
+        }
+    };
+    tracing::Instrument::instrument(work, span).await
+}
+
+fn retry(e: impl std::fmt::Display) -> RecordError {
+    RecordError::retry(e)
+}
+
+fn now_secs(deps: &Deps) -> i64 {
+    deps.clock.now_secs()
+}
+
+fn new_record(deps: &Deps, id: &str, kind: &str, branch_id: &str) -> InvoiceRecord {
+    InvoiceRecord {
+        id: id.to_owned(),
+        kind: kind.to_owned(),
+        status: InvoiceStatus::Retrying,
+        branch_id: branch_id.to_owned(),
+        order_id: None,
+        serie: None,
+        folio: None,
+        uuid: None,
+        total: None,
+        receptor_rfc: None,
+        tickets: None,
+        error: None,
+        attempts: 0,
+        updated_at: now_secs(deps),
+        stamped_at: None,
+        cancel_status: None,
+    }
+}
+
+async fn give_up(
+    table: &TenantTable,
+    mut rec: InvoiceRecord,
+    status: InvoiceStatus,
+    why: String,
+    deps: &Deps,
+) -> Result<(), RecordError> {
+    tracing::warn!(id = %rec.id, status = ?status, reason = %why, "invoice not issued");
+    rec.status = status;
+    rec.error = Some(why);
+    rec.updated_at = now_secs(deps);
+    store(table, &rec).await.map_err(retry)
+}
+
+/// Reserves the folio of invoice `id` once: a retry gets the same folio.
+async fn reserve_folio(table: &TenantTable, serie: &str, id: &str) -> Result<u64, ApiError> {
+    let folio_key = Key::new("FOLIO_OF", id);
+    if let Some(item) = table.get(&folio_key).await? {
+        if let Some(f) = item.get_n("folio") {
+            return Ok(f as u64);
+        }
+    }
+    let counter = table
+        .update(
+            &Key::new("FOLIOS", serie),
+            Update::new().add("next", 1),
+            None,
+        )
+        .await?;
+    let candidate = counter.get_n("next").unwrap_or(1);
+    match table
+        .put(
+            Item::new(&folio_key).with("folio", candidate),
+            Some(Condition::NotExists),
+        )
+        .await
+    {
+        Ok(()) => Ok(candidate as u64),
+        // Another attempt reserved one first: use theirs (a gap in folios is allowed).
+        Err(StoreError::ConditionFailed { .. }) => Ok(table
+            .get(&folio_key)
+            .await?
+            .and_then(|i| i.get_n("folio"))
+            .unwrap_or(candidate) as u64),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The stored sealed XML of invoice `id`, or builds, seals and stores it with `make`.
+async fn sealed_once<F, Fut>(
+    deps: &Deps,
+    merchant: &MerchantId,
+    id: &str,
+    make: F,
+) -> Result<Result<build::Sealed, ApiError>, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<build::Sealed, ApiError>>,
+{
+    let key = blob_key(merchant, id, "sealed.xml");
+    if let Some(blob) = deps
+        .blobs
+        .get(&key)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+    {
+        let xml =
+            String::from_utf8(blob.body.to_vec()).map_err(|e| ApiError::Internal(e.into()))?;
+        return Ok(Ok(build::Sealed::from_xml(xml)));
+    }
+    let sealed = match make().await {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e)),
+    };
+    deps.blobs
+        .put(&key, Bytes::from(sealed.xml.clone()), "application/xml")
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(Ok(sealed))
+}
+
+/// Stamps the sealed XML; stores XML and PDF; marks the record stamped.
+async fn stamp_and_store(
+    deps: &Deps,
+    merchant: &MerchantId,
+    issuing: &Issuing,
+    table: &TenantTable,
+    mut rec: InvoiceRecord,
+    sealed: &build::Sealed,
+    attempt: u32,
+) -> Result<Option<InvoiceRecord>, RecordError> {
+    rec.attempts = attempt.max(1);
+    let stamp = match issuing.pac.stamp(&sealed.xml).await {
+        Ok(s) => s,
+        Err(e) if e.retryable() => {
+            let delay = BACKOFF[(attempt.max(1) as usize - 1).min(BACKOFF.len() - 1)];
+            rec.status = InvoiceStatus::Retrying;
+            rec.error = Some(format!("PAC no disponible: {e}"));
+            rec.updated_at = now_secs(deps);
+            store(table, &rec).await.map_err(retry)?;
+            tracing::warn!(error = %e, retry_in = ?delay, "PAC unavailable; retrying");
+            return Err(RecordError::RetryAfter(delay, format!("PAC: {e}")));
+        }
+        Err(e @ PacError::Auth(_)) => {
+            give_up(
+                table,
+                rec,
+                InvoiceStatus::Blocked,
+                format!("el PAC rechazó las credenciales: {e}"),
+                deps,
+            )
+            .await?;
+            return Ok(None);
+        }
+        Err(e) => {
+            give_up(table, rec, InvoiceStatus::Rejected, e.to_string(), deps).await?;
+            return Ok(None);
+        }
+    };
+    let view = mostrador_cfdi::stamped::StampedCfdi::parse(&stamp.xml)
+        .map_err(|e| RecordError::retry(format!("stamped XML unreadable: {e}")))?;
+    let pdf =
+        mostrador_cfdi::pdf::render(&view).map_err(|e| RecordError::retry(format!("PDF: {e}")))?;
+    deps.blobs
+        .put(
+            &blob_key(merchant, &rec.id, "cfdi.xml"),
+            Bytes::from(stamp.xml.clone()),
+            "application/xml",
+        )
+        .await
+        .map_err(retry)?;
+    deps.blobs
+        .put(
+            &blob_key(merchant, &rec.id, "cfdi.pdf"),
+            Bytes::from(pdf),
+            "application/pdf",
+        )
+        .await
+        .map_err(retry)?;
+    rec.status = InvoiceStatus::Stamped;
+    rec.uuid = Some(stamp.uuid.to_uppercase());
+    rec.stamped_at = Some(stamp.fecha_timbrado.clone());
+    rec.error = None;
+    rec.updated_at = now_secs(deps);
+    store(table, &rec).await.map_err(retry)?;
+    tracing::info!(uuid = %stamp.uuid, already = stamp.already_stamped, "invoice stamped");
+    Ok(Some(rec))
+}
+
+async fn individual(
+    deps: &Deps,
+    merchant: &MerchantId,
+    order_id: &str,
+    attempt: u32,
+) -> Result<(), RecordError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let Some(order) = orders::get(&table, order_id).await.map_err(retry)? else {
+        return Err(RecordError::Malformed(format!("no order {order_id}")));
+    };
+    let mut rec = match get(&table, order_id).await.map_err(retry)? {
+        Some(r) => r,
+        None => {
+            let mut r = new_record(deps, order_id, "individual", &order.branch_id);
+            r.order_id = Some(order_id.to_owned());
+            r
+        }
+    };
+    if matches!(
+        rec.status,
+        InvoiceStatus::Stamped | InvoiceStatus::Cancelled
+    ) && rec.uuid.is_some()
+    {
+        // Stamped before: deliver again (each message is sent once per id anyway).
+        return documents::deliver(deps, merchant, &order, &rec)
+            .await
+            .map_err(retry);
+    }
+    let invoiceable = matches!(
+        order.status,
+        OrderStatus::Paid
+            | OrderStatus::ReadyForPickup
+            | OrderStatus::Shipped
+            | OrderStatus::Delivered
+    );
+    if !invoiceable {
+        return give_up(
+            &table,
+            rec,
+            InvoiceStatus::Rejected,
+            format!(
+                "el pedido está {}; solo se factura lo pagado",
+                order.status.as_str()
+            ),
+            deps,
+        )
+        .await;
+    }
+    let Some(customer) = fiscal::load(deps, merchant, &order.wa_id)
+        .await
+        .map_err(retry)?
+    else {
+        return give_up(
+            &table,
+            rec,
+            InvoiceStatus::Blocked,
+            "el cliente no ha dado sus datos fiscales".into(),
+            deps,
+        )
+        .await;
+    };
+    let issuing = match settings::issuing(deps, merchant).await {
+        Ok(i) => i,
+        Err(NotReady::Other(e)) if !matches!(e, ApiError::Validation(_)) => return Err(retry(e)),
+        Err(e) => {
+            return give_up(&table, rec, InvoiceStatus::Blocked, e.to_string(), deps).await;
+        }
+    };
+    let branch = crate::merchants::get_branch(&table, &order.branch_id)
+        .await
+        .map_err(retry)?
+        .ok_or_else(|| RecordError::Malformed(format!("no branch {}", order.branch_id)))?;
+    let folio = reserve_folio(&table, &issuing.issuer.serie, order_id)
+        .await
+        .map_err(retry)?;
+    let method = table
+        .get(&Key::new(format!("ORDER#{order_id}"), "ORDER"))
+        .await
+        .map_err(retry)?
+        .and_then(|i| i.get_s("payment_method").map(str::to_owned))
+        .unwrap_or_else(|| "card".into());
+    let sealed = sealed_once(deps, merchant, order_id, || async {
+        let products = products_of(&table, &order).await?;
+        build::individual(
+            &issuing,
+            &order,
+            &products,
+            &customer,
+            folio,
+            &branch,
+            deps.clock.now(),
+            &method,
+        )
+    })
+    .await
+    .map_err(retry)?;
+    let sealed = match sealed {
+        Ok(s) => s,
+        Err(ApiError::Validation(fields)) => {
+            let why = fields
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.reason))
+                .collect::<Vec<_>>()
+                .join("; ");
+            return give_up(&table, rec, InvoiceStatus::Rejected, why, deps).await;
+        }
+        Err(e) => return Err(retry(e)),
+    };
+    rec.serie = Some(issuing.issuer.serie.clone());
+    rec.folio = Some(folio);
+    rec.total = Some(sealed.total.clone());
+    rec.receptor_rfc = Some(customer.rfc.clone());
+    let Some(rec) =
+        stamp_and_store(deps, merchant, &issuing, &table, rec, &sealed, attempt).await?
+    else {
+        return Ok(());
+    };
+    after_individual(deps, merchant, &table, &order, &rec, &customer)
+        .await
+        .map_err(retry)?;
+    documents::deliver(deps, merchant, &order, &rec)
+        .await
+        .map_err(retry)
+}
+
+async fn products_of(
+    table: &TenantTable,
+    order: &orders::Order,
+) -> Result<std::collections::HashMap<String, mostrador_core::catalog::Product>, ApiError> {
+    let mut out = std::collections::HashMap::new();
+    for line in &order.lines {
+        if let Some(p) = crate::catalog::get_product(table, &line.sku).await? {
+            out.insert(line.sku.clone(), p);
+        }
+    }
+    Ok(out)
+}
+
+/// The order and its sale remember the invoice; a sale already in a global invoice is listed for
+/// the merchant to correct the global as SAT's guide says (an egreso for that ticket, or cancel and
+/// reissue the global with motivo 04).
+async fn after_individual(
+    deps: &Deps,
+    merchant: &MerchantId,
+    table: &TenantTable,
+    order: &orders::Order,
+    rec: &InvoiceRecord,
+    customer: &CustomerFiscal,
+) -> Result<(), ApiError> {
+    let uuid = rec.uuid.clone().unwrap_or_default();
+    table
+        .update(
+            &Key::new(format!("ORDER#{}", order.id), "ORDER"),
+            Update::new().set("invoice_uuid", uuid.as_str()),
+            Some(Condition::Exists),
+        )
+        .await?;
+    if let Some(sale) = super::global::find_sale(table, order).await? {
+        let sale_key = sale
+            .key()
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("sale without key")))?;
+        table
+            .update(
+                &sale_key,
+                Update::new().set("invoice_uuid", uuid.as_str()),
+                None,
+            )
+            .await?;
+        if let Some(global_id) = sale.get_s("global_id") {
+            table
+                .put(
+                    Item::new(&Key::new("GLOBAL_ADJUSTMENTS", format!("{global_id}#{}", order.id)))
+                        .with("global_id", global_id)
+                        .with("order_id", order.id.as_str())
+                        .with("invoice_uuid", uuid.as_str())
+                        .with("total", order.total.0)
+                        .with(
+                            "action",
+                            "emitir un CFDI de egreso relacionado con la factura global por este ticket, o cancelar y reexpedir la global (motivo 04)",
+                        ),
+                    None,
+                )
+                .await?;
+            tracing::warn!(order = %order.id, global = global_id, "sale invoiced individually after its global invoice; adjustment recorded");
+        }
+    }
+    tracing::info!(merchant = %merchant, order = %order.id, rfc = %fiscal::masked_rfc(&customer.rfc), "individual invoice issued");
+    let _ = deps;
+    Ok(())
+}
+
+async fn global(
+    deps: &Deps,
+    merchant: &MerchantId,
+    id: &str,
+    period: &GlobalPeriod,
+    attempt: u32,
+) -> Result<(), RecordError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let mut rec = match get(&table, id).await.map_err(retry)? {
+        Some(r) => r,
+        None => new_record(deps, id, "global", &period.branch_id),
+    };
+    if matches!(
+        rec.status,
+        InvoiceStatus::Stamped | InvoiceStatus::Cancelled
+    ) {
+        return Ok(());
+    }
+    let issuing = match settings::issuing(deps, merchant).await {
+        Ok(i) => i,
+        Err(NotReady::Other(e)) if !matches!(e, ApiError::Validation(_)) => return Err(retry(e)),
+        Err(e) => return give_up(&table, rec, InvoiceStatus::Blocked, e.to_string(), deps).await,
+    };
+    let branch = crate::merchants::get_branch(&table, &period.branch_id)
+        .await
+        .map_err(retry)?
+        .ok_or_else(|| RecordError::Malformed(format!("no branch {}", period.branch_id)))?;
+    // The tickets are fixed when the global is sealed; a retry reuses the sealed document.
+    let key = blob_key(merchant, id, "sealed.xml");
+    let already_sealed = deps.blobs.get(&key).await.map_err(retry)?.is_some();
+    let tickets = if already_sealed {
+        Vec::new()
+    } else {
+        super::global::tickets(&table, period)
+            .await
+            .map_err(retry)?
+    };
+    if !already_sealed && tickets.is_empty() {
+        // Nothing left to invoice (all invoiced individually or refunded).
+        tracing::info!("no sales for the global invoice");
+        return Ok(());
+    }
+    let serie = format!("{}G", issuing.issuer.serie);
+    let folio = reserve_folio(&table, &serie, id).await.map_err(retry)?;
+    let sealed = sealed_once(deps, merchant, id, || async {
+        build::global(
+            &issuing,
+            &tickets,
+            &serie,
+            folio,
+            &branch,
+            period,
+            deps.clock.now(),
+        )
+    })
+    .await
+    .map_err(retry)?;
+    let sealed = match sealed {
+        Ok(s) => s,
+        Err(e) => {
+            return give_up(&table, rec, InvoiceStatus::Rejected, e.to_string(), deps).await;
+        }
+    };
+    if !tickets.is_empty() {
+        // Which sales this global holds, kept beside the sealed document.
+        let ids: Vec<&str> = tickets.iter().map(|t| t.order_id.as_str()).collect();
+        deps.blobs
+            .put(
+                &blob_key(merchant, id, "tickets.json"),
+                Bytes::from(serde_json::to_vec(&ids).map_err(retry)?),
+                "application/json",
+            )
+            .await
+            .map_err(retry)?;
+        rec.tickets = Some(tickets.len() as u32);
+    }
+    rec.serie = Some(serie);
+    rec.folio = Some(folio);
+    rec.total = Some(sealed.total.clone());
+    rec.receptor_rfc = Some("XAXX010101000".into());
+    let Some(rec) =
+        stamp_and_store(deps, merchant, &issuing, &table, rec, &sealed, attempt).await?
+    else {
+        return Ok(());
+    };
+    super::global::mark_included(deps, merchant, &table, period, &rec)
+        .await
+        .map_err(retry)?;
+    Ok(())
+}

@@ -1,0 +1,353 @@
+//! CFDI 4.0 through the running stack: the merchant registers as issuer and uploads SAT's test CSD, a
+//! paid order gets its individual invoice stamped by the sandbox PAC and delivered as two WhatsApp
+//! documents, and the day's other sales go into the branch's global invoice when the job fires after
+//! midnight. Every XML is checked by satcfdi (XSD, sello). On both engines.
+
+use chrono::{Duration, TimeZone, Utc};
+use mostrador_app::jobs::{self, Job};
+use mostrador_app::orders::{self, Order, OrderLine, OrderStatus};
+use mostrador_app::tenant::MerchantId;
+use mostrador_cfdi::oracle::{assert_verified, CfdiFile};
+use mostrador_core::money::Centavos;
+use mostrador_core::tax::{line_amounts, TaxTreatment};
+use mostrador_core::{Clock, FixedClock};
+use mostrador_e2e::{eventually, on_both_engines, text_webhook, Engine, TestApp};
+use mostrador_local::Options;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+const CENTRO: &str = "100000000000001";
+const CUSTOMER: &str = "525512345678";
+
+fn csd_file(name: &str) -> String {
+    let path = format!(
+        "{}/../shared/cfdi/tests/fixtures/csd/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(std::fs::read(&path).expect("fixture"))
+}
+
+fn order(id: &str, branch: &str, now: chrono::DateTime<Utc>) -> Order {
+    // Two paracetamol (IVA 0 %) and one toothpaste at $32.00 with IVA 16 % included.
+    let para = Centavos(4_550);
+    let pasta = Centavos(3_200);
+    let a = line_amounts(para, 2, TaxTreatment::Iva0, true).expect("amounts");
+    let b = line_amounts(pasta, 1, TaxTreatment::Iva16, true).expect("amounts");
+    Order {
+        id: id.into(),
+        branch_id: branch.into(),
+        wa_id: CUSTOMER.into(),
+        phone_number_id: CENTRO.into(),
+        status: OrderStatus::AwaitingPayment,
+        lines: vec![
+            OrderLine {
+                sku: "7501008491072".into(),
+                name: "Paracetamol 500 mg 20 tabletas".into(),
+                qty: 2,
+                unit: para,
+                amounts: a,
+            },
+            OrderLine {
+                sku: "7501035911208".into(),
+                name: "Pasta dental 100 ml".into(),
+                qty: 1,
+                unit: pasta,
+                amounts: b,
+            },
+        ],
+        subtotal: Centavos(a.base.0 + b.base.0),
+        iva: Centavos(a.iva.0 + b.iva.0),
+        total: Centavos(a.total.0 + b.total.0),
+        created_at: now.to_rfc3339(),
+        expires_at_ms: now.timestamp_millis() + 30 * 60_000,
+        payment_url: None,
+    }
+}
+
+async fn pay(app: &TestApp, merchant: &MerchantId, order: &Order, event: &str) {
+    let body = serde_json::to_vec(&mostrador_payments::sandbox::SandboxEvent {
+        id: event.into(),
+        kind: "payment.paid".into(),
+        order_id: order.id.clone(),
+        amount: order.total.0,
+        currency: "MXN".into(),
+        method: mostrador_payments::Method::Card,
+    })
+    .expect("json");
+    let sig = mostrador_app::paying::sandbox(&app.deps).sign(&body, app.deps.clock.now_secs());
+    let r = app
+        .http
+        .post(format!(
+            "{}/webhooks/payments/sandbox?m={merchant}",
+            app.url
+        ))
+        .header("x-sandbox-signature", sig)
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+}
+
+async fn json_of(r: reqwest::RequestBuilder) -> (u16, Value) {
+    let r = r.send().await.expect("send");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
+    // 13:00 in Mexico City, so that the day's global is due after the next midnight.
+    let start = chrono_tz::America::Mexico_City
+        .from_local_datetime(
+            &Utc::now()
+                .with_timezone(&chrono_tz::America::Mexico_City)
+                .date_naive()
+                .and_hms_opt(13, 0, 0)
+                .expect("time"),
+        )
+        .earliest()
+        .expect("local time")
+        .with_timezone(&Utc);
+    let clock = FixedClock::at(start);
+    let app = TestApp::spawn_with(
+        engine,
+        Arc::new(clock.clone()),
+        Options {
+            pollers: true,
+            scheduler: false,
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let key = demo.api_key.clone();
+    let merchant = MerchantId::try_from(demo.merchant_id.clone()).expect("id");
+    let branch = demo
+        .branches
+        .iter()
+        .find(|b| b.phone_number_id == CENTRO)
+        .expect("centro")
+        .id
+        .clone();
+
+    // The issuer: bad data is refused field by field, in Spanish.
+    let (status, bad) = json_of(
+        app.as_merchant(&key, Method::PUT, "/v1/settings/invoicing")
+            .json(&json!({ "rfc": "EKU9003173C8", "nombre": "ESCUELA KEMPER URGATE", "regimen_fiscal": "999" })),
+    )
+    .await;
+    assert_eq!(status, 422, "{bad}");
+    let fields: Vec<&str> = bad["error"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|f| f["field"].as_str())
+        .collect();
+    assert!(
+        fields.contains(&"rfc") && fields.contains(&"regimen_fiscal"),
+        "{bad}"
+    );
+    let (status, _) = json_of(
+        app.as_merchant(&key, Method::PUT, "/v1/settings/invoicing")
+            .json(&json!({ "rfc": "EKU9003173C9", "nombre": "ESCUELA KEMPER URGATE", "regimen_fiscal": "601", "serie": "FSJ" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, wrong) = json_of(
+        app.as_merchant(&key, Method::PUT, "/v1/settings/invoicing/csd")
+            .json(&json!({ "certificate": csd_file("EKU9003173C9.cer"), "private_key": csd_file("EKU9003173C9.key"), "password": "not-it" })),
+    )
+    .await;
+    assert_eq!(status, 422, "a wrong CSD password is refused: {wrong}");
+    let (status, issuer) = json_of(
+        app.as_merchant(&key, Method::PUT, "/v1/settings/invoicing/csd")
+            .json(&json!({ "certificate": csd_file("EKU9003173C9.cer"), "private_key": csd_file("EKU9003173C9.key"), "password": "12345678a" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{issuer}");
+    assert_eq!(
+        issuer["issuer"]["csd"]["no_certificado"],
+        "30001000000500003416"
+    );
+    assert!(
+        issuer.to_string().find("12345678a").is_none(),
+        "the password is never returned"
+    );
+
+    // The customer writes (their 24-hour window opens) and buys.
+    let hello = text_webhook(CENTRO, "5215512345678", "wamid.inv.hello", "Hola");
+    assert_eq!(app.post_webhook(&hello).await.status(), 200);
+    let first = orders::place(&app.deps, &merchant, order("OINV1", &branch, start))
+        .await
+        .map_err(|_| "place")
+        .expect("placed");
+    pay(&app, &merchant, &first, "evt_inv_1").await;
+
+    // Their fiscal data: invalid is refused with reasons; valid is kept.
+    let (status, bad) = json_of(
+        app.as_merchant(&key, Method::PUT, &format!("/v1/customers/{CUSTOMER}/fiscal"))
+            .json(&json!({ "rfc": "CACX7605101P8", "nombre": "XOCHILT CASAS CHAVEZ", "codigo_postal": "3625", "regimen_fiscal": "626", "uso_cfdi": "S01X" })),
+    )
+    .await;
+    assert_eq!(status, 422, "{bad}");
+    let (status, _) =
+        json_of(app.as_merchant(&key, Method::POST, "/v1/orders/OINV1/invoice")).await;
+    assert_eq!(status, 422, "no fiscal data yet");
+    let (status, queued) = json_of(
+        app.as_merchant(&key, Method::POST, "/v1/orders/OINV1/invoice")
+            .json(&json!({ "rfc": "CACX7605101P8", "nombre": "Xochilt Casas Chavez", "codigo_postal": "36257", "regimen_fiscal": "626", "uso_cfdi": "G03" })),
+    )
+    .await;
+    assert_eq!(status, 202, "{queued}");
+
+    let (app_ref, key_ref) = (&app, &key);
+    eventually("the order's invoice stamped", || async {
+        let (_, inv) =
+            json_of(app_ref.as_merchant(key_ref, Method::GET, "/v1/invoices/OINV1")).await;
+        inv["status"] == "stamped"
+    })
+    .await;
+    let (_, invoice) = json_of(app.as_merchant(&key, Method::GET, "/v1/invoices/OINV1")).await;
+    assert_eq!(invoice["serie"], "FSJ");
+    assert_eq!(
+        invoice["total"], "123.00",
+        "what the customer paid: {invoice}"
+    );
+    let xml = app
+        .as_merchant(&key, Method::GET, "/v1/invoices/OINV1/xml")
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("xml");
+    assert!(xml.contains("tfd:TimbreFiscalDigital"), "stamped: {xml}");
+    assert!(
+        xml.contains("sin validez fiscal"),
+        "the sandbox PAC says so"
+    );
+
+    // Delivered as two documents: the PDF and the XML, downloadable from their signed links.
+    eventually("two documents to the customer", || async {
+        let (_, o) =
+            json_of(app_ref.as_merchant(key_ref, Method::GET, "/v1/outbox?limit=200")).await;
+        o["messages"].as_array().map(|m| {
+            m.iter()
+                .filter(|m| m["message"]["type"] == "document")
+                .count()
+        }) == Some(2)
+    })
+    .await;
+    let (_, outbox) = json_of(app.as_merchant(&key, Method::GET, "/v1/outbox?limit=200")).await;
+    let docs: Vec<&Value> = outbox["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| &m["message"])
+        .filter(|m| m["type"] == "document")
+        .collect();
+    let names: Vec<&str> = docs
+        .iter()
+        .filter_map(|d| d["document"]["filename"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"Factura-FSJ-1.pdf") && names.contains(&"Factura-FSJ-1.xml"),
+        "{names:?}"
+    );
+    for d in &docs {
+        let link = d["document"]["link"].as_str().expect("link");
+        // The link names MOSTRADOR_PUBLIC_URL; this stack listens on its own test port.
+        let path = &link[link.find("/files/").expect("a /files/ link")..];
+        let link = format!("{}{path}", app.url);
+        let link = link.as_str();
+        let body = app
+            .http
+            .get(link)
+            .send()
+            .await
+            .expect("get")
+            .bytes()
+            .await
+            .expect("body");
+        if link.contains("pdf")
+            || d["document"]["filename"]
+                .as_str()
+                .is_some_and(|f| f.ends_with(".pdf"))
+        {
+            assert!(body.starts_with(b"%PDF"), "a PDF");
+        } else {
+            assert_eq!(body.as_ref(), xml.as_bytes(), "the stamped XML");
+        }
+    }
+    let forged = app
+        .http
+        .get(format!("{}/files/eyJrIjoieCJ9.00", app.url))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(forged.status(), 404);
+
+    // Another sale of the day, not invoiced individually: it goes into the global invoice.
+    let second = orders::place(&app.deps, &merchant, order("OINV2", &branch, start))
+        .await
+        .map_err(|_| "place")
+        .expect("placed");
+    pay(&app, &merchant, &second, "evt_inv_2").await;
+    let early = jobs::run(&app.deps, Job::GlobalInvoices, clock.now_ms() + 60_000)
+        .await
+        .expect("run");
+    assert_eq!(early.processed, 0, "the day is not over");
+    clock.advance(Duration::hours(11) + Duration::minutes(30));
+    let run = jobs::run(&app.deps, Job::GlobalInvoices, clock.now_ms() + 60_000)
+        .await
+        .expect("run");
+    assert_eq!(run.processed, 1, "one global per branch and day");
+    eventually("the global invoice stamped", || async {
+        let (_, list) = json_of(app_ref.as_merchant(key_ref, Method::GET, "/v1/invoices")).await;
+        list["invoices"].as_array().is_some_and(|l| {
+            l.iter()
+                .any(|i| i["kind"] == "global" && i["status"] == "stamped")
+        })
+    })
+    .await;
+    let (_, list) = json_of(app.as_merchant(&key, Method::GET, "/v1/invoices")).await;
+    let global = list["invoices"]
+        .as_array()
+        .expect("invoices")
+        .iter()
+        .find(|i| i["kind"] == "global")
+        .expect("global")
+        .clone();
+    assert_eq!(
+        global["tickets"], 1,
+        "the individually invoiced sale is not in it: {global}"
+    );
+    assert_eq!(global["receptor_rfc"], "XAXX010101000");
+    assert_eq!(global["total"], "123.00");
+    let global_xml = app
+        .as_merchant(
+            &key,
+            Method::GET,
+            &format!("/v1/invoices/{}/xml", global["id"].as_str().expect("id")),
+        )
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("xml");
+    assert!(global_xml.contains("InformacionGlobal"), "{global_xml}");
+    assert!(global_xml.contains("OINV2"), "one concepto per ticket");
+    assert!(!global_xml.contains("OINV1"));
+    assert_verified(&[
+        CfdiFile::xml("individual.xml", xml),
+        CfdiFile::xml("global.xml", global_xml),
+    ]);
+    app.stop().await;
+}
+
+on_both_engines!(paid_orders_are_invoiced_and_the_rest_goes_global);
