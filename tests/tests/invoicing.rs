@@ -351,3 +351,164 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
 }
 
 on_both_engines!(paid_orders_are_invoiced_and_the_rest_goes_global);
+
+/// The customer says "factura" in the chat and gives their data step by step.
+async fn factura_in_the_chat_collects_validates_and_reuses_fiscal_data(engine: Engine) {
+    let clock = FixedClock::at(Utc::now());
+    let app = TestApp::spawn_with(
+        engine,
+        Arc::new(clock.clone()),
+        Options {
+            pollers: true,
+            scheduler: false,
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let key = demo.api_key.clone();
+    let merchant = MerchantId::try_from(demo.merchant_id.clone()).expect("id");
+    let branch = demo.branches[0].id.clone();
+    for (path, body) in [
+        (
+            "/v1/settings/invoicing",
+            json!({ "rfc": "EKU9003173C9", "nombre": "ESCUELA KEMPER URGATE", "regimen_fiscal": "601" }),
+        ),
+        (
+            "/v1/settings/invoicing/csd",
+            json!({ "certificate": csd_file("EKU9003173C9.cer"), "private_key": csd_file("EKU9003173C9.key"), "password": "12345678a" }),
+        ),
+    ] {
+        let (status, answer) = json_of(app.as_merchant(&key, Method::PUT, path).json(&body)).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let first = orders::place(&app.deps, &merchant, order("OCHAT1", &branch, clock.now()))
+        .await
+        .map_err(|_| "place")
+        .expect("placed");
+    pay(&app, &merchant, &first, "evt_chat_1").await;
+
+    let mut n = 0;
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut say = |message: Value| {
+        n += 1;
+        let mut message = message;
+        message["from"] = json!("5215512345678");
+        message["id"] = json!(format!("wamid.fac.{}.{n}", std::process::id()));
+        message["timestamp"] = json!(clock.now_secs().to_string());
+        serde_json::to_vec(&json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
+            "messaging_product": "whatsapp", "metadata": { "display_phone_number": "5215550000001", "phone_number_id": CENTRO },
+            "contacts": [{ "profile": { "name": "Xochilt" }, "wa_id": "5215512345678" }], "messages": [message] } }] }] }))
+        .expect("json")
+    };
+    let (app_ref, key_ref) = (&app, &key);
+    let outbox = || async move {
+        let (_, o) =
+            json_of(app_ref.as_merchant(key_ref, Method::GET, "/v1/outbox?limit=200")).await;
+        o["messages"].as_array().cloned().unwrap_or_default()
+    };
+    // Sends a message and waits for a new reply containing `needle` (under a stopped clock the
+    // outbox order is not chronological: new messages are the ones not seen before).
+    macro_rules! exchange {
+        ($message:expr, $needle:expr) => {{
+            // A customer types at human speed: the per-customer send rate (one per 6 s after a
+            // burst) follows the injected clock.
+            clock.advance(Duration::seconds(7));
+            let body = say($message);
+            assert_eq!(app.post_webhook(&body).await.status(), 200);
+            let needle: &str = $needle;
+            let what = format!("a reply containing {needle:?}");
+            let known = &seen;
+            eventually(&what, || async {
+                outbox().await.iter().any(|m| {
+                    !known.contains(&m.to_string()) && m["message"].to_string().contains(needle)
+                })
+            })
+            .await;
+            seen = outbox().await.iter().map(|m| m.to_string()).collect();
+        }};
+    }
+    exchange!(
+        json!({ "type": "text", "text": { "body": "Factura" } }),
+        "1/5"
+    );
+    // A wrong check digit is explained, and the question asked again.
+    exchange!(
+        json!({ "type": "text", "text": { "body": "CACX7605101P9" } }),
+        "verificador"
+    );
+    exchange!(
+        json!({ "type": "text", "text": { "body": "cacx7605101p8" } }),
+        "2/5"
+    );
+    exchange!(
+        json!({ "type": "text", "text": { "body": "Xochilt Casas Chavez" } }),
+        "3/5"
+    );
+    exchange!(
+        json!({ "type": "text", "text": { "body": "362" } }),
+        "de nuevo"
+    );
+    // The régimenes come as a list, and the usos allowed for the chosen one.
+    exchange!(
+        json!({ "type": "text", "text": { "body": "36257" } }),
+        "reg:626"
+    );
+    exchange!(
+        json!({ "type": "interactive", "interactive": { "type": "list_reply", "list_reply": { "id": "reg:626", "title": "626" } } }),
+        "uso:G03"
+    );
+    exchange!(
+        json!({ "type": "interactive", "interactive": { "type": "list_reply", "list_reply": { "id": "uso:G03", "title": "G03" } } }),
+        "CACX7605101P8"
+    );
+    exchange!(
+        json!({ "type": "interactive", "interactive": { "type": "button_reply", "button_reply": { "id": "fac:ok", "title": "Sí, facturar" } } }),
+        "generando tu factura"
+    );
+    eventually("the invoice as two documents", || async {
+        outbox()
+            .await
+            .iter()
+            .filter(|m| m["message"]["type"] == "document")
+            .count()
+            == 2
+    })
+    .await;
+    let stored: Value = app
+        .as_merchant(
+            &key,
+            Method::GET,
+            &format!("/v1/customers/{CUSTOMER}/fiscal"),
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(stored["uso_cfdi"], "G03");
+    assert_eq!(stored["nombre"], "XOCHILT CASAS CHAVEZ");
+
+    // Next time the data is offered again.
+    let second = orders::place(&app.deps, &merchant, order("OCHAT2", &branch, clock.now()))
+        .await
+        .map_err(|_| "place")
+        .expect("placed");
+    pay(&app, &merchant, &second, "evt_chat_2").await;
+    assert!(seen.len() >= 10, "every step answered");
+    seen = outbox().await.iter().map(|m| m.to_string()).collect();
+    exchange!(
+        json!({ "type": "text", "text": { "body": "quiero factura" } }),
+        "vez pasada"
+    );
+    assert!(!seen.is_empty());
+    app.stop().await;
+}
+
+mod chat {
+    use super::*;
+    on_both_engines!(factura_in_the_chat_collects_validates_and_reuses_fiscal_data);
+}

@@ -160,6 +160,10 @@ pub async fn converse(deps: &Deps, msg: &InboundEnvelope) -> Result<(), ApiError
     let Some(input) = input_of(msg.message.get()) else {
         return Ok(());
     };
+    // "factura" and the invoice form's answers are handled by the invoicing flow.
+    if crate::invoicing::chat_flow::handle(deps, msg, &input).await? {
+        return Ok(());
+    }
     run(deps, msg, input).await
 }
 
@@ -367,7 +371,7 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), Api
 }
 
 /// Outbound ids are at most 100 characters without `#`: derived from the wamid by hashing.
-fn reply_id(wamid: &str) -> String {
+pub(crate) fn reply_id(wamid: &str) -> String {
     let digest = hex::encode(Sha256::digest(wamid.as_bytes()));
     format!("re{}", &digest[..32])
 }
@@ -378,7 +382,10 @@ pub fn order_id(merchant: &MerchantId, wamid: &str) -> String {
     format!("O{}", digest[..19].to_uppercase())
 }
 
-async fn recent_orders(table: &TenantTable, wa_id: &str) -> Result<Vec<OrderSummary>, ApiError> {
+pub(crate) async fn recent_orders(
+    table: &TenantTable,
+    wa_id: &str,
+) -> Result<Vec<OrderSummary>, ApiError> {
     let page = table
         .query(
             Query::partition(format!("CUST#{wa_id}"))
@@ -447,7 +454,7 @@ pub fn cloud_message(to: &str, reply: &Reply) -> Result<CloudMessage, ApiError> 
     })
 }
 
-async fn send_reply(
+pub(crate) async fn send_reply(
     deps: &Deps,
     merchant: &MerchantId,
     msg: &InboundEnvelope,

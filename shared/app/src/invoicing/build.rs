@@ -182,18 +182,31 @@ fn seal(comprobante: &Comprobante, csd: &Csd) -> Result<Sealed, ApiError> {
     Ok(Sealed::from_xml(sealed.xml().to_owned()))
 }
 
-/// The individual invoice of a paid order, sealed.
+/// Where and when an invoice is issued, and its number.
+pub struct Numbering<'a> {
+    pub serie: &'a str,
+    pub folio: u64,
+    /// Its postal code is the LugarExpedicion; its timezone gives the Fecha.
+    pub branch: &'a Branch,
+    pub now: DateTime<Utc>,
+}
+
+/// The individual invoice of a paid order (`method`: how it was paid), sealed.
 pub fn individual(
     issuing: &Issuing,
+    numbering: &Numbering<'_>,
     order: &Order,
     products: &HashMap<String, Product>,
     customer: &CustomerFiscal,
-    folio: u64,
-    branch: &Branch,
-    now: DateTime<Utc>,
     method: &str,
 ) -> Result<Sealed, ApiError> {
-    let header = header(issuing, branch, &issuing.issuer.serie, folio, now)?;
+    let header = header(
+        issuing,
+        numbering.branch,
+        numbering.serie,
+        numbering.folio,
+        numbering.now,
+    )?;
     let receptor =
         Receptor::parse(&datos(customer)).map_err(|e| ApiError::Validation(fields(e)))?;
     let pago = Pago::pue(forma_pago(method)).map_err(|e| ApiError::Validation(field(e)))?;
@@ -233,14 +246,17 @@ pub fn individual(
 /// The global invoice of a branch's period, sealed.
 pub fn global(
     issuing: &Issuing,
+    numbering: &Numbering<'_>,
     tickets: &[SaleTicket],
-    serie: &str,
-    folio: u64,
-    branch: &Branch,
     period: &GlobalPeriod,
-    now: DateTime<Utc>,
 ) -> Result<Sealed, ApiError> {
-    let header = header(issuing, branch, serie, folio, now)?;
+    let header = header(
+        issuing,
+        numbering.branch,
+        numbering.serie,
+        numbering.folio,
+        numbering.now,
+    )?;
     let periodicidad =
         Periodicidad::parse(&period.periodicidad).map_err(|e| ApiError::Validation(field(e)))?;
     let meses = period

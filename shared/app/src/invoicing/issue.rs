@@ -438,12 +438,15 @@ async fn individual(
         let products = products_of(&table, &order).await?;
         build::individual(
             &issuing,
+            &build::Numbering {
+                serie: &issuing.issuer.serie,
+                folio,
+                branch: &branch,
+                now: deps.clock.now(),
+            },
             &order,
             &products,
             &customer,
-            folio,
-            &branch,
-            deps.clock.now(),
             &method,
         )
     })
@@ -591,12 +594,14 @@ async fn global(
     let sealed = sealed_once(deps, merchant, id, || async {
         build::global(
             &issuing,
+            &build::Numbering {
+                serie: &serie,
+                folio,
+                branch: &branch,
+                now: deps.clock.now(),
+            },
             &tickets,
-            &serie,
-            folio,
-            &branch,
             period,
-            deps.clock.now(),
         )
     })
     .await

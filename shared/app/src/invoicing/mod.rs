@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod cancel;
+pub mod chat_flow;
 pub mod documents;
 pub mod fiscal;
 pub mod global;

@@ -1,0 +1,564 @@
+//! "factura" in the chat: the customer's fiscal data collected step by step (RFC, name, postal code,
+//! régimen and uso del CFDI from lists that only offer what SAT allows), each answer checked with a
+//! specific Spanish explanation, kept sealed and reused next time; then the invoice of their last
+//! paid order is queued (or issued when they pay, if the order is still awaiting payment).
+//!
+//! The form's progress is itself personal data: it is sealed like the final record and forgotten after
+//! a day.
+
+use super::fiscal::{self, CustomerFiscal};
+use crate::chat;
+use crate::error::ApiError;
+use crate::messages::InboundEnvelope;
+use crate::orders::{self, OrderStatus};
+use crate::sealed;
+use crate::tenant::{MerchantId, TenantTable};
+use crate::Deps;
+use mostrador_cfdi::catalogs::{CodigoPostal, RegimenFiscal, UsoCfdi};
+use mostrador_cfdi::model::Nombre;
+use mostrador_cfdi::rfc::Rfc;
+use mostrador_core::conversation::{Button, Input, Reply, Row, Section, State};
+use mostrador_store::{Item, Key, Table, Value};
+use serde::{Deserialize, Serialize};
+
+const FORM_TTL_SECS: i64 = 24 * 3600;
+
+/// Where the form stands.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Step {
+    #[default]
+    Rfc,
+    Nombre,
+    CodigoPostal,
+    Regimen,
+    Uso,
+    Confirm,
+    /// Stored data was shown; waiting for "use it" or "change it".
+    Reuse,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Form {
+    step: Step,
+    order_id: String,
+    rfc: String,
+    nombre: String,
+    codigo_postal: String,
+    regimen_fiscal: String,
+    uso_cfdi: String,
+}
+
+impl Form {
+    fn fiscal(&self) -> CustomerFiscal {
+        CustomerFiscal {
+            rfc: self.rfc.clone(),
+            nombre: self.nombre.clone(),
+            codigo_postal: self.codigo_postal.clone(),
+            regimen_fiscal: self.regimen_fiscal.clone(),
+            uso_cfdi: self.uso_cfdi.clone(),
+        }
+    }
+}
+
+fn form_key(wa_id: &str) -> Key {
+    Key::new(format!("CUST#{wa_id}"), "INVOICE_FORM")
+}
+
+fn context(merchant: &MerchantId, wa_id: &str) -> String {
+    format!("merchant:{merchant}:invoice-form:{wa_id}")
+}
+
+fn normalized(text: &str) -> String {
+    text.trim()
+        .to_lowercase()
+        .replace(['á', 'à'], "a")
+        .replace('é', "e")
+        .replace('í', "i")
+        .replace('ó', "o")
+        .replace('ú', "u")
+}
+
+/// Whether a message asks for an invoice.
+pub fn asks_for_invoice(input: &Input) -> bool {
+    match input {
+        Input::Text(t) => {
+            let t = normalized(t);
+            t == "factura"
+                || t == "facturar"
+                || t.starts_with("quiero factura")
+                || t.starts_with("quiero mi factura")
+                || t.starts_with("necesito factura")
+                || t.starts_with("necesito mi factura")
+        }
+        Input::ButtonReply { id, .. } | Input::ListReply { id, .. } => id == "factura",
+        _ => false,
+    }
+}
+
+async fn load_form(
+    deps: &Deps,
+    merchant: &MerchantId,
+    table: &TenantTable,
+    wa_id: &str,
+) -> Result<Option<Form>, ApiError> {
+    let Some(item) = table.get(&form_key(wa_id)).await? else {
+        return Ok(None);
+    };
+    if item.get_n("updated_at").unwrap_or(0) + FORM_TTL_SECS < deps.clock.now_secs() {
+        return Ok(None);
+    }
+    match item.get("sealed") {
+        Some(Value::B(b)) => Ok(Some(
+            sealed::open_json(deps, b, &context(merchant, wa_id)).await?,
+        )),
+        _ => Ok(None),
+    }
+}
+
+async fn save_form(
+    deps: &Deps,
+    merchant: &MerchantId,
+    table: &TenantTable,
+    wa_id: &str,
+    form: &Form,
+) -> Result<(), ApiError> {
+    let sealed = sealed::seal_json(deps, form, &context(merchant, wa_id)).await?;
+    table
+        .put(
+            Item::new(&form_key(wa_id))
+                .with("sealed", Value::B(sealed))
+                .with("updated_at", deps.clock.now_secs())
+                .with("expires_at", deps.clock.now_secs() + FORM_TTL_SECS),
+            None,
+        )
+        .await?;
+    Ok(())
+}
+
+async fn clear_form(table: &TenantTable, wa_id: &str) -> Result<(), ApiError> {
+    table.delete(&form_key(wa_id), None).await?;
+    Ok(())
+}
+
+struct Replier<'a> {
+    deps: &'a Deps,
+    merchant: &'a MerchantId,
+    msg: &'a InboundEnvelope,
+    n: u32,
+}
+
+impl Replier<'_> {
+    async fn send(&mut self, reply: Reply) -> Result<(), ApiError> {
+        self.n += 1;
+        let id = format!("{}-f{}", chat::reply_id(&self.msg.wamid), self.n);
+        chat::send_reply(self.deps, self.merchant, self.msg, &id, &reply).await
+    }
+
+    async fn text(&mut self, text: impl Into<String>) -> Result<(), ApiError> {
+        self.send(Reply::Text(text.into())).await
+    }
+}
+
+/// Handles the message when it belongs to the invoice form; `Ok(false)` lets the conversation answer.
+pub async fn handle(deps: &Deps, msg: &InboundEnvelope, input: &Input) -> Result<bool, ApiError> {
+    let merchant = MerchantId::try_from(msg.merchant_id.clone()).map_err(ApiError::BadRequest)?;
+    let table = TenantTable::new(deps.table.clone(), &merchant);
+    let form = load_form(deps, &merchant, &table, &msg.wa_id).await?;
+    let starting = asks_for_invoice(input);
+    if form.is_none() && !starting {
+        return Ok(false);
+    }
+    // A person has the conversation: they handle invoices too.
+    if matches!(
+        chat::load_state(&table, &msg.wa_id).await?,
+        State::HandedOff
+    ) {
+        return Ok(false);
+    }
+    let mut out = Replier {
+        deps,
+        merchant: &merchant,
+        msg,
+        n: 0,
+    };
+    if starting {
+        start(deps, &merchant, &table, msg, &mut out).await?;
+        return Ok(true);
+    }
+    let Some(mut form) = form else {
+        return Ok(false);
+    };
+    let answer = match input {
+        Input::Text(t) => t.trim().to_owned(),
+        Input::ButtonReply { id, .. } | Input::ListReply { id, .. } => id.clone(),
+        _ => {
+            out.text("Para tu factura necesito que me lo escribas como texto 🙂")
+                .await?;
+            return Ok(true);
+        }
+    };
+    if matches!(
+        normalized(&answer).as_str(),
+        "cancelar" | "salir" | "fac:cancelar"
+    ) {
+        clear_form(&table, &msg.wa_id).await?;
+        out.text(
+            "Listo, dejamos la factura para después. Escribe *factura* cuando quieras retomarla.",
+        )
+        .await?;
+        return Ok(true);
+    }
+    step(deps, &merchant, &table, msg, &mut form, &answer, &mut out).await?;
+    Ok(true)
+}
+
+/// The order to invoice: the newest paid one without an invoice, or one awaiting payment.
+async fn target_order(
+    table: &TenantTable,
+    wa_id: &str,
+) -> Result<Option<(String, OrderStatus)>, ApiError> {
+    for summary in chat::recent_orders(table, wa_id).await? {
+        let Some(item) = table
+            .get(&Key::new(format!("ORDER#{}", summary.order_id), "ORDER"))
+            .await?
+        else {
+            continue;
+        };
+        if item.get("invoice_uuid").is_some() {
+            continue;
+        }
+        if let Some(order) = orders::get(table, &summary.order_id).await? {
+            if matches!(
+                order.status,
+                OrderStatus::Paid
+                    | OrderStatus::ReadyForPickup
+                    | OrderStatus::Shipped
+                    | OrderStatus::Delivered
+                    | OrderStatus::AwaitingPayment
+            ) {
+                return Ok(Some((order.id, order.status)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+async fn start(
+    deps: &Deps,
+    merchant: &MerchantId,
+    table: &TenantTable,
+    msg: &InboundEnvelope,
+    out: &mut Replier<'_>,
+) -> Result<(), ApiError> {
+    let Some((order_id, _)) = target_order(table, &msg.wa_id).await? else {
+        out.text("No encuentro un pedido tuyo pendiente de facturar. La factura se hace para pedidos pagados; si ya la pediste, te llega aquí mismo en PDF y XML.")
+            .await?;
+        return Ok(());
+    };
+    let mut form = Form {
+        order_id,
+        ..Form::default()
+    };
+    if let Some(saved) = fiscal::load(deps, merchant, &msg.wa_id).await? {
+        form = Form {
+            step: Step::Reuse,
+            order_id: form.order_id,
+            rfc: saved.rfc,
+            nombre: saved.nombre,
+            codigo_postal: saved.codigo_postal,
+            regimen_fiscal: saved.regimen_fiscal,
+            uso_cfdi: saved.uso_cfdi,
+        };
+        save_form(deps, merchant, table, &msg.wa_id, &form).await?;
+        out.send(Reply::Buttons {
+            body: format!(
+                "¿Facturo con tus datos de la vez pasada?\nRFC: {}\nNombre: {}\nC.P.: {} · Régimen {} · Uso {}",
+                form.rfc, form.nombre, form.codigo_postal, form.regimen_fiscal, form.uso_cfdi
+            ),
+            buttons: vec![
+                Button {
+                    id: "fac:ok".into(),
+                    title: "Sí, facturar".into(),
+                },
+                Button {
+                    id: "fac:cambiar".into(),
+                    title: "Cambiar datos".into(),
+                },
+            ],
+        })
+        .await?;
+        return Ok(());
+    }
+    save_form(deps, merchant, table, &msg.wa_id, &form).await?;
+    out.text("Con gusto te facturo 🧾 Te pido tus datos tal como aparecen en tu Constancia de Situación Fiscal (puedes escribir *cancelar* en cualquier momento).\n\n1/5 ¿Cuál es tu RFC?")
+        .await
+}
+
+async fn step(
+    deps: &Deps,
+    merchant: &MerchantId,
+    table: &TenantTable,
+    msg: &InboundEnvelope,
+    form: &mut Form,
+    answer: &str,
+    out: &mut Replier<'_>,
+) -> Result<(), ApiError> {
+    match form.step {
+        Step::Reuse => match answer {
+            "fac:ok" => return finish(deps, merchant, table, msg, form, out).await,
+            "fac:cambiar" => {
+                *form = Form {
+                    order_id: form.order_id.clone(),
+                    ..Form::default()
+                };
+                save_form(deps, merchant, table, &msg.wa_id, form).await?;
+                return out.text("1/5 ¿Cuál es tu RFC?").await;
+            }
+            _ => {
+                return out
+                    .text("Toca *Sí, facturar* o *Cambiar datos* (o escribe *cancelar*).")
+                    .await
+            }
+        },
+        Step::Rfc => match Rfc::parse(answer) {
+            Ok(rfc) => {
+                form.rfc = rfc.as_str().to_owned();
+                form.step = Step::Nombre;
+                save_form(deps, merchant, table, &msg.wa_id, form).await?;
+                out.text("2/5 ¿Cuál es tu nombre o razón social, tal como está en tu Constancia? (sin \"S.A. de C.V.\")")
+                    .await
+            }
+            Err(e) => {
+                out.text(format!("{} Escríbelo de nuevo, por favor.", e.message))
+                    .await
+            }
+        },
+        Step::Nombre => {
+            let tipo = Rfc::parse(&form.rfc).map(|r| r.tipo());
+            match tipo.map(|t| Nombre::parse(answer, t)) {
+                Ok(Ok(nombre)) => {
+                    form.nombre = nombre.to_string();
+                    form.step = Step::CodigoPostal;
+                    save_form(deps, merchant, table, &msg.wa_id, form).await?;
+                    out.text("3/5 ¿Cuál es el código postal de tu domicilio fiscal? (5 dígitos)")
+                        .await
+                }
+                Ok(Err(e)) | Err(e) => {
+                    out.text(format!("{} Escríbelo de nuevo, por favor.", e.message))
+                        .await
+                }
+            }
+        }
+        Step::CodigoPostal => match CodigoPostal::parse(answer) {
+            Ok(cp) => {
+                form.codigo_postal = cp.to_string();
+                form.step = Step::Regimen;
+                save_form(deps, merchant, table, &msg.wa_id, form).await?;
+                ask_regimen(form, out).await
+            }
+            Err(e) => {
+                out.text(format!("{} Escríbelo de nuevo, por favor.", e.message))
+                    .await
+            }
+        },
+        Step::Regimen => {
+            let code = answer.strip_prefix("reg:").unwrap_or(answer);
+            let tipo = Rfc::parse(&form.rfc).map(|r| r.tipo());
+            match (RegimenFiscal::parse(code), tipo) {
+                (Ok(r), Ok(t)) if r.admite(t) => {
+                    form.regimen_fiscal = r.code().to_owned();
+                    form.step = Step::Uso;
+                    save_form(deps, merchant, table, &msg.wa_id, form).await?;
+                    ask_uso(form, r, t, out).await
+                }
+                (Ok(r), _) => {
+                    out.text(format!(
+                        "El régimen {} ({}) no corresponde a tu tipo de RFC. Elige uno de la lista.",
+                        r.code(),
+                        r.descripcion()
+                    ))
+                    .await?;
+                    ask_regimen(form, out).await
+                }
+                (Err(e), _) => {
+                    out.text(e.message).await?;
+                    ask_regimen(form, out).await
+                }
+            }
+        }
+        Step::Uso => {
+            let code = answer.strip_prefix("uso:").unwrap_or(answer).to_uppercase();
+            match UsoCfdi::parse(&code) {
+                Ok(uso) => {
+                    form.uso_cfdi = uso.code().to_owned();
+                    let problems = form.fiscal().problems();
+                    if let Some(p) = problems.iter().find(|p| p.field.contains("uso")) {
+                        out.text(p.reason.clone()).await?;
+                        let (Ok(r), Ok(rfc)) = (
+                            RegimenFiscal::parse(&form.regimen_fiscal),
+                            Rfc::parse(&form.rfc),
+                        ) else {
+                            return Ok(());
+                        };
+                        return ask_uso(form, r, rfc.tipo(), out).await;
+                    }
+                    form.step = Step::Confirm;
+                    save_form(deps, merchant, table, &msg.wa_id, form).await?;
+                    out.send(Reply::Buttons {
+                        body: format!(
+                            "¿Están bien tus datos?\nRFC: {}\nNombre: {}\nC.P.: {}\nRégimen: {}\nUso del CFDI: {}",
+                            form.rfc, form.nombre, form.codigo_postal, form.regimen_fiscal, form.uso_cfdi
+                        ),
+                        buttons: vec![
+                            Button {
+                                id: "fac:ok".into(),
+                                title: "Sí, facturar".into(),
+                            },
+                            Button {
+                                id: "fac:cambiar".into(),
+                                title: "Corregir".into(),
+                            },
+                        ],
+                    })
+                    .await
+                }
+                Err(e) => out.text(e.message).await,
+            }
+        }
+        Step::Confirm => match answer {
+            "fac:ok" => finish(deps, merchant, table, msg, form, out).await,
+            "fac:cambiar" => {
+                *form = Form {
+                    order_id: form.order_id.clone(),
+                    ..Form::default()
+                };
+                save_form(deps, merchant, table, &msg.wa_id, form).await?;
+                out.text("Va de nuevo. 1/5 ¿Cuál es tu RFC?").await
+            }
+            _ => {
+                out.text("Toca *Sí, facturar* o *Corregir* (o escribe *cancelar*).")
+                    .await
+            }
+        },
+    }
+}
+
+async fn ask_regimen(form: &Form, out: &mut Replier<'_>) -> Result<(), ApiError> {
+    let Ok(rfc) = Rfc::parse(&form.rfc) else {
+        return out
+            .text("4/5 Escribe la clave de tu régimen fiscal (por ejemplo 626).")
+            .await;
+    };
+    // The régimenes customers of a shop hold most often, first; WhatsApp lists show ten rows.
+    let preferred = [
+        "626", "612", "605", "601", "616", "606", "625", "621", "603", "611", "614", "620",
+    ];
+    let mut options: Vec<RegimenFiscal> = RegimenFiscal::all()
+        .filter(|r| r.admite(rfc.tipo()))
+        .collect();
+    options.sort_by_key(|r| preferred.iter().position(|p| *p == r.code()).unwrap_or(99));
+    let rows: Vec<Row> = options
+        .iter()
+        .take(10)
+        .map(|r| Row {
+            id: format!("reg:{}", r.code()),
+            title: r.code().to_owned(),
+            description: r.descripcion().chars().take(72).collect(),
+        })
+        .collect();
+    out.send(Reply::List {
+        body: "4/5 ¿Cuál es tu régimen fiscal? Elígelo de la lista o escribe su clave.".into(),
+        button_label: "Ver regímenes".into(),
+        sections: vec![Section {
+            title: "Régimen fiscal".into(),
+            rows,
+        }],
+    })
+    .await
+}
+
+async fn ask_uso(
+    _form: &Form,
+    regimen: RegimenFiscal,
+    tipo: mostrador_cfdi::rfc::TipoPersona,
+    out: &mut Replier<'_>,
+) -> Result<(), ApiError> {
+    let preferred = ["G03", "G01", "S01", "D01", "D02", "G02", "I08", "CP01"];
+    let mut options = UsoCfdi::para_factura(tipo, regimen);
+    options.sort_by_key(|u| preferred.iter().position(|p| *p == u.code()).unwrap_or(99));
+    let rows: Vec<Row> = options
+        .iter()
+        .take(10)
+        .map(|u| Row {
+            id: format!("uso:{}", u.code()),
+            title: u.code().to_owned(),
+            description: u.descripcion().chars().take(72).collect(),
+        })
+        .collect();
+    out.send(Reply::List {
+        body: "5/5 ¿Para qué usarás la factura (uso del CFDI)? Si no sabes, *G03 Gastos en general* es lo más común.".into(),
+        button_label: "Ver usos".into(),
+        sections: vec![Section {
+            title: "Uso del CFDI".into(),
+            rows,
+        }],
+    })
+    .await
+}
+
+async fn finish(
+    deps: &Deps,
+    merchant: &MerchantId,
+    table: &TenantTable,
+    msg: &InboundEnvelope,
+    form: &Form,
+    out: &mut Replier<'_>,
+) -> Result<(), ApiError> {
+    match fiscal::save(deps, merchant, &msg.wa_id, &form.fiscal()).await {
+        Ok(_) => {}
+        Err(ApiError::Validation(problems)) => {
+            let reasons: Vec<String> = problems.iter().map(|p| format!("• {}", p.reason)).collect();
+            let restart = Form {
+                order_id: form.order_id.clone(),
+                ..Form::default()
+            };
+            save_form(deps, merchant, table, &msg.wa_id, &restart).await?;
+            return out
+                .text(format!(
+                    "SAT no aceptaría estos datos:\n{}\nVamos de nuevo. 1/5 ¿Cuál es tu RFC?",
+                    reasons.join("\n")
+                ))
+                .await;
+        }
+        Err(e) => return Err(e),
+    }
+    clear_form(table, &msg.wa_id).await?;
+    let order = orders::get(table, &form.order_id).await?;
+    match order.map(|o| o.status) {
+        Some(OrderStatus::AwaitingPayment) => {
+            table
+                .update(
+                    &Key::new(format!("ORDER#{}", form.order_id), "ORDER"),
+                    mostrador_store::Update::new().set("invoice_requested", true),
+                    Some(mostrador_store::Condition::Exists),
+                )
+                .await?;
+            out.text("¡Listo! Guardé tus datos. En cuanto se refleje tu pago te envío la factura aquí (PDF y XML).")
+                .await
+        }
+        Some(_) => {
+            super::issue::request_individual(deps, merchant, &form.order_id).await?;
+            out.text(
+                "¡Listo! Estoy generando tu factura; en unos minutos te llega aquí en PDF y XML.",
+            )
+            .await
+        }
+        None => {
+            out.text(
+                "No encontré el pedido a facturar; escribe *factura* para intentarlo de nuevo.",
+            )
+            .await
+        }
+    }
+}
