@@ -76,9 +76,15 @@ async fn main() -> anyhow::Result<()> {
         let input: consent::ConsentInput = serde_json::from_value(json!({
             "source": "app", "wording": "Acepto recibir avisos de mi cuenta por WhatsApp."
         }))?;
-        consent::grant(&table, &wa, input, None, chrono::Utc::now())
-            .await
-            .map_err(fail)?;
+        consent::grant(
+            &table,
+            &wa,
+            input,
+            policy.privacy_notice_url.clone(),
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(fail)?;
     }
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -97,6 +97,16 @@ fn benches(c: &mut Criterion) {
             black_box(c.seal(&csd).expect("sealed").into_xml())
         })
     });
+    group.bench_function("typical_5_lines_without_signature", |b| {
+        b.iter(|| {
+            let c = Comprobante::ingreso(&header, receptor.clone(), pago, black_box(&lines))
+                .expect("invoice");
+            black_box(mostrador_cfdi::cadena::cadena_original(
+                &c,
+                csd.no_certificado(),
+            ))
+        })
+    });
     let cadena = Comprobante::ingreso(&header, receptor.clone(), pago, &lines)
         .expect("invoice")
         .seal(&csd)

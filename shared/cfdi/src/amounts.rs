@@ -16,6 +16,7 @@ use mostrador_core::money::Centavos;
 use mostrador_core::tax::TaxTreatment;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
+use std::fmt::Write as _;
 
 /// Pesos with 2 decimals for an amount in centavos.
 pub fn pesos(amount: Centavos) -> Decimal {
@@ -39,18 +40,33 @@ pub fn round_to(amount: Decimal, decimals: u32) -> Decimal {
 
 /// Text of an amount with exactly 2 decimals (SubTotal, Total, Importe, Base, …): `"1160.00"`.
 pub fn importe_text(amount: Decimal) -> String {
+    let mut out = String::with_capacity(16);
+    push_importe(&mut out, amount);
+    out
+}
+
+/// Appends [`importe_text`] to `out` without an intermediate string.
+pub(crate) fn push_importe(out: &mut String, amount: Decimal) {
     let mut v = round_to(amount, 2);
     v.rescale(2);
-    v.to_string()
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{v}");
 }
 
 /// Text of a ValorUnitario: at least 2 decimals, at most 6, no trailing zeros beyond 2.
 pub fn valor_unitario_text(amount: Decimal) -> String {
+    let mut out = String::with_capacity(16);
+    push_valor_unitario(&mut out, amount);
+    out
+}
+
+/// Appends [`valor_unitario_text`] to `out`.
+pub(crate) fn push_valor_unitario(out: &mut String, amount: Decimal) {
     let mut v = round_to(amount, 6).normalize();
     if v.scale() < 2 {
         v.rescale(2);
     }
-    v.to_string()
+    let _ = write!(out, "{v}");
 }
 
 /// Text of a Cantidad: an integer as is (`"3"`), otherwise up to 6 decimals.

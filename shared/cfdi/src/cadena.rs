@@ -6,8 +6,9 @@
 //!
 //! The test oracle (satcfdi) runs SAT's XSLT over our XML and compares it byte for byte.
 
-use crate::amounts::{cantidad_text, importe_text, valor_unitario_text};
+use crate::amounts::{cantidad_text, push_importe, push_valor_unitario};
 use crate::model::{Comprobante, Traslado};
+use rust_decimal::Decimal;
 
 /// Appends `|` and the value as XPath `normalize-space` leaves it (runs of space, tab, CR and LF
 /// become one space; leading and trailing ones go).
@@ -30,6 +31,18 @@ fn field(out: &mut String, value: &str) {
     }
 }
 
+/// Appends `|` and an amount with 2 decimals (digits need no normalization).
+fn importe(out: &mut String, value: Decimal) {
+    out.push('|');
+    push_importe(out, value);
+}
+
+fn opt_importe(out: &mut String, value: Option<Decimal>) {
+    if let Some(v) = value {
+        importe(out, v);
+    }
+}
+
 fn opt(out: &mut String, value: Option<&str>) {
     if let Some(v) = value {
         field(out, v);
@@ -37,11 +50,11 @@ fn opt(out: &mut String, value: Option<&str>) {
 }
 
 fn traslado(out: &mut String, t: &Traslado) {
-    field(out, &importe_text(t.base()));
+    importe(out, t.base());
     field(out, t.impuesto());
     field(out, t.tipo_factor());
     opt(out, t.tasa_o_cuota());
-    opt(out, t.importe().map(importe_text).as_deref());
+    opt_importe(out, t.importe());
 }
 
 /// The cadena original of `c` sealed with the certificate `no_certificado`.
@@ -55,11 +68,11 @@ pub fn cadena_original(c: &Comprobante, no_certificado: &str) -> String {
     field(&mut out, c.pago().forma().code());
     field(&mut out, no_certificado);
     // CondicionesDePago: never written.
-    field(&mut out, &importe_text(c.subtotal()));
-    opt(&mut out, c.descuento().map(importe_text).as_deref());
+    importe(&mut out, c.subtotal());
+    opt_importe(&mut out, c.descuento());
     field(&mut out, c.moneda().code());
     // TipoCambio: never written (MXN).
-    field(&mut out, &importe_text(c.total()));
+    importe(&mut out, c.total());
     field(&mut out, c.tipo().code());
     field(&mut out, c.exportacion().code());
     field(&mut out, c.pago().metodo().code());
@@ -97,9 +110,10 @@ pub fn cadena_original(c: &Comprobante, no_certificado: &str) -> String {
         field(&mut out, k.clave_unidad().code());
         opt(&mut out, k.unidad().map(|t| t.as_str()));
         field(&mut out, k.descripcion().as_str());
-        field(&mut out, &valor_unitario_text(k.valor_unitario()));
-        field(&mut out, &importe_text(k.importe()));
-        opt(&mut out, k.descuento().map(importe_text).as_deref());
+        out.push('|');
+        push_valor_unitario(&mut out, k.valor_unitario());
+        importe(&mut out, k.importe());
+        opt_importe(&mut out, k.descuento());
         field(&mut out, k.objeto_imp().code());
         for t in k.traslados() {
             traslado(&mut out, t);
@@ -110,10 +124,7 @@ pub fn cadena_original(c: &Comprobante, no_certificado: &str) -> String {
         for t in imp.traslados() {
             traslado(&mut out, t);
         }
-        opt(
-            &mut out,
-            imp.total_trasladados().map(importe_text).as_deref(),
-        );
+        opt_importe(&mut out, imp.total_trasladados());
     }
     out.push_str("||");
     out

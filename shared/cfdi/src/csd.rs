@@ -232,13 +232,13 @@ impl Csd {
 
     /// Whether an invoice dated `fecha` (local time in Mexico) can be sealed with this CSD.
     ///
-    /// Fecha has no time zone; Mexico's zones are UTC−5 to UTC−8, so the whole span
-    /// `fecha + 5 h ..= fecha + 8 h` must fall within the certificate's validity (a few hours
-    /// conservative at the edges rather than an invoice SAT would reject).
+    /// Fecha has no time zone and Mexico spans UTC−5 to UTC−8, so we judge its latest possible
+    /// instant (`fecha` at UTC−8): a CSD issued minutes ago works at once in every zone, and one
+    /// about to expire is refused up to 3 hours early rather than sealing an invoice SAT could
+    /// consider made with an expired certificate.
     pub fn check_vigencia(&self, fecha: NaiveDateTime) -> Result<(), SealError> {
-        let earliest = fecha.and_utc() + TimeDelta::hours(5);
         let latest = fecha.and_utc() + TimeDelta::hours(8);
-        if earliest < self.valid_from {
+        if latest < self.valid_from {
             return Err(SealError::NotYetValid {
                 no_certificado: self.no_certificado.clone(),
                 valid_from: self.valid_from,

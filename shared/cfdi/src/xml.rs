@@ -8,8 +8,9 @@
 #[doc(hidden)]
 pub mod oracle;
 
-use crate::amounts::{cantidad_text, importe_text, valor_unitario_text};
+use crate::amounts::{cantidad_text, push_importe, push_valor_unitario};
 use crate::model::{Comprobante, Traslado};
+use rust_decimal::Decimal;
 
 /// Namespace of CFDI 4.0.
 pub const NS_CFDI: &str = "http://www.sat.gob.mx/cfd/4";
@@ -58,6 +59,32 @@ fn attr(out: &mut String, name: &str, value: &str) {
     out.push('"');
 }
 
+/// Writes ` name="value"` for base64 text, which has nothing to escape.
+fn attr_base64(out: &mut String, name: &str, value: &str) {
+    debug_assert!(!value.contains(['&', '<', '>', '"']));
+    out.push(' ');
+    out.push_str(name);
+    out.push_str("=\"");
+    out.push_str(value);
+    out.push('"');
+}
+
+/// Writes ` name="0.00"` for an amount with 2 decimals (digits need no escaping).
+fn attr_importe(out: &mut String, name: &str, value: Decimal) {
+    out.push(' ');
+    out.push_str(name);
+    out.push_str("=\"");
+    push_importe(out, value);
+    out.push('"');
+}
+
+/// Writes the amount attribute only when there is a value.
+fn opt_attr_importe(out: &mut String, name: &str, value: Option<Decimal>) {
+    if let Some(v) = value {
+        attr_importe(out, name, v);
+    }
+}
+
 /// Writes the attribute only when there is a value.
 fn opt_attr(out: &mut String, name: &str, value: Option<&str>) {
     if let Some(v) = value {
@@ -67,12 +94,12 @@ fn opt_attr(out: &mut String, name: &str, value: Option<&str>) {
 
 fn traslado(out: &mut String, t: &Traslado) {
     out.push_str("<cfdi:Traslado");
-    attr(out, "Base", &importe_text(t.base()));
+    attr_importe(out, "Base", t.base());
     attr(out, "Impuesto", t.impuesto());
     attr(out, "TipoFactor", t.tipo_factor());
     opt_attr(out, "TasaOCuota", t.tasa_o_cuota());
     if let Some(importe) = t.importe() {
-        attr(out, "Importe", &importe_text(importe));
+        attr_importe(out, "Importe", importe);
     }
     out.push_str("/>");
 }
@@ -92,18 +119,14 @@ pub(crate) fn write(c: &Comprobante, seal: &SealAttributes<'_>) -> String {
     opt_attr(&mut out, "Serie", c.serie().map(|s| s.as_str()));
     opt_attr(&mut out, "Folio", c.folio().map(|s| s.as_str()));
     attr(&mut out, "Fecha", &c.fecha_text());
-    attr(&mut out, "Sello", seal.sello);
+    attr_base64(&mut out, "Sello", seal.sello);
     attr(&mut out, "FormaPago", c.pago().forma().code());
     attr(&mut out, "NoCertificado", seal.no_certificado);
-    attr(&mut out, "Certificado", seal.certificado);
-    attr(&mut out, "SubTotal", &importe_text(c.subtotal()));
-    opt_attr(
-        &mut out,
-        "Descuento",
-        c.descuento().map(importe_text).as_deref(),
-    );
+    attr_base64(&mut out, "Certificado", seal.certificado);
+    attr_importe(&mut out, "SubTotal", c.subtotal());
+    opt_attr_importe(&mut out, "Descuento", c.descuento());
     attr(&mut out, "Moneda", c.moneda().code());
-    attr(&mut out, "Total", &importe_text(c.total()));
+    attr_importe(&mut out, "Total", c.total());
     attr(&mut out, "TipoDeComprobante", c.tipo().code());
     attr(&mut out, "Exportacion", c.exportacion().code());
     attr(&mut out, "MetodoPago", c.pago().metodo().code());
@@ -162,17 +185,11 @@ pub(crate) fn write(c: &Comprobante, seal: &SealAttributes<'_>) -> String {
         attr(&mut out, "ClaveUnidad", k.clave_unidad().code());
         opt_attr(&mut out, "Unidad", k.unidad().map(|t| t.as_str()));
         attr(&mut out, "Descripcion", k.descripcion().as_str());
-        attr(
-            &mut out,
-            "ValorUnitario",
-            &valor_unitario_text(k.valor_unitario()),
-        );
-        attr(&mut out, "Importe", &importe_text(k.importe()));
-        opt_attr(
-            &mut out,
-            "Descuento",
-            k.descuento().map(importe_text).as_deref(),
-        );
+        out.push_str(" ValorUnitario=\"");
+        push_valor_unitario(&mut out, k.valor_unitario());
+        out.push('"');
+        attr_importe(&mut out, "Importe", k.importe());
+        opt_attr_importe(&mut out, "Descuento", k.descuento());
         attr(&mut out, "ObjetoImp", k.objeto_imp().code());
         out.push_str("><cfdi:Impuestos><cfdi:Traslados>");
         for t in k.traslados() {
@@ -184,10 +201,10 @@ pub(crate) fn write(c: &Comprobante, seal: &SealAttributes<'_>) -> String {
 
     if let Some(imp) = c.impuestos() {
         out.push_str("<cfdi:Impuestos");
-        opt_attr(
+        opt_attr_importe(
             &mut out,
             "TotalImpuestosTrasladados",
-            imp.total_trasladados().map(importe_text).as_deref(),
+            imp.total_trasladados(),
         );
         out.push_str("><cfdi:Traslados>");
         for t in imp.traslados() {

@@ -160,13 +160,14 @@ fn a_certificate_not_yet_valid_cannot_seal() {
 }
 
 #[test]
-fn validity_edges_are_judged_for_every_mexican_time_zone() {
-    // SAT's test CSD: 2023-05-18T11:43:51Z .. 2027-05-18T11:43:51Z.
+fn validity_is_judged_at_the_latest_instant_fecha_can_mean() {
+    // SAT's test CSD: 2023-05-18T11:43:51Z .. 2027-05-18T11:43:51Z. Fecha has no zone; at UTC-8
+    // (Baja California) 03:43:51 local is 11:43:51Z.
     let csd = fixture_csd();
-    // Fecha has no zone: 06:43:50 local is already valid at UTC-8 but not yet at UTC-5, so it is
-    // refused; 03:43:52 local on the last day is still valid at UTC-5 but not at UTC-8.
-    assert!(csd.check_vigencia(fecha(2023, 5, 18, 6, 43, 50)).is_err());
-    assert!(csd.check_vigencia(fecha(2023, 5, 18, 6, 43, 51)).is_ok());
+    // A brand-new CSD seals at once, whatever the merchant's zone.
+    assert!(csd.check_vigencia(fecha(2023, 5, 18, 3, 43, 50)).is_err());
+    assert!(csd.check_vigencia(fecha(2023, 5, 18, 3, 43, 51)).is_ok());
+    // On the last day it stops a few hours early rather than seal with an expired certificate.
     assert!(csd.check_vigencia(fecha(2027, 5, 18, 3, 43, 51)).is_ok());
     assert!(csd.check_vigencia(fecha(2027, 5, 18, 3, 43, 52)).is_err());
 }

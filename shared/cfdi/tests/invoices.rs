@@ -277,7 +277,7 @@ fn global_invoice_has_one_concepto_per_ticket() {
         },
     ];
     let c = Comprobante::global(&global_header(), mensual(6, 2025), &tickets).unwrap();
-    let expected: i64 = tickets.iter().map(|t| t.total().0).sum();
+    let expected: i64 = tickets.iter().map(|t| t.total().unwrap().0).sum();
     assert_eq!(c.total_centavos(), Centavos(expected));
     let r = c.receptor();
     assert_eq!(

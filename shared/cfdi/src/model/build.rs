@@ -106,13 +106,12 @@ impl Ticket {
         }
     }
 
-    /// What was paid for the whole ticket (saturating; overflow is reported when building).
-    pub fn total(&self) -> Centavos {
-        Centavos(
-            self.partes
-                .iter()
-                .fold(0i64, |acc, p| acc.saturating_add(p.total.0)),
-        )
+    /// What was paid for the whole ticket; `None` if it does not fit in centavos (never for a
+    /// real ticket).
+    pub fn total(&self) -> Option<Centavos> {
+        self.partes
+            .iter()
+            .try_fold(Centavos::ZERO, |acc, p| acc.checked_add(p.total))
     }
 }
 
@@ -188,7 +187,6 @@ fn order_conceptos(lines: &[OrderLine], problems: &mut Problems) -> (Vec<Concept
     let mut conceptos = Vec::with_capacity(lines.len());
     let mut paid = 0i64;
     for (i, line) in lines.iter().enumerate() {
-        let at = format!("lineas[{i}]");
         let mut line_problems = Problems::default();
         let clave = line_problems.take(ClaveProdServ::parse(&line.clave_prod_serv));
         let unidad_clave = line_problems.take(ClaveUnidad::parse(&line.clave_unidad));
@@ -281,9 +279,12 @@ fn order_conceptos(lines: &[OrderLine], problems: &mut Problems) -> (Vec<Concept
                 )),
             }
         }
-        problems
-            .0
-            .extend(line_problems.0.into_iter().map(|e| e.under(&at)));
+        if !line_problems.is_empty() {
+            let at = format!("lineas[{i}]");
+            problems
+                .0
+                .extend(line_problems.0.into_iter().map(|e| e.under(&at)));
+        }
     }
     (conceptos, paid)
 }
@@ -378,7 +379,6 @@ impl Comprobante {
         let mut paid = 0i64;
         let mut largest: Option<(i64, FormaPago)> = None;
         for (i, ticket) in tickets.iter().enumerate() {
-            let at = format!("tickets[{i}]");
             let mut ticket_problems = Problems::default();
             let folio = ticket_problems.take(Texto::parse(
                 "folio",
@@ -411,7 +411,13 @@ impl Comprobante {
                     continue;
                 }
                 match by_tax.iter_mut().find(|(t, _)| *t == part.iva) {
-                    Some((_, sum)) => *sum = sum.saturating_add(part.total.0),
+                    Some((_, sum)) => match sum.checked_add(part.total.0) {
+                        Some(s) => *sum = s,
+                        None => ticket_problems.push(FiscalError::new(
+                            "total",
+                            "El importe del ticket es demasiado grande.",
+                        )),
+                    },
                     None => by_tax.push((part.iva, part.total.0)),
                 }
             }
@@ -456,9 +462,12 @@ impl Comprobante {
                 )),
                 _ => {}
             }
-            problems
-                .0
-                .extend(ticket_problems.0.into_iter().map(|e| e.under(&at)));
+            if !ticket_problems.is_empty() {
+                let at = format!("tickets[{i}]");
+                problems
+                    .0
+                    .extend(ticket_problems.0.into_iter().map(|e| e.under(&at)));
+            }
         }
         let forma = largest.map_or(FormaPago::Efectivo, |(_, f)| f);
         let pago = problems.take(Pago::pue(forma));

@@ -65,6 +65,18 @@ impl Texto {
     /// Text from our own catalog (product names, units): `|` becomes `/` and it is cut at `max`
     /// characters rather than failing an invoice the customer already paid for. `None` when empty.
     pub(crate) fn lenient(input: &str, max: usize) -> Option<Texto> {
+        // Catalog text is nearly always clean already: keep it without rebuilding it.
+        let clean = !input.is_empty()
+            && input.len() <= max
+            && !input.starts_with(' ')
+            && !input.ends_with(' ')
+            && !input.contains("  ")
+            && input
+                .chars()
+                .all(|c| c == ' ' || !(c == '|' || c.is_whitespace() || c.is_control()));
+        if clean {
+            return Some(Texto(input.to_owned()));
+        }
         let text: String = collapse(&input.replace('|', "/"))
             .chars()
             .take(max)

@@ -138,6 +138,7 @@ pub fn verify(files: &[CfdiFile]) -> Result<String, String> {
         return Ok(summary);
     }
     if stderr.contains("No module named") {
+        let _ = std::fs::remove_dir_all(&dir);
         return Err(format!(
             "CFDI oracle: {} cannot import satcfdi ({}). Run the tests with `bash tests/run`, which installs infra/requirements-test.txt.",
             python.display(),
