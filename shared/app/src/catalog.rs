@@ -72,10 +72,18 @@ fn product_from(item: &Item) -> Result<Product, ApiError> {
 }
 
 fn problems(p: &Product) -> Vec<FieldError> {
-    p.problems()
+    let mut out: Vec<FieldError> = p
+        .problems()
         .into_iter()
         .map(|i| FieldError::new(i.field, i.reason))
-        .collect()
+        .collect();
+    // A clave that SAT's catalog does not hold would make every invoice for the product fail.
+    if !out.iter().any(|e| e.field == "clave_prod_serv") {
+        if let Err(e) = mostrador_cfdi::ClaveProdServ::parse(&p.clave_prod_serv) {
+            out.push(FieldError::new("clave_prod_serv", e.message));
+        }
+    }
+    out
 }
 
 /// Validates every row first; applies all rows only when all are valid, unless `partial`, which
