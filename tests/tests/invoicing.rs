@@ -347,6 +347,21 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
         CfdiFile::xml("individual.xml", xml),
         CfdiFile::xml("global.xml", global_xml),
     ]);
+
+    // Cancellation follows SAT's motivos: 01 needs the replacing CFDI.
+    let (status, _) = json_of(
+        app.as_merchant(&key, Method::POST, "/v1/invoices/OINV1/cancel")
+            .json(&json!({ "motivo": "01" })),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (status, cancelled) = json_of(
+        app.as_merchant(&key, Method::POST, "/v1/invoices/OINV1/cancel")
+            .json(&json!({ "motivo": "02" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert!(cancelled["cancel_status"].is_string(), "{cancelled}");
     app.stop().await;
 }
 
@@ -511,4 +526,153 @@ async fn factura_in_the_chat_collects_validates_and_reuses_fiscal_data(engine: E
 mod chat {
     use super::*;
     on_both_engines!(factura_in_the_chat_collects_validates_and_reuses_fiscal_data);
+}
+
+#[path = "../../shared/cfdi/tests/pac_support/mod.rs"]
+mod pac_support;
+
+/// A Finkok that is down for the first call and stamps afterwards, remembering what it was sent.
+struct FlakyFinkok {
+    sent: std::sync::Mutex<Vec<String>>,
+}
+
+impl wiremock::Respond for FlakyFinkok {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let sealed = pac_support::finkok_request_xml(&request.body);
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        sent.push(sealed.clone());
+        if sent.len() == 1 {
+            return wiremock::ResponseTemplate::new(503);
+        }
+        let uuid = "6F3E2A1B-9C4D-4E5F-8A7B-1C2D3E4F5A6B";
+        let stamped = pac_support::Tfd::for_sealed(&sealed, uuid).stamp(&sealed);
+        wiremock::ResponseTemplate::new(200).set_body_raw(
+            pac_support::finkok_stamp_answer("stamp", Some(&stamped), Some(uuid), &[]),
+            "text/xml",
+        )
+    }
+}
+
+/// Finkok is down: the invoice waits as `retrying` and is retried with the very same sealed
+/// document and folio; once stamped, a redelivery stamps nothing again.
+async fn a_pac_outage_is_retried_with_the_same_document_and_never_stamps_twice(engine: Engine) {
+    let finkok = wiremock::MockServer::start().await;
+    let fake = std::sync::Arc::new(FlakyFinkok {
+        sent: std::sync::Mutex::new(Vec::new()),
+    });
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(ArcResponder(fake.clone()))
+        .mount(&finkok)
+        .await;
+    let clock = FixedClock::at(Utc::now());
+    let app = TestApp::spawn_full(
+        engine,
+        Arc::new(clock.clone()),
+        Options {
+            pollers: false,
+            scheduler: false,
+        },
+        &[("MOSTRADOR_FINKOK_API_BASE", &finkok.uri())],
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let key = demo.api_key.clone();
+    let merchant = MerchantId::try_from(demo.merchant_id.clone()).expect("id");
+    for (path, body) in [
+        (
+            "/v1/settings/invoicing",
+            json!({ "rfc": "EKU9003173C9", "nombre": "ESCUELA KEMPER URGATE", "regimen_fiscal": "601",
+            "pac": { "provider": "finkok", "username": "demo@mostrador.mx", "password": "finkok-demo", "demo": true } }),
+        ),
+        (
+            "/v1/settings/invoicing/csd",
+            json!({ "certificate": csd_file("EKU9003173C9.cer"), "private_key": csd_file("EKU9003173C9.key"), "password": "12345678a" }),
+        ),
+        (
+            &format!("/v1/customers/{CUSTOMER}/fiscal"),
+            json!({ "rfc": "CACX7605101P8", "nombre": "XOCHILT CASAS CHAVEZ", "codigo_postal": "36257", "regimen_fiscal": "626", "uso_cfdi": "G03" }),
+        ),
+    ] {
+        let (status, answer) = json_of(app.as_merchant(&key, Method::PUT, path).json(&body)).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+    }
+    let placed = orders::place(
+        &app.deps,
+        &merchant,
+        order("OPAC1", &demo.branches[0].id, clock.now()),
+    )
+    .await
+    .map_err(|_| "place")
+    .expect("placed");
+    pay(&app, &merchant, &placed, "evt_pac_1").await;
+    mostrador_app::invoicing::issue::request_individual(&app.deps, &merchant, "OPAC1")
+        .await
+        .expect("queued");
+    let received = app
+        .deps
+        .queues
+        .invoicing
+        .receive(
+            1,
+            std::time::Duration::from_secs(30),
+            std::time::Duration::from_secs(1),
+        )
+        .await
+        .expect("receive");
+    let m = received.first().expect("the request is queued");
+    let record = |count: u32| mostrador_app::records::QueueRecord {
+        message_id: m.message_id.clone(),
+        body: m.body.clone(),
+        group_id: None,
+        receive_count: count,
+        receipt: None,
+    };
+    match mostrador_app::pipeline::handle_invoice_request(&app.deps, &record(1)).await {
+        Err(mostrador_app::records::RecordError::RetryAfter(delay, _)) => {
+            assert_eq!(delay, std::time::Duration::from_secs(60))
+        }
+        other => panic!("a PAC outage is retried after a delay, got {other:?}"),
+    }
+    let (_, waiting) = json_of(app.as_merchant(&key, Method::GET, "/v1/invoices/OPAC1")).await;
+    assert_eq!(waiting["status"], "retrying", "{waiting}");
+    assert!(
+        waiting["error"].as_str().is_some_and(|e| e.contains("PAC")),
+        "{waiting}"
+    );
+    clock.advance(Duration::minutes(1));
+    mostrador_app::pipeline::handle_invoice_request(&app.deps, &record(2))
+        .await
+        .expect("stamped on the second attempt");
+    mostrador_app::pipeline::handle_invoice_request(&app.deps, &record(3))
+        .await
+        .expect("a redelivery after success");
+    let sent = fake.sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_eq!(sent.len(), 2, "no PAC call once stamped");
+    assert_eq!(
+        sent[0], sent[1],
+        "the retry sends the very same sealed document"
+    );
+    let (_, stamped) = json_of(app.as_merchant(&key, Method::GET, "/v1/invoices/OPAC1")).await;
+    assert_eq!(stamped["status"], "stamped", "{stamped}");
+    assert_eq!(stamped["uuid"], "6F3E2A1B-9C4D-4E5F-8A7B-1C2D3E4F5A6B");
+    assert_eq!(stamped["folio"], 1, "one folio reserved");
+    assert_verified(&[CfdiFile::xml("sealed-for-finkok.xml", sent[0].clone())]);
+    app.stop().await;
+}
+
+/// wiremock takes responders by value; this shares one.
+struct ArcResponder(std::sync::Arc<FlakyFinkok>);
+
+impl wiremock::Respond for ArcResponder {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        self.0.respond(request)
+    }
+}
+
+mod pac {
+    use super::*;
+    on_both_engines!(a_pac_outage_is_retried_with_the_same_document_and_never_stamps_twice);
 }
