@@ -348,15 +348,58 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
         CfdiFile::xml("global.xml", global_xml),
     ]);
 
+    // The second customer asks for their own invoice after the global: it is issued, and a nota de
+    // crédito to the general public takes the ticket out of the global (SAT's guide).
+    let (status, _) =
+        json_of(app.as_merchant(&key, Method::POST, "/v1/orders/OINV2/invoice")).await;
+    assert_eq!(status, 202);
+    // A refund of an invoiced order gets its nota de crédito too (relation 03, to the customer).
+    let (status, refunded) =
+        json_of(app.as_merchant(&key, Method::POST, "/v1/orders/OINV1/refund")).await;
+    assert_eq!(status, 200, "{refunded}");
+    for id in ["OINV2", "E-OINV2-G", "E-OINV1-R"] {
+        let what = format!("{id} stamped");
+        eventually(&what, || async {
+            let (_, inv) =
+                json_of(app_ref.as_merchant(key_ref, Method::GET, &format!("/v1/invoices/{id}")))
+                    .await;
+            inv["status"] == "stamped"
+        })
+        .await;
+    }
+    let (_, adjustments) =
+        json_of(app.as_merchant(&key, Method::GET, "/v1/invoices/adjustments")).await;
+    assert!(
+        adjustments["adjustments"][0]["action"]
+            .as_str()
+            .is_some_and(|a| a.contains("egreso emitido")),
+        "{adjustments}"
+    );
+    let mut notes = Vec::new();
+    for id in ["E-OINV2-G", "E-OINV1-R"] {
+        let xml = app
+            .as_merchant(&key, Method::GET, &format!("/v1/invoices/{id}/xml"))
+            .send()
+            .await
+            .expect("send")
+            .text()
+            .await
+            .expect("xml");
+        assert!(xml.contains("TipoDeComprobante=\"E\""), "{xml}");
+        assert!(xml.contains("CfdiRelacionados"), "{xml}");
+        notes.push(CfdiFile::xml(&format!("{id}.xml"), xml));
+    }
+    assert_verified(&notes);
+
     // Cancellation follows SAT's motivos: 01 needs the replacing CFDI.
     let (status, _) = json_of(
-        app.as_merchant(&key, Method::POST, "/v1/invoices/OINV1/cancel")
+        app.as_merchant(&key, Method::POST, "/v1/invoices/OINV2/cancel")
             .json(&json!({ "motivo": "01" })),
     )
     .await;
     assert_eq!(status, 422);
     let (status, cancelled) = json_of(
-        app.as_merchant(&key, Method::POST, "/v1/invoices/OINV1/cancel")
+        app.as_merchant(&key, Method::POST, "/v1/invoices/OINV2/cancel")
             .json(&json!({ "motivo": "02" })),
     )
     .await;

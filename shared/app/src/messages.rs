@@ -74,6 +74,24 @@ pub struct InvoiceRequest {
     pub order_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global: Option<GlobalPeriod>,
+    /// With `egreso`: a nota de crédito (CFDI de egreso) for the order named in it; its id travels
+    /// in `order_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egreso: Option<EgresoFor>,
+}
+
+/// What a nota de crédito corrects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EgresoFor {
+    /// The order whose amount is given back or taken out.
+    pub order_id: String,
+    /// The invoice it relates to (our id) and its UUID.
+    pub related_id: String,
+    pub related_uuid: String,
+    /// `global_adjustment`: the sale was invoiced individually after its global invoice (receptor:
+    /// público en general, relation 01); `refund`: the order was refunded (receptor: the customer of
+    /// the related invoice, relation 03).
+    pub reason: String,
 }
 
 /// The sales a global invoice covers.

@@ -397,6 +397,24 @@ pub async fn refund(
         .ok_or_else(|| ApiError::Conflict("the order changed meanwhile; read it again".into()))?;
     // A refunded sale leaves the global invoice; one already invoiced needs an egreso (listed).
     crate::invoicing::global::mark_refunded(&table, &refunded).await?;
+    // An invoiced order gets its nota de crédito (relation 03, devolución).
+    if let Some(inv) = crate::invoicing::issue::get(&table, &refunded.id).await? {
+        if let (crate::invoicing::issue::InvoiceStatus::Stamped, Some(uuid)) =
+            (inv.status, inv.uuid)
+        {
+            crate::invoicing::issue::request_egreso(
+                deps,
+                merchant,
+                crate::messages::EgresoFor {
+                    order_id: refunded.id.clone(),
+                    related_id: inv.id,
+                    related_uuid: uuid,
+                    reason: "refund".into(),
+                },
+            )
+            .await?;
+        }
+    }
     let text = format!("Te reembolsamos {} de tu pedido {}. Según tu banco o método de pago, puede tardar unos días en reflejarse.", refunded.total.display_mxn(), fulfilment::short_id(&refunded.id));
     fulfilment::notify(deps, merchant, &refunded, text).await?;
     Ok(refunded)

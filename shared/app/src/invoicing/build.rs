@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use mostrador_cfdi::catalogs::{CodigoPostal, FormaPago, Meses, Periodicidad};
 use mostrador_cfdi::csd::Csd;
 use mostrador_cfdi::model::{
-    Comprobante, DatosFiscales, Emisor, FiscalError, FiscalErrors, InformacionGlobal,
-    InvoiceHeader, OrderLine, Pago, Receptor, Ticket, TicketPart,
+    CfdiRelacionados, Comprobante, DatosFiscales, Emisor, FiscalError, FiscalErrors,
+    InformacionGlobal, InvoiceHeader, OrderLine, Pago, Receptor, Ticket, TicketPart,
 };
 use mostrador_core::catalog::Product;
 use mostrador_core::tax::TaxTreatment;
@@ -290,5 +290,53 @@ pub fn global(
         .collect();
     let comprobante = Comprobante::global(&header, info, &cfdi_tickets)
         .map_err(|e| ApiError::Validation(fields(e)))?;
+    seal(&comprobante, &issuing.csd)
+}
+
+/// A nota de crédito (egreso) giving back `taxes` (base and IVA per treatment) of one order, related
+/// to `related_uuid`: to the general public for a sale that left a global invoice (relation 01), or
+/// to the customer of a refunded invoice (relation 03).
+pub fn egreso(
+    issuing: &Issuing,
+    numbering: &Numbering<'_>,
+    receptor: Option<&CustomerFiscal>,
+    related_uuid: &str,
+    order_id: &str,
+    taxes: &[super::global::TicketTax],
+    method: &str,
+) -> Result<Sealed, ApiError> {
+    let header = header(
+        issuing,
+        numbering.branch,
+        numbering.serie,
+        numbering.folio,
+        numbering.now,
+    )?;
+    let (receptor, tipo) = match receptor {
+        Some(c) => (
+            Receptor::parse(&datos(c)).map_err(|e| ApiError::Validation(fields(e)))?,
+            mostrador_cfdi::TipoRelacion::Devolucion,
+        ),
+        None => (
+            Receptor::publico_en_general(header.lugar_expedicion),
+            mostrador_cfdi::TipoRelacion::NotaDeCredito,
+        ),
+    };
+    let relacionados =
+        CfdiRelacionados::new(tipo, [related_uuid]).map_err(|e| ApiError::Validation(fields(e)))?;
+    let lines: Vec<OrderLine> = taxes
+        .iter()
+        .filter(|t| t.base.0 + t.iva.0 > 0)
+        .map(|t| {
+            OrderLine::bonificacion(
+                &format!("Devolución o ajuste del ticket {order_id}"),
+                mostrador_core::money::Centavos(t.base.0 + t.iva.0),
+                t.treatment,
+            )
+        })
+        .collect();
+    let comprobante =
+        Comprobante::egreso(&header, receptor, relacionados, forma_pago(method), &lines)
+            .map_err(|e| ApiError::Validation(fields(e)))?;
     seal(&comprobante, &issuing.csd)
 }

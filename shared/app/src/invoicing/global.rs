@@ -195,6 +195,7 @@ pub async fn record_sale(
         merchant_id: merchant.to_string(),
         order_id: id.clone(),
         global: Some(period),
+        egreso: None,
     })
     .map_err(|e| ApiError::Internal(e.into()))?;
     jobs::schedule(

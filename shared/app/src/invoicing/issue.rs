@@ -144,6 +144,7 @@ pub async fn request_individual(
         merchant_id: merchant.to_string(),
         order_id: order_id.to_owned(),
         global: None,
+        egreso: None,
     })
     .map_err(|e| ApiError::Internal(e.into()))?;
     deps.queues
@@ -165,11 +166,14 @@ pub async fn handle(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError
     let merchant = MerchantId::try_from(req.merchant_id.clone()).map_err(RecordError::Malformed)?;
     let span = tracing::info_span!("invoice", merchant = %merchant, id = %req.order_id, attempt = record.receive_count);
     let work = async {
-        match &req.global {
-            None => individual(deps, &merchant, &req.order_id, record.receive_count).await,
-            Some(period) => {
+        match (&req.global, &req.egreso) {
+            (Some(period), _) => {
                 global(deps, &merchant, &req.order_id, period, record.receive_count).await
             }
+            (None, Some(spec)) => {
+                egreso(deps, &merchant, &req.order_id, spec, record.receive_count).await
+            }
+            (None, None) => individual(deps, &merchant, &req.order_id, record.receive_count).await,
         }
     };
     tracing::Instrument::instrument(work, span).await
@@ -539,11 +543,21 @@ async fn after_individual(
                     None,
                 )
                 .await?;
-            tracing::warn!(order = %order.id, global = global_id, "sale invoiced individually after its global invoice; adjustment recorded");
+            tracing::warn!(order = %order.id, global = global_id, "sale invoiced individually after its global invoice; a nota de crédito corrects the global");
+            request_egreso(
+                deps,
+                merchant,
+                crate::messages::EgresoFor {
+                    order_id: order.id.clone(),
+                    related_id: global_id.to_owned(),
+                    related_uuid: sale.get_s("global_uuid").unwrap_or_default().to_owned(),
+                    reason: "global_adjustment".into(),
+                },
+            )
+            .await?;
         }
     }
     tracing::info!(merchant = %merchant, order = %order.id, rfc = %fiscal::masked_rfc(&customer.rfc), "individual invoice issued");
-    let _ = deps;
     Ok(())
 }
 
@@ -637,5 +651,146 @@ async fn global(
     super::global::mark_included(deps, merchant, &table, period, &rec)
         .await
         .map_err(retry)?;
+    Ok(())
+}
+
+/// Queues a nota de crédito for `spec` (id `E-{order}-{reason}`).
+pub async fn request_egreso(
+    deps: &Deps,
+    merchant: &MerchantId,
+    spec: crate::messages::EgresoFor,
+) -> Result<(), ApiError> {
+    let id = format!(
+        "E-{}-{}",
+        spec.order_id,
+        if spec.reason == "refund" { "R" } else { "G" }
+    );
+    let body = serde_json::to_string(&InvoiceRequest {
+        merchant_id: merchant.to_string(),
+        order_id: id,
+        global: None,
+        egreso: Some(spec),
+    })
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    deps.queues
+        .invoicing
+        .send(mostrador_queue::OutgoingMessage::new(body))
+        .await?;
+    Ok(())
+}
+
+async fn egreso(
+    deps: &Deps,
+    merchant: &MerchantId,
+    id: &str,
+    spec: &crate::messages::EgresoFor,
+    attempt: u32,
+) -> Result<(), RecordError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let Some(order) = orders::get(&table, &spec.order_id).await.map_err(retry)? else {
+        return Err(RecordError::Malformed(format!(
+            "no order {}",
+            spec.order_id
+        )));
+    };
+    let mut rec = match get(&table, id).await.map_err(retry)? {
+        Some(r) => r,
+        None => {
+            let mut r = new_record(deps, id, "egreso", &order.branch_id);
+            r.order_id = Some(order.id.clone());
+            r
+        }
+    };
+    if matches!(
+        rec.status,
+        InvoiceStatus::Stamped | InvoiceStatus::Cancelled
+    ) {
+        return Ok(());
+    }
+    let issuing = match settings::issuing(deps, merchant).await {
+        Ok(i) => i,
+        Err(NotReady::Other(e)) if !matches!(e, ApiError::Validation(_)) => return Err(retry(e)),
+        Err(e) => return give_up(&table, rec, InvoiceStatus::Blocked, e.to_string(), deps).await,
+    };
+    let branch = crate::merchants::get_branch(&table, &order.branch_id)
+        .await
+        .map_err(retry)?
+        .ok_or_else(|| RecordError::Malformed(format!("no branch {}", order.branch_id)))?;
+    let customer = if spec.reason == "refund" {
+        fiscal::load(deps, merchant, &order.wa_id)
+            .await
+            .map_err(retry)?
+    } else {
+        None
+    };
+    let sale = super::global::find_sale(&table, &order)
+        .await
+        .map_err(retry)?;
+    let taxes: Vec<super::global::TicketTax> = sale
+        .as_ref()
+        .and_then(|s| serde_json::from_str(s.get_s("taxes").unwrap_or("[]")).ok())
+        .filter(|t: &Vec<super::global::TicketTax>| !t.is_empty())
+        .unwrap_or_else(|| super::global::taxes_of(&order, |_| None));
+    let method = sale
+        .as_ref()
+        .and_then(|s| s.get_s("method").map(str::to_owned))
+        .unwrap_or_else(|| "card".into());
+    let serie = format!("{}E", issuing.issuer.serie);
+    let folio = reserve_folio(&table, &serie, id).await.map_err(retry)?;
+    let sealed = sealed_once(deps, merchant, id, || async {
+        build::egreso(
+            &issuing,
+            &build::Numbering {
+                serie: &serie,
+                folio,
+                branch: &branch,
+                now: deps.clock.now(),
+            },
+            customer.as_ref(),
+            &spec.related_uuid,
+            &order.id,
+            &taxes,
+            &method,
+        )
+    })
+    .await
+    .map_err(retry)?;
+    let sealed = match sealed {
+        Ok(s) => s,
+        Err(e) => return give_up(&table, rec, InvoiceStatus::Rejected, e.to_string(), deps).await,
+    };
+    rec.serie = Some(serie);
+    rec.folio = Some(folio);
+    rec.total = Some(sealed.total.clone());
+    rec.receptor_rfc = Some(
+        customer
+            .as_ref()
+            .map_or("XAXX010101000".to_owned(), |c| c.rfc.clone()),
+    );
+    let Some(rec) =
+        stamp_and_store(deps, merchant, &issuing, &table, rec, &sealed, attempt).await?
+    else {
+        return Ok(());
+    };
+    if spec.reason != "refund" {
+        table
+            .update(
+                &Key::new(
+                    "GLOBAL_ADJUSTMENTS",
+                    format!("{}#{}", spec.related_id, order.id),
+                ),
+                Update::new()
+                    .set("egreso_id", rec.id.as_str())
+                    .set("egreso_uuid", rec.uuid.clone().unwrap_or_default())
+                    .set(
+                        "action",
+                        "CFDI de egreso emitido y relacionado con la factura global",
+                    ),
+                None,
+            )
+            .await
+            .map_err(retry)?;
+    }
+    tracing::info!(order = %order.id, reason = %spec.reason, "nota de crédito issued");
     Ok(())
 }
