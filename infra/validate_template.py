@@ -64,7 +64,13 @@ SCHEDULE_TIMEZONE = "America/Mexico_City"
 # HTTP routes (DESIGN.md "HTTP surface"): function -> {(method, path)}.
 EXPECTED_ROUTES = {
     "WebhookIngestFunction": {("GET", "/webhooks/whatsapp"), ("POST", "/webhooks/whatsapp")},
-    "MerchantApiFunction": {("ANY", "/v1/{proxy+}"), ("GET", "/l/{code}"), ("GET", "/healthz")},
+    "MerchantApiFunction": {
+        ("ANY", "/v1/{proxy+}"),
+        ("GET", "/l/{code}"),
+        ("HEAD", "/l/{code}"),
+        ("GET", "/files/{token}"),
+        ("GET", "/healthz"),
+    },
     "PaymentCallbackFunction": {("POST", "/webhooks/payments/{provider}")},
 }
 
