@@ -14,7 +14,6 @@ use crate::Deps;
 use mostrador_core::conversation::{
     self, Action, Faq, Input, Offer, OrderSummary, Reply, State, Texts,
 };
-use mostrador_queue::OutgoingMessage;
 use mostrador_store::{Item, Key, Query, Table};
 use mostrador_whatsapp::client::OutgoingMessage as CloudMessage;
 use mostrador_whatsapp::webhook::{self, Interactive, MessageKind};
@@ -469,15 +468,7 @@ pub(crate) async fn send_reply(
         category: Category::Service,
         message,
     };
-    let body = serde_json::to_string(&envelope).map_err(|e| ApiError::Internal(e.into()))?;
-    deps.queues
-        .outbound
-        .send(
-            OutgoingMessage::new(body)
-                .group(msg.wa_id.clone())
-                .dedup(id.to_owned()),
-        )
-        .await?;
+    envelope.queue(deps).await?;
     // The conversation log the merchant API shows.
     let table = TenantTable::new(deps.table.clone(), merchant);
     let log = Item::new(&Key::new(

@@ -9,7 +9,6 @@ use crate::messages::{Category, OutboundEnvelope};
 use crate::orders::{self, Order, OrderStatus};
 use crate::tenant::{MerchantId, TenantTable};
 use crate::Deps;
-use mostrador_queue::OutgoingMessage;
 use mostrador_whatsapp::client::OutgoingMessage as CloudMessage;
 
 /// The template used for order updates outside the 24-hour window.
@@ -48,15 +47,7 @@ pub async fn notify(
         category,
         message,
     };
-    let body = serde_json::to_string(&envelope).map_err(|e| ApiError::Internal(e.into()))?;
-    deps.queues
-        .outbound
-        .send(
-            OutgoingMessage::new(body)
-                .group(order.wa_id.clone())
-                .dedup(id),
-        )
-        .await?;
+    envelope.queue(deps).await?;
     Ok(())
 }
 

@@ -66,6 +66,23 @@ pub struct OutboundEnvelope {
     pub message: mostrador_whatsapp::client::OutgoingMessage,
 }
 
+impl OutboundEnvelope {
+    /// Queues the message for the sender: FIFO per recipient (`message.to`), deduplicated by `id`.
+    pub async fn queue(&self, deps: &crate::Deps) -> Result<(), crate::error::ApiError> {
+        let body =
+            serde_json::to_string(self).map_err(|e| crate::error::ApiError::Internal(e.into()))?;
+        deps.queues
+            .outbound
+            .send(
+                mostrador_queue::OutgoingMessage::new(body)
+                    .group(self.message.to.clone())
+                    .dedup(self.id.clone()),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
 /// An invoice to build and stamp on the invoicing queue: an order's individual invoice, or (with
 /// `global`) a branch's global invoice, whose id travels in `order_id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

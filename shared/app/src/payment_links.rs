@@ -18,7 +18,6 @@ use crate::Deps;
 use chrono::TimeZone;
 use mostrador_core::conversation::State;
 use mostrador_payments::{Method, PaymentLink, PaymentProvider, PaymentRequest};
-use mostrador_queue::OutgoingMessage;
 use mostrador_store::{Condition, Key, Table, Update};
 use mostrador_whatsapp::client::OutgoingMessage as CloudMessage;
 
@@ -311,15 +310,7 @@ async fn send_to_customer(
         category,
         message,
     };
-    let body = serde_json::to_string(&envelope).map_err(|e| ApiError::Internal(e.into()))?;
-    deps.queues
-        .outbound
-        .send(
-            OutgoingMessage::new(body)
-                .group(order.wa_id.clone())
-                .dedup(id.to_owned()),
-        )
-        .await?;
+    envelope.queue(deps).await?;
     Ok(())
 }
 

@@ -11,7 +11,6 @@ use crate::tenant::MerchantId;
 use crate::Deps;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use mostrador_queue::OutgoingMessage;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -138,15 +137,7 @@ pub async fn deliver(
             category,
             message,
         };
-        let body = serde_json::to_string(&envelope).map_err(|e| ApiError::Internal(e.into()))?;
-        deps.queues
-            .outbound
-            .send(
-                OutgoingMessage::new(body)
-                    .group(order.wa_id.clone())
-                    .dedup(id),
-            )
-            .await?;
+        envelope.queue(deps).await?;
     }
     Ok(())
 }

@@ -14,7 +14,6 @@ use crate::orders::{self, Order, OrderStatus};
 use crate::tenant::{MerchantId, TenantTable};
 use crate::Deps;
 use mostrador_core::conversation::State;
-use mostrador_queue::OutgoingMessage;
 use mostrador_store::{Condition, Item, Key, StoreError, Table, TxOp};
 use mostrador_whatsapp::client::OutgoingMessage as CloudMessage;
 use serde_json::json;
@@ -67,19 +66,14 @@ async fn queue(
     category: Category,
     message: CloudMessage,
 ) -> Result<(), ApiError> {
-    let to = message.to.clone();
     let envelope = OutboundEnvelope {
-        id: id.clone(),
+        id,
         merchant_id: merchant.to_string(),
         phone_number_id: phone_number_id.to_owned(),
         category,
         message,
     };
-    let body = serde_json::to_string(&envelope).map_err(|e| ApiError::Internal(e.into()))?;
-    deps.queues
-        .outbound
-        .send(OutgoingMessage::new(body).group(to).dedup(id))
-        .await?;
+    envelope.queue(deps).await?;
     Ok(())
 }
 

@@ -14,7 +14,6 @@ use crate::hooks::{self, HookEvent};
 use crate::messages::{Category, InboundEnvelope, OutboundEnvelope};
 use crate::tenant::{MerchantId, TenantTable};
 use crate::Deps;
-use mostrador_queue::OutgoingMessage;
 use mostrador_store::{Item, Key, Query, Table};
 use mostrador_whatsapp::client::OutgoingMessage as CloudMessage;
 use mostrador_whatsapp::webhook::{self, Interactive, MessageKind};
@@ -322,15 +321,7 @@ async fn send_text(
         category: Category::Service,
         message: CloudMessage::text(msg.wa_id.clone(), text),
     };
-    let body = serde_json::to_string(&envelope).map_err(|e| ApiError::Internal(e.into()))?;
-    deps.queues
-        .outbound
-        .send(
-            OutgoingMessage::new(body)
-                .group(msg.wa_id.clone())
-                .dedup(id.to_owned()),
-        )
-        .await?;
+    envelope.queue(deps).await?;
     let log = Item::new(&Key::new(
         format!("CUST#{}", msg.wa_id),
         format!("MSG#{:010}#{id}", deps.clock.now_secs()),
