@@ -581,6 +581,23 @@ struct FlakyFinkok {
 
 impl wiremock::Respond for FlakyFinkok {
     fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        if request.url.path().contains("cancel") {
+            let body = String::from_utf8_lossy(&request.body);
+            // The CSD travels re-encrypted with the account's password (base64 of the PEMs).
+            let has_csd = body.contains("cer>") && body.contains("key>");
+            return if has_csd {
+                wiremock::ResponseTemplate::new(200).set_body_raw(
+                    pac_support::finkok_cancel_answer(
+                        "6F3E2A1B-9C4D-4E5F-8A7B-1C2D3E4F5A6B",
+                        "201",
+                        "Cancelado sin aceptación",
+                    ),
+                    "text/xml",
+                )
+            } else {
+                wiremock::ResponseTemplate::new(500)
+            };
+        }
         let sealed = pac_support::finkok_request_xml(&request.body);
         let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
         sent.push(sealed.clone());
@@ -703,6 +720,13 @@ async fn a_pac_outage_is_retried_with_the_same_document_and_never_stamps_twice(e
     assert_eq!(stamped["uuid"], "6F3E2A1B-9C4D-4E5F-8A7B-1C2D3E4F5A6B");
     assert_eq!(stamped["folio"], 1, "one folio reserved");
     assert_verified(&[CfdiFile::xml("sealed-for-finkok.xml", sent[0].clone())]);
+    let (status, cancelled) = json_of(
+        app.as_merchant(&key, Method::POST, "/v1/invoices/OPAC1/cancel")
+            .json(&json!({ "motivo": "03" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
     app.stop().await;
 }
 

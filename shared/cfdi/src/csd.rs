@@ -269,3 +269,55 @@ impl Csd {
         Ok(base64::engine::general_purpose::STANDARD.encode(signature_bytes))
     }
 }
+
+/// The CSD as Finkok's `cancel` takes it: the certificate in PEM, and the private key in PEM
+/// encrypted with the Finkok account's password (PKCS#8, PBES2 with PBKDF2-HMAC-SHA256 and
+/// DES-EDE3-CBC — what `openssl rsa -des3` writes), from the `.cer` and `.key` as SAT issues them.
+pub fn finkok_cancel_pems(
+    cer: &[u8],
+    key: &[u8],
+    password: impl AsRef<[u8]>,
+    finkok_password: impl AsRef<[u8]>,
+) -> Result<(String, String), CsdError> {
+    use aws_lc_rs::rand::SecureRandom;
+    Certificate::from_der(cer).map_err(|e| CsdError::InvalidCertificate(e.to_string()))?;
+    let encrypted =
+        pkcs8::EncryptedPrivateKeyInfo::try_from(key).map_err(|_| CsdError::InvalidKey)?;
+    let decrypted = encrypted
+        .decrypt(password)
+        .map_err(|_| CsdError::WrongPassword)?;
+    let info = pkcs8::PrivateKeyInfo::try_from(decrypted.as_bytes())
+        .map_err(|_| CsdError::WrongPassword)?;
+    let mut salt = [0u8; 16];
+    let mut iv = [0u8; 8];
+    let rng = SystemRandom::new();
+    rng.fill(&mut salt).map_err(|_| CsdError::UnsupportedKey)?;
+    rng.fill(&mut iv).map_err(|_| CsdError::UnsupportedKey)?;
+    let params = pkcs8::pkcs5::pbes2::Parameters {
+        kdf: pkcs8::pkcs5::pbes2::Kdf::Pbkdf2(pkcs8::pkcs5::pbes2::Pbkdf2Params {
+            salt: &salt,
+            iteration_count: 2048,
+            key_length: None,
+            prf: pkcs8::pkcs5::pbes2::Pbkdf2Prf::HmacWithSha256,
+        }),
+        encryption: pkcs8::pkcs5::pbes2::EncryptionScheme::DesEde3Cbc { iv: &iv },
+    };
+    let sealed = info
+        .encrypt_with_params(params, finkok_password)
+        .map_err(|_| CsdError::UnsupportedKey)?;
+    Ok((
+        pem("CERTIFICATE", cer),
+        pem("ENCRYPTED PRIVATE KEY", sealed.as_bytes()),
+    ))
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}

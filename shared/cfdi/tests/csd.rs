@@ -224,3 +224,64 @@ fn a_self_made_csd_seals_like_sats() {
     let sealed = invoice_at(fecha(2025, 6, 15, 12, 0, 0)).seal(&csd).unwrap();
     assert!(sealed.cadena_original().contains("|30001000000500009999|"));
 }
+
+#[test]
+fn finkok_gets_the_key_re_encrypted_with_its_own_password_in_pem() {
+    let (cert_pem, key_pem) = mostrador_cfdi::csd::finkok_cancel_pems(
+        &fixture_cer(),
+        &fixture_key(),
+        "12345678a",
+        "finkok-account-password",
+    )
+    .expect("pems");
+    assert!(cert_pem.starts_with("-----BEGIN CERTIFICATE-----\n"));
+    assert!(key_pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
+    let body: String = key_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .expect("base64");
+    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice()).expect("PKCS#8");
+    assert!(
+        info.decrypt("12345678a").is_err(),
+        "not the CSD's password any more"
+    );
+    let plain = info
+        .decrypt("finkok-account-password")
+        .expect("Finkok's password opens it");
+    // The same key as the CSD's: it loads with the certificate once encrypted SAT's way again.
+    assert!(pkcs8::PrivateKeyInfo::try_from(plain.as_bytes()).is_ok());
+    assert_eq!(
+        mostrador_cfdi::csd::finkok_cancel_pems(&fixture_cer(), &fixture_key(), "wrong", "x")
+            .unwrap_err(),
+        CsdError::WrongPassword
+    );
+    // OpenSSL, as Finkok's side would, reads it with the Finkok password.
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok()
+    {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("key.pem");
+        std::fs::write(&path, &key_pem).expect("write");
+        let out = std::process::Command::new("openssl")
+            .args([
+                "pkey",
+                "-noout",
+                "-passin",
+                "pass:finkok-account-password",
+                "-in",
+            ])
+            .arg(&path)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -298,6 +298,24 @@ pub enum NotReady {
     Other(ApiError),
 }
 
+fn cancel_pems(upload: &CsdUpload, finkok_password: &str) -> Result<(String, String), NotReady> {
+    let engine = base64::engine::general_purpose::STANDARD;
+    let (Ok(cer), Ok(key)) = (
+        engine.decode(upload.certificate.trim()),
+        engine.decode(upload.private_key.trim()),
+    ) else {
+        return Err(NotReady::NoCsd);
+    };
+    mostrador_cfdi::csd::finkok_cancel_pems(&cer, &key, &upload.password, finkok_password).map_err(
+        |e| {
+            NotReady::Other(ApiError::Validation(vec![FieldError::new(
+                "csd",
+                e.to_string(),
+            )]))
+        },
+    )
+}
+
 /// Everything needed to seal and stamp for this merchant.
 pub async fn issuing(deps: &Deps, merchant: &MerchantId) -> Result<Issuing, NotReady> {
     let (issuer, secrets) = load_raw(deps, merchant)
@@ -315,7 +333,14 @@ pub async fn issuing(deps: &Deps, merchant: &MerchantId) -> Result<Issuing, NotR
             password,
             demo,
         } => {
-            let p = Finkok::new(http, username, password);
+            // Finkok's cancel signs SAT's request with the CSD, its key re-encrypted with the
+            // account's password.
+            let (certificate_pem, encrypted_key_pem) = cancel_pems(upload, &password)?;
+            let p =
+                Finkok::new(http, username, password).with_cancel_csd(finkok::FinkokCancelCsd {
+                    certificate_pem,
+                    encrypted_key_pem,
+                });
             Arc::new(match (base, demo) {
                 (Some(b), _) => p.with_base_url(b),
                 (None, true) => p.with_base_url(finkok::DEMO_BASE_URL),
