@@ -355,12 +355,7 @@ pub async fn save(
     credentials: &Credentials,
 ) -> Result<(), ApiError> {
     credentials.validate()?;
-    let plain = serde_json::to_vec(credentials).map_err(|e| ApiError::Internal(e.into()))?;
-    let sealed = deps
-        .keys
-        .seal(&plain, &context(merchant))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let sealed = crate::sealed::seal_json(deps, credentials, &context(merchant)).await?;
     let table = TenantTable::new(deps.table.clone(), merchant);
     table
         .put(
@@ -383,14 +378,9 @@ pub async fn load(deps: &Deps, merchant: &MerchantId) -> Result<Option<Credentia
     let Some(Value::B(sealed)) = item.get("sealed") else {
         return Ok(None);
     };
-    let plain = deps
-        .keys
-        .open(sealed, &context(merchant))
+    crate::sealed::open_json(deps, sealed, &context(merchant))
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    serde_json::from_slice(&plain)
         .map(Some)
-        .map_err(|e| ApiError::Internal(e.into()))
 }
 
 /// The name of the configured provider (for the API; never the credentials).
