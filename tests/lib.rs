@@ -1,6 +1,6 @@
 //! Helpers for the end-to-end tests: a whole local stack per test on a free port, on either engine.
 
-use mostrador_app::config::Vars;
+use mostrador_app::platform::config::Vars;
 use mostrador_app::{Config, Deps};
 use mostrador_core::{Clock, SystemClock};
 use serde_json::{json, Value};

@@ -5,7 +5,7 @@
 // Each test file uses a different part of this module.
 #![allow(dead_code)]
 
-use mostrador_app::config::Vars;
+use mostrador_app::platform::config::Vars;
 use mostrador_app::{Config, Deps};
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -4,9 +4,9 @@
 //! midnight. Every XML is checked by satcfdi (XSD, sello). On both engines.
 
 use chrono::{Duration, TimeZone, Utc};
-use mostrador_app::jobs::{self, Job};
-use mostrador_app::orders::{self, Order, OrderLine, OrderStatus};
-use mostrador_app::tenant::MerchantId;
+use mostrador_app::commerce::orders::{self, Order, OrderLine, OrderStatus};
+use mostrador_app::entry::jobs::{self, Job};
+use mostrador_app::platform::tenant::MerchantId;
 use mostrador_cfdi::oracle::{assert_verified, CfdiFile};
 use mostrador_core::money::Centavos;
 use mostrador_core::tax::{line_amounts, TaxTreatment};
@@ -76,7 +76,8 @@ async fn pay(app: &TestApp, merchant: &MerchantId, order: &Order, event: &str) {
         method: mostrador_payments::Method::Card,
     })
     .expect("json");
-    let sig = mostrador_app::paying::sandbox(&app.deps).sign(&body, app.deps.clock.now_secs());
+    let sig =
+        mostrador_app::flows::paying::sandbox(&app.deps).sign(&body, app.deps.clock.now_secs());
     let r = app
         .http
         .post(format!(
@@ -181,10 +182,14 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
     // The customer writes (their 24-hour window opens) and buys.
     let hello = text_webhook(CENTRO, "5215512345678", "wamid.inv.hello", "Hola");
     assert_eq!(app.post_webhook(&hello).await.status(), 200);
-    let first = orders::place(&app.deps, &merchant, order("OINV1", &branch, start))
-        .await
-        .map_err(|_| "place")
-        .expect("placed");
+    let first = mostrador_app::flows::chat::place_order(
+        &app.deps,
+        &merchant,
+        order("OINV1", &branch, start),
+    )
+    .await
+    .map_err(|_| "place")
+    .expect("placed");
     pay(&app, &merchant, &first, "evt_inv_1").await;
 
     // Their fiscal data: invalid is refused with reasons; valid is kept.
@@ -292,10 +297,14 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
     assert_eq!(forged.status(), 404);
 
     // Another sale of the day, not invoiced individually: it goes into the global invoice.
-    let second = orders::place(&app.deps, &merchant, order("OINV2", &branch, start))
-        .await
-        .map_err(|_| "place")
-        .expect("placed");
+    let second = mostrador_app::flows::chat::place_order(
+        &app.deps,
+        &merchant,
+        order("OINV2", &branch, start),
+    )
+    .await
+    .map_err(|_| "place")
+    .expect("placed");
     pay(&app, &merchant, &second, "evt_inv_2").await;
     let early = jobs::run(&app.deps, Job::GlobalInvoices, clock.now_ms() + 60_000)
         .await
@@ -442,10 +451,14 @@ async fn factura_in_the_chat_collects_validates_and_reuses_fiscal_data(engine: E
         let (status, answer) = json_of(app.as_merchant(&key, Method::PUT, path).json(&body)).await;
         assert_eq!(status, 200, "{answer}");
     }
-    let first = orders::place(&app.deps, &merchant, order("OCHAT1", &branch, clock.now()))
-        .await
-        .map_err(|_| "place")
-        .expect("placed");
+    let first = mostrador_app::flows::chat::place_order(
+        &app.deps,
+        &merchant,
+        order("OCHAT1", &branch, clock.now()),
+    )
+    .await
+    .map_err(|_| "place")
+    .expect("placed");
     pay(&app, &merchant, &first, "evt_chat_1").await;
 
     let mut n = 0;
@@ -551,10 +564,14 @@ async fn factura_in_the_chat_collects_validates_and_reuses_fiscal_data(engine: E
     assert_eq!(stored["nombre"], "XOCHILT CASAS CHAVEZ");
 
     // Next time the data is offered again.
-    let second = orders::place(&app.deps, &merchant, order("OCHAT2", &branch, clock.now()))
-        .await
-        .map_err(|_| "place")
-        .expect("placed");
+    let second = mostrador_app::flows::chat::place_order(
+        &app.deps,
+        &merchant,
+        order("OCHAT2", &branch, clock.now()),
+    )
+    .await
+    .map_err(|_| "place")
+    .expect("placed");
     pay(&app, &merchant, &second, "evt_chat_2").await;
     assert!(seen.len() >= 10, "every step answered");
     seen = outbox().await.iter().map(|m| m.to_string()).collect();
@@ -659,7 +676,7 @@ async fn a_pac_outage_is_retried_with_the_same_document_and_never_stamps_twice(e
         let (status, answer) = json_of(app.as_merchant(&key, Method::PUT, path).json(&body)).await;
         assert_eq!(status, 200, "{path}: {answer}");
     }
-    let placed = orders::place(
+    let placed = mostrador_app::flows::chat::place_order(
         &app.deps,
         &merchant,
         order("OPAC1", &demo.branches[0].id, clock.now()),
@@ -683,15 +700,15 @@ async fn a_pac_outage_is_retried_with_the_same_document_and_never_stamps_twice(e
         .await
         .expect("receive");
     let m = received.first().expect("the request is queued");
-    let record = |count: u32| mostrador_app::records::QueueRecord {
+    let record = |count: u32| mostrador_app::platform::records::QueueRecord {
         message_id: m.message_id.clone(),
         body: m.body.clone(),
         group_id: None,
         receive_count: count,
         receipt: None,
     };
-    match mostrador_app::pipeline::handle_invoice_request(&app.deps, &record(1)).await {
-        Err(mostrador_app::records::RecordError::RetryAfter(delay, _)) => {
+    match mostrador_app::entry::pipeline::handle_invoice_request(&app.deps, &record(1)).await {
+        Err(mostrador_app::platform::records::RecordError::RetryAfter(delay, _)) => {
             assert_eq!(delay, std::time::Duration::from_secs(60))
         }
         other => panic!("a PAC outage is retried after a delay, got {other:?}"),
@@ -703,10 +720,10 @@ async fn a_pac_outage_is_retried_with_the_same_document_and_never_stamps_twice(e
         "{waiting}"
     );
     clock.advance(Duration::minutes(1));
-    mostrador_app::pipeline::handle_invoice_request(&app.deps, &record(2))
+    mostrador_app::entry::pipeline::handle_invoice_request(&app.deps, &record(2))
         .await
         .expect("stamped on the second attempt");
-    mostrador_app::pipeline::handle_invoice_request(&app.deps, &record(3))
+    mostrador_app::entry::pipeline::handle_invoice_request(&app.deps, &record(3))
         .await
         .expect("a redelivery after success");
     let sent = fake.sent.lock().unwrap_or_else(|p| p.into_inner()).clone();

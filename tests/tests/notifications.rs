@@ -5,10 +5,10 @@
 
 use chrono::{TimeZone, Utc};
 use hmac::{Hmac, Mac};
-use mostrador_app::jobs::{self, Job};
-use mostrador_app::records::QueueRecord;
-use mostrador_app::tenant::{MerchantId, TenantTable};
-use mostrador_app::{hooks, pipeline};
+use mostrador_app::entry::jobs::{self, Job};
+use mostrador_app::platform::records::QueueRecord;
+use mostrador_app::platform::tenant::{MerchantId, TenantTable};
+use mostrador_app::{entry::pipeline, parties::hooks};
 use mostrador_core::{Clock, FixedClock};
 use mostrador_e2e::{on_both_engines, Engine, TestApp};
 use mostrador_local::Options;
@@ -882,13 +882,13 @@ async fn payment_reminders_and_abandoned_carts_run_under_the_injected_clock(engi
     )
     .expect("amounts");
     let (subtotal, iva) = (amounts.base, amounts.iva);
-    let order = mostrador_app::orders::Order {
+    let order = mostrador_app::commerce::orders::Order {
         id: "ordREM1".into(),
         branch_id: f.branch.clone(),
         wa_id: CUSTOMER_ID.into(),
         phone_number_id: PHONE.into(),
-        status: mostrador_app::orders::OrderStatus::AwaitingPayment,
-        lines: vec![mostrador_app::orders::OrderLine {
+        status: mostrador_app::commerce::orders::OrderStatus::AwaitingPayment,
+        lines: vec![mostrador_app::commerce::orders::OrderLine {
             sku: "7501008491072".into(),
             name: "Paracetamol".into(),
             qty: 2,
@@ -902,7 +902,7 @@ async fn payment_reminders_and_abandoned_carts_run_under_the_injected_clock(engi
         expires_at_ms: f.clock.now_ms() + 30 * 60_000,
         payment_url: Some("https://pagos.example/ordREM1".into()),
     };
-    mostrador_app::orders::place(&f.app.deps, &m, order)
+    mostrador_app::flows::chat::place_order(&f.app.deps, &m, order)
         .await
         .map_err(|_| "place")
         .expect("placed");

@@ -4,10 +4,10 @@
 //! merchant's own endpoint (with retries). On both engines.
 
 use chrono::Utc;
-use mostrador_app::hooks;
-use mostrador_app::jobs::{self, Job};
-use mostrador_app::records::{QueueRecord, RecordError};
-use mostrador_app::tenant::{MerchantId, TenantTable};
+use mostrador_app::entry::jobs::{self, Job};
+use mostrador_app::parties::hooks;
+use mostrador_app::platform::records::{QueueRecord, RecordError};
+use mostrador_app::platform::tenant::{MerchantId, TenantTable};
 use mostrador_core::{Clock, FixedClock};
 use mostrador_e2e::{eventually, on_both_engines, Engine, TestApp};
 use mostrador_local::Options;
@@ -230,8 +230,8 @@ async fn openpay_reference_as_instructions_and_recovery_from_an_outage(engine: E
     app.stop().await;
 }
 
-fn place_order(id: &str, branch: &str) -> mostrador_app::orders::Order {
-    use mostrador_app::orders::{Order, OrderLine, OrderStatus};
+fn place_order(id: &str, branch: &str) -> mostrador_app::commerce::orders::Order {
+    use mostrador_app::commerce::orders::{Order, OrderLine, OrderStatus};
     use mostrador_core::money::Centavos;
     use mostrador_core::tax::{line_amounts, TaxTreatment};
     let unit = Centavos(4_550);
@@ -303,7 +303,7 @@ async fn paid_orders_reach_the_merchants_endpoint_signed(engine: Engine) {
         "the secret is shown only once"
     );
 
-    let order = mostrador_app::orders::place(
+    let order = mostrador_app::flows::chat::place_order(
         &app.deps,
         &merchant,
         place_order("OHOOK1", &demo.branches[0].id),
@@ -320,7 +320,7 @@ async fn paid_orders_reach_the_merchants_endpoint_signed(engine: Engine) {
         method: mostrador_payments::Method::Cash,
     };
     let body = serde_json::to_vec(&event).expect("json");
-    let sig = mostrador_app::paying::sandbox(&app.deps).sign(&body, Utc::now().timestamp());
+    let sig = mostrador_app::flows::paying::sandbox(&app.deps).sign(&body, Utc::now().timestamp());
     let paid = app
         .http
         .post(format!(
@@ -367,7 +367,7 @@ async fn paid_orders_reach_the_merchants_endpoint_signed(engine: Engine) {
     assert_eq!(payload["data"]["total"], "91.00");
     assert_eq!(payload["data"]["method"], "cash");
     let t = TenantTable::new(app.deps.table.clone(), &merchant);
-    let order = mostrador_app::orders::get(&t, "OHOOK1")
+    let order = mostrador_app::commerce::orders::get(&t, "OHOOK1")
         .await
         .expect("get")
         .expect("order");
@@ -431,17 +431,17 @@ async fn paid_orders_reach_the_merchants_endpoint_signed(engine: Engine) {
         receive_count: count,
         receipt: None,
     };
-    match mostrador_app::pipeline::handle_outbound(&app.deps, &record(1)).await {
+    match mostrador_app::entry::pipeline::handle_outbound(&app.deps, &record(1)).await {
         Err(RecordError::RetryAfter(delay, _)) => {
             assert_eq!(delay, std::time::Duration::from_secs(30))
         }
         other => panic!("a 500 is retried after a delay, got {other:?}"),
     }
-    match mostrador_app::pipeline::handle_outbound(&app.deps, &record(2)).await {
+    match mostrador_app::entry::pipeline::handle_outbound(&app.deps, &record(2)).await {
         Ok(()) => {}
         other => panic!("the second attempt is delivered, got {other:?}"),
     }
-    mostrador_app::pipeline::handle_outbound(&app.deps, &record(3))
+    mostrador_app::entry::pipeline::handle_outbound(&app.deps, &record(3))
         .await
         .expect("a redelivery after success");
     assert_eq!(

@@ -3,9 +3,9 @@
 //! and mismatched callbacks change nothing they should not. On both engines.
 
 use chrono::Utc;
-use mostrador_app::orders::{self, Order, OrderLine, OrderStatus};
-use mostrador_app::paying;
-use mostrador_app::tenant::{MerchantId, TenantTable};
+use mostrador_app::commerce::orders::{self, Order, OrderLine, OrderStatus};
+use mostrador_app::flows::paying;
+use mostrador_app::platform::tenant::{MerchantId, TenantTable};
 use mostrador_core::money::Centavos;
 use mostrador_core::tax::{line_amounts, TaxTreatment};
 use mostrador_e2e::{on_both_engines, Engine, TestApp};
@@ -69,7 +69,7 @@ impl Shop {
             expires_at_ms: Utc::now().timestamp_millis() + 30 * 60_000,
             payment_url: None,
         };
-        orders::place(&self.app.deps, &self.merchant, o)
+        mostrador_app::flows::chat::place_order(&self.app.deps, &self.merchant, o)
             .await
             .map_err(|_| "place")
             .expect("placed")
@@ -114,7 +114,7 @@ impl Shop {
 
     async fn stock(&self) -> (i64, i64) {
         let t = TenantTable::new(self.app.deps.table.clone(), &self.merchant);
-        let s = mostrador_app::catalog::get_stock(&t, &self.branch, "7501008491072")
+        let s = mostrador_app::commerce::catalog::get_stock(&t, &self.branch, "7501008491072")
             .await
             .expect("stock");
         (s.available, s.reserved)

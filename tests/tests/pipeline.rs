@@ -2,8 +2,8 @@
 //! dead letters and replay; restarts.
 
 use chrono::Utc;
-use mostrador_app::jobs::{self, DueAction, Job};
-use mostrador_app::tenant::{MerchantId, TenantTable};
+use mostrador_app::entry::jobs::{self, DueAction, Job};
+use mostrador_app::platform::tenant::{MerchantId, TenantTable};
 use mostrador_core::{Clock, FixedClock};
 use mostrador_e2e::{
     eventually, on_both_engines, test_config, text_webhook, text_webhook_at, Engine, TestApp,
@@ -148,23 +148,24 @@ async fn acknowledged_messages_survive_a_restart(engine: Engine) {
     let deps = mostrador_app::Deps::build(config.clone())
         .await
         .expect("deps");
-    let merchant = mostrador_app::merchants::create_merchant(
+    let merchant = mostrador_app::parties::merchants::create_merchant(
         &deps,
         serde_json::from_value(json!({ "name": "Farmacia" })).expect("input"),
     )
     .await
     .expect("merchant");
-    let issued = mostrador_app::merchants::issue_key(&deps, &merchant.id, Default::default())
-        .await
-        .expect("key");
-    let caller = mostrador_app::merchants::resolve_key(&deps, &issued.api_key)
+    let issued =
+        mostrador_app::parties::merchants::issue_key(&deps, &merchant.id, Default::default())
+            .await
+            .expect("key");
+    let caller = mostrador_app::parties::merchants::resolve_key(&deps, &issued.api_key)
         .await
         .expect("caller");
     let branch = serde_json::from_value(
         json!({ "name": "Centro", "postal_code": "06700", "phone_number_id": "2222" }),
     )
     .expect("branch");
-    mostrador_app::merchants::create_branch(&deps, &caller, branch)
+    mostrador_app::parties::merchants::create_branch(&deps, &caller, branch)
         .await
         .expect("branch");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -1,8 +1,8 @@
 //! Catalog and stock as the POS syncs them, and orders reserving stock — on both engines.
 
 use chrono::Utc;
-use mostrador_app::orders::{self, Order, OrderLine, OrderStatus, PlaceError};
-use mostrador_app::tenant::{MerchantId, TenantTable};
+use mostrador_app::commerce::orders::{self, Order, OrderLine, OrderStatus, PlaceError};
+use mostrador_app::platform::tenant::{MerchantId, TenantTable};
 use mostrador_core::money::Centavos;
 use mostrador_core::tax::{line_amounts, TaxTreatment};
 use mostrador_core::{Clock, FixedClock};
@@ -299,7 +299,7 @@ async fn fifty_confirmations_racing_for_ten_units_sell_exactly_ten(engine: Engin
         );
         tasks.push(tokio::spawn(async move {
             loop {
-                match orders::place(&deps, &merchant, o.clone()).await {
+                match mostrador_app::flows::chat::place_order(&deps, &merchant, o.clone()).await {
                     Ok(_) => return true,
                     Err(PlaceError::Short(_)) => return false,
                     Err(PlaceError::Store(e)) if e.is_retryable() => continue,
@@ -358,16 +358,16 @@ async fn cancel_and_expiry_release_stock_and_tell_the_customer(engine: Engine) {
     a.expires_at_ms = clock.now_ms() + 30 * 60_000;
     let mut b = order("ordB", &branch, "7501008491072", 2);
     b.expires_at_ms = clock.now_ms() + 30 * 60_000;
-    orders::place(&app.deps, &m, a.clone())
+    mostrador_app::flows::chat::place_order(&app.deps, &m, a.clone())
         .await
         .map_err(|_| "place")
         .expect("A");
-    orders::place(&app.deps, &m, b)
+    mostrador_app::flows::chat::place_order(&app.deps, &m, b)
         .await
         .map_err(|_| "place")
         .expect("B");
     // Placing A again (a redelivered confirmation) changes nothing.
-    let again = orders::place(&app.deps, &m, a)
+    let again = mostrador_app::flows::chat::place_order(&app.deps, &m, a)
         .await
         .map_err(|_| "place")
         .expect("again");
@@ -376,7 +376,7 @@ async fn cancel_and_expiry_release_stock_and_tell_the_customer(engine: Engine) {
         let t = TenantTable::new(app.deps.table.clone(), &m);
         let branch = branch.clone();
         async move {
-            mostrador_app::catalog::get_stock(&t, &branch, "7501008491072")
+            mostrador_app::commerce::catalog::get_stock(&t, &branch, "7501008491072")
                 .await
                 .expect("stock")
         }
@@ -408,9 +408,9 @@ async fn cancel_and_expiry_release_stock_and_tell_the_customer(engine: Engine) {
     // B lapses: the job releases its stock once, however often it fires.
     clock.advance(chrono::Duration::minutes(31));
     for _ in 0..2 {
-        mostrador_app::jobs::run(
+        mostrador_app::entry::jobs::run(
             &app.deps,
-            mostrador_app::jobs::Job::ExpireOrders,
+            mostrador_app::entry::jobs::Job::ExpireOrders,
             clock.now_ms() + 60_000,
         )
         .await

@@ -3,9 +3,9 @@
 //! ingest — on both engines.
 
 use chrono::{TimeZone, Utc};
-use mostrador_app::records::{QueueRecord, RecordError};
-use mostrador_app::sender;
-use mostrador_app::tenant::{MerchantId, TenantTable};
+use mostrador_app::flows::sender;
+use mostrador_app::platform::records::{QueueRecord, RecordError};
+use mostrador_app::platform::tenant::{MerchantId, TenantTable};
 use mostrador_core::{Clock, FixedClock};
 use mostrador_e2e::{on_both_engines, text_webhook_at, Engine, TestApp};
 use mostrador_local::Options;
@@ -108,7 +108,7 @@ impl Shop {
                 receive_count: 1,
                 receipt: None,
             };
-            mostrador_app::pipeline::handle_inbound(&self.app.deps, &record)
+            mostrador_app::entry::pipeline::handle_inbound(&self.app.deps, &record)
                 .await
                 .expect("inbound");
             self.app
@@ -343,9 +343,9 @@ async fn marketing_waits_for_the_morning_but_fraud_alerts_do_not(engine: Engine)
     assert_eq!(s.calls().await, 1);
     // In the morning the due job puts the promotion back on the queue and it goes out.
     s.clock.advance(chrono::Duration::hours(10));
-    let report = mostrador_app::jobs::run(
+    let report = mostrador_app::entry::jobs::run(
         &s.app.deps,
-        mostrador_app::jobs::Job::DueNotifications,
+        mostrador_app::entry::jobs::Job::DueNotifications,
         s.clock.now_ms() + 60_000,
     )
     .await
@@ -658,7 +658,7 @@ async fn every_message_type_goes_through_ingest(engine: Engine) {
             break;
         }
         for m in batch {
-            let envelope: mostrador_app::messages::InboundEnvelope =
+            let envelope: mostrador_app::parties::messages::InboundEnvelope =
                 serde_json::from_str(&m.body).expect("envelope");
             let message = mostrador_whatsapp::webhook::parse_message(envelope.message.get())
                 .expect("message");
@@ -729,13 +729,15 @@ async fn inbound_media_is_fetched_once_into_blobs(engine: Engine) {
         .mount(&s.graph)
         .await;
     let merchant = MerchantId::try_from(s.merchant.clone()).expect("id");
-    let stored = mostrador_app::media::fetch_into_blobs(&s.app.deps, &merchant, "1234567890")
-        .await
-        .expect("fetch");
+    let stored =
+        mostrador_app::parties::media::fetch_into_blobs(&s.app.deps, &merchant, "1234567890")
+            .await
+            .expect("fetch");
     assert_eq!(stored.mime_type, "application/pdf");
-    let again = mostrador_app::media::fetch_into_blobs(&s.app.deps, &merchant, "1234567890")
-        .await
-        .expect("stored copy");
+    let again =
+        mostrador_app::parties::media::fetch_into_blobs(&s.app.deps, &merchant, "1234567890")
+            .await
+            .expect("stored copy");
     assert_eq!(again, stored);
     let blob = s
         .app

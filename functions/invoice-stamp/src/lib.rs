@@ -3,8 +3,8 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
-use mostrador_app::lambda::sqs_batch_on;
-use mostrador_app::{pipeline, Deps};
+use mostrador_app::entry::lambda::sqs_batch_on;
+use mostrador_app::{entry::pipeline, Deps};
 
 /// Handles one batch and reports the records to retry as batch item failures; on this standard
 /// queue a failed record holds back no other.

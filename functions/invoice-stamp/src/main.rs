@@ -1,5 +1,5 @@
 use lambda_runtime::service_fn;
-use mostrador_app::{telemetry, Config, Deps};
+use mostrador_app::{platform::telemetry, Config, Deps};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

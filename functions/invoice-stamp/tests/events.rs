@@ -7,8 +7,8 @@ mod sqs;
 
 use fixtures::embedded_deps;
 use invoice_stamp::handler;
-use mostrador_app::messages::InvoiceRequest;
-use mostrador_app::tenant::{MerchantId, TenantTable};
+use mostrador_app::parties::messages::InvoiceRequest;
+use mostrador_app::platform::tenant::{MerchantId, TenantTable};
 use mostrador_store::{Query, Table};
 use std::collections::BTreeSet;
 

@@ -5,5 +5,5 @@ use mostrador_app::Deps;
 
 /// The function's HTTP service: the app's merchant API router.
 pub fn app(deps: Deps) -> axum::Router {
-    mostrador_app::http::merchant_api(deps)
+    mostrador_app::entry::http::merchant_api(deps)
 }

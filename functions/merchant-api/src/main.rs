@@ -1,4 +1,4 @@
-use mostrador_app::{telemetry, Config, Deps};
+use mostrador_app::{platform::telemetry, Config, Deps};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -7,8 +7,8 @@ mod sqs;
 
 use fixtures::embedded_deps;
 use message_sender::handler;
-use mostrador_app::messages::OutboundEnvelope;
-use mostrador_app::tenant::{MerchantId, TenantTable};
+use mostrador_app::parties::messages::OutboundEnvelope;
+use mostrador_app::platform::tenant::{MerchantId, TenantTable};
 use mostrador_app::Deps;
 use mostrador_store::{Key, Query, Table, Update};
 

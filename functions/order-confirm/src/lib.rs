@@ -3,8 +3,8 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
-use mostrador_app::lambda::sqs_batch_on;
-use mostrador_app::{pipeline, Deps};
+use mostrador_app::entry::lambda::sqs_batch_on;
+use mostrador_app::{entry::pipeline, Deps};
 
 /// Handles one batch and reports the records to retry as batch item failures: on this FIFO queue,
 /// a failure holds back every later record of its message group, so that no message of a customer

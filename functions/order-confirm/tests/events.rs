@@ -6,8 +6,8 @@ mod fixtures;
 mod sqs;
 
 use fixtures::embedded_deps;
-use mostrador_app::messages::InboundEnvelope;
-use mostrador_app::tenant::{MerchantId, TenantTable};
+use mostrador_app::parties::messages::InboundEnvelope;
+use mostrador_app::platform::tenant::{MerchantId, TenantTable};
 use mostrador_app::Deps;
 use mostrador_store::{Key, Query, Table};
 use order_confirm::handler;

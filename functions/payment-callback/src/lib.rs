@@ -5,5 +5,5 @@ use mostrador_app::Deps;
 
 /// The function's HTTP service: the app's payment callback router.
 pub fn app(deps: Deps) -> axum::Router {
-    mostrador_app::http::payment_callbacks(deps)
+    mostrador_app::entry::http::payment_callbacks(deps)
 }

@@ -2,7 +2,7 @@
 //! nothing is left or the invocation's deadline is near (the rest stays due for the next run).
 
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
-use mostrador_app::jobs::{self, JobInput, JobReport};
+use mostrador_app::entry::jobs::{self, JobInput, JobReport};
 use mostrador_app::Deps;
 use mostrador_store::StoreError;
 use std::time::Duration;

@@ -5,8 +5,8 @@ mod fixtures;
 
 use fixtures::{embedded_deps, fixture};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
-use mostrador_app::jobs::{self, DueAction, Job};
-use mostrador_app::tenant::MerchantId;
+use mostrador_app::entry::jobs::{self, DueAction, Job};
+use mostrador_app::platform::tenant::MerchantId;
 use mostrador_app::Deps;
 use reminders::{handler, ReminderError};
 

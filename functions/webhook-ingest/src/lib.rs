@@ -5,5 +5,5 @@ use mostrador_app::Deps;
 
 /// The function's HTTP service: the app's WhatsApp webhook router.
 pub fn app(deps: Deps) -> axum::Router {
-    mostrador_app::http::whatsapp_webhook(deps)
+    mostrador_app::entry::http::whatsapp_webhook(deps)
 }

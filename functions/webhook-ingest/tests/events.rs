@@ -7,10 +7,10 @@ mod http;
 
 use axum::http::StatusCode;
 use fixtures::{embedded_deps, fixture};
-use mostrador_app::merchants::{
+use mostrador_app::parties::merchants::{
     create_branch, create_merchant, issue_key, resolve_key, BranchInput, NewApiKey, NewMerchant,
 };
-use mostrador_app::messages::InboundEnvelope;
+use mostrador_app::parties::messages::InboundEnvelope;
 use mostrador_app::Deps;
 use serde_json::Value;
 use std::time::Duration;

@@ -5,10 +5,10 @@
 //!
 //! `cargo run --profile bench -p mostrador-local --example confirm_load -- [customers] [concurrency]`
 
-use mostrador_app::config::Vars;
-use mostrador_app::messages::InboundEnvelope;
-use mostrador_app::records::QueueRecord;
-use mostrador_app::{pipeline, Config, Deps};
+use mostrador_app::parties::messages::InboundEnvelope;
+use mostrador_app::platform::config::Vars;
+use mostrador_app::platform::records::QueueRecord;
+use mostrador_app::{entry::pipeline, Config, Deps};
 use mostrador_core::SystemClock;
 use std::sync::Arc;
 use std::time::Instant;
@@ -53,15 +53,15 @@ async fn main() -> anyhow::Result<()> {
     let demo = mostrador_local::demo::seed(&deps, dir.path()).await?;
     let branch = demo.branches[0].clone();
     // Enough stock for every customer.
-    let caller = mostrador_app::merchants::resolve_key(&deps, &demo.api_key)
+    let caller = mostrador_app::parties::merchants::resolve_key(&deps, &demo.api_key)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let rows = vec![mostrador_app::catalog::StockRow {
+    let rows = vec![mostrador_app::commerce::catalog::StockRow {
         sku: "7501008491072".into(),
         quantity: Some(1_000_000),
         delta: None,
     }];
-    mostrador_app::catalog::apply_stock(&caller.table, &branch.id, rows, true, false)
+    mostrador_app::commerce::catalog::apply_stock(&caller.table, &branch.id, rows, true, false)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let deps = Arc::new(deps);
@@ -93,9 +93,9 @@ async fn main() -> anyhow::Result<()> {
         t.await?.map_err(|e| anyhow::anyhow!(e))?;
     }
     let elapsed = start.elapsed();
-    let (orders, _) = mostrador_app::orders::list(
+    let (orders, _) = mostrador_app::commerce::orders::list(
         &caller.table,
-        &mostrador_app::orders::OrderFilter {
+        &mostrador_app::commerce::orders::OrderFilter {
             limit: Some(1),
             ..Default::default()
         },
@@ -103,7 +103,8 @@ async fn main() -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let stock =
-        mostrador_app::catalog::get_stock(&caller.table, &branch.id, "7501008491072").await?;
+        mostrador_app::commerce::catalog::get_stock(&caller.table, &branch.id, "7501008491072")
+            .await?;
     println!(
         "customers:   {customers} (each: catalog order + Confirmar), concurrency {concurrency}"
     );

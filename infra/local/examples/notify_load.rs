@@ -5,10 +5,10 @@
 //!
 //! `cargo run --profile bench -p mostrador-local --example notify_load -- [notifications]`
 
-use mostrador_app::config::Vars;
-use mostrador_app::jobs::{self, Job};
+use mostrador_app::entry::jobs::{self, Job};
 use mostrador_app::notifications::{consent, settings as notification_settings, templates};
-use mostrador_app::tenant::{MerchantId, TenantTable};
+use mostrador_app::platform::config::Vars;
+use mostrador_app::platform::tenant::{MerchantId, TenantTable};
 use mostrador_app::{Config, Deps};
 use mostrador_core::SystemClock;
 use mostrador_store::{Query, Table};
@@ -44,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
     let demo = mostrador_local::demo::seed(&deps, dir.path()).await?;
     let merchant = MerchantId::try_from(demo.merchant_id.clone()).map_err(anyhow::Error::msg)?;
     let table = TenantTable::new(deps.table.clone(), &merchant);
-    let fail = |e: mostrador_app::error::ApiError| anyhow::anyhow!("{e}");
+    let fail = |e: mostrador_app::platform::error::ApiError| anyhow::anyhow!("{e}");
 
     // Setup (not timed): a template, the privacy notice, Meta's highest throughput tier, consent.
     let template: templates::TemplateDef = serde_json::from_value(json!({
@@ -60,10 +60,10 @@ async fn main() -> anyhow::Result<()> {
     notification_settings::save(&table, &policy)
         .await
         .map_err(fail)?;
-    mostrador_app::settings::update(
+    mostrador_app::parties::settings::update(
         &deps,
         &merchant,
-        mostrador_app::settings::WhatsAppSettingsInput {
+        mostrador_app::parties::settings::WhatsAppSettingsInput {
             messages_per_second: Some(1000),
             ..Default::default()
         },

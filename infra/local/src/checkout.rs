@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use mostrador_app::orders;
-use mostrador_app::paying;
-use mostrador_app::tenant::{MerchantId, TenantTable};
+use mostrador_app::commerce::orders;
+use mostrador_app::flows::paying;
+use mostrador_app::platform::tenant::{MerchantId, TenantTable};
 use mostrador_app::Deps;
 use mostrador_payments::sandbox::SandboxEvent;
 use mostrador_payments::Method;
@@ -113,7 +113,7 @@ async fn page(
 <style>body{{font-family:system-ui,sans-serif;max-width:420px;margin:40px auto;padding:0 16px;color:#111b21}}h1{{font-size:20px}}table{{width:100%;border-collapse:collapse}}td{{padding:6px 0;border-bottom:1px solid #eee}}td:last-child{{text-align:right}}.total{{font-weight:700;font-size:18px}}button{{width:100%;padding:12px;margin-top:10px;border:0;border-radius:8px;background:#008069;color:#fff;font-size:16px}}.alt{{background:#25d366}}.bad{{background:#b3261e}}.note{{background:#e7f8ef;padding:10px;border-radius:8px}}.badge{{display:inline-block;background:#fff3cd;padding:2px 8px;border-radius:6px;font-size:12px}}</style>
 <span class=badge>SANDBOX — ningún cargo es real</span><h1>Pedido {short}</h1>{note}<table>{lines}<tr><td class=total>Total</td><td class=total id=total>{total}</td></tr></table>
 <p>Estado: <b id=status>{status}</b></p>{actions}</html>"#,
-        short = escape(&mostrador_app::fulfilment::short_id(&order.id)),
+        short = escape(&mostrador_app::commerce::fulfilment::short_id(&order.id)),
         total = order.total.display_mxn(),
         status = order.status.as_str(),
     ))
@@ -137,7 +137,10 @@ async fn pay(
     };
     let failed = p.outcome.as_deref() == Some("failed");
     let event = SandboxEvent {
-        id: format!("evt_sbx_{}", mostrador_app::merchants::new_id(&c.deps)),
+        id: format!(
+            "evt_sbx_{}",
+            mostrador_app::parties::merchants::new_id(&c.deps)
+        ),
         kind: if failed {
             "payment.failed"
         } else {

@@ -2,9 +2,9 @@
 //! real-looking catalog with SAT codes, and stock. Its API key and numbers are kept in
 //! `<data dir>/demo.json` (local only) and printed at every start.
 
-use mostrador_app::catalog::{self, StockRow};
-use mostrador_app::merchants::{self, BranchInput, NewApiKey, NewMerchant};
-use mostrador_app::tenant::{MerchantId, TenantTable};
+use mostrador_app::commerce::catalog::{self, StockRow};
+use mostrador_app::parties::merchants::{self, BranchInput, NewApiKey, NewMerchant};
+use mostrador_app::platform::tenant::{MerchantId, TenantTable};
 use mostrador_app::Deps;
 use mostrador_core::catalog::Product;
 use mostrador_core::money::Centavos;
@@ -342,7 +342,8 @@ pub async fn seed(deps: &Deps, data_dir: &Path) -> anyhow::Result<Demo> {
         api_key: issued.api_key,
         branches,
     };
-    mostrador_app::config::write_private_json(&path, &demo).map_err(|e| anyhow::anyhow!(e))?;
+    mostrador_app::platform::config::write_private_json(&path, &demo)
+        .map_err(|e| anyhow::anyhow!(e))?;
     tracing::info!(merchant = %merchant.id, "demo merchant seeded");
     Ok(demo)
 }

@@ -7,7 +7,7 @@ pub mod pollers;
 pub mod sandbox;
 pub mod schedule;
 
-use mostrador_app::jobs;
+use mostrador_app::entry::jobs;
 use mostrador_app::Deps;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -54,7 +54,7 @@ pub async fn start(
     // The customer simulator exists only here, never in a Lambda.
     let sandbox = sandbox::routes(deps.clone(), addr).map_err(std::io::Error::other)?;
     let checkout = checkout::routes(deps.clone(), addr);
-    let app = mostrador_app::http::all(deps.clone())
+    let app = mostrador_app::entry::http::all(deps.clone())
         .merge(sandbox)
         .merge(checkout);
     let mut server_rx = rx.clone();

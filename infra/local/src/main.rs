@@ -1,7 +1,7 @@
 //! `cargo run`: the local stack on 127.0.0.1:3000 with embedded storage (see README).
 
 use anyhow::Context;
-use mostrador_app::config::Engine;
+use mostrador_app::platform::config::Engine;
 use mostrador_app::{Config, Deps};
 
 #[tokio::main]
@@ -13,7 +13,7 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    mostrador_app::telemetry::init(&config);
+    mostrador_app::platform::telemetry::init(&config);
     let addr = config.addr;
     let banner = banner(&config);
     let data_dir = config.data_dir.clone();

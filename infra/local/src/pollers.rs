@@ -2,8 +2,8 @@
 //! is hidden with exponential backoff (2, 4, 8... seconds, at most 15 minutes) and, after five
 //! receives, the queue moves it to its dead-letter queue.
 
-use mostrador_app::pipeline;
-use mostrador_app::records::{process_batch, QueueRecord};
+use mostrador_app::entry::pipeline;
+use mostrador_app::platform::records::{process_batch, QueueRecord};
 use mostrador_app::Deps;
 use mostrador_queue::{Queue, ReceivedMessage};
 use std::sync::Arc;

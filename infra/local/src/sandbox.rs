@@ -23,10 +23,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use delivery::{CustomerSend, Envelope, SendRequest};
-use mostrador_app::error::{json_error, ApiError, FieldError};
-use mostrador_app::merchants::{self, route_phone};
-use mostrador_app::tenant::{MerchantId, TenantTable};
-use mostrador_app::{catalog, settings, Deps};
+use mostrador_app::parties::merchants::{self, route_phone};
+use mostrador_app::platform::error::{json_error, ApiError, FieldError};
+use mostrador_app::platform::tenant::{MerchantId, TenantTable};
+use mostrador_app::{commerce::catalog, parties::settings, Deps};
 use mostrador_core::phone::normalize_wa_id;
 use mostrador_store::{Item, Key, Query as TableQuery, SortKey, Table};
 use serde::{Deserialize, Serialize};
@@ -595,9 +595,9 @@ fn outbox_message(item: &Item) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mostrador_app::config::Vars;
-    use mostrador_app::customers;
-    use mostrador_app::merchants::{BranchInput, NewApiKey, NewMerchant};
+    use mostrador_app::parties::customers;
+    use mostrador_app::parties::merchants::{BranchInput, NewApiKey, NewMerchant};
+    use mostrador_app::platform::config::Vars;
     use mostrador_app::Config;
 
     const SECRET: &str = "sandbox-test-secret";

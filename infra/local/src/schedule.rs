@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
-use mostrador_app::jobs::Job;
+use mostrador_app::entry::jobs::Job;
 
 /// One schedule: the template's logical name, its expression and the job it fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

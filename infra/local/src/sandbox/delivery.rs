@@ -2,7 +2,7 @@
 //! the same envelope, field order and escaping (non-ASCII as `\uXXXX`, `/` as `\/`), so the signature
 //! check and the parser see what they will see in production.
 
-use mostrador_app::error::FieldError;
+use mostrador_app::platform::error::FieldError;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 

@@ -3,10 +3,10 @@
 use super::fiscal::CustomerFiscal;
 use super::global::Ticket as SaleTicket;
 use super::settings::{CsdInfo, IssuerInput, Issuing};
-use crate::error::{ApiError, FieldError};
-use crate::merchants::Branch;
-use crate::messages::GlobalPeriod;
-use crate::orders::Order;
+use crate::commerce::orders::Order;
+use crate::parties::merchants::Branch;
+use crate::parties::messages::GlobalPeriod;
+use crate::platform::error::{ApiError, FieldError};
 use chrono::{DateTime, Utc};
 use mostrador_cfdi::catalogs::{CodigoPostal, FormaPago, Meses, Periodicidad};
 use mostrador_cfdi::csd::Csd;

@@ -2,9 +2,9 @@
 
 use super::issue::{self, InvoiceStatus};
 use super::settings;
-use crate::error::{ApiError, FieldError};
-use crate::tenant::{MerchantId, TenantTable};
-use crate::Deps;
+use crate::platform::error::{ApiError, FieldError};
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
 use mostrador_cfdi::pac::{CancelRequest, CancelStatus};
 use serde::Deserialize;
 

@@ -7,13 +7,13 @@
 //! a day.
 
 use super::fiscal::{self, CustomerFiscal};
-use crate::chat;
-use crate::error::ApiError;
-use crate::messages::InboundEnvelope;
-use crate::orders::{self, OrderStatus};
-use crate::sealed;
-use crate::tenant::{MerchantId, TenantTable};
-use crate::Deps;
+use crate::commerce::orders::{self, OrderStatus};
+use crate::parties::conversation;
+use crate::parties::messages::InboundEnvelope;
+use crate::platform::error::ApiError;
+use crate::platform::sealed;
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
 use mostrador_cfdi::catalogs::{CodigoPostal, RegimenFiscal, UsoCfdi};
 use mostrador_cfdi::model::Nombre;
 use mostrador_cfdi::rfc::Rfc;
@@ -62,7 +62,7 @@ impl Form {
 }
 
 fn form_key(wa_id: &str) -> Key {
-    Key::new(format!("CUST#{wa_id}"), "INVOICE_FORM")
+    crate::platform::schema::invoice_form(&wa_id)
 }
 
 fn context(merchant: &MerchantId, wa_id: &str) -> String {
@@ -151,8 +151,8 @@ struct Replier<'a> {
 impl Replier<'_> {
     async fn send(&mut self, reply: Reply) -> Result<(), ApiError> {
         self.n += 1;
-        let id = format!("{}-f{}", chat::reply_id(&self.msg.wamid), self.n);
-        chat::send_reply(self.deps, self.merchant, self.msg, &id, &reply).await
+        let id = format!("{}-f{}", conversation::reply_id(&self.msg.wamid), self.n);
+        conversation::send_reply(self.deps, self.merchant, self.msg, &id, &reply).await
     }
 
     async fn text(&mut self, text: impl Into<String>) -> Result<(), ApiError> {
@@ -171,7 +171,7 @@ pub async fn handle(deps: &Deps, msg: &InboundEnvelope, input: &Input) -> Result
     }
     // A person has the conversation: they handle invoices too.
     if matches!(
-        chat::load_state(&table, &msg.wa_id).await?,
+        conversation::load_state(&table, &msg.wa_id).await?,
         State::HandedOff
     ) {
         return Ok(false);
@@ -218,9 +218,9 @@ async fn target_order(
     table: &TenantTable,
     wa_id: &str,
 ) -> Result<Option<(String, OrderStatus)>, ApiError> {
-    for summary in chat::recent_orders(table, wa_id).await? {
+    for summary in orders::recent_orders(table, wa_id).await? {
         let Some(item) = table
-            .get(&Key::new(format!("ORDER#{}", summary.order_id), "ORDER"))
+            .get(&crate::platform::schema::order(&summary.order_id))
             .await?
         else {
             continue;
@@ -539,7 +539,7 @@ async fn finish(
         Some(OrderStatus::AwaitingPayment) => {
             table
                 .update(
-                    &Key::new(format!("ORDER#{}", form.order_id), "ORDER"),
+                    &crate::platform::schema::order(&form.order_id),
                     mostrador_store::Update::new().set("invoice_requested", true),
                     Some(mostrador_store::Condition::Exists),
                 )

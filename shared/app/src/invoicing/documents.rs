@@ -3,12 +3,12 @@
 //! cannot be guessed or altered.
 
 use super::issue::{blob_key, InvoiceRecord};
-use crate::customers;
-use crate::error::ApiError;
-use crate::messages::{Category, OutboundEnvelope};
-use crate::orders::Order;
-use crate::tenant::MerchantId;
-use crate::Deps;
+use crate::commerce::orders::Order;
+use crate::parties::customers;
+use crate::parties::messages::{Category, OutboundEnvelope};
+use crate::platform::error::ApiError;
+use crate::platform::tenant::MerchantId;
+use crate::platform::Deps;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -91,7 +91,7 @@ pub async fn deliver(
     order: &Order,
     rec: &InvoiceRecord,
 ) -> Result<(), ApiError> {
-    let table = crate::tenant::TenantTable::new(deps.table.clone(), merchant);
+    let table = crate::platform::tenant::TenantTable::new(deps.table.clone(), merchant);
     let customer = customers::get(&table, &order.wa_id).await?;
     let pdf_name = filename(rec, "pdf");
     let xml_name = filename(rec, "xml");
@@ -107,7 +107,7 @@ pub async fn deliver(
                 Category::Service,
                 serde_json::json!({ "messaging_product": "whatsapp", "to": order.wa_id, "type": "document",
                     "document": { "link": pdf, "filename": pdf_name,
-                        "caption": format!("🧾 Tu factura del pedido {} (folio fiscal {uuid}).", crate::fulfilment::short_id(&order.id)) } }),
+                        "caption": format!("🧾 Tu factura del pedido {} (folio fiscal {uuid}).", crate::commerce::fulfilment::short_id(&order.id)) } }),
             ),
             (
                 format!("{}-inv-xml", order.id),
@@ -124,7 +124,7 @@ pub async fn deliver(
                 "template": { "name": INVOICE_TEMPLATE, "language": { "code": "es_MX" }, "components": [
                     { "type": "header", "parameters": [{ "type": "document", "document": { "link": pdf, "filename": pdf_name } }] },
                     { "type": "body", "parameters": [
-                        { "type": "text", "text": crate::fulfilment::short_id(&order.id) },
+                        { "type": "text", "text": crate::commerce::fulfilment::short_id(&order.id) },
                         { "type": "text", "text": uuid } ] } ] } }),
         )]
     };

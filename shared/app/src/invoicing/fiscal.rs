@@ -1,10 +1,10 @@
 //! A customer's fiscal data (RFC, name, postal code, régimen, uso del CFDI): validated before it is
 //! kept, sealed through Keys (it is personal data under the LFPDPPP), reused for later invoices.
 
-use crate::error::{ApiError, FieldError};
-use crate::sealed;
-use crate::tenant::{MerchantId, TenantTable};
-use crate::Deps;
+use crate::platform::error::{ApiError, FieldError};
+use crate::platform::sealed;
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
 use mostrador_store::{Item, Key, Table, Value};
 use serde::{Deserialize, Serialize};
 
@@ -39,7 +39,7 @@ impl CustomerFiscal {
 }
 
 fn key(wa_id: &str) -> Key {
-    Key::new(format!("CUST#{wa_id}"), "FISCAL")
+    crate::platform::schema::fiscal_data(&wa_id)
 }
 
 fn context(merchant: &MerchantId, wa_id: &str) -> String {

@@ -5,12 +5,12 @@
 //! a due entry for the `global_invoices` job at the period's end plus 20 minutes; the entry queues the
 //! invoice request. The job's cost is the number of branch-periods due, never a scan.
 
-use crate::error::ApiError;
-use crate::jobs::{self, DueAction, Job};
-use crate::messages::{GlobalPeriod, InvoiceRequest};
-use crate::orders::Order;
-use crate::tenant::{MerchantId, TenantTable};
-use crate::Deps;
+use crate::commerce::orders::Order;
+use crate::parties::messages::{GlobalPeriod, InvoiceRequest};
+use crate::platform::due::{self, DueAction, Job};
+use crate::platform::error::ApiError;
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
 use chrono::{Datelike, Duration, NaiveDate, TimeZone};
 use chrono_tz::America::Mexico_City;
 use mostrador_core::money::Centavos;
@@ -142,7 +142,7 @@ pub async fn record_sale(
     let day = day_local.format("%Y-%m-%d").to_string();
     let mut treatments = std::collections::HashMap::new();
     for line in &order.lines {
-        if let Some(p) = crate::catalog::get_product(&table, &line.sku).await? {
+        if let Some(p) = crate::commerce::catalog::get_product(&table, &line.sku).await? {
             treatments.insert(line.sku.clone(), p.tax);
         }
     }
@@ -165,7 +165,7 @@ pub async fn record_sale(
         .await?;
     table
         .update(
-            &Key::new(format!("ORDER#{}", order.id), "ORDER"),
+            &crate::platform::schema::order(&order.id),
             Update::new().set("sale_day", day.as_str()),
             None,
         )
@@ -198,7 +198,7 @@ pub async fn record_sale(
         egreso: None,
     })
     .map_err(|e| ApiError::Internal(e.into()))?;
-    jobs::schedule(
+    due::schedule(
         deps,
         merchant,
         Job::GlobalInvoices,
@@ -218,7 +218,7 @@ pub async fn record_sale(
 /// The sale record of an order, if it was paid.
 pub async fn find_sale(table: &TenantTable, order: &Order) -> Result<Option<Item>, ApiError> {
     let Some(item) = table
-        .get(&Key::new(format!("ORDER#{}", order.id), "ORDER"))
+        .get(&crate::platform::schema::order(&order.id))
         .await?
     else {
         return Ok(None);

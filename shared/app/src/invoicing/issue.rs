@@ -10,12 +10,12 @@
 use super::fiscal::{self, CustomerFiscal};
 use super::settings::{self, Issuing, NotReady};
 use super::{build, documents};
-use crate::error::ApiError;
-use crate::messages::{GlobalPeriod, InvoiceRequest};
-use crate::orders::{self, OrderStatus};
-use crate::records::{QueueRecord, RecordError};
-use crate::tenant::{MerchantId, TenantTable};
-use crate::Deps;
+use crate::commerce::orders::{self, OrderStatus};
+use crate::parties::messages::{GlobalPeriod, InvoiceRequest};
+use crate::platform::error::ApiError;
+use crate::platform::records::{QueueRecord, RecordError};
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
 use bytes::Bytes;
 use mostrador_cfdi::pac::PacError;
 use mostrador_store::{Condition, Item, Key, Query, StoreError, Table, Update};
@@ -425,7 +425,7 @@ async fn individual(
             return give_up(&table, rec, InvoiceStatus::Blocked, e.to_string(), deps).await;
         }
     };
-    let branch = crate::merchants::get_branch(&table, &order.branch_id)
+    let branch = crate::parties::merchants::get_branch(&table, &order.branch_id)
         .await
         .map_err(retry)?
         .ok_or_else(|| RecordError::Malformed(format!("no branch {}", order.branch_id)))?;
@@ -433,7 +433,7 @@ async fn individual(
         .await
         .map_err(retry)?;
     let method = table
-        .get(&Key::new(format!("ORDER#{order_id}"), "ORDER"))
+        .get(&crate::platform::schema::order(&order_id))
         .await
         .map_err(retry)?
         .and_then(|i| i.get_s("payment_method").map(str::to_owned))
@@ -491,7 +491,7 @@ async fn products_of(
 ) -> Result<std::collections::HashMap<String, mostrador_core::catalog::Product>, ApiError> {
     let mut out = std::collections::HashMap::new();
     for line in &order.lines {
-        if let Some(p) = crate::catalog::get_product(table, &line.sku).await? {
+        if let Some(p) = crate::commerce::catalog::get_product(table, &line.sku).await? {
             out.insert(line.sku.clone(), p);
         }
     }
@@ -512,7 +512,7 @@ async fn after_individual(
     let uuid = rec.uuid.clone().unwrap_or_default();
     table
         .update(
-            &Key::new(format!("ORDER#{}", order.id), "ORDER"),
+            &crate::platform::schema::order(&order.id),
             Update::new().set("invoice_uuid", uuid.as_str()),
             Some(Condition::Exists),
         )
@@ -547,7 +547,7 @@ async fn after_individual(
             request_egreso(
                 deps,
                 merchant,
-                crate::messages::EgresoFor {
+                crate::parties::messages::EgresoFor {
                     order_id: order.id.clone(),
                     related_id: global_id.to_owned(),
                     related_uuid: sale.get_s("global_uuid").unwrap_or_default().to_owned(),
@@ -584,7 +584,7 @@ async fn global(
         Err(NotReady::Other(e)) if !matches!(e, ApiError::Validation(_)) => return Err(retry(e)),
         Err(e) => return give_up(&table, rec, InvoiceStatus::Blocked, e.to_string(), deps).await,
     };
-    let branch = crate::merchants::get_branch(&table, &period.branch_id)
+    let branch = crate::parties::merchants::get_branch(&table, &period.branch_id)
         .await
         .map_err(retry)?
         .ok_or_else(|| RecordError::Malformed(format!("no branch {}", period.branch_id)))?;
@@ -658,7 +658,7 @@ async fn global(
 pub async fn request_egreso(
     deps: &Deps,
     merchant: &MerchantId,
-    spec: crate::messages::EgresoFor,
+    spec: crate::parties::messages::EgresoFor,
 ) -> Result<(), ApiError> {
     let id = format!(
         "E-{}-{}",
@@ -683,7 +683,7 @@ async fn egreso(
     deps: &Deps,
     merchant: &MerchantId,
     id: &str,
-    spec: &crate::messages::EgresoFor,
+    spec: &crate::parties::messages::EgresoFor,
     attempt: u32,
 ) -> Result<(), RecordError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
@@ -712,7 +712,7 @@ async fn egreso(
         Err(NotReady::Other(e)) if !matches!(e, ApiError::Validation(_)) => return Err(retry(e)),
         Err(e) => return give_up(&table, rec, InvoiceStatus::Blocked, e.to_string(), deps).await,
     };
-    let branch = crate::merchants::get_branch(&table, &order.branch_id)
+    let branch = crate::parties::merchants::get_branch(&table, &order.branch_id)
         .await
         .map_err(retry)?
         .ok_or_else(|| RecordError::Malformed(format!("no branch {}", order.branch_id)))?;

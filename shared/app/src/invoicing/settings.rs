@@ -1,10 +1,10 @@
 //! The merchant as issuer: RFC, name, régimen, serie, global-invoice periodicity, the CSD that seals
 //! (sealed through Keys, never returned) and the PAC that stamps.
 
-use crate::error::{ApiError, FieldError};
-use crate::sealed;
-use crate::tenant::{MerchantId, TenantTable};
-use crate::Deps;
+use crate::platform::error::{ApiError, FieldError};
+use crate::platform::sealed;
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
 use base64::Engine as _;
 use mostrador_cfdi::pac::finkok::{self, Finkok};
 use mostrador_cfdi::pac::sandbox::SandboxPac;
@@ -141,7 +141,7 @@ pub struct Issuing {
 }
 
 fn key() -> Key {
-    Key::new("SETTINGS", "INVOICING")
+    crate::platform::schema::settings(crate::platform::schema::Settings::Invoicing)
 }
 
 fn context(merchant: &MerchantId) -> String {

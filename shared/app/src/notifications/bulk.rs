@@ -6,13 +6,13 @@
 //! chunk cut off or fired twice never sends or counts twice.
 
 use super::send::{self, NotificationRequest, NotifyError};
-use super::settings as notification_settings;
 use super::templates::{self, TemplateDef};
-use crate::error::{ApiError, FieldError};
-use crate::jobs::{DueAction, Job};
-use crate::settings as whatsapp_settings;
-use crate::tenant::{MerchantId, TenantTable};
-use crate::Deps;
+use crate::parties::notification_settings;
+use crate::parties::settings as whatsapp_settings;
+use crate::platform::due::{DueAction, Job};
+use crate::platform::error::{ApiError, FieldError};
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
 use mostrador_store::{Condition, Item, Key, Query, Table, TxOp, Update};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -48,7 +48,7 @@ fn chunk_key(id: &str, n: usize) -> Key {
 /// Checks every item, stores the chunks and their due entries; answers the job.
 pub async fn accept(
     deps: &Deps,
-    caller: &crate::merchants::Caller,
+    caller: &crate::parties::merchants::Caller,
     mut req: BulkRequest,
 ) -> Result<Value, NotifyError> {
     let n = req.notifications.len();
@@ -104,7 +104,10 @@ pub async fn accept(
     if !errors.is_empty() {
         return Err(NotifyError::Invalid(errors));
     }
-    let id = format!("blk{}", crate::merchants::new_id(deps).to_lowercase());
+    let id = format!(
+        "blk{}",
+        crate::parties::merchants::new_id(deps).to_lowercase()
+    );
     let merchant = &caller.merchant;
     let chunks = n.div_ceil(CHUNK);
     let table = &caller.table;
@@ -122,12 +125,18 @@ pub async fn accept(
     let due = deps.clock.now_ms();
     for (c, items) in req.notifications.chunks(CHUNK).enumerate() {
         let doc = serde_json::to_string(items).map_err(|e| ApiError::Internal(e.into()))?;
-        let action = serde_json::to_string(&DueAction::NotificationBatch {
-            merchant_id: merchant.to_string(),
-            bulk_id: id.clone(),
-            chunk: c as u32,
-        })
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        let entry = crate::platform::schema::due_entry(
+            merchant,
+            Job::DueNotifications,
+            &format!("{id}-{c}"),
+            &format!("{id}-{c:05}"),
+            due,
+            &DueAction::NotificationBatch {
+                merchant_id: merchant.to_string(),
+                bulk_id: id.clone(),
+                chunk: c as u32,
+            },
+        )?;
         let ops = vec![
             TxOp::Put {
                 item: Item::new(&Key::new(
@@ -139,13 +148,7 @@ pub async fn accept(
                 condition: None,
             },
             TxOp::Put {
-                item: Item::new(&Key::new(
-                    format!("M#{merchant}#DUE"),
-                    format!("{}#{id}-{c}", Job::DueNotifications.name()),
-                ))
-                .with("gsi1pk", format!("DUE#{}", Job::DueNotifications.name()))
-                .with("gsi1sk", format!("{due:013}#{merchant}#{id}-{c:05}"))
-                .with("action", action),
+                item: entry,
                 condition: None,
             },
         ];

@@ -6,9 +6,9 @@
 //! its merchant and notification so the click lands in the right counters.
 
 use super::stats::{self, Milestone};
-use crate::error::ApiError;
-use crate::tenant::{MerchantId, TenantTable};
-use crate::Deps;
+use crate::platform::error::ApiError;
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
 use chrono::{DateTime, Utc};
 use mostrador_store::{Condition, Item, Key, StoreError, TxOp, Update};
 
@@ -121,7 +121,10 @@ pub async fn visit(
     }];
     for key in stats::counter_keys(&tag.template, tag.campaign.as_deref(), &tag.day) {
         ops.push(TxOp::Update {
-            key: Key::new(format!("M#{merchant}#{}", key.pk), key.sk),
+            key: Key::new(
+                crate::platform::schema::merchant_pk(&merchant, &key.pk),
+                key.sk,
+            ),
             update: Update::new().add("link_clicks", 1),
             condition: None,
         });

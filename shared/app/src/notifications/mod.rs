@@ -1,7 +1,7 @@
 //! Notifications for fintechs (and any merchant) through the merchant API: a template registry,
 //! consent records, single and bulk sends validated before anything is queued, scheduled sends, the
 //! customer's replies mapped to actions, tracked links, micro-conversions attributed to the
-//! notification, and the reminder jobs of the commerce side.
+//! notification.
 //!
 //! A notification is an outbound message whose id starts with [`ID_PREFIX`]; its record
 //! `NOTIF#{id}` carries the template, campaign and report day, so the sender, the status webhooks
@@ -10,12 +10,9 @@
 //! write that records the event, so a redelivery never counts twice.
 
 pub mod bulk;
-pub mod consent;
 pub mod links;
-pub mod reminders;
 pub mod replies;
 pub mod send;
-pub mod settings;
 pub mod stats;
 pub mod templates;
 
@@ -32,7 +29,7 @@ pub fn is_notification(id: &str) -> bool {
 
 /// The key of a notification's record.
 pub fn key(id: &str) -> Key {
-    Key::new(format!("NOTIF#{id}"), "NOTIF")
+    crate::platform::schema::notification(&id)
 }
 
 /// The report day of an instant: the calendar day in Mexico City.

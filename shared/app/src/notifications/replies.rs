@@ -9,11 +9,11 @@
 
 use super::stats::{self, Milestone, Tag};
 use super::templates::{self, ReplyAction};
-use crate::error::ApiError;
-use crate::hooks::{self, HookEvent};
-use crate::messages::{Category, InboundEnvelope, OutboundEnvelope};
-use crate::tenant::{MerchantId, TenantTable};
-use crate::Deps;
+use crate::parties::hooks::{self, HookEvent};
+use crate::parties::messages::{Category, InboundEnvelope, OutboundEnvelope};
+use crate::platform::error::ApiError;
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
 use mostrador_store::{Item, Key, Query, Table};
 use mostrador_whatsapp::client::OutgoingMessage as CloudMessage;
 use mostrador_whatsapp::webhook::{self, Interactive, MessageKind};
@@ -133,10 +133,7 @@ async fn quoted_notification(table: &TenantTable, wamid: &str) -> Result<Option<
     if wamid.is_empty() || wamid.len() > 200 {
         return Ok(None);
     }
-    let Some(pointer) = table
-        .get(&Key::new(format!("WAMID#{wamid}"), "WAMID"))
-        .await?
-    else {
+    let Some(pointer) = table.get(&crate::platform::schema::wamid(&wamid)).await? else {
         return Ok(None);
     };
     match pointer.get_s("id") {
@@ -151,7 +148,7 @@ pub async fn recent_notification(
     table: &TenantTable,
     wa_id: &str,
 ) -> Result<Option<Tag>, ApiError> {
-    let settings = super::settings::load(table).await?;
+    let settings = crate::parties::notification_settings::load(table).await?;
     let now_ms = deps.clock.now_ms();
     let since = now_ms - settings.attribution_secs() * 1000;
     let page = table
@@ -236,7 +233,8 @@ async fn act(
                 send_text(deps, merchant, table, msg, &answer_id(&msg.wamid, n), text).await?;
             }
             ReplyAction::Human => {
-                crate::chat::hand_off(table, &msg.wa_id, deps.clock.now_secs()).await?;
+                crate::parties::conversation::hand_off(table, &msg.wa_id, deps.clock.now_secs())
+                    .await?;
                 n += 1;
                 send_text(
                     deps,
@@ -263,7 +261,7 @@ async fn document(
 ) -> Result<(), ApiError> {
     // Meta's download URL lives five minutes: store the file now. In sandbox mode (no token) there
     // is nothing to download; the upload is still recorded and reported.
-    let stored = match crate::media::fetch_into_blobs(deps, merchant, &media.id).await {
+    let stored = match crate::parties::media::fetch_into_blobs(deps, merchant, &media.id).await {
         Ok(s) => Some(s),
         Err(ApiError::Conflict(why)) | Err(ApiError::BadRequest(why)) => {
             tracing::warn!(merchant = %merchant, notification = %tag.id, %why, "document not downloaded");

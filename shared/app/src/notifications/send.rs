@@ -6,19 +6,19 @@
 //! The same idempotency key always names the same notification: a repeat answers the stored one, a
 //! different payload under a used key is refused.
 
-use super::consent::{self, Refusal};
-use super::settings::{self as notification_settings, NotificationSettings};
 use super::stats::{self, Milestone};
 use super::templates::{
     self, ButtonSpec, HeaderKind, ParamType, Rendered, TemplateCategory, TemplateDef,
 };
-use crate::customers;
-use crate::error::{json_error, ApiError, FieldError};
-use crate::jobs::{DueAction, Job};
-use crate::messages::{Category, OutboundEnvelope};
-use crate::settings::{self as whatsapp_settings, WhatsAppSettings};
-use crate::tenant::{MerchantId, TenantTable};
-use crate::Deps;
+use crate::parties::consent::{self, Refusal};
+use crate::parties::customers;
+use crate::parties::messages::{Category, OutboundEnvelope};
+use crate::parties::notification_settings::{self, NotificationSettings};
+use crate::parties::settings::{self as whatsapp_settings, WhatsAppSettings};
+use crate::platform::due::{DueAction, Job};
+use crate::platform::error::{json_error, ApiError, FieldError};
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -236,7 +236,7 @@ pub fn notification_id(deps: &Deps, merchant: &MerchantId, key: Option<&str>) ->
         None => format!(
             "{}{}",
             super::ID_PREFIX,
-            crate::merchants::new_id(deps).to_lowercase()
+            crate::parties::merchants::new_id(deps).to_lowercase()
         ),
     }
 }
@@ -443,7 +443,7 @@ pub fn draft(
             }),
             ButtonSpec::Url { .. } => {
                 if let Some(target) = targets.next() {
-                    match templates::check_target(target) {
+                    match crate::platform::urls::check_target(target) {
                         Ok(()) => {
                             let code = link_code();
                             buttons.push(TemplateButton::Url {
@@ -523,7 +523,7 @@ fn header_of(
             return None;
         };
         match (&m.link, &m.id) {
-            (Some(link), None) => match templates::check_target(link) {
+            (Some(link), None) => match crate::platform::urls::check_target(link) {
                 Ok(()) => Some(MediaSource::Link(link.clone())),
                 Err(why) => {
                     errors.push(FieldError::new(format!("header.{what}.link"), why));
@@ -631,7 +631,7 @@ pub async fn check_recipient(
 }
 
 fn scoped(merchant: &MerchantId, pk: &str) -> String {
-    format!("M#{merchant}#{pk}")
+    crate::platform::schema::merchant_pk(merchant, &pk)
 }
 
 /// Stores the draft (record, customer pointer, links, report dimensions, due entry) in one
@@ -723,21 +723,21 @@ pub async fn commit(
         });
     }
     if let Some(at) = draft.send_at_ms {
-        let action = DueAction::Enqueue {
-            queue: "outbound".into(),
-            body: body.clone(),
-            group_id: Some(draft.to.clone()),
-            dedup_id: Some(draft.id.clone()),
-        };
-        let action = serde_json::to_string(&action).map_err(|e| ApiError::Internal(e.into()))?;
+        let entry = crate::platform::schema::due_entry(
+            merchant,
+            Job::DueNotifications,
+            &draft.id,
+            &draft.id,
+            at,
+            &DueAction::Enqueue {
+                queue: "outbound".into(),
+                body: body.clone(),
+                group_id: Some(draft.to.clone()),
+                dedup_id: Some(draft.id.clone()),
+            },
+        )?;
         ops.push(TxOp::Put {
-            item: Item::new(&Key::new(
-                scoped(merchant, "DUE"),
-                format!("{}#{}", Job::DueNotifications.name(), draft.id),
-            ))
-            .with("gsi1pk", format!("DUE#{}", Job::DueNotifications.name()))
-            .with("gsi1sk", format!("{at:013}#{merchant}#{}", draft.id))
-            .with("action", action),
+            item: entry,
             condition: None,
         });
     }
@@ -824,10 +824,10 @@ async fn replay(deps: &Deps, table: &TenantTable, draft: &Draft) -> Result<Accep
 /// The phone number that sends a merchant's notifications: the given branch's, or the first branch
 /// with a WhatsApp number.
 pub async fn sending_number(
-    caller: &crate::merchants::Caller,
+    caller: &crate::parties::merchants::Caller,
     branch_id: Option<&str>,
 ) -> Result<String, NotifyError> {
-    let branches = crate::merchants::list_branches(caller).await?;
+    let branches = crate::parties::merchants::list_branches(caller).await?;
     let branch = match branch_id {
         Some(id) => {
             caller.check_branch(id)?;
@@ -846,7 +846,7 @@ pub async fn sending_number(
 /// `POST /v1/notifications`: checks everything, then stores and queues (or schedules) it.
 pub async fn accept(
     deps: &Deps,
-    caller: &crate::merchants::Caller,
+    caller: &crate::parties::merchants::Caller,
     req: NotificationRequest,
 ) -> Result<Accepted, NotifyError> {
     let table = &caller.table;
@@ -886,7 +886,7 @@ pub async fn view(table: &TenantTable, id: &str) -> Result<Value, ApiError> {
         .get(&super::key(id))
         .await?
         .ok_or_else(|| ApiError::NotFound("notification".into()))?;
-    let out = table.get(&Key::new(format!("OUT#{id}"), "OUT")).await?;
+    let out = table.get(&crate::platform::schema::outbound(&id)).await?;
     let tag = stats::tag_from(id, &item);
     let n = |i: &Item, name: &str| {
         i.get_n(name)
@@ -938,7 +938,7 @@ pub async fn view(table: &TenantTable, id: &str) -> Result<Value, ApiError> {
     }
     Ok(json!({
         "id": id,
-        "to": crate::telemetry::redact(&tag.to),
+        "to": crate::platform::telemetry::redact(&tag.to),
         "template": tag.template,
         "kind": tag.kind,
         "category": tag.category,

@@ -3,8 +3,8 @@
 //! once on the notification), so they stay exact under redelivery. Times to read are kept as
 //! histograms, which add up across days and give the median to within a bucket.
 
-use crate::sender::Outcome;
-use crate::tenant::TenantTable;
+use crate::parties::messages::Outcome;
+use crate::platform::tenant::TenantTable;
 use chrono::{DateTime, Utc};
 use mostrador_store::{Condition, Item, Key, StoreError, Table, TxOp, Update};
 use serde_json::Value;
@@ -247,20 +247,20 @@ pub async fn mark(
 /// (once), its revenue is counted and the merchant gets a `notification.conversion` event. Never
 /// fails the payment: problems are logged.
 pub async fn attribute_payment(
-    deps: &crate::Deps,
-    merchant: &crate::tenant::MerchantId,
-    order: &crate::orders::Order,
+    deps: &crate::platform::Deps,
+    merchant: &crate::platform::tenant::MerchantId,
+    order: &crate::commerce::orders::Order,
 ) {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let result = async {
         let Some(tag) = super::replies::recent_notification(deps, &table, &order.wa_id).await?
         else {
-            return Ok::<_, crate::error::ApiError>(());
+            return Ok::<_, crate::platform::error::ApiError>(());
         };
         let now = deps.clock.now();
         if mark(&table, &tag, Milestone::Paid, now, &[("revenue", order.total.0)]).await? {
             mark(&table, &tag, Milestone::Converted, now, &[]).await?;
-            let event = crate::hooks::HookEvent {
+            let event = crate::parties::hooks::HookEvent {
                 id: format!("notification.conversion:{}", order.id),
                 kind: "notification.conversion".into(),
                 data: serde_json::json!({
@@ -273,7 +273,7 @@ pub async fn attribute_payment(
                     "total_centavos": order.total.0,
                 }),
             };
-            crate::hooks::emit(deps, merchant, event).await?;
+            crate::parties::hooks::emit(deps, merchant, event).await?;
             tracing::info!(merchant = %merchant, notification = %tag.id, order = %order.id, "payment attributed to a notification");
         }
         Ok(())

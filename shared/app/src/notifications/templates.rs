@@ -3,8 +3,9 @@
 //! reply payloads and keywords mapped to actions). Every notification is checked against it before
 //! anything is queued, and rendered from it into the Cloud API's template message.
 
-use crate::error::{ApiError, FieldError};
-use crate::tenant::TenantTable;
+use crate::platform::error::{ApiError, FieldError};
+use crate::platform::tenant::TenantTable;
+use crate::platform::urls::check_target;
 use chrono::NaiveDate;
 use mostrador_core::money::Centavos;
 use mostrador_store::{Condition, Item, Key, Query, StoreError, Table};
@@ -29,11 +30,11 @@ pub enum TemplateCategory {
 
 impl TemplateCategory {
     /// The sender's category for messages of this template.
-    pub fn sending_category(self) -> crate::messages::Category {
+    pub fn sending_category(self) -> crate::parties::messages::Category {
         match self {
-            TemplateCategory::Utility => crate::messages::Category::Utility,
-            TemplateCategory::Marketing => crate::messages::Category::Marketing,
-            TemplateCategory::Authentication => crate::messages::Category::Authentication,
+            TemplateCategory::Utility => crate::parties::messages::Category::Utility,
+            TemplateCategory::Marketing => crate::parties::messages::Category::Marketing,
+            TemplateCategory::Authentication => crate::parties::messages::Category::Authentication,
         }
     }
 }
@@ -142,7 +143,7 @@ fn default_language() -> String {
 
 /// The key of a template.
 fn key(name: &str) -> Key {
-    Key::new("TEMPLATES", format!("T#{name}"))
+    crate::platform::schema::template(&name)
 }
 
 /// Whether `name` is a Meta template name.
@@ -396,20 +397,6 @@ fn check_text(s: &str) -> Result<(), String> {
         return Err("one line without tabs or runs of 5 spaces (Meta refuses them)".into());
     }
     Ok(())
-}
-
-/// A link target: an absolute https URL (http only to this machine).
-pub fn check_target(s: &str) -> Result<(), String> {
-    let url = reqwest::Url::parse(s).map_err(|_| "an absolute URL".to_owned())?;
-    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1"));
-    if s.len() > 2048 {
-        return Err("at most 2048 characters".into());
-    }
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if local => Ok(()),
-        _ => Err("an https URL".into()),
-    }
 }
 
 /// Stores a new template; 409 when the name is taken.

@@ -1,0 +1,8 @@
+//! Selling: catalog and stock, orders and their lifecycle, fulfilment, payment links and the reminders
+//! of unpaid orders and abandoned carts.
+
+pub mod catalog;
+pub mod fulfilment;
+pub mod orders;
+pub mod payment_links;
+pub mod reminders;

@@ -1,0 +1,439 @@
+//! Orders: placed from the chat with every line's stock reserved in the same transaction as the order
+//! (so concurrent confirmations can never sell more than there is), expired or cancelled with the stock
+//! released, and moved through fulfilment by the merchant API. Every transition is conditional on the
+//! current status, so a late or repeated event never regresses an order, and tells the customer.
+
+use crate::platform::due::{DueAction, Job};
+use crate::platform::error::{ApiError, FieldError};
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
+use mostrador_core::money::Centavos;
+use mostrador_core::tax::LineAmounts;
+use mostrador_store::{
+    CancelReason, Condition, Item, Key, Query, SortKey, StoreError, Table, TxOp, Update, Value,
+};
+use serde::{Deserialize, Serialize};
+
+/// Lines per order (each reserves stock in the order's one transaction of at most 100 writes).
+pub const MAX_LINES: usize = 50;
+
+/// Where an order is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    AwaitingPayment,
+    Paid,
+    ReadyForPickup,
+    Shipped,
+    Delivered,
+    Cancelled,
+    Expired,
+    Refunded,
+}
+
+impl OrderStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::AwaitingPayment => "awaiting_payment",
+            OrderStatus::Paid => "paid",
+            OrderStatus::ReadyForPickup => "ready_for_pickup",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Expired => "expired",
+            OrderStatus::Refunded => "refunded",
+        }
+    }
+
+    /// The states this one may move to through the merchant API or the jobs.
+    pub fn may_become(self, next: OrderStatus) -> bool {
+        use OrderStatus::*;
+        matches!(
+            (self, next),
+            (AwaitingPayment, Paid | Cancelled | Expired)
+                | (
+                    Paid,
+                    ReadyForPickup | Shipped | Delivered | Cancelled | Refunded
+                )
+                | (ReadyForPickup, Delivered | Cancelled | Refunded)
+                | (Shipped, Delivered | Refunded)
+                | (Delivered, Refunded)
+        )
+    }
+
+    /// The customer's words for it.
+    pub fn customer_text(self) -> &'static str {
+        match self {
+            OrderStatus::AwaitingPayment => "esperando tu pago",
+            OrderStatus::Paid => "pagado",
+            OrderStatus::ReadyForPickup => "listo para recoger",
+            OrderStatus::Shipped => "en camino",
+            OrderStatus::Delivered => "entregado",
+            OrderStatus::Cancelled => "cancelado",
+            OrderStatus::Expired => "vencido",
+            OrderStatus::Refunded => "reembolsado",
+        }
+    }
+}
+
+/// One line as priced from our catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub sku: String,
+    pub name: String,
+    pub qty: u32,
+    pub unit: Centavos,
+    pub amounts: LineAmounts,
+}
+
+/// An order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: String,
+    pub branch_id: String,
+    /// The customer's WhatsApp id.
+    pub wa_id: String,
+    pub phone_number_id: String,
+    pub status: OrderStatus,
+    pub lines: Vec<OrderLine>,
+    pub subtotal: Centavos,
+    pub iva: Centavos,
+    pub total: Centavos,
+    pub created_at: String,
+    /// When the stock reservation lapses unless paid (epoch ms).
+    pub expires_at_ms: i64,
+    pub payment_url: Option<String>,
+}
+
+/// A line that could not be reserved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Shortage {
+    pub sku: String,
+    pub name: String,
+    pub requested: u32,
+    pub available: i64,
+}
+
+/// Why an order was not placed.
+#[derive(Debug)]
+pub enum PlaceError {
+    /// Stock ran out between the summary and the confirmation.
+    Short(Vec<Shortage>),
+    Store(StoreError),
+}
+
+fn order_key(id: &str) -> Key {
+    crate::platform::schema::order(&id)
+}
+
+fn scoped(merchant: &MerchantId, logical_pk: &str) -> String {
+    crate::platform::schema::merchant_pk(merchant, &logical_pk)
+}
+
+fn order_item(merchant: &MerchantId, order: &Order) -> Result<Item, StoreError> {
+    let doc = serde_json::to_string(order).map_err(|e| StoreError::Internal(e.to_string()))?;
+    Ok(Item::new(&Key::new(
+        scoped(merchant, &format!("ORDER#{}", order.id)),
+        "ORDER",
+    ))
+    .with("doc", doc)
+    .with("status", order.status.as_str())
+    .with("branch_id", order.branch_id.as_str())
+    .with("gsi1pk", scoped(merchant, "ORDERS"))
+    .with("gsi1sk", format!("{}#{}", order.created_at, order.id)))
+}
+
+fn order_from(item: &Item) -> Result<Order, ApiError> {
+    let mut order: Order = serde_json::from_str(item.get_s("doc").unwrap_or("{}"))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    // The status attribute is what conditional transitions change; it wins over the document.
+    if let Some(s) = item.get_s("status") {
+        if let Ok(status) = serde_json::from_value(serde_json::Value::String(s.to_owned())) {
+            order.status = status;
+        }
+    }
+    Ok(order)
+}
+
+/// Places `order` (status awaiting payment): reserves every line's stock, stores the order and schedules
+/// its expiry, all in one transaction with the caller's `effects` (a payment reminder, report counters),
+/// which apply only if the order is placed. Placing the same order id twice is a no-op that returns the stored
+/// order (a redelivered confirmation never creates a second order).
+pub async fn place(
+    deps: &Deps,
+    merchant: &MerchantId,
+    order: Order,
+    effects: Vec<TxOp>,
+) -> Result<Order, PlaceError> {
+    if order.lines.is_empty() || order.lines.len() > MAX_LINES {
+        return Err(PlaceError::Store(StoreError::Invalid(format!(
+            "an order has 1-{MAX_LINES} lines"
+        ))));
+    }
+    let mut ops = Vec::with_capacity(order.lines.len() + 2);
+    for line in &order.lines {
+        let q = i64::from(line.qty);
+        ops.push(TxOp::Update {
+            key: Key::new(
+                scoped(merchant, &format!("STOCK#{}", order.branch_id)),
+                format!("SKU#{}", line.sku),
+            ),
+            update: Update::new().add("available", -q).add("reserved", q),
+            condition: Some(Condition::Ge("available".into(), q)),
+        });
+    }
+    ops.push(TxOp::Put {
+        item: order_item(merchant, &order).map_err(PlaceError::Store)?,
+        condition: Some(Condition::NotExists),
+    });
+    let expiry_id = format!("order-{}", order.id);
+    let expiry = crate::platform::schema::due_entry(
+        merchant,
+        Job::ExpireOrders,
+        &expiry_id,
+        &expiry_id,
+        order.expires_at_ms,
+        &DueAction::ExpireOrder {
+            merchant_id: merchant.to_string(),
+            order_id: order.id.clone(),
+        },
+    )
+    .map_err(PlaceError::Store)?;
+    ops.push(TxOp::Put {
+        item: expiry,
+        condition: None,
+    });
+    ops.push(TxOp::Put {
+        item: Item::new(&Key::new(
+            scoped(merchant, &format!("CUST#{}", order.wa_id)),
+            format!("ORDER#{}#{}", order.created_at, order.id),
+        ))
+        .with("order_id", order.id.as_str()),
+        condition: None,
+    });
+    ops.extend(effects);
+    let order_index = order.lines.len();
+    match deps.table.transact(ops).await {
+        Ok(()) => {
+            tracing::info!(merchant = %merchant, order = %order.id, total = order.total.0, "order placed, stock reserved");
+            Ok(order)
+        }
+        Err(StoreError::TransactionCanceled { reasons })
+            if reasons.get(order_index) == Some(&CancelReason::ConditionFailed) =>
+        {
+            let table = TenantTable::new(deps.table.clone(), merchant);
+            match table
+                .get(&order_key(&order.id))
+                .await
+                .map_err(PlaceError::Store)?
+            {
+                Some(existing) => {
+                    let existing = order_from(&existing)
+                        .map_err(|e| PlaceError::Store(StoreError::Internal(e.to_string())))?;
+                    Ok(existing)
+                }
+                None => Err(PlaceError::Store(StoreError::Unavailable(
+                    "order write conflicted; retry".into(),
+                ))),
+            }
+        }
+        Err(e @ StoreError::TransactionCanceled { .. }) if e.is_condition_failed() => {
+            let table = TenantTable::new(deps.table.clone(), merchant);
+            let mut shortages = Vec::new();
+            for i in e.failed_operations() {
+                if let Some(line) = order.lines.get(i) {
+                    let stock =
+                        crate::commerce::catalog::get_stock(&table, &order.branch_id, &line.sku)
+                            .await
+                            .map_err(PlaceError::Store)?;
+                    shortages.push(Shortage {
+                        sku: line.sku.clone(),
+                        name: line.name.clone(),
+                        requested: line.qty,
+                        available: stock.available.max(0),
+                    });
+                }
+            }
+            Err(PlaceError::Short(shortages))
+        }
+        Err(e) => Err(PlaceError::Store(e)),
+    }
+}
+
+/// One order of the merchant.
+pub async fn get(table: &TenantTable, id: &str) -> Result<Option<Order>, ApiError> {
+    table
+        .get(&order_key(id))
+        .await?
+        .as_ref()
+        .map(order_from)
+        .transpose()
+}
+
+/// Moves an order from `from` to `to`, releasing reserved stock when it ends unpaid. Returns `None`
+/// when the order was not in `from` (a late or repeated event: nothing changes).
+pub async fn transition(
+    deps: &Deps,
+    merchant: &MerchantId,
+    order: &Order,
+    to: OrderStatus,
+) -> Result<Option<Order>, ApiError> {
+    let from = order.status;
+    if !from.may_become(to) {
+        return Err(ApiError::Conflict(format!(
+            "an order that is {} cannot become {}",
+            from.as_str(),
+            to.as_str()
+        )));
+    }
+    let mut ops = vec![TxOp::Update {
+        key: Key::new(scoped(merchant, &format!("ORDER#{}", order.id)), "ORDER"),
+        update: Update::new()
+            .set("status", to.as_str())
+            .set("updated_at", deps.clock.now_secs()),
+        condition: Some(Condition::Eq(
+            "status".into(),
+            Value::S(from.as_str().into()),
+        )),
+    }];
+    let releases = from == OrderStatus::AwaitingPayment
+        && matches!(to, OrderStatus::Cancelled | OrderStatus::Expired);
+    let commits = from == OrderStatus::AwaitingPayment && to == OrderStatus::Paid;
+    // Paid goods still in the store go back on the shelf when the order is refunded.
+    let restocks = matches!(from, OrderStatus::Paid | OrderStatus::ReadyForPickup)
+        && matches!(to, OrderStatus::Refunded | OrderStatus::Cancelled);
+    for line in &order.lines {
+        let q = i64::from(line.qty);
+        let key = Key::new(
+            scoped(merchant, &format!("STOCK#{}", order.branch_id)),
+            format!("SKU#{}", line.sku),
+        );
+        if releases {
+            ops.push(TxOp::Update {
+                key,
+                update: Update::new().add("reserved", -q).add("available", q),
+                condition: Some(Condition::Ge("reserved".into(), q)),
+            });
+        } else if commits {
+            ops.push(TxOp::Update {
+                key,
+                update: Update::new().add("reserved", -q),
+                condition: Some(Condition::Ge("reserved".into(), q)),
+            });
+        } else if restocks {
+            ops.push(TxOp::Update {
+                key,
+                update: Update::new().add("available", q),
+                condition: None,
+            });
+        }
+    }
+    match deps.table.transact(ops).await {
+        Ok(()) => {
+            tracing::info!(merchant = %merchant, order = %order.id, from = from.as_str(), to = to.as_str(), "order status changed");
+            Ok(Some(Order {
+                status: to,
+                ..order.clone()
+            }))
+        }
+        Err(StoreError::TransactionCanceled { reasons })
+            if reasons.first() == Some(&CancelReason::ConditionFailed) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Filters for listing orders.
+#[derive(Debug, Default, Deserialize)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub branch_id: Option<String>,
+    /// `YYYY-MM-DD` (UTC dates of creation), inclusive.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// A page of orders, newest first. Status and branch filters apply within each page, so a page may
+/// hold fewer than `limit` orders while a cursor follows.
+pub async fn list(
+    table: &TenantTable,
+    filter: &OrderFilter,
+) -> Result<(Vec<Order>, Option<String>), ApiError> {
+    let date = |d: &Option<String>, field: &str| -> Result<Option<String>, ApiError> {
+        match d {
+            None => Ok(None),
+            Some(d) if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok() => {
+                Ok(Some(d.clone()))
+            }
+            Some(_) => Err(ApiError::Validation(vec![FieldError::new(
+                field,
+                "a date as YYYY-MM-DD",
+            )])),
+        }
+    };
+    let (from, to) = (date(&filter.from, "from")?, date(&filter.to, "to")?);
+    let sort = match (from, to) {
+        (Some(f), Some(t)) => SortKey::Between(f, format!("{t}~")),
+        (Some(f), None) => SortKey::Ge(f),
+        (None, Some(t)) => SortKey::Le(format!("{t}~")),
+        (None, None) => SortKey::Any,
+    };
+    let q = Query::gsi1("ORDERS")
+        .sort(sort)
+        .backward()
+        .limit(filter.limit.unwrap_or(50).clamp(1, 200))
+        .after(filter.cursor.clone());
+    let page = table.query(q).await?;
+    let mut orders = Vec::new();
+    for item in &page.items {
+        let order = order_from(item)?;
+        if filter.status.is_some_and(|s| s != order.status)
+            || filter
+                .branch_id
+                .as_ref()
+                .is_some_and(|b| *b != order.branch_id)
+        {
+            continue;
+        }
+        orders.push(order);
+    }
+    Ok((orders, page.cursor))
+}
+
+/// The customer's five latest orders, newest first, as the conversation shows them.
+pub async fn recent_orders(
+    table: &TenantTable,
+    wa_id: &str,
+) -> Result<Vec<mostrador_core::conversation::OrderSummary>, ApiError> {
+    let page = table
+        .query(
+            Query::partition(format!("CUST#{wa_id}"))
+                .prefix("ORDER#")
+                .backward()
+                .limit(5),
+        )
+        .await?;
+    let mut out = Vec::new();
+    for pointer in &page.items {
+        let Some(id) = pointer.get_s("order_id") else {
+            continue;
+        };
+        if let Some(order) = get(table, id).await? {
+            let created_at = chrono::DateTime::parse_from_rfc3339(&order.created_at)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .unwrap_or_default();
+            out.push(mostrador_core::conversation::OrderSummary {
+                order_id: order.id,
+                status: order.status.as_str().to_owned(),
+                total: order.total,
+                created_at,
+            });
+        }
+    }
+    Ok(out)
+}

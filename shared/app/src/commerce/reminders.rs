@@ -1,0 +1,239 @@
+//! The commerce reminders the scheduler runs: an order still awaiting payment is reminded a
+//! configurable time before it expires (its due entry is written with the order, in the same
+//! transaction), and a cart left in the chat is reminded once after a quiet spell — only to customers
+//! whose opt-in covers marketing. Inside the customer's 24-hour window the reminder is a text;
+//! outside it, the approved templates [`PAYMENT_TEMPLATE`] and [`CART_TEMPLATE`].
+
+use crate::commerce::orders::{self, Order, OrderStatus};
+use crate::parties::consent;
+use crate::parties::customers;
+use crate::parties::messages::{Category, InboundEnvelope, OutboundEnvelope};
+use crate::parties::notification_settings;
+use crate::platform::due::{self, DueAction, Job};
+use crate::platform::error::ApiError;
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
+use mostrador_core::conversation::State;
+use mostrador_store::{Condition, Item, Key, StoreError, Table, TxOp};
+use mostrador_whatsapp::client::OutgoingMessage as CloudMessage;
+use serde_json::json;
+
+/// Utility template for payment reminders outside the window (body: order number, total, link).
+pub const PAYMENT_TEMPLATE: &str = "mostrador_recordatorio_pago";
+/// Marketing template for abandoned carts outside the window (body: units in the cart).
+pub const CART_TEMPLATE: &str = "mostrador_carrito_pendiente";
+
+/// The due entry of an order's payment reminder, for the order's own transaction (`None` when the
+/// merchant turned reminders off or the order expires too soon for one).
+pub async fn payment_reminder_entry(
+    deps: &Deps,
+    merchant: &MerchantId,
+    order: &Order,
+) -> Result<Option<TxOp>, StoreError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let settings = notification_settings::load(&table)
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    if settings.payment_reminder_minutes == 0 {
+        return Ok(None);
+    }
+    let at = order.expires_at_ms - i64::from(settings.payment_reminder_minutes) * 60_000;
+    if at <= deps.clock.now_ms() + 60_000 {
+        return Ok(None);
+    }
+    let id = format!("order-{}", order.id);
+    let entry = crate::platform::schema::due_entry(
+        merchant,
+        Job::PaymentReminders,
+        &id,
+        &id,
+        at,
+        &DueAction::PaymentReminder {
+            merchant_id: merchant.to_string(),
+            order_id: order.id.clone(),
+        },
+    )?;
+    Ok(Some(TxOp::Put {
+        item: entry,
+        condition: None,
+    }))
+}
+
+async fn queue(
+    deps: &Deps,
+    merchant: &MerchantId,
+    phone_number_id: &str,
+    id: String,
+    category: Category,
+    message: CloudMessage,
+) -> Result<(), ApiError> {
+    let envelope = OutboundEnvelope {
+        id,
+        merchant_id: merchant.to_string(),
+        phone_number_id: phone_number_id.to_owned(),
+        category,
+        message,
+    };
+    envelope.queue(deps).await?;
+    Ok(())
+}
+
+fn template(to: &str, name: &str, params: &[String]) -> Result<CloudMessage, ApiError> {
+    let parameters: Vec<_> = params
+        .iter()
+        .map(|p| json!({ "type": "text", "text": p }))
+        .collect();
+    serde_json::from_value(json!({
+        "messaging_product": "whatsapp", "to": to, "type": "template",
+        "template": { "name": name, "language": { "code": "es_MX" },
+            "components": [{ "type": "body", "parameters": parameters }] }
+    }))
+    .map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// The payment reminder came due: an order still awaiting payment is reminded, once (the outbound
+/// id is the order's); any other order is left alone.
+pub async fn payment_reminder(
+    deps: &Deps,
+    merchant: &MerchantId,
+    order_id: &str,
+) -> Result<(), ApiError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let Some(order) = orders::get(&table, order_id).await? else {
+        return Ok(());
+    };
+    if order.status != OrderStatus::AwaitingPayment || order.expires_at_ms <= deps.clock.now_ms() {
+        return Ok(());
+    }
+    let customer = customers::get(&table, &order.wa_id).await?;
+    let number = crate::commerce::fulfilment::short_id(&order.id);
+    let url = order.payment_url.clone().unwrap_or_default();
+    let minutes = (order.expires_at_ms - deps.clock.now_ms()) / 60_000;
+    let message = if customer.window_open(deps.clock.now()) {
+        CloudMessage::text(
+            order.wa_id.clone(),
+            format!(
+                "⏰ Tu pedido {number} por {} sigue apartado, pero solo {minutes} minutos más. Paga aquí para no perderlo: {url}",
+                order.total.display_mxn()
+            ),
+        )
+    } else {
+        template(
+            &order.wa_id,
+            PAYMENT_TEMPLATE,
+            &[number, order.total.display_mxn(), url],
+        )?
+    };
+    queue(
+        deps,
+        merchant,
+        &order.phone_number_id,
+        format!("{}-payment-reminder", order.id),
+        Category::Utility,
+        message,
+    )
+    .await?;
+    tracing::info!(merchant = %merchant, order = %order.id, "payment reminder queued");
+    Ok(())
+}
+
+/// After a conversation step: a cart in the chat (re)schedules its reminder after the quiet spell,
+/// so only a cart left alone that long comes due.
+pub async fn track_cart(
+    deps: &Deps,
+    merchant: &MerchantId,
+    msg: &InboundEnvelope,
+    state: &State,
+) -> Result<(), ApiError> {
+    if state.cart().is_empty() {
+        return Ok(());
+    }
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let settings = notification_settings::load(&table).await?;
+    if settings.abandoned_cart_minutes == 0 {
+        return Ok(());
+    }
+    let at = deps.clock.now_ms() + i64::from(settings.abandoned_cart_minutes) * 60_000;
+    let action = DueAction::AbandonedCart {
+        merchant_id: merchant.to_string(),
+        wa_id: msg.wa_id.clone(),
+        phone_number_id: msg.phone_number_id.clone(),
+    };
+    due::schedule(
+        deps,
+        merchant,
+        Job::AbandonedCarts,
+        &format!("cart-{}", msg.wa_id),
+        at,
+        &action,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The cart reminder came due: sent once per cart (keyed by the conversation's last change) when the
+/// cart is still there, untouched, and the customer's opt-in covers marketing.
+pub async fn abandoned_cart(
+    deps: &Deps,
+    merchant: &MerchantId,
+    wa_id: &str,
+    phone_number_id: &str,
+) -> Result<(), ApiError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let Some(conv) = table
+        .get(&crate::platform::schema::conversation_state(&wa_id))
+        .await?
+    else {
+        return Ok(());
+    };
+    let state: State = conv
+        .get_s("doc")
+        .and_then(|d| serde_json::from_str(d).ok())
+        .unwrap_or_default();
+    let units: u32 = state.cart().iter().map(|l| l.qty).sum();
+    if units == 0 {
+        return Ok(());
+    }
+    let settings = notification_settings::load(&table).await?;
+    let updated = conv.get_n("updated_at").unwrap_or(0);
+    let quiet = i64::from(settings.abandoned_cart_minutes) * 60;
+    if settings.abandoned_cart_minutes == 0 || deps.clock.now_secs() - updated < quiet - 60 {
+        return Ok(());
+    }
+    let customer = customers::get(&table, wa_id).await?;
+    let consent = consent::current(&table, wa_id).await?;
+    if consent::check(&customer, consent.as_ref(), Category::Marketing).is_err() {
+        tracing::info!(merchant = %merchant, "abandoned cart not reminded: no marketing opt-in");
+        return Ok(());
+    }
+    // Once per cart: the marker is keyed by the conversation's last change.
+    let marker = Item::new(&Key::new(
+        format!("CUST#{wa_id}"),
+        format!("CARTREMIND#{updated}"),
+    ))
+    .with("ttl", deps.clock.now_secs() + 30 * 86_400);
+    match table.put(marker, Some(Condition::NotExists)).await {
+        Ok(()) => {}
+        Err(StoreError::ConditionFailed { .. }) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
+    let message = if customer.window_open(deps.clock.now()) {
+        CloudMessage::text(
+            wa_id.to_owned(),
+            format!("🛒 Dejaste {units} productos en tu carrito. ¿Lo terminamos? Escribe *carrito* para verlo o *menú* para seguir comprando."),
+        )
+    } else {
+        template(wa_id, CART_TEMPLATE, &[units.to_string()])?
+    };
+    queue(
+        deps,
+        merchant,
+        phone_number_id,
+        format!("cart-{wa_id}-{updated}"),
+        Category::Marketing,
+        message,
+    )
+    .await?;
+    tracing::info!(merchant = %merchant, units, "abandoned cart reminded");
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! Platform admin routes: merchants, their API keys, and dead-letter queues.
+
+use super::auth::Admin;
+use crate::parties::merchants::{self, IssuedKey, Merchant, NewApiKey, NewMerchant};
+use crate::platform::error::ApiError;
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Routes under `/v1/admin`.
+pub fn routes() -> Router<Deps> {
+    Router::new()
+        .route("/v1/admin/merchants", post(create_merchant))
+        .route("/v1/admin/merchants/{merchant_id}", get(get_merchant))
+        .route(
+            "/v1/admin/merchants/{merchant_id}/api-keys",
+            post(issue_key).get(list_keys),
+        )
+        .route(
+            "/v1/admin/merchants/{merchant_id}/api-keys/{key_id}",
+            delete(revoke_key),
+        )
+        .route("/v1/admin/queues", get(queues))
+        .route("/v1/admin/queues/{queue}/dead-letters", get(dead_letters))
+        .route("/v1/admin/queues/{queue}/replay", post(replay))
+}
+
+fn merchant_id(raw: String) -> Result<MerchantId, ApiError> {
+    MerchantId::try_from(raw).map_err(|_| ApiError::NotFound("merchant".into()))
+}
+
+async fn create_merchant(
+    _: Admin,
+    State(deps): State<Deps>,
+    Json(input): Json<NewMerchant>,
+) -> Result<(StatusCode, Json<Merchant>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(merchants::create_merchant(&deps, input).await?),
+    ))
+}
+
+async fn get_merchant(
+    _: Admin,
+    State(deps): State<Deps>,
+    Path(id): Path<String>,
+) -> Result<Json<Merchant>, ApiError> {
+    let id = merchant_id(id)?;
+    merchants::get_merchant(&deps, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound("merchant".into()))
+}
+
+async fn issue_key(
+    _: Admin,
+    State(deps): State<Deps>,
+    Path(id): Path<String>,
+    body: Option<Json<NewApiKey>>,
+) -> Result<(StatusCode, Json<IssuedKey>), ApiError> {
+    let id = merchant_id(id)?;
+    let input = body.map(|Json(b)| b).unwrap_or_default();
+    Ok((
+        StatusCode::CREATED,
+        Json(merchants::issue_key(&deps, &id, input).await?),
+    ))
+}
+
+async fn list_keys(
+    _: Admin,
+    State(deps): State<Deps>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = merchant_id(id)?;
+    if merchants::get_merchant(&deps, &id).await?.is_none() {
+        return Err(ApiError::NotFound("merchant".into()));
+    }
+    let keys = merchants::list_keys(&TenantTable::new(deps.table.clone(), &id)).await?;
+    Ok(Json(json!({ "api_keys": keys })))
+}
+
+async fn revoke_key(
+    _: Admin,
+    State(deps): State<Deps>,
+    Path((id, key_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let id = merchant_id(id)?;
+    let info = merchants::revoke_key(&deps, &id, &key_id).await?;
+    Ok(Json(json!(info)))
+}
+
+async fn queues(_: Admin, State(deps): State<Deps>) -> Result<Json<Value>, ApiError> {
+    let mut out = serde_json::Map::new();
+    for (name, queue) in deps.queues.all() {
+        out.insert(name.to_owned(), json!(queue.depth().await?));
+    }
+    Ok(Json(json!({ "queues": out })))
+}
+
+#[derive(Deserialize)]
+struct Max {
+    max: Option<u32>,
+}
+
+fn queue<'a>(
+    deps: &'a Deps,
+    name: &str,
+) -> Result<&'a std::sync::Arc<dyn mostrador_queue::Queue>, ApiError> {
+    deps.queues
+        .by_name(name)
+        .ok_or_else(|| ApiError::NotFound("queue".into()))
+}
+
+async fn dead_letters(
+    _: Admin,
+    State(deps): State<Deps>,
+    Path(name): Path<String>,
+    Query(q): Query<Max>,
+) -> Result<Json<Value>, ApiError> {
+    let letters = queue(&deps, &name)?
+        .dead_letters(q.max.unwrap_or(10).clamp(1, 10))
+        .await?;
+    let items: Vec<Value> = letters
+        .iter()
+        .map(|m| json!({ "message_id": m.message_id, "group_id": m.group_id, "receive_count": m.receive_count, "sent_at_ms": m.sent_at_ms, "body": m.body }))
+        .collect();
+    Ok(Json(json!({ "dead_letters": items })))
+}
+
+async fn replay(
+    _: Admin,
+    State(deps): State<Deps>,
+    Path(name): Path<String>,
+    Query(q): Query<Max>,
+) -> Result<Json<Value>, ApiError> {
+    let moved = queue(&deps, &name)?
+        .replay_dead_letters(q.max.unwrap_or(100).clamp(1, 10_000))
+        .await?;
+    tracing::info!(queue = %name, moved, "dead letters replayed");
+    Ok(Json(json!({ "replayed": moved })))
+}

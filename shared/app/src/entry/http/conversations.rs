@@ -1,0 +1,168 @@
+//! Merchant API for the chat: texts and questions, and conversations handed to a human agent.
+
+use super::auth::Merchant;
+use crate::flows::chat;
+use crate::parties::conversation::{self, ChatSettings};
+use crate::parties::messages::InboundEnvelope;
+use crate::platform::error::{ApiError, FieldError};
+use crate::platform::Deps;
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use mostrador_core::conversation::State as ConvState;
+use mostrador_core::phone::normalize_wa_id;
+use mostrador_store::{Query as TableQuery, Table};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Chat routes under `/v1`.
+pub fn routes() -> Router<Deps> {
+    Router::new()
+        .route("/v1/settings/chat", get(get_settings).put(put_settings))
+        .route("/v1/conversations", get(handed_off))
+        .route("/v1/conversations/{wa_id}/messages", get(messages))
+        .route("/v1/conversations/{wa_id}/release", post(release))
+}
+
+async fn get_settings(Merchant(caller): Merchant) -> Result<Json<ChatSettings>, ApiError> {
+    Ok(Json(conversation::load_settings(&caller.table).await?))
+}
+
+async fn put_settings(
+    Merchant(caller): Merchant,
+    Json(settings): Json<ChatSettings>,
+) -> Result<Json<ChatSettings>, ApiError> {
+    if caller.branch.is_some() {
+        return Err(ApiError::Forbidden(
+            "a branch-limited key cannot change the chat settings".into(),
+        ));
+    }
+    let mut errors = Vec::new();
+    for (i, faq) in settings.faqs.iter().enumerate() {
+        if faq.question.trim().is_empty() || faq.answer.trim().is_empty() {
+            errors.push(FieldError::new(
+                format!("faqs[{i}]"),
+                "needs a question and an answer",
+            ));
+        }
+        if faq.answer.chars().count() > 4096 {
+            errors.push(FieldError::new(
+                format!("faqs[{i}].answer"),
+                "at most 4096 characters (one WhatsApp message)",
+            ));
+        }
+    }
+    if settings.faqs.len() > 50 {
+        errors.push(FieldError::new("faqs", "at most 50 questions"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    conversation::save_settings(&caller.table, &settings).await?;
+    Ok(Json(settings))
+}
+
+/// Conversations waiting for a human agent.
+async fn handed_off(Merchant(caller): Merchant) -> Result<Json<Value>, ApiError> {
+    let page = caller
+        .table
+        .query(TableQuery::partition("HANDOFFS").limit(200))
+        .await?;
+    let waiting: Vec<Value> = page
+        .items
+        .iter()
+        .map(|i| json!({ "wa_id": i.get_s("wa_id"), "since": i.get_n("since") }))
+        .collect();
+    Ok(Json(json!({ "conversations": waiting })))
+}
+
+#[derive(Deserialize)]
+struct Page {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+fn customer(raw: &str) -> Result<String, ApiError> {
+    normalize_wa_id(raw)
+        .ok_or_else(|| ApiError::Validation(vec![FieldError::new("wa_id", "not a WhatsApp id")]))
+}
+
+/// A conversation's messages, newest first: what the customer wrote and what was answered.
+async fn messages(
+    Merchant(caller): Merchant,
+    Path(wa_id): Path<String>,
+    Query(page): Query<Page>,
+) -> Result<Json<Value>, ApiError> {
+    let wa = customer(&wa_id)?;
+    let q = TableQuery::partition(format!("CUST#{wa}"))
+        .prefix("MSG#")
+        .backward()
+        .limit(page.limit.unwrap_or(50).clamp(1, 200))
+        .after(page.cursor);
+    let result = caller.table.query(q).await?;
+    let items: Vec<Value> = result
+        .items
+        .iter()
+        .map(|i| {
+            let at = i
+                .get_s("sk")
+                .and_then(|sk| sk.split('#').nth(1))
+                .and_then(|t| t.parse::<i64>().ok());
+            let message: Value = i
+                .get_s("message")
+                .and_then(|m| serde_json::from_str(m).ok())
+                .unwrap_or(Value::Null);
+            json!({ "direction": i.get_s("direction"), "at": at, "message": message })
+        })
+        .collect();
+    let state = conversation::load_state(&caller.table, &wa).await?;
+    Ok(Json(
+        json!({ "wa_id": wa, "handed_off": matches!(state, ConvState::HandedOff), "messages": items, "cursor": result.cursor }),
+    ))
+}
+
+/// Gives the conversation back to the assistant, which greets the customer again.
+async fn release(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(wa_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let wa = customer(&wa_id)?;
+    if !matches!(
+        conversation::load_state(&caller.table, &wa).await?,
+        ConvState::HandedOff
+    ) {
+        return Err(ApiError::Conflict(
+            "this conversation is not with an agent".into(),
+        ));
+    }
+    let profile = caller
+        .table
+        .get(&crate::platform::schema::customer_profile(&wa))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("customer".into()))?;
+    let phone = profile
+        .get_s("phone_number_id")
+        .unwrap_or_default()
+        .to_owned();
+    let branch = crate::parties::merchants::route_phone(&*deps.table, &phone)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("branch".into()))?;
+    let release_id = format!("release.{}", crate::parties::merchants::new_id(&deps));
+    chat::release(
+        &deps,
+        &InboundEnvelope {
+            merchant_id: caller.merchant.to_string(),
+            branch_id: branch.branch_id,
+            phone_number_id: phone,
+            wa_id: wa.clone(),
+            wamid: release_id,
+            timestamp: deps.clock.now_secs(),
+            profile_name: profile.get_s("profile_name").map(str::to_owned),
+            message: serde_json::value::RawValue::from_string("null".into())
+                .map_err(|e| ApiError::Internal(e.into()))?,
+        },
+    )
+    .await?;
+    Ok(Json(json!({ "wa_id": wa, "handed_off": false })))
+}

@@ -1,0 +1,104 @@
+//! Merchant API routes: the merchant's own profile, branches and API keys; health.
+
+use super::auth::Merchant;
+use crate::parties::merchants::{self, Branch, BranchInput};
+use crate::platform::error::ApiError;
+use crate::platform::Deps;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+/// The OpenAPI 3.1 document of the HTTP surface, kept in the repository.
+pub const OPENAPI: &str = include_str!("../../../openapi.json");
+
+/// Routes of the merchant API function.
+pub fn routes() -> Router<Deps> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/v1/merchant", get(me))
+        .route("/v1/branches", get(list_branches).post(create_branch))
+        .route(
+            "/v1/branches/{branch_id}",
+            get(get_branch).put(update_branch),
+        )
+        .route("/v1/api-keys", get(list_keys))
+        .route("/v1/api-keys/{key_id}", delete(revoke_key))
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn me(State(deps): State<Deps>, Merchant(caller): Merchant) -> Result<Json<Value>, ApiError> {
+    let merchant = merchants::get_merchant(&deps, &caller.merchant)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("merchant".into()))?;
+    Ok(Json(
+        json!({ "merchant": merchant, "key_id": caller.key_id, "branch_id": caller.branch }),
+    ))
+}
+
+async fn list_branches(Merchant(caller): Merchant) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        json!({ "branches": merchants::list_branches(&caller).await? }),
+    ))
+}
+
+async fn create_branch(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Json(input): Json<BranchInput>,
+) -> Result<(StatusCode, Json<Branch>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(merchants::create_branch(&deps, &caller, input).await?),
+    ))
+}
+
+async fn get_branch(
+    Merchant(caller): Merchant,
+    Path(id): Path<String>,
+) -> Result<Json<Branch>, ApiError> {
+    caller.check_branch(&id)?;
+    merchants::get_branch(&caller.table, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound("branch".into()))
+}
+
+async fn update_branch(
+    Merchant(caller): Merchant,
+    Path(id): Path<String>,
+    Json(input): Json<BranchInput>,
+) -> Result<Json<Branch>, ApiError> {
+    Ok(Json(merchants::update_branch(&caller, &id, input).await?))
+}
+
+async fn list_keys(Merchant(caller): Merchant) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        json!({ "api_keys": merchants::list_keys(&caller.table).await? }),
+    ))
+}
+
+async fn revoke_key(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(key_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if caller.branch.is_some() {
+        return Err(ApiError::Forbidden(
+            "a branch-limited key cannot manage API keys".into(),
+        ));
+    }
+    Ok(Json(json!(
+        merchants::revoke_key(&deps, &caller.merchant, &key_id).await?
+    )))
+}

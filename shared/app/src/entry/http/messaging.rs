@@ -1,0 +1,242 @@
+//! Merchant API for the WhatsApp channel: settings, sending, message status, the sandbox outbox,
+//! and customers' opt-out.
+
+use super::auth::Merchant;
+use crate::parties::merchants::{self, new_id};
+use crate::parties::messages::{Category, OutboundEnvelope};
+use crate::parties::settings::{self, WhatsAppSettings, WhatsAppSettingsInput};
+use crate::platform::error::{ApiError, FieldError};
+use crate::platform::Deps;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use mostrador_core::phone::normalize_wa_id;
+use mostrador_queue::OutgoingMessage;
+use mostrador_store::{Key, Query as TableQuery, Table};
+use mostrador_whatsapp::client::{Content, OutgoingMessage as CloudMessage};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Routes of the channel under `/v1`.
+pub fn routes() -> Router<Deps> {
+    Router::new()
+        .route("/v1/settings/whatsapp", get(get_settings).put(put_settings))
+        .route("/v1/messages", post(send))
+        .route("/v1/messages/{id}", get(message_status))
+        .route("/v1/outbox", get(outbox))
+        .route("/v1/customers/{wa_id}/opt-out", post(opt_out))
+        .route("/v1/customers/{wa_id}/opt-in", post(opt_in))
+}
+
+async fn get_settings(Merchant(caller): Merchant) -> Result<Json<WhatsAppSettings>, ApiError> {
+    Ok(Json(settings::load(&caller.table).await?))
+}
+
+async fn put_settings(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Json(input): Json<WhatsAppSettingsInput>,
+) -> Result<Json<WhatsAppSettings>, ApiError> {
+    if caller.branch.is_some() {
+        return Err(ApiError::Forbidden(
+            "a branch-limited key cannot change WhatsApp settings".into(),
+        ));
+    }
+    Ok(Json(
+        settings::update(&deps, &caller.merchant, input).await?,
+    ))
+}
+
+/// A message the merchant sends (an agent's reply, an order update).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendRequest {
+    /// The branch whose WhatsApp number sends it.
+    branch_id: String,
+    /// The customer's WhatsApp id (`52…` or `521…`).
+    to: String,
+    #[serde(default = "service")]
+    category: Category,
+    /// A Cloud API message body (`type` and its object), e.g. `{"type":"text","text":{"body":"Hola"}}`.
+    message: Value,
+}
+
+fn service() -> Category {
+    Category::Service
+}
+
+async fn send(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Json(req): Json<SendRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.check_branch(&req.branch_id)?;
+    let branch = merchants::get_branch(&caller.table, &req.branch_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Validation(vec![FieldError::new("branch_id", "no such branch")])
+        })?;
+    let phone_number_id = branch.phone_number_id.ok_or_else(|| {
+        ApiError::Validation(vec![FieldError::new(
+            "branch_id",
+            "this branch has no WhatsApp number",
+        )])
+    })?;
+    let to = normalize_wa_id(&req.to).ok_or_else(|| {
+        ApiError::Validation(vec![FieldError::new(
+            "to",
+            "not a WhatsApp id (digits with country code)",
+        )])
+    })?;
+    let mut wire = req.message;
+    if let Some(obj) = wire.as_object_mut() {
+        obj.insert("messaging_product".into(), json!("whatsapp"));
+        obj.insert("to".into(), json!(to));
+    }
+    let message: CloudMessage = serde_json::from_value(wire).map_err(|e| {
+        ApiError::Validation(vec![FieldError::new(
+            "message",
+            format!("not a Cloud API message: {e}"),
+        )])
+    })?;
+    message
+        .validate()
+        .map_err(|e| ApiError::Validation(vec![FieldError::new("message", e.to_string())]))?;
+    if req.category != Category::Service && !matches!(message.content, Content::Template(_)) {
+        return Err(ApiError::Validation(vec![FieldError::new("category", "business-initiated messages must be templates; use `service` for replies in the conversation")]));
+    }
+    let envelope = OutboundEnvelope {
+        id: new_id(&deps),
+        merchant_id: caller.merchant.to_string(),
+        phone_number_id,
+        category: req.category,
+        message,
+    };
+    let body = serde_json::to_string(&envelope).map_err(|e| ApiError::Internal(e.into()))?;
+    deps.queues
+        .outbound
+        .send(
+            OutgoingMessage::new(body)
+                .group(to)
+                .dedup(envelope.id.clone()),
+        )
+        .await?;
+    // The agent's reply belongs to the conversation the merchant API shows.
+    let log = mostrador_store::Item::new(&Key::new(
+        format!("CUST#{}", envelope.message.to),
+        format!("MSG#{:010}#{}", deps.clock.now_secs(), envelope.id),
+    ))
+    .with("direction", "out")
+    .with(
+        "message",
+        serde_json::to_string(&envelope.message).map_err(|e| ApiError::Internal(e.into()))?,
+    );
+    caller.table.put(log, None).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "id": envelope.id, "status": "queued" })),
+    ))
+}
+
+async fn message_status(
+    Merchant(caller): Merchant,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if id.contains('#') {
+        return Err(ApiError::NotFound("message".into()));
+    }
+    let item = caller
+        .table
+        .get(&crate::platform::schema::outbound(&id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("message".into()))?;
+    let mut out = serde_json::Map::new();
+    out.insert("id".into(), json!(id));
+    for (name, value) in &item.attrs {
+        if matches!(name.as_str(), "pk" | "sk" | "outcome" | "to") {
+            continue;
+        }
+        let v = match value {
+            mostrador_store::Value::S(s) => json!(s),
+            mostrador_store::Value::N(n) => json!(n),
+            mostrador_store::Value::Bool(b) => json!(b),
+            _ => continue,
+        };
+        out.insert(name.clone(), v);
+    }
+    if let Some(to) = item.get_s("to") {
+        out.insert("to".into(), json!(crate::platform::telemetry::redact(to)));
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+#[derive(Deserialize)]
+struct Page {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// `GET /v1/outbox`: messages held in sandbox mode, newest first.
+async fn outbox(
+    Merchant(caller): Merchant,
+    Query(page): Query<Page>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = page.limit.unwrap_or(50).clamp(1, 200);
+    let result = caller
+        .table
+        .query(
+            TableQuery::partition("OUTBOX")
+                .backward()
+                .limit(limit)
+                .after(page.cursor),
+        )
+        .await?;
+    let messages: Vec<Value> = result
+        .items
+        .iter()
+        .map(|i| {
+            let message: Value = i.get_s("message").and_then(|m| serde_json::from_str(m).ok()).unwrap_or(Value::Null);
+            json!({
+                "id": i.get_s("id"),
+                "to": i.get_s("to"),
+                "phone_number_id": i.get_s("phone_number_id"),
+                "category": i.get_s("category"),
+                "stored_at_ms": i.get_s("sk").and_then(|sk| sk.split('#').next()).and_then(|ms| ms.parse::<i64>().ok()),
+                "message": message,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "messages": messages, "cursor": result.cursor }),
+    ))
+}
+
+async fn opt_out(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(wa_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    set_consent(&deps, &caller, &wa_id, true).await
+}
+
+async fn opt_in(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(wa_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    set_consent(&deps, &caller, &wa_id, false).await
+}
+
+async fn set_consent(
+    deps: &Deps,
+    caller: &merchants::Caller,
+    wa_id: &str,
+    opted_out: bool,
+) -> Result<Json<Value>, ApiError> {
+    let wa = normalize_wa_id(wa_id)
+        .ok_or_else(|| ApiError::Validation(vec![FieldError::new("wa_id", "not a WhatsApp id")]))?;
+    crate::parties::customers::set_opt_out(&caller.table, &wa, opted_out, "api", deps.clock.now())
+        .await?;
+    Ok(Json(json!({ "wa_id": wa, "opted_out": opted_out })))
+}

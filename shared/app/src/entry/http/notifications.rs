@@ -1,0 +1,266 @@
+//! Merchant API for notifications: the template registry, single and bulk notifications, consent
+//! records, the notification policy, reports, and the tracked-link redirect.
+
+use super::auth::Merchant;
+use crate::flows::reports::{self, ReportQuery};
+use crate::notifications::send::{NotificationRequest, NotifyError};
+use crate::notifications::templates::{self, TemplateDef};
+use crate::notifications::{bulk, links, send};
+use crate::parties::consent;
+use crate::parties::notification_settings::{self as notification_settings, NotificationSettings};
+use crate::platform::error::{ApiError, FieldError};
+use crate::platform::Deps;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use mostrador_core::phone::normalize_wa_id;
+use serde_json::{json, Value};
+
+/// Routes of notifications under `/v1`, and `/l/{code}`.
+pub fn routes() -> Router<Deps> {
+    Router::new()
+        .route("/v1/templates", get(list_templates).post(create_template))
+        .route(
+            "/v1/templates/{name}",
+            get(get_template)
+                .put(replace_template)
+                .delete(delete_template),
+        )
+        .route("/v1/notifications", axum::routing::post(notify))
+        .route("/v1/notifications/bulk", axum::routing::post(notify_bulk))
+        .route("/v1/notifications/bulk/{id}", get(bulk_progress))
+        .route(
+            "/v1/notifications/{id}",
+            get(notification).delete(cancel_notification),
+        )
+        .route(
+            "/v1/settings/notifications",
+            get(get_settings).put(put_settings),
+        )
+        .route(
+            "/v1/customers/{wa_id}/consent",
+            get(get_consent).post(grant_consent),
+        )
+        .route("/v1/reports/notifications", get(notification_report))
+        .route("/v1/reports/commerce", get(commerce_report))
+        .route("/l/{code}", get(tracked_link).head(tracked_link))
+}
+
+fn whole_merchant(caller: &crate::parties::merchants::Caller, what: &str) -> Result<(), ApiError> {
+    if caller.branch.is_some() {
+        return Err(ApiError::Forbidden(format!(
+            "a branch-limited key cannot {what}"
+        )));
+    }
+    Ok(())
+}
+
+async fn list_templates(Merchant(caller): Merchant) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        json!({ "templates": templates::list(&caller.table).await? }),
+    ))
+}
+
+async fn create_template(
+    Merchant(caller): Merchant,
+    Json(def): Json<TemplateDef>,
+) -> Result<(StatusCode, Json<TemplateDef>), ApiError> {
+    whole_merchant(&caller, "manage templates")?;
+    templates::create(&caller.table, &def).await?;
+    Ok((StatusCode::CREATED, Json(def)))
+}
+
+async fn get_template(
+    Merchant(caller): Merchant,
+    Path(name): Path<String>,
+) -> Result<Json<TemplateDef>, ApiError> {
+    templates::get(&caller.table, &name)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound("template".into()))
+}
+
+async fn replace_template(
+    Merchant(caller): Merchant,
+    Path(name): Path<String>,
+    Json(def): Json<TemplateDef>,
+) -> Result<Json<TemplateDef>, ApiError> {
+    whole_merchant(&caller, "manage templates")?;
+    if def.name != name {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "name",
+            "must equal the name in the path",
+        )]));
+    }
+    templates::replace(&caller.table, &def).await?;
+    Ok(Json(def))
+}
+
+async fn delete_template(
+    Merchant(caller): Merchant,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    whole_merchant(&caller, "manage templates")?;
+    templates::delete(&caller.table, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn notify(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    headers: HeaderMap,
+    Json(mut req): Json<NotificationRequest>,
+) -> Result<Response, NotifyError> {
+    if req.idempotency_key.is_none() {
+        req.idempotency_key = headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+    }
+    let accepted = send::accept(&deps, &caller, req).await?;
+    let status = if accepted.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((status, Json(accepted)).into_response())
+}
+
+async fn notify_bulk(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Json(req): Json<bulk::BulkRequest>,
+) -> Result<(StatusCode, Json<Value>), NotifyError> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(bulk::accept(&deps, &caller, req).await?),
+    ))
+}
+
+async fn bulk_progress(
+    Merchant(caller): Merchant,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(bulk::progress(&caller.table, &id).await?))
+}
+
+async fn notification(
+    Merchant(caller): Merchant,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(send::view(&caller.table, &id).await?))
+}
+
+async fn cancel_notification(
+    Merchant(caller): Merchant,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(send::cancel(&caller.table, &id).await?))
+}
+
+async fn get_settings(Merchant(caller): Merchant) -> Result<Json<NotificationSettings>, ApiError> {
+    Ok(Json(notification_settings::load(&caller.table).await?))
+}
+
+async fn put_settings(
+    Merchant(caller): Merchant,
+    Json(settings): Json<NotificationSettings>,
+) -> Result<Json<NotificationSettings>, ApiError> {
+    whole_merchant(&caller, "change notification settings")?;
+    notification_settings::save(&caller.table, &settings).await?;
+    Ok(Json(settings))
+}
+
+fn wa(wa_id: &str) -> Result<String, ApiError> {
+    normalize_wa_id(wa_id)
+        .ok_or_else(|| ApiError::Validation(vec![FieldError::new("wa_id", "not a WhatsApp id")]))
+}
+
+async fn get_consent(
+    Merchant(caller): Merchant,
+    Path(wa_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(consent::show(&caller.table, &wa(&wa_id)?).await?))
+}
+
+async fn grant_consent(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(wa_id): Path<String>,
+    Json(input): Json<consent::ConsentInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let wa_id = wa(&wa_id)?;
+    let notice = notification_settings::load(&caller.table)
+        .await?
+        .privacy_notice_url;
+    let granted = consent::grant(&caller.table, &wa_id, input, notice, deps.clock.now()).await?;
+    tracing::info!(merchant = %caller.merchant, customer = %crate::platform::telemetry::redact(&wa_id), source = %granted.source, "consent recorded");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "wa_id": wa_id, "opted_out": false, "consent": granted })),
+    ))
+}
+
+fn report_response(report: Value, csv: Option<Vec<&str>>) -> Result<Response, ApiError> {
+    match csv {
+        None => Ok(Json(report).into_response()),
+        Some(columns) => Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            reports::to_csv(&report, &columns)?,
+        )
+            .into_response()),
+    }
+}
+
+async fn notification_report(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let csv = q.csv()?;
+    let report = reports::notifications(&caller.table, &q, deps.clock.now()).await?;
+    let dimension = report["group_by"].as_str().unwrap_or("template").to_owned();
+    report_response(
+        report,
+        csv.then(|| reports::notification_columns(&dimension)),
+    )
+}
+
+async fn commerce_report(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let csv = q.csv()?;
+    if let Some(b) = &q.branch_id {
+        caller.check_branch(b)?;
+    }
+    let branches = crate::parties::merchants::list_branches(&caller).await?;
+    let report = reports::commerce(&caller.table, &branches, &q, deps.clock.now()).await?;
+    report_response(report, csv.then(|| reports::COMMERCE_COLUMNS.to_vec()))
+}
+
+/// `GET /l/{code}`: 302 to the link's target; a person's first click counts, previews never do.
+async fn tracked_link(
+    State(deps): State<Deps>,
+    method: Method,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let visit = links::visit(&deps, &code, agent, method == Method::HEAD)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("link".into()))?;
+    Ok((
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, visit.target),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+    )
+        .into_response())
+}

@@ -1,0 +1,88 @@
+//! Merchant API for orders.
+
+use super::auth::Merchant;
+use crate::commerce::fulfilment;
+use crate::commerce::orders::{self, Order, OrderFilter, OrderStatus};
+use crate::platform::error::ApiError;
+use crate::platform::Deps;
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Order routes under `/v1`.
+pub fn routes() -> Router<Deps> {
+    Router::new()
+        .route("/v1/orders", get(list))
+        .route("/v1/orders/{order_id}", get(get_one))
+        .route("/v1/orders/{order_id}/cancel", post(cancel))
+        .route("/v1/orders/{order_id}/status", post(set_status))
+        .route("/v1/orders/{order_id}/refund", post(refund))
+}
+
+async fn list(
+    Merchant(caller): Merchant,
+    Query(mut filter): Query<OrderFilter>,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(only) = &caller.branch {
+        filter.branch_id = Some(only.clone());
+    }
+    let (orders, cursor) = orders::list(&caller.table, &filter).await?;
+    Ok(Json(json!({ "orders": orders, "cursor": cursor })))
+}
+
+async fn owned(caller: &crate::parties::merchants::Caller, id: &str) -> Result<Order, ApiError> {
+    let order = orders::get(&caller.table, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("order".into()))?;
+    caller.check_branch(&order.branch_id)?;
+    Ok(order)
+}
+
+async fn get_one(
+    Merchant(caller): Merchant,
+    Path(id): Path<String>,
+) -> Result<Json<Order>, ApiError> {
+    Ok(Json(owned(&caller, &id).await?))
+}
+
+async fn cancel(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(id): Path<String>,
+) -> Result<Json<Order>, ApiError> {
+    owned(&caller, &id).await?;
+    Ok(Json(
+        fulfilment::cancel(&deps, &caller.merchant, &id).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusChange {
+    status: OrderStatus,
+}
+
+async fn set_status(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(id): Path<String>,
+    Json(change): Json<StatusChange>,
+) -> Result<Json<Order>, ApiError> {
+    owned(&caller, &id).await?;
+    Ok(Json(
+        fulfilment::advance(&deps, &caller.merchant, &id, change.status).await?,
+    ))
+}
+
+async fn refund(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(id): Path<String>,
+) -> Result<Json<Order>, ApiError> {
+    owned(&caller, &id).await?;
+    Ok(Json(
+        crate::flows::paying::refund(&deps, &caller.merchant, &id).await?,
+    ))
+}

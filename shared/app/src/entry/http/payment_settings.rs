@@ -1,0 +1,47 @@
+//! `GET|PUT /v1/settings/payments`: the merchant's payment provider.
+
+use super::auth::Merchant;
+use crate::parties::payment_settings::{self, Credentials};
+use crate::platform::error::ApiError;
+use crate::platform::Deps;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+/// Routes under `/v1/settings/payments`.
+pub fn routes() -> Router<Deps> {
+    Router::new().route("/v1/settings/payments", get(show).put(store))
+}
+
+async fn show(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+) -> Result<Json<Value>, ApiError> {
+    let provider = payment_settings::configured(&deps, &caller.merchant).await?;
+    Ok(Json(
+        json!({ "provider": provider.as_deref().unwrap_or("sandbox"), "configured": provider.is_some() }),
+    ))
+}
+
+async fn store(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Json(credentials): Json<Credentials>,
+) -> Result<Json<Value>, ApiError> {
+    if caller.branch.is_some() {
+        return Err(ApiError::Forbidden(
+            "a branch-limited key cannot change payment settings".into(),
+        ));
+    }
+    payment_settings::save(&deps, &caller.merchant, &credentials).await?;
+    let callback = format!(
+        "{}/webhooks/payments/{}?m={}",
+        deps.config.public_url,
+        credentials.name(),
+        caller.merchant
+    );
+    Ok(Json(
+        json!({ "provider": credentials.name(), "configured": true, "callback_url": callback }),
+    ))
+}

@@ -1,0 +1,100 @@
+//! What each queue consumer does with one record. The Lambdas and the local pollers call these.
+
+use crate::parties::messages::InboundEnvelope;
+use crate::platform::records::{QueueRecord, RecordError};
+use crate::platform::telemetry::redact;
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
+use mostrador_store::idempotency::IdempotencyError;
+use mostrador_store::{Item, Key, StoreError, Table, Update};
+use serde::de::DeserializeOwned;
+
+/// How long a consumer may hold an idempotency claim before another may take over.
+const CLAIM_MS: i64 = 60_000;
+
+fn parse<T: DeserializeOwned>(record: &QueueRecord) -> Result<T, RecordError> {
+    serde_json::from_str(&record.body).map_err(|e| RecordError::Malformed(e.to_string()))
+}
+
+fn tenant(deps: &Deps, merchant_id: &str) -> Result<TenantTable, RecordError> {
+    let id = MerchantId::try_from(merchant_id.to_owned()).map_err(RecordError::Malformed)?;
+    Ok(TenantTable::new(deps.table.clone(), &id))
+}
+
+fn idem_error<E: std::fmt::Display>(e: IdempotencyError<E>) -> RecordError {
+    match e {
+        IdempotencyError::PayloadMismatch => {
+            RecordError::Malformed("id reused with a different payload".into())
+        }
+        other => RecordError::retry(other),
+    }
+}
+
+/// order-confirm: records the customer's message and 24-hour window, then runs the conversation.
+pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError> {
+    let msg: InboundEnvelope = parse(record)?;
+    let table = tenant(deps, &msg.merchant_id)?;
+    let span = tracing::info_span!("inbound", merchant = %msg.merchant_id, wamid = %msg.wamid, customer = %redact(&msg.wa_id));
+    let deadline = deps.clock.now_ms() + CLAIM_MS;
+    let work = deps.idempotency.run(
+        "inbound",
+        &msg.wamid,
+        record.body.as_bytes(),
+        deadline,
+        || async {
+            let customer = format!("CUST#{}", msg.wa_id);
+            let log = Item::new(&Key::new(
+                &customer,
+                format!("MSG#{:010}#{}", msg.timestamp, msg.wamid),
+            ))
+            .with("direction", "in")
+            .with("branch_id", msg.branch_id.as_str())
+            .with("message", msg.message.get());
+            table.put(log, None).await?;
+            let mut update = Update::new()
+                .set("last_inbound_at", msg.timestamp)
+                .set("phone_number_id", msg.phone_number_id.as_str())
+                .set_if_absent("first_seen_at", msg.timestamp);
+            if let Some(name) = &msg.profile_name {
+                update = update.set("profile_name", name.as_str());
+            }
+            table
+                .update(&Key::new(&customer, "PROFILE"), update, None)
+                .await?;
+            crate::flows::reports::count_conversation(deps, &table, &msg)
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("conversation count: {e}")))?;
+            // An answer to a notification (a quick reply, "no fui yo", a KYC document) runs the
+            // template's actions; anything else goes to the conversation unchanged.
+            let answered = crate::notifications::replies::intercept(deps, &msg)
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("notification reply: {e}")))?;
+            // The conversation answers; its replies and orders are keyed by the wamid, so a retry
+            // after a failure here repeats nothing already done.
+            if !answered {
+                crate::flows::chat::converse(deps, &msg)
+                    .await
+                    .map_err(|e| StoreError::Unavailable(format!("conversation: {e}")))?;
+            }
+            Ok::<_, StoreError>(())
+        },
+    );
+    tracing::Instrument::instrument(work, span)
+        .await
+        .map(|_| ())
+        .map_err(idem_error)
+}
+
+/// message-sender: the send rules, then one Cloud API call (or the sandbox outbox).
+/// Signed events for merchants' own systems ride the same queue (see [`crate::parties::hooks`]).
+pub async fn handle_outbound(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError> {
+    if crate::parties::hooks::is_delivery(&record.body) {
+        return crate::parties::hooks::deliver(deps, record).await;
+    }
+    crate::flows::sender::handle(deps, record).await
+}
+
+/// invoice-stamp: builds, seals, stamps, stores and delivers one invoice (see [`crate::invoicing`]).
+pub async fn handle_invoice_request(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError> {
+    crate::invoicing::issue::handle(deps, record).await
+}

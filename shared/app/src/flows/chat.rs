@@ -1,0 +1,266 @@
+//! order-confirm: a customer's message through the conversation state machine, and its actions
+//! carried out. Replies are queued with ids derived from the wamid and orders are created with ids
+//! derived from it too, so a redelivered message never sends a second reply or creates a second order.
+
+use crate::commerce::catalog;
+use crate::commerce::orders::{self, Order, OrderLine, OrderStatus, PlaceError};
+use crate::parties::conversation::{
+    input_of, load_settings, load_state, reply_id, save_state, send_reply,
+};
+use crate::parties::customers;
+use crate::parties::merchants;
+use crate::parties::messages::InboundEnvelope;
+use crate::parties::settings;
+use crate::platform::error::ApiError;
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
+use mostrador_core::conversation::{self, Action, Input, Offer, Reply};
+use sha2::{Digest, Sha256};
+
+/// Runs one inbound message through the conversation.
+pub async fn converse(deps: &Deps, msg: &InboundEnvelope) -> Result<(), ApiError> {
+    let Some(input) = input_of(msg.message.get()) else {
+        return Ok(());
+    };
+    // "factura" and the invoice form's answers are handled by the invoicing flow.
+    if crate::invoicing::chat_flow::handle(deps, msg, &input).await? {
+        return Ok(());
+    }
+    run(deps, msg, input).await
+}
+
+/// The agent gave the conversation back (`msg` names the customer and a unique id for the replies).
+pub async fn release(deps: &Deps, msg: &InboundEnvelope) -> Result<(), ApiError> {
+    run(deps, msg, Input::ReleasedByAgent).await
+}
+
+async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), ApiError> {
+    let merchant = MerchantId::try_from(msg.merchant_id.clone()).map_err(ApiError::BadRequest)?;
+    let table = TenantTable::new(deps.table.clone(), &merchant);
+    let (Some(profile), Some(branch)) = (
+        merchants::get_merchant(deps, &merchant).await?,
+        merchants::get_branch(&table, &msg.branch_id).await?,
+    ) else {
+        // Removed since the message was routed: keep the message, answer nothing.
+        tracing::warn!(merchant = %merchant, branch = %msg.branch_id, "message for a merchant or branch that no longer exists; no conversation");
+        return Ok(());
+    };
+    let chat = load_settings(&table).await?;
+    let wa = settings::load(&table).await?;
+    let stock = catalog::branch_stock(&table, &branch.id).await?;
+    let offers: Vec<Offer> = catalog::all_products(&table)
+        .await?
+        .into_iter()
+        .map(|product| {
+            let available = stock
+                .get(&product.sku)
+                .map_or(0, |s| s.available.clamp(0, i64::from(u32::MAX)) as u32);
+            Offer { product, available }
+        })
+        .collect();
+    let recent = orders::recent_orders(&table, &msg.wa_id).await?;
+    let timezone = branch
+        .timezone
+        .parse()
+        .unwrap_or(chrono_tz::America::Mexico_City);
+    let ctx = conversation::Context {
+        merchant_name: &profile.name,
+        branch_name: &branch.name,
+        texts: &chat.texts,
+        offers: &offers,
+        includes_iva: chat.includes_iva,
+        faqs: &chat.faqs,
+        catalog_id: wa.catalog_id.as_deref(),
+        customer_name: msg.profile_name.as_deref(),
+        orders: &recent,
+        now: deps.clock.now(),
+        timezone,
+    };
+    let mut state = load_state(&table, &msg.wa_id).await?;
+    let mut pending = vec![input];
+    let mut reply_no = 0;
+    // Messages that follow the step's own replies (payment instructions after the confirmation).
+    let mut followups: Vec<Reply> = Vec::new();
+    while let Some(input) = pending.pop() {
+        let step = conversation::step(&state, &input, &ctx);
+        state = step.state;
+        for action in step.actions {
+            match action {
+                Action::Reply(reply) => {
+                    reply_no += 1;
+                    send_reply(
+                        deps,
+                        &merchant,
+                        msg,
+                        &format!("{}-r{reply_no}", reply_id(&msg.wamid)),
+                        &reply,
+                    )
+                    .await?;
+                }
+                Action::PlaceOrder { lines, total } => {
+                    let order = Order {
+                        id: order_id(&merchant, &msg.wamid),
+                        branch_id: branch.id.clone(),
+                        wa_id: msg.wa_id.clone(),
+                        phone_number_id: msg.phone_number_id.clone(),
+                        status: OrderStatus::AwaitingPayment,
+                        subtotal: mostrador_core::money::Centavos(
+                            lines.iter().map(|l| l.amounts.base.0).sum(),
+                        ),
+                        iva: mostrador_core::money::Centavos(
+                            lines.iter().map(|l| l.amounts.iva.0).sum(),
+                        ),
+                        total,
+                        lines: lines
+                            .into_iter()
+                            .map(|l| OrderLine {
+                                sku: l.sku,
+                                name: l.name,
+                                qty: l.qty,
+                                unit: l.unit,
+                                amounts: l.amounts,
+                            })
+                            .collect(),
+                        created_at: deps.clock.now().to_rfc3339(),
+                        expires_at_ms: deps.clock.now_ms()
+                            + i64::from(chat.reservation_minutes) * 60_000,
+                        payment_url: None,
+                    };
+                    // The merchant's provider, or the sandbox provider until one is configured.
+                    let (provider, methods) =
+                        crate::commerce::payment_links::issuer(deps, &merchant).await?;
+                    let request = crate::commerce::payment_links::request_for(
+                        deps,
+                        &merchant,
+                        provider.as_ref(),
+                        methods,
+                        &order,
+                        &profile.name,
+                    );
+                    // A provider failure does not lose the order: the stock is reserved anyway and
+                    // the link follows when the provider answers (retried by a due entry).
+                    let link = match provider.create(&request).await {
+                        Ok(link) => Some(link),
+                        Err(e) => {
+                            tracing::warn!(merchant = %merchant, order = %order.id, provider = provider.name(), error = %e, "payment link creation failed; the order is placed and the link retried");
+                            None
+                        }
+                    };
+                    let order = Order {
+                        payment_url: link.as_ref().and_then(|l| l.url.clone()),
+                        ..order
+                    };
+                    match place_order(deps, &merchant, order).await {
+                        Ok(placed) => {
+                            let slot = match &link {
+                                Some(link) => {
+                                    crate::commerce::payment_links::store_on_order(
+                                        &table,
+                                        &placed.id,
+                                        provider.name(),
+                                        link,
+                                    )
+                                    .await?;
+                                    let (slot, instructions) =
+                                        crate::commerce::payment_links::how_to_pay(link, &placed);
+                                    if let Some(text) = instructions {
+                                        followups.push(Reply::Text(text));
+                                    }
+                                    slot
+                                }
+                                None if placed.status == OrderStatus::AwaitingPayment
+                                    && placed.payment_url.is_none() =>
+                                {
+                                    crate::commerce::payment_links::schedule_retry(
+                                        deps, &merchant, &placed.id, 0,
+                                    )
+                                    .await?;
+                                    crate::commerce::payment_links::LINK_PENDING.to_owned()
+                                }
+                                None => placed.payment_url.clone().unwrap_or_else(|| {
+                                    crate::commerce::payment_links::LINK_PENDING.to_owned()
+                                }),
+                            };
+                            pending.push(Input::OrderPlaced {
+                                order_id: placed.id.clone(),
+                                total: placed.total,
+                                payment_url: slot,
+                                expires_in_minutes: chat.reservation_minutes,
+                            })
+                        }
+                        Err(PlaceError::Short(shortages)) => pending.push(Input::OrderRejected {
+                            shortages: shortages
+                                .into_iter()
+                                .map(|s| conversation::Shortage {
+                                    sku: s.sku,
+                                    name: s.name,
+                                    requested: s.requested,
+                                    available: s.available.clamp(0, i64::from(u32::MAX)) as u32,
+                                })
+                                .collect(),
+                        }),
+                        Err(PlaceError::Store(e)) => return Err(e.into()),
+                    }
+                }
+                Action::CancelDraft => {}
+                Action::HandToHuman => {
+                    tracing::info!(merchant = %merchant, "conversation handed to a human agent")
+                }
+                Action::OptOut => {
+                    customers::set_opt_out(&table, &msg.wa_id, true, "keyword", deps.clock.now())
+                        .await?
+                }
+                Action::OptIn => {
+                    customers::set_opt_out(&table, &msg.wa_id, false, "keyword", deps.clock.now())
+                        .await?
+                }
+            }
+        }
+    }
+    for reply in std::mem::take(&mut followups) {
+        reply_no += 1;
+        send_reply(
+            deps,
+            &merchant,
+            msg,
+            &format!("{}-r{reply_no}", reply_id(&msg.wamid)),
+            &reply,
+        )
+        .await?;
+    }
+    save_state(&table, &msg.wa_id, &state, deps.clock.now_secs()).await?;
+    // A cart left in the chat is reminded after a quiet spell (rescheduled at every step).
+    crate::commerce::reminders::track_cart(deps, &merchant, msg, &state).await
+}
+
+/// The order created by a confirmation message: one per wamid.
+pub fn order_id(merchant: &MerchantId, wamid: &str) -> String {
+    let digest = hex::encode(Sha256::digest(format!("{merchant}:{wamid}").as_bytes()));
+    format!("O{}", digest[..19].to_uppercase())
+}
+
+/// Places an order from the chat with what placing it sets in motion: the payment reminder (due a
+/// configurable time before the expiry) and the branch's order count, in the same transaction; then
+/// the conversation's ordering count (repeated by a redelivered confirmation, counted once).
+pub async fn place_order(
+    deps: &Deps,
+    merchant: &MerchantId,
+    order: Order,
+) -> Result<Order, PlaceError> {
+    let mut effects = Vec::with_capacity(2);
+    if let Some(reminder) =
+        crate::commerce::reminders::payment_reminder_entry(deps, merchant, &order)
+            .await
+            .map_err(PlaceError::Store)?
+    {
+        effects.push(reminder);
+    }
+    effects.push(crate::flows::reports::order_placed_op(
+        merchant,
+        &order,
+        deps.clock.now(),
+    ));
+    let placed = orders::place(deps, merchant, order, effects).await?;
+    crate::flows::reports::count_ordering_conversation(deps, merchant, &placed).await;
+    Ok(placed)
+}

@@ -1,0 +1,299 @@
+//! Webhook ingestion: a verified Meta delivery becomes inbound queue messages (once per wamid) and
+//! status updates of our outbound messages (never downgraded, counted once). Only the table and the
+//! inbound queue are touched here.
+
+use crate::parties::merchants::{route_phone, PhoneRoute};
+use crate::parties::messages::InboundEnvelope;
+use crate::platform::error::ApiError;
+use crate::platform::telemetry::redact;
+use crate::platform::tenant::TenantTable;
+use crate::platform::Deps;
+use chrono::TimeZone;
+use mostrador_core::phone::normalize_wa_id;
+use mostrador_queue::OutgoingMessage;
+use mostrador_store::idempotency::IdempotencyError;
+use mostrador_store::{Condition, Key, StoreError, Table, TxOp, Update};
+use mostrador_whatsapp::webhook::{self, Status, StatusKind, WebhookError};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+
+/// What one delivery produced.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct IngestReport {
+    /// Messages put on the inbound queue.
+    pub enqueued: u32,
+    /// Messages seen before (Meta's retries, several subscribed apps).
+    pub duplicates: u32,
+    /// Updates for phone numbers no merchant has registered.
+    pub unrouted: u32,
+    /// Updates without a usable sender or id.
+    pub skipped: u32,
+    /// Status updates that moved a message forward.
+    pub statuses: u32,
+    /// Status updates that were stale or repeated (never a downgrade).
+    pub stale_statuses: u32,
+}
+
+/// Parses a verified delivery, enqueues each message for its merchant and applies statuses.
+pub async fn ingest(deps: &Deps, body: &[u8]) -> Result<IngestReport, ApiError> {
+    let delivery = webhook::parse(body).map_err(|e| {
+        tracing::warn!(error = %e, bytes = body.len(), "signed webhook body refused");
+        match e {
+            WebhookError::NotJson(_) => ApiError::BadRequest("body is not valid JSON".into()),
+            WebhookError::NotWhatsApp => {
+                ApiError::BadRequest("object must be whatsapp_business_account".into())
+            }
+        }
+    })?;
+    let mut report = IngestReport {
+        skipped: delivery.skipped as u32,
+        ..IngestReport::default()
+    };
+    if delivery.message_count() == 0 && delivery.status_count() == 0 {
+        return Ok(report);
+    }
+    // The queue carries each message as Meta sent it; the consumer parses it again.
+    let raw = raw_messages(body);
+    let mut routes: HashMap<String, Option<PhoneRoute>> = HashMap::new();
+    for change in &delivery.changes {
+        if !routes.contains_key(&change.phone_number_id) {
+            let route = route_phone(&*deps.table, &change.phone_number_id).await?;
+            routes.insert(change.phone_number_id.clone(), route);
+        }
+        let Some(route) = routes.get(&change.phone_number_id).cloned().flatten() else {
+            let n = change.messages.len() + change.statuses.len();
+            tracing::warn!(phone_number_id = %change.phone_number_id, updates = n, "webhook for an unregistered number");
+            count_unrouted(deps, &change.phone_number_id, n as i64).await;
+            report.unrouted += n as u32;
+            continue;
+        };
+        for message in &change.messages {
+            let Some(wa_id) = normalize_wa_id(&message.from) else {
+                report.skipped += 1;
+                continue;
+            };
+            let envelope = InboundEnvelope {
+                merchant_id: route.merchant.to_string(),
+                branch_id: route.branch_id.clone(),
+                phone_number_id: change.phone_number_id.clone(),
+                wa_id: wa_id.clone(),
+                wamid: message.id.clone(),
+                timestamp: message.timestamp,
+                profile_name: change.profile_name(&message.from).map(str::to_owned),
+                message: raw.get(message.id.as_str()).cloned().unwrap_or_else(null),
+            };
+            match enqueue(deps, &envelope).await? {
+                true => {
+                    tracing::info!(merchant = %route.merchant, customer = %redact(&wa_id), wamid = %message.id, kind = message.kind.type_name(), "message enqueued");
+                    report.enqueued += 1;
+                }
+                false => report.duplicates += 1,
+            }
+        }
+        let table = TenantTable::new(deps.table.clone(), &route.merchant);
+        for status in &change.statuses {
+            match apply_status(&table, status).await? {
+                true => report.statuses += 1,
+                false => report.stale_statuses += 1,
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[derive(serde::Deserialize)]
+struct RawDelivery<'a> {
+    #[serde(borrow, default)]
+    entry: Vec<RawEntry<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawEntry<'a> {
+    #[serde(borrow, default)]
+    changes: Vec<RawChange<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawChange<'a> {
+    #[serde(borrow, default)]
+    value: Option<RawChangeValue<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawChangeValue<'a> {
+    #[serde(borrow, default)]
+    messages: Vec<&'a RawValue>,
+}
+
+#[derive(serde::Deserialize)]
+struct IdOnly {
+    id: String,
+}
+
+/// Each message's raw JSON text by wamid, untouched (no float round trip for prices).
+fn raw_messages(body: &[u8]) -> HashMap<String, Box<RawValue>> {
+    let Ok(root) = serde_json::from_slice::<RawDelivery<'_>>(body) else {
+        return HashMap::new();
+    };
+    let mut out = HashMap::new();
+    for change in root.entry.iter().flat_map(|e| e.changes.iter()) {
+        for raw in change.value.iter().flat_map(|v| v.messages.iter()) {
+            if let Ok(IdOnly { id }) = serde_json::from_str(raw.get()) {
+                out.insert(id, (*raw).to_owned());
+            }
+        }
+    }
+    out
+}
+
+fn null() -> Box<RawValue> {
+    RawValue::from_string("null".to_owned()).unwrap_or_else(|_| Box::<RawValue>::default())
+}
+
+/// Enqueues a message unless its wamid was seen before (remembered beyond SQS's five-minute window,
+/// since Meta retries for seven days). Returns whether it was enqueued now.
+async fn enqueue(deps: &Deps, envelope: &InboundEnvelope) -> Result<bool, ApiError> {
+    let body = serde_json::to_string(envelope).map_err(|e| ApiError::Internal(e.into()))?;
+    let outgoing = OutgoingMessage::new(body)
+        .group(format!("{}:{}", envelope.phone_number_id, envelope.wa_id))
+        .dedup(dedup_id(&envelope.wamid));
+    let deadline = deps.clock.now_ms() + 10_000;
+    let wamid = envelope.wamid.as_str();
+    let sent = deps
+        .idempotency
+        .run("wamid", wamid, wamid.as_bytes(), deadline, || async {
+            deps.queues.inbound.send(outgoing).await.map(|_| true)
+        })
+        .await;
+    match sent {
+        Ok(outcome) => Ok(!outcome.is_replay()),
+        Err(IdempotencyError::InProgress) => Ok(false),
+        Err(IdempotencyError::Effect(e)) => Err(e.into()),
+        Err(IdempotencyError::Store(e)) => Err(e.into()),
+        Err(e) => Err(ApiError::Internal(anyhow::anyhow!(e.to_string()))),
+    }
+}
+
+/// SQS dedup ids are at most 128 printable characters; wamids are shorter, but hash anything else.
+fn dedup_id(wamid: &str) -> String {
+    if wamid.len() <= 128 && wamid.chars().all(|c| c.is_ascii_graphic()) {
+        wamid.to_owned()
+    } else {
+        mostrador_store::idempotency::payload_hash(wamid.as_bytes())
+    }
+}
+
+/// Moves an outbound message's delivery status forward (never back) and counts each level it
+/// crosses once. Returns whether anything changed.
+async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, ApiError> {
+    let rank = i64::from(status.status.rank());
+    if rank == 0 {
+        tracing::debug!(status = status.status.as_str(), "unknown status ignored");
+        return Ok(false);
+    }
+    // Our id comes back as biz_opaque_callback_data; otherwise the wamid pointer written at send time.
+    let id = match status
+        .biz_opaque_callback_data
+        .as_deref()
+        .filter(|d| !d.is_empty() && d.len() <= 100 && !d.contains('#'))
+    {
+        Some(id) => id.to_owned(),
+        None => match table
+            .get(&crate::platform::schema::wamid(&status.id))
+            .await?
+        {
+            Some(p) => p.get_s("id").unwrap_or_default().to_owned(),
+            None => format!("wamid:{}", status.id),
+        },
+    };
+    let key = crate::platform::schema::outbound(&id);
+    // A notification also counts in its template's and campaign's funnel, in the same transaction.
+    let tag = if crate::notifications::is_notification(&id) {
+        crate::notifications::stats::tag(table, &id).await?
+    } else {
+        None
+    };
+    let day = chrono_tz::America::Mexico_City
+        .timestamp_opt(status.timestamp, 0)
+        .single()
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "unknown".into());
+    for _ in 0..5 {
+        let current = table.get(&key).await?;
+        let old = current
+            .as_ref()
+            .and_then(|i| i.get_n("status_rank"))
+            .unwrap_or(0);
+        if old >= rank {
+            return Ok(false);
+        }
+        let mut update = Update::new()
+            .set("status_rank", rank)
+            .set("delivery_status", status.status.as_str())
+            .set(format!("{}_at", status.status.as_str()), status.timestamp)
+            .set_if_absent("wamid", status.id.as_str());
+        let mut counters = Update::new();
+        if old < 2 && rank >= 2 && status.status != StatusKind::Failed {
+            counters = counters.add("delivered", 1);
+        }
+        if old < 3 && rank >= 3 && status.status != StatusKind::Failed {
+            counters = counters.add("read", 1);
+        }
+        if status.status == StatusKind::Failed {
+            let error = status.errors.first();
+            let code = error.map_or(0, |e| e.code);
+            update = update.set("error_code", code).set(
+                "error_title",
+                error.map(|e| e.title.as_str()).unwrap_or_default(),
+            );
+            counters = counters.add("failed", 1).add(format!("failed_{code}"), 1);
+        }
+        let unchanged = match current {
+            Some(_) if old > 0 => Condition::Eq("status_rank".into(), old.into()),
+            Some(_) => Condition::AttrNotExists("status_rank".into()),
+            None => Condition::NotExists,
+        };
+        let mut ops = vec![TxOp::Update {
+            key: key.clone(),
+            update,
+            condition: Some(unchanged),
+        }];
+        if let Some(tag) = &tag {
+            let newly_read = old < 3 && rank >= 3 && status.status != StatusKind::Failed;
+            ops.extend(crate::notifications::stats::status_ops(
+                tag,
+                &counters,
+                newly_read.then_some(status.timestamp),
+            ));
+        }
+        if !counters.add.is_empty() {
+            ops.push(TxOp::Update {
+                key: Key::new("STATS#delivery", day.clone()),
+                update: counters,
+                condition: None,
+            });
+        }
+        match table.transact(ops).await {
+            Ok(()) => return Ok(true),
+            Err(e) if e.is_condition_failed() => continue,
+            Err(StoreError::TransactionCanceled { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Unavailable(
+        "status update kept conflicting".into(),
+    ))
+}
+
+async fn count_unrouted(deps: &Deps, phone: &str, n: i64) {
+    let day = deps.clock.now().format("%Y-%m-%d").to_string();
+    let key = Key::new("STATS#unrouted", format!("{day}#{phone}"));
+    if let Err(e) = deps
+        .table
+        .update(&key, Update::new().add("messages", n), None)
+        .await
+    {
+        tracing::warn!(error = %e, "could not count unrouted updates");
+    }
+}

@@ -1,0 +1,414 @@
+//! payment-callback: a verified provider event applied to its order, once.
+//!
+//! Deduplicated per provider event id; an order only moves forward (a late "pending" or "expired" after
+//! "paid" changes nothing); a payment whose amount, currency or reference do not match the order is
+//! flagged for the merchant and not treated as paid; a callback for an unknown order is acknowledged
+//! (so the provider stops retrying), logged and kept for the merchant to see.
+
+use crate::commerce::fulfilment;
+use crate::commerce::orders::{self, OrderStatus};
+use crate::platform::error::ApiError;
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
+use mostrador_core::money::Centavos;
+use mostrador_payments::{
+    Callback, PaymentError, PaymentEvent, PaymentProvider, PaymentState, Verified,
+};
+use mostrador_store::idempotency::{Claim, IdempotencyError};
+use mostrador_store::{Condition, Item, Key, Table, Update};
+use serde::Serialize;
+
+pub use crate::parties::payment_settings::sandbox;
+
+/// What the callback did (answered to the provider as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Applied {
+    Paid {
+        order_id: String,
+    },
+    /// Already applied, or a state that never regresses an order.
+    NoChange {
+        order_id: Option<String>,
+    },
+    /// The amount, currency or reference did not match: flagged for the merchant.
+    Flagged {
+        order_id: String,
+        reason: String,
+    },
+    /// No such order: kept for the merchant to see.
+    Unmatched,
+    Duplicate,
+    Ignored {
+        kind: String,
+    },
+    /// A handshake answer (Openpay's verification).
+    Handshake {
+        answer: String,
+    },
+}
+
+/// The adapter for a callback: the sandbox, or the merchant's configured provider of that name.
+async fn provider_for(
+    deps: &Deps,
+    name: &str,
+    merchant: &str,
+) -> Result<Box<dyn PaymentProvider>, ApiError> {
+    if name == "sandbox" {
+        return Ok(Box::new(sandbox(deps)));
+    }
+    if !["stripe", "mercadopago", "conekta", "openpay"].contains(&name) {
+        return Err(ApiError::NotFound(format!("payment provider {name}")));
+    }
+    let merchant = MerchantId::try_from(merchant.to_owned()).map_err(|_| ApiError::Unauthorized)?;
+    match crate::parties::payment_settings::load(deps, &merchant).await? {
+        Some(credentials) if credentials.name() == name => {
+            Ok(credentials.provider(deps.http.clone(), &deps.config.payment_api_bases)?)
+        }
+        // Nothing to verify the signature with: as good as unsigned.
+        _ => {
+            tracing::warn!(merchant = %merchant, provider = name, "callback for a provider this merchant has not configured");
+            Err(ApiError::Unauthorized)
+        }
+    }
+}
+
+/// Verifies and applies one callback for `merchant`.
+pub async fn handle(
+    deps: &Deps,
+    provider_name: &str,
+    merchant: &str,
+    callback: &Callback<'_>,
+) -> Result<Applied, ApiError> {
+    let provider = provider_for(deps, provider_name, merchant).await?;
+    let verified = provider.verify(callback).await.map_err(|e| match e {
+        PaymentError::Unauthenticated(why) => {
+            tracing::warn!(provider = provider_name, reason = %why, "payment callback refused");
+            ApiError::Unauthorized
+        }
+        PaymentError::Malformed(why) => ApiError::BadRequest(why),
+        PaymentError::Refused(why) | PaymentError::Unavailable(why) => ApiError::Unavailable(why),
+    })?;
+    let event = match verified {
+        Verified::Event(e) => e,
+        Verified::Handshake { answer } => return Ok(Applied::Handshake { answer }),
+        Verified::Ignored { kind, .. } => return Ok(Applied::Ignored { kind }),
+    };
+    let Ok(merchant) = MerchantId::try_from(merchant.to_owned()) else {
+        tracing::warn!(provider = provider_name, event = %event.event_id, "payment callback without a valid merchant");
+        return Ok(Applied::Unmatched);
+    };
+    let scope = format!("payevt:{provider_name}:{merchant}");
+    let deadline = deps.clock.now_ms() + 30_000;
+    match deps
+        .idempotency
+        .claim::<std::convert::Infallible>(&scope, &event.event_id, callback.body, deadline)
+        .await
+    {
+        Ok(Claim::Acquired) => {}
+        Ok(Claim::Completed(_)) => return Ok(Applied::Duplicate),
+        Err(IdempotencyError::InProgress) => {
+            return Err(ApiError::Unavailable(
+                "this event is being applied; retry".into(),
+            ))
+        }
+        // Providers send several notifications for one event (Mercado Pago's created/updated):
+        // the provider's event id is the key, so another body under it is the same event.
+        Err(IdempotencyError::PayloadMismatch) => return Ok(Applied::Duplicate),
+        Err(e) => return Err(ApiError::Internal(anyhow::anyhow!(e.to_string()))),
+    }
+    match apply(deps, &merchant, provider_name, &event).await {
+        Ok(applied) => {
+            deps.idempotency
+                .complete(&scope, &event.event_id, &applied)
+                .await?;
+            Ok(applied)
+        }
+        Err(e) => {
+            let _ = deps.idempotency.release(&scope, &event.event_id).await;
+            Err(e)
+        }
+    }
+}
+
+async fn apply(
+    deps: &Deps,
+    merchant: &MerchantId,
+    provider: &str,
+    event: &PaymentEvent,
+) -> Result<Applied, ApiError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let order = match &event.order_id {
+        Some(id) if !id.contains('#') => orders::get(&table, id).await?,
+        _ => None,
+    };
+    let Some(order) = order else {
+        tracing::warn!(merchant = %merchant, provider, event = %event.event_id, "payment callback for an unknown order; kept");
+        keep(
+            &table,
+            "UNMATCHED_PAYMENTS",
+            provider,
+            event,
+            "no such order",
+        )
+        .await?;
+        return Ok(Applied::Unmatched);
+    };
+    match event.state {
+        PaymentState::Paid => {
+            let amount_ok = event.amount == Some(order.total);
+            let currency_ok = event
+                .currency
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case("MXN"));
+            if !amount_ok || !currency_ok {
+                let reason = format!(
+                    "paid {} {} for an order of {} MXN",
+                    event
+                        .amount
+                        .map_or("?".into(), |a: Centavos| a.display_mxn()),
+                    event.currency.as_deref().unwrap_or("?"),
+                    order.total.display_mxn()
+                );
+                tracing::warn!(merchant = %merchant, order = %order.id, %reason, "payment does not match its order");
+                keep(&table, "PAYMENT_ISSUES", provider, event, &reason).await?;
+                return Ok(Applied::Flagged {
+                    order_id: order.id,
+                    reason,
+                });
+            }
+            let paid = match order.status {
+                OrderStatus::AwaitingPayment => {
+                    match orders::transition(deps, merchant, &order, OrderStatus::Paid).await? {
+                        Some(paid) => {
+                            // A payment within a notification's attribution window is its conversion.
+                            crate::notifications::stats::attribute_payment(deps, merchant, &order)
+                                .await;
+                            paid
+                        }
+                        // Another event got there first; it settles the order.
+                        None => {
+                            return Ok(Applied::NoChange {
+                                order_id: Some(order.id),
+                            })
+                        }
+                    }
+                }
+                // Paid by an attempt that stopped before settling (its claim was released): finish.
+                OrderStatus::Paid if !settled(&table, &order.id).await? => order,
+                OrderStatus::Expired | OrderStatus::Cancelled => {
+                    let reason = format!("paid after the order was {}", order.status.as_str());
+                    keep(&table, "PAYMENT_ISSUES", provider, event, &reason).await?;
+                    return Ok(Applied::Flagged {
+                        order_id: order.id,
+                        reason,
+                    });
+                }
+                _ => {
+                    return Ok(Applied::NoChange {
+                        order_id: Some(order.id),
+                    })
+                }
+            };
+            settle(deps, merchant, provider, event, &paid).await?;
+            Ok(Applied::Paid { order_id: paid.id })
+        }
+        // Pending, failed and expired never undo a payment; the expiry job releases unpaid stock.
+        PaymentState::Pending | PaymentState::Failed | PaymentState::Expired => {
+            Ok(Applied::NoChange {
+                order_id: Some(order.id),
+            })
+        }
+        PaymentState::Refunded => {
+            if order.status.may_become(OrderStatus::Refunded) {
+                orders::transition(deps, merchant, &order, OrderStatus::Refunded).await?;
+            }
+            Ok(Applied::NoChange {
+                order_id: Some(order.id),
+            })
+        }
+    }
+}
+
+async fn settled(table: &TenantTable, order_id: &str) -> Result<bool, ApiError> {
+    Ok(table
+        .get(&crate::platform::schema::order(&order_id))
+        .await?
+        .is_some_and(|i| i.get("settled_at").is_some()))
+}
+
+/// Everything that follows a payment, each step idempotent so that a retry after a failure repeats
+/// none of them: where the money is, the sale for the global invoice, the customer's thanks, the
+/// individual invoice when asked for, the merchant's own systems told; then the order is settled.
+async fn settle(
+    deps: &Deps,
+    merchant: &MerchantId,
+    provider: &str,
+    event: &PaymentEvent,
+    paid: &orders::Order,
+) -> Result<(), ApiError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let method = event.method.map(method_name).unwrap_or("unknown");
+    table
+        .update(
+            &crate::platform::schema::order(&paid.id),
+            Update::new()
+                .set("payment_provider", provider)
+                .set("payment_ref", event.payment_ref.clone().unwrap_or_default())
+                .set("payment_method", method)
+                .set("paid_at", deps.clock.now_secs()),
+            Some(Condition::Exists),
+        )
+        .await?;
+    // The day's sales of the branch, for its global invoice (unless invoiced individually).
+    crate::invoicing::global::record_sale(deps, merchant, paid, method, provider).await?;
+    // Asked for an invoice before paying (fiscal data already given): issue it now.
+    if table
+        .get(&crate::platform::schema::order(&paid.id))
+        .await?
+        .is_some_and(|i| i.get("invoice_requested").is_some())
+    {
+        crate::invoicing::issue::request_individual(deps, merchant, &paid.id).await?;
+    }
+    let text = format!(
+        "¡Recibimos tu pago de {}! 🎉 Tu pedido {} ya está confirmado; te avisamos cuando esté listo. Si necesitas factura, escribe *factura*.",
+        paid.total.display_mxn(),
+        fulfilment::short_id(&paid.id)
+    );
+    fulfilment::notify(deps, merchant, paid, text).await?;
+    crate::parties::hooks::emit(
+        deps,
+        merchant,
+        crate::parties::hooks::HookEvent {
+            id: format!("order.paid:{}", paid.id),
+            kind: "order.paid".into(),
+            data: serde_json::json!({
+                "order_id": paid.id,
+                "branch_id": paid.branch_id,
+                "total": paid.total.pesos_text(),
+                "currency": "MXN",
+                "method": method,
+                "provider": provider,
+                "payment_ref": event.payment_ref,
+                "customer": paid.wa_id,
+                "lines": paid.lines.iter().map(|l| serde_json::json!({
+                    "sku": l.sku, "name": l.name, "qty": l.qty,
+                    "total": l.amounts.total.pesos_text(),
+                })).collect::<Vec<_>>(),
+            }),
+        },
+    )
+    .await?;
+    table
+        .update(
+            &crate::platform::schema::order(&paid.id),
+            Update::new().set("settled_at", deps.clock.now_secs()),
+            Some(Condition::Exists),
+        )
+        .await?;
+    tracing::info!(merchant = %merchant, order = %paid.id, provider, "order paid");
+    Ok(())
+}
+
+fn method_name(m: mostrador_payments::Method) -> &'static str {
+    match m {
+        mostrador_payments::Method::Card => "card",
+        mostrador_payments::Method::Cash => "cash",
+        mostrador_payments::Method::Spei => "spei",
+        mostrador_payments::Method::CoDi => "codi",
+    }
+}
+
+/// Keeps an event the merchant must look at.
+async fn keep(
+    table: &TenantTable,
+    partition: &str,
+    provider: &str,
+    event: &PaymentEvent,
+    reason: &str,
+) -> Result<(), ApiError> {
+    let item = Item::new(&Key::new(
+        partition,
+        format!("{provider}#{}", event.event_id),
+    ))
+    .with("reason", reason)
+    .with("event", serde_json::to_string(event).unwrap_or_default());
+    table.put(item, None).await?;
+    Ok(())
+}
+
+/// Refunds a paid order in full through the provider that took the payment; stock still in the store
+/// goes back on the shelf and the customer is told.
+pub async fn refund(
+    deps: &Deps,
+    merchant: &MerchantId,
+    order_id: &str,
+) -> Result<orders::Order, ApiError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let item = table
+        .get(&crate::platform::schema::order(&order_id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("order".into()))?;
+    let order = orders::get(&table, order_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("order".into()))?;
+    if !order.status.may_become(OrderStatus::Refunded) {
+        return Err(ApiError::Conflict(format!(
+            "an order that is {} cannot be refunded",
+            order.status.as_str()
+        )));
+    }
+    let provider_name = item
+        .get_s("payment_provider")
+        .unwrap_or_default()
+        .to_owned();
+    let payment_ref = item.get_s("payment_ref").unwrap_or_default().to_owned();
+    let provider: Box<dyn PaymentProvider> = match provider_name.as_str() {
+        "sandbox" => Box::new(sandbox(deps)),
+        name => match crate::parties::payment_settings::load(deps, merchant).await? {
+            Some(c) if c.name() == name => {
+                c.provider(deps.http.clone(), &deps.config.payment_api_bases)?
+            }
+            _ => {
+                return Err(ApiError::Conflict(format!(
+                "the payment was taken by {name}, which is no longer configured; refund it there"
+            )))
+            }
+        },
+    };
+    provider
+        .refund(&payment_ref, None)
+        .await
+        .map_err(|e| match e {
+            PaymentError::Refused(why) => {
+                ApiError::Conflict(format!("the provider refused the refund: {why}"))
+            }
+            other => ApiError::Unavailable(other.to_string()),
+        })?;
+    let refunded = orders::transition(deps, merchant, &order, OrderStatus::Refunded)
+        .await?
+        .ok_or_else(|| ApiError::Conflict("the order changed meanwhile; read it again".into()))?;
+    // A refunded sale leaves the global invoice; one already invoiced needs an egreso (listed).
+    crate::invoicing::global::mark_refunded(&table, &refunded).await?;
+    // An invoiced order gets its nota de crédito (relation 03, devolución).
+    if let Some(inv) = crate::invoicing::issue::get(&table, &refunded.id).await? {
+        if let (crate::invoicing::issue::InvoiceStatus::Stamped, Some(uuid)) =
+            (inv.status, inv.uuid)
+        {
+            crate::invoicing::issue::request_egreso(
+                deps,
+                merchant,
+                crate::parties::messages::EgresoFor {
+                    order_id: refunded.id.clone(),
+                    related_id: inv.id,
+                    related_uuid: uuid,
+                    reason: "refund".into(),
+                },
+            )
+            .await?;
+        }
+    }
+    let text = format!("Te reembolsamos {} de tu pedido {}. Según tu banco o método de pago, puede tardar unos días en reflejarse.", refunded.total.display_mxn(), fulfilment::short_id(&refunded.id));
+    fulfilment::notify(deps, merchant, &refunded, text).await?;
+    Ok(refunded)
+}

@@ -1,0 +1,457 @@
+//! Reports, read from counters kept for them (no scans): commerce per branch and day, notifications
+//! per template or campaign and day; JSON or CSV.
+//!
+//! Commerce counters live under `RPT#B#{branch}` (sort key the Mexico City day): conversations (a
+//! customer's first message of the day, marked once on `CUST#{wa}`/`CONVDAY#{day}`), orders placed
+//! (in the order's own transaction), conversations that ordered (marked once on the same marker) and
+//! the first-response histogram. Revenue and the payment-method mix are the day's paid sales the
+//! payments path records (`SALES#{branch}#{day}`).
+
+use crate::commerce::orders::Order;
+use crate::notifications::stats::{self, histogram, median};
+use crate::parties::messages::InboundEnvelope;
+use crate::platform::error::{ApiError, FieldError};
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
+use chrono::{DateTime, NaiveDate, Utc};
+use mostrador_store::{Condition, Item, Key, Query, SortKey, StoreError, Table, TxOp, Update};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// Longest date range of one report.
+pub const MAX_DAYS: i64 = 92;
+
+fn branch_counters(branch: &str, day: &str) -> Key {
+    Key::new(format!("RPT#B#{branch}"), day)
+}
+
+fn conversation_marker(wa_id: &str, day: &str) -> Key {
+    Key::new(format!("CUST#{wa_id}"), format!("CONVDAY#{day}"))
+}
+
+/// A customer's first message of the day at a branch starts a conversation: counted once.
+pub async fn count_conversation(
+    deps: &Deps,
+    table: &TenantTable,
+    msg: &InboundEnvelope,
+) -> Result<(), ApiError> {
+    let now = deps.clock.now();
+    let day = crate::notifications::mx_day(now);
+    let ops = vec![
+        TxOp::Put {
+            item: Item::new(&conversation_marker(&msg.wa_id, &day))
+                .with("branch_id", msg.branch_id.as_str())
+                .with("started_at", now.timestamp())
+                .with("ttl", now.timestamp() + 3 * 86_400),
+            condition: Some(Condition::NotExists),
+        },
+        TxOp::Update {
+            key: branch_counters(&msg.branch_id, &day),
+            update: Update::new().add("conversations", 1),
+            condition: None,
+        },
+    ];
+    match table.transact(ops).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_condition_failed() => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The branch's order count, for the order's own (unscoped) transaction.
+pub fn order_placed_op(merchant: &MerchantId, order: &Order, now: DateTime<Utc>) -> TxOp {
+    let day = crate::notifications::mx_day(now);
+    TxOp::Update {
+        key: Key::new(format!("M#{merchant}#RPT#B#{}", order.branch_id), day),
+        update: Update::new().add("orders", 1),
+        condition: None,
+    }
+}
+
+/// The customer's conversation of the day led to an order: counted once. Never fails the order.
+pub async fn count_ordering_conversation(deps: &Deps, merchant: &MerchantId, order: &Order) {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let day = crate::notifications::mx_day(deps.clock.now());
+    let ops = vec![
+        TxOp::Update {
+            key: conversation_marker(&order.wa_id, &day),
+            update: Update::new().set("ordered", true),
+            condition: Some(Condition::Exists.and(Condition::AttrNotExists("ordered".into()))),
+        },
+        TxOp::Update {
+            key: branch_counters(&order.branch_id, &day),
+            update: Update::new().add("ordering_conversations", 1),
+            condition: None,
+        },
+    ];
+    match table.transact(ops).await {
+        Ok(()) => {}
+        Err(e) if e.is_condition_failed() => {}
+        Err(e) => {
+            tracing::warn!(merchant = %merchant, order = %order.id, error = %e, "ordering conversation not counted")
+        }
+    }
+}
+
+/// Our first reply in the customer's conversation of the day: its delay goes in the branch's
+/// first-response histogram, once. Never fails the send.
+pub async fn count_first_response(table: &TenantTable, wa_id: &str, now: DateTime<Utc>) {
+    let day = crate::notifications::mx_day(now);
+    let result = async {
+        let Some(marker) = table.get(&conversation_marker(wa_id, &day)).await? else {
+            return Ok::<_, StoreError>(());
+        };
+        if marker.get("responded_at").is_some() {
+            return Ok(());
+        }
+        let (Some(branch), Some(started)) = (marker.get_s("branch_id"), marker.get_n("started_at"))
+        else {
+            return Ok(());
+        };
+        let delay = (now.timestamp() - started).max(0);
+        let ops = vec![
+            TxOp::Update {
+                key: conversation_marker(wa_id, &day),
+                update: Update::new().set("responded_at", now.timestamp()),
+                condition: Some(Condition::AttrNotExists("responded_at".into())),
+            },
+            TxOp::Update {
+                key: branch_counters(branch, &day),
+                update: Update::new()
+                    .add("responded", 1)
+                    .add(stats::bucket_attr("first_response", delay), 1),
+                condition: None,
+            },
+        ];
+        match table.transact(ops).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_condition_failed() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "first response not counted");
+    }
+}
+
+/// Report parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// First day, `YYYY-MM-DD` (Mexico City); default: 6 days before `to`.
+    pub from: Option<String>,
+    /// Last day, inclusive; default: today.
+    pub to: Option<String>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+    /// Notifications: `template` (default) or `campaign`.
+    pub group_by: Option<String>,
+    pub template: Option<String>,
+    pub campaign: Option<String>,
+    /// Commerce: one branch.
+    pub branch_id: Option<String>,
+}
+
+impl ReportQuery {
+    /// The checked day range.
+    pub fn range(&self, now: DateTime<Utc>) -> Result<(NaiveDate, NaiveDate), ApiError> {
+        let parse = |v: &Option<String>, field: &str| -> Result<Option<NaiveDate>, ApiError> {
+            v.as_deref()
+                .map(|d| {
+                    NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                        ApiError::Validation(vec![FieldError::new(field, "a date as YYYY-MM-DD")])
+                    })
+                })
+                .transpose()
+        };
+        let today = now
+            .with_timezone(&chrono_tz::America::Mexico_City)
+            .date_naive();
+        let to = parse(&self.to, "to")?.unwrap_or(today);
+        let from = parse(&self.from, "from")?.unwrap_or(to - chrono::Duration::days(6));
+        if from > to {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "from",
+                "must not be after to",
+            )]));
+        }
+        if (to - from).num_days() >= MAX_DAYS {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "from",
+                format!("at most {MAX_DAYS} days per report"),
+            )]));
+        }
+        Ok((from, to))
+    }
+
+    /// Whether CSV was asked for.
+    pub fn csv(&self) -> Result<bool, ApiError> {
+        match self.format.as_deref() {
+            None | Some("json") => Ok(false),
+            Some("csv") => Ok(true),
+            Some(_) => Err(ApiError::Validation(vec![FieldError::new(
+                "format",
+                "json or csv",
+            )])),
+        }
+    }
+}
+
+fn day_key(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+async fn all_items(table: &TenantTable, query: Query) -> Result<Vec<Item>, ApiError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = table.query(query.clone().after(cursor)).await?;
+        out.extend(page.items);
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+fn rate(part: i64, whole: i64) -> Value {
+    if whole == 0 {
+        Value::Null
+    } else {
+        // Rounded to 4 decimals: 0.8333.
+        json!(((part as f64 / whole as f64) * 10_000.0).round() / 10_000.0)
+    }
+}
+
+/// The counters of one notification report row.
+const FUNNEL: [&str; 11] = [
+    "sent",
+    "delivered",
+    "read",
+    "failed",
+    "refused",
+    "replied",
+    "clicked",
+    "link_clicks",
+    "documented",
+    "paid",
+    "converted",
+];
+
+fn funnel_row(items: &[&Item]) -> Map<String, Value> {
+    let sum = |name: &str| -> i64 { items.iter().map(|i| i.get_n(name).unwrap_or(0)).sum() };
+    let mut row = Map::new();
+    for name in FUNNEL {
+        row.insert(name.into(), json!(sum(name)));
+    }
+    row.insert("revenue_centavos".into(), json!(sum("revenue")));
+    let mut failed = BTreeMap::new();
+    let mut refused = BTreeMap::new();
+    for item in items {
+        for (name, value) in &item.attrs {
+            let Some(n) = value.as_n() else { continue };
+            if let Some(code) = name.strip_prefix("failed_") {
+                *failed.entry(code.to_owned()).or_insert(0) += n;
+            } else if let Some(reason) = name.strip_prefix("refused_") {
+                *refused.entry(reason.to_owned()).or_insert(0) += n;
+            }
+        }
+    }
+    row.insert("failed_by_code".into(), json!(failed));
+    row.insert("refused_by_reason".into(), json!(refused));
+    let sent = sum("sent");
+    row.insert("delivery_rate".into(), rate(sum("delivered"), sent));
+    row.insert("read_rate".into(), rate(sum("read"), sent));
+    row.insert("reply_rate".into(), rate(sum("replied"), sent));
+    row.insert("click_rate".into(), rate(sum("clicked"), sent));
+    row.insert("conversion_rate".into(), rate(sum("converted"), sent));
+    row.insert(
+        "median_seconds_to_read".into(),
+        json!(median(&histogram(items.iter().copied(), "read"))),
+    );
+    row
+}
+
+/// `GET /v1/reports/notifications`: one row per template (or campaign) and day, and a total per
+/// template (or campaign).
+pub async fn notifications(
+    table: &TenantTable,
+    q: &ReportQuery,
+    now: DateTime<Utc>,
+) -> Result<Value, ApiError> {
+    let (from, to) = q.range(now)?;
+    let (prefix, dimension, only) = match q.group_by.as_deref() {
+        None | Some("template") => ("T#", "template", q.template.as_deref()),
+        Some("campaign") => ("C#", "campaign", q.campaign.as_deref()),
+        Some(_) => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "group_by",
+                "template or campaign",
+            )]))
+        }
+    };
+    let dims = all_items(table, Query::partition("RPT#N#DIMS").prefix(prefix)).await?;
+    let mut rows = Vec::new();
+    let mut totals = Vec::new();
+    for dim in &dims {
+        let Some(name) = dim.get_s("sk").and_then(|s| s.strip_prefix(prefix)) else {
+            continue;
+        };
+        if only.is_some_and(|o| o != name) {
+            continue;
+        }
+        let items = all_items(
+            table,
+            Query::partition(format!("RPT#N#{prefix}{name}"))
+                .sort(SortKey::Between(day_key(from), day_key(to))),
+        )
+        .await?;
+        if items.is_empty() {
+            continue;
+        }
+        for item in &items {
+            let mut row = Map::new();
+            row.insert("day".into(), json!(item.get_s("sk")));
+            row.insert(dimension.into(), json!(name));
+            row.extend(funnel_row(&[item]));
+            rows.push(Value::Object(row));
+        }
+        let mut total = Map::new();
+        total.insert(dimension.into(), json!(name));
+        total.extend(funnel_row(&items.iter().collect::<Vec<_>>()));
+        totals.push(Value::Object(total));
+    }
+    Ok(json!({
+        "from": day_key(from),
+        "to": day_key(to),
+        "group_by": dimension,
+        "rows": rows,
+        "totals": totals,
+    }))
+}
+
+/// `GET /v1/reports/commerce`: one row per branch and day with activity.
+pub async fn commerce(
+    table: &TenantTable,
+    branches: &[crate::parties::merchants::Branch],
+    q: &ReportQuery,
+    now: DateTime<Utc>,
+) -> Result<Value, ApiError> {
+    let (from, to) = q.range(now)?;
+    let mut rows = Vec::new();
+    for branch in branches {
+        if q.branch_id.as_ref().is_some_and(|b| *b != branch.id) {
+            continue;
+        }
+        let counters: BTreeMap<String, Item> = all_items(
+            table,
+            Query::partition(format!("RPT#B#{}", branch.id))
+                .sort(SortKey::Between(day_key(from), day_key(to))),
+        )
+        .await?
+        .into_iter()
+        .filter_map(|i| i.get_s("sk").map(str::to_owned).map(|d| (d, i)))
+        .collect();
+        let mut day = from;
+        while day <= to {
+            let d = day_key(day);
+            let sales =
+                all_items(table, Query::partition(format!("SALES#{}#{d}", branch.id))).await?;
+            let c = counters.get(&d);
+            day += chrono::Duration::days(1);
+            if c.is_none() && sales.is_empty() {
+                continue;
+            }
+            let n = |name: &str| c.and_then(|i| i.get_n(name)).unwrap_or(0);
+            let mut methods = BTreeMap::<String, i64>::new();
+            let mut revenue = 0i64;
+            for sale in &sales {
+                revenue += sale.get_n("total").unwrap_or(0);
+                let method = sale
+                    .get_s("method")
+                    .map(|m| m.trim_matches('"').to_owned())
+                    .filter(|m| !m.is_empty() && m != "null")
+                    .unwrap_or_else(|| "unknown".into());
+                *methods.entry(method).or_insert(0) += 1;
+            }
+            let conversations = n("conversations");
+            rows.push(json!({
+                "branch_id": branch.id,
+                "branch": branch.name,
+                "day": d,
+                "conversations": conversations,
+                "orders": n("orders"),
+                "ordering_conversations": n("ordering_conversations"),
+                "conversion_rate": rate(n("ordering_conversations"), conversations),
+                "paid_orders": sales.len(),
+                "revenue_centavos": revenue,
+                "payment_methods": methods,
+                "median_first_response_seconds": median(&histogram(c.into_iter(), "first_response")),
+            }));
+        }
+    }
+    Ok(json!({ "from": day_key(from), "to": day_key(to), "rows": rows }))
+}
+
+/// The rows of a report as CSV (nested objects flattened as `key:value;...`).
+pub fn to_csv(report: &Value, columns: &[&str]) -> Result<String, ApiError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(columns)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    for row in report["rows"].as_array().into_iter().flatten() {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|c| match &row[*c] {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                Value::Object(m) => m
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{v}"))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                other => other.to_string(),
+            })
+            .collect();
+        w.write_record(&cells)
+            .map_err(|e| ApiError::Internal(e.into()))?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!(e.to_string())))?;
+    String::from_utf8(bytes).map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// CSV columns of the notification report.
+pub fn notification_columns(dimension: &str) -> Vec<&str> {
+    let mut cols = vec!["day", dimension];
+    cols.extend(FUNNEL);
+    cols.extend([
+        "revenue_centavos",
+        "failed_by_code",
+        "refused_by_reason",
+        "delivery_rate",
+        "read_rate",
+        "reply_rate",
+        "click_rate",
+        "conversion_rate",
+        "median_seconds_to_read",
+    ]);
+    cols
+}
+
+/// CSV columns of the commerce report.
+pub const COMMERCE_COLUMNS: [&str; 11] = [
+    "branch_id",
+    "branch",
+    "day",
+    "conversations",
+    "orders",
+    "ordering_conversations",
+    "conversion_rate",
+    "paid_orders",
+    "revenue_centavos",
+    "payment_methods",
+    "median_first_response_seconds",
+];

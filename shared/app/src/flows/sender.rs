@@ -1,0 +1,462 @@
+//! message-sender: the rules every outbound message passes, then exactly one Cloud API call.
+//!
+//! Order of the rules: opt-out (nothing, ever, until the customer opts in again) → the 24-hour window
+//! (free-form only inside it; outside it a template or nothing) → quiet hours (marketing is held until
+//! the morning in the customer's timezone; security alerts are not) → the daily cap for
+//! business-initiated messages (counted once per message) → throughput per number and per customer.
+//! Without a stored access token the merchant is in sandbox mode and messages go to the outbox.
+//! Every outcome — sent, refused with its reason, failed with Meta's code, deferred — is recorded
+//! under `OUT#{id}` for status tracking and reports.
+
+use crate::parties::customers::{self, Customer};
+use crate::parties::messages::{Category, OutboundEnvelope};
+use crate::parties::settings::{self, WhatsAppSettings};
+use crate::platform::due::{self, DueAction, Job};
+use crate::platform::records::{QueueRecord, RecordError};
+use crate::platform::telemetry::redact;
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::throttle::{self, PairLimit, Permit};
+use crate::platform::Deps;
+use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Timelike, Utc};
+use mostrador_core::phone::normalize_wa_id;
+use mostrador_store::idempotency::{Claim, IdempotencyError};
+use mostrador_store::{CancelReason, Condition, Item, Key, StoreError, Table, TxOp, Update};
+use mostrador_whatsapp::client::{Content, Disposition, SendError};
+use std::time::Duration;
+
+pub use crate::parties::messages::Outcome;
+
+/// Why the outbound message is not done yet.
+enum Step {
+    Done(Outcome),
+    RetryAfter(Duration, String),
+}
+
+fn out_key(id: &str) -> Key {
+    crate::platform::schema::outbound(&id)
+}
+
+/// Handles one outbound record.
+pub async fn handle(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError> {
+    let env: OutboundEnvelope =
+        serde_json::from_str(&record.body).map_err(|e| RecordError::Malformed(e.to_string()))?;
+    let merchant = MerchantId::try_from(env.merchant_id.clone()).map_err(RecordError::Malformed)?;
+    if env.id.is_empty() || env.id.len() > 100 || env.id.contains('#') {
+        return Err(RecordError::Malformed(
+            "id must have 1-100 characters and no '#'".into(),
+        ));
+    }
+    let to = normalize_wa_id(&env.message.to)
+        .ok_or_else(|| RecordError::Malformed("recipient is not a WhatsApp id".into()))?;
+    env.message
+        .validate()
+        .map_err(|e| RecordError::Malformed(format!("message: {e}")))?;
+    let span = tracing::info_span!("outbound", merchant = %merchant, id = %env.id, to = %redact(&to), kind = env.message.kind());
+    tracing::Instrument::instrument(handle_in_span(deps, record, env, merchant, to), span).await
+}
+
+async fn handle_in_span(
+    deps: &Deps,
+    record: &QueueRecord,
+    env: OutboundEnvelope,
+    merchant: MerchantId,
+    to: String,
+) -> Result<(), RecordError> {
+    let table = TenantTable::new(deps.table.clone(), &merchant);
+    // A finished message is never sent again, whatever the queue redelivers.
+    if let Some(done) = table
+        .get(&out_key(&env.id))
+        .await
+        .map_err(RecordError::retry)?
+    {
+        if done.get_s("status").is_some_and(|s| s != "deferred") {
+            return Ok(());
+        }
+    }
+    let deadline = deps.clock.now_ms() + 60_000;
+    match deps
+        .idempotency
+        .claim::<std::convert::Infallible>("outbound", &env.id, record.body.as_bytes(), deadline)
+        .await
+    {
+        Ok(Claim::Acquired) => {}
+        Ok(Claim::Completed(_)) => return Ok(()),
+        Err(IdempotencyError::InProgress) => {
+            return Err(RecordError::RetryAfter(
+                Duration::from_secs(60),
+                "another consumer holds this message".into(),
+            ))
+        }
+        Err(IdempotencyError::PayloadMismatch) => {
+            return Err(RecordError::Malformed(
+                "id reused for a different message".into(),
+            ))
+        }
+        Err(e) => return Err(RecordError::retry(e)),
+    }
+    let step = decide_and_send(deps, &merchant, &table, &env, &to, record).await;
+    match step {
+        Ok(Step::Done(outcome)) => {
+            record_outcome(deps, &table, &env, &to, &outcome)
+                .await
+                .map_err(RecordError::retry)?;
+            if env.category == Category::Service
+                && matches!(outcome, Outcome::Sent { .. } | Outcome::Sandbox { .. })
+            {
+                crate::flows::reports::count_first_response(&table, &to, deps.clock.now()).await;
+            }
+            if let Outcome::Deferred { .. } = outcome {
+                // The deferred copy comes back with the same id: leave the key free for it.
+                deps.idempotency
+                    .release("outbound", &env.id)
+                    .await
+                    .map_err(RecordError::retry)?;
+            } else {
+                deps.idempotency
+                    .complete("outbound", &env.id, &outcome)
+                    .await
+                    .map_err(RecordError::retry)?;
+            }
+            Ok(())
+        }
+        Ok(Step::RetryAfter(after, why)) => {
+            let _ = deps.idempotency.release("outbound", &env.id).await;
+            Err(RecordError::RetryAfter(after, why))
+        }
+        Err(e) => {
+            let _ = deps.idempotency.release("outbound", &env.id).await;
+            Err(e)
+        }
+    }
+}
+
+async fn decide_and_send(
+    deps: &Deps,
+    merchant: &MerchantId,
+    table: &TenantTable,
+    env: &OutboundEnvelope,
+    to: &str,
+    record: &QueueRecord,
+) -> Result<Step, RecordError> {
+    let now = deps.clock.now();
+    let customer = customers::get(table, to)
+        .await
+        .map_err(|e| RecordError::retry(e.to_string()))?;
+    let settings = settings::load(table)
+        .await
+        .map_err(|e| RecordError::retry(e.to_string()))?;
+    let is_template = matches!(env.message.content, Content::Template(_));
+    if customer.opted_out {
+        return Ok(refused("opted_out"));
+    }
+    if !is_template && !customer.window_open(now) {
+        return Ok(refused("outside_24h_window"));
+    }
+    if env.category == Category::Marketing {
+        if let Some(until) = quiet_until(&settings, &customer, now) {
+            let action = DueAction::Enqueue {
+                queue: "outbound".into(),
+                body: record.body.clone(),
+                group_id: Some(to.to_owned()),
+                dedup_id: Some(format!("{}-after-quiet-hours", env.id)),
+            };
+            due::schedule(
+                deps,
+                merchant,
+                Job::DueNotifications,
+                &format!("defer-{}", env.id),
+                until.timestamp_millis(),
+                &action,
+            )
+            .await
+            .map_err(RecordError::retry)?;
+            return Ok(Step::Done(Outcome::Deferred {
+                until: until.to_rfc3339(),
+            }));
+        }
+    }
+    if env.category.business_initiated() {
+        let policy = crate::parties::notification_settings::load(table)
+            .await
+            .map_err(|e| RecordError::retry(e.to_string()))?;
+        let cap = DailyCap {
+            // Security alerts are never crowded out by other messages; they have their own cap.
+            general: (env.category != Category::Security).then_some(settings.daily_cap),
+            category: policy.category_cap(env.category),
+        };
+        if let Some(reason) = take_daily_cap(table, &customer, env.category, cap, &env.id, now)
+            .await
+            .map_err(RecordError::retry)?
+        {
+            return Ok(refused(reason));
+        }
+    }
+    let now_ms = deps.clock.now_ms();
+    if let Permit::Wait(d) = throttle::take_number_slot(
+        &*deps.table,
+        &env.phone_number_id,
+        settings.messages_per_second,
+        now_ms,
+    )
+    .await
+    .map_err(RecordError::retry)?
+    {
+        return Ok(Step::RetryAfter(d, "number throughput".into()));
+    }
+    if let Permit::Wait(d) = throttle::take_pair_slot(
+        &*deps.table,
+        &env.phone_number_id,
+        to,
+        PairLimit::default(),
+        now_ms,
+    )
+    .await
+    .map_err(RecordError::retry)?
+    {
+        return Ok(Step::RetryAfter(d, "customer pair rate".into()));
+    }
+
+    let token = settings::access_token(deps, merchant)
+        .await
+        .map_err(|e| RecordError::retry(e.to_string()))?;
+    let Some(token) = token else {
+        return sandbox(deps, table, env, to).await.map(Step::Done);
+    };
+    let message = env.message.clone().callback_data(env.id.clone());
+    match deps
+        .cloud
+        .send(&env.phone_number_id, token.expose(), &message)
+        .await
+    {
+        Ok(accepted) => Ok(Step::Done(Outcome::Sent {
+            wamid: accepted.wamid,
+        })),
+        Err(e) => Ok(classify(&e, record.receive_count)),
+    }
+}
+
+fn refused(reason: &str) -> Step {
+    tracing::info!(reason, "message refused");
+    Step::Done(Outcome::Refused {
+        reason: reason.to_owned(),
+    })
+}
+
+fn classify(e: &SendError, receive_count: u32) -> Step {
+    match e.disposition() {
+        Disposition::Retry { after } => {
+            let after = after
+                .or_else(|| e.retry_delay(receive_count))
+                .unwrap_or(Duration::from_secs(30));
+            tracing::warn!(code = ?e.code(), retry_in = ?after, "Cloud API asked to retry");
+            Step::RetryAfter(after, format!("Cloud API: {e}"))
+        }
+        Disposition::OutsideWindow => Step::Done(Outcome::Refused {
+            reason: "outside_24h_window".into(),
+        }),
+        Disposition::TokenInvalid => {
+            tracing::error!(code = ?e.code(), "WhatsApp access token is invalid or expired: the merchant must store a new one; messages wait");
+            Step::RetryAfter(Duration::from_secs(900), "access token invalid".into())
+        }
+        Disposition::Permanent => {
+            tracing::warn!(code = ?e.code(), "Cloud API refused the message for good");
+            Step::Done(Outcome::Failed {
+                code: e.code(),
+                message: e.to_string(),
+            })
+        }
+    }
+}
+
+/// When marketing may go again, if `now` falls in the customer's quiet hours.
+pub fn quiet_until(
+    settings: &WhatsAppSettings,
+    customer: &Customer,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let (start, end) = (settings.quiet_hours_start, settings.quiet_hours_end);
+    if start == end {
+        return None;
+    }
+    let tz = customer.tz();
+    let local = now.with_timezone(&tz);
+    let hour = local.hour();
+    let quiet = if start < end {
+        hour >= start && hour < end
+    } else {
+        hour >= start || hour < end
+    };
+    if !quiet {
+        return None;
+    }
+    let mut day = local.date_naive();
+    if hour >= end && start > end {
+        day = day.succ_opt()?;
+    }
+    let naive = day.and_hms_opt(end, 0, 0)?;
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .or(Some(now + ChronoDuration::hours(1)))
+}
+
+/// The daily caps a message counts against.
+#[derive(Debug, Clone, Copy)]
+struct DailyCap {
+    /// The merchant's cap across categories (`None` for security alerts).
+    general: Option<u32>,
+    /// The category's own cap, when it has one.
+    category: Option<u32>,
+}
+
+/// Counts a business-initiated message against the customer's day (in their timezone), once per id.
+/// Returns the refusal reason when a cap is reached.
+async fn take_daily_cap(
+    table: &TenantTable,
+    customer: &Customer,
+    category: Category,
+    cap: DailyCap,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<&'static str>, StoreError> {
+    let day = now
+        .with_timezone(&customer.tz())
+        .format("%Y-%m-%d")
+        .to_string();
+    let ttl = now.timestamp() + 3 * 86_400;
+    let pk = format!("CUST#{}", customer.wa_id);
+    let under = |limit: u32| {
+        Condition::AttrNotExists("n".into()).or(Condition::Lt("n".into(), i64::from(limit)))
+    };
+    let mut ops = vec![TxOp::Put {
+        item: Item::new(&Key::new(&pk, format!("CAPMARK#{day}#{id}"))).with("ttl", ttl),
+        condition: Some(Condition::NotExists),
+    }];
+    let mut reasons_by_op = vec!["counted"];
+    if let Some(limit) = cap.general {
+        ops.push(TxOp::Update {
+            key: Key::new(&pk, format!("CAP#{day}")),
+            update: Update::new().add("n", 1).set_if_absent("ttl", ttl),
+            condition: Some(under(limit)),
+        });
+        reasons_by_op.push("daily_cap");
+    }
+    if let Some(limit) = cap.category {
+        ops.push(TxOp::Update {
+            key: Key::new(&pk, format!("CAP#{day}#{}", category.as_str())),
+            update: Update::new().add("n", 1).set_if_absent("ttl", ttl),
+            condition: Some(under(limit)),
+        });
+        reasons_by_op.push("category_cap");
+    }
+    match table.transact(ops).await {
+        Ok(()) => Ok(None),
+        Err(StoreError::TransactionCanceled { reasons }) => {
+            match reasons
+                .iter()
+                .position(|r| *r == CancelReason::ConditionFailed)
+            {
+                // Already counted: a redelivery of a message that was let through.
+                Some(0) => Ok(None),
+                Some(i) => Ok(reasons_by_op.get(i).copied()),
+                None => Err(StoreError::TransactionCanceled { reasons }),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn sandbox(
+    deps: &Deps,
+    table: &TenantTable,
+    env: &OutboundEnvelope,
+    to: &str,
+) -> Result<Outcome, RecordError> {
+    let at = deps.clock.now_ms();
+    let message =
+        serde_json::to_string(&env.message).map_err(|e| RecordError::Malformed(e.to_string()))?;
+    let item = Item::new(&Key::new("OUTBOX", format!("{at:013}#{}", env.id)))
+        .with("id", env.id.as_str())
+        .with("to", to)
+        .with("phone_number_id", env.phone_number_id.as_str())
+        .with("category", env.category.as_str())
+        .with("message", message);
+    table.put(item, None).await.map_err(RecordError::retry)?;
+    tracing::info!(preview = %preview(&env.message.content), "sandbox: message in the outbox");
+    Ok(Outcome::Sandbox {
+        wamid: format!("sandbox.{}", env.id),
+    })
+}
+
+/// A short, PII-free line describing a message, for the local console.
+fn preview(content: &Content) -> String {
+    let text = match content {
+        Content::Text(t) => t.body.clone(),
+        Content::Template(t) => format!("template {}", t.name),
+        other => format!("{:?}", std::mem::discriminant(other)),
+    };
+    text.chars().take(60).collect()
+}
+
+async fn record_outcome(
+    deps: &Deps,
+    table: &TenantTable,
+    env: &OutboundEnvelope,
+    to: &str,
+    outcome: &Outcome,
+) -> Result<(), StoreError> {
+    let now = deps.clock.now();
+    let mut item = Item::new(&out_key(&env.id))
+        .with("status", outcome.name())
+        .with("to", to)
+        .with("category", env.category.as_str())
+        .with("kind", env.message.kind())
+        .with("phone_number_id", env.phone_number_id.as_str())
+        .with(
+            "outcome",
+            serde_json::to_string(outcome).map_err(|e| StoreError::Internal(e.to_string()))?,
+        )
+        .with("updated_at", now.timestamp());
+    if let Content::Template(t) = &env.message.content {
+        item.set("template", t.name.as_str());
+    }
+    let mut ops = Vec::new();
+    match outcome {
+        Outcome::Sent { wamid } | Outcome::Sandbox { wamid } => {
+            item.set("wamid", wamid.as_str());
+            item.set("status_rank", 1);
+            ops.push(TxOp::Put {
+                item: Item::new(&crate::platform::schema::wamid(&wamid))
+                    .with("id", env.id.as_str()),
+                condition: None,
+            });
+        }
+        Outcome::Refused { reason } => item.set("reason", reason.as_str()),
+        Outcome::Failed { code, message } => {
+            item.set("reason", message.as_str());
+            if let Some(c) = code {
+                item.set("error_code", *c);
+            }
+        }
+        Outcome::Deferred { until } => item.set("deferred_until", until.as_str()),
+    }
+    ops.push(TxOp::Put {
+        item,
+        condition: None,
+    });
+    let day = now.format("%Y-%m-%d").to_string();
+    let counter = match outcome {
+        Outcome::Refused { reason } => format!("refused_{reason}"),
+        other => other.name().to_owned(),
+    };
+    ops.push(TxOp::Update {
+        key: Key::new("STATS#outbound", day),
+        update: Update::new().add(counter, 1),
+        condition: None,
+    });
+    // A notification's status and its template's and campaign's counters, in the same write.
+    if crate::notifications::is_notification(&env.id) {
+        ops.extend(crate::notifications::stats::outcome_ops(table, &env.id, outcome, now).await?);
+    }
+    table.transact(ops).await
+}

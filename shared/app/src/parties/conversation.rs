@@ -1,0 +1,224 @@
+//! The conversation store: a customer's conversation state, the merchant's chat settings, the hand-off
+//! marker, and the one way a reply enters the outbound queue and the conversation log.
+
+use crate::parties::messages::{Category, InboundEnvelope, OutboundEnvelope};
+use crate::platform::error::ApiError;
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
+use mostrador_core::conversation::{Faq, Input, Reply, State, Texts};
+use mostrador_store::{Item, Key, Table};
+use mostrador_whatsapp::client::OutgoingMessage as CloudMessage;
+use mostrador_whatsapp::webhook::{self, Interactive, MessageKind};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// A merchant's chat settings: texts, questions, prices and how long a reservation holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChatSettings {
+    pub texts: Texts,
+    pub faqs: Vec<Faq>,
+    /// Whether shelf prices include IVA.
+    pub includes_iva: bool,
+    /// Minutes stock stays reserved for an unpaid order.
+    pub reservation_minutes: u32,
+}
+
+impl Default for ChatSettings {
+    fn default() -> Self {
+        Self {
+            texts: Texts::default(),
+            faqs: Vec::new(),
+            includes_iva: true,
+            reservation_minutes: 30,
+        }
+    }
+}
+
+fn settings_key() -> Key {
+    crate::platform::schema::settings(crate::platform::schema::Settings::Chat)
+}
+
+/// The merchant's chat settings (defaults when never set).
+pub async fn load_settings(table: &TenantTable) -> Result<ChatSettings, ApiError> {
+    match table.get(&settings_key()).await? {
+        Some(item) => serde_json::from_str(item.get_s("doc").unwrap_or("{}"))
+            .map_err(|e| ApiError::Internal(e.into())),
+        None => Ok(ChatSettings::default()),
+    }
+}
+
+/// Stores the merchant's chat settings.
+pub async fn save_settings(table: &TenantTable, settings: &ChatSettings) -> Result<(), ApiError> {
+    if settings.reservation_minutes == 0 || settings.reservation_minutes > 7 * 24 * 60 {
+        return Err(ApiError::Validation(vec![
+            crate::platform::error::FieldError::new("reservation_minutes", "1 minute to 7 days"),
+        ]));
+    }
+    let doc = serde_json::to_string(settings).map_err(|e| ApiError::Internal(e.into()))?;
+    table
+        .put(Item::new(&settings_key()).with("doc", doc), None)
+        .await?;
+    Ok(())
+}
+
+fn state_key(wa_id: &str) -> Key {
+    crate::platform::schema::conversation_state(&wa_id)
+}
+
+/// The customer's conversation state.
+pub async fn load_state(table: &TenantTable, wa_id: &str) -> Result<State, ApiError> {
+    Ok(table
+        .get(&state_key(wa_id))
+        .await?
+        .and_then(|i| i.get_s("doc").and_then(|d| serde_json::from_str(d).ok()))
+        .unwrap_or_default())
+}
+
+/// Stores the conversation state of one customer.
+pub async fn save_state(
+    table: &TenantTable,
+    wa_id: &str,
+    state: &State,
+    now: i64,
+) -> Result<(), ApiError> {
+    let doc = serde_json::to_string(state).map_err(|e| ApiError::Internal(e.into()))?;
+    let handed_off = matches!(state, State::HandedOff);
+    table
+        .put(
+            Item::new(&state_key(wa_id))
+                .with("doc", doc)
+                .with("handed_off", handed_off)
+                .with("updated_at", now),
+            None,
+        )
+        .await?;
+    // The merchant's list of conversations waiting for a human.
+    let marker = crate::platform::schema::handoff(&wa_id);
+    if handed_off {
+        table
+            .put(
+                Item::new(&marker).with("wa_id", wa_id).with("since", now),
+                None,
+            )
+            .await?;
+    } else {
+        table.delete(&marker, None).await?;
+    }
+    Ok(())
+}
+
+/// Hands the customer's conversation to a human agent, as asking for an asesor does.
+pub async fn hand_off(table: &TenantTable, wa_id: &str, now: i64) -> Result<(), ApiError> {
+    save_state(table, wa_id, &State::HandedOff, now).await
+}
+
+/// What the customer sent, as the machine understands it; `None` for messages that need no answer.
+pub fn input_of(raw: &str) -> Option<Input> {
+    let message = webhook::parse_message(raw)?;
+    Some(match message.kind {
+        MessageKind::Text { body } => Input::Text(body),
+        MessageKind::Interactive(Interactive::ButtonReply { id, title }) => {
+            Input::ButtonReply { id, title }
+        }
+        MessageKind::Interactive(Interactive::ListReply { id, title, .. }) => {
+            Input::ListReply { id, title }
+        }
+        MessageKind::Button { payload, text } => Input::ButtonReply {
+            id: payload,
+            title: text,
+        },
+        MessageKind::Order { items, .. } => Input::CatalogOrder {
+            items: items
+                .into_iter()
+                .map(|i| (i.product_retailer_id, i.quantity))
+                .collect(),
+        },
+        MessageKind::Image(_)
+        | MessageKind::Document(_)
+        | MessageKind::Audio(_)
+        | MessageKind::Video(_)
+        | MessageKind::Sticker(_) => Input::Media,
+        // Reactions and number changes are not requests: no answer.
+        MessageKind::Reaction { .. } | MessageKind::System { .. } => return None,
+        _ => Input::Unsupported,
+    })
+}
+
+/// Outbound ids are at most 100 characters without `#`: derived from the wamid by hashing.
+pub fn reply_id(wamid: &str) -> String {
+    let digest = hex::encode(Sha256::digest(wamid.as_bytes()));
+    format!("re{}", &digest[..32])
+}
+
+/// The Cloud API message for a reply.
+pub fn cloud_message(to: &str, reply: &Reply) -> Result<CloudMessage, ApiError> {
+    use serde_json::json;
+    let body = match reply {
+        Reply::Text(text) => {
+            json!({ "type": "text", "text": { "body": text, "preview_url": text.contains("http") } })
+        }
+        Reply::Buttons { body, buttons } => {
+            json!({ "type": "interactive", "interactive": { "type": "button", "body": { "text": body },
+            "action": { "buttons": buttons.iter().map(|b| json!({ "type": "reply", "reply": { "id": b.id, "title": b.title } })).collect::<Vec<_>>() } } })
+        }
+        Reply::List {
+            body,
+            button_label,
+            sections,
+        } => {
+            json!({ "type": "interactive", "interactive": { "type": "list", "body": { "text": body },
+            "action": { "button": button_label, "sections": sections.iter().map(|s| json!({ "title": s.title,
+                "rows": s.rows.iter().map(|r| if r.description.is_empty() { json!({ "id": r.id, "title": r.title }) } else { json!({ "id": r.id, "title": r.title, "description": r.description }) }).collect::<Vec<_>>() })).collect::<Vec<_>>() } } })
+        }
+        Reply::ProductList {
+            catalog_id,
+            header,
+            body,
+            sections,
+        } => json!({ "type": "interactive", "interactive": { "type": "product_list",
+            "header": { "type": "text", "text": header }, "body": { "text": body },
+            "action": { "catalog_id": catalog_id, "sections": sections.iter().map(|(title, skus)| json!({ "title": title,
+                "product_items": skus.iter().map(|s| json!({ "product_retailer_id": s })).collect::<Vec<_>>() })).collect::<Vec<_>>() } } }),
+    };
+    let mut wire = body;
+    wire["messaging_product"] = json!("whatsapp");
+    wire["to"] = json!(to);
+    serde_json::from_value(wire).map_err(|e| {
+        ApiError::Internal(anyhow::anyhow!(
+            "reply does not map to a Cloud API message: {e}"
+        ))
+    })
+}
+
+/// Queues a reply to the customer and logs it in the conversation.
+pub async fn send_reply(
+    deps: &Deps,
+    merchant: &MerchantId,
+    msg: &InboundEnvelope,
+    id: &str,
+    reply: &Reply,
+) -> Result<(), ApiError> {
+    let message = cloud_message(&msg.wa_id, reply)?;
+    let envelope = OutboundEnvelope {
+        id: id.to_owned(),
+        merchant_id: merchant.to_string(),
+        phone_number_id: msg.phone_number_id.clone(),
+        category: Category::Service,
+        message,
+    };
+    envelope.queue(deps).await?;
+    // The conversation log the merchant API shows.
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let log = Item::new(&Key::new(
+        format!("CUST#{}", msg.wa_id),
+        format!("MSG#{:010}#{id}", deps.clock.now_secs()),
+    ))
+    .with("direction", "out")
+    .with(
+        "message",
+        serde_json::to_string(&envelope.message).map_err(|e| ApiError::Internal(e.into()))?,
+    );
+    table.put(log, None).await?;
+    Ok(())
+}

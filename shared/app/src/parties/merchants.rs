@@ -1,0 +1,504 @@
+//! Merchants, their branches and their API keys.
+//!
+//! API keys are random (160 bits), shown once, stored only as a SHA-256 hash, revocable, and may be
+//! limited to one branch. Platform-level lookup records (`APIKEY#{hash}`, `PHONE#{phone_number_id}`)
+//! resolve a key or a WhatsApp number to its merchant; everything else lives under the merchant.
+
+use crate::platform::error::{ApiError, FieldError};
+use crate::platform::tenant::{MerchantId, TenantTable};
+use crate::platform::Deps;
+use mostrador_core::ids::sortable_id;
+use mostrador_store::{Condition, Item, Key, Query, StoreError, Table, TxOp, Update};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// A new random id, sortable by creation time.
+pub fn new_id(deps: &Deps) -> String {
+    let mut random = [0u8; 10];
+    rand::thread_rng().fill_bytes(&mut random);
+    sortable_id(deps.clock.now(), random)
+}
+
+/// A merchant's profile.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Merchant {
+    pub id: MerchantId,
+    pub name: String,
+    pub created_at: String,
+}
+
+/// A branch: where orders are fulfilled and invoices issued (LugarExpedicion).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Branch {
+    pub id: String,
+    pub name: String,
+    /// The WhatsApp Business phone number id that customers of this branch write to.
+    pub phone_number_id: Option<String>,
+    pub postal_code: String,
+    pub timezone: String,
+    pub address: String,
+    /// Opening hours as customers read them, e.g. "Lun a sáb 8:00–22:00, dom 9:00–15:00".
+    #[serde(default)]
+    pub hours: String,
+}
+
+/// Metadata of an API key; the key itself is never stored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ApiKeyInfo {
+    pub key_id: String,
+    /// The first characters of the key, to recognise it.
+    pub prefix: String,
+    pub label: Option<String>,
+    pub branch_id: Option<String>,
+    pub revoked: bool,
+    pub created_at: String,
+}
+
+/// A freshly issued key: the only time the secret is shown.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssuedKey {
+    #[serde(flatten)]
+    pub info: ApiKeyInfo,
+    pub api_key: String,
+}
+
+/// Who is calling the merchant API.
+#[derive(Clone)]
+pub struct Caller {
+    pub merchant: MerchantId,
+    pub key_id: String,
+    /// When set, the key may act only on this branch.
+    pub branch: Option<String>,
+    /// The merchant's own view of the table.
+    pub table: TenantTable,
+}
+
+impl Caller {
+    /// Refuses access to a branch the key is not limited to.
+    pub fn check_branch(&self, branch_id: &str) -> Result<(), ApiError> {
+        match &self.branch {
+            Some(only) if only != branch_id => Err(ApiError::Forbidden(format!(
+                "this API key is limited to branch {only}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn hash_key(api_key: &str) -> String {
+    hex::encode(Sha256::digest(api_key.as_bytes()))
+}
+
+fn lookup_key(hash: &str) -> Key {
+    Key::new(format!("APIKEY#{hash}"), "APIKEY")
+}
+
+fn phone_key(phone_number_id: &str) -> Key {
+    Key::new(format!("PHONE#{phone_number_id}"), "PHONE")
+}
+
+const PROFILE: (&str, &str) = ("PROFILE", "PROFILE");
+
+fn profile_key() -> Key {
+    Key::new(PROFILE.0, PROFILE.1)
+}
+
+fn from_item<T: for<'de> Deserialize<'de>>(item: &Item) -> Result<T, ApiError> {
+    let json = item
+        .get_s("doc")
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("item has no doc")))?;
+    serde_json::from_str(json).map_err(|e| ApiError::Internal(e.into()))
+}
+
+fn to_item<T: Serialize>(key: &Key, value: &T) -> Result<Item, ApiError> {
+    let json = serde_json::to_string(value).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(Item::new(key).with("doc", json))
+}
+
+/// Input of merchant creation.
+#[derive(Debug, Deserialize)]
+pub struct NewMerchant {
+    pub name: String,
+}
+
+/// Creates a merchant.
+pub async fn create_merchant(deps: &Deps, input: NewMerchant) -> Result<Merchant, ApiError> {
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 120 {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "name",
+            "must have 1-120 characters",
+        )]));
+    }
+    let id =
+        MerchantId::try_from(new_id(deps)).map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
+    let merchant = Merchant {
+        id: id.clone(),
+        name: name.to_owned(),
+        created_at: deps.clock.now().to_rfc3339(),
+    };
+    let tenant = TenantTable::new(deps.table.clone(), &id);
+    tenant
+        .put(
+            to_item(&profile_key(), &merchant)?,
+            Some(Condition::NotExists),
+        )
+        .await?;
+    tracing::info!(merchant = %id, "merchant created");
+    Ok(merchant)
+}
+
+/// A merchant's profile, if it exists.
+pub async fn get_merchant(deps: &Deps, id: &MerchantId) -> Result<Option<Merchant>, ApiError> {
+    let tenant = TenantTable::new(deps.table.clone(), id);
+    tenant
+        .get(&profile_key())
+        .await?
+        .as_ref()
+        .map(from_item)
+        .transpose()
+}
+
+/// Input of key issuance.
+#[derive(Debug, Default, Deserialize)]
+pub struct NewApiKey {
+    pub label: Option<String>,
+    pub branch_id: Option<String>,
+}
+
+/// Issues an API key for a merchant; the returned secret is never retrievable again.
+pub async fn issue_key(
+    deps: &Deps,
+    merchant: &MerchantId,
+    input: NewApiKey,
+) -> Result<IssuedKey, ApiError> {
+    if get_merchant(deps, merchant).await?.is_none() {
+        return Err(ApiError::NotFound("merchant".into()));
+    }
+    let tenant = TenantTable::new(deps.table.clone(), merchant);
+    if let Some(branch) = &input.branch_id {
+        if get_branch(&tenant, branch).await?.is_none() {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "branch_id",
+                "no such branch",
+            )]));
+        }
+    }
+    if input.label.as_ref().is_some_and(|l| l.chars().count() > 80) {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "label",
+            "at most 80 characters",
+        )]));
+    }
+    let key_id = new_id(deps);
+    let mut secret = [0u8; 20];
+    rand::thread_rng().fill_bytes(&mut secret);
+    let api_key = format!("mos_{}_{}", key_id.to_lowercase(), hex::encode(secret));
+    let hash = hash_key(&api_key);
+    let info = ApiKeyInfo {
+        key_id: key_id.clone(),
+        prefix: api_key.chars().take(12).collect(),
+        label: input.label,
+        branch_id: input.branch_id,
+        revoked: false,
+        created_at: deps.clock.now().to_rfc3339(),
+    };
+    let lookup = Item::new(&lookup_key(&hash))
+        .with("merchant_id", merchant.as_str())
+        .with("key_id", key_id.as_str())
+        .with("revoked", false);
+    let lookup = match &info.branch_id {
+        Some(b) => lookup.with("branch_id", b.as_str()),
+        None => lookup,
+    };
+    let record = to_item(&Key::new("APIKEYS", format!("APIKEY#{key_id}")), &info)?
+        .with("hash", hash.as_str());
+    // The lookup record is platform-level; the record the merchant sees is under the merchant.
+    deps.table
+        .transact(vec![
+            TxOp::Put {
+                item: lookup,
+                condition: Some(Condition::NotExists),
+            },
+            TxOp::Put {
+                item: scoped(merchant, record),
+                condition: Some(Condition::NotExists),
+            },
+        ])
+        .await?;
+    tracing::info!(merchant = %merchant, key_id = %key_id, "api key issued");
+    Ok(IssuedKey { info, api_key })
+}
+
+/// The keys of a merchant (metadata only).
+pub async fn list_keys(table: &TenantTable) -> Result<Vec<ApiKeyInfo>, ApiError> {
+    let page = table
+        .query(Query::partition("APIKEYS").prefix("APIKEY#"))
+        .await?;
+    page.items.iter().map(from_item).collect()
+}
+
+/// Revokes one of a merchant's keys; unknown ids are 404.
+pub async fn revoke_key(
+    deps: &Deps,
+    merchant: &MerchantId,
+    key_id: &str,
+) -> Result<ApiKeyInfo, ApiError> {
+    let tenant = TenantTable::new(deps.table.clone(), merchant);
+    let record_key = Key::new("APIKEYS", format!("APIKEY#{key_id}"));
+    let record = tenant
+        .get(&record_key)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("api key".into()))?;
+    let hash = record
+        .get_s("hash")
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("key without hash")))?
+        .to_owned();
+    let mut info: ApiKeyInfo = from_item(&record)?;
+    info.revoked = true;
+    let doc = serde_json::to_string(&info).map_err(|e| ApiError::Internal(e.into()))?;
+    deps.table
+        .transact(vec![
+            TxOp::Update {
+                key: lookup_key(&hash),
+                update: Update::new().set("revoked", true),
+                condition: Some(Condition::Eq(
+                    "merchant_id".into(),
+                    merchant.as_str().into(),
+                )),
+            },
+            TxOp::Update {
+                key: Key::new(
+                    crate::platform::schema::merchant_pk(merchant, "APIKEYS"),
+                    format!("APIKEY#{key_id}"),
+                ),
+                update: Update::new().set("doc", doc),
+                condition: Some(Condition::Exists),
+            },
+        ])
+        .await?;
+    tracing::info!(merchant = %merchant, key_id = %key_id, "api key revoked");
+    Ok(info)
+}
+
+/// Resolves a bearer key to its caller; unknown and revoked keys are both just `Unauthorized`.
+pub async fn resolve_key(deps: &Deps, api_key: &str) -> Result<Caller, ApiError> {
+    if !api_key.starts_with("mos_") || api_key.len() > 200 {
+        return Err(ApiError::Unauthorized);
+    }
+    let item = deps
+        .table
+        .get(&lookup_key(&hash_key(api_key)))
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    if item.get("revoked") != Some(&mostrador_store::Value::Bool(false)) {
+        return Err(ApiError::Unauthorized);
+    }
+    let merchant = item
+        .get_s("merchant_id")
+        .and_then(|m| MerchantId::try_from(m.to_owned()).ok())
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(Caller {
+        table: TenantTable::new(deps.table.clone(), &merchant),
+        merchant,
+        key_id: item.get_s("key_id").unwrap_or_default().to_owned(),
+        branch: item.get_s("branch_id").map(str::to_owned),
+    })
+}
+
+/// Input of branch creation or replacement.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BranchInput {
+    pub name: String,
+    pub phone_number_id: Option<String>,
+    pub postal_code: String,
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub hours: String,
+}
+
+fn default_timezone() -> String {
+    "America/Mexico_City".to_owned()
+}
+
+impl BranchInput {
+    /// Field-level validation: a 5-digit postal code, a known timezone, a numeric phone number id.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        let mut errors = Vec::new();
+        if self.name.trim().is_empty() || self.name.chars().count() > 120 {
+            errors.push(FieldError::new("name", "must have 1-120 characters"));
+        }
+        if self.postal_code.len() != 5 || !self.postal_code.chars().all(|c| c.is_ascii_digit()) {
+            errors.push(FieldError::new(
+                "postal_code",
+                "must be a 5-digit Mexican postal code",
+            ));
+        }
+        if self.timezone.parse::<chrono_tz::Tz>().is_err() {
+            errors.push(FieldError::new(
+                "timezone",
+                "must be an IANA timezone such as America/Mexico_City",
+            ));
+        }
+        if let Some(p) = &self.phone_number_id {
+            if p.is_empty() || p.len() > 32 || !p.chars().all(|c| c.is_ascii_digit()) {
+                errors.push(FieldError::new(
+                    "phone_number_id",
+                    "must be the numeric WhatsApp phone number id",
+                ));
+            }
+        }
+        if self.address.chars().count() > 300 {
+            errors.push(FieldError::new("address", "at most 300 characters"));
+        }
+        if self.hours.chars().count() > 200 {
+            errors.push(FieldError::new("hours", "at most 200 characters"));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+}
+
+fn branch_key(id: &str) -> Key {
+    Key::new("BRANCHES", format!("BRANCH#{id}"))
+}
+
+/// Where a WhatsApp number routes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneRoute {
+    pub merchant: MerchantId,
+    pub branch_id: String,
+}
+
+/// The merchant and branch of a WhatsApp phone number id.
+pub async fn route_phone(
+    table: &dyn Table,
+    phone_number_id: &str,
+) -> Result<Option<PhoneRoute>, StoreError> {
+    let Some(item) = table.get(&phone_key(phone_number_id)).await? else {
+        return Ok(None);
+    };
+    let merchant = item
+        .get_s("merchant_id")
+        .and_then(|m| MerchantId::try_from(m.to_owned()).ok());
+    Ok(match (merchant, item.get_s("branch_id")) {
+        (Some(merchant), Some(branch)) => Some(PhoneRoute {
+            merchant,
+            branch_id: branch.to_owned(),
+        }),
+        _ => None,
+    })
+}
+
+/// Creates a branch; its phone number, if any, must not belong to any other branch.
+pub async fn create_branch(
+    deps: &Deps,
+    caller: &Caller,
+    input: BranchInput,
+) -> Result<Branch, ApiError> {
+    input.validate()?;
+    if let Some(only) = &caller.branch {
+        return Err(ApiError::Forbidden(format!(
+            "this API key is limited to branch {only}"
+        )));
+    }
+    let branch = Branch {
+        id: new_id(deps),
+        name: input.name.trim().to_owned(),
+        phone_number_id: input.phone_number_id.clone(),
+        postal_code: input.postal_code,
+        timezone: input.timezone,
+        address: input.address,
+        hours: input.hours,
+    };
+    let mut ops = vec![TxOp::Put {
+        item: scoped(&caller.merchant, to_item(&branch_key(&branch.id), &branch)?),
+        condition: Some(Condition::NotExists),
+    }];
+    if let Some(phone) = &branch.phone_number_id {
+        ops.push(TxOp::Put {
+            // Indexed so platform tools (the local sandbox) can list every registered number.
+            item: Item::new(&phone_key(phone))
+                .with("merchant_id", caller.merchant.as_str())
+                .with("branch_id", branch.id.as_str())
+                .with("gsi1pk", "PHONES")
+                .with("gsi1sk", phone.as_str()),
+            condition: Some(Condition::NotExists),
+        });
+    }
+    match deps.table.transact(ops).await {
+        Ok(()) => Ok(branch),
+        Err(e) if e.failed_operations() == vec![1] => Err(ApiError::Conflict(
+            "this WhatsApp phone number id already belongs to a branch".into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Puts a logical item under the merchant's prefix, for transactions that mix in platform records.
+fn scoped(merchant: &MerchantId, mut item: Item) -> Item {
+    if let Some(mostrador_store::Value::S(pk)) = item.attrs.get("pk") {
+        let pk = crate::platform::schema::merchant_pk(merchant, &pk);
+        item.set("pk", pk);
+    }
+    item
+}
+
+/// One branch of the caller's merchant.
+pub async fn get_branch(table: &TenantTable, id: &str) -> Result<Option<Branch>, ApiError> {
+    table
+        .get(&branch_key(id))
+        .await?
+        .as_ref()
+        .map(from_item)
+        .transpose()
+}
+
+/// The branches of the caller's merchant (only its own branch for a branch-limited key).
+pub async fn list_branches(caller: &Caller) -> Result<Vec<Branch>, ApiError> {
+    let page = caller
+        .table
+        .query(Query::partition("BRANCHES").prefix("BRANCH#"))
+        .await?;
+    let all: Vec<Branch> = page.items.iter().map(from_item).collect::<Result<_, _>>()?;
+    Ok(all
+        .into_iter()
+        .filter(|b| caller.branch.as_ref().is_none_or(|only| *only == b.id))
+        .collect())
+}
+
+/// Changes a branch's name, address, timezone or postal code (the phone number is fixed once set).
+pub async fn update_branch(
+    caller: &Caller,
+    id: &str,
+    input: BranchInput,
+) -> Result<Branch, ApiError> {
+    input.validate()?;
+    caller.check_branch(id)?;
+    let mut branch = get_branch(&caller.table, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("branch".into()))?;
+    if input.phone_number_id.is_some() && input.phone_number_id != branch.phone_number_id {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "phone_number_id",
+            "cannot be changed; create a new branch",
+        )]));
+    }
+    branch.name = input.name.trim().to_owned();
+    branch.postal_code = input.postal_code;
+    branch.timezone = input.timezone;
+    branch.address = input.address;
+    branch.hours = input.hours;
+    caller
+        .table
+        .put(to_item(&branch_key(id), &branch)?, Some(Condition::Exists))
+        .await?;
+    Ok(branch)
+}

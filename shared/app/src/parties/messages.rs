@@ -1,0 +1,157 @@
+//! What travels on the queues: one typed envelope per queue.
+
+use serde::{Deserialize, Serialize};
+
+/// A customer's WhatsApp message on the inbound queue (group `{phone_number_id}:{wa_id}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InboundEnvelope {
+    pub merchant_id: String,
+    pub branch_id: String,
+    pub phone_number_id: String,
+    /// Normalized customer WhatsApp id.
+    pub wa_id: String,
+    pub wamid: String,
+    /// Unix seconds, from Meta.
+    pub timestamp: i64,
+    pub profile_name: Option<String>,
+    /// The message exactly as Meta sent it (raw JSON text: prices keep their decimals); read it with
+    /// `mostrador_whatsapp::webhook::parse_message`.
+    pub message: Box<serde_json::value::RawValue>,
+}
+
+/// Why a message is sent, which decides the rules it is held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// A reply inside the customer's conversation (free-form, inside the 24-hour window).
+    Service,
+    /// Order, payment and account updates the customer expects.
+    Utility,
+    /// Promotions: opt-in required, held during quiet hours.
+    Marketing,
+    /// One-time codes.
+    Authentication,
+    /// Fraud and security alerts: skip quiet hours, never an opt-out.
+    Security,
+}
+
+impl Category {
+    /// Whether the business starts it (counts against the daily cap), as opposed to a reply.
+    pub fn business_initiated(self) -> bool {
+        self != Category::Service
+    }
+
+    /// The name used in records and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Service => "service",
+            Category::Utility => "utility",
+            Category::Marketing => "marketing",
+            Category::Authentication => "authentication",
+            Category::Security => "security",
+        }
+    }
+}
+
+/// A message to send on the outbound queue (group = recipient).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboundEnvelope {
+    /// Our id of this outbound message: it is sent at most once per id.
+    pub id: String,
+    pub merchant_id: String,
+    /// The merchant's WhatsApp number that sends it.
+    pub phone_number_id: String,
+    pub category: Category,
+    /// The Cloud API message, recipient included, exactly as Meta will receive it.
+    pub message: mostrador_whatsapp::client::OutgoingMessage,
+}
+
+impl OutboundEnvelope {
+    /// Queues the message for the sender: FIFO per recipient (`message.to`), deduplicated by `id`.
+    pub async fn queue(
+        &self,
+        deps: &crate::platform::Deps,
+    ) -> Result<(), crate::platform::error::ApiError> {
+        let body = serde_json::to_string(self)
+            .map_err(|e| crate::platform::error::ApiError::Internal(e.into()))?;
+        deps.queues
+            .outbound
+            .send(
+                mostrador_queue::OutgoingMessage::new(body)
+                    .group(self.message.to.clone())
+                    .dedup(self.id.clone()),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// An invoice to build and stamp on the invoicing queue: an order's individual invoice, or (with
+/// `global`) a branch's global invoice, whose id travels in `order_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvoiceRequest {
+    pub merchant_id: String,
+    pub order_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global: Option<GlobalPeriod>,
+    /// With `egreso`: a nota de crédito (CFDI de egreso) for the order named in it; its id travels
+    /// in `order_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egreso: Option<EgresoFor>,
+}
+
+/// What a nota de crédito corrects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EgresoFor {
+    /// The order whose amount is given back or taken out.
+    pub order_id: String,
+    /// The invoice it relates to (our id) and its UUID.
+    pub related_id: String,
+    pub related_uuid: String,
+    /// `global_adjustment`: the sale was invoiced individually after its global invoice (receptor:
+    /// público en general, relation 01); `refund`: the order was refunded (receptor: the customer of
+    /// the related invoice, relation 03).
+    pub reason: String,
+}
+
+/// The sales a global invoice covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GlobalPeriod {
+    pub branch_id: String,
+    /// The local days (YYYY-MM-DD, Mexico City) of the period.
+    pub days: Vec<String>,
+    /// SAT c_Periodicidad: 01 daily, 02 weekly, 03 fortnightly, 04 monthly.
+    pub periodicidad: String,
+    /// SAT c_Meses of the period.
+    pub meses: String,
+    pub anio: i32,
+}
+
+/// What happened to an outbound message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Accepted by the Cloud API (delivery and reads arrive as status webhooks).
+    Sent { wamid: String },
+    /// Sandbox mode: stored in the outbox instead of sent.
+    Sandbox { wamid: String },
+    /// Not sent because a rule forbids it.
+    Refused { reason: String },
+    /// Meta refused it for good.
+    Failed { code: Option<i64>, message: String },
+    /// Held until quiet hours end.
+    Deferred { until: String },
+}
+
+impl Outcome {
+    /// The outcome's name in records and reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Sent { .. } => "sent",
+            Outcome::Sandbox { .. } => "sandbox",
+            Outcome::Refused { .. } => "refused",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Deferred { .. } => "deferred",
+        }
+    }
+}

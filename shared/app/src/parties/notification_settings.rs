@@ -1,0 +1,121 @@
+//! A merchant's notification policy: the privacy-notice link consent records point to, per-category
+//! daily caps, reminder timing and the attribution window.
+
+use crate::parties::messages::Category;
+use crate::platform::error::{ApiError, FieldError};
+use crate::platform::tenant::TenantTable;
+use mostrador_store::{Item, Key, Table};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The cap of security alerts per customer per day when none is configured: they are outside the
+/// general daily cap (a fraud alert is never crowded out by a statement) but not unlimited.
+pub const DEFAULT_SECURITY_CAP: u32 = 10;
+
+/// The merchant's notification settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationSettings {
+    /// The merchant's aviso de privacidad (LFPDPPP); every consent record keeps the link in force.
+    pub privacy_notice_url: Option<String>,
+    /// Per-category daily caps per customer (`utility`, `marketing`, `authentication`, `security`),
+    /// on top of the general `daily_cap` of the WhatsApp settings.
+    pub category_caps: BTreeMap<String, u32>,
+    /// Minutes before an unpaid order expires when the customer is reminded (0: no reminder).
+    pub payment_reminder_minutes: u32,
+    /// Minutes of silence after which a cart left in the chat is reminded, once (0: never).
+    pub abandoned_cart_minutes: u32,
+    /// Hours after a notification during which replies, documents and payments are attributed to it.
+    pub attribution_hours: u32,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            privacy_notice_url: None,
+            category_caps: BTreeMap::new(),
+            payment_reminder_minutes: 10,
+            abandoned_cart_minutes: 60,
+            attribution_hours: 72,
+        }
+    }
+}
+
+impl NotificationSettings {
+    /// The daily cap of one category, if it has its own.
+    pub fn category_cap(&self, category: Category) -> Option<u32> {
+        match self.category_caps.get(category.as_str()) {
+            Some(cap) => Some(*cap),
+            None if category == Category::Security => Some(DEFAULT_SECURITY_CAP),
+            None => None,
+        }
+    }
+
+    /// The attribution window in seconds.
+    pub fn attribution_secs(&self) -> i64 {
+        i64::from(self.attribution_hours) * 3600
+    }
+
+    fn problems(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if let Some(url) = &self.privacy_notice_url {
+            if let Err(why) = crate::platform::urls::check_target(url) {
+                errors.push(FieldError::new("privacy_notice_url", why));
+            }
+        }
+        for (category, cap) in &self.category_caps {
+            if !matches!(
+                category.as_str(),
+                "utility" | "marketing" | "authentication" | "security"
+            ) {
+                errors.push(FieldError::new(
+                    format!("category_caps.{category}"),
+                    "utility, marketing, authentication or security",
+                ));
+            }
+            if *cap > 100 {
+                errors.push(FieldError::new(
+                    format!("category_caps.{category}"),
+                    "at most 100 per customer per day",
+                ));
+            }
+        }
+        if self.payment_reminder_minutes > 7 * 24 * 60 {
+            errors.push(FieldError::new(
+                "payment_reminder_minutes",
+                "at most 7 days",
+            ));
+        }
+        if self.abandoned_cart_minutes > 7 * 24 * 60 {
+            errors.push(FieldError::new("abandoned_cart_minutes", "at most 7 days"));
+        }
+        if self.attribution_hours == 0 || self.attribution_hours > 30 * 24 {
+            errors.push(FieldError::new("attribution_hours", "1 hour to 30 days"));
+        }
+        errors
+    }
+}
+
+fn key() -> Key {
+    crate::platform::schema::settings(crate::platform::schema::Settings::Notifications)
+}
+
+/// The merchant's settings (defaults when never set).
+pub async fn load(table: &TenantTable) -> Result<NotificationSettings, ApiError> {
+    match table.get(&key()).await? {
+        Some(item) => serde_json::from_str(item.get_s("doc").unwrap_or("{}"))
+            .map_err(|e| ApiError::Internal(e.into())),
+        None => Ok(NotificationSettings::default()),
+    }
+}
+
+/// Validates and stores the settings.
+pub async fn save(table: &TenantTable, settings: &NotificationSettings) -> Result<(), ApiError> {
+    let errors = settings.problems();
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let doc = serde_json::to_string(settings).map_err(|e| ApiError::Internal(e.into()))?;
+    table.put(Item::new(&key()).with("doc", doc), None).await?;
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! Wiring: the ports built once from [`Config`], for a Lambda's init or the local stack.
+
+use crate::platform::config::{Config, Engine};
+use anyhow::Context;
+use mostrador_core::{Clock, SystemClock};
+use mostrador_queue::{Queue, QueueSpec};
+use mostrador_store::idempotency::Idempotency;
+use mostrador_store::sqlite::{Database, SqliteTable};
+use mostrador_store::{Blobs, DirBlobs, Keys, LocalKeys, Table};
+use mostrador_whatsapp::client::CloudApi;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long idempotency records of inbound events are kept: Meta retries for up to 7 days.
+pub const IDEMPOTENCY_RETENTION: Duration = Duration::from_secs(8 * 24 * 3600);
+
+/// Logical queue names and kinds.
+pub fn queue_specs() -> [QueueSpec; 3] {
+    [
+        QueueSpec::fifo("inbound"),
+        QueueSpec::fifo("outbound"),
+        QueueSpec::standard("invoicing"),
+    ]
+}
+
+/// The three queues of the system.
+#[derive(Clone)]
+pub struct Queues {
+    /// Customer messages, FIFO per `{phone_number_id}:{wa_id}`.
+    pub inbound: Arc<dyn Queue>,
+    /// Messages to send, FIFO per recipient.
+    pub outbound: Arc<dyn Queue>,
+    /// Invoices to stamp.
+    pub invoicing: Arc<dyn Queue>,
+}
+
+impl Queues {
+    /// A queue by its logical name.
+    pub fn by_name(&self, name: &str) -> Option<&Arc<dyn Queue>> {
+        match name {
+            "inbound" => Some(&self.inbound),
+            "outbound" => Some(&self.outbound),
+            "invoicing" => Some(&self.invoicing),
+            _ => None,
+        }
+    }
+
+    /// All queues with their names.
+    pub fn all(&self) -> [(&'static str, &Arc<dyn Queue>); 3] {
+        [
+            ("inbound", &self.inbound),
+            ("outbound", &self.outbound),
+            ("invoicing", &self.invoicing),
+        ]
+    }
+}
+
+/// Everything a use case needs; cheap to clone.
+#[derive(Clone)]
+pub struct Deps {
+    pub config: Arc<Config>,
+    pub table: Arc<dyn Table>,
+    pub blobs: Arc<dyn Blobs>,
+    pub keys: Arc<dyn Keys>,
+    pub queues: Queues,
+    pub clock: Arc<dyn Clock>,
+    pub idempotency: Idempotency,
+    /// The WhatsApp Cloud API client (one HTTP connection pool per process).
+    pub cloud: CloudApi,
+    /// HTTP client for payment providers, PACs and merchants' webhooks (same pool, timeouts set).
+    pub http: reqwest::Client,
+}
+
+impl Deps {
+    /// Builds the engines the configuration names, with the system clock.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Builds the engines the configuration names, with the given clock.
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        match config.engine {
+            Engine::Embedded => Self::embedded(config, clock),
+            Engine::Aws => Self::aws(config, clock).await,
+        }
+    }
+
+    /// SQLite file, blob directory and key file under the data directory.
+    pub fn embedded(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let dir = config.data_dir.clone();
+        let db = Database::open(dir.join("mostrador.db"))
+            .with_context(|| format!("opening the database in {}", dir.display()))?;
+        let table: Arc<dyn Table> = Arc::new(SqliteTable::new(db.clone(), clock.clone()));
+        let blobs =
+            Arc::new(DirBlobs::open(dir.join("blobs")).context("opening the blob directory")?);
+        let keys = Arc::new(
+            LocalKeys::open(dir.join("master.key")).context("opening the local key file")?,
+        );
+        let [inbound, outbound, invoicing] = queue_specs();
+        let queue = |spec: QueueSpec| -> Arc<dyn Queue> {
+            Arc::new(mostrador_queue::sqlite::SqliteQueue::new(
+                db.clone(),
+                spec,
+                clock.clone(),
+            ))
+        };
+        let queues = Queues {
+            inbound: queue(inbound),
+            outbound: queue(outbound),
+            invoicing: queue(invoicing),
+        };
+        Ok(Self::assemble(config, table, blobs, keys, queues, clock))
+    }
+
+    /// DynamoDB, S3, KMS and SQS; creates them first when `MOSTRADOR_AWS_PROVISION` is set.
+    pub async fn aws(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        use mostrador_store::{dynamodb, kms, s3};
+        let sdk = mostrador_store::aws::sdk_config(config.aws.endpoint.as_deref()).await;
+        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        let s3_client = s3_client(&sdk, config.aws.endpoint.is_some());
+        let kms_client = aws_sdk_kms::Client::new(&sdk);
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let res = &mut config.aws;
+        if res.provision {
+            dynamodb::ensure_table(&dynamo, &res.table)
+                .await
+                .context("creating the table")?;
+            s3::ensure_bucket(&s3_client, &res.bucket)
+                .await
+                .context("creating the bucket")?;
+            if res.kms_key_id.is_none() {
+                res.kms_key_id = Some(
+                    kms::create_test_key(&kms_client)
+                        .await
+                        .context("creating a KMS key")?,
+                );
+            }
+            let prefix = res.table.clone();
+            for spec in queue_specs() {
+                let name = format!("{prefix}-{}", spec.name);
+                let (url, dlq) = mostrador_queue::sqs::ensure_queue_pair(
+                    &sqs,
+                    &name,
+                    spec.fifo,
+                    spec.max_receives,
+                    180,
+                )
+                .await
+                .with_context(|| format!("creating queue {name}"))?;
+                match spec.name.as_str() {
+                    "inbound" => (res.inbound_queue_url, res.inbound_dlq_url) = (url, dlq),
+                    "outbound" => (res.outbound_queue_url, res.outbound_dlq_url) = (url, dlq),
+                    _ => (res.invoicing_queue_url, res.invoicing_dlq_url) = (url, dlq),
+                }
+            }
+        }
+        let key_id = res.kms_key_id.clone().context(
+            "configuration variable MOSTRADOR_KMS_KEY_ID: is required with the aws engine",
+        )?;
+        let table: Arc<dyn Table> = Arc::new(dynamodb::DynamoTable::new(
+            dynamo,
+            res.table.clone(),
+            clock.clone(),
+        ));
+        let blobs: Arc<dyn Blobs> = Arc::new(s3::S3Blobs::new(s3_client, res.bucket.clone()));
+        let keys: Arc<dyn Keys> = Arc::new(kms::KmsKeys::new(kms_client, key_id));
+        let [inbound, outbound, invoicing] = queue_specs();
+        let queue = |spec: QueueSpec, url: &str, dlq: &str| -> Arc<dyn Queue> {
+            Arc::new(mostrador_queue::sqs::SqsQueue::new(
+                sqs.clone(),
+                spec,
+                url.to_owned(),
+                dlq.to_owned(),
+            ))
+        };
+        let queues = Queues {
+            inbound: queue(inbound, &res.inbound_queue_url, &res.inbound_dlq_url),
+            outbound: queue(outbound, &res.outbound_queue_url, &res.outbound_dlq_url),
+            invoicing: queue(invoicing, &res.invoicing_queue_url, &res.invoicing_dlq_url),
+        };
+        Ok(Self::assemble(config, table, blobs, keys, queues, clock))
+    }
+
+    fn assemble(
+        config: Config,
+        table: Arc<dyn Table>,
+        blobs: Arc<dyn Blobs>,
+        keys: Arc<dyn Keys>,
+        queues: Queues,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let idempotency = Idempotency::new(table.clone(), clock.clone(), IDEMPOTENCY_RETENTION);
+        // Building the client only fails if TLS cannot initialise; fall back to reqwest's defaults.
+        let http = CloudApi::http_client().unwrap_or_default();
+        let cloud = CloudApi::new(
+            http.clone(),
+            config.graph_api_base.clone(),
+            config.graph_api_version.clone(),
+        );
+        Self {
+            config: Arc::new(config),
+            table,
+            blobs,
+            keys,
+            queues,
+            clock,
+            idempotency,
+            cloud,
+            http,
+        }
+    }
+}
+
+/// Path-style addressing when an endpoint override (an emulator) is in use.
+fn s3_client(sdk: &aws_config::SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(path_style)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}

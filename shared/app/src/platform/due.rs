@@ -1,0 +1,106 @@
+//! Due entries: work that comes due later (an expiry, a reminder, a scheduled send), indexed for the
+//! scheduled jobs that act on it (`entry::jobs`).
+//!
+//! Work that comes due is indexed by due time (GSI1 `DUE#{job}`, sort `{due_ms}#...`), so a run costs
+//! what is due, never a table scan. Each entry is leased with a conditional update before its action
+//! and deleted after it: a double firing does nothing twice, and a run cut off by its timeout leaves
+//! the rest for the next run.
+
+use crate::platform::tenant::MerchantId;
+use crate::platform::Deps;
+use mostrador_store::StoreError;
+use serde::{Deserialize, Serialize};
+
+/// The jobs the scheduler fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Job {
+    PaymentReminders,
+    ExpireOrders,
+    AbandonedCarts,
+    GlobalInvoices,
+    DueNotifications,
+}
+
+impl Job {
+    /// Every job.
+    pub const ALL: [Job; 5] = [
+        Job::PaymentReminders,
+        Job::ExpireOrders,
+        Job::AbandonedCarts,
+        Job::GlobalInvoices,
+        Job::DueNotifications,
+    ];
+
+    /// The name used in the scheduler input.
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::PaymentReminders => "payment_reminders",
+            Job::ExpireOrders => "expire_orders",
+            Job::AbandonedCarts => "abandoned_carts",
+            Job::GlobalInvoices => "global_invoices",
+            Job::DueNotifications => "due_notifications",
+        }
+    }
+}
+
+/// The scheduler's input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobInput {
+    pub job: Job,
+}
+
+/// What an entry does when it comes due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DueAction {
+    /// Put a message on a queue (a reminder to send, an invoice to stamp).
+    Enqueue {
+        queue: String,
+        body: String,
+        group_id: Option<String>,
+        dedup_id: Option<String>,
+    },
+    /// Expire an order still awaiting payment: release its stock and tell the customer.
+    ExpireOrder {
+        merchant_id: String,
+        order_id: String,
+    },
+    /// Remind the customer of an order still awaiting payment.
+    PaymentReminder {
+        merchant_id: String,
+        order_id: String,
+    },
+    /// Remind a customer, once, of the cart left in the chat.
+    AbandonedCart {
+        merchant_id: String,
+        wa_id: String,
+        phone_number_id: String,
+    },
+    /// Expand one chunk of a bulk notification request.
+    NotificationBatch {
+        merchant_id: String,
+        bulk_id: String,
+        chunk: u32,
+    },
+    /// Ask the payment provider again for the link of an order it failed at confirmation.
+    RetryPaymentLink {
+        merchant_id: String,
+        order_id: String,
+        attempt: u32,
+    },
+}
+
+/// Schedules `action` for `due_at_ms` under a merchant; `id` makes it unique (re-scheduling replaces).
+pub async fn schedule(
+    deps: &Deps,
+    merchant: &MerchantId,
+    job: Job,
+    id: &str,
+    due_at_ms: i64,
+    action: &DueAction,
+) -> Result<(), StoreError> {
+    let item = crate::platform::schema::due_entry(merchant, job, id, id, due_at_ms, action)?;
+    deps.table.put(item, None).await
+}

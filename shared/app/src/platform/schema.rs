@@ -1,0 +1,247 @@
+//! The table's key layout: one builder per entity, so a key is spelled in one place and stored data
+//! cannot drift by a typo. Merchant items are written through `TenantTable`, which puts their
+//! partition under [`merchant_pk`]; the builders here give the logical key inside the merchant.
+//! The unit tests pin every builder to the exact strings already stored: changing one moves data.
+
+use crate::platform::due::{DueAction, Job};
+use crate::platform::tenant::MerchantId;
+use mostrador_store::{Item, Key, StoreError};
+
+/// The physical partition of a merchant's logical partition `pk`: `M#{merchant}#{pk}`.
+pub fn merchant_pk(merchant: &impl std::fmt::Display, pk: &str) -> String {
+    format!("M#{merchant}#{pk}")
+}
+
+/// The partition prefix of everything a merchant owns.
+pub fn merchant_prefix(merchant: &impl std::fmt::Display) -> String {
+    format!("M#{merchant}#")
+}
+
+/// An order.
+pub fn order(order_id: &str) -> Key {
+    Key::new(format!("ORDER#{order_id}"), "ORDER")
+}
+
+/// The pointer from a customer to one of their orders (sorted by creation time).
+pub fn customer_order(wa_id: &str, created_at: &str, order_id: &str) -> Key {
+    Key::new(
+        format!("CUST#{wa_id}"),
+        format!("ORDER#{created_at}#{order_id}"),
+    )
+}
+
+/// The partition of everything about one customer.
+pub fn customer_pk(wa_id: &str) -> String {
+    format!("CUST#{wa_id}")
+}
+
+/// A customer's profile (name, window, opt-out).
+pub fn customer_profile(wa_id: &str) -> Key {
+    Key::new(customer_pk(wa_id), "PROFILE")
+}
+
+/// A customer's conversation state.
+pub fn conversation_state(wa_id: &str) -> Key {
+    Key::new(customer_pk(wa_id), "CONV")
+}
+
+/// One message of a conversation's log, in the order it happened.
+pub fn conversation_message(wa_id: &str, at_secs: i64, id: &str) -> Key {
+    Key::new(customer_pk(wa_id), format!("MSG#{at_secs:010}#{id}"))
+}
+
+/// The marker of a conversation waiting for a person.
+pub fn handoff(wa_id: &str) -> Key {
+    Key::new("HANDOFFS", customer_pk(wa_id))
+}
+
+/// A customer's current consent record.
+pub fn consent(wa_id: &str) -> Key {
+    Key::new(customer_pk(wa_id), "CONSENT")
+}
+
+/// A customer's saved fiscal data.
+pub fn fiscal_data(wa_id: &str) -> Key {
+    Key::new(customer_pk(wa_id), "FISCAL")
+}
+
+/// A customer's invoice form in progress in the chat.
+pub fn invoice_form(wa_id: &str) -> Key {
+    Key::new(customer_pk(wa_id), "INVOICE_FORM")
+}
+
+/// A branch's stock of one product.
+pub fn stock(branch_id: &str, sku: &str) -> Key {
+    Key::new(format!("STOCK#{branch_id}"), format!("SKU#{sku}"))
+}
+
+/// A product of the catalog.
+pub fn product(sku: &str) -> Key {
+    Key::new("PRODUCTS", format!("SKU#{sku}"))
+}
+
+/// The merchant's settings documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settings {
+    Chat,
+    Invoicing,
+    Notifications,
+    Payments,
+    Webhook,
+    WhatsApp,
+}
+
+/// One of the merchant's settings documents.
+pub fn settings(which: Settings) -> Key {
+    let sk = match which {
+        Settings::Chat => "CHAT",
+        Settings::Invoicing => "INVOICING",
+        Settings::Notifications => "NOTIFICATIONS",
+        Settings::Payments => "PAYMENTS",
+        Settings::Webhook => "WEBHOOK",
+        Settings::WhatsApp => "WHATSAPP",
+    };
+    Key::new("SETTINGS", sk)
+}
+
+/// An outbound message's record (its outcome).
+pub fn outbound(id: &str) -> Key {
+    Key::new(format!("OUT#{id}"), "OUT")
+}
+
+/// The record of a message Meta assigned `wamid` to.
+pub fn wamid(wamid: &str) -> Key {
+    Key::new(format!("WAMID#{wamid}"), "WAMID")
+}
+
+/// A notification's record.
+pub fn notification(id: &str) -> Key {
+    Key::new(format!("NOTIF#{id}"), "NOTIF")
+}
+
+/// A message template.
+pub fn template(name: &str) -> Key {
+    Key::new("TEMPLATES", format!("T#{name}"))
+}
+
+/// A due entry: `action` for the job `job` at `due_at_ms`, unique per `id` under the merchant
+/// (scheduling the same id again replaces it). The global index (`DUE#{job}`, sorted by due time)
+/// is what the job reads; `sort_id` ends its sort key (usually `id`).
+pub fn due_entry(
+    merchant: &MerchantId,
+    job: Job,
+    id: &str,
+    sort_id: &str,
+    due_at_ms: i64,
+    action: &DueAction,
+) -> Result<Item, StoreError> {
+    let body = serde_json::to_string(action).map_err(|e| StoreError::Internal(e.to_string()))?;
+    Ok(Item::new(&Key::new(
+        merchant_pk(merchant, "DUE"),
+        format!("{}#{id}", job.name()),
+    ))
+    .with("gsi1pk", due_index(job))
+    .with("gsi1sk", format!("{due_at_ms:013}#{merchant}#{sort_id}"))
+    .with("action", body))
+}
+
+/// The global index partition of a job's due entries.
+pub fn due_index(job: Job) -> String {
+    format!("DUE#{}", job.name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m() -> MerchantId {
+        MerchantId::try_from("m1".to_owned()).expect("a valid merchant id")
+    }
+
+    fn pk_sk(k: &Key) -> (String, String) {
+        (k.pk.clone(), k.sk.clone())
+    }
+
+    #[test]
+    fn merchant_partitions_keep_their_stored_prefix() {
+        assert_eq!(merchant_pk(&m(), "DUE"), "M#m1#DUE");
+        assert_eq!(merchant_prefix(&m()), "M#m1#");
+    }
+
+    #[test]
+    fn entity_keys_are_the_stored_strings() {
+        let cases = [
+            (order("O1"), ("ORDER#O1", "ORDER")),
+            (
+                customer_order("5215512345678", "2026-01-02T03:04:05Z", "O1"),
+                ("CUST#5215512345678", "ORDER#2026-01-02T03:04:05Z#O1"),
+            ),
+            (customer_profile("521"), ("CUST#521", "PROFILE")),
+            (conversation_state("521"), ("CUST#521", "CONV")),
+            (
+                conversation_message("521", 1_700_000_000, "wamid.X"),
+                ("CUST#521", "MSG#1700000000#wamid.X"),
+            ),
+            (
+                conversation_message("521", 5, "r"),
+                ("CUST#521", "MSG#0000000005#r"),
+            ),
+            (handoff("521"), ("HANDOFFS", "CUST#521")),
+            (consent("521"), ("CUST#521", "CONSENT")),
+            (fiscal_data("521"), ("CUST#521", "FISCAL")),
+            (invoice_form("521"), ("CUST#521", "INVOICE_FORM")),
+            (stock("B1", "PARA500"), ("STOCK#B1", "SKU#PARA500")),
+            (product("PARA500"), ("PRODUCTS", "SKU#PARA500")),
+            (outbound("re1"), ("OUT#re1", "OUT")),
+            (wamid("wamid.X"), ("WAMID#wamid.X", "WAMID")),
+            (notification("ntf1"), ("NOTIF#ntf1", "NOTIF")),
+            (template("alerta"), ("TEMPLATES", "T#alerta")),
+            (settings(Settings::Chat), ("SETTINGS", "CHAT")),
+            (settings(Settings::Invoicing), ("SETTINGS", "INVOICING")),
+            (
+                settings(Settings::Notifications),
+                ("SETTINGS", "NOTIFICATIONS"),
+            ),
+            (settings(Settings::Payments), ("SETTINGS", "PAYMENTS")),
+            (settings(Settings::Webhook), ("SETTINGS", "WEBHOOK")),
+            (settings(Settings::WhatsApp), ("SETTINGS", "WHATSAPP")),
+        ];
+        for (key, (pk, sk)) in cases {
+            assert_eq!(pk_sk(&key), (pk.to_owned(), sk.to_owned()));
+        }
+    }
+
+    #[test]
+    fn a_due_entry_is_indexed_by_job_and_due_time() {
+        let action = DueAction::ExpireOrder {
+            merchant_id: "m1".into(),
+            order_id: "O1".into(),
+        };
+        let item = due_entry(&m(), Job::ExpireOrders, "order-O1", "order-O1", 42, &action)
+            .expect("the action serializes");
+        let key = item.key().expect("the item has a key");
+        assert_eq!(
+            pk_sk(&key),
+            ("M#m1#DUE".into(), "expire_orders#order-O1".into())
+        );
+        assert_eq!(item.get_s("gsi1pk"), Some("DUE#expire_orders"));
+        assert_eq!(item.get_s("gsi1sk"), Some("0000000000042#m1#order-O1"));
+        let body = item.get_s("action").expect("the action is stored");
+        let back: DueAction = serde_json::from_str(body).expect("the stored action reads back");
+        assert_eq!(back, action);
+    }
+
+    #[test]
+    fn a_due_entry_may_sort_by_another_id() {
+        let action = DueAction::NotificationBatch {
+            merchant_id: "m1".into(),
+            bulk_id: "b1".into(),
+            chunk: 3,
+        };
+        let item = due_entry(&m(), Job::DueNotifications, "b1-3", "b1-00003", 7, &action)
+            .expect("the action serializes");
+        let key = item.key().expect("the item has a key");
+        assert_eq!(key.sk, "due_notifications#b1-3");
+        assert_eq!(item.get_s("gsi1sk"), Some("0000000000007#m1#b1-00003"));
+    }
+}
