@@ -44,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
     let demo = mostrador_local::demo::seed(&deps, dir.path()).await?;
     let merchant = MerchantId::try_from(demo.merchant_id.clone()).map_err(anyhow::Error::msg)?;
     let table = TenantTable::new(deps.table.clone(), &merchant);
-    let fail = |e: mostrador_app::platform::error::ApiError| anyhow::anyhow!("{e}");
+    let fail = |e: mostrador_app::platform::error::AppError| anyhow::anyhow!("{e}");
 
     // Setup (not timed): a template, the privacy notice, Meta's highest throughput tier, consent.
     let template: templates::TemplateDef = serde_json::from_value(json!({

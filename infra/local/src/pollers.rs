@@ -102,7 +102,20 @@ async fn handle_batch(deps: &Deps, queue: &dyn Queue, kind: Kind, messages: Vec<
     .await;
     for m in &messages {
         let failure = failed.iter().find(|f| f.message_id == m.message_id);
-        let result = if let Some(f) = failure {
+        let result = if let Some(f) = failure.filter(|f| f.permanent) {
+            // Input no retry can help: to the dead-letter queue now, kept for a human.
+            match queue
+                .dead_letter(&m.receipt, &m.body, m.group_id.as_deref())
+                .await
+            {
+                Ok(()) => Ok(()),
+                Err(_) => {
+                    queue
+                        .change_visibility(&m.receipt, backoff(m.receive_count))
+                        .await
+                }
+            }
+        } else if let Some(f) = failure {
             let delay = f
                 .retry_after
                 .unwrap_or_else(|| backoff(m.receive_count))

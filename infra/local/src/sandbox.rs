@@ -23,8 +23,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use delivery::{CustomerSend, Envelope, SendRequest};
+use mostrador_app::entry::http::error::json_error;
 use mostrador_app::parties::merchants::{self, route_phone};
-use mostrador_app::platform::error::{json_error, ApiError, FieldError};
+use mostrador_app::platform::error::{AppError, FieldError};
 use mostrador_app::platform::tenant::{MerchantId, TenantTable};
 use mostrador_app::{commerce::catalog, parties::settings, Deps};
 use mostrador_core::phone::normalize_wa_id;
@@ -129,7 +130,7 @@ async fn chat_page() -> Response {
 /// Why a sandbox request failed.
 #[derive(Debug)]
 enum SandboxError {
-    Api(ApiError),
+    Api(AppError),
     /// The stack's own webhook could not be reached.
     WebhookUnreachable(String),
     /// The webhook answered, but not 2xx: the simulated delivery was not accepted.
@@ -139,8 +140,8 @@ enum SandboxError {
     },
 }
 
-impl From<ApiError> for SandboxError {
-    fn from(e: ApiError) -> Self {
+impl From<AppError> for SandboxError {
+    fn from(e: AppError) -> Self {
         Self::Api(e)
     }
 }
@@ -180,11 +181,11 @@ impl IntoResponse for SandboxError {
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> SandboxError {
-    SandboxError::Api(ApiError::Validation(vec![FieldError::new(field, reason)]))
+    SandboxError::Api(AppError::Validation(vec![FieldError::new(field, reason)]))
 }
 
 fn unknown_number() -> SandboxError {
-    SandboxError::Api(ApiError::NotFound(
+    SandboxError::Api(AppError::NotFound(
         "WhatsApp number (no branch has this phone_number_id)".into(),
     ))
 }
@@ -208,7 +209,7 @@ struct SandboxBranch {
 }
 
 /// The merchant and branch behind a number, or `None` when no branch has it.
-async fn describe(deps: &Deps, phone_number_id: &str) -> Result<Option<SandboxBranch>, ApiError> {
+async fn describe(deps: &Deps, phone_number_id: &str) -> Result<Option<SandboxBranch>, AppError> {
     let Some(route) = route_phone(&*deps.table, phone_number_id).await? else {
         return Ok(None);
     };
@@ -236,7 +237,7 @@ async fn sandbox_branch(deps: &Deps, phone_number_id: &str) -> Result<SandboxBra
         .await?
         .ok_or_else(unknown_number)?;
     if branch.live {
-        return Err(SandboxError::Api(ApiError::Conflict(
+        return Err(SandboxError::Api(AppError::Conflict(
             "this merchant sends through the WhatsApp Cloud API (a token is stored); the simulator \
              only talks to merchants in sandbox mode"
                 .into(),
@@ -245,7 +246,7 @@ async fn sandbox_branch(deps: &Deps, phone_number_id: &str) -> Result<SandboxBra
     Ok(branch)
 }
 
-async fn remember(deps: &Deps, phone_number_id: &str) -> Result<(), ApiError> {
+async fn remember(deps: &Deps, phone_number_id: &str) -> Result<(), AppError> {
     let item = Item::new(&Key::new(REMEMBERED_NUMBERS, phone_number_id))
         .with("remembered_at", deps.clock.now_secs());
     deps.table.put(item, None).await?;
@@ -270,7 +271,7 @@ async fn demo_numbers(deps: &Deps) -> Vec<String> {
 
 /// Every number the sandbox knows of: the demo's, the indexed routing records and the numbers
 /// remembered from earlier use.
-async fn known_numbers(deps: &Deps) -> Result<BTreeSet<String>, ApiError> {
+async fn known_numbers(deps: &Deps) -> Result<BTreeSet<String>, AppError> {
     let mut numbers: BTreeSet<String> = demo_numbers(deps)
         .await
         .iter()
@@ -354,13 +355,13 @@ async fn send(
 ) -> Result<Json<Value>, SandboxError> {
     let body = body.map_err(|e| {
         SandboxError::Api(match e.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(MAX_BODY_BYTES),
-            _ => ApiError::BadRequest(e.body_text()),
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge(MAX_BODY_BYTES),
+            _ => AppError::BadRequest(e.body_text()),
         })
     })?;
     let request: SendRequest = serde_json::from_slice(&body)
         .map_err(|e| invalid("body", format!("not a send request: {e}")))?;
-    let send = CustomerSend::try_from(request).map_err(ApiError::Validation)?;
+    let send = CustomerSend::try_from(request).map_err(AppError::Validation)?;
     let deps = &s.deps;
     let branch = sandbox_branch(deps, &send.phone_number_id).await?;
     remember(deps, &send.phone_number_id).await?;
@@ -371,7 +372,7 @@ async fn send(
         timestamp: deps.clock.now_secs(),
         catalog_id: branch.catalog_id.as_deref().unwrap_or(SANDBOX_CATALOG),
     })
-    .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("building the webhook body")))?;
+    .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("building the webhook body")))?;
     let signature = mostrador_whatsapp::signature::sign(
         deps.config.whatsapp_app_secret.expose().as_bytes(),
         &body,
@@ -535,7 +536,7 @@ fn skus_of(message: &Value) -> Vec<&str> {
 /// What WhatsApp shows on a product card comes from the catalog: name, price and picture. Adds
 /// `products: {sku: {name, price, image_url}}` to product messages for the SKUs the merchant has
 /// (`price` is the decimal text a catalog `order` carries as `item_price`).
-async fn add_catalog_products(catalog: &TenantTable, found: &mut [Value]) -> Result<(), ApiError> {
+async fn add_catalog_products(catalog: &TenantTable, found: &mut [Value]) -> Result<(), AppError> {
     const MAX_LOOKUPS: usize = 100;
     let mut known: HashMap<String, Option<Value>> = HashMap::new();
     for message in found.iter_mut() {

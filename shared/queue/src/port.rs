@@ -246,6 +246,16 @@ pub trait Queue: Send + Sync {
     /// Changes how long a received message stays hidden (zero makes it visible at once).
     async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), QueueError>;
 
+    /// Moves a received message to the dead-letter queue at once, without waiting for its receives to
+    /// run out: for a record no retry can help (invalid input). `body` and `group_id` are the
+    /// message's own (SQS needs them to send the dead letter; the embedded engine marks it in place).
+    async fn dead_letter(
+        &self,
+        receipt: &str,
+        body: &str,
+        group_id: Option<&str>,
+    ) -> Result<(), QueueError>;
+
     /// Up to `max` messages of the dead-letter queue, without removing them.
     async fn dead_letters(&self, max: u32) -> Result<Vec<ReceivedMessage>, QueueError>;
 

@@ -513,6 +513,33 @@ impl Queue for SqliteQueue {
         Ok(())
     }
 
+    async fn dead_letter(
+        &self,
+        receipt: &str,
+        _body: &str,
+        _group_id: Option<&str>,
+    ) -> Result<(), QueueError> {
+        let queue = self.spec.name.clone();
+        let receipt = receipt.to_owned();
+        let now = self.clock.now_ms();
+        let moved = self
+            .run(move |conn| {
+                conn.execute(
+                    "UPDATE queue_messages SET dead = 1, dead_at_ms = ?3
+                     WHERE queue = ?1 AND receipt = ?2 AND dead = 0",
+                    params![queue, receipt, now],
+                )
+                .map_err(sql)
+            })
+            .await?;
+        if moved == 0 {
+            return Err(QueueError::StaleReceipt);
+        }
+        // Its FIFO group is free again.
+        self.wake.notify_waiters();
+        Ok(())
+    }
+
     /// Dead letters oldest first; their receipt is empty (they cannot be deleted through the port) and
     /// their receive count is the one they died with.
     async fn dead_letters(&self, max: u32) -> Result<Vec<ReceivedMessage>, QueueError> {

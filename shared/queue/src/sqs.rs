@@ -290,6 +290,30 @@ impl Queue for SqsQueue {
         Ok(())
     }
 
+    async fn dead_letter(
+        &self,
+        receipt: &str,
+        body: &str,
+        group_id: Option<&str>,
+    ) -> Result<(), QueueError> {
+        let mut send = self
+            .client
+            .send_message()
+            .queue_url(&self.dlq_url)
+            .message_body(body);
+        if self.spec.fifo {
+            let group = group_id.ok_or_else(|| {
+                QueueError::Invalid("a FIFO message needs its group id to be dead-lettered".into())
+            })?;
+            send = send
+                .message_group_id(group)
+                .message_deduplication_id(uuid::Uuid::new_v4().simple().to_string());
+        }
+        send.send().await.map_err(|e| sdk_error("SendMessage", e))?;
+        // Kept in the DLQ first, then removed here: a crash in between leaves a copy in each, never none.
+        self.delete(receipt).await
+    }
+
     async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), QueueError> {
         validate_visibility(timeout)?;
         self.client

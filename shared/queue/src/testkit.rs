@@ -45,6 +45,7 @@ macro_rules! queue_contract {
             fifo_send_without_group_id_rejected,
             delayed_message_not_visible_before_its_delay,
             redrive_to_dead_letter_queue_after_max_receives,
+            dead_letter_now_moves_a_received_message_at_once,
             replay_brings_dead_letter_back_with_body_and_group,
             receipt_of_deleted_message_is_stale,
             unknown_receipt_is_stale,
@@ -406,6 +407,51 @@ where
             1,
             "peeking keeps dead letters"
         );
+        assert_eq!(
+            queue.depth().await?,
+            QueueDepth {
+                visible: 0,
+                in_flight: 0,
+                dead: 1
+            }
+        );
+    }
+    Ok(())
+}
+
+/// A received message dead-lettered at once (input no retry can help) leaves the queue, shows in the
+/// dead-letter queue with its body and group, frees its FIFO group, and its receipt goes stale.
+pub async fn dead_letter_now_moves_a_received_message_at_once<F, Fut>(make: F) -> Checked
+where
+    F: Fn(QueueSpec) -> Fut,
+    Fut: Future<Output = QueueFixture>,
+{
+    for spec in [QueueSpec::fifo("poison"), QueueSpec::standard("poison")] {
+        let fixture = make(spec.clone()).await;
+        let queue = fixture.queue.as_ref();
+        let group = spec.fifo.then(|| "g-1".to_owned());
+        for body in ["invalid", "next in line"] {
+            queue.send(message_for(&spec, body)).await?;
+        }
+        let first = receive_one(queue).await?;
+        assert_eq!(first.body, "invalid");
+        queue
+            .dead_letter(&first.receipt, &first.body, first.group_id.as_deref())
+            .await?;
+        let dead = queue.dead_letters(10).await?;
+        assert_eq!(dead.len(), 1, "{dead:?}");
+        assert_eq!(dead[0].body, "invalid");
+        assert_eq!(dead[0].group_id, group);
+        assert!(
+            matches!(
+                queue.delete(&first.receipt).await,
+                Err(QueueError::StaleReceipt) | Ok(())
+            ),
+            "the receipt no longer names a live message"
+        );
+        let next = receive_one(queue).await?;
+        assert_eq!(next.body, "next in line", "the group goes on");
+        queue.delete(&next.receipt).await?;
         assert_eq!(
             queue.depth().await?,
             QueueDepth {

@@ -28,7 +28,7 @@ use serde::Deserialize;
 use tracing::Instrument;
 
 pub use error::{
-    codes, pair_rate_limit_backoff, transient_backoff, ApiError, Disposition, MediaError, SendError,
+    codes, pair_rate_limit_backoff, transient_backoff, AppError, Disposition, MediaError, SendError,
 };
 pub use media::{verify_sha256, DownloadedMedia, MediaInfo};
 pub use message::{

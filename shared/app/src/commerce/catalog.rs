@@ -4,7 +4,7 @@
 //! payment); both only change under conditions, so neither goes negative, and counter sales, stock
 //! takes and chat reservations can race safely. A change applies to the very next chat message.
 
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::TenantTable;
 use futures::StreamExt;
 use mostrador_core::catalog::Product;
@@ -45,7 +45,7 @@ pub struct BatchReport {
 
 impl BatchReport {
     /// A batch that applied nothing because some rows are invalid: a 422 with every reason.
-    pub fn into_error(self) -> ApiError {
+    pub fn into_error(self) -> AppError {
         let fields = self
             .rejected
             .iter()
@@ -55,20 +55,20 @@ impl BatchReport {
                 })
             })
             .collect();
-        ApiError::Validation(fields)
+        AppError::Validation(fields)
     }
 }
 
-fn product_item(p: &Product) -> Result<Item, ApiError> {
-    let doc = serde_json::to_string(p).map_err(|e| ApiError::Internal(e.into()))?;
+fn product_item(p: &Product) -> Result<Item, AppError> {
+    let doc = serde_json::to_string(p).map_err(|e| AppError::Internal(e.into()))?;
     Ok(Item::new(&product_key(&p.sku))
         .with("doc", doc)
         .with("active", p.active))
 }
 
-fn product_from(item: &Item) -> Result<Product, ApiError> {
+fn product_from(item: &Item) -> Result<Product, AppError> {
     serde_json::from_str(item.get_s("doc").unwrap_or("{}"))
-        .map_err(|e| ApiError::Internal(e.into()))
+        .map_err(|e| AppError::Internal(e.into()))
 }
 
 fn problems(p: &Product) -> Vec<FieldError> {
@@ -92,9 +92,9 @@ pub async fn upsert_products(
     table: &TenantTable,
     rows: Vec<Result<Product, Vec<FieldError>>>,
     partial: bool,
-) -> Result<BatchReport, ApiError> {
+) -> Result<BatchReport, AppError> {
     if rows.len() > MAX_ROWS {
-        return Err(ApiError::Validation(vec![FieldError::new(
+        return Err(AppError::Validation(vec![FieldError::new(
             "rows",
             format!("at most {MAX_ROWS} rows per call"),
         )]));
@@ -151,7 +151,7 @@ pub async fn upsert_products(
 }
 
 /// One product.
-pub async fn get_product(table: &TenantTable, sku: &str) -> Result<Option<Product>, ApiError> {
+pub async fn get_product(table: &TenantTable, sku: &str) -> Result<Option<Product>, AppError> {
     table
         .get(&product_key(sku))
         .await?
@@ -165,7 +165,7 @@ pub async fn list_products(
     table: &TenantTable,
     limit: u32,
     cursor: Option<String>,
-) -> Result<(Vec<Product>, Option<String>), ApiError> {
+) -> Result<(Vec<Product>, Option<String>), AppError> {
     let page = table
         .query(
             Query::partition("PRODUCTS")
@@ -183,7 +183,7 @@ pub async fn list_products(
 }
 
 /// Every product (the chat's catalog snapshot).
-pub async fn all_products(table: &TenantTable) -> Result<Vec<Product>, ApiError> {
+pub async fn all_products(table: &TenantTable) -> Result<Vec<Product>, AppError> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
@@ -216,13 +216,13 @@ struct CsvRow {
 }
 
 /// Parses a CSV catalog (header `sku,name,description,price,tax,clave_prod_serv,clave_unidad,image_url,categories,active`).
-pub fn parse_csv(text: &str) -> Result<Vec<Result<Product, Vec<FieldError>>>, ApiError> {
+pub fn parse_csv(text: &str) -> Result<Vec<Result<Product, Vec<FieldError>>>, AppError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let headers = reader
         .headers()
-        .map_err(|e| ApiError::BadRequest(format!("CSV header: {e}")))?
+        .map_err(|e| AppError::BadRequest(format!("CSV header: {e}")))?
         .clone();
     for required in [
         "sku",
@@ -233,7 +233,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Result<Product, Vec<FieldError>>>, Ap
         "clave_unidad",
     ] {
         if !headers.iter().any(|h| h == required) {
-            return Err(ApiError::Validation(vec![FieldError::new(
+            return Err(AppError::Validation(vec![FieldError::new(
                 "header",
                 format!("missing column {required}"),
             )]));
@@ -328,7 +328,7 @@ pub async fn get_stock(table: &dyn Table, branch: &str, sku: &str) -> Result<Sto
 pub async fn branch_stock(
     table: &TenantTable,
     branch: &str,
-) -> Result<std::collections::HashMap<String, Stock>, ApiError> {
+) -> Result<std::collections::HashMap<String, Stock>, AppError> {
     let mut out = std::collections::HashMap::new();
     let mut cursor = None;
     loop {
@@ -452,9 +452,9 @@ pub async fn apply_stock(
     rows: Vec<StockRow>,
     absolute: bool,
     partial: bool,
-) -> Result<BatchReport, ApiError> {
+) -> Result<BatchReport, AppError> {
     if rows.len() > MAX_ROWS {
-        return Err(ApiError::Validation(vec![FieldError::new(
+        return Err(AppError::Validation(vec![FieldError::new(
             "rows",
             format!("at most {MAX_ROWS} rows per call"),
         )]));

@@ -4,12 +4,11 @@
 //! `mostrador_pedido_actualizado` (body: order number, status), which the merchant has approved in Meta.
 
 use crate::commerce::orders::{self, Order, OrderStatus};
-use crate::parties::customers;
-use crate::parties::messages::{Category, OutboundEnvelope};
-use crate::platform::error::ApiError;
+use crate::parties::messages::Category;
+use crate::parties::tell::{tell, Notice, Template};
+use crate::platform::error::AppError;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
-use mostrador_whatsapp::client::OutgoingMessage as CloudMessage;
 
 /// The template used for order updates outside the 24-hour window.
 pub const ORDER_UPDATE_TEMPLATE: &str = "mostrador_pedido_actualizado";
@@ -20,35 +19,21 @@ pub async fn notify(
     merchant: &MerchantId,
     order: &Order,
     text: String,
-) -> Result<(), ApiError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
-    let customer = customers::get(&table, &order.wa_id).await?;
-    let (category, message) = if customer.window_open(deps.clock.now()) {
-        (
-            Category::Service,
-            CloudMessage::text(order.wa_id.clone(), text),
-        )
-    } else {
-        let wire = serde_json::json!({
-            "messaging_product": "whatsapp", "to": order.wa_id, "type": "template",
-            "template": { "name": ORDER_UPDATE_TEMPLATE, "language": { "code": "es_MX" }, "components": [{ "type": "body", "parameters": [
-                { "type": "text", "text": short_id(&order.id) }, { "type": "text", "text": order.status.customer_text() } ] }] }
-        });
-        (
-            Category::Utility,
-            serde_json::from_value(wire).map_err(|e| ApiError::Internal(e.into()))?,
-        )
-    };
-    let id = format!("{}-{}", order.id, order.status.as_str());
-    let envelope = OutboundEnvelope {
-        id: id.clone(),
-        merchant_id: merchant.to_string(),
-        phone_number_id: order.phone_number_id.clone(),
-        category,
-        message,
-    };
-    envelope.queue(deps).await?;
-    Ok(())
+) -> Result<(), AppError> {
+    let notice = Notice::text(
+        format!("{}-{}", order.id, order.status.as_str()),
+        &order.wa_id,
+        &order.phone_number_id,
+        text,
+        Category::Service,
+        Template {
+            name: ORDER_UPDATE_TEMPLATE,
+            document: None,
+            body: vec![short_id(&order.id), order.status.customer_text().to_owned()],
+        },
+        Category::Utility,
+    );
+    tell(deps, merchant, notice).await
 }
 
 /// The order number as customers see it: its last 6 characters.
@@ -62,11 +47,11 @@ pub fn short_id(id: &str) -> String {
         .collect()
 }
 
-async fn load(deps: &Deps, merchant: &MerchantId, order_id: &str) -> Result<Order, ApiError> {
+async fn load(deps: &Deps, merchant: &MerchantId, order_id: &str) -> Result<Order, AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     orders::get(&table, order_id)
         .await?
-        .ok_or_else(|| ApiError::NotFound("order".into()))
+        .ok_or_else(|| AppError::NotFound("order".into()))
 }
 
 /// The reservation lapsed: release the stock and tell the customer. A paid order is left alone.
@@ -74,7 +59,7 @@ pub async fn expire(
     deps: &Deps,
     merchant: &MerchantId,
     order_id: &str,
-) -> Result<Option<Order>, ApiError> {
+) -> Result<Option<Order>, AppError> {
     let order = load(deps, merchant, order_id).await?;
     if order.status != OrderStatus::AwaitingPayment {
         return Ok(None);
@@ -89,10 +74,10 @@ pub async fn expire(
 }
 
 /// The merchant cancels: stock held for it is released; the customer is told.
-pub async fn cancel(deps: &Deps, merchant: &MerchantId, order_id: &str) -> Result<Order, ApiError> {
+pub async fn cancel(deps: &Deps, merchant: &MerchantId, order_id: &str) -> Result<Order, AppError> {
     let order = load(deps, merchant, order_id).await?;
     if order.status != OrderStatus::AwaitingPayment {
-        return Err(ApiError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "the order is {}: a paid order is refunded (POST /v1/orders/{}/refund), not cancelled",
             order.status.as_str(),
             order.id
@@ -100,7 +85,7 @@ pub async fn cancel(deps: &Deps, merchant: &MerchantId, order_id: &str) -> Resul
     }
     let cancelled = orders::transition(deps, merchant, &order, OrderStatus::Cancelled)
         .await?
-        .ok_or_else(|| ApiError::Conflict("the order changed meanwhile; read it again".into()))?;
+        .ok_or_else(|| AppError::Conflict("the order changed meanwhile; read it again".into()))?;
     let text = format!(
         "Tu pedido {} fue cancelado por la tienda. Si tienes dudas, responde a este mensaje.",
         short_id(&order.id)
@@ -115,12 +100,12 @@ pub async fn advance(
     merchant: &MerchantId,
     order_id: &str,
     to: OrderStatus,
-) -> Result<Order, ApiError> {
+) -> Result<Order, AppError> {
     if !matches!(
         to,
         OrderStatus::ReadyForPickup | OrderStatus::Shipped | OrderStatus::Delivered
     ) {
-        return Err(ApiError::Validation(vec![
+        return Err(AppError::Validation(vec![
             crate::platform::error::FieldError::new(
                 "status",
                 "ready_for_pickup, shipped or delivered",
@@ -130,7 +115,7 @@ pub async fn advance(
     let order = load(deps, merchant, order_id).await?;
     let moved = orders::transition(deps, merchant, &order, to)
         .await?
-        .ok_or_else(|| ApiError::Conflict("the order changed meanwhile; read it again".into()))?;
+        .ok_or_else(|| AppError::Conflict("the order changed meanwhile; read it again".into()))?;
     let text = match to {
         OrderStatus::ReadyForPickup => format!(
             "¡Tu pedido {} está listo para recoger! 🛍️",

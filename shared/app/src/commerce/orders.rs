@@ -4,7 +4,7 @@
 //! current status, so a late or repeated event never regresses an order, and tells the customer.
 
 use crate::platform::due::{DueAction, Job};
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_core::money::Centavos;
@@ -144,9 +144,9 @@ fn order_item(merchant: &MerchantId, order: &Order) -> Result<Item, StoreError> 
     .with("gsi1sk", format!("{}#{}", order.created_at, order.id)))
 }
 
-fn order_from(item: &Item) -> Result<Order, ApiError> {
+fn order_from(item: &Item) -> Result<Order, AppError> {
     let mut order: Order = serde_json::from_str(item.get_s("doc").unwrap_or("{}"))
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(|e| AppError::Internal(e.into()))?;
     // The status attribute is what conditional transitions change; it wins over the document.
     if let Some(s) = item.get_s("status") {
         if let Ok(status) = serde_json::from_value(serde_json::Value::String(s.to_owned())) {
@@ -262,7 +262,7 @@ pub async fn place(
 }
 
 /// One order of the merchant.
-pub async fn get(table: &TenantTable, id: &str) -> Result<Option<Order>, ApiError> {
+pub async fn get(table: &TenantTable, id: &str) -> Result<Option<Order>, AppError> {
     table
         .get(&order_key(id))
         .await?
@@ -278,10 +278,10 @@ pub async fn transition(
     merchant: &MerchantId,
     order: &Order,
     to: OrderStatus,
-) -> Result<Option<Order>, ApiError> {
+) -> Result<Option<Order>, AppError> {
     let from = order.status;
     if !from.may_become(to) {
-        return Err(ApiError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "an order that is {} cannot become {}",
             from.as_str(),
             to.as_str()
@@ -363,14 +363,14 @@ pub struct OrderFilter {
 pub async fn list(
     table: &TenantTable,
     filter: &OrderFilter,
-) -> Result<(Vec<Order>, Option<String>), ApiError> {
-    let date = |d: &Option<String>, field: &str| -> Result<Option<String>, ApiError> {
+) -> Result<(Vec<Order>, Option<String>), AppError> {
+    let date = |d: &Option<String>, field: &str| -> Result<Option<String>, AppError> {
         match d {
             None => Ok(None),
             Some(d) if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok() => {
                 Ok(Some(d.clone()))
             }
-            Some(_) => Err(ApiError::Validation(vec![FieldError::new(
+            Some(_) => Err(AppError::Validation(vec![FieldError::new(
                 field,
                 "a date as YYYY-MM-DD",
             )])),
@@ -409,7 +409,7 @@ pub async fn list(
 pub async fn recent_orders(
     table: &TenantTable,
     wa_id: &str,
-) -> Result<Vec<mostrador_core::conversation::OrderSummary>, ApiError> {
+) -> Result<Vec<mostrador_core::conversation::OrderSummary>, AppError> {
     let page = table
         .query(
             Query::partition(format!("CUST#{wa_id}"))

@@ -9,17 +9,16 @@
 use crate::commerce::fulfilment::short_id;
 use crate::commerce::orders::{self, Order, OrderStatus};
 use crate::parties::conversation;
-use crate::parties::customers;
-use crate::parties::messages::{Category, OutboundEnvelope};
+use crate::parties::messages::Category;
+use crate::parties::tell::{tell, Notice, Template};
 use crate::platform::due::{self, DueAction, Job};
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use chrono::TimeZone;
 use mostrador_core::conversation::State;
 use mostrador_payments::{Method, PaymentLink, PaymentProvider, PaymentRequest};
 use mostrador_store::{Condition, Table, Update};
-use mostrador_whatsapp::client::OutgoingMessage as CloudMessage;
 
 /// The template that carries a payment link outside the 24-hour window (body: order, total, link).
 pub const PAYMENT_LINK_TEMPLATE: &str = "mostrador_liga_de_pago";
@@ -34,7 +33,7 @@ const RETRY_DELAYS_SECS: [i64; 5] = [60, 120, 300, 600, 900];
 pub async fn issuer(
     deps: &Deps,
     merchant: &MerchantId,
-) -> Result<(Box<dyn PaymentProvider>, Vec<Method>), ApiError> {
+) -> Result<(Box<dyn PaymentProvider>, Vec<Method>), AppError> {
     Ok(
         match crate::parties::payment_settings::load(deps, merchant).await? {
             Some(credentials) => (
@@ -136,7 +135,7 @@ pub async fn store_on_order(
     order_id: &str,
     provider: &str,
     link: &PaymentLink,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let mut update = Update::new()
         .set("payment_provider", provider)
         .set("provider_ref", link.provider_ref.as_str())
@@ -166,7 +165,7 @@ pub async fn schedule_retry(
     merchant: &MerchantId,
     order_id: &str,
     attempt: u32,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let delay = RETRY_DELAYS_SECS[(attempt as usize).min(RETRY_DELAYS_SECS.len() - 1)];
     let action = DueAction::RetryPaymentLink {
         merchant_id: merchant.to_string(),
@@ -200,7 +199,7 @@ pub async fn retry(
     merchant: &MerchantId,
     order_id: &str,
     attempt: u32,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let Some(order) = orders::get(&table, order_id).await? else {
         return Ok(());
@@ -284,36 +283,25 @@ async fn send_to_customer(
     id: &str,
     text: String,
     link_slot: &str,
-) -> Result<(), ApiError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
-    let customer = customers::get(&table, &order.wa_id).await?;
-    let (category, message) = if customer.window_open(deps.clock.now()) {
-        (
-            Category::Service,
-            CloudMessage::text(order.wa_id.clone(), text),
-        )
-    } else {
-        let wire = serde_json::json!({
-            "messaging_product": "whatsapp", "to": order.wa_id, "type": "template",
-            "template": { "name": PAYMENT_LINK_TEMPLATE, "language": { "code": "es_MX" }, "components": [{ "type": "body", "parameters": [
-                { "type": "text", "text": short_id(&order.id) },
-                { "type": "text", "text": order.total.display_mxn() },
-                { "type": "text", "text": link_slot } ] }] }
-        });
-        (
-            Category::Utility,
-            serde_json::from_value(wire).map_err(|e| ApiError::Internal(e.into()))?,
-        )
-    };
-    let envelope = OutboundEnvelope {
-        id: id.to_owned(),
-        merchant_id: merchant.to_string(),
-        phone_number_id: order.phone_number_id.clone(),
-        category,
-        message,
-    };
-    envelope.queue(deps).await?;
-    Ok(())
+) -> Result<(), AppError> {
+    let notice = Notice::text(
+        id.to_owned(),
+        &order.wa_id,
+        &order.phone_number_id,
+        text,
+        Category::Service,
+        Template {
+            name: PAYMENT_LINK_TEMPLATE,
+            document: None,
+            body: vec![
+                short_id(&order.id),
+                order.total.display_mxn(),
+                link_slot.to_owned(),
+            ],
+        },
+        Category::Utility,
+    );
+    tell(deps, merchant, notice).await
 }
 
 #[cfg(test)]

@@ -7,16 +7,15 @@
 use crate::commerce::orders::{self, Order, OrderStatus};
 use crate::parties::consent;
 use crate::parties::customers;
-use crate::parties::messages::{Category, InboundEnvelope, OutboundEnvelope};
+use crate::parties::messages::{Category, InboundEnvelope};
 use crate::parties::notification_settings;
+use crate::parties::tell::{tell, Notice, Template};
 use crate::platform::due::{self, DueAction, Job};
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_core::conversation::State;
 use mostrador_store::{Condition, Item, Key, StoreError, Table, TxOp};
-use mostrador_whatsapp::client::OutgoingMessage as CloudMessage;
-use serde_json::json;
 
 /// Utility template for payment reminders outside the window (body: order number, total, link).
 pub const PAYMENT_TEMPLATE: &str = "mostrador_recordatorio_pago";
@@ -59,45 +58,13 @@ pub async fn payment_reminder_entry(
     }))
 }
 
-async fn queue(
-    deps: &Deps,
-    merchant: &MerchantId,
-    phone_number_id: &str,
-    id: String,
-    category: Category,
-    message: CloudMessage,
-) -> Result<(), ApiError> {
-    let envelope = OutboundEnvelope {
-        id,
-        merchant_id: merchant.to_string(),
-        phone_number_id: phone_number_id.to_owned(),
-        category,
-        message,
-    };
-    envelope.queue(deps).await?;
-    Ok(())
-}
-
-fn template(to: &str, name: &str, params: &[String]) -> Result<CloudMessage, ApiError> {
-    let parameters: Vec<_> = params
-        .iter()
-        .map(|p| json!({ "type": "text", "text": p }))
-        .collect();
-    serde_json::from_value(json!({
-        "messaging_product": "whatsapp", "to": to, "type": "template",
-        "template": { "name": name, "language": { "code": "es_MX" },
-            "components": [{ "type": "body", "parameters": parameters }] }
-    }))
-    .map_err(|e| ApiError::Internal(e.into()))
-}
-
 /// The payment reminder came due: an order still awaiting payment is reminded, once (the outbound
 /// id is the order's); any other order is left alone.
 pub async fn payment_reminder(
     deps: &Deps,
     merchant: &MerchantId,
     order_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let Some(order) = orders::get(&table, order_id).await? else {
         return Ok(());
@@ -105,32 +72,31 @@ pub async fn payment_reminder(
     if order.status != OrderStatus::AwaitingPayment || order.expires_at_ms <= deps.clock.now_ms() {
         return Ok(());
     }
-    let customer = customers::get(&table, &order.wa_id).await?;
+    let _customer = customers::get(&table, &order.wa_id).await?;
     let number = crate::commerce::fulfilment::short_id(&order.id);
     let url = order.payment_url.clone().unwrap_or_default();
     let minutes = (order.expires_at_ms - deps.clock.now_ms()) / 60_000;
-    let message = if customer.window_open(deps.clock.now()) {
-        CloudMessage::text(
-            order.wa_id.clone(),
-            format!(
-                "⏰ Tu pedido {number} por {} sigue apartado, pero solo {minutes} minutos más. Paga aquí para no perderlo: {url}",
-                order.total.display_mxn()
-            ),
-        )
-    } else {
-        template(
-            &order.wa_id,
-            PAYMENT_TEMPLATE,
-            &[number, order.total.display_mxn(), url],
-        )?
+    let text = format!(
+        "⏰ Tu pedido {number} por {} sigue apartado, pero solo {minutes} minutos más. Paga aquí para no perderlo: {url}",
+        order.total.display_mxn()
+    );
+    let template = Template {
+        name: PAYMENT_TEMPLATE,
+        document: None,
+        body: vec![number, order.total.display_mxn(), url],
     };
-    queue(
+    tell(
         deps,
         merchant,
-        &order.phone_number_id,
-        format!("{}-payment-reminder", order.id),
-        Category::Utility,
-        message,
+        Notice::text(
+            format!("{}-payment-reminder", order.id),
+            &order.wa_id,
+            &order.phone_number_id,
+            text,
+            Category::Utility,
+            template,
+            Category::Utility,
+        ),
     )
     .await?;
     tracing::info!(merchant = %merchant, order = %order.id, "payment reminder queued");
@@ -144,7 +110,7 @@ pub async fn track_cart(
     merchant: &MerchantId,
     msg: &InboundEnvelope,
     state: &State,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     if state.cart().is_empty() {
         return Ok(());
     }
@@ -178,7 +144,7 @@ pub async fn abandoned_cart(
     merchant: &MerchantId,
     wa_id: &str,
     phone_number_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let Some(conv) = table
         .get(&crate::platform::schema::conversation_state(&wa_id))
@@ -217,21 +183,24 @@ pub async fn abandoned_cart(
         Err(StoreError::ConditionFailed { .. }) => return Ok(()),
         Err(e) => return Err(e.into()),
     }
-    let message = if customer.window_open(deps.clock.now()) {
-        CloudMessage::text(
-            wa_id.to_owned(),
-            format!("🛒 Dejaste {units} productos en tu carrito. ¿Lo terminamos? Escribe *carrito* para verlo o *menú* para seguir comprando."),
-        )
-    } else {
-        template(wa_id, CART_TEMPLATE, &[units.to_string()])?
+    let text = format!("🛒 Dejaste {units} productos en tu carrito. ¿Lo terminamos? Escribe *carrito* para verlo o *menú* para seguir comprando.");
+    let template = Template {
+        name: CART_TEMPLATE,
+        document: None,
+        body: vec![units.to_string()],
     };
-    queue(
+    tell(
         deps,
         merchant,
-        phone_number_id,
-        format!("cart-{wa_id}-{updated}"),
-        Category::Marketing,
-        message,
+        Notice::text(
+            format!("cart-{wa_id}-{updated}"),
+            wa_id,
+            phone_number_id,
+            text,
+            Category::Marketing,
+            template,
+            Category::Marketing,
+        ),
     )
     .await?;
     tracing::info!(merchant = %merchant, units, "abandoned cart reminded");

@@ -18,7 +18,34 @@ where
         .iter()
         .filter_map(|m| Some((m.message_id.clone()?, m.receipt_handle.clone()?)))
         .collect();
-    let (response, delays) = run(event, queue.spec().fifo, handle).await;
+    let bodies: std::collections::HashMap<String, (String, Option<String>)> = event
+        .records
+        .iter()
+        .filter_map(|m| {
+            Some((
+                m.message_id.clone()?,
+                (
+                    m.body.clone().unwrap_or_default(),
+                    m.attributes.get("MessageGroupId").cloned(),
+                ),
+            ))
+        })
+        .collect();
+    let (mut response, delays, permanent) = run(event, queue.spec().fifo, handle).await;
+    // Input no retry can help goes to the dead-letter queue now instead of five receives later.
+    for id in permanent {
+        let (Some(receipt), Some((body, group))) = (receipts.get(&id), bodies.get(&id)) else {
+            continue;
+        };
+        match queue.dead_letter(receipt, body, group.as_deref()).await {
+            Ok(()) => response
+                .batch_item_failures
+                .retain(|f| f.item_identifier != id),
+            Err(e) => {
+                tracing::warn!(message_id = %id, error = %e, "could not dead-letter a rejected record; the queue's redrive applies")
+            }
+        }
+    }
     for (id, delay) in delays {
         if let Some(receipt) = receipts.get(&id) {
             if let Err(e) = queue.change_visibility(receipt, delay).await {
@@ -38,11 +65,15 @@ where
     run(event, fifo, handle).await.0
 }
 
-async fn run<F, Fut>(
-    event: SqsEvent,
-    fifo: bool,
-    handle: F,
-) -> (SqsBatchResponse, Vec<(String, std::time::Duration)>)
+/// The batch response, the delays of failures that know when to come back, and the ids of records
+/// no retry can help.
+type Outcome = (
+    SqsBatchResponse,
+    Vec<(String, std::time::Duration)>,
+    Vec<String>,
+);
+
+async fn run<F, Fut>(event: SqsEvent, fifo: bool, handle: F) -> Outcome
 where
     F: FnMut(&QueueRecord) -> Fut,
     Fut: Future<Output = Result<(), RecordError>>,
@@ -63,7 +94,7 @@ where
         for id in all_ids {
             response.add_failure(id);
         }
-        return (response, Vec::new());
+        return (response, Vec::new(), Vec::new());
     }
     for m in event.records {
         let Some(id) = m.message_id else { continue };
@@ -85,11 +116,15 @@ where
     }
     let failed = process_batch(&records, fifo, handle).await;
     let mut delays = Vec::new();
+    let mut permanent = Vec::new();
     for failure in failed {
         if let Some(d) = failure.retry_after {
             delays.push((failure.message_id.clone(), d));
         }
+        if failure.permanent {
+            permanent.push(failure.message_id.clone());
+        }
         response.add_failure(failure.message_id);
     }
-    (response, delays)
+    (response, delays, permanent)
 }

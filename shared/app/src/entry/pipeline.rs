@@ -1,12 +1,13 @@
 //! What each queue consumer does with one record. The Lambdas and the local pollers call these.
 
 use crate::parties::messages::InboundEnvelope;
+use crate::platform::error::AppError;
 use crate::platform::records::{QueueRecord, RecordError};
 use crate::platform::telemetry::redact;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_store::idempotency::IdempotencyError;
-use mostrador_store::{Item, Key, StoreError, Table, Update};
+use mostrador_store::{Item, Key, Table, Update};
 use serde::de::DeserializeOwned;
 
 /// How long a consumer may hold an idempotency claim before another may take over.
@@ -21,11 +22,13 @@ fn tenant(deps: &Deps, merchant_id: &str) -> Result<TenantTable, RecordError> {
     Ok(TenantTable::new(deps.table.clone(), &id))
 }
 
-fn idem_error<E: std::fmt::Display>(e: IdempotencyError<E>) -> RecordError {
+fn idem_error<E: Into<RecordError> + std::fmt::Display>(e: IdempotencyError<E>) -> RecordError {
     match e {
         IdempotencyError::PayloadMismatch => {
             RecordError::Malformed("id reused with a different payload".into())
         }
+        // The use case's own failure keeps its kind: invalid input is not retried.
+        IdempotencyError::Effect(e) => e.into(),
         other => RecordError::retry(other),
     }
 }
@@ -63,20 +66,16 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
                 .await?;
             crate::flows::reports::count_conversation(deps, &table, &msg)
                 .await
-                .map_err(|e| StoreError::Unavailable(format!("conversation count: {e}")))?;
+                .map_err(|e| AppError::Unavailable(format!("conversation count: {e}")))?;
             // An answer to a notification (a quick reply, "no fui yo", a KYC document) runs the
             // template's actions; anything else goes to the conversation unchanged.
-            let answered = crate::notifications::replies::intercept(deps, &msg)
-                .await
-                .map_err(|e| StoreError::Unavailable(format!("notification reply: {e}")))?;
+            let answered = crate::notifications::replies::intercept(deps, &msg).await?;
             // The conversation answers; its replies and orders are keyed by the wamid, so a retry
             // after a failure here repeats nothing already done.
             if !answered {
-                crate::flows::chat::converse(deps, &msg)
-                    .await
-                    .map_err(|e| StoreError::Unavailable(format!("conversation: {e}")))?;
+                crate::flows::chat::converse(deps, &msg).await?;
             }
-            Ok::<_, StoreError>(())
+            Ok::<_, AppError>(())
         },
     );
     tracing::Instrument::instrument(work, span)

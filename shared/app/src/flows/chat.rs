@@ -11,14 +11,14 @@ use crate::parties::customers;
 use crate::parties::merchants;
 use crate::parties::messages::InboundEnvelope;
 use crate::parties::settings;
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_core::conversation::{self, Action, Input, Offer, Reply};
 use sha2::{Digest, Sha256};
 
 /// Runs one inbound message through the conversation.
-pub async fn converse(deps: &Deps, msg: &InboundEnvelope) -> Result<(), ApiError> {
+pub async fn converse(deps: &Deps, msg: &InboundEnvelope) -> Result<(), AppError> {
     let Some(input) = input_of(msg.message.get()) else {
         return Ok(());
     };
@@ -30,12 +30,12 @@ pub async fn converse(deps: &Deps, msg: &InboundEnvelope) -> Result<(), ApiError
 }
 
 /// The agent gave the conversation back (`msg` names the customer and a unique id for the replies).
-pub async fn release(deps: &Deps, msg: &InboundEnvelope) -> Result<(), ApiError> {
+pub async fn release(deps: &Deps, msg: &InboundEnvelope) -> Result<(), AppError> {
     run(deps, msg, Input::ReleasedByAgent).await
 }
 
-async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), ApiError> {
-    let merchant = MerchantId::try_from(msg.merchant_id.clone()).map_err(ApiError::BadRequest)?;
+async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), AppError> {
+    let merchant = MerchantId::try_from(msg.merchant_id.clone()).map_err(AppError::BadRequest)?;
     let table = TenantTable::new(deps.table.clone(), &merchant);
     let (Some(profile), Some(branch)) = (
         merchants::get_merchant(deps, &merchant).await?,

@@ -4,7 +4,7 @@
 
 use crate::parties::merchants::{route_phone, PhoneRoute};
 use crate::parties::messages::InboundEnvelope;
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::telemetry::redact;
 use crate::platform::tenant::TenantTable;
 use crate::platform::Deps;
@@ -36,13 +36,13 @@ pub struct IngestReport {
 }
 
 /// Parses a verified delivery, enqueues each message for its merchant and applies statuses.
-pub async fn ingest(deps: &Deps, body: &[u8]) -> Result<IngestReport, ApiError> {
+pub async fn ingest(deps: &Deps, body: &[u8]) -> Result<IngestReport, AppError> {
     let delivery = webhook::parse(body).map_err(|e| {
         tracing::warn!(error = %e, bytes = body.len(), "signed webhook body refused");
         match e {
-            WebhookError::NotJson(_) => ApiError::BadRequest("body is not valid JSON".into()),
+            WebhookError::NotJson(_) => AppError::BadRequest("body is not valid JSON".into()),
             WebhookError::NotWhatsApp => {
-                ApiError::BadRequest("object must be whatsapp_business_account".into())
+                AppError::BadRequest("object must be whatsapp_business_account".into())
             }
         }
     })?;
@@ -153,8 +153,8 @@ fn null() -> Box<RawValue> {
 
 /// Enqueues a message unless its wamid was seen before (remembered beyond SQS's five-minute window,
 /// since Meta retries for seven days). Returns whether it was enqueued now.
-async fn enqueue(deps: &Deps, envelope: &InboundEnvelope) -> Result<bool, ApiError> {
-    let body = serde_json::to_string(envelope).map_err(|e| ApiError::Internal(e.into()))?;
+async fn enqueue(deps: &Deps, envelope: &InboundEnvelope) -> Result<bool, AppError> {
+    let body = serde_json::to_string(envelope).map_err(|e| AppError::Internal(e.into()))?;
     let outgoing = OutgoingMessage::new(body)
         .group(format!("{}:{}", envelope.phone_number_id, envelope.wa_id))
         .dedup(dedup_id(&envelope.wamid));
@@ -171,7 +171,7 @@ async fn enqueue(deps: &Deps, envelope: &InboundEnvelope) -> Result<bool, ApiErr
         Err(IdempotencyError::InProgress) => Ok(false),
         Err(IdempotencyError::Effect(e)) => Err(e.into()),
         Err(IdempotencyError::Store(e)) => Err(e.into()),
-        Err(e) => Err(ApiError::Internal(anyhow::anyhow!(e.to_string()))),
+        Err(e) => Err(AppError::Internal(anyhow::anyhow!(e.to_string()))),
     }
 }
 
@@ -186,7 +186,7 @@ fn dedup_id(wamid: &str) -> String {
 
 /// Moves an outbound message's delivery status forward (never back) and counts each level it
 /// crosses once. Returns whether anything changed.
-async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, ApiError> {
+async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, AppError> {
     let rank = i64::from(status.status.rank());
     if rank == 0 {
         tracing::debug!(status = status.status.as_str(), "unknown status ignored");
@@ -281,7 +281,7 @@ async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, ApiE
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::Unavailable(
+    Err(AppError::Unavailable(
         "status update kept conflicting".into(),
     ))
 }

@@ -7,7 +7,7 @@
 
 use crate::commerce::fulfilment;
 use crate::commerce::orders::{self, OrderStatus};
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_core::money::Centavos;
@@ -53,14 +53,14 @@ async fn provider_for(
     deps: &Deps,
     name: &str,
     merchant: &str,
-) -> Result<Box<dyn PaymentProvider>, ApiError> {
+) -> Result<Box<dyn PaymentProvider>, AppError> {
     if name == "sandbox" {
         return Ok(Box::new(sandbox(deps)));
     }
     if !["stripe", "mercadopago", "conekta", "openpay"].contains(&name) {
-        return Err(ApiError::NotFound(format!("payment provider {name}")));
+        return Err(AppError::NotFound(format!("payment provider {name}")));
     }
-    let merchant = MerchantId::try_from(merchant.to_owned()).map_err(|_| ApiError::Unauthorized)?;
+    let merchant = MerchantId::try_from(merchant.to_owned()).map_err(|_| AppError::Unauthorized)?;
     match crate::parties::payment_settings::load(deps, &merchant).await? {
         Some(credentials) if credentials.name() == name => {
             Ok(credentials.provider(deps.http.clone(), &deps.config.payment_api_bases)?)
@@ -68,7 +68,7 @@ async fn provider_for(
         // Nothing to verify the signature with: as good as unsigned.
         _ => {
             tracing::warn!(merchant = %merchant, provider = name, "callback for a provider this merchant has not configured");
-            Err(ApiError::Unauthorized)
+            Err(AppError::Unauthorized)
         }
     }
 }
@@ -79,15 +79,15 @@ pub async fn handle(
     provider_name: &str,
     merchant: &str,
     callback: &Callback<'_>,
-) -> Result<Applied, ApiError> {
+) -> Result<Applied, AppError> {
     let provider = provider_for(deps, provider_name, merchant).await?;
     let verified = provider.verify(callback).await.map_err(|e| match e {
         PaymentError::Unauthenticated(why) => {
             tracing::warn!(provider = provider_name, reason = %why, "payment callback refused");
-            ApiError::Unauthorized
+            AppError::Unauthorized
         }
-        PaymentError::Malformed(why) => ApiError::BadRequest(why),
-        PaymentError::Refused(why) | PaymentError::Unavailable(why) => ApiError::Unavailable(why),
+        PaymentError::Malformed(why) => AppError::BadRequest(why),
+        PaymentError::Refused(why) | PaymentError::Unavailable(why) => AppError::Unavailable(why),
     })?;
     let event = match verified {
         Verified::Event(e) => e,
@@ -108,14 +108,14 @@ pub async fn handle(
         Ok(Claim::Acquired) => {}
         Ok(Claim::Completed(_)) => return Ok(Applied::Duplicate),
         Err(IdempotencyError::InProgress) => {
-            return Err(ApiError::Unavailable(
+            return Err(AppError::Unavailable(
                 "this event is being applied; retry".into(),
             ))
         }
         // Providers send several notifications for one event (Mercado Pago's created/updated):
         // the provider's event id is the key, so another body under it is the same event.
         Err(IdempotencyError::PayloadMismatch) => return Ok(Applied::Duplicate),
-        Err(e) => return Err(ApiError::Internal(anyhow::anyhow!(e.to_string()))),
+        Err(e) => return Err(AppError::Internal(anyhow::anyhow!(e.to_string()))),
     }
     match apply(deps, &merchant, provider_name, &event).await {
         Ok(applied) => {
@@ -136,7 +136,7 @@ async fn apply(
     merchant: &MerchantId,
     provider: &str,
     event: &PaymentEvent,
-) -> Result<Applied, ApiError> {
+) -> Result<Applied, AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let order = match &event.order_id {
         Some(id) if !id.contains('#') => orders::get(&table, id).await?,
@@ -230,7 +230,7 @@ async fn apply(
     }
 }
 
-async fn settled(table: &TenantTable, order_id: &str) -> Result<bool, ApiError> {
+async fn settled(table: &TenantTable, order_id: &str) -> Result<bool, AppError> {
     Ok(table
         .get(&crate::platform::schema::order(&order_id))
         .await?
@@ -246,7 +246,7 @@ async fn settle(
     provider: &str,
     event: &PaymentEvent,
     paid: &orders::Order,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let method = event.method.map(method_name).unwrap_or("unknown");
     table
@@ -326,7 +326,7 @@ async fn keep(
     provider: &str,
     event: &PaymentEvent,
     reason: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let item = Item::new(&Key::new(
         partition,
         format!("{provider}#{}", event.event_id),
@@ -343,17 +343,17 @@ pub async fn refund(
     deps: &Deps,
     merchant: &MerchantId,
     order_id: &str,
-) -> Result<orders::Order, ApiError> {
+) -> Result<orders::Order, AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let item = table
         .get(&crate::platform::schema::order(&order_id))
         .await?
-        .ok_or_else(|| ApiError::NotFound("order".into()))?;
+        .ok_or_else(|| AppError::NotFound("order".into()))?;
     let order = orders::get(&table, order_id)
         .await?
-        .ok_or_else(|| ApiError::NotFound("order".into()))?;
+        .ok_or_else(|| AppError::NotFound("order".into()))?;
     if !order.status.may_become(OrderStatus::Refunded) {
-        return Err(ApiError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "an order that is {} cannot be refunded",
             order.status.as_str()
         )));
@@ -370,7 +370,7 @@ pub async fn refund(
                 c.provider(deps.http.clone(), &deps.config.payment_api_bases)?
             }
             _ => {
-                return Err(ApiError::Conflict(format!(
+                return Err(AppError::Conflict(format!(
                 "the payment was taken by {name}, which is no longer configured; refund it there"
             )))
             }
@@ -381,13 +381,13 @@ pub async fn refund(
         .await
         .map_err(|e| match e {
             PaymentError::Refused(why) => {
-                ApiError::Conflict(format!("the provider refused the refund: {why}"))
+                AppError::Conflict(format!("the provider refused the refund: {why}"))
             }
-            other => ApiError::Unavailable(other.to_string()),
+            other => AppError::Unavailable(other.to_string()),
         })?;
     let refunded = orders::transition(deps, merchant, &order, OrderStatus::Refunded)
         .await?
-        .ok_or_else(|| ApiError::Conflict("the order changed meanwhile; read it again".into()))?;
+        .ok_or_else(|| AppError::Conflict("the order changed meanwhile; read it again".into()))?;
     // A refunded sale leaves the global invoice; one already invoiced needs an egreso (listed).
     crate::invoicing::global::mark_refunded(&table, &refunded).await?;
     // An invoiced order gets its nota de crédito (relation 03, devolución).

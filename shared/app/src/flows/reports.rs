@@ -10,7 +10,7 @@
 use crate::commerce::orders::Order;
 use crate::notifications::stats::{self, histogram, median};
 use crate::parties::messages::InboundEnvelope;
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -35,7 +35,7 @@ pub async fn count_conversation(
     deps: &Deps,
     table: &TenantTable,
     msg: &InboundEnvelope,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let now = deps.clock.now();
     let day = crate::notifications::mx_day(now);
     let ops = vec![
@@ -156,12 +156,12 @@ pub struct ReportQuery {
 
 impl ReportQuery {
     /// The checked day range.
-    pub fn range(&self, now: DateTime<Utc>) -> Result<(NaiveDate, NaiveDate), ApiError> {
-        let parse = |v: &Option<String>, field: &str| -> Result<Option<NaiveDate>, ApiError> {
+    pub fn range(&self, now: DateTime<Utc>) -> Result<(NaiveDate, NaiveDate), AppError> {
+        let parse = |v: &Option<String>, field: &str| -> Result<Option<NaiveDate>, AppError> {
             v.as_deref()
                 .map(|d| {
                     NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                        ApiError::Validation(vec![FieldError::new(field, "a date as YYYY-MM-DD")])
+                        AppError::Validation(vec![FieldError::new(field, "a date as YYYY-MM-DD")])
                     })
                 })
                 .transpose()
@@ -172,13 +172,13 @@ impl ReportQuery {
         let to = parse(&self.to, "to")?.unwrap_or(today);
         let from = parse(&self.from, "from")?.unwrap_or(to - chrono::Duration::days(6));
         if from > to {
-            return Err(ApiError::Validation(vec![FieldError::new(
+            return Err(AppError::Validation(vec![FieldError::new(
                 "from",
                 "must not be after to",
             )]));
         }
         if (to - from).num_days() >= MAX_DAYS {
-            return Err(ApiError::Validation(vec![FieldError::new(
+            return Err(AppError::Validation(vec![FieldError::new(
                 "from",
                 format!("at most {MAX_DAYS} days per report"),
             )]));
@@ -187,11 +187,11 @@ impl ReportQuery {
     }
 
     /// Whether CSV was asked for.
-    pub fn csv(&self) -> Result<bool, ApiError> {
+    pub fn csv(&self) -> Result<bool, AppError> {
         match self.format.as_deref() {
             None | Some("json") => Ok(false),
             Some("csv") => Ok(true),
-            Some(_) => Err(ApiError::Validation(vec![FieldError::new(
+            Some(_) => Err(AppError::Validation(vec![FieldError::new(
                 "format",
                 "json or csv",
             )])),
@@ -203,7 +203,7 @@ fn day_key(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-async fn all_items(table: &TenantTable, query: Query) -> Result<Vec<Item>, ApiError> {
+async fn all_items(table: &TenantTable, query: Query) -> Result<Vec<Item>, AppError> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
@@ -280,13 +280,13 @@ pub async fn notifications(
     table: &TenantTable,
     q: &ReportQuery,
     now: DateTime<Utc>,
-) -> Result<Value, ApiError> {
+) -> Result<Value, AppError> {
     let (from, to) = q.range(now)?;
     let (prefix, dimension, only) = match q.group_by.as_deref() {
         None | Some("template") => ("T#", "template", q.template.as_deref()),
         Some("campaign") => ("C#", "campaign", q.campaign.as_deref()),
         Some(_) => {
-            return Err(ApiError::Validation(vec![FieldError::new(
+            return Err(AppError::Validation(vec![FieldError::new(
                 "group_by",
                 "template or campaign",
             )]))
@@ -338,7 +338,7 @@ pub async fn commerce(
     branches: &[crate::parties::merchants::Branch],
     q: &ReportQuery,
     now: DateTime<Utc>,
-) -> Result<Value, ApiError> {
+) -> Result<Value, AppError> {
     let (from, to) = q.range(now)?;
     let mut rows = Vec::new();
     for branch in branches {
@@ -396,10 +396,10 @@ pub async fn commerce(
 }
 
 /// The rows of a report as CSV (nested objects flattened as `key:value;...`).
-pub fn to_csv(report: &Value, columns: &[&str]) -> Result<String, ApiError> {
+pub fn to_csv(report: &Value, columns: &[&str]) -> Result<String, AppError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(columns)
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(|e| AppError::Internal(e.into()))?;
     for row in report["rows"].as_array().into_iter().flatten() {
         let cells: Vec<String> = columns
             .iter()
@@ -415,12 +415,12 @@ pub fn to_csv(report: &Value, columns: &[&str]) -> Result<String, ApiError> {
             })
             .collect();
         w.write_record(&cells)
-            .map_err(|e| ApiError::Internal(e.into()))?;
+            .map_err(|e| AppError::Internal(e.into()))?;
     }
     let bytes = w
         .into_inner()
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!(e.to_string())))?;
-    String::from_utf8(bytes).map_err(|e| ApiError::Internal(e.into()))
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
+    String::from_utf8(bytes).map_err(|e| AppError::Internal(e.into()))
 }
 
 /// CSV columns of the notification report.

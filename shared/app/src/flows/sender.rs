@@ -139,12 +139,8 @@ async fn decide_and_send(
     record: &QueueRecord,
 ) -> Result<Step, RecordError> {
     let now = deps.clock.now();
-    let customer = customers::get(table, to)
-        .await
-        .map_err(|e| RecordError::retry(e.to_string()))?;
-    let settings = settings::load(table)
-        .await
-        .map_err(|e| RecordError::retry(e.to_string()))?;
+    let customer = customers::get(table, to).await.map_err(RecordError::from)?;
+    let settings = settings::load(table).await.map_err(RecordError::from)?;
     let is_template = matches!(env.message.content, Content::Template(_));
     if customer.opted_out {
         return Ok(refused("opted_out"));
@@ -178,7 +174,7 @@ async fn decide_and_send(
     if env.category.business_initiated() {
         let policy = crate::parties::notification_settings::load(table)
             .await
-            .map_err(|e| RecordError::retry(e.to_string()))?;
+            .map_err(RecordError::from)?;
         let cap = DailyCap {
             // Security alerts are never crowded out by other messages; they have their own cap.
             general: (env.category != Category::Security).then_some(settings.daily_cap),
@@ -218,7 +214,7 @@ async fn decide_and_send(
 
     let token = settings::access_token(deps, merchant)
         .await
-        .map_err(|e| RecordError::retry(e.to_string()))?;
+        .map_err(RecordError::from)?;
     let Some(token) = token else {
         return sandbox(deps, table, env, to).await.map(Step::Done);
     };

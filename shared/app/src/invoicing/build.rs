@@ -6,7 +6,7 @@ use super::settings::{CsdInfo, IssuerInput, Issuing};
 use crate::commerce::orders::Order;
 use crate::parties::merchants::Branch;
 use crate::parties::messages::GlobalPeriod;
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use chrono::{DateTime, Utc};
 use mostrador_cfdi::catalogs::{CodigoPostal, FormaPago, Meses, Periodicidad};
 use mostrador_cfdi::csd::Csd;
@@ -104,17 +104,17 @@ pub fn load_csd(
     password: &str,
     rfc: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<Csd, ApiError> {
+) -> Result<Csd, AppError> {
     let csd = Csd::from_der(cer, key, password.as_bytes())
-        .map_err(|e| ApiError::Validation(vec![FieldError::new("csd", e.to_string())]))?;
+        .map_err(|e| AppError::Validation(vec![FieldError::new("csd", e.to_string())]))?;
     let local = now
         .with_timezone(&chrono_tz::America::Mexico_City)
         .naive_local();
     csd.check_vigencia(local)
-        .map_err(|e| ApiError::Validation(vec![FieldError::new("certificate", e.to_string())]))?;
+        .map_err(|e| AppError::Validation(vec![FieldError::new("certificate", e.to_string())]))?;
     if let Some(rfc) = rfc {
         if csd.rfc().as_str() != rfc {
-            return Err(ApiError::Validation(vec![FieldError::new(
+            return Err(AppError::Validation(vec![FieldError::new(
                 "certificate",
                 format!(
                     "El CSD es del RFC {}, no del emisor {rfc}.",
@@ -141,15 +141,15 @@ fn header(
     serie: &str,
     folio: u64,
     now: DateTime<Utc>,
-) -> Result<InvoiceHeader, ApiError> {
+) -> Result<InvoiceHeader, AppError> {
     let emisor = Emisor::parse(
         &issuing.issuer.rfc,
         &issuing.issuer.nombre,
         &issuing.issuer.regimen_fiscal,
     )
-    .map_err(|e| ApiError::Validation(fields(e)))?;
+    .map_err(|e| AppError::Validation(fields(e)))?;
     let lugar = CodigoPostal::parse(&branch.postal_code)
-        .map_err(|e| ApiError::Validation(field(e.under("sucursal"))))?;
+        .map_err(|e| AppError::Validation(field(e.under("sucursal"))))?;
     // Fecha is the local time of the place of issue.
     let tz: chrono_tz::Tz = branch
         .timezone
@@ -175,10 +175,10 @@ pub fn forma_pago(method: &str) -> FormaPago {
     }
 }
 
-fn seal(comprobante: &Comprobante, csd: &Csd) -> Result<Sealed, ApiError> {
+fn seal(comprobante: &Comprobante, csd: &Csd) -> Result<Sealed, AppError> {
     let sealed = comprobante
         .seal(csd)
-        .map_err(|e| ApiError::Validation(vec![FieldError::new("csd", e.to_string())]))?;
+        .map_err(|e| AppError::Validation(vec![FieldError::new("csd", e.to_string())]))?;
     Ok(Sealed::from_xml(sealed.xml().to_owned()))
 }
 
@@ -199,7 +199,7 @@ pub fn individual(
     products: &HashMap<String, Product>,
     customer: &CustomerFiscal,
     method: &str,
-) -> Result<Sealed, ApiError> {
+) -> Result<Sealed, AppError> {
     let header = header(
         issuing,
         numbering.branch,
@@ -208,8 +208,8 @@ pub fn individual(
         numbering.now,
     )?;
     let receptor =
-        Receptor::parse(&datos(customer)).map_err(|e| ApiError::Validation(fields(e)))?;
-    let pago = Pago::pue(forma_pago(method)).map_err(|e| ApiError::Validation(field(e)))?;
+        Receptor::parse(&datos(customer)).map_err(|e| AppError::Validation(fields(e)))?;
+    let pago = Pago::pue(forma_pago(method)).map_err(|e| AppError::Validation(field(e)))?;
     let lines: Vec<OrderLine> = order
         .lines
         .iter()
@@ -239,7 +239,7 @@ pub fn individual(
         })
         .collect();
     let comprobante = Comprobante::ingreso(&header, receptor, pago, &lines)
-        .map_err(|e| ApiError::Validation(fields(e)))?;
+        .map_err(|e| AppError::Validation(fields(e)))?;
     seal(&comprobante, &issuing.csd)
 }
 
@@ -249,7 +249,7 @@ pub fn global(
     numbering: &Numbering<'_>,
     tickets: &[SaleTicket],
     period: &GlobalPeriod,
-) -> Result<Sealed, ApiError> {
+) -> Result<Sealed, AppError> {
     let header = header(
         issuing,
         numbering.branch,
@@ -258,15 +258,15 @@ pub fn global(
         numbering.now,
     )?;
     let periodicidad =
-        Periodicidad::parse(&period.periodicidad).map_err(|e| ApiError::Validation(field(e)))?;
+        Periodicidad::parse(&period.periodicidad).map_err(|e| AppError::Validation(field(e)))?;
     let meses = period
         .meses
         .parse::<u8>()
         .ok()
         .and_then(|m| Meses::new(m).ok())
-        .ok_or_else(|| ApiError::Validation(vec![FieldError::new("meses", "01-12")]))?;
+        .ok_or_else(|| AppError::Validation(vec![FieldError::new("meses", "01-12")]))?;
     let info = InformacionGlobal::new(periodicidad, meses, period.anio)
-        .map_err(|e| ApiError::Validation(fields(e)))?;
+        .map_err(|e| AppError::Validation(fields(e)))?;
     let cfdi_tickets: Vec<Ticket> = tickets
         .iter()
         .map(|t| Ticket {
@@ -289,7 +289,7 @@ pub fn global(
         })
         .collect();
     let comprobante = Comprobante::global(&header, info, &cfdi_tickets)
-        .map_err(|e| ApiError::Validation(fields(e)))?;
+        .map_err(|e| AppError::Validation(fields(e)))?;
     seal(&comprobante, &issuing.csd)
 }
 
@@ -304,7 +304,7 @@ pub fn egreso(
     order_id: &str,
     taxes: &[super::global::TicketTax],
     method: &str,
-) -> Result<Sealed, ApiError> {
+) -> Result<Sealed, AppError> {
     let header = header(
         issuing,
         numbering.branch,
@@ -314,7 +314,7 @@ pub fn egreso(
     )?;
     let (receptor, tipo) = match receptor {
         Some(c) => (
-            Receptor::parse(&datos(c)).map_err(|e| ApiError::Validation(fields(e)))?,
+            Receptor::parse(&datos(c)).map_err(|e| AppError::Validation(fields(e)))?,
             mostrador_cfdi::TipoRelacion::Devolucion,
         ),
         None => (
@@ -323,7 +323,7 @@ pub fn egreso(
         ),
     };
     let relacionados =
-        CfdiRelacionados::new(tipo, [related_uuid]).map_err(|e| ApiError::Validation(fields(e)))?;
+        CfdiRelacionados::new(tipo, [related_uuid]).map_err(|e| AppError::Validation(fields(e)))?;
     let lines: Vec<OrderLine> = taxes
         .iter()
         .filter(|t| t.base.0 + t.iva.0 > 0)
@@ -337,6 +337,6 @@ pub fn egreso(
         .collect();
     let comprobante =
         Comprobante::egreso(&header, receptor, relacionados, forma_pago(method), &lines)
-            .map_err(|e| ApiError::Validation(fields(e)))?;
+            .map_err(|e| AppError::Validation(fields(e)))?;
     seal(&comprobante, &issuing.csd)
 }

@@ -2,7 +2,7 @@
 
 use super::issue::{self, InvoiceStatus};
 use super::settings;
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_cfdi::pac::{CancelRequest, CancelStatus};
@@ -24,20 +24,20 @@ pub async fn cancel(
     merchant: &MerchantId,
     id: &str,
     input: &CancelInput,
-) -> Result<issue::InvoiceRecord, ApiError> {
+) -> Result<issue::InvoiceRecord, AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let mut rec = issue::get(&table, id)
         .await?
-        .ok_or_else(|| ApiError::NotFound("invoice".into()))?;
+        .ok_or_else(|| AppError::NotFound("invoice".into()))?;
     if rec.status != InvoiceStatus::Stamped {
-        return Err(ApiError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "only a stamped invoice can be cancelled; this one is {:?}",
             rec.status
         )));
     }
     let issuing = settings::issuing(deps, merchant)
         .await
-        .map_err(|e| ApiError::Conflict(e.to_string()))?;
+        .map_err(|e| AppError::Conflict(e.to_string()))?;
     let request = CancelRequest::new(
         rec.uuid.as_deref().unwrap_or_default(),
         &issuing.issuer.rfc,
@@ -51,13 +51,13 @@ pub async fn cancel(
             mostrador_cfdi::pac::CancelRequestError::Motivo(_) => "motivo",
             _ => "folio_sustitucion",
         };
-        ApiError::Validation(vec![FieldError::new(field, e.to_string())])
+        AppError::Validation(vec![FieldError::new(field, e.to_string())])
     })?;
     let outcome = issuing.pac.cancel(&request).await.map_err(|e| {
         if e.retryable() {
-            ApiError::Unavailable(e.to_string())
+            AppError::Unavailable(e.to_string())
         } else {
-            ApiError::Conflict(format!("the PAC refused the cancellation: {e}"))
+            AppError::Conflict(format!("the PAC refused the cancellation: {e}"))
         }
     })?;
     rec.cancel_status = Some(format!(

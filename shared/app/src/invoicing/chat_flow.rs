@@ -10,7 +10,7 @@ use super::fiscal::{self, CustomerFiscal};
 use crate::commerce::orders::{self, OrderStatus};
 use crate::parties::conversation;
 use crate::parties::messages::InboundEnvelope;
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::sealed;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
@@ -101,7 +101,7 @@ async fn load_form(
     merchant: &MerchantId,
     table: &TenantTable,
     wa_id: &str,
-) -> Result<Option<Form>, ApiError> {
+) -> Result<Option<Form>, AppError> {
     let Some(item) = table.get(&form_key(wa_id)).await? else {
         return Ok(None);
     };
@@ -122,7 +122,7 @@ async fn save_form(
     table: &TenantTable,
     wa_id: &str,
     form: &Form,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let sealed = sealed::seal_json(deps, form, &context(merchant, wa_id)).await?;
     table
         .put(
@@ -136,7 +136,7 @@ async fn save_form(
     Ok(())
 }
 
-async fn clear_form(table: &TenantTable, wa_id: &str) -> Result<(), ApiError> {
+async fn clear_form(table: &TenantTable, wa_id: &str) -> Result<(), AppError> {
     table.delete(&form_key(wa_id), None).await?;
     Ok(())
 }
@@ -149,20 +149,20 @@ struct Replier<'a> {
 }
 
 impl Replier<'_> {
-    async fn send(&mut self, reply: Reply) -> Result<(), ApiError> {
+    async fn send(&mut self, reply: Reply) -> Result<(), AppError> {
         self.n += 1;
         let id = format!("{}-f{}", conversation::reply_id(&self.msg.wamid), self.n);
         conversation::send_reply(self.deps, self.merchant, self.msg, &id, &reply).await
     }
 
-    async fn text(&mut self, text: impl Into<String>) -> Result<(), ApiError> {
+    async fn text(&mut self, text: impl Into<String>) -> Result<(), AppError> {
         self.send(Reply::Text(text.into())).await
     }
 }
 
 /// Handles the message when it belongs to the invoice form; `Ok(false)` lets the conversation answer.
-pub async fn handle(deps: &Deps, msg: &InboundEnvelope, input: &Input) -> Result<bool, ApiError> {
-    let merchant = MerchantId::try_from(msg.merchant_id.clone()).map_err(ApiError::BadRequest)?;
+pub async fn handle(deps: &Deps, msg: &InboundEnvelope, input: &Input) -> Result<bool, AppError> {
+    let merchant = MerchantId::try_from(msg.merchant_id.clone()).map_err(AppError::BadRequest)?;
     let table = TenantTable::new(deps.table.clone(), &merchant);
     let form = load_form(deps, &merchant, &table, &msg.wa_id).await?;
     let starting = asks_for_invoice(input);
@@ -217,7 +217,7 @@ pub async fn handle(deps: &Deps, msg: &InboundEnvelope, input: &Input) -> Result
 async fn target_order(
     table: &TenantTable,
     wa_id: &str,
-) -> Result<Option<(String, OrderStatus)>, ApiError> {
+) -> Result<Option<(String, OrderStatus)>, AppError> {
     for summary in orders::recent_orders(table, wa_id).await? {
         let Some(item) = table
             .get(&crate::platform::schema::order(&summary.order_id))
@@ -250,7 +250,7 @@ async fn start(
     table: &TenantTable,
     msg: &InboundEnvelope,
     out: &mut Replier<'_>,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let Some((order_id, _)) = target_order(table, &msg.wa_id).await? else {
         out.text("No encuentro un pedido tuyo pendiente de facturar. La factura se hace para pedidos pagados; si ya la pediste, te llega aquí mismo en PDF y XML.")
             .await?;
@@ -303,7 +303,7 @@ async fn step(
     form: &mut Form,
     answer: &str,
     out: &mut Replier<'_>,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     match form.step {
         Step::Reuse => match answer {
             "fac:ok" => return finish(deps, merchant, table, msg, form, out).await,
@@ -444,7 +444,7 @@ async fn step(
     }
 }
 
-async fn ask_regimen(form: &Form, out: &mut Replier<'_>) -> Result<(), ApiError> {
+async fn ask_regimen(form: &Form, out: &mut Replier<'_>) -> Result<(), AppError> {
     let Ok(rfc) = Rfc::parse(&form.rfc) else {
         return out
             .text("4/5 Escribe la clave de tu régimen fiscal (por ejemplo 626).")
@@ -483,7 +483,7 @@ async fn ask_uso(
     regimen: RegimenFiscal,
     tipo: mostrador_cfdi::rfc::TipoPersona,
     out: &mut Replier<'_>,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let preferred = ["G03", "G01", "S01", "D01", "D02", "G02", "I08", "CP01"];
     let mut options = UsoCfdi::para_factura(tipo, regimen);
     options.sort_by_key(|u| preferred.iter().position(|p| *p == u.code()).unwrap_or(99));
@@ -514,10 +514,10 @@ async fn finish(
     msg: &InboundEnvelope,
     form: &Form,
     out: &mut Replier<'_>,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     match fiscal::save(deps, merchant, &msg.wa_id, &form.fiscal()).await {
         Ok(_) => {}
-        Err(ApiError::Validation(problems)) => {
+        Err(AppError::Validation(problems)) => {
             let reasons: Vec<String> = problems.iter().map(|p| format!("• {}", p.reason)).collect();
             let restart = Form {
                 order_id: form.order_id.clone(),

@@ -4,9 +4,9 @@
 
 use super::issue::{blob_key, InvoiceRecord};
 use crate::commerce::orders::Order;
-use crate::parties::customers;
-use crate::parties::messages::{Category, OutboundEnvelope};
-use crate::platform::error::ApiError;
+use crate::parties::messages::Category;
+use crate::parties::tell::{tell, DocumentHeader, Message, Notice, Template};
+use crate::platform::error::AppError;
 use crate::platform::tenant::MerchantId;
 use crate::platform::Deps;
 use base64::Engine as _;
@@ -42,14 +42,14 @@ fn mac(deps: &Deps, payload: &str) -> String {
 }
 
 /// A signed URL for a stored file.
-pub fn link(deps: &Deps, blob: &str, filename: &str) -> Result<String, ApiError> {
+pub fn link(deps: &Deps, blob: &str, filename: &str) -> Result<String, AppError> {
     let claim = FileClaim {
         k: blob.to_owned(),
         f: filename.to_owned(),
         e: deps.clock.now_secs() + LINK_TTL_SECS,
     };
     let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(serde_json::to_vec(&claim).map_err(|e| ApiError::Internal(e.into()))?);
+        .encode(serde_json::to_vec(&claim).map_err(|e| AppError::Internal(e.into()))?);
     Ok(format!(
         "{}/files/{payload}.{}",
         deps.config.public_url,
@@ -90,54 +90,48 @@ pub async fn deliver(
     merchant: &MerchantId,
     order: &Order,
     rec: &InvoiceRecord,
-) -> Result<(), ApiError> {
-    let table = crate::platform::tenant::TenantTable::new(deps.table.clone(), merchant);
-    let customer = customers::get(&table, &order.wa_id).await?;
+) -> Result<(), AppError> {
     let pdf_name = filename(rec, "pdf");
     let xml_name = filename(rec, "xml");
     let pdf = link(deps, &blob_key(merchant, &rec.id, "cfdi.pdf"), &pdf_name)?;
     let xml = link(deps, &blob_key(merchant, &rec.id, "cfdi.xml"), &xml_name)?;
     let uuid = rec.uuid.clone().unwrap_or_default();
-    let messages: Vec<(String, Category, serde_json::Value)> = if customer
-        .window_open(deps.clock.now())
-    {
-        vec![
-            (
+    let number = crate::commerce::fulfilment::short_id(&order.id);
+    let document = |id: String, wire: serde_json::Value| -> Result<Message, AppError> {
+        Ok(Message {
+            id,
+            category: Category::Service,
+            message: serde_json::from_value(wire).map_err(|e| AppError::Internal(e.into()))?,
+        })
+    };
+    let notice = Notice {
+        to: order.wa_id.clone(),
+        phone_number_id: order.phone_number_id.clone(),
+        inside: vec![
+            document(
                 format!("{}-inv-pdf", order.id),
-                Category::Service,
                 serde_json::json!({ "messaging_product": "whatsapp", "to": order.wa_id, "type": "document",
                     "document": { "link": pdf, "filename": pdf_name,
-                        "caption": format!("🧾 Tu factura del pedido {} (folio fiscal {uuid}).", crate::commerce::fulfilment::short_id(&order.id)) } }),
-            ),
-            (
+                        "caption": format!("🧾 Tu factura del pedido {number} (folio fiscal {uuid}).") } }),
+            )?,
+            document(
                 format!("{}-inv-xml", order.id),
-                Category::Service,
                 serde_json::json!({ "messaging_product": "whatsapp", "to": order.wa_id, "type": "document",
                     "document": { "link": xml, "filename": xml_name, "caption": "El XML de tu factura (CFDI 4.0)." } }),
-            ),
-        ]
-    } else {
-        vec![(
+            )?,
+        ],
+        outside: (
             format!("{}-inv-tpl", order.id),
             Category::Utility,
-            serde_json::json!({ "messaging_product": "whatsapp", "to": order.wa_id, "type": "template",
-                "template": { "name": INVOICE_TEMPLATE, "language": { "code": "es_MX" }, "components": [
-                    { "type": "header", "parameters": [{ "type": "document", "document": { "link": pdf, "filename": pdf_name } }] },
-                    { "type": "body", "parameters": [
-                        { "type": "text", "text": crate::commerce::fulfilment::short_id(&order.id) },
-                        { "type": "text", "text": uuid } ] } ] } }),
-        )]
+            Template {
+                name: INVOICE_TEMPLATE,
+                document: Some(DocumentHeader {
+                    link: pdf,
+                    filename: pdf_name,
+                }),
+                body: vec![number, uuid],
+            },
+        ),
     };
-    for (id, category, wire) in messages {
-        let message = serde_json::from_value(wire).map_err(|e| ApiError::Internal(e.into()))?;
-        let envelope = OutboundEnvelope {
-            id: id.clone(),
-            merchant_id: merchant.to_string(),
-            phone_number_id: order.phone_number_id.clone(),
-            category,
-            message,
-        };
-        envelope.queue(deps).await?;
-    }
-    Ok(())
+    tell(deps, merchant, notice).await
 }

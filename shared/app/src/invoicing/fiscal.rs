@@ -1,7 +1,7 @@
 //! A customer's fiscal data (RFC, name, postal code, régimen, uso del CFDI): validated before it is
 //! kept, sealed through Keys (it is personal data under the LFPDPPP), reused for later invoices.
 
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::sealed;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
@@ -52,11 +52,11 @@ pub async fn save(
     merchant: &MerchantId,
     wa_id: &str,
     data: &CustomerFiscal,
-) -> Result<CustomerFiscal, ApiError> {
+) -> Result<CustomerFiscal, AppError> {
     let data = data.normalized();
     let problems = data.problems();
     if !problems.is_empty() {
-        return Err(ApiError::Validation(problems));
+        return Err(AppError::Validation(problems));
     }
     let sealed = sealed::seal_json(deps, &data, &context(merchant, wa_id)).await?;
     TenantTable::new(deps.table.clone(), merchant)
@@ -75,7 +75,7 @@ pub async fn load(
     deps: &Deps,
     merchant: &MerchantId,
     wa_id: &str,
-) -> Result<Option<CustomerFiscal>, ApiError> {
+) -> Result<Option<CustomerFiscal>, AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     match table.get(&key(wa_id)).await? {
         Some(item) => match item.get("sealed") {
@@ -89,7 +89,7 @@ pub async fn load(
 }
 
 /// Forgets the customer's fiscal data (their right of cancellation).
-pub async fn forget(deps: &Deps, merchant: &MerchantId, wa_id: &str) -> Result<(), ApiError> {
+pub async fn forget(deps: &Deps, merchant: &MerchantId, wa_id: &str) -> Result<(), AppError> {
     TenantTable::new(deps.table.clone(), merchant)
         .delete(&key(wa_id), None)
         .await?;

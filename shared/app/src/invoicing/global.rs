@@ -8,7 +8,7 @@
 use crate::commerce::orders::Order;
 use crate::parties::messages::{GlobalPeriod, InvoiceRequest};
 use crate::platform::due::{self, DueAction, Job};
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use chrono::{Datelike, Duration, NaiveDate, TimeZone};
@@ -136,7 +136,7 @@ pub async fn record_sale(
     order: &Order,
     method: &str,
     provider: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let day_local = deps.clock.now().with_timezone(&Mexico_City).date_naive();
     let day = day_local.format("%Y-%m-%d").to_string();
@@ -158,7 +158,7 @@ pub async fn record_sale(
             .with("provider", provider)
             .with(
                 "taxes",
-                serde_json::to_string(&taxes).map_err(|e| ApiError::Internal(e.into()))?,
+                serde_json::to_string(&taxes).map_err(|e| AppError::Internal(e.into()))?,
             ),
             None,
         )
@@ -197,7 +197,7 @@ pub async fn record_sale(
         global: Some(period),
         egreso: None,
     })
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    .map_err(|e| AppError::Internal(e.into()))?;
     due::schedule(
         deps,
         merchant,
@@ -216,7 +216,7 @@ pub async fn record_sale(
 }
 
 /// The sale record of an order, if it was paid.
-pub async fn find_sale(table: &TenantTable, order: &Order) -> Result<Option<Item>, ApiError> {
+pub async fn find_sale(table: &TenantTable, order: &Order) -> Result<Option<Item>, AppError> {
     let Some(item) = table
         .get(&crate::platform::schema::order(&order.id))
         .await?
@@ -235,7 +235,7 @@ pub async fn find_sale(table: &TenantTable, order: &Order) -> Result<Option<Item
 }
 
 /// Marks an order's sale refunded: it leaves the global invoice.
-pub async fn mark_refunded(table: &TenantTable, order: &Order) -> Result<(), ApiError> {
+pub async fn mark_refunded(table: &TenantTable, order: &Order) -> Result<(), AppError> {
     if let Some(sale) = find_sale(table, order).await? {
         if let Some(key) = sale.key() {
             table
@@ -247,7 +247,7 @@ pub async fn mark_refunded(table: &TenantTable, order: &Order) -> Result<(), Api
 }
 
 /// The tickets of a period: paid sales not invoiced individually, not refunded, not in a global.
-pub async fn tickets(table: &TenantTable, period: &GlobalPeriod) -> Result<Vec<Ticket>, ApiError> {
+pub async fn tickets(table: &TenantTable, period: &GlobalPeriod) -> Result<Vec<Ticket>, AppError> {
     let mut out = Vec::new();
     for day in &period.days {
         let mut cursor = None;
@@ -297,18 +297,18 @@ pub async fn mark_included(
     table: &TenantTable,
     period: &GlobalPeriod,
     rec: &crate::invoicing::issue::InvoiceRecord,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let key = crate::invoicing::issue::blob_key(merchant, &rec.id, "tickets.json");
     let Some(blob) = deps
         .blobs
         .get(&key)
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| AppError::Internal(e.into()))?
     else {
         return Ok(());
     };
     let ids: Vec<String> =
-        serde_json::from_slice(&blob.body).map_err(|e| ApiError::Internal(e.into()))?;
+        serde_json::from_slice(&blob.body).map_err(|e| AppError::Internal(e.into()))?;
     let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
     let uuid = rec.uuid.clone().unwrap_or_default();
     for day in &period.days {

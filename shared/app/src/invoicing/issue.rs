@@ -12,7 +12,7 @@ use super::settings::{self, Issuing, NotReady};
 use super::{build, documents};
 use crate::commerce::orders::{self, OrderStatus};
 use crate::parties::messages::{GlobalPeriod, InvoiceRequest};
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::records::{QueueRecord, RecordError};
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
@@ -89,19 +89,19 @@ pub fn blob_key(merchant: &MerchantId, id: &str, file: &str) -> String {
 }
 
 /// Reads an invoice record.
-pub async fn get(table: &TenantTable, id: &str) -> Result<Option<InvoiceRecord>, ApiError> {
+pub async fn get(table: &TenantTable, id: &str) -> Result<Option<InvoiceRecord>, AppError> {
     Ok(match table.get(&record_key(id)).await? {
         Some(item) => Some(
             serde_json::from_str(item.get_s("doc").unwrap_or("null"))
-                .map_err(|e| ApiError::Internal(e.into()))?,
+                .map_err(|e| AppError::Internal(e.into()))?,
         ),
         None => None,
     })
 }
 
 /// Writes an invoice record.
-pub async fn store(table: &TenantTable, record: &InvoiceRecord) -> Result<(), ApiError> {
-    let doc = serde_json::to_string(record).map_err(|e| ApiError::Internal(e.into()))?;
+pub async fn store(table: &TenantTable, record: &InvoiceRecord) -> Result<(), AppError> {
+    let doc = serde_json::to_string(record).map_err(|e| AppError::Internal(e.into()))?;
     let status = serde_json::to_value(record.status)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -121,14 +121,14 @@ pub async fn list(
     table: &TenantTable,
     limit: u32,
     after: Option<String>,
-) -> Result<(Vec<InvoiceRecord>, Option<String>), ApiError> {
+) -> Result<(Vec<InvoiceRecord>, Option<String>), AppError> {
     let page = table
         .query(Query::partition("INVOICES").limit(limit).after(after))
         .await?;
     let mut out = Vec::new();
     for item in &page.items {
         if let Some(doc) = item.get_s("doc") {
-            out.push(serde_json::from_str(doc).map_err(|e| ApiError::Internal(e.into()))?);
+            out.push(serde_json::from_str(doc).map_err(|e| AppError::Internal(e.into()))?);
         }
     }
     Ok((out, page.cursor))
@@ -139,14 +139,14 @@ pub async fn request_individual(
     deps: &Deps,
     merchant: &MerchantId,
     order_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let body = serde_json::to_string(&InvoiceRequest {
         merchant_id: merchant.to_string(),
         order_id: order_id.to_owned(),
         global: None,
         egreso: None,
     })
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    .map_err(|e| AppError::Internal(e.into()))?;
     deps.queues
         .invoicing
         .send(mostrador_queue::OutgoingMessage::new(body))
@@ -223,7 +223,7 @@ async fn give_up(
 }
 
 /// Reserves the folio of invoice `id` once: a retry gets the same folio.
-async fn reserve_folio(table: &TenantTable, serie: &str, id: &str) -> Result<u64, ApiError> {
+async fn reserve_folio(table: &TenantTable, serie: &str, id: &str) -> Result<u64, AppError> {
     let folio_key = Key::new("FOLIO_OF", id);
     if let Some(item) = table.get(&folio_key).await? {
         if let Some(f) = item.get_n("folio") {
@@ -262,20 +262,20 @@ async fn sealed_once<F, Fut>(
     merchant: &MerchantId,
     id: &str,
     make: F,
-) -> Result<Result<build::Sealed, ApiError>, ApiError>
+) -> Result<Result<build::Sealed, AppError>, AppError>
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<build::Sealed, ApiError>>,
+    Fut: std::future::Future<Output = Result<build::Sealed, AppError>>,
 {
     let key = blob_key(merchant, id, "sealed.xml");
     if let Some(blob) = deps
         .blobs
         .get(&key)
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| AppError::Internal(e.into()))?
     {
         let xml =
-            String::from_utf8(blob.body.to_vec()).map_err(|e| ApiError::Internal(e.into()))?;
+            String::from_utf8(blob.body.to_vec()).map_err(|e| AppError::Internal(e.into()))?;
         return Ok(Ok(build::Sealed::from_xml(xml)));
     }
     let sealed = match make().await {
@@ -285,7 +285,7 @@ where
     deps.blobs
         .put(&key, Bytes::from(sealed.xml.clone()), "application/xml")
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(|e| AppError::Internal(e.into()))?;
     Ok(Ok(sealed))
 }
 
@@ -420,7 +420,7 @@ async fn individual(
     };
     let issuing = match settings::issuing(deps, merchant).await {
         Ok(i) => i,
-        Err(NotReady::Other(e)) if !matches!(e, ApiError::Validation(_)) => return Err(retry(e)),
+        Err(NotReady::Other(e)) if !matches!(e, AppError::Validation(_)) => return Err(retry(e)),
         Err(e) => {
             return give_up(&table, rec, InvoiceStatus::Blocked, e.to_string(), deps).await;
         }
@@ -458,7 +458,7 @@ async fn individual(
     .map_err(retry)?;
     let sealed = match sealed {
         Ok(s) => s,
-        Err(ApiError::Validation(fields)) => {
+        Err(AppError::Validation(fields)) => {
             let why = fields
                 .iter()
                 .map(|f| format!("{}: {}", f.field, f.reason))
@@ -488,7 +488,7 @@ async fn individual(
 async fn products_of(
     table: &TenantTable,
     order: &orders::Order,
-) -> Result<std::collections::HashMap<String, mostrador_core::catalog::Product>, ApiError> {
+) -> Result<std::collections::HashMap<String, mostrador_core::catalog::Product>, AppError> {
     let mut out = std::collections::HashMap::new();
     for line in &order.lines {
         if let Some(p) = crate::commerce::catalog::get_product(table, &line.sku).await? {
@@ -508,7 +508,7 @@ async fn after_individual(
     order: &orders::Order,
     rec: &InvoiceRecord,
     customer: &CustomerFiscal,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let uuid = rec.uuid.clone().unwrap_or_default();
     table
         .update(
@@ -520,7 +520,7 @@ async fn after_individual(
     if let Some(sale) = super::global::find_sale(table, order).await? {
         let sale_key = sale
             .key()
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("sale without key")))?;
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("sale without key")))?;
         table
             .update(
                 &sale_key,
@@ -581,7 +581,7 @@ async fn global(
     }
     let issuing = match settings::issuing(deps, merchant).await {
         Ok(i) => i,
-        Err(NotReady::Other(e)) if !matches!(e, ApiError::Validation(_)) => return Err(retry(e)),
+        Err(NotReady::Other(e)) if !matches!(e, AppError::Validation(_)) => return Err(retry(e)),
         Err(e) => return give_up(&table, rec, InvoiceStatus::Blocked, e.to_string(), deps).await,
     };
     let branch = crate::parties::merchants::get_branch(&table, &period.branch_id)
@@ -659,7 +659,7 @@ pub async fn request_egreso(
     deps: &Deps,
     merchant: &MerchantId,
     spec: crate::parties::messages::EgresoFor,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let id = format!(
         "E-{}-{}",
         spec.order_id,
@@ -671,7 +671,7 @@ pub async fn request_egreso(
         global: None,
         egreso: Some(spec),
     })
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    .map_err(|e| AppError::Internal(e.into()))?;
     deps.queues
         .invoicing
         .send(mostrador_queue::OutgoingMessage::new(body))
@@ -709,7 +709,7 @@ async fn egreso(
     }
     let issuing = match settings::issuing(deps, merchant).await {
         Ok(i) => i,
-        Err(NotReady::Other(e)) if !matches!(e, ApiError::Validation(_)) => return Err(retry(e)),
+        Err(NotReady::Other(e)) if !matches!(e, AppError::Validation(_)) => return Err(retry(e)),
         Err(e) => return give_up(&table, rec, InvoiceStatus::Blocked, e.to_string(), deps).await,
     };
     let branch = crate::parties::merchants::get_branch(&table, &order.branch_id)

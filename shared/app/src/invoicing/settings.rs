@@ -1,7 +1,7 @@
 //! The merchant as issuer: RFC, name, régimen, serie, global-invoice periodicity, the CSD that seals
 //! (sealed through Keys, never returned) and the PAC that stamps.
 
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::sealed;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
@@ -163,12 +163,12 @@ pub fn load_csd(
     upload: &CsdUpload,
     rfc: Option<&str>,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<mostrador_cfdi::csd::Csd, ApiError> {
+) -> Result<mostrador_cfdi::csd::Csd, AppError> {
     let mut errors = Vec::new();
     let cer = decode("certificate", &upload.certificate, &mut errors);
     let key = decode("private_key", &upload.private_key, &mut errors);
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(AppError::Validation(errors));
     }
     let csd = crate::invoicing::build::load_csd(&cer, &key, &upload.password, rfc, now)?;
     Ok(csd)
@@ -177,13 +177,13 @@ pub fn load_csd(
 async fn load_raw(
     deps: &Deps,
     merchant: &MerchantId,
-) -> Result<Option<(Issuer, Secrets)>, ApiError> {
+) -> Result<Option<(Issuer, Secrets)>, AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let Some(item) = table.get(&key()).await? else {
         return Ok(None);
     };
     let issuer: Issuer = serde_json::from_str(item.get_s("issuer").unwrap_or("null"))
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(|e| AppError::Internal(e.into()))?;
     let secrets = match item.get("sealed") {
         Some(Value::B(b)) => sealed::open_json(deps, b, &context(merchant)).await?,
         _ => Secrets {
@@ -199,9 +199,9 @@ async fn store(
     merchant: &MerchantId,
     issuer: &Issuer,
     secrets: &Secrets,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let sealed = sealed::seal_json(deps, secrets, &context(merchant)).await?;
-    let doc = serde_json::to_string(issuer).map_err(|e| ApiError::Internal(e.into()))?;
+    let doc = serde_json::to_string(issuer).map_err(|e| AppError::Internal(e.into()))?;
     TenantTable::new(deps.table.clone(), merchant)
         .put(
             Item::new(&key())
@@ -219,13 +219,13 @@ pub async fn save_issuer(
     merchant: &MerchantId,
     input: &IssuerInput,
     pac: Option<PacCredentials>,
-) -> Result<Issuer, ApiError> {
+) -> Result<Issuer, AppError> {
     let mut errors = crate::invoicing::build::check_issuer(input);
     if let Some(p) = &pac {
         p.validate(&mut errors);
     }
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(AppError::Validation(errors));
     }
     let previous = load_raw(deps, merchant).await?;
     let (old_csd_info, mut secrets) = match previous {
@@ -263,9 +263,9 @@ pub async fn save_csd(
     deps: &Deps,
     merchant: &MerchantId,
     upload: CsdUpload,
-) -> Result<Issuer, ApiError> {
+) -> Result<Issuer, AppError> {
     let Some((mut issuer, mut secrets)) = load_raw(deps, merchant).await? else {
-        return Err(ApiError::Conflict(
+        return Err(AppError::Conflict(
             "set the issuer first: PUT /v1/settings/invoicing".into(),
         ));
     };
@@ -278,11 +278,11 @@ pub async fn save_csd(
 }
 
 /// The issuer settings, if any (without opening the sealed secrets).
-pub async fn issuer(deps: &Deps, merchant: &MerchantId) -> Result<Option<Issuer>, ApiError> {
+pub async fn issuer(deps: &Deps, merchant: &MerchantId) -> Result<Option<Issuer>, AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     match table.get(&key()).await? {
         Some(item) => serde_json::from_str(item.get_s("issuer").unwrap_or("null"))
-            .map_err(|e| ApiError::Internal(e.into())),
+            .map_err(|e| AppError::Internal(e.into())),
         None => Ok(None),
     }
 }
@@ -295,7 +295,7 @@ pub enum NotReady {
     #[error("el comercio aún no sube su CSD")]
     NoCsd,
     #[error("{0}")]
-    Other(ApiError),
+    Other(AppError),
 }
 
 fn cancel_pems(upload: &CsdUpload, finkok_password: &str) -> Result<(String, String), NotReady> {
@@ -308,7 +308,7 @@ fn cancel_pems(upload: &CsdUpload, finkok_password: &str) -> Result<(String, Str
     };
     mostrador_cfdi::csd::finkok_cancel_pems(&cer, &key, &upload.password, finkok_password).map_err(
         |e| {
-            NotReady::Other(ApiError::Validation(vec![FieldError::new(
+            NotReady::Other(AppError::Validation(vec![FieldError::new(
                 "csd",
                 e.to_string(),
             )]))

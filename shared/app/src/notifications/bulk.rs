@@ -10,7 +10,7 @@ use super::templates::{self, TemplateDef};
 use crate::parties::notification_settings;
 use crate::parties::settings as whatsapp_settings;
 use crate::platform::due::{DueAction, Job};
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_store::{Condition, Item, Key, Query, Table, TxOp, Update};
@@ -124,7 +124,7 @@ pub async fn accept(
         .await?;
     let due = deps.clock.now_ms();
     for (c, items) in req.notifications.chunks(CHUNK).enumerate() {
-        let doc = serde_json::to_string(items).map_err(|e| ApiError::Internal(e.into()))?;
+        let doc = serde_json::to_string(items).map_err(|e| AppError::Internal(e.into()))?;
         let entry = crate::platform::schema::due_entry(
             merchant,
             Job::DueNotifications,
@@ -165,7 +165,7 @@ pub async fn process_chunk(
     merchant: &MerchantId,
     bulk_id: &str,
     chunk: u32,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let ckey = chunk_key(bulk_id, chunk as usize);
     let Some(stored) = table.get(&ckey).await? else {
@@ -180,7 +180,7 @@ pub async fn process_chunk(
     let phone = bulk.get_s("phone_number_id").unwrap_or_default().to_owned();
     let items: Vec<NotificationRequest> =
         serde_json::from_str(stored.get_s("items").unwrap_or("[]"))
-            .map_err(|e| ApiError::Internal(e.into()))?;
+            .map_err(|e| AppError::Internal(e.into()))?;
     let first = stored.get_n("first").unwrap_or(0);
     let wa = whatsapp_settings::load(&table).await?;
     let settings = notification_settings::load(&table).await?;
@@ -218,7 +218,7 @@ pub async fn process_chunk(
         };
         match outcome {
             Ok(()) => accepted += 1,
-            Err(NotifyError::Api(e @ (ApiError::Unavailable(_) | ApiError::Internal(_)))) => {
+            Err(NotifyError::Api(e @ (AppError::Unavailable(_) | AppError::Internal(_)))) => {
                 // The chunk stays due and resumes from here on the next run.
                 return Err(e);
             }
@@ -267,14 +267,14 @@ pub async fn process_chunk(
 }
 
 /// `GET /v1/notifications/bulk/{id}`: progress and the first rejections.
-pub async fn progress(table: &TenantTable, id: &str) -> Result<Value, ApiError> {
+pub async fn progress(table: &TenantTable, id: &str) -> Result<Value, AppError> {
     if !id.starts_with("blk") || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(ApiError::NotFound("bulk job".into()));
+        return Err(AppError::NotFound("bulk job".into()));
     }
     let bulk = table
         .get(&bulk_key(id))
         .await?
-        .ok_or_else(|| ApiError::NotFound("bulk job".into()))?;
+        .ok_or_else(|| AppError::NotFound("bulk job".into()))?;
     let n = |name: &str| bulk.get_n(name).unwrap_or(0);
     let mut by_reason = serde_json::Map::new();
     for (name, value) in &bulk.attrs {

@@ -6,7 +6,7 @@
 //! its merchant and notification so the click lands in the right counters.
 
 use super::stats::{self, Milestone};
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use chrono::{DateTime, Utc};
@@ -73,7 +73,7 @@ pub async fn visit(
     code: &str,
     user_agent: Option<&str>,
     head: bool,
-) -> Result<Option<Visit>, ApiError> {
+) -> Result<Option<Visit>, AppError> {
     if code.is_empty() || code.len() > 64 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Ok(None);
     }

@@ -11,7 +11,7 @@ use super::stats::{self, Milestone, Tag};
 use super::templates::{self, ReplyAction};
 use crate::parties::hooks::{self, HookEvent};
 use crate::parties::messages::{Category, InboundEnvelope, OutboundEnvelope};
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_store::{Item, Key, Query, Table};
@@ -30,7 +30,7 @@ enum Trigger {
 }
 
 /// Handles `msg` when it answers a notification; `Ok(false)` leaves it to the conversation.
-pub async fn intercept(deps: &Deps, msg: &InboundEnvelope) -> Result<bool, ApiError> {
+pub async fn intercept(deps: &Deps, msg: &InboundEnvelope) -> Result<bool, AppError> {
     let Some(message) = webhook::parse_message(msg.message.get()) else {
         return Ok(false);
     };
@@ -41,7 +41,7 @@ pub async fn intercept(deps: &Deps, msg: &InboundEnvelope) -> Result<bool, ApiEr
         MessageKind::Document(m) | MessageKind::Image(m) => Trigger::Document(m),
         _ => Trigger::Other,
     };
-    let merchant = MerchantId::try_from(msg.merchant_id.clone()).map_err(ApiError::BadRequest)?;
+    let merchant = MerchantId::try_from(msg.merchant_id.clone()).map_err(AppError::BadRequest)?;
     let table = TenantTable::new(deps.table.clone(), &merchant);
     let quoted = match message.context.as_ref().and_then(|c| c.id.as_deref()) {
         Some(wamid) => quoted_notification(&table, wamid).await?,
@@ -129,7 +129,7 @@ pub async fn intercept(deps: &Deps, msg: &InboundEnvelope) -> Result<bool, ApiEr
 }
 
 /// The notification a quoted wamid belongs to.
-async fn quoted_notification(table: &TenantTable, wamid: &str) -> Result<Option<Tag>, ApiError> {
+async fn quoted_notification(table: &TenantTable, wamid: &str) -> Result<Option<Tag>, AppError> {
     if wamid.is_empty() || wamid.len() > 200 {
         return Ok(None);
     }
@@ -147,7 +147,7 @@ pub async fn recent_notification(
     deps: &Deps,
     table: &TenantTable,
     wa_id: &str,
-) -> Result<Option<Tag>, ApiError> {
+) -> Result<Option<Tag>, AppError> {
     let settings = crate::parties::notification_settings::load(table).await?;
     let now_ms = deps.clock.now_ms();
     let since = now_ms - settings.attribution_secs() * 1000;
@@ -194,7 +194,7 @@ async fn act(
     value: &str,
     actions: &[ReplyAction],
     reply: Option<String>,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     tracing::info!(merchant = %merchant, notification = %tag.id, trigger, actions = ?actions, "customer answered a notification");
     let mut n = 0;
     if let Some(text) = reply {
@@ -258,12 +258,12 @@ async fn document(
     msg: &InboundEnvelope,
     tag: &Tag,
     media: webhook::Media,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     // Meta's download URL lives five minutes: store the file now. In sandbox mode (no token) there
     // is nothing to download; the upload is still recorded and reported.
     let stored = match crate::parties::media::fetch_into_blobs(deps, merchant, &media.id).await {
         Ok(s) => Some(s),
-        Err(ApiError::Conflict(why)) | Err(ApiError::BadRequest(why)) => {
+        Err(AppError::Conflict(why)) | Err(AppError::BadRequest(why)) => {
             tracing::warn!(merchant = %merchant, notification = %tag.id, %why, "document not downloaded");
             None
         }
@@ -311,7 +311,7 @@ async fn send_text(
     msg: &InboundEnvelope,
     id: &str,
     text: String,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let envelope = OutboundEnvelope {
         id: id.to_owned(),
         merchant_id: merchant.to_string(),
@@ -327,7 +327,7 @@ async fn send_text(
     .with("direction", "out")
     .with(
         "message",
-        serde_json::to_string(&envelope.message).map_err(|e| ApiError::Internal(e.into()))?,
+        serde_json::to_string(&envelope.message).map_err(|e| AppError::Internal(e.into()))?,
     );
     table.put(log, None).await?;
     Ok(())

@@ -16,11 +16,9 @@ use crate::parties::messages::{Category, OutboundEnvelope};
 use crate::parties::notification_settings::{self, NotificationSettings};
 use crate::parties::settings::{self as whatsapp_settings, WhatsAppSettings};
 use crate::platform::due::{DueAction, Job};
-use crate::platform::error::{json_error, ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use mostrador_core::phone::normalize_wa_id;
 use mostrador_queue::OutgoingMessage;
@@ -134,11 +132,11 @@ pub enum NotifyError {
     /// The idempotency key was used for another payload (409).
     KeyReused,
     /// Anything else.
-    Api(ApiError),
+    Api(AppError),
 }
 
-impl From<ApiError> for NotifyError {
-    fn from(e: ApiError) -> Self {
+impl From<AppError> for NotifyError {
+    fn from(e: AppError) -> Self {
         NotifyError::Api(e)
     }
 }
@@ -166,29 +164,7 @@ impl NotifyError {
                 "idempotency_key_reused".into(),
                 "the key was used for a different notification".into(),
             ),
-            NotifyError::Api(e) => (e.status_and_code().1.into(), e.to_string()),
-        }
-    }
-}
-
-impl IntoResponse for NotifyError {
-    fn into_response(self) -> Response {
-        match self {
-            NotifyError::Invalid(fields) => ApiError::Validation(fields).into_response(),
-            NotifyError::Consent(r) => {
-                json_error(StatusCode::UNPROCESSABLE_ENTITY, r.code(), r.message())
-            }
-            NotifyError::Cap(code) => json_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                code,
-                "the customer's daily cap for business-initiated messages is reached; nothing was queued",
-            ),
-            NotifyError::KeyReused => json_error(
-                StatusCode::CONFLICT,
-                "idempotency_key_reused",
-                "this idempotency key was used for a different notification",
-            ),
-            NotifyError::Api(e) => e.into_response(),
+            NotifyError::Api(e) => (e.code().into(), e.to_string()),
         }
     }
 }
@@ -651,7 +627,7 @@ pub async fn commit(
         category: draft.category,
         message: draft.message.clone(),
     };
-    let body = serde_json::to_string(&envelope).map_err(|e| ApiError::Internal(e.into()))?;
+    let body = serde_json::to_string(&envelope).map_err(|e| AppError::Internal(e.into()))?;
     let settings =
         notification_settings::load(&TenantTable::new(deps.table.clone(), merchant)).await?;
     let send_ms = draft.send_at_ms.unwrap_or_else(|| now.timestamp_millis());
@@ -787,7 +763,7 @@ async fn enqueue(
                 .dedup(id.to_owned()),
         )
         .await
-        .map_err(ApiError::from)?;
+        .map_err(AppError::from)?;
     // Only an accepting record becomes queued: the sender may already have recorded the outcome.
     match table
         .update(
@@ -806,7 +782,7 @@ async fn enqueue(
 /// it if the first attempt stopped before the queue); another payload is a reused key.
 async fn replay(deps: &Deps, table: &TenantTable, draft: &Draft) -> Result<Accepted, NotifyError> {
     let Some(existing) = table.get(&super::key(&draft.id)).await? else {
-        return Err(ApiError::Unavailable("notification write conflicted; retry".into()).into());
+        return Err(AppError::Unavailable("notification write conflicted; retry".into()).into());
     };
     // Links are random per attempt, so compare the request, not the built message.
     if existing.get_s("fingerprint") != Some(draft.fingerprint.as_str()) {
@@ -878,14 +854,14 @@ pub async fn accept(
 }
 
 /// `GET /v1/notifications/{id}`: the record, the delivery status and the funnel so far.
-pub async fn view(table: &TenantTable, id: &str) -> Result<Value, ApiError> {
+pub async fn view(table: &TenantTable, id: &str) -> Result<Value, AppError> {
     if !super::is_notification(id) || id.len() > 100 || id.contains('#') {
-        return Err(ApiError::NotFound("notification".into()));
+        return Err(AppError::NotFound("notification".into()));
     }
     let item = table
         .get(&super::key(id))
         .await?
-        .ok_or_else(|| ApiError::NotFound("notification".into()))?;
+        .ok_or_else(|| AppError::NotFound("notification".into()))?;
     let out = table.get(&crate::platform::schema::outbound(&id)).await?;
     let tag = stats::tag_from(id, &item);
     let n = |i: &Item, name: &str| {
@@ -954,9 +930,9 @@ pub async fn view(table: &TenantTable, id: &str) -> Result<Value, ApiError> {
 }
 
 /// Cancels a scheduled notification that has not come due yet.
-pub async fn cancel(table: &TenantTable, id: &str) -> Result<Value, ApiError> {
+pub async fn cancel(table: &TenantTable, id: &str) -> Result<Value, AppError> {
     if !super::is_notification(id) || id.contains('#') {
-        return Err(ApiError::NotFound("notification".into()));
+        return Err(AppError::NotFound("notification".into()));
     }
     let ops = vec![
         TxOp::Delete {
@@ -971,7 +947,7 @@ pub async fn cancel(table: &TenantTable, id: &str) -> Result<Value, ApiError> {
     ];
     match table.transact(ops).await {
         Ok(()) => Ok(json!({ "id": id, "status": "cancelled" })),
-        Err(e) if e.is_condition_failed() => Err(ApiError::Conflict(
+        Err(e) if e.is_condition_failed() => Err(AppError::Conflict(
             "only a scheduled notification that has not come due can be cancelled".into(),
         )),
         Err(e) => Err(e.into()),

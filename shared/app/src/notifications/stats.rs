@@ -255,7 +255,7 @@ pub async fn attribute_payment(
     let result = async {
         let Some(tag) = super::replies::recent_notification(deps, &table, &order.wa_id).await?
         else {
-            return Ok::<_, crate::platform::error::ApiError>(());
+            return Ok::<_, crate::platform::error::AppError>(());
         };
         let now = deps.clock.now();
         if mark(&table, &tag, Milestone::Paid, now, &[("revenue", order.total.0)]).await? {

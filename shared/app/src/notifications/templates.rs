@@ -3,7 +3,7 @@
 //! reply payloads and keywords mapped to actions). Every notification is checked against it before
 //! anything is queued, and rendered from it into the Cloud API's template message.
 
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::TenantTable;
 use crate::platform::urls::check_target;
 use chrono::NaiveDate;
@@ -400,14 +400,14 @@ fn check_text(s: &str) -> Result<(), String> {
 }
 
 /// Stores a new template; 409 when the name is taken.
-pub async fn create(table: &TenantTable, def: &TemplateDef) -> Result<(), ApiError> {
+pub async fn create(table: &TenantTable, def: &TemplateDef) -> Result<(), AppError> {
     let errors = def.problems();
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(AppError::Validation(errors));
     }
     match table.put(item(def)?, Some(Condition::NotExists)).await {
         Ok(()) => Ok(()),
-        Err(StoreError::ConditionFailed { .. }) => Err(ApiError::Conflict(format!(
+        Err(StoreError::ConditionFailed { .. }) => Err(AppError::Conflict(format!(
             "template {} exists; PUT /v1/templates/{} replaces it",
             def.name, def.name
         ))),
@@ -416,22 +416,22 @@ pub async fn create(table: &TenantTable, def: &TemplateDef) -> Result<(), ApiErr
 }
 
 /// Replaces (or creates) a template.
-pub async fn replace(table: &TenantTable, def: &TemplateDef) -> Result<(), ApiError> {
+pub async fn replace(table: &TenantTable, def: &TemplateDef) -> Result<(), AppError> {
     let errors = def.problems();
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(AppError::Validation(errors));
     }
     table.put(item(def)?, None).await?;
     Ok(())
 }
 
-fn item(def: &TemplateDef) -> Result<Item, ApiError> {
-    let doc = serde_json::to_string(def).map_err(|e| ApiError::Internal(e.into()))?;
+fn item(def: &TemplateDef) -> Result<Item, AppError> {
+    let doc = serde_json::to_string(def).map_err(|e| AppError::Internal(e.into()))?;
     Ok(Item::new(&key(&def.name)).with("doc", doc))
 }
 
 /// One template.
-pub async fn get(table: &TenantTable, name: &str) -> Result<Option<TemplateDef>, ApiError> {
+pub async fn get(table: &TenantTable, name: &str) -> Result<Option<TemplateDef>, AppError> {
     if !valid_name(name) {
         return Ok(None);
     }
@@ -440,13 +440,13 @@ pub async fn get(table: &TenantTable, name: &str) -> Result<Option<TemplateDef>,
         .await?
         .map(|i| {
             serde_json::from_str(i.get_s("doc").unwrap_or("{}"))
-                .map_err(|e| ApiError::Internal(e.into()))
+                .map_err(|e| AppError::Internal(e.into()))
         })
         .transpose()
 }
 
 /// Every template of the merchant, by name.
-pub async fn list(table: &TenantTable) -> Result<Vec<TemplateDef>, ApiError> {
+pub async fn list(table: &TenantTable) -> Result<Vec<TemplateDef>, AppError> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
@@ -456,7 +456,7 @@ pub async fn list(table: &TenantTable) -> Result<Vec<TemplateDef>, ApiError> {
         for i in &page.items {
             out.push(
                 serde_json::from_str(i.get_s("doc").unwrap_or("{}"))
-                    .map_err(|e| ApiError::Internal(e.into()))?,
+                    .map_err(|e| AppError::Internal(e.into()))?,
             );
         }
         match page.cursor {
@@ -467,13 +467,13 @@ pub async fn list(table: &TenantTable) -> Result<Vec<TemplateDef>, ApiError> {
 }
 
 /// Removes a template; notifications already sent keep their records.
-pub async fn delete(table: &TenantTable, name: &str) -> Result<(), ApiError> {
+pub async fn delete(table: &TenantTable, name: &str) -> Result<(), AppError> {
     if !valid_name(name) {
-        return Err(ApiError::NotFound("template".into()));
+        return Err(AppError::NotFound("template".into()));
     }
     match table.delete(&key(name), Some(Condition::Exists)).await {
         Ok(_) => Ok(()),
-        Err(StoreError::ConditionFailed { .. }) => Err(ApiError::NotFound("template".into())),
+        Err(StoreError::ConditionFailed { .. }) => Err(AppError::NotFound("template".into())),
         Err(e) => Err(e.into()),
     }
 }

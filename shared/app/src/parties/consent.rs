@@ -5,7 +5,7 @@
 
 use crate::parties::customers::{self, Customer};
 use crate::parties::messages::Category;
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::TenantTable;
 use chrono::{DateTime, Utc};
 use mostrador_store::{Item, Key, Query, Table, TxOp, Update};
@@ -92,7 +92,7 @@ pub async fn record_change(
     opted_out: bool,
     source: &str,
     at: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let event = if opted_out { "opt_out" } else { "opt_in" };
     table
         .put(history_item(wa_id, at, event, source), None)
@@ -101,13 +101,13 @@ pub async fn record_change(
 }
 
 /// The customer's standing opt-in, if any.
-pub async fn current(table: &TenantTable, wa_id: &str) -> Result<Option<Consent>, ApiError> {
+pub async fn current(table: &TenantTable, wa_id: &str) -> Result<Option<Consent>, AppError> {
     table
         .get(&current_key(wa_id))
         .await?
         .map(|i| {
             serde_json::from_str(i.get_s("doc").unwrap_or("{}"))
-                .map_err(|e| ApiError::Internal(e.into()))
+                .map_err(|e| AppError::Internal(e.into()))
         })
         .transpose()
 }
@@ -138,7 +138,7 @@ pub async fn grant(
     input: ConsentInput,
     default_notice: Option<String>,
     now: DateTime<Utc>,
-) -> Result<Consent, ApiError> {
+) -> Result<Consent, AppError> {
     let mut errors = Vec::new();
     let source = input.source.trim();
     if source.is_empty()
@@ -175,7 +175,7 @@ pub async fn grant(
         }
     }
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(AppError::Validation(errors));
     }
     let customer = customers::get(table, wa_id).await?;
     if customer.opted_out {
@@ -187,7 +187,7 @@ pub async fn grant(
             .and_then(|p| p.get_n("consent_changed_at"))
             .unwrap_or(0);
         if changed >= granted_at.timestamp() {
-            return Err(ApiError::Conflict(
+            return Err(AppError::Conflict(
                 "the customer opted out after this consent was given; a new opt-in is needed"
                     .into(),
             ));
@@ -200,7 +200,7 @@ pub async fn grant(
         granted_at,
         privacy_notice_url: notice.unwrap_or_default(),
     };
-    let doc = serde_json::to_string(&consent).map_err(|e| ApiError::Internal(e.into()))?;
+    let doc = serde_json::to_string(&consent).map_err(|e| AppError::Internal(e.into()))?;
     let history = history_item(wa_id, now, "opt_in", source)
         .with("doc", doc.clone())
         .with("marketing", consent.marketing);
@@ -227,7 +227,7 @@ pub async fn grant(
 }
 
 /// The standing opt-in, the opt-out flag and the whole history, oldest first.
-pub async fn show(table: &TenantTable, wa_id: &str) -> Result<Value, ApiError> {
+pub async fn show(table: &TenantTable, wa_id: &str) -> Result<Value, AppError> {
     let customer = customers::get(table, wa_id).await?;
     let consent = current(table, wa_id).await?;
     let mut history = Vec::new();

@@ -2,7 +2,7 @@
 //! marker, and the one way a reply enters the outbound queue and the conversation log.
 
 use crate::parties::messages::{Category, InboundEnvelope, OutboundEnvelope};
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_core::conversation::{Faq, Input, Reply, State, Texts};
@@ -40,22 +40,22 @@ fn settings_key() -> Key {
 }
 
 /// The merchant's chat settings (defaults when never set).
-pub async fn load_settings(table: &TenantTable) -> Result<ChatSettings, ApiError> {
+pub async fn load_settings(table: &TenantTable) -> Result<ChatSettings, AppError> {
     match table.get(&settings_key()).await? {
         Some(item) => serde_json::from_str(item.get_s("doc").unwrap_or("{}"))
-            .map_err(|e| ApiError::Internal(e.into())),
+            .map_err(|e| AppError::Internal(e.into())),
         None => Ok(ChatSettings::default()),
     }
 }
 
 /// Stores the merchant's chat settings.
-pub async fn save_settings(table: &TenantTable, settings: &ChatSettings) -> Result<(), ApiError> {
+pub async fn save_settings(table: &TenantTable, settings: &ChatSettings) -> Result<(), AppError> {
     if settings.reservation_minutes == 0 || settings.reservation_minutes > 7 * 24 * 60 {
-        return Err(ApiError::Validation(vec![
+        return Err(AppError::Validation(vec![
             crate::platform::error::FieldError::new("reservation_minutes", "1 minute to 7 days"),
         ]));
     }
-    let doc = serde_json::to_string(settings).map_err(|e| ApiError::Internal(e.into()))?;
+    let doc = serde_json::to_string(settings).map_err(|e| AppError::Internal(e.into()))?;
     table
         .put(Item::new(&settings_key()).with("doc", doc), None)
         .await?;
@@ -67,7 +67,7 @@ fn state_key(wa_id: &str) -> Key {
 }
 
 /// The customer's conversation state.
-pub async fn load_state(table: &TenantTable, wa_id: &str) -> Result<State, ApiError> {
+pub async fn load_state(table: &TenantTable, wa_id: &str) -> Result<State, AppError> {
     Ok(table
         .get(&state_key(wa_id))
         .await?
@@ -81,8 +81,8 @@ pub async fn save_state(
     wa_id: &str,
     state: &State,
     now: i64,
-) -> Result<(), ApiError> {
-    let doc = serde_json::to_string(state).map_err(|e| ApiError::Internal(e.into()))?;
+) -> Result<(), AppError> {
+    let doc = serde_json::to_string(state).map_err(|e| AppError::Internal(e.into()))?;
     let handed_off = matches!(state, State::HandedOff);
     table
         .put(
@@ -109,7 +109,7 @@ pub async fn save_state(
 }
 
 /// Hands the customer's conversation to a human agent, as asking for an asesor does.
-pub async fn hand_off(table: &TenantTable, wa_id: &str, now: i64) -> Result<(), ApiError> {
+pub async fn hand_off(table: &TenantTable, wa_id: &str, now: i64) -> Result<(), AppError> {
     save_state(table, wa_id, &State::HandedOff, now).await
 }
 
@@ -152,7 +152,7 @@ pub fn reply_id(wamid: &str) -> String {
 }
 
 /// The Cloud API message for a reply.
-pub fn cloud_message(to: &str, reply: &Reply) -> Result<CloudMessage, ApiError> {
+pub fn cloud_message(to: &str, reply: &Reply) -> Result<CloudMessage, AppError> {
     use serde_json::json;
     let body = match reply {
         Reply::Text(text) => {
@@ -185,7 +185,7 @@ pub fn cloud_message(to: &str, reply: &Reply) -> Result<CloudMessage, ApiError> 
     wire["messaging_product"] = json!("whatsapp");
     wire["to"] = json!(to);
     serde_json::from_value(wire).map_err(|e| {
-        ApiError::Internal(anyhow::anyhow!(
+        AppError::Internal(anyhow::anyhow!(
             "reply does not map to a Cloud API message: {e}"
         ))
     })
@@ -198,7 +198,7 @@ pub async fn send_reply(
     msg: &InboundEnvelope,
     id: &str,
     reply: &Reply,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let message = cloud_message(&msg.wa_id, reply)?;
     let envelope = OutboundEnvelope {
         id: id.to_owned(),
@@ -217,7 +217,7 @@ pub async fn send_reply(
     .with("direction", "out")
     .with(
         "message",
-        serde_json::to_string(&envelope.message).map_err(|e| ApiError::Internal(e.into()))?,
+        serde_json::to_string(&envelope.message).map_err(|e| AppError::Internal(e.into()))?,
     );
     table.put(log, None).await?;
     Ok(())

@@ -1,6 +1,6 @@
 //! Customers as the channel knows them: profile name, the 24-hour window, consent, timezone.
 
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::tenant::TenantTable;
 use chrono::{DateTime, Utc};
 use mostrador_store::{Key, Table, Update};
@@ -41,7 +41,7 @@ pub(crate) fn profile_key(wa_id: &str) -> Key {
 }
 
 /// The customer's record (a default, opted-in record when never seen).
-pub async fn get(table: &TenantTable, wa_id: &str) -> Result<Customer, ApiError> {
+pub async fn get(table: &TenantTable, wa_id: &str) -> Result<Customer, AppError> {
     let item = table.get(&profile_key(wa_id)).await?;
     Ok(Customer {
         wa_id: wa_id.to_owned(),
@@ -67,7 +67,7 @@ pub async fn set_opt_out(
     opted_out: bool,
     source: &str,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let update = Update::new()
         .set("opted_out", opted_out)
         .set("consent_source", source)

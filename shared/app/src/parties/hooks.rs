@@ -11,7 +11,7 @@
 //! once it has been acknowledged; receivers should still treat the id as the idempotency key, since a
 //! network failure after their 2xx makes us send it again.
 
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::records::{QueueRecord, RecordError};
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
@@ -131,8 +131,8 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now: i64) -> bool {
         .any(|c| subtle::ConstantTimeEq::ct_eq(c.as_bytes(), want.as_bytes()).into())
 }
 
-fn validate_url(deps: &Deps, url: &str) -> Result<(), ApiError> {
-    let bad = |why: &str| ApiError::Validation(vec![FieldError::new("url", why)]);
+fn validate_url(deps: &Deps, url: &str) -> Result<(), AppError> {
+    let bad = |why: &str| AppError::Validation(vec![FieldError::new("url", why)]);
     let parsed = reqwest::Url::parse(url).map_err(|_| bad("not a valid absolute URL"))?;
     if url.len() > 2048 {
         return Err(bad("at most 2048 characters"));
@@ -152,7 +152,7 @@ pub async fn configure(
     deps: &Deps,
     merchant: &MerchantId,
     url: &str,
-) -> Result<Endpoint, ApiError> {
+) -> Result<Endpoint, AppError> {
     validate_url(deps, url)?;
     let secret = format!(
         "whsec_{}",
@@ -162,7 +162,7 @@ pub async fn configure(
         .keys
         .seal(secret.as_bytes(), &context(merchant))
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(|e| AppError::Internal(e.into()))?;
     let table = TenantTable::new(deps.table.clone(), merchant);
     table
         .put(
@@ -184,7 +184,7 @@ pub async fn configure(
 pub async fn configured_url(
     deps: &Deps,
     merchant: &MerchantId,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     Ok(table
         .get(&settings_key())
@@ -193,13 +193,13 @@ pub async fn configured_url(
 }
 
 /// Removes the endpoint: events from now on are not delivered.
-pub async fn remove(deps: &Deps, merchant: &MerchantId) -> Result<(), ApiError> {
+pub async fn remove(deps: &Deps, merchant: &MerchantId) -> Result<(), AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     table.delete(&settings_key(), None).await?;
     Ok(())
 }
 
-async fn load(deps: &Deps, merchant: &MerchantId) -> Result<Option<Endpoint>, ApiError> {
+async fn load(deps: &Deps, merchant: &MerchantId) -> Result<Option<Endpoint>, AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let Some(item) = table.get(&settings_key()).await? else {
         return Ok(None);
@@ -211,8 +211,8 @@ async fn load(deps: &Deps, merchant: &MerchantId) -> Result<Option<Endpoint>, Ap
         .keys
         .open(sealed, &context(merchant))
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    let secret = String::from_utf8(plain).map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let secret = String::from_utf8(plain).map_err(|e| AppError::Internal(e.into()))?;
     Ok(Some(Endpoint {
         url: url.to_owned(),
         secret,
@@ -220,9 +220,9 @@ async fn load(deps: &Deps, merchant: &MerchantId) -> Result<Option<Endpoint>, Ap
 }
 
 /// Queues `event` for the merchant's endpoint; nothing happens when they configured none.
-pub async fn emit(deps: &Deps, merchant: &MerchantId, event: HookEvent) -> Result<(), ApiError> {
+pub async fn emit(deps: &Deps, merchant: &MerchantId, event: HookEvent) -> Result<(), AppError> {
     if event.id.is_empty() || event.id.len() > 200 || event.kind.is_empty() {
-        return Err(ApiError::Internal(anyhow::anyhow!(
+        return Err(AppError::Internal(anyhow::anyhow!(
             "hook event needs an id of 1-200 characters and a kind"
         )));
     }
@@ -235,7 +235,7 @@ pub async fn emit(deps: &Deps, merchant: &MerchantId, event: HookEvent) -> Resul
         event,
     };
     let body = serde_json::to_string(&Envelope { hook: &delivery })
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(|e| AppError::Internal(e.into()))?;
     let dedup = format!("hook-{}", digest(&delivery.event.id));
     deps.queues
         .outbound
@@ -245,7 +245,7 @@ pub async fn emit(deps: &Deps, merchant: &MerchantId, event: HookEvent) -> Resul
                 .dedup(dedup),
         )
         .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
     tracing::info!(merchant = %merchant, event = %delivery.event.kind, "hook event queued");
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! Meta's download URL lives five minutes and the file about 30 days, so it is fetched at once.
 
 use crate::parties::settings;
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::tenant::MerchantId;
 use crate::platform::Deps;
 use mostrador_whatsapp::client::Disposition;
@@ -21,21 +21,21 @@ pub async fn fetch_into_blobs(
     deps: &Deps,
     merchant: &MerchantId,
     media_id: &str,
-) -> Result<StoredMedia, ApiError> {
+) -> Result<StoredMedia, AppError> {
     if media_id.is_empty()
         || media_id.len() > 64
         || !media_id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
-        return Err(ApiError::BadRequest("not a WhatsApp media id".into()));
+        return Err(AppError::BadRequest("not a WhatsApp media id".into()));
     }
     let blob_key = format!("merchants/{merchant}/media/{media_id}");
     if let Some(existing) = deps
         .blobs
         .get(&blob_key)
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| AppError::Internal(e.into()))?
     {
         return Ok(StoredMedia {
             blob_key,
@@ -46,7 +46,7 @@ pub async fn fetch_into_blobs(
     let token = settings::access_token(deps, merchant)
         .await?
         .ok_or_else(|| {
-            ApiError::Conflict(
+            AppError::Conflict(
                 "no WhatsApp access token stored: media cannot be downloaded in sandbox mode"
                     .into(),
             )
@@ -57,9 +57,9 @@ pub async fn fetch_into_blobs(
         .await
         .map_err(|e| match e.disposition() {
             Disposition::Retry { .. } | Disposition::TokenInvalid => {
-                ApiError::Unavailable(format!("media download: {e}"))
+                AppError::Unavailable(format!("media download: {e}"))
             }
-            _ => ApiError::BadRequest(format!("media cannot be downloaded: {e}")),
+            _ => AppError::BadRequest(format!("media cannot be downloaded: {e}")),
         })?;
     let mime_type = media
         .mime_type
@@ -68,7 +68,7 @@ pub async fn fetch_into_blobs(
     deps.blobs
         .put(&blob_key, media.bytes, &mime_type)
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(|e| AppError::Internal(e.into()))?;
     tracing::info!(merchant = %merchant, media_id, bytes, "inbound media stored");
     Ok(StoredMedia {
         blob_key,

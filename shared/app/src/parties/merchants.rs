@@ -4,7 +4,7 @@
 //! limited to one branch. Platform-level lookup records (`APIKEY#{hash}`, `PHONE#{phone_number_id}`)
 //! resolve a key or a WhatsApp number to its merchant; everything else lives under the merchant.
 
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_core::ids::sortable_id;
@@ -76,9 +76,9 @@ pub struct Caller {
 
 impl Caller {
     /// Refuses access to a branch the key is not limited to.
-    pub fn check_branch(&self, branch_id: &str) -> Result<(), ApiError> {
+    pub fn check_branch(&self, branch_id: &str) -> Result<(), AppError> {
         match &self.branch {
-            Some(only) if only != branch_id => Err(ApiError::Forbidden(format!(
+            Some(only) if only != branch_id => Err(AppError::Forbidden(format!(
                 "this API key is limited to branch {only}"
             ))),
             _ => Ok(()),
@@ -104,15 +104,15 @@ fn profile_key() -> Key {
     Key::new(PROFILE.0, PROFILE.1)
 }
 
-fn from_item<T: for<'de> Deserialize<'de>>(item: &Item) -> Result<T, ApiError> {
+fn from_item<T: for<'de> Deserialize<'de>>(item: &Item) -> Result<T, AppError> {
     let json = item
         .get_s("doc")
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("item has no doc")))?;
-    serde_json::from_str(json).map_err(|e| ApiError::Internal(e.into()))
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("item has no doc")))?;
+    serde_json::from_str(json).map_err(|e| AppError::Internal(e.into()))
 }
 
-fn to_item<T: Serialize>(key: &Key, value: &T) -> Result<Item, ApiError> {
-    let json = serde_json::to_string(value).map_err(|e| ApiError::Internal(e.into()))?;
+fn to_item<T: Serialize>(key: &Key, value: &T) -> Result<Item, AppError> {
+    let json = serde_json::to_string(value).map_err(|e| AppError::Internal(e.into()))?;
     Ok(Item::new(key).with("doc", json))
 }
 
@@ -123,16 +123,16 @@ pub struct NewMerchant {
 }
 
 /// Creates a merchant.
-pub async fn create_merchant(deps: &Deps, input: NewMerchant) -> Result<Merchant, ApiError> {
+pub async fn create_merchant(deps: &Deps, input: NewMerchant) -> Result<Merchant, AppError> {
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 120 {
-        return Err(ApiError::Validation(vec![FieldError::new(
+        return Err(AppError::Validation(vec![FieldError::new(
             "name",
             "must have 1-120 characters",
         )]));
     }
     let id =
-        MerchantId::try_from(new_id(deps)).map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
+        MerchantId::try_from(new_id(deps)).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     let merchant = Merchant {
         id: id.clone(),
         name: name.to_owned(),
@@ -150,7 +150,7 @@ pub async fn create_merchant(deps: &Deps, input: NewMerchant) -> Result<Merchant
 }
 
 /// A merchant's profile, if it exists.
-pub async fn get_merchant(deps: &Deps, id: &MerchantId) -> Result<Option<Merchant>, ApiError> {
+pub async fn get_merchant(deps: &Deps, id: &MerchantId) -> Result<Option<Merchant>, AppError> {
     let tenant = TenantTable::new(deps.table.clone(), id);
     tenant
         .get(&profile_key())
@@ -172,21 +172,21 @@ pub async fn issue_key(
     deps: &Deps,
     merchant: &MerchantId,
     input: NewApiKey,
-) -> Result<IssuedKey, ApiError> {
+) -> Result<IssuedKey, AppError> {
     if get_merchant(deps, merchant).await?.is_none() {
-        return Err(ApiError::NotFound("merchant".into()));
+        return Err(AppError::NotFound("merchant".into()));
     }
     let tenant = TenantTable::new(deps.table.clone(), merchant);
     if let Some(branch) = &input.branch_id {
         if get_branch(&tenant, branch).await?.is_none() {
-            return Err(ApiError::Validation(vec![FieldError::new(
+            return Err(AppError::Validation(vec![FieldError::new(
                 "branch_id",
                 "no such branch",
             )]));
         }
     }
     if input.label.as_ref().is_some_and(|l| l.chars().count() > 80) {
-        return Err(ApiError::Validation(vec![FieldError::new(
+        return Err(AppError::Validation(vec![FieldError::new(
             "label",
             "at most 80 characters",
         )]));
@@ -232,7 +232,7 @@ pub async fn issue_key(
 }
 
 /// The keys of a merchant (metadata only).
-pub async fn list_keys(table: &TenantTable) -> Result<Vec<ApiKeyInfo>, ApiError> {
+pub async fn list_keys(table: &TenantTable) -> Result<Vec<ApiKeyInfo>, AppError> {
     let page = table
         .query(Query::partition("APIKEYS").prefix("APIKEY#"))
         .await?;
@@ -244,20 +244,20 @@ pub async fn revoke_key(
     deps: &Deps,
     merchant: &MerchantId,
     key_id: &str,
-) -> Result<ApiKeyInfo, ApiError> {
+) -> Result<ApiKeyInfo, AppError> {
     let tenant = TenantTable::new(deps.table.clone(), merchant);
     let record_key = Key::new("APIKEYS", format!("APIKEY#{key_id}"));
     let record = tenant
         .get(&record_key)
         .await?
-        .ok_or_else(|| ApiError::NotFound("api key".into()))?;
+        .ok_or_else(|| AppError::NotFound("api key".into()))?;
     let hash = record
         .get_s("hash")
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("key without hash")))?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("key without hash")))?
         .to_owned();
     let mut info: ApiKeyInfo = from_item(&record)?;
     info.revoked = true;
-    let doc = serde_json::to_string(&info).map_err(|e| ApiError::Internal(e.into()))?;
+    let doc = serde_json::to_string(&info).map_err(|e| AppError::Internal(e.into()))?;
     deps.table
         .transact(vec![
             TxOp::Update {
@@ -283,22 +283,22 @@ pub async fn revoke_key(
 }
 
 /// Resolves a bearer key to its caller; unknown and revoked keys are both just `Unauthorized`.
-pub async fn resolve_key(deps: &Deps, api_key: &str) -> Result<Caller, ApiError> {
+pub async fn resolve_key(deps: &Deps, api_key: &str) -> Result<Caller, AppError> {
     if !api_key.starts_with("mos_") || api_key.len() > 200 {
-        return Err(ApiError::Unauthorized);
+        return Err(AppError::Unauthorized);
     }
     let item = deps
         .table
         .get(&lookup_key(&hash_key(api_key)))
         .await?
-        .ok_or(ApiError::Unauthorized)?;
+        .ok_or(AppError::Unauthorized)?;
     if item.get("revoked") != Some(&mostrador_store::Value::Bool(false)) {
-        return Err(ApiError::Unauthorized);
+        return Err(AppError::Unauthorized);
     }
     let merchant = item
         .get_s("merchant_id")
         .and_then(|m| MerchantId::try_from(m.to_owned()).ok())
-        .ok_or(ApiError::Unauthorized)?;
+        .ok_or(AppError::Unauthorized)?;
     Ok(Caller {
         table: TenantTable::new(deps.table.clone(), &merchant),
         merchant,
@@ -327,7 +327,7 @@ fn default_timezone() -> String {
 
 impl BranchInput {
     /// Field-level validation: a 5-digit postal code, a known timezone, a numeric phone number id.
-    pub fn validate(&self) -> Result<(), ApiError> {
+    pub fn validate(&self) -> Result<(), AppError> {
         let mut errors = Vec::new();
         if self.name.trim().is_empty() || self.name.chars().count() > 120 {
             errors.push(FieldError::new("name", "must have 1-120 characters"));
@@ -361,7 +361,7 @@ impl BranchInput {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::Validation(errors))
+            Err(AppError::Validation(errors))
         }
     }
 }
@@ -402,10 +402,10 @@ pub async fn create_branch(
     deps: &Deps,
     caller: &Caller,
     input: BranchInput,
-) -> Result<Branch, ApiError> {
+) -> Result<Branch, AppError> {
     input.validate()?;
     if let Some(only) = &caller.branch {
-        return Err(ApiError::Forbidden(format!(
+        return Err(AppError::Forbidden(format!(
             "this API key is limited to branch {only}"
         )));
     }
@@ -435,7 +435,7 @@ pub async fn create_branch(
     }
     match deps.table.transact(ops).await {
         Ok(()) => Ok(branch),
-        Err(e) if e.failed_operations() == vec![1] => Err(ApiError::Conflict(
+        Err(e) if e.failed_operations() == vec![1] => Err(AppError::Conflict(
             "this WhatsApp phone number id already belongs to a branch".into(),
         )),
         Err(e) => Err(e.into()),
@@ -452,7 +452,7 @@ fn scoped(merchant: &MerchantId, mut item: Item) -> Item {
 }
 
 /// One branch of the caller's merchant.
-pub async fn get_branch(table: &TenantTable, id: &str) -> Result<Option<Branch>, ApiError> {
+pub async fn get_branch(table: &TenantTable, id: &str) -> Result<Option<Branch>, AppError> {
     table
         .get(&branch_key(id))
         .await?
@@ -462,7 +462,7 @@ pub async fn get_branch(table: &TenantTable, id: &str) -> Result<Option<Branch>,
 }
 
 /// The branches of the caller's merchant (only its own branch for a branch-limited key).
-pub async fn list_branches(caller: &Caller) -> Result<Vec<Branch>, ApiError> {
+pub async fn list_branches(caller: &Caller) -> Result<Vec<Branch>, AppError> {
     let page = caller
         .table
         .query(Query::partition("BRANCHES").prefix("BRANCH#"))
@@ -479,14 +479,14 @@ pub async fn update_branch(
     caller: &Caller,
     id: &str,
     input: BranchInput,
-) -> Result<Branch, ApiError> {
+) -> Result<Branch, AppError> {
     input.validate()?;
     caller.check_branch(id)?;
     let mut branch = get_branch(&caller.table, id)
         .await?
-        .ok_or_else(|| ApiError::NotFound("branch".into()))?;
+        .ok_or_else(|| AppError::NotFound("branch".into()))?;
     if input.phone_number_id.is_some() && input.phone_number_id != branch.phone_number_id {
-        return Err(ApiError::Validation(vec![FieldError::new(
+        return Err(AppError::Validation(vec![FieldError::new(
             "phone_number_id",
             "cannot be changed; create a new branch",
         )]));

@@ -71,9 +71,9 @@ impl OutboundEnvelope {
     pub async fn queue(
         &self,
         deps: &crate::platform::Deps,
-    ) -> Result<(), crate::platform::error::ApiError> {
+    ) -> Result<(), crate::platform::error::AppError> {
         let body = serde_json::to_string(self)
-            .map_err(|e| crate::platform::error::ApiError::Internal(e.into()))?;
+            .map_err(|e| crate::platform::error::AppError::Internal(e.into()))?;
         deps.queues
             .outbound
             .send(

@@ -11,3 +11,4 @@ pub mod messages;
 pub mod notification_settings;
 pub mod payment_settings;
 pub mod settings;
+pub mod tell;

@@ -2,7 +2,7 @@
 //! daily caps, reminder timing and the attribution window.
 
 use crate::parties::messages::Category;
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::TenantTable;
 use mostrador_store::{Item, Key, Table};
 use serde::{Deserialize, Serialize};
@@ -101,21 +101,21 @@ fn key() -> Key {
 }
 
 /// The merchant's settings (defaults when never set).
-pub async fn load(table: &TenantTable) -> Result<NotificationSettings, ApiError> {
+pub async fn load(table: &TenantTable) -> Result<NotificationSettings, AppError> {
     match table.get(&key()).await? {
         Some(item) => serde_json::from_str(item.get_s("doc").unwrap_or("{}"))
-            .map_err(|e| ApiError::Internal(e.into())),
+            .map_err(|e| AppError::Internal(e.into())),
         None => Ok(NotificationSettings::default()),
     }
 }
 
 /// Validates and stores the settings.
-pub async fn save(table: &TenantTable, settings: &NotificationSettings) -> Result<(), ApiError> {
+pub async fn save(table: &TenantTable, settings: &NotificationSettings) -> Result<(), AppError> {
     let errors = settings.problems();
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(AppError::Validation(errors));
     }
-    let doc = serde_json::to_string(settings).map_err(|e| ApiError::Internal(e.into()))?;
+    let doc = serde_json::to_string(settings).map_err(|e| AppError::Internal(e.into()))?;
     table.put(Item::new(&key()).with("doc", doc), None).await?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! A merchant's payment provider and its credentials, sealed through Keys and never returned.
 
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_payments::conekta::{Conekta, ConektaCustomer};
@@ -108,7 +108,7 @@ impl Credentials {
         }
     }
 
-    fn validate(&self) -> Result<(), ApiError> {
+    fn validate(&self) -> Result<(), AppError> {
         let mut errors = Vec::new();
         let methods = self.methods();
         let supported: &[Method] = match self {
@@ -254,7 +254,7 @@ impl Credentials {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::Validation(errors))
+            Err(AppError::Validation(errors))
         }
     }
 
@@ -264,10 +264,10 @@ impl Credentials {
         &self,
         http: reqwest::Client,
         bases: &BTreeMap<&'static str, String>,
-    ) -> Result<Box<dyn PaymentProvider>, ApiError> {
+    ) -> Result<Box<dyn PaymentProvider>, AppError> {
         let base = bases.get(self.name());
         let broken = |e: &dyn std::fmt::Display| {
-            ApiError::Internal(anyhow::anyhow!("stored {} credentials: {e}", self.name()))
+            AppError::Internal(anyhow::anyhow!("stored {} credentials: {e}", self.name()))
         };
         Ok(match self.clone() {
             Credentials::Stripe {
@@ -353,7 +353,7 @@ pub async fn save(
     deps: &Deps,
     merchant: &MerchantId,
     credentials: &Credentials,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     credentials.validate()?;
     let sealed = crate::platform::sealed::seal_json(deps, credentials, &context(merchant)).await?;
     let table = TenantTable::new(deps.table.clone(), merchant);
@@ -370,7 +370,7 @@ pub async fn save(
 }
 
 /// The merchant's provider credentials, if configured.
-pub async fn load(deps: &Deps, merchant: &MerchantId) -> Result<Option<Credentials>, ApiError> {
+pub async fn load(deps: &Deps, merchant: &MerchantId) -> Result<Option<Credentials>, AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let Some(item) = table.get(&key()).await? else {
         return Ok(None);
@@ -384,7 +384,7 @@ pub async fn load(deps: &Deps, merchant: &MerchantId) -> Result<Option<Credentia
 }
 
 /// The name of the configured provider (for the API; never the credentials).
-pub async fn configured(deps: &Deps, merchant: &MerchantId) -> Result<Option<String>, ApiError> {
+pub async fn configured(deps: &Deps, merchant: &MerchantId) -> Result<Option<String>, AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     Ok(table
         .get(&key())

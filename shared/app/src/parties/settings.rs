@@ -2,7 +2,7 @@
 //! merchant) and never returned by the API.
 
 use crate::platform::config::Secret;
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_store::{Item, Key, Table, Value};
@@ -62,18 +62,18 @@ fn token_context(merchant: &MerchantId) -> String {
 }
 
 /// The merchant's settings (defaults when never set).
-pub async fn load(table: &TenantTable) -> Result<WhatsAppSettings, ApiError> {
+pub async fn load(table: &TenantTable) -> Result<WhatsAppSettings, AppError> {
     let Some(item) = table.get(&key()).await? else {
         return Ok(WhatsAppSettings::default());
     };
     let mut settings: WhatsAppSettings = serde_json::from_str(item.get_s("doc").unwrap_or("{}"))
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(|e| AppError::Internal(e.into()))?;
     settings.has_token = matches!(item.get("token"), Some(Value::B(_)));
     Ok(settings)
 }
 
 /// The merchant's Cloud API token, if one is stored.
-pub async fn access_token(deps: &Deps, merchant: &MerchantId) -> Result<Option<Secret>, ApiError> {
+pub async fn access_token(deps: &Deps, merchant: &MerchantId) -> Result<Option<Secret>, AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let Some(item) = table.get(&key()).await? else {
         return Ok(None);
@@ -85,10 +85,10 @@ pub async fn access_token(deps: &Deps, merchant: &MerchantId) -> Result<Option<S
         .keys
         .open(sealed, &token_context(merchant))
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(|e| AppError::Internal(e.into()))?;
     String::from_utf8(plain)
         .map(|t| Some(Secret::new(t)))
-        .map_err(|e| ApiError::Internal(e.into()))
+        .map_err(|e| AppError::Internal(e.into()))
 }
 
 /// Applies a change after validating every field.
@@ -96,7 +96,7 @@ pub async fn update(
     deps: &Deps,
     merchant: &MerchantId,
     input: WhatsAppSettingsInput,
-) -> Result<WhatsAppSettings, ApiError> {
+) -> Result<WhatsAppSettings, AppError> {
     let mut errors = Vec::new();
     if input.daily_cap.is_some_and(|c| c > 100) {
         errors.push(FieldError::new(
@@ -137,7 +137,7 @@ pub async fn update(
         errors.push(FieldError::new("catalog_id", "the numeric Meta catalog id"));
     }
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(AppError::Validation(errors));
     }
     let table = TenantTable::new(deps.table.clone(), merchant);
     let current = table.get(&key()).await?;
@@ -164,7 +164,7 @@ pub async fn update(
                 .keys
                 .seal(token.as_bytes(), &token_context(merchant))
                 .await
-                .map_err(|e| ApiError::Internal(e.into()))?;
+                .map_err(|e| AppError::Internal(e.into()))?;
             item.set("token", Value::B(sealed));
         }
         (None, false) => {
@@ -177,7 +177,7 @@ pub async fn update(
     settings.has_token = item.get("token").is_some();
     item.set(
         "doc",
-        serde_json::to_string(&settings).map_err(|e| ApiError::Internal(e.into()))?,
+        serde_json::to_string(&settings).map_err(|e| AppError::Internal(e.into()))?,
     );
     table.put(item, None).await?;
     tracing::info!(merchant = %merchant, has_token = settings.has_token, "whatsapp settings updated");

@@ -14,11 +14,13 @@ pub struct QueueRecord {
     pub receipt: Option<String>,
 }
 
-/// Why a record was not processed. Either way it is reported as a batch item failure, retried with
-/// backoff and, after five receives, kept in the dead-letter queue: nothing is dropped.
+/// Why a record was not processed. A retry is reported as a batch item failure, retried with backoff
+/// and, after five receives, kept in the dead-letter queue; a record no retry can help is moved to the
+/// dead-letter queue at once. Nothing is dropped.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
-    /// The body is not what this queue carries; retrying will not help, the DLQ keeps it for a human.
+    /// The body is not what this queue carries, or the use case refused it as invalid: retrying will
+    /// not help, the DLQ keeps it for a human at once.
     #[error("malformed record: {0}")]
     Malformed(String),
     /// A dependency failed or the record is being processed elsewhere; retry later.
@@ -36,11 +38,30 @@ impl RecordError {
     }
 }
 
+impl From<crate::platform::error::AppError> for RecordError {
+    /// A use case's failure as a queue outcome: input no retry can help (invalid, refused) goes to the
+    /// dead-letter queue at once; everything else is retried, with its whole cause chain in the log.
+    fn from(e: crate::platform::error::AppError) -> Self {
+        use crate::platform::error::ErrorKind;
+        match e.kind() {
+            ErrorKind::Invalid | ErrorKind::Unauthorized | ErrorKind::Forbidden => {
+                RecordError::Malformed(e.cause_chain())
+            }
+            ErrorKind::NotFound
+            | ErrorKind::Conflict
+            | ErrorKind::Retryable
+            | ErrorKind::Internal => RecordError::Retry(e.cause_chain()),
+        }
+    }
+}
+
 /// A record that was not processed, and when it should come back (`None`: the queue's own backoff).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub message_id: String,
     pub retry_after: Option<std::time::Duration>,
+    /// No retry can help: the adapter moves it to the dead-letter queue now.
+    pub permanent: bool,
 }
 
 /// Handles each record and returns those that failed. On FIFO queues, a failure also fails every
@@ -69,6 +90,7 @@ where
                 failed.push(Failure {
                     message_id: record.message_id.clone(),
                     retry_after,
+                    permanent: false,
                 });
                 if record.group_id.is_none() {
                     blocked.insert(None, retry_after);
@@ -92,6 +114,7 @@ where
             failed.push(Failure {
                 message_id: record.message_id.clone(),
                 retry_after,
+                permanent: matches!(e, RecordError::Malformed(_)),
             });
             if fifo {
                 blocked.insert(record.group_id.clone(), retry_after);
@@ -104,6 +127,51 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::error::{AppError, FieldError};
+
+    #[test]
+    fn invalid_input_is_dead_lettered_and_a_throttle_retried_with_its_cause() {
+        let invalid = RecordError::from(AppError::Validation(vec![FieldError::new(
+            "to",
+            "not a WhatsApp id",
+        )]));
+        assert!(matches!(&invalid, RecordError::Malformed(why) if why == "to: not a WhatsApp id"));
+        let throttled: AppError =
+            mostrador_store::StoreError::Unavailable("ProvisionedThroughputExceeded".into()).into();
+        let retry = RecordError::from(throttled);
+        assert_eq!(
+            retry.to_string(),
+            "retry later: unavailable: ProvisionedThroughputExceeded"
+        );
+        let internal = RecordError::from(AppError::Internal(
+            anyhow::anyhow!("no such column").context("reading the order"),
+        ));
+        assert_eq!(
+            internal.to_string(),
+            "retry later: reading the order: no such column"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_malformed_record_fails_as_permanent_and_a_retry_does_not() {
+        let records = vec![rec("a", "bad"), rec("b", "busy"), rec("c", "ok")];
+        let failed = process_batch(&records, false, |r| {
+            let body = r.body.clone();
+            async move {
+                match body.as_str() {
+                    "bad" => Err(RecordError::Malformed("not json".into())),
+                    "busy" => Err(RecordError::retry("throttled")),
+                    _ => Ok(()),
+                }
+            }
+        })
+        .await;
+        let got: Vec<(&str, bool)> = failed
+            .iter()
+            .map(|f| (f.message_id.as_str(), f.permanent))
+            .collect();
+        assert_eq!(got, [("a", true), ("b", false)]);
+    }
 
     fn rec(id: &str, body: &str) -> QueueRecord {
         QueueRecord {

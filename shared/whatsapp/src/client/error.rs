@@ -26,7 +26,7 @@ pub enum Disposition {
 /// Meta's error object (`{error:{message, type, code, error_subcode, error_data:{details}, fbtrace_id}}`)
 /// plus the HTTP status and `Retry-After` that came with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
+pub struct AppError {
     /// HTTP status of the response.
     pub status: u16,
     /// Meta's error code (`131047`, `190`, …); what handling is built on.
@@ -49,7 +49,7 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
 }
 
-impl std::fmt::Display for ApiError {
+impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "HTTP {} code {}", self.status, self.code)?;
         if let Some(subcode) = self.subcode {
@@ -120,7 +120,7 @@ const RETRY_CODES: &[i64] = &[
     codes::SERVER_UNAVAILABLE,
 ];
 
-impl ApiError {
+impl AppError {
     /// What to do about this error: by Meta's code first, then by HTTP status.
     pub fn disposition(&self) -> Disposition {
         match self.code {
@@ -170,7 +170,7 @@ pub enum SendError {
     Invalid(#[from] ValidationError),
     /// Meta answered with an error object.
     #[error("Cloud API error: {0}")]
-    Api(Box<ApiError>),
+    Api(Box<AppError>),
     /// Meta (or a proxy in front of it) answered an error status without a readable error object.
     #[error("Cloud API answered HTTP {status} without an error object")]
     Status {
@@ -209,7 +209,7 @@ impl SendError {
     }
 
     /// Meta's error object, when there was one.
-    pub fn api_error(&self) -> Option<&ApiError> {
+    pub fn api_error(&self) -> Option<&AppError> {
         match self {
             Self::Api(e) => Some(e.as_ref()),
             _ => None,
@@ -243,7 +243,7 @@ pub enum MediaError {
     Invalid(String),
     /// Meta answered with an error object.
     #[error("Cloud API error: {0}")]
-    Api(Box<ApiError>),
+    Api(Box<AppError>),
     /// An error status without a readable error object (an expired download URL, say).
     #[error("media request answered HTTP {status} without an error object")]
     Status {
@@ -317,7 +317,7 @@ pub fn transient_backoff(attempt: u32) -> Duration {
 /// A failure shared by every request, turned into `SendError` or `MediaError`.
 #[derive(Debug)]
 pub(super) enum Failure {
-    Api(Box<ApiError>),
+    Api(Box<AppError>),
     Status {
         status: u16,
         retry_after: Option<Duration>,
@@ -375,7 +375,7 @@ pub(super) fn parse_api_error(
     status: u16,
     retry_after: Option<Duration>,
     body: &[u8],
-) -> Option<ApiError> {
+) -> Option<AppError> {
     #[derive(Deserialize)]
     struct Envelope {
         error: Body,
@@ -406,7 +406,7 @@ pub(super) fn parse_api_error(
     }
     let envelope: Envelope = serde_json::from_slice(body).ok()?;
     let e = envelope.error;
-    Some(ApiError {
+    Some(AppError {
         status,
         code: e.code,
         subcode: e.error_subcode,

@@ -2,7 +2,7 @@
 
 use super::auth::Admin;
 use crate::parties::merchants::{self, IssuedKey, Merchant, NewApiKey, NewMerchant};
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use axum::extract::{Path, Query, State};
@@ -30,15 +30,15 @@ pub fn routes() -> Router<Deps> {
         .route("/v1/admin/queues/{queue}/replay", post(replay))
 }
 
-fn merchant_id(raw: String) -> Result<MerchantId, ApiError> {
-    MerchantId::try_from(raw).map_err(|_| ApiError::NotFound("merchant".into()))
+fn merchant_id(raw: String) -> Result<MerchantId, AppError> {
+    MerchantId::try_from(raw).map_err(|_| AppError::NotFound("merchant".into()))
 }
 
 async fn create_merchant(
     _: Admin,
     State(deps): State<Deps>,
     Json(input): Json<NewMerchant>,
-) -> Result<(StatusCode, Json<Merchant>), ApiError> {
+) -> Result<(StatusCode, Json<Merchant>), AppError> {
     Ok((
         StatusCode::CREATED,
         Json(merchants::create_merchant(&deps, input).await?),
@@ -49,12 +49,12 @@ async fn get_merchant(
     _: Admin,
     State(deps): State<Deps>,
     Path(id): Path<String>,
-) -> Result<Json<Merchant>, ApiError> {
+) -> Result<Json<Merchant>, AppError> {
     let id = merchant_id(id)?;
     merchants::get_merchant(&deps, &id)
         .await?
         .map(Json)
-        .ok_or_else(|| ApiError::NotFound("merchant".into()))
+        .ok_or_else(|| AppError::NotFound("merchant".into()))
 }
 
 async fn issue_key(
@@ -62,7 +62,7 @@ async fn issue_key(
     State(deps): State<Deps>,
     Path(id): Path<String>,
     body: Option<Json<NewApiKey>>,
-) -> Result<(StatusCode, Json<IssuedKey>), ApiError> {
+) -> Result<(StatusCode, Json<IssuedKey>), AppError> {
     let id = merchant_id(id)?;
     let input = body.map(|Json(b)| b).unwrap_or_default();
     Ok((
@@ -75,10 +75,10 @@ async fn list_keys(
     _: Admin,
     State(deps): State<Deps>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let id = merchant_id(id)?;
     if merchants::get_merchant(&deps, &id).await?.is_none() {
-        return Err(ApiError::NotFound("merchant".into()));
+        return Err(AppError::NotFound("merchant".into()));
     }
     let keys = merchants::list_keys(&TenantTable::new(deps.table.clone(), &id)).await?;
     Ok(Json(json!({ "api_keys": keys })))
@@ -88,13 +88,13 @@ async fn revoke_key(
     _: Admin,
     State(deps): State<Deps>,
     Path((id, key_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let id = merchant_id(id)?;
     let info = merchants::revoke_key(&deps, &id, &key_id).await?;
     Ok(Json(json!(info)))
 }
 
-async fn queues(_: Admin, State(deps): State<Deps>) -> Result<Json<Value>, ApiError> {
+async fn queues(_: Admin, State(deps): State<Deps>) -> Result<Json<Value>, AppError> {
     let mut out = serde_json::Map::new();
     for (name, queue) in deps.queues.all() {
         out.insert(name.to_owned(), json!(queue.depth().await?));
@@ -110,10 +110,10 @@ struct Max {
 fn queue<'a>(
     deps: &'a Deps,
     name: &str,
-) -> Result<&'a std::sync::Arc<dyn mostrador_queue::Queue>, ApiError> {
+) -> Result<&'a std::sync::Arc<dyn mostrador_queue::Queue>, AppError> {
     deps.queues
         .by_name(name)
-        .ok_or_else(|| ApiError::NotFound("queue".into()))
+        .ok_or_else(|| AppError::NotFound("queue".into()))
 }
 
 async fn dead_letters(
@@ -121,7 +121,7 @@ async fn dead_letters(
     State(deps): State<Deps>,
     Path(name): Path<String>,
     Query(q): Query<Max>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let letters = queue(&deps, &name)?
         .dead_letters(q.max.unwrap_or(10).clamp(1, 10))
         .await?;
@@ -137,7 +137,7 @@ async fn replay(
     State(deps): State<Deps>,
     Path(name): Path<String>,
     Query(q): Query<Max>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let moved = queue(&deps, &name)?
         .replay_dead_letters(q.max.unwrap_or(100).clamp(1, 10_000))
         .await?;

@@ -1,7 +1,7 @@
 //! Extractors for the two kinds of callers: a merchant's API key and the platform admin key.
 
 use crate::parties::merchants::{resolve_key, Caller};
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::Deps;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -21,10 +21,10 @@ fn bearer(parts: &Parts) -> Option<&str> {
 pub struct Merchant(pub Caller);
 
 impl FromRequestParts<Deps> for Merchant {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, deps: &Deps) -> Result<Self, ApiError> {
-        let key = bearer(parts).ok_or(ApiError::Unauthorized)?;
+    async fn from_request_parts(parts: &mut Parts, deps: &Deps) -> Result<Self, AppError> {
+        let key = bearer(parts).ok_or(AppError::Unauthorized)?;
         let caller = resolve_key(deps, key).await?;
         tracing::Span::current().record("merchant", caller.merchant.as_str());
         tracing::debug!(merchant = %caller.merchant, key_id = %caller.key_id, "merchant authenticated");
@@ -36,13 +36,13 @@ impl FromRequestParts<Deps> for Merchant {
 pub struct Admin;
 
 impl FromRequestParts<Deps> for Admin {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, deps: &Deps) -> Result<Self, ApiError> {
-        let key = bearer(parts).ok_or(ApiError::Unauthorized)?;
+    async fn from_request_parts(parts: &mut Parts, deps: &Deps) -> Result<Self, AppError> {
+        let key = bearer(parts).ok_or(AppError::Unauthorized)?;
         let expected = deps.config.admin_key.expose().as_bytes();
         if expected.is_empty() || !bool::from(key.as_bytes().ct_eq(expected)) {
-            return Err(ApiError::Unauthorized);
+            return Err(AppError::Unauthorized);
         }
         Ok(Admin)
     }

@@ -3,7 +3,7 @@
 use super::auth::Merchant;
 use crate::commerce::catalog::{self, BatchReport, StockRow};
 use crate::parties::merchants::{self, Caller};
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::Deps;
 use axum::body::Bytes;
 use axum::extract::{Path, Query};
@@ -38,9 +38,9 @@ struct Page {
     cursor: Option<String>,
 }
 
-fn whole_merchant(caller: &Caller) -> Result<(), ApiError> {
+fn whole_merchant(caller: &Caller) -> Result<(), AppError> {
     match &caller.branch {
-        Some(_) => Err(ApiError::Forbidden(
+        Some(_) => Err(AppError::Forbidden(
             "a branch-limited key cannot change the merchant's catalog".into(),
         )),
         None => Ok(()),
@@ -60,7 +60,7 @@ fn report(report: BatchReport) -> Response {
 async fn list(
     Merchant(caller): Merchant,
     Query(page): Query<Page>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let (products, cursor) = catalog::list_products(
         &caller.table,
         page.limit.unwrap_or(100).clamp(1, 500),
@@ -74,20 +74,20 @@ async fn bulk(
     Merchant(caller): Merchant,
     Query(p): Query<BatchParams>,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     whole_merchant(&caller)?;
     let raw: Vec<Value> = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Array(rows)) => rows,
         Ok(Value::Object(mut o)) => match o.remove("products") {
             Some(Value::Array(rows)) => rows,
             _ => {
-                return Err(ApiError::BadRequest(
+                return Err(AppError::BadRequest(
                     "expected a JSON array of products or {\"products\": [...]}".into(),
                 ))
             }
         },
         _ => {
-            return Err(ApiError::BadRequest(
+            return Err(AppError::BadRequest(
                 "expected a JSON array of products".into(),
             ))
         }
@@ -108,10 +108,10 @@ async fn import_csv(
     Merchant(caller): Merchant,
     Query(p): Query<BatchParams>,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     whole_merchant(&caller)?;
     let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::BadRequest("the CSV must be UTF-8".into()))?;
+        .map_err(|_| AppError::BadRequest("the CSV must be UTF-8".into()))?;
     let rows = catalog::parse_csv(text.trim_start_matches('\u{feff}'))?;
     Ok(report(
         catalog::upsert_products(&caller.table, rows, p.partial).await?,
@@ -121,44 +121,44 @@ async fn import_csv(
 async fn get_one(
     Merchant(caller): Merchant,
     Path(sku): Path<String>,
-) -> Result<Json<Product>, ApiError> {
+) -> Result<Json<Product>, AppError> {
     catalog::get_product(&caller.table, &sku)
         .await?
         .map(Json)
-        .ok_or_else(|| ApiError::NotFound("product".into()))
+        .ok_or_else(|| AppError::NotFound("product".into()))
 }
 
 async fn put_one(
     Merchant(caller): Merchant,
     Path(sku): Path<String>,
     Json(product): Json<Product>,
-) -> Result<Json<Product>, ApiError> {
+) -> Result<Json<Product>, AppError> {
     whole_merchant(&caller)?;
     if product.sku != sku {
-        return Err(ApiError::Validation(vec![FieldError::new(
+        return Err(AppError::Validation(vec![FieldError::new(
             "sku",
             "must match the path",
         )]));
     }
     let result = catalog::upsert_products(&caller.table, vec![Ok(product.clone())], false).await?;
     if let Some(rejected) = result.rejected.into_iter().next() {
-        return Err(ApiError::Validation(rejected.errors));
+        return Err(AppError::Validation(rejected.errors));
     }
     Ok(Json(product))
 }
 
-async fn branch_of(caller: &Caller, branch_id: &str) -> Result<(), ApiError> {
+async fn branch_of(caller: &Caller, branch_id: &str) -> Result<(), AppError> {
     caller.check_branch(branch_id)?;
     merchants::get_branch(&caller.table, branch_id)
         .await?
         .map(|_| ())
-        .ok_or_else(|| ApiError::NotFound("branch".into()))
+        .ok_or_else(|| AppError::NotFound("branch".into()))
 }
 
 async fn stock(
     Merchant(caller): Merchant,
     Path(branch_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     branch_of(&caller, &branch_id).await?;
     let mut rows: Vec<Value> = catalog::branch_stock(&caller.table, &branch_id)
         .await?
@@ -169,26 +169,26 @@ async fn stock(
     Ok(Json(json!({ "branch_id": branch_id, "stock": rows })))
 }
 
-fn stock_rows(body: &[u8]) -> Result<Vec<StockRow>, ApiError> {
+fn stock_rows(body: &[u8]) -> Result<Vec<StockRow>, AppError> {
     let value: Value =
-        serde_json::from_slice(body).map_err(|_| ApiError::BadRequest("expected JSON".into()))?;
+        serde_json::from_slice(body).map_err(|_| AppError::BadRequest("expected JSON".into()))?;
     let rows = match value {
         Value::Array(rows) => rows,
         Value::Object(mut o) => match o.remove("rows") {
             Some(Value::Array(rows)) => rows,
             _ => {
-                return Err(ApiError::BadRequest(
+                return Err(AppError::BadRequest(
                     "expected a JSON array of rows or {\"rows\": [...]}".into(),
                 ))
             }
         },
-        _ => return Err(ApiError::BadRequest("expected a JSON array of rows".into())),
+        _ => return Err(AppError::BadRequest("expected a JSON array of rows".into())),
     };
     rows.into_iter()
         .enumerate()
         .map(|(i, v)| {
             serde_json::from_value(v).map_err(|e| {
-                ApiError::Validation(vec![FieldError::new(
+                AppError::Validation(vec![FieldError::new(
                     format!("rows[{}]", i + 1),
                     e.to_string(),
                 )])
@@ -202,7 +202,7 @@ async fn set_counts(
     Path(branch_id): Path<String>,
     Query(p): Query<BatchParams>,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     branch_of(&caller, &branch_id).await?;
     Ok(report(
         catalog::apply_stock(
@@ -221,7 +221,7 @@ async fn adjust(
     Path(branch_id): Path<String>,
     Query(p): Query<BatchParams>,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     branch_of(&caller, &branch_id).await?;
     Ok(report(
         catalog::apply_stock(

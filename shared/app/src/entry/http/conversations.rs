@@ -4,7 +4,7 @@ use super::auth::Merchant;
 use crate::flows::chat;
 use crate::parties::conversation::{self, ChatSettings};
 use crate::parties::messages::InboundEnvelope;
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::Deps;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
@@ -24,16 +24,16 @@ pub fn routes() -> Router<Deps> {
         .route("/v1/conversations/{wa_id}/release", post(release))
 }
 
-async fn get_settings(Merchant(caller): Merchant) -> Result<Json<ChatSettings>, ApiError> {
+async fn get_settings(Merchant(caller): Merchant) -> Result<Json<ChatSettings>, AppError> {
     Ok(Json(conversation::load_settings(&caller.table).await?))
 }
 
 async fn put_settings(
     Merchant(caller): Merchant,
     Json(settings): Json<ChatSettings>,
-) -> Result<Json<ChatSettings>, ApiError> {
+) -> Result<Json<ChatSettings>, AppError> {
     if caller.branch.is_some() {
-        return Err(ApiError::Forbidden(
+        return Err(AppError::Forbidden(
             "a branch-limited key cannot change the chat settings".into(),
         ));
     }
@@ -56,14 +56,14 @@ async fn put_settings(
         errors.push(FieldError::new("faqs", "at most 50 questions"));
     }
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(AppError::Validation(errors));
     }
     conversation::save_settings(&caller.table, &settings).await?;
     Ok(Json(settings))
 }
 
 /// Conversations waiting for a human agent.
-async fn handed_off(Merchant(caller): Merchant) -> Result<Json<Value>, ApiError> {
+async fn handed_off(Merchant(caller): Merchant) -> Result<Json<Value>, AppError> {
     let page = caller
         .table
         .query(TableQuery::partition("HANDOFFS").limit(200))
@@ -82,9 +82,9 @@ struct Page {
     cursor: Option<String>,
 }
 
-fn customer(raw: &str) -> Result<String, ApiError> {
+fn customer(raw: &str) -> Result<String, AppError> {
     normalize_wa_id(raw)
-        .ok_or_else(|| ApiError::Validation(vec![FieldError::new("wa_id", "not a WhatsApp id")]))
+        .ok_or_else(|| AppError::Validation(vec![FieldError::new("wa_id", "not a WhatsApp id")]))
 }
 
 /// A conversation's messages, newest first: what the customer wrote and what was answered.
@@ -92,7 +92,7 @@ async fn messages(
     Merchant(caller): Merchant,
     Path(wa_id): Path<String>,
     Query(page): Query<Page>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let wa = customer(&wa_id)?;
     let q = TableQuery::partition(format!("CUST#{wa}"))
         .prefix("MSG#")
@@ -126,13 +126,13 @@ async fn release(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(wa_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let wa = customer(&wa_id)?;
     if !matches!(
         conversation::load_state(&caller.table, &wa).await?,
         ConvState::HandedOff
     ) {
-        return Err(ApiError::Conflict(
+        return Err(AppError::Conflict(
             "this conversation is not with an agent".into(),
         ));
     }
@@ -140,14 +140,14 @@ async fn release(
         .table
         .get(&crate::platform::schema::customer_profile(&wa))
         .await?
-        .ok_or_else(|| ApiError::NotFound("customer".into()))?;
+        .ok_or_else(|| AppError::NotFound("customer".into()))?;
     let phone = profile
         .get_s("phone_number_id")
         .unwrap_or_default()
         .to_owned();
     let branch = crate::parties::merchants::route_phone(&*deps.table, &phone)
         .await?
-        .ok_or_else(|| ApiError::NotFound("branch".into()))?;
+        .ok_or_else(|| AppError::NotFound("branch".into()))?;
     let release_id = format!("release.{}", crate::parties::merchants::new_id(&deps));
     chat::release(
         &deps,
@@ -160,7 +160,7 @@ async fn release(
             timestamp: deps.clock.now_secs(),
             profile_name: profile.get_s("profile_name").map(str::to_owned),
             message: serde_json::value::RawValue::from_string("null".into())
-                .map_err(|e| ApiError::Internal(e.into()))?,
+                .map_err(|e| AppError::Internal(e.into()))?,
         },
     )
     .await?;

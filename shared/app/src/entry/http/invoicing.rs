@@ -9,7 +9,7 @@ use crate::invoicing::fiscal::{self, CustomerFiscal};
 use crate::invoicing::issue::{self, InvoiceStatus};
 use crate::invoicing::settings::{self, CsdUpload, IssuerInput, PacCredentials};
 use crate::parties::merchants::Caller;
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::Deps;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -45,9 +45,9 @@ pub fn routes() -> Router<Deps> {
         .route("/files/{token}", get(file))
 }
 
-fn whole_merchant(caller: &Caller) -> Result<(), ApiError> {
+fn whole_merchant(caller: &Caller) -> Result<(), AppError> {
     if caller.branch.is_some() {
-        return Err(ApiError::Forbidden(
+        return Err(AppError::Forbidden(
             "a branch-limited key cannot change invoicing settings".into(),
         ));
     }
@@ -57,7 +57,7 @@ fn whole_merchant(caller: &Caller) -> Result<(), ApiError> {
 async fn show_settings(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let issuer = settings::issuer(&deps, &caller.merchant).await?;
     Ok(Json(
         json!({ "configured": issuer.is_some(), "issuer": issuer }),
@@ -68,13 +68,13 @@ async fn save_settings(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Json(input): Json<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     whole_merchant(&caller)?;
     // Flattened structs cannot deny unknown fields: parse in two steps.
     let pac = match input.get("pac") {
         Some(v) => Some(
             serde_json::from_value::<PacCredentials>(v.clone())
-                .map_err(|e| ApiError::BadRequest(format!("pac: {e}")))?,
+                .map_err(|e| AppError::BadRequest(format!("pac: {e}")))?,
         ),
         None => None,
     };
@@ -83,7 +83,7 @@ async fn save_settings(
         o.remove("pac");
     }
     let issuer_input: IssuerInput =
-        serde_json::from_value(rest).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        serde_json::from_value(rest).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let issuer = settings::save_issuer(&deps, &caller.merchant, &issuer_input, pac).await?;
     Ok(Json(json!({ "configured": true, "issuer": issuer })))
 }
@@ -92,25 +92,25 @@ async fn save_csd(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Json(upload): Json<CsdUpload>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     whole_merchant(&caller)?;
     let issuer = settings::save_csd(&deps, &caller.merchant, upload).await?;
     Ok(Json(json!({ "configured": true, "issuer": issuer })))
 }
 
-fn wa(raw: &str) -> Result<String, ApiError> {
-    normalize_wa_id(raw).ok_or_else(|| ApiError::NotFound("customer".into()))
+fn wa(raw: &str) -> Result<String, AppError> {
+    normalize_wa_id(raw).ok_or_else(|| AppError::NotFound("customer".into()))
 }
 
 async fn show_fiscal(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(wa_id): Path<String>,
-) -> Result<Json<CustomerFiscal>, ApiError> {
+) -> Result<Json<CustomerFiscal>, AppError> {
     fiscal::load(&deps, &caller.merchant, &wa(&wa_id)?)
         .await?
         .map(Json)
-        .ok_or_else(|| ApiError::NotFound("fiscal data".into()))
+        .ok_or_else(|| AppError::NotFound("fiscal data".into()))
 }
 
 async fn save_fiscal(
@@ -118,7 +118,7 @@ async fn save_fiscal(
     Merchant(caller): Merchant,
     Path(wa_id): Path<String>,
     Json(data): Json<CustomerFiscal>,
-) -> Result<Json<CustomerFiscal>, ApiError> {
+) -> Result<Json<CustomerFiscal>, AppError> {
     Ok(Json(
         fiscal::save(&deps, &caller.merchant, &wa(&wa_id)?, &data).await?,
     ))
@@ -128,7 +128,7 @@ async fn forget_fiscal(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(wa_id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     fiscal::forget(&deps, &caller.merchant, &wa(&wa_id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -138,10 +138,10 @@ async fn invoice_order(
     Merchant(caller): Merchant,
     Path(order_id): Path<String>,
     body: Option<Json<CustomerFiscal>>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Value>), AppError> {
     let order = orders::get(&caller.table, &order_id)
         .await?
-        .ok_or_else(|| ApiError::NotFound("order".into()))?;
+        .ok_or_else(|| AppError::NotFound("order".into()))?;
     caller.check_branch(&order.branch_id)?;
     if let Some(Json(data)) = body {
         fiscal::save(&deps, &caller.merchant, &order.wa_id, &data).await?;
@@ -149,7 +149,7 @@ async fn invoice_order(
         .await?
         .is_none()
     {
-        return Err(ApiError::Validation(vec![crate::platform::error::FieldError::new(
+        return Err(AppError::Validation(vec![crate::platform::error::FieldError::new(
             "fiscal",
             "the customer has no fiscal data: send rfc, nombre, codigo_postal, regimen_fiscal and uso_cfdi",
         )]));
@@ -161,7 +161,7 @@ async fn invoice_order(
             | orders::OrderStatus::Shipped
             | orders::OrderStatus::Delivered
     ) {
-        return Err(ApiError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "the order is {}; only paid orders are invoiced",
             order.status.as_str()
         )));
@@ -182,7 +182,7 @@ struct Page {
 async fn list(
     Merchant(caller): Merchant,
     Query(page): Query<Page>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let (mut invoices, cursor) = issue::list(
         &caller.table,
         page.limit.unwrap_or(50).clamp(1, 200),
@@ -195,7 +195,7 @@ async fn list(
     Ok(Json(json!({ "invoices": invoices, "cursor": cursor })))
 }
 
-async fn adjustments(Merchant(caller): Merchant) -> Result<Json<Value>, ApiError> {
+async fn adjustments(Merchant(caller): Merchant) -> Result<Json<Value>, AppError> {
     whole_merchant(&caller)?;
     let page = caller
         .table
@@ -217,10 +217,10 @@ async fn adjustments(Merchant(caller): Merchant) -> Result<Json<Value>, ApiError
     Ok(Json(json!({ "adjustments": items })))
 }
 
-async fn owned(caller: &Caller, id: &str) -> Result<issue::InvoiceRecord, ApiError> {
+async fn owned(caller: &Caller, id: &str) -> Result<issue::InvoiceRecord, AppError> {
     let rec = issue::get(&caller.table, id)
         .await?
-        .ok_or_else(|| ApiError::NotFound("invoice".into()))?;
+        .ok_or_else(|| AppError::NotFound("invoice".into()))?;
     caller.check_branch(&rec.branch_id)?;
     Ok(rec)
 }
@@ -228,7 +228,7 @@ async fn owned(caller: &Caller, id: &str) -> Result<issue::InvoiceRecord, ApiErr
 async fn show(
     Merchant(caller): Merchant,
     Path(id): Path<String>,
-) -> Result<Json<issue::InvoiceRecord>, ApiError> {
+) -> Result<Json<issue::InvoiceRecord>, AppError> {
     Ok(Json(owned(&caller, &id).await?))
 }
 
@@ -239,17 +239,17 @@ async fn download(
     file: &str,
     content_type: &str,
     ext: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let rec = owned(caller, id).await?;
     if rec.uuid.is_none() {
-        return Err(ApiError::Conflict("the invoice is not stamped".into()));
+        return Err(AppError::Conflict("the invoice is not stamped".into()));
     }
     let blob = deps
         .blobs
         .get(&issue::blob_key(&caller.merchant, id, file))
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .ok_or_else(|| ApiError::NotFound("invoice file".into()))?;
+        .map_err(|e| AppError::Internal(e.into()))?
+        .ok_or_else(|| AppError::NotFound("invoice file".into()))?;
     Ok(attachment(
         blob.body.to_vec(),
         content_type,
@@ -279,7 +279,7 @@ async fn xml(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     download(&deps, &caller, &id, "cfdi.xml", "application/xml", "xml").await
 }
 
@@ -287,7 +287,7 @@ async fn pdf(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     download(&deps, &caller, &id, "cfdi.pdf", "application/pdf", "pdf").await
 }
 
@@ -296,7 +296,7 @@ async fn cancel_one(
     Merchant(caller): Merchant,
     Path(id): Path<String>,
     Json(input): Json<CancelInput>,
-) -> Result<Json<issue::InvoiceRecord>, ApiError> {
+) -> Result<Json<issue::InvoiceRecord>, AppError> {
     owned(&caller, &id).await?;
     Ok(Json(
         cancel::cancel(&deps, &caller.merchant, &id, &input).await?,
@@ -307,20 +307,20 @@ async fn retry(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Value>), AppError> {
     let rec = owned(&caller, &id).await?;
     if matches!(
         rec.status,
         InvoiceStatus::Stamped | InvoiceStatus::Cancelled
     ) {
-        return Err(ApiError::Conflict("the invoice is already stamped".into()));
+        return Err(AppError::Conflict("the invoice is already stamped".into()));
     }
     match (&rec.order_id, rec.kind.as_str()) {
         (Some(order_id), "individual") => {
             issue::request_individual(&deps, &caller.merchant, order_id).await?
         }
         _ => {
-            return Err(ApiError::Conflict(
+            return Err(AppError::Conflict(
                 "a global invoice is retried from the dead-letter queue (POST /v1/admin/queues/invoicing/replay)".into(),
             ))
         }
@@ -329,15 +329,15 @@ async fn retry(
 }
 
 /// A signed document link (what WhatsApp downloads); anything else is a 404.
-async fn file(State(deps): State<Deps>, Path(token): Path<String>) -> Result<Response, ApiError> {
+async fn file(State(deps): State<Deps>, Path(token): Path<String>) -> Result<Response, AppError> {
     let (key, name) =
-        documents::resolve(&deps, &token).ok_or_else(|| ApiError::NotFound("file".into()))?;
+        documents::resolve(&deps, &token).ok_or_else(|| AppError::NotFound("file".into()))?;
     let blob = deps
         .blobs
         .get(&key)
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .ok_or_else(|| ApiError::NotFound("file".into()))?;
+        .map_err(|e| AppError::Internal(e.into()))?
+        .ok_or_else(|| AppError::NotFound("file".into()))?;
     let content_type = if name.ends_with(".pdf") {
         "application/pdf"
     } else {

@@ -2,7 +2,7 @@
 
 use super::auth::Merchant;
 use crate::parties::merchants::{self, Branch, BranchInput};
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::Deps;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -37,16 +37,16 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
-async fn me(State(deps): State<Deps>, Merchant(caller): Merchant) -> Result<Json<Value>, ApiError> {
+async fn me(State(deps): State<Deps>, Merchant(caller): Merchant) -> Result<Json<Value>, AppError> {
     let merchant = merchants::get_merchant(&deps, &caller.merchant)
         .await?
-        .ok_or_else(|| ApiError::NotFound("merchant".into()))?;
+        .ok_or_else(|| AppError::NotFound("merchant".into()))?;
     Ok(Json(
         json!({ "merchant": merchant, "key_id": caller.key_id, "branch_id": caller.branch }),
     ))
 }
 
-async fn list_branches(Merchant(caller): Merchant) -> Result<Json<Value>, ApiError> {
+async fn list_branches(Merchant(caller): Merchant) -> Result<Json<Value>, AppError> {
     Ok(Json(
         json!({ "branches": merchants::list_branches(&caller).await? }),
     ))
@@ -56,7 +56,7 @@ async fn create_branch(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Json(input): Json<BranchInput>,
-) -> Result<(StatusCode, Json<Branch>), ApiError> {
+) -> Result<(StatusCode, Json<Branch>), AppError> {
     Ok((
         StatusCode::CREATED,
         Json(merchants::create_branch(&deps, &caller, input).await?),
@@ -66,23 +66,23 @@ async fn create_branch(
 async fn get_branch(
     Merchant(caller): Merchant,
     Path(id): Path<String>,
-) -> Result<Json<Branch>, ApiError> {
+) -> Result<Json<Branch>, AppError> {
     caller.check_branch(&id)?;
     merchants::get_branch(&caller.table, &id)
         .await?
         .map(Json)
-        .ok_or_else(|| ApiError::NotFound("branch".into()))
+        .ok_or_else(|| AppError::NotFound("branch".into()))
 }
 
 async fn update_branch(
     Merchant(caller): Merchant,
     Path(id): Path<String>,
     Json(input): Json<BranchInput>,
-) -> Result<Json<Branch>, ApiError> {
+) -> Result<Json<Branch>, AppError> {
     Ok(Json(merchants::update_branch(&caller, &id, input).await?))
 }
 
-async fn list_keys(Merchant(caller): Merchant) -> Result<Json<Value>, ApiError> {
+async fn list_keys(Merchant(caller): Merchant) -> Result<Json<Value>, AppError> {
     Ok(Json(
         json!({ "api_keys": merchants::list_keys(&caller.table).await? }),
     ))
@@ -92,9 +92,9 @@ async fn revoke_key(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(key_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     if caller.branch.is_some() {
-        return Err(ApiError::Forbidden(
+        return Err(AppError::Forbidden(
             "a branch-limited key cannot manage API keys".into(),
         ));
     }

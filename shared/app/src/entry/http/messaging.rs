@@ -5,7 +5,7 @@ use super::auth::Merchant;
 use crate::parties::merchants::{self, new_id};
 use crate::parties::messages::{Category, OutboundEnvelope};
 use crate::parties::settings::{self, WhatsAppSettings, WhatsAppSettingsInput};
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::Deps;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -29,7 +29,7 @@ pub fn routes() -> Router<Deps> {
         .route("/v1/customers/{wa_id}/opt-in", post(opt_in))
 }
 
-async fn get_settings(Merchant(caller): Merchant) -> Result<Json<WhatsAppSettings>, ApiError> {
+async fn get_settings(Merchant(caller): Merchant) -> Result<Json<WhatsAppSettings>, AppError> {
     Ok(Json(settings::load(&caller.table).await?))
 }
 
@@ -37,9 +37,9 @@ async fn put_settings(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Json(input): Json<WhatsAppSettingsInput>,
-) -> Result<Json<WhatsAppSettings>, ApiError> {
+) -> Result<Json<WhatsAppSettings>, AppError> {
     if caller.branch.is_some() {
-        return Err(ApiError::Forbidden(
+        return Err(AppError::Forbidden(
             "a branch-limited key cannot change WhatsApp settings".into(),
         ));
     }
@@ -70,21 +70,21 @@ async fn send(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Json(req): Json<SendRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Value>), AppError> {
     caller.check_branch(&req.branch_id)?;
     let branch = merchants::get_branch(&caller.table, &req.branch_id)
         .await?
         .ok_or_else(|| {
-            ApiError::Validation(vec![FieldError::new("branch_id", "no such branch")])
+            AppError::Validation(vec![FieldError::new("branch_id", "no such branch")])
         })?;
     let phone_number_id = branch.phone_number_id.ok_or_else(|| {
-        ApiError::Validation(vec![FieldError::new(
+        AppError::Validation(vec![FieldError::new(
             "branch_id",
             "this branch has no WhatsApp number",
         )])
     })?;
     let to = normalize_wa_id(&req.to).ok_or_else(|| {
-        ApiError::Validation(vec![FieldError::new(
+        AppError::Validation(vec![FieldError::new(
             "to",
             "not a WhatsApp id (digits with country code)",
         )])
@@ -95,16 +95,16 @@ async fn send(
         obj.insert("to".into(), json!(to));
     }
     let message: CloudMessage = serde_json::from_value(wire).map_err(|e| {
-        ApiError::Validation(vec![FieldError::new(
+        AppError::Validation(vec![FieldError::new(
             "message",
             format!("not a Cloud API message: {e}"),
         )])
     })?;
     message
         .validate()
-        .map_err(|e| ApiError::Validation(vec![FieldError::new("message", e.to_string())]))?;
+        .map_err(|e| AppError::Validation(vec![FieldError::new("message", e.to_string())]))?;
     if req.category != Category::Service && !matches!(message.content, Content::Template(_)) {
-        return Err(ApiError::Validation(vec![FieldError::new("category", "business-initiated messages must be templates; use `service` for replies in the conversation")]));
+        return Err(AppError::Validation(vec![FieldError::new("category", "business-initiated messages must be templates; use `service` for replies in the conversation")]));
     }
     let envelope = OutboundEnvelope {
         id: new_id(&deps),
@@ -113,7 +113,7 @@ async fn send(
         category: req.category,
         message,
     };
-    let body = serde_json::to_string(&envelope).map_err(|e| ApiError::Internal(e.into()))?;
+    let body = serde_json::to_string(&envelope).map_err(|e| AppError::Internal(e.into()))?;
     deps.queues
         .outbound
         .send(
@@ -130,7 +130,7 @@ async fn send(
     .with("direction", "out")
     .with(
         "message",
-        serde_json::to_string(&envelope.message).map_err(|e| ApiError::Internal(e.into()))?,
+        serde_json::to_string(&envelope.message).map_err(|e| AppError::Internal(e.into()))?,
     );
     caller.table.put(log, None).await?;
     Ok((
@@ -142,15 +142,15 @@ async fn send(
 async fn message_status(
     Merchant(caller): Merchant,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     if id.contains('#') {
-        return Err(ApiError::NotFound("message".into()));
+        return Err(AppError::NotFound("message".into()));
     }
     let item = caller
         .table
         .get(&crate::platform::schema::outbound(&id))
         .await?
-        .ok_or_else(|| ApiError::NotFound("message".into()))?;
+        .ok_or_else(|| AppError::NotFound("message".into()))?;
     let mut out = serde_json::Map::new();
     out.insert("id".into(), json!(id));
     for (name, value) in &item.attrs {
@@ -181,7 +181,7 @@ struct Page {
 async fn outbox(
     Merchant(caller): Merchant,
     Query(page): Query<Page>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let limit = page.limit.unwrap_or(50).clamp(1, 200);
     let result = caller
         .table
@@ -216,7 +216,7 @@ async fn opt_out(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(wa_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     set_consent(&deps, &caller, &wa_id, true).await
 }
 
@@ -224,7 +224,7 @@ async fn opt_in(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(wa_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     set_consent(&deps, &caller, &wa_id, false).await
 }
 
@@ -233,9 +233,9 @@ async fn set_consent(
     caller: &merchants::Caller,
     wa_id: &str,
     opted_out: bool,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let wa = normalize_wa_id(wa_id)
-        .ok_or_else(|| ApiError::Validation(vec![FieldError::new("wa_id", "not a WhatsApp id")]))?;
+        .ok_or_else(|| AppError::Validation(vec![FieldError::new("wa_id", "not a WhatsApp id")]))?;
     crate::parties::customers::set_opt_out(&caller.table, &wa, opted_out, "api", deps.clock.now())
         .await?;
     Ok(Json(json!({ "wa_id": wa, "opted_out": opted_out })))

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod catalog;
 pub mod conversations;
+pub mod error;
 pub mod invoicing;
 pub mod merchant_api;
 pub mod messaging;
@@ -15,13 +16,13 @@ pub mod payments;
 pub mod webhook;
 pub mod webhook_settings;
 
-use crate::platform::error::json_error;
 use crate::platform::Deps;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use error::json_error;
 
 /// Largest accepted request body (Meta's largest webhook payload).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;

@@ -8,7 +8,7 @@ use crate::notifications::templates::{self, TemplateDef};
 use crate::notifications::{bulk, links, send};
 use crate::parties::consent;
 use crate::parties::notification_settings::{self as notification_settings, NotificationSettings};
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::{AppError, FieldError};
 use crate::platform::Deps;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -48,16 +48,16 @@ pub fn routes() -> Router<Deps> {
         .route("/l/{code}", get(tracked_link).head(tracked_link))
 }
 
-fn whole_merchant(caller: &crate::parties::merchants::Caller, what: &str) -> Result<(), ApiError> {
+fn whole_merchant(caller: &crate::parties::merchants::Caller, what: &str) -> Result<(), AppError> {
     if caller.branch.is_some() {
-        return Err(ApiError::Forbidden(format!(
+        return Err(AppError::Forbidden(format!(
             "a branch-limited key cannot {what}"
         )));
     }
     Ok(())
 }
 
-async fn list_templates(Merchant(caller): Merchant) -> Result<Json<Value>, ApiError> {
+async fn list_templates(Merchant(caller): Merchant) -> Result<Json<Value>, AppError> {
     Ok(Json(
         json!({ "templates": templates::list(&caller.table).await? }),
     ))
@@ -66,7 +66,7 @@ async fn list_templates(Merchant(caller): Merchant) -> Result<Json<Value>, ApiEr
 async fn create_template(
     Merchant(caller): Merchant,
     Json(def): Json<TemplateDef>,
-) -> Result<(StatusCode, Json<TemplateDef>), ApiError> {
+) -> Result<(StatusCode, Json<TemplateDef>), AppError> {
     whole_merchant(&caller, "manage templates")?;
     templates::create(&caller.table, &def).await?;
     Ok((StatusCode::CREATED, Json(def)))
@@ -75,21 +75,21 @@ async fn create_template(
 async fn get_template(
     Merchant(caller): Merchant,
     Path(name): Path<String>,
-) -> Result<Json<TemplateDef>, ApiError> {
+) -> Result<Json<TemplateDef>, AppError> {
     templates::get(&caller.table, &name)
         .await?
         .map(Json)
-        .ok_or_else(|| ApiError::NotFound("template".into()))
+        .ok_or_else(|| AppError::NotFound("template".into()))
 }
 
 async fn replace_template(
     Merchant(caller): Merchant,
     Path(name): Path<String>,
     Json(def): Json<TemplateDef>,
-) -> Result<Json<TemplateDef>, ApiError> {
+) -> Result<Json<TemplateDef>, AppError> {
     whole_merchant(&caller, "manage templates")?;
     if def.name != name {
-        return Err(ApiError::Validation(vec![FieldError::new(
+        return Err(AppError::Validation(vec![FieldError::new(
             "name",
             "must equal the name in the path",
         )]));
@@ -101,7 +101,7 @@ async fn replace_template(
 async fn delete_template(
     Merchant(caller): Merchant,
     Path(name): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     whole_merchant(&caller, "manage templates")?;
     templates::delete(&caller.table, &name).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -142,46 +142,46 @@ async fn notify_bulk(
 async fn bulk_progress(
     Merchant(caller): Merchant,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     Ok(Json(bulk::progress(&caller.table, &id).await?))
 }
 
 async fn notification(
     Merchant(caller): Merchant,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     Ok(Json(send::view(&caller.table, &id).await?))
 }
 
 async fn cancel_notification(
     Merchant(caller): Merchant,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     Ok(Json(send::cancel(&caller.table, &id).await?))
 }
 
-async fn get_settings(Merchant(caller): Merchant) -> Result<Json<NotificationSettings>, ApiError> {
+async fn get_settings(Merchant(caller): Merchant) -> Result<Json<NotificationSettings>, AppError> {
     Ok(Json(notification_settings::load(&caller.table).await?))
 }
 
 async fn put_settings(
     Merchant(caller): Merchant,
     Json(settings): Json<NotificationSettings>,
-) -> Result<Json<NotificationSettings>, ApiError> {
+) -> Result<Json<NotificationSettings>, AppError> {
     whole_merchant(&caller, "change notification settings")?;
     notification_settings::save(&caller.table, &settings).await?;
     Ok(Json(settings))
 }
 
-fn wa(wa_id: &str) -> Result<String, ApiError> {
+fn wa(wa_id: &str) -> Result<String, AppError> {
     normalize_wa_id(wa_id)
-        .ok_or_else(|| ApiError::Validation(vec![FieldError::new("wa_id", "not a WhatsApp id")]))
+        .ok_or_else(|| AppError::Validation(vec![FieldError::new("wa_id", "not a WhatsApp id")]))
 }
 
 async fn get_consent(
     Merchant(caller): Merchant,
     Path(wa_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     Ok(Json(consent::show(&caller.table, &wa(&wa_id)?).await?))
 }
 
@@ -190,7 +190,7 @@ async fn grant_consent(
     Merchant(caller): Merchant,
     Path(wa_id): Path<String>,
     Json(input): Json<consent::ConsentInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Value>), AppError> {
     let wa_id = wa(&wa_id)?;
     let notice = notification_settings::load(&caller.table)
         .await?
@@ -203,7 +203,7 @@ async fn grant_consent(
     ))
 }
 
-fn report_response(report: Value, csv: Option<Vec<&str>>) -> Result<Response, ApiError> {
+fn report_response(report: Value, csv: Option<Vec<&str>>) -> Result<Response, AppError> {
     match csv {
         None => Ok(Json(report).into_response()),
         Some(columns) => Ok((
@@ -218,7 +218,7 @@ async fn notification_report(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Query(q): Query<ReportQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let csv = q.csv()?;
     let report = reports::notifications(&caller.table, &q, deps.clock.now()).await?;
     let dimension = report["group_by"].as_str().unwrap_or("template").to_owned();
@@ -232,7 +232,7 @@ async fn commerce_report(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Query(q): Query<ReportQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let csv = q.csv()?;
     if let Some(b) = &q.branch_id {
         caller.check_branch(b)?;
@@ -248,13 +248,13 @@ async fn tracked_link(
     method: Method,
     headers: HeaderMap,
     Path(code): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
     let visit = links::visit(&deps, &code, agent, method == Method::HEAD)
         .await?
-        .ok_or_else(|| ApiError::NotFound("link".into()))?;
+        .ok_or_else(|| AppError::NotFound("link".into()))?;
     Ok((
         StatusCode::FOUND,
         [

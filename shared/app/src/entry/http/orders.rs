@@ -3,7 +3,7 @@
 use super::auth::Merchant;
 use crate::commerce::fulfilment;
 use crate::commerce::orders::{self, Order, OrderFilter, OrderStatus};
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::Deps;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
@@ -24,7 +24,7 @@ pub fn routes() -> Router<Deps> {
 async fn list(
     Merchant(caller): Merchant,
     Query(mut filter): Query<OrderFilter>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     if let Some(only) = &caller.branch {
         filter.branch_id = Some(only.clone());
     }
@@ -32,10 +32,10 @@ async fn list(
     Ok(Json(json!({ "orders": orders, "cursor": cursor })))
 }
 
-async fn owned(caller: &crate::parties::merchants::Caller, id: &str) -> Result<Order, ApiError> {
+async fn owned(caller: &crate::parties::merchants::Caller, id: &str) -> Result<Order, AppError> {
     let order = orders::get(&caller.table, id)
         .await?
-        .ok_or_else(|| ApiError::NotFound("order".into()))?;
+        .ok_or_else(|| AppError::NotFound("order".into()))?;
     caller.check_branch(&order.branch_id)?;
     Ok(order)
 }
@@ -43,7 +43,7 @@ async fn owned(caller: &crate::parties::merchants::Caller, id: &str) -> Result<O
 async fn get_one(
     Merchant(caller): Merchant,
     Path(id): Path<String>,
-) -> Result<Json<Order>, ApiError> {
+) -> Result<Json<Order>, AppError> {
     Ok(Json(owned(&caller, &id).await?))
 }
 
@@ -51,7 +51,7 @@ async fn cancel(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(id): Path<String>,
-) -> Result<Json<Order>, ApiError> {
+) -> Result<Json<Order>, AppError> {
     owned(&caller, &id).await?;
     Ok(Json(
         fulfilment::cancel(&deps, &caller.merchant, &id).await?,
@@ -69,7 +69,7 @@ async fn set_status(
     Merchant(caller): Merchant,
     Path(id): Path<String>,
     Json(change): Json<StatusChange>,
-) -> Result<Json<Order>, ApiError> {
+) -> Result<Json<Order>, AppError> {
     owned(&caller, &id).await?;
     Ok(Json(
         fulfilment::advance(&deps, &caller.merchant, &id, change.status).await?,
@@ -80,7 +80,7 @@ async fn refund(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(id): Path<String>,
-) -> Result<Json<Order>, ApiError> {
+) -> Result<Json<Order>, AppError> {
     owned(&caller, &id).await?;
     Ok(Json(
         crate::flows::paying::refund(&deps, &caller.merchant, &id).await?,

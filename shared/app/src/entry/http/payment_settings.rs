@@ -2,7 +2,7 @@
 
 use super::auth::Merchant;
 use crate::parties::payment_settings::{self, Credentials};
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::Deps;
 use axum::extract::State;
 use axum::routing::get;
@@ -17,7 +17,7 @@ pub fn routes() -> Router<Deps> {
 async fn show(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let provider = payment_settings::configured(&deps, &caller.merchant).await?;
     Ok(Json(
         json!({ "provider": provider.as_deref().unwrap_or("sandbox"), "configured": provider.is_some() }),
@@ -28,9 +28,9 @@ async fn store(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Json(credentials): Json<Credentials>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     if caller.branch.is_some() {
-        return Err(ApiError::Forbidden(
+        return Err(AppError::Forbidden(
             "a branch-limited key cannot change payment settings".into(),
         ));
     }

@@ -1,7 +1,7 @@
 //! `POST /webhooks/payments/{provider}?m={merchant_id}`: provider callbacks.
 
 use crate::flows::paying::{self, Applied};
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::Deps;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
@@ -40,9 +40,9 @@ async fn callback(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     if !PROVIDERS.contains(&provider.as_str()) {
-        return Err(ApiError::NotFound(format!("payment provider {provider}")));
+        return Err(AppError::NotFound(format!("payment provider {provider}")));
     }
     let query = query.unwrap_or_default();
     let headers = headers

@@ -4,7 +4,7 @@
 //! behind the queue.
 
 use crate::flows::ingest;
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::Deps;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -42,7 +42,7 @@ async fn verify(State(deps): State<Deps>, Query(h): Query<Handshake>) -> Respons
         }
         _ => {
             tracing::warn!("webhook verification refused");
-            ApiError::Forbidden("verification failed".into()).into_response()
+            AppError::Forbidden("verification failed".into()).into_response()
         }
     }
 }
@@ -51,7 +51,7 @@ async fn receive(
     State(deps): State<Deps>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<ingest::IngestReport>, ApiError> {
+) -> Result<Json<ingest::IngestReport>, AppError> {
     let header = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
@@ -61,7 +61,7 @@ async fn receive(
         header,
     ) {
         tracing::warn!(reason = %e, "webhook signature refused");
-        return Err(ApiError::Unauthorized);
+        return Err(AppError::Unauthorized);
     }
     let report = ingest::ingest(&deps, &body).await?;
     Ok(Json(report))

@@ -2,7 +2,7 @@
 
 use super::auth::Merchant;
 use crate::parties::hooks;
-use crate::platform::error::ApiError;
+use crate::platform::error::AppError;
 use crate::platform::Deps;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -22,9 +22,9 @@ struct EndpointInput {
     url: String,
 }
 
-fn whole_merchant(caller: &crate::parties::merchants::Caller) -> Result<(), ApiError> {
+fn whole_merchant(caller: &crate::parties::merchants::Caller) -> Result<(), AppError> {
     if caller.branch.is_some() {
-        return Err(ApiError::Forbidden(
+        return Err(AppError::Forbidden(
             "a branch-limited key cannot change the webhook".into(),
         ));
     }
@@ -34,7 +34,7 @@ fn whole_merchant(caller: &crate::parties::merchants::Caller) -> Result<(), ApiE
 async fn show(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let url = hooks::configured_url(&deps, &caller.merchant).await?;
     Ok(Json(json!({ "configured": url.is_some(), "url": url })))
 }
@@ -43,7 +43,7 @@ async fn store(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Json(input): Json<EndpointInput>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     whole_merchant(&caller)?;
     let endpoint = hooks::configure(&deps, &caller.merchant, &input.url).await?;
     Ok(Json(json!({
@@ -58,7 +58,7 @@ async fn store(
 async fn remove(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     whole_merchant(&caller)?;
     hooks::remove(&deps, &caller.merchant).await?;
     Ok(StatusCode::NO_CONTENT)
