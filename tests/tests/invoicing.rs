@@ -4,7 +4,7 @@
 //! midnight. Every XML is checked by satcfdi (XSD, sello). On both engines.
 
 use chrono::{Duration, TimeZone, Utc};
-use mostrador_app::commerce::orders::{self, Order, OrderLine, OrderStatus};
+use mostrador_app::commerce::orders::{Order, OrderLine, OrderStatus};
 use mostrador_app::entry::jobs::{self, Job};
 use mostrador_app::platform::tenant::MerchantId;
 use mostrador_cfdi::oracle::{assert_verified, CfdiFile};
@@ -295,6 +295,19 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
         .await
         .expect("get");
     assert_eq!(forged.status(), 404);
+    // Even a correctly signed link that names a path outside the store is a 404, never a 500.
+    for escape in ["../../secrets.json", "/etc/passwd", "a/../../master.key"] {
+        let link = mostrador_app::invoicing::documents::link(&app.deps, escape, "x.pdf")
+            .expect("a signed link");
+        let path = &link[link.find("/files/").expect("a /files/ link")..];
+        let got = app
+            .http
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(got.status(), 404, "{escape}");
+    }
 
     // Another sale of the day, not invoiced individually: it goes into the global invoice.
     let second = mostrador_app::flows::chat::place_order(

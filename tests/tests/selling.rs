@@ -1,7 +1,7 @@
 //! Catalog and stock as the POS syncs them, and orders reserving stock — on both engines.
 
 use chrono::Utc;
-use mostrador_app::commerce::orders::{self, Order, OrderLine, OrderStatus, PlaceError};
+use mostrador_app::commerce::orders::{Order, OrderLine, OrderStatus, PlaceError};
 use mostrador_app::platform::tenant::{MerchantId, TenantTable};
 use mostrador_core::money::Centavos;
 use mostrador_core::tax::{line_amounts, TaxTreatment};

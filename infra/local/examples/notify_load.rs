@@ -6,7 +6,8 @@
 //! `cargo run --profile bench -p mostrador-local --example notify_load -- [notifications]`
 
 use mostrador_app::entry::jobs::{self, Job};
-use mostrador_app::notifications::{consent, settings as notification_settings, templates};
+use mostrador_app::notifications::templates;
+use mostrador_app::parties::{consent, notification_settings};
 use mostrador_app::platform::config::Vars;
 use mostrador_app::platform::tenant::{MerchantId, TenantTable};
 use mostrador_app::{Config, Deps};

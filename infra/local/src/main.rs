@@ -29,9 +29,11 @@ async fn main() -> anyhow::Result<()> {
     let running =
         mostrador_local::start(deps, listener, mostrador_local::Options::default()).await?;
     println!("{banner}");
+    // Keys are never printed (a terminal's output ends up in log collectors): say where they are.
     println!(
-        "Demo merchant \"Farmacia San Juan\" ({}):\n  API key:       {}",
-        demo.merchant_id, demo.api_key
+        "Demo merchant \"Farmacia San Juan\" ({}):\n  API key:       in {} (api_key, mode 0600)",
+        demo.merchant_id,
+        data_dir.join("demo.json").display()
     );
     for b in &demo.branches {
         println!(
@@ -39,7 +41,7 @@ async fn main() -> anyhow::Result<()> {
             b.name, b.id, b.phone_number_id
         );
     }
-    println!("  try it:        http://{addr}/sandbox/chat  ·  curl -H 'authorization: Bearer {}' http://{addr}/v1/products\n", demo.api_key);
+    println!("  try it:        http://{addr}/sandbox/chat\n");
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
@@ -60,18 +62,26 @@ fn banner(config: &Config) -> String {
         addr = config.addr
     );
     if !config.in_lambda {
-        out.push_str(&format!(
-            "  admin key:     {}\n  app secret:    {}\n  verify token:  {}\n",
-            config.admin_key.expose(),
-            config.whatsapp_app_secret.expose(),
-            config.whatsapp_verify_token.expose()
-        ));
-        if !config.generated_secrets.is_empty() {
-            out.push_str(&format!(
-                "  (generated and kept in {}/secrets.json: {})\n",
-                config.data_dir.display(),
-                config.generated_secrets.join(", ")
-            ));
+        // Secret values are never printed: only where each one comes from.
+        let file = config.data_dir.join("secrets.json");
+        for (name, field) in [
+            ("MOSTRADOR_ADMIN_KEY", "admin_key"),
+            ("MOSTRADOR_WHATSAPP_APP_SECRET", "whatsapp_app_secret"),
+            ("MOSTRADOR_WHATSAPP_VERIFY_TOKEN", "whatsapp_verify_token"),
+        ] {
+            if std::env::var_os(name).is_some() {
+                out.push_str(&format!("  {field:<22} from {name}\n"));
+            } else {
+                let fresh = if config.generated_secrets.contains(&name) {
+                    ", generated now"
+                } else {
+                    ""
+                };
+                out.push_str(&format!(
+                    "  {field:<22} in {} (mode 0600{fresh})\n",
+                    file.display()
+                ));
+            }
         }
     }
     out.push_str("Press Ctrl-C to stop.\n");

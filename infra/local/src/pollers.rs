@@ -102,7 +102,7 @@ async fn handle_batch(deps: &Deps, queue: &dyn Queue, kind: Kind, messages: Vec<
     .await;
     for m in &messages {
         let failure = failed.iter().find(|f| f.message_id == m.message_id);
-        let result = if let Some(f) = failure.filter(|f| f.permanent) {
+        let result = if failure.is_some_and(|f| f.permanent) {
             // Input no retry can help: to the dead-letter queue now, kept for a human.
             match queue
                 .dead_letter(&m.receipt, &m.body, m.group_id.as_deref())

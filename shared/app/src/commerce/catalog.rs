@@ -19,11 +19,11 @@ pub const MAX_ROWS: usize = 10_000;
 pub const MAX_UNITS: i64 = 1_000_000;
 
 fn product_key(sku: &str) -> Key {
-    crate::platform::schema::product(&sku)
+    crate::platform::schema::product(sku)
 }
 
 fn stock_key(branch: &str, sku: &str) -> Key {
-    crate::platform::schema::stock(&branch, &sku)
+    crate::platform::schema::stock(branch, sku)
 }
 
 /// A rejected row of a batch.

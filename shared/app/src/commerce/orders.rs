@@ -124,11 +124,11 @@ pub enum PlaceError {
 }
 
 fn order_key(id: &str) -> Key {
-    crate::platform::schema::order(&id)
+    crate::platform::schema::order(id)
 }
 
 fn scoped(merchant: &MerchantId, logical_pk: &str) -> String {
-    crate::platform::schema::merchant_pk(merchant, &logical_pk)
+    crate::platform::schema::merchant_pk(merchant, logical_pk)
 }
 
 fn order_item(merchant: &MerchantId, order: &Order) -> Result<Item, StoreError> {

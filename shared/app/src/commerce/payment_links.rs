@@ -151,7 +151,7 @@ pub async fn store_on_order(
     }
     table
         .update(
-            &crate::platform::schema::order(&order_id),
+            &crate::platform::schema::order(order_id),
             update,
             Some(Condition::Exists),
         )
@@ -175,7 +175,7 @@ pub async fn schedule_retry(
     if attempt == 0 {
         TenantTable::new(deps.table.clone(), merchant)
             .update(
-                &crate::platform::schema::order(&order_id),
+                &crate::platform::schema::order(order_id),
                 Update::new().set("link_pending", true),
                 Some(Condition::Exists),
             )

@@ -147,7 +147,7 @@ pub async fn abandoned_cart(
 ) -> Result<(), AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let Some(conv) = table
-        .get(&crate::platform::schema::conversation_state(&wa_id))
+        .get(&crate::platform::schema::conversation_state(wa_id))
         .await?
     else {
         return Ok(());

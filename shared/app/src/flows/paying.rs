@@ -232,7 +232,7 @@ async fn apply(
 
 async fn settled(table: &TenantTable, order_id: &str) -> Result<bool, AppError> {
     Ok(table
-        .get(&crate::platform::schema::order(&order_id))
+        .get(&crate::platform::schema::order(order_id))
         .await?
         .is_some_and(|i| i.get("settled_at").is_some()))
 }
@@ -346,7 +346,7 @@ pub async fn refund(
 ) -> Result<orders::Order, AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let item = table
-        .get(&crate::platform::schema::order(&order_id))
+        .get(&crate::platform::schema::order(order_id))
         .await?
         .ok_or_else(|| AppError::NotFound("order".into()))?;
     let order = orders::get(&table, order_id)

@@ -33,7 +33,7 @@ enum Step {
 }
 
 fn out_key(id: &str) -> Key {
-    crate::platform::schema::outbound(&id)
+    crate::platform::schema::outbound(id)
 }
 
 /// Handles one outbound record.
@@ -422,8 +422,7 @@ async fn record_outcome(
             item.set("wamid", wamid.as_str());
             item.set("status_rank", 1);
             ops.push(TxOp::Put {
-                item: Item::new(&crate::platform::schema::wamid(&wamid))
-                    .with("id", env.id.as_str()),
+                item: Item::new(&crate::platform::schema::wamid(wamid)).with("id", env.id.as_str()),
                 condition: None,
             });
         }

@@ -62,7 +62,7 @@ impl Form {
 }
 
 fn form_key(wa_id: &str) -> Key {
-    crate::platform::schema::invoice_form(&wa_id)
+    crate::platform::schema::invoice_form(wa_id)
 }
 
 fn context(merchant: &MerchantId, wa_id: &str) -> String {

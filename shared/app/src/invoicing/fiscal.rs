@@ -39,7 +39,7 @@ impl CustomerFiscal {
 }
 
 fn key(wa_id: &str) -> Key {
-    crate::platform::schema::fiscal_data(&wa_id)
+    crate::platform::schema::fiscal_data(wa_id)
 }
 
 fn context(merchant: &MerchantId, wa_id: &str) -> String {

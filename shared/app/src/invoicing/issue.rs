@@ -433,7 +433,7 @@ async fn individual(
         .await
         .map_err(retry)?;
     let method = table
-        .get(&crate::platform::schema::order(&order_id))
+        .get(&crate::platform::schema::order(order_id))
         .await
         .map_err(retry)?
         .and_then(|i| i.get_s("payment_method").map(str::to_owned))

@@ -29,7 +29,7 @@ pub fn is_notification(id: &str) -> bool {
 
 /// The key of a notification's record.
 pub fn key(id: &str) -> Key {
-    crate::platform::schema::notification(&id)
+    crate::platform::schema::notification(id)
 }
 
 /// The report day of an instant: the calendar day in Mexico City.

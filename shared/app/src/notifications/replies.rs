@@ -133,7 +133,7 @@ async fn quoted_notification(table: &TenantTable, wamid: &str) -> Result<Option<
     if wamid.is_empty() || wamid.len() > 200 {
         return Ok(None);
     }
-    let Some(pointer) = table.get(&crate::platform::schema::wamid(&wamid)).await? else {
+    let Some(pointer) = table.get(&crate::platform::schema::wamid(wamid)).await? else {
         return Ok(None);
     };
     match pointer.get_s("id") {

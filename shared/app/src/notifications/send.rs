@@ -607,7 +607,7 @@ pub async fn check_recipient(
 }
 
 fn scoped(merchant: &MerchantId, pk: &str) -> String {
-    crate::platform::schema::merchant_pk(merchant, &pk)
+    crate::platform::schema::merchant_pk(merchant, pk)
 }
 
 /// Stores the draft (record, customer pointer, links, report dimensions, due entry) in one
@@ -862,7 +862,7 @@ pub async fn view(table: &TenantTable, id: &str) -> Result<Value, AppError> {
         .get(&super::key(id))
         .await?
         .ok_or_else(|| AppError::NotFound("notification".into()))?;
-    let out = table.get(&crate::platform::schema::outbound(&id)).await?;
+    let out = table.get(&crate::platform::schema::outbound(id)).await?;
     let tag = stats::tag_from(id, &item);
     let n = |i: &Item, name: &str| {
         i.get_n(name)

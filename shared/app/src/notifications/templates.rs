@@ -143,7 +143,7 @@ fn default_language() -> String {
 
 /// The key of a template.
 fn key(name: &str) -> Key {
-    crate::platform::schema::template(&name)
+    crate::platform::schema::template(name)
 }
 
 /// Whether `name` is a Meta template name.

@@ -71,7 +71,7 @@ impl Refusal {
 }
 
 fn current_key(wa_id: &str) -> Key {
-    crate::platform::schema::consent(&wa_id)
+    crate::platform::schema::consent(wa_id)
 }
 
 fn history_item(wa_id: &str, at: DateTime<Utc>, event: &str, source: &str) -> Item {
@@ -180,7 +180,7 @@ pub async fn grant(
     let customer = customers::get(table, wa_id).await?;
     if customer.opted_out {
         let profile = table
-            .get(&crate::platform::schema::customer_profile(&wa_id))
+            .get(&crate::platform::schema::customer_profile(wa_id))
             .await?;
         let changed = profile
             .as_ref()
@@ -214,7 +214,7 @@ pub async fn grant(
             condition: None,
         },
         TxOp::Update {
-            key: crate::platform::schema::customer_profile(&wa_id),
+            key: crate::platform::schema::customer_profile(wa_id),
             update: Update::new()
                 .set("opted_out", false)
                 .set("consent_source", source)

@@ -63,7 +63,7 @@ pub async fn save_settings(table: &TenantTable, settings: &ChatSettings) -> Resu
 }
 
 fn state_key(wa_id: &str) -> Key {
-    crate::platform::schema::conversation_state(&wa_id)
+    crate::platform::schema::conversation_state(wa_id)
 }
 
 /// The customer's conversation state.
@@ -94,7 +94,7 @@ pub async fn save_state(
         )
         .await?;
     // The merchant's list of conversations waiting for a human.
-    let marker = crate::platform::schema::handoff(&wa_id);
+    let marker = crate::platform::schema::handoff(wa_id);
     if handed_off {
         table
             .put(

@@ -37,7 +37,7 @@ impl Customer {
 }
 
 pub(crate) fn profile_key(wa_id: &str) -> Key {
-    crate::platform::schema::customer_profile(&wa_id)
+    crate::platform::schema::customer_profile(wa_id)
 }
 
 /// The customer's record (a default, opted-in record when never seen).

@@ -445,7 +445,7 @@ pub async fn create_branch(
 /// Puts a logical item under the merchant's prefix, for transactions that mix in platform records.
 fn scoped(merchant: &MerchantId, mut item: Item) -> Item {
     if let Some(mostrador_store::Value::S(pk)) = item.attrs.get("pk") {
-        let pk = crate::platform::schema::merchant_pk(merchant, &pk);
+        let pk = crate::platform::schema::merchant_pk(merchant, pk);
         item.set("pk", pk);
     }
     item

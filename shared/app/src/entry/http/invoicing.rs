@@ -332,12 +332,17 @@ async fn retry(
 async fn file(State(deps): State<Deps>, Path(token): Path<String>) -> Result<Response, AppError> {
     let (key, name) =
         documents::resolve(&deps, &token).ok_or_else(|| AppError::NotFound("file".into()))?;
-    let blob = deps
-        .blobs
-        .get(&key)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
-        .ok_or_else(|| AppError::NotFound("file".into()))?;
+    let blob = match deps.blobs.get(&key).await {
+        Ok(Some(blob)) => blob,
+        // A key the store refuses (`..`, absolute) names no file: 404, never 500.
+        Ok(None) | Err(mostrador_store::blobs::BlobError::InvalidKey(_)) => {
+            return Err(AppError::NotFound("file".into()))
+        }
+        Err(mostrador_store::blobs::BlobError::Unavailable(why)) => {
+            return Err(AppError::Unavailable(format!("blob store: {why}")))
+        }
+        Err(e) => return Err(AppError::Internal(e.into())),
+    };
     let content_type = if name.ends_with(".pdf") {
         "application/pdf"
     } else {
