@@ -75,6 +75,18 @@ impl TenantTable {
         item
     }
 
+    /// An update whose index partition (`gsi1pk`), if it sets one, lands under the merchant too.
+    fn update_in(&self, mut update: Update) -> Update {
+        for (name, value) in update.set.iter_mut().chain(update.set_if_absent.iter_mut()) {
+            if name == GSI1PK {
+                if let Value::S(v) = value {
+                    *v = self.scope(v);
+                }
+            }
+        }
+        update
+    }
+
     fn item_out(&self, mut item: Item) -> Item {
         for name in [PK, GSI1PK] {
             if let Some(Value::S(v)) = item.attrs.get(name) {
@@ -140,16 +152,8 @@ impl Table for TenantTable {
         condition: Option<Condition>,
     ) -> Result<Item, StoreError> {
         Self::guard(&condition)?;
-        let mut update = update;
-        for (name, value) in update.set.iter_mut().chain(update.set_if_absent.iter_mut()) {
-            if name == GSI1PK {
-                if let Value::S(v) = value {
-                    *v = self.scope(v);
-                }
-            }
-        }
         self.inner
-            .update(&self.key(key), update, condition)
+            .update(&self.key(key), self.update_in(update), condition)
             .await
             .map(|i| self.item_out(i))
             .map_err(|e| self.error_out(e))
@@ -196,7 +200,7 @@ impl Table for TenantTable {
                     Self::guard(&condition)?;
                     TxOp::Update {
                         key: self.key(&key),
-                        update,
+                        update: self.update_in(update),
                         condition,
                     }
                 }
@@ -286,6 +290,45 @@ mod tests {
         let indexed = a.query(Query::gsi1("PHONES")).await.expect("q");
         assert_eq!(indexed.items.len(), 1);
         assert_eq!(indexed.items[0].get_s("gsi1pk"), Some("PHONES"));
+    }
+
+    #[tokio::test]
+    async fn an_index_partition_set_in_a_transaction_stays_the_merchants() {
+        let clock = Arc::new(FixedClock::at(chrono::Utc::now()));
+        let raw: Arc<dyn Table> =
+            Arc::new(SqliteTable::new(Database::in_memory().expect("db"), clock));
+        let a = TenantTable::new(raw.clone(), &id("A"));
+        let b = TenantTable::new(raw.clone(), &id("B"));
+        let key = Key::new("ORDER#1", "ORDER");
+        a.transact(vec![TxOp::Update {
+            key: key.clone(),
+            update: Update::new().set("gsi1pk", "ORDERS").set("gsi1sk", "1"),
+            condition: None,
+        }])
+        .await
+        .expect("transact");
+        let stored = raw
+            .get(&Key::new("M#A#ORDER#1", "ORDER"))
+            .await
+            .expect("raw")
+            .expect("present");
+        assert_eq!(stored.get_s("gsi1pk"), Some("M#A#ORDERS"));
+        assert_eq!(
+            a.query(Query::gsi1("ORDERS")).await.expect("q").items.len(),
+            1
+        );
+        assert!(b
+            .query(Query::gsi1("ORDERS"))
+            .await
+            .expect("q")
+            .items
+            .is_empty());
+        assert!(raw
+            .query(Query::gsi1("ORDERS"))
+            .await
+            .expect("q")
+            .items
+            .is_empty());
     }
 
     #[test]
