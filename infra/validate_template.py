@@ -117,8 +117,10 @@ def check_sam(sam: dict[str, Any]) -> list[str]:
         binary = meta.get("BuildProperties", {}).get("Binary")
         if name in EXPECTED_BINARIES and binary != EXPECTED_BINARIES[name]:
             problems.append(f"{name}: BuildProperties.Binary is {binary!r}, expected {EXPECTED_BINARIES[name]!r}")
-        if props.get("CodeUri", globals_fn.get("CodeUri")) != "..":
-            problems.append(f"{name}: CodeUri must be '..' (the Cargo workspace root, relative to infra/)")
+        if binary and props.get("CodeUri", globals_fn.get("CodeUri")) != f"../functions/{binary}":
+            problems.append(
+                f"{name}: CodeUri must be '../functions/{binary}' (its package, where `cargo lambda build --bin {binary}` resolves)"
+            )
         timeout = props.get("Timeout", globals_fn.get("Timeout", 3))
 
         routes = set()

@@ -50,6 +50,32 @@ pub fn embedded_deps() -> (Deps, tempfile::TempDir) {
     (deps, dir)
 }
 
+/// Embedded engines configured as a deployed HTTP function without `MOSTRADOR_PUBLIC_URL`: the
+/// public URL is unknown until a request brings API Gateway's domain name.
+pub fn embedded_deps_without_public_url() -> (Deps, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data_dir = dir
+        .path()
+        .to_str()
+        .expect("temporary directory path is UTF-8");
+    let vars = Vars::from_pairs([
+        ("MOSTRADOR_DATA_DIR", data_dir),
+        ("MOSTRADOR_ADMIN_KEY", ADMIN_KEY),
+        ("MOSTRADOR_WHATSAPP_APP_SECRET", APP_SECRET),
+        ("MOSTRADOR_WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN),
+    ]);
+    let mut config = Config::from_vars(&vars).expect("test configuration");
+    config.public_url = mostrador_app::platform::config::PublicUrl::unknown();
+    let deps =
+        Deps::embedded(config, Arc::new(mostrador_core::SystemClock)).expect("embedded engines");
+    (deps, dir)
+}
+
+/// The admin key the fixtures' deployments are configured with.
+pub fn admin_key() -> &'static str {
+    ADMIN_KEY
+}
+
 /// Fails unless every file of `events/<this package>/` is named (as the string literal `"<file>"`,
 /// which the tests pass to the loaders) in `test_source`, and unless every entry of `events/` is the
 /// fixture directory of a function package.

@@ -66,7 +66,7 @@ pub fn request_for(
         expires_at: order.expires_at_ms / 1000,
         notification_url: format!(
             "{}/webhooks/payments/{}?m={merchant}",
-            deps.config.public_url,
+            deps.config.public_url(),
             provider.name()
         ),
         idempotency_key: order.id.clone(),

@@ -52,7 +52,7 @@ pub fn link(deps: &Deps, blob: &str, filename: &str) -> Result<String, AppError>
         .encode(serde_json::to_vec(&claim).map_err(|e| AppError::Internal(e.into()))?);
     Ok(format!(
         "{}/files/{payload}.{}",
-        deps.config.public_url,
+        deps.config.public_url(),
         mac(deps, &payload)
     ))
 }

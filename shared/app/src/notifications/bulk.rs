@@ -88,7 +88,7 @@ pub async fn accept(
         }
         let template = cache.get(&item.template).and_then(Option::as_ref);
         if let Err(fields) =
-            send::draft(item, template, String::new(), &deps.config.public_url, now)
+            send::draft(item, template, String::new(), deps.config.public_url(), now)
         {
             errors.extend(
                 fields
@@ -201,7 +201,7 @@ pub async fn process_chunk(
             .unwrap_or_else(|| format!("{bulk_id}:{index}"));
         let id = send::notification_id(deps, merchant, Some(&key));
         let now = deps.clock.now();
-        let outcome = match send::draft(item, template, id, &deps.config.public_url, now) {
+        let outcome = match send::draft(item, template, id, deps.config.public_url(), now) {
             Err(fields) => Err(NotifyError::Invalid(fields)),
             Ok(draft) => match table.get(&super::key(&draft.id)).await? {
                 // Committed by an earlier run of this chunk: replayed (queued if it was not yet).

@@ -833,7 +833,7 @@ pub async fn accept(
         None
     };
     let id = notification_id(deps, &caller.merchant, req.idempotency_key.as_deref());
-    let draft = draft(&req, template.as_ref(), id, &deps.config.public_url, now)
+    let draft = draft(&req, template.as_ref(), id, deps.config.public_url(), now)
         .map_err(NotifyError::Invalid)?;
     let phone = sending_number(caller, req.branch_id.as_deref()).await?;
     // A repeat of an accepted request answers the same, whatever the customer's state is now.

@@ -401,5 +401,5 @@ pub fn sandbox(deps: &Deps) -> mostrador_payments::sandbox::Sandbox {
         )
         .as_bytes(),
     );
-    mostrador_payments::sandbox::Sandbox::new(key.to_vec(), deps.config.public_url.clone())
+    mostrador_payments::sandbox::Sandbox::new(key.to_vec(), deps.config.public_url().to_owned())
 }

@@ -103,8 +103,9 @@ pub struct Config {
     pub pac_api_bases: std::collections::BTreeMap<&'static str, String>,
     /// `MOSTRADOR_GRAPH_API_VERSION`: Graph API version, e.g. `v25.0`.
     pub graph_api_version: String,
-    /// `MOSTRADOR_PUBLIC_URL`: how customers and providers reach this deployment.
-    pub public_url: String,
+    /// `MOSTRADOR_PUBLIC_URL`: how customers and providers reach this deployment (read it with
+    /// [`Config::public_url`]).
+    pub public_url: PublicUrl,
     /// `MOSTRADOR_LOG`: tracing filter, e.g. `info` or `mostrador_app=debug`.
     pub log_filter: String,
     /// `MOSTRADOR_LOG_FORMAT`: `text` or `json`.
@@ -117,6 +118,78 @@ pub struct Config {
     pub in_lambda: bool,
     /// Secrets that were generated for this local data directory (to print them at start).
     pub generated_secrets: Vec<&'static str>,
+}
+
+/// Where customers and payment providers reach this deployment: payment callbacks, tracked links
+/// `/l/{code}`, signed file links `/files/...`.
+///
+/// `MOSTRADOR_PUBLIC_URL` when set. A deployed HTTP function without it learns its API's domain
+/// from API Gateway's request context (`requestContext.domainName`, set by API Gateway, not by
+/// the caller) on its first request, before any handler runs; it is never a loopback address.
+#[derive(Debug, Clone, Default)]
+pub struct PublicUrl {
+    fixed: Option<String>,
+    learned: std::sync::Arc<std::sync::OnceLock<String>>,
+}
+
+/// What [`Config::public_url`] answers when no URL is configured or learned: a reserved name that
+/// never resolves (RFC 6761), so a misconfigured deployment shows itself instead of sending
+/// customers to a loopback address.
+pub const UNKNOWN_PUBLIC_URL: &str = "https://public-url-not-configured.invalid";
+
+impl PublicUrl {
+    /// A configured base URL (a trailing slash is dropped).
+    pub fn fixed(url: &str) -> Self {
+        Self {
+            fixed: Some(url.trim_end_matches('/').to_owned()),
+            learned: Default::default(),
+        }
+    }
+
+    /// Not configured: to be learned from the first request.
+    pub fn unknown() -> Self {
+        Self::default()
+    }
+
+    /// Records the API's domain name (from API Gateway's request context) as `https://{domain}`,
+    /// unless a URL is configured or was already learned. Ignores anything that is not a plain
+    /// host name (with an optional port).
+    pub fn learn_domain(&self, domain: &str) {
+        if self.fixed.is_some() || self.learned.get().is_some() {
+            return;
+        }
+        let plain = !domain.is_empty()
+            && domain.len() <= 253
+            && domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+            && !domain.starts_with(['.', '-', ':']);
+        if plain {
+            let _ = self.learned.set(format!("https://{domain}"));
+        }
+    }
+
+    /// The base URL, if configured or learned.
+    pub fn get(&self) -> Option<&str> {
+        self.fixed
+            .as_deref()
+            .or_else(|| self.learned.get().map(String::as_str))
+    }
+}
+
+impl Config {
+    /// The public base URL (no trailing slash): see [`PublicUrl`].
+    pub fn public_url(&self) -> &str {
+        match self.public_url.get() {
+            Some(url) => url,
+            None => {
+                tracing::error!(
+                    "the public URL of this deployment is unknown: set MOSTRADOR_PUBLIC_URL (stack parameter PublicUrl)"
+                );
+                UNKNOWN_PUBLIC_URL
+            }
+        }
+    }
 }
 
 /// A configuration variable that is missing or malformed.
@@ -270,8 +343,16 @@ impl Config {
                 pac_api_bases.insert(pac, base.trim_end_matches('/').to_owned());
             }
         }
-        let public_url = vars.or("MOSTRADOR_PUBLIC_URL", &format!("http://{addr}"));
-        check_url("MOSTRADOR_PUBLIC_URL", &public_url)?;
+        // Inside Lambda there is no listen address to fall back to: without the variable, the HTTP
+        // functions learn the API's domain from the first request (see `PublicUrl`).
+        let public_url = match vars.get("MOSTRADOR_PUBLIC_URL") {
+            Some(url) => {
+                check_url("MOSTRADOR_PUBLIC_URL", url)?;
+                PublicUrl::fixed(url)
+            }
+            None if in_lambda => PublicUrl::unknown(),
+            None => PublicUrl::fixed(&format!("http://{addr}")),
+        };
         let secrets_arn = vars.get("MOSTRADOR_SECRETS_ARN").map(str::to_owned);
         let aws = if engine == Engine::Aws {
             aws_resources(vars)?
@@ -291,7 +372,7 @@ impl Config {
             graph_api_version,
             payment_api_bases,
             pac_api_bases,
-            public_url: public_url.trim_end_matches('/').to_owned(),
+            public_url,
             log_filter: vars.or("MOSTRADOR_LOG", "info"),
             log_format,
             aws,
@@ -475,7 +556,11 @@ async fn fetch_platform_secrets(
 ) -> Result<PlatformSecrets, anyhow::Error> {
     use anyhow::Context;
     let sdk = mostrador_store::aws::sdk_config(config.aws.endpoint.as_deref()).await;
-    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let mut conf = aws_sdk_secretsmanager::config::Builder::from(&sdk);
+    if let Some(log) = crate::platform::aws_operations::OperationLog::secretsmanager() {
+        conf = conf.interceptor(log);
+    }
+    let client = aws_sdk_secretsmanager::Client::from_conf(conf.build());
     let out = client
         .get_secret_value()
         .secret_id(arn)
@@ -553,9 +638,47 @@ mod tests {
             "MOSTRADOR_SECRETS_ARN",
             "arn:aws:secretsmanager:us-east-1:1:secret:x",
         ));
-        let c = Config::from_vars(&Vars::from_pairs(full)).expect("config");
+        let c = Config::from_vars(&Vars::from_pairs(full.clone())).expect("config");
         assert_eq!(c.engine, Engine::Aws);
         assert_eq!(c.log_format, LogFormat::Json);
+        // No loopback default inside Lambda: unknown until configured or learned.
+        assert_eq!(c.public_url.get(), None);
+        assert_eq!(c.public_url(), UNKNOWN_PUBLIC_URL);
+        full.push(("MOSTRADOR_PUBLIC_URL", "https://api.farmacia.mx/"));
+        let c = Config::from_vars(&Vars::from_pairs(full)).expect("config");
+        assert_eq!(c.public_url(), "https://api.farmacia.mx");
+    }
+
+    #[test]
+    fn the_public_url_is_learned_once_from_a_plain_domain_and_never_over_a_configured_one() {
+        let url = PublicUrl::unknown();
+        let shared = url.clone();
+        for bad in [
+            "",
+            "evil.mx/path",
+            "a b",
+            "-x.mx",
+            "user@evil.mx",
+            "evil.mx?x",
+        ] {
+            url.learn_domain(bad);
+            assert_eq!(url.get(), None, "{bad:?} is not a plain domain");
+        }
+        url.learn_domain("k3x9pd2m4q.execute-api.us-east-1.amazonaws.com");
+        assert_eq!(
+            shared.get(),
+            Some("https://k3x9pd2m4q.execute-api.us-east-1.amazonaws.com"),
+            "clones share what was learned"
+        );
+        url.learn_domain("other.example.com");
+        assert_eq!(
+            url.get(),
+            Some("https://k3x9pd2m4q.execute-api.us-east-1.amazonaws.com"),
+            "the first domain stays"
+        );
+        let fixed = PublicUrl::fixed("https://api.farmacia.mx");
+        fixed.learn_domain("k3x9pd2m4q.execute-api.us-east-1.amazonaws.com");
+        assert_eq!(fixed.get(), Some("https://api.farmacia.mx"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Wiring: the ports built once from [`Config`], for a Lambda's init or the local stack.
 
+use crate::platform::aws_operations::OperationLog;
 use crate::platform::config::{Config, Engine};
 use anyhow::Context;
 use mostrador_core::{Clock, SystemClock};
@@ -116,10 +117,23 @@ impl Deps {
     pub async fn aws(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         use mostrador_store::{dynamodb, kms, s3};
         let sdk = mostrador_store::aws::sdk_config(config.aws.endpoint.as_deref()).await;
-        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        // Each client records its calls when MOSTRADOR_AWS_OPERATIONS_LOG is set (permission audits).
+        let mut dynamo = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        if let Some(log) = OperationLog::dynamodb() {
+            dynamo = dynamo.interceptor(log);
+        }
+        let dynamo = aws_sdk_dynamodb::Client::from_conf(dynamo.build());
         let s3_client = s3_client(&sdk, config.aws.endpoint.is_some());
-        let kms_client = aws_sdk_kms::Client::new(&sdk);
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let mut kms_conf = aws_sdk_kms::config::Builder::from(&sdk);
+        if let Some(log) = OperationLog::kms() {
+            kms_conf = kms_conf.interceptor(log);
+        }
+        let kms_client = aws_sdk_kms::Client::from_conf(kms_conf.build());
+        let mut sqs_conf = aws_sdk_sqs::config::Builder::from(&sdk);
+        if let Some(log) = OperationLog::sqs() {
+            sqs_conf = sqs_conf.interceptor(log);
+        }
+        let sqs = aws_sdk_sqs::Client::from_conf(sqs_conf.build());
         let res = &mut config.aws;
         if res.provision {
             dynamodb::ensure_table(&dynamo, &res.table)
@@ -213,8 +227,9 @@ impl Deps {
 
 /// Path-style addressing when an endpoint override (an emulator) is in use.
 fn s3_client(sdk: &aws_config::SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::config::Builder::from(sdk)
-        .force_path_style(path_style)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+    let mut conf = aws_sdk_s3::config::Builder::from(sdk).force_path_style(path_style);
+    if let Some(log) = OperationLog::s3() {
+        conf = conf.interceptor(log);
+    }
+    aws_sdk_s3::Client::from_conf(conf.build())
 }

@@ -1,6 +1,7 @@
 //! The floor every use case stands on: configuration, the ports, errors, telemetry, tenant scoping,
 //! the table schema, due entries, idempotency records and sealed secrets. Imports no other layer.
 
+pub mod aws_operations;
 pub mod config;
 pub mod deps;
 pub mod due;

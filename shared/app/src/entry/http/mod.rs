@@ -43,17 +43,41 @@ fn merchant_routes() -> Router<Deps> {
 
 /// The merchant API: `/v1/...`, tracked links and the health check.
 pub fn merchant_api(deps: Deps) -> Router {
-    finish(merchant_routes().with_state(deps))
+    lambda_function(merchant_routes(), deps)
 }
 
 /// The WhatsApp webhook: `GET|POST /webhooks/whatsapp`.
 pub fn whatsapp_webhook(deps: Deps) -> Router {
-    finish(webhook::routes().with_state(deps))
+    lambda_function(webhook::routes(), deps)
 }
 
 /// Payment provider callbacks: `POST /webhooks/payments/{provider}`.
 pub fn payment_callbacks(deps: Deps) -> Router {
-    finish(payments::routes().with_state(deps))
+    lambda_function(payments::routes(), deps)
+}
+
+/// An HTTP function's router: its routes, the shared layers, and the public URL learned from API
+/// Gateway's request context when the deployment does not configure one.
+fn lambda_function(routes: Router<Deps>, deps: Deps) -> Router {
+    let learn = middleware::from_fn_with_state(deps.clone(), learn_public_url);
+    finish(routes.with_state(deps).layer(learn))
+}
+
+async fn learn_public_url(
+    axum::extract::State(deps): axum::extract::State<Deps>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) =
+        request
+            .extensions()
+            .get::<lambda_http::request::RequestContext>()
+    {
+        if let Some(domain) = c.domain_name.as_deref() {
+            deps.config.public_url.learn_domain(domain);
+        }
+    }
+    next.run(request).await
 }
 
 /// Every route of every HTTP function, as the local stack serves them.

@@ -37,7 +37,7 @@ async fn store(
     payment_settings::save(&deps, &caller.merchant, &credentials).await?;
     let callback = format!(
         "{}/webhooks/payments/{}?m={}",
-        deps.config.public_url,
+        deps.config.public_url(),
         credentials.name(),
         caller.merchant
     );
