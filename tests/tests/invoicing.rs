@@ -604,9 +604,11 @@ mod chat {
 #[path = "../../shared/cfdi/tests/pac_support/mod.rs"]
 mod pac_support;
 
-/// A Finkok that is down for the first call and stamps afterwards, remembering what it was sent.
+/// A Finkok that is down for the first `down_for` calls and stamps afterwards, remembering what it
+/// was sent.
 struct FlakyFinkok {
     sent: std::sync::Mutex<Vec<String>>,
+    down_for: usize,
 }
 
 impl wiremock::Respond for FlakyFinkok {
@@ -631,7 +633,7 @@ impl wiremock::Respond for FlakyFinkok {
         let sealed = pac_support::finkok_request_xml(&request.body);
         let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
         sent.push(sealed.clone());
-        if sent.len() == 1 {
+        if sent.len() <= self.down_for {
             return wiremock::ResponseTemplate::new(503);
         }
         let uuid = "6F3E2A1B-9C4D-4E5F-8A7B-1C2D3E4F5A6B";
@@ -644,11 +646,14 @@ impl wiremock::Respond for FlakyFinkok {
 }
 
 /// Finkok is down: the invoice waits as `retrying` and is retried with the very same sealed
-/// document and folio; once stamped, a redelivery stamps nothing again.
+/// document and folio, first as delayed receives (1 and 5 minutes), then from a due entry (15
+/// minutes) so waiting never spends the queue's receives; once stamped, a redelivery stamps nothing
+/// again.
 async fn a_pac_outage_is_retried_with_the_same_document_and_never_stamps_twice(engine: Engine) {
     let finkok = wiremock::MockServer::start().await;
     let fake = std::sync::Arc::new(FlakyFinkok {
         sent: std::sync::Mutex::new(Vec::new()),
+        down_for: 3,
     });
     wiremock::Mock::given(wiremock::matchers::method("POST"))
         .respond_with(ArcResponder(fake.clone()))
@@ -720,11 +725,18 @@ async fn a_pac_outage_is_retried_with_the_same_document_and_never_stamps_twice(e
         receive_count: count,
         receipt: None,
     };
-    match mostrador_app::entry::pipeline::handle_invoice_request(&app.deps, &record(1)).await {
-        Err(mostrador_app::platform::records::RecordError::RetryAfter(delay, _)) => {
-            assert_eq!(delay, std::time::Duration::from_secs(60))
+    for (n, expected) in [(1, 60), (2, 300)] {
+        match mostrador_app::entry::pipeline::handle_invoice_request(&app.deps, &record(n)).await {
+            Err(mostrador_app::platform::records::RecordError::RetryAfter(delay, _)) => {
+                assert_eq!(
+                    delay,
+                    std::time::Duration::from_secs(expected),
+                    "attempt {n}"
+                )
+            }
+            other => panic!("a PAC outage is retried after a delay, got {other:?}"),
         }
-        other => panic!("a PAC outage is retried after a delay, got {other:?}"),
+        clock.advance(Duration::seconds(expected as i64));
     }
     let (_, waiting) = json_of(app.as_merchant(&key, Method::GET, "/v1/invoices/OPAC1")).await;
     assert_eq!(waiting["status"], "retrying", "{waiting}");
@@ -732,18 +744,80 @@ async fn a_pac_outage_is_retried_with_the_same_document_and_never_stamps_twice(e
         waiting["error"].as_str().is_some_and(|e| e.contains("PAC")),
         "{waiting}"
     );
-    clock.advance(Duration::minutes(1));
-    mostrador_app::entry::pipeline::handle_invoice_request(&app.deps, &record(2))
-        .await
-        .expect("stamped on the second attempt");
+    // The third failure waits 15 minutes: longer than the queue should hold it. The request is
+    // acknowledged (a receive count of 3 would otherwise approach the dead-letter queue's 5).
     mostrador_app::entry::pipeline::handle_invoice_request(&app.deps, &record(3))
+        .await
+        .expect("a long wait is acknowledged, not failed");
+    // The consumer deletes what was acknowledged (this test drives the handler by hand).
+    let acknowledged = app
+        .deps
+        .queues
+        .invoicing
+        .receive(10, std::time::Duration::from_secs(30), std::time::Duration::ZERO)
+        .await
+        .expect("receive");
+    for done in acknowledged {
+        app.deps
+            .queues
+            .invoicing
+            .delete(&done.receipt)
+            .await
+            .expect("delete");
+    }
+    let none = app
+        .deps
+        .queues
+        .invoicing
+        .receive(
+            1,
+            std::time::Duration::from_secs(1),
+            std::time::Duration::ZERO,
+        )
+        .await
+        .expect("receive");
+    assert!(none.is_empty(), "nothing back on the queue before its time");
+    clock.advance(Duration::minutes(14));
+    let early = jobs::run(&app.deps, Job::DueNotifications, clock.now_ms() + 60_000)
+        .await
+        .expect("job");
+    assert_eq!(early.processed, 0, "not due after 14 minutes");
+    clock.advance(Duration::minutes(2));
+    let due = jobs::run(&app.deps, Job::DueNotifications, clock.now_ms() + 60_000)
+        .await
+        .expect("job");
+    assert_eq!(due.processed, 1, "the request comes back after 15 minutes");
+    let back = app
+        .deps
+        .queues
+        .invoicing
+        .receive(
+            1,
+            std::time::Duration::from_secs(30),
+            std::time::Duration::from_secs(1),
+        )
+        .await
+        .expect("receive");
+    let again = back.first().expect("the request is on the queue again");
+    assert_eq!(again.body, m.body);
+    let record = |count: u32| mostrador_app::platform::records::QueueRecord {
+        message_id: again.message_id.clone(),
+        body: again.body.clone(),
+        group_id: None,
+        receive_count: count,
+        receipt: None,
+    };
+    mostrador_app::entry::pipeline::handle_invoice_request(&app.deps, &record(1))
+        .await
+        .expect("stamped on the fourth attempt");
+    mostrador_app::entry::pipeline::handle_invoice_request(&app.deps, &record(2))
         .await
         .expect("a redelivery after success");
     let sent = fake.sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    assert_eq!(sent.len(), 2, "no PAC call once stamped");
-    assert_eq!(
-        sent[0], sent[1],
-        "the retry sends the very same sealed document"
+    assert_eq!(sent.len(), 4, "no PAC call once stamped");
+    assert!(
+        sent.iter().all(|x| *x == sent[0]),
+        "every retry sends the very same sealed document"
     );
     let (_, stamped) = json_of(app.as_merchant(&key, Method::GET, "/v1/invoices/OPAC1")).await;
     assert_eq!(stamped["status"], "stamped", "{stamped}");

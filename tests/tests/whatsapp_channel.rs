@@ -443,10 +443,31 @@ async fn window_closed_answer_and_invalid_token_are_handled(engine: Engine) {
         .mount(&s.graph)
         .await;
     s.clock.advance(chrono::Duration::seconds(7));
-    let r = s.send("t", "service", text("hola")).await;
-    assert!(
-        matches!(r, Err(RecordError::RetryAfter(d, _)) if d.as_secs() >= 60),
-        "token errors wait and retry: {r:?}"
+    // An invalid token waits for the merchant to store a new one: deferred to a due entry every 15
+    // minutes, never a failed receive (five of those would dead-letter a message that only waits).
+    s.send("t", "service", text("hola"))
+        .await
+        .expect("a token error defers the message");
+    let out = s.out("t").await;
+    assert_eq!(out.get_s("status"), Some("deferred"));
+    let until = s.clock.now() + chrono::Duration::minutes(15);
+    assert_eq!(
+        out.get_s("deferred_until"),
+        Some(until.to_rfc3339().as_str())
+    );
+    let due = mostrador_app::entry::jobs::Job::DueNotifications;
+    s.clock.advance(chrono::Duration::minutes(14));
+    let early = mostrador_app::entry::jobs::run(&s.app.deps, due, s.clock.now_ms() + 60_000)
+        .await
+        .expect("job");
+    assert_eq!(early.processed, 0, "not yet");
+    s.clock.advance(chrono::Duration::minutes(2));
+    let back = mostrador_app::entry::jobs::run(&s.app.deps, due, s.clock.now_ms() + 60_000)
+        .await
+        .expect("job");
+    assert_eq!(
+        back.processed, 1,
+        "back on the outbound queue after 15 minutes"
     );
     s.app.stop().await;
 }

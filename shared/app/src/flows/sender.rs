@@ -29,8 +29,15 @@ pub use crate::parties::messages::Outcome;
 /// Why the outbound message is not done yet.
 enum Step {
     Done(Outcome),
+    /// A short wait: the queue delays the record's next receive.
     RetryAfter(Duration, String),
+    /// A wait longer than the queue should hold a record (it would spend its receives and end in
+    /// the dead-letter queue while only waiting): deferred to a due entry instead.
+    Wait(Duration, &'static str),
 }
+
+/// How often a message waiting for a valid access token (Meta's error 190) is tried again.
+const TOKEN_WAIT: Duration = Duration::from_secs(900);
 
 fn out_key(id: &str) -> Key {
     crate::platform::schema::outbound(id)
@@ -123,6 +130,11 @@ async fn handle_in_span(
             let _ = deps.idempotency.release("outbound", &env.id).await;
             Err(RecordError::RetryAfter(after, why))
         }
+        // decide_and_send turns waits into deferrals; kept a retry should one come through.
+        Ok(Step::Wait(after, why)) => {
+            let _ = deps.idempotency.release("outbound", &env.id).await;
+            Err(RecordError::RetryAfter(after, why.to_owned()))
+        }
         Err(e) => {
             let _ = deps.idempotency.release("outbound", &env.id).await;
             Err(e)
@@ -150,25 +162,7 @@ async fn decide_and_send(
     }
     if env.category == Category::Marketing {
         if let Some(until) = quiet_until(&settings, &customer, now) {
-            let action = DueAction::Enqueue {
-                queue: "outbound".into(),
-                body: record.body.clone(),
-                group_id: Some(to.to_owned()),
-                dedup_id: Some(format!("{}-after-quiet-hours", env.id)),
-            };
-            due::schedule(
-                deps,
-                merchant,
-                Job::DueNotifications,
-                &format!("defer-{}", env.id),
-                until.timestamp_millis(),
-                &action,
-            )
-            .await
-            .map_err(RecordError::retry)?;
-            return Ok(Step::Done(Outcome::Deferred {
-                until: until.to_rfc3339(),
-            }));
+            return defer(deps, merchant, env, to, record, until, "after-quiet-hours").await;
         }
     }
     if env.category.business_initiated() {
@@ -227,8 +221,48 @@ async fn decide_and_send(
         Ok(accepted) => Ok(Step::Done(Outcome::Sent {
             wamid: accepted.wamid,
         })),
-        Err(e) => Ok(classify(&e, record.receive_count)),
+        Err(e) => match classify(&e, record.receive_count) {
+            Step::Wait(after, tag) => {
+                let until = now
+                    + ChronoDuration::from_std(after)
+                        .unwrap_or_else(|_| ChronoDuration::minutes(15));
+                defer(deps, merchant, env, to, record, until, tag).await
+            }
+            step => Ok(step),
+        },
     }
+}
+
+/// Puts the message back on the outbound queue at `until` (a due entry) and records it deferred.
+async fn defer(
+    deps: &Deps,
+    merchant: &MerchantId,
+    env: &OutboundEnvelope,
+    to: &str,
+    record: &QueueRecord,
+    until: DateTime<Utc>,
+    tag: &str,
+) -> Result<Step, RecordError> {
+    let action = DueAction::Enqueue {
+        queue: "outbound".into(),
+        body: record.body.clone(),
+        group_id: Some(to.to_owned()),
+        // Unique per deferral: a message deferred twice must not be taken for a duplicate.
+        dedup_id: Some(format!("{}-{tag}-{}", env.id, until.timestamp())),
+    };
+    due::schedule(
+        deps,
+        merchant,
+        Job::DueNotifications,
+        &format!("defer-{}", env.id),
+        until.timestamp_millis(),
+        &action,
+    )
+    .await
+    .map_err(RecordError::retry)?;
+    Ok(Step::Done(Outcome::Deferred {
+        until: until.to_rfc3339(),
+    }))
 }
 
 fn refused(reason: &str) -> Step {
@@ -252,7 +286,7 @@ fn classify(e: &SendError, receive_count: u32) -> Step {
         }),
         Disposition::TokenInvalid => {
             tracing::error!(code = ?e.code(), "WhatsApp access token is invalid or expired: the merchant must store a new one; messages wait");
-            Step::RetryAfter(Duration::from_secs(900), "access token invalid".into())
+            Step::Wait(TOKEN_WAIT, "token-invalid")
         }
         Disposition::Permanent => {
             tracing::warn!(code = ?e.code(), "Cloud API refused the message for good");

@@ -3,15 +3,17 @@
 //!
 //! Never stamped twice: the folio is reserved once per invoice id, and the sealed XML is stored before
 //! the PAC is called, so every retry sends the PAC the very same document (which it recognizes as
-//! already stamped). PAC outages are retried with backoff; after five attempts the request waits in
-//! the invoicing dead-letter queue, visible to the merchant as `retrying` with the last error, and is
-//! replayable.
+//! already stamped). PAC outages are retried with backoff (1, 5, 15, 60, 60... minutes, counted on
+//! the invoice): the short waits as delayed receives of the queue, the long ones as due entries that
+//! put the request back on the queue, so a request that is only waiting never reaches the
+//! dead-letter queue. Meanwhile the merchant sees it as `retrying` with the last error.
 
 use super::fiscal::{self, CustomerFiscal};
 use super::settings::{self, Issuing, NotReady};
 use super::{build, documents};
 use crate::commerce::orders::{self, OrderStatus};
 use crate::parties::messages::{GlobalPeriod, InvoiceRequest};
+use crate::platform::due::{self, DueAction, Job};
 use crate::platform::error::AppError;
 use crate::platform::records::{QueueRecord, RecordError};
 use crate::platform::tenant::{MerchantId, TenantTable};
@@ -22,13 +24,22 @@ use mostrador_store::{Condition, Item, Key, Query, StoreError, Table, Update};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// Delays between attempts while the PAC is failing.
+/// Delays between attempts while the PAC is failing; the last repeats until the PAC answers (or
+/// the merchant retries by hand).
 const BACKOFF: [Duration; 4] = [
     Duration::from_secs(60),
     Duration::from_secs(300),
     Duration::from_secs(900),
     Duration::from_secs(3600),
 ];
+
+/// The longest wait left to the queue (a delayed receive); longer ones become due entries.
+const QUEUE_WAIT_LIMIT: Duration = Duration::from_secs(300);
+
+/// The delay after failed attempt `attempt` (1-based).
+fn pac_backoff(attempt: u32) -> Duration {
+    BACKOFF[(attempt.max(1) as usize - 1).min(BACKOFF.len() - 1)]
+}
 
 /// Where an invoice stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,13 +178,9 @@ pub async fn handle(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError
     let span = tracing::info_span!("invoice", merchant = %merchant, id = %req.order_id, attempt = record.receive_count);
     let work = async {
         match (&req.global, &req.egreso) {
-            (Some(period), _) => {
-                global(deps, &merchant, &req.order_id, period, record.receive_count).await
-            }
-            (None, Some(spec)) => {
-                egreso(deps, &merchant, &req.order_id, spec, record.receive_count).await
-            }
-            (None, None) => individual(deps, &merchant, &req.order_id, record.receive_count).await,
+            (Some(period), _) => global(deps, &merchant, &req.order_id, period, &record.body).await,
+            (None, Some(spec)) => egreso(deps, &merchant, &req.order_id, spec, &record.body).await,
+            (None, None) => individual(deps, &merchant, &req.order_id, &record.body).await,
         }
     };
     tracing::Instrument::instrument(work, span).await
@@ -297,19 +304,41 @@ async fn stamp_and_store(
     table: &TenantTable,
     mut rec: InvoiceRecord,
     sealed: &build::Sealed,
-    attempt: u32,
+    request: &str,
 ) -> Result<Option<InvoiceRecord>, RecordError> {
-    rec.attempts = attempt.max(1);
+    // Attempts are counted on the record, not by the queue: a long wait is not a receive.
+    rec.attempts = rec.attempts.saturating_add(1);
     let stamp = match issuing.pac.stamp(&sealed.xml).await {
         Ok(s) => s,
         Err(e) if e.retryable() => {
-            let delay = BACKOFF[(attempt.max(1) as usize - 1).min(BACKOFF.len() - 1)];
+            let delay = pac_backoff(rec.attempts);
             rec.status = InvoiceStatus::Retrying;
             rec.error = Some(format!("PAC no disponible: {e}"));
             rec.updated_at = now_secs(deps);
             store(table, &rec).await.map_err(retry)?;
-            tracing::warn!(error = %e, retry_in = ?delay, "PAC unavailable; retrying");
-            return Err(RecordError::RetryAfter(delay, format!("PAC: {e}")));
+            tracing::warn!(error = %e, retry_in = ?delay, attempt = rec.attempts, "PAC unavailable; retrying");
+            if delay <= QUEUE_WAIT_LIMIT {
+                return Err(RecordError::RetryAfter(delay, format!("PAC: {e}")));
+            }
+            // Longer waits would spend the queue's receives (five, then the dead-letter queue)
+            // on waiting: the request is acknowledged and comes back from a due entry instead.
+            let action = DueAction::Enqueue {
+                queue: "invoicing".into(),
+                body: request.to_owned(),
+                group_id: None,
+                dedup_id: None,
+            };
+            due::schedule(
+                deps,
+                merchant,
+                Job::DueNotifications,
+                &format!("pac-retry-{}", rec.id),
+                deps.clock.now_ms() + delay.as_millis() as i64,
+                &action,
+            )
+            .await
+            .map_err(retry)?;
+            return Ok(None);
         }
         Err(e @ PacError::Auth(_)) => {
             give_up(
@@ -361,7 +390,7 @@ async fn individual(
     deps: &Deps,
     merchant: &MerchantId,
     order_id: &str,
-    attempt: u32,
+    request: &str,
 ) -> Result<(), RecordError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let Some(order) = orders::get(&table, order_id).await.map_err(retry)? else {
@@ -473,7 +502,7 @@ async fn individual(
     rec.total = Some(sealed.total.clone());
     rec.receptor_rfc = Some(customer.rfc.clone());
     let Some(rec) =
-        stamp_and_store(deps, merchant, &issuing, &table, rec, &sealed, attempt).await?
+        stamp_and_store(deps, merchant, &issuing, &table, rec, &sealed, request).await?
     else {
         return Ok(());
     };
@@ -566,7 +595,7 @@ async fn global(
     merchant: &MerchantId,
     id: &str,
     period: &GlobalPeriod,
-    attempt: u32,
+    request: &str,
 ) -> Result<(), RecordError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let mut rec = match get(&table, id).await.map_err(retry)? {
@@ -644,7 +673,7 @@ async fn global(
     rec.total = Some(sealed.total.clone());
     rec.receptor_rfc = Some("XAXX010101000".into());
     let Some(rec) =
-        stamp_and_store(deps, merchant, &issuing, &table, rec, &sealed, attempt).await?
+        stamp_and_store(deps, merchant, &issuing, &table, rec, &sealed, request).await?
     else {
         return Ok(());
     };
@@ -684,7 +713,7 @@ async fn egreso(
     merchant: &MerchantId,
     id: &str,
     spec: &crate::parties::messages::EgresoFor,
-    attempt: u32,
+    request: &str,
 ) -> Result<(), RecordError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let Some(order) = orders::get(&table, &spec.order_id).await.map_err(retry)? else {
@@ -768,7 +797,7 @@ async fn egreso(
             .map_or("XAXX010101000".to_owned(), |c| c.rfc.clone()),
     );
     let Some(rec) =
-        stamp_and_store(deps, merchant, &issuing, &table, rec, &sealed, attempt).await?
+        stamp_and_store(deps, merchant, &issuing, &table, rec, &sealed, request).await?
     else {
         return Ok(());
     };
