@@ -714,6 +714,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="mostrador-lambda-"))
 
     functions: dict[str, Function] = {}
+    init_ms: dict[str, float] = {}
     for logical, res in stack.resources("AWS::Serverless::Function").items():
         binary = res["Metadata"]["BuildProperties"]["Binary"]
         env = stack.environment(logical)
@@ -721,8 +722,16 @@ def main() -> int:
         env["MOSTRADOR_GRAPH_API_BASE"] = graph.url
         env["MOSTRADOR_STRIPE_API_BASE"] = graph.url
         env["MOSTRADOR_LOG_FORMAT"] = "text"
-        functions[binary] = Function(logical, binary, args.build_dir / logical / "bootstrap", env, work)
-    init_ms = {b: f.wait_ready() for b, f in functions.items()}
+        if not Path(env.get("SSL_CERT_FILE", "/")).is_file():
+            # The template names Amazon Linux 2023's bundle; this machine's equivalent.
+            env["SSL_CERT_FILE"] = "/etc/ssl/certs/ca-certificates.crt"
+        bootstrap = args.build_dir / logical / "bootstrap"
+        if not bootstrap.is_file():
+            print(f"harness: no {bootstrap} (run tests/sam/build.sh --keep {args.build_dir})", file=sys.stderr)
+            return 2
+        # One at a time, so each init is measured without the others competing for the CPU.
+        functions[binary] = Function(logical, binary, bootstrap, env, work)
+        init_ms[binary] = functions[binary].wait_ready()
 
     failures: list[str] = []
 

@@ -754,7 +754,11 @@ async fn a_pac_outage_is_retried_with_the_same_document_and_never_stamps_twice(e
         .deps
         .queues
         .invoicing
-        .receive(10, std::time::Duration::from_secs(30), std::time::Duration::ZERO)
+        .receive(
+            10,
+            std::time::Duration::from_secs(30),
+            std::time::Duration::ZERO,
+        )
         .await
         .expect("receive");
     for done in acknowledged {

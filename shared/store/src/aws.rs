@@ -11,13 +11,28 @@ pub const TEST_ENDPOINT_VAR: &str = "MOSTRADOR_TEST_AWS_ENDPOINT";
 
 /// Loads the SDK configuration from the environment, with `endpoint` overriding every service's URL
 /// (for moto) and the region defaulting to us-east-1.
+///
+/// Loaded once per process and endpoint, then shared: the platform secret's client and the engines'
+/// clients use one HTTPS client (one read of the trust store, one credentials chain) at cold start.
 pub async fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
+    static LOADED: std::sync::Mutex<Vec<(Option<String>, SdkConfig)>> =
+        std::sync::Mutex::new(Vec::new());
+    let key = endpoint.map(str::to_owned);
+    if let Ok(loaded) = LOADED.lock() {
+        if let Some((_, config)) = loaded.iter().find(|(k, _)| *k == key) {
+            return config.clone();
+        }
+    }
     let region = RegionProviderChain::default_provider().or_else(Region::new(DEFAULT_REGION));
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(region);
     if let Some(url) = endpoint {
         loader = loader.endpoint_url(url);
     }
-    loader.load().await
+    let config = loader.load().await;
+    if let Ok(mut loaded) = LOADED.lock() {
+        loaded.push((key, config.clone()));
+    }
+    config
 }
 
 /// An S3 client for `config`; path-style addressing when a custom endpoint is set, because
