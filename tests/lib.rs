@@ -230,6 +230,33 @@ impl TestApp {
     }
 }
 
+/// Issues `order`'s payment link through the merchant's provider, as the chat does at "Confirmar"
+/// (the sandbox for a demo-mode merchant with none). The sandbox pays only orders it issued a link
+/// for, so a test that places an order directly issues its link with this before paying it.
+pub async fn issue_link(
+    deps: &Deps,
+    merchant: &mostrador_app::platform::tenant::MerchantId,
+    order: &mostrador_app::commerce::orders::Order,
+) {
+    use mostrador_app::commerce::payment_links;
+    let (provider, methods) = payment_links::issuer(deps, merchant)
+        .await
+        .expect("the merchant's payment provider");
+    let request = payment_links::request_for(
+        deps,
+        merchant,
+        provider.as_ref(),
+        methods,
+        order,
+        "Farmacia",
+    );
+    let link = provider.create(&request).await.expect("a payment link");
+    let table = mostrador_app::platform::tenant::TenantTable::new(deps.table.clone(), merchant);
+    payment_links::store_on_order(&table, &order.id, provider.name(), &link)
+        .await
+        .expect("the link recorded on the order");
+}
+
 /// A WhatsApp text message delivery as Meta sends it, sent now.
 pub fn text_webhook(phone_number_id: &str, from: &str, wamid: &str, text: &str) -> Vec<u8> {
     text_webhook_at(

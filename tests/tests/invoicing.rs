@@ -67,6 +67,7 @@ fn order(id: &str, branch: &str, now: chrono::DateTime<Utc>) -> Order {
 }
 
 async fn pay(app: &TestApp, merchant: &MerchantId, order: &Order, event: &str) {
+    mostrador_e2e::issue_link(&app.deps, merchant, order).await;
     let body = serde_json::to_vec(&mostrador_payments::sandbox::SandboxEvent {
         id: event.into(),
         kind: "payment.paid".into(),
@@ -76,8 +77,8 @@ async fn pay(app: &TestApp, merchant: &MerchantId, order: &Order, event: &str) {
         method: mostrador_payments::Method::Card,
     })
     .expect("json");
-    let sig =
-        mostrador_app::flows::paying::sandbox(&app.deps).sign(&body, app.deps.clock.now_secs());
+    let sig = mostrador_app::flows::paying::sandbox(&app.deps, merchant)
+        .sign(&body, app.deps.clock.now_secs());
     let r = app
         .http
         .post(format!(

@@ -319,8 +319,10 @@ async fn paid_orders_reach_the_merchants_endpoint_signed(engine: Engine) {
         currency: "MXN".into(),
         method: mostrador_payments::Method::Cash,
     };
+    mostrador_e2e::issue_link(&app.deps, &merchant, &order).await;
     let body = serde_json::to_vec(&event).expect("json");
-    let sig = mostrador_app::flows::paying::sandbox(&app.deps).sign(&body, Utc::now().timestamp());
+    let sig = mostrador_app::flows::paying::sandbox(&app.deps, &merchant)
+        .sign(&body, Utc::now().timestamp());
     let paid = app
         .http
         .post(format!(

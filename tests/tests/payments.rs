@@ -47,7 +47,32 @@ async fn shop(engine: Engine) -> Shop {
 }
 
 impl Shop {
+    /// An order with its sandbox payment link, as the chat places it.
     async fn order(&self, id: &str) -> Order {
+        let placed = self.order_without_link(id).await;
+        mostrador_e2e::issue_link(&self.app.deps, &self.merchant, &placed).await;
+        placed
+    }
+
+    /// The checkout page's answer for `order` (`extra` appended to the query).
+    async fn checkout(&self, method: Http, order: &str, extra: &str) -> u16 {
+        self.app
+            .http
+            .request(
+                method,
+                format!(
+                    "{}/sandbox/pay/{order}?m={}{extra}",
+                    self.app.url, self.merchant
+                ),
+            )
+            .send()
+            .await
+            .expect("send")
+            .status()
+            .as_u16()
+    }
+
+    async fn order_without_link(&self, id: &str) -> Order {
         let unit = Centavos(4_550);
         let o = Order {
             id: id.into(),
@@ -86,7 +111,8 @@ impl Shop {
             mostrador_payments::sandbox::Sandbox::new(b"not-the-key".to_vec(), "")
                 .sign(&body, Utc::now().timestamp())
         } else {
-            paying::sandbox(&self.app.deps).sign(&body, Utc::now().timestamp() + t_offset)
+            paying::sandbox(&self.app.deps, &self.merchant)
+                .sign(&body, Utc::now().timestamp() + t_offset)
         };
         self.app
             .http
@@ -331,7 +357,215 @@ async fn partial_payments_are_flagged_and_unknown_orders_acknowledged(engine: En
     s.app.stop().await;
 }
 
+/// The sandbox pays only orders whose link it issued, for a merchant that takes sandbox payments,
+/// with that merchant's own secret: not an order placed without a sandbox link, not with another
+/// merchant's signature, and nothing once the merchant uses a real provider (checkout page included).
+async fn the_sandbox_pays_only_its_own_links_for_merchants_that_take_it(engine: Engine) {
+    let s = shop(engine).await;
+    // An order whose link the sandbox never issued (placed without one).
+    let unlinked = s.order_without_link("OFRG1").await;
+    let paid = event("evt_f1", "payment.paid", &unlinked.id, 9_100);
+    assert_eq!(s.callback(&paid, 0, false).await.status(), 401);
+    let page = s.checkout(Http::GET, "OFRG1", "").await;
+    assert_eq!(
+        page, 404,
+        "no checkout page for an order the sandbox did not issue"
+    );
+    assert_eq!(s.status("OFRG1").await, "awaiting_payment");
+
+    // Another merchant's sandbox signature means nothing here.
+    let (other, _) = s.app.merchant("Otra Farmacia").await;
+    let other = MerchantId::try_from(other).expect("id");
+    s.order("OFRG2").await;
+    let body = serde_json::to_vec(&event("evt_f2", "payment.paid", "OFRG2", 9_100)).expect("json");
+    let sig = paying::sandbox(&s.app.deps, &other).sign(&body, Utc::now().timestamp());
+    let r = s
+        .app
+        .http
+        .post(format!(
+            "{}/webhooks/payments/sandbox?m={}",
+            s.app.url, s.merchant
+        ))
+        .header("x-sandbox-signature", sig)
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        r.status(),
+        401,
+        "signed with another merchant's sandbox secret"
+    );
+
+    // Once the merchant uses Stripe, the sandbox pays nothing of theirs, not even its own links.
+    let r = s
+        .app
+        .as_merchant(&s.key, Http::PUT, "/v1/settings/payments")
+        .json(&serde_json::json!({ "provider": "stripe", "secret_key": "sk_test_51Real", "webhook_secret": "whsec_real" }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let paid = event("evt_f3", "payment.paid", "OFRG2", 9_100);
+    assert_eq!(s.callback(&paid, 0, false).await.status(), 401);
+    assert_eq!(s.checkout(Http::GET, "OFRG2", "").await, 404);
+    assert_eq!(s.checkout(Http::POST, "OFRG2", "&method=card").await, 404);
+    assert_eq!(s.status("OFRG2").await, "awaiting_payment");
+    assert_eq!(s.stock().await, (36, 4), "both reservations still held");
+    s.app.stop().await;
+}
+
+/// A production stack serves no simulator, no checkout page and no chat reads; a merchant with no
+/// provider gets no links and no sandbox payments; one that chooses sandbox mode gets its own secret
+/// and pays its own sandbox links with it.
+async fn production_mode_takes_sandbox_payments_only_when_the_merchant_chooses_them(
+    engine: Engine,
+) {
+    let app = TestApp::spawn_full(
+        engine,
+        Arc::new(mostrador_core::SystemClock),
+        Options {
+            pollers: false,
+            scheduler: false,
+        },
+        &[("MOSTRADOR_MODE", "production")],
+    )
+    .await;
+    for path in [
+        "/sandbox/chat",
+        "/sandbox/api/branches",
+        "/sandbox/api/messages?phone_number_id=100000000000001&wa_id=5215512345678",
+        "/sandbox/pay/O1?m=01KAK7Q9ZT5Y0V3M8R2N4P6W1X",
+    ] {
+        let r = app
+            .http
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 404, "{path} is not served in production mode");
+    }
+    let (id, key) = app.merchant("Farmacia Real").await;
+    let merchant = MerchantId::try_from(id.clone()).expect("id");
+    let branch = app.branch(&key, "Centro", Some("100000000000009")).await;
+    let shown: Value = app
+        .as_merchant(&key, Http::GET, "/v1/settings/payments")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(shown["configured"], false);
+    assert_eq!(
+        shown["provider"],
+        Value::Null,
+        "no sandbox by default in production"
+    );
+    let (provider, _) = mostrador_app::commerce::payment_links::issuer(&app.deps, &merchant)
+        .await
+        .expect("issuer");
+    assert_eq!(
+        provider.name(),
+        "none",
+        "no links until a provider is chosen"
+    );
+
+    let sign = |secret: &str, body: &[u8]| {
+        use hmac::Mac;
+        let t = Utc::now().timestamp();
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+        mac.update(format!("{t}.").as_bytes());
+        mac.update(body);
+        format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+    };
+    let post = |body: Vec<u8>, sig: String| {
+        app.http
+            .post(format!("{}/webhooks/payments/sandbox?m={id}", app.url))
+            .header("x-sandbox-signature", sig)
+            .body(body)
+            .send()
+    };
+    let order = |oid: &str| Order {
+        id: oid.into(),
+        branch_id: branch.clone(),
+        wa_id: "525512345678".into(),
+        phone_number_id: "100000000000009".into(),
+        status: OrderStatus::AwaitingPayment,
+        lines: vec![OrderLine {
+            sku: "SKU-PROD".into(),
+            name: "Vitamina C".into(),
+            qty: 1,
+            unit: Centavos(5_000),
+            amounts: line_amounts(Centavos(5_000), 1, TaxTreatment::Iva0, true).expect("amounts"),
+        }],
+        subtotal: Centavos(5_000),
+        iva: Centavos::ZERO,
+        total: Centavos(5_000),
+        created_at: Utc::now().to_rfc3339(),
+        expires_at_ms: Utc::now().timestamp_millis() + 30 * 60_000,
+        payment_url: None,
+    };
+    let product = serde_json::json!({ "sku": "SKU-PROD", "name": "Vitamina C", "price": 5000, "tax": "iva0", "clave_prod_serv": "51191905", "clave_unidad": "H87" });
+    let r = app
+        .as_merchant(&key, Http::PUT, "/v1/products/SKU-PROD")
+        .json(&product)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let r = app
+        .as_merchant(&key, Http::PUT, &format!("/v1/branches/{branch}/stock"))
+        .json(&serde_json::json!([{ "sku": "SKU-PROD", "quantity": 5 }]))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let placed = mostrador_app::flows::chat::place_order(&app.deps, &merchant, order("OPROD1"))
+        .await
+        .map_err(|e| format!("{e:?}"))
+        .expect("placed");
+    let body =
+        serde_json::to_vec(&event("evt_p1", "payment.paid", &placed.id, 5_000)).expect("json");
+    let guessed = paying::sandbox(&app.deps, &merchant).sign(&body, Utc::now().timestamp());
+    assert_eq!(
+        post(body, guessed).await.expect("send").status(),
+        401,
+        "not in sandbox mode"
+    );
+
+    let chosen: Value = app
+        .as_merchant(&key, Http::PUT, "/v1/settings/payments")
+        .json(&serde_json::json!({ "provider": "sandbox" }))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(chosen["provider"], "sandbox");
+    let secret = chosen["sandbox_secret"]
+        .as_str()
+        .expect("the merchant's sandbox secret")
+        .to_owned();
+    assert_eq!(secret.len(), 64);
+    mostrador_e2e::issue_link(&app.deps, &merchant, &placed).await;
+    let body =
+        serde_json::to_vec(&event("evt_p2", "payment.paid", &placed.id, 5_000)).expect("json");
+    let answer = post(body.clone(), sign(&secret, &body))
+        .await
+        .expect("send");
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        answer.json::<Value>().await.expect("json")["result"],
+        "paid"
+    );
+    app.stop().await;
+}
+
 on_both_engines!(
+    the_sandbox_pays_only_its_own_links_for_merchants_that_take_it,
+    production_mode_takes_sandbox_payments_only_when_the_merchant_chooses_them,
     paying_through_the_checkout_page_marks_the_order_paid,
     forged_stale_and_unsigned_callbacks_change_nothing,
     duplicates_and_late_events_never_regress_the_order,
@@ -372,7 +606,7 @@ async fn a_merchants_stripe_account_pays_its_orders(engine: Engine) {
         serde_json::json!({ "provider": "stripe", "configured": true }),
         "credentials are never returned"
     );
-    s.order("OSTRIPE").await;
+    s.order_without_link("OSTRIPE").await;
     let body = serde_json::to_vec(&serde_json::json!({ "id": "evt_1Q", "object": "event", "type": "checkout.session.completed", "data": { "object": {
         "id": "cs_test_1", "object": "checkout.session", "client_reference_id": "OSTRIPE", "amount_total": 9100, "currency": "mxn",
         "payment_status": "paid", "payment_intent": "pi_1", "metadata": { "order_id": "OSTRIPE" } } } }))

@@ -1,6 +1,7 @@
-//! The sandbox payment provider's checkout page (local stack only): shows the order and lets the
-//! tester pay it or fail it; either way a correctly signed callback goes through the real
-//! `POST /webhooks/payments/sandbox` path.
+//! The sandbox payment provider's checkout page (local stack in demo mode only): shows the order and
+//! lets the tester pay it or fail it; either way a correctly signed callback goes through the real
+//! `POST /webhooks/payments/sandbox` path. It shows and pays only orders whose link the sandbox
+//! issued, of merchants that take sandbox payments: never an order a real provider charges.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -9,10 +10,13 @@ use axum::routing::get;
 use axum::Router;
 use mostrador_app::commerce::orders;
 use mostrador_app::flows::paying;
+use mostrador_app::parties::payment_settings;
+use mostrador_app::platform::schema;
 use mostrador_app::platform::tenant::{MerchantId, TenantTable};
 use mostrador_app::Deps;
 use mostrador_payments::sandbox::SandboxEvent;
 use mostrador_payments::Method;
+use mostrador_store::Table;
 use serde::Deserialize;
 use std::net::SocketAddr;
 
@@ -54,6 +58,27 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The order, if the sandbox issued its link and the merchant takes sandbox payments.
+async fn sandbox_order(
+    deps: &Deps,
+    merchant: &MerchantId,
+    order_id: &str,
+) -> Option<orders::Order> {
+    if order_id.contains('#')
+        || !payment_settings::sandbox_allowed(deps, merchant)
+            .await
+            .ok()?
+    {
+        return None;
+    }
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let item = table.get(&schema::order(order_id)).await.ok()??;
+    if item.get_s("payment_provider") != Some("sandbox") {
+        return None;
+    }
+    orders::get(&table, order_id).await.ok()?
+}
+
 async fn page(
     State(c): State<Checkout>,
     Path(order_id): Path<String>,
@@ -69,8 +94,7 @@ async fn page(
         )
             .into_response();
     };
-    let table = TenantTable::new(c.deps.table.clone(), &merchant);
-    let Ok(Some(order)) = orders::get(&table, &order_id).await else {
+    let Some(order) = sandbox_order(&c.deps, &merchant, &order_id).await else {
         return (
             StatusCode::NOT_FOUND,
             Html("<h1>Pedido no encontrado</h1>".to_owned()),
@@ -131,8 +155,7 @@ async fn pay(
     else {
         return (StatusCode::NOT_FOUND, "liga de pago inválida").into_response();
     };
-    let table = TenantTable::new(c.deps.table.clone(), &merchant);
-    let Ok(Some(order)) = orders::get(&table, &order_id).await else {
+    let Some(order) = sandbox_order(&c.deps, &merchant, &order_id).await else {
         return (StatusCode::NOT_FOUND, "pedido no encontrado").into_response();
     };
     let failed = p.outcome.as_deref() == Some("failed");
@@ -157,7 +180,7 @@ async fn pay(
         },
     };
     let body = serde_json::to_vec(&event).unwrap_or_default();
-    let signature = paying::sandbox(&c.deps).sign(&body, c.deps.clock.now_secs());
+    let signature = paying::sandbox(&c.deps, &merchant).sign(&body, c.deps.clock.now_secs());
     let answer = c
         .http
         .post(format!("{}?m={merchant}", c.callback_base))

@@ -51,12 +51,15 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    // The customer simulator exists only here, never in a Lambda.
-    let sandbox = sandbox::routes(deps.clone(), addr).map_err(std::io::Error::other)?;
-    let checkout = checkout::routes(deps.clone(), addr);
-    let app = mostrador_app::entry::http::all(deps.clone())
-        .merge(sandbox)
-        .merge(checkout);
+    // The customer simulator and the sandbox checkout exist only here, never in a Lambda, and only
+    // in demo mode: a production stack serves real customers and answers 404 there.
+    let mut app = mostrador_app::entry::http::all(deps.clone());
+    if deps.config.mode == mostrador_app::platform::config::Mode::Demo {
+        let sandbox = sandbox::routes(deps.clone(), addr).map_err(std::io::Error::other)?;
+        app = app
+            .merge(sandbox)
+            .merge(checkout::routes(deps.clone(), addr));
+    }
     let mut server_rx = rx.clone();
     tasks.push(tokio::spawn(async move {
         let stop = async move {

@@ -1,7 +1,7 @@
 //! `cargo run`: the local stack on 127.0.0.1:3000 with embedded storage (see README).
 
 use anyhow::Context;
-use mostrador_app::platform::config::Engine;
+use mostrador_app::platform::config::{Engine, Mode};
 use mostrador_app::{Config, Deps};
 
 #[tokio::main]
@@ -20,28 +20,39 @@ async fn main() -> anyhow::Result<()> {
     let deps = Deps::build(config)
         .await
         .context("building the storage and queue engines")?;
-    let demo = mostrador_local::demo::seed(&deps, &data_dir)
-        .await
-        .context("seeding the demo merchant")?;
+    let demo_mode = deps.config.mode == Mode::Demo;
+    let demo = if demo_mode {
+        Some(
+            mostrador_local::demo::seed(&deps, &data_dir)
+                .await
+                .context("seeding the demo merchant")?,
+        )
+    } else {
+        None
+    };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr} (MOSTRADOR_ADDR)"))?;
     let running =
         mostrador_local::start(deps, listener, mostrador_local::Options::default()).await?;
     println!("{banner}");
-    // Keys are never printed (a terminal's output ends up in log collectors): say where they are.
-    println!(
-        "Demo merchant \"Farmacia San Juan\" ({}):\n  API key:       in {} (api_key, mode 0600)",
-        demo.merchant_id,
-        data_dir.join("demo.json").display()
-    );
-    for b in &demo.branches {
+    if let Some(demo) = &demo {
+        // Keys are never printed (a terminal's output ends up in log collectors): say where they are.
         println!(
-            "  branch {:<8} {} (WhatsApp phone_number_id {})",
-            b.name, b.id, b.phone_number_id
+            "Demo merchant \"Farmacia San Juan\" ({}):\n  API key:       in {} (api_key, mode 0600)",
+            demo.merchant_id,
+            data_dir.join("demo.json").display()
         );
+        for b in &demo.branches {
+            println!(
+                "  branch {:<8} {} (WhatsApp phone_number_id {})",
+                b.name, b.id, b.phone_number_id
+            );
+        }
+        println!("  try it:        http://{addr}/sandbox/chat\n");
+    } else {
+        println!("Production mode: no demo merchant, no simulator, no sandbox checkout; create merchants with the admin key (POST /v1/admin/merchants).\n");
     }
-    println!("  try it:        http://{addr}/sandbox/chat\n");
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
@@ -57,8 +68,12 @@ fn banner(config: &Config) -> String {
         Engine::Embedded => format!("embedded (data in {})", config.data_dir.display()),
         Engine::Aws => format!("aws (table {})", config.aws.table),
     };
+    let mode = match config.mode {
+        Mode::Demo => "demo (MOSTRADOR_MODE=production for real customers)",
+        Mode::Production => "production",
+    };
     let mut out = format!(
-        "\nmostrador is running on http://{addr}\n  engine:        {engine}\n  health:        http://{addr}/healthz\n  OpenAPI:       http://{addr}/v1/openapi.json\n  webhook:       http://{addr}/webhooks/whatsapp\n",
+        "\nmostrador is running on http://{addr}\n  mode:          {mode}\n  engine:        {engine}\n  health:        http://{addr}/healthz\n  OpenAPI:       http://{addr}/v1/openapi.json\n  webhook:       http://{addr}/webhooks/whatsapp\n",
         addr = config.addr
     );
     if !config.in_lambda {

@@ -34,18 +34,61 @@ pub async fn issuer(
     deps: &Deps,
     merchant: &MerchantId,
 ) -> Result<(Box<dyn PaymentProvider>, Vec<Method>), AppError> {
-    Ok(
-        match crate::parties::payment_settings::load(deps, merchant).await? {
-            Some(credentials) => (
-                credentials.provider(deps.http.clone(), &deps.config.payment_api_bases)?,
-                credentials.methods(),
-            ),
-            None => (
-                Box::new(crate::parties::payment_settings::sandbox(deps)),
-                crate::parties::payment_settings::DEFAULT_METHODS.to_vec(),
-            ),
-        },
-    )
+    use crate::parties::payment_settings::{self, PaymentMode};
+    Ok(match payment_settings::mode(deps, merchant).await? {
+        PaymentMode::Configured(credentials) => {
+            (credentials.adapter(deps, merchant)?, credentials.methods())
+        }
+        PaymentMode::DemoSandbox => (
+            Box::new(payment_settings::sandbox(deps, merchant)),
+            payment_settings::DEFAULT_METHODS.to_vec(),
+        ),
+        PaymentMode::Unconfigured => (
+            Box::new(NoProvider),
+            payment_settings::DEFAULT_METHODS.to_vec(),
+        ),
+    })
+}
+
+/// A production merchant that has not chosen a payment provider: no link can be issued. The order
+/// is still placed (its stock held) and the link is retried by a due entry, so it goes out once
+/// the merchant stores a provider.
+struct NoProvider;
+
+#[async_trait::async_trait]
+impl PaymentProvider for NoProvider {
+    fn name(&self) -> &'static str {
+        "none"
+    }
+
+    async fn create(
+        &self,
+        _request: &PaymentRequest,
+    ) -> Result<PaymentLink, mostrador_payments::PaymentError> {
+        tracing::error!("no payment provider configured: PUT /v1/settings/payments");
+        Err(mostrador_payments::PaymentError::Refused(
+            "no payment provider is configured".into(),
+        ))
+    }
+
+    async fn verify(
+        &self,
+        _callback: &mostrador_payments::Callback<'_>,
+    ) -> Result<mostrador_payments::Verified, mostrador_payments::PaymentError> {
+        Err(mostrador_payments::PaymentError::Unauthenticated(
+            "no payment provider is configured".into(),
+        ))
+    }
+
+    async fn refund(
+        &self,
+        _payment_ref: &str,
+        _amount: Option<mostrador_core::money::Centavos>,
+    ) -> Result<(), mostrador_payments::PaymentError> {
+        Err(mostrador_payments::PaymentError::Refused(
+            "no payment provider is configured".into(),
+        ))
+    }
 }
 
 /// The request for an order: our order id as reference, our total, expiry with the reservation.

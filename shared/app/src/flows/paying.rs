@@ -54,17 +54,20 @@ async fn provider_for(
     name: &str,
     merchant: &str,
 ) -> Result<Box<dyn PaymentProvider>, AppError> {
-    if name == "sandbox" {
-        return Ok(Box::new(sandbox(deps)));
-    }
-    if !["stripe", "mercadopago", "conekta", "openpay"].contains(&name) {
+    if !["stripe", "mercadopago", "conekta", "openpay", "sandbox"].contains(&name) {
         return Err(AppError::NotFound(format!("payment provider {name}")));
     }
     let merchant = MerchantId::try_from(merchant.to_owned()).map_err(|_| AppError::Unauthorized)?;
-    match crate::parties::payment_settings::load(deps, &merchant).await? {
-        Some(credentials) if credentials.name() == name => {
-            Ok(credentials.provider(deps.http.clone(), &deps.config.payment_api_bases)?)
+    if name == "sandbox" {
+        // Simulated payments only where the merchant takes them, verified with its own secret.
+        if crate::parties::payment_settings::sandbox_allowed(deps, &merchant).await? {
+            return Ok(Box::new(sandbox(deps, &merchant)));
         }
+        tracing::warn!(merchant = %merchant, "sandbox callback for a merchant not in sandbox mode");
+        return Err(AppError::Unauthorized);
+    }
+    match crate::parties::payment_settings::load(deps, &merchant).await? {
+        Some(credentials) if credentials.name() == name => credentials.adapter(deps, &merchant),
         // Nothing to verify the signature with: as good as unsigned.
         _ => {
             tracing::warn!(merchant = %merchant, provider = name, "callback for a provider this merchant has not configured");
@@ -154,6 +157,17 @@ async fn apply(
         .await?;
         return Ok(Applied::Unmatched);
     };
+    if provider == "sandbox" {
+        // The sandbox pays only orders whose link it issued (never one a real provider charges).
+        let issued_by = table
+            .get(&crate::platform::schema::order(&order.id))
+            .await?
+            .and_then(|i| i.get_s("payment_provider").map(str::to_owned));
+        if issued_by.as_deref() != Some("sandbox") {
+            tracing::warn!(merchant = %merchant, order = %order.id, issued_by = ?issued_by, "sandbox callback for an order the sandbox did not issue a link for");
+            return Err(AppError::Unauthorized);
+        }
+    }
     match event.state {
         PaymentState::Paid => {
             let amount_ok = event.amount == Some(order.total);
@@ -364,11 +378,9 @@ pub async fn refund(
         .to_owned();
     let payment_ref = item.get_s("payment_ref").unwrap_or_default().to_owned();
     let provider: Box<dyn PaymentProvider> = match provider_name.as_str() {
-        "sandbox" => Box::new(sandbox(deps)),
+        "sandbox" => Box::new(sandbox(deps, merchant)),
         name => match crate::parties::payment_settings::load(deps, merchant).await? {
-            Some(c) if c.name() == name => {
-                c.provider(deps.http.clone(), &deps.config.payment_api_bases)?
-            }
+            Some(c) if c.name() == name => c.adapter(deps, merchant)?,
             _ => {
                 return Err(AppError::Conflict(format!(
                 "the payment was taken by {name}, which is no longer configured; refund it there"

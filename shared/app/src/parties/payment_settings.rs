@@ -1,5 +1,6 @@
 //! A merchant's payment provider and its credentials, sealed through Keys and never returned.
 
+use crate::platform::config::Mode;
 use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
@@ -56,6 +57,13 @@ pub enum Credentials {
         #[serde(default)]
         methods: Vec<Method>,
     },
+    /// No real provider: simulated payments, for trying mostrador out and for integration tests.
+    /// Callbacks to `/webhooks/payments/sandbox` are signed with this merchant's own sandbox secret
+    /// (returned when sandbox mode is chosen) and pay only orders whose link the sandbox issued.
+    Sandbox {
+        #[serde(default)]
+        methods: Vec<Method>,
+    },
 }
 
 impl std::fmt::Debug for Credentials {
@@ -84,6 +92,7 @@ impl Credentials {
             Credentials::Mercadopago { .. } => "mercadopago",
             Credentials::Conekta { .. } => "conekta",
             Credentials::Openpay { .. } => "openpay",
+            Credentials::Sandbox { .. } => "sandbox",
         }
     }
 
@@ -93,7 +102,8 @@ impl Credentials {
             Credentials::Stripe { methods, .. }
             | Credentials::Mercadopago { methods, .. }
             | Credentials::Conekta { methods, .. }
-            | Credentials::Openpay { methods, .. } => methods,
+            | Credentials::Openpay { methods, .. }
+            | Credentials::Sandbox { methods } => methods,
         };
         if chosen.is_empty() {
             match self {
@@ -250,6 +260,7 @@ impl Credentials {
                     }
                 }
             }
+            Credentials::Sandbox { .. } => {}
         }
         if errors.is_empty() {
             Ok(())
@@ -258,9 +269,21 @@ impl Credentials {
         }
     }
 
-    /// The adapter for these credentials; `bases` override the providers' API URLs (a proxy, a test
+    /// The adapter for these credentials of `merchant`.
+    pub fn adapter(
+        &self,
+        deps: &Deps,
+        merchant: &MerchantId,
+    ) -> Result<Box<dyn PaymentProvider>, AppError> {
+        match self {
+            Credentials::Sandbox { .. } => Ok(Box::new(sandbox(deps, merchant))),
+            _ => self.provider(deps.http.clone(), &deps.config.payment_api_bases),
+        }
+    }
+
+    /// The adapter of a real provider; `bases` override the providers' API URLs (a proxy, a test
     /// fake).
-    pub fn provider(
+    fn provider(
         &self,
         http: reqwest::Client,
         bases: &BTreeMap<&'static str, String>,
@@ -336,6 +359,11 @@ impl Credentials {
                     (None, false) => p,
                 })
             }
+            Credentials::Sandbox { .. } => {
+                return Err(AppError::Internal(anyhow::anyhow!(
+                    "the sandbox adapter needs the merchant's key (Credentials::adapter)"
+                )))
+            }
         })
     }
 }
@@ -392,14 +420,55 @@ pub async fn configured(deps: &Deps, merchant: &MerchantId) -> Result<Option<Str
         .and_then(|i| i.get_s("provider").map(str::to_owned)))
 }
 
-/// The sandbox provider of this deployment (its key is derived from the admin key; local use only).
-pub fn sandbox(deps: &Deps) -> mostrador_payments::sandbox::Sandbox {
-    let key = <sha2::Sha256 as sha2::Digest>::digest(
-        format!(
-            "mostrador-sandbox-payments:{}",
-            deps.config.admin_key.expose()
-        )
-        .as_bytes(),
-    );
-    mostrador_payments::sandbox::Sandbox::new(key.to_vec(), deps.config.public_url().to_owned())
+/// How a merchant takes payments.
+pub enum PaymentMode {
+    /// A provider the merchant configured (the sandbox included, when chosen explicitly).
+    Configured(Box<Credentials>),
+    /// Nothing configured, in demo mode: the sandbox, so `cargo run` sells with no setup.
+    DemoSandbox,
+    /// Nothing configured in production: no links can be issued until the merchant chooses.
+    Unconfigured,
+}
+
+/// The merchant's payment mode.
+pub async fn mode(deps: &Deps, merchant: &MerchantId) -> Result<PaymentMode, AppError> {
+    Ok(match load(deps, merchant).await? {
+        Some(credentials) => PaymentMode::Configured(Box::new(credentials)),
+        None if deps.config.mode == Mode::Demo => PaymentMode::DemoSandbox,
+        None => PaymentMode::Unconfigured,
+    })
+}
+
+/// Whether the sandbox may issue links and take payments for this merchant: chosen explicitly, or by
+/// default in demo mode. Never for a merchant with a real provider.
+pub async fn sandbox_allowed(deps: &Deps, merchant: &MerchantId) -> Result<bool, AppError> {
+    Ok(match mode(deps, merchant).await? {
+        PaymentMode::DemoSandbox => true,
+        PaymentMode::Configured(c) => matches!(*c, Credentials::Sandbox { .. }),
+        PaymentMode::Unconfigured => false,
+    })
+}
+
+/// The merchant's sandbox secret (64 hex characters): its callbacks are signed with it, as the HMAC
+/// key. Derived from the platform's admin key and the merchant id, so one merchant's sandbox
+/// signature means nothing for another.
+pub fn sandbox_secret(deps: &Deps, merchant: &MerchantId) -> String {
+    use hmac::Mac;
+    let mut mac =
+        match hmac::Hmac::<sha2::Sha256>::new_from_slice(deps.config.admin_key.expose().as_bytes())
+        {
+            Ok(m) => m,
+            Err(_) => return String::new(),
+        };
+    mac.update(b"mostrador-sandbox-payments:");
+    mac.update(merchant.as_str().as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The sandbox provider for one merchant (see [`sandbox_allowed`] for when it may be used).
+pub fn sandbox(deps: &Deps, merchant: &MerchantId) -> mostrador_payments::sandbox::Sandbox {
+    mostrador_payments::sandbox::Sandbox::new(
+        sandbox_secret(deps, merchant).into_bytes(),
+        deps.config.public_url().to_owned(),
+    )
 }

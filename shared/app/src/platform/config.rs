@@ -78,6 +78,18 @@ pub struct AwsResources {
     pub provision: bool,
 }
 
+/// What a deployment is for (`MOSTRADOR_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `cargo run` with no setup: the demo merchant, the customer simulator at /sandbox/chat, the
+    /// sandbox checkout page, and sandbox payment links for merchants with no provider.
+    Demo,
+    /// Real merchants and customers: no simulator, no checkout page, no demo merchant, and a sandbox
+    /// payment only for a merchant that chose it (`PUT /v1/settings/payments {"provider":"sandbox"}`).
+    /// Always the mode inside Lambda.
+    Production,
+}
+
 /// The configuration of every mostrador process.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -87,6 +99,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `MOSTRADOR_ENGINE`: `embedded` or `aws`.
     pub engine: Engine,
+    /// `MOSTRADOR_MODE`: `demo` (default of the local stack) or `production` (always in Lambda).
+    pub mode: Mode,
     /// `MOSTRADOR_ADMIN_KEY`: platform admin key for `/v1/admin`.
     pub admin_key: Secret,
     /// `MOSTRADOR_WHATSAPP_APP_SECRET`: Meta app secret, signs webhooks.
@@ -345,6 +359,22 @@ impl Config {
         }
         // Inside Lambda there is no listen address to fall back to: without the variable, the HTTP
         // functions learn the API's domain from the first request (see `PublicUrl`).
+        let mode = match vars.or("MOSTRADOR_MODE", if in_lambda { "production" } else { "demo" }).as_str() {
+            "production" => Mode::Production,
+            "demo" if in_lambda => {
+                return Err(err(
+                    "MOSTRADOR_MODE",
+                    "must be production inside Lambda (the simulator and the sandbox checkout exist only in the local stack)",
+                ))
+            }
+            "demo" => Mode::Demo,
+            other => {
+                return Err(err(
+                    "MOSTRADOR_MODE",
+                    format!("must be demo or production, not `{other}`"),
+                ))
+            }
+        };
         let public_url = match vars.get("MOSTRADOR_PUBLIC_URL") {
             Some(url) => {
                 check_url("MOSTRADOR_PUBLIC_URL", url)?;
@@ -365,6 +395,7 @@ impl Config {
             addr,
             data_dir,
             engine,
+            mode,
             admin_key: Secret::new(""),
             whatsapp_app_secret: Secret::new(""),
             whatsapp_verify_token: Secret::new(""),
@@ -587,6 +618,7 @@ mod tests {
         let first = Config::from_vars(&vars).expect("config");
         assert_eq!(first.addr.to_string(), "127.0.0.1:3000");
         assert_eq!(first.engine, Engine::Embedded);
+        assert_eq!(first.mode, Mode::Demo, "cargo run works with no setup");
         assert_eq!(first.generated_secrets.len(), 3);
         let again = Config::from_vars(&vars).expect("config");
         assert!(
@@ -608,6 +640,7 @@ mod tests {
             ("MOSTRADOR_GRAPH_API_VERSION", "25"),
             ("MOSTRADOR_GRAPH_API_BASE", "graph.facebook.com"),
             ("MOSTRADOR_ADMIN_KEY", "short"),
+            ("MOSTRADOR_MODE", "staging"),
         ] {
             let vars = Vars::from_pairs([("MOSTRADOR_DATA_DIR", data.as_str()), (var, value)]);
             let e = Config::from_vars(&vars).expect_err(var);
@@ -641,6 +674,11 @@ mod tests {
         let c = Config::from_vars(&Vars::from_pairs(full.clone())).expect("config");
         assert_eq!(c.engine, Engine::Aws);
         assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.mode, Mode::Production, "Lambda is always production");
+        let mut demo = full.clone();
+        demo.push(("MOSTRADOR_MODE", "demo"));
+        let e = Config::from_vars(&Vars::from_pairs(demo)).expect_err("no demo in Lambda");
+        assert_eq!(e.var, "MOSTRADOR_MODE");
         // No loopback default inside Lambda: unknown until configured or learned.
         assert_eq!(c.public_url.get(), None);
         assert_eq!(c.public_url(), UNKNOWN_PUBLIC_URL);

@@ -2,6 +2,7 @@
 
 use super::auth::Merchant;
 use crate::parties::payment_settings::{self, Credentials};
+use crate::platform::config::Mode;
 use crate::platform::error::AppError;
 use crate::platform::Deps;
 use axum::extract::State;
@@ -19,8 +20,14 @@ async fn show(
     Merchant(caller): Merchant,
 ) -> Result<Json<Value>, AppError> {
     let provider = payment_settings::configured(&deps, &caller.merchant).await?;
+    // With nothing configured, demo mode simulates payments and production issues no links.
+    let effective = match provider.as_deref() {
+        Some(p) => Some(p),
+        None if deps.config.mode == Mode::Demo => Some("sandbox"),
+        None => None,
+    };
     Ok(Json(
-        json!({ "provider": provider.as_deref().unwrap_or("sandbox"), "configured": provider.is_some() }),
+        json!({ "provider": effective, "configured": provider.is_some() }),
     ))
 }
 
@@ -41,7 +48,12 @@ async fn store(
         credentials.name(),
         caller.merchant
     );
-    Ok(Json(
-        json!({ "provider": credentials.name(), "configured": true, "callback_url": callback }),
-    ))
+    let mut answer =
+        json!({ "provider": credentials.name(), "configured": true, "callback_url": callback });
+    if let Credentials::Sandbox { .. } = credentials {
+        // For integration tests: the merchant signs its own simulated callbacks
+        // (x-sandbox-signature: t=<unix>,v1=hex(HMAC-SHA256(key = secret, "<t>.<body>"))).
+        answer["sandbox_secret"] = json!(payment_settings::sandbox_secret(&deps, &caller.merchant));
+    }
+    Ok(Json(answer))
 }
