@@ -1,6 +1,6 @@
 //! Merchant A cannot read or change anything of merchant B, and keys are what they claim to be.
 
-use mostrador_e2e::{on_both_engines, Engine, TestApp};
+use mostrador_e2e::{eventually, on_both_engines, text_webhook, Engine, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -199,7 +199,118 @@ async fn branch_limited_key_acts_only_on_its_branch(engine: Engine) {
     app.stop().await;
 }
 
+/// A customer of the Polanco branch, seen through a key limited to Centro: the outbox, a message's
+/// status, the conversation, the hand-off list and its release show nothing of them; the whole
+/// merchant's key sees everything.
+async fn branch_key_sees_only_its_own_numbers_messages_and_conversations(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (id, key) = app.merchant("Cadena Farmacéutica").await;
+    let centro = app.branch(&key, "Centro", Some("200000000000001")).await;
+    app.branch(&key, "Polanco", Some("200000000000002")).await;
+    let r = app
+        .admin(Method::POST, &format!("/v1/admin/merchants/{id}/api-keys"))
+        .json(&json!({ "branch_id": centro, "label": "Mostrador Centro" }))
+        .send()
+        .await
+        .expect("send");
+    let centro_key = r.json::<Value>().await.expect("json")["api_key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    // The Polanco customer asks for a person: greeted, then handed off.
+    for (wamid, text) in [("wamid.pol.1", "Hola"), ("wamid.pol.2", "asesor")] {
+        let body = text_webhook("200000000000002", "5215587654321", wamid, text);
+        assert_eq!(app.post_webhook(&body).await.status(), 200);
+    }
+    let get = |k: &str, path: &str| app.as_merchant(k, Method::GET, path).send();
+    eventually("the Polanco customer handed off", || async {
+        let all: Value = get(&key, "/v1/conversations")
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json");
+        all["conversations"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    })
+    .await;
+    let outbox: Value = get(&key, "/v1/outbox")
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let polanco_ids: Vec<String> = outbox["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["phone_number_id"] == "200000000000002")
+        .filter_map(|m| m["id"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        !polanco_ids.is_empty(),
+        "the merchant's key sees the replies: {outbox}"
+    );
+
+    let seen: Value = get(&centro_key, "/v1/outbox")
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(seen["messages"].as_array().map(Vec::len), Some(0), "{seen}");
+    let status = get(&centro_key, &format!("/v1/messages/{}", polanco_ids[0]))
+        .await
+        .expect("send");
+    assert_eq!(status.status(), 404);
+    let status = get(&key, &format!("/v1/messages/{}", polanco_ids[0]))
+        .await
+        .expect("send");
+    assert_eq!(status.status(), 200);
+    let conv: Value = get(&centro_key, "/v1/conversations/5215587654321/messages")
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(conv["messages"].as_array().map(Vec::len), Some(0), "{conv}");
+    let conv: Value = get(&key, "/v1/conversations/5215587654321/messages")
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        conv["messages"].as_array().is_some_and(|m| m.len() >= 3),
+        "{conv}"
+    );
+    let list: Value = get(&centro_key, "/v1/conversations")
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        list["conversations"].as_array().map(Vec::len),
+        Some(0),
+        "{list}"
+    );
+    let release = app
+        .as_merchant(
+            &centro_key,
+            Method::POST,
+            "/v1/conversations/5215587654321/release",
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(release.status(), 404);
+    app.stop().await;
+}
+
 on_both_engines!(
+    branch_key_sees_only_its_own_numbers_messages_and_conversations,
     merchant_a_cannot_read_or_change_merchant_b,
     wrong_missing_and_revoked_keys_get_401_revealing_nothing,
     branch_limited_key_acts_only_on_its_branch,

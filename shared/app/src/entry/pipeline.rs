@@ -1,5 +1,6 @@
 //! What each queue consumer does with one record. The Lambdas and the local pollers call these.
 
+use crate::parties::conversation;
 use crate::parties::messages::InboundEnvelope;
 use crate::platform::error::AppError;
 use crate::platform::records::{QueueRecord, RecordError};
@@ -7,7 +8,7 @@ use crate::platform::telemetry::redact;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_store::idempotency::IdempotencyError;
-use mostrador_store::{Item, Key, Table, Update};
+use mostrador_store::{Key, Table, Update};
 use serde::de::DeserializeOwned;
 
 /// How long a consumer may hold an idempotency claim before another may take over.
@@ -46,14 +47,19 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
         deadline,
         || async {
             let customer = format!("CUST#{}", msg.wa_id);
-            let log = Item::new(&Key::new(
-                &customer,
-                format!("MSG#{:010}#{}", msg.timestamp, msg.wamid),
-            ))
-            .with("direction", "in")
-            .with("branch_id", msg.branch_id.as_str())
-            .with("message", msg.message.get());
-            table.put(log, None).await?;
+            conversation::log_message(
+                &table,
+                &conversation::LogEntry {
+                    wa_id: &msg.wa_id,
+                    at_secs: msg.timestamp,
+                    id: &msg.wamid,
+                    direction: "in",
+                    phone_number_id: &msg.phone_number_id,
+                    branch_id: Some(&msg.branch_id),
+                },
+                msg.message.get(),
+            )
+            .await?;
             let mut update = Update::new()
                 .set("last_inbound_at", msg.timestamp)
                 .set("phone_number_id", msg.phone_number_id.as_str())

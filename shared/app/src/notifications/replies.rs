@@ -10,12 +10,11 @@
 use super::stats::{self, Milestone, Tag};
 use super::templates::{self, ReplyAction};
 use crate::parties::hooks::{self, HookEvent};
-use crate::parties::messages::{Category, InboundEnvelope, OutboundEnvelope};
+use crate::parties::messages::InboundEnvelope;
 use crate::platform::error::AppError;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
-use mostrador_store::{Item, Key, Query, Table};
-use mostrador_whatsapp::client::OutgoingMessage as CloudMessage;
+use mostrador_store::{Query, Table};
 use mostrador_whatsapp::webhook::{self, Interactive, MessageKind};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -199,7 +198,7 @@ async fn act(
     let mut n = 0;
     if let Some(text) = reply {
         n += 1;
-        send_text(deps, merchant, table, msg, &answer_id(&msg.wamid, n), text).await?;
+        send_text(deps, merchant, msg, &answer_id(&msg.wamid, n), text).await?;
     }
     for action in actions {
         match action {
@@ -230,7 +229,7 @@ async fn act(
                         "No tenemos más detalles de este aviso por aquí. Un asesor puede ayudarte: escribe *asesor*.".into()
                     });
                 n += 1;
-                send_text(deps, merchant, table, msg, &answer_id(&msg.wamid, n), text).await?;
+                send_text(deps, merchant, msg, &answer_id(&msg.wamid, n), text).await?;
             }
             ReplyAction::Human => {
                 crate::parties::conversation::hand_off(table, &msg.wa_id, deps.clock.now_secs())
@@ -239,7 +238,6 @@ async fn act(
                 send_text(
                     deps,
                     merchant,
-                    table,
                     msg,
                     &answer_id(&msg.wamid, n),
                     "Te comunicamos con un asesor; en breve te atiende por aquí.".into(),
@@ -295,7 +293,6 @@ async fn document(
     send_text(
         deps,
         merchant,
-        table,
         msg,
         &answer_id(&msg.wamid, 1),
         "Recibimos tu documento ✅ Gracias, lo revisaremos y te avisamos por aquí.".into(),
@@ -307,28 +304,16 @@ async fn document(
 async fn send_text(
     deps: &Deps,
     merchant: &MerchantId,
-    table: &TenantTable,
     msg: &InboundEnvelope,
     id: &str,
     text: String,
 ) -> Result<(), AppError> {
-    let envelope = OutboundEnvelope {
-        id: id.to_owned(),
-        merchant_id: merchant.to_string(),
-        phone_number_id: msg.phone_number_id.clone(),
-        category: Category::Service,
-        message: CloudMessage::text(msg.wa_id.clone(), text),
-    };
-    envelope.queue(deps).await?;
-    let log = Item::new(&Key::new(
-        format!("CUST#{}", msg.wa_id),
-        format!("MSG#{:010}#{id}", deps.clock.now_secs()),
-    ))
-    .with("direction", "out")
-    .with(
-        "message",
-        serde_json::to_string(&envelope.message).map_err(|e| AppError::Internal(e.into()))?,
-    );
-    table.put(log, None).await?;
-    Ok(())
+    crate::parties::conversation::send_reply(
+        deps,
+        merchant,
+        msg,
+        id,
+        &mostrador_core::conversation::Reply::Text(text),
+    )
+    .await
 }

@@ -208,17 +208,54 @@ pub async fn send_reply(
         message,
     };
     envelope.queue(deps).await?;
-    // The conversation log the merchant API shows.
     let table = TenantTable::new(deps.table.clone(), merchant);
-    let log = Item::new(&Key::new(
-        format!("CUST#{}", msg.wa_id),
-        format!("MSG#{:010}#{id}", deps.clock.now_secs()),
-    ))
-    .with("direction", "out")
-    .with(
-        "message",
-        serde_json::to_string(&envelope.message).map_err(|e| AppError::Internal(e.into()))?,
-    );
-    table.put(log, None).await?;
+    let message =
+        serde_json::to_string(&envelope.message).map_err(|e| AppError::Internal(e.into()))?;
+    log_message(
+        &table,
+        &LogEntry {
+            wa_id: &msg.wa_id,
+            at_secs: deps.clock.now_secs(),
+            id,
+            direction: "out",
+            phone_number_id: &msg.phone_number_id,
+            branch_id: Some(&msg.branch_id),
+        },
+        &message,
+    )
+    .await?;
     Ok(())
+}
+
+/// One message of a customer's conversation log.
+pub struct LogEntry<'a> {
+    pub wa_id: &'a str,
+    pub at_secs: i64,
+    /// The wamid of an inbound message, our id of an outbound one.
+    pub id: &'a str,
+    /// `in` or `out`.
+    pub direction: &'a str,
+    /// The business number it travelled on: a branch-limited key sees only its number's messages.
+    pub phone_number_id: &'a str,
+    pub branch_id: Option<&'a str>,
+}
+
+/// Logs one message of a customer's conversation (what the merchant API shows), in order.
+pub async fn log_message(
+    table: &TenantTable,
+    entry: &LogEntry<'_>,
+    message_json: &str,
+) -> Result<(), mostrador_store::StoreError> {
+    let mut item = Item::new(&crate::platform::schema::conversation_message(
+        entry.wa_id,
+        entry.at_secs,
+        entry.id,
+    ))
+    .with("direction", entry.direction)
+    .with("phone_number_id", entry.phone_number_id)
+    .with("message", message_json);
+    if let Some(branch) = entry.branch_id {
+        item = item.with("branch_id", branch);
+    }
+    table.put(item, None).await
 }

@@ -84,6 +84,49 @@ impl Caller {
             _ => Ok(()),
         }
     }
+
+    /// Which WhatsApp numbers' customers, messages and conversations this key may see: all of the
+    /// merchant's, or only its branch's number (none when the branch has no number yet).
+    pub async fn scope(&self) -> Result<Scope, AppError> {
+        let Some(branch) = &self.branch else {
+            return Ok(Scope::All);
+        };
+        let number = get_branch(&self.table, branch)
+            .await?
+            .and_then(|b| b.phone_number_id);
+        Ok(Scope::Branch {
+            branch_id: branch.clone(),
+            number,
+        })
+    }
+}
+
+/// What a key may see of messages and conversations (see [`Caller::scope`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Branch {
+        branch_id: String,
+        number: Option<String>,
+    },
+}
+
+impl Scope {
+    /// Whether an item recorded for this WhatsApp number (or, for older records, this branch) is
+    /// visible. A branch key sees nothing whose number and branch are both unknown.
+    pub fn allows(&self, phone_number_id: Option<&str>, branch_id: Option<&str>) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Branch {
+                branch_id: own,
+                number,
+            } => match (phone_number_id, branch_id) {
+                (Some(p), _) => number.as_deref() == Some(p),
+                (None, Some(b)) => b == own,
+                (None, None) => false,
+            },
+        }
+    }
 }
 
 fn hash_key(api_key: &str) -> String {
@@ -501,4 +544,29 @@ pub async fn update_branch(
         .put(to_item(&branch_key(id), &branch)?, Some(Condition::Exists))
         .await?;
     Ok(branch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scope;
+
+    #[test]
+    fn a_branch_scope_sees_its_number_or_its_branch_and_nothing_unknown() {
+        let centro = Scope::Branch {
+            branch_id: "B1".into(),
+            number: Some("100".into()),
+        };
+        assert!(centro.allows(Some("100"), None));
+        assert!(centro.allows(Some("100"), Some("B2")), "the number decides");
+        assert!(!centro.allows(Some("200"), Some("B1")), "the number decides");
+        assert!(centro.allows(None, Some("B1")), "older records carry the branch only");
+        assert!(!centro.allows(None, Some("B2")));
+        assert!(!centro.allows(None, None), "unknown is hidden");
+        let no_number = Scope::Branch {
+            branch_id: "B3".into(),
+            number: None,
+        };
+        assert!(!no_number.allows(Some("100"), None));
+        assert!(Scope::All.allows(None, None));
+    }
 }

@@ -3,6 +3,7 @@
 use super::auth::Merchant;
 use crate::flows::chat;
 use crate::parties::conversation::{self, ChatSettings};
+use crate::parties::merchants::{Caller, Scope};
 use crate::parties::messages::InboundEnvelope;
 use crate::platform::error::{AppError, FieldError};
 use crate::platform::Deps;
@@ -68,11 +69,15 @@ async fn handed_off(Merchant(caller): Merchant) -> Result<Json<Value>, AppError>
         .table
         .query(TableQuery::partition("HANDOFFS").limit(200))
         .await?;
-    let waiting: Vec<Value> = page
-        .items
-        .iter()
-        .map(|i| json!({ "wa_id": i.get_s("wa_id"), "since": i.get_n("since") }))
-        .collect();
+    let scope = caller.scope().await?;
+    let mut waiting: Vec<Value> = Vec::new();
+    for i in &page.items {
+        let wa = i.get_s("wa_id").unwrap_or_default();
+        if scope != Scope::All && !visible(&caller, &scope, wa).await? {
+            continue;
+        }
+        waiting.push(json!({ "wa_id": i.get_s("wa_id"), "since": i.get_n("since") }));
+    }
     Ok(Json(json!({ "conversations": waiting })))
 }
 
@@ -80,6 +85,22 @@ async fn handed_off(Merchant(caller): Merchant) -> Result<Json<Value>, AppError>
 struct Page {
     limit: Option<u32>,
     cursor: Option<String>,
+}
+
+/// Whether a branch-limited key may see this customer's conversation: the customer last wrote to
+/// its branch's number.
+async fn visible(caller: &Caller, scope: &Scope, wa_id: &str) -> Result<bool, AppError> {
+    if *scope == Scope::All {
+        return Ok(true);
+    }
+    let profile = caller
+        .table
+        .get(&crate::platform::schema::customer_profile(wa_id))
+        .await?;
+    Ok(scope.allows(
+        profile.as_ref().and_then(|p| p.get_s("phone_number_id")),
+        None,
+    ))
 }
 
 fn customer(raw: &str) -> Result<String, AppError> {
@@ -100,9 +121,12 @@ async fn messages(
         .limit(page.limit.unwrap_or(50).clamp(1, 200))
         .after(page.cursor);
     let result = caller.table.query(q).await?;
+    // A branch-limited key sees the messages exchanged on its branch's number only.
+    let scope = caller.scope().await?;
     let items: Vec<Value> = result
         .items
         .iter()
+        .filter(|i| scope.allows(i.get_s("phone_number_id"), i.get_s("branch_id")))
         .map(|i| {
             let at = i
                 .get_s("sk")
@@ -128,6 +152,9 @@ async fn release(
     Path(wa_id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
     let wa = customer(&wa_id)?;
+    if !visible(&caller, &caller.scope().await?, &wa).await? {
+        return Err(AppError::NotFound("conversation".into()));
+    }
     if !matches!(
         conversation::load_state(&caller.table, &wa).await?,
         ConvState::HandedOff

@@ -2,6 +2,7 @@
 //! and customers' opt-out.
 
 use super::auth::Merchant;
+use crate::parties::conversation;
 use crate::parties::merchants::{self, new_id};
 use crate::parties::messages::{Category, OutboundEnvelope};
 use crate::parties::settings::{self, WhatsAppSettings, WhatsAppSettingsInput};
@@ -13,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use mostrador_core::phone::normalize_wa_id;
 use mostrador_queue::OutgoingMessage;
-use mostrador_store::{Key, Query as TableQuery, Table};
+use mostrador_store::{Query as TableQuery, Table};
 use mostrador_whatsapp::client::{Content, OutgoingMessage as CloudMessage};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -123,16 +124,21 @@ async fn send(
         )
         .await?;
     // The agent's reply belongs to the conversation the merchant API shows.
-    let log = mostrador_store::Item::new(&Key::new(
-        format!("CUST#{}", envelope.message.to),
-        format!("MSG#{:010}#{}", deps.clock.now_secs(), envelope.id),
-    ))
-    .with("direction", "out")
-    .with(
-        "message",
-        serde_json::to_string(&envelope.message).map_err(|e| AppError::Internal(e.into()))?,
-    );
-    caller.table.put(log, None).await?;
+    let message =
+        serde_json::to_string(&envelope.message).map_err(|e| AppError::Internal(e.into()))?;
+    conversation::log_message(
+        &caller.table,
+        &conversation::LogEntry {
+            wa_id: &envelope.message.to,
+            at_secs: deps.clock.now_secs(),
+            id: &envelope.id,
+            direction: "out",
+            phone_number_id: &envelope.phone_number_id,
+            branch_id: Some(req.branch_id.as_str()),
+        },
+        &message,
+    )
+    .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "id": envelope.id, "status": "queued" })),
@@ -151,6 +157,14 @@ async fn message_status(
         .get(&crate::platform::schema::outbound(&id))
         .await?
         .ok_or_else(|| AppError::NotFound("message".into()))?;
+    // A branch-limited key sees only its own number's messages (as if the others did not exist).
+    if !caller
+        .scope()
+        .await?
+        .allows(item.get_s("phone_number_id"), None)
+    {
+        return Err(AppError::NotFound("message".into()));
+    }
     let mut out = serde_json::Map::new();
     out.insert("id".into(), json!(id));
     for (name, value) in &item.attrs {
@@ -183,6 +197,7 @@ async fn outbox(
     Query(page): Query<Page>,
 ) -> Result<Json<Value>, AppError> {
     let limit = page.limit.unwrap_or(50).clamp(1, 200);
+    let scope = caller.scope().await?;
     let result = caller
         .table
         .query(
@@ -192,9 +207,11 @@ async fn outbox(
                 .after(page.cursor),
         )
         .await?;
+    // A branch-limited key sees its own number's messages; a page may hold fewer than `limit`.
     let messages: Vec<Value> = result
         .items
         .iter()
+        .filter(|i| scope.allows(i.get_s("phone_number_id"), None))
         .map(|i| {
             let message: Value = i.get_s("message").and_then(|m| serde_json::from_str(m).ok()).unwrap_or(Value::Null);
             json!({
