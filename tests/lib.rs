@@ -63,6 +63,8 @@ pub fn test_config_with(engine: Engine, dir: &std::path::Path, extra: &[(&str, &
             "MOSTRADOR_WHATSAPP_VERIFY_TOKEN",
             "test-verify-token".into(),
         ),
+        // The merchants' webhook receivers in these tests are wiremock servers on loopback.
+        ("MOSTRADOR_ALLOW_LOOPBACK_URLS", "true".into()),
     ];
     if engine == Engine::Aws {
         for (k, v) in [

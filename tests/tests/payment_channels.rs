@@ -454,7 +454,54 @@ async fn paid_orders_reach_the_merchants_endpoint_signed(engine: Engine) {
     app.stop().await;
 }
 
+/// Merchant webhooks reach public hosts only: every spelling of a private, loopback, link-local or
+/// metadata address is refused when stored (this stack has no loopback allowance).
+async fn webhook_urls_must_be_public(engine: Engine) {
+    let app = TestApp::spawn_full(
+        engine,
+        Arc::new(mostrador_core::SystemClock),
+        Options {
+            pollers: false,
+            scheduler: false,
+        },
+        &[("MOSTRADOR_ALLOW_LOOPBACK_URLS", "false")],
+    )
+    .await;
+    let (_, key) = app.merchant("Farmacia").await;
+    for url in [
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.1/x",
+        "https://[::ffff:127.0.0.1]/",
+        "https://0x7f000001/",
+        "https://2130706433/hook",
+        "https://[fd00:ec2::254]/",
+        "https://192.168.0.10/hook",
+        "https://localhost/hook",
+        "http://127.0.0.1:9000/hook",
+        "http://erp.example.mx/hook",
+    ] {
+        let r = app
+            .as_merchant(&key, Method::PUT, "/v1/settings/webhook")
+            .json(&json!({ "url": url }))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 422, "{url}");
+        let error: Value = r.json().await.expect("json");
+        assert_eq!(error["error"]["fields"][0]["field"], "url", "{error}");
+    }
+    let r = app
+        .as_merchant(&key, Method::PUT, "/v1/settings/webhook")
+        .json(&json!({ "url": "https://203.0.114.7/mostrador/events" }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200, "a public address is accepted");
+    app.stop().await;
+}
+
 on_both_engines!(
+    webhook_urls_must_be_public,
     openpay_reference_as_instructions_and_recovery_from_an_outage,
     paid_orders_reach_the_merchants_endpoint_signed,
 );

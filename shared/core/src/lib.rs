@@ -6,6 +6,7 @@ pub mod clock;
 pub mod conversation;
 pub mod ids;
 pub mod money;
+pub mod net;
 pub mod phone;
 pub mod tax;
 

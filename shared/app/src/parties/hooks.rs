@@ -131,20 +131,17 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now: i64) -> bool {
         .any(|c| subtle::ConstantTimeEq::ct_eq(c.as_bytes(), want.as_bytes()).into())
 }
 
-fn validate_url(deps: &Deps, url: &str) -> Result<(), AppError> {
+async fn validate_url(deps: &Deps, url: &str) -> Result<(), AppError> {
     let bad = |why: &str| AppError::Validation(vec![FieldError::new("url", why)]);
-    let parsed = reqwest::Url::parse(url).map_err(|_| bad("not a valid absolute URL"))?;
     if url.len() > 2048 {
         return Err(bad("at most 2048 characters"));
     }
-    let host = parsed.host_str().unwrap_or_default();
-    let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
-    match parsed.scheme() {
-        "https" if !loopback || !deps.config.in_lambda => Ok(()),
-        // Plain HTTP only to this machine, and only outside Lambda (a developer's receiver).
-        "http" if loopback && !deps.config.in_lambda => Ok(()),
-        _ => Err(bad("must be an https:// URL on a public host")),
-    }
+    let parsed = reqwest::Url::parse(url).map_err(|_| bad("not a valid absolute URL"))?;
+    let reach = deps.config.reach;
+    crate::platform::urls::check_callable(&parsed, reach).map_err(|why| bad(&why))?;
+    crate::platform::urls::check_resolution(&parsed, reach)
+        .await
+        .map_err(|why| bad(&why))
 }
 
 /// Registers (or replaces) the merchant's endpoint; the new secret is returned once.
@@ -153,7 +150,7 @@ pub async fn configure(
     merchant: &MerchantId,
     url: &str,
 ) -> Result<Endpoint, AppError> {
-    validate_url(deps, url)?;
+    validate_url(deps, url).await?;
     let secret = format!(
         "whsec_{}",
         hex::encode(rand::Rng::gen::<[u8; 24]>(&mut rand::thread_rng()))
@@ -309,7 +306,7 @@ async fn deliver_in_span(
     .map_err(|e| RecordError::Malformed(e.to_string()))?;
     let now = deps.clock.now_secs();
     let result = deps
-        .http
+        .callable_http
         .post(&endpoint.url)
         .timeout(ATTEMPT_TIMEOUT)
         .header(reqwest::header::CONTENT_TYPE, "application/json")

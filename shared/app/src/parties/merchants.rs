@@ -558,8 +558,14 @@ mod tests {
         };
         assert!(centro.allows(Some("100"), None));
         assert!(centro.allows(Some("100"), Some("B2")), "the number decides");
-        assert!(!centro.allows(Some("200"), Some("B1")), "the number decides");
-        assert!(centro.allows(None, Some("B1")), "older records carry the branch only");
+        assert!(
+            !centro.allows(Some("200"), Some("B1")),
+            "the number decides"
+        );
+        assert!(
+            centro.allows(None, Some("B1")),
+            "older records carry the branch only"
+        );
         assert!(!centro.allows(None, Some("B2")));
         assert!(!centro.allows(None, None), "unknown is hidden");
         let no_number = Scope::Branch {

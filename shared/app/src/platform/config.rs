@@ -101,6 +101,9 @@ pub struct Config {
     pub engine: Engine,
     /// `MOSTRADOR_MODE`: `demo` (default of the local stack) or `production` (always in Lambda).
     pub mode: Mode,
+    /// `MOSTRADOR_ALLOW_LOOPBACK_URLS`: whether merchant webhooks may point at this machine's loopback
+    /// (a developer's receiver, the tests' fakes). Never private or link-local ranges; never in Lambda.
+    pub reach: mostrador_core::net::Reach,
     /// `MOSTRADOR_ADMIN_KEY`: platform admin key for `/v1/admin`.
     pub admin_key: Secret,
     /// `MOSTRADOR_WHATSAPP_APP_SECRET`: Meta app secret, signs webhooks.
@@ -375,6 +378,22 @@ impl Config {
                 ))
             }
         };
+        let reach = match vars.or("MOSTRADOR_ALLOW_LOOPBACK_URLS", "false").as_str() {
+            "true" | "1" if in_lambda => {
+                return Err(err(
+                    "MOSTRADOR_ALLOW_LOOPBACK_URLS",
+                    "cannot be set inside Lambda",
+                ))
+            }
+            "true" | "1" => mostrador_core::net::Reach::PublicAndLoopback,
+            "false" | "0" => mostrador_core::net::Reach::PublicOnly,
+            _ => {
+                return Err(err(
+                    "MOSTRADOR_ALLOW_LOOPBACK_URLS",
+                    "must be true or false",
+                ))
+            }
+        };
         let public_url = match vars.get("MOSTRADOR_PUBLIC_URL") {
             Some(url) => {
                 check_url("MOSTRADOR_PUBLIC_URL", url)?;
@@ -396,6 +415,7 @@ impl Config {
             data_dir,
             engine,
             mode,
+            reach,
             admin_key: Secret::new(""),
             whatsapp_app_secret: Secret::new(""),
             whatsapp_verify_token: Secret::new(""),

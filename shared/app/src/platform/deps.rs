@@ -68,8 +68,11 @@ pub struct Deps {
     pub idempotency: Idempotency,
     /// The WhatsApp Cloud API client (one HTTP connection pool per process).
     pub cloud: CloudApi,
-    /// HTTP client for payment providers, PACs and merchants' webhooks (same pool, timeouts set).
+    /// HTTP client for payment providers and PACs (same pool, timeouts set).
     pub http: reqwest::Client,
+    /// HTTP for URLs merchants give (webhook deliveries): public addresses only, checked at every
+    /// connection and redirect (`platform::urls::callable_client`).
+    pub callable_http: reqwest::Client,
 }
 
 impl Deps {
@@ -206,6 +209,9 @@ impl Deps {
         let idempotency = Idempotency::new(table.clone(), clock.clone(), IDEMPOTENCY_RETENTION);
         // Building the client only fails if TLS cannot initialise; fall back to reqwest's defaults.
         let http = CloudApi::http_client().unwrap_or_default();
+        // Building the client only fails if TLS cannot initialise; refuse every call then.
+        let callable_http = crate::platform::urls::callable_client(config.reach)
+            .unwrap_or_else(|_| refusing_client());
         let cloud = CloudApi::new(
             http.clone(),
             config.graph_api_base.clone(),
@@ -221,7 +227,25 @@ impl Deps {
             idempotency,
             cloud,
             http,
+            callable_http,
         }
+    }
+}
+
+/// A client that cannot connect anywhere (a resolver that answers nothing).
+fn refusing_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .dns_resolver(std::sync::Arc::new(NoResolver))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
+}
+
+struct NoResolver;
+
+impl reqwest::dns::Resolve for NoResolver {
+    fn resolve(&self, _name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async { Err("outbound calls are unavailable".into()) })
     }
 }
 
