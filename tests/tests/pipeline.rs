@@ -304,7 +304,66 @@ async fn due_jobs_run_once_and_resume_after_a_cut(engine: Engine) {
     app.stop().await;
 }
 
+/// A process that claimed a wamid and died before the message reached the queue: Meta's retry is
+/// answered 503 (not "duplicate", which would make Meta stop retrying and lose the message) until the
+/// claim expires, and then stored and queued once.
+async fn a_claim_left_by_a_crash_is_not_taken_for_a_duplicate(engine: Engine) {
+    let clock = FixedClock::at(Utc::now());
+    let app = TestApp::spawn_with(
+        engine,
+        Arc::new(clock.clone()),
+        Options {
+            pollers: false,
+            scheduler: false,
+        },
+    )
+    .await;
+    let (_, key) = app.merchant("Farmacia").await;
+    app.branch(&key, "Centro", Some("300000000000001")).await;
+    let wamid = "wamid.crash.1";
+    // What the dead process left: the wamid claimed, nothing sent.
+    let claim = app
+        .deps
+        .idempotency
+        .claim::<bool>("wamid", wamid, wamid.as_bytes(), clock.now_ms() + 10_000)
+        .await
+        .expect("claim");
+    assert!(matches!(
+        claim,
+        mostrador_store::idempotency::Claim::Acquired
+    ));
+    let body = text_webhook_at(
+        "300000000000001",
+        "5215511112222",
+        wamid,
+        "Hola",
+        clock.now_secs(),
+    );
+    let retry = app.post_webhook(&body).await;
+    assert_eq!(retry.status(), 503, "Meta must deliver it again");
+    let queued = app
+        .deps
+        .queues
+        .inbound
+        .receive(
+            10,
+            std::time::Duration::from_secs(1),
+            std::time::Duration::ZERO,
+        )
+        .await
+        .expect("receive");
+    assert!(queued.is_empty(), "nothing queued while the claim is held");
+    clock.advance(chrono::Duration::seconds(11));
+    let later = app.post_webhook(&body).await;
+    assert_eq!(later.status(), 200);
+    assert_eq!(later.json::<Value>().await.expect("json")["enqueued"], 1);
+    let again = app.post_webhook(&body).await;
+    assert_eq!(again.json::<Value>().await.expect("json")["duplicates"], 1);
+    app.stop().await;
+}
+
 on_both_engines!(
+    a_claim_left_by_a_crash_is_not_taken_for_a_duplicate,
     signed_message_is_stored_once_however_often_meta_delivers_it,
     unsigned_or_forged_webhooks_store_nothing,
     unregistered_number_is_acknowledged_and_counted,

@@ -168,7 +168,12 @@ async fn enqueue(deps: &Deps, envelope: &InboundEnvelope) -> Result<bool, AppErr
         .await;
     match sent {
         Ok(outcome) => Ok(!outcome.is_replay()),
-        Err(IdempotencyError::InProgress) => Ok(false),
+        // Another delivery of this wamid is being stored, or one was claimed by a process that died
+        // before the message reached the queue: not yet safe to call it a duplicate. A 5xx makes
+        // Meta deliver it again; once the claim expires (10 s) a retry stores it.
+        Err(IdempotencyError::InProgress) => Err(AppError::Unavailable(
+            "this message is being stored; deliver it again".into(),
+        )),
         Err(IdempotencyError::Effect(e)) => Err(e.into()),
         Err(IdempotencyError::Store(e)) => Err(e.into()),
         Err(e) => Err(AppError::Internal(anyhow::anyhow!(e.to_string()))),
