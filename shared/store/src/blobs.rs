@@ -64,7 +64,7 @@ impl DirBlobs {
     /// Blobs under `root` (created when missing).
     pub fn open(root: impl AsRef<Path>) -> Result<Self, BlobError> {
         let root = root.as_ref().to_path_buf();
-        std::fs::create_dir_all(&root)
+        crate::private_fs::create_dir(&root)
             .map_err(|e| BlobError::Internal(format!("creating {}: {e}", root.display())))?;
         Ok(Self { root })
     }
@@ -87,9 +87,22 @@ async fn write_atomically(path: &Path, body: &[u8]) -> Result<(), BlobError> {
     let dir = path
         .parent()
         .ok_or_else(|| BlobError::Internal("blob path has no parent".into()))?;
-    tokio::fs::create_dir_all(dir).await.map_err(io)?;
+    let owned = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || crate::private_fs::create_dir(&owned))
+        .await
+        .map_err(|e| BlobError::Internal(e.to_string()))?
+        .map_err(io)?;
     let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
-    tokio::fs::write(&tmp, body).await.map_err(io)?;
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(&tmp).await.map_err(io)?;
+    tokio::io::AsyncWriteExt::write_all(&mut file, body)
+        .await
+        .map_err(io)?;
+    file.sync_all().await.map_err(io)?;
+    drop(file);
     tokio::fs::rename(&tmp, path).await.map_err(io)
 }
 

@@ -7,6 +7,7 @@ pub mod dynamodb;
 pub mod idempotency;
 pub mod keys;
 pub mod kms;
+pub mod private_fs;
 pub mod s3;
 pub mod sqlite;
 pub mod table;

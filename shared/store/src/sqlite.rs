@@ -56,11 +56,15 @@ impl Database {
     /// Opens (or creates) the database file, in WAL mode, with the table schema.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::private_fs::create_dir(dir)
                 .map_err(|e| StoreError::Internal(format!("creating {}: {e}", dir.display())))?;
         }
         let conn = Connection::open(path).map_err(sql_err)?;
+        // The database holds customers' data: this user only. SQLite gives its -wal and -shm files
+        // the database file's mode.
+        crate::private_fs::restrict_file(path)
+            .map_err(|e| StoreError::Internal(format!("restricting {}: {e}", path.display())))?;
         Self::init(conn)
     }
 
