@@ -353,3 +353,152 @@ mod handoff {
     use super::*;
     on_both_engines!(agent_takes_over_and_gives_the_conversation_back);
 }
+
+/// "Confirmar" redelivered after the first attempt placed the order and died before saving the
+/// conversation: the retry reaches the same order (its reservation is the customer's own) instead
+/// of telling the customer the last units sold out.
+async fn a_confirmation_retried_after_a_crash_reaches_the_same_order(engine: Engine) {
+    use mostrador_app::parties::conversation;
+    use mostrador_app::parties::messages::InboundEnvelope;
+    use mostrador_app::platform::tenant::{MerchantId, TenantTable};
+    let app = TestApp::spawn_with(
+        engine,
+        std::sync::Arc::new(mostrador_core::SystemClock),
+        mostrador_local::Options {
+            pollers: false,
+            scheduler: false,
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let centro = demo
+        .branches
+        .iter()
+        .find(|b| b.phone_number_id == CENTRO)
+        .expect("centro")
+        .id
+        .clone();
+    let merchant = MerchantId::try_from(demo.merchant_id.clone()).expect("id");
+    // Exactly the two units the customer will order.
+    let r = app
+        .as_merchant(
+            &demo.api_key,
+            Method::PUT,
+            &format!("/v1/branches/{centro}/stock"),
+        )
+        .json(&json!([{ "sku": "7501008491072", "quantity": 2 }]))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let envelope = |wamid: &str, message: Value| InboundEnvelope {
+        merchant_id: demo.merchant_id.clone(),
+        branch_id: centro.clone(),
+        phone_number_id: CENTRO.into(),
+        wa_id: "525512345678".into(),
+        wamid: wamid.into(),
+        timestamp: chrono::Utc::now().timestamp(),
+        profile_name: Some("Mariana López".into()),
+        message: serde_json::value::RawValue::from_string(message.to_string()).expect("raw"),
+    };
+    let order = json!({ "from": CUSTOMER, "id": "wamid.crash.order", "timestamp": "1", "type": "order", "order": { "catalog_id": "123", "product_items": [
+        { "product_retailer_id": "7501008491072", "quantity": 2, "item_price": 45.5, "currency": "MXN" } ] } });
+    mostrador_app::flows::chat::converse(&app.deps, &envelope("wamid.crash.order", order))
+        .await
+        .expect("summary");
+    let table = TenantTable::new(app.deps.table.clone(), &merchant);
+    let cart = conversation::load_state(&table, "525512345678")
+        .await
+        .expect("state");
+    let confirm = json!({ "from": CUSTOMER, "id": "wamid.crash.confirm", "timestamp": "2", "type": "interactive", "interactive": { "type": "button_reply", "button_reply": { "id": "confirmar", "title": "Confirmar" } } });
+    mostrador_app::flows::chat::converse(
+        &app.deps,
+        &envelope("wamid.crash.confirm", confirm.clone()),
+    )
+    .await
+    .expect("placed");
+    // The crash: the order is placed, the conversation was not saved.
+    conversation::save_state(
+        &table,
+        "525512345678",
+        &cart,
+        chrono::Utc::now().timestamp(),
+    )
+    .await
+    .expect("reset");
+    mostrador_app::flows::chat::converse(&app.deps, &envelope("wamid.crash.confirm", confirm))
+        .await
+        .expect("retried");
+
+    let orders: Value = app
+        .as_merchant(&demo.api_key, Method::GET, "/v1/orders")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        orders["orders"].as_array().map(Vec::len),
+        Some(1),
+        "{orders}"
+    );
+    let stock: Value = app
+        .as_merchant(
+            &demo.api_key,
+            Method::GET,
+            &format!("/v1/branches/{centro}/stock"),
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let row = stock["stock"]
+        .as_array()
+        .expect("stock")
+        .iter()
+        .find(|s| s["sku"] == "7501008491072")
+        .expect("sku")
+        .clone();
+    assert_eq!(
+        (row["available"].as_i64(), row["reserved"].as_i64()),
+        (Some(0), Some(2))
+    );
+    let state = conversation::load_state(&table, "525512345678")
+        .await
+        .expect("state");
+    assert!(
+        matches!(
+            state,
+            mostrador_core::conversation::State::AwaitingPayment { .. }
+        ),
+        "{state:?}"
+    );
+    let sent = app
+        .deps
+        .queues
+        .outbound
+        .receive(
+            10,
+            std::time::Duration::from_secs(30),
+            std::time::Duration::from_secs(1),
+        )
+        .await
+        .expect("receive");
+    assert!(
+        sent.iter().all(|m| !m.body.contains("agotado")),
+        "nobody is told the order sold out: {:?}",
+        sent.iter().map(|m| &m.body).collect::<Vec<_>>()
+    );
+    app.stop().await;
+}
+
+mod crash {
+    use super::*;
+    on_both_engines!(a_confirmation_retried_after_a_crash_reaches_the_same_order);
+}

@@ -48,13 +48,20 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
     let chat = load_settings(&table).await?;
     let wa = settings::load(&table).await?;
     let stock = catalog::branch_stock(&table, &branch.id).await?;
+    // A redelivery of a message whose first attempt placed its order and then died: that order's
+    // reservation is this customer's own, so the conversation sees the stock the first attempt saw
+    // and reaches the same order again (placing it returns the existing one) instead of telling the
+    // customer it sold out.
+    let own = own_reservation(&table, &merchant, msg).await?;
     let offers: Vec<Offer> = catalog::all_products(&table)
         .await?
         .into_iter()
         .map(|product| {
             let available = stock
                 .get(&product.sku)
-                .map_or(0, |s| s.available.clamp(0, i64::from(u32::MAX)) as u32);
+                .map_or(0, |s| s.available.clamp(0, i64::from(u32::MAX)))
+                + own.get(&product.sku).copied().unwrap_or(0);
+            let available = available.clamp(0, i64::from(u32::MAX)) as u32;
             Offer { product, available }
         })
         .collect();
@@ -234,6 +241,23 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
 }
 
 /// The order created by a confirmation message: one per wamid.
+/// Units per SKU held by the order this very message placed on an earlier attempt (none usually).
+async fn own_reservation(
+    table: &TenantTable,
+    merchant: &MerchantId,
+    msg: &InboundEnvelope,
+) -> Result<std::collections::HashMap<String, i64>, AppError> {
+    let mut own = std::collections::HashMap::new();
+    if let Some(earlier) = orders::get(table, &order_id(merchant, &msg.wamid)).await? {
+        if earlier.status == OrderStatus::AwaitingPayment {
+            for line in &earlier.lines {
+                *own.entry(line.sku.clone()).or_insert(0) += i64::from(line.qty);
+            }
+        }
+    }
+    Ok(own)
+}
+
 pub fn order_id(merchant: &MerchantId, wamid: &str) -> String {
     let digest = hex::encode(Sha256::digest(format!("{merchant}:{wamid}").as_bytes()));
     format!("O{}", digest[..19].to_uppercase())
