@@ -99,12 +99,15 @@ async function startStack(dataDir) {
   return {
     url,
     log: () => log.join(""),
+    /** SIGTERM, as docker, systemd and deploys stop a process; resolves to how it exited. */
     async stop() {
-      if (exited) return;
-      child.kill("SIGINT");
-      const done = new Promise((r) => child.once("exit", r));
+      if (exited) return exited;
+      child.kill("SIGTERM");
+      const done = new Promise((r) => child.once("exit", () => r()));
       const timeout = sleep(10000).then(() => { if (!exited) child.kill("SIGKILL"); });
       await Promise.race([done, timeout]);
+      await done;
+      return exited;
     },
   };
 }
@@ -323,6 +326,12 @@ async function main() {
 
     assert.deepEqual(pageProblems, [], "the page logged no errors and no request failed");
     ok("no page errors, console errors or failed requests");
+
+    // SIGTERM stops the stack gracefully: in-flight work finishes and it exits 0.
+    const exit = await stack.stop();
+    assert.deepEqual(exit, { code: 0, signal: null }, `exit after SIGTERM: ${JSON.stringify(exit)}`);
+    assert.match(stack.log(), /mostrador: stopped/, "the stack finished its work before exiting");
+    ok("SIGTERM stops the local stack gracefully (exit 0, in-flight work finished)");
   } catch (e) {
     if (page) await page.screenshot({ path: path.join(OUT, "sandbox-chat-failure.png"), fullPage: true }).catch(() => {});
     if (pageProblems.length) console.error(`page problems:\n  ${pageProblems.join("\n  ")}`);

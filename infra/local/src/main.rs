@@ -53,13 +53,30 @@ async fn main() -> anyhow::Result<()> {
     } else {
         println!("Production mode: no demo merchant, no simulator, no sandbox checkout; create merchants with the admin key (POST /v1/admin/merchants).\n");
     }
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    shutdown_signal().await?;
     println!("mostrador: stopping — finishing in-flight requests, batches and jobs…");
     running.stop().await;
     println!("mostrador: stopped");
     Ok(())
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM — what docker, systemd and every deploy send to stop a process.
+async fn shutdown_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("listening for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")
+    }
 }
 
 /// What a developer needs at start: where it listens, the engines, and the local secrets.
