@@ -715,7 +715,63 @@ async fn every_message_type_goes_through_ingest(engine: Engine) {
     s.app.stop().await;
 }
 
+/// A crash between the Cloud API call and the recorded outcome leaves the send in doubt: the
+/// redelivery waits for Meta's status instead of sending again, records the send when the status
+/// arrives (no second call), and sends again only if no status came within two minutes.
+async fn a_send_in_doubt_after_a_crash_is_reconciled_with_metas_status(engine: Engine) {
+    let s = shop(engine, noon(), true).await;
+    s.customer_writes("wamid.in").await;
+    s.accept_sends("wamid.DOUBT2").await;
+    let m = MerchantId::try_from(s.merchant.clone()).expect("id");
+    let table = TenantTable::new(s.app.deps.table.clone(), &m);
+    // What the dead attempts left: the API was (maybe) called, no outcome recorded.
+    for id in ["doubt1", "doubt2"] {
+        table
+            .update(
+                &Key::new(format!("OUT#{id}"), "OUT"),
+                mostrador_store::Update::new().set("sending_at", s.clock.now_ms()),
+                None,
+            )
+            .await
+            .expect("mark");
+    }
+    let waiting = s
+        .send("doubt1", "service", text("tu pedido está listo"))
+        .await;
+    assert!(
+        matches!(waiting, Err(RecordError::RetryAfter(d, _)) if d.as_secs() > 60),
+        "waits for Meta's status: {waiting:?}"
+    );
+    assert_eq!(s.calls().await, 0, "not sent again while in doubt");
+    // Meta's status for our id proves the first attempt's send.
+    let status = serde_json::to_vec(&json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": { "display_phone_number": "5215550000000", "phone_number_id": PHONE },
+        "statuses": [{ "id": "wamid.DOUBT1", "status": "sent", "timestamp": s.clock.now_secs().to_string(), "recipient_id": CUSTOMER, "biz_opaque_callback_data": "doubt1" }] } }] }] }))
+    .expect("json");
+    assert_eq!(s.app.post_webhook(&status).await.status(), 200);
+    s.send("doubt1", "service", text("tu pedido está listo"))
+        .await
+        .expect("reconciled");
+    let out = s.out("doubt1").await;
+    assert_eq!(out.get_s("status"), Some("sent"));
+    assert_eq!(out.get_s("wamid"), Some("wamid.DOUBT1"));
+    assert_eq!(
+        s.calls().await,
+        0,
+        "recorded from Meta's status, never sent twice"
+    );
+    // No status within two minutes: sent again (at least once, never lost).
+    s.clock.advance(chrono::Duration::seconds(121));
+    s.send("doubt2", "service", text("tu pedido está listo"))
+        .await
+        .expect("sent again");
+    assert_eq!(s.out("doubt2").await.get_s("status"), Some("sent"));
+    assert_eq!(s.calls().await, 1);
+    s.app.stop().await;
+}
+
 on_both_engines!(
+    a_send_in_doubt_after_a_crash_is_reconciled_with_metas_status,
     one_cloud_api_call_per_message_even_when_delivered_twice,
     free_form_outside_the_window_is_refused_but_a_template_goes,
     opted_out_customers_get_nothing_until_they_opt_in,

@@ -212,6 +212,18 @@ async fn decide_and_send(
     let Some(token) = token else {
         return sandbox(deps, table, env, to).await.map(Step::Done);
     };
+    // A previous attempt may have reached the Cloud API and died before recording the outcome.
+    if let Some(step) = reconcile(deps, table, env).await? {
+        return Ok(step);
+    }
+    table
+        .update(
+            &out_key(&env.id),
+            Update::new().set("sending_at", deps.clock.now_ms()),
+            None,
+        )
+        .await
+        .map_err(RecordError::retry)?;
     let message = env.message.clone().callback_data(env.id.clone());
     match deps
         .cloud
@@ -221,16 +233,86 @@ async fn decide_and_send(
         Ok(accepted) => Ok(Step::Done(Outcome::Sent {
             wamid: accepted.wamid,
         })),
-        Err(e) => match classify(&e, record.receive_count) {
-            Step::Wait(after, tag) => {
-                let until = now
-                    + ChronoDuration::from_std(after)
-                        .unwrap_or_else(|_| ChronoDuration::minutes(15));
-                defer(deps, merchant, env, to, record, until, tag).await
+        Err(e) => {
+            // Meta answered, or the connection never opened: nothing was accepted, nothing is in
+            // doubt. A timeout or an unreadable success leaves the send in doubt (see reconcile).
+            let definite = matches!(
+                e,
+                SendError::Api(_)
+                    | SendError::Status { .. }
+                    | SendError::Invalid(_)
+                    | SendError::Transport { timeout: false, .. }
+            );
+            if definite {
+                table
+                    .update(&out_key(&env.id), Update::new().remove("sending_at"), None)
+                    .await
+                    .map_err(RecordError::retry)?;
             }
-            step => Ok(step),
-        },
+            after_error(deps, merchant, env, to, record, &e, now).await
+        }
     }
+}
+
+async fn after_error(
+    deps: &Deps,
+    merchant: &MerchantId,
+    env: &OutboundEnvelope,
+    to: &str,
+    record: &QueueRecord,
+    e: &SendError,
+    now: DateTime<Utc>,
+) -> Result<Step, RecordError> {
+    match classify(e, record.receive_count) {
+        Step::Wait(after, tag) => {
+            let until = now
+                + ChronoDuration::from_std(after).unwrap_or_else(|_| ChronoDuration::minutes(15));
+            defer(deps, merchant, env, to, record, until, tag).await
+        }
+        step => Ok(step),
+    }
+}
+
+/// How long a message whose previous attempt may have reached the Cloud API waits for Meta's status
+/// before it is sent again. Meta reports `sent` within seconds of accepting a message.
+const IN_DOUBT_WAIT_MS: i64 = 120_000;
+
+/// After a crash between the Cloud API call and the recorded outcome (`sending_at` left on the
+/// record, no outcome): Meta's status webhook for our id (biz_opaque_callback_data) proves the send,
+/// and the outcome is recorded without calling the API again; without one, the message waits for
+/// it up to [`IN_DOUBT_WAIT_MS`] and is then sent again (never lost, at worst once more).
+async fn reconcile(
+    deps: &Deps,
+    table: &TenantTable,
+    env: &OutboundEnvelope,
+) -> Result<Option<Step>, RecordError> {
+    let Some(record) = table
+        .get(&out_key(&env.id))
+        .await
+        .map_err(RecordError::retry)?
+    else {
+        return Ok(None);
+    };
+    if let (Some(wamid), Some(_)) = (record.get_s("wamid"), record.get_s("delivery_status")) {
+        tracing::info!("Meta reported this message before its outcome was recorded: recorded now, not sent again");
+        return Ok(Some(Step::Done(Outcome::Sent {
+            wamid: wamid.to_owned(),
+        })));
+    }
+    let Some(sending_at) = record.get_n("sending_at") else {
+        return Ok(None);
+    };
+    let waited = deps.clock.now_ms() - sending_at;
+    if waited < IN_DOUBT_WAIT_MS {
+        let left = Duration::from_millis((IN_DOUBT_WAIT_MS - waited).max(1_000) as u64);
+        tracing::warn!(wait = ?left, "a previous attempt may have sent this message: waiting for Meta's status");
+        return Ok(Some(Step::RetryAfter(
+            left,
+            "waiting for Meta's status of a send in doubt".into(),
+        )));
+    }
+    tracing::warn!("no status from Meta for a send in doubt: sending again");
+    Ok(None)
 }
 
 /// Puts the message back on the outbound queue at `until` (a due entry) and records it deferred.
