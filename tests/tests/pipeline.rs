@@ -362,7 +362,43 @@ async fn a_claim_left_by_a_crash_is_not_taken_for_a_duplicate(engine: Engine) {
     app.stop().await;
 }
 
+/// Meta may deliver an older message after a newer one: the customer's window, number and name
+/// follow the newest message, and the first one seen is the oldest.
+async fn a_late_older_message_never_moves_the_window_back(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (merchant, key) = app.merchant("Farmacia").await;
+    app.branch(&key, "Centro", Some("300000000000002")).await;
+    let now = Utc::now().timestamp();
+    for (wamid, at) in [("wamid.late.new", now), ("wamid.late.old", now - 3_600)] {
+        let body = text_webhook_at("300000000000002", "5215533334444", wamid, "hola", at);
+        assert_eq!(app.post_webhook(&body).await.status(), 200);
+        let (a, m) = (&app, merchant.as_str());
+        let want = if at == now { 1 } else { 2 };
+        eventually("the message stored", || async move {
+            stored_messages(a, m, "525533334444").await >= want
+        })
+        .await;
+    }
+    let id = MerchantId::try_from(merchant).expect("id");
+    let t = TenantTable::new(app.deps.table.clone(), &id);
+    let profile = t
+        .get(&mostrador_app::platform::schema::customer_profile(
+            "525533334444",
+        ))
+        .await
+        .expect("get")
+        .expect("profile");
+    assert_eq!(
+        profile.get_n("last_inbound_at"),
+        Some(now),
+        "the newest message decides the window"
+    );
+    assert_eq!(profile.get_n("first_seen_at"), Some(now - 3_600));
+    app.stop().await;
+}
+
 on_both_engines!(
+    a_late_older_message_never_moves_the_window_back,
     a_claim_left_by_a_crash_is_not_taken_for_a_duplicate,
     signed_message_is_stored_once_however_often_meta_delivers_it,
     unsigned_or_forged_webhooks_store_nothing,

@@ -8,7 +8,7 @@ use crate::platform::telemetry::redact;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_store::idempotency::IdempotencyError;
-use mostrador_store::{Key, Table, Update};
+use mostrador_store::{Condition, Key, Table, Update};
 use serde::de::DeserializeOwned;
 
 /// How long a consumer may hold an idempotency claim before another may take over.
@@ -60,6 +60,9 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
                 msg.message.get(),
             )
             .await?;
+            let profile = Key::new(&customer, "PROFILE");
+            // The newest message decides the 24-hour window, the number and the name; one that
+            // Meta delivers late (they may arrive out of order) never moves them back.
             let mut update = Update::new()
                 .set("last_inbound_at", msg.timestamp)
                 .set("phone_number_id", msg.phone_number_id.as_str())
@@ -67,9 +70,31 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
             if let Some(name) = &msg.profile_name {
                 update = update.set("profile_name", name.as_str());
             }
-            table
-                .update(&Key::new(&customer, "PROFILE"), update, None)
-                .await?;
+            let newer = Condition::Or(vec![
+                Condition::AttrNotExists("last_inbound_at".into()),
+                Condition::Le("last_inbound_at".into(), msg.timestamp),
+            ]);
+            match table.update(&profile, update, Some(newer)).await {
+                Ok(_) => {}
+                Err(e) if e.is_condition_failed() => {
+                    // An older message may still be the first one seen.
+                    table
+                        .update(
+                            &profile,
+                            Update::new().set("first_seen_at", msg.timestamp),
+                            Some(Condition::Gt("first_seen_at".into(), msg.timestamp)),
+                        )
+                        .await
+                        .or_else(|e| {
+                            if e.is_condition_failed() {
+                                Ok(Default::default())
+                            } else {
+                                Err(e)
+                            }
+                        })?;
+                }
+                Err(e) => return Err(e.into()),
+            }
             crate::flows::reports::count_conversation(deps, &table, &msg)
                 .await
                 .map_err(|e| AppError::Unavailable(format!("conversation count: {e}")))?;
