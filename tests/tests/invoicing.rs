@@ -852,3 +852,123 @@ mod pac {
     use super::*;
     on_both_engines!(a_pac_outage_is_retried_with_the_same_document_and_never_stamps_twice);
 }
+
+/// The invoice goes to the receptor it was asked with, even when the customer's saved fiscal data
+/// changes before it is stamped; other data for an invoiced order is refused (a replacement, not a
+/// second invoice) and changes nothing.
+async fn an_invoice_keeps_the_receptor_it_was_asked_with(engine: Engine) {
+    let clock = FixedClock::at(Utc::now());
+    let app = TestApp::spawn_with(
+        engine,
+        Arc::new(clock.clone()),
+        Options {
+            pollers: false,
+            scheduler: false,
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let key = demo.api_key.clone();
+    let merchant = MerchantId::try_from(demo.merchant_id.clone()).expect("id");
+    for (path, body) in [
+        (
+            "/v1/settings/invoicing",
+            json!({ "rfc": "EKU9003173C9", "nombre": "ESCUELA KEMPER URGATE", "regimen_fiscal": "601" }),
+        ),
+        (
+            "/v1/settings/invoicing/csd",
+            json!({ "certificate": csd_file("EKU9003173C9.cer"), "private_key": csd_file("EKU9003173C9.key"), "password": "12345678a" }),
+        ),
+    ] {
+        let (status, answer) = json_of(app.as_merchant(&key, Method::PUT, path).json(&body)).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let placed = mostrador_app::flows::chat::place_order(
+        &app.deps,
+        &merchant,
+        order("ORCPT1", &demo.branches[0].id, clock.now()),
+    )
+    .await
+    .map_err(|_| "place")
+    .expect("placed");
+    pay(&app, &merchant, &placed, "evt_rcpt_1").await;
+    let asked = json!({ "rfc": "CACX7605101P8", "nombre": "Xochilt Casas Chavez", "codigo_postal": "36257", "regimen_fiscal": "626", "uso_cfdi": "G03" });
+    let (status, _) = json_of(
+        app.as_merchant(&key, Method::POST, "/v1/orders/ORCPT1/invoice")
+            .json(&asked),
+    )
+    .await;
+    assert_eq!(status, 202);
+    // Before it is stamped, the customer's saved data changes (another purchase, another RFC).
+    let other = json!({ "rfc": "MISC491214B86", "nombre": "Cecilia Miranda Sanchez", "codigo_postal": "01010", "regimen_fiscal": "612", "uso_cfdi": "G03" });
+    let (status, answer) = json_of(
+        app.as_merchant(
+            &key,
+            Method::PUT,
+            &format!("/v1/customers/{CUSTOMER}/fiscal"),
+        )
+        .json(&other),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let received = app
+        .deps
+        .queues
+        .invoicing
+        .receive(
+            10,
+            std::time::Duration::from_secs(30),
+            std::time::Duration::from_secs(1),
+        )
+        .await
+        .expect("receive");
+    for m in &received {
+        let record = mostrador_app::platform::records::QueueRecord {
+            message_id: m.message_id.clone(),
+            body: m.body.clone(),
+            group_id: None,
+            receive_count: 1,
+            receipt: None,
+        };
+        mostrador_app::entry::pipeline::handle_invoice_request(&app.deps, &record)
+            .await
+            .expect("stamped");
+    }
+    let (_, invoice) = json_of(app.as_merchant(&key, Method::GET, "/v1/invoices/ORCPT1")).await;
+    assert_eq!(invoice["status"], "stamped", "{invoice}");
+    assert_eq!(
+        invoice["receptor_rfc"], "CACX7605101P8",
+        "the receptor it was asked with"
+    );
+    // Other data for the invoiced order: refused, nothing changed.
+    let (status, refused) = json_of(
+        app.as_merchant(&key, Method::POST, "/v1/orders/ORCPT1/invoice")
+            .json(&other),
+    )
+    .await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("motivo 01")),
+        "{refused}"
+    );
+    let (_, saved) = json_of(app.as_merchant(
+        &key,
+        Method::GET,
+        &format!("/v1/customers/{CUSTOMER}/fiscal"),
+    ))
+    .await;
+    assert_eq!(saved["rfc"], "MISC491214B86", "{saved}");
+    let (_, still) = json_of(app.as_merchant(&key, Method::GET, "/v1/invoices/ORCPT1")).await;
+    assert_eq!(still["uuid"], invoice["uuid"]);
+    app.stop().await;
+}
+
+mod receptor {
+    use super::*;
+    on_both_engines!(an_invoice_keeps_the_receptor_it_was_asked_with);
+}

@@ -516,7 +516,8 @@ async fn finish(
     out: &mut Replier<'_>,
 ) -> Result<(), AppError> {
     match fiscal::save(deps, merchant, &msg.wa_id, &form.fiscal()).await {
-        Ok(_) => {}
+        // The invoice goes to exactly this receptor, whatever is saved later.
+        Ok(saved) => super::issue::keep_receptor(deps, merchant, &form.order_id, &saved).await?,
         Err(AppError::Validation(problems)) => {
             let reasons: Vec<String> = problems.iter().map(|p| format!("• {}", p.reason)).collect();
             let restart = Form {

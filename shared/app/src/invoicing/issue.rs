@@ -165,6 +165,59 @@ pub async fn request_individual(
     Ok(())
 }
 
+/// Keeps, sealed on the order, the receptor an invoice was asked with: the invoice (and any nota that
+/// corrects it) goes to this taxpayer even if the customer's saved fiscal data changes before it is
+/// stamped.
+pub async fn keep_receptor(
+    deps: &Deps,
+    merchant: &MerchantId,
+    order_id: &str,
+    receptor: &CustomerFiscal,
+) -> Result<(), AppError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let sealed =
+        crate::platform::sealed::seal_json(deps, receptor, &receptor_context(merchant, order_id))
+            .await?;
+    table
+        .update(
+            &crate::platform::schema::order(order_id),
+            Update::new().set("receptor_sealed", mostrador_store::Value::B(sealed)),
+            Some(Condition::Exists),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The receptor the order's invoice was asked with; for requests made before receptors were kept,
+/// the customer's saved fiscal data.
+pub async fn receptor_of(
+    deps: &Deps,
+    merchant: &MerchantId,
+    order: &orders::Order,
+) -> Result<Option<CustomerFiscal>, AppError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let item = table
+        .get(&crate::platform::schema::order(&order.id))
+        .await?;
+    if let Some(sealed) = item.as_ref().and_then(|i| match i.get("receptor_sealed") {
+        Some(mostrador_store::Value::B(b)) => Some(b.clone()),
+        _ => None,
+    }) {
+        return crate::platform::sealed::open_json(
+            deps,
+            &sealed,
+            &receptor_context(merchant, &order.id),
+        )
+        .await
+        .map(Some);
+    }
+    fiscal::load(deps, merchant, &order.wa_id).await
+}
+
+fn receptor_context(merchant: &MerchantId, order_id: &str) -> String {
+    format!("merchant:{merchant}:invoice-receptor:{order_id}")
+}
+
 /// invoice-stamp: handles one request from the invoicing queue.
 pub async fn handle(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError> {
     let req: InvoiceRequest =
@@ -434,10 +487,7 @@ async fn individual(
         )
         .await;
     }
-    let Some(customer) = fiscal::load(deps, merchant, &order.wa_id)
-        .await
-        .map_err(retry)?
-    else {
+    let Some(customer) = receptor_of(deps, merchant, &order).await.map_err(retry)? else {
         return give_up(
             &table,
             rec,
@@ -745,10 +795,9 @@ async fn egreso(
         .await
         .map_err(retry)?
         .ok_or_else(|| RecordError::Malformed(format!("no branch {}", order.branch_id)))?;
+    // A refund's nota goes to whoever the sale was invoiced to.
     let customer = if spec.reason == "refund" {
-        fiscal::load(deps, merchant, &order.wa_id)
-            .await
-            .map_err(retry)?
+        receptor_of(deps, merchant, &order).await.map_err(retry)?
     } else {
         None
     };

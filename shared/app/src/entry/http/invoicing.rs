@@ -143,17 +143,36 @@ async fn invoice_order(
         .await?
         .ok_or_else(|| AppError::NotFound("order".into()))?;
     caller.check_branch(&order.branch_id)?;
-    if let Some(Json(data)) = body {
-        fiscal::save(&deps, &caller.merchant, &order.wa_id, &data).await?;
-    } else if fiscal::load(&deps, &caller.merchant, &order.wa_id)
+    let stamped = issue::get(&caller.table, &order.id)
         .await?
-        .is_none()
-    {
-        return Err(AppError::Validation(vec![crate::platform::error::FieldError::new(
-            "fiscal",
-            "the customer has no fiscal data: send rfc, nombre, codigo_postal, regimen_fiscal and uso_cfdi",
-        )]));
-    }
+        .filter(|r| r.uuid.is_some());
+    let receptor = match body {
+        Some(Json(data)) => {
+            if let Some(invoice) = &stamped {
+                // Other data for an invoiced sale is a replacement (cancel with motivo 01, issue
+                // the substitute with relation 04), not a second invoice; nothing is changed.
+                let same = issue::receptor_of(&deps, &caller.merchant, &order)
+                    .await?
+                    .is_some_and(|r| r == data.normalized());
+                if !same {
+                    return Err(AppError::Conflict(format!(
+                        "este pedido ya está facturado (UUID {}); para facturarlo a otros datos hay que cancelar esa factura con motivo 01 y emitir la sustituta",
+                        invoice.uuid.as_deref().unwrap_or_default()
+                    )));
+                }
+            }
+            fiscal::save(&deps, &caller.merchant, &order.wa_id, &data).await?
+        }
+        None => match fiscal::load(&deps, &caller.merchant, &order.wa_id).await? {
+            Some(saved) => saved,
+            None => {
+                return Err(AppError::Validation(vec![crate::platform::error::FieldError::new(
+                    "fiscal",
+                    "the customer has no fiscal data: send rfc, nombre, codigo_postal, regimen_fiscal and uso_cfdi",
+                )]))
+            }
+        },
+    };
     if !matches!(
         order.status,
         orders::OrderStatus::Paid
@@ -165,6 +184,10 @@ async fn invoice_order(
             "the order is {}; only paid orders are invoiced",
             order.status.as_str()
         )));
+    }
+    if stamped.is_none() {
+        // The invoice goes to exactly this receptor, whatever is saved later.
+        issue::keep_receptor(&deps, &caller.merchant, &order.id, &receptor).await?;
     }
     issue::request_individual(&deps, &caller.merchant, &order.id).await?;
     Ok((
