@@ -971,9 +971,16 @@ impl ClaveUnidad {
 pub struct CodigoPostal([u8; 5]);
 
 impl CodigoPostal {
-    /// Parses 5 digits (surrounding spaces ignored).
+    /// Parses 5 digits (surrounding spaces ignored). Mexican postal codes start at 01000: the first
+    /// two digits name the state, and 00 names none.
     pub fn parse(code: &str) -> Result<CodigoPostal, FiscalError> {
         let code = code.trim();
+        if code.len() == 5 && code.starts_with("00") && code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(FiscalError::new(
+                "codigo_postal",
+                format!("El código postal {code} no existe: los códigos postales de México van del 01000 al 99999. Escríbelo como aparece en tu Constancia de Situación Fiscal."),
+            ));
+        }
         code.as_bytes()
             .try_into()
             .ok()
@@ -1108,7 +1115,7 @@ mod tests {
             CodigoPostal::parse(" 06600 ").map(|c| c.to_string()),
             Ok("06600".into())
         );
-        for bad in ["6600", "066000", "06a00", ""] {
+        for bad in ["6600", "066000", "06a00", "", "00000", "00999"] {
             assert_eq!(CodigoPostal::parse(bad).unwrap_err().field, "codigo_postal");
         }
     }
