@@ -602,7 +602,7 @@ mod chat {
     on_both_engines!(factura_in_the_chat_collects_validates_and_reuses_fiscal_data);
 }
 
-#[path = "../../shared/cfdi/tests/pac_support/mod.rs"]
+#[path = "../../../shared/cfdi/tests/pac_support/mod.rs"]
 mod pac_support;
 
 /// A Finkok that is down for the first `down_for` calls and stamps afterwards, remembering what it
