@@ -972,3 +972,83 @@ mod receptor {
     use super::*;
     on_both_engines!(an_invoice_keeps_the_receptor_it_was_asked_with);
 }
+
+/// A Tijuana branch's sale at 23:30 local (already the next day in Mexico City) belongs to its own
+/// day, and its global comes due 20 minutes after its own midnight.
+async fn a_border_branch_sells_and_closes_its_day_in_its_own_time_zone(engine: Engine) {
+    // 2026-12-05 07:30 UTC = Dec 4 23:30 in Tijuana (UTC-8) = Dec 5 01:30 in Mexico City.
+    let now = Utc
+        .with_ymd_and_hms(2026, 12, 5, 7, 30, 0)
+        .single()
+        .expect("time");
+    let clock = FixedClock::at(now);
+    let app = TestApp::spawn_with(
+        engine,
+        Arc::new(clock.clone()),
+        Options {
+            pollers: false,
+            scheduler: false,
+        },
+    )
+    .await;
+    let (id, key) = app.merchant("Farmacia Frontera").await;
+    let merchant = MerchantId::try_from(id).expect("id");
+    let (status, branch) = json_of(app.as_merchant(&key, Method::POST, "/v1/branches").json(&json!({
+        "name": "Tijuana", "postal_code": "22000", "timezone": "America/Tijuana", "phone_number_id": "400000000000001"
+    })))
+    .await;
+    assert_eq!(status, 201, "{branch}");
+    let branch = branch["id"].as_str().expect("id").to_owned();
+    for sku in ["7501008491072", "7501035911208"] {
+        let product = json!({ "sku": sku, "name": "Producto", "price": 4550, "tax": "iva0", "clave_prod_serv": "51142001", "clave_unidad": "H87" });
+        let (status, _) = json_of(
+            app.as_merchant(&key, Method::PUT, &format!("/v1/products/{sku}"))
+                .json(&product),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    let (status, _) = json_of(
+        app.as_merchant(&key, Method::PUT, &format!("/v1/branches/{branch}/stock"))
+            .json(&json!([{ "sku": "7501008491072", "quantity": 10 }, { "sku": "7501035911208", "quantity": 10 }])),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut o = order("OTIJ1", &branch, clock.now());
+    o.phone_number_id = "400000000000001".into();
+    let placed = mostrador_app::flows::chat::place_order(&app.deps, &merchant, o)
+        .await
+        .map_err(|_| "place")
+        .expect("placed");
+    pay(&app, &merchant, &placed, "evt_tij_1").await;
+    let table =
+        mostrador_app::platform::tenant::TenantTable::new(app.deps.table.clone(), &merchant);
+    use mostrador_store::Table;
+    let item = table
+        .get(&mostrador_app::platform::schema::order("OTIJ1"))
+        .await
+        .expect("get")
+        .expect("order");
+    assert_eq!(
+        item.get_s("sale_day"),
+        Some("2026-12-04"),
+        "Tijuana's day, not Mexico City's"
+    );
+    // The global is due at 00:20 Tijuana time on Dec 5 (08:20 UTC), not at Mexico City's midnight.
+    clock.advance(Duration::minutes(49)); // 08:19 UTC
+    let early = jobs::run(&app.deps, Job::GlobalInvoices, clock.now_ms() + 60_000)
+        .await
+        .expect("job");
+    assert_eq!(early.processed, 0, "not before Tijuana's day has ended");
+    clock.advance(Duration::minutes(2)); // 08:21 UTC
+    let due = jobs::run(&app.deps, Job::GlobalInvoices, clock.now_ms() + 60_000)
+        .await
+        .expect("job");
+    assert_eq!(due.processed, 1, "due after Tijuana's midnight");
+    app.stop().await;
+}
+
+mod border {
+    use super::*;
+    on_both_engines!(a_border_branch_sells_and_closes_its_day_in_its_own_time_zone);
+}

@@ -138,7 +138,13 @@ pub async fn record_sale(
     provider: &str,
 ) -> Result<(), AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
-    let day_local = deps.clock.now().with_timezone(&Mexico_City).date_naive();
+    // The sale's day and its global's period are the branch's own (a Tijuana store's day ends two
+    // hours after Mexico City's in winter).
+    let tz = crate::parties::merchants::get_branch(&table, &order.branch_id)
+        .await?
+        .and_then(|b| b.timezone.parse::<chrono_tz::Tz>().ok())
+        .unwrap_or(Mexico_City);
+    let day_local = deps.clock.now().with_timezone(&tz).date_naive();
     let day = day_local.format("%Y-%m-%d").to_string();
     let mut treatments = std::collections::HashMap::new();
     for line in &order.lines {
@@ -180,8 +186,8 @@ pub async fn record_sale(
         .last()
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
         .unwrap_or(day_local);
-    // Midnight after the period, Mexico City time, plus 20 minutes.
-    let due = Mexico_City
+    // Midnight after the period in the branch's time, plus 20 minutes.
+    let due = tz
         .from_local_datetime(
             &(last + Duration::days(1))
                 .and_hms_opt(0, 20, 0)
