@@ -535,6 +535,38 @@ async fn statuses_never_downgrade_and_count_once(engine: Engine) {
         (Some(1), Some(1)),
         "read implies delivered; repeats count once"
     );
+    // A status for a message we never recorded (another tool on the number): counted, no record.
+    let foreign = serde_json::to_vec(&json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": { "display_phone_number": "5215550000000", "phone_number_id": PHONE },
+        "statuses": [{ "id": "wamid.FOREIGN", "status": "delivered", "timestamp": t.to_string(), "recipient_id": CUSTOMER }] } }] }] }))
+    .expect("json");
+    assert_eq!(s.app.post_webhook(&foreign).await.status(), 200);
+    let table = TenantTable::new(s.app.deps.table.clone(), &m);
+    assert!(
+        table
+            .get(&Key::new("OUT#wamid:wamid.FOREIGN", "OUT"))
+            .await
+            .expect("get")
+            .is_none(),
+        "no record is made up for it"
+    );
+    let day = chrono_tz::America::Mexico_City
+        .timestamp_opt(t, 0)
+        .single()
+        .expect("t")
+        .format("%Y-%m-%d")
+        .to_string();
+    let stats = table
+        .get(&Key::new("STATS#delivery", day))
+        .await
+        .expect("get")
+        .expect("stats");
+    assert_eq!(stats.get_n("unmatched_statuses"), Some(1));
+    assert_eq!(
+        stats.get_n("delivered"),
+        Some(1),
+        "not counted as one of ours"
+    );
     s.app.stop().await;
 }
 

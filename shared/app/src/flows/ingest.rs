@@ -226,6 +226,22 @@ async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, AppE
         .unwrap_or_else(|| "unknown".into());
     for _ in 0..5 {
         let current = table.get(&key).await?;
+        if current.is_none() {
+            // A status for a message we have no record of (sent by another tool on the same
+            // number, or long expired): counted, never turned into a record of our own.
+            table
+                .update(
+                    &Key::new("STATS#delivery", day.clone()),
+                    Update::new().add("unmatched_statuses", 1),
+                    None,
+                )
+                .await?;
+            tracing::debug!(
+                status = status.status.as_str(),
+                "status for a message we did not record; counted only"
+            );
+            return Ok(false);
+        }
         let old = current
             .as_ref()
             .and_then(|i| i.get_n("status_rank"))
