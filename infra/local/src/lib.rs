@@ -72,6 +72,27 @@ pub async fn start(
             tracing::error!(error = %e, "HTTP server failed");
         }
     }));
+    if deps.config.engine == mostrador_app::platform::config::Engine::Embedded {
+        // This process owns the embedded queues: what a crashed predecessor was holding is handed
+        // out again now, not after its visibility timeout.
+        for (name, queue) in [
+            ("inbound", &deps.queues.inbound),
+            ("outbound", &deps.queues.outbound),
+            ("invoicing", &deps.queues.invoicing),
+        ] {
+            match queue.recover_after_restart().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    queue = name,
+                    messages = n,
+                    "messages held by the previous process released"
+                ),
+                Err(e) => {
+                    tracing::warn!(queue = name, error = %e, "could not release messages held by the previous process")
+                }
+            }
+        }
+    }
     if options.pollers {
         tasks.extend(pollers::spawn(&deps, rx.clone()));
     }

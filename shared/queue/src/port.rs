@@ -246,6 +246,14 @@ pub trait Queue: Send + Sync {
     /// Changes how long a received message stays hidden (zero makes it visible at once).
     async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), QueueError>;
 
+    /// For an engine owned by one process (the embedded one): after a restart, messages that a
+    /// receive of the previous process was holding are visible again at once instead of after their
+    /// visibility timeout; messages held back on purpose (a delayed retry) stay where they are.
+    /// Returns how many were released. Engines shared by many consumers (SQS) do nothing.
+    async fn recover_after_restart(&self) -> Result<u64, QueueError> {
+        Ok(0)
+    }
+
     /// Moves a received message to the dead-letter queue at once, without waiting for its receives to
     /// run out: for a record no retry can help (invalid input). `body` and `group_id` are the
     /// message's own (SQS needs them to send the dead letter; the embedded engine marks it in place).

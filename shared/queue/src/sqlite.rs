@@ -103,7 +103,7 @@ impl SqliteQueue {
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         self.schema
-            .get_or_try_init(|| self.db.call(|conn| conn.execute_batch(SCHEMA).map_err(sql)))
+            .get_or_try_init(|| self.db.call(|conn| init_schema(conn).map_err(sql)))
             .await
             .map_err(store_error)?;
         self.db.call(f).await.map_err(store_error)
@@ -130,6 +130,23 @@ impl SqliteQueue {
         }
         Ok(received)
     }
+}
+
+/// Creates the tables, and adds `leased` to files made before it existed (1 while a message is
+/// hidden by a receive, 0 while it is hidden by a deliberate delay).
+fn init_schema(conn: &mut Connection) -> Result<(), rusqlite::Error> {
+    conn.execute_batch(SCHEMA)?;
+    let has_leased: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('queue_messages') WHERE name = 'leased'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_leased == 0 {
+        conn.execute_batch(
+            "ALTER TABLE queue_messages ADD COLUMN leased INTEGER NOT NULL DEFAULT 0",
+        )?;
+    }
+    Ok(())
 }
 
 fn sql(e: rusqlite::Error) -> StoreError {
@@ -305,7 +322,7 @@ fn receive_batch(
             let receipt = uuid::Uuid::new_v4().simple().to_string();
             let count = message.receive_count.saturating_add(1);
             tx.execute(
-                "UPDATE queue_messages SET receive_count = ?2, visible_at_ms = ?3, receipt = ?4
+                "UPDATE queue_messages SET receive_count = ?2, visible_at_ms = ?3, receipt = ?4, leased = 1
                  WHERE seq = ?1",
                 params![message.seq, count, visible_at, receipt],
             )
@@ -489,6 +506,25 @@ impl Queue for SqliteQueue {
         Ok(())
     }
 
+    async fn recover_after_restart(&self) -> Result<u64, QueueError> {
+        let queue = self.spec.name.clone();
+        let now = self.clock.now_ms();
+        let recovered = self
+            .run(move |conn| {
+                conn.execute(
+                    "UPDATE queue_messages SET visible_at_ms = ?2, leased = 0
+                     WHERE queue = ?1 AND dead = 0 AND leased = 1 AND visible_at_ms > ?2",
+                    params![queue, now],
+                )
+                .map_err(sql)
+            })
+            .await?;
+        if recovered > 0 {
+            self.wake.notify_waiters();
+        }
+        Ok(recovered as u64)
+    }
+
     async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), QueueError> {
         validate_visibility(timeout)?;
         let queue = self.spec.name.clone();
@@ -497,7 +533,7 @@ impl Queue for SqliteQueue {
         let changed = self
             .run(move |conn| {
                 conn.execute(
-                    "UPDATE queue_messages SET visible_at_ms = ?3
+                    "UPDATE queue_messages SET visible_at_ms = ?3, leased = 0
                      WHERE queue = ?1 AND receipt = ?2 AND dead = 0",
                     params![queue, receipt, visible_at],
                 )
@@ -627,6 +663,39 @@ mod tests {
 
     async fn receive(q: &SqliteQueue, max: u32) -> Result<Vec<ReceivedMessage>, QueueError> {
         q.receive(max, HIDDEN, Duration::ZERO).await
+    }
+
+    #[tokio::test]
+    async fn a_restart_releases_what_the_dead_process_held_but_not_delayed_retries() -> TestResult {
+        let clock = clock();
+        let db = Database::in_memory()?;
+        let q = queue(&db, QueueSpec::standard("invoicing"), &clock);
+        q.send(OutgoingMessage::new("held")).await?;
+        q.send(OutgoingMessage::new("delayed")).await?;
+        let got = receive(&q, 10).await?;
+        assert_eq!(got.len(), 2);
+        let delayed = got.iter().find(|m| m.body == "delayed").ok_or("delayed")?;
+        q.change_visibility(&delayed.receipt, Duration::from_secs(300))
+            .await?;
+        // The process died here; a new one opens the same queue.
+        let after = queue(&db, QueueSpec::standard("invoicing"), &clock);
+        assert_eq!(after.recover_after_restart().await?, 1);
+        let again = receive(&after, 10).await?;
+        let bodies: Vec<&str> = again.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(bodies, ["held"], "at once, not after the 30 s lease");
+        after.delete(&again[0].receipt).await?;
+        assert!(
+            receive(&after, 10).await?.is_empty(),
+            "nothing else before the delay"
+        );
+        clock.advance(chrono::Duration::seconds(301));
+        let bodies: Vec<_> = receive(&after, 10)
+            .await?
+            .into_iter()
+            .map(|m| m.body)
+            .collect();
+        assert_eq!(bodies, ["delayed"], "the delay is kept");
+        Ok(())
     }
 
     #[tokio::test]
