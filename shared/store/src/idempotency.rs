@@ -72,6 +72,8 @@ pub struct Idempotency {
     table: Arc<dyn Table>,
     clock: Arc<dyn Clock>,
     retention: Duration,
+    /// This process's id, when one process owns the store (see [`Idempotency::owned_by_this_process`]).
+    owner: Option<String>,
 }
 
 impl std::fmt::Debug for Idempotency {
@@ -94,7 +96,16 @@ impl Idempotency {
             table,
             clock,
             retention,
+            owner: None,
         }
+    }
+
+    /// For a store that one process owns (the embedded engine): claims are marked with this
+    /// process's id, and a claim left in progress by an earlier process (one that crashed) is taken
+    /// over at once instead of after its deadline, so redeliveries after a restart are not refused.
+    pub fn owned_by_this_process(mut self) -> Self {
+        self.owner = Some(uuid::Uuid::new_v4().simple().to_string());
+        self
     }
 
     fn key(scope: &str, id: &str) -> Key {
@@ -113,17 +124,24 @@ impl Idempotency {
         let now_ms = self.clock.now_ms();
         let hash = payload_hash(payload);
         let retention_secs = i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX / 2);
-        let item = Item::new(&key)
+        let mut item = Item::new(&key)
             .with("status", IN_PROGRESS)
             .with("payload_hash", hash.as_str())
             .with("in_progress_expiration", deadline_ms)
             .with("ttl", self.clock.now_secs().saturating_add(retention_secs));
         // Absent (or expired, which the Table treats as absent), or abandoned by a caller whose
-        // deadline has passed.
-        let claimable = Condition::NotExists.or(Condition::And(vec![
+        // deadline has passed, or (one owning process) left by a process that is gone.
+        let mut claimable = Condition::NotExists.or(Condition::And(vec![
             Condition::Eq("status".into(), IN_PROGRESS.into()),
             Condition::Lt("in_progress_expiration".into(), now_ms),
         ]));
+        if let Some(owner) = &self.owner {
+            item.set("owner", owner.as_str());
+            claimable = claimable.or(Condition::And(vec![
+                Condition::Eq("status".into(), IN_PROGRESS.into()),
+                Condition::Ne("owner".into(), owner.as_str().into()),
+            ]));
+        }
         match self.table.put(item, Some(claimable)).await {
             Ok(()) => Ok(Claim::Acquired),
             Err(StoreError::ConditionFailed {
@@ -241,6 +259,55 @@ mod tests {
             ),
             clock,
         )
+    }
+
+    #[tokio::test]
+    async fn a_claim_left_by_an_earlier_process_is_taken_over_when_one_process_owns_the_store() {
+        let clock = FixedClock::at(Utc::now());
+        let db = Database::in_memory().expect("db");
+        let table: Arc<dyn Table> = Arc::new(SqliteTable::new(db, Arc::new(clock.clone())));
+        let idem = |owned: bool| {
+            let i = Idempotency::new(
+                table.clone(),
+                Arc::new(clock.clone()),
+                Duration::from_secs(86_400),
+            );
+            if owned {
+                i.owned_by_this_process()
+            } else {
+                i
+            }
+        };
+        let deadline = clock.now_ms() + 30_000;
+        let crashed = idem(true);
+        assert!(matches!(
+            crashed.claim::<()>("payevt", "evt_1", b"x", deadline).await,
+            Ok(Claim::Acquired)
+        ));
+        // Within the same process the claim is held.
+        assert!(matches!(
+            crashed.claim::<()>("payevt", "evt_1", b"x", deadline).await,
+            Err(IdempotencyError::InProgress)
+        ));
+        // A store shared by many processes waits for the deadline.
+        assert!(matches!(
+            idem(false).claim::<()>("payevt", "evt_1", b"x", deadline).await,
+            Err(IdempotencyError::InProgress)
+        ));
+        // The process that owns the store after a restart takes it over at once.
+        let restarted = idem(true);
+        assert!(matches!(
+            restarted.claim::<()>("payevt", "evt_1", b"x", deadline).await,
+            Ok(Claim::Acquired)
+        ));
+        restarted
+            .complete("payevt", "evt_1", &"paid")
+            .await
+            .expect("complete");
+        assert!(matches!(
+            idem(true).claim::<String>("payevt", "evt_1", b"x", deadline).await,
+            Ok(Claim::Completed(_))
+        ));
     }
 
     #[tokio::test]

@@ -207,6 +207,12 @@ impl Deps {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let idempotency = Idempotency::new(table.clone(), clock.clone(), IDEMPOTENCY_RETENTION);
+        // One process owns the embedded engine: claims a crashed predecessor left in progress are
+        // taken over at once, so nothing is refused while the stack recovers.
+        let idempotency = match config.engine {
+            Engine::Embedded => idempotency.owned_by_this_process(),
+            Engine::Aws => idempotency,
+        };
         // Building the client only fails if TLS cannot initialise; fall back to reqwest's defaults.
         let http = CloudApi::http_client().unwrap_or_default();
         // Building the client only fails if TLS cannot initialise; refuse every call then.
