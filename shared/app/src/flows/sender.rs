@@ -487,14 +487,35 @@ async fn sandbox(
     let at = deps.clock.now_ms();
     let message =
         serde_json::to_string(&env.message).map_err(|e| RecordError::Malformed(e.to_string()))?;
-    let item = Item::new(&Key::new("OUTBOX", format!("{at:013}#{}", env.id)))
+    let item = Item::new(&crate::platform::schema::outbox_entry(at, &env.id))
         .with("id", env.id.as_str())
         .with("to", to)
         .with("phone_number_id", env.phone_number_id.as_str())
         .with("category", env.category.as_str())
         .with("message", message);
-    table.put(item, None).await.map_err(RecordError::retry)?;
-    tracing::info!(preview = %preview(&env.message.content), "sandbox: message in the outbox");
+    // Once per id, even when a crash between this write and the recorded outcome makes the queue
+    // deliver the message again.
+    let ops = vec![
+        TxOp::Put {
+            item: Item::new(&crate::platform::schema::outbox_marker(&env.id)),
+            condition: Some(Condition::NotExists),
+        },
+        TxOp::Put {
+            item,
+            condition: None,
+        },
+    ];
+    match table.transact(ops).await {
+        Ok(()) => {
+            tracing::info!(preview = %preview(&env.message.content), "sandbox: message in the outbox")
+        }
+        Err(StoreError::TransactionCanceled { reasons })
+            if reasons.first() == Some(&CancelReason::ConditionFailed) =>
+        {
+            tracing::info!("sandbox: already in the outbox (a redelivery after a crash)");
+        }
+        Err(e) => return Err(RecordError::retry(e)),
+    }
     Ok(Outcome::Sandbox {
         wamid: format!("sandbox.{}", env.id),
     })

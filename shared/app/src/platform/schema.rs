@@ -104,7 +104,17 @@ pub fn settings(which: Settings) -> Key {
     Key::new("SETTINGS", sk)
 }
 
-/// An outbound message's record (its outcome).
+/// A message of the sandbox outbox, in the order it was stored.
+pub fn outbox_entry(at_ms: i64, id: &str) -> Key {
+    Key::new("OUTBOX", format!("{at_ms:013}#{id}"))
+}
+
+/// The marker that an outbound message is in the sandbox outbox (written once per id).
+pub fn outbox_marker(id: &str) -> Key {
+    Key::new(format!("OUTBOXID#{id}"), "OUTBOXID")
+}
+
+/// An outbound message's record (status, outcome).
 pub fn outbound(id: &str) -> Key {
     Key::new(format!("OUT#{id}"), "OUT")
 }
