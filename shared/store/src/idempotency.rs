@@ -291,13 +291,17 @@ mod tests {
         ));
         // A store shared by many processes waits for the deadline.
         assert!(matches!(
-            idem(false).claim::<()>("payevt", "evt_1", b"x", deadline).await,
+            idem(false)
+                .claim::<()>("payevt", "evt_1", b"x", deadline)
+                .await,
             Err(IdempotencyError::InProgress)
         ));
         // The process that owns the store after a restart takes it over at once.
         let restarted = idem(true);
         assert!(matches!(
-            restarted.claim::<()>("payevt", "evt_1", b"x", deadline).await,
+            restarted
+                .claim::<()>("payevt", "evt_1", b"x", deadline)
+                .await,
             Ok(Claim::Acquired)
         ));
         restarted
@@ -305,7 +309,9 @@ mod tests {
             .await
             .expect("complete");
         assert!(matches!(
-            idem(true).claim::<String>("payevt", "evt_1", b"x", deadline).await,
+            idem(true)
+                .claim::<String>("payevt", "evt_1", b"x", deadline)
+                .await,
             Ok(Claim::Completed(_))
         ));
     }
