@@ -124,6 +124,7 @@ def main() -> int:
     random.seed(args.seed)
 
     work = Path(tempfile.mkdtemp(prefix="mostrador-crash-"))
+    print(f"crash: data in {work}")
     stack = Stack(args.bin, work / "data")
     stack.start()
     demo = json.loads((work / "data" / "demo.json").read_text())
@@ -230,7 +231,14 @@ def main() -> int:
             doubled.append(i)
         if per_customer.get(wa, 0) == 0:
             unanswered.append(i)
+    diagnosis = []
+    for i in unanswered[:3]:
+        wa = "52" + customers[i][3:]
+        _, conv = call(f"{stack.url}/v1/conversations/{wa}/messages?limit=50", headers=auth)
+        diagnosis.append(f"{wa}: {conv.decode()[:600]}")
     code = stack.stop()
+    for d in diagnosis:
+        print(f"crash: unanswered {d}", file=sys.stderr)
 
     print(f"crash: {len(acknowledged)} deliveries acknowledged in {sent_s:.1f} s over {stats['kills']} SIGKILLs "
           f"(seed {args.seed}); HTTP answers {dict(sorted((k, v) for k, v in stats.items() if k.startswith('http_')))}")
@@ -240,7 +248,7 @@ def main() -> int:
           f"dead letters {dead}; SIGTERM exit code {code}")
     ok = not lost and not doubled and not unanswered and not doubled_replies and code == 0 and not any(dead.values())
     if not ok:
-        print(f"crash: FAILED (lost {lost[:10]}, doubled {doubled[:10]}, unanswered {[customers[i] for i in unanswered[:10]]}, "
+        print(f"crash: FAILED in {work} (lost {lost[:10]}, doubled {doubled[:10]}, unanswered {[customers[i] for i in unanswered[:10]]}, "
               f"replies twice {doubled_replies[:5]}); log in {work}/stack.log", file=sys.stderr)
         return 1
     print("crash: OK")

@@ -945,3 +945,70 @@ on_both_engines!(
     scheduled_and_bulk_notifications_go_out_once_when_the_job_runs,
     payment_reminders_and_abandoned_carts_run_under_the_injected_clock,
 );
+
+/// The customer taps "Stop" on marketing in WhatsApp: Meta's user_preferences webhook withdraws the
+/// marketing part of the opt-in at once and is kept in the consent history; "resume" is recorded
+/// without granting marketing back (that needs the merchant's own opt-in).
+async fn whatsapp_stop_for_marketing_withdraws_marketing_consent(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (_, key) = app.merchant("Banco Tepeyac").await;
+    app.branch(&key, "Matriz", Some("500000000000001")).await;
+    let r = app
+        .as_merchant(&key, Method::POST, "/v1/customers/5215512340000/consent")
+        .json(&json!({ "source": "app", "marketing": true,
+            "wording": "Acepto recibir avisos y promociones por WhatsApp de Banco Tepeyac.",
+            "privacy_notice_url": "https://banco.mx/aviso-de-privacidad" }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    let preference = |value: &str, ts: i64| {
+        serde_json::to_vec(&json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "user_preferences", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": { "display_phone_number": "5215550000000", "phone_number_id": "500000000000001" },
+            "contacts": [{ "profile": { "name": "Cliente" }, "wa_id": "5215512340000" }],
+            "user_preferences": [{ "wa_id": "5215512340000", "detail": "User requested to stop marketing messages",
+                "category": "marketing_messages", "value": value, "timestamp": ts }] } }] }] }))
+        .expect("json")
+    };
+    let now = chrono::Utc::now().timestamp();
+    let r = app.post_webhook(&preference("stop", now + 1)).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.expect("json")["preferences"], 1);
+    let shown: Value = app
+        .as_merchant(&key, Method::GET, "/v1/customers/525512340000/consent")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(shown["consent"]["marketing"], false, "{shown}");
+    let events: Vec<&str> = shown["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| h["event"].as_str())
+        .collect();
+    assert_eq!(events, ["opt_in", "marketing_stop"], "{shown}");
+    let r = app.post_webhook(&preference("resume", now + 60)).await;
+    assert_eq!(r.status(), 200);
+    let shown: Value = app
+        .as_merchant(&key, Method::GET, "/v1/customers/525512340000/consent")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        shown["consent"]["marketing"], false,
+        "a resume is not a new opt-in: {shown}"
+    );
+    app.stop().await;
+}
+
+mod preferences {
+    use super::*;
+    on_both_engines!(whatsapp_stop_for_marketing_withdraws_marketing_consent);
+}

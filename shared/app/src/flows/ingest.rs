@@ -33,6 +33,44 @@ pub struct IngestReport {
     pub statuses: u32,
     /// Status updates that were stale or repeated (never a downgrade).
     pub stale_statuses: u32,
+    /// Customers' marketing preferences from Meta (`user_preferences`: stop or resume) recorded.
+    pub preferences: u32,
+}
+
+/// Meta's `user_preferences` change: customers who stopped or resumed marketing messages in
+/// WhatsApp. Returns how many were recorded (unknown numbers and other categories are skipped).
+async fn apply_preferences(deps: &Deps, value: &serde_json::Value) -> Result<u32, AppError> {
+    let Some(phone) = value["metadata"]["phone_number_id"].as_str() else {
+        return Ok(0);
+    };
+    let Some(route) = route_phone(&*deps.table, phone).await? else {
+        return Ok(0);
+    };
+    let table = TenantTable::new(deps.table.clone(), &route.merchant);
+    let mut recorded = 0;
+    for pref in value["user_preferences"].as_array().into_iter().flatten() {
+        if pref["category"].as_str() != Some("marketing_messages") {
+            continue;
+        }
+        let stopped = match pref["value"].as_str() {
+            Some("stop") => true,
+            Some("resume") => false,
+            _ => continue,
+        };
+        let Some(wa_id) = pref["wa_id"].as_str().and_then(normalize_wa_id) else {
+            continue;
+        };
+        let at = pref["timestamp"]
+            .as_str()
+            .and_then(|t| t.parse::<i64>().ok())
+            .or_else(|| pref["timestamp"].as_i64())
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .unwrap_or_else(|| deps.clock.now());
+        crate::parties::consent::marketing_preference(&table, &wa_id, stopped, at).await?;
+        tracing::info!(merchant = %route.merchant, customer = %redact(&wa_id), stopped, "marketing preference from WhatsApp recorded");
+        recorded += 1;
+    }
+    Ok(recorded)
 }
 
 /// Parses a verified delivery, enqueues each message for its merchant and applies statuses.
@@ -50,6 +88,11 @@ pub async fn ingest(deps: &Deps, body: &[u8]) -> Result<IngestReport, AppError> 
         skipped: delivery.skipped as u32,
         ..IngestReport::default()
     };
+    for change in &delivery.other_changes {
+        if change.field == "user_preferences" {
+            report.preferences += apply_preferences(deps, &change.value).await?;
+        }
+    }
     if delivery.message_count() == 0 && delivery.status_count() == 0 {
         return Ok(report);
     }

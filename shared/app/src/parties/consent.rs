@@ -226,6 +226,42 @@ pub async fn grant(
     Ok(consent)
 }
 
+/// The customer stopped (`stop`) or resumed (`resume`) marketing messages in WhatsApp itself (Meta's
+/// `user_preferences` webhook). A stop withdraws the marketing part of the standing opt-in at once;
+/// a resume is recorded, and marketing needs the merchant's new opt-in with marketing (Meta's switch
+/// is not the customer's consent to this merchant under the LFPDPPP).
+pub async fn marketing_preference(
+    table: &TenantTable,
+    wa_id: &str,
+    stopped: bool,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let event = if stopped {
+        "marketing_stop"
+    } else {
+        "marketing_resume"
+    };
+    let mut ops = vec![TxOp::Put {
+        item: history_item(wa_id, at, event, "whatsapp_user_preferences"),
+        condition: None,
+    }];
+    if stopped {
+        if let Some(mut consent) = current(table, wa_id).await? {
+            if consent.marketing {
+                consent.marketing = false;
+                let doc =
+                    serde_json::to_string(&consent).map_err(|e| AppError::Internal(e.into()))?;
+                ops.push(TxOp::Put {
+                    item: Item::new(&current_key(wa_id)).with("doc", doc),
+                    condition: None,
+                });
+            }
+        }
+    }
+    table.transact(ops).await?;
+    Ok(())
+}
+
 /// The standing opt-in, the opt-out flag and the whole history, oldest first.
 pub async fn show(table: &TenantTable, wa_id: &str) -> Result<Value, AppError> {
     let customer = customers::get(table, wa_id).await?;
