@@ -42,10 +42,18 @@ use error::{parse_api_error, Failure};
 /// Sent on every request; Meta's media CDN refuses some downloads without a User-Agent.
 const CLIENT_USER_AGENT: &str = concat!("mostrador/", env!("CARGO_PKG_VERSION"));
 
+/// Checks a media URL before it is downloaded; `Err` carries the reason.
+pub type DownloadGuard = std::sync::Arc<dyn Fn(&reqwest::Url) -> Result<(), String> + Send + Sync>;
+
 /// Client of the Graph API's WhatsApp endpoints.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CloudApi {
     http: reqwest::Client,
+    /// For media downloads: the URL comes in Meta's answer and the request carries the access token,
+    /// so it may be a client limited to public addresses (see [`CloudApi::with_download_client`]).
+    download_http: Option<reqwest::Client>,
+    /// Refuses a media URL before any request (a literal address never reaches a DNS resolver).
+    download_guard: Option<DownloadGuard>,
     base_url: String,
     version: String,
 }
@@ -58,6 +66,16 @@ pub struct SendAccepted {
     /// The recipient's WhatsApp id as Meta resolved it (for Mexico it may differ from `to` by the
     /// mobile `1` after `52`).
     pub wa_id: Option<String>,
+}
+
+impl std::fmt::Debug for CloudApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudApi")
+            .field("base_url", &self.base_url)
+            .field("version", &self.version)
+            .field("guarded_downloads", &self.download_guard.is_some())
+            .finish()
+    }
 }
 
 impl CloudApi {
@@ -77,9 +95,20 @@ impl CloudApi {
         let version = version.trim_matches('/').to_owned();
         Self {
             http,
+            download_http: None,
+            download_guard: None,
             base_url,
             version,
         }
+    }
+
+    /// Downloads media with `client` (e.g. one that connects to public addresses only) after
+    /// `guard` accepts the URL, instead of the API client: a media URL is not ours, and the download
+    /// carries the access token.
+    pub fn with_download_client(mut self, client: reqwest::Client, guard: DownloadGuard) -> Self {
+        self.download_http = Some(client);
+        self.download_guard = Some(guard);
+        self
     }
 
     /// An HTTP client with the recommended timeouts (10 s per request, 5 s to connect); build it

@@ -864,3 +864,36 @@ mod media {
     use super::*;
     on_both_engines!(inbound_media_is_fetched_once_into_blobs);
 }
+
+/// A media URL comes in Meta's answer and the download carries the merchant's access token: it is
+/// refused before any request when it names a private, loopback or metadata address.
+async fn media_downloads_reach_public_addresses_only(engine: Engine) {
+    let app = TestApp::spawn_full(
+        engine,
+        Arc::new(mostrador_core::SystemClock),
+        Options {
+            pollers: false,
+            scheduler: false,
+        },
+        &[("MOSTRADOR_ALLOW_LOOPBACK_URLS", "false")],
+    )
+    .await;
+    for url in [
+        "https://169.254.169.254/latest/meta-data/iam/",
+        "http://127.0.0.1:9/media",
+        "https://[::ffff:10.0.0.1]/media",
+        "https://localhost/media",
+    ] {
+        let refused = app.deps.cloud.download(url, "EAAG-token", None).await;
+        assert!(
+            matches!(&refused, Err(e) if e.to_string().contains("refused")),
+            "{url}: {refused:?}"
+        );
+    }
+    app.stop().await;
+}
+
+mod media_guard {
+    use super::*;
+    on_both_engines!(media_downloads_reach_public_addresses_only);
+}

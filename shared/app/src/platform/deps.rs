@@ -222,7 +222,15 @@ impl Deps {
             http.clone(),
             config.graph_api_base.clone(),
             config.graph_api_version.clone(),
-        );
+        )
+        // A media URL comes in Meta's answer and the download carries the merchant's token:
+        // public addresses only, like merchants' webhooks.
+        .with_download_client(callable_http.clone(), {
+            let reach = config.reach;
+            std::sync::Arc::new(move |url: &reqwest::Url| {
+                crate::platform::urls::check_callable(url, reach)
+            })
+        });
         Self {
             config: Arc::new(config),
             table,

@@ -99,6 +99,7 @@ pub fn callable_client(reach: Reach) -> Result<reqwest::Client, reqwest::Error> 
         .dns_resolver(Arc::new(ReachResolver(reach)))
         .redirect(redirects)
         .connect_timeout(std::time::Duration::from_secs(5))
+        .user_agent(concat!("mostrador/", env!("CARGO_PKG_VERSION")))
         .build()
 }
 

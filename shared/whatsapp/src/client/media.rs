@@ -148,7 +148,14 @@ impl CloudApi {
         token: &str,
         expected_sha256: Option<&str>,
     ) -> Result<Bytes, MediaError> {
-        let request = self.http.get(url).timeout(Self::MEDIA_TIMEOUT);
+        if let Some(guard) = &self.download_guard {
+            let parsed = reqwest::Url::parse(url)
+                .map_err(|_| MediaError::Invalid("the media URL is not a URL".into()))?;
+            guard(&parsed)
+                .map_err(|why| MediaError::Invalid(format!("media URL refused: {why}")))?;
+        }
+        let client = self.download_http.as_ref().unwrap_or(&self.http);
+        let request = client.get(url).timeout(Self::MEDIA_TIMEOUT);
         // The URL is signed and short-lived: it stays out of the span.
         let bytes = self
             .execute(request, token)
