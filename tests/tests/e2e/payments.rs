@@ -328,6 +328,38 @@ async fn partial_payments_are_flagged_and_unknown_orders_acknowledged(engine: En
         unknown.json::<Value>().await.expect("json")["result"],
         "unmatched"
     );
+    // Both are where the merchant sees them.
+    let issues: Value = s
+        .app
+        .as_merchant(&s.key, Http::GET, "/v1/payments/issues")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let kinds: Vec<(&str, &str)> = issues["issues"]
+        .as_array()
+        .expect("issues")
+        .iter()
+        .map(|i| {
+            (
+                i["kind"].as_str().unwrap_or_default(),
+                i["event"]["order_id"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [("flagged", "OPAY4"), ("unmatched", "NOPE")],
+        "{issues}"
+    );
+    assert!(
+        issues["issues"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("$90.00")),
+        "{issues}"
+    );
     let r = s
         .app
         .http

@@ -8,6 +8,7 @@
 use crate::commerce::fulfilment;
 use crate::commerce::orders::{self, OrderStatus};
 use crate::platform::error::AppError;
+use crate::platform::schema::PaymentIssue;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_core::money::Centavos;
@@ -15,7 +16,7 @@ use mostrador_payments::{
     Callback, PaymentError, PaymentEvent, PaymentProvider, PaymentState, Verified,
 };
 use mostrador_store::idempotency::{Claim, IdempotencyError};
-use mostrador_store::{Condition, Item, Key, Table, Update};
+use mostrador_store::{Condition, Item, Table, Update};
 use serde::Serialize;
 
 pub use crate::parties::payment_settings::sandbox;
@@ -149,7 +150,7 @@ async fn apply(
         tracing::warn!(merchant = %merchant, provider, event = %event.event_id, "payment callback for an unknown order; kept");
         keep(
             &table,
-            "UNMATCHED_PAYMENTS",
+            PaymentIssue::Unmatched,
             provider,
             event,
             "no such order",
@@ -185,7 +186,7 @@ async fn apply(
                     order.total.display_mxn()
                 );
                 tracing::warn!(merchant = %merchant, order = %order.id, %reason, "payment does not match its order");
-                keep(&table, "PAYMENT_ISSUES", provider, event, &reason).await?;
+                keep(&table, PaymentIssue::Flagged, provider, event, &reason).await?;
                 return Ok(Applied::Flagged {
                     order_id: order.id,
                     reason,
@@ -212,7 +213,7 @@ async fn apply(
                 OrderStatus::Paid if !settled(&table, &order.id).await? => order,
                 OrderStatus::Expired | OrderStatus::Cancelled => {
                     let reason = format!("paid after the order was {}", order.status.as_str());
-                    keep(&table, "PAYMENT_ISSUES", provider, event, &reason).await?;
+                    keep(&table, PaymentIssue::Flagged, provider, event, &reason).await?;
                     return Ok(Applied::Flagged {
                         order_id: order.id,
                         reason,
@@ -336,19 +337,57 @@ fn method_name(m: mostrador_payments::Method) -> &'static str {
 /// Keeps an event the merchant must look at.
 async fn keep(
     table: &TenantTable,
-    partition: &str,
+    kind: PaymentIssue,
     provider: &str,
     event: &PaymentEvent,
     reason: &str,
 ) -> Result<(), AppError> {
-    let item = Item::new(&Key::new(
-        partition,
-        format!("{provider}#{}", event.event_id),
+    let item = Item::new(&crate::platform::schema::payment_issue(
+        kind,
+        provider,
+        &event.event_id,
     ))
     .with("reason", reason)
+    .with("provider", provider)
     .with("event", serde_json::to_string(event).unwrap_or_default());
     table.put(item, None).await?;
     Ok(())
+}
+
+/// Payments the merchant must look at (flagged, then unmatched), each with its reason and the
+/// provider's event as we read it.
+pub async fn issues(table: &TenantTable) -> Result<Vec<serde_json::Value>, AppError> {
+    let mut out = Vec::new();
+    for kind in PaymentIssue::ALL {
+        let mut cursor = None;
+        loop {
+            let page = table
+                .query(mostrador_store::Query::partition(kind.partition()).after(cursor))
+                .await?;
+            for item in &page.items {
+                let event: serde_json::Value = item
+                    .get_s("event")
+                    .and_then(|e| serde_json::from_str(e).ok())
+                    .unwrap_or(serde_json::Value::Null);
+                let provider = item.get_s("provider").map(str::to_owned).or_else(|| {
+                    item.get_s("sk")
+                        .and_then(|sk| sk.split_once('#'))
+                        .map(|(p, _)| p.to_owned())
+                });
+                out.push(serde_json::json!({
+                    "kind": kind.name(),
+                    "provider": provider,
+                    "reason": item.get_s("reason"),
+                    "event": event,
+                }));
+            }
+            match page.cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Refunds a paid order in full through the provider that took the payment; stock still in the store

@@ -104,6 +104,41 @@ pub fn settings(which: Settings) -> Key {
     Key::new("SETTINGS", sk)
 }
 
+/// Payments the merchant must look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentIssue {
+    /// Paid a different amount or currency, or after the order expired or was cancelled.
+    Flagged,
+    /// A payment for no order of this merchant.
+    Unmatched,
+}
+
+impl PaymentIssue {
+    /// Every kind, as listed to the merchant.
+    pub const ALL: [PaymentIssue; 2] = [PaymentIssue::Flagged, PaymentIssue::Unmatched];
+
+    /// The partition its records live in.
+    pub fn partition(self) -> &'static str {
+        match self {
+            PaymentIssue::Flagged => "PAYMENT_ISSUES",
+            PaymentIssue::Unmatched => "UNMATCHED_PAYMENTS",
+        }
+    }
+
+    /// Its name in the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            PaymentIssue::Flagged => "flagged",
+            PaymentIssue::Unmatched => "unmatched",
+        }
+    }
+}
+
+/// One payment the merchant must look at, by the provider's event id.
+pub fn payment_issue(kind: PaymentIssue, provider: &str, event_id: &str) -> Key {
+    Key::new(kind.partition(), format!("{provider}#{event_id}"))
+}
+
 /// A message of the sandbox outbox, in the order it was stored.
 pub fn outbox_entry(at_ms: i64, id: &str) -> Key {
     Key::new("OUTBOX", format!("{at_ms:013}#{id}"))

@@ -10,9 +10,23 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-/// Routes under `/v1/settings/payments`.
+/// Routes under `/v1/settings/payments`, and the payments that need the merchant.
 pub fn routes() -> Router<Deps> {
-    Router::new().route("/v1/settings/payments", get(show).put(store))
+    Router::new()
+        .route("/v1/settings/payments", get(show).put(store))
+        .route("/v1/payments/issues", get(issues))
+}
+
+/// Payments that need the merchant: paid a different amount, paid after the order expired or was
+/// cancelled, or for no order at all.
+async fn issues(Merchant(caller): Merchant) -> Result<Json<Value>, AppError> {
+    if caller.branch.is_some() {
+        return Err(AppError::Forbidden(
+            "a branch-limited key cannot see the merchant's payment issues".into(),
+        ));
+    }
+    let issues = crate::flows::paying::issues(&caller.table).await?;
+    Ok(Json(json!({ "issues": issues })))
 }
 
 async fn show(
