@@ -8,7 +8,7 @@ use crate::platform::telemetry::redact;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_store::idempotency::IdempotencyError;
-use mostrador_store::{Condition, Key, Table, Update};
+use mostrador_store::{Condition, Table, Update};
 use serde::de::DeserializeOwned;
 
 /// How long a consumer may hold an idempotency claim before another may take over.
@@ -46,7 +46,6 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
         record.body.as_bytes(),
         deadline,
         || async {
-            let customer = format!("CUST#{}", msg.wa_id);
             conversation::log_message(
                 &table,
                 &conversation::LogEntry {
@@ -60,7 +59,7 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
                 msg.message.get(),
             )
             .await?;
-            let profile = Key::new(&customer, "PROFILE");
+            let profile = crate::platform::schema::customer_profile(&msg.wa_id);
             // The newest message decides the 24-hour window, the number and the name; one that
             // Meta delivers late (they may arrive out of order) never moves them back.
             let mut update = Update::new()

@@ -274,7 +274,7 @@ async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, AppE
             // number, or long expired): counted, never turned into a record of our own.
             table
                 .update(
-                    &Key::new("STATS#delivery", day.clone()),
+                    &crate::platform::schema::delivery_stats(&day),
                     Update::new().add("unmatched_statuses", 1),
                     None,
                 )
@@ -333,7 +333,7 @@ async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, AppE
         }
         if !counters.add.is_empty() {
             ops.push(TxOp::Update {
-                key: Key::new("STATS#delivery", day.clone()),
+                key: crate::platform::schema::delivery_stats(&day),
                 update: counters,
                 condition: None,
             });

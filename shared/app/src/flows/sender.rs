@@ -71,14 +71,16 @@ async fn handle_in_span(
 ) -> Result<(), RecordError> {
     let table = TenantTable::new(deps.table.clone(), &merchant);
     // A finished message is never sent again, whatever the queue redelivers.
-    if let Some(done) = table
+    let existing = table
         .get(&out_key(&env.id))
         .await
-        .map_err(RecordError::retry)?
+        .map_err(RecordError::retry)?;
+    if existing
+        .as_ref()
+        .and_then(|done| done.get_s("status"))
+        .is_some_and(|s| s != "deferred")
     {
-        if done.get_s("status").is_some_and(|s| s != "deferred") {
-            return Ok(());
-        }
+        return Ok(());
     }
     let deadline = deps.clock.now_ms() + 60_000;
     match deps
@@ -101,7 +103,16 @@ async fn handle_in_span(
         }
         Err(e) => return Err(RecordError::retry(e)),
     }
-    let step = decide_and_send(deps, &merchant, &table, &env, &to, record).await;
+    let step = decide_and_send(
+        deps,
+        &merchant,
+        &table,
+        &env,
+        &to,
+        record,
+        existing.as_ref(),
+    )
+    .await;
     match step {
         Ok(Step::Done(outcome)) => {
             record_outcome(deps, &table, &env, &to, &outcome)
@@ -149,6 +160,7 @@ async fn decide_and_send(
     env: &OutboundEnvelope,
     to: &str,
     record: &QueueRecord,
+    existing: Option<&Item>,
 ) -> Result<Step, RecordError> {
     let now = deps.clock.now();
     let customer = customers::get(table, to).await.map_err(RecordError::from)?;
@@ -213,7 +225,7 @@ async fn decide_and_send(
         return sandbox(deps, table, env, to).await.map(Step::Done);
     };
     // A previous attempt may have reached the Cloud API and died before recording the outcome.
-    if let Some(step) = reconcile(deps, table, env).await? {
+    if let Some(step) = reconcile(deps, existing) {
         return Ok(step);
     }
     table
@@ -281,38 +293,26 @@ const IN_DOUBT_WAIT_MS: i64 = 120_000;
 /// record, no outcome): Meta's status webhook for our id (biz_opaque_callback_data) proves the send,
 /// and the outcome is recorded without calling the API again; without one, the message waits for
 /// it up to [`IN_DOUBT_WAIT_MS`] and is then sent again (never lost, at worst once more).
-async fn reconcile(
-    deps: &Deps,
-    table: &TenantTable,
-    env: &OutboundEnvelope,
-) -> Result<Option<Step>, RecordError> {
-    let Some(record) = table
-        .get(&out_key(&env.id))
-        .await
-        .map_err(RecordError::retry)?
-    else {
-        return Ok(None);
-    };
+fn reconcile(deps: &Deps, existing: Option<&Item>) -> Option<Step> {
+    let record = existing?;
     if let (Some(wamid), Some(_)) = (record.get_s("wamid"), record.get_s("delivery_status")) {
         tracing::info!("Meta reported this message before its outcome was recorded: recorded now, not sent again");
-        return Ok(Some(Step::Done(Outcome::Sent {
+        return Some(Step::Done(Outcome::Sent {
             wamid: wamid.to_owned(),
-        })));
+        }));
     }
-    let Some(sending_at) = record.get_n("sending_at") else {
-        return Ok(None);
-    };
+    let sending_at = record.get_n("sending_at")?;
     let waited = deps.clock.now_ms() - sending_at;
     if waited < IN_DOUBT_WAIT_MS {
         let left = Duration::from_millis((IN_DOUBT_WAIT_MS - waited).max(1_000) as u64);
         tracing::warn!(wait = ?left, "a previous attempt may have sent this message: waiting for Meta's status");
-        return Ok(Some(Step::RetryAfter(
+        return Some(Step::RetryAfter(
             left,
             "waiting for Meta's status of a send in doubt".into(),
-        )));
+        ));
     }
     tracing::warn!("no status from Meta for a send in doubt: sending again");
-    Ok(None)
+    None
 }
 
 /// Puts the message back on the outbound queue at `until` (a due entry) and records it deferred.

@@ -104,6 +104,11 @@ pub fn settings(which: Settings) -> Key {
     Key::new("SETTINGS", sk)
 }
 
+/// A day's delivery counters (delivered, read, failed, unmatched statuses), by Mexico City day.
+pub fn delivery_stats(day: &str) -> Key {
+    Key::new("STATS#delivery", day)
+}
+
 /// Payments the merchant must look at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaymentIssue {
