@@ -16,15 +16,19 @@ mod texts;
 mod understand;
 
 #[cfg(test)]
+mod corpus;
+#[cfg(test)]
 mod tests;
 
 pub use choice::Choice;
-pub use machine::step;
+pub use machine::{order_number, step};
 pub use reply::{limits, Button, Reply, Row, Section};
 pub use texts::Texts;
+pub use understand::asks_for_invoice;
 
 use crate::catalog::Product;
 use crate::money::Centavos;
+use crate::search::ProductIndex;
 use crate::tax::LineAmounts;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -55,6 +59,9 @@ pub struct Faq {
     /// Words or phrases that trigger the answer; matched without accents or case.
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// Branch ids the answer applies to; empty for every branch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub branches: Vec<String>,
 }
 
 /// One of the customer's recent orders, for "mi pedido".
@@ -95,6 +102,13 @@ pub struct Context<'a> {
     pub now: DateTime<Utc>,
     /// The branch's timezone, for dates shown to the customer.
     pub timezone: Tz,
+    /// The branch's street address ("Av. 5 de Mayo 32, Centro, CDMX"); may be empty.
+    pub branch_address: &'a str,
+    /// The branch's opening hours as the merchant wrote them; may be empty.
+    pub branch_hours: &'a str,
+    /// The search index of `offers` (built from the same offers, in the same order); built on the
+    /// spot when absent, which costs a few milliseconds with thousands of products.
+    pub index: Option<&'a ProductIndex>,
 }
 
 /// A product that could not be reserved in full when the order was placed.
@@ -135,8 +149,24 @@ pub enum Input {
         /// Product retailer ids (our SKUs) and quantities.
         items: Vec<(String, u32)>,
     },
-    /// An image, document, audio, video or sticker.
+    /// A document or video.
     Media,
+    /// A voice note or audio file.
+    Voice,
+    /// A photo (often a prescription or a product).
+    Image,
+    /// A sticker.
+    Sticker,
+    /// A location pin.
+    Location {
+        /// Latitude as sent.
+        latitude: String,
+        /// Longitude as sent.
+        longitude: String,
+        /// The place's address, when a place was chosen.
+        #[serde(default)]
+        address: Option<String>,
+    },
     /// A message type the machine does not handle (location, contacts, reactions…).
     Unsupported,
     /// System: the app reserved stock and created the order asked for by [`Action::PlaceOrder`].
@@ -157,6 +187,14 @@ pub enum Input {
     },
     /// System: the human agent gave the conversation back to the machine.
     ReleasedByAgent,
+    /// System: the answer to [`Action::CancelOrder`]: cancelled (stock released), or not because
+    /// it was no longer waiting for payment.
+    OrderCancelled {
+        /// The order.
+        order_id: String,
+        /// Whether it was cancelled.
+        cancelled: bool,
+    },
 }
 
 /// One product in a cart: only the SKU and the quantity; prices always come from the catalog.
@@ -268,6 +306,12 @@ pub enum Action {
     },
     /// The customer dropped the cart (cancelled it or left it for an agent).
     CancelDraft,
+    /// Cancel an order that waits for payment and release its stock, then feed back
+    /// [`Input::OrderCancelled`].
+    CancelOrder {
+        /// The order.
+        order_id: String,
+    },
     /// Give the conversation to a human agent.
     HandToHuman,
     /// The customer asked to receive no more messages.

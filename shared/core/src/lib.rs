@@ -8,6 +8,8 @@ pub mod ids;
 pub mod money;
 pub mod net;
 pub mod phone;
+pub mod search;
 pub mod tax;
+pub mod text;
 
 pub use clock::{Clock, FixedClock, SystemClock};

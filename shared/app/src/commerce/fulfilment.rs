@@ -36,15 +36,9 @@ pub async fn notify(
     tell(deps, merchant, notice).await
 }
 
-/// The order number as customers see it: its last 6 characters.
+/// The order number as customers see it everywhere (chat, payment page, invoice, notices).
 pub fn short_id(id: &str) -> String {
-    id.chars()
-        .rev()
-        .take(6)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect()
+    mostrador_core::conversation::order_number(id)
 }
 
 async fn load(deps: &Deps, merchant: &MerchantId, order_id: &str) -> Result<Order, AppError> {
@@ -92,6 +86,30 @@ pub async fn cancel(deps: &Deps, merchant: &MerchantId, order_id: &str) -> Resul
     );
     notify(deps, merchant, &cancelled, text).await?;
     Ok(cancelled)
+}
+
+/// The customer cancels in the chat: an order still waiting for payment is cancelled and its stock
+/// released (the chat says so itself). `false` when it is no longer waiting (paid meanwhile, say).
+pub async fn cancel_by_customer(
+    deps: &Deps,
+    merchant: &MerchantId,
+    order_id: &str,
+) -> Result<bool, AppError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let Some(order) = orders::get(&table, order_id).await? else {
+        return Ok(false);
+    };
+    match order.status {
+        OrderStatus::Cancelled => Ok(true),
+        OrderStatus::AwaitingPayment => {
+            Ok(
+                orders::transition(deps, merchant, &order, OrderStatus::Cancelled)
+                    .await?
+                    .is_some(),
+            )
+        }
+        _ => Ok(false),
+    }
 }
 
 /// Fulfilment steps: ready for pickup, shipped, delivered.

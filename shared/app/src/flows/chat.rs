@@ -15,6 +15,7 @@ use crate::platform::error::AppError;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_core::conversation::{self, Action, Input, Offer, Reply};
+use mostrador_core::search::ProductIndex;
 use sha2::{Digest, Sha256};
 
 /// Runs one inbound message through the conversation.
@@ -70,18 +71,31 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
         .timezone
         .parse()
         .unwrap_or(chrono_tz::America::Mexico_City);
+    // The index is rebuilt per message: a few milliseconds for thousands of products, less than
+    // reading them; the step itself then searches in microseconds.
+    let index = ProductIndex::build(offers.iter().map(|o| &o.product), &chat.synonyms);
+    // FAQs for every branch, and this branch's own.
+    let faqs: Vec<conversation::Faq> = chat
+        .faqs
+        .iter()
+        .filter(|f| f.branches.is_empty() || f.branches.contains(&branch.id))
+        .cloned()
+        .collect();
     let ctx = conversation::Context {
         merchant_name: &profile.name,
         branch_name: &branch.name,
         texts: &chat.texts,
         offers: &offers,
         includes_iva: chat.includes_iva,
-        faqs: &chat.faqs,
+        faqs: &faqs,
         catalog_id: wa.catalog_id.as_deref(),
         customer_name: msg.profile_name.as_deref(),
         orders: &recent,
         now: deps.clock.now(),
         timezone,
+        branch_address: &branch.address,
+        branch_hours: &branch.hours,
+        index: Some(&index),
     };
     let mut state = load_state(&table, &msg.wa_id).await?;
     let mut pending = vec![input];
@@ -210,6 +224,15 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
                     }
                 }
                 Action::CancelDraft => {}
+                Action::CancelOrder { order_id } => {
+                    let cancelled =
+                        crate::commerce::fulfilment::cancel_by_customer(deps, &merchant, &order_id)
+                            .await?;
+                    pending.push(Input::OrderCancelled {
+                        order_id,
+                        cancelled,
+                    });
+                }
                 Action::HandToHuman => {
                     tracing::info!(merchant = %merchant, "conversation handed to a human agent")
                 }

@@ -79,18 +79,11 @@ fn normalized(text: &str) -> String {
         .replace('ú', "u")
 }
 
-/// Whether a message asks for an invoice.
+/// Whether a message asks for an invoice, in any phrasing ("me das factura porfa?", "no me ha
+/// llegado mi factura", "ocupo mi cfdi").
 pub fn asks_for_invoice(input: &Input) -> bool {
     match input {
-        Input::Text(t) => {
-            let t = normalized(t);
-            t == "factura"
-                || t == "facturar"
-                || t.starts_with("quiero factura")
-                || t.starts_with("quiero mi factura")
-                || t.starts_with("necesito factura")
-                || t.starts_with("necesito mi factura")
-        }
+        Input::Text(t) => mostrador_core::conversation::asks_for_invoice(t),
         Input::ButtonReply { id, .. } | Input::ListReply { id, .. } => id == "factura",
         _ => false,
     }
@@ -228,6 +221,10 @@ async fn target_order(
         if item.get("invoice_uuid").is_some() {
             continue;
         }
+        // Already asked for: its record says where it stands.
+        if super::issue::get(table, &summary.order_id).await?.is_some() {
+            continue;
+        }
         if let Some(order) = orders::get(table, &summary.order_id).await? {
             if matches!(
                 order.status,
@@ -244,6 +241,43 @@ async fn target_order(
     Ok(None)
 }
 
+/// Where the newest invoice the customer asked for stands, in words, with its files when stamped
+/// ("no me ha llegado mi factura").
+async fn requested_invoice(
+    deps: &Deps,
+    merchant: &MerchantId,
+    table: &TenantTable,
+    wa_id: &str,
+) -> Result<Option<String>, AppError> {
+    use super::issue::InvoiceStatus;
+    for summary in orders::recent_orders(table, wa_id).await? {
+        let Some(record) = super::issue::get(table, &summary.order_id).await? else {
+            continue;
+        };
+        let number = mostrador_core::conversation::order_number(&summary.order_id);
+        let text = match record.status {
+            InvoiceStatus::Stamped => {
+                let pdf = super::documents::link(
+                    deps,
+                    &super::issue::blob_key(merchant, &record.id, "cfdi.pdf"),
+                    &super::documents::filename(&record, "pdf"),
+                )?;
+                let xml = super::documents::link(
+                    deps,
+                    &super::issue::blob_key(merchant, &record.id, "cfdi.xml"),
+                    &super::documents::filename(&record, "xml"),
+                )?;
+                format!("🧾 Tu factura del pedido {number} ya está lista:\nPDF: {pdf}\nXML: {xml}")
+            }
+            InvoiceStatus::Retrying => format!("Tu factura del pedido {number} se está timbrando ante el SAT ⏳. En cuanto quede te llega aquí mismo en PDF y XML."),
+            InvoiceStatus::Blocked | InvoiceStatus::Rejected => format!("Tu factura del pedido {number} necesita una revisión de la tienda antes de emitirse. Ya está avisada; si quieres, escribe *asesor* y una persona te atiende."),
+            InvoiceStatus::Cancelled => format!("La factura de tu pedido {number} fue cancelada. Escribe *asesor* si necesitas que se emita de nuevo."),
+        };
+        return Ok(Some(text));
+    }
+    Ok(None)
+}
+
 async fn start(
     deps: &Deps,
     merchant: &MerchantId,
@@ -252,6 +286,10 @@ async fn start(
     out: &mut Replier<'_>,
 ) -> Result<(), AppError> {
     let Some((order_id, _)) = target_order(table, &msg.wa_id).await? else {
+        if let Some(text) = requested_invoice(deps, merchant, table, &msg.wa_id).await? {
+            out.text(text).await?;
+            return Ok(());
+        }
         out.text("No encuentro un pedido tuyo pendiente de facturar. La factura se hace para pedidos pagados; si ya la pediste, te llega aquí mismo en PDF y XML.")
             .await?;
         return Ok(());

@@ -22,6 +22,10 @@ pub struct ChatSettings {
     pub includes_iva: bool,
     /// Minutes stock stays reserved for an unpaid order.
     pub reservation_minutes: u32,
+    /// Words customers use for the same product, one group per line: brands and generics, local
+    /// names (`["tylenol", "paracetamol"]`). Product search finds any of them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub synonyms: Vec<Vec<String>>,
 }
 
 impl Default for ChatSettings {
@@ -31,6 +35,7 @@ impl Default for ChatSettings {
             faqs: Vec::new(),
             includes_iva: true,
             reservation_minutes: 30,
+            synonyms: Vec::new(),
         }
     }
 }
@@ -134,11 +139,20 @@ pub fn input_of(raw: &str) -> Option<Input> {
                 .map(|i| (i.product_retailer_id, i.quantity))
                 .collect(),
         },
-        MessageKind::Image(_)
-        | MessageKind::Document(_)
-        | MessageKind::Audio(_)
-        | MessageKind::Video(_)
-        | MessageKind::Sticker(_) => Input::Media,
+        MessageKind::Audio(_) => Input::Voice,
+        MessageKind::Image(_) => Input::Image,
+        MessageKind::Sticker(_) => Input::Sticker,
+        MessageKind::Location {
+            latitude,
+            longitude,
+            address,
+            ..
+        } => Input::Location {
+            latitude,
+            longitude,
+            address,
+        },
+        MessageKind::Document(_) | MessageKind::Video(_) => Input::Media,
         // Reactions and number changes are not requests: no answer.
         MessageKind::Reaction { .. } | MessageKind::System { .. } => return None,
         _ => Input::Unsupported,

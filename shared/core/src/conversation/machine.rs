@@ -7,12 +7,16 @@ use super::reply::{
     Section,
 };
 use super::texts::{fill, plural};
-use super::understand::{consent, search_query, understand, Intent, Quantity};
+use super::understand::{
+    consent, search_query, understand, Intent, Quantity, Reader, Situation, Wanted,
+};
 use super::{
     Action, CartLine, Context, Input, Offer, OrderSummary, Shortage, State, Step, MAX_QTY_PER_LINE,
 };
 use crate::money::Centavos;
+use crate::search::ProductIndex;
 use crate::tax::line_amounts;
+use crate::text::map_link;
 use chrono::Duration;
 
 /// Orders shown for "mi pedido".
@@ -20,18 +24,23 @@ const ORDERS_SHOWN: usize = 5;
 /// FAQs shown in the help list (the other rows are the agent and the menu).
 const FAQS_SHOWN: usize = limits::LIST_ROWS - 2;
 
+/// The order number customers see everywhere (chat, payment page, invoice): the id's last six
+/// characters, upper case.
+pub fn order_number(order_id: &str) -> String {
+    let chars: Vec<char> = order_id.trim().chars().collect();
+    let start = chars.len().saturating_sub(6);
+    chars[start..].iter().collect::<String>().to_uppercase()
+}
+
 /// Handles one input: the new state and what to do, in order. Every customer input gets a reply,
-/// except while a person has the conversation ([`State::HandedOff`]).
+/// except while a person has the conversation ([`State::HandedOff`]) and for stickers' cousins,
+/// reactions, which the app does not pass in.
 pub fn step(state: &State, input: &Input, ctx: &Context<'_>) -> Step {
     if *state == State::HandedOff {
         return handed_off(input, ctx);
     }
-    let idle = State::Idle;
-    let state = if *state == State::Unknown {
-        &idle
-    } else {
-        state
-    };
+    let settled = settle(state, ctx);
+    let state = &settled;
     match input {
         Input::Text(text) => on_text(state, text, ctx),
         Input::ButtonReply { id, title } | Input::ListReply { id, title } => {
@@ -43,7 +52,25 @@ pub fn step(state: &State, input: &Input, ctx: &Context<'_>) -> Step {
         }
         Input::CatalogOrder { items } => catalog_order(state, items, ctx),
         Input::Media => info(state, &ctx.texts.media, ctx),
+        Input::Voice => offer_person(state, &ctx.texts.voice, ctx),
+        Input::Image => offer_person(state, &ctx.texts.image, ctx),
+        Input::Sticker => Step {
+            state: state.clone(),
+            actions: replies(text_messages(&ctx.texts.sticker)),
+        },
+        Input::Location { .. } => {
+            let body = format!(
+                "{}\n{}",
+                ctx.texts.location_received,
+                store_fill(&ctx.texts.delivery, ctx)
+            );
+            info(state, &body, ctx)
+        }
         Input::Unsupported => info(state, &ctx.texts.unsupported, ctx),
+        Input::OrderCancelled {
+            order_id,
+            cancelled,
+        } => order_cancelled(state, order_id, *cancelled, ctx),
         Input::OrderPlaced {
             order_id,
             total,
@@ -87,9 +114,46 @@ fn handed_off(input: &Input, ctx: &Context<'_>) -> Step {
     }
 }
 
+/// A state that says an order waits for payment, when the order has moved on (paid, cancelled,
+/// expired), reads as the menu: nothing is owed any more.
+fn settle(state: &State, ctx: &Context<'_>) -> State {
+    match state {
+        State::Unknown => State::Idle,
+        State::AwaitingPayment { order_id, .. }
+            if ctx
+                .orders
+                .iter()
+                .any(|o| o.order_id == *order_id && o.status != "awaiting_payment") =>
+        {
+            State::Idle
+        }
+        other => other.clone(),
+    }
+}
+
 fn on_text(state: &State, text: &str, ctx: &Context<'_>) -> Step {
-    let asking_quantity = matches!(state, State::ChoosingQuantity { .. });
-    match understand(text, asking_quantity, ctx.faqs, ctx.offers) {
+    let built;
+    let index = match ctx.index {
+        Some(index) if index.len() == ctx.offers.len() => index,
+        _ => {
+            built = ProductIndex::build(ctx.offers.iter().map(|o| &o.product), &[]);
+            &built
+        }
+    };
+    let active = |i: usize| ctx.offers.get(i).is_some_and(|o| o.product.active);
+    let category_names: Vec<String> = categories(ctx).into_iter().map(|(name, _)| name).collect();
+    let reader = Reader {
+        faqs: ctx.faqs,
+        categories: &category_names,
+        index,
+        active: &active,
+    };
+    let at = Situation {
+        asking_quantity: matches!(state, State::ChoosingQuantity { .. }),
+        has_cart: !state.cart().is_empty(),
+        awaiting_payment: pending_order(state, ctx).is_some(),
+    };
+    match understand(text, at, &reader) {
         Intent::OptOut => Step {
             state: state.clone(),
             actions: [Action::OptOut]
@@ -111,8 +175,21 @@ fn on_text(state: &State, text: &str, ctx: &Context<'_>) -> Step {
             None => fallback(state, ctx),
         },
         Intent::PaymentLink => payment_link(state, ctx),
+        Intent::PaymentMethods => info(state, &ctx.texts.payment_methods, ctx),
+        Intent::PaidClaim => paid_claim(state, ctx),
+        Intent::CancelOrder => cancel_order(state, ctx),
+        Intent::Hours => hours(state, ctx),
+        Intent::Location => location(state, ctx),
+        Intent::Delivery => info(state, &store_fill(&ctx.texts.delivery, ctx), ctx),
+        Intent::Remove(named) => remove_from_cart(state, &named, text, ctx),
+        Intent::SetQuantity(qty, named) => set_quantity(state, qty, &named, text, ctx),
         Intent::Thanks => info(state, &ctx.texts.thanks, ctx),
-        Intent::Search(found) => search_results(state, text, &found, ctx),
+        Intent::Goodbye => Step {
+            state: state.clone(),
+            actions: replies(text_messages(&ctx.texts.goodbye)),
+        },
+        Intent::Want(wanted) => want(state, text, wanted, ctx),
+        Intent::NotCarried(query) => not_carried(state, &query, ctx),
         Intent::Unknown => fallback(state, ctx),
     }
 }
@@ -170,12 +247,45 @@ fn with_menu(body: &str, ctx: &Context<'_>) -> Vec<Action> {
     ))
 }
 
-/// An answer that does not move the conversation (FAQ, status, media…), with the menu.
+/// An answer that does not move the conversation (FAQ, status, media…), with the menu; while a
+/// quantity was asked, the answer and the same question again, so no question traps the customer.
 fn info(state: &State, body: &str, ctx: &Context<'_>) -> Step {
+    if let State::ChoosingQuantity { sku, cart } = state {
+        if let Some(offer) = offer(ctx, sku).filter(|o| o.product.active && o.available > 0) {
+            let mut step = ask_quantity(offer, cart.clone(), None, ctx);
+            let answer = replies(text_messages(body));
+            step.actions.splice(0..0, answer);
+            return step;
+        }
+    }
     Step {
         state: state.clone(),
         actions: with_menu(body, ctx),
     }
+}
+
+/// An answer with two buttons: talk to a person, or the menu.
+fn offer_person(state: &State, body: &str, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let buttons = vec![
+        Button::new(Choice::Agent.id(), &t.button_agent),
+        Button::new(Choice::Menu.id(), &t.button_menu),
+    ];
+    Step {
+        state: state.clone(),
+        actions: replies(with_buttons(body, buttons, &t.choose_option)),
+    }
+}
+
+/// A text with the branch's `{store}` and `{address}` filled in.
+fn store_fill(template: &str, ctx: &Context<'_>) -> String {
+    let store = store_name(ctx);
+    let address = if ctx.branch_address.trim().is_empty() {
+        store.clone()
+    } else {
+        ctx.branch_address.trim().to_string()
+    };
+    fill(template, &[("store", &store), ("address", &address)])
 }
 
 /// The state after going back to the menu: an open cart is kept, so is a pending payment.
@@ -204,10 +314,46 @@ fn store_name(ctx: &Context<'_>) -> String {
     }
 }
 
-/// The first word of the profile name that has letters ("~Mariana López" → "Mariana").
+/// Courtesy titles that come before a name in profile names ("Don Beto", "Lic. Ana").
+const HONORIFICS: &[&str] = &[
+    "don",
+    "dona",
+    "doña",
+    "sr",
+    "sra",
+    "srta",
+    "senor",
+    "señor",
+    "senora",
+    "señora",
+    "lic",
+    "licenciado",
+    "licenciada",
+    "ing",
+    "dr",
+    "dra",
+    "doctor",
+    "doctora",
+    "profe",
+    "prof",
+    "mtro",
+    "mtra",
+    "c",
+];
+
+/// The first word of the profile name that has letters and is not a title ("~Mariana López" →
+/// "Mariana", "Don Beto" → "Beto").
 fn first_name(profile: Option<&str>) -> Option<String> {
     let word = profile?
         .split_whitespace()
+        .filter(|w| {
+            let bare: String = w
+                .chars()
+                .filter(|c| c.is_alphabetic())
+                .flat_map(char::to_lowercase)
+                .collect();
+            !HONORIFICS.contains(&bare.as_str())
+        })
         .find(|w| w.chars().any(char::is_alphabetic))?;
     let word: String = word
         .chars()
@@ -703,10 +849,17 @@ fn catalog_order(state: &State, items: &[(String, u32)], ctx: &Context<'_>) -> S
     if items.is_empty() {
         return info(state, &t.cart_empty, ctx);
     }
-    let lines = merge(items.iter().map(|(sku, qty)| CartLine {
-        sku: sku.clone(),
-        qty: *qty,
-    }));
+    // WhatsApp empties its cart once sent: a second order adds to what the customer has here.
+    let lines = merge(
+        state
+            .cart()
+            .iter()
+            .cloned()
+            .chain(items.iter().map(|(sku, qty)| CartLine {
+                sku: sku.clone(),
+                qty: *qty,
+            })),
+    );
     let notes = if state.cart().is_empty() {
         Vec::new()
     } else {
@@ -778,10 +931,11 @@ fn order_placed(
     let body = fill(
         &ctx.texts.order_placed,
         &[
-            ("order_id", order_id),
+            ("order_id", &order_number(order_id)),
             ("total", &total.display_mxn()),
             ("payment_url", payment_url),
             ("minutes", &minutes.to_string()),
+            ("s", plural(minutes.into())),
         ],
     );
     let state = State::AwaitingPayment {
@@ -829,13 +983,15 @@ fn payment_link_text(state: &State, ctx: &Context<'_>) -> Option<String> {
     else {
         return None;
     };
+    pending_order(state, ctx)?;
     let minutes = minutes_left(state, ctx)?;
     Some(fill(
         &ctx.texts.payment_link,
         &[
-            ("order_id", order_id),
+            ("order_id", &order_number(order_id)),
             ("payment_url", payment_url),
             ("minutes", &minutes.to_string()),
+            ("s", plural(minutes.unsigned_abs())),
         ],
     ))
 }
@@ -849,7 +1005,10 @@ fn payment_link(state: &State, ctx: &Context<'_>) -> Step {
     }
     match state {
         State::AwaitingPayment { order_id, .. } => {
-            let body = fill(&ctx.texts.payment_expired, &[("order_id", order_id)]);
+            let body = fill(
+                &ctx.texts.payment_expired,
+                &[("order_id", &order_number(order_id))],
+            );
             Step {
                 state: State::Idle,
                 actions: with_menu(&body, ctx),
@@ -870,28 +1029,417 @@ fn order_status(state: &State, ctx: &Context<'_>) -> Step {
     }
     let mut orders: Vec<&OrderSummary> = ctx.orders.iter().collect();
     orders.sort_by_key(|o| std::cmp::Reverse(o.created_at));
-    let mut body = vec![t.orders_title.clone()];
-    for order in orders.into_iter().take(ORDERS_SHOWN) {
-        let date = order
-            .created_at
-            .with_timezone(&ctx.timezone)
-            .format("%d/%m/%Y %H:%M")
-            .to_string();
+    let mut body = Vec::new();
+    if let Some(latest) = orders.first() {
+        let mut detail = t.status_detail(&latest.status);
+        if latest.status == "ready_for_pickup" && !ctx.branch_address.trim().is_empty() {
+            detail = format!("{detail} 📍 {}", ctx.branch_address.trim());
+        }
         body.push(fill(
-            &t.order_line,
+            &t.order_latest,
             &[
-                ("order_id", &order.order_id),
-                ("date", &date),
-                ("total", &order.total.display_mxn()),
-                ("status", &t.status_label(&order.status)),
+                ("order_id", &order_number(&latest.order_id)),
+                ("detail", &detail),
             ],
         ));
+    }
+    if orders.len() > 1 {
+        body.push(String::new());
+        body.push(t.orders_title.clone());
+        for order in orders.iter().take(ORDERS_SHOWN) {
+            let date = order
+                .created_at
+                .with_timezone(&ctx.timezone)
+                .format("%d/%m/%Y %H:%M")
+                .to_string();
+            body.push(fill(
+                &t.order_line,
+                &[
+                    ("order_id", &order_number(&order.order_id)),
+                    ("date", &date),
+                    ("total", &order.total.display_mxn()),
+                    ("status", &t.status_label(&order.status)),
+                ],
+            ));
+        }
     }
     if let Some(link) = payment_link_text(state, ctx) {
         body.push(String::new());
         body.push(link);
     }
     info(state, &body.join("\n"), ctx)
+}
+
+/// The order that waits for the customer's payment: the one this conversation placed, unless it
+/// is listed with another status, or else the newest listed order waiting for payment.
+fn pending_order(state: &State, ctx: &Context<'_>) -> Option<String> {
+    if let State::AwaitingPayment { order_id, .. } = state {
+        let listed = ctx.orders.iter().find(|o| o.order_id == *order_id);
+        if listed.is_none_or(|o| o.status == "awaiting_payment") {
+            return Some(order_id.clone());
+        }
+    }
+    ctx.orders
+        .iter()
+        .filter(|o| o.status == "awaiting_payment")
+        .max_by_key(|o| o.created_at)
+        .map(|o| o.order_id.clone())
+}
+
+/// "ya pagué": what we know of the payment of the newest order.
+fn paid_claim(state: &State, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let latest = ctx.orders.iter().max_by_key(|o| o.created_at);
+    let Some(order) = latest else {
+        if let Some(link) = payment_link_text(state, ctx) {
+            return info(state, &link, ctx);
+        }
+        return info(state, &t.no_pending_payment, ctx);
+    };
+    let number = order_number(&order.order_id);
+    let status = t.status_label(&order.status).to_lowercase();
+    match order.status.as_str() {
+        "awaiting_payment" => {
+            let mut body = fill(
+                &t.paid_not_seen,
+                &[("order_id", &number), ("total", &order.total.display_mxn())],
+            );
+            if let Some(link) = payment_link_text(state, ctx) {
+                body.push_str("\n\n");
+                body.push_str(&link);
+            }
+            offer_person(state, &body, ctx)
+        }
+        "cancelled" | "expired" | "refunded" => {
+            let body = fill(
+                &t.paid_closed,
+                &[("order_id", &number), ("status", &status)],
+            );
+            offer_person(state, &body, ctx)
+        }
+        _ => info(
+            state,
+            &fill(
+                &t.paid_received,
+                &[("order_id", &number), ("status", &status)],
+            ),
+            ctx,
+        ),
+    }
+}
+
+/// "quiero cancelar mi pedido": an open cart is dropped; an unpaid order is cancelled; a paid one
+/// goes to a person (refunds are the merchant's call).
+fn cancel_order(state: &State, ctx: &Context<'_>) -> Step {
+    if let Some(order_id) = pending_order(state, ctx) {
+        let mut actions = Vec::new();
+        if !state.cart().is_empty() {
+            actions.push(Action::CancelDraft);
+        }
+        actions.push(Action::CancelOrder { order_id });
+        return Step {
+            state: State::Idle,
+            actions,
+        };
+    }
+    if !state.cart().is_empty() {
+        return cancel(state, ctx);
+    }
+    let latest = ctx.orders.iter().max_by_key(|o| o.created_at);
+    match latest {
+        Some(order)
+            if ["paid", "invoiced", "ready_for_pickup", "shipped"]
+                .contains(&order.status.as_str()) =>
+        {
+            cancel_by_person(&order.order_id, &order.status, ctx)
+        }
+        _ => info(state, &ctx.texts.nothing_to_cancel, ctx),
+    }
+}
+
+fn cancel_by_person(order_id: &str, status: &str, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let body = fill(
+        &t.cancel_paid,
+        &[
+            ("order_id", &order_number(order_id)),
+            ("status", &t.status_label(status).to_lowercase()),
+        ],
+    );
+    Step {
+        state: State::HandedOff,
+        actions: [Action::HandToHuman]
+            .into_iter()
+            .chain(replies(text_messages(&body)))
+            .collect(),
+    }
+}
+
+/// The app's answer to [`Action::CancelOrder`].
+fn order_cancelled(state: &State, order_id: &str, cancelled: bool, ctx: &Context<'_>) -> Step {
+    if cancelled {
+        let body = fill(
+            &ctx.texts.order_cancelled,
+            &[("order_id", &order_number(order_id))],
+        );
+        return Step {
+            state: top(state),
+            actions: with_menu(&body, ctx),
+        };
+    }
+    let status = ctx
+        .orders
+        .iter()
+        .find(|o| o.order_id == order_id)
+        .map_or("paid", |o| o.status.as_str());
+    cancel_by_person(order_id, status, ctx)
+}
+
+fn hours(state: &State, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let store = store_name(ctx);
+    let body = if ctx.branch_hours.trim().is_empty() {
+        fill(&t.hours_unknown, &[("store", &store)])
+    } else {
+        fill(
+            &t.hours,
+            &[("store", &store), ("hours", ctx.branch_hours.trim())],
+        )
+    };
+    info(state, &body, ctx)
+}
+
+fn location(state: &State, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let store = store_name(ctx);
+    let address = ctx.branch_address.trim();
+    let body = if address.is_empty() {
+        fill(&t.location_unknown, &[("store", &store)])
+    } else {
+        fill(
+            &t.location,
+            &[
+                ("store", &store),
+                ("address", address),
+                ("map", &map_link(address)),
+            ],
+        )
+    };
+    let mut step = info(state, &body, ctx);
+    if !ctx.branch_hours.trim().is_empty() {
+        let hours = fill(
+            &t.hours,
+            &[("store", &store), ("hours", ctx.branch_hours.trim())],
+        );
+        if let Some(Action::Reply(Reply::Buttons { body, .. })) = step.actions.first_mut() {
+            if body.chars().count() + hours.chars().count() < limits::INTERACTIVE_BODY {
+                body.push('\n');
+                body.push_str(&hours);
+            }
+        }
+    }
+    step
+}
+
+/// Cart lines whose product is among `named` (positions in the offers).
+fn named_skus(named: &[usize], ctx: &Context<'_>) -> Vec<String> {
+    named
+        .iter()
+        .filter_map(|&i| ctx.offers.get(i))
+        .map(|o| o.product.sku.clone())
+        .collect()
+}
+
+fn product_name(sku: &str, ctx: &Context<'_>) -> String {
+    offer(ctx, sku).map_or_else(|| sku.to_string(), |o| o.product.name.trim().to_string())
+}
+
+/// "quita el ibuprofeno", "ya no quiero el paracetamol".
+fn remove_from_cart(state: &State, named: &[usize], text: &str, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let cart = state.cart().to_vec();
+    let skus = named_skus(named, ctx);
+    let target: Vec<String> = if skus.is_empty() {
+        match cart.as_slice() {
+            [only] => vec![only.sku.clone()],
+            _ => Vec::new(),
+        }
+    } else {
+        cart.iter()
+            .filter(|l| skus.contains(&l.sku))
+            .map(|l| l.sku.clone())
+            .collect()
+    };
+    if target.is_empty() {
+        let note = if skus.is_empty() {
+            let example = cart
+                .first()
+                .map(|l| product_name(&l.sku, ctx))
+                .unwrap_or_default();
+            fill(&t.remove_which, &[("product", &example)])
+        } else {
+            fill(&t.not_in_cart, &[("query", &search_query(text))])
+        };
+        return show_cart(state, cart, vec![note, String::new()], ctx);
+    }
+    let notes: Vec<String> = target
+        .iter()
+        .map(|sku| fill(&t.removed, &[("product", &product_name(sku, ctx))]))
+        .collect();
+    let left: Vec<CartLine> = cart
+        .into_iter()
+        .filter(|l| !target.contains(&l.sku))
+        .collect();
+    if left.is_empty() {
+        let body = format!("{}\n{}", notes.join("\n"), t.cart_empty);
+        return Step {
+            state: match state {
+                State::AwaitingPayment { .. } => state.clone(),
+                _ => State::Idle,
+            },
+            actions: [Action::CancelDraft]
+                .into_iter()
+                .chain(with_menu(&body, ctx))
+                .collect(),
+        };
+    }
+    let mut notes = notes;
+    notes.push(String::new());
+    show_cart(state, left, notes, ctx)
+}
+
+/// "mejor que sean 3", "solo 1 paracetamol".
+fn set_quantity(state: &State, qty: u32, named: &[usize], text: &str, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let mut cart = state.cart().to_vec();
+    let skus = named_skus(named, ctx);
+    let target = if skus.is_empty() {
+        match cart.as_slice() {
+            [only] => Some(only.sku.clone()),
+            _ => None,
+        }
+    } else {
+        cart.iter()
+            .find(|l| skus.contains(&l.sku))
+            .map(|l| l.sku.clone())
+    };
+    let Some(sku) = target else {
+        // A product not in the cart yet: add it with that quantity.
+        if let Some(sku) = skus.first() {
+            return add_to_cart(state, sku, qty, ctx);
+        }
+        let note = fill(&t.not_in_cart, &[("query", &search_query(text))]);
+        return show_cart(state, cart, vec![note, String::new()], ctx);
+    };
+    for line in cart.iter_mut().filter(|l| l.sku == sku) {
+        line.qty = qty;
+    }
+    let note = fill(
+        &t.quantity_changed,
+        &[
+            ("product", &product_name(&sku, ctx)),
+            ("qty", &qty.to_string()),
+        ],
+    );
+    show_cart(state, cart, vec![note, String::new()], ctx)
+}
+
+/// Products asked for in a message, each with its quantity.
+fn want(state: &State, text: &str, wanted: Vec<Wanted>, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    if let [one] = wanted.as_slice() {
+        return want_one(state, text, one, ctx);
+    }
+    let mut lines = state.cart().to_vec();
+    let mut notes = Vec::new();
+    let mut added = 0;
+    let mut first_unsure: Option<&Wanted> = None;
+    for w in &wanted {
+        match w.found.as_slice() {
+            [] => notes.push(fill(&t.not_carried, &[("query", &w.query)])),
+            [first, ..] if w.sure => {
+                let offer = &ctx.offers[*first];
+                let qty = match w.qty {
+                    Some(Quantity::Valid(n)) => n,
+                    _ => 1,
+                };
+                if offer.available == 0 {
+                    notes.push(fill(
+                        &t.product_sold_out,
+                        &[("product", offer.product.name.trim())],
+                    ));
+                    continue;
+                }
+                lines.push(CartLine {
+                    sku: offer.product.sku.clone(),
+                    qty,
+                });
+                added += 1;
+            }
+            _ => {
+                notes.push(fill(&t.which_one, &[("query", &w.query)]));
+                first_unsure = first_unsure.or(Some(w));
+            }
+        }
+    }
+    if added == 0 {
+        if let Some(w) = first_unsure {
+            return search_results(state, &w.query, &w.found, ctx);
+        }
+        let query: Vec<&str> = wanted.iter().map(|w| w.query.as_str()).collect();
+        return not_carried(state, &query.join(", "), ctx);
+    }
+    if !notes.is_empty() {
+        notes.push(String::new());
+    }
+    show_cart(state, merge(lines), notes, ctx)
+}
+
+fn want_one(state: &State, text: &str, one: &Wanted, ctx: &Context<'_>) -> Step {
+    let cart = state.cart().to_vec();
+    match one.found.as_slice() {
+        [] => not_carried(state, &one.query, ctx),
+        [first, ..] if one.sure => {
+            let offer = &ctx.offers[*first];
+            if offer.available == 0 {
+                return choose_product(state, &offer.product.sku, ctx);
+            }
+            match one.qty {
+                Some(Quantity::Valid(qty)) => add_to_cart(state, &offer.product.sku, qty, ctx),
+                Some(Quantity::OutOfRange) => {
+                    let max = offer.available.min(MAX_QTY_PER_LINE).to_string();
+                    let why = fill(&ctx.texts.quantity_invalid, &[("max", &max)]);
+                    ask_quantity(offer, cart, Some(why), ctx)
+                }
+                None => ask_quantity(offer, cart, None, ctx),
+            }
+        }
+        found => search_results(state, text, found, ctx),
+    }
+}
+
+/// A product the catalog does not have: say so, with the catalog at hand.
+fn not_carried(state: &State, query: &str, ctx: &Context<'_>) -> Step {
+    let body = fill(&ctx.texts.not_carried, &[("query", &fit(query, 60))]);
+    let t = ctx.texts;
+    let buttons = vec![
+        Button::new(Choice::Catalog { page: 0 }.id(), &t.button_catalog),
+        Button::new(Choice::Agent.id(), &t.button_agent),
+    ];
+    match state {
+        State::ChoosingQuantity { .. } => return info(state, &body, ctx),
+        State::Cart { .. } | State::Confirming { .. } => {
+            return Step {
+                state: state.clone(),
+                actions: replies(with_buttons(&body, cart_buttons(ctx), &t.choose_option)),
+            }
+        }
+        _ => {}
+    }
+    Step {
+        state: state.clone(),
+        actions: replies(with_buttons(&body, buttons, &t.choose_option)),
+    }
 }
 
 // ---- help, people, fallback ----

@@ -114,7 +114,7 @@ pub struct Texts {
     pub cart_empty: String,
     /// Nothing of the cart could be kept.
     pub cart_emptied: String,
-    /// A catalog order replaced an open cart.
+    /// A catalog order was added to an open cart.
     pub cart_replaced: String,
     /// Cart button: browse more.
     pub button_add_more: String,
@@ -164,6 +164,58 @@ pub struct Texts {
     pub opted_out: String,
     /// Sent after "alta".
     pub opted_in: String,
+    /// Sent after "adiós".
+    pub goodbye: String,
+    /// A product the catalog does not have: `{query}`.
+    pub not_carried: String,
+    /// Heading of close alternatives after [`Texts::not_carried`].
+    pub alternatives: String,
+    /// Several products matched one part of a message: `{query}`.
+    pub which_one: String,
+    /// The branch's hours: `{store}`, `{hours}`.
+    pub hours: String,
+    /// The branch has no hours on file: `{store}`.
+    pub hours_unknown: String,
+    /// The branch's address: `{store}`, `{address}`, `{map}` (a map link).
+    pub location: String,
+    /// The branch has no address on file: `{store}`.
+    pub location_unknown: String,
+    /// How orders are delivered: `{store}`, `{address}`.
+    pub delivery: String,
+    /// Answer to a location pin: `{store}`, `{address}`.
+    pub location_received: String,
+    /// How customers pay.
+    pub payment_methods: String,
+    /// "ya pagué" and the payment arrived: `{order_id}`, `{status}`.
+    pub paid_received: String,
+    /// "ya pagué" and it has not arrived: `{order_id}`, `{total}`.
+    pub paid_not_seen: String,
+    /// "ya pagué" about an order that was cancelled or expired: `{order_id}`, `{status}`.
+    pub paid_closed: String,
+    /// The customer cancelled an unpaid order: `{order_id}`.
+    pub order_cancelled: String,
+    /// The customer asked to cancel a paid order: `{order_id}`, `{status}`.
+    pub cancel_paid: String,
+    /// A product was taken out of the cart: `{product}`.
+    pub removed: String,
+    /// "quita…" without saying what, with several products in the cart.
+    pub remove_which: String,
+    /// A product named for removal or change is not in the cart: `{query}`.
+    pub not_in_cart: String,
+    /// A line's quantity changed: `{product}`, `{qty}`.
+    pub quantity_changed: String,
+    /// Answer to a voice note.
+    pub voice: String,
+    /// Answer to a photo.
+    pub image: String,
+    /// Answer to a sticker.
+    pub sticker: String,
+    /// Button: talk to a person.
+    pub button_agent: String,
+    /// Button: main menu.
+    pub button_menu: String,
+    /// The latest order, first line of "mi pedido": `{order_id}`, `{detail}`.
+    pub order_latest: String,
 }
 
 impl Default for Texts {
@@ -200,7 +252,7 @@ impl Default for Texts {
             category_gone: s("Esa categoría ya no tiene productos."),
             search_results: s("Encontré esto para «{query}» 👇"),
             search_section: s("Resultados"),
-            ask_quantity: s("¿Cuántas piezas de *{product}* quieres? ({price} c/u)\nElige o escribe un número del 1 al {max}."),
+            ask_quantity: s("¿Cuántos quieres de *{product}*? ({price} c/u)\nElige o escribe la cantidad."),
             product_sold_out: s("Lo siento, *{product}* está agotado por ahora 😕."),
             product_unavailable: s("Ese producto ya no está disponible 😕."),
             quantity_invalid: s("La cantidad debe ser un número entero del 1 al {max} 🙂."),
@@ -222,15 +274,15 @@ impl Default for Texts {
             prices_changed: s("⚠️ Algunos precios cambiaron. Revisa tu pedido antes de confirmar."),
             cart_empty: s("Tu carrito está vacío. ¿Vemos el catálogo? 🛍️"),
             cart_emptied: s("No quedó nada disponible de lo que pediste 😕."),
-            cart_replaced: s("Armé tu carrito con lo que enviaste (reemplaza el anterior)."),
+            cart_replaced: s("Agregué lo que enviaste a tu carrito 🛒"),
             button_add_more: s("Agregar más"),
             button_confirm: s("Confirmar"),
             button_cancel: s("Cancelar"),
             cart_cancelled: s("Listo, cancelé tu carrito. Aquí estoy cuando quieras 🙂"),
             nothing_to_cancel: s("No tienes un carrito abierto. Para cancelar un pedido ya registrado, escribe *asesor*."),
-            order_placed: s("✅ ¡Listo! Registramos tu pedido {order_id}.\nTotal: *{total}*\nPaga aquí: {payment_url}\nApartamos tus productos por {minutes} minutos."),
+            order_placed: s("✅ ¡Listo! Registramos tu pedido {order_id}.\nTotal: *{total}*\nPaga aquí: {payment_url}\nApartamos tus productos por {minutes} minuto{s}."),
             order_rejected: s("😕 Mientras confirmabas cambió la existencia:"),
-            payment_link: s("Tu pedido {order_id} te espera 🙂\nPaga aquí: {payment_url}\nTus productos siguen apartados {minutes} minutos más."),
+            payment_link: s("Tu pedido {order_id} te espera 🙂\nPaga aquí: {payment_url}\nTus productos siguen apartados {minutes} minuto{s} más."),
             payment_expired: s("La reserva de tu pedido {order_id} ya venció ⌛. Si aún lo quieres, arma tu carrito de nuevo."),
             no_pending_payment: s("No tienes pagos pendientes 🙂."),
             orders_title: s("📦 *Tus pedidos recientes*"),
@@ -247,6 +299,32 @@ impl Default for Texts {
             released: s("Gracias por tu paciencia 🙌. Si necesitas algo más, escribe *menú*."),
             opted_out: s("Listo, ya no te enviaremos mensajes. Si cambias de opinión, escribe *alta*."),
             opted_in: s("¡Qué gusto! 🎉 Volverás a recibir nuestros mensajes."),
+            goodbye: s("¡Hasta pronto! 👋 Aquí estamos cuando nos necesites."),
+            not_carried: s("No manejamos *{query}* por ahora 😕."),
+            alternatives: s("Quizá te sirva:"),
+            which_one: s("Para «{query}» tengo varias opciones; dime cuál te llevas."),
+            hours: s("🕗 Horario de {store}: {hours}"),
+            hours_unknown: s("No tengo a la mano el horario de {store}. Escribe *asesor* y una persona te lo confirma."),
+            location: s("📍 Estamos en {address}\n{map}"),
+            location_unknown: s("No tengo a la mano la dirección de {store}. Escribe *asesor* y una persona te la comparte."),
+            delivery: s("Por ahora entregamos en la sucursal: {store}, {address}. Si necesitas envío a domicilio, escribe *asesor* y lo vemos con una persona."),
+            location_received: s("Gracias por tu ubicación 📍."),
+            payment_methods: s("💳 Puedes pagar con tarjeta de crédito o débito, transferencia SPEI o en efectivo en OXXO, desde el enlace de pago que te llega al confirmar tu pedido."),
+            paid_received: s("✅ ¡Sí! Ya tenemos el pago de tu pedido {order_id}. Estado: {status}."),
+            paid_not_seen: s("Todavía no vemos el pago de tu pedido {order_id} ({total}). Con tarjeta se refleja al momento, con SPEI en unos minutos y en OXXO puede tardar hasta una hora. En cuanto llegue te aviso por aquí ✅"),
+            paid_closed: s("Tu pedido {order_id} está {status}. Si ya pagaste, una persona del equipo lo revisa contigo."),
+            order_cancelled: s("Listo, cancelé tu pedido {order_id} y liberé los productos. Si cambias de opinión, escríbeme y lo armamos de nuevo 🙂"),
+            cancel_paid: s("Tu pedido {order_id} ya está {status}, así que lo cancela una persona del equipo junto con tu reembolso. Ya le avisé 🙋"),
+            removed: s("Quité *{product}* de tu carrito."),
+            remove_which: s("¿Cuál producto quito? Dime su nombre, por ejemplo «quita el {product}»."),
+            not_in_cart: s("No tienes «{query}» en tu carrito."),
+            quantity_changed: s("Cambié *{product}* a {qty}."),
+            voice: s("Recibí tu nota de voz 🎙️, pero todavía no puedo escucharlas. Escríbeme lo que necesitas o habla con una persona del equipo."),
+            image: s("Recibí tu imagen 📷. Si es una receta o la foto de un producto, una persona del equipo puede revisarla contigo."),
+            sticker: s("😊"),
+            button_agent: s("Hablar con persona"),
+            button_menu: s("Menú"),
+            order_latest: s("Tu pedido {order_id} {detail}"),
         }
     }
 }
@@ -271,6 +349,24 @@ impl Texts {
             other => other,
         };
         label.to_string()
+    }
+
+    /// What an order's status means for the customer, as a sentence's end ("va en camino 🛵").
+    pub fn status_detail(&self, status: &str) -> String {
+        if let Some(label) = self.status_labels.get(status) {
+            return format!("— {label}");
+        }
+        match status {
+            "awaiting_payment" => "está esperando tu pago.".into(),
+            "paid" | "invoiced" => "ya está pagado ✅ y lo estamos preparando.".into(),
+            "ready_for_pickup" => "está listo para recoger 🛍️.".into(),
+            "shipped" => "va en camino 🛵.".into(),
+            "delivered" | "fulfilled" => "ya fue entregado ✅.".into(),
+            "cancelled" => "fue cancelado.".into(),
+            "expired" => "venció porque no recibimos el pago a tiempo.".into(),
+            "refunded" => "fue reembolsado.".into(),
+            other => format!("está en estado: {}.", self.status_label(other)),
+        }
     }
 }
 

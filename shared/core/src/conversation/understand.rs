@@ -1,20 +1,21 @@
-//! What a customer's free text asks for: commands, FAQ keywords, quantities, product names.
+//! What a customer's free text asks for, the way Mexican customers write on WhatsApp: commands,
+//! questions about the store, the order and the payment, cart edits, and products with quantities
+//! ("me vende 2 cajas de paracetamol porfa", "tmb un ibuprofeno").
 //!
-//! Matching is on a normalized form: lowercase, without accents or punctuation ("¿Cuál es su
-//! HORARIO?" → "cual es su horario").
+//! Matching is on [`crate::text::normalize`]d text (lowercase, accents folded, shorthand spelled out).
+//! Products are found by [`ProductIndex`]; everything else by phrases at word boundaries.
 
 use super::choice::Choice;
-use super::{Faq, Offer, MAX_QTY_PER_LINE};
-
-/// Only the start of a very long message is read.
-const MAX_READ_CHARS: usize = 500;
+use super::{Faq, MAX_QTY_PER_LINE};
+use crate::search::{is_stopword, Hit, ProductIndex};
+use crate::text::{contains_any, contains_phrase, normalize, MAX_READ_CHARS};
 
 /// What a text asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Intent {
-    /// "baja", "alto", "stop".
+    /// Stop receiving messages, in any phrasing.
     OptOut,
-    /// "alta".
+    /// "alta": receive messages again.
     OptIn,
     /// A command that is also a button ("menú", "catálogo", "mi pedido", "confirmar"…).
     Choose(Choice),
@@ -24,12 +25,45 @@ pub(crate) enum Intent {
     Faq(usize),
     /// "pagar", "liga de pago".
     PaymentLink,
+    /// "¿aceptan tarjeta?", "¿puedo pagar en efectivo?".
+    PaymentMethods,
+    /// "ya pagué", "ya te deposité por oxxo".
+    PaidClaim,
+    /// "quiero cancelar mi pedido".
+    CancelOrder,
+    /// "¿a qué hora abren?".
+    Hours,
+    /// "¿dónde están?".
+    Location,
+    /// "¿hacen envíos?", "¿cuánto cuesta el envío?".
+    Delivery,
+    /// "quita el ibuprofeno": products named (positions in the offers), empty when none was named.
+    Remove(Vec<usize>),
+    /// "mejor que sean 3": the new quantity, and the products named (may be empty).
+    SetQuantity(u32, Vec<usize>),
     /// "gracias".
     Thanks,
-    /// Product names matching these words.
-    Search(Vec<usize>),
+    /// "adiós", "hasta luego".
+    Goodbye,
+    /// Products, each with the quantity written next to it.
+    Want(Vec<Wanted>),
+    /// A product asked for that the catalog does not have: the words used.
+    NotCarried(String),
     /// Nothing we know.
     Unknown,
+}
+
+/// A product asked for in one part of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Wanted {
+    /// The quantity written next to it, if any.
+    pub qty: Option<Quantity>,
+    /// Products found, best first (positions in the offers); empty when none matched.
+    pub found: Vec<usize>,
+    /// Whether the first of `found` is clearly what was meant.
+    pub sure: bool,
+    /// The words that named it.
+    pub query: String,
 }
 
 /// A quantity as the customer wrote it.
@@ -41,51 +75,89 @@ pub(crate) enum Quantity {
     OutOfRange,
 }
 
-/// Lowercase, accents folded, anything but letters and digits turned into single spaces.
-pub(crate) fn normalize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut space = true;
-    for c in text
-        .chars()
-        .take(MAX_READ_CHARS)
-        .flat_map(char::to_lowercase)
-    {
-        let c = match c {
-            'á' | 'à' | 'ä' | 'â' | 'ã' => 'a',
-            'é' | 'è' | 'ë' | 'ê' => 'e',
-            'í' | 'ì' | 'ï' | 'î' => 'i',
-            'ó' | 'ò' | 'ö' | 'ô' | 'õ' => 'o',
-            'ú' | 'ù' | 'ü' | 'û' => 'u',
-            'ñ' => 'n',
-            'ç' => 'c',
-            c if c.is_alphanumeric() => c,
-            _ => ' ',
-        };
-        if c == ' ' {
-            if !space {
-                out.push(' ');
-            }
-            space = true;
-        } else {
-            out.push(c);
-            space = false;
-        }
-    }
-    let trimmed = out.trim_end().len();
-    out.truncate(trimmed);
-    out
+/// Where the conversation stands, as far as reading a text is concerned.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Situation {
+    /// The machine asked how many units.
+    pub asking_quantity: bool,
+    /// A cart with products is open.
+    pub has_cart: bool,
+    /// An order waits for its payment.
+    pub awaiting_payment: bool,
 }
 
-const OPT_OUT: &[&str] = &[
+const OPT_OUT_EXACT: &[&str] = &[
     "baja",
     "alto",
     "stop",
+    "parar",
+    "unsubscribe",
+    "darme de baja",
+    "dar de baja",
+    "de baja",
+    "no mas mensajes",
+    "ya no",
+    "bloquear",
+];
+/// Phrases that ask to stop messages anywhere in a text.
+const OPT_OUT_PHRASES: &[&str] = &[
     "dar de baja",
     "darme de baja",
-    "unsubscribe",
+    "dame de baja",
+    "denme de baja",
+    "me doy de baja",
+    "de baja mi numero",
     "cancelar suscripcion",
+    "desuscribir",
+    "desuscribirme",
+    "unsubscribe",
+    "no me manden",
+    "no me mandes",
+    "no me envien",
+    "no me envies",
+    "no me escriban",
+    "no me escribas",
+    "no me sigan",
+    "no me molesten",
+    "dejen de mandar",
+    "dejen de mandarme",
+    "dejen de enviar",
+    "dejen de enviarme",
+    "dejen de escribir",
+    "dejen de escribirme",
+    "deja de mandar",
+    "deja de mandarme",
+    "deja de enviar",
+    "deja de enviarme",
+    "deja de escribirme",
+    "no quiero recibir",
+    "no deseo recibir",
+    "ya no quiero recibir",
+    "no quiero mas mensajes",
+    "no mas mensajes",
+    "ya no quiero mensajes",
+    "no quiero mensajes",
+    "no quiero promociones",
+    "no quiero publicidad",
+    "no me interesa recibir",
+    "basta de mensajes",
+    "quitenme de",
+    "sacame de",
+    "sacarme de",
+    "borren mi numero",
+    "borrar mi numero",
+    "eliminen mi numero",
+    "eliminar mi numero",
+    "stop mensajes",
 ];
-const OPT_IN: &[&str] = &["alta", "dar de alta", "darme de alta", "start"];
+const OPT_IN: &[&str] = &[
+    "alta",
+    "dar de alta",
+    "darme de alta",
+    "start",
+    "quiero recibir mensajes",
+    "reactivar mensajes",
+];
 const AGENT_WORDS: &[&str] = &[
     "asesor",
     "asesora",
@@ -97,15 +169,85 @@ const AGENT_WORDS: &[&str] = &[
     "operadora",
     "ejecutivo",
     "ejecutiva",
+    "encargado",
+    "encargada",
+    "gerente",
+    "dependiente",
+    "vendedor",
+    "vendedora",
+    "farmaceutico",
+    "farmaceutica",
+    "quimico",
+    "quimica",
+    "doctor",
+    "doctora",
+    "medico",
+    "representante",
 ];
 const AGENT_PHRASES: &[&str] = &[
     "hablar con alguien",
     "hablar con una persona",
-    "una persona real",
+    "hablar con persona",
+    "con una persona",
+    "persona real",
+    "una persona",
+    "alguien real",
+    "alguien que me atienda",
+    "alguien me atienda",
+    "me atienda alguien",
+    "me atienda una",
+    "que me atiendan",
+    "atencion a cliente",
+    "atencion a clientes",
+    "atencion al cliente",
+    "servicio al cliente",
+    "servicio a cliente",
+    "me pueden llamar",
+    "me puedes llamar",
+    "me llaman",
+    "llamenme",
+    "llamame",
+    "marquenme",
+    "marcame",
+    "eres un bot",
+    "eres bot",
+    "eres robot",
+    "eres un robot",
+    "no eres humano",
+    "no entiendes",
+    "no me entiendes",
+    "no me entienden",
 ];
 const GREETINGS: &[&str] = &[
     "hola", "holi", "holis", "ola", "buenas", "buenos", "buen", "hey", "hi", "hello", "saludos",
-    "que onda",
+    "que onda", "quiubo", "quibo", "oye", "oiga", "disculpe", "disculpa",
+];
+const THANKS: &[&str] = &[
+    "gracias",
+    "muy amable",
+    "te agradezco",
+    "se agradece",
+    "agradecida",
+    "agradecido",
+    "excelente",
+    "perfecto",
+    "genial",
+    "muy bien",
+];
+const GOODBYE: &[&str] = &[
+    "adios",
+    "chao",
+    "chau",
+    "bye",
+    "byebye",
+    "hasta luego",
+    "hasta pronto",
+    "hasta manana",
+    "nos vemos",
+    "bendiciones",
+    "cuidate",
+    "que este bien",
+    "que estes bien",
 ];
 const NUMBER_WORDS: &[(&str, u32)] = &[
     ("un", 1),
@@ -122,24 +264,146 @@ const NUMBER_WORDS: &[(&str, u32)] = &[
     ("diez", 10),
     ("once", 11),
     ("doce", 12),
+    ("trece", 13),
+    ("catorce", 14),
+    ("quince", 15),
+    ("veinte", 20),
+    ("treinta", 30),
     ("docena", 12),
 ];
-/// Words that may surround a number word in a quantity ("quiero dos cajas por favor").
+/// Words that may surround a number in a message that is only a quantity ("quiero dos cajas porfa").
 const QUANTITY_CONTEXT: &[&str] = &[
     "quiero", "dame", "deme", "ponme", "pon", "mandame", "solo", "nomas", "mas", "pieza", "piezas",
     "caja", "cajas", "unidad", "unidades", "frasco", "frascos", "paquete", "paquetes", "sobre",
     "sobres", "botella", "botellas", "bote", "botes", "bolsa", "bolsas", "tubo", "tubos", "de",
-    "esos", "esas", "por", "favor", "porfa", "porfavor", "media", "seran", "son", "va", "van",
-    "ok", "si",
+    "esos", "esas", "esa", "ese", "por", "favor", "porfavor", "media", "seran", "son", "va", "van",
+    "ok", "si", "sean", "que", "mejor", "le", "la", "las", "los", "lo", "nada", "mas", "como",
+    "unos", "unas", "seria", "serian", "par", "ahora", "tambien", "bien", "pues", "este", "ya",
+    "necesito", "ocupo", "quisiera", "llevo", "me", "llevare", "nada", "porfis", "total", "en",
 ];
-const ZERO_WORDS: &[&str] = &["cero", "ninguno", "ninguna", "menos", "nada"];
-/// Words that say nothing about which product is wanted.
-const STOPWORDS: &[&str] = &[
-    "que", "quiero", "queria", "busco", "buscaba", "tienen", "tienes", "tiene", "hay", "para",
-    "por", "con", "los", "las", "del", "una", "uno", "unos", "unas", "precio", "cuanto", "cuesta",
-    "cuestan", "favor", "necesito", "venden", "manejan", "algo", "mas", "muy", "como", "donde",
-    "cual", "sus", "este", "esta", "eso", "esa", "ese",
+const ZERO_WORDS: &[&str] = &["cero", "ninguno", "ninguna", "menos"];
+/// Words that introduce a product someone wants ("¿tienen…?", "me vende…").
+const ASKING_FOR: &[&str] = &[
+    "tienen",
+    "tiene",
+    "tienes",
+    "tendran",
+    "tendra",
+    "venden",
+    "vende",
+    "vendes",
+    "manejan",
+    "manejas",
+    "hay",
+    "quiero",
+    "queria",
+    "quisiera",
+    "busco",
+    "buscaba",
+    "necesito",
+    "ocupo",
+    "requiero",
+    "dame",
+    "deme",
+    "denme",
+    "ponme",
+    "mandame",
+    "traen",
+    "traes",
+    "cuanto cuesta",
+    "cuanto cuestan",
+    "precio",
+    "precio de",
 ];
+/// Words of conversation that are not product names, for telling "no lo manejamos" apart from chat.
+const NOT_PRODUCTS: &[&str] = &[
+    "tengo",
+    "duda",
+    "dudas",
+    "pregunta",
+    "preguntas",
+    "consulta",
+    "saber",
+    "informes",
+    "info",
+    "mmm",
+    "mm",
+    "jaja",
+    "jajaja",
+    "jeje",
+    "ahorita",
+    "ahora",
+    "luego",
+    "despues",
+    "espera",
+    "esperame",
+    "momento",
+    "rato",
+    "bueno",
+    "claro",
+    "entiendo",
+    "entendi",
+    "perdon",
+    "disculpa",
+    "oye",
+    "oiga",
+    "pasa",
+    "paso",
+    "puedo",
+    "pueden",
+    "puede",
+    "hacer",
+    "estoy",
+    "estas",
+    "esta",
+    "como",
+    "tal",
+    "todo",
+    "nada",
+    "bien",
+    "mal",
+    "sale",
+    "vale",
+    "listo",
+    "ok",
+    "no",
+    "si",
+    "se",
+    "dime",
+    "digame",
+    "sabes",
+    "sabe",
+    "ayudame",
+    "ayuda",
+    "ayudan",
+    "favor",
+    "poner",
+    "aqui",
+    "alla",
+    "eso",
+    "nose",
+    "hmm",
+    "ehh",
+    "aja",
+    "okey",
+    "ya",
+    "igual",
+    "gusto",
+    "amigo",
+    "amiga",
+    "joven",
+    "senorita",
+    "senor",
+    "senora",
+    "seno",
+    "buenas",
+    "tardes",
+    "noches",
+    "dias",
+];
+
+/// Words that split a message into products ("paracetamol y 2 ibuprofenos").
+const JOINERS: &[&str] = &["y", "e", "tambien", "ademas", "mas", "aparte", "plus"];
 
 fn exact(norm: &str, set: &[&str]) -> bool {
     set.contains(&norm)
@@ -149,69 +413,529 @@ fn has_word(words: &[&str], set: &[&str]) -> bool {
     words.iter().any(|w| set.contains(w))
 }
 
-/// Reads a text. `asking_quantity` is set while the machine waits for a number.
-pub(crate) fn understand(
-    text: &str,
-    asking_quantity: bool,
-    faqs: &[Faq],
-    offers: &[Offer],
-) -> Intent {
+fn word_starts(words: &[&str], prefixes: &[&str]) -> bool {
+    words
+        .iter()
+        .any(|w| prefixes.iter().any(|p| w.starts_with(p)))
+}
+
+/// What the reader needs besides the text.
+pub(crate) struct Reader<'a> {
+    pub faqs: &'a [Faq],
+    /// The catalog's category names.
+    pub categories: &'a [String],
+    pub index: &'a ProductIndex,
+    /// Whether each offer (by position) may be sold (active).
+    pub active: &'a dyn Fn(usize) -> bool,
+}
+
+/// Reads a text where the conversation stands.
+pub(crate) fn understand(text: &str, at: Situation, reader: &Reader<'_>) -> Intent {
     let norm = normalize(text);
     let words: Vec<&str> = norm.split(' ').filter(|w| !w.is_empty()).collect();
+    if words.is_empty() {
+        return Intent::Unknown;
+    }
 
-    if exact(&norm, OPT_OUT) {
+    if opts_out(&norm) {
         return Intent::OptOut;
     }
     if exact(&norm, OPT_IN) {
         return Intent::OptIn;
     }
-    if has_word(&words, AGENT_WORDS) || AGENT_PHRASES.iter().any(|p| contains_phrase(&norm, p)) {
+    if asks_for_person(&norm, &words) {
         return Intent::Choose(Choice::Agent);
     }
-    if asking_quantity {
-        if let Some(q) = parse_quantity(text, &words) {
+    if at.asking_quantity {
+        if let Some(q) = quantity_only(text, &words) {
             return Intent::Quantity(q);
         }
     }
-    if let Some(intent) = command(&norm) {
+    if let Some(intent) = command(&norm, at) {
         return intent;
     }
-    if let Some(index) = match_faq(&norm, &words, faqs) {
+    if let Some(intent) = about_orders(&norm, &words, at) {
+        return intent;
+    }
+    if let Some(intent) = cart_edit(&norm, &words, at, reader) {
+        return intent;
+    }
+    if let Some(index) = match_faq(&norm, &words, reader.faqs) {
         return Intent::Faq(index);
+    }
+    if let Some(intent) = about_store(&norm, &words) {
+        return intent;
+    }
+    if words.len() <= 3 {
+        if let Some(intent) = courtesy(&norm, &words) {
+            return intent;
+        }
+    }
+    if let Some(name) = category(&words, reader) {
+        return Intent::Choose(Choice::Category { page: 0, name });
+    }
+    let wanted = products(text, reader);
+    if wanted.iter().any(|w| !w.found.is_empty()) {
+        return Intent::Want(wanted);
+    }
+    if let Some(intent) = courtesy(&norm, &words) {
+        return intent;
     }
     if let Some(intent) = loose_command(&words) {
         return intent;
     }
-    let found = search(&words, offers);
-    if !found.is_empty() {
-        return Intent::Search(found);
+    if at.asking_quantity {
+        if let Some(q) = parse_quantity(text, &words) {
+            return Intent::Quantity(q);
+        }
+    }
+    if let Some(query) = not_carried(&norm, &words) {
+        return Intent::NotCarried(query);
     }
     Intent::Unknown
 }
 
+fn opts_out(norm: &str) -> bool {
+    exact(norm, OPT_OUT_EXACT) || contains_any(norm, OPT_OUT_PHRASES)
+}
+
+fn asks_for_person(norm: &str, words: &[&str]) -> bool {
+    has_word(words, AGENT_WORDS) || contains_any(norm, AGENT_PHRASES)
+}
+
 /// Whole-message commands.
-fn command(norm: &str) -> Option<Intent> {
+fn command(norm: &str, at: Situation) -> Option<Intent> {
     let choice = match norm {
-        "menu" | "inicio" | "opciones" | "hola" | "volver" | "regresar" => Choice::Menu,
-        "catalogo" | "ver catalogo" | "productos" | "ver productos" | "comprar" | "pedir"
-        | "precios" => Choice::Catalog { page: 0 },
+        "menu" | "inicio" | "opciones" | "hola" | "volver" | "regresar" | "menu principal" => {
+            Choice::Menu
+        }
+        "catalogo"
+        | "ver catalogo"
+        | "productos"
+        | "ver productos"
+        | "comprar"
+        | "pedir"
+        | "precios"
+        | "lista de precios"
+        | "que venden"
+        | "que tienen"
+        | "que productos tienen"
+        | "que manejan" => Choice::Catalog { page: 0 },
         "pedido" | "mi pedido" | "mis pedidos" | "pedidos" | "estatus" | "status" | "rastrear" => {
             Choice::OrderStatus
         }
         "ayuda" | "help" | "info" | "informacion" => Choice::Help,
         "carrito" | "ver carrito" | "mi carrito" => Choice::ViewCart,
-        "confirmar" | "confirmo" | "si" | "si confirmo" | "confirmar pedido" => Choice::Confirm,
-        "cancelar" | "cancela" | "cancelar carrito" | "vaciar carrito" => Choice::Cancel,
-        "pagar" | "pago" | "liga" | "link" | "liga de pago" | "link de pago" => {
-            return Some(Intent::PaymentLink)
+        "confirmar" | "confirmo" | "si confirmo" | "confirmar pedido" => Choice::Confirm,
+        "si" | "ok" | "va" | "sale" | "dale" | "listo" | "de acuerdo" | "esta bien"
+        | "asi esta bien" | "es todo" | "eso es todo" | "seria todo" | "ya es todo"
+        | "es todo gracias" | "seria todo gracias" | "eso seria todo" | "nada mas" | "solo eso"
+        | "ya seria todo" | "si es todo" | "si gracias" | "ok gracias"
+            if at.has_cart =>
+        {
+            Choice::Confirm
         }
-        "gracias" | "muchas gracias" | "ok gracias" | "mil gracias" => return Some(Intent::Thanks),
+        "cancelar" | "cancela" | "cancelalo" | "cancelar carrito" | "vaciar carrito"
+        | "vacia el carrito" | "vaciar el carrito" | "borra todo" | "borrar todo"
+        | "quita todo" | "ya no quiero nada" | "mejor no" | "olvidalo"
+            if at.has_cart || !at.awaiting_payment =>
+        {
+            Choice::Cancel
+        }
+        "cancelar" | "cancela" | "cancelalo" | "ya no lo quiero" | "ya no quiero nada"
+        | "mejor no" => return Some(Intent::CancelOrder),
+        "pagar" | "pago" | "liga" | "link" | "liga de pago" | "link de pago" | "enlace"
+        | "enlace de pago" => return Some(Intent::PaymentLink),
         _ => return None,
     };
     Some(Intent::Choose(choice))
 }
 
-/// Commands found inside a longer message ("¿dónde está mi pedido?").
+/// The customer's order and payment: cancel it, "ya pagué", how to pay, where it is.
+fn about_orders(norm: &str, words: &[&str], at: Situation) -> Option<Intent> {
+    let order_word = has_word(
+        words,
+        &[
+            "pedido", "pedidos", "orden", "ordenes", "compra", "compras", "paquete", "encargo",
+        ],
+    );
+    let cancels = word_starts(words, &["cancel", "anul"])
+        || contains_any(
+            norm,
+            &[
+                "ya no lo quiero",
+                "ya no la quiero",
+                "ya no quiero el pedido",
+            ],
+        );
+    if cancels {
+        if order_word || (at.awaiting_payment && !at.has_cart) {
+            return Some(Intent::CancelOrder);
+        }
+        return Some(Intent::Choose(Choice::Cancel));
+    }
+    if paid_claim(norm, words) {
+        return Some(Intent::PaidClaim);
+    }
+    if payment_methods(norm, words) {
+        return Some(Intent::PaymentMethods);
+    }
+    let status = contains_any(
+        norm,
+        &[
+            "donde viene",
+            "donde va",
+            "donde esta mi",
+            "donde anda",
+            "cuando llega",
+            "cuando me llega",
+            "a que hora llega",
+            "a que hora me llega",
+            "cuanto tarda",
+            "cuanto tardan",
+            "ya viene",
+            "ya salio",
+            "ya lo enviaron",
+            "ya lo mandaron",
+            "ya esta listo",
+            "ya esta mi",
+            "esta listo mi",
+            "ya puedo pasar",
+            "puedo pasar por",
+            "no ha llegado",
+            "no me ha llegado",
+            "no llega",
+            "sigue sin llegar",
+            "como va mi",
+            "estado de mi",
+            "estatus de mi",
+            "status de mi",
+            "seguimiento",
+            "rastrear",
+            "rastreo",
+            "numero de guia",
+        ],
+    ) || (order_word
+        && has_word(
+            words,
+            &[
+                "mi", "mis", "estado", "estatus", "status", "donde", "cuando", "listo", "llega",
+            ],
+        ));
+    if status {
+        let delivery_question = has_word(words, &["envio", "envios", "entrega"]) && !order_word;
+        return Some(if delivery_question {
+            Intent::Delivery
+        } else {
+            Intent::Choose(Choice::OrderStatus)
+        });
+    }
+    None
+}
+
+/// "ya pagué", "ya te deposité", "ya hice la transferencia", "¿recibieron mi pago?".
+fn paid_claim(norm: &str, words: &[&str]) -> bool {
+    const PAID: &[&str] = &[
+        "pague",
+        "page",
+        "pagado",
+        "pagada",
+        "pagamos",
+        "pago",
+        "pagos",
+        "deposite",
+        "deposito",
+        "depositado",
+        "depositamos",
+        "transferi",
+        "transferencia",
+        "transferimos",
+        "transferido",
+        "abone",
+        "liquide",
+    ];
+    let past = has_word(words, &["ya"]) && has_word(words, PAID);
+    past || contains_any(
+        norm,
+        &[
+            "hice el pago",
+            "realice el pago",
+            "hice la transferencia",
+            "hice el deposito",
+            "mande el comprobante",
+            "envie el comprobante",
+            "te mande el pago",
+            "recibieron mi pago",
+            "recibiste mi pago",
+            "les llego mi pago",
+            "te llego mi pago",
+            "llego mi pago",
+            "se reflejo mi pago",
+            "no se refleja",
+            "no se ha reflejado",
+            "ya quedo el pago",
+            "comprobante de pago",
+            "aqui esta el comprobante",
+            "ya les pague",
+            "ya te pague",
+        ],
+    )
+}
+
+/// "¿aceptan tarjeta?", "¿puedo pagar en efectivo al recibir?", "¿cómo pago?".
+fn payment_methods(norm: &str, words: &[&str]) -> bool {
+    has_word(
+        words,
+        &[
+            "tarjeta",
+            "tarjetas",
+            "efectivo",
+            "spei",
+            "oxxo",
+            "codi",
+            "credito",
+            "debito",
+            "msi",
+            "paypal",
+            "visa",
+            "mastercard",
+            "amex",
+            "vales",
+            "contraentrega",
+        ],
+    ) || contains_any(
+        norm,
+        &[
+            "formas de pago",
+            "forma de pago",
+            "metodos de pago",
+            "metodo de pago",
+            "como pago",
+            "como le pago",
+            "como puedo pagar",
+            "como se paga",
+            "como les pago",
+            "donde pago",
+            "donde puedo pagar",
+            "puedo pagar",
+            "aceptan pago",
+            "meses sin intereses",
+            "contra entrega",
+            "pagar al recibir",
+            "pago al recibir",
+            "mercado pago",
+            "por transferencia",
+            "pagar con",
+            "pago con",
+        ],
+    )
+}
+
+/// The branch: hours, address, delivery.
+fn about_store(norm: &str, words: &[&str]) -> Option<Intent> {
+    if has_word(
+        words,
+        &["envio", "envios", "enviar", "envian", "reparto", "delivery"],
+    ) || contains_any(
+        norm,
+        &[
+            "a domicilio",
+            "servicio a domicilio",
+            "entregan a",
+            "hacen entregas",
+            "llevan a",
+            "me lo llevan",
+            "me lo traen",
+            "me lo mandan",
+            "lo mandan",
+            "mandan a",
+            "costo de entrega",
+            "hasta mi casa",
+            "a mi casa",
+            "entrega a domicilio",
+        ],
+    ) {
+        return Some(Intent::Delivery);
+    }
+    if has_word(
+        words,
+        &[
+            "horario", "horarios", "abren", "cierran", "abierto", "abiertos", "abierta", "cierra",
+            "abre",
+        ],
+    ) || contains_any(
+        norm,
+        &[
+            "a que hora",
+            "que hora",
+            "hasta que hora",
+            "que dias",
+            "dias abren",
+            "atienden hoy",
+            "atienden el",
+            "estan atendiendo",
+            "hora de apertura",
+        ],
+    ) {
+        return Some(Intent::Hours);
+    }
+    if has_word(
+        words,
+        &[
+            "ubicacion",
+            "ubicados",
+            "ubicadas",
+            "ubicada",
+            "ubicado",
+            "direccion",
+            "mapa",
+            "sucursal",
+            "sucursales",
+            "localizados",
+        ],
+    ) || contains_any(
+        norm,
+        &[
+            "donde estan",
+            "donde esta la farmacia",
+            "donde esta la tienda",
+            "donde se encuentran",
+            "donde los encuentro",
+            "donde queda",
+            "donde quedan",
+            "como llego",
+            "en que calle",
+            "donde se ubican",
+        ],
+    ) {
+        return Some(Intent::Location);
+    }
+    None
+}
+
+/// Removing products, emptying the cart, changing a quantity.
+fn cart_edit(norm: &str, words: &[&str], at: Situation, reader: &Reader<'_>) -> Option<Intent> {
+    if !at.has_cart && !at.asking_quantity {
+        return None;
+    }
+    let removes = word_starts(
+        words,
+        &["quit", "elimin", "borr", "sac", "remov", "descart"],
+    ) || contains_any(
+        norm,
+        &[
+            "ya no quiero",
+            "ya no quiero el",
+            "ya no quiero la",
+            "mejor sin",
+            "sin el",
+            "sin la",
+            "sin los",
+            "sin las",
+            "no quiero el",
+            "no quiero la",
+            "no quiero los",
+            "no quiero las",
+        ],
+    );
+    if removes {
+        if has_word(words, &["todo", "todos", "nada", "carrito"]) {
+            return Some(Intent::Choose(Choice::Cancel));
+        }
+        let named = search_words(words, reader);
+        return Some(Intent::Remove(named));
+    }
+    let changes = contains_any(
+        norm,
+        &[
+            "mejor",
+            "que sean",
+            "cambia",
+            "cambiar",
+            "cambialo",
+            "ponle",
+            "nada mas",
+            "solo quiero",
+            "solamente",
+            "nomas",
+            "en vez de",
+            "en lugar de",
+        ],
+    ) || words.first() == Some(&"solo");
+    if changes && at.has_cart {
+        if let Some(Quantity::Valid(qty)) = parse_number(words) {
+            let named = search_words(words, reader);
+            return Some(Intent::SetQuantity(qty, named));
+        }
+    }
+    None
+}
+
+/// Products named in `words`, best matches only.
+fn search_words(words: &[&str], reader: &Reader<'_>) -> Vec<usize> {
+    let hits = reader.index.search(words);
+    best_of(&hits, reader).0
+}
+
+/// The hits tied with the best (and whether the first is clearly it).
+fn best_of(hits: &[Hit], reader: &Reader<'_>) -> (Vec<usize>, bool) {
+    let hits: Vec<&Hit> = hits
+        .iter()
+        .filter(|h| (reader.active)(h.position))
+        .collect();
+    let Some(best) = hits.first() else {
+        return (Vec::new(), false);
+    };
+    let top: Vec<usize> = hits
+        .iter()
+        .filter(|h| h.matched == best.matched && h.score * 2 >= best.score)
+        .map(|h| h.position)
+        .collect();
+    let sure = hits.get(1).is_none_or(|second| {
+        second.matched < best.matched
+            || second.score * 2 < best.score + 1 && second.score < best.score
+    });
+    let sure = sure || top.len() == 1;
+    (top, sure)
+}
+
+/// A message that names one of the catalog's categories and nothing else ("vitaminas", "¿qué
+/// tienen de bebés?").
+fn category(words: &[&str], reader: &Reader<'_>) -> Option<String> {
+    let content: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| !is_stopword(w) && !NOT_PRODUCTS.contains(w))
+        .collect();
+    if content.is_empty() {
+        return None;
+    }
+    reader
+        .categories
+        .iter()
+        .find(|name| {
+            let folded = normalize(name);
+            let named: Vec<&str> = folded.split(' ').filter(|w| !is_stopword(w)).collect();
+            named == content
+        })
+        .cloned()
+}
+
+/// "gracias", "adiós", greetings.
+fn courtesy(norm: &str, words: &[&str]) -> Option<Intent> {
+    if contains_any(norm, GOODBYE) && !contains_any(norm, &["buen dia", "buenas noches"]) {
+        return Some(Intent::Goodbye);
+    }
+    if contains_any(norm, THANKS) {
+        return Some(Intent::Thanks);
+    }
+    if contains_any(norm, &["buen dia", "buenas noches"]) && words.len() <= 3 {
+        return Some(Intent::Choose(Choice::Menu));
+    }
+    None
+}
+
+/// Commands found inside a longer message ("quiero ver el catálogo").
 fn loose_command(words: &[&str]) -> Option<Intent> {
     if has_word(words, &["pedido", "pedidos", "orden", "compra"]) {
         let new_order = has_word(words, &["hacer", "nuevo", "otro", "realizar", "levantar"]);
@@ -223,29 +947,62 @@ fn loose_command(words: &[&str]) -> Option<Intent> {
     }
     if has_word(
         words,
-        &["catalogo", "productos", "precios", "comprar", "pedir"],
+        &[
+            "catalogo",
+            "productos",
+            "precios",
+            "comprar",
+            "pedir",
+            "lista",
+        ],
     ) {
         return Some(Intent::Choose(Choice::Catalog { page: 0 }));
     }
-    if has_word(words, &["carrito"]) {
+    if has_word(words, &["carrito", "llevo"]) {
         return Some(Intent::Choose(Choice::ViewCart));
     }
-    if has_word(words, &["pagar", "liga", "link"]) {
+    if has_word(words, &["pagar", "liga", "link", "enlace"]) {
         return Some(Intent::PaymentLink);
     }
-    if has_word(words, &["gracias"]) {
-        return Some(Intent::Thanks);
-    }
-    if has_word(words, &["menu", "inicio", "opciones"])
+    if has_word(words, &["menu", "inicio", "opciones", "ayuda"])
         || words.first().is_some_and(|w| GREETINGS.contains(w))
+        || contains_any(
+            &words.join(" "),
+            &[
+                "que onda",
+                "que tal",
+                "buenas tardes",
+                "buenas noches",
+                "buenos dias",
+            ],
+        )
+        || words.iter().all(|w| {
+            GREETINGS.contains(w)
+                || [
+                    "tardes", "dias", "noches", "que", "tal", "como", "esta", "estas",
+                ]
+                .contains(w)
+        })
     {
         return Some(Intent::Choose(Choice::Menu));
     }
     None
 }
 
-fn contains_phrase(norm: &str, phrase: &str) -> bool {
-    format!(" {norm} ").contains(&format!(" {phrase} "))
+/// A product asked for that nothing in the catalog matched: the words that named it.
+fn not_carried(norm: &str, words: &[&str]) -> Option<String> {
+    let content: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| !is_stopword(w) && !w.chars().all(|c| c.is_ascii_digit()))
+        .filter(|w| !GREETINGS.contains(w) && !NOT_PRODUCTS.contains(w))
+        .collect();
+    if content.is_empty() {
+        return None;
+    }
+    let asking = contains_any(norm, ASKING_FOR);
+    let short = content.len() <= 2 && words.len() <= 4 && content.iter().any(|w| w.len() >= 4);
+    (asking && content.len() <= 4 || short).then(|| content.join(" "))
 }
 
 /// The FAQ with the most keyword hits; a one-word keyword of four letters or more also matches
@@ -273,6 +1030,53 @@ fn match_faq(norm: &str, words: &[&str], faqs: &[Faq]) -> Option<usize> {
         }
     }
     best.map(|(index, _)| index)
+}
+
+/// A number in digits or words ("3", "tres", "un par", "media docena") among `words`.
+fn parse_number(words: &[&str]) -> Option<Quantity> {
+    for (i, w) in words.iter().enumerate() {
+        if let Some(q) = digits(w) {
+            return Some(q);
+        }
+        if *w == "media" && words.get(i + 1) == Some(&"docena") {
+            return Some(Quantity::Valid(6));
+        }
+        if *w == "par" {
+            return Some(Quantity::Valid(2));
+        }
+        if let Some((_, n)) = NUMBER_WORDS.iter().find(|(word, _)| word == w) {
+            // "un par" is two.
+            if words.get(i + 1) == Some(&"par") {
+                return Some(Quantity::Valid(2));
+            }
+            return Some(Quantity::Valid(*n));
+        }
+    }
+    None
+}
+
+/// A token of digits: 1 to 99 valid, anything else out of range.
+fn digits(token: &str) -> Option<Quantity> {
+    if token.is_empty() || !token.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    Some(match token.parse::<u32>() {
+        Ok(n) if (1..=MAX_QTY_PER_LINE).contains(&n) && token.len() <= 3 => Quantity::Valid(n),
+        _ => Quantity::OutOfRange,
+    })
+}
+
+/// A message that is only a quantity ("3", "dos cajas porfa", "-1", "1.5", "un par").
+fn quantity_only(raw: &str, words: &[&str]) -> Option<Quantity> {
+    if !words.iter().all(|w| {
+        QUANTITY_CONTEXT.contains(w)
+            || NUMBER_WORDS.iter().any(|(n, _)| n == w)
+            || ZERO_WORDS.contains(w)
+            || w.chars().all(|c| c.is_ascii_digit())
+    }) {
+        return None;
+    }
+    parse_quantity(raw, words)
 }
 
 /// A quantity in the text: the first number ("quiero 3", "-2", "1.5") or a number word ("dos").
@@ -307,14 +1111,8 @@ pub(crate) fn parse_quantity(raw: &str, words: &[&str]) -> Option<Quantity> {
     }) {
         return None;
     }
-    if words.windows(2).any(|w| w == ["media", "docena"]) {
-        return Some(Quantity::Valid(6));
-    }
-    if let Some((_, n)) = words
-        .iter()
-        .find_map(|w| NUMBER_WORDS.iter().find(|(word, _)| word == w))
-    {
-        return Some(Quantity::Valid(*n));
+    if let Some(q) = parse_number(words) {
+        return Some(q);
     }
     if has_word(words, ZERO_WORDS) {
         return Some(Quantity::OutOfRange);
@@ -322,45 +1120,120 @@ pub(crate) fn parse_quantity(raw: &str, words: &[&str]) -> Option<Quantity> {
     None
 }
 
-/// Positions of active offers whose name contains every meaningful word of the text.
-fn search(words: &[&str], offers: &[Offer]) -> Vec<usize> {
-    let query: Vec<&str> = words
+/// The products of a message, each with its quantity: the text is cut at commas, new lines and
+/// joining words ("y", "también"), and before a number that follows a product's name; a number
+/// that is part of a name ("500 mg", "etapa 3") stays with it.
+fn products(text: &str, reader: &Reader<'_>) -> Vec<Wanted> {
+    let mut out: Vec<Wanted> = Vec::new();
+    for part in text.split([',', '\n', ';', '+']) {
+        let norm = normalize(part);
+        let words: Vec<&str> = norm.split(' ').filter(|w| !w.is_empty()).collect();
+        let mut segment: Vec<&str> = Vec::new();
+        let mut qty: Option<Quantity> = None;
+        let mut has_name = false;
+        for (i, word) in words.iter().enumerate() {
+            let is_number = digits(word).is_some()
+                || (NUMBER_WORDS.iter().any(|(n, _)| n == word) && *word != "docena")
+                || (*word == "media" && words.get(i + 1) == Some(&"docena"));
+            let in_name = is_number
+                && has_name
+                && (words.get(i + 1).is_some_and(|n| MEASURES.contains(n))
+                    || i.checked_sub(1)
+                        .and_then(|p| words.get(p))
+                        .is_some_and(|p| ["etapa", "talla", "numero", "no", "del"].contains(p)));
+            if JOINERS.contains(word) {
+                if has_name {
+                    out.push(segment_of(&segment, qty.take(), reader));
+                    segment.clear();
+                    has_name = false;
+                }
+                continue;
+            }
+            if is_number && !in_name {
+                if has_name {
+                    out.push(segment_of(&segment, qty.take(), reader));
+                    segment.clear();
+                    has_name = false;
+                }
+                if qty.is_none() {
+                    qty = parse_number(&words[i..(i + 2).min(words.len())]);
+                }
+                continue;
+            }
+            if !is_stopword(word) {
+                has_name = true;
+            }
+            segment.push(word);
+        }
+        if has_name {
+            out.push(segment_of(&segment, qty, reader));
+        } else if let Some(qty) = qty {
+            // "pañales etapa 3, 2 paquetes": a quantity alone belongs to the product before it.
+            if let Some(previous) = out.last_mut().filter(|w| w.qty.is_none()) {
+                previous.qty = Some(qty);
+            }
+        }
+    }
+    out
+}
+
+/// Units written after a number that is part of a product's name.
+const MEASURES: &[&str] = &[
+    "mg", "ml", "g", "gr", "grs", "gramos", "kg", "cm", "mm", "l", "lt", "litro", "litros", "oz",
+    "mcg", "ui", "x",
+];
+
+fn segment_of(words: &[&str], qty: Option<Quantity>, reader: &Reader<'_>) -> Wanted {
+    let mut hits = reader.index.search(words);
+    if hits.is_empty() && words.len() >= 2 {
+        // A name written in two pieces ("ibu profeno", "cubre bocas").
+        let joined: Vec<String> = words.windows(2).map(|pair| pair.concat()).collect();
+        let joined: Vec<&str> = joined.iter().map(String::as_str).collect();
+        hits = reader.index.search(&joined);
+    }
+    let (found, sure) = best_of(&hits, reader);
+    let query = words
         .iter()
         .copied()
-        .filter(|w| w.chars().count() >= 3 && !STOPWORDS.contains(w))
-        .collect();
-    if query.is_empty() {
-        return Vec::new();
-    }
-    offers
-        .iter()
-        .enumerate()
-        .filter(|(_, o)| o.product.active)
-        .filter(|(_, o)| {
-            let name = normalize(&o.product.name);
-            query.iter().all(|q| name.contains(q))
+        .filter(|w| {
+            !is_stopword(w) && digits(w).is_none() && !NUMBER_WORDS.iter().any(|(n, _)| n == w)
         })
-        .map(|(i, _)| i)
-        .collect()
+        .collect::<Vec<_>>()
+        .join(" ");
+    Wanted {
+        qty,
+        found,
+        sure,
+        query,
+    }
 }
 
 /// The words a search used, for the reply.
 pub(crate) fn search_query(text: &str) -> String {
     let norm = normalize(text);
     norm.split(' ')
-        .filter(|w| w.chars().count() >= 3 && !STOPWORDS.contains(w))
+        .filter(|w| !is_stopword(w) && digits(w).is_none())
         .collect::<Vec<_>>()
         .join(" ")
 }
 
-/// "baja" or "alta" alone; the only texts that act while a person has the conversation.
+/// Opt-out or opt-in; the only texts that act while a person has the conversation.
 pub(crate) fn consent(text: &str) -> Option<Intent> {
     let norm = normalize(text);
-    if exact(&norm, OPT_OUT) {
+    if opts_out(&norm) {
         Some(Intent::OptOut)
     } else if exact(&norm, OPT_IN) {
         Some(Intent::OptIn)
     } else {
         None
     }
+}
+
+/// Whether a text asks about an invoice ("me das factura porfa?", "no me ha llegado mi factura").
+pub fn asks_for_invoice(text: &str) -> bool {
+    let norm = normalize(text);
+    norm.split(' ')
+        .any(|w| w.starts_with("factur") || w == "cfdi" || w == "facutra" || w == "fatura")
+        || contains_phrase(&norm, "recibo fiscal")
+        || contains_phrase(&norm, "comprobante fiscal")
 }
