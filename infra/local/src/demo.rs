@@ -41,6 +41,20 @@ type CatalogRow = (
     i64,
 );
 
+/// Brand and everyday names of the demo pharmacy's products.
+const DEMO_SYNONYMS: &[&[&str]] = &[
+    &["tylenol", "tempra", "paracetamol"],
+    &["advil", "motrin", "ibuprofeno"],
+    &["flanax", "naproxeno"],
+    &["clarityne", "loratadina"],
+    &["electrolit", "suerox", "suero"],
+    &["pampers", "huggies", "kleen bebe", "panales"],
+    &["redoxon", "vitamina c"],
+    &["band aid", "curitas"],
+    &["colgate", "pasta dental"],
+    &["alcohol", "desinfectante"],
+];
+
 const CATALOG: &[CatalogRow] = &[
     (
         "7501008491072",
@@ -337,6 +351,17 @@ pub async fn seed(deps: &Deps, data_dir: &Path) -> anyhow::Result<Demo> {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
+    // Brands customers ask for by name, mapped to what the pharmacy stocks.
+    let chat = mostrador_app::parties::conversation::ChatSettings {
+        synonyms: DEMO_SYNONYMS
+            .iter()
+            .map(|group| group.iter().map(|w| (*w).to_owned()).collect())
+            .collect(),
+        ..Default::default()
+    };
+    mostrador_app::parties::conversation::save_settings(&table, &chat)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let demo = Demo {
         merchant_id: merchant.id.to_string(),
         api_key: issued.api_key,

@@ -160,6 +160,7 @@ fn bench(c: &mut Criterion) {
             "me vende 2 cajas de paracetamol infantil porfa",
         ),
         ("search_typo", "tmb quiero ibuprofeo"),
+        ("search_two_typos", "kiero paresetamool"),
         ("two_products", "2 loratadina y un suero de coco"),
         ("not_carried", "tienen insulina?"),
         ("question", "a que hora abren?"),

@@ -18,7 +18,7 @@ use fst::automaton::{Automaton, Str};
 use fst::{IntoStreamer, Map, MapBuilder, Streamer};
 use levenshtein_automata::{LevenshteinAutomatonBuilder, DFA};
 use rust_stemmers::{Algorithm, Stemmer};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 /// Words that never identify a product: articles, verbs of asking, units and courtesy.
@@ -355,6 +355,10 @@ pub struct ProductIndex {
     /// Per term id: (product position, weight), positions ascending.
     postings: Vec<Vec<(u32, u32)>>,
     products: usize,
+    /// The products' category names, in catalog order, each once.
+    categories: Vec<String>,
+    /// Per category (same order), the positions of its products; last, the products without one.
+    members: Vec<Vec<u32>>,
 }
 
 /// One product found, with how well it matched.
@@ -384,38 +388,94 @@ impl ProductIndex {
                     .map(|g| g.iter().map(|w| fold_text(w)).collect()),
             )
             .collect();
+        // One-word synonyms by word; phrases ("toallas humedas") are looked for in the text.
+        let mut group_of_word: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut phrases: Vec<(&str, usize)> = Vec::new();
+        for (g, group) in groups.iter().enumerate() {
+            for entry in group {
+                if entry.contains(' ') {
+                    phrases.push((entry.as_str(), g));
+                } else if !entry.is_empty() {
+                    group_of_word.entry(entry.as_str()).or_default().push(g);
+                }
+            }
+        }
+        // Words repeat across a catalog: each is stemmed once.
+        let mut keys_of: HashMap<String, Vec<String>> = HashMap::new();
         // term → (position → best weight)
         let mut table: BTreeMap<String, BTreeMap<u32, u32>> = BTreeMap::new();
+        let mut categories: Vec<String> = Vec::new();
+        let mut members: Vec<Vec<u32>> = Vec::new();
+        let mut unnamed: Vec<u32> = Vec::new();
         let mut products_seen = 0usize;
         for (position, product) in products.into_iter().enumerate() {
             products_seen = position + 1;
             let Ok(position) = u32::try_from(position) else {
                 break;
             };
-            let mut add = |text: &str, weight: u32| {
-                let folded = fold_text(text);
-                let mut words: Vec<String> = folded
-                    .split(' ')
-                    .filter(|w| !w.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-                // Synonyms of single words and of two-word phrases.
-                let mut extra = Vec::new();
-                for group in &groups {
-                    if group.iter().any(|g| contains_words(&folded, g)) {
-                        extra.extend(group.iter().flat_map(|g| g.split(' ').map(str::to_owned)));
+            let mut named = false;
+            for category in &product.categories {
+                let category = category.trim();
+                if category.is_empty() {
+                    continue;
+                }
+                named = true;
+                match categories.iter().position(|c| c == category) {
+                    Some(at) => {
+                        if members[at].last() != Some(&position) {
+                            members[at].push(position);
+                        }
+                    }
+                    None => {
+                        categories.push(category.to_owned());
+                        members.push(vec![position]);
                     }
                 }
-                words.extend(extra);
-                for word in words {
+            }
+            if !named {
+                unnamed.push(position);
+            }
+            let mut add = |text: &str, weight: u32| {
+                if text.trim().is_empty() {
+                    return;
+                }
+                let folded = fold_text(text);
+                let mut found_groups: Vec<usize> = Vec::new();
+                for word in folded.split(' ').filter(|w| w.chars().count() >= 2) {
+                    if let Some(gs) = group_of_word.get(word) {
+                        found_groups.extend(gs);
+                    }
+                }
+                for (phrase, g) in &phrases {
+                    if crate::text::contains_phrase(&folded, phrase) {
+                        found_groups.push(*g);
+                    }
+                }
+                found_groups.sort_unstable();
+                found_groups.dedup();
+                let synonyms = found_groups
+                    .iter()
+                    .flat_map(|&g| groups[g].iter().flat_map(|e| e.split(' ')));
+                for word in folded.split(' ').chain(synonyms) {
                     if word.chars().count() < 2 {
                         continue;
                     }
-                    let mut keys = whole_forms(&word);
-                    keys.push(term(&word));
-                    for key in keys {
-                        let entry = table.entry(key).or_default();
-                        let best = entry.entry(position).or_insert(0);
+                    let keys = keys_of.entry(word.to_owned()).or_insert_with(|| {
+                        let mut keys = whole_forms(word);
+                        keys.push(term(word));
+                        keys.sort_unstable();
+                        keys.dedup();
+                        keys
+                    });
+                    for key in keys.iter() {
+                        let best = match table.get_mut(key) {
+                            Some(entry) => entry.entry(position).or_insert(0),
+                            None => table
+                                .entry(key.clone())
+                                .or_default()
+                                .entry(position)
+                                .or_insert(0),
+                        };
                         *best = (*best).max(weight);
                     }
                 }
@@ -441,7 +501,27 @@ impl ProductIndex {
             terms,
             postings,
             products: products_seen,
+            categories,
+            members: {
+                members.push(unnamed);
+                members
+            },
         }
+    }
+
+    /// Each category with the positions of its products, in catalog order, then `None` with the
+    /// products that have no category.
+    pub fn category_members(&self) -> impl Iterator<Item = (Option<&str>, &[u32])> {
+        self.categories
+            .iter()
+            .map(|c| Some(c.as_str()))
+            .chain(std::iter::once(None))
+            .zip(self.members.iter().map(Vec::as_slice))
+    }
+
+    /// The products' category names, in catalog order, each once.
+    pub fn categories(&self) -> &[String] {
+        &self.categories
     }
 
     /// How many products the index was built from.
@@ -461,32 +541,46 @@ impl ProductIndex {
         if query.is_empty() {
             return Vec::new();
         }
-        // position → (matched words, score)
-        let mut found: BTreeMap<u32, (usize, u32)> = BTreeMap::new();
+        // Per product: (matched words, score); per word: the best score, and which it touched.
+        let mut found: Vec<(u32, u32)> = vec![(0, 0); self.products];
+        let mut word_best: Vec<u32> = vec![0; self.products];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut any: Vec<u32> = Vec::new();
         for word in &query {
-            let mut best: BTreeMap<u32, u32> = BTreeMap::new();
             for (term_id, quality) in self.matching_terms(word) {
                 let Some(postings) = self.postings.get(term_id) else {
                     continue;
                 };
                 for &(position, weight) in postings {
+                    let Some(slot) = word_best.get_mut(position as usize) else {
+                        continue;
+                    };
                     let score = quality * weight;
-                    let slot = best.entry(position).or_insert(0);
+                    if *slot == 0 {
+                        touched.push(position);
+                    }
                     *slot = (*slot).max(score);
                 }
             }
-            for (position, score) in best {
-                let entry = found.entry(position).or_insert((0, 0));
-                entry.0 += 1;
-                entry.1 += score;
+            for position in touched.drain(..) {
+                let at = position as usize;
+                if found[at].0 == 0 {
+                    any.push(position);
+                }
+                found[at].0 += 1;
+                found[at].1 += word_best[at];
+                word_best[at] = 0;
             }
         }
-        let mut hits: Vec<Hit> = found
+        let mut hits: Vec<Hit> = any
             .into_iter()
-            .map(|(position, (matched, score))| Hit {
-                position: position as usize,
-                matched,
-                score,
+            .map(|position| {
+                let (matched, score) = found[position as usize];
+                Hit {
+                    position: position as usize,
+                    matched: matched as usize,
+                    score,
+                }
             })
             .collect();
         hits.sort_by(|a, b| {
@@ -500,59 +594,61 @@ impl ProductIndex {
 
     /// Terms a query word reaches, with the quality of the best way it reaches each.
     fn matching_terms(&self, word: &str) -> Vec<(usize, u32)> {
-        let mut out: BTreeMap<usize, u32> = BTreeMap::new();
-        let mut keep = |id: u64, quality: u32| {
+        fn keep(out: &mut BTreeMap<usize, u32>, id: u64, quality: u32) {
             let slot = out.entry(id as usize).or_insert(0);
             *slot = (*slot).max(quality);
-        };
+        }
+        let mut out: BTreeMap<usize, u32> = BTreeMap::new();
         let stem = term(word);
+        let numeric = word.chars().all(|c| c.is_ascii_digit());
         if stem.chars().count() < 4 {
             // A short stem says too little ("coca" and "coco" are both "coc"): whole words only.
             for form in whole_forms(word) {
                 if let Some(id) = self.terms.get(form.as_bytes()) {
-                    keep(id, EXACT);
+                    keep(&mut out, id, EXACT);
                 }
             }
             return out.into_iter().collect();
         }
         if let Some(id) = self.terms.get(stem.as_bytes()) {
-            keep(id, EXACT);
+            keep(&mut out, id, EXACT);
         }
-        // A diminutive or plural the stemmer left ("pastillitas" → "pastillit"): try the bare word too.
-        if stem != word {
-            if let Some(id) = self.terms.get(word.as_bytes()) {
-                keep(id, EXACT);
+        for form in whole_forms(word) {
+            if let Some(id) = self.terms.get(form.as_bytes()) {
+                keep(&mut out, id, EXACT);
             }
         }
-        let letters = stem.chars().count();
-        if letters >= 4 && !word.chars().all(|c| c.is_ascii_digit()) {
+        // A partial name ("parace") when the word is not a whole one.
+        if out.is_empty() && !numeric {
             let prefix = Str::new(&stem).starts_with();
             let mut stream = self.terms.search(prefix).into_stream();
             while let Some((_, id)) = stream.next() {
-                keep(id, PREFIX);
+                keep(&mut out, id, PREFIX);
             }
         }
-        // Typos: one edit from five letters, two from eight ("coca" is not "coco").
-        if letters >= 5 && !word.chars().all(|c| c.is_ascii_digit()) {
-            let distance: u8 = if letters >= 8 { 2 } else { 1 };
-            let dfa: DFA = automata(distance).build_dfa(&stem);
-            let mut stream = self.terms.search(&dfa).into_stream();
-            while let Some((key, id)) = stream.next() {
-                let quality = match dfa.eval(key) {
-                    levenshtein_automata::Distance::Exact(0) => EXACT,
-                    levenshtein_automata::Distance::Exact(1) => ONE_EDIT,
-                    _ => TWO_EDITS,
-                };
-                keep(id, quality);
+        // Typos: one edit from five letters, two from eight ("coca" is not "coco"); only for a
+        // word that met nothing as written.
+        let letters = stem.chars().count();
+        if out.is_empty() && letters >= 5 && !numeric {
+            // One edit first (microseconds); two only for long words that one edit did not reach.
+            for distance in [1u8, 2] {
+                if distance == 2 && (letters < 8 || !out.is_empty()) {
+                    break;
+                }
+                let dfa: DFA = automata(distance).build_dfa(&stem);
+                let mut stream = self.terms.search(&dfa).into_stream();
+                while let Some((key, id)) = stream.next() {
+                    let quality = match dfa.eval(key) {
+                        levenshtein_automata::Distance::Exact(0) => EXACT,
+                        levenshtein_automata::Distance::Exact(1) => ONE_EDIT,
+                        _ => TWO_EDITS,
+                    };
+                    keep(&mut out, id, quality);
+                }
             }
         }
         out.into_iter().collect()
     }
-}
-
-/// Whether `words` (one or more folded words) occur in `text` at word boundaries.
-fn contains_words(text: &str, words: &str) -> bool {
-    crate::text::contains_phrase(text, words)
 }
 
 #[cfg(test)]

@@ -219,6 +219,123 @@ async fn purchase_through_signed_webhooks_only(engine: Engine) {
 
 on_both_engines!(purchase_through_signed_webhooks_only);
 
+/// A customer who writes the way customers write: products and quantities in words, a brand name,
+/// cart edits, questions about the store and the payment, a cancellation, a voice note.
+async fn a_customer_who_writes_as_people_write(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let centro = demo
+        .branches
+        .iter()
+        .find(|b| b.phone_number_id == CENTRO)
+        .expect("centro")
+        .id
+        .clone();
+    let mut chat = Chat {
+        app: &app,
+        key: demo.api_key.clone(),
+        seen: 0,
+        n: 0,
+    };
+    let say = async |chat: &mut Chat<'_>, text: &str| -> String {
+        chat.post(json!({ "type": "text", "text": { "body": text } }))
+            .await;
+        chat.replies()
+            .await
+            .iter()
+            .map(text_of)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+
+    let cart = say(&mut chat, "me vende 2 cajas de paracetamol porfa").await;
+    assert!(cart.contains("2 × Paracetamol 500 mg"), "{cart}");
+    // "advil" is the demo pharmacy's synonym of ibuprofeno.
+    let cart = say(&mut chat, "tmb quiero un advil").await;
+    assert!(
+        cart.contains("2 × Paracetamol") && cart.contains("1 × Ibuprofeno"),
+        "{cart}"
+    );
+    let cart = say(&mut chat, "quita el paracetamol").await;
+    assert!(
+        cart.contains("Quité *Paracetamol") && !cart.contains("× Paracetamol"),
+        "{cart}"
+    );
+    let placed = say(&mut chat, "es todo").await;
+    assert!(placed.contains("/sandbox/pay/"), "{placed}");
+
+    let hours = say(&mut chat, "a qué hora abren?").await;
+    assert!(hours.contains("Lun a sáb 8:00–22:00"), "{hours}");
+    let place = say(&mut chat, "dónde están ubicados?").await;
+    assert!(
+        place.contains("Av. 5 de Mayo 32") && place.contains("google.com/maps"),
+        "{place}"
+    );
+    let paid = say(&mut chat, "ya pagué").await;
+    assert!(paid.contains("Todavía no vemos el pago"), "{paid}");
+
+    let cancelled = say(&mut chat, "quiero cancelar mi pedido").await;
+    assert!(cancelled.contains("cancelé tu pedido"), "{cancelled}");
+    let orders: Value = app
+        .as_merchant(&demo.api_key, Method::GET, "/v1/orders")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(orders["orders"][0]["status"], "cancelled", "{orders}");
+    let stock: Value = app
+        .as_merchant(
+            &demo.api_key,
+            Method::GET,
+            &format!("/v1/branches/{centro}/stock"),
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let ibuprofeno = stock["stock"]
+        .as_array()
+        .expect("stock")
+        .iter()
+        .find(|s| s["sku"] == "7501008400166")
+        .expect("sku")
+        .clone();
+    assert_eq!(
+        (
+            ibuprofeno["available"].as_i64(),
+            ibuprofeno["reserved"].as_i64()
+        ),
+        (Some(30), Some(0)),
+        "the cancelled order's stock is released"
+    );
+
+    let missing = say(&mut chat, "tienen amoxicilina?").await;
+    assert!(missing.contains("No manejamos *amoxicilina*"), "{missing}");
+
+    chat.post(json!({ "type": "audio", "audio": { "id": "9001", "mime_type": "audio/ogg; codecs=opus", "voice": true } })).await;
+    let voice = chat.replies().await;
+    assert!(
+        voice
+            .iter()
+            .any(|m| text_of(m).contains("nota de voz")
+                && button_ids(m).contains(&"asesor".to_owned())),
+        "{voice:?}"
+    );
+    app.stop().await;
+}
+
+mod people_write {
+    use super::*;
+    on_both_engines!(a_customer_who_writes_as_people_write);
+}
+
 async fn agent_takes_over_and_gives_the_conversation_back(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let dir = tempfile::tempdir().expect("tempdir");

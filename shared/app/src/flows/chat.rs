@@ -17,6 +17,9 @@ use crate::platform::Deps;
 use mostrador_core::conversation::{self, Action, Input, Offer, Reply};
 use mostrador_core::search::ProductIndex;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Runs one inbound message through the conversation.
 pub async fn converse(deps: &Deps, msg: &InboundEnvelope) -> Result<(), AppError> {
@@ -71,9 +74,7 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
         .timezone
         .parse()
         .unwrap_or(chrono_tz::America::Mexico_City);
-    // The index is rebuilt per message: a few milliseconds for thousands of products, less than
-    // reading them; the step itself then searches in microseconds.
-    let index = ProductIndex::build(offers.iter().map(|o| &o.product), &chat.synonyms);
+    let index = search_index(&merchant, &branch.id, &offers, &chat.synonyms);
     // FAQs for every branch, and this branch's own.
     let faqs: Vec<conversation::Faq> = chat
         .faqs
@@ -95,7 +96,7 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
         timezone,
         branch_address: &branch.address,
         branch_hours: &branch.hours,
-        index: Some(&index),
+        index: Some(index.as_ref()),
     };
     let mut state = load_state(&table, &msg.wa_id).await?;
     let mut pending = vec![input];
@@ -261,6 +262,50 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
     save_state(&table, &msg.wa_id, &state, deps.clock.now_secs()).await?;
     // A cart left in the chat is reminded after a quiet spell (rescheduled at every step).
     crate::commerce::reminders::track_cart(deps, &merchant, msg, &state).await
+}
+
+/// Indexes kept per branch while this process lives, with the fingerprint of what they were built
+/// from; at most this many.
+const INDEXES_KEPT: usize = 256;
+
+type IndexCache = HashMap<(String, String), (u64, Arc<ProductIndex>)>;
+
+/// The branch catalog's search index: built once per catalog version (about 14 ms for 5,000
+/// products) and reused by the following messages while the products and synonyms stay the same.
+fn search_index(
+    merchant: &MerchantId,
+    branch_id: &str,
+    offers: &[Offer],
+    synonyms: &[Vec<String>],
+) -> Arc<ProductIndex> {
+    static CACHE: OnceLock<Mutex<IndexCache>> = OnceLock::new();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for offer in offers {
+        let p = &offer.product;
+        (&p.sku, &p.name, &p.description, &p.categories, p.active).hash(&mut hasher);
+    }
+    synonyms.hash(&mut hasher);
+    let fingerprint = hasher.finish();
+    let key = (merchant.to_string(), branch_id.to_owned());
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Ok(kept) = cache.lock() {
+        if let Some((seen, index)) = kept.get(&key) {
+            if *seen == fingerprint {
+                return Arc::clone(index);
+            }
+        }
+    }
+    let index = Arc::new(ProductIndex::build(
+        offers.iter().map(|o| &o.product),
+        synonyms,
+    ));
+    if let Ok(mut kept) = cache.lock() {
+        if kept.len() >= INDEXES_KEPT {
+            kept.clear();
+        }
+        kept.insert(key, (fingerprint, Arc::clone(&index)));
+    }
+    index
 }
 
 /// The order created by a confirmation message: one per wamid.

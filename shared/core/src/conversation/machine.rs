@@ -141,10 +141,9 @@ fn on_text(state: &State, text: &str, ctx: &Context<'_>) -> Step {
         }
     };
     let active = |i: usize| ctx.offers.get(i).is_some_and(|o| o.product.active);
-    let category_names: Vec<String> = categories(ctx).into_iter().map(|(name, _)| name).collect();
     let reader = Reader {
         faqs: ctx.faqs,
-        categories: &category_names,
+        categories: index.categories(),
         index,
         active: &active,
     };
@@ -402,25 +401,46 @@ fn menu(state: &State, ctx: &Context<'_>) -> Step {
 /// Active products grouped by category, in catalog order: (name, positions in `ctx.offers`).
 fn categories(ctx: &Context<'_>) -> Vec<(String, Vec<usize>)> {
     let mut out: Vec<(String, Vec<usize>)> = Vec::new();
+    if let Some(index) = ctx.index.filter(|i| i.len() == ctx.offers.len()) {
+        for (name, members) in index.category_members() {
+            let products: Vec<usize> = members
+                .iter()
+                .map(|&p| p as usize)
+                .filter(|&p| ctx.offers.get(p).is_some_and(|o| o.product.active))
+                .collect();
+            if products.is_empty() {
+                continue;
+            }
+            let name = name.unwrap_or(ctx.texts.uncategorized.as_str());
+            match out.iter_mut().find(|(n, _)| n == name) {
+                Some((_, existing)) => {
+                    existing.extend(products);
+                    existing.sort_unstable();
+                    existing.dedup();
+                }
+                None => out.push((name.to_string(), products)),
+            }
+        }
+        return out;
+    }
     for (index, offer) in ctx
         .offers
         .iter()
         .enumerate()
         .filter(|(_, o)| o.product.active)
     {
-        let names: Vec<&str> = offer
+        let mut named = false;
+        let names = offer
             .product
             .categories
             .iter()
             .map(|c| c.trim())
-            .filter(|c| !c.is_empty())
-            .collect();
-        let names = if names.is_empty() {
-            vec![ctx.texts.uncategorized.as_str()]
-        } else {
-            names
-        };
-        for name in names {
+            .filter(|c| !c.is_empty());
+        for name in names.chain(std::iter::once(ctx.texts.uncategorized.as_str())) {
+            if named && name == ctx.texts.uncategorized.as_str() {
+                break;
+            }
+            named = true;
             match out.iter_mut().find(|(n, _)| n == name) {
                 Some((_, products)) => products.push(index),
                 None => out.push((name.to_string(), vec![index])),

@@ -1797,3 +1797,46 @@ fn cut_texts_end_with_an_ellipsis_and_fit() {
     assert_eq!(fit("Paracetamol 500 mg tabletas", 12), "Paracetamol…");
     assert_eq!(fit("   ", 20), "…");
 }
+
+#[test]
+fn the_search_index_changes_nothing_the_customer_sees() {
+    let shop = pharmacy();
+    let index = crate::search::ProductIndex::build(shop.offers.iter().map(|o| &o.product), &[]);
+    let cart = State::Cart {
+        lines: vec![line(CEPILLO, 1)],
+        total: Centavos(4_550),
+    };
+    for (state, text) in [
+        (&State::Idle, "catálogo"),
+        (&State::Idle, "paracetamol"),
+        (&State::Idle, "me da 2 cepillos y un paracetamol"),
+        (&cart, "quita el cepillo"),
+        (&State::Idle, "tienen amoxicilina?"),
+    ] {
+        let plain = step(state, &Input::Text(text.into()), &shop.ctx());
+        let with_index = step(
+            state,
+            &Input::Text(text.into()),
+            &Context {
+                index: Some(&index),
+                ..shop.ctx()
+            },
+        );
+        assert_eq!(plain, with_index, "{text}");
+    }
+    let category = Input::ListReply {
+        id: "cat:0:Analgésicos".into(),
+        title: "Analgésicos".into(),
+    };
+    assert_eq!(
+        step(&State::Idle, &category, &shop.ctx()),
+        step(
+            &State::Idle,
+            &category,
+            &Context {
+                index: Some(&index),
+                ..shop.ctx()
+            }
+        )
+    );
+}

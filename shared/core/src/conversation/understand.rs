@@ -1187,7 +1187,11 @@ fn segment_of(words: &[&str], qty: Option<Quantity>, reader: &Reader<'_>) -> Wan
     let mut hits = reader.index.search(words);
     if hits.is_empty() && words.len() >= 2 {
         // A name written in two pieces ("ibu profeno", "cubre bocas").
-        let joined: Vec<String> = words.windows(2).map(|pair| pair.concat()).collect();
+        let joined: Vec<String> = words
+            .windows(2)
+            .filter(|pair| !is_stopword(pair[0]) && !is_stopword(pair[1]))
+            .map(|pair| pair.concat())
+            .collect();
         let joined: Vec<&str> = joined.iter().map(String::as_str).collect();
         hits = reader.index.search(&joined);
     }
