@@ -18,6 +18,12 @@ pub struct Demo {
     pub merchant_id: String,
     pub api_key: String,
     pub branches: Vec<DemoBranch>,
+    /// The owner's sign-in for the console at `/panel`.
+    #[serde(default)]
+    pub owner_email: String,
+    /// The owner's password (generated; kept only in this file, mode 0600).
+    #[serde(default)]
+    pub owner_password: String,
 }
 
 /// A demo branch and its WhatsApp number id.
@@ -260,7 +266,17 @@ const CATALOG: &[CatalogRow] = &[
 pub async fn seed(deps: &Deps, data_dir: &Path) -> anyhow::Result<Demo> {
     let path = data_dir.join("demo.json");
     if let Ok(text) = std::fs::read_to_string(&path) {
-        if let Ok(demo) = serde_json::from_str::<Demo>(&text) {
+        if let Ok(mut demo) = serde_json::from_str::<Demo>(&text) {
+            // A data directory from before the console: give it its owner once.
+            if demo.owner_email.is_empty() {
+                let merchant = MerchantId::try_from(demo.merchant_id.clone())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let (email, password) = seed_owner(deps, &merchant).await?;
+                demo.owner_email = email;
+                demo.owner_password = password;
+                mostrador_app::platform::config::write_private_json(&path, &demo)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
             return Ok(demo);
         }
     }
@@ -362,10 +378,13 @@ pub async fn seed(deps: &Deps, data_dir: &Path) -> anyhow::Result<Demo> {
     mostrador_app::parties::conversation::save_settings(&table, &chat)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (owner_email, owner_password) = seed_owner(deps, &merchant.id).await?;
     let demo = Demo {
         merchant_id: merchant.id.to_string(),
         api_key: issued.api_key,
         branches,
+        owner_email,
+        owner_password,
     };
     mostrador_app::platform::config::write_private_json(&path, &demo)
         .map_err(|e| anyhow::anyhow!(e))?;
@@ -376,4 +395,38 @@ pub async fn seed(deps: &Deps, data_dir: &Path) -> anyhow::Result<Demo> {
 /// The merchant id of a seeded demo.
 pub fn merchant_id(demo: &Demo) -> Option<MerchantId> {
     MerchantId::try_from(demo.merchant_id.clone()).ok()
+}
+
+/// The demo owner's email.
+pub const DEMO_OWNER_EMAIL: &str = "duena@farmaciasanjuan.mx";
+
+/// Creates the demo merchant's owner with a fresh random password: (email, password). An owner
+/// left by an earlier run of the same data directory keeps its account; its password is then
+/// unknown, so a new one cannot be shown and the email is returned with an empty password.
+async fn seed_owner(deps: &Deps, merchant: &MerchantId) -> anyhow::Result<(String, String)> {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679";
+    let mut rng = rand::thread_rng();
+    let password: String = (0..16)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect();
+    let created = mostrador_app::parties::staff::create(
+        deps,
+        merchant,
+        mostrador_app::parties::staff::NewStaff {
+            email: DEMO_OWNER_EMAIL.into(),
+            name: "Lucía Hernández".into(),
+            role: mostrador_core::accounts::Role::Owner,
+            branch_id: None,
+            password: password.clone(),
+        },
+    )
+    .await;
+    match created {
+        Ok(_) => Ok((DEMO_OWNER_EMAIL.into(), password)),
+        Err(mostrador_app::platform::error::AppError::Conflict(_)) => {
+            Ok((DEMO_OWNER_EMAIL.into(), String::new()))
+        }
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
 }

@@ -49,7 +49,13 @@ async fn main() -> anyhow::Result<()> {
                 b.name, b.id, b.phone_number_id
             );
         }
-        println!("  try it:        http://{addr}/sandbox/chat\n");
+        println!("  try it:        http://{addr}/sandbox/chat");
+        // The password stays in the file, like the keys.
+        println!(
+            "  console:       http://{addr}/panel/ as {} (owner_email and owner_password in {})\n",
+            demo.owner_email,
+            data_dir.join("demo.json").display()
+        );
     } else {
         println!("Production mode: no demo merchant, no simulator, no sandbox checkout; create merchants with the admin key (POST /v1/admin/merchants).\n");
     }

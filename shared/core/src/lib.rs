@@ -1,5 +1,6 @@
 //! Domain rules of mostrador: pure types and functions, no I/O and no async.
 
+pub mod accounts;
 pub mod catalog;
 pub mod clabe;
 pub mod clock;

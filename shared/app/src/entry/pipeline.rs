@@ -51,6 +51,7 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
                 &conversation::LogEntry {
                     wa_id: &msg.wa_id,
                     at_secs: msg.timestamp,
+                    logged_ms: deps.clock.now_ms(),
                     id: &msg.wamid,
                     direction: "in",
                     phone_number_id: &msg.phone_number_id,

@@ -230,6 +230,7 @@ pub async fn send_reply(
         &LogEntry {
             wa_id: &msg.wa_id,
             at_secs: deps.clock.now_secs(),
+            logged_ms: deps.clock.now_ms(),
             id,
             direction: "out",
             phone_number_id: &msg.phone_number_id,
@@ -252,6 +253,8 @@ pub struct LogEntry<'a> {
     /// The business number it travelled on: a branch-limited key sees only its number's messages.
     pub phone_number_id: &'a str,
     pub branch_id: Option<&'a str>,
+    /// When it was logged (epoch ms): orders the messages of one second, whose keys cannot.
+    pub logged_ms: i64,
 }
 
 /// Logs one message of a customer's conversation (what the merchant API shows), in order.
@@ -266,6 +269,7 @@ pub async fn log_message(
         entry.id,
     ))
     .with("direction", entry.direction)
+    .with("logged_ms", entry.logged_ms)
     .with("phone_number_id", entry.phone_number_id)
     .with("message", message_json);
     if let Some(branch) = entry.branch_id {

@@ -72,14 +72,28 @@ pub struct Caller {
     pub branch: Option<String>,
     /// The merchant's own view of the table.
     pub table: TenantTable,
+    /// A console session's role; `None` for an API key.
+    pub role: Option<mostrador_core::accounts::Role>,
 }
 
 impl Caller {
+    /// Refuses what only the owner (or a full-merchant API key) may do: staff, API keys, payment,
+    /// invoicing and webhook settings.
+    pub fn check_owner(&self) -> Result<(), AppError> {
+        use mostrador_core::accounts::Role;
+        match (self.role, &self.branch) {
+            (Some(Role::Owner), _) | (None, None) => Ok(()),
+            _ => Err(AppError::Forbidden(
+                "solo la dueña o el dueño de la cuenta puede hacer esto".into(),
+            )),
+        }
+    }
+
     /// Refuses access to a branch the key is not limited to.
     pub fn check_branch(&self, branch_id: &str) -> Result<(), AppError> {
         match &self.branch {
             Some(only) if only != branch_id => Err(AppError::Forbidden(format!(
-                "this API key is limited to branch {only}"
+                "solo tienes acceso a la sucursal {only} (this key or session is limited to branch {only})"
             ))),
             _ => Ok(()),
         }
@@ -347,6 +361,7 @@ pub async fn resolve_key(deps: &Deps, api_key: &str) -> Result<Caller, AppError>
         merchant,
         key_id: item.get_s("key_id").unwrap_or_default().to_owned(),
         branch: item.get_s("branch_id").map(str::to_owned),
+        role: None,
     })
 }
 

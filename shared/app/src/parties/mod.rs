@@ -11,4 +11,5 @@ pub mod messages;
 pub mod notification_settings;
 pub mod payment_settings;
 pub mod settings;
+pub mod staff;
 pub mod tell;

@@ -200,6 +200,29 @@ pub fn due_index(job: Job) -> String {
     format!("DUE#{}", job.name())
 }
 
+/// A staff member of the merchant's console (merchant item).
+pub fn staff_user(user_id: &str) -> Key {
+    Key::new("STAFF", format!("USER#{user_id}"))
+}
+
+/// The partition of the merchant's staff.
+pub const STAFF_PK: &str = "STAFF";
+
+/// The platform-wide owner of a staff email: which merchant and user it signs in to.
+pub fn staff_email(email: &str) -> Key {
+    Key::new(format!("STAFF_EMAIL#{email}"), "STAFF")
+}
+
+/// A console session, by the SHA-256 of its token (platform-wide).
+pub fn staff_session(token_hash: &str) -> Key {
+    Key::new(format!("SESSION#{token_hash}"), "SESSION")
+}
+
+/// A staff invitation, by the SHA-256 of its token (platform-wide).
+pub fn staff_invitation(token_hash: &str) -> Key {
+    Key::new(format!("INVITE#{token_hash}"), "INVITE")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +250,10 @@ mod tests {
                 ("CUST#5215512345678", "ORDER#2026-01-02T03:04:05Z#O1"),
             ),
             (customer_profile("521"), ("CUST#521", "PROFILE")),
+            (staff_user("U1"), ("STAFF", "USER#U1")),
+            (staff_email("a@b.mx"), ("STAFF_EMAIL#a@b.mx", "STAFF")),
+            (staff_session("ab12"), ("SESSION#ab12", "SESSION")),
+            (staff_invitation("cd34"), ("INVITE#cd34", "INVITE")),
             (conversation_state("521"), ("CUST#521", "CONV")),
             (
                 conversation_message("521", 1_700_000_000, "wamid.X"),

@@ -70,14 +70,32 @@ async fn handed_off(Merchant(caller): Merchant) -> Result<Json<Value>, AppError>
         .query(TableQuery::partition("HANDOFFS").limit(200))
         .await?;
     let scope = caller.scope().await?;
+    let branches = crate::parties::merchants::list_branches(&caller).await?;
     let mut waiting: Vec<Value> = Vec::new();
     for i in &page.items {
         let wa = i.get_s("wa_id").unwrap_or_default();
-        if scope != Scope::All && !visible(&caller, &scope, wa).await? {
+        let profile = caller
+            .table
+            .get(&crate::platform::schema::customer_profile(wa))
+            .await?;
+        let phone = profile.as_ref().and_then(|p| p.get_s("phone_number_id"));
+        if !scope.allows(phone, None) {
             continue;
         }
-        waiting.push(json!({ "wa_id": i.get_s("wa_id"), "since": i.get_n("since") }));
+        let branch = branches
+            .iter()
+            .find(|b| phone.is_some() && b.phone_number_id.as_deref() == phone);
+        waiting.push(json!({
+            "wa_id": wa,
+            "since": i.get_n("since"),
+            "name": profile.as_ref().and_then(|p| p.get_s("profile_name")),
+            "phone_number_id": phone,
+            "branch_id": branch.map(|b| b.id.as_str()),
+            "branch": branch.map(|b| b.name.as_str()),
+            "last_inbound_at": profile.as_ref().and_then(|p| p.get_n("last_inbound_at")),
+        }));
     }
+    waiting.sort_by_key(|c| c["since"].as_i64().unwrap_or(0));
     Ok(Json(json!({ "conversations": waiting })))
 }
 
@@ -123,9 +141,18 @@ async fn messages(
     let result = caller.table.query(q).await?;
     // A branch-limited key sees the messages exchanged on its branch's number only.
     let scope = caller.scope().await?;
-    let items: Vec<Value> = result
-        .items
-        .iter()
+    // Keys order messages by second; within one second, by when each was logged (a reply after
+    // the message it answers), newest first.
+    let mut logged: Vec<&mostrador_store::Item> = result.items.iter().collect();
+    let second = |i: &mostrador_store::Item| {
+        i.get_s("sk")
+            .and_then(|sk| sk.split('#').nth(1))
+            .and_then(|t| t.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    logged.sort_by_key(|i| std::cmp::Reverse((second(i), i.get_n("logged_ms").unwrap_or(0))));
+    let items: Vec<Value> = logged
+        .into_iter()
         .filter(|i| scope.allows(i.get_s("phone_number_id"), i.get_s("branch_id")))
         .map(|i| {
             let at = i
@@ -140,9 +167,25 @@ async fn messages(
         })
         .collect();
     let state = conversation::load_state(&caller.table, &wa).await?;
-    Ok(Json(
-        json!({ "wa_id": wa, "handed_off": matches!(state, ConvState::HandedOff), "messages": items, "cursor": result.cursor }),
-    ))
+    let profile = caller
+        .table
+        .get(&crate::platform::schema::customer_profile(&wa))
+        .await?;
+    let phone = profile.as_ref().and_then(|p| p.get_s("phone_number_id"));
+    let branch_id = crate::parties::merchants::list_branches(&caller)
+        .await?
+        .into_iter()
+        .find(|b| phone.is_some() && b.phone_number_id.as_deref() == phone)
+        .map(|b| b.id);
+    Ok(Json(json!({
+        "wa_id": wa,
+        "handed_off": matches!(state, ConvState::HandedOff),
+        "name": profile.as_ref().and_then(|p| p.get_s("profile_name")),
+        "branch_id": branch_id,
+        "last_inbound_at": profile.as_ref().and_then(|p| p.get_n("last_inbound_at")),
+        "messages": items,
+        "cursor": result.cursor
+    })))
 }
 
 /// Gives the conversation back to the assistant, which greets the customer again.

@@ -131,6 +131,7 @@ async fn send(
         &conversation::LogEntry {
             wa_id: &envelope.message.to,
             at_secs: deps.clock.now_secs(),
+            logged_ms: deps.clock.now_ms(),
             id: &envelope.id,
             direction: "out",
             phone_number_id: &envelope.phone_number_id,

@@ -11,8 +11,10 @@ pub mod merchant_api;
 pub mod messaging;
 pub mod notifications;
 pub mod orders;
+pub mod panel;
 pub mod payment_settings;
 pub mod payments;
+pub mod session;
 pub mod webhook;
 pub mod webhook_settings;
 
@@ -39,6 +41,8 @@ fn merchant_routes() -> Router<Deps> {
         .merge(webhook_settings::routes())
         .merge(invoicing::routes())
         .merge(admin::routes())
+        .merge(session::routes())
+        .merge(panel::routes())
 }
 
 /// The merchant API: `/v1/...`, tracked links and the health check.

@@ -40,11 +40,16 @@ async fn owned(caller: &crate::parties::merchants::Caller, id: &str) -> Result<O
     Ok(order)
 }
 
+/// An order, with its individual invoice's record when one was asked for (`invoice`: null otherwise).
 async fn get_one(
     Merchant(caller): Merchant,
     Path(id): Path<String>,
-) -> Result<Json<Order>, AppError> {
-    Ok(Json(owned(&caller, &id).await?))
+) -> Result<Json<Value>, AppError> {
+    let order = owned(&caller, &id).await?;
+    let invoice = crate::invoicing::issue::get(&caller.table, &order.id).await?;
+    let mut body = serde_json::to_value(&order).map_err(|e| AppError::Internal(e.into()))?;
+    body["invoice"] = serde_json::to_value(invoice).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Json(body))
 }
 
 async fn cancel(

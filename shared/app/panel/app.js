@@ -1,0 +1,705 @@
+// The merchant's console: a client of the same /v1 API integrators use, signed in with a session
+// cookie (HttpOnly) and a CSRF token sent on every request that changes something. No framework,
+// no CDN: this file and app.css are served by the merchant API itself.
+'use strict';
+
+const S = {
+  user: null, csrf: null, merchant: null, branches: [],
+  handoffs: new Set(), firstPoll: true, poll: null, lastRoute: null,
+};
+
+const STATUS = {
+  awaiting_payment: 'Esperando pago', paid: 'Pagado', ready_for_pickup: 'Listo para recoger',
+  shipped: 'En camino', delivered: 'Entregado', cancelled: 'Cancelado', expired: 'Vencido',
+  refunded: 'Reembolsado',
+};
+const INVOICE_STATUS = {
+  retrying: 'Timbrando', blocked: 'Bloqueada', rejected: 'Rechazada', stamped: 'Timbrada',
+  cancelled: 'Cancelada',
+};
+
+// ---- small helpers ----
+
+/** An element with attributes and children; text is always set as text (never parsed as HTML). */
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const money = (centavos) => new Intl.NumberFormat('es-MX', { style: 'currency', currency: 'MXN' })
+  .format((Number(centavos) || 0) / 100);
+
+function branchOf(id) { return S.branches.find((b) => b.id === id); }
+function zoneOf(branchId) { return (branchOf(branchId) || {}).timezone || 'America/Mexico_City'; }
+
+function when(value, branchId) {
+  if (value === null || value === undefined || value === '') return '';
+  const date = typeof value === 'number' ? new Date(value * 1000) : new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return new Intl.DateTimeFormat('es-MX', {
+    dateStyle: 'medium', timeStyle: 'short', timeZone: zoneOf(branchId),
+  }).format(date);
+}
+
+/** Today's date (YYYY-MM-DD) in Mexico City, as the reports count days. */
+function today() {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone: 'America/Mexico_City', year: 'numeric', month: '2-digit', day: '2-digit',
+  }).format(new Date());
+  return parts;
+}
+
+const orderNumber = (id) => String(id || '').slice(-6).toUpperCase();
+const phone = (wa) => (wa ? `+${wa}` : '');
+
+class ApiError extends Error {
+  constructor(status, message, fields) { super(message); this.status = status; this.fields = fields || []; }
+}
+
+const MESSAGES = {
+  400: 'La solicitud no es válida.', 401: 'Tu sesión terminó; vuelve a entrar.',
+  403: 'No tienes permiso para esto.', 404: 'No se encontró.', 409: 'No se puede en el estado actual.',
+  422: 'Revisa los datos.', 429: 'Demasiados intentos; espera un momento.',
+  503: 'El servicio no está disponible ahora; intenta de nuevo.',
+};
+
+async function api(method, path, body) {
+  const headers = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && S.csrf) headers['x-csrf-token'] = S.csrf;
+  const response = await fetch(path, {
+    method, headers, credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
+  if (!response.ok) {
+    const error = (data && data.error) || {};
+    const fields = error.fields || [];
+    const detail = fields.map((f) => `${f.field}: ${f.reason}`).join(' · ');
+    const message = [MESSAGES[response.status] || 'Algo salió mal.', error.message, detail]
+      .filter(Boolean).join(' ');
+    if (response.status === 401 && path !== '/v1/session') {
+      S.user = null; S.csrf = null; stopPolling(); render();
+    }
+    throw new ApiError(response.status, message, fields);
+  }
+  return data;
+}
+
+/** Runs `fn` after `ms` unless the person moved to another page meanwhile. */
+function later(ms, fn) {
+  const route = location.hash;
+  setTimeout(() => { if (location.hash === route && S.user) fn(); }, ms);
+}
+
+function notice(target, error) {
+  const text = error instanceof Error ? error.message : String(error);
+  target.replaceChildren(h('p', { class: 'msg error', role: 'alert' }, text));
+}
+
+function ok(target, text) {
+  target.replaceChildren(h('p', { class: 'msg ok' }, text));
+}
+
+// ---- the frame ----
+
+const NAV = [
+  ['#/hoy', 'Hoy'], ['#/pedidos', 'Pedidos'], ['#/conversaciones', 'Conversaciones'],
+  ['#/catalogo', 'Inventario'], ['#/facturas', 'Facturas'], ['#/reportes', 'Reportes'],
+  ['#/cuenta', 'Mi cuenta'],
+];
+
+function frame(active, ...content) {
+  const who = S.user ? `${S.user.name} · ${S.user.role_label}` : '';
+  const nav = h('nav', { class: 'main', 'aria-label': 'Secciones' },
+    NAV.filter(([href]) => href !== '#/equipo' || S.user.role === 'owner')
+      .concat(S.user && S.user.role === 'owner' ? [['#/equipo', 'Equipo']] : [])
+      .map(([href, label]) => h('a', {
+        href, 'aria-current': active === href ? 'page' : null,
+      }, label, href === '#/conversaciones' && S.handoffs.size
+        ? h('span', { class: 'badge', 'aria-label': `${S.handoffs.size} esperando` }, S.handoffs.size) : null)));
+  return [
+    h('header', { class: 'top' },
+      h('h1', {}, (S.merchant && S.merchant.name) || 'Mostrador'),
+      h('span', { class: 'who' }, who),
+      h('button', { class: 'secondary', type: 'button', onclick: signOut }, 'Salir')),
+    nav,
+    h('main', { id: 'main', tabindex: '-1' }, ...content),
+  ];
+}
+
+function mount(nodes) {
+  const app = document.getElementById('app');
+  app.replaceChildren(...nodes);
+}
+
+async function signOut() {
+  try { await api('DELETE', '/v1/session'); } catch (_) { /* signed out anyway */ }
+  S.user = null; S.csrf = null; stopPolling();
+  location.hash = '#/hoy';
+  render();
+}
+
+// ---- sign in ----
+
+function loginPage() {
+  const status = h('div');
+  const form = h('form', { class: 'stack', novalidate: true },
+    h('label', {}, 'Correo', h('input', { name: 'email', type: 'email', autocomplete: 'username', required: true })),
+    h('label', {}, 'Contraseña', h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
+    h('button', { type: 'submit' }, 'Entrar'),
+    status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const data = new FormData(form);
+    try {
+      const session = await api('POST', '/v1/session', {
+        email: data.get('email'), password: data.get('password'),
+      });
+      await start(session);
+    } catch (err) { notice(status, err); }
+  });
+  mount([h('main', { id: 'main' }, h('section', { class: 'login' },
+    h('h2', {}, 'Entrar al panel'),
+    h('p', { class: 'muted' }, 'Pedidos, conversaciones, inventario y facturas de tu tienda.'),
+    form))]);
+  const email = form.querySelector('input[name=email]');
+  if (email) email.focus();
+}
+
+async function start(session) {
+  S.user = session.user; S.csrf = session.csrf_token;
+  const [me, branches] = await Promise.all([api('GET', '/v1/merchant'), api('GET', '/v1/branches')]);
+  S.merchant = me.merchant; S.branches = branches.branches || [];
+  startPolling();
+  if (!location.hash || location.hash === '#/' || location.hash.startsWith('#/invitacion')) location.hash = '#/hoy';
+  render();
+}
+
+// ---- hand-off alerts ----
+
+function beep() {
+  try {
+    const ctx = new (window.AudioContext || window.webkitAudioContext)();
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.frequency.value = 880; gain.gain.value = 0.08;
+    osc.connect(gain); gain.connect(ctx.destination);
+    osc.start(); osc.stop(ctx.currentTime + 0.25);
+  } catch (_) { /* no audio */ }
+}
+
+async function pollHandoffs() {
+  if (!S.user) return;
+  let list;
+  try { list = await api('GET', '/v1/conversations'); } catch (_) { return; }
+  const now = new Set((list.conversations || []).map((c) => c.wa_id));
+  const fresh = [...now].filter((w) => !S.handoffs.has(w));
+  const changed = fresh.length || now.size !== S.handoffs.size;
+  S.handoffs = now;
+  if (fresh.length && !S.firstPoll) {
+    beep();
+    const who = (list.conversations || []).find((c) => c.wa_id === fresh[0]);
+    const name = (who && (who.name || phone(who.wa_id))) || 'Un cliente';
+    if ('Notification' in window && Notification.permission === 'granted') {
+      try { new Notification('Un cliente pide una persona', { body: name }); } catch (_) { /* ignore */ }
+    }
+    const banner = document.getElementById('handoff-banner');
+    if (banner) banner.textContent = `${name} pide hablar con una persona.`;
+  }
+  S.firstPoll = false;
+  if (changed) {
+    const route = location.hash;
+    if (route === '#/conversaciones' || route === '#/hoy') render();
+    else refreshNav();
+  }
+}
+
+function refreshNav() {
+  const nav = document.querySelector('nav.main');
+  if (!nav) return;
+  const fresh = frame(currentNav())[1];
+  nav.replaceWith(fresh);
+}
+
+function currentNav() {
+  const route = location.hash.split('/').slice(0, 2).join('/');
+  return route || '#/hoy';
+}
+
+function startPolling() {
+  stopPolling();
+  S.firstPoll = true;
+  pollHandoffs();
+  S.poll = setInterval(pollHandoffs, 4000);
+}
+
+function stopPolling() { if (S.poll) clearInterval(S.poll); S.poll = null; S.handoffs = new Set(); }
+
+// ---- Hoy ----
+
+async function todayPage() {
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  mount(frame('#/hoy', h('h2', {}, 'Hoy'), h('p', { id: 'handoff-banner', class: 'muted', role: 'status' }), body));
+  const day = today();
+  const [report, orders, invoices, issues] = await Promise.all([
+    api('GET', `/v1/reports/commerce?from=${day}&to=${day}`).catch(() => ({ rows: [] })),
+    api('GET', '/v1/orders?limit=200').catch(() => ({ orders: [] })),
+    api('GET', '/v1/invoices?limit=200').catch(() => ({ invoices: [] })),
+    S.user.role === 'staff' ? { issues: [] } : api('GET', '/v1/payments/issues').catch(() => ({ issues: [] })),
+  ]);
+  const list = orders.orders || [];
+  const count = (statuses) => list.filter((o) => statuses.includes(o.status)).length;
+  const blocked = (invoices.invoices || []).filter((i) => i.status === 'blocked' || i.status === 'rejected');
+  const stockLow = [];
+  for (const branch of S.branches) {
+    try {
+      const stock = await api('GET', `/v1/branches/${encodeURIComponent(branch.id)}/stock`);
+      for (const row of stock.stock || []) {
+        if (row.available <= 5) stockLow.push({ branch: branch.name, ...row });
+      }
+    } catch (_) { /* a branch this user cannot see */ }
+  }
+  const sales = (report.rows || []).map((r) => h('div', { class: 'card' },
+    h('h3', {}, `Ventas hoy · ${r.branch}`),
+    h('div', { class: 'big' }, money(r.revenue_centavos)),
+    h('div', { class: 'sub' }, `${r.paid_orders} pedido(s) pagado(s) · ${r.orders} pedido(s) · ${r.conversations} conversación(es)`)));
+  if (!sales.length) {
+    sales.push(h('div', { class: 'card' }, h('h3', {}, 'Ventas hoy'), h('div', { class: 'big' }, money(0)),
+      h('div', { class: 'sub' }, 'Aún no hay ventas pagadas hoy.')));
+  }
+  const card = (title, n, href, alert) => h('a', { href, class: `card${alert && n ? ' alert' : ''}`, style: 'text-decoration:none;color:inherit' },
+    h('h3', {}, title), h('div', { class: 'big' }, n));
+  body.replaceChildren(
+    h('div', { class: 'cards' }, sales),
+    h('div', { class: 'cards' },
+      card('Esperando pago', count(['awaiting_payment']), '#/pedidos?status=awaiting_payment'),
+      card('Por preparar', count(['paid']), '#/pedidos?status=paid', true),
+      card('Por entregar', count(['ready_for_pickup', 'shipped']), '#/pedidos?status=ready_for_pickup'),
+      card('Clientes esperando a una persona', S.handoffs.size, '#/conversaciones', true),
+      card('Facturas bloqueadas', blocked.length, '#/facturas', true),
+      S.user.role === 'staff' ? null : card('Pagos por revisar', (issues.issues || []).length, '#/pagos', true)),
+    h('h3', {}, 'Poco inventario'),
+    stockLow.length
+      ? table(['Sucursal', 'SKU', 'Disponible', 'Apartado'], stockLow.slice(0, 30).map((r) => [r.branch, r.sku, r.available, r.reserved]))
+      : h('p', { class: 'muted' }, 'Todo con existencias suficientes.'));
+}
+
+function table(headers, rows, numeric) {
+  const nums = new Set(numeric || []);
+  return h('table', { class: 'responsive' },
+    h('thead', {}, h('tr', {}, headers.map((t, i) => h('th', { class: nums.has(i) ? 'num' : null, scope: 'col' }, t)))),
+    h('tbody', {}, rows.map((r) => h('tr', {}, r.map((cell, i) => h('td', {
+      'data-label': headers[i], class: nums.has(i) ? 'num' : null,
+    }, cell))))));
+}
+
+// ---- Pedidos ----
+
+function query() {
+  const q = location.hash.split('?')[1] || '';
+  return new URLSearchParams(q);
+}
+
+async function ordersPage() {
+  const params = query();
+  const status = params.get('status') || '';
+  const branch = params.get('branch') || '';
+  const search = (params.get('q') || '').trim().toUpperCase();
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  const filters = h('form', { class: 'row', role: 'search' },
+    h('label', {}, 'Estado', h('select', { name: 'status' },
+      h('option', { value: '' }, 'Todos'),
+      Object.entries(STATUS).map(([v, t]) => h('option', { value: v, selected: v === status }, t)))),
+    h('label', {}, 'Sucursal', h('select', { name: 'branch' },
+      h('option', { value: '' }, 'Todas'),
+      S.branches.map((b) => h('option', { value: b.id, selected: b.id === branch }, b.name)))),
+    h('label', {}, 'Número o teléfono', h('input', { name: 'q', value: search, inputmode: 'search' })),
+    h('button', { type: 'submit' }, 'Filtrar'));
+  filters.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const d = new FormData(filters);
+    const p = new URLSearchParams();
+    for (const k of ['status', 'branch', 'q']) if (d.get(k)) p.set(k, d.get(k));
+    location.hash = `#/pedidos?${p}`;
+  });
+  mount(frame('#/pedidos', h('h2', {}, 'Pedidos'), filters, body));
+  const p = new URLSearchParams({ limit: '200' });
+  if (status) p.set('status', status);
+  if (branch) p.set('branch_id', branch);
+  let list;
+  try { list = (await api('GET', `/v1/orders?${p}`)).orders || []; } catch (e) { notice(body, e); return; }
+  if (search) list = list.filter((o) => orderNumber(o.id).includes(search) || (o.wa_id || '').includes(search.replace(/\D/g, '') || '@'));
+  if (!list.length) { body.replaceChildren(h('p', { class: 'muted' }, 'No hay pedidos con esos filtros.')); return; }
+  body.replaceChildren(table(['Pedido', 'Fecha', 'Cliente', 'Sucursal', 'Estado', 'Total'],
+    list.map((o) => [
+      h('a', { href: `#/pedidos/${encodeURIComponent(o.id)}` }, orderNumber(o.id)),
+      when(o.created_at, o.branch_id), phone(o.wa_id), (branchOf(o.branch_id) || {}).name || '',
+      h('span', { class: `pill ${o.status}` }, STATUS[o.status] || o.status), money(o.total),
+    ]), [5]));
+}
+
+async function orderPage(id) {
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  mount(frame('#/pedidos', h('p', {}, h('a', { href: '#/pedidos' }, '← Pedidos')), body));
+  let order;
+  try { order = await api('GET', `/v1/orders/${encodeURIComponent(id)}`); } catch (e) { notice(body, e); return; }
+  const invoice = order.invoice || null;
+  const status = h('div', { role: 'status' });
+  const act = (label, fn, cls) => h('button', {
+    type: 'button', class: cls || null,
+    onclick: async (e) => {
+      e.target.disabled = true;
+      try { await fn(); ok(status, 'Listo.'); later(600, () => orderPage(id)); } catch (err) { notice(status, err); e.target.disabled = false; }
+    },
+  }, label);
+  const actions = [];
+  if (order.status === 'paid') {
+    actions.push(act('Listo para recoger', () => api('POST', `/v1/orders/${id}/status`, { status: 'ready_for_pickup' })));
+    actions.push(act('Enviado', () => api('POST', `/v1/orders/${id}/status`, { status: 'shipped' })));
+  }
+  if (order.status === 'ready_for_pickup' || order.status === 'shipped') {
+    actions.push(act('Entregado', () => api('POST', `/v1/orders/${id}/status`, { status: 'delivered' })));
+  }
+  if (order.status === 'awaiting_payment') {
+    actions.push(act('Cancelar pedido', () => {
+      if (!confirm(`¿Cancelar el pedido ${orderNumber(id)}? Se libera el inventario apartado.`)) throw new Error('Sin cambios.');
+      return api('POST', `/v1/orders/${id}/cancel`);
+    }, 'danger'));
+  }
+  if (['paid', 'ready_for_pickup', 'shipped', 'delivered'].includes(order.status)) {
+    actions.push(act('Reembolsar', () => {
+      if (!confirm(`¿Reembolsar ${money(order.total)} del pedido ${orderNumber(id)}?`)) throw new Error('Sin cambios.');
+      return api('POST', `/v1/orders/${id}/refund`);
+    }, 'danger'));
+    if (!invoice || invoice.status === 'cancelled') {
+      actions.push(act('Facturar', () => api('POST', `/v1/orders/${id}/invoice`)));
+    }
+  }
+  const branch = branchOf(order.branch_id) || {};
+  body.replaceChildren(
+    h('h2', {}, `Pedido ${orderNumber(order.id)} `, h('span', { class: `pill ${order.status}` }, STATUS[order.status] || order.status)),
+    h('div', { class: 'cards' },
+      h('div', { class: 'card' }, h('h3', {}, 'Cliente'), h('div', {}, phone(order.wa_id)),
+        h('a', { href: `#/conversaciones/${encodeURIComponent(order.wa_id)}` }, 'Ver conversación')),
+      h('div', { class: 'card' }, h('h3', {}, 'Sucursal'), h('div', {}, branch.name || order.branch_id),
+        h('div', { class: 'sub' }, when(order.created_at, order.branch_id))),
+      h('div', { class: 'card' }, h('h3', {}, 'Pago'), h('div', { class: 'big' }, money(order.total)),
+        order.payment_url && order.status === 'awaiting_payment' ? h('a', { href: order.payment_url, target: '_blank', rel: 'noopener' }, 'Liga de pago') : null),
+      h('div', { class: 'card' }, h('h3', {}, 'Factura'),
+        invoice ? h('div', {}, INVOICE_STATUS[invoice.status] || invoice.status,
+          invoice.status === 'stamped' ? h('div', {},
+            h('a', { href: `/v1/invoices/${encodeURIComponent(invoice.id)}/pdf` }, 'PDF'), ' · ',
+            h('a', { href: `/v1/invoices/${encodeURIComponent(invoice.id)}/xml` }, 'XML')) : null,
+          invoice.error ? h('div', { class: 'sub' }, invoice.error) : null)
+          : h('div', { class: 'sub' }, 'Sin factura individual (entra en la global).'))),
+    table(['Producto', 'Cantidad', 'Precio', 'Importe'],
+      order.lines.map((l) => [l.name, l.qty, money(l.unit), money(l.amounts.total)]), [1, 2, 3]),
+    h('p', { class: 'num' }, `Subtotal ${money(order.subtotal)} · IVA ${money(order.iva)} · `, h('strong', {}, `Total ${money(order.total)}`)),
+    h('div', { class: 'row' }, actions), status);
+}
+
+// ---- Conversaciones ----
+
+function textOf(message) {
+  if (!message || typeof message !== 'object') return '';
+  switch (message.type) {
+    case 'text': return (message.text && message.text.body) || '';
+    case 'interactive': {
+      const i = message.interactive || {};
+      if (i.button_reply) return i.button_reply.title;
+      if (i.list_reply) return i.list_reply.title;
+      const body = (i.body && i.body.text) || '';
+      const buttons = ((i.action && i.action.buttons) || []).map((b) => `[${(b.reply || {}).title}]`).join(' ');
+      return [body, buttons].filter(Boolean).join('\n');
+    }
+    case 'button': return (message.button && message.button.text) || '';
+    case 'template': return `Plantilla: ${(message.template || {}).name || ''}`;
+    case 'image': return '📷 Imagen';
+    case 'audio': return '🎙️ Nota de voz';
+    case 'document': return `📄 ${(message.document || {}).filename || 'Documento'}`;
+    case 'location': return `📍 Ubicación ${(message.location || {}).address || ''}`;
+    case 'sticker': return 'Sticker';
+    case 'order': return '🛒 Pedido del catálogo';
+    default: return `(${message.type || 'mensaje'})`;
+  }
+}
+
+async function inboxPage() {
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  const enable = ('Notification' in window && Notification.permission === 'default')
+    ? h('button', { type: 'button', class: 'secondary', onclick: () => Notification.requestPermission().then(() => render()) }, 'Activar avisos del navegador')
+    : null;
+  mount(frame('#/conversaciones', h('h2', {}, 'Clientes esperando a una persona'),
+    h('p', { id: 'handoff-banner', class: 'muted', role: 'status' }), enable, body));
+  let list;
+  try { list = (await api('GET', '/v1/conversations')).conversations || []; } catch (e) { notice(body, e); return; }
+  if (!list.length) { body.replaceChildren(h('p', { class: 'muted' }, 'Nadie espera por ahora. Cuando un cliente pida una persona aparecerá aquí con un sonido.')); return; }
+  body.replaceChildren(h('div', { class: 'list' }, list.map((c) => h('a', {
+    class: 'item', href: `#/conversaciones/${encodeURIComponent(c.wa_id)}`,
+  }, h('strong', {}, c.name || phone(c.wa_id)),
+  h('span', { class: 'muted' }, `${phone(c.wa_id)} · ${c.branch || 'sin sucursal'} · esperando desde ${when(c.since, c.branch_id)}`)))));
+}
+
+function windowLeft(lastInbound) {
+  if (!lastInbound) return 0;
+  return lastInbound + 24 * 3600 - Math.floor(Date.now() / 1000);
+}
+
+async function threadPage(wa) {
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  mount(frame('#/conversaciones', h('p', {}, h('a', { href: '#/conversaciones' }, '← Conversaciones')), body));
+  let data;
+  try { data = await api('GET', `/v1/conversations/${encodeURIComponent(wa)}/messages?limit=100`); } catch (e) { notice(body, e); return; }
+  const messages = (data.messages || []).slice().reverse();
+  const thread = h('div', { class: 'thread', role: 'log', 'aria-label': 'Conversación' },
+    messages.map((m) => h('div', { class: `bubble ${m.direction === 'out' ? 'out' : 'in'}` },
+      textOf(m.message), h('span', { class: 'meta' }, `${m.direction === 'out' ? 'Tienda' : 'Cliente'} · ${when(m.at, data.branch_id)}`))));
+  const status = h('div', { role: 'status' });
+  const left = windowLeft(data.last_inbound_at);
+  const countdown = h('p', { class: `countdown${left <= 0 ? ' closed' : ''}` });
+  const tick = () => {
+    const s = windowLeft(data.last_inbound_at);
+    if (s <= 0) { countdown.textContent = 'La ventana de 24 horas se cerró: solo puedes enviar una plantilla aprobada.'; countdown.className = 'countdown closed'; return; }
+    const hh = Math.floor(s / 3600); const mm = Math.floor((s % 3600) / 60);
+    countdown.textContent = `Puedes responder con texto libre ${hh} h ${mm} min más.`;
+  };
+  tick();
+  const timer = setInterval(() => { if (!document.body.contains(countdown)) clearInterval(timer); else tick(); }, 30000);
+  const form = h('form', { class: 'stack', style: 'max-width:none' },
+    h('label', {}, 'Tu respuesta', h('textarea', { name: 'text', rows: '3', maxlength: '4096', required: true, disabled: left <= 0 })),
+    h('div', { class: 'row' },
+      h('button', { type: 'submit', disabled: left <= 0 || !data.branch_id }, 'Enviar'),
+      data.handed_off ? h('button', { type: 'button', class: 'secondary', onclick: async () => {
+        try { await api('POST', `/v1/conversations/${encodeURIComponent(wa)}/release`); ok(status, 'El asistente retoma la conversación.'); later(600, () => threadPage(wa)); } catch (e) { notice(status, e); }
+      } }, 'Devolver al asistente') : null),
+    status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const text = String(new FormData(form).get('text') || '').trim();
+    if (!text) return;
+    try {
+      await api('POST', '/v1/messages', { branch_id: data.branch_id, to: wa, category: 'service', message: { type: 'text', text: { body: text } } });
+      form.reset(); ok(status, 'Enviado.');
+      later(500, () => threadPage(wa));
+    } catch (err) { notice(status, err); }
+  });
+  body.replaceChildren(
+    h('h2', {}, data.name || phone(wa), ' ', data.handed_off ? h('span', { class: 'pill awaiting_payment' }, 'Espera a una persona') : h('span', { class: 'pill' }, 'Con el asistente')),
+    h('p', { class: 'muted' }, `${phone(wa)} · ${(branchOf(data.branch_id) || {}).name || ''}`),
+    thread, countdown, form);
+  thread.scrollTop = thread.scrollHeight;
+}
+
+// ---- Inventario ----
+
+async function stockPage() {
+  const params = query();
+  const branchId = params.get('branch') || (S.user.branch_id || (S.branches[0] || {}).id);
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  const picker = h('label', {}, 'Sucursal', h('select', {
+    onchange: (e) => { location.hash = `#/catalogo?branch=${encodeURIComponent(e.target.value)}`; },
+  }, S.branches.map((b) => h('option', { value: b.id, selected: b.id === branchId }, b.name))));
+  mount(frame('#/catalogo', h('h2', {}, 'Inventario'), h('div', { class: 'row' }, picker), body));
+  if (!branchId) { body.replaceChildren(h('p', { class: 'muted' }, 'No hay sucursales.')); return; }
+  let products; let stock;
+  try {
+    [products, stock] = await Promise.all([
+      api('GET', '/v1/products?limit=1000'),
+      api('GET', `/v1/branches/${encodeURIComponent(branchId)}/stock`),
+    ]);
+  } catch (e) { notice(body, e); return; }
+  const bySku = new Map((stock.stock || []).map((s) => [s.sku, s]));
+  const status = h('div', { role: 'status' });
+  const rows = (products.products || []).map((p) => {
+    const s = bySku.get(p.sku) || { available: 0, reserved: 0 };
+    const input = h('input', {
+      class: 'qty', type: 'number', min: '0', step: '1', value: String(s.available + s.reserved),
+      'aria-label': `Conteo de ${p.name}`,
+    });
+    const save = h('button', { type: 'button', class: 'secondary', onclick: async () => {
+      const quantity = Number(input.value);
+      if (!Number.isInteger(quantity) || quantity < 0) { notice(status, 'El conteo debe ser un número entero, 0 o más.'); return; }
+      try {
+        await api('PUT', `/v1/branches/${encodeURIComponent(branchId)}/stock`, [{ sku: p.sku, quantity }]);
+        ok(status, `Guardado: ${p.name}, ${quantity} en anaquel.`);
+      } catch (err) { notice(status, err); }
+    } }, 'Guardar');
+    return [p.name, p.sku, money(p.price), h('span', {}, input, ' ', save), s.reserved, s.available];
+  });
+  body.replaceChildren(status,
+    table(['Producto', 'SKU', 'Precio', 'En anaquel', 'Apartado', 'Disponible'], rows, [2, 4, 5]));
+}
+
+// ---- Facturas ----
+
+async function invoicesPage() {
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  mount(frame('#/facturas', h('h2', {}, 'Facturas'), body));
+  let list;
+  try { list = (await api('GET', '/v1/invoices?limit=200')).invoices || []; } catch (e) { notice(body, e); return; }
+  if (!list.length) { body.replaceChildren(h('p', { class: 'muted' }, 'Aún no hay facturas.')); return; }
+  body.replaceChildren(table(['Folio', 'Tipo', 'Estado', 'Receptor', 'Total', 'Archivos', 'Detalle'],
+    list.map((i) => [
+      `${i.serie || ''}${i.folio || ''}`, i.kind, h('span', { class: `pill ${i.status}` }, INVOICE_STATUS[i.status] || i.status),
+      i.receptor_rfc || '', i.total ? `$${i.total}` : '',
+      i.status === 'stamped' ? h('span', {}, h('a', { href: `/v1/invoices/${encodeURIComponent(i.id)}/pdf` }, 'PDF'), ' · ',
+        h('a', { href: `/v1/invoices/${encodeURIComponent(i.id)}/xml` }, 'XML')) : '',
+      i.error || (i.order_id ? h('a', { href: `#/pedidos/${encodeURIComponent(i.order_id)}` }, `Pedido ${orderNumber(i.order_id)}`) : ''),
+    ])));
+}
+
+// ---- Reportes ----
+
+async function reportsPage() {
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  mount(frame('#/reportes', h('h2', {}, 'Reportes'),
+    h('p', {}, h('a', { href: '/v1/reports/commerce?format=csv', download: 'ventas.csv' }, 'Descargar CSV de los últimos 7 días')), body));
+  let report;
+  try { report = await api('GET', '/v1/reports/commerce'); } catch (e) { notice(body, e); return; }
+  const rows = report.rows || [];
+  const days = [...new Set(rows.map((r) => r.day))].sort();
+  const max = Math.max(1, ...days.map((d) => rows.filter((r) => r.day === d).reduce((s, r) => s + r.revenue_centavos, 0)));
+  const chart = h('div', { role: 'img', 'aria-label': 'Ventas por día', class: 'card' },
+    h('h3', {}, 'Ventas por día'),
+    days.map((d) => {
+      const total = rows.filter((r) => r.day === d).reduce((s, r) => s + r.revenue_centavos, 0);
+      return h('div', { style: 'display:flex;gap:.5rem;align-items:center;margin:.2rem 0' },
+        h('span', { style: 'width:6.5rem' }, d),
+        h('span', { style: `display:inline-block;height:1rem;background:var(--brand);width:${Math.round((total / max) * 60)}%` }),
+        h('span', {}, money(total)));
+    }));
+  body.replaceChildren(chart, table(['Día', 'Sucursal', 'Conversaciones', 'Pedidos', 'Pagados', 'Ventas'],
+    rows.map((r) => [r.day, r.branch, r.conversations, r.orders, r.paid_orders, money(r.revenue_centavos)]), [2, 3, 4, 5]));
+}
+
+// ---- Equipo y cuenta ----
+
+async function staffPage() {
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  const status = h('div', { role: 'status' });
+  const form = h('form', { class: 'stack' },
+    h('label', {}, 'Correo', h('input', { name: 'email', type: 'email', required: true })),
+    h('label', {}, 'Nombre', h('input', { name: 'name' })),
+    h('label', {}, 'Rol', h('select', { name: 'role' },
+      h('option', { value: 'manager' }, 'Encargado (todas las sucursales)'),
+      h('option', { value: 'staff' }, 'Mostrador (una sucursal)'))),
+    h('label', {}, 'Sucursal (para mostrador)', h('select', { name: 'branch_id' },
+      h('option', { value: '' }, '—'), S.branches.map((b) => h('option', { value: b.id }, b.name)))),
+    h('button', { type: 'submit' }, 'Crear invitación'), status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const d = new FormData(form);
+    try {
+      const r = await api('POST', '/v1/staff', {
+        email: d.get('email'), name: d.get('name') || '', role: d.get('role'), branch_id: d.get('branch_id') || null,
+      });
+      status.replaceChildren(h('p', { class: 'msg ok' }, 'Comparte esta liga (vale 7 días): ', h('code', {}, r.invitation_url)));
+    } catch (err) { notice(status, err); }
+  });
+  mount(frame('#/equipo', h('h2', {}, 'Equipo'), body, h('h3', {}, 'Invitar a alguien'), form));
+  try {
+    const list = (await api('GET', '/v1/staff')).staff || [];
+    body.replaceChildren(table(['Nombre', 'Correo', 'Rol', 'Sucursal'],
+      list.map((m) => [m.name, m.email, m.role_label, (branchOf(m.branch_id) || {}).name || 'Todas'])));
+  } catch (e) { notice(body, e); }
+}
+
+function accountPage() {
+  const status = h('div', { role: 'status' });
+  const form = h('form', { class: 'stack' },
+    h('label', {}, 'Contraseña actual', h('input', { name: 'current', type: 'password', autocomplete: 'current-password', required: true })),
+    h('label', {}, 'Nueva contraseña (10 caracteres o más)', h('input', { name: 'new', type: 'password', autocomplete: 'new-password', minlength: '10', required: true })),
+    h('button', { type: 'submit' }, 'Cambiar contraseña'), status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const d = new FormData(form);
+    try {
+      const session = await api('PUT', '/v1/me/password', { current_password: d.get('current'), new_password: d.get('new') });
+      S.csrf = session.csrf_token; form.reset(); ok(status, 'Contraseña cambiada. Las demás sesiones se cerraron.');
+    } catch (err) { notice(status, err); }
+  });
+  mount(frame('#/cuenta', h('h2', {}, 'Mi cuenta'),
+    h('p', {}, `${S.user.name} · ${S.user.email} · ${S.user.role_label}`), form,
+    h('h3', { style: 'margin-top:1.5rem' }, 'Sesiones'),
+    h('button', { type: 'button', class: 'secondary', onclick: async () => {
+      try { await api('POST', '/v1/session/everywhere'); } catch (_) { /* signed out */ }
+      S.user = null; S.csrf = null; stopPolling(); render();
+    } }, 'Cerrar sesión en todos los dispositivos')));
+}
+
+async function paymentsPage() {
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  mount(frame('#/hoy', h('h2', {}, 'Pagos por revisar'), body));
+  try {
+    const list = (await api('GET', '/v1/payments/issues')).issues || [];
+    body.replaceChildren(list.length ? table(['Proveedor', 'Motivo', 'Pedido', 'Cuándo'],
+      list.map((i) => [i.provider || '', i.reason || i.kind || '', i.order_id ? orderNumber(i.order_id) : '', when(i.at || i.created_at)]))
+      : h('p', { class: 'muted' }, 'Nada por revisar.'));
+  } catch (e) { notice(body, e); }
+}
+
+// ---- invitations ----
+
+function invitationPage(token) {
+  const status = h('div');
+  const form = h('form', { class: 'stack' },
+    h('label', {}, 'Tu nombre', h('input', { name: 'name', autocomplete: 'name' })),
+    h('label', {}, 'Elige una contraseña (10 caracteres o más)', h('input', { name: 'password', type: 'password', autocomplete: 'new-password', minlength: '10', required: true })),
+    h('button', { type: 'submit' }, 'Crear mi cuenta'), status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const d = new FormData(form);
+    try {
+      const session = await api('POST', `/v1/invitations/${encodeURIComponent(token)}`, { password: d.get('password'), name: d.get('name') || null });
+      await start(session);
+    } catch (err) { notice(status, err); }
+  });
+  mount([h('main', { id: 'main' }, h('section', { class: 'login' }, h('h2', {}, 'Únete al panel'), form))]);
+}
+
+// ---- routing ----
+
+async function render() {
+  const route = location.hash || '#/hoy';
+  if (route.startsWith('#/invitacion/')) { invitationPage(route.slice('#/invitacion/'.length)); return; }
+  if (!S.user) { loginPage(); return; }
+  const [path] = route.split('?');
+  const parts = path.split('/').map(decodeURIComponent);
+  try {
+    switch (parts[1]) {
+      case 'pedidos': await (parts[2] ? orderPage(parts[2]) : ordersPage()); break;
+      case 'conversaciones': await (parts[2] ? threadPage(parts[2]) : inboxPage()); break;
+      case 'catalogo': await stockPage(); break;
+      case 'facturas': await invoicesPage(); break;
+      case 'reportes': await reportsPage(); break;
+      case 'equipo': await staffPage(); break;
+      case 'cuenta': accountPage(); break;
+      case 'pagos': await paymentsPage(); break;
+      default: await todayPage();
+    }
+  } catch (e) {
+    const main = document.getElementById('main');
+    if (main) notice(main, e);
+  }
+  const main = document.getElementById('main');
+  if (main && S.lastRoute !== route) { S.lastRoute = route; main.focus({ preventScroll: true }); }
+}
+
+window.addEventListener('hashchange', render);
+window.addEventListener('DOMContentLoaded', async () => {
+  if (location.hash.startsWith('#/invitacion/')) { render(); return; }
+  try { await start(await api('GET', '/v1/session')); } catch (_) { render(); }
+});

@@ -1,0 +1,61 @@
+//! The merchant's console at `/panel`: three static files compiled into the binary and served by the
+//! merchant API itself.
+//!
+//! Why here rather than as static assets next to the API in the SAM template: the console then has
+//! the API's origin, so its session cookie is first-party and `SameSite=Strict`, no CORS is opened,
+//! and every deploy ships the console together with the API version it calls. The console is a
+//! client of the same `/v1` API integrators use; nothing it does is out of their reach.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::platform::Deps;
+
+const INDEX: &str = include_str!("../../../panel/index.html");
+const SCRIPT: &str = include_str!("../../../panel/app.js");
+const STYLE: &str = include_str!("../../../panel/app.css");
+
+/// What the console's pages may load: only this origin (no CDN, no remote font); inline style
+/// attributes for layout; no framing.
+const POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// The console's routes.
+pub fn routes() -> Router<Deps> {
+    Router::new()
+        .route("/panel", get(|| async { Redirect::permanent("/panel/") }))
+        .route(
+            "/panel/",
+            get(|| async { asset(INDEX, "text/html; charset=utf-8") }),
+        )
+        .route(
+            "/panel/app.js",
+            get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/panel/app.css",
+            get(|| async { asset(STYLE, "text/css; charset=utf-8") }),
+        )
+}
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}

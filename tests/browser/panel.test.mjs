@@ -1,0 +1,219 @@
+// The merchant's console (/panel) in headless Debian Chromium, against the real local stack and the
+// demo pharmacy `cargo run` seeds: the owner signs in and sees today; a customer orders and pays in
+// the simulator, then asks for a person; the hand-off appears in the console within seconds, staff
+// reply and the customer sees it; the order is refunded; a chart is shown; the owner invites counter
+// staff for one branch, who cannot see the other branch. Also on a 390 px phone screen.
+//
+//   MOSTRADOR_BIN=target/debug/mostrador node tests/browser/panel.test.mjs
+//
+// Fails (never skips) when the binary or Chromium is missing. Writes tests/browser/out/panel-*.png,
+// and on failure the stack's log and a failure screenshot.
+
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import {
+  CHROMIUM, CHROMIUM_ARGS, OUT, expectStatus, http, inboundDrained, sleep, startStack, until,
+} from "./lib.mjs";
+
+const CENTRO = "100000000000001";
+const CUSTOMER = "5215598765432";
+const CUSTOMER_NAME = "Rosa Panel";
+
+let step = 0;
+const ok = (what) => console.log(`ok ${++step} - ${what}`);
+
+/** Errors a page logs, except the answers the test provokes on purpose. */
+function watch(page, problems, expected) {
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !expected.some((x) => msg.text().includes(x))) problems.push(`console error: ${msg.text()}`);
+  });
+  page.on("response", (r) => {
+    const what = `${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`;
+    if (r.status() >= 400 && !expected.some((x) => what.includes(x))) problems.push(`HTTP ${what}`);
+  });
+}
+
+async function customerSays(chat, text) {
+  await chat.locator("#text").fill(text);
+  const [response] = await Promise.all([
+    chat.waitForResponse((r) => r.url().endsWith("/sandbox/api/send") && r.request().method() === "POST"),
+    chat.locator("#text").press("Enter"),
+  ]);
+  assert.equal(response.status(), 200, `the simulator's send answered ${response.status()}`);
+}
+
+async function main() {
+  const work = await mkdtemp(path.join(os.tmpdir(), "mostrador-panel-"));
+  await mkdir(OUT, { recursive: true });
+  const dataDir = path.join(work, "data");
+  let stack;
+  let browser;
+  let panel;
+  const problems = [];
+  try {
+    stack = await startStack(dataDir);
+    const demo = JSON.parse(await readFile(path.join(dataDir, "demo.json"), "utf8"));
+    assert.ok(demo.owner_email && demo.owner_password, "demo.json names the owner's email and password");
+    const centro = demo.branches.find((b) => b.phone_number_id === CENTRO);
+    const polanco = demo.branches.find((b) => b.phone_number_id !== CENTRO);
+    ok(`local stack on ${stack.url}; demo owner ${demo.owner_email}`);
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    const owner = await browser.newContext({ viewport: { width: 1100, height: 860 }, locale: "es-MX", timezoneId: "America/Mexico_City" });
+    panel = await owner.newPage();
+    panel.setDefaultTimeout(15000);
+    // Before signing in, the console asks who is there (401 on GET /v1/session is its question), and
+    // the test tries a wrong password once.
+    watch(panel, problems, ["401 GET /v1/session", "401 POST /v1/session", "status of 401"]);
+
+    // Sign in.
+    await panel.goto(`${stack.url}/panel`);
+    await panel.getByLabel("Correo").fill(demo.owner_email);
+    await panel.getByLabel("Contraseña").fill("una-contraseña-equivocada");
+    await panel.getByRole("button", { name: "Entrar" }).click();
+    await panel.getByRole("alert").filter({ hasText: "Correo o contraseña incorrectos" }).waitFor();
+    await panel.getByLabel("Contraseña").fill(demo.owner_password);
+    await panel.getByRole("button", { name: "Entrar" }).click();
+    await panel.getByRole("heading", { name: "Hoy", exact: true }).waitFor();
+    await panel.getByRole("heading", { name: /Ventas hoy/ }).first().waitFor();
+    const cookies = await owner.cookies();
+    const session = cookies.find((c) => c.name === "mostrador_session");
+    assert.ok(session && session.httpOnly && session.sameSite === "Strict", `session cookie: ${JSON.stringify(session)}`);
+    ok("the owner signs in (a wrong password is refused in Spanish) and sees today; the cookie is HttpOnly and SameSite=Strict");
+
+    // A customer orders in the simulator and pays.
+    const chatPage = await owner.newPage();
+    chatPage.setDefaultTimeout(20000);
+    await chatPage.goto(`${stack.url}/sandbox/chat`);
+    await chatPage.locator(`#branch option[value="${CENTRO}"]`).waitFor({ state: "attached" });
+    await chatPage.locator("#branch").selectOption(CENTRO);
+    await chatPage.locator("#wa-id").fill(CUSTOMER);
+    await chatPage.locator("#name").fill(CUSTOMER_NAME);
+    await chatPage.locator("#name").dispatchEvent("change");
+    await customerSays(chatPage, "me vende 2 cajas de paracetamol porfa");
+    await chatPage.locator(".msg.in .bubble", { hasText: "2 × Paracetamol" }).waitFor();
+    await customerSays(chatPage, "es todo");
+    await chatPage.locator(".msg.in .bubble", { hasText: "/sandbox/pay/" }).waitFor();
+    await inboundDrained(stack);
+    const orders = await expectStatus(http(stack.url, "GET", "/v1/orders", { key: demo.api_key }), 200, "list orders");
+    const order = orders.orders.find((o) => o.wa_id.endsWith("5598765432"));
+    assert.ok(order, `the chat's order is listed: ${JSON.stringify(orders)}`);
+    const paid = await fetch(`${stack.url}/sandbox/pay/${order.id}?m=${demo.merchant_id}`, { method: "POST" });
+    assert.ok(paid.status < 400, `the sandbox checkout paid the order (HTTP ${paid.status})`);
+    await until("the order to be paid", async () => {
+      const o = await http(stack.url, "GET", `/v1/orders/${order.id}`, { key: demo.api_key });
+      return o.json && o.json.status === "paid";
+    });
+    ok(`a customer ordered "2 cajas de paracetamol" in the simulator and paid (order ${order.id.slice(-6)})`);
+
+    // The customer asks for a person: the console shows it within seconds.
+    await panel.goto(`${stack.url}/panel/#/conversaciones`);
+    await panel.getByRole("heading", { name: "Clientes esperando a una persona" }).waitFor();
+    const asked = Date.now();
+    await customerSays(chatPage, "quiero hablar con una persona");
+    const item = panel.getByRole("link", { name: new RegExp(CUSTOMER_NAME) });
+    await item.waitFor({ timeout: 8000 });
+    const seconds = (Date.now() - asked) / 1000;
+    assert.ok(seconds <= 8, `the hand-off appeared after ${seconds} s`);
+    await panel.locator("nav.main .badge", { hasText: "1" }).waitFor();
+    ok(`the hand-off appeared in the console after ${seconds.toFixed(1)} s, with the customer's name and a badge`);
+
+    await item.click();
+    await panel.getByRole("heading", { name: new RegExp(CUSTOMER_NAME) }).waitFor();
+    await panel.locator(".bubble", { hasText: "quiero hablar con una persona" }).waitFor();
+    await panel.locator(".countdown", { hasText: "Puedes responder con texto libre" }).waitFor();
+    const answer = "Hola Rosa, soy Lucía de la farmacia. ¿En qué te ayudo?";
+    await panel.getByLabel("Tu respuesta").fill(answer);
+    await panel.getByRole("button", { name: "Enviar" }).click();
+    await panel.getByRole("status").filter({ hasText: "Enviado" }).waitFor();
+    await chatPage.locator(".msg.in .bubble", { hasText: "soy Lucía de la farmacia" }).waitFor();
+    ok("staff read the whole conversation, replied inside the 24-hour window, and the customer saw the reply");
+
+    await panel.locator(".bubble.out", { hasText: "soy Lucía de la farmacia" }).waitFor();
+    await panel.getByRole("button", { name: "Devolver al asistente" }).click();
+    await chatPage.locator(".msg.in .bubble", { hasText: "Gracias por tu paciencia" }).waitFor();
+    ok("the conversation went back to the assistant, which told the customer");
+
+    // The order: detail and refund.
+    await panel.goto(`${stack.url}/panel/#/pedidos`);
+    const number = order.id.slice(-6).toUpperCase();
+    await panel.getByRole("link", { name: number }).click();
+    await panel.getByRole("heading", { name: new RegExp(`Pedido ${number}`) }).waitFor();
+    await panel.getByRole("cell", { name: /Paracetamol 500 mg/ }).waitFor();
+    panel.once("dialog", (d) => d.accept());
+    await panel.getByRole("button", { name: "Reembolsar" }).click();
+    await panel.locator(".pill", { hasText: "Reembolsado" }).waitFor();
+    const refunded = await expectStatus(http(stack.url, "GET", `/v1/orders/${order.id}`, { key: demo.api_key }), 200, "order");
+    assert.equal(refunded.status, "refunded");
+    ok(`order ${number}: lines, total and a refund from the console (the API agrees: refunded)`);
+
+    // A chart.
+    await panel.goto(`${stack.url}/panel/#/reportes`);
+    await panel.getByRole("img", { name: "Ventas por día" }).waitFor();
+    ok("reports show sales per day as a chart, with a CSV download");
+    await panel.screenshot({ path: path.join(OUT, "panel-reports.png"), fullPage: true });
+
+    // Counter staff for Centro, invited by the owner.
+    await panel.goto(`${stack.url}/panel/#/equipo`);
+    await panel.getByLabel("Correo").fill("mostrador.centro@farmaciasanjuan.mx");
+    await panel.getByLabel("Nombre").fill("Ana Centro");
+    await panel.getByLabel("Rol").selectOption("staff");
+    await panel.getByLabel("Sucursal (para mostrador)").selectOption(centro.id);
+    await panel.getByRole("button", { name: "Crear invitación" }).click();
+    const link = await panel.locator("code").textContent();
+    assert.match(link, /\/panel\/#\/invitacion\/[0-9a-f]{64}$/);
+    ok("the owner invited counter staff for Centro and got a link");
+
+    const staffContext = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "es-MX", timezoneId: "America/Mexico_City", isMobile: true, hasTouch: true });
+    const staff = await staffContext.newPage();
+    staff.setDefaultTimeout(15000);
+    watch(staff, problems, ["401 GET /v1/session", "status of 401", "403 GET /v1/branches/", "status of 403"]);
+    await staff.goto(link.replace(/^https?:\/\/[^/]+/, stack.url));
+    await staff.getByLabel(/Elige una contraseña/).fill("mostrador-centro-2026");
+    await staff.getByRole("button", { name: "Crear mi cuenta" }).click();
+    await staff.getByRole("heading", { name: "Hoy", exact: true }).waitFor();
+    await staff.goto(`${stack.url}/panel/#/catalogo`);
+    await staff.getByRole("heading", { name: "Inventario" }).waitFor();
+    const options = await staff.getByLabel("Sucursal").locator("option").allTextContents();
+    assert.deepEqual(options, ["Centro"], `counter staff see their branch only: ${options}`);
+    const other = await staff.evaluate(async (id) => (await fetch(`/v1/branches/${id}/stock`)).status, polanco.id);
+    assert.equal(other, 403, "Polanco's stock is refused to Centro's staff");
+    const overflow = await staff.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `the inventory page fits a 390 px screen (overflow ${overflow} px)`);
+    await staff.screenshot({ path: path.join(OUT, "panel-phone-inventory.png"), fullPage: true });
+    ok("counter staff signed up from the link, see only Centro (Polanco answers 403), on a 390 px phone without sideways scrolling");
+
+    // Keyboard: the skip link and the nav are reachable with Tab.
+    await staff.goto(`${stack.url}/panel/#/hoy`);
+    await staff.getByRole("heading", { name: "Hoy", exact: true }).waitFor();
+    await staff.keyboard.press("Tab");
+    const focused = await staff.evaluate(() => document.activeElement && document.activeElement.textContent);
+    assert.ok(focused && focused.length > 0, "Tab reaches a labelled control");
+    await staffContext.close();
+
+    await panel.screenshot({ path: path.join(OUT, "panel-team.png"), fullPage: true });
+    assert.deepEqual(problems, [], "no page errors, console errors or unexpected failed requests");
+    ok("no page errors, console errors or unexpected failed requests");
+  } catch (e) {
+    if (panel) await panel.screenshot({ path: path.join(OUT, "panel-failure.png"), fullPage: true }).catch(() => {});
+    if (problems.length) console.error(`page problems:\n  ${problems.join("\n  ")}`);
+    if (stack) console.error(`--- local stack log ---\n${stack.log().slice(-20000)}\n--- end of log ---`);
+    throw e;
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (stack) await stack.stop();
+    await rm(work, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+main().then(
+  () => console.log(`# panel: all ${step} checks passed`),
+  (e) => {
+    console.error(`not ok ${step + 1} - ${e.stack || e}`);
+    process.exitCode = 1;
+  },
+);
