@@ -151,6 +151,29 @@ async function main() {
     assert.equal(refunded.status, "refunded");
     ok(`order ${number}: lines, total and a refund from the console (the API agrees: refunded)`);
 
+    // A stock count from a CSV file (Windows-1252, as Excel saves it) with one bad row.
+    await panel.goto(`${stack.url}/panel/#/catalogo?branch=${centro.id}`);
+    await panel.getByRole("heading", { name: "Inventario" }).waitFor();
+    await panel.getByText("Importar un conteo desde CSV o Excel").click();
+    const csv = Buffer.concat([
+      Buffer.from("C\xf3digo;Descripci\xf3n;Cantidad\n", "latin1"),
+      Buffer.from("7501035911208;Cepillo dental;44\n", "latin1"),
+      Buffer.from("7501035911222;Jab\xf3n neutro;61\n", "latin1"),
+      Buffer.from("7509999999999;No existe;5\n", "latin1"),
+    ]);
+    await panel.getByLabel("Archivo").setInputFiles({ name: "conteo.csv", mimeType: "text/csv", buffer: csv });
+    await panel.getByRole("button", { name: "Revisar archivo" }).click();
+    await panel.getByRole("heading", { name: "Revisión: 2 fila(s) listas, 1 con problemas" }).waitFor();
+    await panel.getByRole("alert").filter({ hasText: "Fila 3 (7509999999999): no está en el catálogo" }).waitFor();
+    const before = await expectStatus(http(stack.url, "GET", `/v1/branches/${centro.id}/stock`, { key: demo.api_key }), 200, "stock");
+    assert.equal(before.stock.find((s) => s.sku === "7501035911208").available, 50, "nothing applied before the merchant says so");
+    await panel.getByRole("button", { name: "Aplicar las 2 filas válidas" }).click();
+    await panel.getByText("Listo: 2 producto(s) actualizados; 1 fila(s) sin aplicar.").waitFor();
+    const after = await expectStatus(http(stack.url, "GET", `/v1/branches/${centro.id}/stock`, { key: demo.api_key }), 200, "stock");
+    assert.equal(after.stock.find((s) => s.sku === "7501035911208").available, 44);
+    assert.equal(after.stock.find((s) => s.sku === "7501035911222").available, 61);
+    ok("a Windows-1252 stock CSV with one unknown SKU: every row checked and shown first, then the 2 valid rows applied");
+
     // A chart.
     await panel.goto(`${stack.url}/panel/#/reportes`);
     await panel.getByRole("img", { name: "Ventas por día" }).waitFor();

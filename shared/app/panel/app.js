@@ -73,13 +73,13 @@ const MESSAGES = {
   503: 'El servicio no está disponible ahora; intenta de nuevo.',
 };
 
-async function api(method, path, body) {
+async function api(method, path, body, raw) {
   const headers = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (body !== undefined) headers['content-type'] = raw ? 'application/octet-stream' : 'application/json';
   if (method !== 'GET' && S.csrf) headers['x-csrf-token'] = S.csrf;
   const response = await fetch(path, {
     method, headers, credentials: 'same-origin',
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined ? undefined : (raw ? body : JSON.stringify(body)),
   });
   const text = await response.text();
   let data = null;
@@ -539,8 +539,45 @@ async function stockPage() {
     } }, 'Guardar');
     return [p.name, p.sku, money(p.price), h('span', {}, input, ' ', save), s.reserved, s.available];
   });
-  body.replaceChildren(status,
+  body.replaceChildren(importBox(branchId), status,
     table(['Producto', 'SKU', 'Precio', 'En anaquel', 'Apartado', 'Disponible'], rows, [2, 4, 5]));
+}
+
+/** Import of a stock count from CSV or Excel: every row checked and shown before anything applies. */
+function importBox(branchId) {
+  const result = h('div', { role: 'status' });
+  const input = h('input', { type: 'file', name: 'file', accept: '.csv,.txt,.xlsx,.xls,.ods' });
+  const base = `/v1/branches/${encodeURIComponent(branchId)}/stock/import`;
+  const check = async () => {
+    const file = input.files && input.files[0];
+    if (!file) { notice(result, 'Elige un archivo CSV o de Excel.'); return; }
+    const bytes = await file.arrayBuffer();
+    let preview;
+    try { preview = await api('POST', `${base}?dry_run=true`, bytes, true); } catch (e) { notice(result, e); return; }
+    const problems = preview.rejected || [];
+    const changes = preview.changes || [];
+    const apply = async (partial) => {
+      try {
+        const done = await api('POST', `${base}${partial ? '?partial=true' : ''}`, bytes, true);
+        ok(result, `Listo: ${done.applied} producto(s) actualizados${(done.rejected || []).length ? `; ${done.rejected.length} fila(s) sin aplicar` : ''}.`);
+        later(900, () => stockPage());
+      } catch (e) { notice(result, e); }
+    };
+    result.replaceChildren(
+      h('h3', {}, `Revisión: ${changes.length} fila(s) listas, ${problems.length} con problemas`),
+      problems.length ? h('div', { class: 'msg error', role: 'alert' }, h('strong', {}, 'Filas con problemas (no se aplican):'),
+        h('ul', {}, problems.map((p) => h('li', {}, `Fila ${p.row}${p.sku ? ` (${p.sku})` : ''}: ${p.errors.map((e) => e.reason).join('; ')}`)))) : null,
+      changes.length ? table(['Fila', 'SKU', 'Producto', 'En anaquel ahora', 'Conteo nuevo'],
+        changes.map((c) => [c.row, c.sku, c.name || '', c.on_shelf_now, c.counted]), [0, 3, 4]) : null,
+      h('div', { class: 'row', style: 'margin-top:.6rem' },
+        changes.length && !problems.length ? h('button', { type: 'button', onclick: () => apply(false) }, 'Aplicar conteo') : null,
+        changes.length && problems.length ? h('button', { type: 'button', onclick: () => apply(true) }, `Aplicar las ${changes.length} filas válidas`) : null));
+  };
+  return h('details', { class: 'card', style: 'margin-bottom:1rem' },
+    h('summary', {}, 'Importar un conteo desde CSV o Excel'),
+    h('p', { class: 'muted' }, 'Columnas: SKU (o código) y cantidad (o conteo, existencia). CSV en UTF-8 o como lo guarda Excel (Windows-1252), o un libro .xlsx.'),
+    h('div', { class: 'row' }, h('label', {}, 'Archivo', input), h('button', { type: 'button', class: 'secondary', onclick: check }, 'Revisar archivo')),
+    result);
 }
 
 // ---- Facturas ----

@@ -382,7 +382,7 @@ async fn set_count(
         let current = get_stock(table, branch, sku).await?;
         if quantity < current.reserved {
             return Ok(Err(format!(
-                "counted {quantity} but {} are reserved by chat orders awaiting payment",
+                "contaste {quantity} pero {} están apartadas por pedidos del chat que esperan pago",
                 current.reserved
             )));
         }
@@ -443,16 +443,14 @@ async fn add_delta(
     }
 }
 
-/// Applies stock rows for a branch: every row is checked first (SKU exists, numbers sane); with any
-/// invalid row nothing is applied (unless `partial`). Rows that lose a race (a count below a new
-/// reservation, a sale larger than what is left) are reported individually.
-pub async fn apply_stock(
+/// Stock rows checked against the catalog: (rows received, valid rows as (row, sku, value), rows
+/// with their problems). Row numbers are the given ones (a spreadsheet's data rows, a JSON array's
+/// positions + 1). Reasons are in Spanish: the merchant reads them.
+pub async fn check_stock(
     table: &TenantTable,
-    branch: &str,
-    rows: Vec<StockRow>,
+    rows: Vec<(usize, StockRow)>,
     absolute: bool,
-    partial: bool,
-) -> Result<BatchReport, AppError> {
+) -> Result<(usize, Vec<(usize, String, i64)>, Vec<RowError>), AppError> {
     if rows.len() > MAX_ROWS {
         return Err(AppError::Validation(vec![FieldError::new(
             "rows",
@@ -469,7 +467,7 @@ pub async fn apply_stock(
         .into_iter()
         .map(|p| p.sku)
         .collect();
-    for (i, row) in rows.into_iter().enumerate() {
+    for (number, row) in rows {
         let mut errors = Vec::new();
         let value = if absolute { row.quantity } else { row.delta };
         let (field, other) = if absolute {
@@ -478,14 +476,15 @@ pub async fn apply_stock(
             ("delta", row.quantity)
         };
         match value {
-            None => errors.push(FieldError::new(field, "required")),
-            Some(v) if absolute && !(0..=MAX_UNITS).contains(&v) => {
-                errors.push(FieldError::new(field, format!("0 to {MAX_UNITS} units")))
-            }
+            None => errors.push(FieldError::new(field, "falta la cantidad")),
+            Some(v) if absolute && !(0..=MAX_UNITS).contains(&v) => errors.push(FieldError::new(
+                field,
+                format!("debe ser de 0 a {MAX_UNITS} piezas"),
+            )),
             Some(v) if !absolute && (v == 0 || v.abs() > MAX_UNITS) => {
                 errors.push(FieldError::new(
                     field,
-                    format!("a non-zero change of at most {MAX_UNITS} units"),
+                    format!("un cambio distinto de cero de hasta {MAX_UNITS} piezas"),
                 ))
             }
             Some(_) => {}
@@ -501,20 +500,55 @@ pub async fn apply_stock(
             ));
         }
         if !seen.insert(row.sku.clone()) {
-            errors.push(FieldError::new("sku", "appears twice in this batch"));
+            errors.push(FieldError::new("sku", "aparece dos veces en el archivo"));
         } else if !known.contains(&row.sku) {
-            errors.push(FieldError::new("sku", "not in the catalog"));
+            errors.push(FieldError::new("sku", "no está en el catálogo"));
         }
         if errors.is_empty() {
-            valid.push((i + 1, row.sku, value.unwrap_or(0)));
+            valid.push((number, row.sku, value.unwrap_or(0)));
         } else {
             rejected.push(RowError {
-                row: i + 1,
+                row: number,
                 sku: Some(row.sku),
                 errors,
             });
         }
     }
+    Ok((received, valid, rejected))
+}
+
+/// Applies stock rows for a branch: every row is checked first (SKU exists, numbers sane); with any
+/// invalid row nothing is applied (unless `partial`). Rows that lose a race (a count below a new
+/// reservation, a sale larger than what is left) are reported individually.
+pub async fn apply_stock(
+    table: &TenantTable,
+    branch: &str,
+    rows: Vec<StockRow>,
+    absolute: bool,
+    partial: bool,
+) -> Result<BatchReport, AppError> {
+    let numbered = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| (i + 1, r))
+        .collect();
+    apply_checked(table, branch, numbered, Vec::new(), absolute, partial).await
+}
+
+/// [`apply_stock`] for rows already numbered, with rows that failed before the check (a
+/// spreadsheet's unreadable cells) reported alongside.
+pub async fn apply_checked(
+    table: &TenantTable,
+    branch: &str,
+    rows: Vec<(usize, StockRow)>,
+    unreadable: Vec<RowError>,
+    absolute: bool,
+    partial: bool,
+) -> Result<BatchReport, AppError> {
+    let (received, valid, mut rejected) = check_stock(table, rows, absolute).await?;
+    let received = received + unreadable.len();
+    rejected.extend(unreadable);
+    rejected.sort_by_key(|r| r.row);
     if !rejected.is_empty() && !partial {
         return Ok(BatchReport {
             received,

@@ -6,3 +6,4 @@ pub mod fulfilment;
 pub mod orders;
 pub mod payment_links;
 pub mod reminders;
+pub mod sheets;

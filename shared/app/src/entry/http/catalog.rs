@@ -24,6 +24,133 @@ pub fn routes() -> Router<Deps> {
         .route("/v1/products/{sku}", get(get_one).put(put_one))
         .route("/v1/branches/{branch_id}/stock", get(stock).put(set_counts))
         .route("/v1/branches/{branch_id}/stock/adjustments", post(adjust))
+        .route("/v1/branches/{branch_id}/stock/import", post(import_stock))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportParams {
+    /// Check every row and show what would change, applying nothing.
+    #[serde(default)]
+    dry_run: bool,
+    /// Apply the valid rows even when others have problems.
+    #[serde(default)]
+    partial: bool,
+}
+
+/// Column names a stock count's SKU goes by in merchants' spreadsheets.
+const SKU_COLUMNS: &[&str] = &[
+    "sku",
+    "codigo",
+    "clave",
+    "code",
+    "codigo de barras",
+    "ean",
+    "upc",
+];
+/// Column names of the counted units.
+const COUNT_COLUMNS: &[&str] = &[
+    "cantidad",
+    "conteo",
+    "existencia",
+    "existencias",
+    "quantity",
+    "stock",
+    "piezas",
+    "inventario",
+];
+
+/// A whole number of units as a spreadsheet writes it ("12", "12.0", "1,200").
+fn units(cell: &str) -> Result<i64, &'static str> {
+    let cell = cell.trim().replace(',', "");
+    if cell.is_empty() {
+        return Err("falta la cantidad");
+    }
+    let cell = cell.strip_suffix(".0").unwrap_or(&cell);
+    cell.parse::<i64>()
+        .map_err(|_| "la cantidad debe ser un número entero de piezas")
+}
+
+/// `POST /v1/branches/{id}/stock/import`: a stock count from a CSV (UTF-8 or Windows-1252, comma or
+/// semicolon) or Excel file with a SKU column and a count column. `?dry_run=true` checks every row
+/// and shows the change without applying anything; otherwise it applies like `PUT .../stock`
+/// (nothing when any row has a problem, unless `?partial=true`).
+async fn import_stock(
+    Merchant(caller): Merchant,
+    Path(branch_id): Path<String>,
+    Query(p): Query<ImportParams>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    branch_of(&caller, &branch_id).await?;
+    let sheet = crate::commerce::sheets::read(&body)?;
+    let (Some(sku_at), Some(count_at)) = (sheet.column(SKU_COLUMNS), sheet.column(COUNT_COLUMNS))
+    else {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "header",
+            "el archivo necesita una columna de SKU (sku, código) y una de cantidad (cantidad, conteo, existencia)",
+        )]));
+    };
+    let mut rows = Vec::new();
+    let mut unreadable = Vec::new();
+    for (i, cells) in sheet.rows.iter().enumerate() {
+        let number = i + 1;
+        let sku = cells.get(sku_at).cloned().unwrap_or_default();
+        match units(cells.get(count_at).map(String::as_str).unwrap_or_default()) {
+            Ok(quantity) => rows.push((
+                number,
+                StockRow {
+                    sku,
+                    quantity: Some(quantity),
+                    delta: None,
+                },
+            )),
+            Err(why) => unreadable.push(catalog::RowError {
+                row: number,
+                sku: Some(sku),
+                errors: vec![FieldError::new("quantity", why)],
+            }),
+        }
+    }
+    if p.dry_run {
+        let (_, valid, mut rejected) = catalog::check_stock(&caller.table, rows, true).await?;
+        rejected.extend(unreadable);
+        rejected.sort_by_key(|r| r.row);
+        let names: std::collections::HashMap<String, String> = catalog::all_products(&caller.table)
+            .await?
+            .into_iter()
+            .map(|p| (p.sku, p.name))
+            .collect();
+        let current = catalog::branch_stock(&caller.table, &branch_id).await?;
+        let changes: Vec<Value> = valid
+            .iter()
+            .map(|(row, sku, quantity)| {
+                let now = current.get(sku).cloned().unwrap_or_default();
+                json!({
+                    "row": row,
+                    "sku": sku,
+                    "name": names.get(sku),
+                    "counted": quantity,
+                    "on_shelf_now": now.available + now.reserved,
+                    "reserved": now.reserved,
+                })
+            })
+            .collect();
+        return Ok((
+            StatusCode::OK,
+            Json(json!({
+                "dry_run": true,
+                "received": sheet.rows.len(),
+                "valid": changes.len(),
+                "changes": changes,
+                "rejected": rejected,
+            })),
+        )
+            .into_response());
+    }
+    Ok(report(
+        catalog::apply_checked(&caller.table, &branch_id, rows, unreadable, true, p.partial)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -110,9 +237,9 @@ async fn import_csv(
     body: Bytes,
 ) -> Result<Response, AppError> {
     whole_merchant(&caller)?;
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| AppError::BadRequest("the CSV must be UTF-8".into()))?;
-    let rows = catalog::parse_csv(text.trim_start_matches('\u{feff}'))?;
+    // CSV in UTF-8 or Windows-1252 (comma or semicolon), or an Excel workbook: read as UTF-8 CSV.
+    let text = crate::commerce::sheets::read(&body)?.to_csv()?;
+    let rows = catalog::parse_csv(&text)?;
     Ok(report(
         catalog::upsert_products(&caller.table, rows, p.partial).await?,
     ))
