@@ -63,7 +63,7 @@ async function main() {
     ok(`local stack on ${stack.url}; demo owner ${demo.owner_email}`);
 
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-    const owner = await browser.newContext({ viewport: { width: 1100, height: 860 }, locale: "es-MX", timezoneId: "America/Mexico_City" });
+    const owner = await browser.newContext({ viewport: { width: 1100, height: 860 }, locale: "es-MX", timezoneId: "America/Mexico_City", acceptDownloads: true });
     panel = await owner.newPage();
     panel.setDefaultTimeout(15000);
     // Before signing in, the console asks who is there (401 on GET /v1/session is its question), and
@@ -138,12 +138,31 @@ async function main() {
     await chatPage.locator(".msg.in .bubble", { hasText: "Gracias por tu paciencia" }).waitFor();
     ok("the conversation went back to the assistant, which told the customer");
 
-    // The order: detail and refund.
+    // The order: detail, invoice (the demo invoices with SAT's test CSD and the sandbox PAC), refund.
     await panel.goto(`${stack.url}/panel/#/pedidos`);
     const number = order.id.slice(-6).toUpperCase();
     await panel.getByRole("link", { name: number }).click();
     await panel.getByRole("heading", { name: new RegExp(`Pedido ${number}`) }).waitFor();
     await panel.getByRole("cell", { name: /Paracetamol 500 mg/ }).waitFor();
+    await panel.getByRole("button", { name: "Facturar" }).click();
+    await panel.getByLabel("RFC").fill("cacx7605101p8");
+    await panel.getByLabel(/Nombre o razón social/).fill("XOCHILT CASAS CHAVEZ");
+    await panel.getByLabel("Código postal fiscal").fill("36257");
+    await panel.getByLabel("Régimen fiscal").selectOption("626");
+    await panel.getByLabel("Uso del CFDI").selectOption("G03");
+    await panel.getByRole("button", { name: "Emitir factura" }).click();
+    await panel.getByText("Factura en proceso").waitFor();
+    const pdf = await until("the invoice to be stamped", async () => {
+      await panel.goto(`${stack.url}/panel/#/pedidos/${order.id}`);
+      await panel.getByRole("heading", { name: new RegExp(`Pedido ${number}`) }).waitFor();
+      const link = panel.getByRole("link", { name: "PDF" });
+      return (await link.count()) ? link : null;
+    }, 30000, 1500);
+    const [download] = await Promise.all([panel.waitForEvent("download"), pdf.click({ modifiers: ["Alt"] })]);
+    const file = await download.path();
+    const bytes = await readFile(file);
+    assert.equal(bytes.subarray(0, 5).toString("latin1"), "%PDF-", "the invoice downloads as a PDF");
+    ok(`order ${number} invoiced from the console (RFC CACX7605101P8) and its PDF downloaded (${bytes.length} bytes)`);
     panel.once("dialog", (d) => d.accept());
     await panel.getByRole("button", { name: "Reembolsar" }).click();
     await panel.locator(".pill", { hasText: "Reembolsado" }).waitFor();

@@ -378,6 +378,7 @@ pub async fn seed(deps: &Deps, data_dir: &Path) -> anyhow::Result<Demo> {
     mostrador_app::parties::conversation::save_settings(&table, &chat)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    seed_invoicing(deps, &merchant.id).await;
     let (owner_email, owner_password) = seed_owner(deps, &merchant.id).await?;
     let demo = Demo {
         merchant_id: merchant.id.to_string(),
@@ -428,5 +429,44 @@ async fn seed_owner(deps: &Deps, merchant: &MerchantId) -> anyhow::Result<(Strin
             Ok((DEMO_OWNER_EMAIL.into(), String::new()))
         }
         Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
+}
+
+/// SAT's public test CSD (RFC EKU9003173C9, password 12345678a), for the demo's invoices through the
+/// sandbox PAC: never valid for real invoices.
+const TEST_CSD_CER: &[u8] =
+    include_bytes!("../../../shared/cfdi/tests/fixtures/csd/EKU9003173C9.cer");
+const TEST_CSD_KEY: &[u8] =
+    include_bytes!("../../../shared/cfdi/tests/fixtures/csd/EKU9003173C9.key");
+
+/// Makes the demo pharmacy able to invoice: SAT's test issuer and CSD with the sandbox PAC. Best
+/// effort: when the test certificate has expired the demo runs without invoicing (and says so).
+async fn seed_invoicing(deps: &Deps, merchant: &MerchantId) {
+    use base64::Engine as _;
+    use mostrador_app::invoicing::settings::{self, CsdUpload, IssuerInput};
+    let issuer = IssuerInput {
+        rfc: "EKU9003173C9".into(),
+        nombre: "ESCUELA KEMPER URGATE".into(),
+        regimen_fiscal: "601".into(),
+        serie: "FSJ".into(),
+        periodicidad: "01".into(),
+    };
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let result = async {
+        settings::save_issuer(deps, merchant, &issuer, None).await?;
+        settings::save_csd(
+            deps,
+            merchant,
+            CsdUpload {
+                certificate: b64.encode(TEST_CSD_CER),
+                private_key: b64.encode(TEST_CSD_KEY),
+                password: "12345678a".into(),
+            },
+        )
+        .await
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "the demo pharmacy was seeded without invoicing (SAT's test CSD was refused)");
     }
 }

@@ -385,10 +385,12 @@ async function orderPage(id) {
       return api('POST', `/v1/orders/${id}/refund`);
     }, 'danger'));
     if (!invoice || invoice.status === 'cancelled') {
-      actions.push(act('Facturar', () => api('POST', `/v1/orders/${id}/invoice`)));
+      actions.push(h('button', { type: 'button', onclick: () => { form.hidden = !form.hidden; if (!form.hidden) form.querySelector('input').focus(); } }, 'Facturar'));
     }
   }
   const branch = branchOf(order.branch_id) || {};
+  const form = invoiceForm(id, status);
+  form.hidden = true;
   body.replaceChildren(
     h('h2', {}, `Pedido ${orderNumber(order.id)} `, h('span', { class: `pill ${order.status}` }, STATUS[order.status] || order.status)),
     h('div', { class: 'cards' },
@@ -408,7 +410,44 @@ async function orderPage(id) {
     table(['Producto', 'Cantidad', 'Precio', 'Importe'],
       order.lines.map((l) => [l.name, l.qty, money(l.unit), money(l.amounts.total)]), [1, 2, 3]),
     h('p', { class: 'num' }, `Subtotal ${money(order.subtotal)} · IVA ${money(order.iva)} · `, h('strong', {}, `Total ${money(order.total)}`)),
-    h('div', { class: 'row' }, actions), status);
+    h('div', { class: 'row' }, actions), form, status);
+}
+
+const REGIMENES = [
+  ['616', 'Sin obligaciones fiscales'], ['605', 'Sueldos y salarios'], ['612', 'Actividades empresariales y profesionales'],
+  ['626', 'Régimen Simplificado de Confianza (RESICO)'], ['606', 'Arrendamiento'], ['621', 'Incorporación fiscal'],
+  ['625', 'Plataformas tecnológicas'], ['601', 'General de Ley Personas Morales'], ['603', 'Personas Morales sin fines de lucro'],
+];
+const USOS = [['G03', 'Gastos en general'], ['G01', 'Adquisición de mercancías'], ['D01', 'Honorarios médicos y gastos hospitalarios'], ['S01', 'Sin efectos fiscales']];
+
+/** The invoice of an order: the customer's fiscal data as on their Constancia de Situación Fiscal. */
+function invoiceForm(id, status) {
+  const form = h('form', { class: 'stack card', style: 'max-width:520px;margin:.8rem 0' },
+    h('h3', {}, 'Datos fiscales del cliente'),
+    h('p', { class: 'muted' }, 'Como aparecen en su Constancia de Situación Fiscal.'),
+    h('label', {}, 'RFC', h('input', { name: 'rfc', required: true, autocomplete: 'off', style: 'text-transform:uppercase' })),
+    h('label', {}, 'Nombre o razón social (sin "S.A. de C.V.")', h('input', { name: 'nombre', required: true })),
+    h('label', {}, 'Código postal fiscal', h('input', { name: 'codigo_postal', required: true, inputmode: 'numeric', maxlength: '5' })),
+    h('label', {}, 'Régimen fiscal', h('select', { name: 'regimen_fiscal' }, REGIMENES.map(([v, t]) => h('option', { value: v }, `${v} · ${t}`)))),
+    h('label', {}, 'Uso del CFDI', h('select', { name: 'uso_cfdi' }, USOS.map(([v, t]) => h('option', { value: v }, `${v} · ${t}`)))),
+    h('div', { class: 'row' },
+      h('button', { type: 'submit' }, 'Emitir factura'),
+      h('button', { type: 'button', class: 'secondary', onclick: async () => {
+        try { await api('POST', `/v1/orders/${encodeURIComponent(id)}/invoice`); ok(status, 'Factura en proceso con los datos guardados del cliente.'); later(1500, () => orderPage(id)); } catch (e) { notice(status, e); }
+      } }, 'Usar los datos guardados del cliente')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const d = new FormData(form);
+    const data = {};
+    for (const k of ['rfc', 'nombre', 'codigo_postal', 'regimen_fiscal', 'uso_cfdi']) data[k] = String(d.get(k) || '').trim();
+    data.rfc = data.rfc.toUpperCase();
+    try {
+      await api('POST', `/v1/orders/${encodeURIComponent(id)}/invoice`, data);
+      ok(status, 'Factura en proceso: se timbra en unos segundos y le llega al cliente por WhatsApp.');
+      later(1500, () => orderPage(id));
+    } catch (err) { notice(status, err); }
+  });
+  return form;
 }
 
 // ---- Conversaciones ----
