@@ -29,10 +29,36 @@ async fn get_settings(Merchant(caller): Merchant) -> Result<Json<ChatSettings>, 
     Ok(Json(conversation::load_settings(&caller.table).await?))
 }
 
+/// Reads a settings document strictly: an object whose every field is known (a misspelled key or
+/// a list instead of an object is a 422 naming it, never a silent reset to defaults).
+fn strict_settings(body: &serde_json::Value) -> Result<ChatSettings, AppError> {
+    if !body.is_object() {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "body",
+            "se esperaba un objeto JSON con los ajustes del chat",
+        )]));
+    }
+    let mut unknown = Vec::new();
+    let settings: ChatSettings = serde_ignored::deserialize(body, |path| {
+        unknown.push(path.to_string());
+    })
+    .map_err(|e| AppError::Validation(vec![FieldError::new("body", e.to_string())]))?;
+    if !unknown.is_empty() {
+        return Err(AppError::Validation(
+            unknown
+                .into_iter()
+                .map(|field| FieldError::new(field, "campo desconocido"))
+                .collect(),
+        ));
+    }
+    Ok(settings)
+}
+
 async fn put_settings(
     Merchant(caller): Merchant,
-    Json(settings): Json<ChatSettings>,
+    Json(body): Json<serde_json::Value>,
 ) -> Result<Json<ChatSettings>, AppError> {
+    let settings = strict_settings(&body)?;
     if caller.branch.is_some() {
         return Err(AppError::Forbidden(
             "a branch-limited key cannot change the chat settings".into(),
@@ -235,4 +261,35 @@ async fn release(
     )
     .await?;
     Ok(Json(json!({ "wa_id": wa, "handed_off": false })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_settings_are_read_strictly() {
+        let ok =
+            strict_settings(&json!({ "reservation_minutes": 45, "texts": { "goodbye": "¡Bye!" } }))
+                .expect("valid");
+        assert_eq!(ok.reservation_minutes, 45);
+        assert_eq!(ok.texts.goodbye, "¡Bye!");
+        assert_eq!(
+            ok.texts.thanks,
+            mostrador_core::conversation::Texts::default().thanks
+        );
+        for (bad, field) in [
+            (json!([]), "body"),
+            (json!({ "faq": [] }), "faq"),
+            (json!({ "texts": { "greting": "hola" } }), "texts.greting"),
+            (json!({ "reservation_minutes": "treinta" }), "body"),
+        ] {
+            match strict_settings(&bad) {
+                Err(AppError::Validation(fields)) => {
+                    assert_eq!(fields[0].field, field, "{bad}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
 }
