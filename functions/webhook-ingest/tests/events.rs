@@ -58,6 +58,7 @@ async fn register_number(deps: &Deps, phone_number_id: &str) -> String {
         timezone: "America/Mexico_City".into(),
         address: "Av. Álvaro Obregón 120, Roma Nte., CDMX".into(),
         hours: String::new(),
+        delivery: None,
     };
     create_branch(deps, &caller, branch).await.expect("branch");
     merchant.id.to_string()

@@ -323,6 +323,19 @@ pub async fn seed(deps: &Deps, data_dir: &Path) -> anyhow::Result<Demo> {
             timezone: "America/Mexico_City".into(),
             address: address.into(),
             hours: "Lun a sáb 8:00–22:00, dom 9:00–15:00".into(),
+            // Polanco delivers; Centro is pickup only.
+            delivery: (name == "Polanco").then(|| mostrador_core::conversation::DeliveryOffer {
+                fee: Centavos(4_500),
+                free_from: Some(Centavos(50_000)),
+                zone: "Polanco, Anzures y Granada".into(),
+                postal_codes: vec![
+                    "11560".into(),
+                    "11550".into(),
+                    "11590".into(),
+                    "11520".into(),
+                ],
+                eta: "llega en 45 a 90 minutos".into(),
+            }),
         };
         let branch = merchants::create_branch(deps, &caller, input)
             .await

@@ -346,7 +346,8 @@ async function ordersPage() {
   body.replaceChildren(table(['Pedido', 'Fecha', 'Cliente', 'Sucursal', 'Estado', 'Total'],
     list.map((o) => [
       h('a', { href: `#/pedidos/${encodeURIComponent(o.id)}` }, orderNumber(o.id)),
-      when(o.created_at, o.branch_id), phone(o.wa_id), (branchOf(o.branch_id) || {}).name || '',
+      when(o.created_at, o.branch_id), o.customer_name ? `${o.customer_name} · ${phone(o.wa_id)}` : phone(o.wa_id),
+      `${(branchOf(o.branch_id) || {}).name || ''}${(o.fulfilment || {}).kind === 'delivery' ? ' · 🛵' : ''}`,
       h('span', { class: `pill ${o.status}` }, STATUS[o.status] || o.status), money(o.total),
     ]), [5]));
 }
@@ -394,10 +395,11 @@ async function orderPage(id) {
   body.replaceChildren(
     h('h2', {}, `Pedido ${orderNumber(order.id)} `, h('span', { class: `pill ${order.status}` }, STATUS[order.status] || order.status)),
     h('div', { class: 'cards' },
-      h('div', { class: 'card' }, h('h3', {}, 'Cliente'), h('div', {}, phone(order.wa_id)),
+      h('div', { class: 'card' }, h('h3', {}, 'Cliente'), order.customer_name ? h('div', {}, h('strong', {}, order.customer_name)) : null, h('div', {}, phone(order.wa_id)),
         h('a', { href: `#/conversaciones/${encodeURIComponent(order.wa_id)}` }, 'Ver conversación')),
       h('div', { class: 'card' }, h('h3', {}, 'Sucursal'), h('div', {}, branch.name || order.branch_id),
         h('div', { class: 'sub' }, when(order.created_at, order.branch_id))),
+      h('div', { class: 'card' }, h('h3', {}, 'Entrega'), ...fulfilmentOf(order)),
       h('div', { class: 'card' }, h('h3', {}, 'Pago'), h('div', { class: 'big' }, money(order.total)),
         order.payment_url && order.status === 'awaiting_payment' ? h('a', { href: order.payment_url, target: '_blank', rel: 'noopener' }, 'Liga de pago') : null),
       h('div', { class: 'card' }, h('h3', {}, 'Factura'),
@@ -411,6 +413,18 @@ async function orderPage(id) {
       order.lines.map((l) => [l.name, l.qty, money(l.unit), money(l.amounts.total)]), [1, 2, 3]),
     h('p', { class: 'num' }, `Subtotal ${money(order.subtotal)} · IVA ${money(order.iva)} · `, h('strong', {}, `Total ${money(order.total)}`)),
     h('div', { class: 'row' }, actions), form, status);
+}
+
+/** How an order reaches the customer, with a map link for the driver. */
+function fulfilmentOf(order) {
+  const f = order.fulfilment || { kind: 'pickup' };
+  if (f.kind !== 'delivery') return [h('div', {}, 'Recoge en la sucursal')];
+  const query = f.latitude && f.longitude ? `${f.latitude},${f.longitude}` : f.address;
+  return [
+    h('div', {}, 'Envío a domicilio'),
+    h('div', { class: 'sub' }, f.address),
+    h('a', { href: `https://www.google.com/maps/search/?api=1&query=${encodeURIComponent(query)}`, target: '_blank', rel: 'noopener' }, 'Ver en el mapa'),
+  ];
 }
 
 const REGIMENES = [

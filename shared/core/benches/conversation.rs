@@ -113,6 +113,7 @@ fn bench(c: &mut Criterion) {
         timezone: chrono_tz::America::Mexico_City,
         branch_address: "Av. 5 de Mayo 32, Centro, CDMX",
         branch_hours: "Lun a sáb 8:00–22:00",
+        delivery: None,
         index: Some(&index),
     };
     let mut g = c.benchmark_group("conversation_step");

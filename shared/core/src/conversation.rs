@@ -40,6 +40,49 @@ pub const MAX_QTY_PER_LINE: u32 = 99;
 /// Most distinct products in one cart.
 pub const MAX_CART_LINES: usize = 30;
 
+/// The SKU of the delivery fee's line on an order (a service, SAT 78102203, unit E48, IVA 16 %).
+pub const DELIVERY_SKU: &str = "ENVIO";
+
+/// How a branch delivers, when it does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryOffer {
+    /// What delivery costs (IVA included when the merchant prices so); zero for free delivery.
+    #[serde(default)]
+    pub fee: Centavos,
+    /// Orders of at least this much (products only) are delivered free.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_from: Option<Centavos>,
+    /// Where it delivers, as customers read it ("Centro, Roma y Condesa").
+    #[serde(default)]
+    pub zone: String,
+    /// The postal codes it delivers to; empty: any address the customer gives.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub postal_codes: Vec<String>,
+    /// When it arrives, as customers read it ("en 30 a 60 minutos").
+    #[serde(default)]
+    pub eta: String,
+}
+
+/// How an order reaches the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fulfilment {
+    /// The customer picks it up at the branch.
+    #[default]
+    Pickup,
+    /// Delivered to an address (written, or a location pin).
+    Delivery {
+        /// The address as the customer gave it, or the pin's place.
+        address: String,
+        /// The pin's latitude, when a location was shared.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        latitude: Option<String>,
+        /// The pin's longitude.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        longitude: Option<String>,
+    },
+}
+
 /// A product as the branch offers it right now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Offer {
@@ -106,6 +149,8 @@ pub struct Context<'a> {
     pub branch_address: &'a str,
     /// The branch's opening hours as the merchant wrote them; may be empty.
     pub branch_hours: &'a str,
+    /// How the branch delivers; `None`: pickup only.
+    pub delivery: Option<&'a DeliveryOffer>,
     /// The search index of `offers` (built from the same offers, in the same order); built on the
     /// spot when absent, which costs a few milliseconds with thousands of products.
     pub index: Option<&'a ProductIndex>,
@@ -241,10 +286,29 @@ pub enum State {
         #[serde(default)]
         total: Centavos,
     },
+    /// Asked whether to pick the order up or have it delivered.
+    ChoosingFulfilment {
+        /// The lines as priced in the summary.
+        lines: Vec<CartLine>,
+        /// The total of the summary (products only).
+        #[serde(default)]
+        total: Centavos,
+    },
+    /// Asked for the delivery address (text or a location pin).
+    GivingAddress {
+        /// The lines as priced in the summary.
+        lines: Vec<CartLine>,
+        /// The total of the summary (products only).
+        #[serde(default)]
+        total: Centavos,
+    },
     /// [`Action::PlaceOrder`] was emitted; waiting for [`Input::OrderPlaced`] or [`Input::OrderRejected`].
     Confirming {
         /// The lines being ordered.
         lines: Vec<CartLine>,
+        /// Pickup or delivery, for the confirmation message.
+        #[serde(default)]
+        fulfilment: Fulfilment,
     },
     /// An order was created and its payment link sent.
     AwaitingPayment {
@@ -269,7 +333,10 @@ impl State {
     pub fn cart(&self) -> &[CartLine] {
         match self {
             State::Browsing { cart, .. } | State::ChoosingQuantity { cart, .. } => cart,
-            State::Cart { lines, .. } | State::Confirming { lines } => lines,
+            State::Cart { lines, .. }
+            | State::ChoosingFulfilment { lines, .. }
+            | State::GivingAddress { lines, .. }
+            | State::Confirming { lines, .. } => lines,
             State::Idle | State::AwaitingPayment { .. } | State::HandedOff | State::Unknown => &[],
         }
     }
@@ -299,10 +366,13 @@ pub enum Action {
     /// Reserve stock for every line and create the order in one transaction, then feed back
     /// [`Input::OrderPlaced`] or [`Input::OrderRejected`].
     PlaceOrder {
-        /// Priced lines.
+        /// Priced lines (with the delivery fee's line when one applies).
         lines: Vec<PricedLine>,
         /// Sum of the lines' totals.
         total: Centavos,
+        /// Pickup or delivery, with the address.
+        #[serde(default)]
+        fulfilment: Fulfilment,
     },
     /// The customer dropped the cart (cancelled it or left it for an agent).
     CancelDraft,

@@ -14,6 +14,8 @@ struct Chat<'a> {
     key: String,
     seen: usize,
     n: u32,
+    /// The branch number the customer writes to.
+    phone: &'static str,
 }
 
 impl Chat<'_> {
@@ -24,7 +26,7 @@ impl Chat<'_> {
         message["id"] = json!(format!("wamid.chat.{}.{}", std::process::id(), self.n));
         message["timestamp"] = json!(chrono::Utc::now().timestamp().to_string());
         let body = serde_json::to_vec(&json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
-            "messaging_product": "whatsapp", "metadata": { "display_phone_number": "5215550000001", "phone_number_id": CENTRO },
+            "messaging_product": "whatsapp", "metadata": { "display_phone_number": "5215550000001", "phone_number_id": self.phone },
             "contacts": [{ "profile": { "name": "Mariana López" }, "wa_id": CUSTOMER }], "messages": [message] } }] }] }))
         .expect("json");
         assert_eq!(self.app.post_webhook(&body).await.status(), 200);
@@ -105,6 +107,7 @@ async fn purchase_through_signed_webhooks_only(engine: Engine) {
         key: demo.api_key.clone(),
         seen: 0,
         n: 0,
+        phone: CENTRO,
     };
 
     // Greeting: a menu with buttons.
@@ -239,6 +242,7 @@ async fn a_customer_who_writes_as_people_write(engine: Engine) {
         key: demo.api_key.clone(),
         seen: 0,
         n: 0,
+        phone: CENTRO,
     };
     let say = async |chat: &mut Chat<'_>, text: &str| -> String {
         chat.post(json!({ "type": "text", "text": { "body": text } }))
@@ -331,6 +335,112 @@ async fn a_customer_who_writes_as_people_write(engine: Engine) {
     app.stop().await;
 }
 
+/// Polanco delivers: the customer chooses delivery, gives an address outside the zone, then one
+/// inside; the order carries the address and the fee as a line (no stock for it), and its total
+/// includes the fee.
+async fn delivery_with_an_address_and_a_fee(engine: Engine) {
+    const POLANCO: &str = "100000000000002";
+    let app = TestApp::spawn(engine).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let polanco = demo
+        .branches
+        .iter()
+        .find(|b| b.phone_number_id == POLANCO)
+        .expect("polanco")
+        .id
+        .clone();
+    let mut chat = Chat {
+        app: &app,
+        key: demo.api_key.clone(),
+        seen: 0,
+        n: 0,
+        phone: CENTRO,
+    };
+    chat.phone = POLANCO;
+    let say = async |chat: &mut Chat<'_>, text: &str| -> String {
+        chat.post(json!({ "type": "text", "text": { "body": text } }))
+            .await;
+        chat.replies()
+            .await
+            .iter()
+            .map(text_of)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let cart = say(&mut chat, "quiero 2 paracetamol").await;
+    assert!(cart.contains("2 × Paracetamol"), "{cart}");
+    let how = say(&mut chat, "es todo").await;
+    assert!(how.contains("Envío a domicilio: $45.00"), "{how}");
+    let ask = say(&mut chat, "a domicilio porfa").await;
+    assert!(ask.contains("escribe tu dirección"), "{ask}");
+    let outside = say(&mut chat, "Calle Durango 10, Roma, 06700").await;
+    assert!(
+        outside.contains("no llegamos al código postal 06700"),
+        "{outside}"
+    );
+    let placed = say(&mut chat, "Av. Presidente Masaryk 200, Polanco, 11560").await;
+    assert!(
+        placed.contains("/sandbox/pay/")
+            && placed.contains("Lo enviamos a: Av. Presidente Masaryk 200"),
+        "{placed}"
+    );
+    let orders: Value = app
+        .as_merchant(&demo.api_key, Method::GET, "/v1/orders")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let order = &orders["orders"][0];
+    assert_eq!(order["fulfilment"]["kind"], "delivery", "{order}");
+    assert_eq!(
+        order["fulfilment"]["address"],
+        "Av. Presidente Masaryk 200, Polanco, 11560"
+    );
+    assert_eq!(order["customer_name"], "Mariana López");
+    assert_eq!(order["total"].as_i64(), Some(2 * 4_550 + 4_500), "{order}");
+    let fee = order["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .find(|l| l["sku"] == "ENVIO")
+        .expect("the fee line")
+        .clone();
+    assert_eq!(fee["amounts"]["total"].as_i64(), Some(4_500));
+    let stock: Value = app
+        .as_merchant(
+            &demo.api_key,
+            Method::GET,
+            &format!("/v1/branches/{polanco}/stock"),
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let rows = stock["stock"].as_array().expect("stock");
+    assert!(
+        rows.iter().all(|s| s["sku"] != "ENVIO"),
+        "no stock for delivery"
+    );
+    let para = rows
+        .iter()
+        .find(|s| s["sku"] == "7501008491072")
+        .expect("sku");
+    assert_eq!(para["reserved"].as_i64(), Some(2));
+    app.stop().await;
+}
+
+mod delivery {
+    use super::*;
+    on_both_engines!(delivery_with_an_address_and_a_fee);
+}
+
 mod people_write {
     use super::*;
     on_both_engines!(a_customer_who_writes_as_people_write);
@@ -363,6 +473,7 @@ async fn agent_takes_over_and_gives_the_conversation_back(engine: Engine) {
         key: demo.api_key.clone(),
         seen: 0,
         n: 0,
+        phone: CENTRO,
     };
     chat.post(json!({ "type": "text", "text": { "body": "¿A qué hora abren?" } }))
         .await;

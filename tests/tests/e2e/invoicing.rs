@@ -63,6 +63,8 @@ fn order(id: &str, branch: &str, now: chrono::DateTime<Utc>) -> Order {
         created_at: now.to_rfc3339(),
         expires_at_ms: now.timestamp_millis() + 30 * 60_000,
         payment_url: None,
+        fulfilment: Default::default(),
+        customer_name: None,
     }
 }
 

@@ -901,6 +901,8 @@ async fn payment_reminders_and_abandoned_carts_run_under_the_injected_clock(engi
         created_at: f.clock.now().to_rfc3339(),
         expires_at_ms: f.clock.now_ms() + 30 * 60_000,
         payment_url: Some("https://pagos.example/ordREM1".into()),
+        fulfilment: Default::default(),
+        customer_name: None,
     };
     mostrador_app::flows::chat::place_order(&f.app.deps, &m, order)
         .await

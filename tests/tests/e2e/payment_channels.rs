@@ -254,6 +254,8 @@ fn place_order(id: &str, branch: &str) -> mostrador_app::commerce::orders::Order
         created_at: Utc::now().to_rfc3339(),
         expires_at_ms: Utc::now().timestamp_millis() + 30 * 60_000,
         payment_url: None,
+        fulfilment: Default::default(),
+        customer_name: None,
     }
 }
 

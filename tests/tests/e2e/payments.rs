@@ -93,6 +93,8 @@ impl Shop {
             created_at: Utc::now().to_rfc3339(),
             expires_at_ms: Utc::now().timestamp_millis() + 30 * 60_000,
             payment_url: None,
+            fulfilment: Default::default(),
+            customer_name: None,
         };
         mostrador_app::flows::chat::place_order(&self.app.deps, &self.merchant, o)
             .await
@@ -537,6 +539,8 @@ async fn production_mode_takes_sandbox_payments_only_when_the_merchant_chooses_t
         created_at: Utc::now().to_rfc3339(),
         expires_at_ms: Utc::now().timestamp_millis() + 30 * 60_000,
         payment_url: None,
+        fulfilment: Default::default(),
+        customer_name: None,
     };
     let product = serde_json::json!({ "sku": "SKU-PROD", "name": "Vitamina C", "price": 5000, "tax": "iva0", "clave_prod_serv": "51191905", "clave_unidad": "H87" });
     let r = app

@@ -257,6 +257,8 @@ fn order(id: &str, branch: &str, sku: &str, qty: u32) -> Order {
         created_at: Utc::now().to_rfc3339(),
         expires_at_ms: Utc::now().timestamp_millis() + 30 * 60_000,
         payment_url: None,
+        fulfilment: Default::default(),
+        customer_name: None,
     }
 }
 

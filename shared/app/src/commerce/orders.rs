@@ -7,6 +7,7 @@ use crate::platform::due::{DueAction, Job};
 use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
+use mostrador_core::conversation::DELIVERY_SKU;
 use mostrador_core::money::Centavos;
 use mostrador_core::tax::LineAmounts;
 use mostrador_store::{
@@ -104,6 +105,12 @@ pub struct Order {
     /// When the stock reservation lapses unless paid (epoch ms).
     pub expires_at_ms: i64,
     pub payment_url: Option<String>,
+    /// Pickup at the branch, or delivery with the address.
+    #[serde(default)]
+    pub fulfilment: mostrador_core::conversation::Fulfilment,
+    /// The customer's name as WhatsApp shows it, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<String>,
 }
 
 /// A line that could not be reserved.
@@ -171,8 +178,14 @@ pub async fn place(
             "an order has 1-{MAX_LINES} lines"
         ))));
     }
+    // The delivery fee's line is a service: no stock.
+    let stocked: Vec<&OrderLine> = order
+        .lines
+        .iter()
+        .filter(|l| l.sku != DELIVERY_SKU)
+        .collect();
     let mut ops = Vec::with_capacity(order.lines.len() + 2);
-    for line in &order.lines {
+    for line in &stocked {
         let q = i64::from(line.qty);
         ops.push(TxOp::Update {
             key: Key::new(
@@ -213,7 +226,7 @@ pub async fn place(
         condition: None,
     });
     ops.extend(effects);
-    let order_index = order.lines.len();
+    let order_index = stocked.len();
     match deps.table.transact(ops).await {
         Ok(()) => {
             tracing::info!(merchant = %merchant, order = %order.id, total = order.total.0, "order placed, stock reserved");
@@ -242,7 +255,7 @@ pub async fn place(
             let table = TenantTable::new(deps.table.clone(), merchant);
             let mut shortages = Vec::new();
             for i in e.failed_operations() {
-                if let Some(line) = order.lines.get(i) {
+                if let Some(line) = stocked.get(i) {
                     let stock =
                         crate::commerce::catalog::get_stock(&table, &order.branch_id, &line.sku)
                             .await
@@ -303,7 +316,7 @@ pub async fn transition(
     // Paid goods still in the store go back on the shelf when the order is refunded.
     let restocks = matches!(from, OrderStatus::Paid | OrderStatus::ReadyForPickup)
         && matches!(to, OrderStatus::Refunded | OrderStatus::Cancelled);
-    for line in &order.lines {
+    for line in order.lines.iter().filter(|l| l.sku != DELIVERY_SKU) {
         let q = i64::from(line.qty);
         let key = Key::new(
             scoped(merchant, &format!("STOCK#{}", order.branch_id)),

@@ -367,6 +367,8 @@ mod tests {
             created_at: "2026-11-21T10:00:00Z".into(),
             expires_at_ms: 0,
             payment_url: None,
+            fulfilment: Default::default(),
+            customer_name: None,
         }
     }
 

@@ -96,6 +96,7 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
         timezone,
         branch_address: &branch.address,
         branch_hours: &branch.hours,
+        delivery: branch.delivery.as_ref(),
         index: Some(index.as_ref()),
     };
     let mut state = load_state(&table, &msg.wa_id).await?;
@@ -119,7 +120,11 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
                     )
                     .await?;
                 }
-                Action::PlaceOrder { lines, total } => {
+                Action::PlaceOrder {
+                    lines,
+                    total,
+                    fulfilment,
+                } => {
                     let order = Order {
                         id: order_id(&merchant, &msg.wamid),
                         branch_id: branch.id.clone(),
@@ -147,6 +152,8 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
                         expires_at_ms: deps.clock.now_ms()
                             + i64::from(chat.reservation_minutes) * 60_000,
                         payment_url: None,
+                        fulfilment,
+                        customer_name: msg.profile_name.clone(),
                     };
                     // The merchant's provider, or the sandbox provider until one is configured.
                     let (provider, methods) =

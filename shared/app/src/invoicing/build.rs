@@ -215,6 +215,22 @@ pub fn individual(
         .iter()
         .map(|l| {
             let product = products.get(&l.sku);
+            if l.sku == mostrador_core::conversation::DELIVERY_SKU {
+                // Delivery is a service: SAT's "servicios de envío" (78102203), unit E48, IVA 16 %.
+                return OrderLine {
+                    clave_prod_serv: "78102203".to_owned(),
+                    no_identificacion: Some(l.sku.clone()),
+                    cantidad: l.qty,
+                    clave_unidad: "E48".to_owned(),
+                    unidad: None,
+                    descripcion: l.name.clone(),
+                    precio_unitario: l.unit,
+                    precio_incluye_iva: l.amounts.total
+                        == l.unit.checked_mul(l.qty).unwrap_or(l.unit),
+                    iva: TaxTreatment::Iva16,
+                    descuento: mostrador_core::money::Centavos::ZERO,
+                };
+            }
             OrderLine {
                 clave_prod_serv: product
                     .map_or("01010101".to_owned(), |p| p.clave_prod_serv.clone()),

@@ -41,6 +41,10 @@ pub struct Branch {
     /// Opening hours as customers read them, e.g. "Lun a sáb 8:00–22:00, dom 9:00–15:00".
     #[serde(default)]
     pub hours: String,
+    /// Home delivery from this branch (fee, free-delivery threshold, zone, postal codes, arrival
+    /// time); absent: customers pick their orders up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<mostrador_core::conversation::DeliveryOffer>,
 }
 
 /// Metadata of an API key; the key itself is never stored.
@@ -377,6 +381,9 @@ pub struct BranchInput {
     pub address: String,
     #[serde(default)]
     pub hours: String,
+    /// Home delivery; absent or null: pickup only.
+    #[serde(default)]
+    pub delivery: Option<mostrador_core::conversation::DeliveryOffer>,
 }
 
 fn default_timezone() -> String {
@@ -415,6 +422,36 @@ impl BranchInput {
         }
         if self.hours.chars().count() > 200 {
             errors.push(FieldError::new("hours", "at most 200 characters"));
+        }
+        if let Some(d) = &self.delivery {
+            if !(0..=100_000).contains(&d.fee.0) {
+                errors.push(FieldError::new(
+                    "delivery.fee",
+                    "centavos, de 0 a 100000 ($1,000.00)",
+                ));
+            }
+            if d.free_from.is_some_and(|f| f.0 <= 0) {
+                errors.push(FieldError::new(
+                    "delivery.free_from",
+                    "centavos, mayor que 0",
+                ));
+            }
+            if d.zone.chars().count() > 200 || d.eta.chars().count() > 100 {
+                errors.push(FieldError::new(
+                    "delivery",
+                    "zone: hasta 200 caracteres; eta: hasta 100",
+                ));
+            }
+            if d.postal_codes.len() > 500
+                || d.postal_codes
+                    .iter()
+                    .any(|c| c.len() != 5 || !c.chars().all(|ch| ch.is_ascii_digit()))
+            {
+                errors.push(FieldError::new(
+                    "delivery.postal_codes",
+                    "códigos postales de 5 dígitos (hasta 500)",
+                ));
+            }
         }
         if errors.is_empty() {
             Ok(())
@@ -475,6 +512,7 @@ pub async fn create_branch(
         timezone: input.timezone,
         address: input.address,
         hours: input.hours,
+        delivery: input.delivery,
     };
     let mut ops = vec![TxOp::Put {
         item: scoped(&caller.merchant, to_item(&branch_key(&branch.id), &branch)?),
@@ -554,6 +592,7 @@ pub async fn update_branch(
     branch.timezone = input.timezone;
     branch.address = input.address;
     branch.hours = input.hours;
+    branch.delivery = input.delivery;
     caller
         .table
         .put(to_item(&branch_key(id), &branch)?, Some(Condition::Exists))

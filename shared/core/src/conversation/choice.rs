@@ -49,6 +49,10 @@ pub enum Choice {
     Confirm,
     /// `cancelar`: drop the cart.
     Cancel,
+    /// `entrega:recoger`: the customer picks the order up at the branch.
+    Pickup,
+    /// `entrega:envio`: the order is delivered to the customer.
+    Delivery,
 }
 
 impl Choice {
@@ -68,6 +72,8 @@ impl Choice {
             Choice::ViewCart => "carrito".into(),
             Choice::Confirm => "confirmar".into(),
             Choice::Cancel => "cancelar".into(),
+            Choice::Pickup => "entrega:recoger".into(),
+            Choice::Delivery => "entrega:envio".into(),
         }
     }
 
@@ -115,6 +121,8 @@ impl Choice {
             ("carrito", None) => Choice::ViewCart,
             ("confirmar", None) => Choice::Confirm,
             ("cancelar", None) => Choice::Cancel,
+            ("entrega", Some("recoger")) => Choice::Pickup,
+            ("entrega", Some("envio")) => Choice::Delivery,
             _ => return None,
         };
         Some(choice)

@@ -383,6 +383,7 @@ fn the_customer_corpus_is_understood() {
             timezone: chrono_tz::America::Mexico_City,
             branch_address: ADDRESS,
             branch_hours: HOURS,
+            delivery: None,
             index: Some(&index),
         };
         let mut last = None;

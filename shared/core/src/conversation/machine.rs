@@ -11,11 +11,12 @@ use super::understand::{
     consent, search_query, understand, Intent, Quantity, Reader, Situation, Wanted,
 };
 use super::{
-    Action, CartLine, Context, Input, Offer, OrderSummary, Shortage, State, Step, MAX_QTY_PER_LINE,
+    Action, CartLine, Context, Fulfilment, Input, Offer, OrderSummary, PricedLine, Shortage, State,
+    Step, DELIVERY_SKU, MAX_QTY_PER_LINE,
 };
 use crate::money::Centavos;
 use crate::search::ProductIndex;
-use crate::tax::line_amounts;
+use crate::tax::{line_amounts, TaxTreatment};
 use crate::text::map_link;
 use chrono::Duration;
 
@@ -58,6 +59,26 @@ pub fn step(state: &State, input: &Input, ctx: &Context<'_>) -> Step {
             state: state.clone(),
             actions: replies(text_messages(&ctx.texts.sticker)),
         },
+        Input::Location {
+            latitude,
+            longitude,
+            address,
+        } if matches!(state, State::GivingAddress { .. }) => {
+            let place = address
+                .as_deref()
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map_or_else(|| ctx.texts.pin_address.clone(), str::to_owned);
+            deliver_to(
+                state,
+                Fulfilment::Delivery {
+                    address: place,
+                    latitude: Some(latitude.clone()),
+                    longitude: Some(longitude.clone()),
+                },
+                ctx,
+            )
+        }
         Input::Location { .. } => {
             let body = format!(
                 "{}\n{}",
@@ -76,7 +97,14 @@ pub fn step(state: &State, input: &Input, ctx: &Context<'_>) -> Step {
             total,
             payment_url,
             expires_in_minutes,
-        } => order_placed(order_id, *total, payment_url, *expires_in_minutes, ctx),
+        } => order_placed(
+            state,
+            order_id,
+            *total,
+            payment_url,
+            *expires_in_minutes,
+            ctx,
+        ),
         Input::OrderRejected { shortages } => order_rejected(state, shortages, ctx),
         Input::ReleasedByAgent => Step {
             state: state.clone(),
@@ -148,11 +176,32 @@ fn on_text(state: &State, text: &str, ctx: &Context<'_>) -> Step {
         active: &active,
     };
     let at = Situation {
+        choosing_fulfilment: matches!(state, State::ChoosingFulfilment { .. }),
         asking_quantity: matches!(state, State::ChoosingQuantity { .. }),
         has_cart: !state.cart().is_empty(),
         awaiting_payment: pending_order(state, ctx).is_some(),
     };
-    match understand(text, at, &reader) {
+    let intent = understand(text, at, &reader);
+    if let State::GivingAddress { .. } = state {
+        // Anything but a way out of the question, a person or opt-out is the address.
+        let way_out = matches!(
+            intent,
+            Intent::OptOut
+                | Intent::OptIn
+                | Intent::CancelOrder
+                | Intent::Choose(
+                    Choice::Agent
+                        | Choice::Cancel
+                        | Choice::Pickup
+                        | Choice::Menu
+                        | Choice::ViewCart
+                )
+        );
+        if !way_out {
+            return written_address(state, text, ctx);
+        }
+    }
+    match intent {
         Intent::OptOut => Step {
             state: state.clone(),
             actions: [Action::OptOut]
@@ -210,6 +259,20 @@ fn on_choice(state: &State, choice: Choice, ctx: &Context<'_>) -> Step {
         Choice::ViewCart => view_cart(state, ctx),
         Choice::Confirm => confirm(state, ctx),
         Choice::Cancel => cancel(state, ctx),
+        Choice::Pickup => match state {
+            State::ChoosingFulfilment { lines, total } | State::GivingAddress { lines, total } => {
+                place(state, lines, *total, Fulfilment::Pickup, ctx)
+            }
+            _ => confirm(state, ctx),
+        },
+        Choice::Delivery => match state {
+            State::ChoosingFulfilment { lines, total } | State::GivingAddress { lines, total }
+                if ctx.delivery.is_some() =>
+            {
+                ask_address(lines.clone(), *total, None, ctx)
+            }
+            _ => confirm(state, ctx),
+        },
     }
 }
 
@@ -889,35 +952,200 @@ fn catalog_order(state: &State, items: &[(String, u32)], ctx: &Context<'_>) -> S
 }
 
 /// Places the order shown in the summary, re-priced now; anything different shows the summary again.
+/// A branch that delivers first asks: pickup or delivery.
 fn confirm(state: &State, ctx: &Context<'_>) -> Step {
     match state {
         State::Cart { lines, total } => {
-            let priced = price(lines, ctx);
-            if priced.lines.is_empty() || !priced.problems.is_empty() {
-                return show_cart(state, lines.clone(), Vec::new(), ctx);
+            if ctx.delivery.is_some() {
+                let priced = price(lines, ctx);
+                if priced.lines.is_empty() || !priced.problems.is_empty() || priced.total != *total
+                {
+                    return place(state, lines, *total, Fulfilment::Pickup, ctx);
+                }
+                return ask_fulfilment(priced.kept(), priced.total, ctx);
             }
-            if priced.total != *total {
-                return show_cart(
-                    state,
-                    lines.clone(),
-                    vec![ctx.texts.prices_changed.clone(), String::new()],
-                    ctx,
-                );
-            }
-            Step {
-                state: State::Confirming {
-                    lines: priced.kept(),
-                },
-                actions: vec![Action::PlaceOrder {
-                    total: priced.total,
-                    lines: priced.lines,
-                }],
-            }
+            place(state, lines, *total, Fulfilment::Pickup, ctx)
         }
+        State::ChoosingFulfilment { lines, total } => ask_fulfilment(lines.clone(), *total, ctx),
+        State::GivingAddress { lines, total } => ask_address(lines.clone(), *total, None, ctx),
         State::AwaitingPayment { .. } => payment_link(state, ctx),
         // A cart whose current summary was not shown (or a confirmation that never came back).
         _ if !state.cart().is_empty() => show_cart(state, state.cart().to_vec(), Vec::new(), ctx),
         _ => info(state, &ctx.texts.cart_empty, ctx),
+    }
+}
+
+/// Re-prices the lines and places the order (with the delivery fee's line when it applies); any
+/// change since the summary shows the summary again.
+fn place(
+    state: &State,
+    lines: &[CartLine],
+    seen: Centavos,
+    fulfilment: Fulfilment,
+    ctx: &Context<'_>,
+) -> Step {
+    let priced = price(lines, ctx);
+    if priced.lines.is_empty() || !priced.problems.is_empty() {
+        return show_cart(state, lines.to_vec(), Vec::new(), ctx);
+    }
+    if priced.total != seen {
+        return show_cart(
+            state,
+            lines.to_vec(),
+            vec![ctx.texts.prices_changed.clone(), String::new()],
+            ctx,
+        );
+    }
+    let mut total = priced.total;
+    let mut priced_lines = priced.lines.clone();
+    if matches!(fulfilment, Fulfilment::Delivery { .. }) {
+        if let Some(fee) = delivery_line(priced.total, ctx) {
+            total = Centavos(total.0 + fee.amounts.total.0);
+            priced_lines.push(fee);
+        }
+    }
+    Step {
+        state: State::Confirming {
+            lines: priced.kept(),
+            fulfilment: fulfilment.clone(),
+        },
+        actions: vec![Action::PlaceOrder {
+            total,
+            lines: priced_lines,
+            fulfilment,
+        }],
+    }
+}
+
+/// The delivery fee as an order line, unless delivery is free for this order.
+fn delivery_line(products: Centavos, ctx: &Context<'_>) -> Option<PricedLine> {
+    let offer = ctx.delivery?;
+    if offer.fee.0 <= 0 || offer.free_from.is_some_and(|f| products.0 >= f.0) {
+        return None;
+    }
+    let amounts = line_amounts(offer.fee, 1, TaxTreatment::Iva16, ctx.includes_iva)?;
+    Some(PricedLine {
+        sku: DELIVERY_SKU.to_owned(),
+        name: ctx.texts.delivery_line.clone(),
+        qty: 1,
+        unit: offer.fee,
+        amounts,
+    })
+}
+
+/// What delivery costs this order, in words ("$40.00", "gratis").
+fn fee_words(products: Centavos, ctx: &Context<'_>) -> String {
+    match delivery_line(products, ctx) {
+        Some(line) => line.amounts.total.display_mxn(),
+        None => ctx.texts.free.clone(),
+    }
+}
+
+fn ask_fulfilment(lines: Vec<CartLine>, total: Centavos, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let offer = ctx.delivery;
+    let store = store_name(ctx);
+    let body = fill(
+        &t.ask_fulfilment,
+        &[
+            ("store", &store),
+            ("fee", &fee_words(total, ctx)),
+            ("zone", &aside(offer.map_or("", |o| o.zone.trim()))),
+            ("eta", &aside(offer.map_or("", |o| o.eta.trim()))),
+        ],
+    );
+    let buttons = vec![
+        Button::new(Choice::Pickup.id(), &t.button_pickup),
+        Button::new(Choice::Delivery.id(), &t.button_delivery),
+    ];
+    Step {
+        state: State::ChoosingFulfilment { lines, total },
+        actions: replies(with_buttons(body.trim(), buttons, &t.choose_option)),
+    }
+}
+
+fn ask_address(
+    lines: Vec<CartLine>,
+    total: Centavos,
+    before: Option<String>,
+    ctx: &Context<'_>,
+) -> Step {
+    let t = ctx.texts;
+    let question = fill(&t.ask_address, &[("fee", &fee_words(total, ctx))]);
+    let body = match before {
+        Some(before) => format!("{before}\n{question}"),
+        None => question,
+    };
+    let buttons = vec![Button::new(Choice::Pickup.id(), &t.button_pickup)];
+    Step {
+        state: State::GivingAddress { lines, total },
+        actions: replies(with_buttons(&body, buttons, &t.choose_option)),
+    }
+}
+
+/// " · text" for an optional part of a sentence, or nothing.
+fn aside(text: &str) -> String {
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(" · {text}")
+    }
+}
+
+/// The first five-digit number of an address: its postal code.
+fn postal_code(address: &str) -> Option<String> {
+    address
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|part| part.len() == 5)
+        .map(str::to_owned)
+}
+
+/// An address written in the chat: checked against the branch's delivery area, then the order.
+fn written_address(state: &State, text: &str, ctx: &Context<'_>) -> Step {
+    let State::GivingAddress { lines, total } = state else {
+        return fallback(state, ctx);
+    };
+    let t = ctx.texts;
+    let address = text.trim();
+    let looks_like_one =
+        address.chars().count() >= 8 && address.chars().any(|c| c.is_ascii_digit());
+    if !looks_like_one {
+        return ask_address(lines.clone(), *total, Some(t.address_unclear.clone()), ctx);
+    }
+    if let Some(offer) = ctx.delivery.filter(|o| !o.postal_codes.is_empty()) {
+        match postal_code(address) {
+            None => {
+                return ask_address(lines.clone(), *total, Some(t.ask_postal_code.clone()), ctx)
+            }
+            Some(cp) if !offer.postal_codes.iter().any(|c| c.trim() == cp) => {
+                let body = fill(
+                    &t.no_delivery_there,
+                    &[
+                        ("cp", &cp),
+                        ("zone", offer.zone.trim()),
+                        ("store", &store_name(ctx)),
+                    ],
+                );
+                return ask_address(lines.clone(), *total, Some(body), ctx);
+            }
+            Some(_) => {}
+        }
+    }
+    deliver_to(
+        state,
+        Fulfilment::Delivery {
+            address: crate::conversation::reply::fit(address, 300),
+            latitude: None,
+            longitude: None,
+        },
+        ctx,
+    )
+}
+
+fn deliver_to(state: &State, fulfilment: Fulfilment, ctx: &Context<'_>) -> Step {
+    match state {
+        State::GivingAddress { lines, total } => place(state, lines, *total, fulfilment, ctx),
+        _ => fallback(state, ctx),
     }
 }
 
@@ -942,6 +1170,7 @@ fn cancel(state: &State, ctx: &Context<'_>) -> Step {
 // ---- orders and payment ----
 
 fn order_placed(
+    state: &State,
     order_id: &str,
     total: Centavos,
     payment_url: &str,
@@ -958,6 +1187,27 @@ fn order_placed(
             ("s", plural(minutes.into())),
         ],
     );
+    // Where the order goes, once the customer chose (branches that deliver).
+    let note = match state {
+        State::Confirming {
+            fulfilment: Fulfilment::Delivery { address, .. },
+            ..
+        } => Some(fill(
+            &ctx.texts.delivery_note,
+            &[
+                ("address", address),
+                ("eta", &aside(ctx.delivery.map_or("", |o| o.eta.trim()))),
+            ],
+        )),
+        State::Confirming { .. } if ctx.delivery.is_some() => {
+            Some(store_fill(&ctx.texts.pickup_note, ctx))
+        }
+        _ => None,
+    };
+    let body = match note {
+        Some(note) => format!("{body}\n{}", note.trim()),
+        None => body,
+    };
     let state = State::AwaitingPayment {
         order_id: order_id.to_string(),
         payment_url: payment_url.to_string(),

@@ -43,6 +43,7 @@ struct Shop {
     now: DateTime<Utc>,
     branch_address: String,
     branch_hours: String,
+    delivery: Option<DeliveryOffer>,
 }
 
 fn pharmacy() -> Shop {
@@ -126,6 +127,7 @@ fn pharmacy() -> Shop {
         now: Utc.with_ymd_and_hms(2025, 5, 12, 20, 30, 0).unwrap(),
         branch_address: "Av. Juárez 123, Centro, CDMX".into(),
         branch_hours: "Lun a sáb 8:00–22:00".into(),
+        delivery: None,
     }
 }
 
@@ -145,6 +147,7 @@ impl Shop {
             timezone: chrono_tz::America::Mexico_City,
             branch_address: &self.branch_address,
             branch_hours: &self.branch_hours,
+            delivery: self.delivery.as_ref(),
             index: None,
         }
     }
@@ -526,12 +529,14 @@ fn browse_choose_quantity_and_confirm_places_an_order_priced_with_iva_included()
     assert_eq!(
         placed.state,
         State::Confirming {
+            fulfilment: Fulfilment::Pickup,
             lines: vec![line(CEPILLO, 3)]
         }
     );
     assert_eq!(
         placed.actions,
         [Action::PlaceOrder {
+            fulfilment: Fulfilment::Pickup,
             lines: vec![PricedLine {
                 sku: CEPILLO.into(),
                 name: "Cepillo dental suave".into(),
@@ -802,7 +807,7 @@ fn a_catalog_order_is_priced_from_our_catalog_only() {
         }
     );
     let placed = shop.tap(&out.state, "confirmar");
-    let [Action::PlaceOrder { lines, total }] = placed.actions.as_slice() else {
+    let [Action::PlaceOrder { lines, total, .. }] = placed.actions.as_slice() else {
         panic!("{:?}", placed.actions)
     };
     assert_eq!(*total, Centavos(13_650));
@@ -983,6 +988,7 @@ fn confirm_without_a_shown_summary_shows_it_first() {
 fn a_confirmation_that_never_came_back_can_be_confirmed_again() {
     let shop = pharmacy();
     let stuck = State::Confirming {
+        fulfilment: Fulfilment::Pickup,
         lines: vec![line(CEPILLO, 1)],
     };
     let out = shop.tap(&stuck, "confirmar");
@@ -1019,6 +1025,7 @@ fn cancel_drops_the_cart() {
 fn order_placed_sends_the_total_and_payment_link_and_holds_stock() {
     let shop = pharmacy();
     let confirming = State::Confirming {
+        fulfilment: Fulfilment::Pickup,
         lines: vec![line(CEPILLO, 3)],
     };
     let input = Input::OrderPlaced {
@@ -1055,6 +1062,7 @@ fn order_placed_sends_the_total_and_payment_link_and_holds_stock() {
 fn order_rejected_explains_shortages_and_offers_the_adjusted_cart() {
     let shop = pharmacy();
     let confirming = State::Confirming {
+        fulfilment: Fulfilment::Pickup,
         lines: vec![line(IBUPROFENO, 2), line(PARACETAMOL, 3), line(CEPILLO, 1)],
     };
     let shortages = vec![
@@ -1091,6 +1099,7 @@ fn order_rejected_explains_shortages_and_offers_the_adjusted_cart() {
 fn order_rejected_with_nothing_left_returns_to_the_menu() {
     let shop = pharmacy();
     let confirming = State::Confirming {
+        fulfilment: Fulfilment::Pickup,
         lines: vec![line(IBUPROFENO, 2)],
     };
     let shortages = vec![Shortage {
@@ -1450,6 +1459,7 @@ fn the_fallback_is_never_silent_for_50_random_strings_in_any_state() {
             total: Centavos(4_550),
         },
         State::Confirming {
+            fulfilment: Fulfilment::Pickup,
             lines: vec![line(CEPILLO, 1)],
         },
         State::AwaitingPayment {
@@ -1839,4 +1849,157 @@ fn the_search_index_changes_nothing_the_customer_sees() {
             }
         )
     );
+}
+
+fn delivering() -> Shop {
+    let mut shop = pharmacy();
+    shop.delivery = Some(DeliveryOffer {
+        fee: Centavos(4_000),
+        free_from: Some(Centavos(50_000)),
+        zone: "Centro y Roma".into(),
+        postal_codes: vec!["06000".into(), "06700".into()],
+        eta: "en 30 a 60 minutos".into(),
+    });
+    shop
+}
+
+fn summary_of(shop: &Shop, sku: &str, qty: u32) -> State {
+    let out = shop.tap(&State::Idle, &format!("qty:{qty}:{sku}"));
+    assert!(matches!(out.state, State::Cart { .. }), "{:?}", out.state);
+    out.state
+}
+
+fn placed(step: &Step) -> Option<(&Vec<PricedLine>, Centavos, &Fulfilment)> {
+    step.actions.iter().find_map(|a| match a {
+        Action::PlaceOrder {
+            lines,
+            total,
+            fulfilment,
+        } => Some((lines, *total, fulfilment)),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_branch_that_delivers_asks_pickup_or_delivery_and_adds_the_fee_as_a_line() {
+    let shop = delivering();
+    let cart = summary_of(&shop, PARACETAMOL, 2);
+    let asked = shop.tap(&cart, "confirmar");
+    assert!(matches!(asked.state, State::ChoosingFulfilment { .. }));
+    assert!(
+        said(&asked).contains("Envío a domicilio: $40.00 · Centro y Roma"),
+        "{}",
+        said(&asked)
+    );
+    assert_eq!(button_ids(&asked), ["entrega:recoger", "entrega:envio"]);
+
+    let address = shop.tap(&asked.state, "entrega:envio");
+    assert!(matches!(address.state, State::GivingAddress { .. }));
+    let outside = shop.say(&address.state, "Calle Pino 12, Polanco, 11560 CDMX");
+    assert!(
+        said(&outside).contains("no llegamos al código postal 11560"),
+        "{}",
+        said(&outside)
+    );
+    assert!(placed(&outside).is_none());
+    let vague = shop.say(&address.state, "por aquí cerca");
+    assert!(said(&vague).contains("No alcancé a leer una dirección"));
+
+    let order = shop.say(&address.state, "Av. Juárez 50, Centro, 06000");
+    let (lines, total, fulfilment) = placed(&order).expect("placed");
+    assert_eq!(
+        fulfilment,
+        &Fulfilment::Delivery {
+            address: "Av. Juárez 50, Centro, 06000".into(),
+            latitude: None,
+            longitude: None
+        }
+    );
+    let fee = lines
+        .iter()
+        .find(|l| l.sku == DELIVERY_SKU)
+        .expect("fee line");
+    assert_eq!((fee.qty, fee.amounts.total), (1, Centavos(4_000)));
+    assert_eq!(total, Centavos(2 * 4_550 + 4_000));
+    let done = shop.step(
+        &order.state,
+        Input::OrderPlaced {
+            order_id: "01JV0ABC".into(),
+            total,
+            payment_url: "https://pagos.example/l/XYZ".into(),
+            expires_in_minutes: 30,
+        },
+    );
+    assert!(
+        said(&done).contains("Lo enviamos a: Av. Juárez 50, Centro, 06000 · en 30 a 60 minutos"),
+        "{}",
+        said(&done)
+    );
+}
+
+#[test]
+fn pickup_a_location_pin_and_free_delivery() {
+    let shop = delivering();
+    let cart = summary_of(&shop, PARACETAMOL, 1);
+    let asked = shop.tap(&cart, "confirmar");
+    let pickup = shop.say(&asked.state, "paso por él a la tienda");
+    let (lines, total, fulfilment) = placed(&pickup).expect("placed");
+    assert_eq!(fulfilment, &Fulfilment::Pickup);
+    assert!(lines.iter().all(|l| l.sku != DELIVERY_SKU));
+    assert_eq!(total, Centavos(4_550));
+    let done = shop.step(
+        &pickup.state,
+        Input::OrderPlaced {
+            order_id: "01JV0ABD".into(),
+            total,
+            payment_url: "https://pagos.example/l/XYZ".into(),
+            expires_in_minutes: 30,
+        },
+    );
+    assert!(
+        said(&done).contains("Recoges en Farmacia San Juan (Centro): Av. Juárez 123"),
+        "{}",
+        said(&done)
+    );
+
+    let address = shop.say(&asked.state, "a domicilio porfa");
+    assert!(
+        matches!(address.state, State::GivingAddress { .. }),
+        "{:?}",
+        address.state
+    );
+    let pinned = shop.step(
+        &address.state,
+        Input::Location {
+            latitude: "19.4326".into(),
+            longitude: "-99.1332".into(),
+            address: None,
+        },
+    );
+    let (_, _, fulfilment) = placed(&pinned).expect("placed");
+    assert!(matches!(
+        fulfilment,
+        Fulfilment::Delivery {
+            latitude: Some(_),
+            ..
+        }
+    ));
+
+    // Over the free-delivery threshold ($500): no fee line.
+    let big = summary_of(&shop, PARACETAMOL, 12);
+    let asked = shop.tap(&big, "confirmar");
+    assert!(
+        said(&asked).contains("Envío a domicilio: gratis"),
+        "{}",
+        said(&asked)
+    );
+    let address = shop.tap(&asked.state, "entrega:envio");
+    let order = shop.say(&address.state, "Roma Norte, Colima 100, 06700");
+    let (lines, total, _) = placed(&order).expect("placed");
+    assert!(lines.iter().all(|l| l.sku != DELIVERY_SKU));
+    assert_eq!(total, Centavos(12 * 4_550));
+
+    // A person or cancelling still works while the address is asked.
+    let agent = shop.say(&address.state, "quiero hablar con alguien");
+    assert_eq!(agent.state, State::HandedOff);
 }

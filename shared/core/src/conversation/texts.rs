@@ -216,6 +216,30 @@ pub struct Texts {
     pub button_menu: String,
     /// The latest order, first line of "mi pedido": `{order_id}`, `{detail}`.
     pub order_latest: String,
+    /// Pickup or delivery?: `{store}`, `{fee}`, `{zone}`, `{eta}`.
+    pub ask_fulfilment: String,
+    /// Button: pick up at the branch.
+    pub button_pickup: String,
+    /// Button: delivery.
+    pub button_delivery: String,
+    /// The delivery address question: `{fee}`.
+    pub ask_address: String,
+    /// A text that does not look like an address.
+    pub address_unclear: String,
+    /// The address has no postal code and the branch delivers to some only.
+    pub ask_postal_code: String,
+    /// The postal code is outside the delivery area: `{cp}`, `{zone}`, `{store}`.
+    pub no_delivery_there: String,
+    /// After the order, for pickup: `{store}`, `{address}`.
+    pub pickup_note: String,
+    /// After the order, for delivery: `{address}`, `{eta}`.
+    pub delivery_note: String,
+    /// The delivery fee's line on the order and the invoice.
+    pub delivery_line: String,
+    /// "gratis".
+    pub free: String,
+    /// The address of a shared location pin without a place name.
+    pub pin_address: String,
 }
 
 impl Default for Texts {
@@ -325,6 +349,18 @@ impl Default for Texts {
             button_agent: s("Hablar con persona"),
             button_menu: s("Menú"),
             order_latest: s("Tu pedido {order_id} {detail}"),
+            ask_fulfilment: s("¿Cómo lo quieres?\n🏪 Recoger en {store}\n🛵 Envío a domicilio: {fee}{zone}{eta}"),
+            button_pickup: s("Recoger en tienda"),
+            button_delivery: s("Envío a domicilio"),
+            ask_address: s("📍 Mándame tu ubicación o escribe tu dirección: calle, número, colonia y código postal. Envío: {fee}."),
+            address_unclear: s("No alcancé a leer una dirección 🤔."),
+            ask_postal_code: s("Me falta tu código postal (5 números)."),
+            no_delivery_there: s("Por ahora no llegamos al código postal {cp} 😕 (entregamos en {zone}). Puedes recoger en {store}."),
+            pickup_note: s("🏪 Recoges en {store}: {address}"),
+            delivery_note: s("🛵 Lo enviamos a: {address}{eta}"),
+            delivery_line: s("Envío a domicilio"),
+            free: s("gratis"),
+            pin_address: s("Ubicación compartida en el chat"),
         }
     }
 }

@@ -84,6 +84,8 @@ pub(crate) struct Situation {
     pub has_cart: bool,
     /// An order waits for its payment.
     pub awaiting_payment: bool,
+    /// The machine asked: pickup or delivery.
+    pub choosing_fulfilment: bool,
 }
 
 const OPT_OUT_EXACT: &[&str] = &[
@@ -449,6 +451,47 @@ pub(crate) fn understand(text: &str, at: Situation, reader: &Reader<'_>) -> Inte
     if at.asking_quantity {
         if let Some(q) = quantity_only(text, &words) {
             return Intent::Quantity(q);
+        }
+    }
+    if at.choosing_fulfilment {
+        if contains_any(
+            &norm,
+            &[
+                "recoger",
+                "recojo",
+                "recogerlo",
+                "paso por",
+                "paso a",
+                "voy por",
+                "voy a pasar",
+                "en tienda",
+                "en sucursal",
+                "en la tienda",
+                "en la sucursal",
+                "lo recojo",
+                "pickup",
+            ],
+        ) {
+            return Intent::Choose(Choice::Pickup);
+        }
+        if contains_any(
+            &norm,
+            &[
+                "domicilio",
+                "envio",
+                "enviar",
+                "envien",
+                "enviamelo",
+                "mandalo",
+                "mandenlo",
+                "a mi casa",
+                "me lo traen",
+                "me lo llevan",
+                "me lo mandan",
+                "delivery",
+            ],
+        ) {
+            return Intent::Choose(Choice::Delivery);
         }
     }
     if let Some(intent) = command(&norm, at) {
