@@ -216,6 +216,17 @@ pub const STOPWORDS: &[&str] = &[
     "vemos",
     "les",
     "te",
+    "urge",
+    "urgente",
+    "rapido",
+    "ahorita",
+    "hoy",
+    "podria",
+    "puede",
+    "puedes",
+    "decir",
+    "sale",
+    "salen",
 ];
 
 /// Synonym groups every merchant gets; a merchant adds its own (brands, local names).

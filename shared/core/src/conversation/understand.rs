@@ -219,6 +219,14 @@ const AGENT_PHRASES: &[&str] = &[
     "no entiendes",
     "no me entiendes",
     "no me entienden",
+    "con alguien",
+    "que me llamen",
+    "me llamen",
+    "llamarme",
+    "que me marquen",
+    "me marquen",
+    "ayuda de un humano",
+    "ayuda de una persona",
 ];
 const GREETINGS: &[&str] = &[
     "hola", "holi", "holis", "ola", "buenas", "buenos", "buen", "hey", "hi", "hello", "saludos",
@@ -539,15 +547,57 @@ pub(crate) fn understand(text: &str, at: Situation, reader: &Reader<'_>) -> Inte
 }
 
 fn opts_out(norm: &str) -> bool {
-    exact(norm, OPT_OUT_EXACT) || contains_any(norm, OPT_OUT_PHRASES)
+    if exact(norm, OPT_OUT_EXACT) || contains_any(norm, OPT_OUT_PHRASES) {
+        return true;
+    }
+    // "ya no quiero que me manden mensajes": a refusal, a sending verb and what is sent.
+    let words: Vec<&str> = norm.split(' ').collect();
+    let refuses = has_word(&words, &["no", "dejen", "deja", "basta", "paren"]);
+    let sending = has_word(
+        &words,
+        &[
+            "manden", "mandes", "envien", "envies", "escriban", "escribas", "lleguen", "sigan",
+            "mandar", "enviar", "mandarme", "enviarme",
+        ],
+    );
+    let what = has_word(
+        &words,
+        &[
+            "mensajes",
+            "mensaje",
+            "promociones",
+            "publicidad",
+            "notificaciones",
+            "ofertas",
+        ],
+    );
+    refuses && sending && what
 }
 
 fn asks_for_person(norm: &str, words: &[&str]) -> bool {
     has_word(words, AGENT_WORDS) || contains_any(norm, AGENT_PHRASES)
 }
 
+/// Words of courtesy around a short answer ("ok es todo", "listo gracias").
+const AROUND: &[&str] = &[
+    "ok", "gracias", "porfavor", "muchas", "bueno", "pues", "entonces",
+];
+
 /// Whole-message commands.
 fn command(norm: &str, at: Situation) -> Option<Intent> {
+    if at.has_cart {
+        let core: Vec<&str> = norm.split(' ').filter(|w| !AROUND.contains(w)).collect();
+        let core = core.join(" ");
+        if !core.is_empty() && core != norm {
+            if let Some(Intent::Choose(Choice::Confirm)) = command_exact(&core, at) {
+                return Some(Intent::Choose(Choice::Confirm));
+            }
+        }
+    }
+    command_exact(norm, at)
+}
+
+fn command_exact(norm: &str, at: Situation) -> Option<Intent> {
     let choice = match norm {
         "menu" | "inicio" | "opciones" | "hola" | "volver" | "regresar" | "menu principal" => {
             Choice::Menu
@@ -654,6 +704,9 @@ fn about_orders(norm: &str, words: &[&str], at: Situation) -> Option<Intent> {
             "estatus de mi",
             "status de mi",
             "seguimiento",
+            "cuanto falta",
+            "que llegue",
+            "para cuando",
             "rastrear",
             "rastreo",
             "numero de guia",
@@ -745,6 +798,8 @@ fn payment_methods(norm: &str, words: &[&str]) -> bool {
             "amex",
             "vales",
             "contraentrega",
+            "terminal",
+            "tpv",
         ],
     ) || contains_any(
         norm,
@@ -1183,7 +1238,9 @@ fn products(text: &str, reader: &Reader<'_>) -> Vec<Wanted> {
                 && (words.get(i + 1).is_some_and(|n| MEASURES.contains(n))
                     || i.checked_sub(1)
                         .and_then(|p| words.get(p))
-                        .is_some_and(|p| ["etapa", "talla", "numero", "no", "del"].contains(p)));
+                        .is_some_and(|p| {
+                            ["etapa", "talla", "numero", "no", "del", "de"].contains(p)
+                        }));
             if JOINERS.contains(word) {
                 if has_name {
                     out.push(segment_of(&segment, qty.take(), reader));
@@ -1222,8 +1279,30 @@ fn products(text: &str, reader: &Reader<'_>) -> Vec<Wanted> {
 
 /// Units written after a number that is part of a product's name.
 const MEASURES: &[&str] = &[
-    "mg", "ml", "g", "gr", "grs", "gramos", "kg", "cm", "mm", "l", "lt", "litro", "litros", "oz",
-    "mcg", "ui", "x",
+    "mg",
+    "ml",
+    "g",
+    "gr",
+    "grs",
+    "gramos",
+    "kg",
+    "cm",
+    "mm",
+    "l",
+    "lt",
+    "litro",
+    "litros",
+    "oz",
+    "mcg",
+    "ui",
+    "x",
+    "tabletas",
+    "tableta",
+    "capsulas",
+    "capsula",
+    "comprimidos",
+    "grageas",
+    "pastillas",
 ];
 
 fn segment_of(words: &[&str], qty: Option<Quantity>, reader: &Reader<'_>) -> Wanted {
