@@ -70,6 +70,8 @@ EXPECTED_ROUTES = {
         ("HEAD", "/l/{code}"),
         ("GET", "/files/{token}"),
         ("GET", "/healthz"),
+        ("GET", "/panel"),
+        ("GET", "/panel/{proxy+}"),
     },
     "PaymentCallbackFunction": {("POST", "/webhooks/payments/{provider}")},
 }

@@ -52,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
         println!("  try it:        http://{addr}/sandbox/chat");
         // The password stays in the file, like the keys.
         println!(
-            "  console:       http://{addr}/panel/ as {} (owner_email and owner_password in {})\n",
+            "  console:       http://{addr}/panel as {} (owner_email and owner_password in {})\n",
             demo.owner_email,
             data_dir.join("demo.json").display()
         );

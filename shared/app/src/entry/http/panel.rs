@@ -7,7 +7,7 @@
 //! client of the same `/v1` API integrators use; nothing it does is out of their reach.
 
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
@@ -24,7 +24,11 @@ const POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'u
 /// The console's routes.
 pub fn routes() -> Router<Deps> {
     Router::new()
-        .route("/panel", get(|| async { Redirect::permanent("/panel/") }))
+        // `/panel` itself (API Gateway's `/panel/{proxy+}` does not match `/panel/`).
+        .route(
+            "/panel",
+            get(|| async { asset(INDEX, "text/html; charset=utf-8") }),
+        )
         .route(
             "/panel/",
             get(|| async { asset(INDEX, "text/html; charset=utf-8") }),

@@ -182,7 +182,7 @@ async fn invite(
     Ok((
         StatusCode::CREATED,
         Json(json!({
-            "invitation_url": format!("{}/panel/#/invitacion/{token}", base.trim_end_matches('/')),
+            "invitation_url": format!("{}/panel#/invitacion/{token}", base.trim_end_matches('/')),
             "expires_at": expires_at,
         })),
     ))
