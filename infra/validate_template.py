@@ -58,6 +58,7 @@ EXPECTED_SCHEDULES = {
     "AbandonedCarts": ("rate(15 minutes)", "abandoned_carts"),
     "GlobalInvoices": ("cron(30 0 * * ? *)", "global_invoices"),
     "DueNotifications": ("rate(1 minute)", "due_notifications"),
+    "CatalogSync": ("rate(1 minute)", "catalog_sync"),
 }
 SCHEDULE_TIMEZONE = "America/Mexico_City"
 

@@ -13,7 +13,7 @@ pub struct Schedule {
 }
 
 /// Must match the `ScheduleV2` events of `RemindersFunction` in infra/template.yaml (a test checks).
-pub const SCHEDULES: [Schedule; 5] = [
+pub const SCHEDULES: [Schedule; 6] = [
     Schedule {
         name: "PaymentReminders",
         expression: "rate(5 minutes)",
@@ -38,6 +38,11 @@ pub const SCHEDULES: [Schedule; 5] = [
         name: "DueNotifications",
         expression: "rate(1 minute)",
         job: Job::DueNotifications,
+    },
+    Schedule {
+        name: "CatalogSync",
+        expression: "rate(1 minute)",
+        job: Job::CatalogSync,
     },
 ];
 

@@ -897,3 +897,125 @@ mod media_guard {
     use super::*;
     on_both_engines!(media_downloads_reach_public_addresses_only);
 }
+
+/// The Meta catalog follows the products and stock: a change schedules one push 30 s later
+/// (items_batch with UPDATE per product, bearer token, shelf price and availability), the same
+/// content is not pushed twice, and a 5xx is retried on the next run.
+async fn the_meta_catalog_follows_products_and_stock(engine: Engine) {
+    let shop = shop(engine, Utc::now(), true).await;
+    let app = &shop.app;
+    let r = app
+        .as_merchant(&shop.key, Method::PUT, "/v1/settings/whatsapp")
+        .json(&json!({ "catalog_id": "998877665544" }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let pushed = Mock::given(method("POST"))
+        .and(path("/v25.0/998877665544/items_batch"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer EAAG-test-token-0123456789abcdef",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "handles": ["AcX1"] })))
+        .named("items_batch")
+        .mount_as_scoped(&shop.graph)
+        .await;
+    let r = app
+        .as_merchant(&shop.key, Method::PUT, "/v1/products/PARA-500")
+        .json(
+            &json!({ "sku": "PARA-500", "name": "Paracetamol 500 mg", "price": 4550, "tax": "iva0",
+            "clave_prod_serv": "51142001", "clave_unidad": "XBX" }),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let run = |clock: &FixedClock| {
+        let deadline = clock.now_ms() + 60_000;
+        mostrador_app::entry::jobs::run(
+            &app.deps,
+            mostrador_app::platform::due::Job::CatalogSync,
+            deadline,
+        )
+    };
+    let early = run(&shop.clock).await.expect("run");
+    assert_eq!(early.processed, 0, "debounced: nothing before 30 s");
+    shop.clock.advance(chrono::Duration::seconds(31));
+    let first = run(&shop.clock).await.expect("run");
+    assert_eq!(first.processed, 1);
+    let requests = pushed.received_requests().await;
+    assert_eq!(requests.len(), 1);
+    let body: Value = serde_json::from_slice(&requests[0].body).expect("json");
+    assert_eq!(body["item_type"], "PRODUCT_ITEM");
+    let item = &body["requests"][0];
+    assert_eq!(item["method"], "UPDATE");
+    assert_eq!(item["data"]["id"], "PARA-500");
+    assert_eq!(item["data"]["price"], "45.50 MXN");
+    assert_eq!(item["data"]["availability"], "out of stock", "no stock yet");
+    drop(pushed);
+
+    // Stock arrives: pushed again as in stock; Meta fails once (503) and the next run retries.
+    let failing = Mock::given(method("POST"))
+        .and(path("/v25.0/998877665544/items_batch"))
+        .respond_with(
+            ResponseTemplate::new(503)
+                .set_body_json(json!({ "error": { "message": "try later", "code": 2 } })),
+        )
+        .up_to_n_times(1)
+        .named("items_batch 503")
+        .mount_as_scoped(&shop.graph)
+        .await;
+    let r = app
+        .as_merchant(
+            &shop.key,
+            Method::PUT,
+            &format!("/v1/branches/{}/stock", shop.branch),
+        )
+        .json(&json!([{ "sku": "PARA-500", "quantity": 12 }]))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    shop.clock.advance(chrono::Duration::seconds(31));
+    let failed = run(&shop.clock).await.expect("run");
+    assert_eq!(failed.failed, 1, "{failed:?}");
+    drop(failing);
+    let ok = Mock::given(method("POST"))
+        .and(path("/v25.0/998877665544/items_batch"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "handles": ["AcX2"] })))
+        .named("items_batch again")
+        .mount_as_scoped(&shop.graph)
+        .await;
+    // The lease of the failed attempt runs out, then the entry is taken again.
+    shop.clock.advance(chrono::Duration::minutes(10));
+    let retried = run(&shop.clock).await.expect("run");
+    assert_eq!(retried.processed, 1, "{retried:?}");
+    let requests = ok.received_requests().await;
+    let body: Value = serde_json::from_slice(&requests[0].body).expect("json");
+    assert_eq!(body["requests"][0]["data"]["availability"], "in stock");
+    assert_eq!(body["requests"][0]["data"]["inventory"], 12);
+
+    // Nothing changed since: a new schedule pushes nothing.
+    mostrador_app::commerce::catalog_sync::schedule(
+        &app.deps,
+        &MerchantId::try_from(shop.merchant.clone()).expect("id"),
+    )
+    .await
+    .expect("schedule");
+    shop.clock.advance(chrono::Duration::seconds(31));
+    let same = run(&shop.clock).await.expect("run");
+    assert_eq!(same.processed, 1);
+    assert_eq!(
+        ok.received_requests().await.len(),
+        1,
+        "the same content is not pushed twice"
+    );
+    drop(ok);
+    shop.app.stop().await;
+}
+
+mod catalog_sync {
+    use super::*;
+    on_both_engines!(the_meta_catalog_follows_products_and_stock);
+}

@@ -2,6 +2,7 @@
 //! of unpaid orders and abandoned carts.
 
 pub mod catalog;
+pub mod catalog_sync;
 pub mod fulfilment;
 pub mod orders;
 pub mod payment_links;

@@ -230,6 +230,7 @@ pub async fn place(
     match deps.table.transact(ops).await {
         Ok(()) => {
             tracing::info!(merchant = %merchant, order = %order.id, total = order.total.0, "order placed, stock reserved");
+            catalog_changed(deps, merchant).await;
             Ok(order)
         }
         Err(StoreError::TransactionCanceled { reasons })
@@ -271,6 +272,14 @@ pub async fn place(
             Err(PlaceError::Short(shortages))
         }
         Err(e) => Err(PlaceError::Store(e)),
+    }
+}
+
+/// Availability changed: the Meta catalog is pushed a little later. A failure to schedule it is
+/// logged; the order stands.
+async fn catalog_changed(deps: &Deps, merchant: &MerchantId) {
+    if let Err(e) = crate::commerce::catalog_sync::schedule(deps, merchant).await {
+        tracing::warn!(merchant = %merchant, error = %e, "could not schedule the Meta catalog push");
     }
 }
 
@@ -345,6 +354,9 @@ pub async fn transition(
     match deps.table.transact(ops).await {
         Ok(()) => {
             tracing::info!(merchant = %merchant, order = %order.id, from = from.as_str(), to = to.as_str(), "order status changed");
+            if releases || restocks {
+                catalog_changed(deps, merchant).await;
+            }
             Ok(Some(Order {
                 status: to,
                 ..order.clone()

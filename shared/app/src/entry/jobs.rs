@@ -157,6 +157,12 @@ async fn process(deps: &Deps, entry: &Item) -> Result<bool, anyhow::Error> {
                 .await
                 .map_err(|e| anyhow::anyhow!(e.to_string()))?;
         }
+        DueAction::SyncCatalog { merchant_id } => {
+            let merchant = MerchantId::try_from(merchant_id).map_err(|e| anyhow::anyhow!(e))?;
+            crate::commerce::catalog_sync::push(deps, &merchant)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+        }
         DueAction::RetryPaymentLink {
             merchant_id,
             order_id,

@@ -559,15 +559,19 @@ pub async fn get_branch(table: &TenantTable, id: &str) -> Result<Option<Branch>,
 
 /// The branches of the caller's merchant (only its own branch for a branch-limited key).
 pub async fn list_branches(caller: &Caller) -> Result<Vec<Branch>, AppError> {
-    let page = caller
-        .table
-        .query(Query::partition("BRANCHES").prefix("BRANCH#"))
-        .await?;
-    let all: Vec<Branch> = page.items.iter().map(from_item).collect::<Result<_, _>>()?;
+    let all = list_branches_of(&caller.table).await?;
     Ok(all
         .into_iter()
         .filter(|b| caller.branch.as_ref().is_none_or(|only| *only == b.id))
         .collect())
+}
+
+/// Every branch of a merchant (for jobs; callers go through [`list_branches`] and its scope).
+pub async fn list_branches_of(table: &TenantTable) -> Result<Vec<Branch>, AppError> {
+    let page = table
+        .query(Query::partition("BRANCHES").prefix("BRANCH#"))
+        .await?;
+    page.items.iter().map(from_item).collect()
 }
 
 /// Changes a branch's name, address, timezone or postal code (the phone number is fixed once set).

@@ -20,16 +20,18 @@ pub enum Job {
     AbandonedCarts,
     GlobalInvoices,
     DueNotifications,
+    CatalogSync,
 }
 
 impl Job {
     /// Every job.
-    pub const ALL: [Job; 5] = [
+    pub const ALL: [Job; 6] = [
         Job::PaymentReminders,
         Job::ExpireOrders,
         Job::AbandonedCarts,
         Job::GlobalInvoices,
         Job::DueNotifications,
+        Job::CatalogSync,
     ];
 
     /// The name used in the scheduler input.
@@ -40,6 +42,7 @@ impl Job {
             Job::AbandonedCarts => "abandoned_carts",
             Job::GlobalInvoices => "global_invoices",
             Job::DueNotifications => "due_notifications",
+            Job::CatalogSync => "catalog_sync",
         }
     }
 }
@@ -84,6 +87,8 @@ pub enum DueAction {
         bulk_id: String,
         chunk: u32,
     },
+    /// Push the merchant's products, prices and availability to its Meta catalog.
+    SyncCatalog { merchant_id: String },
     /// Ask the payment provider again for the link of an order it failed at confirmation.
     RetryPaymentLink {
         merchant_id: String,

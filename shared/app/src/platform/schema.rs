@@ -104,6 +104,11 @@ pub fn settings(which: Settings) -> Key {
     Key::new("SETTINGS", sk)
 }
 
+/// What was last pushed to the merchant's Meta catalog (fingerprint, handles, time, last error).
+pub fn catalog_sync_state() -> Key {
+    Key::new("CATALOG_SYNC", "STATE")
+}
+
 /// A day's delivery counters (delivered, read, failed, unmatched statuses), by Mexico City day.
 pub fn delivery_stats(day: &str) -> Key {
     Key::new("STATS#delivery", day)
@@ -251,6 +256,7 @@ mod tests {
             ),
             (customer_profile("521"), ("CUST#521", "PROFILE")),
             (staff_user("U1"), ("STAFF", "USER#U1")),
+            (catalog_sync_state(), ("CATALOG_SYNC", "STATE")),
             (staff_email("a@b.mx"), ("STAFF_EMAIL#a@b.mx", "STAFF")),
             (staff_session("ab12"), ("SESSION#ab12", "SESSION")),
             (staff_invitation("cd34"), ("INVITE#cd34", "INVITE")),

@@ -6,7 +6,7 @@ use crate::parties::merchants::{self, Caller};
 use crate::platform::error::{AppError, FieldError};
 use crate::platform::Deps;
 use axum::body::Bytes;
-use axum::extract::{Path, Query};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -76,6 +76,19 @@ fn units(cell: &str) -> Result<i64, &'static str> {
 /// and shows the change without applying anything; otherwise it applies like `PUT .../stock`
 /// (nothing when any row has a problem, unless `?partial=true`).
 async fn import_stock(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(branch_id): Path<String>,
+    Query(p): Query<ImportParams>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let answer =
+        import_stock_inner(Merchant(caller.clone()), Path(branch_id), Query(p), body).await?;
+    sync_later(&deps, &caller, answer.status().is_success()).await;
+    Ok(answer)
+}
+
+async fn import_stock_inner(
     Merchant(caller): Merchant,
     Path(branch_id): Path<String>,
     Query(p): Query<ImportParams>,
@@ -165,6 +178,17 @@ struct Page {
     cursor: Option<String>,
 }
 
+/// After a change of products or stock: the Meta catalog is pushed a little later (debounced). A
+/// failure to schedule it is logged; the change itself stands.
+async fn sync_later(deps: &Deps, caller: &Caller, changed: bool) {
+    if !changed {
+        return;
+    }
+    if let Err(e) = crate::commerce::catalog_sync::schedule(deps, &caller.merchant).await {
+        tracing::warn!(merchant = %caller.merchant, error = %e, "could not schedule the Meta catalog push");
+    }
+}
+
 fn whole_merchant(caller: &Caller) -> Result<(), AppError> {
     match &caller.branch {
         Some(_) => Err(AppError::Forbidden(
@@ -198,6 +222,17 @@ async fn list(
 }
 
 async fn bulk(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Query(p): Query<BatchParams>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let answer = bulk_inner(Merchant(caller.clone()), Query(p), body).await?;
+    sync_later(&deps, &caller, answer.status().is_success()).await;
+    Ok(answer)
+}
+
+async fn bulk_inner(
     Merchant(caller): Merchant,
     Query(p): Query<BatchParams>,
     body: Bytes,
@@ -232,6 +267,17 @@ async fn bulk(
 }
 
 async fn import_csv(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Query(p): Query<BatchParams>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let answer = import_csv_inner(Merchant(caller.clone()), Query(p), body).await?;
+    sync_later(&deps, &caller, answer.status().is_success()).await;
+    Ok(answer)
+}
+
+async fn import_csv_inner(
     Merchant(caller): Merchant,
     Query(p): Query<BatchParams>,
     body: Bytes,
@@ -256,6 +302,17 @@ async fn get_one(
 }
 
 async fn put_one(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(sku): Path<String>,
+    Json(product): Json<Product>,
+) -> Result<Json<Product>, AppError> {
+    let answer = put_one_inner(Merchant(caller.clone()), Path(sku), Json(product)).await?;
+    sync_later(&deps, &caller, true).await;
+    Ok(answer)
+}
+
+async fn put_one_inner(
     Merchant(caller): Merchant,
     Path(sku): Path<String>,
     Json(product): Json<Product>,
@@ -325,6 +382,19 @@ fn stock_rows(body: &[u8]) -> Result<Vec<StockRow>, AppError> {
 }
 
 async fn set_counts(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(branch_id): Path<String>,
+    Query(p): Query<BatchParams>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let answer =
+        set_counts_inner(Merchant(caller.clone()), Path(branch_id), Query(p), body).await?;
+    sync_later(&deps, &caller, answer.status().is_success()).await;
+    Ok(answer)
+}
+
+async fn set_counts_inner(
     Merchant(caller): Merchant,
     Path(branch_id): Path<String>,
     Query(p): Query<BatchParams>,
@@ -344,6 +414,18 @@ async fn set_counts(
 }
 
 async fn adjust(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(branch_id): Path<String>,
+    Query(p): Query<BatchParams>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let answer = adjust_inner(Merchant(caller.clone()), Path(branch_id), Query(p), body).await?;
+    sync_later(&deps, &caller, answer.status().is_success()).await;
+    Ok(answer)
+}
+
+async fn adjust_inner(
     Merchant(caller): Merchant,
     Path(branch_id): Path<String>,
     Query(p): Query<BatchParams>,
