@@ -305,6 +305,21 @@ where
     panic!("timed out waiting for: {what}");
 }
 
+/// Waits (up to 10 s) until `check` finds a value, and returns it.
+pub async fn eventually_value<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(value) = check().await {
+            return value;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
 /// Generates `embedded` and `aws` variants of an async test body `fn(Engine)`.
 #[macro_export]
 macro_rules! on_both_engines {

@@ -1054,3 +1054,77 @@ mod border {
     use super::*;
     on_both_engines!(a_border_branch_sells_and_closes_its_day_in_its_own_time_zone);
 }
+
+/// An invoice that cannot be issued (here: the issuer changed its RFC and has no CSD for it) is
+/// recorded as blocked with the reason, and the customer is told it is under review instead of
+/// waiting for documents that will not come.
+async fn a_blocked_invoice_is_told_to_the_customer(engine: Engine) {
+    let app = TestApp::spawn_with(
+        engine,
+        Arc::new(mostrador_core::SystemClock),
+        Options {
+            pollers: true,
+            scheduler: false,
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let key = demo.api_key.clone();
+    let merchant = MerchantId::try_from(demo.merchant_id.clone()).expect("id");
+    let branch = demo.branches[0].id.clone();
+    // A new RFC cannot keep the CSD of the old one: invoices block until one is uploaded.
+    let (status, answer) = json_of(
+        app.as_merchant(&key, Method::PUT, "/v1/settings/invoicing")
+            .json(&json!({ "rfc": "XIA190128J61", "nombre": "XENON INDUSTRIAL ARTICLES", "regimen_fiscal": "601" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let placed = mostrador_app::flows::chat::place_order(
+        &app.deps,
+        &merchant,
+        order("OBLOCKED1", &branch, Utc::now()),
+    )
+    .await
+    .expect("placed");
+    pay(&app, &merchant, &placed, "evt_blocked_1").await;
+    let (status, answer) = json_of(
+        app.as_merchant(&key, Method::POST, &format!("/v1/orders/{}/invoice", placed.id))
+            .json(&json!({ "rfc": "CACX7605101P8", "nombre": "XOCHILT CASAS CHAVEZ", "codigo_postal": "36257", "regimen_fiscal": "626", "uso_cfdi": "G03" })),
+    )
+    .await;
+    assert_eq!(status, 202, "{answer}");
+    let record = mostrador_e2e::eventually_value("the invoice to be blocked", || async {
+        let (status, body) =
+            json_of(app.as_merchant(&key, Method::GET, &format!("/v1/invoices/{}", placed.id)))
+                .await;
+        (status == 200 && body["status"] == "blocked").then_some(body)
+    })
+    .await;
+    assert!(
+        record["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "the reason is kept: {record}"
+    );
+    let told = mostrador_e2e::eventually_value("the customer to be told", || async {
+        let (_, outbox) = json_of(app.as_merchant(&key, Method::GET, "/v1/outbox?limit=200")).await;
+        outbox["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| {
+                let text = m["message"].to_string();
+                text.contains("necesita una revisión") || text.contains("Factura en revisión")
+            })
+            .cloned()
+    })
+    .await;
+    assert_eq!(told["message"]["to"], CUSTOMER, "{told}");
+    app.stop().await;
+}
+
+mod blocked {
+    use super::*;
+    on_both_engines!(a_blocked_invoice_is_told_to_the_customer);
+}

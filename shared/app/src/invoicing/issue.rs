@@ -276,10 +276,82 @@ async fn give_up(
     deps: &Deps,
 ) -> Result<(), RecordError> {
     tracing::warn!(id = %rec.id, status = ?status, reason = %why, "invoice not issued");
+    let first_time = rec.status != status;
     rec.status = status;
     rec.error = Some(why);
     rec.updated_at = now_secs(deps);
-    store(table, &rec).await.map_err(retry)
+    store(table, &rec).await.map_err(retry)?;
+    if first_time {
+        // Telling is best effort: the record above is what the console and the API show.
+        if let Err(e) = tell_not_issued(deps, table, &rec).await {
+            tracing::warn!(id = %rec.id, error = %e, "could not tell that an invoice was not issued");
+        }
+    }
+    Ok(())
+}
+
+/// An invoice is blocked or rejected: the merchant's system gets `invoice.blocked` or
+/// `invoice.rejected` with the reason, and the customer of an individual invoice is told it is under
+/// review (once per invoice and outcome), instead of waiting for a document that will not come.
+async fn tell_not_issued(
+    deps: &Deps,
+    table: &TenantTable,
+    rec: &InvoiceRecord,
+) -> Result<(), AppError> {
+    let merchant = table.merchant();
+    let kind = if rec.status == InvoiceStatus::Blocked {
+        "invoice.blocked"
+    } else {
+        "invoice.rejected"
+    };
+    crate::parties::hooks::emit(
+        deps,
+        merchant,
+        crate::parties::hooks::HookEvent {
+            id: format!("{kind}:{}:{}", rec.id, rec.updated_at),
+            kind: kind.into(),
+            data: serde_json::json!({
+                "invoice_id": rec.id,
+                "kind": rec.kind,
+                "order_id": rec.order_id,
+                "branch_id": rec.branch_id,
+                "reason": rec.error,
+            }),
+        },
+    )
+    .await?;
+    let Some(order_id) = rec.order_id.as_deref().filter(|_| rec.kind == "individual") else {
+        return Ok(());
+    };
+    let Some(order) = orders::get(table, order_id).await? else {
+        return Ok(());
+    };
+    let number = crate::commerce::fulfilment::short_id(&order.id);
+    let text = format!(
+        "Tu factura del pedido {number} necesita una revisión de la tienda antes de emitirse 🧾. Ya le avisamos; te llega aquí en cuanto quede. Si tus datos fiscales cambiaron, escribe *factura* para corregirlos."
+    );
+    let notice = crate::parties::tell::Notice::text(
+        format!(
+            "{}-inv-{}",
+            order.id,
+            if rec.status == InvoiceStatus::Blocked {
+                "blocked"
+            } else {
+                "rejected"
+            }
+        ),
+        &order.wa_id,
+        &order.phone_number_id,
+        text,
+        crate::parties::messages::Category::Service,
+        crate::parties::tell::Template {
+            name: crate::commerce::fulfilment::ORDER_UPDATE_TEMPLATE,
+            document: None,
+            body: vec![number, "Factura en revisión".to_owned()],
+        },
+        crate::parties::messages::Category::Utility,
+    );
+    crate::parties::tell::tell(deps, merchant, notice).await
 }
 
 /// Reserves the folio of invoice `id` once: a retry gets the same folio.

@@ -46,6 +46,7 @@ impl std::fmt::Display for MerchantId {
 pub struct TenantTable {
     inner: Arc<dyn Table>,
     prefix: String,
+    merchant: MerchantId,
 }
 
 impl TenantTable {
@@ -54,7 +55,13 @@ impl TenantTable {
         Self {
             inner,
             prefix: crate::platform::schema::merchant_prefix(merchant),
+            merchant: merchant.clone(),
         }
+    }
+
+    /// The merchant this view belongs to.
+    pub fn merchant(&self) -> &MerchantId {
+        &self.merchant
     }
 
     fn scope(&self, logical: &str) -> String {
