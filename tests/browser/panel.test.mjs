@@ -237,6 +237,26 @@ async function main() {
     assert.ok(focused && focused.length > 0, "Tab reaches a labelled control");
     await staffContext.close();
 
+    // Settings: the branch's hours and a FAQ, and the assistant answers with them.
+    await panel.goto(`${stack.url}/panel#/configuracion`);
+    await panel.getByRole("heading", { name: "Configuración" }).waitFor();
+    const centroForm = panel.locator("form", { has: panel.getByRole("heading", { name: "Sucursal Centro" }) });
+    await centroForm.getByLabel("Horario").fill("Lun a dom 7:00–23:00");
+    await centroForm.getByRole("button", { name: "Guardar sucursal" }).click();
+    await centroForm.getByText("Sucursal guardada").waitFor();
+    await panel.getByRole("button", { name: "Agregar pregunta" }).click();
+    const faq = panel.locator(".faq").last();
+    await faq.getByLabel("Pregunta").fill("¿Tienen estacionamiento?");
+    await faq.getByLabel("Respuesta").fill("Sí, hay estacionamiento gratis frente a la farmacia 🚗");
+    await faq.getByLabel(/Palabras clave/).fill("estacionamiento, estacionar");
+    await panel.getByRole("button", { name: "Guardar asistente" }).click();
+    await panel.getByText("Guardado. El asistente ya usa estas respuestas.").waitFor();
+    await customerSays(chatPage, "a qué hora abren?");
+    await chatPage.locator(".msg.in .bubble", { hasText: "Lun a dom 7:00–23:00" }).waitFor();
+    await customerSays(chatPage, "tienen estacionamiento?");
+    await chatPage.locator(".msg.in .bubble", { hasText: "estacionamiento gratis" }).waitFor();
+    ok("the owner changed Centro's hours and added a FAQ in Configuración; the assistant answers with them");
+
     await panel.screenshot({ path: path.join(OUT, "panel-team.png"), fullPage: true });
     assert.deepEqual(problems, [], "no page errors, console errors or unexpected failed requests");
     ok("no page errors, console errors or unexpected failed requests");

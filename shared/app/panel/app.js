@@ -118,13 +118,13 @@ function ok(target, text) {
 const NAV = [
   ['#/hoy', 'Hoy'], ['#/pedidos', 'Pedidos'], ['#/conversaciones', 'Conversaciones'],
   ['#/catalogo', 'Inventario'], ['#/facturas', 'Facturas'], ['#/reportes', 'Reportes'],
-  ['#/cuenta', 'Mi cuenta'],
+  ['#/configuracion', 'Configuración'], ['#/cuenta', 'Mi cuenta'],
 ];
 
 function frame(active, ...content) {
   const who = S.user ? `${S.user.name} · ${S.user.role_label}` : '';
   const nav = h('nav', { class: 'main', 'aria-label': 'Secciones' },
-    NAV.filter(([href]) => href !== '#/equipo' || S.user.role === 'owner')
+    NAV.filter(([href]) => href !== '#/configuracion' || (S.user && S.user.role !== 'staff'))
       .concat(S.user && S.user.role === 'owner' ? [['#/equipo', 'Equipo']] : [])
       .map(([href, label]) => h('a', {
         href, 'aria-current': active === href ? 'page' : null,
@@ -741,6 +741,111 @@ async function paymentsPage() {
   } catch (e) { notice(body, e); }
 }
 
+// ---- Configuración ----
+
+/** Centavos from what a person types as pesos ("45", "45.5", "1,250.00"); null when it is not money. */
+function centavos(text) {
+  const t = String(text || '').trim().replace(/,/g, '');
+  if (!t) return null;
+  const m = /^(\d{1,7})(?:\.(\d{1,2}))?$/.exec(t);
+  if (!m) return NaN;
+  return Number(m[1]) * 100 + Number((m[2] || '0').padEnd(2, '0'));
+}
+
+const pesos = (c) => (c === null || c === undefined ? '' : (Number(c) / 100).toFixed(2));
+
+function branchForm(branch) {
+  const d = branch.delivery || null;
+  const status = h('div', { role: 'status' });
+  const field = (label, name, value, attrs) => h('label', {}, label, h('input', { name, value: value || '', ...(attrs || {}) }));
+  const form = h('form', { class: 'stack card', style: 'max-width:620px;margin-bottom:1rem' },
+    h('h3', {}, `Sucursal ${branch.name}`),
+    field('Dirección', 'address', branch.address, { maxlength: '300' }),
+    field('Horario', 'hours', branch.hours, { maxlength: '200', placeholder: 'Lun a sáb 8:00–22:00, dom 9:00–15:00' }),
+    h('label', { style: 'display:flex;gap:.5rem;align-items:center;font-weight:600' },
+      h('input', { type: 'checkbox', name: 'delivers', checked: !!d, style: 'width:auto' }), 'Hace envíos a domicilio'),
+    field('Costo del envío (pesos)', 'fee', d ? pesos(d.fee) : '', { inputmode: 'decimal' }),
+    field('Envío gratis desde (pesos, opcional)', 'free_from', d && d.free_from ? pesos(d.free_from) : '', { inputmode: 'decimal' }),
+    field('Zona de entrega', 'zone', d ? d.zone : '', { maxlength: '200' }),
+    field('Códigos postales (separados por comas; vacío: cualquiera)', 'postal_codes', d ? (d.postal_codes || []).join(', ') : ''),
+    field('Tiempo de llegada', 'eta', d ? d.eta : '', { maxlength: '100', placeholder: 'llega en 30 a 60 minutos' }),
+    h('button', { type: 'submit' }, 'Guardar sucursal'), status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const v = new FormData(form);
+    let delivery = null;
+    if (v.get('delivers')) {
+      const fee = centavos(v.get('fee'));
+      const free = centavos(v.get('free_from'));
+      if (fee === null || Number.isNaN(fee) || Number.isNaN(free)) { notice(status, 'Escribe los montos en pesos, por ejemplo 45 o 45.50.'); return; }
+      delivery = {
+        fee, free_from: free, zone: String(v.get('zone') || '').trim(), eta: String(v.get('eta') || '').trim(),
+        postal_codes: String(v.get('postal_codes') || '').split(/[\s,]+/).filter(Boolean),
+      };
+    }
+    try {
+      const saved = await api('PUT', `/v1/branches/${encodeURIComponent(branch.id)}`, {
+        name: branch.name, phone_number_id: branch.phone_number_id, postal_code: branch.postal_code,
+        timezone: branch.timezone, address: String(v.get('address') || '').trim(), hours: String(v.get('hours') || '').trim(), delivery,
+      });
+      S.branches = S.branches.map((b) => (b.id === saved.id ? saved : b));
+      ok(status, 'Sucursal guardada. El asistente ya responde con estos datos.');
+    } catch (err) { notice(status, err); }
+  });
+  return form;
+}
+
+function chatForm(settings) {
+  const status = h('div', { role: 'status' });
+  const rows = h('div', { class: 'list' });
+  const faqRow = (faq) => {
+    const row = h('div', { class: 'card faq' },
+      h('label', {}, 'Pregunta', h('input', { name: 'question', value: faq.question || '', maxlength: '200' })),
+      h('label', {}, 'Respuesta', h('textarea', { name: 'answer', rows: '2', maxlength: '4096' }, faq.answer || '')),
+      h('label', {}, 'Palabras clave (separadas por comas)', h('input', { name: 'keywords', value: (faq.keywords || []).join(', ') })),
+      h('button', { type: 'button', class: 'secondary', onclick: () => row.remove() }, 'Quitar'));
+    row.dataset.branches = JSON.stringify(faq.branches || []);
+    return row;
+  };
+  for (const faq of settings.faqs || []) rows.append(faqRow(faq));
+  const synonyms = h('textarea', { name: 'synonyms', rows: '4' },
+    (settings.synonyms || []).map((g) => g.join(', ')).join('\n'));
+  const form = h('form', { class: 'stack', style: 'max-width:720px' },
+    h('h3', {}, 'Preguntas frecuentes'),
+    rows,
+    h('button', { type: 'button', class: 'secondary', onclick: () => rows.append(faqRow({})) }, 'Agregar pregunta'),
+    h('label', {}, 'Nombres que usan tus clientes (un grupo por línea: "tylenol, tempra, paracetamol")', synonyms),
+    h('button', { type: 'submit' }, 'Guardar asistente'), status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const faqs = [...rows.querySelectorAll('.faq')].map((r) => ({
+      question: r.querySelector('[name=question]').value.trim(),
+      answer: r.querySelector('[name=answer]').value.trim(),
+      keywords: r.querySelector('[name=keywords]').value.split(',').map((k) => k.trim()).filter(Boolean),
+      branches: JSON.parse(r.dataset.branches || '[]'),
+    })).filter((f) => f.question || f.answer);
+    const groups = synonyms.value.split('\n').map((line) => line.split(',').map((w) => w.trim()).filter(Boolean)).filter((g) => g.length > 1);
+    try {
+      const saved = await api('PUT', '/v1/settings/chat', { ...settings, faqs, synonyms: groups });
+      Object.assign(settings, saved);
+      ok(status, 'Guardado. El asistente ya usa estas respuestas.');
+    } catch (err) { notice(status, err); }
+  });
+  return form;
+}
+
+async function settingsPage() {
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  mount(frame('#/configuracion', h('h2', {}, 'Configuración'), body));
+  let chat;
+  try { chat = await api('GET', '/v1/settings/chat'); } catch (e) { notice(body, e); return; }
+  body.replaceChildren(
+    h('p', { class: 'muted' }, 'Lo que el asistente de WhatsApp dice de cada sucursal y cómo entrega.'),
+    ...S.branches.map(branchForm),
+    h('h2', {}, 'Asistente'),
+    chatForm(chat));
+}
+
 // ---- invitations ----
 
 function invitationPage(token) {
@@ -776,6 +881,7 @@ async function render() {
       case 'facturas': await invoicesPage(); break;
       case 'reportes': await reportsPage(); break;
       case 'equipo': await staffPage(); break;
+      case 'configuracion': await settingsPage(); break;
       case 'cuenta': accountPage(); break;
       case 'pagos': await paymentsPage(); break;
       default: await todayPage();
