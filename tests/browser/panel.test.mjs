@@ -257,6 +257,24 @@ async function main() {
     await chatPage.locator(".msg.in .bubble", { hasText: "estacionamiento gratis" }).waitFor();
     ok("the owner changed Centro's hours and added a FAQ in Configuración; the assistant answers with them");
 
+    // Outside the 24-hour window (a customer who never wrote): only a template, with its values.
+    await expectStatus(http(stack.url, "POST", "/v1/templates", { key: demo.api_key, body: {
+      name: "pedido_listo", category: "utility", body: [{ name: "pedido", type: "text" }],
+    } }), 201, "register a template");
+    await panel.goto(`${stack.url}/panel#/conversaciones/5215511112222`);
+    await panel.locator(".countdown.closed").waitFor();
+    assert.equal(await panel.getByLabel("Tu respuesta").isDisabled(), true, "free text is off outside the window");
+    await panel.getByLabel("Plantilla").selectOption("pedido_listo");
+    await panel.getByLabel("pedido", { exact: true }).fill("A1B2C3");
+    await panel.getByRole("button", { name: "Enviar plantilla" }).click();
+    await panel.getByText("Plantilla enviada.").waitFor();
+    const outbox = await until("the template in the outbox", async () => {
+      const r = await http(stack.url, "GET", "/v1/outbox?limit=50", { key: demo.api_key });
+      return (r.json.messages || []).find((m) => m.message.type === "template" && m.message.template.name === "pedido_listo");
+    });
+    assert.equal(outbox.message.template.components[0].parameters[0].text, "A1B2C3");
+    ok("outside the 24-hour window the console offers only a template, and sends it with its values");
+
     await panel.screenshot({ path: path.join(OUT, "panel-team.png"), fullPage: true });
     assert.deepEqual(problems, [], "no page errors, console errors or unexpected failed requests");
     ok("no page errors, console errors or unexpected failed requests");

@@ -506,6 +506,42 @@ async function inboxPage() {
   h('span', { class: 'muted' }, `${phone(c.wa_id)} · ${c.branch || 'sin sucursal'} · esperando desde ${when(c.since, c.branch_id)}`)))));
 }
 
+/** Outside the 24-hour window only an approved template may be sent: pick one and fill its values. */
+async function templateForm(wa, branchId) {
+  const status = h('div', { role: 'status' });
+  let templates = [];
+  try { templates = ((await api('GET', '/v1/templates')).templates || []).filter((t) => !t.header); } catch (_) { templates = []; }
+  if (!templates.length) {
+    return h('p', { class: 'muted' }, 'No hay plantillas registradas: regístralas en Meta y con POST /v1/templates para escribir fuera de la ventana.');
+  }
+  const values = h('div', { class: 'stack' });
+  const select = h('select', { name: 'template' }, templates.map((t) => h('option', { value: t.name }, `${t.name} (${t.category})`)));
+  const branch = h('select', { name: 'branch' }, S.branches.filter((b) => b.phone_number_id).map((b) => h('option', { value: b.id, selected: b.id === branchId }, b.name)));
+  const fill = () => {
+    const t = templates.find((x) => x.name === select.value);
+    values.replaceChildren(...(t ? t.body : []).map((p) => h('label', {}, `${p.name}`, h('input', { name: `p:${p.name}`, required: true }))));
+  };
+  select.addEventListener('change', fill);
+  fill();
+  const form = h('form', { class: 'stack card', style: 'max-width:620px' },
+    h('h3', {}, 'Enviar una plantilla'),
+    h('label', {}, 'Plantilla', select), h('label', {}, 'Desde la sucursal', branch), values,
+    h('button', { type: 'submit' }, 'Enviar plantilla'), status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const t = templates.find((x) => x.name === select.value);
+    if (!t) return;
+    const parameters = (t.body || []).map((p) => ({ type: 'text', text: String(form.querySelector(`[name="p:${p.name}"]`).value || '').trim() }));
+    const message = { type: 'template', template: { name: t.name, language: { code: t.language || 'es_MX' }, components: parameters.length ? [{ type: 'body', parameters }] : [] } };
+    try {
+      await api('POST', '/v1/messages', { branch_id: branch.value, to: wa, category: t.category === 'marketing' ? 'marketing' : 'utility', message });
+      ok(status, 'Plantilla enviada.');
+      later(800, () => threadPage(wa));
+    } catch (err) { notice(status, err); }
+  });
+  return form;
+}
+
 function windowLeft(lastInbound) {
   if (!lastInbound) return 0;
   return lastInbound + 24 * 3600 - Math.floor(Date.now() / 1000);
@@ -552,7 +588,7 @@ async function threadPage(wa) {
   body.replaceChildren(
     h('h2', {}, data.name || phone(wa), ' ', data.handed_off ? h('span', { class: 'pill awaiting_payment' }, 'Espera a una persona') : h('span', { class: 'pill' }, 'Con el asistente')),
     h('p', { class: 'muted' }, `${phone(wa)} · ${(branchOf(data.branch_id) || {}).name || ''}`),
-    thread, countdown, form);
+    thread, countdown, form, left <= 0 ? await templateForm(wa, data.branch_id) : null);
   thread.scrollTop = thread.scrollHeight;
 }
 
