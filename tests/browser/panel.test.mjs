@@ -249,13 +249,22 @@ async function main() {
     await faq.getByLabel("Pregunta").fill("¿Tienen estacionamiento?");
     await faq.getByLabel("Respuesta").fill("Sí, hay estacionamiento gratis frente a la farmacia 🚗");
     await faq.getByLabel(/Palabras clave/).fill("estacionamiento, estacionar");
+    await panel.getByLabel(/Respuestas rápidas del equipo/).fill("Tu pedido ya va en camino 🛵\nGracias por esperar, enseguida te atiendo.");
     await panel.getByRole("button", { name: "Guardar asistente" }).click();
     await panel.getByText("Guardado. El asistente ya usa estas respuestas.").waitFor();
     await customerSays(chatPage, "a qué hora abren?");
     await chatPage.locator(".msg.in .bubble", { hasText: "Lun a dom 7:00–23:00" }).waitFor();
     await customerSays(chatPage, "tienen estacionamiento?");
     await chatPage.locator(".msg.in .bubble", { hasText: "estacionamiento gratis" }).waitFor();
-    ok("the owner changed Centro's hours and added a FAQ in Configuración; the assistant answers with them");
+    await panel.goto(`${stack.url}/panel#/conversaciones/${CUSTOMER}`);
+    await panel.getByRole("button", { name: "Tu pedido ya va en camino 🛵" }).click();
+    assert.equal(await panel.getByLabel("Tu respuesta").inputValue(), "Tu pedido ya va en camino 🛵");
+    await panel.getByLabel("Nueva nota").fill("Pidió factura a nombre de su empresa; confirmar RFC.");
+    await panel.getByRole("button", { name: "Guardar nota" }).click();
+    await panel.locator(".note", { hasText: "confirmar RFC" }).filter({ hasText: "Lucía Hernández" }).waitFor();
+    const notes = await expectStatus(http(stack.url, "GET", `/v1/conversations/${CUSTOMER}/notes`, { key: demo.api_key }), 200, "notes");
+    assert.equal(notes.notes.length, 1);
+    ok("the owner changed Centro's hours, added a FAQ and quick replies in Configuración; the assistant answers with them, staff reply with one tap and keep an internal note");
 
     // Outside the 24-hour window (a customer who never wrote): only a template, with its values.
     await expectStatus(http(stack.url, "POST", "/v1/templates", { key: demo.api_key, body: {

@@ -506,6 +506,28 @@ async function inboxPage() {
   h('span', { class: 'muted' }, `${phone(c.wa_id)} · ${c.branch || 'sin sucursal'} · esperando desde ${when(c.since, c.branch_id)}`)))));
 }
 
+/** Staff notes on a conversation: the customer never sees them. */
+async function notesBox(wa) {
+  const list = h('div', { class: 'list' });
+  const status = h('div', { role: 'status' });
+  const show = (notes) => list.replaceChildren(...(notes.length ? notes.map((n) => h('div', { class: 'card note' },
+    h('div', {}, n.text), h('div', { class: 'sub' }, `${n.author || ''} · ${when(n.at)}`))) : [h('p', { class: 'muted' }, 'Sin notas.')]));
+  try { show((await api('GET', `/v1/conversations/${encodeURIComponent(wa)}/notes`)).notes || []); } catch (e) { notice(status, e); }
+  const text = h('textarea', { name: 'note', rows: '2', maxlength: '2000' });
+  const form = h('form', { class: 'stack', style: 'max-width:620px' },
+    h('label', {}, 'Nueva nota', text), h('button', { type: 'submit', class: 'secondary' }, 'Guardar nota'), status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await api('POST', `/v1/conversations/${encodeURIComponent(wa)}/notes`, { text: text.value });
+      text.value = '';
+      show((await api('GET', `/v1/conversations/${encodeURIComponent(wa)}/notes`)).notes || []);
+    } catch (err) { notice(status, err); }
+  });
+  return h('section', { 'aria-label': 'Notas internas', style: 'margin-top:1rem' },
+    h('h3', {}, 'Notas internas (el cliente no las ve)'), list, form);
+}
+
 /** Outside the 24-hour window only an approved template may be sent: pick one and fill its values. */
 async function templateForm(wa, branchId) {
   const status = h('div', { role: 'status' });
@@ -567,7 +589,13 @@ async function threadPage(wa) {
   };
   tick();
   const timer = setInterval(() => { if (!document.body.contains(countdown)) clearInterval(timer); else tick(); }, 30000);
+  const chatSettings = await api('GET', '/v1/settings/chat').catch(() => ({}));
+  const quick = (chatSettings.quick_replies || []).map((text) => h('button', {
+    type: 'button', class: 'secondary', disabled: left <= 0,
+    onclick: () => { const box = form.querySelector('textarea'); box.value = text; box.focus(); },
+  }, text.length > 40 ? `${text.slice(0, 40)}…` : text));
   const form = h('form', { class: 'stack', style: 'max-width:none' },
+    quick.length ? h('div', { class: 'row', 'aria-label': 'Respuestas rápidas' }, quick) : null,
     h('label', {}, 'Tu respuesta', h('textarea', { name: 'text', rows: '3', maxlength: '4096', required: true, disabled: left <= 0 })),
     h('div', { class: 'row' },
       h('button', { type: 'submit', disabled: left <= 0 || !data.branch_id }, 'Enviar'),
@@ -588,7 +616,7 @@ async function threadPage(wa) {
   body.replaceChildren(
     h('h2', {}, data.name || phone(wa), ' ', data.handed_off ? h('span', { class: 'pill awaiting_payment' }, 'Espera a una persona') : h('span', { class: 'pill' }, 'Con el asistente')),
     h('p', { class: 'muted' }, `${phone(wa)} · ${(branchOf(data.branch_id) || {}).name || ''}`),
-    thread, countdown, form, left <= 0 ? await templateForm(wa, data.branch_id) : null);
+    thread, countdown, form, left <= 0 ? await templateForm(wa, data.branch_id) : null, await notesBox(wa));
   thread.scrollTop = thread.scrollHeight;
 }
 
@@ -844,6 +872,7 @@ function chatForm(settings) {
     return row;
   };
   for (const faq of settings.faqs || []) rows.append(faqRow(faq));
+  const quick = h('textarea', { name: 'quick_replies', rows: '4' }, (settings.quick_replies || []).join('\n'));
   const synonyms = h('textarea', { name: 'synonyms', rows: '4' },
     (settings.synonyms || []).map((g) => g.join(', ')).join('\n'));
   const form = h('form', { class: 'stack', style: 'max-width:720px' },
@@ -851,6 +880,7 @@ function chatForm(settings) {
     rows,
     h('button', { type: 'button', class: 'secondary', onclick: () => rows.append(faqRow({})) }, 'Agregar pregunta'),
     h('label', {}, 'Nombres que usan tus clientes (un grupo por línea: "tylenol, tempra, paracetamol")', synonyms),
+    h('label', {}, 'Respuestas rápidas del equipo (una por línea)', quick),
     h('button', { type: 'submit' }, 'Guardar asistente'), status);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -862,7 +892,8 @@ function chatForm(settings) {
     })).filter((f) => f.question || f.answer);
     const groups = synonyms.value.split('\n').map((line) => line.split(',').map((w) => w.trim()).filter(Boolean)).filter((g) => g.length > 1);
     try {
-      const saved = await api('PUT', '/v1/settings/chat', { ...settings, faqs, synonyms: groups });
+      const quickReplies = quick.value.split('\n').map((l) => l.trim()).filter(Boolean);
+      const saved = await api('PUT', '/v1/settings/chat', { ...settings, faqs, synonyms: groups, quick_replies: quickReplies });
       Object.assign(settings, saved);
       ok(status, 'Guardado. El asistente ya usa estas respuestas.');
     } catch (err) { notice(status, err); }

@@ -26,6 +26,9 @@ pub struct ChatSettings {
     /// names (`["tylenol", "paracetamol"]`). Product search finds any of them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub synonyms: Vec<Vec<String>>,
+    /// Answers staff send often from the console's inbox ("Ya va en camino 🛵").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub quick_replies: Vec<String>,
 }
 
 impl Default for ChatSettings {
@@ -36,6 +39,7 @@ impl Default for ChatSettings {
             includes_iva: true,
             reservation_minutes: 30,
             synonyms: Vec::new(),
+            quick_replies: Vec::new(),
         }
     }
 }

@@ -78,6 +78,8 @@ pub struct Caller {
     pub table: TenantTable,
     /// A console session's role; `None` for an API key.
     pub role: Option<mostrador_core::accounts::Role>,
+    /// Who acts, as people read it: the staff member's name, or the API key's label.
+    pub actor: String,
 }
 
 impl Caller {
@@ -366,6 +368,10 @@ pub async fn resolve_key(deps: &Deps, api_key: &str) -> Result<Caller, AppError>
         key_id: item.get_s("key_id").unwrap_or_default().to_owned(),
         branch: item.get_s("branch_id").map(str::to_owned),
         role: None,
+        actor: item
+            .get_s("label")
+            .filter(|l| !l.is_empty())
+            .map_or_else(|| "API".to_owned(), |l| format!("API: {l}")),
     })
 }
 

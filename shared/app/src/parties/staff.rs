@@ -412,6 +412,7 @@ pub async fn resolve_session(deps: &Deps, token: &str) -> Result<SessionCaller, 
                 None
             },
             role: Some(stored.role),
+            actor: stored.name.clone(),
         },
         member,
         csrf_token: item.get_s("csrf").unwrap_or_default().to_owned(),

@@ -50,6 +50,14 @@ pub fn conversation_message(wa_id: &str, at_secs: i64, id: &str) -> Key {
     Key::new(customer_pk(wa_id), format!("MSG#{at_secs:010}#{id}"))
 }
 
+/// A staff note on a customer's conversation (never sent to the customer), in the order written.
+pub fn conversation_note(wa_id: &str, at_ms: i64, id: &str) -> Key {
+    Key::new(customer_pk(wa_id), format!("NOTE#{at_ms:013}#{id}"))
+}
+
+/// The sort-key prefix of a conversation's notes.
+pub const NOTE_PREFIX: &str = "NOTE#";
+
 /// The marker of a conversation waiting for a person.
 pub fn handoff(wa_id: &str) -> Key {
     Key::new("HANDOFFS", customer_pk(wa_id))
@@ -257,6 +265,10 @@ mod tests {
             (customer_profile("521"), ("CUST#521", "PROFILE")),
             (staff_user("U1"), ("STAFF", "USER#U1")),
             (catalog_sync_state(), ("CATALOG_SYNC", "STATE")),
+            (
+                conversation_note("521", 1_700_000_000_000, "N1"),
+                ("CUST#521", "NOTE#1700000000000#N1"),
+            ),
             (staff_email("a@b.mx"), ("STAFF_EMAIL#a@b.mx", "STAFF")),
             (staff_session("ab12"), ("SESSION#ab12", "SESSION")),
             (staff_invitation("cd34"), ("INVITE#cd34", "INVITE")),

@@ -23,6 +23,10 @@ pub fn routes() -> Router<Deps> {
         .route("/v1/conversations", get(handed_off))
         .route("/v1/conversations/{wa_id}/messages", get(messages))
         .route("/v1/conversations/{wa_id}/release", post(release))
+        .route(
+            "/v1/conversations/{wa_id}/notes",
+            get(list_notes).post(add_note),
+        )
 }
 
 async fn get_settings(Merchant(caller): Merchant) -> Result<Json<ChatSettings>, AppError> {
@@ -81,6 +85,17 @@ async fn put_settings(
     }
     if settings.faqs.len() > 50 {
         errors.push(FieldError::new("faqs", "at most 50 questions"));
+    }
+    if settings.quick_replies.len() > 30
+        || settings
+            .quick_replies
+            .iter()
+            .any(|r| r.trim().is_empty() || r.chars().count() > 1_000)
+    {
+        errors.push(FieldError::new(
+            "quick_replies",
+            "hasta 30 respuestas de 1 a 1000 caracteres",
+        ));
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -212,6 +227,81 @@ async fn messages(
         "messages": items,
         "cursor": result.cursor
     })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewNote {
+    text: String,
+}
+
+/// Staff notes on a conversation, oldest first (never sent to the customer).
+async fn list_notes(
+    Merchant(caller): Merchant,
+    Path(wa_id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let wa = customer(&wa_id)?;
+    if !visible(&caller, &caller.scope().await?, &wa).await? {
+        return Err(AppError::NotFound("conversation".into()));
+    }
+    let page = caller
+        .table
+        .query(
+            TableQuery::partition(crate::platform::schema::customer_pk(&wa))
+                .prefix(crate::platform::schema::NOTE_PREFIX)
+                .limit(200),
+        )
+        .await?;
+    let notes: Vec<Value> = page
+        .items
+        .iter()
+        .map(|i| {
+            json!({
+                "id": i.get_s("id"),
+                "text": i.get_s("text"),
+                "author": i.get_s("author"),
+                "at": i.get_n("at"),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "notes": notes })))
+}
+
+/// Adds a staff note to a conversation: 1 to 2,000 characters, signed with who wrote it.
+async fn add_note(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(wa_id): Path<String>,
+    Json(note): Json<NewNote>,
+) -> Result<(axum::http::StatusCode, Json<Value>), AppError> {
+    let wa = customer(&wa_id)?;
+    if !visible(&caller, &caller.scope().await?, &wa).await? {
+        return Err(AppError::NotFound("conversation".into()));
+    }
+    let text = note.text.trim();
+    if text.is_empty() || text.chars().count() > 2_000 {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "text",
+            "la nota debe tener de 1 a 2000 caracteres",
+        )]));
+    }
+    let id = crate::parties::merchants::new_id(&deps);
+    let at = deps.clock.now_ms();
+    caller
+        .table
+        .put(
+            mostrador_store::Item::new(&crate::platform::schema::conversation_note(&wa, at, &id))
+                .with("id", id.as_str())
+                .with("text", text)
+                .with("author", caller.actor.as_str())
+                .with("at", at / 1000),
+            None,
+        )
+        .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(json!({ "id": id, "text": text, "author": caller.actor, "at": at / 1000 })),
+    ))
 }
 
 /// Gives the conversation back to the assistant, which greets the customer again.
