@@ -1674,6 +1674,21 @@ fn want_one(state: &State, text: &str, one: &Wanted, ctx: &Context<'_>) -> Step 
             if offer.available == 0 {
                 return choose_product(state, &offer.product.sku, ctx);
             }
+            if !one.unmatched.is_empty() {
+                // Only the closest thing: say so before offering it.
+                let note = fill(&ctx.texts.not_exactly, &[("query", &fit(&one.query, 60))]);
+                return match one.qty {
+                    Some(Quantity::Valid(qty)) => {
+                        let mut lines = cart;
+                        lines.push(CartLine {
+                            sku: offer.product.sku.clone(),
+                            qty,
+                        });
+                        show_cart(state, merge(lines), vec![note, String::new()], ctx)
+                    }
+                    _ => ask_quantity(offer, cart, Some(note), ctx),
+                };
+            }
             match one.qty {
                 Some(Quantity::Valid(qty)) => add_to_cart(state, &offer.product.sku, qty, ctx),
                 Some(Quantity::OutOfRange) => {

@@ -2003,3 +2003,31 @@ fn pickup_a_location_pin_and_free_delivery() {
     let agent = shop.say(&address.state, "quiero hablar con alguien");
     assert_eq!(agent.state, State::HandedOff);
 }
+
+#[test]
+fn only_the_closest_product_is_offered_as_such_in_the_customers_words() {
+    let mut shop = pharmacy();
+    shop.offers.push(offer(
+        product(
+            "7501943456012",
+            "Pañales etapa 3, 40 piezas",
+            28_900,
+            TaxTreatment::Iva16,
+            &["Bebés"],
+        ),
+        12,
+    ));
+    let out = shop.say(&State::Idle, "tienen pañales de adulto?");
+    assert!(
+        said(&out).contains("No manejamos *pañales adulto* tal cual"),
+        "{}",
+        said(&out)
+    );
+    assert!(matches!(out.state, State::ChoosingQuantity { ref sku, .. } if sku == "7501943456012"));
+    let missing = shop.say(&State::Idle, "¿tienen amoxicilina para niños?");
+    assert!(
+        said(&missing).contains("No manejamos *amoxicilina niños*"),
+        "{}",
+        said(&missing)
+    );
+}

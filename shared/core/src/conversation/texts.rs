@@ -238,6 +238,8 @@ pub struct Texts {
     pub delivery_line: String,
     /// "gratis".
     pub free: String,
+    /// Only the closest product was found for what was asked: `{query}`.
+    pub not_exactly: String,
     /// The address of a shared location pin without a place name.
     pub pin_address: String,
 }
@@ -360,6 +362,7 @@ impl Default for Texts {
             delivery_note: s("🛵 Lo enviamos a: {address}{eta}"),
             delivery_line: s("Envío a domicilio"),
             free: s("gratis"),
+            not_exactly: s("No manejamos *{query}* tal cual 😕. Lo más parecido que tengo:"),
             pin_address: s("Ubicación compartida en el chat"),
         }
     }

@@ -62,6 +62,9 @@ pub(crate) struct Wanted {
     pub found: Vec<usize>,
     /// Whether the first of `found` is clearly what was meant.
     pub sure: bool,
+    /// Words after the product's name that matched nothing ("pañales *de adulto*"): what was
+    /// found is only the closest thing.
+    pub unmatched: Vec<String>,
     /// The words that named it.
     pub query: String,
 }
@@ -541,7 +544,7 @@ pub(crate) fn understand(text: &str, at: Situation, reader: &Reader<'_>) -> Inte
         }
     }
     if let Some(query) = not_carried(&norm, &words) {
-        return Intent::NotCarried(query);
+        return Intent::NotCarried(as_written(text, &query));
     }
     Intent::Unknown
 }
@@ -619,7 +622,8 @@ fn command_exact(norm: &str, at: Situation) -> Option<Intent> {
         }
         "ayuda" | "help" | "info" | "informacion" => Choice::Help,
         "carrito" | "ver carrito" | "mi carrito" => Choice::ViewCart,
-        "confirmar" | "confirmo" | "si confirmo" | "confirmar pedido" => Choice::Confirm,
+        "confirmar" | "confirmo" | "si confirmo" | "confirmar pedido" | "confirmado"
+        | "confirmada" | "confirmamos" | "confirmalo" => Choice::Confirm,
         "si" | "ok" | "va" | "sale" | "dale" | "listo" | "de acuerdo" | "esta bien"
         | "asi esta bien" | "es todo" | "eso es todo" | "seria todo" | "ya es todo"
         | "es todo gracias" | "seria todo gracias" | "eso seria todo" | "nada mas" | "solo eso"
@@ -936,6 +940,16 @@ fn cart_edit(norm: &str, words: &[&str], at: Situation, reader: &Reader<'_>) -> 
             "no quiero las",
         ],
     );
+    // "no, el paracetamol no": a product of the cart between refusals.
+    let refused = at.has_cart
+        && (words.first() == Some(&"no") || words.last() == Some(&"no"))
+        && words.len() <= 6;
+    if refused && !removes {
+        let named = search_words(words, reader);
+        if !named.is_empty() {
+            return Some(Intent::Remove(named));
+        }
+    }
     if removes {
         if has_word(words, &["todo", "todos", "nada", "carrito"]) {
             return Some(Intent::Choose(Choice::Cancel));
@@ -1243,7 +1257,7 @@ fn products(text: &str, reader: &Reader<'_>) -> Vec<Wanted> {
                         }));
             if JOINERS.contains(word) {
                 if has_name {
-                    out.push(segment_of(&segment, qty.take(), reader));
+                    out.push(segment_of(&segment, qty.take(), part, reader));
                     segment.clear();
                     has_name = false;
                 }
@@ -1251,7 +1265,7 @@ fn products(text: &str, reader: &Reader<'_>) -> Vec<Wanted> {
             }
             if is_number && !in_name {
                 if has_name {
-                    out.push(segment_of(&segment, qty.take(), reader));
+                    out.push(segment_of(&segment, qty.take(), part, reader));
                     segment.clear();
                     has_name = false;
                 }
@@ -1266,7 +1280,7 @@ fn products(text: &str, reader: &Reader<'_>) -> Vec<Wanted> {
             segment.push(word);
         }
         if has_name {
-            out.push(segment_of(&segment, qty, reader));
+            out.push(segment_of(&segment, qty, part, reader));
         } else if let Some(qty) = qty {
             // "pañales etapa 3, 2 paquetes": a quantity alone belongs to the product before it.
             if let Some(previous) = out.last_mut().filter(|w| w.qty.is_none()) {
@@ -1305,7 +1319,24 @@ const MEASURES: &[&str] = &[
     "pastillas",
 ];
 
-fn segment_of(words: &[&str], qty: Option<Quantity>, reader: &Reader<'_>) -> Wanted {
+/// The words of `raw` as the customer wrote them (accents, ñ), keeping those whose normalized form
+/// is in `query`: what a reply quotes back ("pañales adulto", not "panales adulto").
+fn as_written(raw: &str, query: &str) -> String {
+    let wanted: Vec<&str> = query.split(' ').collect();
+    let words: Vec<String> = raw
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .filter(|w| wanted.contains(&normalize(w).as_str()))
+        .collect();
+    if words.is_empty() {
+        query.to_owned()
+    } else {
+        words.join(" ")
+    }
+}
+
+fn segment_of(words: &[&str], qty: Option<Quantity>, raw: &str, reader: &Reader<'_>) -> Wanted {
     let mut hits = reader.index.search(words);
     if hits.is_empty() && words.len() >= 2 {
         // A name written in two pieces ("ibu profeno", "cubre bocas").
@@ -1318,6 +1349,26 @@ fn segment_of(words: &[&str], qty: Option<Quantity>, reader: &Reader<'_>) -> Wan
         hits = reader.index.search(&joined);
     }
     let (found, sure) = best_of(&hits, reader);
+    // A word after the first one that names a product, matching nothing in the catalog, is a
+    // qualifier the shop does not have ("de adulto", "elásticas"); verbs come before the name.
+    let mut named = false;
+    let mut unmatched = Vec::new();
+    for w in words.iter().copied().filter(|w| {
+        !is_stopword(w)
+            && !NOT_PRODUCTS.contains(w)
+            && digits(w).is_none()
+            && !NUMBER_WORDS.iter().any(|(n, _)| n == w)
+            && !ASKING_FOR.contains(w)
+    }) {
+        if !reader.index.search(&[w]).is_empty() {
+            named = true;
+        } else if named {
+            unmatched.push(w.to_owned());
+        }
+    }
+    if found.is_empty() {
+        unmatched.clear();
+    }
     let query = words
         .iter()
         .copied()
@@ -1326,10 +1377,12 @@ fn segment_of(words: &[&str], qty: Option<Quantity>, reader: &Reader<'_>) -> Wan
         })
         .collect::<Vec<_>>()
         .join(" ");
+    let query = as_written(raw, &query);
     Wanted {
         qty,
         found,
         sure,
+        unmatched,
         query,
     }
 }
