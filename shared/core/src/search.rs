@@ -548,17 +548,31 @@ impl ProductIndex {
     /// Products matching the most of `words` (folded words; stopwords are skipped), best first.
     /// Empty when no word matches anything.
     pub fn search(&self, words: &[&str]) -> Vec<Hit> {
-        let query: Vec<&str> = words.iter().copied().filter(|w| !is_stopword(w)).collect();
+        self.search_marking(words).0
+    }
+
+    /// [`ProductIndex::search`], and for each of `words` whether it reached any term (stopwords:
+    /// false).
+    pub fn search_marking(&self, words: &[&str]) -> (Vec<Hit>, Vec<bool>) {
+        let mut reached = vec![false; words.len()];
+        let query: Vec<(usize, &str)> = words
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, w)| !is_stopword(w))
+            .collect();
         if query.is_empty() {
-            return Vec::new();
+            return (Vec::new(), reached);
         }
         // Per product: (matched words, score); per word: the best score, and which it touched.
         let mut found: Vec<(u32, u32)> = vec![(0, 0); self.products];
         let mut word_best: Vec<u32> = vec![0; self.products];
         let mut touched: Vec<u32> = Vec::new();
         let mut any: Vec<u32> = Vec::new();
-        for word in &query {
-            for (term_id, quality) in self.matching_terms(word) {
+        for &(at, word) in &query {
+            let terms = self.matching_terms(word);
+            reached[at] = !terms.is_empty();
+            for (term_id, quality) in terms {
                 let Some(postings) = self.postings.get(term_id) else {
                     continue;
                 };
@@ -600,7 +614,7 @@ impl ProductIndex {
                 .then(b.score.cmp(&a.score))
                 .then(a.position.cmp(&b.position))
         });
-        hits
+        (hits, reached)
     }
 
     /// Terms a query word reaches, with the quality of the best way it reaches each.

@@ -1327,7 +1327,7 @@ fn as_written(raw: &str, query: &str) -> String {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
-        .filter(|w| wanted.contains(&normalize(w).as_str()))
+        .filter(|w| wanted.contains(&crate::text::fold_text(w).as_str()))
         .collect();
     if words.is_empty() {
         query.to_owned()
@@ -1337,7 +1337,7 @@ fn as_written(raw: &str, query: &str) -> String {
 }
 
 fn segment_of(words: &[&str], qty: Option<Quantity>, raw: &str, reader: &Reader<'_>) -> Wanted {
-    let mut hits = reader.index.search(words);
+    let (mut hits, reached) = reader.index.search_marking(words);
     if hits.is_empty() && words.len() >= 2 {
         // A name written in two pieces ("ibu profeno", "cubre bocas").
         let joined: Vec<String> = words
@@ -1353,14 +1353,14 @@ fn segment_of(words: &[&str], qty: Option<Quantity>, raw: &str, reader: &Reader<
     // qualifier the shop does not have ("de adulto", "elásticas"); verbs come before the name.
     let mut named = false;
     let mut unmatched = Vec::new();
-    for w in words.iter().copied().filter(|w| {
+    for (w, reached) in words.iter().copied().zip(reached).filter(|(w, _)| {
         !is_stopword(w)
             && !NOT_PRODUCTS.contains(w)
             && digits(w).is_none()
             && !NUMBER_WORDS.iter().any(|(n, _)| n == w)
             && !ASKING_FOR.contains(w)
     }) {
-        if !reader.index.search(&[w]).is_empty() {
+        if reached {
             named = true;
         } else if named {
             unmatched.push(w.to_owned());
