@@ -80,11 +80,7 @@ pub fn step(state: &State, input: &Input, ctx: &Context<'_>) -> Step {
             )
         }
         Input::Location { .. } => {
-            let body = format!(
-                "{}\n{}",
-                ctx.texts.location_received,
-                store_fill(&ctx.texts.delivery, ctx)
-            );
+            let body = format!("{}\n{}", ctx.texts.location_received, delivery_words(ctx));
             info(state, &body, ctx)
         }
         Input::Unsupported => info(state, &ctx.texts.unsupported, ctx),
@@ -228,7 +224,7 @@ fn on_text(state: &State, text: &str, ctx: &Context<'_>) -> Step {
         Intent::CancelOrder => cancel_order(state, ctx),
         Intent::Hours => hours(state, ctx),
         Intent::Location => location(state, ctx),
-        Intent::Delivery => info(state, &store_fill(&ctx.texts.delivery, ctx), ctx),
+        Intent::Delivery => info(state, &delivery_words(ctx), ctx),
         Intent::Remove(named) => remove_from_cart(state, &named, text, ctx),
         Intent::SetQuantity(qty, named) => set_quantity(state, qty, &named, text, ctx),
         Intent::Thanks => info(state, &ctx.texts.thanks, ctx),
@@ -1080,6 +1076,28 @@ fn ask_address(
     Step {
         state: State::GivingAddress { lines, total },
         actions: replies(with_buttons(&body, buttons, &t.choose_option)),
+    }
+}
+
+/// How this branch delivers, in words: its offer (fee, zone, arrival time), or pickup only.
+fn delivery_words(ctx: &Context<'_>) -> String {
+    match ctx.delivery {
+        Some(offer) => fill(
+            &ctx.texts.delivery_offer,
+            &[
+                ("fee", &fee_words(Centavos(0), ctx)),
+                ("zone", &aside(offer.zone.trim())),
+                ("eta", &aside(offer.eta.trim())),
+                (
+                    "free_from",
+                    &offer
+                        .free_from
+                        .map(|f| fill(&ctx.texts.free_from, &[("amount", &f.display_mxn())]))
+                        .unwrap_or_default(),
+                ),
+            ],
+        ),
+        None => store_fill(&ctx.texts.delivery, ctx),
     }
 }
 

@@ -2031,3 +2031,24 @@ fn only_the_closest_product_is_offered_as_such_in_the_customers_words() {
         said(&missing)
     );
 }
+
+#[test]
+fn a_branch_that_delivers_says_how_when_asked() {
+    // Without a merchant FAQ about delivery (which would answer first).
+    let mut shop = delivering();
+    shop.faqs.clear();
+    let out = shop.say(&State::Idle, "hacen envíos a domicilio?");
+    assert!(
+        said(&out).contains("Sí, enviamos a domicilio: $40.00 · Centro y Roma · en 30 a 60 minutos · gratis desde $500.00"),
+        "{}",
+        said(&out)
+    );
+    let mut pickup = pharmacy();
+    pickup.faqs.clear();
+    let pickup_only = pickup.say(&State::Idle, "hacen envíos a domicilio?");
+    assert!(
+        said(&pickup_only).contains("entregamos en la sucursal"),
+        "{}",
+        said(&pickup_only)
+    );
+}

@@ -238,6 +238,10 @@ pub struct Texts {
     pub delivery_line: String,
     /// "gratis".
     pub free: String,
+    /// How a branch that delivers does it: `{fee}`, `{zone}`, `{eta}`, `{free_from}`.
+    pub delivery_offer: String,
+    /// The free-delivery threshold in [`Texts::delivery_offer`]: `{amount}`.
+    pub free_from: String,
     /// Only the closest product was found for what was asked: `{query}`.
     pub not_exactly: String,
     /// The address of a shared location pin without a place name.
@@ -362,6 +366,8 @@ impl Default for Texts {
             delivery_note: s("🛵 Lo enviamos a: {address}{eta}"),
             delivery_line: s("Envío a domicilio"),
             free: s("gratis"),
+            delivery_offer: s("🛵 Sí, enviamos a domicilio: {fee}{zone}{eta}{free_from}. Arma tu pedido y al confirmar elige *Envío a domicilio*."),
+            free_from: s(" · gratis desde {amount}"),
             not_exactly: s("No manejamos *{query}* tal cual 😕. Lo más parecido que tengo:"),
             pin_address: s("Ubicación compartida en el chat"),
         }
