@@ -435,18 +435,13 @@ pub async fn sign_out(deps: &Deps, token: &str) -> Result<(), AppError> {
 }
 
 /// Ends every session of a member, on every device.
-pub async fn sign_out_everywhere(
-    deps: &Deps,
-    caller: &Caller,
-    user_id: &str,
-) -> Result<(), AppError> {
+pub async fn sign_out_everywhere(caller: &Caller, user_id: &str) -> Result<(), AppError> {
     let mut stored = load(&caller.table, user_id)
         .await?
         .ok_or_else(|| AppError::NotFound("staff member".into()))?;
     stored.session_version = stored.session_version.saturating_add(1);
     store(&caller.table, &stored).await?;
     tracing::info!(merchant = %caller.merchant, user = %user_id, "every console session of a member ended");
-    let _ = deps;
     Ok(())
 }
 

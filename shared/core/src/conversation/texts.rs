@@ -168,8 +168,6 @@ pub struct Texts {
     pub goodbye: String,
     /// A product the catalog does not have: `{query}`.
     pub not_carried: String,
-    /// Heading of close alternatives after [`Texts::not_carried`].
-    pub alternatives: String,
     /// Several products matched one part of a message: `{query}`.
     pub which_one: String,
     /// The branch's hours: `{store}`, `{hours}`.
@@ -331,7 +329,6 @@ impl Default for Texts {
             opted_in: s("¡Qué gusto! 🎉 Volverás a recibir nuestros mensajes."),
             goodbye: s("¡Hasta pronto! 👋 Aquí estamos cuando nos necesites."),
             not_carried: s("No manejamos *{query}* por ahora 😕."),
-            alternatives: s("Quizá te sirva:"),
             which_one: s("Para «{query}» tengo varias opciones; dime cuál te llevas."),
             hours: s("🕗 Horario de {store}: {hours}"),
             hours_unknown: s("No tengo a la mano el horario de {store}. Escribe *asesor* y una persona te lo confirma."),

@@ -82,9 +82,11 @@ async fn import_stock(
     Query(p): Query<ImportParams>,
     body: Bytes,
 ) -> Result<Response, AppError> {
+    // A dry run changes nothing: no catalog push for it.
+    let applied = !p.dry_run;
     let answer =
         import_stock_inner(Merchant(caller.clone()), Path(branch_id), Query(p), body).await?;
-    sync_later(&deps, &caller, answer.status().is_success()).await;
+    sync_later(&deps, &caller, applied && answer.status().is_success()).await;
     Ok(answer)
 }
 

@@ -128,11 +128,10 @@ async fn sign_out(State(deps): State<Deps>, headers: HeaderMap) -> Result<Respon
 }
 
 async fn sign_out_everywhere(
-    State(deps): State<Deps>,
     headers: HeaderMap,
     StaffSession(session): StaffSession,
 ) -> Result<Response, AppError> {
-    staff::sign_out_everywhere(&deps, &session.caller, &session.member.id).await?;
+    staff::sign_out_everywhere(&session.caller, &session.member.id).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()
@@ -171,13 +170,11 @@ async fn list_staff(Merchant(caller): Merchant) -> Result<Json<serde_json::Value
 
 async fn invite(
     State(deps): State<Deps>,
-    headers: HeaderMap,
     Merchant(caller): Merchant,
     Json(input): Json<NewInvitation>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
     caller.check_owner()?;
     let (token, expires_at) = staff::invite(&deps, &caller, input).await?;
-    let _ = &headers;
     let base = deps.config.public_url().to_owned();
     Ok((
         StatusCode::CREATED,
