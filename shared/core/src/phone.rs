@@ -16,9 +16,58 @@ pub fn normalize_wa_id(raw: &str) -> Option<String> {
     Some(digits)
 }
 
+/// Whether `raw` is a business-scoped user id (BSUID): Meta's id for a WhatsApp user who may hide
+/// their phone number behind a username. Two capital letters (the country), optionally `.ENT` (a
+/// parent id shared across portfolios), a period, then 1–128 letters or digits: `MX.1502576394655843`.
+/// Kept exactly as Meta sends it.
+pub fn is_bsuid(raw: &str) -> bool {
+    let mut parts = raw.split('.');
+    let country = parts.next().unwrap_or_default();
+    let mut rest = parts.next().unwrap_or_default();
+    if rest == "ENT" {
+        rest = parts.next().unwrap_or_default();
+    }
+    country.len() == 2
+        && country.chars().all(|c| c.is_ascii_uppercase())
+        && !rest.is_empty()
+        && rest.len() <= 128
+        && rest.chars().all(|c| c.is_ascii_alphanumeric())
+        && parts.next().is_none()
+}
+
+/// The id a customer is known by: the normalized phone number ([`normalize_wa_id`]) or, for a
+/// customer whose number Meta withholds, their BSUID exactly as sent.
+pub fn customer_id(raw: &str) -> Option<String> {
+    let trimmed = raw.trim();
+    if is_bsuid(trimmed) {
+        return Some(trimmed.to_owned());
+    }
+    normalize_wa_id(trimmed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn business_scoped_ids_are_customers_as_sent() {
+        assert!(is_bsuid("MX.1502576394655843"));
+        assert!(is_bsuid("US.ENT.11815799212886844830"));
+        assert!(is_bsuid("BR.abcDEF123"));
+        assert!(!is_bsuid("mx.1502576394655843"));
+        assert!(!is_bsuid("MX."));
+        assert!(!is_bsuid("MEX.123"));
+        assert!(!is_bsuid("MX.12.34"));
+        assert!(!is_bsuid("MX.12-34"));
+        assert!(!is_bsuid(&format!("MX.{}", "1".repeat(129))));
+        assert!(!is_bsuid("525512345678"));
+        assert_eq!(
+            customer_id("MX.1502576394655843"),
+            Some("MX.1502576394655843".into())
+        );
+        assert_eq!(customer_id("5215512345678"), Some("525512345678".into()));
+        assert_eq!(customer_id("MX.12 34"), None);
+    }
 
     #[test]
     fn both_mexican_spellings_are_one_customer() {

@@ -79,8 +79,18 @@ impl OutgoingMessage {
     }
 
     /// Builder: FIFO group.
+    ///
+    /// An id SQS would refuse (over 128 characters, e.g. one naming a customer by a long
+    /// business-scoped user id, or not printable ASCII) is replaced by its SHA-256 (lowercase hex):
+    /// the same id always lands in the same group, so order within the group is kept.
     pub fn group(mut self, group_id: impl Into<String>) -> Self {
-        self.group_id = Some(group_id.into());
+        let id = group_id.into();
+        self.group_id = Some(if valid_fifo_id(&id) {
+            id
+        } else {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(id.as_bytes()))
+        });
         self
     }
 
@@ -272,4 +282,27 @@ pub trait Queue: Send + Sync {
 
     /// Approximate counts.
     async fn depth(&self) -> Result<QueueDepth, QueueError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_id_sqs_would_refuse_is_hashed_the_same_way_every_time() {
+        let short = OutgoingMessage::new("x").group("109876543210987:525512345678");
+        assert_eq!(
+            short.group_id.as_deref(),
+            Some("109876543210987:525512345678")
+        );
+        let long_id = format!("109876543210987:MX.{}", "7".repeat(120));
+        let a = OutgoingMessage::new("x").group(long_id.clone());
+        let b = OutgoingMessage::new("y").group(long_id);
+        let hashed = a.group_id.clone().unwrap_or_default();
+        assert_eq!(hashed.len(), 64);
+        assert!(valid_fifo_id(&hashed));
+        assert_eq!(a.group_id, b.group_id);
+        let other = OutgoingMessage::new("x").group(format!("109876543210987:MX.{}", "8".repeat(120)));
+        assert_ne!(other.group_id, a.group_id);
+    }
 }

@@ -102,12 +102,16 @@ pub struct Change {
 }
 
 impl Change {
-    /// The profile name of the contact whose `wa_id` is exactly `wa_id`.
-    pub fn profile_name(&self, wa_id: &str) -> Option<&str> {
+    /// The profile name of the contact whose `wa_id` or `user_id` is exactly `id`.
+    pub fn profile_name(&self, id: &str) -> Option<&str> {
+        self.contact(id).and_then(|c| c.profile_name.as_deref())
+    }
+
+    /// The contact whose `wa_id` or `user_id` (BSUID) is exactly `id`.
+    pub fn contact(&self, id: &str) -> Option<&Contact> {
         self.contacts
             .iter()
-            .find(|c| c.wa_id.as_deref() == Some(wa_id))
-            .and_then(|c| c.profile_name.as_deref())
+            .find(|c| c.wa_id.as_deref() == Some(id) || c.user_id.as_deref() == Some(id))
     }
 }
 
@@ -138,7 +142,9 @@ pub struct Contact {
 /// One inbound message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    /// Sender's WhatsApp id exactly as sent (Mexico: `521…` or `52…`; normalize elsewhere).
+    /// Sender's WhatsApp id exactly as sent (Mexico: `521…` or `52…`; normalize elsewhere). For a
+    /// user who hides their number behind a username Meta sends no `from`: this is then their
+    /// business-scoped user id (`from_user_id`), so every message has a sender to answer.
     pub from: String,
     /// Sender's business-scoped user id, when Meta sends it.
     pub from_user_id: Option<String>,
@@ -526,7 +532,8 @@ pub fn parse(body: &[u8]) -> Result<Delivery, WebhookError> {
 
 /// Parses one element of `value.messages` from its JSON text (e.g. a message forwarded through a queue).
 ///
-/// `None` when the message is unusable: no non-empty string `id` or `from`. Any other oddity yields
+/// `None` when the message is unusable: no non-empty string `id`, and neither `from` nor
+/// `from_user_id` (a username user's BSUID, which then stands in for `from`). Any other oddity yields
 /// [`MessageKind::Unknown`] holding the raw message.
 pub fn parse_message(json: &str) -> Option<Message> {
     let wire: WireMessage<'_> = match serde_json::from_str(json) {
@@ -534,7 +541,11 @@ pub fn parse_message(json: &str) -> Option<Message> {
         Err(_) => return parse_opaque_message(json),
     };
     let id = wire.id.and_then(non_empty_string)?;
-    let from = wire.from.and_then(non_empty_string)?;
+    let from_user_id = wire.from_user_id.and_then(non_empty_string);
+    let from = wire
+        .from
+        .and_then(non_empty_string)
+        .or_else(|| from_user_id.clone())?;
     let type_name = wire.kind.and_then(non_empty_string).unwrap_or_default();
     let kind = match parse_kind(&type_name, &wire) {
         Some(kind) => kind,
@@ -552,7 +563,7 @@ pub fn parse_message(json: &str) -> Option<Message> {
     };
     Some(Message {
         from,
-        from_user_id: wire.from_user_id.and_then(non_empty_string),
+        from_user_id,
         id,
         timestamp: wire.timestamp.and_then(integer).unwrap_or(0),
         context: typed::<WireContext>(wire.context).map(WireContext::into_context),
@@ -622,7 +633,8 @@ fn parse_opaque_message(json: &str) -> Option<Message> {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
     };
-    let (id, from) = (text("id")?, text("from")?);
+    let id = text("id")?;
+    let from = text("from").or_else(|| text("from_user_id"))?;
     let type_name = text("type").unwrap_or_default();
     tracing::warn!(wamid = %id, type_name = %type_name, "message with an unexpected shape kept raw");
     Some(Message {

@@ -124,6 +124,23 @@ async fn text_message_is_posted_with_bearer_token_in_metas_shape() {
 }
 
 #[tokio::test]
+async fn a_customer_known_only_by_username_is_addressed_by_bsuid_in_recipient() {
+    let message = OutgoingMessage::text("MX.1502576394655843", "¡Hola! Sí tenemos.");
+    let body = sent_body(&message).await;
+    assert_eq!(
+        body,
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "recipient": "MX.1502576394655843",
+            "type": "text",
+            "text": { "preview_url": false, "body": "¡Hola! Sí tenemos." }
+        })
+    );
+    assert!(body.get("to").is_none(), "to would take precedence over recipient");
+}
+
+#[tokio::test]
 async fn reply_context_and_callback_data_ride_on_any_message() {
     let message = OutgoingMessage::text(CUSTOMER, "¡Claro! Te lo aparto.")
         .reply_to("wamid.HBgNNTIxNTUxMjM0NTY3OBUCABIYFjNFQjA")

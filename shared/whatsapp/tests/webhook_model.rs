@@ -45,6 +45,7 @@ const FIXTURES: &[(&str, &[u8])] = &[
     ("future_poll", fixture!("future_poll")),
     ("malformed_known_types", fixture!("malformed_known_types")),
     ("missing_id_or_from", fixture!("missing_id_or_from")),
+    ("username_only_sender", fixture!("username_only_sender")),
 ];
 
 fn delivery(body: &[u8]) -> Delivery {
@@ -578,6 +579,21 @@ fn messages_without_id_or_from_and_statuses_without_id_are_counted_as_skipped() 
     assert_eq!(d.changes[0].messages[0].id, "wamid.GOOD");
     assert_eq!(d.changes[0].statuses[0].id, "wamid.OUT-GOOD");
     assert_eq!(d.update_count(), 6);
+}
+
+#[test]
+fn a_username_sender_without_a_number_is_known_by_their_bsuid() {
+    let d = delivery(fixture!("username_only_sender"));
+    assert_eq!((d.message_count(), d.skipped), (1, 0));
+    let change = &d.changes[0];
+    let m = &change.messages[0];
+    assert_eq!(m.from, "MX.1502576394655843");
+    assert_eq!(m.from_user_id.as_deref(), Some("MX.1502576394655843"));
+    assert_eq!(change.profile_name(&m.from), Some("Lupita"));
+    assert_eq!(
+        change.contact(&m.from).and_then(|c| c.username.as_deref()),
+        Some("@lupita.mx")
+    );
 }
 
 /// `n` text messages in one change, escaped the way Meta escapes them.

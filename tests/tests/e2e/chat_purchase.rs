@@ -16,20 +16,60 @@ struct Chat<'a> {
     n: u32,
     /// The branch number the customer writes to.
     phone: &'static str,
+    /// Who writes: a phone number, a business-scoped user id, or both.
+    sender: Sender,
 }
+
+/// JSON text with every non-ASCII character escaped as `\uXXXX` (pairs beyond the BMP), the way
+/// Meta writes its webhooks.
+fn meta_escaped(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+/// How Meta names the customer in a delivery.
+#[derive(Clone, Copy)]
+struct Sender {
+    phone: Option<&'static str>,
+    user_id: Option<&'static str>,
+}
+
+const BY_PHONE: Sender = Sender {
+    phone: Some(CUSTOMER),
+    user_id: None,
+};
 
 impl Chat<'_> {
     async fn post(&mut self, message: Value) {
         self.n += 1;
         let mut message = message;
-        message["from"] = json!(CUSTOMER);
+        let mut contact = json!({ "profile": { "name": "Mariana López" } });
+        if let Some(phone) = self.sender.phone {
+            message["from"] = json!(phone);
+            contact["wa_id"] = json!(phone);
+        }
+        if let Some(user) = self.sender.user_id {
+            message["from_user_id"] = json!(user);
+            contact["user_id"] = json!(user);
+        }
         message["id"] = json!(format!("wamid.chat.{}.{}", std::process::id(), self.n));
         message["timestamp"] = json!(chrono::Utc::now().timestamp().to_string());
         let body = serde_json::to_vec(&json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
             "messaging_product": "whatsapp", "metadata": { "display_phone_number": "5215550000001", "phone_number_id": self.phone },
-            "contacts": [{ "profile": { "name": "Mariana López" }, "wa_id": CUSTOMER }], "messages": [message] } }] }] }))
+            "contacts": [contact], "messages": [message] } }] }] }))
         .expect("json");
-        assert_eq!(self.app.post_webhook(&body).await.status(), 200);
+        let body = meta_escaped(&String::from_utf8(body).expect("utf8"));
+        assert_eq!(self.app.post_webhook(body.as_bytes()).await.status(), 200);
     }
 
     /// Waits for the replies to the last message and returns them (oldest first).
@@ -108,6 +148,7 @@ async fn purchase_through_signed_webhooks_only(engine: Engine) {
         seen: 0,
         n: 0,
         phone: CENTRO,
+        sender: BY_PHONE,
     };
 
     // Greeting: a menu with buttons.
@@ -243,6 +284,7 @@ async fn a_customer_who_writes_as_people_write(engine: Engine) {
         seen: 0,
         n: 0,
         phone: CENTRO,
+        sender: BY_PHONE,
     };
     let say = async |chat: &mut Chat<'_>, text: &str| -> String {
         chat.post(json!({ "type": "text", "text": { "body": text } }))
@@ -358,6 +400,7 @@ async fn delivery_with_an_address_and_a_fee(engine: Engine) {
         seen: 0,
         n: 0,
         phone: CENTRO,
+        sender: BY_PHONE,
     };
     chat.phone = POLANCO;
     let say = async |chat: &mut Chat<'_>, text: &str| -> String {
@@ -436,6 +479,126 @@ async fn delivery_with_an_address_and_a_fee(engine: Engine) {
     app.stop().await;
 }
 
+/// Users who adopt a WhatsApp username may hide their number: Meta then names them only by a
+/// business-scoped user id. They are served like anyone, and stay one customer when their number
+/// shows up later next to that id.
+async fn a_customer_known_by_username_is_served_and_stays_one_customer(engine: Engine) {
+    const LUPITA: &str = "MX.1502576394655843";
+    let app = TestApp::spawn(engine).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let mut chat = Chat {
+        app: &app,
+        key: demo.api_key.clone(),
+        seen: 0,
+        n: 0,
+        phone: CENTRO,
+        sender: Sender {
+            phone: None,
+            user_id: Some(LUPITA),
+        },
+    };
+    chat.post(json!({ "type": "text", "text": { "body": "me vende 2 cajas de paracetamol porfa" } }))
+        .await;
+    let replies = chat.replies().await;
+    let cart: String = replies.iter().map(text_of).collect();
+    assert!(cart.contains("2 × Paracetamol 500 mg"), "{cart}");
+    let outbox: Value = app
+        .as_merchant(&demo.api_key, Method::GET, "/v1/outbox?limit=5")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(outbox["messages"][0]["to"], LUPITA, "{outbox}");
+
+    // Later Meta sends the number too: same customer, same cart.
+    chat.sender = Sender {
+        phone: Some(CUSTOMER),
+        user_id: Some(LUPITA),
+    };
+    chat.post(json!({ "type": "text", "text": { "body": "tmb quiero un advil" } }))
+        .await;
+    let cart: String = chat.replies().await.iter().map(text_of).collect();
+    assert!(
+        cart.contains("2 × Paracetamol") && cart.contains("1 × Ibuprofeno"),
+        "one cart across both names: {cart}"
+    );
+    let conversation: Value = app
+        .as_merchant(
+            &demo.api_key,
+            Method::GET,
+            &format!("/v1/conversations/{LUPITA}/messages"),
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let inbound = conversation["messages"]
+        .as_array()
+        .map_or(0, |m| m.iter().filter(|m| m["direction"] == "in").count());
+    assert_eq!(inbound, 2, "{conversation}");
+    let profile = app
+        .deps
+        .table
+        .get(&mostrador_store::Key::new(
+            format!("M#{}#CUST#{LUPITA}", demo.merchant_id),
+            "PROFILE",
+        ))
+        .await
+        .expect("get")
+        .expect("profile");
+    assert_eq!(profile.get_s("phone"), Some("525512345678"));
+    app.stop().await;
+}
+
+/// WhatsApp lets a customer send 65,536 characters; escaped as Meta escapes them that can pass
+/// what a queue message holds. The delivery is still acknowledged, the whole text kept, and the
+/// customer answered.
+async fn an_over_long_text_is_kept_and_answered(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let mut chat = Chat {
+        app: &app,
+        key: demo.api_key.clone(),
+        seen: 0,
+        n: 0,
+        phone: CENTRO,
+        sender: BY_PHONE,
+    };
+    let long = format!("hola, tienen paracetamol? {}", "ñ".repeat(65_000));
+    // Meta escapes non-ASCII as \uXXXX: 6 bytes per ñ, about 390 KB in all.
+    chat.post(json!({ "type": "text", "text": { "body": long } })).await;
+    let replies: String = chat.replies().await.iter().map(text_of).collect();
+    assert!(replies.contains("Paracetamol"), "{replies}");
+    let stored = app
+        .deps
+        .blobs
+        .list(&format!("merchants/{}/inbound/", demo.merchant_id))
+        .await
+        .expect("list");
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    app.stop().await;
+}
+
+mod username {
+    use super::*;
+    on_both_engines!(a_customer_known_by_username_is_served_and_stays_one_customer);
+}
+
+mod long_text {
+    use super::*;
+    on_both_engines!(an_over_long_text_is_kept_and_answered);
+}
+
 mod delivery {
     use super::*;
     on_both_engines!(delivery_with_an_address_and_a_fee);
@@ -474,6 +637,7 @@ async fn agent_takes_over_and_gives_the_conversation_back(engine: Engine) {
         seen: 0,
         n: 0,
         phone: CENTRO,
+        sender: BY_PHONE,
     };
     chat.post(json!({ "type": "text", "text": { "body": "¿A qué hora abren?" } }))
         .await;
@@ -630,6 +794,8 @@ async fn a_confirmation_retried_after_a_crash_reaches_the_same_order(engine: Eng
         wamid: wamid.into(),
         timestamp: chrono::Utc::now().timestamp(),
         profile_name: Some("Mariana López".into()),
+        phone: None,
+        username: None,
         message: serde_json::value::RawValue::from_string(message.to_string()).expect("raw"),
     };
     let order = json!({ "from": CUSTOMER, "id": "wamid.crash.order", "timestamp": "1", "type": "order", "order": { "catalog_id": "123", "product_items": [

@@ -70,6 +70,12 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
             if let Some(name) = &msg.profile_name {
                 update = update.set("profile_name", name.as_str());
             }
+            if let Some(phone) = &msg.phone {
+                update = update.set("phone", phone.as_str());
+            }
+            if let Some(username) = &msg.username {
+                update = update.set("username", username.as_str());
+            }
             let newer = Condition::Or(vec![
                 Condition::AttrNotExists("last_inbound_at".into()),
                 Condition::Le("last_inbound_at".into(), msg.timestamp),

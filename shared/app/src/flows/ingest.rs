@@ -111,11 +111,20 @@ pub async fn ingest(deps: &Deps, body: &[u8]) -> Result<IngestReport, AppError> 
             report.unrouted += n as u32;
             continue;
         };
+        let table = TenantTable::new(deps.table.clone(), &route.merchant);
         for message in &change.messages {
-            let Some(wa_id) = normalize_wa_id(&message.from) else {
+            let phone = normalize_wa_id(&message.from);
+            let Some(wa_id) = crate::parties::customers::sender_id(
+                &table,
+                phone.clone(),
+                message.from_user_id.as_deref(),
+            )
+            .await?
+            else {
                 report.skipped += 1;
                 continue;
             };
+            let contact = change.contact(&message.from);
             let envelope = InboundEnvelope {
                 merchant_id: route.merchant.to_string(),
                 branch_id: route.branch_id.clone(),
@@ -123,7 +132,11 @@ pub async fn ingest(deps: &Deps, body: &[u8]) -> Result<IngestReport, AppError> 
                 wa_id: wa_id.clone(),
                 wamid: message.id.clone(),
                 timestamp: message.timestamp,
-                profile_name: change.profile_name(&message.from).map(str::to_owned),
+                profile_name: contact.and_then(|c| c.profile_name.clone()),
+                // What the customer id does not already say: their number once a username
+                // customer shows it, their username.
+                phone: phone.filter(|p| *p != wa_id),
+                username: contact.and_then(|c| c.username.clone()),
                 message: raw.get(message.id.as_str()).cloned().unwrap_or_else(null),
             };
             match enqueue(deps, &envelope).await? {
@@ -134,7 +147,6 @@ pub async fn ingest(deps: &Deps, body: &[u8]) -> Result<IngestReport, AppError> 
                 false => report.duplicates += 1,
             }
         }
-        let table = TenantTable::new(deps.table.clone(), &route.merchant);
         for status in &change.statuses {
             match apply_status(&table, status).await? {
                 true => report.statuses += 1,
@@ -197,7 +209,11 @@ fn null() -> Box<RawValue> {
 /// Enqueues a message unless its wamid was seen before (remembered beyond SQS's five-minute window,
 /// since Meta retries for seven days). Returns whether it was enqueued now.
 async fn enqueue(deps: &Deps, envelope: &InboundEnvelope) -> Result<bool, AppError> {
-    let body = serde_json::to_string(envelope).map_err(|e| AppError::Internal(e.into()))?;
+    let mut body = serde_json::to_string(envelope).map_err(|e| AppError::Internal(e.into()))?;
+    if body.len() > QUEUE_BUDGET_BYTES {
+        body = serde_json::to_string(&shorten(deps, envelope).await?)
+            .map_err(|e| AppError::Internal(e.into()))?;
+    }
     let outgoing = OutgoingMessage::new(body)
         .group(format!("{}:{}", envelope.phone_number_id, envelope.wa_id))
         .dedup(dedup_id(&envelope.wamid));
@@ -221,6 +237,58 @@ async fn enqueue(deps: &Deps, envelope: &InboundEnvelope) -> Result<bool, AppErr
         Err(IdempotencyError::Store(e)) => Err(e.into()),
         Err(e) => Err(AppError::Internal(anyhow::anyhow!(e.to_string()))),
     }
+}
+
+/// Past this size an envelope would not fit a queue message (256 KiB with its attributes).
+const QUEUE_BUDGET_BYTES: usize = 200 * 1024;
+
+/// How much of an over-long text rides the queue and reaches the conversation.
+const SHORTENED_TEXT_CHARS: usize = 4_096;
+
+/// A message too large for the queue (WhatsApp lets a customer send 65,536 characters, which
+/// escaped as Meta escapes them can pass 256 KiB): the whole message is kept sealed in the
+/// document store, and the queue carries it with its text cut to [`SHORTENED_TEXT_CHARS`] and a
+/// `mostrador_shortened` note naming the stored copy. Stored before queueing under a name derived
+/// from the wamid, so a retried delivery writes the same copy.
+async fn shorten(deps: &Deps, envelope: &InboundEnvelope) -> Result<InboundEnvelope, AppError> {
+    let raw = envelope.message.get();
+    let digest = mostrador_store::idempotency::payload_hash(envelope.wamid.as_bytes());
+    let blob_key = format!("merchants/{}/inbound/{digest}", envelope.merchant_id);
+    let context = format!("inbound:{}", envelope.merchant_id);
+    let sealed = deps
+        .keys
+        .seal(raw.as_bytes(), &context)
+        .await
+        .map_err(|e| AppError::Unavailable(format!("sealing a long message: {e}")))?;
+    deps.blobs
+        .put(&blob_key, sealed.into(), "application/octet-stream")
+        .await
+        .map_err(|e| AppError::Unavailable(format!("storing a long message: {e}")))?;
+    let full: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
+    let mut short = serde_json::json!({
+        "id": full["id"],
+        "from": full["from"],
+        "timestamp": full["timestamp"],
+        "type": full["type"],
+        "mostrador_shortened": { "bytes": raw.len(), "stored_as": blob_key },
+    });
+    if let Some(user) = full.get("from_user_id") {
+        short["from_user_id"] = user.clone();
+    }
+    if let Some(context) = full.get("context") {
+        short["context"] = context.clone();
+    }
+    if let Some(text) = full["text"]["body"].as_str() {
+        let kept: String = text.chars().take(SHORTENED_TEXT_CHARS).collect();
+        short["text"] = serde_json::json!({ "body": kept });
+        short["mostrador_shortened"]["chars"] = text.chars().count().into();
+    }
+    tracing::warn!(merchant = %envelope.merchant_id, wamid = %envelope.wamid, bytes = raw.len(), "an over-long message was kept in the document store and queued shortened");
+    let message = RawValue::from_string(short.to_string()).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(InboundEnvelope {
+        message,
+        ..envelope.clone()
+    })
 }
 
 /// SQS dedup ids are at most 128 printable characters; wamids are shorter, but hash anything else.

@@ -18,7 +18,7 @@ use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::throttle::{self, PairLimit, Permit};
 use crate::platform::Deps;
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Timelike, Utc};
-use mostrador_core::phone::normalize_wa_id;
+use mostrador_core::phone::customer_id;
 use mostrador_store::idempotency::{Claim, IdempotencyError};
 use mostrador_store::{CancelReason, Condition, Item, Key, StoreError, Table, TxOp, Update};
 use mostrador_whatsapp::client::{Content, Disposition, SendError};
@@ -53,7 +53,7 @@ pub async fn handle(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError
             "id must have 1-100 characters and no '#'".into(),
         ));
     }
-    let to = normalize_wa_id(&env.message.to)
+    let to = customer_id(&env.message.to)
         .ok_or_else(|| RecordError::Malformed("recipient is not a WhatsApp id".into()))?;
     env.message
         .validate()

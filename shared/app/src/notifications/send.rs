@@ -20,7 +20,7 @@ use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use chrono::{DateTime, Utc};
-use mostrador_core::phone::normalize_wa_id;
+use mostrador_core::phone::customer_id;
 use mostrador_queue::OutgoingMessage;
 use mostrador_store::{CancelReason, Condition, Item, Key, StoreError, Table, TxOp, Update};
 use mostrador_whatsapp::client::{
@@ -232,11 +232,11 @@ pub fn draft(
     now: DateTime<Utc>,
 ) -> Result<Draft, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let to = normalize_wa_id(&req.to);
+    let to = customer_id(&req.to);
     if to.is_none() {
         errors.push(FieldError::new(
             "to",
-            "not a WhatsApp id (digits with country code)",
+            "not a WhatsApp id (digits with country code, or a username's id such as MX.1502576394655843)",
         ));
     }
     if let Some(k) = &req.idempotency_key {

@@ -3,7 +3,7 @@
 use crate::platform::error::AppError;
 use crate::platform::tenant::TenantTable;
 use chrono::{DateTime, Utc};
-use mostrador_store::{Key, Table, Update};
+use mostrador_store::{Condition, Item, Key, Table, Update};
 use serde::Serialize;
 
 /// What the sender and the conversation need to know about a customer.
@@ -58,6 +58,43 @@ pub async fn get(table: &TenantTable, wa_id: &str) -> Result<Customer, AppError>
             .unwrap_or("America/Mexico_City")
             .to_owned(),
     })
+}
+
+/// The id a message's sender is known by, from the phone number Meta sent (normalized) and the
+/// business-scoped user id (BSUID) it sends since 2026. Without a BSUID the phone number is the id
+/// (no lookup). With one, the customer is whoever that BSUID was first seen as: the phone number
+/// when Meta sent both, the BSUID when the user hid their number behind a username. So a customer
+/// who later shows their number, or later hides it, stays one customer with one history, consent
+/// and window. `None` when the message names neither.
+pub async fn sender_id(
+    table: &TenantTable,
+    phone: Option<String>,
+    bsuid: Option<&str>,
+) -> Result<Option<String>, AppError> {
+    let Some(bsuid) = bsuid.filter(|b| mostrador_core::phone::is_bsuid(b)) else {
+        return Ok(phone);
+    };
+    let key = crate::platform::schema::customer_alias(bsuid);
+    if let Some(known) = table.get(&key).await? {
+        if let Some(id) = known.get_s("customer") {
+            return Ok(Some(id.to_owned()));
+        }
+    }
+    let id = phone.unwrap_or_else(|| bsuid.to_owned());
+    let alias = Item::new(&key).with("customer", id.as_str());
+    match table
+        .put(alias, Some(Condition::AttrNotExists("pk".into())))
+        .await
+    {
+        Ok(()) => Ok(Some(id)),
+        // Another delivery recorded it first: theirs holds.
+        Err(e) if e.is_condition_failed() => Ok(table
+            .get(&key)
+            .await?
+            .and_then(|i| i.get_s("customer").map(str::to_owned))
+            .or(Some(id))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Records an opt-out or opt-in with its source ("keyword", "api") and time.

@@ -14,6 +14,13 @@ pub struct InboundEnvelope {
     /// Unix seconds, from Meta.
     pub timestamp: i64,
     pub profile_name: Option<String>,
+    /// The sender's phone number (normalized) when the customer is known by their business-scoped
+    /// user id; `None` when the number is the customer id or Meta withheld it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// The sender's WhatsApp username, when they adopted one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
     /// The message exactly as Meta sent it (raw JSON text: prices keep their decimals); read it with
     /// `mostrador_whatsapp::webhook::parse_message`.
     pub message: Box<serde_json::value::RawValue>,

@@ -40,6 +40,12 @@ pub fn customer_profile(wa_id: &str) -> Key {
     Key::new(customer_pk(wa_id), "PROFILE")
 }
 
+/// Which customer a business-scoped user id (or a phone number seen with one) belongs to: the id
+/// the customer was first known by, so that a number and a username stay one customer.
+pub fn customer_alias(id: &str) -> Key {
+    Key::new(format!("ALIAS#{id}"), "CUSTOMER")
+}
+
 /// A customer's conversation state.
 pub fn conversation_state(wa_id: &str) -> Key {
     Key::new(customer_pk(wa_id), "CONV")
@@ -263,6 +269,10 @@ mod tests {
                 ("CUST#5215512345678", "ORDER#2026-01-02T03:04:05Z#O1"),
             ),
             (customer_profile("521"), ("CUST#521", "PROFILE")),
+            (
+                customer_alias("MX.1502576394655843"),
+                ("ALIAS#MX.1502576394655843", "CUSTOMER"),
+            ),
             (staff_user("U1"), ("STAFF", "USER#U1")),
             (catalog_sync_state(), ("CATALOG_SYNC", "STATE")),
             (

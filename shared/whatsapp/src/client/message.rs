@@ -94,7 +94,8 @@ pub enum ValidationError {
 /// One message to one customer: recipient, content, and the optional fields every type accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMessage {
-    /// The customer's `wa_id` or phone number in international format (digits).
+    /// The customer's `wa_id` (phone number in international format, digits), or their business-scoped user id (`MX.…`) when they hide the
+    /// number behind a username: sent as `recipient` then.
     pub to: String,
     /// What is sent.
     pub content: Content,

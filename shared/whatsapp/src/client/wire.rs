@@ -19,7 +19,12 @@ struct WireMessage {
     messaging_product: String,
     #[serde(default = "individual")]
     recipient_type: String,
-    to: String,
+    /// A phone number. Users who hide theirs behind a username are addressed by their
+    /// business-scoped user id in `recipient` instead (never both: `to` would win).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    recipient: Option<String>,
     #[serde(rename = "type")]
     kind: String,
     #[serde(flatten)]
@@ -255,7 +260,9 @@ impl From<&OutgoingMessage> for WireMessage {
         Self {
             messaging_product: WHATSAPP.to_owned(),
             recipient_type: INDIVIDUAL.to_owned(),
-            to: m.to.clone(),
+            // Phone numbers are digits; a BSUID (`MX.123…`) always has a period.
+            to: (!m.to.contains('.')).then(|| m.to.clone()),
+            recipient: m.to.contains('.').then(|| m.to.clone()),
             kind: m.kind().to_owned(),
             content: WireContent::from(&m.content),
             context: m
@@ -472,8 +479,12 @@ impl TryFrom<WireMessage> for OutgoingMessage {
             ));
         }
         let content = Content::try_from(w.content)?;
+        let to = w
+            .to
+            .or(w.recipient)
+            .ok_or_else(|| "to or recipient is required".to_owned())?;
         let message = Self {
-            to: w.to,
+            to,
             content,
             reply_to: w.context.map(|c| c.message_id),
             biz_opaque_callback_data: w.biz_opaque_callback_data,

@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use mostrador_core::conversation::State as ConvState;
-use mostrador_core::phone::normalize_wa_id;
+use mostrador_core::phone::customer_id;
 use mostrador_store::{Query as TableQuery, Table};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -163,7 +163,7 @@ async fn visible(caller: &Caller, scope: &Scope, wa_id: &str) -> Result<bool, Ap
 }
 
 fn customer(raw: &str) -> Result<String, AppError> {
-    normalize_wa_id(raw)
+    customer_id(raw)
         .ok_or_else(|| AppError::Validation(vec![FieldError::new("wa_id", "not a WhatsApp id")]))
 }
 
@@ -345,6 +345,8 @@ async fn release(
             wamid: release_id,
             timestamp: deps.clock.now_secs(),
             profile_name: profile.get_s("profile_name").map(str::to_owned),
+            phone: None,
+            username: None,
             message: serde_json::value::RawValue::from_string("null".into())
                 .map_err(|e| AppError::Internal(e.into()))?,
         },

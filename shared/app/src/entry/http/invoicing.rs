@@ -17,7 +17,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use mostrador_core::phone::normalize_wa_id;
+use mostrador_core::phone::customer_id;
 use mostrador_store::{Query as TableQuery, Table};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -99,7 +99,7 @@ async fn save_csd(
 }
 
 fn wa(raw: &str) -> Result<String, AppError> {
-    normalize_wa_id(raw).ok_or_else(|| AppError::NotFound("customer".into()))
+    customer_id(raw).ok_or_else(|| AppError::NotFound("customer".into()))
 }
 
 async fn show_fiscal(

@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use mostrador_core::phone::normalize_wa_id;
+use mostrador_core::phone::customer_id;
 use mostrador_queue::OutgoingMessage;
 use mostrador_store::{Query as TableQuery, Table};
 use mostrador_whatsapp::client::{Content, OutgoingMessage as CloudMessage};
@@ -84,10 +84,10 @@ async fn send(
             "this branch has no WhatsApp number",
         )])
     })?;
-    let to = normalize_wa_id(&req.to).ok_or_else(|| {
+    let to = customer_id(&req.to).ok_or_else(|| {
         AppError::Validation(vec![FieldError::new(
             "to",
-            "not a WhatsApp id (digits with country code)",
+            "not a WhatsApp id (digits with country code, or a username's id such as MX.1502576394655843)",
         )])
     })?;
     let mut wire = req.message;
@@ -252,7 +252,7 @@ async fn set_consent(
     wa_id: &str,
     opted_out: bool,
 ) -> Result<Json<Value>, AppError> {
-    let wa = normalize_wa_id(wa_id)
+    let wa = customer_id(wa_id)
         .ok_or_else(|| AppError::Validation(vec![FieldError::new("wa_id", "not a WhatsApp id")]))?;
     crate::parties::customers::set_opt_out(&caller.table, &wa, opted_out, "api", deps.clock.now())
         .await?;

@@ -15,7 +15,7 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use mostrador_core::phone::normalize_wa_id;
+use mostrador_core::phone::customer_id;
 use serde_json::{json, Value};
 
 /// Routes of notifications under `/v1`, and `/l/{code}`.
@@ -174,7 +174,7 @@ async fn put_settings(
 }
 
 fn wa(wa_id: &str) -> Result<String, AppError> {
-    normalize_wa_id(wa_id)
+    customer_id(wa_id)
         .ok_or_else(|| AppError::Validation(vec![FieldError::new("wa_id", "not a WhatsApp id")]))
 }
 
