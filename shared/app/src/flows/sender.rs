@@ -193,29 +193,41 @@ async fn decide_and_send(
             return Ok(refused(reason));
         }
     }
-    let now_ms = deps.clock.now_ms();
-    if let Permit::Wait(d) = throttle::take_number_slot(
-        &*deps.table,
-        &env.phone_number_id,
-        settings.messages_per_second,
-        now_ms,
-    )
-    .await
-    .map_err(RecordError::retry)?
-    {
-        return Ok(Step::RetryAfter(d, "number throughput".into()));
+    // The number's throughput (Meta's messages per second): a slot is usually a fraction of a
+    // second away, so the consumer waits for it in place instead of handing the record back, which
+    // would spend one of its receives per wait and, under a burst, end it in the dead-letter queue.
+    let mut waited = Duration::ZERO;
+    loop {
+        let permit = throttle::take_number_slot(
+            &*deps.table,
+            &env.phone_number_id,
+            settings.messages_per_second,
+            deps.clock.now_ms(),
+        )
+        .await
+        .map_err(RecordError::retry)?;
+        match permit {
+            Permit::Granted => break,
+            Permit::Wait(d) if waited + d <= SLOT_WAIT_IN_PLACE => {
+                tokio::time::sleep(d).await;
+                waited += d;
+            }
+            Permit::Wait(d) => {
+                return throttled(deps, merchant, env, to, record, d, "number throughput").await
+            }
+        }
     }
     if let Permit::Wait(d) = throttle::take_pair_slot(
         &*deps.table,
         &env.phone_number_id,
         to,
         PairLimit::default(),
-        now_ms,
+        deps.clock.now_ms(),
     )
     .await
     .map_err(RecordError::retry)?
     {
-        return Ok(Step::RetryAfter(d, "customer pair rate".into()));
+        return throttled(deps, merchant, env, to, record, d, "customer pair rate").await;
     }
 
     let token = settings::access_token(deps, merchant)
@@ -316,6 +328,33 @@ fn reconcile(deps: &Deps, existing: Option<&Item>) -> Option<Step> {
 }
 
 /// Puts the message back on the outbound queue at `until` (a due entry) and records it deferred.
+/// How long a consumer waits in place for a throughput slot.
+const SLOT_WAIT_IN_PLACE: Duration = Duration::from_secs(5);
+
+/// Receives a record may spend waiting for throughput before it waits as a due entry instead (the
+/// queue moves a record to the dead-letter queue after five).
+const RECEIVES_BEFORE_DEFERRING: u32 = 3;
+
+/// A rate limit says "not yet": the queue brings the record back after `after`, or, once it has
+/// come back a few times, a due entry brings a fresh copy (never a dead letter for only waiting).
+async fn throttled(
+    deps: &Deps,
+    merchant: &MerchantId,
+    env: &OutboundEnvelope,
+    to: &str,
+    record: &QueueRecord,
+    after: Duration,
+    why: &'static str,
+) -> Result<Step, RecordError> {
+    if record.receive_count < RECEIVES_BEFORE_DEFERRING {
+        return Ok(Step::RetryAfter(after, why.into()));
+    }
+    let until = deps.clock.now()
+        + ChronoDuration::from_std(after.max(Duration::from_secs(1)))
+            .unwrap_or_else(|_| ChronoDuration::seconds(1));
+    defer(deps, merchant, env, to, record, until, "throughput").await
+}
+
 async fn defer(
     deps: &Deps,
     merchant: &MerchantId,
