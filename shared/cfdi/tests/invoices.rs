@@ -411,6 +411,46 @@ fn nota_de_credito_relates_the_invoice_and_uses_g02() {
 }
 
 #[test]
+fn a_nota_to_the_general_public_carries_the_period_of_the_global_it_corrects() {
+    let uuid = "5fb2822e-396d-4725-8521-cdc4bdd20ccf";
+    let rel = || CfdiRelacionados::new(TipoRelacion::Devolucion, [uuid]).unwrap();
+    let lines = [OrderLine::bonificacion(
+        "Devolución del ticket 8841",
+        Centavos(11_600),
+        TaxTreatment::Iva16,
+    )];
+    let periodo =
+        InformacionGlobal::new(Periodicidad::Diario, Meses::new(6).unwrap(), 2025).unwrap();
+    let c = Comprobante::egreso_publico_en_general(
+        &header(),
+        periodo,
+        rel(),
+        FormaPago::TarjetaDeDebito,
+        &lines,
+    )
+    .unwrap();
+    assert_eq!(c.receptor().rfc().as_str(), "XAXX010101000");
+    assert_eq!(c.receptor().uso_cfdi(), UsoCfdi::S01);
+    let xml = sealed(&c).into_xml();
+    assert!(
+        xml.contains(r#"<cfdi:InformacionGlobal Periodicidad="01" Meses="06" Año="2025"/>"#),
+        "{xml}"
+    );
+    assert!(xml.contains(r#"TipoRelacion="03""#), "{xml}");
+
+    // Without the period SAT's rule is broken: refused, not stamped.
+    let e = Comprobante::egreso(
+        &header(),
+        Receptor::publico_en_general(header().lugar_expedicion),
+        rel(),
+        FormaPago::TarjetaDeDebito,
+        &lines,
+    )
+    .unwrap_err();
+    assert_eq!(e[0].field, "informacion_global");
+}
+
+#[test]
 fn an_ingreso_may_only_substitute_earlier_cfdi() {
     let c = Comprobante::ingreso(
         &header(),

@@ -186,6 +186,27 @@ fn documents() -> Vec<CfdiFile> {
         &csd,
     );
 
+    add(
+        "nota-publico-en-general",
+        Comprobante::egreso_publico_en_general(
+            &header(),
+            InformacionGlobal::new(Periodicidad::Diario, Meses::new(6).unwrap(), 2025).unwrap(),
+            CfdiRelacionados::new(
+                TipoRelacion::Devolucion,
+                ["5fb2822e-396d-4725-8521-cdc4bdd20ccf"],
+            )
+            .unwrap(),
+            FormaPago::Efectivo,
+            &[OrderLine::bonificacion(
+                "Devolución del ticket 8841",
+                Centavos(11_600),
+                TaxTreatment::Iva16,
+            )],
+        )
+        .unwrap(),
+        &csd,
+    );
+
     // A persona física in Incorporación Fiscal (621) with its own (self-made) CSD: bimonthly
     // global invoice, the only régimen allowed one.
     let spec = Spec {

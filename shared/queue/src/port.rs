@@ -302,7 +302,8 @@ mod tests {
         assert_eq!(hashed.len(), 64);
         assert!(valid_fifo_id(&hashed));
         assert_eq!(a.group_id, b.group_id);
-        let other = OutgoingMessage::new("x").group(format!("109876543210987:MX.{}", "8".repeat(120)));
+        let other =
+            OutgoingMessage::new("x").group(format!("109876543210987:MX.{}", "8".repeat(120)));
         assert_ne!(other.group_id, a.group_id);
     }
 }

@@ -137,7 +137,10 @@ async fn a_customer_known_only_by_username_is_addressed_by_bsuid_in_recipient() 
             "text": { "preview_url": false, "body": "¡Hola! Sí tenemos." }
         })
     );
-    assert!(body.get("to").is_none(), "to would take precedence over recipient");
+    assert!(
+        body.get("to").is_none(),
+        "to would take precedence over recipient"
+    );
 }
 
 #[tokio::test]

@@ -500,8 +500,10 @@ async fn a_customer_known_by_username_is_served_and_stays_one_customer(engine: E
             user_id: Some(LUPITA),
         },
     };
-    chat.post(json!({ "type": "text", "text": { "body": "me vende 2 cajas de paracetamol porfa" } }))
-        .await;
+    chat.post(
+        json!({ "type": "text", "text": { "body": "me vende 2 cajas de paracetamol porfa" } }),
+    )
+    .await;
     let replies = chat.replies().await;
     let cart: String = replies.iter().map(text_of).collect();
     assert!(cart.contains("2 × Paracetamol 500 mg"), "{cart}");
@@ -576,7 +578,8 @@ async fn an_over_long_text_is_kept_and_answered(engine: Engine) {
     };
     let long = format!("hola, tienen paracetamol? {}", "ñ".repeat(65_000));
     // Meta escapes non-ASCII as \uXXXX: 6 bytes per ñ, about 390 KB in all.
-    chat.post(json!({ "type": "text", "text": { "body": long } })).await;
+    chat.post(json!({ "type": "text", "text": { "body": long } }))
+        .await;
     let replies: String = chat.replies().await.iter().map(text_of).collect();
     assert!(replies.contains("Paracetamol"), "{replies}");
     let stored = app

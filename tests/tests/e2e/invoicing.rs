@@ -322,6 +322,15 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
     .map_err(|_| "place")
     .expect("placed");
     pay(&app, &merchant, &second, "evt_inv_2").await;
+    let third = mostrador_app::flows::chat::place_order(
+        &app.deps,
+        &merchant,
+        order("OINV3", &branch, start),
+    )
+    .await
+    .map_err(|_| "place")
+    .expect("placed");
+    pay(&app, &merchant, &third, "evt_inv_3").await;
     let early = jobs::run(&app.deps, Job::GlobalInvoices, clock.now_ms() + 60_000)
         .await
         .expect("run");
@@ -348,11 +357,11 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
         .expect("global")
         .clone();
     assert_eq!(
-        global["tickets"], 1,
+        global["tickets"], 2,
         "the individually invoiced sale is not in it: {global}"
     );
     assert_eq!(global["receptor_rfc"], "XAXX010101000");
-    assert_eq!(global["total"], "123.00");
+    assert_eq!(global["total"], "246.00");
     let global_xml = app
         .as_merchant(
             &key,
@@ -370,7 +379,7 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
     assert!(!global_xml.contains("OINV1"));
     assert_verified(&[
         CfdiFile::xml("individual.xml", xml),
-        CfdiFile::xml("global.xml", global_xml),
+        CfdiFile::xml("global.xml", global_xml.clone()),
     ]);
 
     // The second customer asks for their own invoice after the global: it is issued, and a nota de
@@ -382,7 +391,12 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
     let (status, refunded) =
         json_of(app.as_merchant(&key, Method::POST, "/v1/orders/OINV1/refund")).await;
     assert_eq!(status, 200, "{refunded}");
-    for id in ["OINV2", "E-OINV2-G", "E-OINV1-R"] {
+    // A refund of a ticket already declared in the global: a nota to the general public, related
+    // to the global (relation 03) with its period, so the income stops being declared.
+    let (status, refunded) =
+        json_of(app.as_merchant(&key, Method::POST, "/v1/orders/OINV3/refund")).await;
+    assert_eq!(status, 200, "{refunded}");
+    for id in ["OINV2", "E-OINV2-G", "E-OINV1-R", "E-OINV3-R"] {
         let what = format!("{id} stamped");
         eventually(&what, || async {
             let (_, inv) =
@@ -394,14 +408,35 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
     }
     let (_, adjustments) =
         json_of(app.as_merchant(&key, Method::GET, "/v1/invoices/adjustments")).await;
-    assert!(
-        adjustments["adjustments"][0]["action"]
-            .as_str()
-            .is_some_and(|a| a.contains("egreso emitido")),
-        "{adjustments}"
-    );
+    let listed = adjustments["adjustments"].as_array().expect("adjustments");
+    assert_eq!(listed.len(), 2, "{adjustments}");
+    for order in ["OINV2", "OINV3"] {
+        let what = format!("{order}'s correction recorded");
+        eventually(&what, || async {
+            let (_, adjustments) =
+                json_of(app_ref.as_merchant(key_ref, Method::GET, "/v1/invoices/adjustments"))
+                    .await;
+            adjustments["adjustments"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|a| {
+                    a["order_id"] == order
+                        && a["action"]
+                            .as_str()
+                            .is_some_and(|a| a.contains("egreso emitido"))
+                })
+        })
+        .await;
+    }
+    let global_uuid = global_xml
+        .split("UUID=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the global's UUID")
+        .to_owned();
     let mut notes = Vec::new();
-    for id in ["E-OINV2-G", "E-OINV1-R"] {
+    for id in ["E-OINV2-G", "E-OINV1-R", "E-OINV3-R"] {
         let xml = app
             .as_merchant(&key, Method::GET, &format!("/v1/invoices/{id}/xml"))
             .send()
@@ -412,6 +447,19 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
             .expect("xml");
         assert!(xml.contains("TipoDeComprobante=\"E\""), "{xml}");
         assert!(xml.contains("CfdiRelacionados"), "{xml}");
+        if id != "E-OINV1-R" {
+            // To the general public: SAT requires the period of the global it corrects.
+            assert!(xml.contains("Rfc=\"XAXX010101000\""), "{xml}");
+            assert!(xml.contains("<cfdi:InformacionGlobal"), "{xml}");
+            assert!(
+                xml.to_uppercase().contains(&global_uuid.to_uppercase()),
+                "{xml}"
+            );
+        }
+        if id == "E-OINV3-R" {
+            assert!(xml.contains("TipoRelacion=\"03\""), "{xml}");
+            assert!(xml.contains("Total=\"123.00\""), "{xml}");
+        }
         notes.push(CfdiFile::xml(&format!("{id}.xml"), xml));
     }
     assert_verified(&notes);

@@ -284,7 +284,8 @@ async fn shorten(deps: &Deps, envelope: &InboundEnvelope) -> Result<InboundEnvel
         short["mostrador_shortened"]["chars"] = text.chars().count().into();
     }
     tracing::warn!(merchant = %envelope.merchant_id, wamid = %envelope.wamid, bytes = raw.len(), "an over-long message was kept in the document store and queued shortened");
-    let message = RawValue::from_string(short.to_string()).map_err(|e| AppError::Internal(e.into()))?;
+    let message =
+        RawValue::from_string(short.to_string()).map_err(|e| AppError::Internal(e.into()))?;
     Ok(InboundEnvelope {
         message,
         ..envelope.clone()

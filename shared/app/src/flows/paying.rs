@@ -439,26 +439,7 @@ pub async fn refund(
     let refunded = orders::transition(deps, merchant, &order, OrderStatus::Refunded)
         .await?
         .ok_or_else(|| AppError::Conflict("the order changed meanwhile; read it again".into()))?;
-    // A refunded sale leaves the global invoice; one already invoiced needs an egreso (listed).
-    crate::invoicing::global::mark_refunded(&table, &refunded).await?;
-    // An invoiced order gets its nota de crédito (relation 03, devolución).
-    if let Some(inv) = crate::invoicing::issue::get(&table, &refunded.id).await? {
-        if let (crate::invoicing::issue::InvoiceStatus::Stamped, Some(uuid)) =
-            (inv.status, inv.uuid)
-        {
-            crate::invoicing::issue::request_egreso(
-                deps,
-                merchant,
-                crate::parties::messages::EgresoFor {
-                    order_id: refunded.id.clone(),
-                    related_id: inv.id,
-                    related_uuid: uuid,
-                    reason: "refund".into(),
-                },
-            )
-            .await?;
-        }
-    }
+    crate::invoicing::issue::correct_after_refund(deps, merchant, &table, &refunded).await?;
     let text = format!("Te reembolsamos {} de tu pedido {}. Según tu banco o método de pago, puede tardar unos días en reflejarse.", refunded.total.display_mxn(), fulfilment::short_id(&refunded.id));
     fulfilment::notify(deps, merchant, &refunded, text).await?;
     Ok(refunded)

@@ -273,16 +273,7 @@ pub fn global(
         numbering.folio,
         numbering.now,
     )?;
-    let periodicidad =
-        Periodicidad::parse(&period.periodicidad).map_err(|e| AppError::Validation(field(e)))?;
-    let meses = period
-        .meses
-        .parse::<u8>()
-        .ok()
-        .and_then(|m| Meses::new(m).ok())
-        .ok_or_else(|| AppError::Validation(vec![FieldError::new("meses", "01-12")]))?;
-    let info = InformacionGlobal::new(periodicidad, meses, period.anio)
-        .map_err(|e| AppError::Validation(fields(e)))?;
+    let info = informacion_global(&period.periodicidad, &period.meses, period.anio)?;
     let cfdi_tickets: Vec<Ticket> = tickets
         .iter()
         .map(|t| Ticket {
@@ -309,14 +300,39 @@ pub fn global(
     seal(&comprobante, &issuing.csd)
 }
 
-/// A nota de crédito (egreso) giving back `taxes` (base and IVA per treatment) of one order, related
-/// to `related_uuid`: to the general public for a sale that left a global invoice (relation 01), or
-/// to the customer of a refunded invoice (relation 03).
+/// What a nota de crédito corrects: the CFDI it relates to and, for a factura global, its period
+/// (a nota to the general public carries it).
+pub struct Corrects<'a> {
+    pub related_uuid: &'a str,
+    /// A refund (relation 03) rather than a ticket invoiced after its global (relation 01).
+    pub refund: bool,
+    pub global_period: Option<&'a mostrador_cfdi::stamped::InformacionGlobal>,
+}
+
+/// SAT's InformacionGlobal from its codes (c_Periodicidad, c_Meses, año).
+fn informacion_global(
+    periodicidad: &str,
+    meses: &str,
+    anio: i32,
+) -> Result<InformacionGlobal, AppError> {
+    let periodicidad =
+        Periodicidad::parse(periodicidad).map_err(|e| AppError::Validation(field(e)))?;
+    let meses = meses
+        .parse::<u8>()
+        .ok()
+        .and_then(|m| Meses::new(m).ok())
+        .ok_or_else(|| AppError::Validation(vec![FieldError::new("meses", "01-18")]))?;
+    InformacionGlobal::new(periodicidad, meses, anio).map_err(|e| AppError::Validation(fields(e)))
+}
+
+/// A nota de crédito (egreso) giving back `taxes` (base and IVA per treatment) of one order: to the
+/// customer of its individual invoice, or to the general public (with the global's period) for a
+/// ticket of a factura global.
 pub fn egreso(
     issuing: &Issuing,
     numbering: &Numbering<'_>,
     receptor: Option<&CustomerFiscal>,
-    related_uuid: &str,
+    corrects: &Corrects<'_>,
     order_id: &str,
     taxes: &[super::global::TicketTax],
     method: &str,
@@ -328,18 +344,15 @@ pub fn egreso(
         numbering.folio,
         numbering.now,
     )?;
-    let (receptor, tipo) = match receptor {
-        Some(c) => (
-            Receptor::parse(&datos(c)).map_err(|e| AppError::Validation(fields(e)))?,
-            mostrador_cfdi::TipoRelacion::Devolucion,
-        ),
-        None => (
-            Receptor::publico_en_general(header.lugar_expedicion),
-            mostrador_cfdi::TipoRelacion::NotaDeCredito,
-        ),
+    // A refund is a devolución (03); a ticket taken out of a global because it was invoiced on
+    // its own is a nota de crédito (01).
+    let tipo = if corrects.refund {
+        mostrador_cfdi::TipoRelacion::Devolucion
+    } else {
+        mostrador_cfdi::TipoRelacion::NotaDeCredito
     };
-    let relacionados =
-        CfdiRelacionados::new(tipo, [related_uuid]).map_err(|e| AppError::Validation(fields(e)))?;
+    let relacionados = CfdiRelacionados::new(tipo, [corrects.related_uuid])
+        .map_err(|e| AppError::Validation(fields(e)))?;
     let lines: Vec<OrderLine> = taxes
         .iter()
         .filter(|t| t.base.0 + t.iva.0 > 0)
@@ -351,8 +364,35 @@ pub fn egreso(
             )
         })
         .collect();
-    let comprobante =
-        Comprobante::egreso(&header, receptor, relacionados, forma_pago(method), &lines)
-            .map_err(|e| AppError::Validation(fields(e)))?;
+    let comprobante = match (receptor, corrects.global_period) {
+        (Some(c), _) => Comprobante::egreso(
+            &header,
+            Receptor::parse(&datos(c)).map_err(|e| AppError::Validation(fields(e)))?,
+            relacionados,
+            forma_pago(method),
+            &lines,
+        ),
+        (None, Some(period)) => {
+            let periodo = informacion_global(
+                &period.periodicidad,
+                &period.meses,
+                period.anio.parse().unwrap_or_default(),
+            )?;
+            Comprobante::egreso_publico_en_general(
+                &header,
+                periodo,
+                relacionados,
+                forma_pago(method),
+                &lines,
+            )
+        }
+        (None, None) => {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "informacion_global",
+                "una nota de crédito al público en general necesita el periodo de la factura global que corrige",
+            )]))
+        }
+    }
+    .map_err(|e| AppError::Validation(fields(e)))?;
     seal(&comprobante, &issuing.csd)
 }

@@ -682,7 +682,7 @@ async fn after_individual(
         if let Some(global_id) = sale.get_s("global_id") {
             table
                 .put(
-                    Item::new(&Key::new("GLOBAL_ADJUSTMENTS", format!("{global_id}#{}", order.id)))
+                    Item::new(&crate::platform::schema::global_adjustment(global_id, &order.id))
                         .with("global_id", global_id)
                         .with("order_id", order.id.as_str())
                         .with("invoice_uuid", uuid.as_str())
@@ -805,6 +805,92 @@ async fn global(
     Ok(())
 }
 
+/// What a refund changes in the fiscal record: a sale not yet in a global leaves it; an order
+/// invoiced on its own gets a nota de crédito to its customer (relation 03); a ticket already
+/// declared in a factura global gets a nota to the general public related to that global (relation
+/// 03, with its period), listed in `GET /v1/invoices/adjustments` — the income stops being declared.
+pub async fn correct_after_refund(
+    deps: &Deps,
+    merchant: &MerchantId,
+    table: &TenantTable,
+    refunded: &orders::Order,
+) -> Result<(), AppError> {
+    super::global::mark_refunded(table, refunded).await?;
+    if let Some(inv) = get(table, &refunded.id).await? {
+        if let (InvoiceStatus::Stamped, Some(uuid)) = (inv.status, inv.uuid) {
+            return request_egreso(
+                deps,
+                merchant,
+                crate::parties::messages::EgresoFor {
+                    order_id: refunded.id.clone(),
+                    related_id: inv.id,
+                    related_uuid: uuid,
+                    reason: "refund".into(),
+                },
+            )
+            .await;
+        }
+    }
+    let Some(sale) = super::global::find_sale(table, refunded).await? else {
+        return Ok(());
+    };
+    let (Some(global_id), Some(global_uuid)) = (sale.get_s("global_id"), sale.get_s("global_uuid"))
+    else {
+        return Ok(());
+    };
+    if global_uuid.is_empty() || sale.get_s("invoice_uuid").is_some() {
+        return Ok(());
+    }
+    table
+        .put(
+            Item::new(&crate::platform::schema::global_adjustment(
+                global_id,
+                &refunded.id,
+            ))
+            .with("global_id", global_id)
+            .with("order_id", refunded.id.as_str())
+            .with("total", refunded.total.0)
+            .with(
+                "action",
+                "emitir un CFDI de egreso (devolución) al público en general relacionado con la factura global por este ticket reembolsado",
+            ),
+            None,
+        )
+        .await?;
+    tracing::info!(order = %refunded.id, global = global_id, "a ticket of a global invoice was refunded; a nota de crédito corrects the global");
+    request_egreso(
+        deps,
+        merchant,
+        crate::parties::messages::EgresoFor {
+            order_id: refunded.id.clone(),
+            related_id: global_id.to_owned(),
+            related_uuid: global_uuid.to_owned(),
+            reason: "global_refund".into(),
+        },
+    )
+    .await
+}
+
+/// The period (InformacionGlobal) of the factura global `global_id`, read from its stamped XML.
+async fn global_period_of(
+    deps: &Deps,
+    merchant: &MerchantId,
+    global_id: &str,
+) -> Result<Option<mostrador_cfdi::stamped::InformacionGlobal>, AppError> {
+    let Some(blob) = deps
+        .blobs
+        .get(&blob_key(merchant, global_id, "cfdi.xml"))
+        .await
+        .map_err(|e| AppError::Unavailable(format!("reading the global invoice: {e}")))?
+    else {
+        return Ok(None);
+    };
+    let xml = String::from_utf8_lossy(&blob.body);
+    Ok(mostrador_cfdi::stamped::StampedCfdi::parse(&xml)
+        .ok()
+        .and_then(|c| c.informacion_global))
+}
+
 /// Queues a nota de crédito for `spec` (id `E-{order}-{reason}`).
 pub async fn request_egreso(
     deps: &Deps,
@@ -814,7 +900,11 @@ pub async fn request_egreso(
     let id = format!(
         "E-{}-{}",
         spec.order_id,
-        if spec.reason == "refund" { "R" } else { "G" }
+        if spec.reason == "global_adjustment" {
+            "G"
+        } else {
+            "R"
+        }
     );
     let body = serde_json::to_string(&InvoiceRequest {
         merchant_id: merchant.to_string(),
@@ -885,6 +975,13 @@ async fn egreso(
         .as_ref()
         .and_then(|s| s.get_s("method").map(str::to_owned))
         .unwrap_or_else(|| "card".into());
+    // A nota to the general public carries the period of the global it corrects.
+    let global_period = match &customer {
+        Some(_) => None,
+        None => global_period_of(deps, merchant, &spec.related_id)
+            .await
+            .map_err(retry)?,
+    };
     let serie = format!("{}E", issuing.issuer.serie);
     let folio = reserve_folio(&table, &serie, id).await.map_err(retry)?;
     let sealed = sealed_once(deps, merchant, id, || async {
@@ -897,7 +994,11 @@ async fn egreso(
                 now: deps.clock.now(),
             },
             customer.as_ref(),
-            &spec.related_uuid,
+            &build::Corrects {
+                related_uuid: &spec.related_uuid,
+                refund: spec.reason != "global_adjustment",
+                global_period: global_period.as_ref(),
+            },
             &order.id,
             &taxes,
             &method,
@@ -923,12 +1024,10 @@ async fn egreso(
         return Ok(());
     };
     if spec.reason != "refund" {
+        // Listed with the global it corrects (a later invoice, or a refund of one of its tickets).
         table
             .update(
-                &Key::new(
-                    "GLOBAL_ADJUSTMENTS",
-                    format!("{}#{}", spec.related_id, order.id),
-                ),
+                &crate::platform::schema::global_adjustment(&spec.related_id, &order.id),
                 Update::new()
                     .set("egreso_id", rec.id.as_str())
                     .set("egreso_uuid", rec.uuid.clone().unwrap_or_default())

@@ -116,8 +116,10 @@ pub struct EgresoFor {
     pub related_id: String,
     pub related_uuid: String,
     /// `global_adjustment`: the sale was invoiced individually after its global invoice (receptor:
-    /// público en general, relation 01); `refund`: the order was refunded (receptor: the customer of
-    /// the related invoice, relation 03).
+    /// público en general with the global's period, relation 01); `refund`: the order was refunded
+    /// (receptor: the customer of the related invoice, relation 03); `global_refund`: a ticket of a
+    /// global invoice was refunded (receptor: público en general with the global's period,
+    /// relation 03).
     pub reason: String,
 }
 

@@ -46,6 +46,14 @@ pub fn customer_alias(id: &str) -> Key {
     Key::new(format!("ALIAS#{id}"), "CUSTOMER")
 }
 
+/// A correction owed to (or made to) a factura global for one of its tickets.
+pub fn global_adjustment(global_id: &str, order_id: &str) -> Key {
+    Key::new("GLOBAL_ADJUSTMENTS", format!("{global_id}#{order_id}"))
+}
+
+/// The partition of corrections to factura globals.
+pub const GLOBAL_ADJUSTMENTS: &str = "GLOBAL_ADJUSTMENTS";
+
 /// A customer's conversation state.
 pub fn conversation_state(wa_id: &str) -> Key {
     Key::new(customer_pk(wa_id), "CONV")
@@ -269,6 +277,10 @@ mod tests {
                 ("CUST#5215512345678", "ORDER#2026-01-02T03:04:05Z#O1"),
             ),
             (customer_profile("521"), ("CUST#521", "PROFILE")),
+            (
+                global_adjustment("G-1", "O1"),
+                ("GLOBAL_ADJUSTMENTS", "G-1#O1"),
+            ),
             (
                 customer_alias("MX.1502576394655843"),
                 ("ALIAS#MX.1502576394655843", "CUSTOMER"),

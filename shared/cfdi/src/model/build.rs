@@ -10,6 +10,8 @@ use crate::amounts::{self, LineSplit};
 use crate::catalogs::{
     ClaveProdServ, ClaveUnidad, CodigoPostal, FormaPago, TipoDeComprobante, TipoRelacion, UsoCfdi,
 };
+use crate::model::Nombre;
+use crate::Rfc;
 use chrono::{Datelike, NaiveDateTime, Timelike};
 use mostrador_core::money::Centavos;
 use mostrador_core::tax::TaxTreatment;
@@ -504,8 +506,54 @@ impl Comprobante {
         forma_pago: FormaPago,
         lines: &[OrderLine],
     ) -> Result<Comprobante, FiscalErrors> {
+        Comprobante::egreso_with(header, receptor, None, relacionados, forma_pago, lines)
+    }
+
+    /// A nota de crédito to PUBLICO EN GENERAL (XAXX010101000), correcting a factura global: SAT
+    /// requires `InformacionGlobal` whenever the receptor is the general public, and it carries
+    /// the period of the global it corrects. Relation 01 (a ticket later invoiced on its own) or
+    /// 03 (a ticket refunded).
+    pub fn egreso_publico_en_general(
+        header: &InvoiceHeader,
+        periodo: InformacionGlobal,
+        relacionados: CfdiRelacionados,
+        forma_pago: FormaPago,
+        lines: &[OrderLine],
+    ) -> Result<Comprobante, FiscalErrors> {
+        Comprobante::egreso_with(
+            header,
+            Receptor::publico_en_general(header.lugar_expedicion),
+            Some(periodo),
+            relacionados,
+            forma_pago,
+            lines,
+        )
+    }
+
+    fn egreso_with(
+        header: &InvoiceHeader,
+        receptor: Receptor,
+        periodo: Option<InformacionGlobal>,
+        relacionados: CfdiRelacionados,
+        forma_pago: FormaPago,
+        lines: &[OrderLine],
+    ) -> Result<Comprobante, FiscalErrors> {
         let mut problems = Problems::default();
         let (serie, folio, fecha) = header_parts(header, &mut problems);
+        let publico = receptor.rfc().as_str() == Rfc::PUBLICO_EN_GENERAL
+            && receptor.nombre().as_str() == Nombre::publico_en_general().as_str();
+        match &periodo {
+            None if publico => problems.push(FiscalError::new(
+                "informacion_global",
+                "Una nota de crédito al PUBLICO EN GENERAL lleva el periodo de la factura global que corrige (InformacionGlobal).",
+            )),
+            Some(_) if !publico => problems.push(FiscalError::new(
+                "informacion_global",
+                "El periodo (InformacionGlobal) solo va en comprobantes al PUBLICO EN GENERAL.",
+            )),
+            Some(p) => problems.0.extend(p.problems(header.emisor.regimen_fiscal(), fecha)),
+            None => {}
+        }
         if !matches!(
             relacionados.tipo(),
             TipoRelacion::NotaDeCredito | TipoRelacion::Devolucion | TipoRelacion::Sustitucion
@@ -532,7 +580,7 @@ impl Comprobante {
                 fecha,
                 pago,
                 lugar_expedicion: header.lugar_expedicion,
-                informacion_global: None,
+                informacion_global: periodo,
                 relacionados: vec![relacionados],
                 emisor: header.emisor.clone(),
                 receptor,

@@ -479,10 +479,9 @@ impl TryFrom<WireMessage> for OutgoingMessage {
             ));
         }
         let content = Content::try_from(w.content)?;
-        let to = w
-            .to
-            .or(w.recipient)
-            .ok_or_else(|| "to or recipient is required".to_owned())?;
+        let to =
+            w.to.or(w.recipient)
+                .ok_or_else(|| "to or recipient is required".to_owned())?;
         let message = Self {
             to,
             content,

@@ -222,7 +222,7 @@ async fn adjustments(Merchant(caller): Merchant) -> Result<Json<Value>, AppError
     whole_merchant(&caller)?;
     let page = caller
         .table
-        .query(TableQuery::partition("GLOBAL_ADJUSTMENTS").limit(200))
+        .query(TableQuery::partition(crate::platform::schema::GLOBAL_ADJUSTMENTS).limit(200))
         .await?;
     let items: Vec<Value> = page
         .items
