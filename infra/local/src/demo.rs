@@ -323,6 +323,7 @@ pub async fn seed(deps: &Deps, data_dir: &Path) -> anyhow::Result<Demo> {
             timezone: "America/Mexico_City".into(),
             address: address.into(),
             hours: "Lun a sáb 8:00–22:00, dom 9:00–15:00".into(),
+            border_incentive: false,
             // Polanco delivers; Centro is pickup only.
             delivery: (name == "Polanco").then(|| mostrador_core::conversation::DeliveryOffer {
                 fee: Centavos(4_500),

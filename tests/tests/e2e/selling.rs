@@ -481,7 +481,79 @@ async fn cancel_and_expiry_release_stock_and_tell_the_customer(engine: Engine) {
     app.stop().await;
 }
 
+/// IVA 8 % exists only in the border regions (SAT's c_CodigoPostal) for branches that apply the
+/// incentive: a Mexico City shop cannot sell at 8 %, a Tijuana branch can.
+async fn iva_8_only_at_a_border_branch(engine: Engine) {
+    let app = TestApp::spawn_with(
+        engine,
+        Arc::new(mostrador_core::SystemClock),
+        Options {
+            pollers: false,
+            scheduler: false,
+        },
+    )
+    .await;
+    let (_, key) = app.merchant("Farmacia del Norte").await;
+    let roma = app.branch(&key, "Roma", None).await;
+    let product = json!([{ "sku": "AGUA-1L", "name": "Agua 1 L", "price": 1500, "tax": "iva8", "clave_prod_serv": "50202301", "clave_unidad": "H87" }]);
+    let send = |method: Method, path: String, body: Value| {
+        let request = app.as_merchant(&key, method, &path).json(&body);
+        async move {
+            let r = request.send().await.expect("send");
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, refused) = send(Method::POST, "/v1/products/bulk".into(), product.clone()).await;
+    assert_eq!(status, 422, "{refused}");
+    let why = refused["error"]["rows"][0]["errors"][0]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        why.contains("06700") && why.contains("región fronteriza"),
+        "{refused}"
+    );
+
+    // A Mexico City postal code cannot claim the incentive.
+    let (status, refused) = send(
+        Method::POST,
+        "/v1/branches".into(),
+        json!({ "name": "Centro", "postal_code": "06000", "border_incentive": true }),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    let (status, tijuana) = send(
+        Method::POST,
+        "/v1/branches".into(),
+        json!({ "name": "Zona Río", "postal_code": "22010", "timezone": "America/Tijuana", "border_incentive": true }),
+    )
+    .await;
+    assert_eq!(status, 201, "{tijuana}");
+    assert_eq!(tijuana["border_incentive"], true);
+    let tijuana = tijuana["id"].as_str().expect("id").to_owned();
+    let (status, applied) = send(Method::POST, "/v1/products/bulk".into(), product).await;
+    assert_eq!(
+        (status, applied["applied"].as_u64()),
+        (200, Some(1)),
+        "{applied}"
+    );
+
+    let stock = json!([{ "sku": "AGUA-1L", "quantity": 10 }]);
+    let (status, refused) = send(
+        Method::PUT,
+        format!("/v1/branches/{roma}/stock"),
+        stock.clone(),
+    )
+    .await;
+    assert_eq!(status, 422, "the Roma branch cannot sell at 8 %: {refused}");
+    let (status, applied) = send(Method::PUT, format!("/v1/branches/{tijuana}/stock"), stock).await;
+    assert_eq!(status, 200, "{applied}");
+    app.stop().await;
+}
+
 on_both_engines!(
+    iva_8_only_at_a_border_branch,
     csv_import_reports_every_bad_row_and_applies_nothing,
     bulk_upsert_takes_thousands_of_rows,
     counter_sales_and_stock_takes_never_go_negative,

@@ -103,10 +103,24 @@ pub async fn upsert_products(
     let mut valid = Vec::new();
     let mut rejected = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    // IVA 8 % only where a branch applies the border incentive.
+    let branches = crate::parties::merchants::list_branches_of(table).await?;
+    let border_problem = |treatment| -> Option<String> {
+        if branches.iter().any(|b| b.tax_problem(treatment).is_none()) {
+            return None;
+        }
+        match branches.first() {
+            Some(b) => b.tax_problem(treatment),
+            None => Some("El IVA de 8 % solo aplica en sucursales de la región fronteriza: registra primero la sucursal (con su código postal y el estímulo fronterizo) o usa IVA 16 %.".to_owned()),
+        }
+    };
     for (i, row) in rows.into_iter().enumerate() {
         match row {
             Ok(p) => {
                 let mut errors = problems(&p);
+                if let Some(why) = border_problem(p.tax) {
+                    errors.push(FieldError::new("tax", why));
+                }
                 if !seen.insert(p.sku.clone()) {
                     errors.push(FieldError::new("sku", "appears twice in this batch"));
                 }
@@ -448,6 +462,7 @@ async fn add_delta(
 /// positions + 1). Reasons are in Spanish: the merchant reads them.
 pub async fn check_stock(
     table: &TenantTable,
+    branch: &str,
     rows: Vec<(usize, StockRow)>,
     absolute: bool,
 ) -> Result<(usize, Vec<(usize, String, i64)>, Vec<RowError>), AppError> {
@@ -462,11 +477,12 @@ pub async fn check_stock(
     let mut valid = Vec::new();
     let mut seen = std::collections::HashSet::new();
     // One catalog read for the whole batch, not one per row.
-    let known: std::collections::HashSet<String> = all_products(table)
+    let known: std::collections::HashMap<String, TaxTreatment> = all_products(table)
         .await?
         .into_iter()
-        .map(|p| p.sku)
+        .map(|p| (p.sku, p.tax))
         .collect();
+    let branch = crate::parties::merchants::get_branch(table, branch).await?;
     for (number, row) in rows {
         let mut errors = Vec::new();
         let value = if absolute { row.quantity } else { row.delta };
@@ -501,8 +517,15 @@ pub async fn check_stock(
         }
         if !seen.insert(row.sku.clone()) {
             errors.push(FieldError::new("sku", "aparece dos veces en el archivo"));
-        } else if !known.contains(&row.sku) {
-            errors.push(FieldError::new("sku", "no está en el catálogo"));
+        } else {
+            match known.get(&row.sku) {
+                None => errors.push(FieldError::new("sku", "no está en el catálogo")),
+                Some(tax) => {
+                    if let Some(why) = branch.as_ref().and_then(|b| b.tax_problem(*tax)) {
+                        errors.push(FieldError::new("sku", why));
+                    }
+                }
+            }
         }
         if errors.is_empty() {
             valid.push((number, row.sku, value.unwrap_or(0)));
@@ -545,7 +568,7 @@ pub async fn apply_checked(
     absolute: bool,
     partial: bool,
 ) -> Result<BatchReport, AppError> {
-    let (received, valid, mut rejected) = check_stock(table, rows, absolute).await?;
+    let (received, valid, mut rejected) = check_stock(table, branch, rows, absolute).await?;
     let received = received + unreadable.len();
     rejected.extend(unreadable);
     rejected.sort_by_key(|r| r.row);

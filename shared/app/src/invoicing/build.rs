@@ -254,9 +254,24 @@ pub fn individual(
             }
         })
         .collect();
+    border_check(numbering.branch, lines.iter().map(|l| l.iva))?;
     let comprobante = Comprobante::ingreso(&header, receptor, pago, &lines)
         .map_err(|e| AppError::Validation(fields(e)))?;
     seal(&comprobante, &issuing.csd)
+}
+
+/// IVA 8 % only at a branch that applies the border incentive: an invoice that would carry it
+/// elsewhere is refused with the reason (the merchant sees it on the blocked invoice).
+fn border_check(
+    branch: &Branch,
+    treatments: impl IntoIterator<Item = TaxTreatment>,
+) -> Result<(), AppError> {
+    for treatment in treatments {
+        if let Some(why) = branch.tax_problem(treatment) {
+            return Err(AppError::Validation(vec![FieldError::new("iva", why)]));
+        }
+    }
+    Ok(())
 }
 
 /// The global invoice of a branch's period, sealed.

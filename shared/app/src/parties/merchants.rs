@@ -45,6 +45,18 @@ pub struct Branch {
     /// time); absent: customers pick their orders up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<mostrador_core::conversation::DeliveryOffer>,
+    /// The branch applies the border IVA incentive (8 %): only for a postal code of the región
+    /// fronteriza norte or sur in SAT's c_CodigoPostal, once the merchant gave SAT notice of it.
+    #[serde(default)]
+    pub border_incentive: bool,
+}
+
+impl Branch {
+    /// Why `treatment` cannot be sold at this branch (IVA 8 % outside the border incentive), in
+    /// Spanish for the merchant.
+    pub fn tax_problem(&self, treatment: mostrador_core::tax::TaxTreatment) -> Option<String> {
+        mostrador_core::tax::treatment_problem(treatment, &self.postal_code, self.border_incentive)
+    }
 }
 
 /// Metadata of an API key; the key itself is never stored.
@@ -390,6 +402,9 @@ pub struct BranchInput {
     /// Home delivery; absent or null: pickup only.
     #[serde(default)]
     pub delivery: Option<mostrador_core::conversation::DeliveryOffer>,
+    /// Applies the border IVA incentive (8 %); the postal code must be in the región fronteriza.
+    #[serde(default)]
+    pub border_incentive: bool,
 }
 
 fn default_timezone() -> String {
@@ -422,6 +437,13 @@ impl BranchInput {
                     "must be the numeric WhatsApp phone number id",
                 ));
             }
+        }
+        if self.border_incentive && mostrador_core::tax::border_region(&self.postal_code).is_none()
+        {
+            errors.push(FieldError::new(
+                "border_incentive",
+                format!("El código postal {} no está en la región fronteriza norte ni sur según el catálogo c_CodigoPostal del SAT: esta sucursal no puede aplicar el IVA de 8 %.", self.postal_code),
+            ));
         }
         if self.address.chars().count() > 300 {
             errors.push(FieldError::new("address", "at most 300 characters"));
@@ -519,6 +541,7 @@ pub async fn create_branch(
         address: input.address,
         hours: input.hours,
         delivery: input.delivery,
+        border_incentive: input.border_incentive,
     };
     let mut ops = vec![TxOp::Put {
         item: scoped(&caller.merchant, to_item(&branch_key(&branch.id), &branch)?),
@@ -603,6 +626,7 @@ pub async fn update_branch(
     branch.address = input.address;
     branch.hours = input.hours;
     branch.delivery = input.delivery;
+    branch.border_incentive = input.border_incentive;
     caller
         .table
         .put(to_item(&branch_key(id), &branch)?, Some(Condition::Exists))

@@ -127,7 +127,8 @@ async fn import_stock_inner(
         }
     }
     if p.dry_run {
-        let (_, valid, mut rejected) = catalog::check_stock(&caller.table, rows, true).await?;
+        let (_, valid, mut rejected) =
+            catalog::check_stock(&caller.table, &branch_id, rows, true).await?;
         rejected.extend(unreadable);
         rejected.sort_by_key(|r| r.row);
         let names: std::collections::HashMap<String, String> = catalog::all_products(&caller.table)
