@@ -30,10 +30,14 @@ fn csd_file(name: &str) -> String {
 }
 
 fn order(id: &str, branch: &str, now: chrono::DateTime<Utc>) -> Order {
-    // Two paracetamol (IVA 0 %) and one toothpaste at $32.00 with IVA 16 % included.
+    order_of(id, branch, now, 2)
+}
+
+/// `paracetamol` boxes of paracetamol (IVA 0 %) and one toothpaste at $32.00 with IVA 16 % included.
+fn order_of(id: &str, branch: &str, now: chrono::DateTime<Utc>, paracetamol: u32) -> Order {
     let para = Centavos(4_550);
     let pasta = Centavos(3_200);
-    let a = line_amounts(para, 2, TaxTreatment::Iva0, true).expect("amounts");
+    let a = line_amounts(para, paracetamol, TaxTreatment::Iva0, true).expect("amounts");
     let b = line_amounts(pasta, 1, TaxTreatment::Iva16, true).expect("amounts");
     Order {
         id: id.into(),
@@ -45,7 +49,7 @@ fn order(id: &str, branch: &str, now: chrono::DateTime<Utc>) -> Order {
             OrderLine {
                 sku: "7501008491072".into(),
                 name: "Paracetamol 500 mg 20 tabletas".into(),
-                qty: 2,
+                qty: paracetamol,
                 unit: para,
                 amounts: a,
             },
@@ -904,8 +908,8 @@ mod pac {
 }
 
 /// The invoice goes to the receptor it was asked with, even when the customer's saved fiscal data
-/// changes before it is stamped; other data for an invoiced order is refused (a replacement, not a
-/// second invoice) and changes nothing.
+/// changes before it is stamped; other data for an invoiced order substitutes it (relation 04, the
+/// old one cancelled with motivo 01); a cancellation "en proceso" is followed until settled.
 async fn an_invoice_keeps_the_receptor_it_was_asked_with(engine: Engine) {
     let clock = FixedClock::at(Utc::now());
     let app = TestApp::spawn_with(
@@ -993,29 +997,139 @@ async fn an_invoice_keeps_the_receptor_it_was_asked_with(engine: Engine) {
         invoice["receptor_rfc"], "CACX7605101P8",
         "the receptor it was asked with"
     );
-    // Other data for the invoiced order: refused, nothing changed.
-    let (status, refused) = json_of(
+    // Other data for the invoiced order: SAT's substitution. A new invoice to the new receptor
+    // relates the old one (relation 04); once it is stamped, the old one is cancelled with motivo
+    // 01 naming it, and the order points at the new one.
+    let (status, queued) = json_of(
         app.as_merchant(&key, Method::POST, "/v1/orders/ORCPT1/invoice")
             .json(&other),
     )
     .await;
-    assert_eq!(status, 409, "{refused}");
-    assert!(
-        refused["error"]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("motivo 01")),
-        "{refused}"
-    );
-    let (_, saved) = json_of(app.as_merchant(
-        &key,
-        Method::GET,
-        &format!("/v1/customers/{CUSTOMER}/fiscal"),
-    ))
+    assert_eq!(status, 202, "{queued}");
+    assert_eq!(queued["invoice"], "/v1/invoices/ORCPT1-S1", "{queued}");
+    assert_eq!(queued["substitutes"], "ORCPT1", "{queued}");
+    let (status, twice) = json_of(
+        app.as_merchant(&key, Method::POST, "/v1/orders/ORCPT1/invoice")
+            .json(&asked),
+    )
     .await;
-    assert_eq!(saved["rfc"], "MISC491214B86", "{saved}");
-    let (_, still) = json_of(app.as_merchant(&key, Method::GET, "/v1/invoices/ORCPT1")).await;
-    assert_eq!(still["uuid"], invoice["uuid"]);
+    assert_eq!(status, 409, "one substitution at a time: {twice}");
+    drain_invoicing(&app).await;
+    let (_, substitute) =
+        json_of(app.as_merchant(&key, Method::GET, "/v1/invoices/ORCPT1-S1")).await;
+    assert_eq!(substitute["status"], "stamped", "{substitute}");
+    assert_eq!(substitute["receptor_rfc"], "MISC491214B86", "{substitute}");
+    assert_eq!(substitute["replaces"], "ORCPT1", "{substitute}");
+    let xml = app
+        .as_merchant(&key, Method::GET, "/v1/invoices/ORCPT1-S1/xml")
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("xml");
+    let old_uuid = invoice["uuid"].as_str().expect("uuid").to_uppercase();
+    assert!(
+        xml.contains(r#"TipoRelacion="04""#) && xml.to_uppercase().contains(&old_uuid),
+        "{xml}"
+    );
+    assert_verified(&[CfdiFile::xml("substitute.xml", xml)]);
+    let (_, old) = json_of(app.as_merchant(&key, Method::GET, "/v1/invoices/ORCPT1")).await;
+    assert_eq!(old["status"], "cancelled", "{old}");
+    assert_eq!(old["cancel_motivo"], "01", "{old}");
+    assert_eq!(old["cancel_folio_sustitucion"], substitute["uuid"], "{old}");
+    assert_eq!(old["replaced_by"], "ORCPT1-S1", "{old}");
+    let (_, order) = json_of(app.as_merchant(&key, Method::GET, "/v1/orders/ORCPT1")).await;
+    assert_eq!(order["invoice"]["id"], "ORCPT1-S1", "{order}");
+
+    // A cancellation that needs the receptor's acceptance (over $1,000 to a taxpayer) stays "en
+    // proceso" and is asked about again until SAT settles it; afterwards the order can be
+    // invoiced anew.
+    let mut big = order_of("ORCPT2", &demo.branches[0].id, clock.now(), 30);
+    big.wa_id = CUSTOMER.into();
+    let placed = mostrador_app::flows::chat::place_order(&app.deps, &merchant, big)
+        .await
+        .map_err(|_| "place")
+        .expect("placed");
+    pay(&app, &merchant, &placed, "evt_rcpt_2").await;
+    let (status, _) = json_of(
+        app.as_merchant(&key, Method::POST, "/v1/orders/ORCPT2/invoice")
+            .json(&asked),
+    )
+    .await;
+    assert_eq!(status, 202);
+    drain_invoicing(&app).await;
+    let (status, pending) = json_of(
+        app.as_merchant(&key, Method::POST, "/v1/invoices/ORCPT2/cancel")
+            .json(&json!({ "motivo": "02" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{pending}");
+    assert_eq!(pending["status"], "stamped", "{pending}");
+    assert!(
+        pending["cancel_status"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("InProcess")),
+        "{pending}"
+    );
+    clock.advance(chrono::Duration::hours(6) + chrono::Duration::minutes(1));
+    jobs::run(&app.deps, Job::DueNotifications, clock.now_ms() + 60_000)
+        .await
+        .expect("due");
+    drain_invoicing(&app).await;
+    let (_, settled) = json_of(app.as_merchant(&key, Method::GET, "/v1/invoices/ORCPT2")).await;
+    assert_eq!(settled["status"], "cancelled", "{settled}");
+    assert_eq!(settled["cancel_checks"], 1, "{settled}");
+    let (status, anew) =
+        json_of(app.as_merchant(&key, Method::POST, "/v1/orders/ORCPT2/invoice")).await;
+    assert_eq!(status, 202, "{anew}");
+    assert_eq!(anew["invoice"], "/v1/invoices/ORCPT2-S1", "{anew}");
+    drain_invoicing(&app).await;
+    let (_, fresh) = json_of(app.as_merchant(&key, Method::GET, "/v1/invoices/ORCPT2-S1")).await;
+    assert_eq!(fresh["status"], "stamped", "{fresh}");
+    assert!(
+        fresh["replaces"].is_null(),
+        "no relation after motivo 02: {fresh}"
+    );
     app.stop().await;
+}
+
+/// Runs what the invoicing queue holds, as invoice-stamp would, until it is empty.
+async fn drain_invoicing(app: &TestApp) {
+    for _ in 0..10 {
+        let received = app
+            .deps
+            .queues
+            .invoicing
+            .receive(
+                10,
+                std::time::Duration::from_secs(30),
+                std::time::Duration::from_millis(200),
+            )
+            .await
+            .expect("receive");
+        if received.is_empty() {
+            return;
+        }
+        for m in &received {
+            let record = mostrador_app::platform::records::QueueRecord {
+                message_id: m.message_id.clone(),
+                body: m.body.clone(),
+                group_id: None,
+                receive_count: 1,
+                receipt: None,
+            };
+            mostrador_app::entry::pipeline::handle_invoice_request(&app.deps, &record)
+                .await
+                .expect("handled");
+            app.deps
+                .queues
+                .invoicing
+                .delete(&m.receipt)
+                .await
+                .expect("delete");
+        }
+    }
 }
 
 mod receptor {

@@ -199,6 +199,7 @@ pub fn individual(
     products: &HashMap<String, Product>,
     customer: &CustomerFiscal,
     method: &str,
+    substitutes: Option<&str>,
 ) -> Result<Sealed, AppError> {
     let header = header(
         issuing,
@@ -255,8 +256,17 @@ pub fn individual(
         })
         .collect();
     border_check(numbering.branch, lines.iter().map(|l| l.iva))?;
-    let comprobante = Comprobante::ingreso(&header, receptor, pago, &lines)
+    let mut comprobante = Comprobante::ingreso(&header, receptor, pago, &lines)
         .map_err(|e| AppError::Validation(fields(e)))?;
+    if let Some(uuid) = substitutes {
+        // A substitute names the invoice it replaces (relation 04); that one is then cancelled
+        // with motivo 01.
+        let relacionados = CfdiRelacionados::new(mostrador_cfdi::TipoRelacion::Sustitucion, [uuid])
+            .map_err(|e| AppError::Validation(fields(e)))?;
+        comprobante = comprobante
+            .with_relacionados(relacionados)
+            .map_err(|e| AppError::Validation(field(e)))?;
+    }
     seal(&comprobante, &issuing.csd)
 }
 

@@ -2,14 +2,23 @@
 
 use super::issue::{self, InvoiceStatus};
 use super::settings;
+use crate::platform::due::{self, DueAction, Job};
 use crate::platform::error::{AppError, FieldError};
+use crate::platform::records::RecordError;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_cfdi::pac::{CancelRequest, CancelStatus};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+/// How long after a cancellation "en proceso" SAT is asked again: the receptor has three business
+/// days to accept or reject it.
+const FOLLOW_EVERY_MS: i64 = 6 * 3600 * 1000;
+
+/// How often it is asked (six days at six hours), then left to the merchant.
+const MAX_FOLLOW_UPS: u32 = 24;
 
 /// The merchant's cancellation request.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CancelInput {
     /// "01" (with `folio_sustitucion`), "02", "03" or "04".
@@ -64,11 +73,99 @@ pub async fn cancel(
         "{:?}: {} ({})",
         outcome.status, outcome.message, outcome.code
     ));
+    rec.cancel_motivo = Some(input.motivo.clone());
+    rec.cancel_folio_sustitucion = input.folio_sustitucion.clone();
     if outcome.status == CancelStatus::Accepted {
         rec.status = InvoiceStatus::Cancelled;
     }
     rec.updated_at = deps.clock.now_secs();
     issue::store(&table, &rec).await?;
     tracing::info!(merchant = %merchant, invoice = %id, status = ?outcome.status, "invoice cancellation requested");
+    if outcome.status == CancelStatus::InProcess && rec.cancel_checks < MAX_FOLLOW_UPS {
+        // Waiting for the receptor's acceptance: asked again until SAT settles it.
+        follow_later(deps, merchant, id).await?;
+    }
     Ok(rec)
+}
+
+/// Schedules another look at invoice `id`'s cancellation, [`FOLLOW_EVERY_MS`] from now.
+pub async fn follow_later(deps: &Deps, merchant: &MerchantId, id: &str) -> Result<(), AppError> {
+    let body = serde_json::to_string(&crate::parties::messages::InvoiceRequest {
+        merchant_id: merchant.to_string(),
+        order_id: id.to_owned(),
+        follow_cancellation: true,
+        ..Default::default()
+    })
+    .map_err(|e| AppError::Internal(e.into()))?;
+    due::schedule(
+        deps,
+        merchant,
+        Job::DueNotifications,
+        &format!("cancel-follow-{id}"),
+        deps.clock.now_ms() + FOLLOW_EVERY_MS,
+        &DueAction::Enqueue {
+            queue: "invoicing".into(),
+            body,
+            group_id: None,
+            dedup_id: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// invoice-stamp, for a cancellation SAT had "en proceso" (or one the PAC could not take): asks
+/// again with the same motivo; accepted → cancelled, rejected → stays stamped with SAT's answer,
+/// still in process → asked again later, up to [`MAX_FOLLOW_UPS`] times.
+pub async fn follow(deps: &Deps, merchant: &MerchantId, id: &str) -> Result<(), RecordError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let Some(mut rec) = issue::get(&table, id).await.map_err(RecordError::retry)? else {
+        return Err(RecordError::Malformed(format!("no invoice {id}")));
+    };
+    if rec.status != InvoiceStatus::Stamped {
+        return Ok(());
+    }
+    // A substituted invoice whose cancellation could not be asked yet is asked now with motivo 01.
+    let motivo = rec
+        .cancel_motivo
+        .clone()
+        .or_else(|| rec.replaced_by.as_ref().map(|_| "01".to_owned()));
+    let folio = match (&rec.cancel_folio_sustitucion, &rec.replaced_by) {
+        (Some(f), _) => Some(f.clone()),
+        (None, Some(by)) => issue::get(&table, by)
+            .await
+            .map_err(RecordError::retry)?
+            .and_then(|r| r.uuid),
+        (None, None) => None,
+    };
+    let Some(motivo) = motivo else {
+        return Ok(());
+    };
+    rec.cancel_checks += 1;
+    let checks = rec.cancel_checks;
+    issue::store(&table, &rec)
+        .await
+        .map_err(RecordError::retry)?;
+    let input = CancelInput {
+        motivo,
+        folio_sustitucion: folio,
+    };
+    match cancel(deps, merchant, id, &input).await {
+        Ok(after) if after.status == InvoiceStatus::Cancelled => {
+            tracing::info!(invoice = %id, checks, "cancellation accepted");
+            Ok(())
+        }
+        // `cancel` scheduled the next look when SAT still has it in process.
+        Ok(_) => Ok(()),
+        Err(AppError::Unavailable(e)) if checks < MAX_FOLLOW_UPS => {
+            tracing::warn!(invoice = %id, error = %e, "PAC unavailable for a cancellation; asked again later");
+            follow_later(deps, merchant, id)
+                .await
+                .map_err(RecordError::retry)
+        }
+        Err(e) => {
+            tracing::warn!(invoice = %id, error = %e, checks, "cancellation not settled; left to the merchant");
+            Ok(())
+        }
+    }
 }

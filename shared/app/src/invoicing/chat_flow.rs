@@ -222,7 +222,10 @@ async fn target_order(
             continue;
         }
         // Already asked for: its record says where it stands.
-        if super::issue::get(table, &summary.order_id).await?.is_some() {
+        if super::issue::current_for_order(table, &summary.order_id)
+            .await?
+            .is_some()
+        {
             continue;
         }
         if let Some(order) = orders::get(table, &summary.order_id).await? {
@@ -251,7 +254,7 @@ async fn requested_invoice(
 ) -> Result<Option<String>, AppError> {
     use super::issue::InvoiceStatus;
     for summary in orders::recent_orders(table, wa_id).await? {
-        let Some(record) = super::issue::get(table, &summary.order_id).await? else {
+        let Some(record) = super::issue::current_for_order(table, &summary.order_id).await? else {
             continue;
         };
         let number = mostrador_core::conversation::order_number(&summary.order_id);

@@ -201,7 +201,7 @@ pub async fn record_sale(
         merchant_id: merchant.to_string(),
         order_id: id.clone(),
         global: Some(period),
-        egreso: None,
+        ..InvoiceRequest::default()
     })
     .map_err(|e| AppError::Internal(e.into()))?;
     due::schedule(

@@ -87,6 +87,20 @@ pub struct InvoiceRecord {
     pub stamped_at: Option<String>,
     #[serde(default)]
     pub cancel_status: Option<String>,
+    /// The cancellation asked (SAT's motivo and, for 01, the substitute's UUID), kept so that one
+    /// SAT has "en proceso" is asked about again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_motivo: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_folio_sustitucion: Option<String>,
+    /// How often a cancellation "en proceso" was asked about again.
+    #[serde(default)]
+    pub cancel_checks: u32,
+    /// The invoice this one substitutes (relation 04), and the one that substitutes this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<String>,
 }
 
 /// The key of an invoice record.
@@ -145,17 +159,73 @@ pub async fn list(
     Ok((out, page.cursor))
 }
 
-/// Queues the individual invoice of an order (the chat's "factura", or the merchant API).
+/// Queues the individual invoice of an order (the chat's "factura", or the merchant API): its
+/// first, or its current one delivered again; after a cancellation, a new one. Returns the id of the
+/// invoice that will stand for the order.
 pub async fn request_individual(
     deps: &Deps,
     merchant: &MerchantId,
     order_id: &str,
+) -> Result<String, AppError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let current = current_for_order(&table, order_id).await?;
+    let request = match &current {
+        Some(rec) if rec.status == InvoiceStatus::Cancelled => {
+            return request_reissue(deps, merchant, order_id, rec).await;
+        }
+        // A reissue stands for the order: delivered again under its own id.
+        Some(rec) if rec.id != order_id => InvoiceRequest {
+            merchant_id: merchant.to_string(),
+            order_id: rec.id.clone(),
+            reissue: Some(crate::parties::messages::Reissue {
+                order_id: order_id.to_owned(),
+                replaces_id: rec.replaces.clone(),
+                replaces_uuid: None,
+            }),
+            ..InvoiceRequest::default()
+        },
+        _ => InvoiceRequest {
+            merchant_id: merchant.to_string(),
+            order_id: order_id.to_owned(),
+            ..InvoiceRequest::default()
+        },
+    };
+    let id = request.order_id.clone();
+    let body = serde_json::to_string(&request).map_err(|e| AppError::Internal(e.into()))?;
+    deps.queues
+        .invoicing
+        .send(mostrador_queue::OutgoingMessage::new(body))
+        .await?;
+    Ok(id)
+}
+
+/// Queues an individual invoice not stamped yet once more, under its own id (a reissue keeps what
+/// it substitutes).
+pub async fn request_again(
+    deps: &Deps,
+    merchant: &MerchantId,
+    rec: &InvoiceRecord,
 ) -> Result<(), AppError> {
+    let order_id = rec.order_id.clone().unwrap_or_else(|| rec.id.clone());
+    let reissue = if rec.id == order_id {
+        None
+    } else {
+        let table = TenantTable::new(deps.table.clone(), merchant);
+        let replaces_uuid = match &rec.replaces {
+            Some(old) => get(&table, old).await?.and_then(|r| r.uuid),
+            None => None,
+        };
+        Some(crate::parties::messages::Reissue {
+            order_id,
+            replaces_id: rec.replaces.clone(),
+            replaces_uuid,
+        })
+    };
     let body = serde_json::to_string(&InvoiceRequest {
         merchant_id: merchant.to_string(),
-        order_id: order_id.to_owned(),
-        global: None,
-        egreso: None,
+        order_id: rec.id.clone(),
+        reissue,
+        ..InvoiceRequest::default()
     })
     .map_err(|e| AppError::Internal(e.into()))?;
     deps.queues
@@ -230,10 +300,27 @@ pub async fn handle(deps: &Deps, record: &QueueRecord) -> Result<(), RecordError
     let merchant = MerchantId::try_from(req.merchant_id.clone()).map_err(RecordError::Malformed)?;
     let span = tracing::info_span!("invoice", merchant = %merchant, id = %req.order_id, attempt = record.receive_count);
     let work = async {
+        if req.follow_cancellation {
+            return super::cancel::follow(deps, &merchant, &req.order_id).await;
+        }
         match (&req.global, &req.egreso) {
             (Some(period), _) => global(deps, &merchant, &req.order_id, period, &record.body).await,
             (None, Some(spec)) => egreso(deps, &merchant, &req.order_id, spec, &record.body).await,
-            (None, None) => individual(deps, &merchant, &req.order_id, &record.body).await,
+            (None, None) => {
+                let order_id = req
+                    .reissue
+                    .as_ref()
+                    .map_or(req.order_id.as_str(), |r| r.order_id.as_str());
+                individual(
+                    deps,
+                    &merchant,
+                    &req.order_id,
+                    order_id,
+                    req.reissue.as_ref(),
+                    &record.body,
+                )
+                .await
+            }
         }
     };
     tracing::Instrument::instrument(work, span).await
@@ -265,6 +352,11 @@ fn new_record(deps: &Deps, id: &str, kind: &str, branch_id: &str) -> InvoiceReco
         updated_at: now_secs(deps),
         stamped_at: None,
         cancel_status: None,
+        cancel_motivo: None,
+        cancel_folio_sustitucion: None,
+        cancel_checks: 0,
+        replaces: None,
+        replaced_by: None,
     }
 }
 
@@ -514,18 +606,21 @@ async fn stamp_and_store(
 async fn individual(
     deps: &Deps,
     merchant: &MerchantId,
+    invoice_id: &str,
     order_id: &str,
+    reissue: Option<&crate::parties::messages::Reissue>,
     request: &str,
 ) -> Result<(), RecordError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let Some(order) = orders::get(&table, order_id).await.map_err(retry)? else {
         return Err(RecordError::Malformed(format!("no order {order_id}")));
     };
-    let mut rec = match get(&table, order_id).await.map_err(retry)? {
+    let mut rec = match get(&table, invoice_id).await.map_err(retry)? {
         Some(r) => r,
         None => {
-            let mut r = new_record(deps, order_id, "individual", &order.branch_id);
+            let mut r = new_record(deps, invoice_id, "individual", &order.branch_id);
             r.order_id = Some(order_id.to_owned());
+            r.replaces = reissue.and_then(|r| r.replaces_id.clone());
             r
         }
     };
@@ -580,7 +675,7 @@ async fn individual(
         .await
         .map_err(retry)?
         .ok_or_else(|| RecordError::Malformed(format!("no branch {}", order.branch_id)))?;
-    let folio = reserve_folio(&table, &issuing.issuer.serie, order_id)
+    let folio = reserve_folio(&table, &issuing.issuer.serie, invoice_id)
         .await
         .map_err(retry)?;
     let method = table
@@ -589,7 +684,8 @@ async fn individual(
         .map_err(retry)?
         .and_then(|i| i.get_s("payment_method").map(str::to_owned))
         .unwrap_or_else(|| "card".into());
-    let sealed = sealed_once(deps, merchant, order_id, || async {
+    let substitutes = reissue.and_then(|r| r.replaces_uuid.clone());
+    let sealed = sealed_once(deps, merchant, invoice_id, || async {
         let products = products_of(&table, &order).await?;
         build::individual(
             &issuing,
@@ -603,6 +699,7 @@ async fn individual(
             &products,
             &customer,
             &method,
+            substitutes.as_deref(),
         )
     })
     .await
@@ -631,9 +728,110 @@ async fn individual(
     after_individual(deps, merchant, &table, &order, &rec, &customer)
         .await
         .map_err(retry)?;
+    if let Some(reissue) = reissue {
+        after_reissue(deps, merchant, &table, &order, &rec, reissue)
+            .await
+            .map_err(retry)?;
+    }
     documents::deliver(deps, merchant, &order, &rec)
         .await
         .map_err(retry)
+}
+
+/// The invoice that stands for an order now: its latest reissue once there is one.
+pub async fn current_for_order(
+    table: &TenantTable,
+    order_id: &str,
+) -> Result<Option<InvoiceRecord>, AppError> {
+    let pointer = table
+        .get(&crate::platform::schema::order(order_id))
+        .await?
+        .and_then(|i| i.get_s("invoice_id").map(str::to_owned));
+    get(table, pointer.as_deref().unwrap_or(order_id)).await
+}
+
+/// Queues a new invoice for an order whose invoice `current` is stamped (it substitutes it:
+/// relation 04, and `current` is cancelled with motivo 01 once the new one is stamped) or was
+/// cancelled (a new invoice, without relation). Returns the new invoice's id (`{order}-S{n}`).
+pub async fn request_reissue(
+    deps: &Deps,
+    merchant: &MerchantId,
+    order_id: &str,
+    current: &InvoiceRecord,
+) -> Result<String, AppError> {
+    let n = current
+        .id
+        .rsplit_once("-S")
+        .and_then(|(_, n)| n.parse::<u32>().ok())
+        .unwrap_or(0)
+        + 1;
+    let id = format!("{order_id}-S{n}");
+    let replaces = (current.status == InvoiceStatus::Stamped).then(|| current.clone());
+    if let Some(old) = &replaces {
+        let table = TenantTable::new(deps.table.clone(), merchant);
+        let mut old = get(&table, &old.id).await?.unwrap_or_else(|| old.clone());
+        if let Some(by) = &old.replaced_by {
+            return Err(AppError::Conflict(format!(
+                "la factura {} ya se está sustituyendo por {by}",
+                old.id
+            )));
+        }
+        old.replaced_by = Some(id.clone());
+        store(&table, &old).await?;
+    }
+    let body = serde_json::to_string(&InvoiceRequest {
+        merchant_id: merchant.to_string(),
+        order_id: id.clone(),
+        reissue: Some(crate::parties::messages::Reissue {
+            order_id: order_id.to_owned(),
+            replaces_id: replaces.as_ref().map(|r| r.id.clone()),
+            replaces_uuid: replaces.and_then(|r| r.uuid),
+        }),
+        ..InvoiceRequest::default()
+    })
+    .map_err(|e| AppError::Internal(e.into()))?;
+    deps.queues
+        .invoicing
+        .send(mostrador_queue::OutgoingMessage::new(body))
+        .await?;
+    Ok(id)
+}
+
+/// After a reissue is stamped: the order points at it, and the invoice it substitutes is cancelled
+/// with motivo 01 naming it (SAT's order: the substitute first, then the cancellation).
+async fn after_reissue(
+    deps: &Deps,
+    merchant: &MerchantId,
+    table: &TenantTable,
+    order: &orders::Order,
+    rec: &InvoiceRecord,
+    reissue: &crate::parties::messages::Reissue,
+) -> Result<(), AppError> {
+    table
+        .update(
+            &crate::platform::schema::order(&order.id),
+            Update::new().set("invoice_id", rec.id.as_str()),
+            Some(Condition::Exists),
+        )
+        .await?;
+    let (Some(old_id), Some(new_uuid)) = (&reissue.replaces_id, &rec.uuid) else {
+        return Ok(());
+    };
+    if let Some(old) = get(table, old_id).await? {
+        if old.status != InvoiceStatus::Stamped {
+            return Ok(());
+        }
+    }
+    let input = super::cancel::CancelInput {
+        motivo: "01".into(),
+        folio_sustitucion: Some(new_uuid.clone()),
+    };
+    // The PAC may be down: the cancellation is then asked again later, never forgotten.
+    if let Err(e) = super::cancel::cancel(deps, merchant, old_id, &input).await {
+        tracing::warn!(invoice = %old_id, error = %e, "the substituted invoice could not be cancelled yet; asked again later");
+        super::cancel::follow_later(deps, merchant, old_id).await?;
+    }
+    Ok(())
 }
 
 async fn products_of(
@@ -816,7 +1014,7 @@ pub async fn correct_after_refund(
     refunded: &orders::Order,
 ) -> Result<(), AppError> {
     super::global::mark_refunded(table, refunded).await?;
-    if let Some(inv) = get(table, &refunded.id).await? {
+    if let Some(inv) = current_for_order(table, &refunded.id).await? {
         if let (InvoiceStatus::Stamped, Some(uuid)) = (inv.status, inv.uuid) {
             return request_egreso(
                 deps,
@@ -909,8 +1107,8 @@ pub async fn request_egreso(
     let body = serde_json::to_string(&InvoiceRequest {
         merchant_id: merchant.to_string(),
         order_id: id,
-        global: None,
         egreso: Some(spec),
+        ..InvoiceRequest::default()
     })
     .map_err(|e| AppError::Internal(e.into()))?;
     deps.queues

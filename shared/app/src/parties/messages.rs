@@ -95,7 +95,7 @@ impl OutboundEnvelope {
 
 /// An invoice to build and stamp on the invoicing queue: an order's individual invoice, or (with
 /// `global`) a branch's global invoice, whose id travels in `order_id`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct InvoiceRequest {
     pub merchant_id: String,
     pub order_id: String,
@@ -105,6 +105,28 @@ pub struct InvoiceRequest {
     /// in `order_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub egreso: Option<EgresoFor>,
+    /// With `reissue`: a new invoice for an order whose invoice was cancelled or is being replaced;
+    /// its id (`{order}-S{n}`) travels in `order_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reissue: Option<Reissue>,
+    /// Ask the PAC again about the cancellation of invoice `order_id`, which SAT had "en proceso"
+    /// (waiting for the receptor's acceptance).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follow_cancellation: bool,
+}
+
+/// A new invoice for an already invoiced order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reissue {
+    /// The order invoiced.
+    pub order_id: String,
+    /// The stamped invoice it substitutes (our id and UUID): the new one relates it with relation
+    /// 04 and, once stamped, it is cancelled with motivo 01. `None` after a cancellation with
+    /// another motivo: a new invoice without relation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces_uuid: Option<String>,
 }
 
 /// What a nota de crédito corrects.

@@ -10,7 +10,9 @@
 //!
 //! Within a process the same sealed XML always gets the same stamp back (`already_stamped` from
 //! the second time on). Cancellation follows SAT's motive rules; a CFDI above $1,000 to a named
-//! receptor waits for acceptance (`InProcess`), the rest is cancelled at once.
+//! receptor waits for acceptance (`InProcess`), the rest is cancelled at once; a cancellation asked
+//! again within the process (by any sandbox instance, as SAT keeps its state) is settled: the
+//! sandbox's receptor accepts.
 
 use super::{CancelOutcome, CancelRequest, CancelStatus, Pac, PacError, Stamp};
 use crate::stamped::{Timbre, CFDI_NS, SANDBOX_NO_CERTIFICADO_SAT, TFD_NS};
@@ -68,7 +70,12 @@ pub struct SandboxPac {
     key: Result<RsaKeyPair, String>,
     /// Stamps by UUID: a retry returns the stored stamp.
     stamps: Mutex<HashMap<String, Stamp>>,
-    cancelled: Mutex<HashSet<String>>,
+}
+
+/// UUIDs whose cancellation was asked, process-wide: SAT's state does not belong to one client.
+fn cancelled() -> &'static Mutex<HashSet<String>> {
+    static CANCELLED: std::sync::OnceLock<Mutex<HashSet<String>>> = std::sync::OnceLock::new();
+    CANCELLED.get_or_init(|| Mutex::new(HashSet::new()))
 }
 
 impl std::fmt::Debug for SandboxPac {
@@ -90,7 +97,6 @@ impl SandboxPac {
             clock,
             key,
             stamps: Mutex::new(HashMap::new()),
-            cancelled: Mutex::new(HashSet::new()),
         }
     }
 
@@ -223,7 +229,7 @@ impl Pac for SandboxPac {
     }
 
     async fn cancel(&self, request: &CancelRequest) -> Result<CancelOutcome, PacError> {
-        if !lock(&self.cancelled).insert(request.uuid().to_owned()) {
+        if !lock(cancelled()).insert(request.uuid().to_owned()) {
             return Ok(CancelOutcome {
                 status: CancelStatus::Accepted,
                 code: "202".into(),

@@ -143,22 +143,46 @@ async fn invoice_order(
         .await?
         .ok_or_else(|| AppError::NotFound("order".into()))?;
     caller.check_branch(&order.branch_id)?;
-    let stamped = issue::get(&caller.table, &order.id)
-        .await?
-        .filter(|r| r.uuid.is_some());
+    let current = issue::current_for_order(&caller.table, &order.id).await?;
+    let stamped = current
+        .clone()
+        .filter(|r| r.status == InvoiceStatus::Stamped && r.uuid.is_some());
+    let paid = matches!(
+        order.status,
+        orders::OrderStatus::Paid
+            | orders::OrderStatus::ReadyForPickup
+            | orders::OrderStatus::Shipped
+            | orders::OrderStatus::Delivered
+    );
     let receptor = match body {
         Some(Json(data)) => {
             if let Some(invoice) = &stamped {
-                // Other data for an invoiced sale is a replacement (cancel with motivo 01, issue
-                // the substitute with relation 04), not a second invoice; nothing is changed.
                 let same = issue::receptor_of(&deps, &caller.merchant, &order)
                     .await?
                     .is_some_and(|r| r == data.normalized());
                 if !same {
-                    return Err(AppError::Conflict(format!(
-                        "este pedido ya está facturado (UUID {}); para facturarlo a otros datos hay que cancelar esa factura con motivo 01 y emitir la sustituta",
-                        invoice.uuid.as_deref().unwrap_or_default()
-                    )));
+                    if let Some(by) = &invoice.replaced_by {
+                        // Nothing is changed while a substitution is under way.
+                        return Err(AppError::Conflict(format!(
+                            "la factura {} ya se está sustituyendo por {by}",
+                            invoice.id
+                        )));
+                    }
+                    // Other data for an invoiced sale: SAT's substitution. The new invoice relates
+                    // the old one (relation 04) and, once stamped, the old one is cancelled with
+                    // motivo 01 naming it.
+                    let data = fiscal::save(&deps, &caller.merchant, &order.wa_id, &data).await?;
+                    issue::keep_receptor(&deps, &caller.merchant, &order.id, &data).await?;
+                    let id =
+                        issue::request_reissue(&deps, &caller.merchant, &order.id, invoice).await?;
+                    return Ok((
+                        StatusCode::ACCEPTED,
+                        Json(json!({
+                            "status": "queued",
+                            "invoice": format!("/v1/invoices/{id}"),
+                            "substitutes": invoice.id,
+                        })),
+                    ));
                 }
             }
             fiscal::save(&deps, &caller.merchant, &order.wa_id, &data).await?
@@ -173,26 +197,21 @@ async fn invoice_order(
             }
         },
     };
-    if !matches!(
-        order.status,
-        orders::OrderStatus::Paid
-            | orders::OrderStatus::ReadyForPickup
-            | orders::OrderStatus::Shipped
-            | orders::OrderStatus::Delivered
-    ) {
+    if !paid {
         return Err(AppError::Conflict(format!(
             "the order is {}; only paid orders are invoiced",
             order.status.as_str()
         )));
     }
     if stamped.is_none() {
-        // The invoice goes to exactly this receptor, whatever is saved later.
+        // The invoice goes to exactly this receptor, whatever is saved later (after a
+        // cancellation, the new invoice too).
         issue::keep_receptor(&deps, &caller.merchant, &order.id, &receptor).await?;
     }
-    issue::request_individual(&deps, &caller.merchant, &order.id).await?;
+    let id = issue::request_individual(&deps, &caller.merchant, &order.id).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "status": "queued", "invoice": format!("/v1/invoices/{}", order.id) })),
+        Json(json!({ "status": "queued", "invoice": format!("/v1/invoices/{id}") })),
     ))
 }
 
@@ -339,9 +358,7 @@ async fn retry(
         return Err(AppError::Conflict("the invoice is already stamped".into()));
     }
     match (&rec.order_id, rec.kind.as_str()) {
-        (Some(order_id), "individual") => {
-            issue::request_individual(&deps, &caller.merchant, order_id).await?
-        }
+        (Some(_), "individual") => issue::request_again(&deps, &caller.merchant, &rec).await?,
         _ => {
             return Err(AppError::Conflict(
                 "a global invoice is retried from the dead-letter queue (POST /v1/admin/queues/invoicing/replay)".into(),

@@ -46,7 +46,7 @@ async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
     let order = owned(&caller, &id).await?;
-    let invoice = crate::invoicing::issue::get(&caller.table, &order.id).await?;
+    let invoice = crate::invoicing::issue::current_for_order(&caller.table, &order.id).await?;
     let mut body = serde_json::to_value(&order).map_err(|e| AppError::Internal(e.into()))?;
     body["invoice"] = serde_json::to_value(invoice).map_err(|e| AppError::Internal(e.into()))?;
     Ok(Json(body))
