@@ -59,6 +59,7 @@ async fn register_number(deps: &Deps, phone_number_id: &str) -> String {
         address: "Av. Álvaro Obregón 120, Roma Nte., CDMX".into(),
         hours: String::new(),
         delivery: None,
+        border_incentive: false,
     };
     create_branch(deps, &caller, branch).await.expect("branch");
     merchant.id.to_string()

@@ -30,6 +30,8 @@ fn envelope(
         wamid: wamid.into(),
         timestamp: chrono::Utc::now().timestamp(),
         profile_name: Some("Cliente".into()),
+        phone: None,
+        username: None,
         message: raw,
     };
     QueueRecord {
