@@ -222,6 +222,8 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--drain-limit", type=float, default=120, help="seconds the queues may take to drain")
+    ap.add_argument("--buyer-patience", type=float, default=240,
+                    help="seconds a buyer waits for their whole purchase (longer against moto)")
     args = ap.parse_args()
     random.seed(args.seed)
 
@@ -282,7 +284,7 @@ def main() -> int:
     def buyer(mine: list[int]) -> None:
         meta = Meta(stack)
         for i in mine:
-            give_up = time.monotonic() + 240
+            give_up = time.monotonic() + args.buyer_patience
             if not meta.deliver(delivery(buyers[i], f"wamid.crash.order.{i}", ORDER), stats, lock, give_up):
                 stuck[i] = "order delivered"
                 continue
