@@ -349,7 +349,8 @@ fn translate_payment(payment_id: &str, body: &[u8]) -> Result<Verified, PaymentE
         "approved" => PaymentState::Paid,
         "pending" | "in_process" | "authorized" => PaymentState::Pending,
         "rejected" | "cancelled" => PaymentState::Failed,
-        "refunded" | "charged_back" => PaymentState::Refunded,
+        "refunded" => PaymentState::Refunded,
+        "charged_back" => PaymentState::ChargedBack,
         _ => {
             return Ok(Verified::Ignored {
                 event_id: format!("{payment_id}:{status}"),

@@ -84,6 +84,9 @@ pub enum PaymentState {
     Failed,
     Expired,
     Refunded,
+    /// The customer's bank took the payment back (a dispute, "contracargo"): not a refund the
+    /// merchant made; the merchant answers it with the provider.
+    ChargedBack,
 }
 
 /// A verified provider event, in our terms.

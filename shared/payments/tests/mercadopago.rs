@@ -438,7 +438,7 @@ async fn every_payment_status_maps_to_its_state() {
         ("rejected", PaymentState::Failed),
         ("cancelled", PaymentState::Failed),
         ("refunded", PaymentState::Refunded),
-        ("charged_back", PaymentState::Refunded),
+        ("charged_back", PaymentState::ChargedBack),
     ] {
         match verify_with_payment(payment(status, json!(149))).await {
             Ok(Verified::Event(e)) => {

@@ -777,6 +777,67 @@ async fn refunds_return_the_money_the_stock_and_tell_the_customer(engine: Engine
         );
     }
     assert!(ids.contains(&"OREF-refunded".to_owned()), "{ids:?}");
+
+    // A refund made at the provider's dashboard arrives as a callback: the same follows (stock
+    // back, the sale out of the global invoice, the customer told), once however often it comes.
+    s.order("OREF2").await;
+    let paid: Value = s
+        .callback(&event("evt_r2", "payment.paid", "OREF2", 9_100), 0, false)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(paid["result"], "paid");
+    for attempt in 0..2 {
+        let r = s
+            .callback(&event("evt_r2_back", "payment.refunded", "OREF2", 9_100), 0, false)
+            .await;
+        assert_eq!(r.status(), 200, "delivery {attempt}");
+    }
+    let order: Value = s
+        .app
+        .as_merchant(&s.key, Http::GET, "/v1/orders/OREF2")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(order["status"], "refunded", "{order}");
+    assert_eq!(s.stock().await, (40, 0), "back on the shelf");
+    let table = TenantTable::new(s.app.deps.table.clone(), &s.merchant);
+    let refunded = mostrador_app::commerce::orders::get(&table, "OREF2")
+        .await
+        .expect("get")
+        .expect("order");
+    let sale = mostrador_app::invoicing::global::find_sale(&table, &refunded)
+        .await
+        .expect("sale")
+        .expect("the paid sale is recorded");
+    assert_eq!(
+        sale.get("refunded"),
+        Some(&mostrador_store::Value::Bool(true)),
+        "it leaves the global invoice"
+    );
+    let mut told = 0;
+    for m in s
+        .app
+        .deps
+        .queues
+        .outbound
+        .receive(
+            10,
+            std::time::Duration::from_secs(30),
+            std::time::Duration::from_secs(1),
+        )
+        .await
+        .expect("receive")
+    {
+        if serde_json::from_str::<Value>(&m.body).expect("json")["id"] == "OREF2-refunded" {
+            told += 1;
+        }
+    }
+    assert_eq!(told, 1, "the customer is told once");
     s.app.stop().await;
 }
 

@@ -149,6 +149,7 @@ async fn apply(
     let Some(order) = order else {
         tracing::warn!(merchant = %merchant, provider, event = %event.event_id, "payment callback for an unknown order; kept");
         keep(
+            deps,
             &table,
             PaymentIssue::Unmatched,
             provider,
@@ -186,7 +187,7 @@ async fn apply(
                     order.total.display_mxn()
                 );
                 tracing::warn!(merchant = %merchant, order = %order.id, %reason, "payment does not match its order");
-                keep(&table, PaymentIssue::Flagged, provider, event, &reason).await?;
+                keep(deps, &table, PaymentIssue::Flagged, provider, event, &reason).await?;
                 return Ok(Applied::Flagged {
                     order_id: order.id,
                     reason,
@@ -213,7 +214,7 @@ async fn apply(
                 OrderStatus::Paid if !settled(&table, &order.id).await? => order,
                 OrderStatus::Expired | OrderStatus::Cancelled => {
                     let reason = format!("paid after the order was {}", order.status.as_str());
-                    keep(&table, PaymentIssue::Flagged, provider, event, &reason).await?;
+                    keep(deps, &table, PaymentIssue::Flagged, provider, event, &reason).await?;
                     return Ok(Applied::Flagged {
                         order_id: order.id,
                         reason,
@@ -234,12 +235,33 @@ async fn apply(
                 order_id: Some(order.id),
             })
         }
+        // A refund made at the provider's dashboard: what an API refund does follows (the sale
+        // leaves the global or gets its nota, the customer is told), once.
         PaymentState::Refunded => {
-            if order.status.may_become(OrderStatus::Refunded) {
-                orders::transition(deps, merchant, &order, OrderStatus::Refunded).await?;
+            let refunded = if order.status.may_become(OrderStatus::Refunded) {
+                orders::transition(deps, merchant, &order, OrderStatus::Refunded).await?
+            } else {
+                (order.status == OrderStatus::Refunded).then_some(order.clone())
+            };
+            if let Some(refunded) = refunded {
+                after_refund(deps, merchant, &table, &refunded).await?;
             }
             Ok(Applied::NoChange {
                 order_id: Some(order.id),
+            })
+        }
+        // A chargeback is the bank's, not a refund: the merchant sees it and answers it with the
+        // provider; nothing fiscal changes until the dispute is lost and refunded.
+        PaymentState::ChargedBack => {
+            let reason = format!(
+                "contracargo: el banco del cliente reclamó el pago del pedido {}; respóndelo en {provider}",
+                order.id
+            );
+            tracing::warn!(merchant = %merchant, order = %order.id, provider, "chargeback");
+            keep(deps, &table, PaymentIssue::Flagged, provider, event, &reason).await?;
+            Ok(Applied::Flagged {
+                order_id: order.id,
+                reason,
             })
         }
     }
@@ -334,8 +356,10 @@ fn method_name(m: mostrador_payments::Method) -> &'static str {
     }
 }
 
-/// Keeps an event the merchant must look at.
+/// Keeps an event the merchant must look at (`GET /v1/payments/issues`) and tells the merchant's
+/// system with a signed `payment.issue` event.
 async fn keep(
+    deps: &Deps,
     table: &TenantTable,
     kind: PaymentIssue,
     provider: &str,
@@ -351,6 +375,52 @@ async fn keep(
     .with("provider", provider)
     .with("event", serde_json::to_string(event).unwrap_or_default());
     table.put(item, None).await?;
+    crate::parties::hooks::emit(
+        deps,
+        table.merchant(),
+        crate::parties::hooks::HookEvent {
+            id: format!("payment.issue:{provider}:{}", event.event_id),
+            kind: "payment.issue".into(),
+            data: serde_json::json!({
+                "kind": kind.name(),
+                "provider": provider,
+                "order_id": event.order_id,
+                "reason": reason,
+                "amount": event.amount,
+                "payment_ref": event.payment_ref,
+            }),
+        },
+    )
+    .await
+}
+
+/// What follows a refund, however it was made (the API, or the provider's dashboard reported by
+/// its callback), once per order: the sale leaves the global invoice or gets its nota de crédito,
+/// and the customer is told.
+async fn after_refund(
+    deps: &Deps,
+    merchant: &MerchantId,
+    table: &TenantTable,
+    refunded: &orders::Order,
+) -> Result<(), AppError> {
+    let key = crate::platform::schema::order(&refunded.id);
+    if table
+        .get(&key)
+        .await?
+        .is_some_and(|i| i.get("refund_settled_at").is_some())
+    {
+        return Ok(());
+    }
+    crate::invoicing::issue::correct_after_refund(deps, merchant, table, refunded).await?;
+    let text = format!("Te reembolsamos {} de tu pedido {}. Según tu banco o método de pago, puede tardar unos días en reflejarse.", refunded.total.display_mxn(), fulfilment::short_id(&refunded.id));
+    fulfilment::notify(deps, merchant, refunded, text).await?;
+    table
+        .update(
+            &key,
+            mostrador_store::Update::new().set("refund_settled_at", deps.clock.now_secs()),
+            None,
+        )
+        .await?;
     Ok(())
 }
 
@@ -439,8 +509,6 @@ pub async fn refund(
     let refunded = orders::transition(deps, merchant, &order, OrderStatus::Refunded)
         .await?
         .ok_or_else(|| AppError::Conflict("the order changed meanwhile; read it again".into()))?;
-    crate::invoicing::issue::correct_after_refund(deps, merchant, &table, &refunded).await?;
-    let text = format!("Te reembolsamos {} de tu pedido {}. Según tu banco o método de pago, puede tardar unos días en reflejarse.", refunded.total.display_mxn(), fulfilment::short_id(&refunded.id));
-    fulfilment::notify(deps, merchant, &refunded, text).await?;
+    after_refund(deps, merchant, &table, &refunded).await?;
     Ok(refunded)
 }
