@@ -63,6 +63,10 @@ CUSTOMER = "5215598765432"  # not the fixtures' customer: their FIFO group may s
 # Grants the scenario cannot exercise, with the reason. Anything else granted and never used fails.
 UNEXERCISED: dict[str, str] = {
     # "iam:Action": "why no function performs it in this run although the code needs it"
+    "dynamodb:Scan": "merchant-api's export and erasure of a customer's data (LFPDPPP ARCO); "
+    "tested end to end on moto (tests/tests/e2e/privacy.rs), not by this run's purchase",
+    "s3:DeleteObject": "merchant-api's erasure of the media and documents a customer sent (LFPDPPP "
+    "cancelación); tested end to end on moto (tests/tests/e2e/privacy.rs)",
 }
 
 # AWS managed policies SAM attaches (their SQS parts; logs and X-Ray are not AWS SDK calls here).

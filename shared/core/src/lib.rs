@@ -9,6 +9,7 @@ pub mod ids;
 pub mod money;
 pub mod net;
 pub mod phone;
+pub mod privacy;
 pub mod search;
 pub mod tax;
 pub mod text;

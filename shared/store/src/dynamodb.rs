@@ -403,6 +403,72 @@ impl Table for DynamoTable {
         })
     }
 
+    async fn scan(
+        &self,
+        pk_prefix: &str,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<Page, StoreError> {
+        let now = self.clock.now_secs();
+        let limit = limit.max(1) as usize;
+        let mut start = match cursor {
+            Some(c) => {
+                let last = cursor::decode(&c)?;
+                let (Some(pk), Some(sk)) = (last.get(PK), last.get(SK)) else {
+                    return Err(StoreError::Invalid(
+                        "cursor does not belong to this scan".into(),
+                    ));
+                };
+                Some(raw_key(&Key::new(pk.clone(), sk.clone())))
+            }
+            None => None,
+        };
+        let mut expr = Expr::new(now);
+        let p = expr.name(PK);
+        let pv = expr.value(AttributeValue::S(pk_prefix.to_owned()));
+        let filter = format!("begins_with({p}, {pv}) AND {}", expr.live());
+        let names = expr.names();
+        let values = expr.values();
+        let mut items = Vec::new();
+        // The filter applies after DynamoDB's own page: read on until the page is full or the
+        // table ends; the cursor is the key of the last item returned (a valid scan start).
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression(&filter)
+                .set_expression_attribute_names(names.clone())
+                .set_expression_attribute_values(values.clone())
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("scanning", e))?;
+            for raw in out.items() {
+                items.push(to_item(raw)?);
+            }
+            if items.len() > limit {
+                break;
+            }
+            match out.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => break,
+            }
+        }
+        let mut next = None;
+        if items.len() > limit {
+            items.truncate(limit);
+            next = items
+                .last()
+                .map(|last| cursor::encode(&key_attrs(last, Index::Primary)));
+        }
+        Ok(Page {
+            items,
+            cursor: next,
+        })
+    }
+
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
         validate_transaction(&ops)?;
         for op in &ops {

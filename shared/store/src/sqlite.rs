@@ -274,6 +274,19 @@ impl Table for SqliteTable {
         self.db.call(move |conn| run_query(conn, &query, now)).await
     }
 
+    async fn scan(
+        &self,
+        pk_prefix: &str,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<Page, StoreError> {
+        let now = self.clock.now_secs();
+        let prefix = pk_prefix.to_owned();
+        self.db
+            .call(move |conn| run_scan(conn, &prefix, cursor.as_deref(), limit, now))
+            .await
+    }
+
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
         validate_transaction(&ops)?;
         let now = self.clock.now_secs();
@@ -305,6 +318,52 @@ impl Table for SqliteTable {
             })
             .await
     }
+}
+
+fn run_scan(
+    conn: &Connection,
+    prefix: &str,
+    cursor: Option<&str>,
+    limit: u32,
+    now: i64,
+) -> Result<Page, StoreError> {
+    let limit = limit.max(1) as usize;
+    let mut sql = String::from(
+        "SELECT body FROM items WHERE pk >= ?1 AND substr(pk, 1, length(?1)) = ?1 \
+         AND (ttl IS NULL OR ttl > ?2)",
+    );
+    let mut args: Vec<rusqlite::types::Value> = vec![prefix.to_owned().into(), now.into()];
+    if let Some(c) = cursor {
+        let last = cursor::decode(c)?;
+        let (Some(pk), Some(sk)) = (last.get(PK), last.get(SK)) else {
+            return Err(StoreError::Invalid(
+                "cursor does not belong to this scan".into(),
+            ));
+        };
+        sql.push_str(" AND (pk, sk) > (?3, ?4)");
+        args.push(pk.clone().into());
+        args.push(sk.clone().into());
+    }
+    sql.push_str(&format!(" ORDER BY pk, sk LIMIT {}", limit + 1));
+    let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0))
+        .map_err(sql_err)?;
+    let mut items = Vec::new();
+    for row in rows {
+        items.push(decode_item(&row.map_err(sql_err)?)?);
+    }
+    let mut next = None;
+    if items.len() > limit {
+        items.truncate(limit);
+        next = items
+            .last()
+            .map(|last| cursor::encode(&key_attrs(last, Index::Primary)));
+    }
+    Ok(Page {
+        items,
+        cursor: next,
+    })
 }
 
 fn run_query(conn: &Connection, query: &Query, now: i64) -> Result<Page, StoreError> {

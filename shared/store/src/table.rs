@@ -651,6 +651,17 @@ pub trait Table: Send + Sync {
 
     /// Up to 100 writes on distinct items that all apply or none do.
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError>;
+
+    /// One page (at most `limit` items) of the live items whose partition key starts with
+    /// `pk_prefix`, continuing after `cursor`. For the rare reads of everything a tenant holds (a
+    /// customer's data export or erasure, an integrity check): on DynamoDB it is a Scan, which
+    /// reads the whole table whatever the prefix, and its order is the engine's, not the keys'.
+    async fn scan(
+        &self,
+        pk_prefix: &str,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<Page, StoreError>;
 }
 
 /// Opaque continuation cursor: the key attributes of the last item returned.

@@ -9,6 +9,7 @@ mod notifications;
 mod payment_channels;
 mod payments;
 mod pipeline;
+mod privacy;
 mod selling;
 mod tenant_isolation;
 mod whatsapp_channel;

@@ -268,13 +268,10 @@ async fn branch_key_sees_only_its_own_numbers_messages_and_conversations(engine:
         .await
         .expect("send");
     assert_eq!(status.status(), 200);
-    let conv: Value = get(&centro_key, "/v1/conversations/5215587654321/messages")
+    let conv = get(&centro_key, "/v1/conversations/5215587654321/messages")
         .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(conv["messages"].as_array().map(Vec::len), Some(0), "{conv}");
+        .expect("send");
+    assert_eq!(conv.status(), 404, "not even the customer's name");
     let conv: Value = get(&key, "/v1/conversations/5215587654321/messages")
         .await
         .expect("send")
@@ -314,4 +311,211 @@ on_both_engines!(
     merchant_a_cannot_read_or_change_merchant_b,
     wrong_missing_and_revoked_keys_get_401_revealing_nothing,
     branch_limited_key_acts_only_on_its_branch,
+    a_branch_key_reaches_nothing_of_another_branch_on_any_documented_route,
 );
+
+/// Every route of the OpenAPI document, called with a key limited to Centro and aimed at Polanco's
+/// customer, order, invoice and branch: no answer carries Polanco's customer or order, and nothing
+/// of Polanco's changes.
+async fn a_branch_key_reaches_nothing_of_another_branch_on_any_documented_route(engine: Engine) {
+    use mostrador_app::commerce::orders::{self, Order, OrderLine};
+    use mostrador_core::money::Centavos;
+    use mostrador_core::tax::{line_amounts, TaxTreatment};
+    const POLANCO_CUSTOMER: &str = "5215587650000";
+    const DIGITS: &str = "5587650000";
+    let app = TestApp::spawn(engine).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let key = demo.api_key.clone();
+    let branch = |phone: &str| {
+        demo.branches
+            .iter()
+            .find(|b| b.phone_number_id == phone)
+            .expect("branch")
+            .id
+            .clone()
+    };
+    let (centro, polanco) = (branch("100000000000001"), branch("100000000000002"));
+    let merchant = mostrador_app::platform::tenant::MerchantId::try_from(demo.merchant_id.clone())
+        .expect("id");
+
+    // Polanco's customer talks, asks for a person, buys, pays and is invoiced.
+    for (wamid, text) in [("wamid.walk.1", "Hola"), ("wamid.walk.2", "asesor")] {
+        let body = text_webhook("100000000000002", POLANCO_CUSTOMER, wamid, text);
+        assert_eq!(app.post_webhook(&body).await.status(), 200);
+    }
+    let unit = Centavos(4_550);
+    let amounts = line_amounts(unit, 2, TaxTreatment::Iva0, true).expect("amounts");
+    let now = app.deps.clock.now();
+    let order = Order {
+        id: format!("OWALK{}", std::process::id()),
+        branch_id: polanco.clone(),
+        wa_id: "525587650000".into(),
+        phone_number_id: "100000000000002".into(),
+        status: orders::OrderStatus::AwaitingPayment,
+        lines: vec![OrderLine {
+            sku: "7501008491072".into(),
+            name: "Paracetamol 500 mg".into(),
+            qty: 2,
+            unit,
+            amounts,
+        }],
+        subtotal: amounts.base,
+        iva: amounts.iva,
+        total: amounts.total,
+        created_at: now.to_rfc3339(),
+        expires_at_ms: now.timestamp_millis() + 30 * 60_000,
+        payment_url: None,
+        fulfilment: Default::default(),
+        customer_name: None,
+    };
+    let placed = orders::place(&app.deps, &merchant, order, Vec::new())
+        .await
+        .unwrap_or_else(|_| panic!("placed"));
+    mostrador_e2e::issue_link(&app.deps, &merchant, &placed).await;
+    let event = serde_json::to_vec(&mostrador_payments::sandbox::SandboxEvent {
+        id: format!("evt-walk-{}", std::process::id()),
+        kind: "payment.paid".into(),
+        order_id: placed.id.clone(),
+        amount: placed.total.0,
+        currency: "MXN".into(),
+        method: mostrador_payments::Method::Card,
+    })
+    .expect("json");
+    let sig = mostrador_app::flows::paying::sandbox(&app.deps, &merchant)
+        .sign(&event, app.deps.clock.now_secs());
+    let r = app
+        .http
+        .post(format!(
+            "{}/webhooks/payments/sandbox?m={merchant}",
+            app.url
+        ))
+        .header("x-sandbox-signature", sig)
+        .body(event)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let r = app
+        .as_merchant(&key, Method::POST, &format!("/v1/orders/{}/invoice", placed.id))
+        .json(&json!({ "rfc": "CACX7605101P8", "nombre": "Xochilt Casas Chavez", "codigo_postal": "36257", "regimen_fiscal": "626", "uso_cfdi": "G03" }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 202);
+    let (app_ref, key_ref, id_ref) = (&app, &key, &placed.id);
+    eventually(
+        "Polanco's invoice stamped and its customer handed off",
+        || async move {
+            let inv: Value = app_ref
+                .as_merchant(key_ref, Method::GET, &format!("/v1/invoices/{id_ref}"))
+                .send()
+                .await
+                .expect("send")
+                .json()
+                .await
+                .unwrap_or(Value::Null);
+            let conv: Value = app_ref
+                .as_merchant(key_ref, Method::GET, "/v1/conversations")
+                .send()
+                .await
+                .expect("send")
+                .json()
+                .await
+                .unwrap_or(Value::Null);
+            inv["status"] == "stamped" && conv.to_string().contains(DIGITS)
+        },
+    )
+    .await;
+    let r = app
+        .admin(
+            Method::POST,
+            &format!("/v1/admin/merchants/{merchant}/api-keys"),
+        )
+        .json(&json!({ "branch_id": centro, "label": "Mostrador Centro" }))
+        .send()
+        .await
+        .expect("send");
+    let centro_key = r.json::<Value>().await.expect("json")["api_key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    let before = |path: String| {
+        let (app, key) = (&app, &key);
+        async move {
+            app.as_merchant(key, Method::GET, &path)
+                .send()
+                .await
+                .expect("send")
+                .text()
+                .await
+                .expect("text")
+        }
+    };
+    let order_before = before(format!("/v1/orders/{}", placed.id)).await;
+    let stock_before = before(format!("/v1/branches/{polanco}/stock")).await;
+    let consent_before = before(format!("/v1/customers/{POLANCO_CUSTOMER}/consent")).await;
+
+    let doc: Value = serde_json::from_str(mostrador_app::entry::http::merchant_api::OPENAPI)
+        .expect("the OpenAPI document");
+    let mut walked = 0;
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        if !path.starts_with("/v1/")
+            || path.starts_with("/v1/admin/")
+            || path.starts_with("/v1/session")
+            || path.starts_with("/v1/invitations/")
+            || path == "/v1/openapi.json"
+            || path == "/v1/me/password"
+        {
+            continue;
+        }
+        let concrete = path
+            .replace("{branch_id}", &polanco)
+            .replace("{order_id}", &placed.id)
+            .replace("{id}", &placed.id)
+            .replace("{wa_id}", POLANCO_CUSTOMER)
+            .replace("{sku}", "7501008491072")
+            .replace("{name}", "pedido_listo")
+            .replace("{key_id}", "nokey");
+        for method in ops.as_object().expect("operations").keys() {
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let mut request = app.as_merchant(&centro_key, m.clone(), &concrete);
+            if m != Method::GET && m != Method::DELETE {
+                request = request.json(&json!({}));
+            }
+            let r = request.send().await.expect("send");
+            let status = r.status().as_u16();
+            let body = r.text().await.unwrap_or_default();
+            walked += 1;
+            if (200..300).contains(&status) {
+                assert!(
+                    !body.contains(DIGITS) && !body.contains(&placed.id),
+                    "{method} {path} with Centro's key answered {status} with Polanco's data: {body}"
+                );
+                let aimed_at_polanco = concrete.contains(&polanco)
+                    || concrete.contains(&placed.id)
+                    || concrete.contains(POLANCO_CUSTOMER);
+                assert!(
+                    m == Method::GET || !aimed_at_polanco,
+                    "{method} {path} with Centro's key acted on Polanco's: {status} {body}"
+                );
+            }
+        }
+    }
+    assert!(walked > 80, "walked {walked} operations");
+    assert_eq!(
+        before(format!("/v1/orders/{}", placed.id)).await,
+        order_before
+    );
+    assert_eq!(
+        before(format!("/v1/branches/{polanco}/stock")).await,
+        stock_before
+    );
+    assert_eq!(
+        before(format!("/v1/customers/{POLANCO_CUSTOMER}/consent")).await,
+        consent_before
+    );
+    app.stop().await;
+}

@@ -4,5 +4,6 @@
 pub mod chat;
 pub mod ingest;
 pub mod paying;
+pub mod privacy;
 pub mod reports;
 pub mod sender;

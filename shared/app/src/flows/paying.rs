@@ -187,7 +187,15 @@ async fn apply(
                     order.total.display_mxn()
                 );
                 tracing::warn!(merchant = %merchant, order = %order.id, %reason, "payment does not match its order");
-                keep(deps, &table, PaymentIssue::Flagged, provider, event, &reason).await?;
+                keep(
+                    deps,
+                    &table,
+                    PaymentIssue::Flagged,
+                    provider,
+                    event,
+                    &reason,
+                )
+                .await?;
                 return Ok(Applied::Flagged {
                     order_id: order.id,
                     reason,
@@ -214,7 +222,15 @@ async fn apply(
                 OrderStatus::Paid if !settled(&table, &order.id).await? => order,
                 OrderStatus::Expired | OrderStatus::Cancelled => {
                     let reason = format!("paid after the order was {}", order.status.as_str());
-                    keep(deps, &table, PaymentIssue::Flagged, provider, event, &reason).await?;
+                    keep(
+                        deps,
+                        &table,
+                        PaymentIssue::Flagged,
+                        provider,
+                        event,
+                        &reason,
+                    )
+                    .await?;
                     return Ok(Applied::Flagged {
                         order_id: order.id,
                         reason,
@@ -258,7 +274,15 @@ async fn apply(
                 order.id
             );
             tracing::warn!(merchant = %merchant, order = %order.id, provider, "chargeback");
-            keep(deps, &table, PaymentIssue::Flagged, provider, event, &reason).await?;
+            keep(
+                deps,
+                &table,
+                PaymentIssue::Flagged,
+                provider,
+                event,
+                &reason,
+            )
+            .await?;
             Ok(Applied::Flagged {
                 order_id: order.id,
                 reason,

@@ -279,5 +279,10 @@ pub async fn log_message(
     if let Some(branch) = entry.branch_id {
         item = item.with("branch_id", branch);
     }
+    // The message expires after the merchant's retention period (LFPDPPP: kept no longer than
+    // needed), counted from when it was written; the table's TTL removes it.
+    let retention =
+        crate::parties::privacy::message_retention_secs(table, entry.logged_ms / 1000).await?;
+    item = item.with("ttl", entry.at_secs.max(entry.logged_ms / 1000) + retention);
     table.put(item, None).await
 }

@@ -133,6 +133,42 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// Refuses a customer this key may not see (404, as for anything not the caller's): a
+    /// branch-limited key sees the customers who write to its branch's number.
+    pub async fn check_customer(&self, wa_id: &str) -> Result<(), AppError> {
+        self.customer_scope(wa_id, false).await
+    }
+
+    /// Like [`Caller::check_customer`], but a customer never seen may be recorded by any key (a
+    /// consent or fiscal data taken at the branch's counter before the first message).
+    pub async fn check_customer_or_new(&self, wa_id: &str) -> Result<(), AppError> {
+        self.customer_scope(wa_id, true).await
+    }
+
+    async fn customer_scope(&self, wa_id: &str, new_ok: bool) -> Result<(), AppError> {
+        let scope = self.scope().await?;
+        if scope == Scope::All {
+            return Ok(());
+        }
+        let profile = self
+            .table
+            .get(&crate::platform::schema::customer_profile(wa_id))
+            .await?;
+        if new_ok && profile.is_none() {
+            return Ok(());
+        }
+        if scope.allows(
+            profile.as_ref().and_then(|p| p.get_s("phone_number_id")),
+            None,
+        ) {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("customer".into()))
+        }
+    }
+}
+
 /// What a key may see of messages and conversations (see [`Caller::scope`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {

@@ -10,6 +10,7 @@ pub mod merchants;
 pub mod messages;
 pub mod notification_settings;
 pub mod payment_settings;
+pub mod privacy;
 pub mod settings;
 pub mod staff;
 pub mod tell;

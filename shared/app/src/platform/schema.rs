@@ -109,6 +109,7 @@ pub enum Settings {
     Invoicing,
     Notifications,
     Payments,
+    Privacy,
     Webhook,
     WhatsApp,
 }
@@ -120,6 +121,7 @@ pub fn settings(which: Settings) -> Key {
         Settings::Invoicing => "INVOICING",
         Settings::Notifications => "NOTIFICATIONS",
         Settings::Payments => "PAYMENTS",
+        Settings::Privacy => "PRIVACY",
         Settings::Webhook => "WEBHOOK",
         Settings::WhatsApp => "WHATSAPP",
     };
@@ -227,6 +229,39 @@ pub fn due_index(job: Job) -> String {
     format!("DUE#{}", job.name())
 }
 
+/// The partition of the merchant's record of ARCO requests (LFPDPPP).
+pub const PRIVACY_REQUESTS: &str = "PRIVACY_REQUESTS";
+
+/// One ARCO request, in the order received.
+pub fn privacy_request(received_ms: i64, id: &str) -> Key {
+    Key::new(PRIVACY_REQUESTS, format!("{received_ms:013}#{id}"))
+}
+
+/// The partition of the record of who read or exported customers' personal data.
+pub const PRIVACY_AUDIT: &str = "PRIVACY_AUDIT";
+
+/// One read of a customer's personal data, in the order it happened.
+pub fn privacy_audit(at_ms: i64, id: &str) -> Key {
+    Key::new(PRIVACY_AUDIT, format!("{at_ms:013}#{id}"))
+}
+
+/// What kind of record a merchant item is, for a customer's data export and erasure, from its
+/// logical partition key.
+pub fn record_kind(pk: &str) -> mostrador_core::privacy::RecordKind {
+    use mostrador_core::privacy::RecordKind;
+    if pk.starts_with("CUST#") {
+        RecordKind::Customer
+    } else if pk.starts_with("ORDER#") {
+        RecordKind::Order
+    } else if pk == "INVOICES" || pk == GLOBAL_ADJUSTMENTS || pk == "FOLIO_OF" {
+        RecordKind::Invoice
+    } else if pk == PRIVACY_REQUESTS || pk == PRIVACY_AUDIT {
+        RecordKind::PrivacyLog
+    } else {
+        RecordKind::Other
+    }
+}
+
 /// A staff member of the merchant's console (merchant item).
 pub fn staff_user(user_id: &str) -> Key {
     Key::new("STAFF", format!("USER#{user_id}"))
@@ -322,9 +357,37 @@ mod tests {
             (settings(Settings::Payments), ("SETTINGS", "PAYMENTS")),
             (settings(Settings::Webhook), ("SETTINGS", "WEBHOOK")),
             (settings(Settings::WhatsApp), ("SETTINGS", "WHATSAPP")),
+            (settings(Settings::Privacy), ("SETTINGS", "PRIVACY")),
+            (
+                privacy_request(42, "r1"),
+                ("PRIVACY_REQUESTS", "0000000000042#r1"),
+            ),
+            (
+                privacy_audit(7, "a1"),
+                ("PRIVACY_AUDIT", "0000000000007#a1"),
+            ),
         ];
         for (key, (pk, sk)) in cases {
             assert_eq!(pk_sk(&key), (pk.to_owned(), sk.to_owned()));
+        }
+    }
+
+    #[test]
+    fn records_are_classified_for_erasure_by_their_partition() {
+        use mostrador_core::privacy::RecordKind;
+        for (pk, kind) in [
+            ("CUST#521", RecordKind::Customer),
+            ("ORDER#O1", RecordKind::Order),
+            ("INVOICES", RecordKind::Invoice),
+            ("GLOBAL_ADJUSTMENTS", RecordKind::Invoice),
+            ("FOLIO_OF", RecordKind::Invoice),
+            ("PRIVACY_REQUESTS", RecordKind::PrivacyLog),
+            ("PRIVACY_AUDIT", RecordKind::PrivacyLog),
+            ("OUT#re1", RecordKind::Other),
+            ("HANDOFFS", RecordKind::Other),
+            ("DUE", RecordKind::Other),
+        ] {
+            assert_eq!(record_kind(pk), kind, "{pk}");
         }
     }
 

@@ -188,6 +188,22 @@ impl Table for TenantTable {
         })
     }
 
+    async fn scan(
+        &self,
+        pk_prefix: &str,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<Page, StoreError> {
+        let page = self
+            .inner
+            .scan(&self.scope(pk_prefix), cursor, limit)
+            .await?;
+        Ok(Page {
+            items: page.items.into_iter().map(|i| self.item_out(i)).collect(),
+            cursor: page.cursor,
+        })
+    }
+
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
         let mut scoped = Vec::with_capacity(ops.len());
         for op in ops {

@@ -90,6 +90,21 @@ pub async fn take_pair_slot(
     Ok(Permit::Wait(Duration::from_millis(200)))
 }
 
+/// Forgets the pair budget of a customer on a number (the customer's data is being erased).
+pub async fn forget_pair(
+    table: &dyn Table,
+    phone_number_id: &str,
+    wa_id: &str,
+) -> Result<(), StoreError> {
+    table
+        .delete(
+            &Key::new(format!("PAIR#{phone_number_id}#{wa_id}"), "GCRA"),
+            None,
+        )
+        .await
+        .map(|_| ())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,6 +43,7 @@ macro_rules! table_contract {
             oversized_item_is_rejected,
             concurrent_conditional_decrements_never_oversell,
             malformed_cursor_is_rejected,
+            scan_pages_every_live_item_under_a_partition_prefix_once,
         );
     };
     (@each $make:path; $($name:ident),* $(,)?) => {
@@ -777,4 +778,64 @@ pub async fn malformed_cursor_is_rejected(f: &TableFixture) {
     let q = Query::partition(part("cursor")).after(Some("not a cursor!".into()));
     let result = f.table.query(q).await;
     assert!(matches!(result, Err(StoreError::Invalid(_))), "{result:?}");
+}
+
+pub async fn scan_pages_every_live_item_under_a_partition_prefix_once(f: &TableFixture) {
+    let root = part("scan");
+    let now = f.clock.now_secs();
+    let mut expected = std::collections::BTreeSet::new();
+    for p in 0..4 {
+        let pk = format!("{root}#P{p}");
+        for s in 0..3 {
+            let sk = format!("S{s}");
+            f.table
+                .put(Item::new(&Key::new(&pk, &sk)).with("n", 1), None)
+                .await
+                .expect("put");
+            expected.insert((pk.clone(), sk));
+        }
+    }
+    // Outside the prefix (a sibling whose name only shares characters after a '#'), and expired.
+    f.table
+        .put(Item::new(&Key::new(format!("{root}X"), "S0")), None)
+        .await
+        .expect("put");
+    f.table
+        .put(
+            Item::new(&Key::new(format!("{root}#P9"), "S0")).with("ttl", now + 1),
+            None,
+        )
+        .await
+        .expect("put");
+    f.clock.advance(chrono::Duration::seconds(2));
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    let mut pages = 0;
+    loop {
+        let page = f
+            .table
+            .scan(&format!("{root}#"), cursor, 5)
+            .await
+            .expect("scan page");
+        pages += 1;
+        assert!(pages < 100, "scanning does not end");
+        assert!(page.items.len() <= 5, "page larger than its limit");
+        for i in &page.items {
+            seen.push((
+                i.get_s("pk").unwrap_or_default().to_owned(),
+                i.get_s("sk").unwrap_or_default().to_owned(),
+            ));
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert!(
+        pages >= 3,
+        "12 items in pages of 5 take 3 pages, got {pages}"
+    );
+    let unique: std::collections::BTreeSet<_> = seen.iter().cloned().collect();
+    assert_eq!(unique.len(), seen.len(), "an item came twice: {seen:?}");
+    assert_eq!(unique, expected);
 }

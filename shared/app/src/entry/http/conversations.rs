@@ -169,11 +169,21 @@ fn customer(raw: &str) -> Result<String, AppError> {
 
 /// A conversation's messages, newest first: what the customer wrote and what was answered.
 async fn messages(
+    State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(wa_id): Path<String>,
     Query(page): Query<Page>,
 ) -> Result<Json<Value>, AppError> {
     let wa = customer(&wa_id)?;
+    crate::parties::privacy::audit(
+        &deps,
+        &caller.table,
+        &caller.actor,
+        &caller.key_id,
+        "read_conversation",
+        &wa,
+    )
+    .await?;
     let q = TableQuery::partition(format!("CUST#{wa}"))
         .prefix("MSG#")
         .backward()
@@ -207,6 +217,11 @@ async fn messages(
             json!({ "direction": i.get_s("direction"), "at": at, "message": message })
         })
         .collect();
+    // A branch-limited key sees a customer who writes to its number, or whose messages on this
+    // page went through it; of anyone else, not even the name.
+    if items.is_empty() && !visible(&caller, &scope, &wa).await? {
+        return Err(AppError::NotFound("conversation".into()));
+    }
     let state = conversation::load_state(&caller.table, &wa).await?;
     let profile = caller
         .table

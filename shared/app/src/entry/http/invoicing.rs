@@ -107,10 +107,21 @@ async fn show_fiscal(
     Merchant(caller): Merchant,
     Path(wa_id): Path<String>,
 ) -> Result<Json<CustomerFiscal>, AppError> {
-    fiscal::load(&deps, &caller.merchant, &wa(&wa_id)?)
+    let wa = wa(&wa_id)?;
+    caller.check_customer(&wa).await?;
+    let data = fiscal::load(&deps, &caller.merchant, &wa)
         .await?
-        .map(Json)
-        .ok_or_else(|| AppError::NotFound("fiscal data".into()))
+        .ok_or_else(|| AppError::NotFound("fiscal data".into()))?;
+    crate::parties::privacy::audit(
+        &deps,
+        &caller.table,
+        &caller.actor,
+        &caller.key_id,
+        "read_fiscal_data",
+        &wa,
+    )
+    .await?;
+    Ok(Json(data))
 }
 
 async fn save_fiscal(
@@ -119,8 +130,10 @@ async fn save_fiscal(
     Path(wa_id): Path<String>,
     Json(data): Json<CustomerFiscal>,
 ) -> Result<Json<CustomerFiscal>, AppError> {
+    let wa = wa(&wa_id)?;
+    caller.check_customer_or_new(&wa).await?;
     Ok(Json(
-        fiscal::save(&deps, &caller.merchant, &wa(&wa_id)?, &data).await?,
+        fiscal::save(&deps, &caller.merchant, &wa, &data).await?,
     ))
 }
 
@@ -129,7 +142,9 @@ async fn forget_fiscal(
     Merchant(caller): Merchant,
     Path(wa_id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    fiscal::forget(&deps, &caller.merchant, &wa(&wa_id)?).await?;
+    let wa = wa(&wa_id)?;
+    caller.check_customer(&wa).await?;
+    fiscal::forget(&deps, &caller.merchant, &wa).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

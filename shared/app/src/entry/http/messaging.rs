@@ -254,7 +254,31 @@ async fn set_consent(
 ) -> Result<Json<Value>, AppError> {
     let wa = customer_id(wa_id)
         .ok_or_else(|| AppError::Validation(vec![FieldError::new("wa_id", "not a WhatsApp id")]))?;
+    caller.check_customer_or_new(&wa).await?;
     crate::parties::customers::set_opt_out(&caller.table, &wa, opted_out, "api", deps.clock.now())
         .await?;
+    if opted_out {
+        // Oposición (LFPDPPP art. 27): the opt-out is the customer's opposition, recorded as such.
+        use crate::parties::privacy;
+        privacy::answer(
+            deps,
+            &caller.table,
+            privacy::NewRequest {
+                right: mostrador_core::privacy::ArcoRight::Oposicion,
+                wa_id: &wa,
+                channel: if caller.role.is_some() {
+                    "consola"
+                } else {
+                    "api"
+                },
+                by: &caller.actor,
+                received_at: None,
+                note: None,
+            },
+            privacy::RequestStatus::Atendida,
+            "El cliente ya no recibe mensajes que no pida.",
+        )
+        .await?;
+    }
     Ok(Json(json!({ "wa_id": wa, "opted_out": opted_out })))
 }

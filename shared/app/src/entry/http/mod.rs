@@ -14,6 +14,7 @@ pub mod orders;
 pub mod panel;
 pub mod payment_settings;
 pub mod payments;
+pub mod privacy;
 pub mod session;
 pub mod webhook;
 pub mod webhook_settings;
@@ -40,6 +41,7 @@ fn merchant_routes() -> Router<Deps> {
         .merge(payment_settings::routes())
         .merge(webhook_settings::routes())
         .merge(invoicing::routes())
+        .merge(privacy::routes())
         .merge(admin::routes())
         .merge(session::routes())
         .merge(panel::routes())

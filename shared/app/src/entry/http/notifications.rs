@@ -182,7 +182,9 @@ async fn get_consent(
     Merchant(caller): Merchant,
     Path(wa_id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    Ok(Json(consent::show(&caller.table, &wa(&wa_id)?).await?))
+    let wa = wa(&wa_id)?;
+    caller.check_customer(&wa).await?;
+    Ok(Json(consent::show(&caller.table, &wa).await?))
 }
 
 async fn grant_consent(
@@ -192,6 +194,7 @@ async fn grant_consent(
     Json(input): Json<consent::ConsentInput>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let wa_id = wa(&wa_id)?;
+    caller.check_customer_or_new(&wa_id).await?;
     let notice = notification_settings::load(&caller.table)
         .await?
         .privacy_notice_url;

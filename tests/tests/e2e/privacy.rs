@@ -1,0 +1,573 @@
+//! A customer's rights over their data (LFPDPPP), end to end: after a chat purchase, an invoice, a
+//! notification and a staff note, the export holds all of it (JSON and ZIP with the files); the
+//! erasure leaves the customer's number, name and words nowhere in the table or the file store but
+//! in the retained fiscal records; the requests and reads are on record.
+
+use mostrador_e2e::{eventually, on_both_engines, Engine, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const CENTRO: &str = "100000000000001";
+/// As Meta sends it, and as it is stored (Mexican mobiles lose the 1 after 52).
+const RAW: &str = "5215512345678";
+const CUSTOMER: &str = "525512345678";
+const NAME: &str = "Mariana Quintanilla";
+const SECRET_WORDS: &str = "tengo migraña desde el martes";
+
+async fn call(
+    app: &TestApp,
+    key: &str,
+    m: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut r = app.as_merchant(key, m, path);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.expect("send");
+    let status = r.status().as_u16();
+    let text = r.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn say(app: &TestApp, n: &mut u32, message: Value) {
+    *n += 1;
+    let mut message = message;
+    message["from"] = json!(RAW);
+    message["id"] = json!(format!("wamid.arco.{}.{}", std::process::id(), n));
+    message["timestamp"] = json!(chrono::Utc::now().timestamp().to_string());
+    let body = serde_json::to_vec(&json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": { "display_phone_number": "5215550000001", "phone_number_id": CENTRO },
+        "contacts": [{ "wa_id": RAW, "profile": { "name": NAME } }], "messages": [message] } }] }] }))
+    .expect("json");
+    assert_eq!(app.post_webhook(&body).await.status(), 200);
+}
+
+/// Every item of the table (all merchants and the platform) and every stored file, as text.
+async fn everything(app: &TestApp) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app.deps.table.scan("", cursor, 500).await.expect("scan");
+        for item in page.items {
+            let pk = item.get_s("pk").unwrap_or_default().to_owned();
+            out.push((pk, serde_json::to_string(&item).expect("json")));
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    for key in app.deps.blobs.list("").await.expect("list blobs") {
+        if let Some(blob) = app.deps.blobs.get(&key).await.expect("blob") {
+            out.push((
+                format!("blob:{key}"),
+                String::from_utf8_lossy(&blob.body).into_owned(),
+            ));
+        }
+    }
+    out
+}
+
+fn names_the_customer(text: &str) -> bool {
+    // JSON escapes accents; the name and the words are checked as stored and as escaped.
+    let escaped = |s: &str| serde_json::to_string(s).expect("json");
+    text.contains(CUSTOMER)
+        || text.contains(RAW)
+        || text.contains("Quintanilla")
+        || text.contains("migra")
+        || text.contains(escaped(SECRET_WORDS).trim_matches('"'))
+}
+
+async fn a_customer_gets_their_data_and_has_it_erased(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let key = demo.api_key.clone();
+    let merchant = demo.merchant_id.clone();
+    let mut n = 0;
+
+    // A chat purchase: words that are nobody's business, an order, Confirmar.
+    say(
+        &app,
+        &mut n,
+        json!({ "type": "text", "text": { "body": SECRET_WORDS } }),
+    )
+    .await;
+    say(&app, &mut n, json!({ "type": "order", "order": { "catalog_id": "123", "product_items": [
+        { "product_retailer_id": "7501008491072", "quantity": 2, "item_price": 45.5, "currency": "MXN" } ] } })).await;
+    eventually("the cart summary", || async {
+        let (_, o) = call(&app, &key, Method::GET, "/v1/outbox?limit=200", None).await;
+        o["messages"].as_array().is_some_and(|m| {
+            m.iter().any(|m| {
+                m["message"]["interactive"]["action"]["buttons"]
+                    .to_string()
+                    .contains("confirmar")
+            })
+        })
+    })
+    .await;
+    say(&app, &mut n, json!({ "type": "interactive", "interactive": { "type": "button_reply", "button_reply": { "id": "confirmar", "title": "Confirmar" } } })).await;
+    let order: Value = mostrador_e2e::eventually_value("the order placed", || async {
+        let (_, o) = call(&app, &key, Method::GET, "/v1/orders", None).await;
+        o["orders"].as_array().and_then(|l| l.first().cloned())
+    })
+    .await;
+    let order_id = order["id"].as_str().expect("id").to_owned();
+    assert_eq!(order["wa_id"], CUSTOMER);
+
+    // Paid through the sandbox provider's signed callback, then delivered.
+    let m = mostrador_app::platform::tenant::MerchantId::try_from(merchant.clone()).expect("id");
+    let body = serde_json::to_vec(&mostrador_payments::sandbox::SandboxEvent {
+        id: format!("evt-arco-{}", std::process::id()),
+        kind: "payment.paid".into(),
+        order_id: order_id.clone(),
+        amount: order["total"].as_i64().expect("total"),
+        currency: "MXN".into(),
+        method: mostrador_payments::Method::Card,
+    })
+    .expect("json");
+    let sig =
+        mostrador_app::flows::paying::sandbox(&app.deps, &m).sign(&body, app.deps.clock.now_secs());
+    let r = app
+        .http
+        .post(format!(
+            "{}/webhooks/payments/sandbox?m={merchant}",
+            app.url
+        ))
+        .header("x-sandbox-signature", sig)
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let (status, body) = call(
+        &app,
+        &key,
+        Method::POST,
+        &format!("/v1/orders/{order_id}/status"),
+        Some(json!({ "status": "delivered" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // An invoice with the customer's fiscal data, a staff note, a notification.
+    let (status, body) = call(
+        &app,
+        &key,
+        Method::POST,
+        &format!("/v1/orders/{order_id}/invoice"),
+        Some(json!({ "rfc": "CACX7605101P8", "nombre": "Xochilt Casas Chavez", "codigo_postal": "36257", "regimen_fiscal": "626", "uso_cfdi": "G03" })),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    eventually("the invoice stamped", || async {
+        let (_, inv) = call(
+            &app,
+            &key,
+            Method::GET,
+            &format!("/v1/invoices/{order_id}"),
+            None,
+        )
+        .await;
+        inv["status"] == "stamped"
+    })
+    .await;
+    let (status, body) = call(
+        &app,
+        &key,
+        Method::POST,
+        &format!("/v1/conversations/{CUSTOMER}/notes"),
+        Some(json!({ "text": "Quintanilla pide factura cada mes" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = call(
+        &app,
+        &key,
+        Method::PUT,
+        "/v1/settings/notifications",
+        Some(json!({ "privacy_notice_url": "https://farmacia-sanjuan.mx/aviso-de-privacidad" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call(
+        &app,
+        &key,
+        Method::POST,
+        "/v1/templates",
+        Some(json!({
+        "name": "pedido_listo", "category": "utility",
+        "body": [{ "name": "cliente", "type": "text" }] })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = call(
+        &app,
+        &key,
+        Method::POST,
+        &format!("/v1/customers/{CUSTOMER}/consent"),
+        Some(json!({
+        "source": "whatsapp", "marketing": false,
+        "wording": "Acepto recibir avisos de mis pedidos por WhatsApp." })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, notification) = call(
+        &app,
+        &key,
+        Method::POST,
+        "/v1/notifications",
+        Some(json!({
+        "to": CUSTOMER, "template": "pedido_listo", "kind": "other", "parameters": [NAME] })),
+    )
+    .await;
+    assert_eq!(status, 202, "{notification}");
+
+    // A key for one branch cannot read or erase a customer's data.
+    let r = app
+        .admin(
+            Method::POST,
+            &format!("/v1/admin/merchants/{merchant}/api-keys"),
+        )
+        .json(&json!({ "label": "mostrador Centro", "branch_id": demo.branches[0].id }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 201);
+    let limited: Value = r.json().await.expect("json");
+    let limited = limited["api_key"].as_str().expect("key").to_owned();
+    for (m, path) in [
+        (Method::GET, format!("/v1/customers/{CUSTOMER}/data")),
+        (Method::DELETE, format!("/v1/customers/{CUSTOMER}")),
+        (Method::GET, "/v1/privacy/audit".to_owned()),
+    ] {
+        let (status, _) = call(&app, &limited, m.clone(), &path, None).await;
+        assert_eq!(status, 403, "{m} {path} with a branch key");
+    }
+
+    // Access: everything, in JSON.
+    let (status, data) = call(
+        &app,
+        &key,
+        Method::GET,
+        &format!("/v1/customers/{RAW}/data"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{data}");
+    assert_eq!(data["wa_id"], CUSTOMER);
+    assert_eq!(data["profile"]["profile_name"], NAME);
+    assert!(
+        data["conversation"].to_string().contains("migra"),
+        "{}",
+        data["conversation"]
+    );
+    assert!(
+        data["conversation"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|m| m["direction"] == "out")),
+        "the replies too"
+    );
+    assert_eq!(data["orders"][0]["id"], order_id.as_str());
+    assert_eq!(data["orders"][0]["status"], "delivered");
+    assert_eq!(data["invoices"][0]["status"], "stamped");
+    assert_eq!(
+        data["invoices"][0]["files"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(data["fiscal_data"]["rfc"], "CACX7605101P8");
+    assert_eq!(data["notes"].as_array().map(Vec::len), Some(1));
+    assert!(
+        data["notifications"].to_string().contains("pedido_listo"),
+        "{}",
+        data["notifications"]
+    );
+    assert!(
+        data["consent"]["consent"].is_object(),
+        "{}",
+        data["consent"]
+    );
+    // And as a ZIP with the invoice's XML and PDF.
+    let r = app
+        .as_merchant(
+            &key,
+            Method::GET,
+            &format!("/v1/customers/{CUSTOMER}/data?format=zip"),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/zip");
+    let bytes = r.bytes().await.expect("zip");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("a zip");
+    let names: Vec<String> = zip.file_names().map(str::to_owned).collect();
+    assert!(names.contains(&"datos.json".to_owned()), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("facturas/") && n.ends_with(".xml")),
+        "{names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("facturas/") && n.ends_with(".pdf")),
+        "{names:?}"
+    );
+    let mut json = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("datos.json").expect("datos.json"),
+        &mut json,
+    )
+    .expect("read");
+    assert!(json.contains(&order_id));
+    let (_, bad) = call(
+        &app,
+        &key,
+        Method::GET,
+        &format!("/v1/customers/{CUSTOMER}/data?format=pdf"),
+        None,
+    )
+    .await;
+    assert_eq!(bad["error"]["code"], "validation_failed", "{bad}");
+
+    // The notification has gone out (nothing for this customer is in flight when they ask); the
+    // sender paces messages to one customer, so this may take a while.
+    let id = notification["id"]
+        .as_str()
+        .expect("notification id")
+        .to_owned();
+    let mut sent = false;
+    for _ in 0..600 {
+        let (_, n) = call(
+            &app,
+            &key,
+            Method::GET,
+            &format!("/v1/notifications/{id}"),
+            None,
+        )
+        .await;
+        if !matches!(
+            n["status"].as_str(),
+            Some("queued" | "accepting" | "accepted" | "scheduled")
+        ) {
+            sent = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(sent, "the notification was never sent");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    // Before: the customer is all over the store.
+    assert!(everything(&app)
+        .await
+        .iter()
+        .any(|(_, t)| names_the_customer(t)));
+
+    // Cancellation.
+    let (status, erased) = call(
+        &app,
+        &key,
+        Method::DELETE,
+        &format!("/v1/customers/{CUSTOMER}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{erased}");
+    let pseudonym = erased["pseudonym"].as_str().expect("pseudonym").to_owned();
+    assert!(erased["deleted"].as_u64().unwrap_or(0) > 5, "{erased}");
+    assert_eq!(erased["anonymized"], 1, "the sale: {erased}");
+    assert!(
+        erased["kept"].to_string().contains("Código Fiscal"),
+        "says what is kept and why: {erased}"
+    );
+    assert_eq!(erased["request"]["right"], "cancelacion");
+    assert_eq!(erased["request"]["status"], "atendida");
+
+    // After: the number, the name and the words are nowhere but in the retained fiscal records.
+    let leftovers: Vec<(String, String)> = everything(&app)
+        .await
+        .into_iter()
+        .filter(|(where_, text)| {
+            names_the_customer(text)
+                && !where_.ends_with("#INVOICES")
+                && !where_.starts_with(&format!("blob:invoices/{merchant}/"))
+        })
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "still naming the customer: {leftovers:#?}"
+    );
+    // The sale stays for the accounting, under the pseudonym.
+    let (_, kept) = call(
+        &app,
+        &key,
+        Method::GET,
+        &format!("/v1/orders/{order_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(kept["wa_id"], pseudonym.as_str(), "{kept}");
+    assert_eq!(kept["total"], order["total"]);
+    assert!(
+        kept.get("customer_name").is_none_or(Value::is_null),
+        "{kept}"
+    );
+    let (_, inv) = call(
+        &app,
+        &key,
+        Method::GET,
+        &format!("/v1/invoices/{order_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(inv["status"], "stamped", "the CFDI is kept: {inv}");
+    let (status, _) = call(
+        &app,
+        &key,
+        Method::GET,
+        &format!("/v1/customers/{CUSTOMER}/data"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "nothing is held any more");
+
+    // On record: the access and the cancellation, answered, and who read the data.
+    let (_, requests) = call(&app, &key, Method::GET, "/v1/privacy/requests", None).await;
+    let rights: Vec<&str> = requests["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|r| r["status"] == "atendida")
+        .filter_map(|r| r["right"].as_str())
+        .collect();
+    assert!(
+        rights.contains(&"acceso") && rights.contains(&"cancelacion"),
+        "{requests}"
+    );
+    assert_eq!(requests["overdue"], 0);
+    let (_, audit) = call(&app, &key, Method::GET, "/v1/privacy/audit", None).await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|a| a["action"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"export") && actions.contains(&"erase"),
+        "{audit}"
+    );
+
+    // A request that came by mail waits with its answer day; bad input is named.
+    let (status, pending) = call(
+        &app,
+        &key,
+        Method::POST,
+        "/v1/privacy/requests",
+        Some(json!({
+        "wa_id": "5215599990000", "right": "acceso", "channel": "correo",
+        "received_at": "2026-11-02T10:00:00-06:00" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{pending}");
+    assert_eq!(
+        pending["due_by"], "2026-12-01",
+        "20 business days, 16 November a holiday"
+    );
+    let (status, bad) = call(
+        &app,
+        &key,
+        Method::POST,
+        "/v1/privacy/requests",
+        Some(json!({
+        "wa_id": "x", "right": "borrar" })),
+    )
+    .await;
+    assert_eq!(status, 422, "{bad}");
+    let (_, requests) = call(
+        &app,
+        &key,
+        Method::GET,
+        "/v1/privacy/requests?wa_id=5215599990000",
+        None,
+    )
+    .await;
+    assert_eq!(requests["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        requests["items"][0]["overdue"], true,
+        "received in November, still pending"
+    );
+    app.stop().await;
+}
+
+async fn messages_expire_after_the_merchant_retention(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (_, key) = app.merchant("Farmacia Retención").await;
+    app.branch(&key, "Centro", Some("106540352240001")).await;
+    let (status, settings) = call(&app, &key, Method::GET, "/v1/settings/privacy", None).await;
+    assert_eq!(
+        (status, settings["message_retention_days"].as_u64()),
+        (200, Some(180))
+    );
+    for days in [0, 6, 1_826] {
+        let (status, body) = call(
+            &app,
+            &key,
+            Method::PUT,
+            "/v1/settings/privacy",
+            Some(json!({ "message_retention_days": days })),
+        )
+        .await;
+        assert_eq!(status, 422, "{days}: {body}");
+    }
+    let (status, _) = call(
+        &app,
+        &key,
+        Method::PUT,
+        "/v1/settings/privacy",
+        Some(json!({ "retention": 30 })),
+    )
+    .await;
+    assert_eq!(status, 422, "unknown fields are named");
+    let (status, body) = call(
+        &app,
+        &key,
+        Method::PUT,
+        "/v1/settings/privacy",
+        Some(json!({ "message_retention_days": 30 })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let webhook = mostrador_e2e::text_webhook("106540352240001", RAW, "wamid.retention.1", "hola");
+    assert_eq!(app.post_webhook(&webhook).await.status(), 200);
+    let item = mostrador_e2e::eventually_value("the message logged", || async {
+        let page = app.deps.table.scan("", None, 1_000).await.expect("scan");
+        page.items.into_iter().find(|i| {
+            i.get_s("sk").is_some_and(|sk| sk.starts_with("MSG#"))
+                && i.get_s("message").is_some_and(|m| m.contains("hola"))
+        })
+    })
+    .await;
+    let ttl = item.ttl().expect("a logged message expires");
+    let now = chrono::Utc::now().timestamp();
+    assert!(
+        (ttl - now - 30 * 86_400).abs() < 120,
+        "30 days from now, got {} days",
+        (ttl - now) / 86_400
+    );
+    app.stop().await;
+}
+
+on_both_engines!(
+    a_customer_gets_their_data_and_has_it_erased,
+    messages_expire_after_the_merchant_retention,
+);
