@@ -259,6 +259,42 @@ pub async fn issue_link(
         .expect("the link recorded on the order");
 }
 
+impl TestApp {
+    /// Pays an order by card through the sandbox provider's signed callback, as its checkout page
+    /// does (`event_id` names the provider's event); the callback must be accepted.
+    pub async fn pay_in_sandbox(
+        &self,
+        merchant: &mostrador_app::platform::tenant::MerchantId,
+        order_id: &str,
+        amount: i64,
+        event_id: &str,
+    ) {
+        let body = serde_json::to_vec(&mostrador_payments::sandbox::SandboxEvent {
+            id: event_id.into(),
+            kind: "payment.paid".into(),
+            order_id: order_id.into(),
+            amount,
+            currency: "MXN".into(),
+            method: mostrador_payments::Method::Card,
+        })
+        .expect("json");
+        let sig = mostrador_app::flows::paying::sandbox(&self.deps, merchant)
+            .sign(&body, self.deps.clock.now_secs());
+        let r = self
+            .http
+            .post(format!(
+                "{}/webhooks/payments/sandbox?m={merchant}",
+                self.url
+            ))
+            .header("x-sandbox-signature", sig)
+            .body(body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 200, "the sandbox payment of {order_id}");
+    }
+}
+
 /// A WhatsApp text message delivery as Meta sends it, sent now.
 pub fn text_webhook(phone_number_id: &str, from: &str, wamid: &str, text: &str) -> Vec<u8> {
     text_webhook_at(

@@ -16,6 +16,19 @@ pub fn normalize_wa_id(raw: &str) -> Option<String> {
     Some(digits)
 }
 
+/// Every way a normalized id is written in what Meta sends: itself and, for a Mexican mobile
+/// (`52` + 10 digits), the `521` form its messages still carry.
+pub fn spellings(wa_id: &str) -> Vec<String> {
+    let mut out = vec![wa_id.to_owned()];
+    if let Some(rest) = wa_id
+        .strip_prefix("52")
+        .filter(|r| r.len() == 10 && r.chars().all(|c| c.is_ascii_digit()))
+    {
+        out.push(format!("521{rest}"));
+    }
+    out
+}
+
 /// Whether `raw` is a business-scoped user id (BSUID): Meta's id for a WhatsApp user who may hide
 /// their phone number behind a username. Two capital letters (the country), optionally `.ENT` (a
 /// parent id shared across portfolios), a period, then 1–128 letters or digits: `MX.1502576394655843`.
@@ -48,6 +61,16 @@ pub fn customer_id(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mexican_mobile_is_also_written_with_the_old_1() {
+        assert_eq!(spellings("525512345678"), ["525512345678", "5215512345678"]);
+        assert_eq!(spellings("14155550100"), ["14155550100"]);
+        assert_eq!(spellings("MX.1502576394655843"), ["MX.1502576394655843"]);
+        for spelled in spellings("525512345678") {
+            assert_eq!(normalize_wa_id(&spelled).as_deref(), Some("525512345678"));
+        }
+    }
 
     #[test]
     fn business_scoped_ids_are_customers_as_sent() {

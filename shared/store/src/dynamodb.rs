@@ -411,18 +411,9 @@ impl Table for DynamoTable {
     ) -> Result<Page, StoreError> {
         let now = self.clock.now_secs();
         let limit = limit.max(1) as usize;
-        let mut start = match cursor {
-            Some(c) => {
-                let last = cursor::decode(&c)?;
-                let (Some(pk), Some(sk)) = (last.get(PK), last.get(SK)) else {
-                    return Err(StoreError::Invalid(
-                        "cursor does not belong to this scan".into(),
-                    ));
-                };
-                Some(raw_key(&Key::new(pk.clone(), sk.clone())))
-            }
-            None => None,
-        };
+        let mut start = cursor
+            .map(|c| cursor::decode_key(&c).map(|last| raw_key(&last)))
+            .transpose()?;
         let mut expr = Expr::new(now);
         let p = expr.name(PK);
         let pv = expr.value(AttributeValue::S(pk_prefix.to_owned()));

@@ -334,15 +334,10 @@ fn run_scan(
     );
     let mut args: Vec<rusqlite::types::Value> = vec![prefix.to_owned().into(), now.into()];
     if let Some(c) = cursor {
-        let last = cursor::decode(c)?;
-        let (Some(pk), Some(sk)) = (last.get(PK), last.get(SK)) else {
-            return Err(StoreError::Invalid(
-                "cursor does not belong to this scan".into(),
-            ));
-        };
+        let last = cursor::decode_key(c)?;
         sql.push_str(" AND (pk, sk) > (?3, ?4)");
-        args.push(pk.clone().into());
-        args.push(sk.clone().into());
+        args.push(last.pk.into());
+        args.push(last.sk.into());
     }
     sql.push_str(&format!(" ORDER BY pk, sk LIMIT {}", limit + 1));
     let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;

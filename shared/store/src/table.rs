@@ -677,6 +677,17 @@ pub mod cursor {
         URL_SAFE_NO_PAD.encode(json)
     }
 
+    /// The item key a scan cursor names (its `pk` and `sk`).
+    pub fn decode_key(cursor: &str) -> Result<super::Key, StoreError> {
+        let last = decode(cursor)?;
+        match (last.get(super::PK), last.get(super::SK)) {
+            (Some(pk), Some(sk)) => Ok(super::Key::new(pk.clone(), sk.clone())),
+            _ => Err(StoreError::Invalid(
+                "cursor does not belong to this scan".into(),
+            )),
+        }
+    }
+
     /// Decodes a cursor produced by [`encode`].
     pub fn decode(cursor: &str) -> Result<BTreeMap<String, String>, StoreError> {
         let bytes = URL_SAFE_NO_PAD

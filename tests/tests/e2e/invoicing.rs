@@ -74,29 +74,8 @@ fn order_of(id: &str, branch: &str, now: chrono::DateTime<Utc>, paracetamol: u32
 
 async fn pay(app: &TestApp, merchant: &MerchantId, order: &Order, event: &str) {
     mostrador_e2e::issue_link(&app.deps, merchant, order).await;
-    let body = serde_json::to_vec(&mostrador_payments::sandbox::SandboxEvent {
-        id: event.into(),
-        kind: "payment.paid".into(),
-        order_id: order.id.clone(),
-        amount: order.total.0,
-        currency: "MXN".into(),
-        method: mostrador_payments::Method::Card,
-    })
-    .expect("json");
-    let sig = mostrador_app::flows::paying::sandbox(&app.deps, merchant)
-        .sign(&body, app.deps.clock.now_secs());
-    let r = app
-        .http
-        .post(format!(
-            "{}/webhooks/payments/sandbox?m={merchant}",
-            app.url
-        ))
-        .header("x-sandbox-signature", sig)
-        .body(body)
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(r.status(), 200);
+    app.pay_in_sandbox(merchant, &order.id, order.total.0, event)
+        .await;
 }
 
 async fn json_of(r: reqwest::RequestBuilder) -> (u16, Value) {

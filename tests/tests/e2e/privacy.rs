@@ -124,29 +124,13 @@ async fn a_customer_gets_their_data_and_has_it_erased(engine: Engine) {
 
     // Paid through the sandbox provider's signed callback, then delivered.
     let m = mostrador_app::platform::tenant::MerchantId::try_from(merchant.clone()).expect("id");
-    let body = serde_json::to_vec(&mostrador_payments::sandbox::SandboxEvent {
-        id: format!("evt-arco-{}", std::process::id()),
-        kind: "payment.paid".into(),
-        order_id: order_id.clone(),
-        amount: order["total"].as_i64().expect("total"),
-        currency: "MXN".into(),
-        method: mostrador_payments::Method::Card,
-    })
-    .expect("json");
-    let sig =
-        mostrador_app::flows::paying::sandbox(&app.deps, &m).sign(&body, app.deps.clock.now_secs());
-    let r = app
-        .http
-        .post(format!(
-            "{}/webhooks/payments/sandbox?m={merchant}",
-            app.url
-        ))
-        .header("x-sandbox-signature", sig)
-        .body(body)
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(r.status(), 200);
+    app.pay_in_sandbox(
+        &m,
+        &order_id,
+        order["total"].as_i64().expect("total"),
+        &format!("evt-arco-{}", std::process::id()),
+    )
+    .await;
     let (status, body) = call(
         &app,
         &key,

@@ -375,29 +375,13 @@ async fn a_branch_key_reaches_nothing_of_another_branch_on_any_documented_route(
         .await
         .unwrap_or_else(|_| panic!("placed"));
     mostrador_e2e::issue_link(&app.deps, &merchant, &placed).await;
-    let event = serde_json::to_vec(&mostrador_payments::sandbox::SandboxEvent {
-        id: format!("evt-walk-{}", std::process::id()),
-        kind: "payment.paid".into(),
-        order_id: placed.id.clone(),
-        amount: placed.total.0,
-        currency: "MXN".into(),
-        method: mostrador_payments::Method::Card,
-    })
-    .expect("json");
-    let sig = mostrador_app::flows::paying::sandbox(&app.deps, &merchant)
-        .sign(&event, app.deps.clock.now_secs());
-    let r = app
-        .http
-        .post(format!(
-            "{}/webhooks/payments/sandbox?m={merchant}",
-            app.url
-        ))
-        .header("x-sandbox-signature", sig)
-        .body(event)
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(r.status(), 200);
+    app.pay_in_sandbox(
+        &merchant,
+        &placed.id,
+        placed.total.0,
+        &format!("evt-walk-{}", std::process::id()),
+    )
+    .await;
     let r = app
         .as_merchant(&key, Method::POST, &format!("/v1/orders/{}/invoice", placed.id))
         .json(&json!({ "rfc": "CACX7605101P8", "nombre": "Xochilt Casas Chavez", "codigo_postal": "36257", "regimen_fiscal": "626", "uso_cfdi": "G03" }))

@@ -187,19 +187,7 @@ async fn apply(
                     order.total.display_mxn()
                 );
                 tracing::warn!(merchant = %merchant, order = %order.id, %reason, "payment does not match its order");
-                keep(
-                    deps,
-                    &table,
-                    PaymentIssue::Flagged,
-                    provider,
-                    event,
-                    &reason,
-                )
-                .await?;
-                return Ok(Applied::Flagged {
-                    order_id: order.id,
-                    reason,
-                });
+                return flag(deps, &table, provider, event, order.id, reason).await;
             }
             let paid = match order.status {
                 OrderStatus::AwaitingPayment => {
@@ -222,19 +210,7 @@ async fn apply(
                 OrderStatus::Paid if !settled(&table, &order.id).await? => order,
                 OrderStatus::Expired | OrderStatus::Cancelled => {
                     let reason = format!("paid after the order was {}", order.status.as_str());
-                    keep(
-                        deps,
-                        &table,
-                        PaymentIssue::Flagged,
-                        provider,
-                        event,
-                        &reason,
-                    )
-                    .await?;
-                    return Ok(Applied::Flagged {
-                        order_id: order.id,
-                        reason,
-                    });
+                    return flag(deps, &table, provider, event, order.id, reason).await;
                 }
                 _ => {
                     return Ok(Applied::NoChange {
@@ -274,19 +250,7 @@ async fn apply(
                 order.id
             );
             tracing::warn!(merchant = %merchant, order = %order.id, provider, "chargeback");
-            keep(
-                deps,
-                &table,
-                PaymentIssue::Flagged,
-                provider,
-                event,
-                &reason,
-            )
-            .await?;
-            Ok(Applied::Flagged {
-                order_id: order.id,
-                reason,
-            })
+            flag(deps, &table, provider, event, order.id, reason).await
         }
     }
 }
@@ -378,6 +342,20 @@ fn method_name(m: mostrador_payments::Method) -> &'static str {
         mostrador_payments::Method::Spei => "spei",
         mostrador_payments::Method::CoDi => "codi",
     }
+}
+
+/// Keeps a payment of `order_id` that needs the merchant (a mismatch, a late payment, a
+/// chargeback) and answers the callback with it.
+async fn flag(
+    deps: &Deps,
+    table: &TenantTable,
+    provider: &str,
+    event: &PaymentEvent,
+    order_id: String,
+    reason: String,
+) -> Result<Applied, AppError> {
+    keep(deps, table, PaymentIssue::Flagged, provider, event, &reason).await?;
+    Ok(Applied::Flagged { order_id, reason })
 }
 
 /// Keeps an event the merchant must look at (`GET /v1/payments/issues`) and tells the merchant's

@@ -55,13 +55,10 @@ async fn find(table: &TenantTable, wa_id: &str) -> Result<Found, AppError> {
     }
     // The ids: the customer's (and, for a Mexican mobile, the 521… form Meta writes in messages),
     // and every alias that points to it.
-    let mut ids = vec![wa_id.to_owned()];
-    if let Some(rest) = wa_id.strip_prefix("52").filter(|r| r.len() == 10) {
-        ids.push(format!("521{rest}"));
-    }
+    let mut ids = mostrador_core::phone::spellings(wa_id);
     for item in &all {
         let pk = item.get_s("pk").unwrap_or_default();
-        if let Some(alias) = pk.strip_prefix("ALIAS#") {
+        if let Some(alias) = schema::alias_of(pk) {
             if item.get_s("customer") == Some(wa_id) && !ids.iter().any(|i| i == alias) {
                 ids.push(alias.to_owned());
             }
@@ -73,7 +70,7 @@ async fn find(table: &TenantTable, wa_id: &str) -> Result<Found, AppError> {
     for item in all {
         let pk = item.get_s("pk").unwrap_or_default().to_owned();
         let kind = schema::record_kind(&pk);
-        if kind == RecordKind::Invoice && pk == "INVOICES" {
+        if pk == schema::INVOICES {
             invoice_items.push(item.clone());
         }
         if partitions.contains(&pk) || mentions(&item, &ids) {
@@ -83,7 +80,7 @@ async fn find(table: &TenantTable, wa_id: &str) -> Result<Found, AppError> {
     let order_ids: BTreeSet<String> = items
         .iter()
         .filter(|(k, _)| *k == RecordKind::Order)
-        .filter_map(|(_, i)| i.get_s("pk").and_then(|pk| pk.strip_prefix("ORDER#")))
+        .filter_map(|(_, i)| i.get_s("pk").and_then(schema::order_id_of))
         .map(str::to_owned)
         .collect();
     let mut invoices = Vec::new();
@@ -183,7 +180,7 @@ pub async fn export(
     let table = TenantTable::new(deps.table.clone(), merchant);
     let found = find(&table, wa_id).await?;
     if found.items.is_empty() {
-        return Err(AppError::NotFound("cliente".into()));
+        return Err(AppError::NotFound("customer".into()));
     }
     let mut profile = Value::Null;
     let mut conversation = Vec::new();
@@ -197,32 +194,38 @@ pub async fn export(
     for (kind, item) in &found.items {
         let pk = item.get_s("pk").unwrap_or_default();
         let sk = item.get_s("sk").unwrap_or_default();
-        match kind {
-            RecordKind::Customer if sk == "PROFILE" => profile = Value::Object(attributes(item)),
-            RecordKind::Customer if sk.starts_with("MSG#") => {
+        let record = match kind {
+            RecordKind::Customer => schema::customer_record(sk),
+            _ => schema::CustomerRecord::Other,
+        };
+        match (kind, record) {
+            (RecordKind::Customer, schema::CustomerRecord::Profile) => {
+                profile = Value::Object(attributes(item))
+            }
+            (RecordKind::Customer, schema::CustomerRecord::Message(at)) => {
                 let mut entry = attributes(item);
                 entry.insert(
                     "at".into(),
-                    json!(sk
-                        .split('#')
-                        .nth(1)
-                        .and_then(|t| t.parse::<i64>().ok())
+                    json!(at
                         .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
                         .map(|t| t.to_rfc3339())),
                 );
                 conversation.push(Value::Object(entry));
             }
-            RecordKind::Customer if sk.starts_with(schema::NOTE_PREFIX) => {
+            (RecordKind::Customer, schema::CustomerRecord::Note) => {
                 notes.push(Value::Object(attributes(item)))
             }
-            // Consent, saved fiscal data and order pointers are given whole below.
-            RecordKind::Customer
-                if sk.starts_with("CONSENT")
-                    || sk == "FISCAL"
-                    || sk.starts_with("ORDER#")
-                    || sk == "CONV"
-                    || sk == "INVOICE_FORM" => {}
-            RecordKind::Order => {
+            // Consent and saved fiscal data are given whole below, orders from their own records;
+            // the conversation's state and an invoice form in progress are working data.
+            (
+                RecordKind::Customer,
+                schema::CustomerRecord::Consent
+                | schema::CustomerRecord::FiscalData
+                | schema::CustomerRecord::OrderPointer
+                | schema::CustomerRecord::ConversationState
+                | schema::CustomerRecord::InvoiceForm,
+            ) => {}
+            (RecordKind::Order, _) => {
                 if let Some(doc) = item.get_s("doc") {
                     let mut order: Value =
                         serde_json::from_str(doc).map_err(|e| AppError::Internal(e.into()))?;
@@ -232,7 +235,7 @@ pub async fn export(
                     orders_out.push(order);
                 }
             }
-            _ if pk.starts_with("NOTIF#") => notifications.push(Value::Object(attributes(item))),
+            _ if schema::is_notification(pk) => notifications.push(Value::Object(attributes(item))),
             _ => {
                 let mut entry = attributes(item);
                 entry.insert(
@@ -311,7 +314,7 @@ pub async fn export(
     let now = deps.clock.now();
     let data = json!({
         "wa_id": wa_id,
-        "also_known_as": found.ids.iter().skip(1).filter(|i| !i.starts_with("521")).collect::<Vec<_>>(),
+        "also_known_as": found.ids.iter().filter(|i| !mostrador_core::phone::spellings(wa_id).contains(i)).collect::<Vec<_>>(),
         "generated_at": now.to_rfc3339(),
         "profile": profile,
         "consent": consent,
@@ -453,7 +456,7 @@ pub async fn erase(
     let table = TenantTable::new(deps.table.clone(), merchant);
     let found = find(&table, wa_id).await?;
     if found.items.is_empty() {
-        return Err(AppError::NotFound("cliente".into()));
+        return Err(AppError::NotFound("customer".into()));
     }
     let open: Vec<String> = found
         .items
@@ -464,7 +467,7 @@ pub async fn erase(
                 .and_then(|s| serde_json::from_value::<OrderStatus>(json!(s)).ok())
                 .is_some_and(in_course)
         })
-        .filter_map(|(_, i)| i.get_s("pk").and_then(|pk| pk.strip_prefix("ORDER#")))
+        .filter_map(|(_, i)| i.get_s("pk").and_then(schema::order_id_of))
         .map(str::to_owned)
         .collect();
     if !open.is_empty() {
@@ -538,7 +541,7 @@ pub async fn erase(
     }
     let mut files_deleted = 0;
     for key in blobs {
-        if key.starts_with("invoices/") {
+        if key.starts_with(&issue::files_prefix(merchant)) {
             continue;
         }
         if deps

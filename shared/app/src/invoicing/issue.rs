@@ -110,7 +110,12 @@ pub fn record_key(id: &str) -> Key {
 
 /// Blob keys of an invoice's files.
 pub fn blob_key(merchant: &MerchantId, id: &str, file: &str) -> String {
-    format!("invoices/{merchant}/{id}/{file}")
+    format!("{}{id}/{file}", files_prefix(merchant))
+}
+
+/// Where every invoice file of a merchant is stored (kept 5 years, never erased with a customer).
+pub fn files_prefix(merchant: &MerchantId) -> String {
+    format!("invoices/{merchant}/")
 }
 
 /// Reads an invoice record.

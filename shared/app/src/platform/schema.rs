@@ -245,6 +245,58 @@ pub fn privacy_audit(at_ms: i64, id: &str) -> Key {
     Key::new(PRIVACY_AUDIT, format!("{at_ms:013}#{id}"))
 }
 
+/// The partition of invoice records.
+pub const INVOICES: &str = "INVOICES";
+
+/// The id an alias item (`ALIAS#{id}`) records a customer for, from its logical partition key.
+pub fn alias_of(pk: &str) -> Option<&str> {
+    pk.strip_prefix("ALIAS#")
+}
+
+/// The order id of an order's logical partition key (`ORDER#{id}`).
+pub fn order_id_of(pk: &str) -> Option<&str> {
+    pk.strip_prefix("ORDER#")
+}
+
+/// Whether a logical partition key is a notification's.
+pub fn is_notification(pk: &str) -> bool {
+    pk.starts_with("NOTIF#")
+}
+
+/// What one item of a customer's partition is, from its sort key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerRecord {
+    Profile,
+    /// A conversation message, with the second it happened.
+    Message(Option<i64>),
+    Note,
+    /// The standing consent or an entry of its history.
+    Consent,
+    FiscalData,
+    /// The pointer to one of the customer's orders.
+    OrderPointer,
+    ConversationState,
+    InvoiceForm,
+    Other,
+}
+
+/// Reads a customer partition's sort key.
+pub fn customer_record(sk: &str) -> CustomerRecord {
+    match sk {
+        "PROFILE" => CustomerRecord::Profile,
+        "FISCAL" => CustomerRecord::FiscalData,
+        "CONV" => CustomerRecord::ConversationState,
+        "INVOICE_FORM" => CustomerRecord::InvoiceForm,
+        _ if sk.starts_with("MSG#") => {
+            CustomerRecord::Message(sk.split('#').nth(1).and_then(|t| t.parse().ok()))
+        }
+        _ if sk.starts_with(NOTE_PREFIX) => CustomerRecord::Note,
+        _ if sk.starts_with("CONSENT") => CustomerRecord::Consent,
+        _ if sk.starts_with("ORDER#") => CustomerRecord::OrderPointer,
+        _ => CustomerRecord::Other,
+    }
+}
+
 /// What kind of record a merchant item is, for a customer's data export and erasure, from its
 /// logical partition key.
 pub fn record_kind(pk: &str) -> mostrador_core::privacy::RecordKind {
@@ -253,7 +305,7 @@ pub fn record_kind(pk: &str) -> mostrador_core::privacy::RecordKind {
         RecordKind::Customer
     } else if pk.starts_with("ORDER#") {
         RecordKind::Order
-    } else if pk == "INVOICES" || pk == GLOBAL_ADJUSTMENTS || pk == "FOLIO_OF" {
+    } else if pk == INVOICES || pk == GLOBAL_ADJUSTMENTS || pk == "FOLIO_OF" {
         RecordKind::Invoice
     } else if pk == PRIVACY_REQUESTS || pk == PRIVACY_AUDIT {
         RecordKind::PrivacyLog
@@ -370,6 +422,52 @@ mod tests {
         for (key, (pk, sk)) in cases {
             assert_eq!(pk_sk(&key), (pk.to_owned(), sk.to_owned()));
         }
+    }
+
+    #[test]
+    fn customer_partition_items_are_read_back_from_the_keys_the_builders_write() {
+        let sk = |k: Key| k.sk;
+        assert_eq!(
+            customer_record(&sk(customer_profile("521"))),
+            CustomerRecord::Profile
+        );
+        assert_eq!(
+            customer_record(&sk(conversation_message("521", 1_700_000_000, "w"))),
+            CustomerRecord::Message(Some(1_700_000_000))
+        );
+        assert_eq!(
+            customer_record(&sk(conversation_note("521", 5, "n"))),
+            CustomerRecord::Note
+        );
+        assert_eq!(
+            customer_record(&sk(consent("521"))),
+            CustomerRecord::Consent
+        );
+        assert_eq!(
+            customer_record("CONSENT#0000000000001#ab"),
+            CustomerRecord::Consent
+        );
+        assert_eq!(
+            customer_record(&sk(fiscal_data("521"))),
+            CustomerRecord::FiscalData
+        );
+        assert_eq!(
+            customer_record(&sk(customer_order("521", "2026", "O1"))),
+            CustomerRecord::OrderPointer
+        );
+        assert_eq!(
+            customer_record(&sk(conversation_state("521"))),
+            CustomerRecord::ConversationState
+        );
+        assert_eq!(
+            customer_record(&sk(invoice_form("521"))),
+            CustomerRecord::InvoiceForm
+        );
+        assert_eq!(customer_record("SOMETHING"), CustomerRecord::Other);
+        assert_eq!(alias_of(&customer_alias("MX.1").pk), Some("MX.1"));
+        assert_eq!(order_id_of(&order("O1").pk), Some("O1"));
+        assert!(is_notification(&notification("n1").pk));
+        assert!(!is_notification(&order("n1").pk));
     }
 
     #[test]

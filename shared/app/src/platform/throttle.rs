@@ -62,7 +62,7 @@ pub async fn take_pair_slot(
     limit: PairLimit,
     now_ms: i64,
 ) -> Result<Permit, StoreError> {
-    let key = Key::new(format!("PAIR#{phone_number_id}#{wa_id}"), "GCRA");
+    let key = pair_key(phone_number_id, wa_id);
     let tolerance = limit.interval_ms * (limit.burst - 1).max(0);
     // Optimistic concurrency: retry when another consumer moved the pair's clock first.
     for _ in 0..8 {
@@ -97,12 +97,13 @@ pub async fn forget_pair(
     wa_id: &str,
 ) -> Result<(), StoreError> {
     table
-        .delete(
-            &Key::new(format!("PAIR#{phone_number_id}#{wa_id}"), "GCRA"),
-            None,
-        )
+        .delete(&pair_key(phone_number_id, wa_id), None)
         .await
         .map(|_| ())
+}
+
+fn pair_key(phone_number_id: &str, wa_id: &str) -> Key {
+    Key::new(format!("PAIR#{phone_number_id}#{wa_id}"), "GCRA")
 }
 
 #[cfg(test)]

@@ -175,15 +175,6 @@ async fn messages(
     Query(page): Query<Page>,
 ) -> Result<Json<Value>, AppError> {
     let wa = customer(&wa_id)?;
-    crate::parties::privacy::audit(
-        &deps,
-        &caller.table,
-        &caller.actor,
-        &caller.key_id,
-        "read_conversation",
-        &wa,
-    )
-    .await?;
     let q = TableQuery::partition(format!("CUST#{wa}"))
         .prefix("MSG#")
         .backward()
@@ -222,6 +213,15 @@ async fn messages(
     if items.is_empty() && !visible(&caller, &scope, &wa).await? {
         return Err(AppError::NotFound("conversation".into()));
     }
+    crate::parties::privacy::audit(
+        &deps,
+        &caller.table,
+        &caller.actor,
+        &caller.key_id,
+        "read_conversation",
+        &wa,
+    )
+    .await?;
     let state = conversation::load_state(&caller.table, &wa).await?;
     let profile = caller
         .table
