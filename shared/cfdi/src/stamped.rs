@@ -124,12 +124,31 @@ pub struct Concepto {
 }
 
 impl Concepto {
-    /// The IVA (impuesto 002) transferred on this line, as written (`None` when exempt or absent).
-    pub fn iva_trasladado(&self) -> Option<&str> {
-        self.traslados
+    /// The IVA (impuesto 002) transferred on this line: as written when there is one traslado, the
+    /// sum of all of them (to the most decimals written) when a line carries several rates, as a
+    /// global invoice's ticket with 16 % and 0 % products does. `None` when exempt or absent.
+    pub fn iva_trasladado(&self) -> Option<String> {
+        let written: Vec<&str> = self
+            .traslados
             .iter()
-            .find(|t| t.impuesto == "002")
-            .and_then(|t| t.importe.as_deref())
+            .filter(|t| t.impuesto == "002")
+            .filter_map(|t| t.importe.as_deref())
+            .collect();
+        match written.as_slice() {
+            [] => None,
+            [one] => Some((*one).to_owned()),
+            many => {
+                let mut sum = rust_decimal::Decimal::ZERO;
+                let mut scale = 0;
+                for amount in many {
+                    let value: rust_decimal::Decimal = amount.parse().ok()?;
+                    scale = scale.max(value.scale());
+                    sum = sum.checked_add(value)?;
+                }
+                sum.rescale(scale);
+                Some(sum.to_string())
+            }
+        }
     }
 }
 
@@ -562,6 +581,49 @@ fn normalize_space(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn iva(importe: Option<&str>, tasa: &str) -> Tax {
+        Tax {
+            base: Some("100.00".into()),
+            impuesto: "002".into(),
+            tipo_factor: Some(if importe.is_some() { "Tasa" } else { "Exento" }.into()),
+            tasa_o_cuota: importe.map(|_| tasa.into()),
+            importe: importe.map(str::to_owned),
+        }
+    }
+
+    fn concepto(traslados: Vec<Tax>) -> Concepto {
+        Concepto {
+            clave_prod_serv: "01010101".into(),
+            no_identificacion: Some("T1".into()),
+            cantidad: "1".into(),
+            clave_unidad: "ACT".into(),
+            unidad: None,
+            descripcion: "Venta".into(),
+            valor_unitario: "200.00".into(),
+            importe: "200.00".into(),
+            descuento: None,
+            objeto_imp: "02".into(),
+            traslados,
+            retenciones: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_ticket_with_several_rates_shows_all_its_iva() {
+        let one = concepto(vec![iva(Some("16.00"), "0.160000")]);
+        assert_eq!(one.iva_trasladado().as_deref(), Some("16.00"));
+        let mixed = concepto(vec![
+            iva(Some("16.00"), "0.160000"),
+            iva(Some("0.00"), "0.000000"),
+            iva(Some("7.999999"), "0.080000"),
+        ]);
+        assert_eq!(mixed.iva_trasladado().as_deref(), Some("23.999999"));
+        let exempt = concepto(vec![iva(None, "")]);
+        assert_eq!(exempt.iva_trasladado(), None);
+        let with_exempt = concepto(vec![iva(None, ""), iva(Some("4.80"), "0.160000")]);
+        assert_eq!(with_exempt.iva_trasladado().as_deref(), Some("4.80"));
+    }
 
     #[test]
     fn qr_total_drops_non_significant_zeros_but_keeps_one_decimal() {

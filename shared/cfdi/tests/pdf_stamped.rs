@@ -53,7 +53,7 @@ fn reads_every_printed_field_with_exact_amounts() {
     assert_eq!(concepto.valor_unitario, "100.00");
     assert_eq!(concepto.importe, "100.00");
     assert_eq!(concepto.objeto_imp, "02");
-    assert_eq!(concepto.iva_trasladado(), Some("16.00"));
+    assert_eq!(concepto.iva_trasladado().as_deref(), Some("16.00"));
 
     let impuestos = cfdi.impuestos.as_ref().expect("taxes summary");
     assert_eq!(

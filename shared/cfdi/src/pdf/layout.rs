@@ -406,7 +406,7 @@ impl Layout<'_> {
         let descripcion = wrap(&concepto.descripcion, regular, ROW_SIZE, inner(3));
         let detail = wrap(&concepto_detail(concepto), regular, DETAIL_SIZE, inner(3));
         let iva = match concepto.iva_trasladado() {
-            Some(importe) => money(importe),
+            Some(importe) => money(&importe),
             None if concepto
                 .traslados
                 .iter()
