@@ -461,6 +461,78 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
     .await;
     assert_eq!(status, 200, "{cancelled}");
     assert!(cancelled["cancel_status"].is_string(), "{cancelled}");
+
+    // The accountant's month: every CFDI stamped in it, XML and PDF, with the summaries.
+    let (_, one) = json_of(app.as_merchant(&key, Method::GET, "/v1/invoices/OINV1")).await;
+    let month = one["stamped_at"].as_str().expect("stamped")[..7].to_owned();
+    let (status, bad) =
+        json_of(app.as_merchant(&key, Method::GET, "/v1/invoices/export?month=2026-13")).await;
+    assert_eq!(status, 422, "{bad}");
+    let (status, export) = json_of(app.as_merchant(
+        &key,
+        Method::GET,
+        &format!("/v1/invoices/export?month={month}"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{export}");
+    let (_, all) = json_of(app.as_merchant(&key, Method::GET, "/v1/invoices?limit=200")).await;
+    let stamped_this_month = all["invoices"]
+        .as_array()
+        .expect("invoices")
+        .iter()
+        .filter(|i| {
+            i["uuid"].is_string()
+                && i["stamped_at"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with(&month))
+        })
+        .count();
+    assert_eq!(export["invoices"], stamped_this_month, "{export}");
+    assert_eq!(
+        export["files"],
+        2 * stamped_this_month,
+        "an XML and a PDF each"
+    );
+    let link = export["url"].as_str().expect("a link");
+    let path = &link[link.find("/files/").expect("a /files/ link")..];
+    let r = app
+        .http
+        .get(format!("{}{path}", app.url))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/zip");
+    let bytes = r.bytes().await.expect("zip");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("a zip");
+    let names: Vec<String> = zip.file_names().map(str::to_owned).collect();
+    for folder in ["facturas/", "globales/", "notas_de_credito/"] {
+        assert!(
+            names
+                .iter()
+                .any(|n| n.starts_with(folder) && n.ends_with(".xml")),
+            "{folder} in {names:?}"
+        );
+    }
+    let mut read = |name: &str| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(name).expect(name), &mut text)
+            .expect("read");
+        text
+    };
+    let summary = read("resumen.csv");
+    assert_eq!(summary.lines().count(), 1 + stamped_this_month, "{summary}");
+    assert!(
+        summary
+            .lines()
+            .any(|l| l.contains("OINV2") && l.contains(",02,")),
+        "the cancellation and its motivo are on the invoice's row: {summary}"
+    );
+    let tickets = read("tickets_globales.csv");
+    assert!(
+        tickets.lines().count() > 1,
+        "the global's tickets: {tickets}"
+    );
     app.stop().await;
 }
 

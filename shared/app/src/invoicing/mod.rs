@@ -5,6 +5,7 @@ pub mod build;
 pub mod cancel;
 pub mod chat_flow;
 pub mod documents;
+pub mod export;
 pub mod fiscal;
 pub mod global;
 pub mod issue;

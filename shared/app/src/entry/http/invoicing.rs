@@ -37,6 +37,7 @@ pub fn routes() -> Router<Deps> {
         .route("/v1/orders/{order_id}/invoice", post(invoice_order))
         .route("/v1/invoices", get(list))
         .route("/v1/invoices/adjustments", get(adjustments))
+        .route("/v1/invoices/export", get(export_month))
         .route("/v1/invoices/{id}", get(show))
         .route("/v1/invoices/{id}/xml", get(xml))
         .route("/v1/invoices/{id}/pdf", get(pdf))
@@ -252,6 +253,26 @@ async fn list(
     Ok(Json(json!({ "invoices": invoices, "cursor": cursor })))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    month: String,
+}
+
+/// The accountant's month: a link to one ZIP with every CFDI stamped in `month` (XML and PDF) and
+/// its CSV summaries. A branch-limited key gets its branch's.
+async fn export_month(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Query(q): Query<ExportQuery>,
+) -> Result<Json<crate::invoicing::export::MonthExport>, AppError> {
+    let month = crate::invoicing::export::parse_month(&q.month)?;
+    Ok(Json(
+        crate::invoicing::export::month(&deps, &caller.merchant, &month, caller.branch.as_deref())
+            .await?,
+    ))
+}
+
 async fn adjustments(Merchant(caller): Merchant) -> Result<Json<Value>, AppError> {
     whole_merchant(&caller)?;
     let page = caller
@@ -400,6 +421,8 @@ async fn file(State(deps): State<Deps>, Path(token): Path<String>) -> Result<Res
     };
     let content_type = if name.ends_with(".pdf") {
         "application/pdf"
+    } else if name.ends_with(".zip") {
+        "application/zip"
     } else {
         "application/xml"
     };
