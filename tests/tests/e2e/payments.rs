@@ -362,6 +362,74 @@ async fn partial_payments_are_flagged_and_unknown_orders_acknowledged(engine: En
             .is_some_and(|r| r.contains("$90.00")),
         "{issues}"
     );
+    assert!(
+        issues["issues"][0]["resolution"].is_null(),
+        "open: {issues}"
+    );
+
+    // The owner decides: the short payment is accepted and settles its order, once.
+    let resolve = |kind: &str, event_id: &str, action: &str| {
+        s.app
+            .as_merchant(&s.key, Http::POST, "/v1/payments/issues/resolve")
+            .json(
+                &serde_json::json!({ "kind": kind, "provider": "sandbox", "event_id": event_id,
+                           "action": action, "note": "el cliente completó en efectivo" }),
+            )
+            .send()
+    };
+    let r = resolve("flagged", "evt_short", "accept")
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let accepted: Value = r.json().await.expect("json");
+    assert_eq!(accepted["resolution"], "accept", "{accepted}");
+    assert!(accepted["resolved_at"].is_string(), "{accepted}");
+    assert_eq!(s.status("OPAY4").await, "paid");
+    assert_eq!(s.stock().await, (38, 0), "the reservation committed");
+    let r = resolve("flagged", "evt_short", "refund")
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 409, "resolved once");
+    // An unmatched payment has no order to settle: given back or dismissed.
+    let r = resolve("unmatched", "evt_x", "accept").await.expect("send");
+    assert_eq!(r.status(), 409);
+    let why: Value = r.json().await.expect("json");
+    assert!(why.to_string().contains("ningún pedido"), "{why}");
+    let r = resolve("unmatched", "evt_x", "dismiss")
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let r = resolve("refunded", "evt_x", "dismiss").await.expect("send");
+    assert_eq!(r.status(), 422);
+    let r = resolve("flagged", "evt_none", "dismiss")
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 404);
+    // A payment after the order was cancelled is given back; the order stays cancelled.
+    s.order("OPAY6").await;
+    let r = s
+        .app
+        .as_merchant(&s.key, Http::POST, "/v1/orders/OPAY6/cancel")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let late: Value = s
+        .callback(&event("evt_late", "payment.paid", "OPAY6", 9_100), 0, false)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(late["result"], "flagged");
+    let r = resolve("flagged", "evt_late", "accept")
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 409, "a cancelled order is not charged");
+    let r = resolve("flagged", "evt_late", "refund")
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    assert_eq!(s.status("OPAY6").await, "cancelled");
     let r = s
         .app
         .http

@@ -436,23 +436,7 @@ pub async fn issues(table: &TenantTable) -> Result<Vec<serde_json::Value>, AppEr
             let page = table
                 .query(mostrador_store::Query::partition(kind.partition()).after(cursor))
                 .await?;
-            for item in &page.items {
-                let event: serde_json::Value = item
-                    .get_s("event")
-                    .and_then(|e| serde_json::from_str(e).ok())
-                    .unwrap_or(serde_json::Value::Null);
-                let provider = item.get_s("provider").map(str::to_owned).or_else(|| {
-                    item.get_s("sk")
-                        .and_then(|sk| sk.split_once('#'))
-                        .map(|(p, _)| p.to_owned())
-                });
-                out.push(serde_json::json!({
-                    "kind": kind.name(),
-                    "provider": provider,
-                    "reason": item.get_s("reason"),
-                    "event": event,
-                }));
-            }
+            out.extend(page.items.iter().map(|item| issue_view(kind, item)));
             match page.cursor {
                 Some(c) => cursor = Some(c),
                 None => break,
@@ -483,12 +467,25 @@ pub async fn refund(
             order.status.as_str()
         )));
     }
-    let provider_name = item
-        .get_s("payment_provider")
-        .unwrap_or_default()
-        .to_owned();
-    let payment_ref = item.get_s("payment_ref").unwrap_or_default().to_owned();
-    let provider: Box<dyn PaymentProvider> = match provider_name.as_str() {
+    let provider_name = item.get_s("payment_provider").unwrap_or_default();
+    let payment_ref = item.get_s("payment_ref").unwrap_or_default();
+    give_back(deps, merchant, provider_name, payment_ref, None).await?;
+    let refunded = orders::transition(deps, merchant, &order, OrderStatus::Refunded)
+        .await?
+        .ok_or_else(|| AppError::Conflict("the order changed meanwhile; read it again".into()))?;
+    after_refund(deps, merchant, &table, &refunded).await?;
+    Ok(refunded)
+}
+
+/// Gives a payment back through the provider that took it (all of it with `amount: None`).
+async fn give_back(
+    deps: &Deps,
+    merchant: &MerchantId,
+    provider_name: &str,
+    payment_ref: &str,
+    amount: Option<Centavos>,
+) -> Result<(), AppError> {
+    let provider: Box<dyn PaymentProvider> = match provider_name {
         "sandbox" => Box::new(sandbox(deps, merchant)),
         name => match crate::parties::payment_settings::load(deps, merchant).await? {
             Some(c) if c.name() == name => c.adapter(deps, merchant)?,
@@ -500,17 +497,199 @@ pub async fn refund(
         },
     };
     provider
-        .refund(&payment_ref, None)
+        .refund(payment_ref, amount)
         .await
         .map_err(|e| match e {
             PaymentError::Refused(why) => {
                 AppError::Conflict(format!("the provider refused the refund: {why}"))
             }
             other => AppError::Unavailable(other.to_string()),
-        })?;
-    let refunded = orders::transition(deps, merchant, &order, OrderStatus::Refunded)
+        })
+}
+
+/// What the merchant decides about a payment kept for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// Give the money back through the provider; the order is not touched.
+    Refund,
+    /// Keep it: a payment of another amount settles its order as paid; a chargeback the merchant
+    /// accepts (or lost) is booked as a refund (the sale leaves the global or gets its nota).
+    Accept,
+    /// Nothing to do here: handled at the provider, a test event.
+    Dismiss,
+}
+
+impl Resolution {
+    fn name(self) -> &'static str {
+        match self {
+            Resolution::Refund => "refund",
+            Resolution::Accept => "accept",
+            Resolution::Dismiss => "dismiss",
+        }
+    }
+}
+
+/// Which kept payment issue: its kind and the provider's event.
+#[derive(Debug, Clone, Copy)]
+pub struct IssueRef<'a> {
+    pub kind: PaymentIssue,
+    pub provider: &'a str,
+    pub event_id: &'a str,
+}
+
+/// Resolves a kept payment issue once: the money goes back, or is kept, or the issue is dismissed;
+/// the issue records what was decided, by whom and when. A second resolution is refused (409), and
+/// so is one that cannot apply, with the reason in Spanish.
+pub async fn resolve(
+    deps: &Deps,
+    merchant: &MerchantId,
+    issue: IssueRef<'_>,
+    resolution: Resolution,
+    by: &str,
+    note: Option<&str>,
+) -> Result<serde_json::Value, AppError> {
+    let IssueRef {
+        kind,
+        provider,
+        event_id,
+    } = issue;
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let key = crate::platform::schema::payment_issue(kind, provider, event_id);
+    let item = table
+        .get(&key)
         .await?
-        .ok_or_else(|| AppError::Conflict("the order changed meanwhile; read it again".into()))?;
-    after_refund(deps, merchant, &table, &refunded).await?;
-    Ok(refunded)
+        .ok_or_else(|| AppError::NotFound("payment issue".into()))?;
+    if let Some(done) = item.get_s("resolution") {
+        return Err(AppError::Conflict(format!(
+            "este pago ya se resolvió ({done})"
+        )));
+    }
+    let event: PaymentEvent = serde_json::from_str(item.get_s("event").unwrap_or("null"))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    // Claimed first, so that two people resolving at once never refund twice; released if the
+    // action fails.
+    table
+        .update(
+            &key,
+            Update::new().set("resolution", resolution.name()),
+            Some(Condition::AttrNotExists("resolution".into())),
+        )
+        .await
+        .map_err(|e| {
+            if e.is_condition_failed() {
+                AppError::Conflict("este pago ya se está resolviendo".into())
+            } else {
+                e.into()
+            }
+        })?;
+    if let Err(e) = act(deps, merchant, &table, kind, provider, &event, resolution).await {
+        table
+            .update(&key, Update::new().remove("resolution"), None)
+            .await?;
+        return Err(e);
+    }
+    let mut update = Update::new()
+        .set("resolved_at", deps.clock.now_secs())
+        .set("resolved_by", by);
+    if let Some(note) = note.map(str::trim).filter(|n| !n.is_empty()) {
+        update = update.set("resolution_note", note);
+    }
+    let item = table.update(&key, update, None).await?;
+    Ok(issue_view(kind, &item))
+}
+
+async fn act(
+    deps: &Deps,
+    merchant: &MerchantId,
+    table: &TenantTable,
+    kind: PaymentIssue,
+    provider: &str,
+    event: &PaymentEvent,
+    resolution: Resolution,
+) -> Result<(), AppError> {
+    let chargeback = event.state == PaymentState::ChargedBack;
+    match resolution {
+        Resolution::Dismiss => Ok(()),
+        Resolution::Refund if chargeback => Err(AppError::Conflict(format!(
+            "en un contracargo el banco ya devolvió el dinero: acéptalo o respóndelo en {provider}"
+        ))),
+        Resolution::Refund => {
+            let payment_ref = event.payment_ref.as_deref().ok_or_else(|| {
+                AppError::Conflict(format!(
+                    "{provider} no dio la referencia del pago: reembólsalo desde su panel"
+                ))
+            })?;
+            give_back(deps, merchant, provider, payment_ref, event.amount).await
+        }
+        Resolution::Accept => {
+            let order = match (kind, event.order_id.as_deref()) {
+                (PaymentIssue::Flagged, Some(id)) => orders::get(table, id).await?,
+                _ => None,
+            }
+            .ok_or_else(|| {
+                AppError::Conflict(
+                    "el pago no corresponde a ningún pedido: reembólsalo o descártalo".into(),
+                )
+            })?;
+            if chargeback {
+                if !order.status.may_become(OrderStatus::Refunded) {
+                    return Err(AppError::Conflict(format!(
+                        "el pedido {} está {}: no hay venta que devolver",
+                        order.id,
+                        order.status.customer_text()
+                    )));
+                }
+                let refunded = orders::transition(deps, merchant, &order, OrderStatus::Refunded)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::Conflict(
+                            "el pedido cambió mientras tanto; vuelve a leerlo".into(),
+                        )
+                    })?;
+                return after_refund(deps, merchant, table, &refunded).await;
+            }
+            if order.status != OrderStatus::AwaitingPayment {
+                return Err(AppError::Conflict(format!(
+                    "el pedido {} está {}: ya no puede cobrarse con este pago; reembólsalo",
+                    order.id,
+                    order.status.customer_text()
+                )));
+            }
+            let paid = orders::transition(deps, merchant, &order, OrderStatus::Paid)
+                .await?
+                .ok_or_else(|| {
+                    AppError::Conflict("el pedido cambió mientras tanto; vuelve a leerlo".into())
+                })?;
+            settle(deps, merchant, provider, event, &paid).await
+        }
+    }
+}
+
+/// A kept payment issue as the merchant sees it.
+fn issue_view(kind: PaymentIssue, item: &Item) -> serde_json::Value {
+    let event: serde_json::Value = item
+        .get_s("event")
+        .and_then(|e| serde_json::from_str(e).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let provider = item.get_s("provider").map(str::to_owned).or_else(|| {
+        item.get_s("sk")
+            .and_then(|sk| sk.split_once('#'))
+            .map(|(p, _)| p.to_owned())
+    });
+    serde_json::json!({
+        "kind": kind.name(),
+        "provider": provider,
+        "event_id": event["event_id"],
+        "reason": item.get_s("reason"),
+        "event": event,
+        // Set when claimed; shown once the decision is carried out.
+        "resolution": item.get("resolved_at").and(item.get_s("resolution")),
+        "resolved_at": item
+            .get_n("resolved_at")
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .map(|t| t.to_rfc3339()),
+        "resolved_by": item.get_s("resolved_by"),
+        "resolution_note": item.get_s("resolution_note"),
+    })
 }

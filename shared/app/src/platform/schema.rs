@@ -166,6 +166,11 @@ impl PaymentIssue {
             PaymentIssue::Unmatched => "unmatched",
         }
     }
+
+    /// The kind an API name means.
+    pub fn from_name(name: &str) -> Option<PaymentIssue> {
+        PaymentIssue::ALL.into_iter().find(|k| k.name() == name)
+    }
 }
 
 /// One payment the merchant must look at, by the provider's event id.

@@ -6,7 +6,7 @@ use crate::platform::config::Mode;
 use crate::platform::error::AppError;
 use crate::platform::Deps;
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -15,6 +15,7 @@ pub fn routes() -> Router<Deps> {
     Router::new()
         .route("/v1/settings/payments", get(show).put(store))
         .route("/v1/payments/issues", get(issues))
+        .route("/v1/payments/issues/resolve", post(resolve_issue))
 }
 
 /// Payments that need the merchant: paid a different amount, paid after the order expired or was
@@ -27,6 +28,53 @@ async fn issues(Merchant(caller): Merchant) -> Result<Json<Value>, AppError> {
     }
     let issues = crate::flows::paying::issues(&caller.table).await?;
     Ok(Json(json!({ "issues": issues })))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Resolve {
+    /// `flagged` or `unmatched`, as listed.
+    kind: String,
+    provider: String,
+    event_id: String,
+    /// `refund`, `accept` or `dismiss`.
+    action: crate::flows::paying::Resolution,
+    note: Option<String>,
+}
+
+/// The owner decides about a kept payment: give it back, keep it, or dismiss it.
+async fn resolve_issue(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Json(body): Json<Resolve>,
+) -> Result<Json<Value>, AppError> {
+    caller.check_owner()?;
+    let kind = crate::platform::schema::PaymentIssue::from_name(&body.kind).ok_or_else(|| {
+        AppError::Validation(vec![crate::platform::error::FieldError::new(
+            "kind",
+            "flagged o unmatched",
+        )])
+    })?;
+    if body.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+        return Err(AppError::Validation(vec![
+            crate::platform::error::FieldError::new("note", "hasta 500 caracteres"),
+        ]));
+    }
+    Ok(Json(
+        crate::flows::paying::resolve(
+            &deps,
+            &caller.merchant,
+            crate::flows::paying::IssueRef {
+                kind,
+                provider: &body.provider,
+                event_id: &body.event_id,
+            },
+            body.action,
+            &caller.actor,
+            body.note.as_deref(),
+        )
+        .await?,
+    ))
 }
 
 async fn show(
