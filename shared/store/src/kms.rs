@@ -12,15 +12,52 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{DataKeySpec, KeySpec, KeyUsageType};
 use aws_sdk_kms::Client;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Key of the KMS encryption context entry that carries the sealing context.
 pub const CONTEXT_KEY: &str = "mostrador";
 
+/// How long a data key is reused for sealing, and how many values it seals at most (AES-GCM with
+/// random 96-bit nonces stays far from its limits), before KMS is asked for a new one. Without
+/// reuse every sealed value (a conversation message, a customer's fiscal data) would cost a
+/// GenerateDataKey call and every opened one a Decrypt, as the AWS Encryption SDK's caching
+/// materials manager avoids the same way.
+const DATA_KEY_REUSE: Duration = Duration::from_secs(300);
+const DATA_KEY_MAX_USES: u32 = 10_000;
+/// Unwrapped data keys kept for opening, and for how long.
+const OPEN_CACHE_ENTRIES: usize = 1_000;
+
+/// A data key in use for one context: the KMS-wrapped copy goes into every envelope.
+struct SealingKey {
+    wrapped: Vec<u8>,
+    key: [u8; 32],
+    since: Instant,
+    uses: u32,
+}
+
+#[derive(Default)]
+struct Cache {
+    sealing: HashMap<String, SealingKey>,
+    /// (context, wrapped key) → the data key, with when it was unwrapped.
+    opening: HashMap<(String, Vec<u8>), ([u8; 32], Instant)>,
+}
+
 /// Envelope encryption under one KMS key.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct KmsKeys {
     client: Client,
     key_id: String,
+    cache: Arc<Mutex<Cache>>,
+}
+
+impl std::fmt::Debug for KmsKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Data keys are never printed.
+        f.debug_struct("KmsKeys")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl KmsKeys {
@@ -29,6 +66,42 @@ impl KmsKeys {
         Self {
             client,
             key_id: key_id.into(),
+            cache: Arc::new(Mutex::new(Cache::default())),
+        }
+    }
+
+    /// A data key for sealing under `context`: the cached one while it is fresh and not worn out.
+    fn cached_sealing_key(&self, context: &str) -> Option<(Vec<u8>, [u8; 32])> {
+        let mut cache = self.cache.lock().ok()?;
+        let entry = cache.sealing.get_mut(context)?;
+        if entry.since.elapsed() >= DATA_KEY_REUSE || entry.uses >= DATA_KEY_MAX_USES {
+            cache.sealing.remove(context);
+            return None;
+        }
+        entry.uses += 1;
+        Some((entry.wrapped.clone(), entry.key))
+    }
+
+    fn cached_opening_key(&self, context: &str, wrapped: &[u8]) -> Option<[u8; 32]> {
+        let cache = self.cache.lock().ok()?;
+        let (key, since) = cache.opening.get(&(context.to_owned(), wrapped.to_vec()))?;
+        (since.elapsed() < DATA_KEY_REUSE).then_some(*key)
+    }
+
+    fn remember_opening_key(&self, context: &str, wrapped: &[u8], key: [u8; 32]) {
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.opening.len() >= OPEN_CACHE_ENTRIES {
+                cache
+                    .opening
+                    .retain(|_, (_, since)| since.elapsed() < DATA_KEY_REUSE);
+                if cache.opening.len() >= OPEN_CACHE_ENTRIES {
+                    cache.opening.clear();
+                }
+            }
+            cache.opening.insert(
+                (context.to_owned(), wrapped.to_vec()),
+                (key, Instant::now()),
+            );
         }
     }
 }
@@ -40,6 +113,10 @@ fn encryption_context(context: &str) -> HashMap<String, String> {
 #[async_trait]
 impl Keys for KmsKeys {
     async fn seal(&self, plaintext: &[u8], context: &str) -> Result<Vec<u8>, KeysError> {
+        if let Some((wrapped, data_key)) = self.cached_sealing_key(context) {
+            let payload = envelope::encrypt(&data_key, plaintext, context.as_bytes())?;
+            return envelope::pack(&wrapped, &payload);
+        }
         let out = self
             .client
             .generate_data_key()
@@ -57,11 +134,27 @@ impl Keys for KmsKeys {
             .and_then(|p| p.as_ref().try_into().ok())
             .ok_or_else(|| KeysError::Internal("GenerateDataKey returned no 256-bit key".into()))?;
         let payload = envelope::encrypt(&data_key, plaintext, context.as_bytes())?;
-        envelope::pack(wrapped.as_ref(), &payload)
+        let sealed = envelope::pack(wrapped.as_ref(), &payload)?;
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.sealing.insert(
+                context.to_owned(),
+                SealingKey {
+                    wrapped: wrapped.as_ref().to_vec(),
+                    key: data_key,
+                    since: Instant::now(),
+                    uses: 1,
+                },
+            );
+        }
+        self.remember_opening_key(context, wrapped.as_ref(), data_key);
+        Ok(sealed)
     }
 
     async fn open(&self, sealed: &[u8], context: &str) -> Result<Vec<u8>, KeysError> {
         let (wrapped, payload) = envelope::unpack(sealed)?;
+        if let Some(data_key) = self.cached_opening_key(context, wrapped) {
+            return envelope::decrypt(&data_key, payload, context.as_bytes());
+        }
         let result = self
             .client
             .decrypt()
@@ -92,7 +185,11 @@ impl Keys for KmsKeys {
         let data_key = out
             .plaintext()
             .ok_or_else(|| KeysError::Internal("Decrypt returned no plaintext".into()))?;
-        envelope::decrypt(data_key.as_ref(), payload, context.as_bytes())
+        let opened = envelope::decrypt(data_key.as_ref(), payload, context.as_bytes())?;
+        if let Ok(key) = <[u8; 32]>::try_from(data_key.as_ref()) {
+            self.remember_opening_key(context, wrapped, key);
+        }
+        Ok(opened)
     }
 }
 
