@@ -41,8 +41,8 @@ mod local {
 
 mod aws {
     use super::*;
-    use mostrador_store::kms::{create_test_key, KmsKeys};
     use mostrador_store::keys::Keys;
+    use mostrador_store::kms::{create_test_key, KmsKeys};
 
     /// Two fresh KMS keys on moto, so tests are independent.
     async fn make() -> KeysFixture {

@@ -47,6 +47,7 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
         deadline,
         || async {
             conversation::log_message(
+                deps,
                 &table,
                 &conversation::LogEntry {
                     wa_id: &msg.wa_id,

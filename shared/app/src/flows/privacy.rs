@@ -42,7 +42,7 @@ fn mentions(item: &Item, ids: &[String]) -> bool {
 }
 
 /// Walks every item of the merchant and keeps what concerns the customer.
-async fn find(table: &TenantTable, wa_id: &str) -> Result<Found, AppError> {
+async fn find(deps: &Deps, table: &TenantTable, wa_id: &str) -> Result<Found, AppError> {
     let mut all = Vec::new();
     let mut cursor = None;
     loop {
@@ -68,6 +68,9 @@ async fn find(table: &TenantTable, wa_id: &str) -> Result<Found, AppError> {
     let mut items = Vec::new();
     let mut invoice_items = Vec::new();
     for item in all {
+        // Sealed conversation texts are read here, in memory only: the export gives them and the
+        // erasure finds the files they name.
+        let item = crate::parties::conversation::opened(deps, table, &item).await;
         let pk = item.get_s("pk").unwrap_or_default().to_owned();
         let kind = schema::record_kind(&pk);
         if pk == schema::INVOICES {
@@ -178,7 +181,7 @@ pub async fn export(
     actor: &Actor<'_>,
 ) -> Result<Export, AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
-    let found = find(&table, wa_id).await?;
+    let found = find(deps, &table, wa_id).await?;
     if found.items.is_empty() {
         return Err(AppError::NotFound("customer".into()));
     }
@@ -454,7 +457,7 @@ pub async fn erase(
     actor: &Actor<'_>,
 ) -> Result<Erased, AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
-    let found = find(&table, wa_id).await?;
+    let found = find(deps, &table, wa_id).await?;
     if found.items.is_empty() {
         return Err(AppError::NotFound("customer".into()));
     }

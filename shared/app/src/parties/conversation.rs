@@ -230,6 +230,7 @@ pub async fn send_reply(
     let message =
         serde_json::to_string(&envelope.message).map_err(|e| AppError::Internal(e.into()))?;
     log_message(
+        deps,
         &table,
         &LogEntry {
             wa_id: &msg.wa_id,
@@ -261,12 +262,22 @@ pub struct LogEntry<'a> {
     pub logged_ms: i64,
 }
 
-/// Logs one message of a customer's conversation (what the merchant API shows), in order.
+/// The sealing context of a merchant's conversation texts (messages, staff notes): one data key serves the merchant's
+/// messages for a while (see the Keys adapters), never another merchant's.
+fn message_context(merchant: &MerchantId) -> String {
+    format!("merchant:{merchant}:conversation")
+}
+
+/// Logs one message of a customer's conversation (what the merchant API shows), in order. Its body
+/// (what the customer wrote: symptoms, an address) is sealed through Keys; only the merchant's API
+/// opens it.
 pub async fn log_message(
+    deps: &Deps,
     table: &TenantTable,
     entry: &LogEntry<'_>,
     message_json: &str,
 ) -> Result<(), mostrador_store::StoreError> {
+    let sealed = seal_text(deps, table.merchant(), message_json).await?;
     let mut item = Item::new(&crate::platform::schema::conversation_message(
         entry.wa_id,
         entry.at_secs,
@@ -275,7 +286,7 @@ pub async fn log_message(
     .with("direction", entry.direction)
     .with("logged_ms", entry.logged_ms)
     .with("phone_number_id", entry.phone_number_id)
-    .with("message", message_json);
+    .with("message_sealed", mostrador_store::Value::B(sealed));
     if let Some(branch) = entry.branch_id {
         item = item.with("branch_id", branch);
     }
@@ -285,4 +296,63 @@ pub async fn log_message(
         crate::parties::privacy::message_retention_secs(table, entry.logged_ms / 1000).await?;
     item = item.with("ttl", entry.at_secs.max(entry.logged_ms / 1000) + retention);
     table.put(item, None).await
+}
+
+/// Seals a text of a customer's conversation (a message, a staff note) for the merchant.
+pub async fn seal_text(
+    deps: &Deps,
+    merchant: &MerchantId,
+    text: &str,
+) -> Result<Vec<u8>, mostrador_store::StoreError> {
+    deps.keys
+        .seal(text.as_bytes(), &message_context(merchant))
+        .await
+        .map_err(|e| match e {
+            mostrador_store::KeysError::Unavailable(why) => {
+                mostrador_store::StoreError::Unavailable(why)
+            }
+            other => mostrador_store::StoreError::Internal(other.to_string()),
+        })
+}
+
+/// The text a conversation item keeps under `name`: sealed as `{name}_sealed`, or in clear for
+/// items written before texts were sealed. `None` when absent or unreadable (logged).
+pub async fn text_of(deps: &Deps, table: &TenantTable, item: &Item, name: &str) -> Option<String> {
+    match item.get(&format!("{name}_sealed")) {
+        Some(mostrador_store::Value::B(sealed)) => {
+            match deps
+                .keys
+                .open(sealed, &message_context(table.merchant()))
+                .await
+            {
+                Ok(plain) => String::from_utf8(plain).ok(),
+                Err(e) => {
+                    tracing::warn!(merchant = %table.merchant(), error = %e, "a conversation text cannot be opened");
+                    None
+                }
+            }
+        }
+        _ => item.get_s(name).map(str::to_owned),
+    }
+}
+
+/// The message a conversation log item holds, opened; `Null` when it cannot be read.
+pub async fn message_of(deps: &Deps, table: &TenantTable, item: &Item) -> serde_json::Value {
+    text_of(deps, table, item, "message")
+        .await
+        .and_then(|m| serde_json::from_str(&m).ok())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// A copy of a conversation item with its sealed texts opened, for reading in memory only.
+pub async fn opened(deps: &Deps, table: &TenantTable, item: &Item) -> Item {
+    let mut out = item.clone();
+    for name in ["message", "text"] {
+        if item.get(&format!("{name}_sealed")).is_some() {
+            if let Some(text) = text_of(deps, table, item, name).await {
+                out.set(name, text);
+            }
+        }
+    }
+    out
 }

@@ -185,29 +185,25 @@ async fn messages(
     let scope = caller.scope().await?;
     // Keys order messages by second; within one second, by when each was logged (a reply after
     // the message it answers), newest first.
-    let mut logged: Vec<&mostrador_store::Item> = result.items.iter().collect();
-    let second = |i: &mostrador_store::Item| {
-        i.get_s("sk")
-            .and_then(|sk| sk.split('#').nth(1))
-            .and_then(|t| t.parse::<i64>().ok())
-            .unwrap_or(0)
+    let at = |i: &mostrador_store::Item| match crate::platform::schema::customer_record(
+        i.get_s("sk").unwrap_or_default(),
+    ) {
+        crate::platform::schema::CustomerRecord::Message(at) => at,
+        _ => None,
     };
-    logged.sort_by_key(|i| std::cmp::Reverse((second(i), i.get_n("logged_ms").unwrap_or(0))));
-    let items: Vec<Value> = logged
-        .into_iter()
+    let mut logged: Vec<&mostrador_store::Item> = result
+        .items
+        .iter()
         .filter(|i| scope.allows(i.get_s("phone_number_id"), i.get_s("branch_id")))
-        .map(|i| {
-            let at = i
-                .get_s("sk")
-                .and_then(|sk| sk.split('#').nth(1))
-                .and_then(|t| t.parse::<i64>().ok());
-            let message: Value = i
-                .get_s("message")
-                .and_then(|m| serde_json::from_str(m).ok())
-                .unwrap_or(Value::Null);
-            json!({ "direction": i.get_s("direction"), "at": at, "message": message })
-        })
         .collect();
+    logged.sort_by_key(|i| {
+        std::cmp::Reverse((at(i).unwrap_or(0), i.get_n("logged_ms").unwrap_or(0)))
+    });
+    let mut items: Vec<Value> = Vec::with_capacity(logged.len());
+    for i in logged {
+        let message = conversation::message_of(&deps, &caller.table, i).await;
+        items.push(json!({ "direction": i.get_s("direction"), "at": at(i), "message": message }));
+    }
     // A branch-limited key sees a customer who writes to its number, or whose messages on this
     // page went through it; of anyone else, not even the name.
     if items.is_empty() && !visible(&caller, &scope, &wa).await? {
@@ -252,6 +248,7 @@ struct NewNote {
 
 /// Staff notes on a conversation, oldest first (never sent to the customer).
 async fn list_notes(
+    State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(wa_id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
@@ -267,18 +264,15 @@ async fn list_notes(
                 .limit(200),
         )
         .await?;
-    let notes: Vec<Value> = page
-        .items
-        .iter()
-        .map(|i| {
-            json!({
-                "id": i.get_s("id"),
-                "text": i.get_s("text"),
-                "author": i.get_s("author"),
-                "at": i.get_n("at"),
-            })
-        })
-        .collect();
+    let mut notes: Vec<Value> = Vec::with_capacity(page.items.len());
+    for i in &page.items {
+        notes.push(json!({
+            "id": i.get_s("id"),
+            "text": conversation::text_of(&deps, &caller.table, i, "text").await,
+            "author": i.get_s("author"),
+            "at": i.get_n("at"),
+        }));
+    }
     Ok(Json(json!({ "notes": notes })))
 }
 
@@ -307,7 +301,12 @@ async fn add_note(
         .put(
             mostrador_store::Item::new(&crate::platform::schema::conversation_note(&wa, at, &id))
                 .with("id", id.as_str())
-                .with("text", text)
+                .with(
+                    "text_sealed",
+                    mostrador_store::Value::B(
+                        conversation::seal_text(&deps, &caller.merchant, text).await?,
+                    ),
+                )
                 .with("author", caller.actor.as_str())
                 .with("at", at / 1000),
             None,

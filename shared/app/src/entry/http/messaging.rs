@@ -127,6 +127,7 @@ async fn send(
     let message =
         serde_json::to_string(&envelope.message).map_err(|e| AppError::Internal(e.into()))?;
     conversation::log_message(
+        &deps,
         &caller.table,
         &conversation::LogEntry {
             wa_id: &envelope.message.to,
