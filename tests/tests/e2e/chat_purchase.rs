@@ -803,13 +803,25 @@ async fn a_confirmation_retried_after_a_crash_reaches_the_same_order(engine: Eng
     };
     let order = json!({ "from": CUSTOMER, "id": "wamid.crash.order", "timestamp": "1", "type": "order", "order": { "catalog_id": "123", "product_items": [
         { "product_retailer_id": "7501008491072", "quantity": 2, "item_price": 45.5, "currency": "MXN" } ] } });
-    mostrador_app::flows::chat::converse(&app.deps, &envelope("wamid.crash.order", order))
+    mostrador_app::flows::chat::converse(&app.deps, &envelope("wamid.crash.order", order.clone()))
         .await
         .expect("summary");
     let table = TenantTable::new(app.deps.table.clone(), &merchant);
     let cart = conversation::load_state(&table, "525512345678")
         .await
         .expect("state");
+    // A crash after the cart was saved, before the message was marked done: the retry finds the
+    // cart this very message produced and does not add the two boxes again.
+    mostrador_app::flows::chat::converse(&app.deps, &envelope("wamid.crash.order", order))
+        .await
+        .expect("summary again");
+    assert_eq!(
+        conversation::load_state(&table, "525512345678")
+            .await
+            .expect("state"),
+        cart,
+        "the order message is applied once"
+    );
     let confirm = json!({ "from": CUSTOMER, "id": "wamid.crash.confirm", "timestamp": "2", "type": "interactive", "interactive": { "type": "button_reply", "button_reply": { "id": "confirmar", "title": "Confirmar" } } });
     mostrador_app::flows::chat::converse(
         &app.deps,

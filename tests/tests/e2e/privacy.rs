@@ -559,7 +559,107 @@ async fn messages_expire_after_the_merchant_retention(engine: Engine) {
     app.stop().await;
 }
 
+/// Texts logged in clear before an upgrade are sealed by the operator's one-off call, and still read.
+async fn older_conversation_texts_are_sealed_once(engine: Engine) {
+    use mostrador_app::platform::schema;
+    use mostrador_app::platform::tenant::{MerchantId, TenantTable};
+    use mostrador_store::{Item, Table};
+    let app = TestApp::spawn(engine).await;
+    let (merchant, key) = app.merchant("Farmacia Antigua").await;
+    app.branch(&key, "Centro", Some("106540352240002")).await;
+    let table = TenantTable::new(
+        app.deps.table.clone(),
+        &MerchantId::try_from(merchant.clone()).expect("id"),
+    );
+    let at = chrono::Utc::now().timestamp() - 60;
+    let message = schema::conversation_message(CUSTOMER, at, "wamid.old.1");
+    let words = r#"{"type":"text","text":{"body":"me duele la muela"}}"#;
+    table
+        .put(
+            Item::new(&schema::customer_profile(CUSTOMER))
+                .with("phone_number_id", "106540352240002")
+                .with("last_inbound_at", at),
+            None,
+        )
+        .await
+        .expect("profile");
+    table
+        .put(
+            Item::new(&message)
+                .with("direction", "in")
+                .with("logged_ms", at * 1000)
+                .with("phone_number_id", "106540352240002")
+                .with("message", words),
+            None,
+        )
+        .await
+        .expect("an old message");
+    let note = schema::conversation_note(CUSTOMER, at * 1000, "n1");
+    table
+        .put(
+            Item::new(&note)
+                .with("id", "n1")
+                .with("text", "alérgica a la penicilina")
+                .with("author", "Ana")
+                .with("at", at),
+            None,
+        )
+        .await
+        .expect("an old note");
+    let seal = || {
+        app.admin(
+            Method::POST,
+            &format!("/v1/admin/merchants/{merchant}/seal-conversations"),
+        )
+        .send()
+    };
+    let first: Value = seal().await.expect("send").json().await.expect("json");
+    assert_eq!(first["sealed"], 2, "{first}");
+    let again: Value = seal().await.expect("send").json().await.expect("json");
+    assert_eq!(again["sealed"], 0, "{again}");
+    let stored = table.get(&message).await.expect("get").expect("kept");
+    assert!(stored.get_s("message").is_none() && stored.get("message_sealed").is_some());
+    assert!(stored.ttl().is_some_and(|t| t > at), "given the retention");
+    let stored_note = table.get(&note).await.expect("get").expect("kept");
+    assert!(stored_note.get_s("text").is_none());
+    let (_, conv) = call(
+        &app,
+        &key,
+        Method::GET,
+        &format!("/v1/conversations/{CUSTOMER}/messages"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        conv["messages"][0]["message"]["text"]["body"], "me duele la muela",
+        "{conv}"
+    );
+    let (_, notes) = call(
+        &app,
+        &key,
+        Method::GET,
+        &format!("/v1/conversations/{CUSTOMER}/notes"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        notes["notes"][0]["text"], "alérgica a la penicilina",
+        "{notes}"
+    );
+    let r = app
+        .admin(
+            Method::POST,
+            "/v1/admin/merchants/nobody/seal-conversations",
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+}
+
 on_both_engines!(
     a_customer_gets_their_data_and_has_it_erased,
     messages_expire_after_the_merchant_retention,
+    older_conversation_texts_are_sealed_once,
 );

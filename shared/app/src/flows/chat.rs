@@ -5,7 +5,7 @@
 use crate::commerce::catalog;
 use crate::commerce::orders::{self, Order, OrderLine, OrderStatus, PlaceError};
 use crate::parties::conversation::{
-    input_of, load_settings, load_state, reply_id, save_state, send_reply,
+    input_of, load_settings, load_state_for, reply_id, save_state_after, send_reply,
 };
 use crate::parties::customers;
 use crate::parties::merchants;
@@ -99,7 +99,8 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
         delivery: branch.delivery.as_ref(),
         index: Some(index.as_ref()),
     };
-    let mut state = load_state(&table, &msg.wa_id).await?;
+    let found = load_state_for(&table, &msg.wa_id, &msg.wamid).await?;
+    let mut state = found.clone();
     let mut pending = vec![input];
     let mut reply_no = 0;
     // Messages that follow the step's own replies (payment instructions after the confirmation).
@@ -266,7 +267,15 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
         )
         .await?;
     }
-    save_state(&table, &msg.wa_id, &state, deps.clock.now_secs()).await?;
+    save_state_after(
+        &table,
+        &msg.wa_id,
+        &state,
+        &msg.wamid,
+        &found,
+        deps.clock.now_secs(),
+    )
+    .await?;
     // A cart left in the chat is reminded after a quiet spell (rescheduled at every step).
     crate::commerce::reminders::track_cart(deps, &merchant, msg, &state).await
 }

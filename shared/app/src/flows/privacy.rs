@@ -604,6 +604,68 @@ pub async fn erase(
     })
 }
 
+/// What sealing a merchant's older conversation texts did.
+#[derive(Debug, Serialize)]
+pub struct SealReport {
+    /// Items of customers' partitions read.
+    pub scanned: usize,
+    /// Messages and notes sealed now (a second run seals none).
+    pub sealed: usize,
+}
+
+/// Seals the conversation messages and staff notes a merchant logged in clear before texts were
+/// sealed, and gives those messages the merchant's retention period; run once after upgrading
+/// (running it again changes nothing).
+pub async fn seal_old_conversation_texts(
+    deps: &Deps,
+    merchant: &MerchantId,
+) -> Result<SealReport, AppError> {
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let retention =
+        crate::parties::privacy::message_retention_secs(&table, deps.clock.now_secs()).await?;
+    let prefix = schema::customer_pk("");
+    let mut report = SealReport {
+        scanned: 0,
+        sealed: 0,
+    };
+    let mut cursor = None;
+    loop {
+        let page = table.scan(&prefix, cursor, SCAN_PAGE).await?;
+        for item in &page.items {
+            report.scanned += 1;
+            let record = schema::customer_record(item.get_s("sk").unwrap_or_default());
+            let (name, at) = match record {
+                schema::CustomerRecord::Message(at) => ("message", at),
+                schema::CustomerRecord::Note => ("text", None),
+                _ => continue,
+            };
+            let Some(clear) = item.get_s(name) else {
+                continue;
+            };
+            let Some(key) = item.key() else { continue };
+            let sealed = crate::parties::conversation::seal_text(deps, merchant, clear).await?;
+            let mut update = mostrador_store::Update::new()
+                .set(format!("{name}_sealed"), StoreValue::B(sealed))
+                .remove(name);
+            if let (Some(at), None) = (at, item.ttl()) {
+                update = update.set("ttl", at + retention);
+            }
+            match table.update(&key, update, Some(Condition::Exists)).await {
+                Ok(_) => report.sealed += 1,
+                // Expired or erased meanwhile: nothing to seal.
+                Err(e) if e.is_condition_failed() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    tracing::info!(merchant = %merchant, scanned = report.scanned, sealed = report.sealed, "older conversation texts sealed");
+    Ok(report)
+}
+
 /// An order's document with the customer replaced by the pseudonym, and no name or address.
 fn anonymized_order(doc: &str, ids: &[String], pseudonym: &str) -> Result<String, AppError> {
     let mut order: orders::Order =

@@ -84,6 +84,28 @@ pub async fn load_state(table: &TenantTable, wa_id: &str) -> Result<State, AppEr
         .unwrap_or_default())
 }
 
+/// The state to handle message `wamid` from: the saved one, or — when the saved state is what
+/// handling this very message produced (a retry after a crash that came after the save) — the
+/// state the message found, so that a message is never applied twice (a catalog order added to
+/// the cart again).
+pub async fn load_state_for(
+    table: &TenantTable,
+    wa_id: &str,
+    wamid: &str,
+) -> Result<State, AppError> {
+    let Some(item) = table.get(&state_key(wa_id)).await? else {
+        return Ok(State::default());
+    };
+    let doc = if item.get_s("applied_wamid") == Some(wamid) {
+        item.get_s("prev_doc")
+    } else {
+        item.get_s("doc")
+    };
+    Ok(doc
+        .and_then(|d| serde_json::from_str(d).ok())
+        .unwrap_or_default())
+}
+
 /// Stores the conversation state of one customer.
 pub async fn save_state(
     table: &TenantTable,
@@ -91,17 +113,39 @@ pub async fn save_state(
     state: &State,
     now: i64,
 ) -> Result<(), AppError> {
+    save(table, wa_id, state, None, now).await
+}
+
+/// Stores the state handling message `wamid` produced from `prev`.
+pub async fn save_state_after(
+    table: &TenantTable,
+    wa_id: &str,
+    state: &State,
+    wamid: &str,
+    prev: &State,
+    now: i64,
+) -> Result<(), AppError> {
+    save(table, wa_id, state, Some((wamid, prev)), now).await
+}
+
+async fn save(
+    table: &TenantTable,
+    wa_id: &str,
+    state: &State,
+    applied: Option<(&str, &State)>,
+    now: i64,
+) -> Result<(), AppError> {
     let doc = serde_json::to_string(state).map_err(|e| AppError::Internal(e.into()))?;
     let handed_off = matches!(state, State::HandedOff);
-    table
-        .put(
-            Item::new(&state_key(wa_id))
-                .with("doc", doc)
-                .with("handed_off", handed_off)
-                .with("updated_at", now),
-            None,
-        )
-        .await?;
+    let mut item = Item::new(&state_key(wa_id))
+        .with("doc", doc)
+        .with("handed_off", handed_off)
+        .with("updated_at", now);
+    if let Some((wamid, prev)) = applied {
+        let prev = serde_json::to_string(prev).map_err(|e| AppError::Internal(e.into()))?;
+        item = item.with("applied_wamid", wamid).with("prev_doc", prev);
+    }
+    table.put(item, None).await?;
     // The merchant's list of conversations waiting for a human.
     let marker = crate::platform::schema::handoff(wa_id);
     if handed_off {

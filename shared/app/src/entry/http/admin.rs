@@ -25,6 +25,10 @@ pub fn routes() -> Router<Deps> {
             "/v1/admin/merchants/{merchant_id}/api-keys/{key_id}",
             delete(revoke_key),
         )
+        .route(
+            "/v1/admin/merchants/{merchant_id}/seal-conversations",
+            post(seal_conversations),
+        )
         .route("/v1/admin/queues", get(queues))
         .route("/v1/admin/queues/{queue}/dead-letters", get(dead_letters))
         .route("/v1/admin/queues/{queue}/replay", post(replay))
@@ -55,6 +59,21 @@ async fn get_merchant(
         .await?
         .map(Json)
         .ok_or_else(|| AppError::NotFound("merchant".into()))
+}
+
+/// Seals the conversation texts a merchant logged in clear before an upgrade (idempotent).
+async fn seal_conversations(
+    _: Admin,
+    State(deps): State<Deps>,
+    Path(id): Path<String>,
+) -> Result<Json<crate::flows::privacy::SealReport>, AppError> {
+    let id = merchant_id(id)?;
+    if merchants::get_merchant(&deps, &id).await?.is_none() {
+        return Err(AppError::NotFound("merchant".into()));
+    }
+    Ok(Json(
+        crate::flows::privacy::seal_old_conversation_texts(&deps, &id).await?,
+    ))
 }
 
 async fn issue_key(
