@@ -25,8 +25,8 @@ pub const CONTEXT_KEY: &str = "mostrador";
 /// materials manager avoids the same way.
 const DATA_KEY_REUSE: Duration = Duration::from_secs(300);
 const DATA_KEY_MAX_USES: u32 = 10_000;
-/// Unwrapped data keys kept for opening, and for how long.
-const OPEN_CACHE_ENTRIES: usize = 1_000;
+/// Data keys kept per cache (sealing and opening), at most.
+const CACHE_ENTRIES: usize = 1_000;
 
 /// A data key in use for one context: the KMS-wrapped copy goes into every envelope.
 struct SealingKey {
@@ -90,11 +90,11 @@ impl KmsKeys {
 
     fn remember_opening_key(&self, context: &str, wrapped: &[u8], key: [u8; 32]) {
         if let Ok(mut cache) = self.cache.lock() {
-            if cache.opening.len() >= OPEN_CACHE_ENTRIES {
+            if cache.opening.len() >= CACHE_ENTRIES {
                 cache
                     .opening
                     .retain(|_, (_, since)| since.elapsed() < DATA_KEY_REUSE);
-                if cache.opening.len() >= OPEN_CACHE_ENTRIES {
+                if cache.opening.len() >= CACHE_ENTRIES {
                     cache.opening.clear();
                 }
             }
@@ -136,6 +136,16 @@ impl Keys for KmsKeys {
         let payload = envelope::encrypt(&data_key, plaintext, context.as_bytes())?;
         let sealed = envelope::pack(wrapped.as_ref(), &payload)?;
         if let Ok(mut cache) = self.cache.lock() {
+            // Contexts named after one record (an order's receptor) are sealed once: keep the map
+            // bounded by dropping what is past its reuse period, then everything if still full.
+            if cache.sealing.len() >= CACHE_ENTRIES {
+                cache
+                    .sealing
+                    .retain(|_, k| k.since.elapsed() < DATA_KEY_REUSE);
+                if cache.sealing.len() >= CACHE_ENTRIES {
+                    cache.sealing.clear();
+                }
+            }
             cache.sealing.insert(
                 context.to_owned(),
                 SealingKey {

@@ -323,6 +323,23 @@ async fn a_customer_gets_their_data_and_has_it_erased(engine: Engine) {
     .await;
     assert_eq!(bad["error"]["code"], "validation_failed", "{bad}");
 
+    // The invoice's PDF and XML have reached the customer (the sender paces messages to one
+    // customer, so this may take a while).
+    let mut delivered = false;
+    for _ in 0..600 {
+        let (_, o) = call(&app, &key, Method::GET, "/v1/outbox?limit=200", None).await;
+        let documents = o["messages"].as_array().map_or(0, |m| {
+            m.iter()
+                .filter(|m| m["message"]["type"] == "document")
+                .count()
+        });
+        if documents >= 2 {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(delivered, "the invoice was never delivered");
     // The notification has gone out (nothing for this customer is in flight when they ask); the
     // sender paces messages to one customer, so this may take a while.
     let id = notification["id"]

@@ -525,6 +525,20 @@ pub async fn erase(
             }
         }
     }
+    // A reply or document being sent while this ran may have written its record after the scan
+    // read past it: a second pass deletes what appeared (the profile is gone now, so the chat
+    // sends the customer nothing new).
+    let again = find(deps, &table, wa_id).await?;
+    for (kind, item) in &again.items {
+        if erasure_of(*kind) != Erasure::Delete {
+            continue;
+        }
+        let Some(key) = item.key() else { continue };
+        blobs.extend(blob_keys(item, merchant));
+        if table.delete(&key, None).await?.is_some() {
+            deleted += 1;
+        }
+    }
     // Invoices name the order, not the customer: they are kept as they are, and said so.
     if !found.invoices.is_empty() {
         if let Some(why) = kept_because(RecordKind::Invoice) {
