@@ -1,6 +1,7 @@
 //! Domain rules of mostrador: pure types and functions, no I/O and no async.
 
 pub mod accounts;
+pub mod backup;
 pub mod catalog;
 pub mod clabe;
 pub mod clock;

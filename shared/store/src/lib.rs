@@ -2,6 +2,7 @@
 //! idempotency records kept on the Table.
 
 pub mod aws;
+pub mod backup;
 pub mod blobs;
 pub mod dynamodb;
 pub mod idempotency;
