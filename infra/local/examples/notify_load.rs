@@ -95,6 +95,7 @@ async fn main() -> anyhow::Result<()> {
         mostrador_local::Options {
             pollers: true,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await?;

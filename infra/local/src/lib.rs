@@ -1,11 +1,13 @@
 //! The whole system in one process: every HTTP route, a poller per queue and the scheduler, on the
 //! same app functions the Lambdas call.
 
+pub mod backups;
 pub mod checkout;
 pub mod demo;
 pub mod pollers;
 pub mod sandbox;
 pub mod schedule;
+pub mod upkeep;
 
 use mostrador_app::entry::jobs;
 use mostrador_app::Deps;
@@ -27,10 +29,12 @@ pub struct Running {
 }
 
 /// What to start besides the HTTP server.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     pub pollers: bool,
     pub scheduler: bool,
+    /// Scheduled backups of the data directory (embedded engine).
+    pub backups: Option<backups::Plan>,
 }
 
 impl Default for Options {
@@ -38,6 +42,7 @@ impl Default for Options {
         Self {
             pollers: true,
             scheduler: true,
+            backups: None,
         }
     }
 }
@@ -95,6 +100,9 @@ pub async fn start(
     }
     if options.pollers {
         tasks.extend(pollers::spawn(&deps, rx.clone()));
+    }
+    if let Some(plan) = options.backups {
+        tasks.push(backups::spawn(plan, rx.clone()));
     }
     if options.scheduler {
         tasks.push(spawn_scheduler(deps, rx));

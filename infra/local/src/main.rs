@@ -1,11 +1,97 @@
-//! `cargo run`: the local stack on 127.0.0.1:3000 with embedded storage (see README).
+//! `cargo run`: the local stack on 127.0.0.1:3000 with embedded storage (see README), and the
+//! commands that keep its data safe: `backup`, `backups`, `verify`, `restore` and `check`.
 
 use anyhow::Context;
+use clap::{Parser, Subcommand};
 use mostrador_app::platform::config::{Engine, Mode};
 use mostrador_app::{Config, Deps};
+use mostrador_local::{backups, upkeep};
+use std::path::PathBuf;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// mostrador: WhatsApp commerce for Mexican merchants, in one process with embedded storage.
+///
+/// Configuration comes from the environment (README, "Configuration"); MOSTRADOR_DATA_DIR names
+/// the data directory every command works on (default .mostrador).
+#[derive(Parser)]
+#[command(name = "mostrador", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the stack (what `cargo run` does with no command).
+    Serve,
+    /// Take a verified backup of the data directory now; safe while the stack runs.
+    Backup {
+        /// Where to put it (default MOSTRADOR_BACKUP_DIR, else <data dir>/backups).
+        #[arg(long)]
+        to: Option<PathBuf>,
+    },
+    /// List the backups, with what each holds and whether it carries its key.
+    Backups,
+    /// Check a backup (a directory, or s3:NAME from MOSTRADOR_BACKUP_S3_BUCKET) without restoring it.
+    Verify { backup: String },
+    /// Restore a backup into the data directory; the stack must be stopped. What it replaces is
+    /// moved to <data dir>/before-restore-<moment>/, never deleted.
+    Restore {
+        /// A backup directory, or s3:NAME to fetch it from MOSTRADOR_BACKUP_S3_BUCKET.
+        backup: String,
+        /// The backup's master key, kept apart from it (for backups taken without a passphrase).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        /// Replace this data directory's master key with the backup's when they differ.
+        #[arg(long)]
+        replace_key: bool,
+    },
+    /// Check the data directory: the SQLite file, the queues, and the records against the files.
+    Check {
+        /// The report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mostrador: starting the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve().await.map(|()| true),
+            Command::Backup { to } => upkeep::backup(to).await.map(|()| true),
+            Command::Backups => upkeep::list().await.map(|()| true),
+            Command::Verify { backup } => upkeep::verify(&backup).await.map(|()| true),
+            Command::Restore {
+                backup,
+                key_file,
+                replace_key,
+            } => upkeep::restore(&backup, key_file, replace_key)
+                .await
+                .map(|()| true),
+            Command::Check { json } => upkeep::check(json).await,
+        }
+    });
+    match result {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("mostrador: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
     let config = match Config::load().await {
         Ok(c) => c,
         Err(e) => {
@@ -15,8 +101,19 @@ async fn main() -> anyhow::Result<()> {
     };
     mostrador_app::platform::telemetry::init(&config);
     let addr = config.addr;
-    let banner = banner(&config);
     let data_dir = config.data_dir.clone();
+    // One stack per data directory: a second one (or a restore) would fight over the queues.
+    let _lock = if config.engine == Engine::Embedded {
+        Some(mostrador_store::backup::DirLock::acquire(&data_dir)?)
+    } else {
+        None
+    };
+    let plan = if config.engine == Engine::Embedded {
+        Some(backups::Plan::from_env(&data_dir)?)
+    } else {
+        None
+    };
+    let banner = banner(&config, plan.as_ref());
     let deps = Deps::build(config)
         .await
         .context("building the storage and queue engines")?;
@@ -33,8 +130,11 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr} (MOSTRADOR_ADDR)"))?;
-    let running =
-        mostrador_local::start(deps, listener, mostrador_local::Options::default()).await?;
+    let options = mostrador_local::Options {
+        backups: plan.filter(|p| p.scheduled),
+        ..Default::default()
+    };
+    let running = mostrador_local::start(deps, listener, options).await?;
     println!("{banner}");
     if let Some(demo) = &demo {
         // Keys are never printed (a terminal's output ends up in log collectors): say where they are.
@@ -85,7 +185,7 @@ async fn shutdown_signal() -> anyhow::Result<()> {
 }
 
 /// What a developer needs at start: where it listens, the engines, and the local secrets.
-fn banner(config: &Config) -> String {
+fn banner(config: &Config, backups: Option<&backups::Plan>) -> String {
     let engine = match config.engine {
         Engine::Embedded => format!("embedded (data in {})", config.data_dir.display()),
         Engine::Aws => format!("aws (table {})", config.aws.table),
@@ -120,6 +220,9 @@ fn banner(config: &Config) -> String {
                 ));
             }
         }
+    }
+    if let Some(plan) = backups {
+        out.push_str(&format!("  backups:       {}\n", plan.describe()));
     }
     out.push_str("Press Ctrl-C to stop.\n");
     out

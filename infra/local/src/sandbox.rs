@@ -632,6 +632,7 @@ mod tests {
                 crate::Options {
                     pollers: true,
                     scheduler: false,
+                    ..Default::default()
                 },
             )
             .await

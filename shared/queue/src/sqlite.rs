@@ -83,6 +83,88 @@ pub struct SqliteQueue {
     schema: Arc<OnceCell<()>>,
 }
 
+/// The state of one embedded queue, for `mostrador check`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct QueueHealth {
+    pub queue: String,
+    /// Ready to be received now.
+    pub ready: u64,
+    /// Sent with a delay (or backing off) that has not run out.
+    pub delayed: u64,
+    /// Received and held by a consumer.
+    pub in_flight: u64,
+    /// In the dead-letter queue: failed `max_receives` times; need a person.
+    pub dead: u64,
+    /// Live messages received `max_receives` times or more: the next receive moves them to the
+    /// dead-letter queue.
+    pub exhausted: u64,
+    /// Bodies that are not JSON (every body mostrador sends is).
+    pub unreadable: u64,
+    /// Milliseconds the oldest ready message has waited.
+    pub oldest_ready_ms: Option<i64>,
+}
+
+impl SqliteQueue {
+    /// Counts what [`QueueHealth`] reports, judged at the clock's now.
+    pub async fn health(&self) -> Result<QueueHealth, QueueError> {
+        let queue = self.spec.name.clone();
+        let max = i64::from(self.spec.max_receives);
+        let now = self.clock.now_ms();
+        self.run(move |conn| {
+            let count = |query: &str, args: &[&dyn rusqlite::ToSql]| -> Result<u64, StoreError> {
+                conn.query_row(query, args, |r| r.get::<_, i64>(0))
+                    .map(|n| n as u64)
+                    .map_err(sql)
+            };
+            let ready = count(
+                "SELECT count(*) FROM queue_messages WHERE queue = ?1 AND dead = 0 AND visible_at_ms <= ?2",
+                &[&queue, &now],
+            )?;
+            let delayed = count(
+                "SELECT count(*) FROM queue_messages
+                 WHERE queue = ?1 AND dead = 0 AND leased = 0 AND visible_at_ms > ?2",
+                &[&queue, &now],
+            )?;
+            let in_flight = count(
+                "SELECT count(*) FROM queue_messages
+                 WHERE queue = ?1 AND dead = 0 AND leased = 1 AND visible_at_ms > ?2",
+                &[&queue, &now],
+            )?;
+            let dead = count(
+                "SELECT count(*) FROM queue_messages WHERE queue = ?1 AND dead = 1",
+                &[&queue],
+            )?;
+            let exhausted = count(
+                "SELECT count(*) FROM queue_messages
+                 WHERE queue = ?1 AND dead = 0 AND ?2 > 0 AND receive_count >= ?2",
+                &[&queue, &max],
+            )?;
+            let unreadable = count(
+                "SELECT count(*) FROM queue_messages WHERE queue = ?1 AND NOT json_valid(body)",
+                &[&queue],
+            )?;
+            let oldest: Option<i64> = conn
+                .query_row(
+                    "SELECT min(visible_at_ms) FROM queue_messages WHERE queue = ?1 AND dead = 0 AND visible_at_ms <= ?2",
+                    params![queue, now],
+                    |r| r.get(0),
+                )
+                .map_err(sql)?;
+            Ok(QueueHealth {
+                queue,
+                ready,
+                delayed,
+                in_flight,
+                dead,
+                exhausted,
+                unreadable,
+                oldest_ready_ms: oldest.map(|t| now.saturating_sub(t)),
+            })
+        })
+        .await
+    }
+}
+
 impl SqliteQueue {
     /// The queue `spec.name` in `db`, with visibility, delays and dedup windows judged by `clock`.
     /// Several queues (different names) share one database.
@@ -663,6 +745,42 @@ mod tests {
 
     async fn receive(q: &SqliteQueue, max: u32) -> Result<Vec<ReceivedMessage>, QueueError> {
         q.receive(max, HIDDEN, Duration::ZERO).await
+    }
+
+    #[tokio::test]
+    async fn health_counts_ready_held_delayed_dead_and_unreadable_messages() -> TestResult {
+        let clock = clock();
+        let db = Database::in_memory()?;
+        let q = queue(
+            &db,
+            QueueSpec {
+                max_receives: 2,
+                ..QueueSpec::standard("outbound")
+            },
+            &clock,
+        );
+        for body in [r#"{"a":1}"#, r#"{"b":2}"#, "not json", r#"{"c":3}"#] {
+            q.send(OutgoingMessage::new(body)).await?;
+        }
+        let got = q.receive(2, HIDDEN, Duration::ZERO).await?;
+        assert_eq!(got.len(), 2);
+        q.change_visibility(&got[1].receipt, Duration::from_secs(300))
+            .await?;
+        clock.advance(chrono::Duration::seconds(5));
+        let h = q.health().await?;
+        assert_eq!(
+            (h.queue.as_str(), h.ready, h.in_flight, h.unreadable, h.dead),
+            ("outbound", 2, 1, 1, 0)
+        );
+        assert_eq!(h.oldest_ready_ms, Some(5_000));
+        // Twice received and back: the next receive redrives it.
+        clock.advance(chrono::Duration::seconds(31));
+        let again = q.receive(10, HIDDEN, Duration::ZERO).await?;
+        assert!(!again.is_empty());
+        clock.advance(chrono::Duration::seconds(31));
+        let h = q.health().await?;
+        assert!(h.exhausted >= 1, "{h:?}");
+        Ok(())
     }
 
     #[tokio::test]

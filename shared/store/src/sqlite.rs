@@ -468,3 +468,56 @@ pub async fn purge_expired(db: &Database, now_secs: i64) -> Result<usize, StoreE
     })
     .await
 }
+
+/// What SQLite says of the embedded file, for `mostrador check`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileCheck {
+    /// `ok`, or the problems `PRAGMA integrity_check` lists.
+    pub integrity: Vec<String>,
+    pub items: u64,
+    /// Items whose body is not the JSON the engine writes.
+    pub unreadable_items: u64,
+    /// Items past their ttl waiting for the hourly purge (reads already skip them).
+    pub expired_items: u64,
+    pub bytes: u64,
+}
+
+/// Runs SQLite's integrity check and counts the items that could not be read.
+pub async fn check_file(db: &Database, now_secs: i64) -> Result<FileCheck, StoreError> {
+    db.call(move |conn| {
+        let mut stmt = conn
+            .prepare("PRAGMA integrity_check(100)")
+            .map_err(sql_err)?;
+        let integrity = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        let count = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> Result<u64, StoreError> {
+            conn.query_row(sql, args, |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(sql_err)
+        };
+        let items = count("SELECT count(*) FROM items", &[])?;
+        let unreadable_items = count("SELECT count(*) FROM items WHERE NOT json_valid(body)", &[])?;
+        let expired_items = count(
+            "SELECT count(*) FROM items WHERE ttl IS NOT NULL AND ttl <= ?1",
+            &[&now_secs],
+        )?;
+        let bytes = conn
+            .query_row(
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(sql_err)? as u64;
+        Ok(FileCheck {
+            integrity,
+            items,
+            unreadable_items,
+            expired_items,
+            bytes,
+        })
+    })
+    .await
+}

@@ -762,6 +762,7 @@ async fn a_confirmation_retried_after_a_crash_reaches_the_same_order(engine: Eng
         mostrador_local::Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await;

@@ -104,6 +104,7 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
         Options {
             pollers: true,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await;
@@ -547,6 +548,7 @@ async fn factura_in_the_chat_collects_validates_and_reuses_fiscal_data(engine: E
         Options {
             pollers: true,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await;
@@ -772,6 +774,7 @@ async fn a_pac_outage_is_retried_with_the_same_document_and_never_stamps_twice(e
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
         &[("MOSTRADOR_FINKOK_API_BASE", &finkok.uri())],
     )
@@ -969,6 +972,7 @@ async fn an_invoice_keeps_the_receptor_it_was_asked_with(engine: Engine) {
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await;
@@ -1203,6 +1207,7 @@ async fn a_border_branch_sells_and_closes_its_day_in_its_own_time_zone(engine: E
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await;
@@ -1278,6 +1283,7 @@ async fn a_blocked_invoice_is_told_to_the_customer(engine: Engine) {
         Options {
             pollers: true,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await;

@@ -84,6 +84,7 @@ async fn fintech(engine: Engine, at: chrono::DateTime<Utc>) -> Fintech {
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await;

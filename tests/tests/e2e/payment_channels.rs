@@ -395,6 +395,7 @@ async fn paid_orders_reach_the_merchants_endpoint_signed(engine: Engine) {
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await;
@@ -465,6 +466,7 @@ async fn webhook_urls_must_be_public(engine: Engine) {
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
         &[("MOSTRADOR_ALLOW_LOOPBACK_URLS", "false")],
     )

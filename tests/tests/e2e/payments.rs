@@ -30,6 +30,7 @@ async fn shop(engine: Engine) -> Shop {
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await;
@@ -529,6 +530,7 @@ async fn production_mode_takes_sandbox_payments_only_when_the_merchant_chooses_t
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
         &[("MOSTRADOR_MODE", "production")],
     )

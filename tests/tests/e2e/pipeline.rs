@@ -177,6 +177,7 @@ async fn acknowledged_messages_survive_a_restart(engine: Engine) {
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await
@@ -234,6 +235,7 @@ async fn due_jobs_run_once_and_resume_after_a_cut(engine: Engine) {
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await;
@@ -315,6 +317,7 @@ async fn a_claim_left_by_a_crash_is_not_taken_for_a_duplicate(engine: Engine) {
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await;
@@ -424,6 +427,7 @@ async fn malformed_record_lands_in_the_dead_letter_queue_and_replays() {
         Options {
             pollers: true,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await;

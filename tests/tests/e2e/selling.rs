@@ -34,6 +34,7 @@ async fn csv_import_reports_every_bad_row_and_applies_nothing(engine: Engine) {
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await;
@@ -119,6 +120,7 @@ async fn bulk_upsert_takes_thousands_of_rows(engine: Engine) {
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await;
@@ -182,6 +184,7 @@ async fn counter_sales_and_stock_takes_never_go_negative(engine: Engine) {
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await;
@@ -276,6 +279,7 @@ async fn fifty_confirmations_racing_for_ten_units_sell_exactly_ten(engine: Engin
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
         &extra,
     )
@@ -341,6 +345,7 @@ async fn cancel_and_expiry_release_stock_and_tell_the_customer(engine: Engine) {
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await;
@@ -490,6 +495,7 @@ async fn iva_8_only_at_a_border_branch(engine: Engine) {
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
     )
     .await;

@@ -40,6 +40,7 @@ async fn shop(engine: Engine, at: chrono::DateTime<Utc>, with_token: bool) -> Sh
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
         &[("MOSTRADOR_GRAPH_API_BASE", base.as_str())],
     )
@@ -874,6 +875,7 @@ async fn media_downloads_reach_public_addresses_only(engine: Engine) {
         Options {
             pollers: false,
             scheduler: false,
+            ..Default::default()
         },
         &[("MOSTRADOR_ALLOW_LOOPBACK_URLS", "false")],
     )

@@ -7,3 +7,4 @@ pub mod paying;
 pub mod privacy;
 pub mod reports;
 pub mod sender;
+pub mod upkeep;
