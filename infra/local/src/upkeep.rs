@@ -224,9 +224,15 @@ pub async fn check(json: bool) -> anyhow::Result<bool> {
     let mut findings = Vec::new();
     let (mut file, mut queues) = (None, Vec::new());
     if embedded {
-        let db = mostrador_store::sqlite::Database::open(data_dir.join(store_backup::DATABASE))?;
         let now = chrono::Utc::now().timestamp();
-        let found = mostrador_store::sqlite::check_file(&db, now).await?;
+        let opened = mostrador_store::sqlite::Database::open(data_dir.join(store_backup::DATABASE));
+        let (db, found) = match opened {
+            Ok(db) => match mostrador_store::sqlite::check_file(&db, now).await {
+                Ok(found) => (db, found),
+                Err(e) => return Ok(unreadable_database(&data_dir, &e.to_string(), json)),
+            },
+            Err(e) => return Ok(unreadable_database(&data_dir, &e.to_string(), json)),
+        };
         if found.integrity != ["ok"] {
             findings.push(Finding {
                 severity: Severity::Error,
@@ -304,6 +310,35 @@ pub async fn check(json: bool) -> anyhow::Result<bool> {
         print_report(&output);
     }
     Ok(ok)
+}
+
+/// The report when SQLite cannot read the file at all: always a failure.
+fn unreadable_database(data_dir: &std::path::Path, error: &str, json: bool) -> bool {
+    let finding = Finding {
+        severity: Severity::Error,
+        check: "database_integrity",
+        detail: format!(
+            "{} cannot be read: {error}. Restore the newest backup (mostrador backups; stop the \
+             stack; mostrador restore NAME)",
+            data_dir.join(store_backup::DATABASE).display()
+        ),
+    };
+    if json {
+        let out = serde_json::json!({
+            "data_dir": data_dir.display().to_string(),
+            "findings": [finding],
+            "ok": false,
+        });
+        println!("{out:#}");
+    } else {
+        println!(
+            "mostrador check of {}\n  ERROR      {}: {}\nPROBLEMS FOUND: 1 errors, 0 warnings",
+            data_dir.display(),
+            finding.check,
+            finding.detail
+        );
+    }
+    false
 }
 
 fn print_report(out: &CheckOutput) {
