@@ -66,6 +66,10 @@ def main() -> int:
         "MOSTRADOR_LOG": "warn",
         "MOSTRADOR_LOG_FORMAT": "text",
     }
+    # README's `mostrador …` commands (backup, check) are this binary.
+    (work / "bin").mkdir()
+    (work / "bin" / "mostrador").symlink_to(binary)
+    env["PATH"] = f"{work / 'bin'}:{env['PATH']}"
     log = open(work / "stack.log", "w")
     stack = subprocess.Popen([str(binary)], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
     failures = []
