@@ -440,6 +440,60 @@ async fn a_customer_gets_their_data_and_has_it_erased(engine: Engine) {
     )
     .await;
     assert_eq!(inv["status"], "stamped", "the CFDI is kept: {inv}");
+
+    // `mostrador check` finds nothing broken after the erasure, and finds a lost CFDI file and a
+    // file no invoice owns.
+    let report = mostrador_app::flows::upkeep::check(&app.deps)
+        .await
+        .expect("check");
+    assert!(!report.has_errors(), "{:#?}", report.findings);
+    assert!(report.invoices_with_files >= 1, "{report:?}");
+    let invoice_id = inv["id"].as_str().expect("invoice id").to_owned();
+    let pdf = mostrador_app::invoicing::issue::blob_key(&m, &invoice_id, "cfdi.pdf");
+    let stray = format!("invoices/{merchant}/NOEXISTE/cfdi.xml");
+    let kept_pdf = app
+        .deps
+        .blobs
+        .get(&pdf)
+        .await
+        .expect("get")
+        .expect("the PDF");
+    app.deps.blobs.delete(&pdf).await.expect("delete");
+    app.deps
+        .blobs
+        .put(&stray, kept_pdf.body.clone(), "application/xml")
+        .await
+        .expect("put");
+    let report = mostrador_app::flows::upkeep::check(&app.deps)
+        .await
+        .expect("check");
+    assert!(report.has_errors());
+    let finding = |name: &str| {
+        report
+            .findings
+            .iter()
+            .find(|f| f.check == name)
+            .map(|f| f.detail.clone())
+            .unwrap_or_default()
+    };
+    let missing = finding("cfdi_file_missing");
+    assert!(
+        missing.contains(&invoice_id)
+            && missing.contains("cfdi.pdf")
+            && !missing.contains("cfdi.xml"),
+        "{missing}"
+    );
+    assert!(
+        finding("orphan_file").contains("NOEXISTE"),
+        "{:#?}",
+        report.findings
+    );
+    app.deps
+        .blobs
+        .put(&pdf, kept_pdf.body, &kept_pdf.content_type)
+        .await
+        .expect("put back");
+    app.deps.blobs.delete(&stray).await.expect("delete");
     let (status, _) = call(
         &app,
         &key,
