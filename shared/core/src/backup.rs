@@ -95,6 +95,9 @@ impl std::fmt::Display for Retention {
     }
 }
 
+/// The period (day, ISO week or month) a moment falls in, as a comparable pair.
+type PeriodOf = fn(&DateTime<Tz>) -> (i32, u32);
+
 /// Which of the backups taken at `taken` to keep under `policy`, judged in `zone`: the indexes of
 /// `taken` to keep. The order of `taken` does not matter; equal times count once.
 pub fn keep(taken: &[DateTime<Utc>], policy: Retention, zone: Tz) -> BTreeSet<usize> {
@@ -104,7 +107,7 @@ pub fn keep(taken: &[DateTime<Utc>], policy: Retention, zone: Tz) -> BTreeSet<us
     if let Some(first) = newest_first.first() {
         kept.insert(*first);
     }
-    let periods: [(u32, fn(&DateTime<Tz>) -> (i32, u32)); 3] = [
+    let periods: [(u32, PeriodOf); 3] = [
         (policy.daily, |t| (t.year(), t.ordinal())),
         (policy.weekly, |t| {
             let w = t.iso_week();

@@ -852,7 +852,7 @@ pub async fn download(remote: &dyn Blobs, name: &str, into: &Path) -> Result<Pat
             .get(&key)
             .await
             .map_err(|e| BackupError::Remote(e.to_string()))?
-            .ok_or_else(|| BackupError::NotABackup(key))
+            .ok_or(BackupError::NotABackup(key))
     };
     let manifest: Manifest = serde_json::from_slice(&get(format!("{name}/{MANIFEST}")).await?.body)
         .map_err(|e| BackupError::Corrupt(format!("{MANIFEST} is unreadable: {e}")))?;
