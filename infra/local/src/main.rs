@@ -45,6 +45,16 @@ enum Command {
         #[arg(long)]
         replace_key: bool,
     },
+    /// Move everything of the data directory into the AWS engine that MOSTRADOR_ENGINE=aws and its
+    /// variables name (table, bucket, KMS key, queues); the stack must be stopped.
+    MoveToAws {
+        /// Write into a table that already holds one of the merchants.
+        #[arg(long)]
+        into_nonempty: bool,
+        /// Move although dead letters wait in the queues (they stay behind).
+        #[arg(long)]
+        leave_dead_letters: bool,
+    },
     /// Check the data directory: the SQLite file, the queues, and the records against the files.
     Check {
         /// The report as JSON.
@@ -79,6 +89,12 @@ fn main() -> std::process::ExitCode {
                 .await
                 .map(|()| true),
             Command::Check { json } => upkeep::check(json).await,
+            Command::MoveToAws {
+                into_nonempty,
+                leave_dead_letters,
+            } => upkeep::move_to_aws(into_nonempty, leave_dead_letters)
+                .await
+                .map(|()| true),
         }
     });
     match result {
@@ -102,6 +118,13 @@ async fn serve() -> anyhow::Result<()> {
     mostrador_app::platform::telemetry::init(&config);
     let addr = config.addr;
     let data_dir = config.data_dir.clone();
+    if config.engine == Engine::Embedded && data_dir.join(upkeep::MOVED).exists() {
+        anyhow::bail!(
+            "{} was moved to the AWS engine ({}); its messages and records live there now. Remove that file to run this copy anyway",
+            data_dir.display(),
+            data_dir.join(upkeep::MOVED).display()
+        );
+    }
     // One stack per data directory: a second one (or a restore) would fight over the queues.
     let _lock = if config.engine == Engine::Embedded {
         Some(mostrador_store::backup::DirLock::acquire(&data_dir)?)

@@ -390,3 +390,82 @@ fn print_report(out: &CheckOutput) {
         out.findings.len() - errors
     );
 }
+
+/// The file that marks a data directory whose data was moved to the AWS engine.
+pub const MOVED: &str = "MOVED.json";
+
+/// `mostrador move-to-aws`: everything of the embedded data directory into the AWS engine the
+/// environment names (MOSTRADOR_ENGINE=aws and its variables), with the stack stopped.
+pub async fn move_to_aws(into_nonempty: bool, leave_dead_letters: bool) -> anyhow::Result<()> {
+    let config = Config::load().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    anyhow::ensure!(
+        config.engine == Engine::Aws,
+        "set MOSTRADOR_ENGINE=aws and the AWS variables of the target (README, Configuration); \
+         the data comes from MOSTRADOR_DATA_DIR"
+    );
+    let data_dir = config.data_dir.clone();
+    anyhow::ensure!(
+        data_dir.join(store_backup::DATABASE).is_file(),
+        "{} has no {}: nothing to move",
+        data_dir.display(),
+        store_backup::DATABASE
+    );
+    anyhow::ensure!(
+        !data_dir.join(MOVED).exists(),
+        "{} was moved already ({}); remove that file to move it again",
+        data_dir.display(),
+        data_dir.join(MOVED).display()
+    );
+    let _lock = DirLock::acquire(&data_dir)?;
+    let clock: std::sync::Arc<dyn mostrador_core::Clock> =
+        std::sync::Arc::new(mostrador_core::SystemClock);
+    let db = mostrador_store::sqlite::Database::open(data_dir.join(store_backup::DATABASE))?;
+    for spec in mostrador_app::platform::deps::queue_specs() {
+        // Delayed retries go now rather than stay behind.
+        mostrador_queue::sqlite::SqliteQueue::new(db.clone(), spec, clock.clone())
+            .make_visible_now()
+            .await?;
+    }
+    drop(db);
+    let source =
+        Deps::embedded(config.clone(), clock.clone()).context("opening the data directory")?;
+    let target = Deps::aws(config.clone(), clock)
+        .await
+        .context("opening the AWS engine")?;
+    let moved = mostrador_app::flows::upkeep::move_all(
+        &source,
+        &target,
+        mostrador_app::flows::upkeep::MoveOptions {
+            into_nonempty,
+            leave_dead_letters,
+        },
+    )
+    .await?;
+    let kms_key = target.config.aws.kms_key_id.clone().unwrap_or_default();
+    let record = serde_json::json!({
+        "moved_at": chrono::Utc::now().to_rfc3339(),
+        "table": config.aws.table,
+        "bucket": config.aws.bucket,
+        "kms_key_id": kms_key,
+        "report": moved,
+    });
+    std::fs::write(data_dir.join(MOVED), serde_json::to_vec_pretty(&record)?)
+        .context("recording the move")?;
+    println!(
+        "moved {} items ({} sealed values sealed again with KMS key {kms_key}), {} files and {} queued messages of {} into table {} and bucket {}; all {} items read back equal",
+        moved.items,
+        moved.resealed,
+        moved.files,
+        moved.queued.values().sum::<u64>(),
+        moved.merchants.join(", "),
+        config.aws.table,
+        config.aws.bucket,
+        moved.verified
+    );
+    println!(
+        "{} now refuses to start on this directory (its messages live in AWS); point Meta's webhook and \
+         the payment providers at the deployed API",
+        data_dir.join(MOVED).display()
+    );
+    Ok(())
+}

@@ -105,6 +105,24 @@ pub struct QueueHealth {
 }
 
 impl SqliteQueue {
+    /// Makes every live message visible now, delayed or held ones included; for moving the queue
+    /// to another engine with the stack stopped. Returns how many changed.
+    pub async fn make_visible_now(&self) -> Result<u64, QueueError> {
+        let queue = self.spec.name.clone();
+        let now = self.clock.now_ms();
+        let changed = self
+            .run(move |conn| {
+                conn.execute(
+                    "UPDATE queue_messages SET visible_at_ms = ?2, leased = 0
+                     WHERE queue = ?1 AND dead = 0 AND visible_at_ms > ?2",
+                    params![queue, now],
+                )
+                .map_err(sql)
+            })
+            .await?;
+        Ok(changed as u64)
+    }
+
     /// Counts what [`QueueHealth`] reports, judged at the clock's now.
     pub async fn health(&self) -> Result<QueueHealth, QueueError> {
         let queue = self.spec.name.clone();

@@ -5,6 +5,7 @@
 mod chat_purchase;
 mod http_surface;
 mod invoicing;
+mod moving;
 mod notifications;
 mod payment_channels;
 mod payments;

@@ -254,7 +254,7 @@ async fn shorten(deps: &Deps, envelope: &InboundEnvelope) -> Result<InboundEnvel
     let raw = envelope.message.get();
     let digest = mostrador_store::idempotency::payload_hash(envelope.wamid.as_bytes());
     let blob_key = format!("merchants/{}/inbound/{digest}", envelope.merchant_id);
-    let context = format!("inbound:{}", envelope.merchant_id);
+    let context = crate::platform::sealed::Sealing::Inbound.context(&envelope.merchant_id);
     let sealed = deps
         .keys
         .seal(raw.as_bytes(), &context)

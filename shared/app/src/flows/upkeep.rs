@@ -226,6 +226,337 @@ fn file_names(text: &str, merchant: &str) -> BTreeSet<String> {
     out
 }
 
+/// How a move between engines may go.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MoveOptions {
+    /// Write into a target that already holds one of the merchants (a second run after a partial
+    /// one; items are written whole, so running again converges).
+    pub into_nonempty: bool,
+    /// Move although dead letters are waiting (they stay where they are).
+    pub leave_dead_letters: bool,
+}
+
+/// What a move did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Moved {
+    pub merchants: Vec<String>,
+    pub items: u64,
+    /// Sealed values opened with the source's keys and sealed again with the target's.
+    pub resealed: u64,
+    pub files: u64,
+    pub files_resealed: u64,
+    /// Queue messages moved, per queue.
+    pub queued: BTreeMap<String, u64>,
+    /// Items read back from the target and found equal (sealed values compared opened).
+    pub verified: u64,
+}
+
+/// Why a move stopped; nothing is written before the checks that can refuse it.
+#[derive(Debug, thiserror::Error)]
+pub enum MoveError {
+    #[error("the target already holds merchant {0}; pass --into-nonempty to write into it anyway")]
+    TargetNotEmpty(String),
+    #[error("{0} dead letters wait in the source's queues; replay or read them first (GET /v1/admin/queues/{{queue}}/dead-letters), or pass --leave-dead-letters")]
+    DeadLetters(u64),
+    #[error("the sealed attribute {attribute} of {key} opens under none of its possible contexts (another deployment's key?)")]
+    CannotOpen { key: String, attribute: String },
+    #[error("after the move, {0}")]
+    Mismatch(String),
+    #[error("{0}")]
+    Engine(String),
+}
+
+fn engine(e: impl std::fmt::Display) -> MoveError {
+    MoveError::Engine(e.to_string())
+}
+
+/// Whether a stored value is an envelope of the Keys port (`MKE1…`, the same on every engine).
+fn is_sealed(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"MKE1")
+}
+
+/// Every item of a table, a page at a time.
+struct Pages<'a> {
+    table: &'a dyn mostrador_store::Table,
+    cursor: Option<String>,
+    done: bool,
+}
+
+impl<'a> Pages<'a> {
+    fn of(table: &'a dyn mostrador_store::Table) -> Self {
+        Self {
+            table,
+            cursor: None,
+            done: false,
+        }
+    }
+
+    async fn next(&mut self) -> Result<Option<Vec<mostrador_store::Item>>, MoveError> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = self
+            .table
+            .scan("", self.cursor.take(), 500)
+            .await
+            .map_err(engine)?;
+        self.cursor = page.cursor;
+        self.done = self.cursor.is_none();
+        Ok(Some(page.items))
+    }
+}
+
+fn describe_key(item: &mostrador_store::Item) -> String {
+    format!(
+        "{} / {}",
+        item.get_s("pk").unwrap_or("?"),
+        item.get_s("sk").unwrap_or("?")
+    )
+}
+
+/// The merchants an item may belong to, and the ids its sealed values may be bound to.
+fn owners<'a>(
+    item: &'a mostrador_store::Item,
+    merchants: &'a BTreeSet<String>,
+) -> (Vec<&'a str>, Vec<&'a str>) {
+    let pk = item.get_s("pk").unwrap_or("");
+    let sk = item.get_s("sk").unwrap_or("");
+    let ids: Vec<&str> = pk.split('#').chain(sk.split('#')).collect();
+    match split_tenant(pk) {
+        Some((merchant, _)) => (vec![merchant], ids),
+        None => (merchants.iter().map(String::as_str).collect(), ids),
+    }
+}
+
+/// Opens a sealed value with the first context that fits.
+async fn open_any(
+    keys: &dyn mostrador_store::Keys,
+    sealed: &[u8],
+    merchants: &[&str],
+    ids: &[&str],
+) -> Result<Option<(Vec<u8>, String)>, MoveError> {
+    for merchant in merchants {
+        for context in crate::platform::sealed::Sealing::candidates(merchant, ids) {
+            match keys.open(sealed, &context).await {
+                Ok(plain) => return Ok(Some((plain, context))),
+                Err(mostrador_store::KeysError::CannotOpen) => continue,
+                Err(e) => return Err(engine(e)),
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Moves everything `source` holds into `target`: every item (sealed values opened with the
+/// source's keys and sealed again with the target's under the same context), every file, and the
+/// messages waiting in the queues; then reads every item back from the target. Meant for the one
+/// box outgrowing its machine (embedded → AWS), and works between any two engines. The source
+/// must be stopped; it is left as it was, but for its queues, whose messages now are the target's.
+pub async fn move_all(
+    source: &Deps,
+    target: &Deps,
+    options: MoveOptions,
+) -> Result<Moved, MoveError> {
+    let mut moved = Moved::default();
+    // 1. Whose data it is, and whether the target already has any of it.
+    let mut merchants = BTreeSet::new();
+    let mut pages = Pages::of(source.table.as_ref());
+    while let Some(items) = pages.next().await? {
+        for item in &items {
+            if let Some((m, _)) = item.get_s("pk").and_then(split_tenant) {
+                merchants.insert(m.to_owned());
+            }
+        }
+    }
+    for merchant in &merchants {
+        let prefix = schema::merchant_prefix(merchant);
+        let page = target.table.scan(&prefix, None, 1).await.map_err(engine)?;
+        if !page.items.is_empty() && !options.into_nonempty {
+            return Err(MoveError::TargetNotEmpty(merchant.clone()));
+        }
+    }
+    let queues = [
+        ("inbound", &source.queues.inbound, &target.queues.inbound),
+        ("outbound", &source.queues.outbound, &target.queues.outbound),
+        (
+            "invoicing",
+            &source.queues.invoicing,
+            &target.queues.invoicing,
+        ),
+    ];
+    let mut dead = 0;
+    for (_, from, _) in &queues {
+        dead += from.depth().await.map_err(engine)?.dead;
+    }
+    if dead > 0 && !options.leave_dead_letters {
+        return Err(MoveError::DeadLetters(dead));
+    }
+    // 2. Every sealed value opens before anything is written.
+    let mut pages = Pages::of(source.table.as_ref());
+    while let Some(items) = pages.next().await? {
+        for item in &items {
+            let (owners, ids) = owners(item, &merchants);
+            for (name, value) in &item.attrs {
+                let Value::B(bytes) = value else { continue };
+                if is_sealed(bytes)
+                    && open_any(source.keys.as_ref(), bytes, &owners, &ids)
+                        .await?
+                        .is_none()
+                {
+                    return Err(MoveError::CannotOpen {
+                        key: describe_key(item),
+                        attribute: name.clone(),
+                    });
+                }
+            }
+        }
+    }
+    // 3. Files first (a record never names a file the target lacks), then items.
+    let files = source.blobs.list("").await.map_err(engine)?;
+    for key in &files {
+        let Some(blob) = source.blobs.get(key).await.map_err(engine)? else {
+            continue;
+        };
+        let mut body = blob.body;
+        let inbound = key
+            .strip_prefix("merchants/")
+            .and_then(|rest| rest.split_once('/'))
+            .filter(|(_, rest)| rest.starts_with("inbound/"))
+            .map(|(merchant, _)| merchant.to_owned());
+        if let (Some(merchant), true) = (inbound, is_sealed(&body)) {
+            let context = crate::platform::sealed::Sealing::Inbound.context(&merchant);
+            let plain =
+                source
+                    .keys
+                    .open(&body, &context)
+                    .await
+                    .map_err(|_| MoveError::CannotOpen {
+                        key: key.clone(),
+                        attribute: "file".into(),
+                    })?;
+            body = target
+                .keys
+                .seal(&plain, &context)
+                .await
+                .map_err(engine)?
+                .into();
+            moved.files_resealed += 1;
+        }
+        target
+            .blobs
+            .put(key, body, &blob.content_type)
+            .await
+            .map_err(engine)?;
+        moved.files += 1;
+    }
+    let mut pages = Pages::of(source.table.as_ref());
+    while let Some(items) = pages.next().await? {
+        for mut item in items {
+            let (owners, ids) = owners(&item, &merchants);
+            let (owners, ids): (Vec<String>, Vec<String>) = (
+                owners.into_iter().map(str::to_owned).collect(),
+                ids.into_iter().map(str::to_owned).collect(),
+            );
+            let owners: Vec<&str> = owners.iter().map(String::as_str).collect();
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let names: Vec<String> = item.attrs.keys().cloned().collect();
+            for name in names {
+                let Some(Value::B(bytes)) = item.attrs.get(&name) else {
+                    continue;
+                };
+                if !is_sealed(bytes) {
+                    continue;
+                }
+                let Some((plain, context)) =
+                    open_any(source.keys.as_ref(), bytes, &owners, &ids).await?
+                else {
+                    return Err(MoveError::CannotOpen {
+                        key: describe_key(&item),
+                        attribute: name,
+                    });
+                };
+                let again = target.keys.seal(&plain, &context).await.map_err(engine)?;
+                item.attrs.insert(name, Value::B(again));
+                moved.resealed += 1;
+            }
+            target.table.put(item, None).await.map_err(engine)?;
+            moved.items += 1;
+        }
+    }
+    // 4. The messages waiting in the queues (what a stopped process held is released first).
+    for (name, from, to) in &queues {
+        from.recover_after_restart().await.map_err(engine)?;
+        let mut count = 0;
+        loop {
+            let batch = from
+                .receive(
+                    10,
+                    std::time::Duration::from_secs(300),
+                    std::time::Duration::ZERO,
+                )
+                .await
+                .map_err(engine)?;
+            if batch.is_empty() {
+                break;
+            }
+            for message in batch {
+                to.send(mostrador_queue::OutgoingMessage {
+                    body: message.body,
+                    group_id: message.group_id,
+                    dedup_id: None,
+                    delay: None,
+                })
+                .await
+                .map_err(engine)?;
+                from.delete(&message.receipt).await.map_err(engine)?;
+                count += 1;
+            }
+        }
+        moved.queued.insert((*name).to_owned(), count);
+    }
+    // 5. Read back: every item there, equal, sealed values opening to the same text.
+    let mut problems = Vec::new();
+    let mut pages = Pages::of(source.table.as_ref());
+    while let Some(items) = pages.next().await? {
+        for item in &items {
+            let (owners, ids) = owners(item, &merchants);
+            let key = item
+                .key()
+                .ok_or_else(|| engine("an item without its key"))?;
+            let Some(there) = target.table.get(&key).await.map_err(engine)? else {
+                problems.push(format!("{} is missing", describe_key(item)));
+                continue;
+            };
+            let mut same = there.attrs.len() == item.attrs.len();
+            for (name, value) in &item.attrs {
+                same &= match (value, there.attrs.get(name)) {
+                    (Value::B(a), Some(Value::B(b))) if is_sealed(a) => {
+                        let mine = open_any(source.keys.as_ref(), a, &owners, &ids).await?;
+                        let theirs = open_any(target.keys.as_ref(), b, &owners, &ids).await?;
+                        mine.is_some() && mine == theirs
+                    }
+                    (a, Some(b)) => a == b,
+                    (_, None) => false,
+                };
+            }
+            if same {
+                moved.verified += 1;
+            } else {
+                problems.push(format!("{} differs", describe_key(item)));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(MoveError::Mismatch(format!(
+            "{} items are not as in the source: {}",
+            problems.len(),
+            problems[..problems.len().min(EXAMPLES)].join("; ")
+        )));
+    }
+    moved.merchants = merchants.into_iter().collect();
+    Ok(moved)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

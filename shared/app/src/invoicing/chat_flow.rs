@@ -66,7 +66,7 @@ fn form_key(wa_id: &str) -> Key {
 }
 
 fn context(merchant: &MerchantId, wa_id: &str) -> String {
-    format!("merchant:{merchant}:invoice-form:{wa_id}")
+    sealed::Sealing::InvoiceForm { wa_id }.context(merchant)
 }
 
 fn normalized(text: &str) -> String {

@@ -43,7 +43,7 @@ fn key(wa_id: &str) -> Key {
 }
 
 fn context(merchant: &MerchantId, wa_id: &str) -> String {
-    format!("merchant:{merchant}:fiscal:{wa_id}")
+    sealed::Sealing::Fiscal { wa_id }.context(merchant)
 }
 
 /// Validates and keeps a customer's fiscal data; invalid data is refused with every field's reason.

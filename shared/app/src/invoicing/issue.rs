@@ -290,7 +290,7 @@ pub async fn receptor_of(
 }
 
 fn receptor_context(merchant: &MerchantId, order_id: &str) -> String {
-    format!("merchant:{merchant}:invoice-receptor:{order_id}")
+    crate::platform::sealed::Sealing::InvoiceReceptor { order_id }.context(merchant)
 }
 
 /// invoice-stamp: handles one request from the invoicing queue.

@@ -145,7 +145,7 @@ fn key() -> Key {
 }
 
 fn context(merchant: &MerchantId) -> String {
-    format!("merchant:{merchant}:invoicing")
+    sealed::Sealing::Invoicing.context(merchant)
 }
 
 fn decode(field: &str, b64: &str, errors: &mut Vec<FieldError>) -> Vec<u8> {

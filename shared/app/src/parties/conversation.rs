@@ -309,7 +309,7 @@ pub struct LogEntry<'a> {
 /// The sealing context of a merchant's conversation texts (messages, staff notes): one data key serves the merchant's
 /// messages for a while (see the Keys adapters), never another merchant's.
 fn message_context(merchant: &MerchantId) -> String {
-    format!("merchant:{merchant}:conversation")
+    crate::platform::sealed::Sealing::Conversation.context(merchant)
 }
 
 /// Logs one message of a customer's conversation (what the merchant API shows), in order. Its body

@@ -89,7 +89,7 @@ fn delivery_key(event_id: &str) -> Key {
 }
 
 fn context(merchant: &MerchantId) -> String {
-    format!("merchant:{merchant}:webhook")
+    crate::platform::sealed::Sealing::Webhook.context(merchant)
 }
 
 fn digest(s: &str) -> String {

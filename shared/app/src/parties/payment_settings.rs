@@ -373,7 +373,7 @@ fn key() -> Key {
 }
 
 fn context(merchant: &MerchantId) -> String {
-    format!("merchant:{merchant}:payments")
+    crate::platform::sealed::Sealing::Payments.context(merchant)
 }
 
 /// Stores the merchant's provider credentials (replacing any before).

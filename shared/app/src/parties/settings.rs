@@ -58,7 +58,7 @@ fn key() -> Key {
 }
 
 fn token_context(merchant: &MerchantId) -> String {
-    format!("merchant:{merchant}:whatsapp-token")
+    crate::platform::sealed::Sealing::WhatsappToken.context(merchant)
 }
 
 /// The merchant's settings (defaults when never set).
