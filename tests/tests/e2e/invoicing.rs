@@ -69,6 +69,7 @@ fn order_of(id: &str, branch: &str, now: chrono::DateTime<Utc>, paracetamol: u32
         payment_url: None,
         fulfilment: Default::default(),
         customer_name: None,
+        refunds: Vec::new(),
     }
 }
 
@@ -1346,4 +1347,247 @@ async fn a_blocked_invoice_is_told_to_the_customer(engine: Engine) {
 mod blocked {
     use super::*;
     on_both_engines!(a_blocked_invoice_is_told_to_the_customer);
+}
+
+/// Partial refunds give back their part with its nota de crédito: by line or by amount from an
+/// individually invoiced order (notas to the customer), from a ticket already in a stamped global
+/// (a nota to the general public with the global's period), and from a sale whose global is not
+/// issued yet (the global declares what was kept); over-refunds are refused; the rest of the order
+/// goes back at the end and the order is refunded. Every nota checked by satcfdi.
+async fn partial_refunds_give_back_their_part_with_its_nota(engine: Engine) {
+    let start = chrono_tz::America::Mexico_City
+        .from_local_datetime(
+            &Utc::now()
+                .with_timezone(&chrono_tz::America::Mexico_City)
+                .date_naive()
+                .and_hms_opt(13, 0, 0)
+                .expect("time"),
+        )
+        .earliest()
+        .expect("local time")
+        .with_timezone(&Utc);
+    let clock = FixedClock::at(start);
+    let app = TestApp::spawn_with(
+        engine,
+        Arc::new(clock.clone()),
+        Options {
+            pollers: true,
+            scheduler: false,
+            ..Default::default()
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let key = demo.api_key.clone();
+    let merchant = MerchantId::try_from(demo.merchant_id.clone()).expect("id");
+    let branch = demo
+        .branches
+        .iter()
+        .find(|b| b.phone_number_id == CENTRO)
+        .expect("centro")
+        .id
+        .clone();
+    let hello = text_webhook(CENTRO, "5215512345678", "wamid.part.hello", "Hola");
+    assert_eq!(app.post_webhook(&hello).await.status(), 200);
+    let mut placed = Vec::new();
+    for (n, id) in ["OPR1", "OPR2", "OPR3"].into_iter().enumerate() {
+        // Three boxes of paracetamol (IVA 0 %) and a toothpaste (IVA 16 % included): $168.50.
+        let o = mostrador_app::flows::chat::place_order(
+            &app.deps,
+            &merchant,
+            order_of(id, &branch, start, 3),
+        )
+        .await
+        .map_err(|_| "place")
+        .expect("placed");
+        pay(&app, &merchant, &o, &format!("evt_part_{n}")).await;
+        placed.push(o);
+    }
+    let (app_ref, key_ref) = (&app, &key);
+    let stamped = |id: String| async move {
+        let what = format!("{id} stamped");
+        eventually(&what, || async {
+            let (_, inv) =
+                json_of(app_ref.as_merchant(key_ref, Method::GET, &format!("/v1/invoices/{id}")))
+                    .await;
+            inv["status"] == "stamped"
+        })
+        .await;
+        app_ref
+            .as_merchant(key_ref, Method::GET, &format!("/v1/invoices/{id}/xml"))
+            .send()
+            .await
+            .expect("send")
+            .text()
+            .await
+            .expect("xml")
+    };
+    let refund = |id: &'static str, body: Value| async move {
+        json_of(
+            app_ref
+                .as_merchant(key_ref, Method::POST, &format!("/v1/orders/{id}/refund"))
+                .json(&body),
+        )
+        .await
+    };
+
+    // OPR1 is invoiced to its customer.
+    let (status, queued) = json_of(
+        app.as_merchant(&key, Method::POST, "/v1/orders/OPR1/invoice")
+            .json(&json!({ "rfc": "CACX7605101P8", "nombre": "Xochilt Casas Chavez", "codigo_postal": "36257", "regimen_fiscal": "626", "uso_cfdi": "G03" })),
+    )
+    .await;
+    assert_eq!(status, 202, "{queued}");
+    let invoice_xml = stamped("OPR1".into()).await;
+
+    // Bad requests first: nothing is given back.
+    for (body, code) in [
+        (json!({ "amount": 1_000_000 }), 409),
+        (
+            json!({ "lines": [{ "sku": "7501008491072", "qty": 4 }] }),
+            409,
+        ),
+        (
+            json!({ "lines": [{ "sku": "0000000000000", "qty": 1 }] }),
+            422,
+        ),
+        (
+            json!({ "lines": [{ "sku": "7501008491072", "qty": 0 }] }),
+            422,
+        ),
+        (json!({ "amount": 0 }), 422),
+        (
+            json!({ "amount": 100, "lines": [{ "sku": "7501008491072", "qty": 1 }] }),
+            422,
+        ),
+    ] {
+        let (status, answer) = refund("OPR1", body.clone()).await;
+        assert_eq!(status, code, "{body} → {answer}");
+    }
+    let (_, o) = json_of(app.as_merchant(&key, Method::GET, "/v1/orders/OPR1")).await;
+    assert!(o.get("refunds").is_none(), "{o}");
+
+    // The toothpaste comes back: a nota to the customer for $32.00, IVA 16 % on 27.59.
+    let (status, o) = refund(
+        "OPR1",
+        json!({ "lines": [{ "sku": "7501035911208", "qty": 1 }], "reason": "dañada" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{o}");
+    assert_eq!(o["status"], "paid");
+    assert_eq!(o["refunds"][0]["amount"], 3_200);
+    let first = stamped("E-OPR1-R1".into()).await;
+    assert!(
+        first.contains("TipoDeComprobante=\"E\"") && first.contains("Total=\"32.00\""),
+        "{first}"
+    );
+    assert!(
+        first.contains("Rfc=\"CACX7605101P8\"") && first.contains("TipoRelacion=\"03\""),
+        "{first}"
+    );
+    assert!(
+        first.contains("Base=\"27.59\"") && first.contains("Importe=\"4.41\""),
+        "{first}"
+    );
+    let invoice_uuid = invoice_xml
+        .split("UUID=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("uuid")
+        .to_uppercase();
+    assert!(
+        first.to_uppercase().contains(&invoice_uuid),
+        "related to the invoice"
+    );
+    // $45.50 by amount: only paracetamol (IVA 0 %) is left to give back from.
+    let (status, o) = refund("OPR1", json!({ "amount": 4_550 })).await;
+    assert_eq!(status, 200, "{o}");
+    let second = stamped("E-OPR1-R2".into()).await;
+    assert!(second.contains("Total=\"45.50\""), "{second}");
+    let (status, over) = refund("OPR1", json!({ "amount": 9_101 })).await;
+    assert_eq!(status, 409, "only $91.00 left: {over}");
+    assert!(
+        over["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("$91.00")),
+        "{over}"
+    );
+
+    // OPR2: part of it before its global is issued; no individual invoice after that.
+    let (status, o) = refund("OPR2", json!({ "amount": 1_000 })).await;
+    assert_eq!(status, 200, "{o}");
+    let (status, refused) = json_of(
+        app.as_merchant(&key, Method::POST, "/v1/orders/OPR2/invoice")
+            .json(&json!({ "rfc": "CACX7605101P8", "nombre": "Xochilt Casas Chavez", "codigo_postal": "36257", "regimen_fiscal": "626", "uso_cfdi": "G03" })),
+    )
+    .await;
+    assert_eq!(status, 409, "{refused}");
+
+    // The day's global: OPR2 less its $10.00 and OPR3 whole.
+    clock.advance(Duration::hours(11) + Duration::minutes(30));
+    let run = jobs::run(&app.deps, Job::GlobalInvoices, clock.now_ms() + 60_000)
+        .await
+        .expect("run");
+    assert_eq!(run.processed, 1);
+    let global: Value = mostrador_e2e::eventually_value("the global stamped", || async {
+        let (_, list) = json_of(app_ref.as_merchant(key_ref, Method::GET, "/v1/invoices")).await;
+        list["invoices"].as_array().and_then(|l| {
+            l.iter()
+                .find(|i| i["kind"] == "global" && i["status"] == "stamped")
+                .cloned()
+        })
+    })
+    .await;
+    assert_eq!(global["total"], "327.00", "158.50 + 168.50: {global}");
+    let global_id = global["id"].as_str().expect("id").to_owned();
+    let global_xml = stamped(global_id.clone()).await;
+    let global_uuid = global_xml
+        .split("UUID=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("uuid")
+        .to_uppercase();
+
+    // OPR3, already declared: its toothpaste back is a nota to the general public with the period.
+    let (status, o) = refund(
+        "OPR3",
+        json!({ "lines": [{ "sku": "7501035911208", "qty": 1 }] }),
+    )
+    .await;
+    assert_eq!(status, 200, "{o}");
+    let third = stamped("E-OPR3-R1".into()).await;
+    assert!(
+        third.contains("Rfc=\"XAXX010101000\"") && third.contains("<cfdi:InformacionGlobal"),
+        "{third}"
+    );
+    assert!(
+        third.contains("Total=\"32.00\"") && third.to_uppercase().contains(&global_uuid),
+        "{third}"
+    );
+
+    // The rest of OPR1 (no body): $91.00, and the order is refunded.
+    let (status, o) = json_of(app.as_merchant(&key, Method::POST, "/v1/orders/OPR1/refund")).await;
+    assert_eq!(status, 200, "{o}");
+    assert_eq!(o["status"], "refunded", "{o}");
+    let last = stamped("E-OPR1-R3".into()).await;
+    assert!(last.contains("Total=\"91.00\""), "{last}");
+    let (status, _) = refund("OPR1", json!({ "amount": 1 })).await;
+    assert_eq!(status, 409, "nothing left");
+
+    assert_verified(&[
+        CfdiFile::xml("global.xml", global_xml),
+        CfdiFile::xml("E-OPR1-R1.xml", first),
+        CfdiFile::xml("E-OPR1-R2.xml", second),
+        CfdiFile::xml("E-OPR1-R3.xml", last),
+        CfdiFile::xml("E-OPR3-R1.xml", third),
+    ]);
+    app.stop().await;
+}
+
+mod partial {
+    use super::*;
+    on_both_engines!(partial_refunds_give_back_their_part_with_its_nota);
 }

@@ -904,6 +904,7 @@ async fn payment_reminders_and_abandoned_carts_run_under_the_injected_clock(engi
         payment_url: Some("https://pagos.example/ordREM1".into()),
         fulfilment: Default::default(),
         customer_name: None,
+        refunds: Vec::new(),
     };
     mostrador_app::flows::chat::place_order(&f.app.deps, &m, order)
         .await

@@ -256,6 +256,7 @@ fn place_order(id: &str, branch: &str) -> mostrador_app::commerce::orders::Order
         payment_url: None,
         fulfilment: Default::default(),
         customer_name: None,
+        refunds: Vec::new(),
     }
 }
 

@@ -96,6 +96,7 @@ impl Shop {
             payment_url: None,
             fulfilment: Default::default(),
             customer_name: None,
+            refunds: Vec::new(),
         };
         mostrador_app::flows::chat::place_order(&self.app.deps, &self.merchant, o)
             .await
@@ -611,6 +612,7 @@ async fn production_mode_takes_sandbox_payments_only_when_the_merchant_chooses_t
         payment_url: None,
         fulfilment: Default::default(),
         customer_name: None,
+        refunds: Vec::new(),
     };
     let product = serde_json::json!({ "sku": "SKU-PROD", "name": "Vitamina C", "price": 5000, "tax": "iva0", "clave_prod_serv": "51191905", "clave_unidad": "H87" });
     let r = app

@@ -262,6 +262,7 @@ fn order(id: &str, branch: &str, sku: &str, qty: u32) -> Order {
         payment_url: None,
         fulfilment: Default::default(),
         customer_name: None,
+        refunds: Vec::new(),
     }
 }
 

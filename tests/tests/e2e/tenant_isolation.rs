@@ -370,6 +370,7 @@ async fn a_branch_key_reaches_nothing_of_another_branch_on_any_documented_route(
         payment_url: None,
         fulfilment: Default::default(),
         customer_name: None,
+        refunds: Vec::new(),
     };
     let placed = orders::place(&app.deps, &merchant, order, Vec::new())
         .await

@@ -111,6 +111,129 @@ pub struct Order {
     /// The customer's name as WhatsApp shows it, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_name: Option<String>,
+    /// Partial refunds given, oldest first (a refund of the whole order at once is its status).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<Refund>,
+}
+
+/// A part of an order given back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    /// 1, 2, … on this order.
+    pub number: u32,
+    pub amount: Centavos,
+    /// The units given back per line, when the refund was by line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<RefundLine>,
+    /// Its part of each line of the order (same order as `lines` of the order): total, base, IVA.
+    pub shares: Vec<LineAmounts>,
+    /// RFC 3339.
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Units of one line given back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundLine {
+    pub sku: String,
+    pub qty: u32,
+}
+
+impl Order {
+    /// What partial refunds have given back.
+    pub fn refunded(&self) -> Centavos {
+        Centavos(self.refunds.iter().map(|r| r.amount.0).sum())
+    }
+
+    /// What is left of each line after the partial refunds.
+    pub fn remaining_lines(&self) -> Vec<LineAmounts> {
+        self.lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                let mut left = line.amounts;
+                for r in &self.refunds {
+                    if let Some(s) = r.shares.get(i) {
+                        left.total = Centavos(left.total.0 - s.total.0);
+                        left.base = Centavos(left.base.0 - s.base.0);
+                        left.iva = Centavos(left.iva.0 - s.iva.0);
+                    }
+                }
+                left
+            })
+            .collect()
+    }
+
+    /// Units of a line already given back by line.
+    pub fn refunded_units(&self, sku: &str) -> u32 {
+        self.refunds
+            .iter()
+            .flat_map(|r| r.lines.iter())
+            .filter(|l| l.sku == sku)
+            .map(|l| l.qty)
+            .sum()
+    }
+}
+
+/// Takes back out a partial refund the provider refused (the last one recorded).
+pub async fn unrecord_refund(table: &TenantTable, recorded: &Order) -> Result<(), AppError> {
+    let mut back = recorded.clone();
+    back.refunds.pop();
+    let doc = serde_json::to_string(&back).map_err(|e| AppError::Internal(e.into()))?;
+    let mut update = Update::new().set("doc", doc);
+    update = if back.refunds.is_empty() {
+        update.remove("refunds")
+    } else {
+        update.set("refunds", back.refunds.len() as i64)
+    };
+    table
+        .update(
+            &order_key(&recorded.id),
+            update,
+            Some(Condition::Eq(
+                "refunds".into(),
+                Value::N(recorded.refunds.len() as i64),
+            )),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Records a partial refund on the order once no other refund is being recorded: the order's
+/// document gets it, conditionally on the refunds it had (two refunds at once cannot both pass).
+pub async fn record_refund(
+    table: &TenantTable,
+    order: &Order,
+    refund: Refund,
+) -> Result<Order, AppError> {
+    let mut updated = order.clone();
+    updated.refunds.push(refund);
+    let doc = serde_json::to_string(&updated).map_err(|e| AppError::Internal(e.into()))?;
+    table
+        .update(
+            &order_key(&order.id),
+            Update::new()
+                .set("doc", doc)
+                .set("refunds", updated.refunds.len() as i64),
+            Some(match order.refunds.len() {
+                0 => Condition::AttrNotExists("refunds".into()),
+                n => Condition::Eq("refunds".into(), Value::N(n as i64)),
+            }),
+        )
+        .await
+        .map_err(|e| {
+            if e.is_condition_failed() {
+                AppError::Conflict(
+                    "otro reembolso de este pedido se registró al mismo tiempo; vuelve a leerlo"
+                        .into(),
+                )
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(updated)
 }
 
 /// A line that could not be reserved.

@@ -369,6 +369,7 @@ mod tests {
             payment_url: None,
             fulfilment: Default::default(),
             customer_name: None,
+            refunds: Vec::new(),
         }
     }
 

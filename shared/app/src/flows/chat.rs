@@ -155,6 +155,7 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
                         payment_url: None,
                         fulfilment,
                         customer_name: msg.profile_name.clone(),
+                        refunds: Vec::new(),
                     };
                     // The merchant's provider, or the sandbox provider until one is configured.
                     let (provider, methods) =

@@ -477,6 +477,202 @@ pub async fn refund(
     Ok(refunded)
 }
 
+/// What to give back of a paid order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOf {
+    /// Everything (what partial refunds left, when there were some).
+    All,
+    /// An amount, spread over the lines in proportion to what is left of each.
+    Amount(Centavos),
+    /// Units of some lines.
+    Lines(Vec<orders::RefundLine>),
+}
+
+/// Refunds part of a paid order (or the rest of it) through the provider that took the payment,
+/// records it on the order, corrects the fiscal record (a nota for the part given back, or a
+/// smaller ticket in the next global) and tells the customer. A refund that takes the order to
+/// nothing makes it refunded. Over-refunds, unknown lines and more units than are left are 422/409
+/// in Spanish; nothing is given back twice when two refunds race (the second is refused).
+pub async fn refund_part(
+    deps: &Deps,
+    merchant: &MerchantId,
+    order_id: &str,
+    what: RefundOf,
+    reason: Option<String>,
+) -> Result<orders::Order, AppError> {
+    use crate::platform::error::FieldError;
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    let item = table
+        .get(&crate::platform::schema::order(order_id))
+        .await?
+        .ok_or_else(|| AppError::NotFound("order".into()))?;
+    let order = orders::get(&table, order_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("order".into()))?;
+    if what == RefundOf::All && order.refunds.is_empty() {
+        return refund(deps, merchant, order_id).await;
+    }
+    if !order.status.may_become(OrderStatus::Refunded) {
+        return Err(AppError::Conflict(format!(
+            "el pedido está {}: solo se reembolsa un pedido pagado",
+            order.status.customer_text()
+        )));
+    }
+    let remaining = order.remaining_lines();
+    let left = Centavos(remaining.iter().map(|l| l.total.0).sum());
+    let mut lines = Vec::new();
+    let shares = match &what {
+        RefundOf::All => remaining.clone(),
+        RefundOf::Amount(amount) => {
+            if amount.0 <= 0 {
+                return Err(AppError::Validation(vec![FieldError::new(
+                    "amount",
+                    "el monto a reembolsar debe ser mayor que cero (en centavos)",
+                )]));
+            }
+            mostrador_core::tax::refund_shares(*amount, &remaining).ok_or_else(|| {
+                AppError::Conflict(format!(
+                    "solo quedan {} por reembolsar de este pedido",
+                    left.display_mxn()
+                ))
+            })?
+        }
+        RefundOf::Lines(wanted) => {
+            if wanted.is_empty() {
+                return Err(AppError::Validation(vec![FieldError::new(
+                    "lines",
+                    "indica al menos una línea con sku y qty",
+                )]));
+            }
+            let mut shares = vec![mostrador_core::tax::LineAmounts::default(); order.lines.len()];
+            for want in wanted {
+                let Some(i) = order.lines.iter().position(|l| l.sku == want.sku) else {
+                    return Err(AppError::Validation(vec![FieldError::new(
+                        "lines",
+                        format!("el pedido no tiene el producto {}", want.sku),
+                    )]));
+                };
+                if want.qty == 0 {
+                    return Err(AppError::Validation(vec![FieldError::new(
+                        "lines",
+                        format!("qty de {} debe ser al menos 1", want.sku),
+                    )]));
+                }
+                let line = &order.lines[i];
+                let units_left = line.qty.saturating_sub(order.refunded_units(&line.sku));
+                if want.qty > units_left {
+                    return Err(AppError::Conflict(format!(
+                        "de {} quedan {units_left} por reembolsar",
+                        line.name
+                    )));
+                }
+                // Its share of the line as charged, never more than what is left of the line.
+                let of_line = mostrador_core::tax::refund_shares(
+                    Centavos(
+                        ((line.amounts.total.0 as i128 * want.qty as i128 + line.qty as i128 / 2)
+                            / line.qty.max(1) as i128) as i64,
+                    ),
+                    &[line.amounts],
+                )
+                .and_then(|v| v.first().copied())
+                .filter(|s| s.total.0 <= remaining[i].total.0)
+                .ok_or_else(|| {
+                    AppError::Conflict(format!("de {} ya no queda qué reembolsar", line.name))
+                })?;
+                let s = &mut shares[i];
+                s.total = Centavos(s.total.0 + of_line.total.0);
+                s.base = Centavos(s.base.0 + of_line.base.0);
+                s.iva = Centavos(s.iva.0 + of_line.iva.0);
+                lines.push(want.clone());
+            }
+            shares
+        }
+    };
+    let amount = Centavos(shares.iter().map(|s| s.total.0).sum());
+    if amount.0 == 0 {
+        return Err(AppError::Conflict(
+            "no queda nada por reembolsar de este pedido".into(),
+        ));
+    }
+    let refund = orders::Refund {
+        number: order.refunds.len() as u32 + 1,
+        amount,
+        lines,
+        shares: shares.clone(),
+        at: deps.clock.now().to_rfc3339(),
+        reason: reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty()),
+    };
+    // Recorded first (a concurrent refund is refused here), given back second: a provider that
+    // refuses takes the record back out.
+    let recorded = orders::record_refund(&table, &order, refund.clone()).await?;
+    let provider_name = item.get_s("payment_provider").unwrap_or_default();
+    let payment_ref = item.get_s("payment_ref").unwrap_or_default();
+    if let Err(e) = give_back(deps, merchant, provider_name, payment_ref, Some(amount)).await {
+        orders::unrecord_refund(&table, &recorded).await?;
+        return Err(e);
+    }
+    // The fiscal part: base and IVA per tax treatment of what was given back.
+    let mut treatments = std::collections::HashMap::new();
+    for line in &order.lines {
+        if let Some(p) = crate::commerce::catalog::get_product(&table, &line.sku).await? {
+            treatments.insert(line.sku.clone(), p.tax);
+        }
+    }
+    let mut taxes: Vec<crate::parties::messages::TaxPart> = Vec::new();
+    for (line, share) in order.lines.iter().zip(&shares) {
+        if share.total.0 == 0 {
+            continue;
+        }
+        let treatment = treatments
+            .get(&line.sku)
+            .copied()
+            .unwrap_or(if line.amounts.iva.0 == 0 {
+                mostrador_core::tax::TaxTreatment::Iva0
+            } else {
+                mostrador_core::tax::TaxTreatment::Iva16
+            });
+        match taxes.iter_mut().find(|t| t.treatment == treatment) {
+            Some(t) => {
+                t.base = Centavos(t.base.0 + share.base.0);
+                t.iva = Centavos(t.iva.0 + share.iva.0);
+            }
+            None => taxes.push(crate::parties::messages::TaxPart {
+                treatment,
+                base: share.base,
+                iva: share.iva,
+            }),
+        }
+    }
+    crate::invoicing::issue::correct_after_partial_refund(
+        deps,
+        merchant,
+        &table,
+        &recorded,
+        crate::parties::messages::PartialRefund {
+            number: refund.number,
+            taxes,
+        },
+    )
+    .await?;
+    let everything = recorded.refunded() == order.total;
+    let result = if everything {
+        orders::transition(deps, merchant, &recorded, OrderStatus::Refunded)
+            .await?
+            .unwrap_or(recorded)
+    } else {
+        recorded
+    };
+    let text = format!(
+        "Te reembolsamos {} de tu pedido {}. Según tu banco o método de pago, puede tardar unos días en reflejarse.",
+        amount.display_mxn(),
+        fulfilment::short_id(&order.id)
+    );
+    fulfilment::notify(deps, merchant, &result, text).await?;
+    Ok(result)
+}
+
 /// Gives a payment back through the provider that took it (all of it with `amount: None`).
 async fn give_back(
     deps: &Deps,

@@ -252,6 +252,43 @@ pub async fn mark_refunded(table: &TenantTable, order: &Order) -> Result<(), App
     Ok(())
 }
 
+/// Takes a partial refund out of a sale not yet declared: its global declares what was kept. The
+/// sale's taxes as charged stay in `original_taxes` (a later refund of the whole order gives back
+/// what is left from them). A sale reduced to nothing leaves the global.
+pub async fn reduce_sale(
+    table: &TenantTable,
+    sale: &Item,
+    given_back: &[crate::parties::messages::TaxPart],
+) -> Result<(), AppError> {
+    let Some(key) = sale.key() else {
+        return Ok(());
+    };
+    let mut taxes: Vec<TicketTax> =
+        serde_json::from_str(sale.get_s("taxes").unwrap_or("[]")).unwrap_or_default();
+    for part in given_back {
+        if let Some(t) = taxes.iter_mut().find(|t| t.treatment == part.treatment) {
+            t.base = Centavos((t.base.0 - part.base.0).max(0));
+            t.iva = Centavos((t.iva.0 - part.iva.0).max(0));
+        }
+    }
+    taxes.retain(|t| t.base.0 + t.iva.0 > 0);
+    let total: i64 = taxes.iter().map(|t| t.base.0 + t.iva.0).sum();
+    let mut update = Update::new()
+        .set(
+            "taxes",
+            serde_json::to_string(&taxes).map_err(|e| AppError::Internal(e.into()))?,
+        )
+        .set("total", total);
+    if sale.get_s("original_taxes").is_none() {
+        update = update.set("original_taxes", sale.get_s("taxes").unwrap_or("[]"));
+    }
+    if total == 0 {
+        update = update.set("refunded", true);
+    }
+    table.update(&key, update, None).await?;
+    Ok(())
+}
+
 /// The tickets of a period: paid sales not invoiced individually, not refunded, not in a global.
 pub async fn tickets(table: &TenantTable, period: &GlobalPeriod) -> Result<Vec<Ticket>, AppError> {
     let mut out = Vec::new();

@@ -174,6 +174,15 @@ pub async fn request_individual(
 ) -> Result<String, AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let current = current_for_order(&table, order_id).await?;
+    if current.is_none()
+        && orders::get(&table, order_id)
+            .await?
+            .is_some_and(|o| !o.refunds.is_empty())
+    {
+        return Err(AppError::Conflict(
+            "este pedido tuvo un reembolso parcial antes de facturarse: su venta ya se declara sin lo reembolsado en la factura global; la factura se pide antes de reembolsar".into(),
+        ));
+    }
     let request = match &current {
         Some(rec) if rec.status == InvoiceStatus::Cancelled => {
             return request_reissue(deps, merchant, order_id, rec).await;
@@ -906,6 +915,7 @@ async fn after_individual(
                     related_id: global_id.to_owned(),
                     related_uuid: sale.get_s("global_uuid").unwrap_or_default().to_owned(),
                     reason: "global_adjustment".into(),
+                    partial: None,
                 },
             )
             .await?;
@@ -1029,6 +1039,7 @@ pub async fn correct_after_refund(
                     related_id: inv.id,
                     related_uuid: uuid,
                     reason: "refund".into(),
+                    partial: None,
                 },
             )
             .await;
@@ -1069,12 +1080,92 @@ pub async fn correct_after_refund(
             related_id: global_id.to_owned(),
             related_uuid: global_uuid.to_owned(),
             reason: "global_refund".into(),
+            partial: None,
         },
     )
     .await
 }
 
-/// The period (InformacionGlobal) of the factura global `global_id`, read from its stamped XML.
+/// The key part of a correction to a global: the order, and the refund's number when partial.
+fn adjustment_of(
+    order_id: &str,
+    partial: Option<&crate::parties::messages::PartialRefund>,
+) -> String {
+    match partial {
+        Some(p) => format!("{order_id}#R{}", p.number),
+        None => order_id.to_owned(),
+    }
+}
+
+/// What a partial refund changes in the fiscal record, as [`correct_after_refund`] does for a
+/// whole one: an order invoiced on its own gets a nota for the part given back; a ticket already
+/// in a stamped global gets a nota to the general public for that part; a sale still waiting for
+/// its global is declared there without it.
+pub async fn correct_after_partial_refund(
+    deps: &Deps,
+    merchant: &MerchantId,
+    table: &TenantTable,
+    order: &orders::Order,
+    partial: crate::parties::messages::PartialRefund,
+) -> Result<(), AppError> {
+    if let Some(inv) = current_for_order(table, &order.id).await? {
+        if let (InvoiceStatus::Stamped, Some(uuid)) = (inv.status, inv.uuid) {
+            return request_egreso(
+                deps,
+                merchant,
+                crate::parties::messages::EgresoFor {
+                    order_id: order.id.clone(),
+                    related_id: inv.id,
+                    related_uuid: uuid,
+                    reason: "refund".into(),
+                    partial: Some(partial),
+                },
+            )
+            .await;
+        }
+    }
+    let Some(sale) = super::global::find_sale(table, order).await? else {
+        return Ok(());
+    };
+    match (sale.get_s("global_id"), sale.get_s("global_uuid")) {
+        (Some(global_id), Some(global_uuid))
+            if !global_uuid.is_empty() && sale.get_s("invoice_uuid").is_none() =>
+        {
+            let given_back: i64 = partial.taxes.iter().map(|t| t.base.0 + t.iva.0).sum();
+            table
+                .put(
+                    Item::new(&crate::platform::schema::global_adjustment(
+                        global_id,
+                        &adjustment_of(&order.id, Some(&partial)),
+                    ))
+                    .with("global_id", global_id)
+                    .with("order_id", order.id.as_str())
+                    .with("total", given_back)
+                    .with(
+                        "action",
+                        "emitir un CFDI de egreso (devolución parcial) al público en general relacionado con la factura global",
+                    ),
+                    None,
+                )
+                .await?;
+            request_egreso(
+                deps,
+                merchant,
+                crate::parties::messages::EgresoFor {
+                    order_id: order.id.clone(),
+                    related_id: global_id.to_owned(),
+                    related_uuid: global_uuid.to_owned(),
+                    reason: "global_refund".into(),
+                    partial: Some(partial),
+                },
+            )
+            .await
+        }
+        _ => super::global::reduce_sale(table, &sale, &partial.taxes).await,
+    }
+}
+
+/// The period (InformacionGlobal) of the factura global `global_id`, read from its stamped XML./// The period (InformacionGlobal) of the factura global `global_id`, read from its stamped XML.
 async fn global_period_of(
     deps: &Deps,
     merchant: &MerchantId,
@@ -1101,13 +1192,17 @@ pub async fn request_egreso(
     spec: crate::parties::messages::EgresoFor,
 ) -> Result<(), AppError> {
     let id = format!(
-        "E-{}-{}",
+        "E-{}-{}{}",
         spec.order_id,
         if spec.reason == "global_adjustment" {
             "G"
         } else {
             "R"
-        }
+        },
+        spec.partial
+            .as_ref()
+            .map(|p| p.number.to_string())
+            .unwrap_or_default()
     );
     let body = serde_json::to_string(&InvoiceRequest {
         merchant_id: merchant.to_string(),
@@ -1169,11 +1264,23 @@ async fn egreso(
     let sale = super::global::find_sale(&table, &order)
         .await
         .map_err(retry)?;
-    let taxes: Vec<super::global::TicketTax> = sale
-        .as_ref()
-        .and_then(|s| serde_json::from_str(s.get_s("taxes").unwrap_or("[]")).ok())
-        .filter(|t: &Vec<super::global::TicketTax>| !t.is_empty())
-        .unwrap_or_else(|| super::global::taxes_of(&order, |_| None));
+    let taxes: Vec<super::global::TicketTax> = match &spec.partial {
+        // A partial refund gives back what it says, not the whole sale.
+        Some(partial) => partial
+            .taxes
+            .iter()
+            .map(|t| super::global::TicketTax {
+                treatment: t.treatment,
+                base: t.base,
+                iva: t.iva,
+            })
+            .collect(),
+        None => sale
+            .as_ref()
+            .and_then(|s| serde_json::from_str(s.get_s("taxes").unwrap_or("[]")).ok())
+            .filter(|t: &Vec<super::global::TicketTax>| !t.is_empty())
+            .unwrap_or_else(|| super::global::taxes_of(&order, |_| None)),
+    };
     let method = sale
         .as_ref()
         .and_then(|s| s.get_s("method").map(str::to_owned))
@@ -1230,7 +1337,10 @@ async fn egreso(
         // Listed with the global it corrects (a later invoice, or a refund of one of its tickets).
         table
             .update(
-                &crate::platform::schema::global_adjustment(&spec.related_id, &order.id),
+                &crate::platform::schema::global_adjustment(
+                    &spec.related_id,
+                    &adjustment_of(&order.id, spec.partial.as_ref()),
+                ),
                 Update::new()
                     .set("egreso_id", rec.id.as_str())
                     .set("egreso_uuid", rec.uuid.clone().unwrap_or_default())

@@ -143,6 +143,25 @@ pub struct EgresoFor {
     /// global invoice was refunded (receptor: público en general with the global's period,
     /// relation 03).
     pub reason: String,
+    /// A partial refund: its number on the order (the nota's id ends in `R{n}`) and the base and
+    /// IVA per tax treatment it gives back. Absent for a refund of the whole order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<PartialRefund>,
+}
+
+/// What a partial refund gives back, for its nota de crédito.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialRefund {
+    pub number: u32,
+    pub taxes: Vec<TaxPart>,
+}
+
+/// Base and IVA of one tax treatment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxPart {
+    pub treatment: mostrador_core::tax::TaxTreatment,
+    pub base: mostrador_core::money::Centavos,
+    pub iva: mostrador_core::money::Centavos,
 }
 
 /// The sales a global invoice covers.

@@ -89,7 +89,7 @@ pub fn treatment_problem(
 }
 
 /// A line's amounts: what the customer pays, split into base and IVA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineAmounts {
     /// What the customer pays for the line.
     pub total: Centavos,
@@ -126,6 +126,59 @@ pub fn line_amounts(
             iva: Centavos(iva),
         })
     }
+}
+
+/// The shares of `amount` given back from `parts` (each a line or a tax rate of what was charged):
+/// spread in proportion to each part's total (largest remainder, so the shares add up to `amount`
+/// to the centavo), each share split into base and IVA in the proportion its part was charged, so
+/// a partial refund gives back the IVA that was charged on what it gives back. `None` when
+/// `amount` is more than the parts hold or an amount overflows.
+pub fn refund_shares(amount: Centavos, parts: &[LineAmounts]) -> Option<Vec<LineAmounts>> {
+    let total: i64 = parts
+        .iter()
+        .try_fold(0i64, |acc, p| acc.checked_add(p.total.0))?;
+    if amount.0 < 0 || amount.0 > total {
+        return None;
+    }
+    if total == 0 {
+        return Some(parts.iter().map(|_| LineAmounts::default()).collect());
+    }
+    // Floor shares, then the leftover centavos to the largest remainders (ties: the earlier part).
+    let mut shares = Vec::with_capacity(parts.len());
+    let mut remainders = Vec::with_capacity(parts.len());
+    for (i, p) in parts.iter().enumerate() {
+        let scaled = (amount.0 as i128) * (p.total.0 as i128);
+        shares.push((scaled / total as i128) as i64);
+        remainders.push((scaled % total as i128, i));
+    }
+    let mut left = amount.0 - shares.iter().sum::<i64>();
+    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, i) in remainders {
+        if left == 0 {
+            break;
+        }
+        shares[i] += 1;
+        left -= 1;
+    }
+    Some(
+        parts
+            .iter()
+            .zip(shares)
+            .map(|(p, share)| {
+                let base = if p.total.0 == 0 {
+                    0
+                } else {
+                    let n = (p.base.0 as i128) * (share as i128);
+                    ((n + p.total.0 as i128 / 2) / p.total.0 as i128) as i64
+                };
+                LineAmounts {
+                    total: Centavos(share),
+                    base: Centavos(base),
+                    iva: Centavos(share - base),
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Integer division rounding half up (amounts are never negative here).
@@ -171,6 +224,66 @@ mod tests {
         assert!(undeclared.contains("estímulo"), "{undeclared}");
         assert!(treatment_problem(TaxTreatment::Iva16, "06700", false).is_none());
         assert!(treatment_problem(TaxTreatment::Iva0, "06700", false).is_none());
+    }
+
+    #[test]
+    fn a_partial_refund_gives_back_the_iva_charged_on_what_it_returns() {
+        let at16 = line_amounts(Centavos(11_600), 3, TaxTreatment::Iva16, true).expect("line");
+        let at0 = line_amounts(Centavos(5_000), 1, TaxTreatment::Iva0, true).expect("line");
+        // Half of the order.
+        let shares = refund_shares(Centavos(19_900), &[at16, at0]).expect("shares");
+        assert_eq!(shares.iter().map(|s| s.total.0).sum::<i64>(), 19_900);
+        assert_eq!(shares[0].total, Centavos(17_400));
+        assert_eq!(shares[0].base, Centavos(15_000));
+        assert_eq!(shares[0].iva, Centavos(2_400));
+        assert_eq!(
+            shares[1],
+            LineAmounts {
+                total: Centavos(2_500),
+                base: Centavos(2_500),
+                iva: Centavos(0)
+            }
+        );
+        // All of it is exactly what was charged.
+        assert_eq!(
+            refund_shares(Centavos(39_800), &[at16, at0]),
+            Some(vec![at16, at0])
+        );
+        assert_eq!(
+            refund_shares(Centavos(39_801), &[at16, at0]),
+            None,
+            "more than was paid"
+        );
+        assert_eq!(refund_shares(Centavos(-1), &[at16]), None);
+    }
+
+    #[test]
+    fn refund_shares_always_add_up_to_the_centavo() {
+        let parts: Vec<LineAmounts> = [
+            (1_999, 7, TaxTreatment::Iva16),
+            (3_333, 1, TaxTreatment::Iva8),
+            (101, 13, TaxTreatment::Exempt),
+        ]
+        .into_iter()
+        .map(|(unit, qty, tax)| line_amounts(Centavos(unit), qty, tax, true).expect("line"))
+        .collect();
+        let total: i64 = parts.iter().map(|p| p.total.0).sum();
+        for amount in (0..=total).step_by(97).chain([1, total - 1, total]) {
+            let shares = refund_shares(Centavos(amount), &parts).expect("shares");
+            assert_eq!(
+                shares.iter().map(|s| s.total.0).sum::<i64>(),
+                amount,
+                "{amount}"
+            );
+            for (s, p) in shares.iter().zip(&parts) {
+                assert_eq!(s.base.0 + s.iva.0, s.total.0);
+                assert!(
+                    s.total.0 <= p.total.0 && s.base.0 <= p.base.0 && s.iva.0 <= p.iva.0,
+                    "{s:?} of {p:?}"
+                );
+                assert!(s.base.0 >= 0 && s.iva.0 >= 0);
+            }
+        }
     }
 
     #[test]

@@ -81,13 +81,43 @@ async fn set_status(
     ))
 }
 
+/// What to give back: nothing said is the whole order (or what partial refunds left).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RefundBody {
+    /// Centavos, spread over the lines in proportion to what is left of each.
+    #[serde(default)]
+    amount: Option<i64>,
+    /// Units of some lines.
+    #[serde(default)]
+    lines: Option<Vec<orders::RefundLine>>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
 async fn refund(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(id): Path<String>,
+    body: Option<Json<RefundBody>>,
 ) -> Result<Json<Order>, AppError> {
+    use crate::flows::paying::RefundOf;
     owned(&caller, &id).await?;
+    let body = body.map(|Json(b)| b).unwrap_or_default();
+    let what = match (body.amount, body.lines) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::Validation(vec![
+                crate::platform::error::FieldError::new(
+                    "amount",
+                    "indica amount o lines, no ambos",
+                ),
+            ]))
+        }
+        (Some(amount), None) => RefundOf::Amount(mostrador_core::money::Centavos(amount)),
+        (None, Some(lines)) => RefundOf::Lines(lines),
+        (None, None) => RefundOf::All,
+    };
     Ok(Json(
-        crate::flows::paying::refund(&deps, &caller.merchant, &id).await?,
+        crate::flows::paying::refund_part(&deps, &caller.merchant, &id, what, body.reason).await?,
     ))
 }
