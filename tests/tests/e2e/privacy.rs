@@ -141,6 +141,29 @@ async fn a_customer_gets_their_data_and_has_it_erased(engine: Engine) {
     .await;
     assert_eq!(status, 200, "{body}");
 
+    // The merchant's customer list finds them by name (accents and case aside) or by number, with
+    // what they spent.
+    for q in ["quintanilla", "Mariana QUINTANILLA", "5512345678"] {
+        let (status, found) = call(
+            &app,
+            &key,
+            Method::GET,
+            &format!("/v1/customers?q={}", q.replace(' ', "%20")),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{found}");
+        let list = found["customers"].as_array().expect("customers");
+        assert_eq!(list.len(), 1, "{q}: {found}");
+        assert_eq!(list[0]["wa_id"], CUSTOMER);
+        assert_eq!(list[0]["name"], NAME);
+        assert_eq!(list[0]["orders_paid"], 1, "{found}");
+        assert_eq!(list[0]["spent"], order["total"], "{found}");
+        assert!(list[0]["branch"].is_string(), "{found}");
+    }
+    let (_, none) = call(&app, &key, Method::GET, "/v1/customers?q=zacarias", None).await;
+    assert_eq!(none["customers"], json!([]), "{none}");
+
     // An invoice with the customer's fiscal data, a staff note, a notification.
     let (status, body) = call(
         &app,
@@ -503,6 +526,11 @@ async fn a_customer_gets_their_data_and_has_it_erased(engine: Engine) {
     )
     .await;
     assert_eq!(status, 404, "nothing is held any more");
+    let (_, listed) = call(&app, &key, Method::GET, "/v1/customers", None).await;
+    assert!(
+        !listed.to_string().contains(CUSTOMER),
+        "no longer among the customers: {listed}"
+    );
 
     // On record: the access and the cancellation, answered, and who read the data.
     let (_, requests) = call(&app, &key, Method::GET, "/v1/privacy/requests", None).await;

@@ -67,7 +67,13 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
             let mut update = Update::new()
                 .set("last_inbound_at", msg.timestamp)
                 .set("phone_number_id", msg.phone_number_id.as_str())
-                .set_if_absent("first_seen_at", msg.timestamp);
+                .set_if_absent("first_seen_at", msg.timestamp)
+                // Listed among the merchant's customers, the latest to write first.
+                .set("gsi1pk", crate::platform::schema::CUSTOMERS)
+                .set(
+                    "gsi1sk",
+                    crate::platform::schema::customer_index_sk(msg.timestamp),
+                );
             if let Some(name) = &msg.profile_name {
                 update = update.set("profile_name", name.as_str());
             }

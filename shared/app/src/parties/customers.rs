@@ -113,3 +113,87 @@ pub async fn set_opt_out(
     // The LFPDPPP record: every change is kept, not only the latest.
     crate::parties::consent::record_change(table, wa_id, opted_out, source, now).await
 }
+
+/// A customer as the merchant's list shows them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Listed {
+    pub wa_id: String,
+    pub name: Option<String>,
+    /// The WhatsApp number (branch) they last wrote to.
+    pub phone_number_id: Option<String>,
+    pub first_seen_at: Option<i64>,
+    pub last_inbound_at: Option<i64>,
+    pub opted_out: bool,
+}
+
+/// Whether `text` matches a search: every word of the query appears in the name (accents and
+/// case aside) or, for digits, in the number.
+pub fn matches(listed: &Listed, query: &str) -> bool {
+    let name = mostrador_core::text::fold_text(listed.name.as_deref().unwrap_or(""));
+    query.split_whitespace().all(|word| {
+        let digits: String = word.chars().filter(char::is_ascii_digit).collect();
+        if !digits.is_empty() && digits.len() == word.chars().filter(|c| *c != '+').count() {
+            listed.wa_id.contains(&digits)
+        } else {
+            name.contains(&mostrador_core::text::fold_text(word))
+        }
+    })
+}
+
+/// The merchant's customers the caller may see, latest to write first, from `cursor`; with a
+/// query, only those matching it (reading at most 5,000 profiles per call).
+pub async fn list(
+    table: &TenantTable,
+    visible: impl Fn(Option<&str>) -> bool,
+    query: Option<&str>,
+    cursor: Option<String>,
+    limit: u32,
+) -> Result<(Vec<Listed>, Option<String>), AppError> {
+    let limit = limit.clamp(1, 200);
+    let query = query.map(str::trim).filter(|q| !q.is_empty());
+    let mut out = Vec::new();
+    let mut cursor = cursor;
+    let mut read = 0usize;
+    loop {
+        let page = table
+            .query(
+                mostrador_store::Query::gsi1(crate::platform::schema::CUSTOMERS)
+                    .backward()
+                    // Never more than can still be listed, so a call ends at a page's end and
+                    // its cursor skips nothing.
+                    .limit(limit - out.len() as u32)
+                    .after(cursor.take()),
+            )
+            .await?;
+        for item in &page.items {
+            read += 1;
+            let Some(wa_id) = item
+                .get_s("pk")
+                .and_then(|pk| pk.rsplit_once('#').map(|(_, wa)| wa))
+            else {
+                continue;
+            };
+            let listed = Listed {
+                wa_id: wa_id.to_owned(),
+                name: item.get_s("profile_name").map(str::to_owned),
+                phone_number_id: item.get_s("phone_number_id").map(str::to_owned),
+                first_seen_at: item.get_n("first_seen_at"),
+                last_inbound_at: item.get_n("last_inbound_at"),
+                opted_out: item.get("opted_out") == Some(&mostrador_store::Value::Bool(true)),
+            };
+            if !visible(listed.phone_number_id.as_deref()) {
+                continue;
+            }
+            if query.is_some_and(|q| !matches(&listed, q)) {
+                continue;
+            }
+            out.push(listed);
+        }
+        let full = out.len() as u32 >= limit;
+        match page.cursor {
+            Some(next) if !full && read < 5_000 => cursor = Some(next),
+            Some(next) => return Ok((out, Some(next))),
+            None => return Ok((out, None)),
+        }
+    }
+}

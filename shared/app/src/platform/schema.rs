@@ -35,6 +35,23 @@ pub fn customer_pk(wa_id: &str) -> String {
     format!("CUST#{wa_id}")
 }
 
+/// The index partition of customer profiles, newest message first (`gsi1sk` from
+/// [`customer_index_sk`]).
+pub const CUSTOMERS: &str = "CUSTOMERS";
+
+/// Where a profile sorts in [`CUSTOMERS`]: by the time of the customer's latest message.
+pub fn customer_index_sk(last_inbound_at: i64) -> String {
+    format!("{:012}", last_inbound_at.max(0))
+}
+
+/// The customer a customer partition belongs to.
+pub fn wa_id_of(pk: &str) -> Option<&str> {
+    pk.strip_prefix("CUST#")
+}
+
+/// The sort-key prefix of a customer's order pointers.
+pub const CUSTOMER_ORDER_PREFIX: &str = "ORDER#";
+
 /// A customer's profile (name, window, opt-out).
 pub fn customer_profile(wa_id: &str) -> Key {
     Key::new(customer_pk(wa_id), "PROFILE")

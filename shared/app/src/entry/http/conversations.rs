@@ -21,6 +21,7 @@ pub fn routes() -> Router<Deps> {
     Router::new()
         .route("/v1/settings/chat", get(get_settings).put(put_settings))
         .route("/v1/conversations", get(handed_off))
+        .route("/v1/customers", get(customers))
         .route("/v1/conversations/{wa_id}/messages", get(messages))
         .route("/v1/conversations/{wa_id}/release", post(release))
         .route(
@@ -138,6 +139,87 @@ async fn handed_off(Merchant(caller): Merchant) -> Result<Json<Value>, AppError>
     }
     waiting.sort_by_key(|c| c["since"].as_i64().unwrap_or(0));
     Ok(Json(json!({ "conversations": waiting })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomersQuery {
+    /// Words of the name, or digits of the number.
+    q: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// The merchant's customers, latest to write first: name, number, branch, when they first and last
+/// wrote, opt-out, and their orders (how many were paid, what they spent net of refunds, the last
+/// one). A branch key or staff member sees the customers of their branch.
+async fn customers(
+    Merchant(caller): Merchant,
+    Query(q): Query<CustomersQuery>,
+) -> Result<Json<Value>, AppError> {
+    let scope = caller.scope().await?;
+    let branches = crate::parties::merchants::list_branches(&caller).await?;
+    let (listed, cursor) = crate::parties::customers::list(
+        &caller.table,
+        |phone| scope.allows(phone, None),
+        q.q.as_deref(),
+        q.cursor,
+        q.limit.unwrap_or(50).clamp(1, 200) as u32,
+    )
+    .await?;
+    let mut out = Vec::with_capacity(listed.len());
+    for c in listed {
+        let pointers = caller
+            .table
+            .query(
+                TableQuery::partition(crate::platform::schema::customer_pk(&c.wa_id))
+                    .prefix(crate::platform::schema::CUSTOMER_ORDER_PREFIX)
+                    .backward()
+                    .limit(100),
+            )
+            .await?;
+        let (mut paid, mut spent, mut last_order) = (0u32, 0i64, None::<String>);
+        for p in &pointers.items {
+            let Some(order_id) = p
+                .get_s("sk")
+                .and_then(|sk| sk.rsplit_once('#').map(|(_, id)| id))
+            else {
+                continue;
+            };
+            let Some(order) = crate::commerce::orders::get(&caller.table, order_id).await? else {
+                continue;
+            };
+            if last_order.is_none() {
+                last_order = Some(order.created_at.clone());
+            }
+            use crate::commerce::orders::OrderStatus as S;
+            if matches!(
+                order.status,
+                S::Paid | S::ReadyForPickup | S::Shipped | S::Delivered
+            ) {
+                paid += 1;
+                spent += order.total.0 - order.refunded().0;
+            }
+        }
+        let branch = branches.iter().find(|b| {
+            c.phone_number_id.is_some()
+                && b.phone_number_id.as_deref() == c.phone_number_id.as_deref()
+        });
+        out.push(json!({
+            "wa_id": c.wa_id,
+            "name": c.name,
+            "phone_number_id": c.phone_number_id,
+            "branch_id": branch.map(|b| b.id.as_str()),
+            "branch": branch.map(|b| b.name.as_str()),
+            "first_seen_at": c.first_seen_at,
+            "last_inbound_at": c.last_inbound_at,
+            "opted_out": c.opted_out,
+            "orders_paid": paid,
+            "spent": spent,
+            "last_order_at": last_order,
+        }));
+    }
+    Ok(Json(json!({ "customers": out, "cursor": cursor })))
 }
 
 #[derive(Deserialize)]
