@@ -163,12 +163,34 @@ async function main() {
     const bytes = await readFile(file);
     assert.equal(bytes.subarray(0, 5).toString("latin1"), "%PDF-", "the invoice downloads as a PDF");
     ok(`order ${number} invoiced from the console (RFC CACX7605101P8) and its PDF downloaded (${bytes.length} bytes)`);
+    // Part of it first ($10.00: a nota de crédito for that part), then the rest.
+    await panel.getByRole("button", { name: "Reembolsar una parte" }).click();
+    await panel.getByLabel("Monto en pesos").fill("10.00");
+    await panel.getByLabel("Motivo (opcional)").fill("una caja dañada");
+    await panel.getByRole("button", { name: "Reembolsar esta parte" }).click();
+    await panel.getByRole("heading", { name: /Reembolsos \(\$10\.00\)/ }).waitFor();
+    const part = await expectStatus(http(stack.url, "GET", `/v1/orders/${order.id}`, { key: demo.api_key }), 200, "order");
+    assert.equal(part.refunds.length, 1);
+    assert.equal(part.refunds[0].amount, 1000);
+    assert.notEqual(part.status, "refunded");
     panel.once("dialog", (d) => d.accept());
-    await panel.getByRole("button", { name: "Reembolsar" }).click();
+    await panel.getByRole("button", { name: /Reembolsar el resto/ }).click();
     await panel.locator(".pill", { hasText: "Reembolsado" }).waitFor();
     const refunded = await expectStatus(http(stack.url, "GET", `/v1/orders/${order.id}`, { key: demo.api_key }), 200, "order");
     assert.equal(refunded.status, "refunded");
-    ok(`order ${number}: lines, total and a refund from the console (the API agrees: refunded)`);
+    ok(`order ${number}: lines, total, $10.00 refunded in part and then the rest from the console (the API agrees: refunded)`);
+
+    // The customer: found by name, with the order and the data-protection actions.
+    await panel.goto(`${stack.url}/panel/#/clientes`);
+    await panel.getByRole("heading", { name: "Clientes" }).waitFor();
+    await panel.getByLabel("Buscar").fill("rosa");
+    await panel.getByRole("button", { name: "Buscar" }).click();
+    await panel.getByRole("link", { name: CUSTOMER_NAME }).click();
+    await panel.getByRole("heading", { name: CUSTOMER_NAME }).waitFor();
+    await panel.getByRole("link", { name: number }).waitFor();
+    await panel.getByRole("link", { name: /Descargar todos sus datos/ }).waitFor();
+    await panel.getByRole("button", { name: /Borrar sus datos/ }).waitFor();
+    ok(`the customer ${CUSTOMER_NAME} found by name, with order ${number} and the export, rectify and erase actions`);
 
     // A stock count from a CSV file (Windows-1252, as Excel saves it) with one bad row.
     await panel.goto(`${stack.url}/panel/#/catalogo?branch=${centro.id}`);

@@ -18,6 +18,8 @@ const INVOICE_STATUS = {
   cancelled: 'Cancelada',
 };
 
+const KEPT = { order: 'ventas', invoice: 'facturas', privacy_log: 'registros de protección de datos', customer: 'registros del cliente', other: 'otros registros' };
+
 // ---- small helpers ----
 
 /** An element with attributes and children; text is always set as text (never parsed as HTML). */
@@ -117,7 +119,7 @@ function ok(target, text) {
 
 const NAV = [
   ['#/hoy', 'Hoy'], ['#/pedidos', 'Pedidos'], ['#/conversaciones', 'Conversaciones'],
-  ['#/catalogo', 'Inventario'], ['#/facturas', 'Facturas'], ['#/reportes', 'Reportes'],
+  ['#/clientes', 'Clientes'], ['#/catalogo', 'Inventario'], ['#/facturas', 'Facturas'], ['#/reportes', 'Reportes'],
   ['#/configuracion', 'Configuración'], ['#/cuenta', 'Mi cuenta'],
 ];
 
@@ -380,11 +382,15 @@ async function orderPage(id) {
       return api('POST', `/v1/orders/${id}/cancel`);
     }, 'danger'));
   }
+  const refunds = order.refunds || [];
+  const refunded = refunds.reduce((sum, r) => sum + r.amount, 0);
+  const left = order.total - refunded;
   if (['paid', 'ready_for_pickup', 'shipped', 'delivered'].includes(order.status)) {
-    actions.push(act('Reembolsar', () => {
-      if (!confirm(`¿Reembolsar ${money(order.total)} del pedido ${orderNumber(id)}?`)) throw new Error('Sin cambios.');
+    actions.push(act(refunded ? `Reembolsar el resto (${money(left)})` : 'Reembolsar', () => {
+      if (!confirm(`¿Reembolsar ${money(left)} del pedido ${orderNumber(id)}?`)) throw new Error('Sin cambios.');
       return api('POST', `/v1/orders/${id}/refund`);
     }, 'danger'));
+    actions.push(h('button', { type: 'button', onclick: () => { partial.hidden = !partial.hidden; if (!partial.hidden) partial.querySelector('input').focus(); } }, 'Reembolsar una parte'));
     if (!invoice || invoice.status === 'cancelled') {
       actions.push(h('button', { type: 'button', onclick: () => { form.hidden = !form.hidden; if (!form.hidden) form.querySelector('input').focus(); } }, 'Facturar'));
     }
@@ -392,6 +398,8 @@ async function orderPage(id) {
   const branch = branchOf(order.branch_id) || {};
   const form = invoiceForm(id, status);
   form.hidden = true;
+  const partial = partialRefundForm(order, left, status);
+  partial.hidden = true;
   body.replaceChildren(
     h('h2', {}, `Pedido ${orderNumber(order.id)} `, h('span', { class: `pill ${order.status}` }, STATUS[order.status] || order.status)),
     h('div', { class: 'cards' },
@@ -412,7 +420,131 @@ async function orderPage(id) {
     table(['Producto', 'Cantidad', 'Precio', 'Importe'],
       order.lines.map((l) => [l.name, l.qty, money(l.unit), money(l.amounts.total)]), [1, 2, 3]),
     h('p', { class: 'num' }, `Subtotal ${money(order.subtotal)} · IVA ${money(order.iva)} · `, h('strong', {}, `Total ${money(order.total)}`)),
-    h('div', { class: 'row' }, actions), form, status);
+    refunds.length ? h('section', { 'aria-label': 'Reembolsos' }, h('h3', {}, `Reembolsos (${money(refunded)})`),
+      table(['#', 'Fecha', 'Qué', 'Monto'], refunds.map((r) => [
+        r.number, when(r.at, order.branch_id),
+        [(r.lines || []).map((l) => `${l.qty} × ${(order.lines.find((x) => x.sku === l.sku) || {}).name || l.sku}`).join(', '), r.reason].filter(Boolean).join(' · ') || 'Monto',
+        money(r.amount),
+      ]), [3])) : null,
+    h('div', { class: 'row' }, actions), form, partial, status);
+}
+
+/** A refund of part of an order: an amount in pesos, or units of one product. */
+function partialRefundForm(order, left, status) {
+  const amount = h('input', { id: 'refund-amount', name: 'amount', inputmode: 'decimal', placeholder: '0.00' });
+  const product = h('select', { id: 'refund-sku', name: 'sku' }, h('option', { value: '' }, 'Un monto (se reparte entre los productos)'),
+    order.lines.map((l) => h('option', { value: l.sku }, `${l.name} (${l.qty})`)));
+  const qty = h('input', { id: 'refund-qty', name: 'qty', type: 'number', min: '1', value: '1' });
+  const reason = h('input', { id: 'refund-reason', name: 'reason', placeholder: 'Producto dañado, faltante…' });
+  const byLine = () => product.value !== '';
+  const sync = () => { amount.disabled = byLine(); qty.disabled = !byLine(); };
+  product.addEventListener('change', sync);
+  sync();
+  return h('form', {
+    class: 'stack', 'aria-label': 'Reembolsar una parte',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const body = { reason: reason.value.trim() || undefined };
+      if (byLine()) body.lines = [{ sku: product.value, qty: Number(qty.value) }];
+      else {
+        const pesos = Number(String(amount.value).replace(/[$,\s]/g, ''));
+        if (!(pesos > 0)) { notice(status, 'Escribe el monto en pesos, por ejemplo 45.50.'); return; }
+        body.amount = Math.round(pesos * 100);
+      }
+      try {
+        await api('POST', `/v1/orders/${order.id}/refund`, body);
+        ok(status, 'Reembolso hecho; el cliente recibe un aviso y, si tenía factura, su nota de crédito.');
+        later(600, () => orderPage(order.id));
+      } catch (err) { notice(status, err); }
+    },
+  },
+  h('p', { class: 'muted' }, `Queda ${money(left)} por reembolsar.`),
+  h('label', { for: 'refund-sku' }, 'Qué se devuelve'), product,
+  h('label', { for: 'refund-amount' }, 'Monto en pesos'), amount,
+  h('label', { for: 'refund-qty' }, 'Piezas'), qty,
+  h('label', { for: 'refund-reason' }, 'Motivo (opcional)'), reason,
+  h('button', { type: 'submit', class: 'danger' }, 'Reembolsar esta parte'));
+}
+
+// ---- Clientes ----
+
+async function customersPage() {
+  const q = query().get('q') || '';
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  const search = h('input', { id: 'customer-search', type: 'search', value: q, placeholder: 'Nombre o número' });
+  const form = h('form', {
+    class: 'row', role: 'search',
+    onsubmit: (e) => { e.preventDefault(); location.hash = `#/clientes?q=${encodeURIComponent(search.value.trim())}`; },
+  }, h('label', { for: 'customer-search' }, 'Buscar'), search, h('button', { type: 'submit' }, 'Buscar'));
+  mount(frame('#/clientes', h('h2', {}, 'Clientes'), form, body));
+  const p = new URLSearchParams({ limit: '100' });
+  if (q) p.set('q', q);
+  let list;
+  try { list = (await api('GET', `/v1/customers?${p}`)).customers || []; } catch (e) { notice(body, e); return; }
+  if (!list.length) { body.replaceChildren(h('p', { class: 'muted' }, q ? 'Nadie coincide con la búsqueda.' : 'Aún no hay clientes: aparecen cuando escriben por WhatsApp.')); return; }
+  body.replaceChildren(table(['Cliente', 'Número', 'Sucursal', 'Último mensaje', 'Pedidos pagados', 'Compras'],
+    list.map((c) => [
+      h('a', { href: `#/clientes/${encodeURIComponent(c.wa_id)}` }, c.name || phone(c.wa_id)),
+      phone(c.wa_id), c.branch || '', when(c.last_inbound_at, c.branch_id),
+      c.orders_paid, money(c.spent),
+    ]), [4, 5]));
+}
+
+async function customerPage(wa) {
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  mount(frame('#/clientes', h('p', {}, h('a', { href: '#/clientes' }, '← Clientes')), body));
+  let c;
+  try { c = await api('GET', `/v1/customers/${encodeURIComponent(wa)}`); } catch (e) { notice(body, e); return; }
+  const owner = S.user && S.user.role === 'owner';
+  const [consent, requests] = await Promise.all([
+    api('GET', `/v1/customers/${encodeURIComponent(wa)}/consent`).catch(() => null),
+    owner ? api('GET', '/v1/privacy/requests').catch(() => null) : Promise.resolve(null),
+  ]);
+  const status = h('div', { role: 'status' });
+  const mine = ((requests && requests.items) || []).filter((r) => r.wa_id === wa);
+  const consentNow = consent && consent.consent;
+  const rename = h('form', {
+    class: 'row', 'aria-label': 'Corregir el nombre',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const name = e.target.querySelector('input').value.trim();
+      if (!name) { notice(status, 'Escribe el nombre correcto.'); return; }
+      try { await api('PATCH', `/v1/customers/${encodeURIComponent(wa)}`, { profile_name: name }); ok(status, 'Nombre corregido (queda registrada la solicitud de rectificación).'); later(600, () => customerPage(wa)); } catch (err) { notice(status, err); }
+    },
+  }, h('label', { for: 'customer-name' }, 'Nombre correcto'), h('input', { id: 'customer-name', value: c.name || '' }), h('button', { type: 'submit' }, 'Corregir'));
+  const erase = h('button', {
+    type: 'button', class: 'danger',
+    onclick: async (e) => {
+      if (!confirm(`¿Borrar los datos personales de ${c.name || phone(wa)}? Sus ventas y facturas se conservan sin su nombre, como exige el SAT. No se puede deshacer.`)) return;
+      e.target.disabled = true;
+      try {
+        const done = await api('DELETE', `/v1/customers/${encodeURIComponent(wa)}`);
+        body.replaceChildren(h('h2', {}, 'Datos borrados'), h('p', {}, `Se borraron ${done.deleted} registros; la solicitud queda atendida y registrada.`),
+          h('ul', {}, (done.kept || []).map((k) => h('li', {}, `${k.count} ${KEPT[k.records] || k.records}: ${k.why}`))),
+          h('p', {}, h('a', { href: '#/clientes' }, '← Clientes')));
+      } catch (err) { notice(status, err); e.target.disabled = false; }
+    },
+  }, 'Borrar sus datos (cancelación)');
+  body.replaceChildren(
+    h('h2', {}, c.name || phone(wa)),
+    h('div', { class: 'cards' },
+      h('div', { class: 'card' }, h('h3', {}, 'Contacto'), h('div', {}, phone(wa)), h('div', { class: 'sub' }, c.branch || ''),
+        h('a', { href: `#/conversaciones/${encodeURIComponent(wa)}` }, 'Ver conversación')),
+      h('div', { class: 'card' }, h('h3', {}, 'Compras'), h('div', { class: 'big' }, money(c.spent)), h('div', { class: 'sub' }, `${c.orders_paid} pedidos pagados`)),
+      h('div', { class: 'card' }, h('h3', {}, 'Desde'), h('div', {}, when(c.first_seen_at, c.branch_id)), h('div', { class: 'sub' }, `Último mensaje: ${when(c.last_inbound_at, c.branch_id)}`)),
+      h('div', { class: 'card' }, h('h3', {}, 'Avisos'), h('div', {}, c.opted_out ? 'Pidió no recibir mensajes' : (consentNow ? (consentNow.marketing ? 'Acepta avisos y promociones' : 'Acepta avisos de sus pedidos') : 'Sin consentimiento registrado')))),
+    h('h3', {}, 'Pedidos'),
+    (c.orders || []).length ? table(['Pedido', 'Fecha', 'Estado', 'Total', 'Reembolsado'], c.orders.map((o) => [
+      h('a', { href: `#/pedidos/${encodeURIComponent(o.id)}` }, orderNumber(o.id)), when(o.created_at, o.branch_id),
+      h('span', { class: `pill ${o.status}` }, STATUS[o.status] || o.status), money(o.total), o.refunded ? money(o.refunded) : '',
+    ]), [3, 4]) : h('p', { class: 'muted' }, 'Sin pedidos.'),
+    owner ? h('section', { 'aria-label': 'Protección de datos' },
+      h('h3', {}, 'Protección de datos (LFPDPPP)'),
+      h('p', {}, h('a', { href: `/v1/customers/${encodeURIComponent(wa)}/data?format=zip`, download: `datos-${wa}.zip` }, 'Descargar todos sus datos (acceso)')),
+      rename,
+      h('div', { class: 'row' }, erase),
+      mine.length ? table(['Derecho', 'Recibida', 'Responder a más tardar', 'Estado'], mine.map((r) => [r.right, when(r.received_at), r.due_by, r.status])) : h('p', { class: 'muted' }, 'Sin solicitudes ARCO.')) : null,
+    status);
 }
 
 /** How an order reaches the customer, with a map link for the driver. */
@@ -944,6 +1076,7 @@ async function render() {
     switch (parts[1]) {
       case 'pedidos': await (parts[2] ? orderPage(parts[2]) : ordersPage()); break;
       case 'conversaciones': await (parts[2] ? threadPage(parts[2]) : inboxPage()); break;
+      case 'clientes': await (parts[2] ? customerPage(parts[2]) : customersPage()); break;
       case 'catalogo': await stockPage(); break;
       case 'facturas': await invoicesPage(); break;
       case 'reportes': await reportsPage(); break;

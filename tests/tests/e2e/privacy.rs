@@ -161,6 +161,17 @@ async fn a_customer_gets_their_data_and_has_it_erased(engine: Engine) {
         assert_eq!(list[0]["spent"], order["total"], "{found}");
         assert!(list[0]["branch"].is_string(), "{found}");
     }
+    let (status, profile) = call(
+        &app,
+        &key,
+        Method::GET,
+        &format!("/v1/customers/{CUSTOMER}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{profile}");
+    assert_eq!(profile["orders"][0]["id"], order_id.as_str(), "{profile}");
+    assert_eq!(profile["name"], NAME);
     let (_, none) = call(&app, &key, Method::GET, "/v1/customers?q=zacarias", None).await;
     assert_eq!(none["customers"], json!([]), "{none}");
 
@@ -526,6 +537,15 @@ async fn a_customer_gets_their_data_and_has_it_erased(engine: Engine) {
     )
     .await;
     assert_eq!(status, 404, "nothing is held any more");
+    let (status, _) = call(
+        &app,
+        &key,
+        Method::GET,
+        &format!("/v1/customers/{CUSTOMER}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "no profile any more");
     let (_, listed) = call(&app, &key, Method::GET, "/v1/customers", None).await;
     assert!(
         !listed.to_string().contains(CUSTOMER),

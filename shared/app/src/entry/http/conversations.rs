@@ -22,6 +22,7 @@ pub fn routes() -> Router<Deps> {
         .route("/v1/settings/chat", get(get_settings).put(put_settings))
         .route("/v1/conversations", get(handed_off))
         .route("/v1/customers", get(customers))
+        .route("/v1/customers/{wa_id}", get(customer_profile))
         .route("/v1/conversations/{wa_id}/messages", get(messages))
         .route("/v1/conversations/{wa_id}/release", post(release))
         .route(
@@ -141,6 +142,95 @@ async fn handed_off(Merchant(caller): Merchant) -> Result<Json<Value>, AppError>
     Ok(Json(json!({ "conversations": waiting })))
 }
 
+/// A customer's latest orders, newest first.
+async fn orders_of(
+    caller: &Caller,
+    wa_id: &str,
+    limit: u32,
+) -> Result<Vec<crate::commerce::orders::Order>, AppError> {
+    let pointers = caller
+        .table
+        .query(
+            TableQuery::partition(crate::platform::schema::customer_pk(wa_id))
+                .prefix(crate::platform::schema::CUSTOMER_ORDER_PREFIX)
+                .backward()
+                .limit(limit),
+        )
+        .await?;
+    let mut out = Vec::new();
+    for p in &pointers.items {
+        let Some(order_id) = p
+            .get_s("sk")
+            .and_then(|sk| sk.rsplit_once('#').map(|(_, id)| id))
+        else {
+            continue;
+        };
+        if let Some(order) = crate::commerce::orders::get(&caller.table, order_id).await? {
+            out.push(order);
+        }
+    }
+    Ok(out)
+}
+
+/// Paid orders and what they came to net of refunds.
+fn paid_and_spent(orders: &[crate::commerce::orders::Order]) -> (u32, i64) {
+    use crate::commerce::orders::OrderStatus as S;
+    orders
+        .iter()
+        .filter(|o| {
+            matches!(
+                o.status,
+                S::Paid | S::ReadyForPickup | S::Shipped | S::Delivered
+            )
+        })
+        .fold((0, 0), |(n, sum), o| {
+            (n + 1, sum + o.total.0 - o.refunded().0)
+        })
+}
+
+/// One customer as the console's profile shows them: the list's fields and their latest orders.
+async fn customer_profile(
+    Merchant(caller): Merchant,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let wa_id = customer(&raw)?;
+    caller.check_customer(&wa_id).await?;
+    let profile = caller
+        .table
+        .get(&crate::platform::schema::customer_profile(&wa_id))
+        .await?
+        .ok_or_else(|| AppError::NotFound("customer".into()))?;
+    let phone = profile.get_s("phone_number_id");
+    let branches = crate::parties::merchants::list_branches(&caller).await?;
+    let branch = branches
+        .iter()
+        .find(|b| phone.is_some() && b.phone_number_id.as_deref() == phone);
+    let orders = orders_of(&caller, &wa_id, 50).await?;
+    let (paid, spent) = paid_and_spent(&orders);
+    let listed: Vec<Value> = orders
+        .iter()
+        .map(|o| {
+            json!({
+                "id": o.id, "created_at": o.created_at, "status": o.status, "branch_id": o.branch_id,
+                "total": o.total, "refunded": o.refunded(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "wa_id": wa_id,
+        "name": profile.get_s("profile_name"),
+        "phone_number_id": phone,
+        "branch_id": branch.map(|b| b.id.as_str()),
+        "branch": branch.map(|b| b.name.as_str()),
+        "first_seen_at": profile.get_n("first_seen_at"),
+        "last_inbound_at": profile.get_n("last_inbound_at"),
+        "opted_out": profile.get("opted_out") == Some(&mostrador_store::Value::Bool(true)),
+        "orders_paid": paid,
+        "spent": spent,
+        "orders": listed,
+    })))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CustomersQuery {
@@ -169,38 +259,9 @@ async fn customers(
     .await?;
     let mut out = Vec::with_capacity(listed.len());
     for c in listed {
-        let pointers = caller
-            .table
-            .query(
-                TableQuery::partition(crate::platform::schema::customer_pk(&c.wa_id))
-                    .prefix(crate::platform::schema::CUSTOMER_ORDER_PREFIX)
-                    .backward()
-                    .limit(100),
-            )
-            .await?;
-        let (mut paid, mut spent, mut last_order) = (0u32, 0i64, None::<String>);
-        for p in &pointers.items {
-            let Some(order_id) = p
-                .get_s("sk")
-                .and_then(|sk| sk.rsplit_once('#').map(|(_, id)| id))
-            else {
-                continue;
-            };
-            let Some(order) = crate::commerce::orders::get(&caller.table, order_id).await? else {
-                continue;
-            };
-            if last_order.is_none() {
-                last_order = Some(order.created_at.clone());
-            }
-            use crate::commerce::orders::OrderStatus as S;
-            if matches!(
-                order.status,
-                S::Paid | S::ReadyForPickup | S::Shipped | S::Delivered
-            ) {
-                paid += 1;
-                spent += order.total.0 - order.refunded().0;
-            }
-        }
+        let orders = orders_of(&caller, &c.wa_id, 100).await?;
+        let (paid, spent) = paid_and_spent(&orders);
+        let last_order = orders.first().map(|o| o.created_at.clone());
         let branch = branches.iter().find(|b| {
             c.phone_number_id.is_some()
                 && b.phone_number_id.as_deref() == c.phone_number_id.as_deref()
