@@ -179,6 +179,7 @@ pub const STOPWORDS: &[&str] = &[
     "productos",
     "par",
     "docena",
+    "docenas",
     "media",
     "medio",
     "bote",

@@ -327,6 +327,14 @@ const ASKING_FOR: &[&str] = &[
     "cuanto cuestan",
     "precio",
     "precio de",
+    // Asking for advice names what it is for: "¿qué llevo para la tos?".
+    "que llevo para",
+    "que me recomienda",
+    "que me recomiendas",
+    "que tomo para",
+    "que puedo tomar",
+    "algo para",
+    "algo pal",
 ];
 /// Words of conversation that are not product names, for telling "no lo manejamos" apart from chat.
 const NOT_PRODUCTS: &[&str] = &[
@@ -578,7 +586,27 @@ fn opts_out(norm: &str) -> bool {
 }
 
 fn asks_for_person(norm: &str, words: &[&str]) -> bool {
-    has_word(words, AGENT_WORDS) || contains_any(norm, AGENT_PHRASES)
+    // "pásame con la señorita", "¿me comunicas con alguien de la farmacia?": asking to be put
+    // through to someone is asking for a person, whoever they name.
+    const PUT_THROUGH: &[&str] = &[
+        "pasame con",
+        "pasenme con",
+        "me pasas con",
+        "me pasa con",
+        "me pasan con",
+        "comunicame con",
+        "comuniqueme con",
+        "comuniquenme con",
+        "me comunicas con",
+        "me comunica con",
+        "me comunican con",
+        "comunicarme con",
+        "me enlazas con",
+        "me contactas con",
+    ];
+    has_word(words, AGENT_WORDS)
+        || contains_any(norm, AGENT_PHRASES)
+        || contains_any(norm, PUT_THROUGH)
 }
 
 /// Words of courtesy around a short answer ("ok es todo", "listo gracias").
@@ -586,9 +614,126 @@ const AROUND: &[&str] = &[
     "ok", "gracias", "porfavor", "muchas", "bueno", "pues", "entonces",
 ];
 
+/// Words a short agreeing answer is made of ("va, confirmo", "sí, eso sería todo", "órale, así").
+const AGREEING: &[&str] = &[
+    "si",
+    "va",
+    "ok",
+    "okey",
+    "sale",
+    "dale",
+    "listo",
+    "lista",
+    "confirmo",
+    "confirmar",
+    "confirma",
+    "confirmado",
+    "confirmada",
+    "eso",
+    "es",
+    "seria",
+    "sera",
+    "todo",
+    "ya",
+    "asi",
+    "esta",
+    "bien",
+    "nada",
+    "mas",
+    "solo",
+    "perfecto",
+    "correcto",
+    "claro",
+    "adelante",
+    "andale",
+    "orale",
+    "vale",
+    "de",
+    "acuerdo",
+    "porfa",
+    "por",
+    "favor",
+    "gracias",
+    "muchas",
+    "entonces",
+    "pues",
+    "bueno",
+    "el",
+    "pedido",
+    "mi",
+    "asi",
+];
+
+/// Of those, the ones that carry the agreement (a message of only "por favor" agrees to nothing).
+const AGREEING_CORE: &[&str] = &[
+    "si",
+    "va",
+    "ok",
+    "okey",
+    "sale",
+    "dale",
+    "listo",
+    "lista",
+    "confirmo",
+    "confirmar",
+    "confirma",
+    "confirmado",
+    "confirmada",
+    "todo",
+    "perfecto",
+    "correcto",
+    "adelante",
+    "andale",
+    "orale",
+    "vale",
+];
+
+/// A short message, with a cart, made only of agreeing words: the customer confirms.
+fn agrees(words: &[&str]) -> bool {
+    (1..=7).contains(&words.len())
+        && words.iter().all(|w| AGREEING.contains(w))
+        && has_word(words, AGREEING_CORE)
+}
+
 /// Whole-message commands.
 fn command(norm: &str, at: Situation) -> Option<Intent> {
     if at.has_cart {
+        let words: Vec<&str> = norm.split(' ').filter(|w| !w.is_empty()).collect();
+        if agrees(&words) {
+            return Some(Intent::Choose(Choice::Confirm));
+        }
+        // "¿qué llevo en el carrito?", "¿cuánto llevo?": the cart, not a product called carrito.
+        // ("¿qué llevo para la gripa?" asks for advice, so "qué llevo" counts alone or with
+        // where or how far.)
+        if norm == "que llevo"
+            || norm == "cuanto llevo"
+            || contains_any(
+                norm,
+                &[
+                    "que llevo en",
+                    "que llevo hasta",
+                    "lo que llevo",
+                    "que tengo en el carrito",
+                    "que tengo en mi carrito",
+                    "que hay en el carrito",
+                    "que hay en mi carrito",
+                    "ver el carrito",
+                    "ver mi carrito",
+                    "muestrame el carrito",
+                    "muestrame mi carrito",
+                    "revisar el carrito",
+                    "revisar mi carrito",
+                    "como va mi carrito",
+                    "como va el carrito",
+                    "cuanto llevo en",
+                    "cuanto va mi cuenta",
+                    "cuanto es en total",
+                    "cuanto seria en total",
+                ],
+            )
+        {
+            return Some(Intent::Choose(Choice::ViewCart));
+        }
         let core: Vec<&str> = norm.split(' ').filter(|w| !AROUND.contains(w)).collect();
         let core = core.join(" ");
         if !core.is_empty() && core != norm {
@@ -804,6 +949,10 @@ fn payment_methods(norm: &str, words: &[&str]) -> bool {
             "contraentrega",
             "terminal",
             "tpv",
+            "transferencia",
+            "transferencias",
+            "deposito",
+            "depositos",
         ],
     ) || contains_any(
         norm,
@@ -1070,7 +1219,9 @@ fn loose_command(words: &[&str]) -> Option<Intent> {
     ) {
         return Some(Intent::Choose(Choice::Catalog { page: 0 }));
     }
-    if has_word(words, &["carrito", "llevo"]) {
+    // "¿qué llevo?" is the cart; "¿qué llevo para la tos?" asks for something for the cough.
+    if has_word(words, &["carrito"]) || (has_word(words, &["llevo"]) && !has_word(words, &["para"]))
+    {
         return Some(Intent::Choose(Choice::ViewCart));
     }
     if has_word(words, &["pagar", "liga", "link", "enlace"]) {
@@ -1160,6 +1311,15 @@ fn parse_number(words: &[&str]) -> Option<Quantity> {
             // "un par" is two.
             if words.get(i + 1) == Some(&"par") {
                 return Some(Quantity::Valid(2));
+            }
+            // "una docena" is twelve, "dos docenas" twenty-four.
+            if *w != "docena" && matches!(words.get(i + 1), Some(&"docena") | Some(&"docenas")) {
+                let dozens = n.saturating_mul(12);
+                return Some(if (1..=MAX_QTY_PER_LINE).contains(&dozens) {
+                    Quantity::Valid(dozens)
+                } else {
+                    Quantity::OutOfRange
+                });
             }
             return Some(Quantity::Valid(*n));
         }
