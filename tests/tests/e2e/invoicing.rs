@@ -362,6 +362,7 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
     assert!(global_xml.contains("InformacionGlobal"), "{global_xml}");
     assert!(global_xml.contains("OINV2"), "one concepto per ticket");
     assert!(!global_xml.contains("OINV1"));
+    let invoice_xml_of_oinv1 = xml.clone();
     assert_verified(&[
         CfdiFile::xml("individual.xml", xml),
         CfdiFile::xml("global.xml", global_xml.clone()),
@@ -444,6 +445,27 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
         if id == "E-OINV3-R" {
             assert!(xml.contains("TipoRelacion=\"03\""), "{xml}");
             assert!(xml.contains("Total=\"123.00\""), "{xml}");
+        }
+        if id == "E-OINV1-R" {
+            // The refund's nota repeats the invoice's lines: the same total and the same IVA, to
+            // the centavo.
+            let attr = |doc: &str, name: &str| {
+                doc.split(&format!(" {name}=\""))
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .map(str::to_owned)
+            };
+            assert_eq!(
+                attr(&xml, "Total"),
+                attr(&invoice_xml_of_oinv1, "Total"),
+                "{xml}"
+            );
+            assert_eq!(
+                attr(&xml, "TotalImpuestosTrasladados"),
+                attr(&invoice_xml_of_oinv1, "TotalImpuestosTrasladados"),
+                "{xml}"
+            );
+            assert!(xml.contains("Pasta dental"), "the invoice's lines: {xml}");
         }
         notes.push(CfdiFile::xml(&format!("{id}.xml"), xml));
     }

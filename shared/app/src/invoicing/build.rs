@@ -191,28 +191,13 @@ pub struct Numbering<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// The individual invoice of a paid order (`method`: how it was paid), sealed.
-pub fn individual(
-    issuing: &Issuing,
-    numbering: &Numbering<'_>,
-    order: &Order,
+/// The CFDI lines of order lines, as the individual invoice writes them (a nota that mirrors the
+/// invoice writes the same, so its amounts are the invoice's to the centavo).
+fn cfdi_lines(
+    lines: &[crate::commerce::orders::OrderLine],
     products: &HashMap<String, Product>,
-    customer: &CustomerFiscal,
-    method: &str,
-    substitutes: Option<&str>,
-) -> Result<Sealed, AppError> {
-    let header = header(
-        issuing,
-        numbering.branch,
-        numbering.serie,
-        numbering.folio,
-        numbering.now,
-    )?;
-    let receptor =
-        Receptor::parse(&datos(customer)).map_err(|e| AppError::Validation(fields(e)))?;
-    let pago = Pago::pue(forma_pago(method)).map_err(|e| AppError::Validation(field(e)))?;
-    let lines: Vec<OrderLine> = order
-        .lines
+) -> Vec<OrderLine> {
+    lines
         .iter()
         .map(|l| {
             let product = products.get(&l.sku);
@@ -254,7 +239,30 @@ pub fn individual(
                 descuento: mostrador_core::money::Centavos::ZERO,
             }
         })
-        .collect();
+        .collect()
+}
+
+/// The individual invoice of a paid order (`method`: how it was paid), sealed.
+pub fn individual(
+    issuing: &Issuing,
+    numbering: &Numbering<'_>,
+    order: &Order,
+    products: &HashMap<String, Product>,
+    customer: &CustomerFiscal,
+    method: &str,
+    substitutes: Option<&str>,
+) -> Result<Sealed, AppError> {
+    let header = header(
+        issuing,
+        numbering.branch,
+        numbering.serie,
+        numbering.folio,
+        numbering.now,
+    )?;
+    let receptor =
+        Receptor::parse(&datos(customer)).map_err(|e| AppError::Validation(fields(e)))?;
+    let pago = Pago::pue(forma_pago(method)).map_err(|e| AppError::Validation(field(e)))?;
+    let lines = cfdi_lines(&order.lines, products);
     border_check(numbering.branch, lines.iter().map(|l| l.iva))?;
     let mut comprobante = Comprobante::ingreso(&header, receptor, pago, &lines)
         .map_err(|e| AppError::Validation(fields(e)))?;
@@ -334,6 +342,21 @@ pub struct Corrects<'a> {
     pub global_period: Option<&'a mostrador_cfdi::stamped::InformacionGlobal>,
 }
 
+/// One bonificación concepto per tax rate of what is given back.
+fn per_rate(taxes: &[super::global::TicketTax], order_id: &str) -> Vec<OrderLine> {
+    taxes
+        .iter()
+        .filter(|t| t.base.0 + t.iva.0 > 0)
+        .map(|t| {
+            OrderLine::bonificacion(
+                &format!("Devolución o ajuste del ticket {order_id}"),
+                mostrador_core::money::Centavos(t.base.0 + t.iva.0),
+                t.treatment,
+            )
+        })
+        .collect()
+}
+
 /// SAT's InformacionGlobal from its codes (c_Periodicidad, c_Meses, año).
 fn informacion_global(
     periodicidad: &str,
@@ -361,6 +384,10 @@ pub fn egreso(
     order_id: &str,
     taxes: &[super::global::TicketTax],
     method: &str,
+    mirror: Option<(
+        &[crate::commerce::orders::OrderLine],
+        &HashMap<String, Product>,
+    )>,
 ) -> Result<Sealed, AppError> {
     let header = header(
         issuing,
@@ -378,17 +405,13 @@ pub fn egreso(
     };
     let relacionados = CfdiRelacionados::new(tipo, [corrects.related_uuid])
         .map_err(|e| AppError::Validation(fields(e)))?;
-    let lines: Vec<OrderLine> = taxes
-        .iter()
-        .filter(|t| t.base.0 + t.iva.0 > 0)
-        .map(|t| {
-            OrderLine::bonificacion(
-                &format!("Devolución o ajuste del ticket {order_id}"),
-                mostrador_core::money::Centavos(t.base.0 + t.iva.0),
-                t.treatment,
-            )
-        })
-        .collect();
+    // Given back line by line, the nota repeats those lines of the invoice as it wrote them, so
+    // it gives back exactly the base and IVA the invoice declared; otherwise one concepto per tax
+    // rate.
+    let lines: Vec<OrderLine> = match mirror {
+        Some((order_lines, products)) if receptor.is_some() => cfdi_lines(order_lines, products),
+        _ => per_rate(taxes, order_id),
+    };
     let comprobante = match (receptor, corrects.global_period) {
         (Some(c), _) => Comprobante::egreso(
             &header,

@@ -1292,6 +1292,44 @@ async fn egreso(
             .await
             .map_err(retry)?,
     };
+    // A refund of an invoiced order given back whole or by line repeats those lines of the
+    // invoice, so the nota gives back exactly what the invoice declared.
+    let products = products_of(&table, &order).await.map_err(retry)?;
+    let mirrored: Option<Vec<orders::OrderLine>> = match (&customer, &spec.partial) {
+        (Some(_), None) if spec.reason == "refund" => Some(order.lines.clone()),
+        (Some(_), Some(partial)) if spec.reason == "refund" => order
+            .refunds
+            .iter()
+            .find(|r| r.number == partial.number)
+            .filter(|r| !r.lines.is_empty())
+            .map(|r| {
+                r.lines
+                    .iter()
+                    .filter_map(|back| {
+                        let line = order.lines.iter().find(|l| l.sku == back.sku)?;
+                        let includes = line.amounts.total
+                            == line.unit.checked_mul(line.qty).unwrap_or(line.unit);
+                        let treatment = products.get(&line.sku).map_or(
+                            if line.amounts.iva.0 == 0 {
+                                mostrador_core::tax::TaxTreatment::Iva0
+                            } else {
+                                mostrador_core::tax::TaxTreatment::Iva16
+                            },
+                            |p| p.tax,
+                        );
+                        let amounts = mostrador_core::tax::line_amounts(
+                            line.unit, back.qty, treatment, includes,
+                        )?;
+                        Some(orders::OrderLine {
+                            qty: back.qty,
+                            amounts,
+                            ..line.clone()
+                        })
+                    })
+                    .collect()
+            }),
+        _ => None,
+    };
     let serie = format!("{}E", issuing.issuer.serie);
     let folio = reserve_folio(&table, &serie, id).await.map_err(retry)?;
     let sealed = sealed_once(deps, merchant, id, || async {
@@ -1312,6 +1350,7 @@ async fn egreso(
             &order.id,
             &taxes,
             &method,
+            mirrored.as_deref().map(|lines| (lines, &products)),
         )
     })
     .await
