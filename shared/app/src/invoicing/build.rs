@@ -373,6 +373,18 @@ fn informacion_global(
     InformacionGlobal::new(periodicidad, meses, anio).map_err(|e| AppError::Validation(fields(e)))
 }
 
+/// What a nota de crédito gives back: of which order, the base and IVA per tax rate, and the
+/// invoice lines it repeats when it gives back lines of an invoiced order.
+#[derive(Clone, Copy)]
+pub struct GivenBack<'a> {
+    pub order_id: &'a str,
+    pub taxes: &'a [super::global::TicketTax],
+    pub mirror: Option<(
+        &'a [crate::commerce::orders::OrderLine],
+        &'a HashMap<String, Product>,
+    )>,
+}
+
 /// A nota de crédito (egreso) giving back `taxes` (base and IVA per treatment) of one order: to the
 /// customer of its individual invoice, or to the general public (with the global's period) for a
 /// ticket of a factura global.
@@ -381,14 +393,14 @@ pub fn egreso(
     numbering: &Numbering<'_>,
     receptor: Option<&CustomerFiscal>,
     corrects: &Corrects<'_>,
-    order_id: &str,
-    taxes: &[super::global::TicketTax],
+    given_back: &GivenBack<'_>,
     method: &str,
-    mirror: Option<(
-        &[crate::commerce::orders::OrderLine],
-        &HashMap<String, Product>,
-    )>,
 ) -> Result<Sealed, AppError> {
+    let GivenBack {
+        order_id,
+        taxes,
+        mirror,
+    } = *given_back;
     let header = header(
         issuing,
         numbering.branch,

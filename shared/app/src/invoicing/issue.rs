@@ -1347,10 +1347,12 @@ async fn egreso(
                 refund: spec.reason != "global_adjustment",
                 global_period: global_period.as_ref(),
             },
-            &order.id,
-            &taxes,
+            &build::GivenBack {
+                order_id: &order.id,
+                taxes: &taxes,
+                mirror: mirrored.as_deref().map(|lines| (lines, &products)),
+            },
             &method,
-            mirrored.as_deref().map(|lines| (lines, &products)),
         )
     })
     .await
