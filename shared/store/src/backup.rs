@@ -232,6 +232,16 @@ pub fn take(data_dir: &Path, into: &Path, options: &TakeOptions) -> Result<Manif
         )));
     }
     private_fs::create_dir(into).map_err(|e| io(into.display(), e))?;
+    // One backup at a time per directory (the stack's scheduled one and `mostrador backup` may
+    // meet): the second waits for the first instead of removing its work in progress.
+    let guard_path = into.join(".backup.lock");
+    let guard = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&guard_path)
+        .map_err(|e| io(guard_path.display(), e))?;
+    guard.lock().map_err(|e| io(guard_path.display(), e))?;
     remove_partials(into)?;
     let mut name = mostrador_core::backup::name_for(options.now);
     // Two backups within one second: the second waits its turn rather than replacing the first.
