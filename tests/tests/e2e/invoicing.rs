@@ -1415,7 +1415,7 @@ async fn partial_refunds_give_back_their_part_with_its_nota(engine: Engine) {
     let hello = text_webhook(CENTRO, "5215512345678", "wamid.part.hello", "Hola");
     assert_eq!(app.post_webhook(&hello).await.status(), 200);
     let mut placed = Vec::new();
-    for (n, id) in ["OPR1", "OPR2", "OPR3"].into_iter().enumerate() {
+    for (n, id) in ["OPR1", "OPR2", "OPR3", "OPR4"].into_iter().enumerate() {
         // Three boxes of paracetamol (IVA 0 %) and a toothpaste (IVA 16 % included): $168.50.
         let o = mostrador_app::flows::chat::place_order(
             &app.deps,
@@ -1464,6 +1464,26 @@ async fn partial_refunds_give_back_their_part_with_its_nota(engine: Engine) {
     .await;
     assert_eq!(status, 202, "{queued}");
     let invoice_xml = stamped("OPR1".into()).await;
+
+    // A tourist asks for an invoice: the foreign generic RFC, with the only régimen, uso and
+    // domicilio fiscal it can have filled in (nobody abroad knows the branch's postal code).
+    let (status, queued) = json_of(
+        app.as_merchant(&key, Method::POST, "/v1/orders/OPR4/invoice")
+            .json(&json!({ "rfc": "xexx010101000", "nombre": "John Smith", "codigo_postal": "", "regimen_fiscal": "", "uso_cfdi": "" })),
+    )
+    .await;
+    assert_eq!(status, 202, "{queued}");
+    let foreign = stamped("OPR4".into()).await;
+    let branch_cp = demo_branch_cp(&app, &key, &branch).await;
+    for attr in [
+        "Rfc=\"XEXX010101000\"".to_owned(),
+        "Nombre=\"JOHN SMITH\"".to_owned(),
+        format!("DomicilioFiscalReceptor=\"{branch_cp}\""),
+        "RegimenFiscalReceptor=\"616\"".to_owned(),
+        "UsoCFDI=\"S01\"".to_owned(),
+    ] {
+        assert!(foreign.contains(&attr), "{attr} in {foreign}");
+    }
 
     // Bad requests first: nothing is given back.
     for (body, code) in [
@@ -1600,6 +1620,7 @@ async fn partial_refunds_give_back_their_part_with_its_nota(engine: Engine) {
     assert_eq!(status, 409, "nothing left");
 
     assert_verified(&[
+        CfdiFile::xml("foreign.xml", foreign),
         CfdiFile::xml("global.xml", global_xml),
         CfdiFile::xml("E-OPR1-R1.xml", first),
         CfdiFile::xml("E-OPR1-R2.xml", second),
@@ -1607,6 +1628,18 @@ async fn partial_refunds_give_back_their_part_with_its_nota(engine: Engine) {
         CfdiFile::xml("E-OPR3-R1.xml", third),
     ]);
     app.stop().await;
+}
+
+/// The postal code of a branch, as the API gives it.
+async fn demo_branch_cp(app: &TestApp, key: &str, branch: &str) -> String {
+    let (_, branches) = json_of(app.as_merchant(key, Method::GET, "/v1/branches")).await;
+    branches
+        .as_array()
+        .or_else(|| branches["branches"].as_array())
+        .and_then(|l| l.iter().find(|b| b["id"] == branch))
+        .and_then(|b| b["postal_code"].as_str())
+        .expect("the branch's postal code")
+        .to_owned()
 }
 
 mod partial {

@@ -79,7 +79,25 @@ pub fn check_issuer(input: &IssuerInput) -> Vec<FieldError> {
     out
 }
 
-fn datos(c: &CustomerFiscal) -> DatosFiscales {
+/// The receptor's data as the CFDI writes it. A generic RFC (XAXX010101000 without RFC,
+/// XEXX010101000 a foreign customer) has only one possible régimen (616), uso (S01) and domicilio
+/// fiscal (the lugar de expedición, `lugar`): those are filled in rather than asked of a customer
+/// who cannot know them.
+fn datos(c: &CustomerFiscal, lugar: Option<&str>) -> DatosFiscales {
+    let generic = matches!(
+        c.rfc.trim().to_uppercase().as_str(),
+        "XAXX010101000" | "XEXX010101000"
+    );
+    if generic {
+        return DatosFiscales {
+            rfc: c.rfc.trim().to_uppercase(),
+            nombre: c.nombre.clone(),
+            // Without the branch (checking data before an order), any valid code stands in.
+            codigo_postal: lugar.unwrap_or("01000").to_owned(),
+            regimen_fiscal: "616".to_owned(),
+            uso_cfdi: "S01".to_owned(),
+        };
+    }
     DatosFiscales {
         rfc: c.rfc.clone(),
         nombre: c.nombre.clone(),
@@ -91,7 +109,7 @@ fn datos(c: &CustomerFiscal) -> DatosFiscales {
 
 /// Every problem with a customer's fiscal data, in Spanish.
 pub fn check_receptor(c: &CustomerFiscal) -> Vec<FieldError> {
-    match Receptor::parse(&datos(c)) {
+    match Receptor::parse(&datos(c, None)) {
         Ok(_) => Vec::new(),
         Err(e) => fields(e),
     }
@@ -259,8 +277,8 @@ pub fn individual(
         numbering.folio,
         numbering.now,
     )?;
-    let receptor =
-        Receptor::parse(&datos(customer)).map_err(|e| AppError::Validation(fields(e)))?;
+    let receptor = Receptor::parse(&datos(customer, Some(&numbering.branch.postal_code)))
+        .map_err(|e| AppError::Validation(fields(e)))?;
     let pago = Pago::pue(forma_pago(method)).map_err(|e| AppError::Validation(field(e)))?;
     let lines = cfdi_lines(&order.lines, products);
     border_check(numbering.branch, lines.iter().map(|l| l.iva))?;
@@ -427,7 +445,8 @@ pub fn egreso(
     let comprobante = match (receptor, corrects.global_period) {
         (Some(c), _) => Comprobante::egreso(
             &header,
-            Receptor::parse(&datos(c)).map_err(|e| AppError::Validation(fields(e)))?,
+            Receptor::parse(&datos(c, Some(&numbering.branch.postal_code)))
+                .map_err(|e| AppError::Validation(fields(e)))?,
             relacionados,
             forma_pago(method),
             &lines,

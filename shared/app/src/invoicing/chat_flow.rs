@@ -380,6 +380,16 @@ async fn step(
             match tipo.map(|t| Nombre::parse(answer, t)) {
                 Ok(Ok(nombre)) => {
                     form.nombre = nombre.to_string();
+                    if matches!(form.rfc.as_str(), "XAXX010101000" | "XEXX010101000") {
+                        // A generic RFC (a customer without RFC, or from abroad) has one régimen,
+                        // one uso and the branch's postal code: nothing more to ask.
+                        form.codigo_postal = String::new();
+                        form.regimen_fiscal = "616".into();
+                        form.uso_cfdi = "S01".into();
+                        form.step = Step::Confirm;
+                        save_form(deps, merchant, table, &msg.wa_id, form).await?;
+                        return ask_confirm(form, out).await;
+                    }
                     form.step = Step::CodigoPostal;
                     save_form(deps, merchant, table, &msg.wa_id, form).await?;
                     out.text("3/5 ¿Cuál es el código postal de tu domicilio fiscal? (5 dígitos)")
@@ -446,23 +456,7 @@ async fn step(
                     }
                     form.step = Step::Confirm;
                     save_form(deps, merchant, table, &msg.wa_id, form).await?;
-                    out.send(Reply::Buttons {
-                        body: format!(
-                            "¿Están bien tus datos?\nRFC: {}\nNombre: {}\nC.P.: {}\nRégimen: {}\nUso del CFDI: {}",
-                            form.rfc, form.nombre, form.codigo_postal, form.regimen_fiscal, form.uso_cfdi
-                        ),
-                        buttons: vec![
-                            Button {
-                                id: "fac:ok".into(),
-                                title: "Sí, facturar".into(),
-                            },
-                            Button {
-                                id: "fac:cambiar".into(),
-                                title: "Corregir".into(),
-                            },
-                        ],
-                    })
-                    .await
+                    ask_confirm(form, out).await
                 }
                 Err(e) => out.text(e.message).await,
             }
@@ -483,6 +477,32 @@ async fn step(
             }
         },
     }
+}
+
+/// Shows the data collected and asks to invoice or correct it.
+async fn ask_confirm(form: &Form, out: &mut Replier<'_>) -> Result<(), AppError> {
+    let cp = if form.codigo_postal.is_empty() {
+        "el de la sucursal"
+    } else {
+        form.codigo_postal.as_str()
+    };
+    out.send(Reply::Buttons {
+        body: format!(
+            "¿Están bien tus datos?\nRFC: {}\nNombre: {}\nC.P.: {cp}\nRégimen: {}\nUso del CFDI: {}",
+            form.rfc, form.nombre, form.regimen_fiscal, form.uso_cfdi
+        ),
+        buttons: vec![
+            Button {
+                id: "fac:ok".into(),
+                title: "Sí, facturar".into(),
+            },
+            Button {
+                id: "fac:cambiar".into(),
+                title: "Corregir".into(),
+            },
+        ],
+    })
+    .await
 }
 
 async fn ask_regimen(form: &Form, out: &mut Replier<'_>) -> Result<(), AppError> {
