@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod backup;
+pub mod caps;
 pub mod catalog;
 pub mod clabe;
 pub mod clock;

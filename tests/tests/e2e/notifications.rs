@@ -558,13 +558,16 @@ async fn daily_cap_refuses_the_fourth_but_fraud_alerts_have_their_own(engine: En
         f.call(Method::POST, "/v1/templates", statement).await.0,
         201
     );
-    let send = |n: i64| {
-        json!({ "to": CUSTOMER, "template": "estado_cuenta", "kind": "account_statement",
+    let send = |n: i64, kind: &str| {
+        json!({ "to": CUSTOMER, "template": "estado_cuenta", "kind": kind,
         "parameters": { "periodo": format!("octubre {n}"), "saldo": 1_523_050 },
         "header": { "document": { "link": "https://banco-tepeyac.mx/estados/oct.pdf", "filename": "estado-octubre.pdf" } } })
     };
+    // Three unclassified notices reach the general cap of 3 ...
     for n in 0..3 {
-        let (s, a) = f.call(Method::POST, "/v1/notifications", send(n)).await;
+        let (s, a) = f
+            .call(Method::POST, "/v1/notifications", send(n, "other"))
+            .await;
         assert_eq!(s, 202, "{a}");
         let sent = f.drain_outbound().await;
         assert_eq!(
@@ -573,10 +576,32 @@ async fn daily_cap_refuses_the_fourth_but_fraud_alerts_have_their_own(engine: En
         );
         f.clock.advance(chrono::Duration::seconds(7));
     }
-    let (s, a) = f.call(Method::POST, "/v1/notifications", send(3)).await;
+    let (s, a) = f
+        .call(Method::POST, "/v1/notifications", send(3, "other"))
+        .await;
     assert_eq!(s, 429, "{a}");
     assert_eq!(a["error"]["code"], "daily_cap");
     assert_eq!(f.queued().await, 0);
+    // ... but a bank's statements and transaction alerts are outside it: the customer still hears
+    // about their money.
+    for n in 4..8 {
+        let (s, a) = f
+            .call(
+                Method::POST,
+                "/v1/notifications",
+                send(n, "account_statement"),
+            )
+            .await;
+        assert_eq!(s, 202, "a statement past the general cap: {a}");
+        let id = a["id"].as_str().expect("id").to_owned();
+        f.drain_outbound().await;
+        let view = f
+            .call(Method::GET, &format!("/v1/notifications/{id}"), Value::Null)
+            .await
+            .1;
+        assert_eq!(view["status"], "sent", "{view}");
+        f.clock.advance(chrono::Duration::seconds(7));
+    }
     let (s, a) = f
         .call(Method::POST, "/v1/notifications", fraud_alert(CUSTOMER))
         .await;
@@ -591,9 +616,9 @@ async fn daily_cap_refuses_the_fourth_but_fraud_alerts_have_their_own(engine: En
         .await
         .1;
     assert_eq!(view["status"], "sent", "{view}");
-    // A per-category cap refuses too.
+    // Each bucket's own ceiling refuses too.
     let (s, _) = f.call(Method::PUT, "/v1/settings/notifications",
-        json!({ "privacy_notice_url": "https://banco-tepeyac.mx/aviso", "category_caps": { "security": 1 } })).await;
+        json!({ "privacy_notice_url": "https://banco-tepeyac.mx/aviso", "category_caps": { "security": 1, "transactional": 4 } })).await;
     assert_eq!(s, 200);
     let (s, a) = f
         .call(Method::POST, "/v1/notifications", fraud_alert(CUSTOMER))
@@ -601,6 +626,18 @@ async fn daily_cap_refuses_the_fourth_but_fraud_alerts_have_their_own(engine: En
     assert_eq!(
         (s, a["error"]["code"].as_str()),
         (429, Some("category_cap"))
+    );
+    let (s, a) = f
+        .call(
+            Method::POST,
+            "/v1/notifications",
+            send(9, "account_statement"),
+        )
+        .await;
+    assert_eq!(
+        (s, a["error"]["code"].as_str()),
+        (429, Some("category_cap")),
+        "the fifth statement past a ceiling of 4: {a}"
     );
     f.app.stop().await;
 }

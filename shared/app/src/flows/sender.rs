@@ -181,12 +181,16 @@ async fn decide_and_send(
         let policy = crate::parties::notification_settings::load(table)
             .await
             .map_err(RecordError::from)?;
+        // Alerts a customer relies on (security, a bank's transactional alerts) are never crowded
+        // out by promotions: they have ceilings of their own (mostrador_core::caps).
+        let rule = mostrador_core::caps::rule(env.category.as_str(), env.kind.as_deref());
         let cap = DailyCap {
-            // Security alerts are never crowded out by other messages; they have their own cap.
-            general: (env.category != Category::Security).then_some(settings.daily_cap),
-            category: policy.category_cap(env.category),
+            general: rule.general.then_some(settings.daily_cap),
+            bucket: rule
+                .bucket
+                .and_then(|b| policy.category_cap(b).map(|cap| (b, cap))),
         };
-        if let Some(reason) = take_daily_cap(table, &customer, env.category, cap, &env.id, now)
+        if let Some(reason) = take_daily_cap(table, &customer, cap, &env.id, now)
             .await
             .map_err(RecordError::retry)?
         {
@@ -454,10 +458,10 @@ pub fn quiet_until(
 /// The daily caps a message counts against.
 #[derive(Debug, Clone, Copy)]
 struct DailyCap {
-    /// The merchant's cap across categories (`None` for security alerts).
+    /// The merchant's general cap, when it applies.
     general: Option<u32>,
-    /// The category's own cap, when it has one.
-    category: Option<u32>,
+    /// The bucket's own ceiling, when it has one: its name and the ceiling.
+    bucket: Option<(&'static str, u32)>,
 }
 
 /// Counts a business-initiated message against the customer's day (in their timezone), once per id.
@@ -465,7 +469,6 @@ struct DailyCap {
 async fn take_daily_cap(
     table: &TenantTable,
     customer: &Customer,
-    category: Category,
     cap: DailyCap,
     id: &str,
     now: DateTime<Utc>,
@@ -492,9 +495,9 @@ async fn take_daily_cap(
         });
         reasons_by_op.push("daily_cap");
     }
-    if let Some(limit) = cap.category {
+    if let Some((bucket, limit)) = cap.bucket {
         ops.push(TxOp::Update {
-            key: Key::new(&pk, format!("CAP#{day}#{}", category.as_str())),
+            key: Key::new(&pk, format!("CAP#{day}#{bucket}")),
             update: Update::new().add("n", 1).set_if_absent("ttl", ttl),
             condition: Some(under(limit)),
         });

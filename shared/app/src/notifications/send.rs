@@ -560,10 +560,10 @@ fn header_of(
 }
 
 /// The daily cap counters the sender keeps for a customer (see `sender::take_daily_cap`).
-pub fn cap_key(wa_id: &str, day: &str, category: Option<Category>) -> Key {
-    match category {
+pub fn cap_key(wa_id: &str, day: &str, bucket: Option<&str>) -> Key {
+    match bucket {
         None => Key::new(format!("CUST#{wa_id}"), format!("CAP#{day}")),
-        Some(c) => Key::new(format!("CUST#{wa_id}"), format!("CAP#{day}#{}", c.as_str())),
+        Some(b) => Key::new(format!("CUST#{wa_id}"), format!("CAP#{day}#{b}")),
     }
 }
 
@@ -587,18 +587,18 @@ pub async fn check_recipient(
         .format("%Y-%m-%d")
         .to_string();
     let count = |item: Option<Item>| item.and_then(|i| i.get_n("n")).unwrap_or(0);
-    if draft.category != Category::Security {
+    let rule = mostrador_core::caps::rule(draft.category.as_str(), Some(draft.kind.as_str()));
+    if rule.general {
         let n = count(table.get(&cap_key(&draft.to, &day, None)).await?);
         if n >= i64::from(wa.daily_cap) {
             return Err(NotifyError::Cap("daily_cap"));
         }
     }
-    if let Some(cap) = settings.category_cap(draft.category) {
-        let n = count(
-            table
-                .get(&cap_key(&draft.to, &day, Some(draft.category)))
-                .await?,
-        );
+    if let Some((bucket, cap)) = rule
+        .bucket
+        .and_then(|b| settings.category_cap(b).map(|cap| (b, cap)))
+    {
+        let n = count(table.get(&cap_key(&draft.to, &day, Some(bucket))).await?);
         if n >= i64::from(cap) {
             return Err(NotifyError::Cap("category_cap"));
         }
@@ -626,6 +626,7 @@ pub async fn commit(
         phone_number_id: phone_number_id.to_owned(),
         category: draft.category,
         message: draft.message.clone(),
+        kind: Some(draft.kind.as_str().to_owned()),
     };
     let body = serde_json::to_string(&envelope).map_err(|e| AppError::Internal(e.into()))?;
     let settings =

@@ -267,6 +267,7 @@ pub async fn send_reply(
         merchant_id: merchant.to_string(),
         phone_number_id: msg.phone_number_id.clone(),
         category: Category::Service,
+        kind: None,
         message,
     };
     envelope.queue(deps).await?;

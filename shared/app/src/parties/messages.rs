@@ -71,6 +71,10 @@ pub struct OutboundEnvelope {
     pub category: Category,
     /// The Cloud API message, recipient included, exactly as Meta will receive it.
     pub message: mostrador_whatsapp::client::OutgoingMessage,
+    /// A notification's kind (`transaction_alert`…): which daily ceiling it counts against
+    /// (`mostrador_core::caps`). Absent for replies and the shop's own notices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 impl OutboundEnvelope {

@@ -1,7 +1,6 @@
 //! A merchant's notification policy: the privacy-notice link consent records point to, per-category
 //! daily caps, reminder timing and the attribution window.
 
-use crate::parties::messages::Category;
 use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::TenantTable;
 use mostrador_store::{Item, Key, Table};
@@ -43,10 +42,13 @@ impl Default for NotificationSettings {
 
 impl NotificationSettings {
     /// The daily cap of one category, if it has its own.
-    pub fn category_cap(&self, category: Category) -> Option<u32> {
-        match self.category_caps.get(category.as_str()) {
+    pub fn category_cap(&self, bucket: &str) -> Option<u32> {
+        match self.category_caps.get(bucket) {
             Some(cap) => Some(*cap),
-            None if category == Category::Security => Some(DEFAULT_SECURITY_CAP),
+            None if bucket == "security" => Some(DEFAULT_SECURITY_CAP),
+            None if bucket == "transactional" => {
+                Some(mostrador_core::caps::DEFAULT_TRANSACTIONAL_CAP)
+            }
             None => None,
         }
     }
@@ -66,11 +68,11 @@ impl NotificationSettings {
         for (category, cap) in &self.category_caps {
             if !matches!(
                 category.as_str(),
-                "utility" | "marketing" | "authentication" | "security"
+                "utility" | "marketing" | "authentication" | "security" | "transactional"
             ) {
                 errors.push(FieldError::new(
                     format!("category_caps.{category}"),
-                    "utility, marketing, authentication or security",
+                    "utility, marketing, authentication, security or transactional",
                 ));
             }
             if *cap > 100 {

@@ -119,6 +119,7 @@ pub async fn tell(deps: &Deps, merchant: &MerchantId, notice: Notice) -> Result<
             merchant_id: merchant.to_string(),
             phone_number_id: phone_number_id.clone(),
             category: m.category,
+            kind: None,
             message: m.message,
         }
         .queue(deps)

@@ -112,6 +112,7 @@ async fn send(
         merchant_id: caller.merchant.to_string(),
         phone_number_id,
         category: req.category,
+        kind: None,
         message,
     };
     let body = serde_json::to_string(&envelope).map_err(|e| AppError::Internal(e.into()))?;
