@@ -371,7 +371,7 @@ def main() -> int:
     dead = {n: q[n]["dead"] for n in ("inbound", "outbound")}
 
     # Account for every customer.
-    lost, doubled, unanswered, doubled_replies = [], [], [], []
+    lost, doubled, unanswered, doubled_replies, logged_twice = [], [], [], [], []
     replies: Counter = Counter()
     texts: dict[str, list[str]] = {}
     cursor = None
@@ -392,10 +392,15 @@ def main() -> int:
         wa = "52" + customers[i][3:]
         msgs = read(f"{stack.url}/v1/conversations/{wa}/messages?limit=50", auth).get("messages", [])
         inbound = [m for m in msgs if m.get("direction") == "in"]
+        outbound = [m for m in msgs if m.get("direction") == "out"]
         if len(inbound) == 0:
             lost.append(i)
         elif len(inbound) > 1:
             doubled.append(i)
+        if len(outbound) > 1:
+            # The conversation staff read must show the one reply once, however often the
+            # greeting was handled.
+            logged_twice.append(i)
         if per_customer.get(wa, 0) == 0:
             unanswered.append(i)
 
@@ -438,15 +443,18 @@ def main() -> int:
           f"{stats['kills_while_greeting']} of them while greetings were arriving "
           f"(seed {args.seed}); HTTP answers {http}")
     print(f"crash: stored once {len(acknowledged) - len(lost) - len(doubled)}, lost {len(lost)}, stored twice {len(doubled)}; "
-          f"answered {len(acknowledged) - len(unanswered)}, unanswered {len(unanswered)}, replies sent twice {len(doubled_replies)}")
+          f"answered {len(acknowledged) - len(unanswered)}, unanswered {len(unanswered)}, replies sent twice {len(doubled_replies)}, "
+          f"replies logged twice in the conversation {len(logged_twice)}")
     print(f"crash: buyers {args.orders}: confirmations placed {len(placed)}, paid {len(paid)}, with a problem {len(buyer_problems)}; "
           f"stock {row.get('available')} available / {row.get('reserved')} reserved of {stock_units} after {sold} sold")
     print(f"crash: slowest restart {stats['restart_ms_max']} ms; queues drained {drain_s:.1f} s after the last call "
           f"({sent_s:.1f} s of traffic); dead letters {dead}; SIGTERM exit code {code}")
-    ok = (not lost and not doubled and not unanswered and not doubled_replies and not buyer_problems and stock_ok
+    ok = (not lost and not doubled and not unanswered and not doubled_replies and not logged_twice
+          and not buyer_problems and stock_ok
           and code == 0 and not any(dead.values()))
     if not ok:
-        print(f"crash: FAILED in {work} (lost {lost[:10]}, doubled {doubled[:10]}, unanswered {[customers[i] for i in unanswered[:10]]}, "
+        print(f"crash: FAILED in {work} (lost {lost[:10]}, doubled {doubled[:10]}, logged twice {[customers[i] for i in logged_twice[:10]]}, "
+              f"unanswered {[customers[i] for i in unanswered[:10]]}, "
               f"replies twice {doubled_replies[:5]}, buyers (wa, orders, paid, links, thanks, stuck at) {buyer_problems[:5]}, "
               f"stock {row}); log in {work}/stack.log", file=sys.stderr)
         return 1

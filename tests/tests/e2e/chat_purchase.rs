@@ -811,8 +811,10 @@ async fn a_confirmation_retried_after_a_crash_reaches_the_same_order(engine: Eng
     let cart = conversation::load_state(&table, "525512345678")
         .await
         .expect("state");
-    // A crash after the cart was saved, before the message was marked done: the retry finds the
-    // cart this very message produced and does not add the two boxes again.
+    // A crash after the cart was saved, before the message was marked done: the retry (a second
+    // later, as a redelivery comes) finds the cart this very message produced and does not add
+    // the two boxes again.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     mostrador_app::flows::chat::converse(&app.deps, &envelope("wamid.crash.order", order))
         .await
         .expect("summary again");
@@ -905,6 +907,27 @@ async fn a_confirmation_retried_after_a_crash_reaches_the_same_order(engine: Eng
         "nobody is told the order sold out: {:?}",
         sent.iter().map(|m| &m.body).collect::<Vec<_>>()
     );
+    // The conversation the staff read holds each reply once, though each message was handled
+    // twice.
+    let log: Value = app
+        .as_merchant(
+            &demo.api_key,
+            Method::GET,
+            "/v1/conversations/525512345678/messages?limit=50",
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let summaries = log["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["direction"] == "out" && m["message"].to_string().contains("\"confirmar\""))
+        .count();
+    assert_eq!(summaries, 1, "the cart summary is logged once: {log}");
     app.stop().await;
 }
 

@@ -339,8 +339,41 @@ pub async fn log_message(
     // needed), counted from when it was written; the table's TTL removes it.
     let retention =
         crate::parties::privacy::message_retention_secs(table, entry.logged_ms / 1000).await?;
-    item = item.with("ttl", entry.at_secs.max(entry.logged_ms / 1000) + retention);
-    table.put(item, None).await
+    let ttl = entry.at_secs.max(entry.logged_ms / 1000) + retention;
+    item = item.with("ttl", ttl);
+    if entry.direction != "out" {
+        // An inbound message's key is Meta's timestamp and its id: writing it again is the same item.
+        return table.put(item, None).await;
+    }
+    // Ours are logged at the time they are written: a reply written again (the message that
+    // caused it handled again after a crash or a restore) would be a second entry. The mark makes
+    // the log once per id.
+    let mark = Item::new(&crate::platform::schema::conversation_logged(
+        entry.wa_id,
+        entry.id,
+    ))
+    .with("ttl", ttl);
+    match table
+        .transact(vec![
+            mostrador_store::TxOp::Put {
+                item: mark,
+                condition: Some(mostrador_store::Condition::NotExists),
+            },
+            mostrador_store::TxOp::Put {
+                item,
+                condition: None,
+            },
+        ])
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(mostrador_store::StoreError::TransactionCanceled { reasons })
+            if reasons.first() == Some(&mostrador_store::CancelReason::ConditionFailed) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Seals a text of a customer's conversation (a message, a staff note) for the merchant.

@@ -87,6 +87,12 @@ pub fn conversation_note(wa_id: &str, at_ms: i64, id: &str) -> Key {
 }
 
 /// The sort-key prefix of a conversation's notes.
+/// The mark that a message of ours (by our id) is in the customer's conversation log, so that a
+/// reply written again after a crash or a restore is logged once.
+pub fn conversation_logged(wa_id: &str, id: &str) -> Key {
+    Key::new(customer_pk(wa_id), format!("LOGGED#{id}"))
+}
+
 pub const NOTE_PREFIX: &str = "NOTE#";
 
 /// The marker of a conversation waiting for a person.
@@ -416,6 +422,10 @@ mod tests {
             (consent("521"), ("CUST#521", "CONSENT")),
             (fiscal_data("521"), ("CUST#521", "FISCAL")),
             (invoice_form("521"), ("CUST#521", "INVOICE_FORM")),
+            (
+                conversation_logged("521", "re1-r1"),
+                ("CUST#521", "LOGGED#re1-r1"),
+            ),
             (stock("B1", "PARA500"), ("STOCK#B1", "SKU#PARA500")),
             (product("PARA500"), ("PRODUCTS", "SKU#PARA500")),
             (outbound("re1"), ("OUT#re1", "OUT")),
