@@ -614,57 +614,14 @@ const AROUND: &[&str] = &[
     "ok", "gracias", "porfavor", "muchas", "bueno", "pues", "entonces",
 ];
 
-/// Words a short agreeing answer is made of ("va, confirmo", "sí, eso sería todo", "órale, así").
-const AGREEING: &[&str] = &[
-    "si",
-    "va",
-    "ok",
-    "okey",
-    "sale",
-    "dale",
-    "listo",
-    "lista",
-    "confirmo",
-    "confirmar",
-    "confirma",
-    "confirmado",
-    "confirmada",
-    "eso",
-    "es",
-    "seria",
-    "sera",
-    "todo",
-    "ya",
-    "asi",
-    "esta",
-    "bien",
-    "nada",
-    "mas",
-    "solo",
-    "perfecto",
-    "correcto",
-    "claro",
-    "adelante",
-    "andale",
-    "orale",
-    "vale",
-    "de",
-    "acuerdo",
-    "porfa",
-    "por",
-    "favor",
-    "gracias",
-    "muchas",
-    "entonces",
-    "pues",
-    "bueno",
-    "el",
-    "pedido",
-    "mi",
-    "asi",
+/// Words that may surround an agreement without carrying it ("sí, eso sería todo", "va, por favor").
+const AGREEING_FILLER: &[&str] = &[
+    "eso", "es", "seria", "sera", "ya", "asi", "esta", "bien", "nada", "mas", "solo", "claro",
+    "de", "acuerdo", "porfa", "por", "favor", "gracias", "muchas", "entonces", "pues", "bueno",
+    "el", "pedido", "mi",
 ];
 
-/// Of those, the ones that carry the agreement (a message of only "por favor" agrees to nothing).
+/// Words that carry an agreement ("va, confirmo"; a message of only "por favor" agrees to nothing).
 const AGREEING_CORE: &[&str] = &[
     "si",
     "va",
@@ -691,7 +648,9 @@ const AGREEING_CORE: &[&str] = &[
 /// A short message, with a cart, made only of agreeing words: the customer confirms.
 fn agrees(words: &[&str]) -> bool {
     (1..=7).contains(&words.len())
-        && words.iter().all(|w| AGREEING.contains(w))
+        && words
+            .iter()
+            .all(|w| AGREEING_CORE.contains(w) || AGREEING_FILLER.contains(w))
         && has_word(words, AGREEING_CORE)
 }
 
