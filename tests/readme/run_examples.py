@@ -66,10 +66,10 @@ def main() -> int:
         "MOSTRADOR_LOG": "warn",
         "MOSTRADOR_LOG_FORMAT": "text",
     }
-    # README's `mostrador …` commands (backup, check) are this binary.
-    (work / "bin").mkdir()
-    (work / "bin" / "mostrador").symlink_to(binary)
-    env["PATH"] = f"{work / 'bin'}:{env['PATH']}"
+    # README's `target/debug/mostrador …` commands (backup, check) are this binary, where `cargo run`
+    # leaves it in a checkout.
+    (work / "target" / "debug").mkdir(parents=True)
+    (work / "target" / "debug" / "mostrador").symlink_to(binary)
     log = open(work / "stack.log", "w")
     stack = subprocess.Popen([str(binary)], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
     failures = []
