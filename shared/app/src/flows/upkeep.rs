@@ -64,7 +64,7 @@ pub async fn check(deps: &Deps) -> Result<Report, AppError> {
         for item in &page.items {
             report.items += 1;
             let Some(pk) = item.get_s("pk") else { continue };
-            let Some((merchant, logical)) = split_tenant(pk) else {
+            let Some((merchant, logical)) = schema::tenant_of(pk) else {
                 continue;
             };
             merchants.insert(merchant.to_owned());
@@ -201,12 +201,6 @@ fn push(
     });
 }
 
-/// `M#{merchant}#{logical}` → (merchant, logical).
-fn split_tenant(pk: &str) -> Option<(&str, &str)> {
-    let rest = pk.strip_prefix("M#")?;
-    rest.split_once('#')
-}
-
 /// Blob keys of the merchant's own files that a text names (`merchants/{merchant}/…`).
 fn file_names(text: &str, merchant: &str) -> BTreeSet<String> {
     let prefix = format!("merchants/{merchant}/");
@@ -322,7 +316,7 @@ fn owners<'a>(
     let pk = item.get_s("pk").unwrap_or("");
     let sk = item.get_s("sk").unwrap_or("");
     let ids: Vec<&str> = pk.split('#').chain(sk.split('#')).collect();
-    match split_tenant(pk) {
+    match schema::tenant_of(pk) {
         Some((merchant, _)) => (vec![merchant], ids),
         None => (merchants.iter().map(String::as_str).collect(), ids),
     }
@@ -363,7 +357,7 @@ pub async fn move_all(
     let mut pages = Pages::of(source.table.as_ref());
     while let Some(items) = pages.next().await? {
         for item in &items {
-            if let Some((m, _)) = item.get_s("pk").and_then(split_tenant) {
+            if let Some((m, _)) = item.get_s("pk").and_then(schema::tenant_of) {
                 merchants.insert(m.to_owned());
             }
         }
@@ -573,13 +567,6 @@ mod tests {
             file_names("merchants/m1/", "m1").is_empty(),
             "a bare prefix is no file"
         );
-    }
-
-    #[test]
-    fn tenant_keys_split_into_merchant_and_partition() {
-        assert_eq!(split_tenant("M#m1#INVOICES"), Some(("m1", "INVOICES")));
-        assert_eq!(split_tenant("M#m1#CUST#521"), Some(("m1", "CUST#521")));
-        assert_eq!(split_tenant("WAMID#x"), None);
     }
 
     #[test]

@@ -167,10 +167,7 @@ pub async fn list(
             .await?;
         for item in &page.items {
             read += 1;
-            let Some(wa_id) = item
-                .get_s("pk")
-                .and_then(|pk| pk.rsplit_once('#').map(|(_, wa)| wa))
-            else {
+            let Some(wa_id) = item.get_s("pk").and_then(crate::platform::schema::wa_id_of) else {
                 continue;
             };
             let listed = Listed {

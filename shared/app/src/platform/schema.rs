@@ -52,6 +52,18 @@ pub fn wa_id_of(pk: &str) -> Option<&str> {
 /// The sort-key prefix of a customer's order pointers.
 pub const CUSTOMER_ORDER_PREFIX: &str = "ORDER#";
 
+/// The order a customer's order pointer ([`customer_order`]) points at.
+pub fn order_of_pointer(sk: &str) -> Option<&str> {
+    sk.strip_prefix(CUSTOMER_ORDER_PREFIX)?
+        .rsplit_once('#')
+        .map(|(_, id)| id)
+}
+
+/// The merchant and the logical partition of a stored partition key ([`merchant_pk`]'s inverse).
+pub fn tenant_of(pk: &str) -> Option<(&str, &str)> {
+    pk.strip_prefix("M#")?.split_once('#')
+}
+
 /// A customer's profile (name, window, opt-out).
 pub fn customer_profile(wa_id: &str) -> Key {
     Key::new(customer_pk(wa_id), "PROFILE")
@@ -363,6 +375,24 @@ pub fn staff_session(token_hash: &str) -> Key {
 /// A staff invitation, by the SHA-256 of its token (platform-wide).
 pub fn staff_invitation(token_hash: &str) -> Key {
     Key::new(format!("INVITE#{token_hash}"), "INVITE")
+}
+
+#[cfg(test)]
+mod inverse_tests {
+    use super::*;
+
+    #[test]
+    fn keys_read_back_into_their_parts() {
+        let pointer = customer_order("521", "2026-12-05T10:00:00Z", "O1");
+        assert_eq!(order_of_pointer(&pointer.sk), Some("O1"));
+        assert_eq!(wa_id_of(&customer_pk("521")), Some("521"));
+        assert_eq!(
+            tenant_of(&merchant_pk(&"m1", "CUST#521")),
+            Some(("m1", "CUST#521"))
+        );
+        assert_eq!(tenant_of("WAMID#x"), None);
+        assert_eq!(order_of_pointer("PROFILE"), None);
+    }
 }
 
 #[cfg(test)]

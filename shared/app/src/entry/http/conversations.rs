@@ -161,7 +161,7 @@ async fn orders_of(
     for p in &pointers.items {
         let Some(order_id) = p
             .get_s("sk")
-            .and_then(|sk| sk.rsplit_once('#').map(|(_, id)| id))
+            .and_then(crate::platform::schema::order_of_pointer)
         else {
             continue;
         };
