@@ -136,15 +136,7 @@ fn blob_keys(item: &Item, merchant: &MerchantId) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for (_, value) in item.attrs.iter() {
         let StoreValue::S(s) = value else { continue };
-        let mut rest = s.as_str();
-        while let Some(at) = rest.find(&prefix) {
-            let tail = &rest[at..];
-            let end = tail
-                .find(|c: char| c == '"' || c == '\\' || c.is_whitespace())
-                .unwrap_or(tail.len());
-            out.insert(tail[..end].to_owned());
-            rest = &tail[end..];
-        }
+        out.extend(super::upkeep::file_names(s, merchant.as_str()));
         // Media a message carries is stored under its media id when a flow fetched it.
         if let Ok(message) = serde_json::from_str::<Value>(s) {
             for kind in ["image", "document", "audio", "video", "sticker"] {

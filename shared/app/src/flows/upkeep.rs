@@ -202,7 +202,7 @@ fn push(
 }
 
 /// Blob keys of the merchant's own files that a text names (`merchants/{merchant}/…`).
-fn file_names(text: &str, merchant: &str) -> BTreeSet<String> {
+pub(crate) fn file_names(text: &str, merchant: &str) -> BTreeSet<String> {
     let prefix = format!("merchants/{merchant}/");
     let mut out = BTreeSet::new();
     let mut rest = text;
