@@ -292,4 +292,26 @@ mod tests {
             None
         );
     }
+
+    proptest::proptest! {
+        /// The cart and the order split a discounted line with `mostrador_core::tax`; the CFDI
+        /// with `split_line`: both must say the same total, base and IVA.
+        #[test]
+        fn the_order_and_the_cfdi_split_a_discounted_line_alike(
+            unit in 1i64..=200_000,
+            qty in 1u32..=99,
+            discount_per_mille in 0i64..1000,
+            includes_iva in proptest::bool::ANY,
+            tax in proptest::sample::select(vec![TaxTreatment::Iva16, TaxTreatment::Iva8, TaxTreatment::Iva0, TaxTreatment::Exempt]),
+        ) {
+            let gross = unit * i64::from(qty);
+            let discount = Centavos((gross * discount_per_mille / 1000).min(gross - 1));
+            let cfdi = split_line(Centavos(unit), qty, tax, includes_iva, discount);
+            let order = mostrador_core::tax::discounted_line_amounts(Centavos(unit), qty, tax, includes_iva, discount);
+            let (Some(cfdi), Some(order)) = (cfdi, order) else {
+                return Err(proptest::test_runner::TestCaseError::fail("both split"));
+            };
+            proptest::prop_assert_eq!((cfdi.pagado, cfdi.base, cfdi.iva), (order.total.0, order.base.0, order.iva.0));
+        }
+    }
 }

@@ -12,6 +12,7 @@ pub mod money;
 pub mod net;
 pub mod phone;
 pub mod privacy;
+pub mod promotions;
 pub mod search;
 pub mod tax;
 pub mod text;

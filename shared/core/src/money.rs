@@ -65,6 +65,40 @@ impl Centavos {
     }
 }
 
+/// `amount` spread over parts in proportion to `weights` (largest remainder, ties to the earlier
+/// part), so the shares add up to `amount` to the centavo and no share is above its weight when
+/// `amount` is not above their sum. `None` for a negative amount or weight, an amount above the
+/// weights' sum, or an overflow.
+pub fn spread(amount: Centavos, weights: &[i64]) -> Option<Vec<i64>> {
+    let total = weights.iter().try_fold(
+        0i64,
+        |acc, w| if *w < 0 { None } else { acc.checked_add(*w) },
+    )?;
+    if amount.0 < 0 || amount.0 > total {
+        return None;
+    }
+    if total == 0 {
+        return Some(vec![0; weights.len()]);
+    }
+    let mut shares = Vec::with_capacity(weights.len());
+    let mut remainders = Vec::with_capacity(weights.len());
+    for (i, w) in weights.iter().enumerate() {
+        let scaled = i128::from(amount.0) * i128::from(*w);
+        shares.push((scaled / i128::from(total)) as i64);
+        remainders.push((scaled % i128::from(total), i));
+    }
+    let mut left = amount.0 - shares.iter().sum::<i64>();
+    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, i) in remainders {
+        if left == 0 {
+            break;
+        }
+        shares[i] += 1;
+        left -= 1;
+    }
+    Some(shares)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +126,20 @@ mod tests {
         }
         assert_eq!(Centavos(-250).pesos_text(), "-2.50");
         assert_eq!(Centavos::parse_pesos("abc"), None);
+    }
+
+    #[test]
+    fn spreads_to_the_centavo_by_largest_remainder() {
+        assert_eq!(spread(Centavos(100), &[1, 1, 1]), Some(vec![34, 33, 33]));
+        assert_eq!(spread(Centavos(10), &[999, 1]), Some(vec![10, 0]));
+        assert_eq!(spread(Centavos(0), &[5, 5]), Some(vec![0, 0]));
+        assert_eq!(spread(Centavos(3), &[1, 1]), None, "more than the weights");
+        assert_eq!(spread(Centavos(1), &[-1, 5]), None);
+        assert_eq!(spread(Centavos(0), &[0, 0]), Some(vec![0, 0]));
+        for amount in 0..=60 {
+            let shares = spread(Centavos(amount), &[7, 13, 40]).expect("fits");
+            assert_eq!(shares.iter().sum::<i64>(), amount);
+            assert!(shares.iter().zip([7, 13, 40]).all(|(s, w)| *s <= w));
+        }
     }
 }

@@ -128,38 +128,51 @@ pub fn line_amounts(
     }
 }
 
+/// A line after a discount in shelf terms (IVA included when `includes_iva`): what the customer
+/// pays is `unit × qty − discount` (plus IVA on that when prices exclude it), split the way the
+/// CFDI states it (`mostrador_cfdi::amounts::split_line`), so the cart, the order and the invoice
+/// agree to the centavo. `None` on overflow, a negative discount or one that leaves nothing.
+pub fn discounted_line_amounts(
+    unit: Centavos,
+    qty: u32,
+    tax: TaxTreatment,
+    includes_iva: bool,
+    discount: Centavos,
+) -> Option<LineAmounts> {
+    if discount.0 == 0 {
+        return line_amounts(unit, qty, tax, includes_iva);
+    }
+    let gross = unit.checked_mul(qty)?.0;
+    if discount.0 < 0 || discount.0 >= gross {
+        return None;
+    }
+    let net = gross - discount.0;
+    let rate = tax.rate_bp();
+    if includes_iva {
+        let base = div_round(net.checked_mul(10_000)?, 10_000 + rate);
+        Some(LineAmounts {
+            total: Centavos(net),
+            base: Centavos(base),
+            iva: Centavos(net - base),
+        })
+    } else {
+        let iva = div_round(net.checked_mul(rate)?, 10_000);
+        Some(LineAmounts {
+            total: Centavos(net.checked_add(iva)?),
+            base: Centavos(net),
+            iva: Centavos(iva),
+        })
+    }
+}
+
 /// The shares of `amount` given back from `parts` (each a line or a tax rate of what was charged):
 /// spread in proportion to each part's total (largest remainder, so the shares add up to `amount`
 /// to the centavo), each share split into base and IVA in the proportion its part was charged, so
 /// a partial refund gives back the IVA that was charged on what it gives back. `None` when
 /// `amount` is more than the parts hold or an amount overflows.
 pub fn refund_shares(amount: Centavos, parts: &[LineAmounts]) -> Option<Vec<LineAmounts>> {
-    let total: i64 = parts
-        .iter()
-        .try_fold(0i64, |acc, p| acc.checked_add(p.total.0))?;
-    if amount.0 < 0 || amount.0 > total {
-        return None;
-    }
-    if total == 0 {
-        return Some(parts.iter().map(|_| LineAmounts::default()).collect());
-    }
-    // Floor shares, then the leftover centavos to the largest remainders (ties: the earlier part).
-    let mut shares = Vec::with_capacity(parts.len());
-    let mut remainders = Vec::with_capacity(parts.len());
-    for (i, p) in parts.iter().enumerate() {
-        let scaled = (amount.0 as i128) * (p.total.0 as i128);
-        shares.push((scaled / total as i128) as i64);
-        remainders.push((scaled % total as i128, i));
-    }
-    let mut left = amount.0 - shares.iter().sum::<i64>();
-    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    for (_, i) in remainders {
-        if left == 0 {
-            break;
-        }
-        shares[i] += 1;
-        left -= 1;
-    }
+    let weights: Vec<i64> = parts.iter().map(|p| p.total.0).collect();
+    let shares = crate::money::spread(amount, &weights)?;
     Some(
         parts
             .iter()
