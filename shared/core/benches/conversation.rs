@@ -115,6 +115,9 @@ fn bench(c: &mut Criterion) {
         branch_hours: "Lun a sáb 8:00–22:00",
         delivery: None,
         index: Some(&index),
+        promotions: &[],
+        refused_codes: &[],
+        code: None,
     };
     let mut g = c.benchmark_group("conversation_step");
     g.measurement_time(std::time::Duration::from_secs(3));

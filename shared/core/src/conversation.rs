@@ -28,6 +28,7 @@ pub use understand::asks_for_invoice;
 
 use crate::catalog::Product;
 use crate::money::Centavos;
+use crate::promotions::{Applied, Promotion, Unusable};
 use crate::search::ProductIndex;
 use crate::tax::LineAmounts;
 use chrono::{DateTime, Utc};
@@ -154,6 +155,13 @@ pub struct Context<'a> {
     /// The search index of `offers` (built from the same offers, in the same order); built on the
     /// spot when absent, which costs a few milliseconds with thousands of products.
     pub index: Option<&'a ProductIndex>,
+    /// Promotions this customer may use now at this branch (those with a code apply only once
+    /// the customer gave it).
+    pub promotions: &'a [Promotion],
+    /// Codes (normalized) of promotions this customer cannot use now, with why.
+    pub refused_codes: &'a [(String, Unusable)],
+    /// The code the customer gave for the next order, if any.
+    pub code: Option<&'a str>,
 }
 
 /// A product that could not be reserved in full when the order was placed.
@@ -229,6 +237,12 @@ pub enum Input {
     OrderRejected {
         /// The lines that could not be reserved in full.
         shortages: Vec<Shortage>,
+    },
+    /// System: a promotion of the order was used up (or ended) between the summary and the
+    /// confirmation; nothing was reserved. The app no longer offers it.
+    PromotionUnavailable {
+        /// Its name.
+        name: String,
     },
     /// System: the human agent gave the conversation back to the machine.
     ReleasedByAgent,
@@ -353,8 +367,15 @@ pub struct PricedLine {
     pub qty: u32,
     /// Shelf price of one unit (IVA included when the merchant prices so).
     pub unit: Centavos,
-    /// What the line costs, split into base and IVA.
+    /// What the line costs after its discount, split into base and IVA.
     pub amounts: LineAmounts,
+    /// What promotions take off the line, in the terms of `unit` (0 without promotion).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub discount: Centavos,
+}
+
+fn is_zero(c: &Centavos) -> bool {
+    c.0 == 0
 }
 
 /// What the app must do, in order.
@@ -373,6 +394,14 @@ pub enum Action {
         /// Pickup or delivery, with the address.
         #[serde(default)]
         fulfilment: Fulfilment,
+        /// The promotions given, with what each took off (free delivery: the fee waived).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        promotions: Vec<Applied>,
+    },
+    /// Keep this code for the customer's next order (`None`: forget it).
+    RememberCode {
+        /// The code, normalized.
+        code: Option<String>,
     },
     /// The customer dropped the cart (cancelled it or left it for an agent).
     CancelDraft,

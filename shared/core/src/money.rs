@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn spreads_to_the_centavo_by_largest_remainder() {
-        assert_eq!(spread(Centavos(100), &[1, 1, 1]), Some(vec![34, 33, 33]));
+        assert_eq!(spread(Centavos(100), &[50, 50, 50]), Some(vec![34, 33, 33]));
         assert_eq!(spread(Centavos(10), &[999, 1]), Some(vec![10, 0]));
         assert_eq!(spread(Centavos(0), &[5, 5]), Some(vec![0, 0]));
         assert_eq!(spread(Centavos(3), &[1, 1]), None, "more than the weights");

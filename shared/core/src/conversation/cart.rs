@@ -3,7 +3,8 @@
 use super::texts::{fill, plural, Texts};
 use super::{CartLine, Context, Offer, PricedLine, Shortage, MAX_CART_LINES, MAX_QTY_PER_LINE};
 use crate::money::Centavos;
-use crate::tax::line_amounts;
+use crate::promotions::{self, Applied, Item, LineDiscount, Promotion};
+use crate::tax::{discounted_line_amounts, line_amounts};
 
 /// Why a cart line could not be kept as asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +40,14 @@ pub(crate) struct Priced {
     pub subtotal: Centavos,
     /// Sum of IVA.
     pub iva: Centavos,
-    /// Sum of line totals.
+    /// Sum of line totals (after discounts).
     pub total: Centavos,
+    /// Each line's discounts (same order as `lines`).
+    pub discounts: Vec<LineDiscount>,
+    /// The promotions given, with what each took off.
+    pub applied: Vec<Applied>,
+    /// The whole-order promotion's id, if one applied.
+    pub order_promotion: Option<String>,
 }
 
 impl Priced {
@@ -81,6 +88,9 @@ pub(crate) fn price(lines: &[CartLine], ctx: &Context<'_>) -> Priced {
         subtotal: Centavos::ZERO,
         iva: Centavos::ZERO,
         total: Centavos::ZERO,
+        discounts: Vec::new(),
+        applied: Vec::new(),
+        order_promotion: None,
     };
     for (index, line) in merge(lines.iter().cloned()).into_iter().enumerate() {
         if index >= MAX_CART_LINES {
@@ -143,9 +153,64 @@ pub(crate) fn price(lines: &[CartLine], ctx: &Context<'_>) -> Priced {
             qty,
             unit: product.price,
             amounts,
+            discount: Centavos::ZERO,
         });
     }
+    discount(&mut priced, ctx);
     priced
+}
+
+/// The promotions of the context on the priced lines: each line's discount and amounts, and the
+/// sums again.
+fn discount(priced: &mut Priced, ctx: &Context<'_>) {
+    if ctx.promotions.is_empty() || priced.lines.is_empty() {
+        return;
+    }
+    let items: Vec<Item<'_>> = priced
+        .lines
+        .iter()
+        .map(|l| Item {
+            sku: &l.sku,
+            categories: offer(ctx, &l.sku).map_or(&[], |o| o.product.categories.as_slice()),
+            qty: l.qty,
+            unit: l.unit,
+        })
+        .collect();
+    let usable: Vec<&Promotion> = ctx.promotions.iter().collect();
+    let outcome = promotions::apply(&items, &usable, ctx.code);
+    if outcome.discount.0 == 0 {
+        return;
+    }
+    let mut lines = priced.lines.clone();
+    for (line, d) in lines.iter_mut().zip(&outcome.lines) {
+        let Some(offer) = offer(ctx, &line.sku) else {
+            return;
+        };
+        let Some(amounts) = discounted_line_amounts(
+            line.unit,
+            line.qty,
+            offer.product.tax,
+            ctx.includes_iva,
+            d.total(),
+        ) else {
+            // Only an absurd amount fails; the cart is then priced without promotions.
+            return;
+        };
+        line.amounts = amounts;
+        line.discount = d.total();
+    }
+    priced.subtotal = Centavos(lines.iter().map(|l| l.amounts.base.0).sum());
+    priced.iva = Centavos(lines.iter().map(|l| l.amounts.iva.0).sum());
+    priced.total = Centavos(lines.iter().map(|l| l.amounts.total.0).sum());
+    priced.lines = lines;
+    priced.discounts = outcome.lines;
+    priced.applied = outcome.applied;
+    priced.order_promotion = outcome.order_promotion;
+}
+
+/// A promotion of the context by id.
+pub(crate) fn promotion<'a>(ctx: &Context<'a>, id: &str) -> Option<&'a Promotion> {
+    ctx.promotions.iter().find(|p| p.id == id)
 }
 
 /// The cart after the app could not reserve some lines: each short line keeps what is available.
@@ -225,12 +290,12 @@ pub(crate) fn shortage_line(texts: &Texts, name: &str, requested: u32, available
 pub(crate) fn summary(priced: &Priced, ctx: &Context<'_>) -> String {
     let texts = ctx.texts;
     let mut out = vec![texts.cart_title.clone()];
-    for line in &priced.lines {
-        let amount = if ctx.includes_iva {
-            line.amounts.total
-        } else {
-            line.amounts.base
-        };
+    for (i, line) in priced.lines.iter().enumerate() {
+        // Before its discount: the shelf amount (IVA included or not, as the merchant prices).
+        let amount = line
+            .unit
+            .checked_mul(line.qty)
+            .unwrap_or(line.amounts.total);
         out.push(fill(
             &texts.cart_line,
             &[
@@ -238,6 +303,27 @@ pub(crate) fn summary(priced: &Priced, ctx: &Context<'_>) -> String {
                 ("product", &super::reply::fit(&line.name, 60)),
                 ("unit", &line.unit.display_mxn()),
                 ("amount", &amount.display_mxn()),
+            ],
+        ));
+        if let Some((id, taken)) = priced.discounts.get(i).and_then(|d| d.own.as_ref()) {
+            let name = promotion(ctx, id).map_or("Promoción", |p| p.name.as_str());
+            out.push(fill(
+                &texts.cart_line_discount,
+                &[
+                    ("promotion", &super::reply::fit(name, 60)),
+                    ("amount", &taken.display_mxn()),
+                ],
+            ));
+        }
+    }
+    if let Some(id) = &priced.order_promotion {
+        let taken = Centavos(priced.discounts.iter().map(|d| d.order_share.0).sum());
+        let name = promotion(ctx, id).map_or("Promoción", |p| p.name.as_str());
+        out.push(fill(
+            &texts.cart_order_discount,
+            &[
+                ("promotion", &super::reply::fit(name, 60)),
+                ("amount", &taken.display_mxn()),
             ],
         ));
     }
@@ -254,5 +340,12 @@ pub(crate) fn summary(priced: &Priced, ctx: &Context<'_>) -> String {
         &texts.cart_total,
         &[("amount", &priced.total.display_mxn())],
     ));
+    let saved: i64 = priced.lines.iter().map(|l| l.discount.0).sum();
+    if saved > 0 {
+        out.push(fill(
+            &texts.cart_savings,
+            &[("amount", &Centavos(saved).display_mxn())],
+        ));
+    }
     out.join("\n")
 }

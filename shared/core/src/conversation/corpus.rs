@@ -385,6 +385,9 @@ fn the_customer_corpus_is_understood() {
             branch_hours: HOURS,
             delivery: None,
             index: Some(&index),
+            promotions: &[],
+            refused_codes: &[],
+            code: None,
         };
         let mut last = None;
         for message in &case.messages {

@@ -93,15 +93,23 @@ pub fn step(state: &State, input: &Input, ctx: &Context<'_>) -> Step {
             total,
             payment_url,
             expires_in_minutes,
-        } => order_placed(
-            state,
-            order_id,
-            *total,
-            payment_url,
-            *expires_in_minutes,
-            ctx,
-        ),
+        } => {
+            let mut step = order_placed(
+                state,
+                order_id,
+                *total,
+                payment_url,
+                *expires_in_minutes,
+                ctx,
+            );
+            // A code serves one order.
+            if ctx.code.is_some() {
+                step.actions.insert(0, Action::RememberCode { code: None });
+            }
+            step
+        }
         Input::OrderRejected { shortages } => order_rejected(state, shortages, ctx),
+        Input::PromotionUnavailable { name } => promotion_unavailable(state, name, ctx),
         Input::ReleasedByAgent => Step {
             state: state.clone(),
             actions: Vec::new(),
@@ -165,11 +173,22 @@ fn on_text(state: &State, text: &str, ctx: &Context<'_>) -> Step {
         }
     };
     let active = |i: usize| ctx.offers.get(i).is_some_and(|o| o.product.active);
+    let codes: Vec<String> = ctx
+        .promotions
+        .iter()
+        .filter_map(|p| {
+            p.code
+                .as_deref()
+                .and_then(crate::promotions::normalize_code)
+        })
+        .chain(ctx.refused_codes.iter().map(|(c, _)| c.clone()))
+        .collect();
     let reader = Reader {
         faqs: ctx.faqs,
         categories: index.categories(),
         index,
         active: &active,
+        codes: &codes,
     };
     let at = Situation {
         choosing_fulfilment: matches!(state, State::ChoosingFulfilment { .. }),
@@ -234,6 +253,9 @@ fn on_text(state: &State, text: &str, ctx: &Context<'_>) -> Step {
         },
         Intent::Want(wanted) => want(state, text, wanted, ctx),
         Intent::NotCarried(query) => not_carried(state, &query, ctx),
+        Intent::Code(code) => give_code(state, &code, ctx),
+        Intent::AskCode => info(state, &ctx.texts.code_ask, ctx),
+        Intent::Promotions => promotions_running(state, ctx),
         Intent::Unknown => fallback(state, ctx),
     }
 }
@@ -994,10 +1016,25 @@ fn place(
     }
     let mut total = priced.total;
     let mut priced_lines = priced.lines.clone();
+    let mut applied = priced.applied.clone();
     if matches!(fulfilment, Fulfilment::Delivery { .. }) {
         if let Some(fee) = delivery_line(priced.total, ctx) {
             total = Centavos(total.0 + fee.amounts.total.0);
             priced_lines.push(fee);
+        } else if let (Some(offer), Some(promotion)) =
+            (ctx.delivery, free_delivery_promotion(priced.total, ctx))
+        {
+            if offer.fee.0 > 0 && offer.free_from.is_none_or(|f| priced.total.0 < f.0) {
+                applied.push(crate::promotions::Applied {
+                    id: promotion.id.clone(),
+                    name: promotion.name.clone(),
+                    code: promotion
+                        .code
+                        .as_deref()
+                        .and_then(crate::promotions::normalize_code),
+                    discount: offer.fee,
+                });
+            }
         }
     }
     Step {
@@ -1009,14 +1046,27 @@ fn place(
             total,
             lines: priced_lines,
             fulfilment,
+            promotions: applied,
         }],
     }
+}
+
+/// The free-delivery promotion this order gets (products after discounts), if any.
+fn free_delivery_promotion<'a>(
+    products: Centavos,
+    ctx: &Context<'a>,
+) -> Option<&'a crate::promotions::Promotion> {
+    let usable: Vec<&crate::promotions::Promotion> = ctx.promotions.iter().collect();
+    crate::promotions::free_delivery(&usable, ctx.code, products)
 }
 
 /// The delivery fee as an order line, unless delivery is free for this order.
 fn delivery_line(products: Centavos, ctx: &Context<'_>) -> Option<PricedLine> {
     let offer = ctx.delivery?;
-    if offer.fee.0 <= 0 || offer.free_from.is_some_and(|f| products.0 >= f.0) {
+    if offer.fee.0 <= 0
+        || offer.free_from.is_some_and(|f| products.0 >= f.0)
+        || free_delivery_promotion(products, ctx).is_some()
+    {
         return None;
     }
     let amounts = line_amounts(offer.fee, 1, TaxTreatment::Iva16, ctx.includes_iva)?;
@@ -1026,6 +1076,7 @@ fn delivery_line(products: Centavos, ctx: &Context<'_>) -> Option<PricedLine> {
         qty: 1,
         unit: offer.fee,
         amounts,
+        discount: Centavos::ZERO,
     })
 }
 
@@ -1235,6 +1286,83 @@ fn order_placed(
         state,
         actions: replies(text_messages(&body)),
     }
+}
+
+/// A promotion of the order ran out at the last moment: the cart again, priced without it (the
+/// app no longer offers it).
+fn promotion_unavailable(state: &State, name: &str, ctx: &Context<'_>) -> Step {
+    let note = fill(&ctx.texts.promotion_unavailable, &[("promotion", name)]);
+    let lines = state.cart();
+    if lines.is_empty() {
+        return info(state, &note, ctx);
+    }
+    show_cart(state, lines.to_vec(), vec![note, String::new()], ctx)
+}
+
+/// A code given: kept for the next order when a promotion takes it, with the cart again when
+/// there is one; otherwise why not.
+fn give_code(state: &State, code: &str, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let found = ctx.promotions.iter().find(|p| {
+        p.code
+            .as_deref()
+            .and_then(crate::promotions::normalize_code)
+            .as_deref()
+            == Some(code)
+    });
+    let Some(promotion) = found else {
+        let body = match ctx.refused_codes.iter().find(|(c, _)| c == code) {
+            Some((_, why)) => fill(&t.code_refused, &[("code", code), ("reason", why.reason())]),
+            None => fill(&t.code_unknown, &[("code", code)]),
+        };
+        return info(state, &body, ctx);
+    };
+    let what = crate::promotions::describe(promotion, |sku| {
+        offer(ctx, sku).map(|o| o.product.name.clone())
+    });
+    let applied = fill(&t.code_applied, &[("code", code), ("promotion", &what)]);
+    let with_code = Context {
+        code: Some(code),
+        ..*ctx
+    };
+    let remember = Action::RememberCode {
+        code: Some(code.to_owned()),
+    };
+    let cart = state.cart();
+    let mut step = if cart.is_empty() || matches!(state, State::Confirming { .. }) {
+        info(state, &format!("{applied}\n{}", t.code_waits), &with_code)
+    } else {
+        show_cart(
+            state,
+            cart.to_vec(),
+            vec![applied, String::new()],
+            &with_code,
+        )
+    };
+    step.actions.insert(0, remember);
+    step
+}
+
+/// The promotions running that apply by themselves (codes are the merchant's to hand out).
+fn promotions_running(state: &State, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let open: Vec<String> = ctx
+        .promotions
+        .iter()
+        .filter(|p| p.code.is_none())
+        .take(10)
+        .map(|p| {
+            let what = crate::promotions::describe(p, |sku| {
+                offer(ctx, sku).map(|o| o.product.name.clone())
+            });
+            format!("• *{}*: {what}", fit(&p.name, 60))
+        })
+        .collect();
+    if open.is_empty() {
+        return info(state, &t.promotions_none, ctx);
+    }
+    let body = format!("{}\n{}", t.promotions_list, open.join("\n"));
+    info(state, &body, ctx)
 }
 
 fn order_rejected(state: &State, shortages: &[Shortage], ctx: &Context<'_>) -> Step {

@@ -44,6 +44,9 @@ struct Shop {
     branch_address: String,
     branch_hours: String,
     delivery: Option<DeliveryOffer>,
+    promotions: Vec<crate::promotions::Promotion>,
+    refused_codes: Vec<(String, crate::promotions::Unusable)>,
+    code: Option<String>,
 }
 
 fn pharmacy() -> Shop {
@@ -128,6 +131,9 @@ fn pharmacy() -> Shop {
         branch_address: "Av. Juárez 123, Centro, CDMX".into(),
         branch_hours: "Lun a sáb 8:00–22:00".into(),
         delivery: None,
+        promotions: Vec::new(),
+        refused_codes: Vec::new(),
+        code: None,
     }
 }
 
@@ -149,6 +155,9 @@ impl Shop {
             branch_hours: &self.branch_hours,
             delivery: self.delivery.as_ref(),
             index: None,
+            promotions: &self.promotions,
+            refused_codes: &self.refused_codes,
+            code: self.code.as_deref(),
         }
     }
 
@@ -547,8 +556,10 @@ fn browse_choose_quantity_and_confirm_places_an_order_priced_with_iva_included()
                     base: Centavos(11_767),
                     iva: Centavos(1_883)
                 },
+                discount: Centavos::ZERO,
             }],
             total: Centavos(13_650),
+            promotions: Vec::new(),
         }]
     );
 }
@@ -1875,6 +1886,7 @@ fn placed(step: &Step) -> Option<(&Vec<PricedLine>, Centavos, &Fulfilment)> {
             lines,
             total,
             fulfilment,
+            ..
         } => Some((lines, *total, fulfilment)),
         _ => None,
     })
@@ -2051,4 +2063,259 @@ fn a_branch_that_delivers_says_how_when_asked() {
         "{}",
         said(&pickup_only)
     );
+}
+
+mod promotions {
+    use super::*;
+    use crate::promotions::{Benefit, Limits, Promotion, Target, Unusable};
+
+    fn promo(id: &str, name: &str, benefit: Benefit, applies_to: Target) -> Promotion {
+        Promotion {
+            id: id.into(),
+            name: name.into(),
+            benefit,
+            applies_to,
+            branches: Vec::new(),
+            starts_at: None,
+            ends_at: None,
+            code: None,
+            limits: Limits::default(),
+            exclusive: false,
+            min_order: None,
+            paused: false,
+        }
+    }
+
+    fn two_for_one() -> Promotion {
+        promo(
+            "P1",
+            "2x1 en cepillos",
+            Benefit::TakePay { take: 2, pay: 1 },
+            Target::Products {
+                skus: vec![CEPILLO.into()],
+            },
+        )
+    }
+
+    fn welcome() -> Promotion {
+        let mut p = promo(
+            "P2",
+            "Bienvenida 10 %",
+            Benefit::PercentOff { percent: 10 },
+            Target::Order,
+        );
+        p.code = Some("BIENVENIDA".into());
+        p
+    }
+
+    fn cart(lines: Vec<CartLine>, total: i64) -> State {
+        State::Cart {
+            lines,
+            total: Centavos(total),
+        }
+    }
+
+    #[test]
+    fn the_summary_shows_each_discount_and_the_order_is_placed_at_the_discounted_total() {
+        let mut shop = pharmacy();
+        shop.promotions = vec![two_for_one()];
+        let shown = shop.say(&State::Idle, "quiero 3 cepillos");
+        let text = said(&shown);
+        assert!(
+            text.contains("• 3 × Cepillo dental suave ($45.50 c/u): $136.50"),
+            "{text}"
+        );
+        assert!(text.contains("🏷️ 2x1 en cepillos: -$45.50"), "{text}");
+        assert!(text.contains("*Total: $91.00*"), "{text}");
+        assert!(text.contains("Ahorras $45.50"), "{text}");
+        let confirmed = shop.tap(&shown.state, "confirmar");
+        let Some((lines, total, _)) = placed(&confirmed) else {
+            panic!("no order: {}", said(&confirmed));
+        };
+        assert_eq!(total, Centavos(9_100));
+        assert_eq!(lines[0].discount, Centavos(4_550));
+        assert_eq!(lines[0].amounts.total, Centavos(9_100));
+        assert_eq!(lines[0].amounts.base.0 + lines[0].amounts.iva.0, 9_100);
+        let applied = confirmed.actions.iter().find_map(|a| match a {
+            Action::PlaceOrder { promotions, .. } => Some(promotions.clone()),
+            _ => None,
+        });
+        assert_eq!(
+            applied.map(|a| a
+                .iter()
+                .map(|p| (p.id.clone(), p.discount))
+                .collect::<Vec<_>>()),
+            Some(vec![("P1".to_owned(), Centavos(4_550))])
+        );
+    }
+
+    #[test]
+    fn a_code_written_alone_is_kept_and_the_cart_shows_it() {
+        let mut shop = pharmacy();
+        shop.promotions = vec![welcome()];
+        let state = cart(vec![line(PARACETAMOL, 2)], 9_100);
+        let step = shop.say(&state, "bienvenida");
+        assert_eq!(
+            step.actions.first(),
+            Some(&Action::RememberCode {
+                code: Some("BIENVENIDA".into())
+            })
+        );
+        let text = said(&step);
+        assert!(
+            text.contains("Apliqué el código *BIENVENIDA*: 10 % de descuento en tu pedido"),
+            "{text}"
+        );
+        assert!(text.contains("🏷️ Bienvenida 10 %: -$9.10"), "{text}");
+        assert!(text.contains("*Total: $81.90*"), "{text}");
+        assert_eq!(step.state, cart(vec![line(PARACETAMOL, 2)], 8_190));
+        // The next message comes with the code the app kept; the order is placed with it and the
+        // code is forgotten after.
+        shop.code = Some("BIENVENIDA".into());
+        let confirmed = shop.tap(&step.state, "confirmar");
+        assert_eq!(placed(&confirmed).map(|p| p.1), Some(Centavos(8_190)));
+        let done = shop.step(
+            &confirmed.state,
+            Input::OrderPlaced {
+                order_id: "O1".into(),
+                total: Centavos(8_190),
+                payment_url: "https://pay.example/1".into(),
+                expires_in_minutes: 30,
+            },
+        );
+        assert_eq!(
+            done.actions.first(),
+            Some(&Action::RememberCode { code: None })
+        );
+    }
+
+    #[test]
+    fn a_code_named_in_a_sentence_before_any_cart_waits_for_the_order() {
+        let mut shop = pharmacy();
+        shop.promotions = vec![welcome()];
+        let step = shop.say(&State::Idle, "hola tengo el código de descuento Bienvenida");
+        assert!(
+            matches!(step.actions.first(), Some(Action::RememberCode { code: Some(c) }) if c == "BIENVENIDA")
+        );
+        assert!(
+            said(&step).contains("Se aplicará a tu pedido"),
+            "{}",
+            said(&step)
+        );
+    }
+
+    #[test]
+    fn unknown_and_unusable_codes_get_a_reason() {
+        let mut shop = pharmacy();
+        shop.refused_codes = vec![("VERANO".into(), Unusable::Ended)];
+        let step = shop.say(&State::Idle, "VERANO");
+        assert!(
+            said(&step).contains("El código *VERANO* ya no está vigente"),
+            "{}",
+            said(&step)
+        );
+        assert!(step
+            .actions
+            .iter()
+            .all(|a| !matches!(a, Action::RememberCode { .. })));
+        let step = shop.say(&State::Idle, "mi cupón es PATITO-5");
+        assert!(
+            said(&step).contains("No encontré el código *PATITO-5*"),
+            "{}",
+            said(&step)
+        );
+        let step = shop.say(&State::Idle, "tengo un código");
+        assert!(
+            said(&step).contains("Escríbeme tu código"),
+            "{}",
+            said(&step)
+        );
+    }
+
+    #[test]
+    fn promotions_are_listed_on_request_without_the_codes() {
+        let mut shop = pharmacy();
+        let none = shop.say(&State::Idle, "¿hay promociones?");
+        assert!(
+            said(&none).contains("Por ahora no tenemos promociones"),
+            "{}",
+            said(&none)
+        );
+        shop.promotions = vec![two_for_one(), welcome()];
+        let step = shop.say(&State::Idle, "tienen descuentos?");
+        let text = said(&step);
+        assert!(
+            text.contains("• *2x1 en cepillos*: 2×1 en Cepillo dental suave"),
+            "{text}"
+        );
+        assert!(!text.contains("BIENVENIDA"), "{text}");
+    }
+
+    #[test]
+    fn free_delivery_by_promotion_drops_the_fee_line_and_is_recorded() {
+        let mut shop = pharmacy();
+        shop.delivery = Some(DeliveryOffer {
+            fee: Centavos(4_000),
+            free_from: None,
+            zone: String::new(),
+            postal_codes: Vec::new(),
+            eta: String::new(),
+        });
+        shop.promotions = vec![promo(
+            "P9",
+            "Envío gratis desde $100",
+            Benefit::FreeDelivery {
+                from: Centavos(10_000),
+            },
+            Target::Order,
+        )];
+        let address = State::GivingAddress {
+            lines: vec![line(PARACETAMOL, 3)],
+            total: Centavos(13_650),
+        };
+        let step = shop.say(&address, "Calle Morelos 12, Centro");
+        let Some((lines, total, _)) = placed(&step) else {
+            panic!("no order: {}", said(&step));
+        };
+        assert!(lines.iter().all(|l| l.sku != DELIVERY_SKU));
+        assert_eq!(total, Centavos(13_650));
+        let applied = step.actions.iter().find_map(|a| match a {
+            Action::PlaceOrder { promotions, .. } => Some(promotions.clone()),
+            _ => None,
+        });
+        assert_eq!(applied.map(|a| a[0].discount), Some(Centavos(4_000)));
+        // Below the threshold the fee is charged.
+        let small = State::GivingAddress {
+            lines: vec![line(PARACETAMOL, 1)],
+            total: Centavos(4_550),
+        };
+        let step = shop.say(&small, "Calle Morelos 12, Centro");
+        let Some((lines, total, _)) = placed(&step) else {
+            panic!("no order: {}", said(&step));
+        };
+        assert!(lines.iter().any(|l| l.sku == DELIVERY_SKU));
+        assert_eq!(total, Centavos(8_550));
+    }
+
+    #[test]
+    fn a_promotion_used_up_at_the_last_moment_shows_the_cart_again() {
+        let shop = pharmacy();
+        let state = State::Confirming {
+            lines: vec![line(CEPILLO, 2)],
+            fulfilment: Fulfilment::Pickup,
+        };
+        let step = shop.step(
+            &state,
+            Input::PromotionUnavailable {
+                name: "2x1 en cepillos".into(),
+            },
+        );
+        let text = said(&step);
+        assert!(
+            text.contains("La promoción *2x1 en cepillos* se acaba de agotar"),
+            "{text}"
+        );
+        assert!(text.contains("*Total: $91.00*"), "{text}");
+        assert_eq!(step.state, cart(vec![line(CEPILLO, 2)], 9_100));
+    }
 }

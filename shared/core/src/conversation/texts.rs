@@ -90,6 +90,28 @@ pub struct Texts {
     pub cart_iva: String,
     /// Total: `{amount}`.
     pub cart_total: String,
+    /// Under a line, its promotion: `{promotion}`, `{amount}`.
+    pub cart_line_discount: String,
+    /// The whole-order promotion: `{promotion}`, `{amount}`.
+    pub cart_order_discount: String,
+    /// What promotions saved: `{amount}`.
+    pub cart_savings: String,
+    /// A code accepted: `{code}`, `{promotion}` (what it gives).
+    pub code_applied: String,
+    /// Added when the cart is empty: the code waits for the order.
+    pub code_waits: String,
+    /// A code we do not know: `{code}`.
+    pub code_unknown: String,
+    /// A code that exists but cannot be used: `{code}`, `{reason}`.
+    pub code_refused: String,
+    /// "Tengo un código": ask for it.
+    pub code_ask: String,
+    /// Heading of the promotions running.
+    pub promotions_list: String,
+    /// No promotion running.
+    pub promotions_none: String,
+    /// A promotion of the order ended before it was placed: `{promotion}`.
+    pub promotion_unavailable: String,
     /// Question under the summary.
     pub cart_question: String,
     /// Heading above the lines that could not be kept as asked.
@@ -290,6 +312,17 @@ impl Default for Texts {
             cart_subtotal: s("Subtotal: {amount}"),
             cart_iva: s("IVA: {amount}"),
             cart_total: s("*Total: {amount}*"),
+            cart_line_discount: s("   🏷️ {promotion}: -{amount}"),
+            cart_order_discount: s("🏷️ {promotion}: -{amount}"),
+            cart_savings: s("Ahorras {amount} 🎉"),
+            code_applied: s("✅ Apliqué el código *{code}*: {promotion}."),
+            code_waits: s("Se aplicará a tu pedido: dime qué productos quieres o toca *Ver catálogo*."),
+            code_unknown: s("No encontré el código *{code}*. Revisa que esté bien escrito (sin espacios)."),
+            code_refused: s("El código *{code}* {reason} 😕."),
+            code_ask: s("¡Claro! Escríbeme tu código (por ejemplo *BIENVENIDA*) y lo aplico a tu pedido."),
+            promotions_list: s("🏷️ *Promociones vigentes*"),
+            promotions_none: s("Por ahora no tenemos promociones, pero nuestros precios ya son de los mejores 😉."),
+            promotion_unavailable: s("⚠️ La promoción *{promotion}* se acaba de agotar. Te muestro tu pedido sin ella:"),
             cart_question: s("¿Confirmamos tu pedido?"),
             cart_adjusted: s("Ajusté tu carrito:"),
             problem_unknown: s("• Producto {sku}: no está en nuestro catálogo"),

@@ -49,6 +49,12 @@ pub(crate) enum Intent {
     Want(Vec<Wanted>),
     /// A product asked for that the catalog does not have: the words used.
     NotCarried(String),
+    /// A promotion code ("BIENVENIDA", "mi código es VERANO-10"), normalized.
+    Code(String),
+    /// "Tengo un código" without the code.
+    AskCode,
+    /// "¿Hay promociones?", "¿tienen descuentos?".
+    Promotions,
     /// Nothing we know.
     Unknown,
 }
@@ -448,6 +454,8 @@ pub(crate) struct Reader<'a> {
     pub index: &'a ProductIndex,
     /// Whether each offer (by position) may be sold (active).
     pub active: &'a dyn Fn(usize) -> bool,
+    /// The promotion codes we know (normalized), usable or not.
+    pub codes: &'a [String],
 }
 
 /// Reads a text where the conversation stands.
@@ -513,6 +521,9 @@ pub(crate) fn understand(text: &str, at: Situation, reader: &Reader<'_>) -> Inte
             return Intent::Choose(Choice::Delivery);
         }
     }
+    if let Some(intent) = about_codes(text, &norm, &words, reader.codes) {
+        return intent;
+    }
     if let Some(intent) = command(&norm, at) {
         return intent;
     }
@@ -555,6 +566,103 @@ pub(crate) fn understand(text: &str, at: Situation, reader: &Reader<'_>) -> Inte
         return Intent::NotCarried(as_written(text, &query));
     }
     Intent::Unknown
+}
+
+/// Words that name a promotion code.
+const CODE_WORDS: &[&str] = &["codigo", "codigos", "cupon", "cupones", "coupon"];
+
+/// Words between "código" and the code itself ("mi código *de descuento es* X").
+const CODE_FILLERS: &[&str] = &[
+    "es",
+    "de",
+    "del",
+    "el",
+    "la",
+    "mi",
+    "un",
+    "una",
+    "descuento",
+    "promocion",
+    "promo",
+    "tengo",
+    "con",
+    "este",
+    "esta",
+    "usar",
+    "uso",
+    "aplica",
+    "aplicar",
+    "aplicame",
+    "porfa",
+    "porfavor",
+    "por",
+    "favor",
+    "si",
+    "no",
+    "que",
+    "pero",
+    "y",
+    "para",
+    "mas",
+    "aqui",
+    "tienes",
+    "traigo",
+];
+
+/// Codes, "tengo un código" and "¿hay promociones?".
+fn about_codes(text: &str, norm: &str, words: &[&str], codes: &[String]) -> Option<Intent> {
+    let tokens: Vec<&str> = text
+        .split(|c: char| {
+            c.is_whitespace()
+                || matches!(c, ',' | ';' | ':' | '!' | '?' | '¿' | '¡' | '"' | '*' | '.')
+        })
+        .filter(|t| !t.is_empty())
+        .collect();
+    // A code we know, in a short message ("BIENVENIDA", "tengo el bienvenida").
+    if words.len() <= 4 {
+        if let Some(code) = tokens
+            .iter()
+            .filter_map(|t| crate::promotions::normalize_code(t))
+            .find(|c| codes.contains(c))
+        {
+            return Some(Intent::Code(code));
+        }
+    }
+    let named = tokens
+        .iter()
+        .position(|t| CODE_WORDS.contains(&crate::text::fold_text(t).as_str()));
+    if let Some(at) = named {
+        // The first word after "código" that is not a filler is the code.
+        let code = tokens[at + 1..]
+            .iter()
+            .find(|t| !CODE_FILLERS.contains(&crate::text::fold_text(t).as_str()))
+            .and_then(|t| crate::promotions::normalize_code(t));
+        return Some(match code {
+            Some(code) => Intent::Code(code),
+            None => Intent::AskCode,
+        });
+    }
+    if contains_any(
+        norm,
+        &[
+            "promocion",
+            "promociones",
+            "promo",
+            "promos",
+            "oferta",
+            "ofertas",
+            "descuento",
+            "descuentos",
+            "rebaja",
+            "rebajas",
+            "2x1",
+            "3x2",
+        ],
+    ) && !has_word(words, &["cancelar", "reembolso", "devolucion"])
+    {
+        return Some(Intent::Promotions);
+    }
+    None
 }
 
 fn opts_out(norm: &str) -> bool {
