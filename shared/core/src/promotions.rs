@@ -479,8 +479,12 @@ pub struct Applied {
     /// The code the customer gave, when it took one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// What it took off the order (shelf terms); 0 for free delivery (the fee line is absent).
+    /// What it took off the order (shelf terms); for free delivery, the fee waived.
     pub discount: Centavos,
+    /// Whether the order counted a use of the customer's (the promotion limits uses per
+    /// customer); set by the app as it places the order, so ending it unpaid gives the use back.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub per_customer: bool,
 }
 
 /// One line's discounts.
@@ -638,9 +642,13 @@ fn evaluate(items: &[Item<'_>], promotions: &[&Promotion]) -> Outcome {
             order_promotion = Some(p.id.clone());
         }
     }
-    // What each promotion took, in the order the merchant listed them.
+    // What each promotion took, in the order they apply: product promotions (as listed), then
+    // the whole-order one.
     let mut applied = Vec::new();
-    for p in promotions {
+    let (order_level, line_level): (Vec<&&Promotion>, Vec<&&Promotion>) = promotions
+        .iter()
+        .partition(|p| order_promotion.as_deref() == Some(p.id.as_str()));
+    for p in line_level.into_iter().chain(order_level) {
         let taken: i64 = if order_promotion.as_deref() == Some(p.id.as_str()) {
             lines.iter().map(|l| l.order_share.0).sum()
         } else {
@@ -657,6 +665,7 @@ fn evaluate(items: &[Item<'_>], promotions: &[&Promotion]) -> Outcome {
                 name: p.name.clone(),
                 code: p.code.as_deref().and_then(normalize_code),
                 discount: Centavos(taken),
+                per_customer: false,
             });
         }
     }

@@ -935,3 +935,193 @@ mod crash {
     use super::*;
     on_both_engines!(a_confirmation_retried_after_a_crash_reaches_the_same_order);
 }
+
+/// Promotions from the merchant API to the chat and back: bad and contradictory rules refused
+/// field by field, a 2×1 and a code shown in the summary and charged, the order keeping what it
+/// got, a limit of one use reached (the next customer pays full price) and given back when the
+/// order is cancelled, the report and pausing.
+async fn promotions_from_the_api_to_the_chat(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let key = demo.api_key.clone();
+    let call = async |method: Method, path: &str, body: Option<Value>| -> (u16, Value) {
+        let mut r = app.as_merchant(&key, method, path);
+        if let Some(body) = body {
+            r = r.json(&body);
+        }
+        let r = r.send().await.expect("send");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    };
+    const PARACETAMOL: &str = "7501008491072";
+    let (status, refused) = call(
+        Method::POST,
+        "/v1/promotions",
+        Some(
+            json!({ "name": "Todo gratis", "benefit": { "kind": "percent_off", "percent": 100 },
+            "applies_to": { "scope": "order" }, "code": "BIEN VENIDA" }),
+        ),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    let fields: Vec<&str> = refused["error"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|f| f["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["benefit.percent", "code"], "{refused}");
+    let (status, refused) = call(
+        Method::POST,
+        "/v1/promotions",
+        Some(
+            json!({ "name": "2x1", "benefit": { "kind": "take_pay", "take": 2, "pay": 1 },
+            "applies_to": { "scope": "products", "skus": ["0000"] } }),
+        ),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    let two_for_one = json!({ "name": "2x1 en paracetamol", "benefit": { "kind": "take_pay", "take": 2, "pay": 1 },
+        "applies_to": { "scope": "products", "skus": [PARACETAMOL] }, "limits": { "total_uses": 1 } });
+    let (status, created) = call(Method::POST, "/v1/promotions", Some(two_for_one.clone())).await;
+    assert_eq!(status, 201, "{created}");
+    let promo_id = created["id"].as_str().expect("id").to_owned();
+    assert_eq!(created["status"], "running");
+    let (status, refused) = call(Method::POST, "/v1/promotions", Some(two_for_one)).await;
+    assert_eq!(status, 422, "contradicts the running one: {refused}");
+    let (status, welcome) = call(
+        Method::POST,
+        "/v1/promotions",
+        Some(
+            json!({ "name": "Bienvenida 10 %", "benefit": { "kind": "percent_off", "percent": 10 },
+            "applies_to": { "scope": "order" }, "code": "bienvenida" }),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{welcome}");
+    assert_eq!(welcome["code"], "BIENVENIDA");
+
+    let mut chat = Chat {
+        app: &app,
+        key: key.clone(),
+        seen: 0,
+        n: 0,
+        phone: CENTRO,
+        sender: BY_PHONE,
+    };
+    let say = async |chat: &mut Chat<'_>, text: &str| -> String {
+        chat.post(json!({ "type": "text", "text": { "body": text } }))
+            .await;
+        chat.replies()
+            .await
+            .iter()
+            .map(text_of)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let cart = say(&mut chat, "me vende 2 cajas de paracetamol porfa").await;
+    assert!(cart.contains("🏷️ 2x1 en paracetamol: -$"), "{cart}");
+    let cart = say(&mut chat, "tengo el código bienvenida").await;
+    assert!(cart.contains("Apliqué el código *BIENVENIDA*"), "{cart}");
+    assert!(cart.contains("🏷️ Bienvenida 10 %: -$"), "{cart}");
+    let placed = say(&mut chat, "es todo").await;
+    assert!(placed.contains("/sandbox/pay/"), "{placed}");
+
+    let (_, orders) = call(Method::GET, "/v1/orders", None).await;
+    let order = orders["orders"][0].clone();
+    let line = &order["lines"][0];
+    let unit = line["unit"].as_i64().expect("unit");
+    // 2 boxes, one free, then 10 % off the rest (half up).
+    let after_two_for_one = unit;
+    let ten_percent = (after_two_for_one * 10 + 50) / 100;
+    assert_eq!(
+        line["discount"].as_i64(),
+        Some(unit + ten_percent),
+        "{order}"
+    );
+    assert_eq!(order["total"].as_i64(), Some(unit - ten_percent), "{order}");
+    let got: Vec<(&str, i64)> = order["promotions"]
+        .as_array()
+        .expect("promotions")
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap_or(""),
+                p["discount"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("2x1 en paracetamol", unit),
+            ("Bienvenida 10 %", ten_percent)
+        ]
+    );
+    let (_, report) = call(Method::GET, "/v1/promotions/report", None).await;
+    let row = report["promotions"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["id"] == promo_id.as_str())
+        .cloned()
+        .expect("row");
+    assert_eq!(row["uses"], 1, "{report}");
+
+    // Its one use is taken: the next customer pays full price.
+    let mut other = Chat {
+        app: &app,
+        key: key.clone(),
+        seen: chat.seen,
+        n: 100,
+        phone: CENTRO,
+        sender: Sender {
+            phone: Some("5215587654321"),
+            user_id: None,
+        },
+    };
+    let cart = say(&mut other, "quiero 2 paracetamol").await;
+    assert!(
+        cart.contains("2 × Paracetamol") && !cart.contains("🏷️"),
+        "{cart}"
+    );
+    let (_, codes) = call(Method::GET, "/v1/promotions?status=running", None).await;
+    assert_eq!(codes["promotions"].as_array().map(Vec::len), Some(2));
+
+    // Cancelled unpaid, the order gives its use back.
+    let id = order["id"].as_str().expect("id");
+    let (status, _) = call(Method::POST, &format!("/v1/orders/{id}/cancel"), None).await;
+    assert_eq!(status, 200);
+    let (_, again) = call(Method::GET, &format!("/v1/promotions/{promo_id}"), None).await;
+    assert_eq!(again["uses"], 0, "{again}");
+    let (status, paused) = call(
+        Method::POST,
+        &format!("/v1/promotions/{promo_id}/pause"),
+        None,
+    )
+    .await;
+    assert_eq!((status, paused["status"].as_str()), (200, Some("paused")));
+    let (status, csv) = {
+        let r = app
+            .as_merchant(&key, Method::GET, "/v1/promotions/report?format=csv")
+            .send()
+            .await
+            .expect("send");
+        (r.status().as_u16(), r.text().await.expect("text"))
+    };
+    assert_eq!(status, 200);
+    assert!(
+        csv.starts_with("id,nombre,codigo,estado,usos,pedidos_pagados,ventas,descuento_otorgado"),
+        "{csv}"
+    );
+    assert!(csv.contains(",BIENVENIDA,running,"), "{csv}");
+    app.stop().await;
+}
+
+mod promotions {
+    use super::*;
+    on_both_engines!(promotions_from_the_api_to_the_chat);
+}

@@ -47,6 +47,7 @@ fn order_of(id: &str, branch: &str, now: chrono::DateTime<Utc>, paracetamol: u32
         status: OrderStatus::AwaitingPayment,
         lines: vec![
             OrderLine {
+                discount: Default::default(),
                 sku: "7501008491072".into(),
                 name: "Paracetamol 500 mg 20 tabletas".into(),
                 qty: paracetamol,
@@ -54,6 +55,7 @@ fn order_of(id: &str, branch: &str, now: chrono::DateTime<Utc>, paracetamol: u32
                 amounts: a,
             },
             OrderLine {
+                discount: Default::default(),
                 sku: "7501035911208".into(),
                 name: "Pasta dental 100 ml".into(),
                 qty: 1,
@@ -70,6 +72,7 @@ fn order_of(id: &str, branch: &str, now: chrono::DateTime<Utc>, paracetamol: u32
         fulfilment: Default::default(),
         customer_name: None,
         refunds: Vec::new(),
+        promotions: Vec::new(),
     }
 }
 

@@ -927,6 +927,7 @@ async fn payment_reminders_and_abandoned_carts_run_under_the_injected_clock(engi
         phone_number_id: PHONE.into(),
         status: mostrador_app::commerce::orders::OrderStatus::AwaitingPayment,
         lines: vec![mostrador_app::commerce::orders::OrderLine {
+            discount: Default::default(),
             sku: "7501008491072".into(),
             name: "Paracetamol".into(),
             qty: 2,
@@ -942,6 +943,7 @@ async fn payment_reminders_and_abandoned_carts_run_under_the_injected_clock(engi
         fulfilment: Default::default(),
         customer_name: None,
         refunds: Vec::new(),
+        promotions: Vec::new(),
     };
     mostrador_app::flows::chat::place_order(&f.app.deps, &m, order)
         .await

@@ -242,6 +242,7 @@ fn place_order(id: &str, branch: &str) -> mostrador_app::commerce::orders::Order
         phone_number_id: CENTRO.into(),
         status: OrderStatus::AwaitingPayment,
         lines: vec![OrderLine {
+            discount: Default::default(),
             sku: "7501008491072".into(),
             name: "Paracetamol".into(),
             qty: 2,
@@ -257,6 +258,7 @@ fn place_order(id: &str, branch: &str) -> mostrador_app::commerce::orders::Order
         fulfilment: Default::default(),
         customer_name: None,
         refunds: Vec::new(),
+        promotions: Vec::new(),
     }
 }
 

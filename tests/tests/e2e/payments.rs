@@ -82,6 +82,7 @@ impl Shop {
             phone_number_id: "100000000000001".into(),
             status: OrderStatus::AwaitingPayment,
             lines: vec![OrderLine {
+                discount: Default::default(),
                 sku: "7501008491072".into(),
                 name: "Paracetamol".into(),
                 qty: 2,
@@ -97,6 +98,7 @@ impl Shop {
             fulfilment: Default::default(),
             customer_name: None,
             refunds: Vec::new(),
+            promotions: Vec::new(),
         };
         mostrador_app::flows::chat::place_order(&self.app.deps, &self.merchant, o)
             .await
@@ -598,6 +600,7 @@ async fn production_mode_takes_sandbox_payments_only_when_the_merchant_chooses_t
         phone_number_id: "100000000000009".into(),
         status: OrderStatus::AwaitingPayment,
         lines: vec![OrderLine {
+            discount: Default::default(),
             sku: "SKU-PROD".into(),
             name: "Vitamina C".into(),
             qty: 1,
@@ -613,6 +616,7 @@ async fn production_mode_takes_sandbox_payments_only_when_the_merchant_chooses_t
         fulfilment: Default::default(),
         customer_name: None,
         refunds: Vec::new(),
+        promotions: Vec::new(),
     };
     let product = serde_json::json!({ "sku": "SKU-PROD", "name": "Vitamina C", "price": 5000, "tax": "iva0", "clave_prod_serv": "51191905", "clave_unidad": "H87" });
     let r = app

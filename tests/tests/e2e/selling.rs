@@ -248,6 +248,7 @@ fn order(id: &str, branch: &str, sku: &str, qty: u32) -> Order {
         phone_number_id: "5550001".into(),
         status: OrderStatus::AwaitingPayment,
         lines: vec![OrderLine {
+            discount: Default::default(),
             sku: sku.into(),
             name: "Paracetamol".into(),
             qty,
@@ -263,6 +264,7 @@ fn order(id: &str, branch: &str, sku: &str, qty: u32) -> Order {
         fulfilment: Default::default(),
         customer_name: None,
         refunds: Vec::new(),
+        promotions: Vec::new(),
     }
 }
 
@@ -309,6 +311,7 @@ async fn fifty_confirmations_racing_for_ten_units_sell_exactly_ten(engine: Engin
                 match mostrador_app::flows::chat::place_order(&deps, &merchant, o.clone()).await {
                     Ok(_) => return true,
                     Err(PlaceError::Short(_)) => return false,
+                    Err(PlaceError::PromotionUsedUp(name)) => panic!("no promotion here: {name}"),
                     Err(PlaceError::Store(e)) if e.is_retryable() => continue,
                     Err(PlaceError::Store(e)) => panic!("{e}"),
                 }

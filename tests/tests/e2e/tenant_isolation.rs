@@ -356,6 +356,7 @@ async fn a_branch_key_reaches_nothing_of_another_branch_on_any_documented_route(
         phone_number_id: "100000000000002".into(),
         status: orders::OrderStatus::AwaitingPayment,
         lines: vec![OrderLine {
+            discount: Default::default(),
             sku: "7501008491072".into(),
             name: "Paracetamol 500 mg".into(),
             qty: 2,
@@ -371,8 +372,9 @@ async fn a_branch_key_reaches_nothing_of_another_branch_on_any_documented_route(
         fulfilment: Default::default(),
         customer_name: None,
         refunds: Vec::new(),
+        promotions: Vec::new(),
     };
-    let placed = orders::place(&app.deps, &merchant, order, Vec::new())
+    let placed = orders::place(&app.deps, &merchant, order, &[], Vec::new())
         .await
         .unwrap_or_else(|_| panic!("placed"));
     mostrador_e2e::issue_link(&app.deps, &merchant, &placed).await;

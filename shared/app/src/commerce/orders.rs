@@ -85,7 +85,16 @@ pub struct OrderLine {
     pub name: String,
     pub qty: u32,
     pub unit: Centavos,
+    /// What the line costs after its discount, split into base and IVA.
     pub amounts: LineAmounts,
+    /// What promotions took off the line, in the terms of `unit` (IVA included when the merchant
+    /// prices so); the CFDI's Descuento.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub discount: Centavos,
+}
+
+fn is_zero(c: &Centavos) -> bool {
+    c.0 == 0
 }
 
 /// An order.
@@ -114,6 +123,9 @@ pub struct Order {
     /// Partial refunds given, oldest first (a refund of the whole order at once is its status).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refunds: Vec<Refund>,
+    /// The promotions the order got, with what each took off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub promotions: Vec<mostrador_core::promotions::Applied>,
 }
 
 /// A part of an order given back.
@@ -250,6 +262,8 @@ pub struct Shortage {
 pub enum PlaceError {
     /// Stock ran out between the summary and the confirmation.
     Short(Vec<Shortage>),
+    /// A promotion of the order reached its limit in the meantime: its name.
+    PromotionUsedUp(String),
     Store(StoreError),
 }
 
@@ -294,6 +308,7 @@ pub async fn place(
     deps: &Deps,
     merchant: &MerchantId,
     order: Order,
+    offered: &[mostrador_core::promotions::Promotion],
     effects: Vec<TxOp>,
 ) -> Result<Order, PlaceError> {
     if order.lines.is_empty() || order.lines.len() > MAX_LINES {
@@ -348,6 +363,11 @@ pub async fn place(
         .with("order_id", order.id.as_str()),
         condition: None,
     });
+    // The promotions' uses, conditionally below their limits.
+    let promotions_at = ops.len();
+    ops.extend(crate::commerce::promotions::use_ops(
+        merchant, &order, offered,
+    ));
     ops.extend(effects);
     let order_index = stocked.len();
     match deps.table.transact(ops).await {
@@ -376,9 +396,15 @@ pub async fn place(
             }
         }
         Err(e @ StoreError::TransactionCanceled { .. }) if e.is_condition_failed() => {
+            let failed = e.failed_operations();
+            if let Some(p) =
+                crate::commerce::promotions::limited(&order, offered, &failed, promotions_at)
+            {
+                return Err(PlaceError::PromotionUsedUp(p.name.clone()));
+            }
             let table = TenantTable::new(deps.table.clone(), merchant);
             let mut shortages = Vec::new();
-            for i in e.failed_operations() {
+            for i in failed {
                 if let Some(line) = stocked.get(i) {
                     let stock =
                         crate::commerce::catalog::get_stock(&table, &order.branch_id, &line.sku)
@@ -474,6 +500,11 @@ pub async fn transition(
             });
         }
     }
+    if releases {
+        ops.extend(crate::commerce::promotions::release_ops(merchant, order));
+    } else if commits {
+        ops.extend(crate::commerce::promotions::paid_ops(merchant, order));
+    }
     match deps.table.transact(ops).await {
         Ok(()) => {
             tracing::info!(merchant = %merchant, order = %order.id, from = from.as_str(), to = to.as_str(), "order status changed");
@@ -553,7 +584,10 @@ pub async fn list(
     Ok((orders, page.cursor))
 }
 
-/// The customer's five latest orders, newest first, as the conversation shows them.
+/// How many of a customer's latest orders the conversation reads.
+pub const RECENT_ORDERS: usize = 5;
+
+/// The customer's [`RECENT_ORDERS`] latest orders, newest first, as the conversation shows them.
 pub async fn recent_orders(
     table: &TenantTable,
     wa_id: &str,
@@ -563,7 +597,7 @@ pub async fn recent_orders(
             Query::partition(format!("CUST#{wa_id}"))
                 .prefix("ORDER#")
                 .backward()
-                .limit(5),
+                .limit(RECENT_ORDERS as u32),
         )
         .await?;
     let mut out = Vec::new();

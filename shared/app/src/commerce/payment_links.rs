@@ -370,6 +370,7 @@ mod tests {
             fulfilment: Default::default(),
             customer_name: None,
             refunds: Vec::new(),
+            promotions: Vec::new(),
         }
     }
 

@@ -5,7 +5,7 @@
 use crate::commerce::catalog;
 use crate::commerce::orders::{self, Order, OrderLine, OrderStatus, PlaceError};
 use crate::parties::conversation::{
-    input_of, load_settings, load_state_for, reply_id, save_state_after, send_reply,
+    input_of, load_for, load_settings, reply_id, save_state_after, send_reply, Loaded,
 };
 use crate::parties::customers;
 use crate::parties::merchants;
@@ -82,7 +82,26 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
         .filter(|f| f.branches.is_empty() || f.branches.contains(&branch.id))
         .cloned()
         .collect();
-    let ctx = conversation::Context {
+    let found = load_for(&table, &msg.wa_id, &msg.wamid).await?;
+    // A first purchase: no order of this customer's was ever paid (the recent ones tell; a
+    // customer with more orders than that has bought before).
+    let ordered_before = recent.len() >= orders::RECENT_ORDERS
+        || recent.iter().any(|o| {
+            !matches!(
+                o.status.as_str(),
+                "awaiting_payment" | "cancelled" | "expired"
+            )
+        });
+    let mut offered = crate::commerce::promotions::offered(
+        &table,
+        &branch.id,
+        &msg.wa_id,
+        ordered_before,
+        deps.clock.now(),
+    )
+    .await?;
+    let mut code = found.code.clone();
+    let base = conversation::Context {
         merchant_name: &profile.name,
         branch_name: &branch.name,
         texts: &chat.texts,
@@ -98,14 +117,22 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
         branch_hours: &branch.hours,
         delivery: branch.delivery.as_ref(),
         index: Some(index.as_ref()),
+        promotions: &[],
+        refused_codes: &[],
+        code: None,
     };
-    let found = load_state_for(&table, &msg.wa_id, &msg.wamid).await?;
-    let mut state = found.clone();
+    let mut state = found.state.clone();
     let mut pending = vec![input];
     let mut reply_no = 0;
     // Messages that follow the step's own replies (payment instructions after the confirmation).
     let mut followups: Vec<Reply> = Vec::new();
     while let Some(input) = pending.pop() {
+        let ctx = conversation::Context {
+            promotions: &offered.usable,
+            refused_codes: &offered.refused_codes,
+            code: code.as_deref(),
+            ..base
+        };
         let step = conversation::step(&state, &input, &ctx);
         state = step.state;
         for action in step.actions {
@@ -121,10 +148,12 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
                     )
                     .await?;
                 }
+                Action::RememberCode { code: given } => code = given,
                 Action::PlaceOrder {
                     lines,
                     total,
                     fulfilment,
+                    promotions,
                 } => {
                     let order = Order {
                         id: order_id(&merchant, &msg.wamid),
@@ -147,6 +176,7 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
                                 qty: l.qty,
                                 unit: l.unit,
                                 amounts: l.amounts,
+                                discount: l.discount,
                             })
                             .collect(),
                         created_at: deps.clock.now().to_rfc3339(),
@@ -156,6 +186,16 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
                         fulfilment,
                         customer_name: msg.profile_name.clone(),
                         refunds: Vec::new(),
+                        promotions: promotions
+                            .into_iter()
+                            .map(|mut applied| {
+                                applied.per_customer = offered
+                                    .usable
+                                    .iter()
+                                    .any(|p| p.id == applied.id && p.limits.per_customer.is_some());
+                                applied
+                            })
+                            .collect(),
                     };
                     // The merchant's provider, or the sandbox provider until one is configured.
                     let (provider, methods) =
@@ -230,6 +270,12 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
                                 })
                                 .collect(),
                         }),
+                        Err(PlaceError::PromotionUsedUp(name)) => {
+                            // No longer offered to this conversation; the customer sees the cart
+                            // without it.
+                            offered.usable.retain(|p| p.name != name);
+                            pending.push(Input::PromotionUnavailable { name })
+                        }
                         Err(PlaceError::Store(e)) => return Err(e.into()),
                     }
                 }
@@ -271,10 +317,13 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
     save_state_after(
         &table,
         &msg.wa_id,
-        &state,
+        deps.clock.now_secs(),
         &msg.wamid,
         &found,
-        deps.clock.now_secs(),
+        &Loaded {
+            state: state.clone(),
+            code,
+        },
     )
     .await?;
     // A cart left in the chat is reminded after a quiet spell (rescheduled at every step).
@@ -356,6 +405,22 @@ pub async fn place_order(
     merchant: &MerchantId,
     order: Order,
 ) -> Result<Order, PlaceError> {
+    // The order's promotions as they stand, for their limits.
+    let mut offered = Vec::with_capacity(order.promotions.len());
+    if !order.promotions.is_empty() {
+        let table = TenantTable::new(deps.table.clone(), merchant);
+        for applied in &order.promotions {
+            match crate::commerce::promotions::get(&table, &applied.id, deps.clock.now()).await {
+                Ok(stored) => offered.push(stored.promotion),
+                Err(AppError::NotFound(_)) => {}
+                Err(e) => {
+                    return Err(PlaceError::Store(mostrador_store::StoreError::Unavailable(
+                        e.to_string(),
+                    )))
+                }
+            }
+        }
+    }
     let mut effects = Vec::with_capacity(2);
     if let Some(reminder) =
         crate::commerce::reminders::payment_reminder_entry(deps, merchant, &order)
@@ -369,7 +434,7 @@ pub async fn place_order(
         &order,
         deps.clock.now(),
     ));
-    let placed = orders::place(deps, merchant, order, effects).await?;
+    let placed = orders::place(deps, merchant, order, &offered, effects).await?;
     crate::flows::reports::count_ordering_conversation(deps, merchant, &placed).await;
     Ok(placed)
 }

@@ -229,10 +229,9 @@ fn cfdi_lines(
                     unidad: None,
                     descripcion: l.name.clone(),
                     precio_unitario: l.unit,
-                    precio_incluye_iva: l.amounts.total
-                        == l.unit.checked_mul(l.qty).unwrap_or(l.unit),
+                    precio_incluye_iva: includes_iva(l),
                     iva: TaxTreatment::Iva16,
-                    descuento: mostrador_core::money::Centavos::ZERO,
+                    descuento: l.discount,
                 };
             }
             OrderLine {
@@ -245,7 +244,7 @@ fn cfdi_lines(
                 descripcion: l.name.clone(),
                 // The customer paid the line total; the unit price including IVA is what they saw.
                 precio_unitario: l.unit,
-                precio_incluye_iva: l.amounts.total == l.unit.checked_mul(l.qty).unwrap_or(l.unit),
+                precio_incluye_iva: includes_iva(l),
                 iva: product.map_or(
                     if l.amounts.iva.0 == 0 {
                         TaxTreatment::Iva0
@@ -254,10 +253,19 @@ fn cfdi_lines(
                     },
                     |p| p.tax,
                 ),
-                descuento: mostrador_core::money::Centavos::ZERO,
+                // What promotions took off the line: the CFDI's Descuento, with IVA on the rest.
+                descuento: l.discount,
             }
         })
         .collect()
+}
+
+/// Whether a line was priced with IVA included: then what it costs is exactly the shelf amount
+/// less its discount (otherwise IVA was added on top).
+fn includes_iva(l: &crate::commerce::orders::OrderLine) -> bool {
+    l.unit
+        .checked_mul(l.qty)
+        .is_some_and(|gross| l.amounts.total.0 == gross.0 - l.discount.0)
 }
 
 /// The individual invoice of a paid order (`method`: how it was paid), sealed.

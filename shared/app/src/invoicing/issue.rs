@@ -1306,9 +1306,12 @@ async fn egreso(
                 r.lines
                     .iter()
                     .filter_map(|back| {
-                        let line = order.lines.iter().find(|l| l.sku == back.sku)?;
-                        let includes = line.amounts.total
-                            == line.unit.checked_mul(line.qty).unwrap_or(line.unit);
+                        let at = order.lines.iter().position(|l| l.sku == back.sku)?;
+                        let line = &order.lines[at];
+                        let gross = line.unit.checked_mul(back.qty)?;
+                        let includes = line.amounts.total.0
+                            == line.unit.checked_mul(line.qty).unwrap_or(line.unit).0
+                                - line.discount.0;
                         let treatment = products.get(&line.sku).map_or(
                             if line.amounts.iva.0 == 0 {
                                 mostrador_core::tax::TaxTreatment::Iva0
@@ -1317,12 +1320,24 @@ async fn egreso(
                             },
                             |p| p.tax,
                         );
-                        let amounts = mostrador_core::tax::line_amounts(
-                            line.unit, back.qty, treatment, includes,
+                        // A discounted line gives back what was paid for those units: the
+                        // refund's share of the line, the rest of the shelf amount its discount.
+                        let discount = if line.discount.0 == 0 {
+                            mostrador_core::money::Centavos::ZERO
+                        } else {
+                            let share = r.shares.get(at)?;
+                            let paid = if includes { share.total } else { share.base };
+                            mostrador_core::money::Centavos(
+                                (gross.0 - paid.0).clamp(0, gross.0 - 1),
+                            )
+                        };
+                        let amounts = mostrador_core::tax::discounted_line_amounts(
+                            line.unit, back.qty, treatment, includes, discount,
                         )?;
                         Some(orders::OrderLine {
                             qty: back.qty,
                             amounts,
+                            discount,
                             ..line.clone()
                         })
                     })

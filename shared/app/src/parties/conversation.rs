@@ -6,7 +6,7 @@ use crate::platform::error::AppError;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_core::conversation::{Faq, Input, Reply, State, Texts};
-use mostrador_store::{Item, Key, Table};
+use mostrador_store::{Item, Key, Table, Update};
 use mostrador_whatsapp::client::OutgoingMessage as CloudMessage;
 use mostrador_whatsapp::webhook::{self, Interactive, MessageKind};
 use serde::{Deserialize, Serialize};
@@ -93,20 +93,37 @@ pub async fn load_state_for(
     wa_id: &str,
     wamid: &str,
 ) -> Result<State, AppError> {
-    let Some(item) = table.get(&state_key(wa_id)).await? else {
-        return Ok(State::default());
-    };
-    let doc = if item.get_s("applied_wamid") == Some(wamid) {
-        item.get_s("prev_doc")
-    } else {
-        item.get_s("doc")
-    };
-    Ok(doc
-        .and_then(|d| serde_json::from_str(d).ok())
-        .unwrap_or_default())
+    Ok(load_for(table, wa_id, wamid).await?.state)
 }
 
-/// Stores the conversation state of one customer.
+/// What handling a message starts from: the conversation state and the promotion code the
+/// customer gave, both as they were before this message (see [`load_state_for`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Loaded {
+    pub state: State,
+    pub code: Option<String>,
+}
+
+/// The state and code to handle message `wamid` from.
+pub async fn load_for(table: &TenantTable, wa_id: &str, wamid: &str) -> Result<Loaded, AppError> {
+    let Some(item) = table.get(&state_key(wa_id)).await? else {
+        return Ok(Loaded::default());
+    };
+    let retry = item.get_s("applied_wamid") == Some(wamid);
+    let (doc, code) = if retry {
+        (item.get_s("prev_doc"), item.get_s("prev_code"))
+    } else {
+        (item.get_s("doc"), item.get_s("code"))
+    };
+    Ok(Loaded {
+        state: doc
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or_default(),
+        code: code.filter(|c| !c.is_empty()).map(str::to_owned),
+    })
+}
+
+/// Stores the conversation state of one customer (the code the customer gave stays).
 pub async fn save_state(
     table: &TenantTable,
     wa_id: &str,
@@ -116,36 +133,57 @@ pub async fn save_state(
     save(table, wa_id, state, None, now).await
 }
 
-/// Stores the state handling message `wamid` produced from `prev`.
+/// Stores what handling message `wamid` produced from `prev`: the state and the code.
 pub async fn save_state_after(
     table: &TenantTable,
     wa_id: &str,
-    state: &State,
-    wamid: &str,
-    prev: &State,
     now: i64,
+    wamid: &str,
+    prev: &Loaded,
+    next: &Loaded,
 ) -> Result<(), AppError> {
-    save(table, wa_id, state, Some((wamid, prev)), now).await
+    save(
+        table,
+        wa_id,
+        &next.state,
+        Some((wamid, prev, next.code.as_deref())),
+        now,
+    )
+    .await
 }
 
 async fn save(
     table: &TenantTable,
     wa_id: &str,
     state: &State,
-    applied: Option<(&str, &State)>,
+    applied: Option<(&str, &Loaded, Option<&str>)>,
     now: i64,
 ) -> Result<(), AppError> {
     let doc = serde_json::to_string(state).map_err(|e| AppError::Internal(e.into()))?;
     let handed_off = matches!(state, State::HandedOff);
-    let mut item = Item::new(&state_key(wa_id))
-        .with("doc", doc)
-        .with("handed_off", handed_off)
-        .with("updated_at", now);
-    if let Some((wamid, prev)) = applied {
-        let prev = serde_json::to_string(prev).map_err(|e| AppError::Internal(e.into()))?;
-        item = item.with("applied_wamid", wamid).with("prev_doc", prev);
+    let mut update = Update::new()
+        .set("doc", doc)
+        .set("handed_off", handed_off)
+        .set("updated_at", now);
+    match applied {
+        Some((wamid, prev, code)) => {
+            let prev_doc =
+                serde_json::to_string(&prev.state).map_err(|e| AppError::Internal(e.into()))?;
+            update = update
+                .set("applied_wamid", wamid)
+                .set("prev_doc", prev_doc)
+                // An empty string stands for "no code" so a retry restores exactly that.
+                .set("prev_code", prev.code.clone().unwrap_or_default())
+                .set("code", code.unwrap_or_default());
+        }
+        None => {
+            update = update
+                .remove("applied_wamid")
+                .remove("prev_doc")
+                .remove("prev_code");
+        }
     }
-    table.put(item, None).await?;
+    table.update(&state_key(wa_id), update, None).await?;
     // The merchant's list of conversations waiting for a human.
     let marker = crate::platform::schema::handoff(wa_id);
     if handed_off {

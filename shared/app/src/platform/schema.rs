@@ -137,6 +137,20 @@ pub fn product(sku: &str) -> Key {
     Key::new("PRODUCTS", format!("SKU#{sku}"))
 }
 
+/// The partition of the merchant's promotions.
+pub const PROMOTIONS: &str = "PROMOTIONS";
+
+/// A promotion, with its use and report counters.
+pub fn promotion(id: &str) -> Key {
+    Key::new(PROMOTIONS, format!("PROMO#{id}"))
+}
+
+/// How many orders of one customer used a promotion (in the customer's partition, so an erasure
+/// takes it too).
+pub fn promotion_customer_uses(wa_id: &str, id: &str) -> Key {
+    Key::new(customer_pk(wa_id), format!("PROMO#{id}"))
+}
+
 /// The merchant's settings documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Settings {
@@ -422,6 +436,11 @@ mod tests {
                 ("CUST#5215512345678", "ORDER#2026-01-02T03:04:05Z#O1"),
             ),
             (customer_profile("521"), ("CUST#521", "PROFILE")),
+            (promotion("P1"), ("PROMOTIONS", "PROMO#P1")),
+            (
+                promotion_customer_uses("521", "P1"),
+                ("CUST#521", "PROMO#P1"),
+            ),
             (
                 global_adjustment("G-1", "O1"),
                 ("GLOBAL_ADJUSTMENTS", "G-1#O1"),

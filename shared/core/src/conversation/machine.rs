@@ -1033,6 +1033,7 @@ fn place(
                         .as_deref()
                         .and_then(crate::promotions::normalize_code),
                     discount: offer.fee,
+                    per_customer: false,
                 });
             }
         }

@@ -15,6 +15,7 @@ pub mod panel;
 pub mod payment_settings;
 pub mod payments;
 pub mod privacy;
+pub mod promotions;
 pub mod session;
 pub mod webhook;
 pub mod webhook_settings;
@@ -37,6 +38,7 @@ fn merchant_routes() -> Router<Deps> {
         .merge(notifications::routes())
         .merge(catalog::routes())
         .merge(orders::routes())
+        .merge(promotions::routes())
         .merge(conversations::routes())
         .merge(payment_settings::routes())
         .merge(webhook_settings::routes())
