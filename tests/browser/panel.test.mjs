@@ -68,7 +68,7 @@ async function main() {
     panel.setDefaultTimeout(15000);
     // Before signing in, the console asks who is there (401 on GET /v1/session is its question), and
     // the test tries a wrong password once.
-    watch(panel, problems, ["401 GET /v1/session", "401 POST /v1/session", "status of 401"]);
+    watch(panel, problems, ["401 GET /v1/session", "401 POST /v1/session", "status of 401", "422 POST /v1/promotions", "status of 422"]);
 
     // Sign in.
     await panel.goto(`${stack.url}/panel`);
@@ -214,6 +214,33 @@ async function main() {
     assert.equal(after.stock.find((s) => s.sku === "7501035911208").available, 44);
     assert.equal(after.stock.find((s) => s.sku === "7501035911222").available, 61);
     ok("a Windows-1252 stock CSV with one unknown SKU: every row checked and shown first, then the 2 valid rows applied");
+
+    // Promotions: a 2×1 made from the console, a bad one refused field by field, a pause.
+    await panel.goto(`${stack.url}/panel/#/promociones`);
+    await panel.getByText("Aún no hay promociones").waitFor();
+    await panel.getByLabel("Nombre, como lo leerá el cliente").fill("2x1 en cepillos");
+    await panel.getByLabel("Tipo", { exact: true }).selectOption("take_pay");
+    await panel.getByLabel(/^Productos/).selectOption("7501035911208");
+    await panel.getByRole("button", { name: "Crear promoción" }).click();
+    await panel.getByText("Promoción «2x1 en cepillos» creada").waitFor();
+    await panel.getByRole("cell", { name: /^2×1 en Cepillo dental/ }).waitFor();
+    await panel.getByLabel("Nombre, como lo leerá el cliente").fill("Bienvenida");
+    await panel.getByLabel("Tipo", { exact: true }).selectOption("percent_off");
+    await panel.getByLabel(/^Porcentaje/).fill("15");
+    await panel.getByLabel("Aplica a").selectOption("order");
+    await panel.getByLabel("Código", { exact: true }).fill("BIEN VENIDA");
+    await panel.getByLabel("Empieza").fill("2027-01-10T10:00");
+    await panel.getByLabel("Termina").fill("2027-01-05T10:00");
+    await panel.getByRole("button", { name: "Crear promoción" }).click();
+    const refusal = await panel.getByRole("alert").textContent();
+    assert.match(refusal, /ends_at: La promoción termina después de empezar/);
+    assert.match(refusal, /code: El código lleva de 3 a 20 letras/);
+    await panel.getByRole("row", { name: /2x1 en cepillos/ }).getByRole("button", { name: "Pausar" }).click();
+    await panel.getByRole("row", { name: /2x1 en cepillos/ }).getByText("Pausada").waitFor();
+    const promos = await expectStatus(http(stack.url, "GET", "/v1/promotions", { key: demo.api_key }), 200, "promotions");
+    assert.deepEqual(promos.promotions.map((p) => [p.name, p.status]), [["2x1 en cepillos", "paused"]]);
+    ok("promotions: a 2×1 created from the console, a code with a space and an end before the start refused with each field's reason, paused");
+    await panel.screenshot({ path: path.join(OUT, "panel-promotions.png"), fullPage: true });
 
     // A chart.
     await panel.goto(`${stack.url}/panel/#/reportes`);

@@ -119,7 +119,7 @@ function ok(target, text) {
 
 const NAV = [
   ['#/hoy', 'Hoy'], ['#/pedidos', 'Pedidos'], ['#/conversaciones', 'Conversaciones'],
-  ['#/clientes', 'Clientes'], ['#/catalogo', 'Inventario'], ['#/facturas', 'Facturas'], ['#/reportes', 'Reportes'],
+  ['#/clientes', 'Clientes'], ['#/catalogo', 'Inventario'], ['#/promociones', 'Promociones'], ['#/facturas', 'Facturas'], ['#/reportes', 'Reportes'],
   ['#/configuracion', 'Configuración'], ['#/cuenta', 'Mi cuenta'],
 ];
 
@@ -417,8 +417,10 @@ async function orderPage(id) {
             h('a', { href: `/v1/invoices/${encodeURIComponent(invoice.id)}/xml` }, 'XML')) : null,
           invoice.error ? h('div', { class: 'sub' }, invoice.error) : null)
           : h('div', { class: 'sub' }, 'Sin factura individual (entra en la global).'))),
-    table(['Producto', 'Cantidad', 'Precio', 'Importe'],
-      order.lines.map((l) => [l.name, l.qty, money(l.unit), money(l.amounts.total)]), [1, 2, 3]),
+    table(['Producto', 'Cantidad', 'Precio', 'Descuento', 'Importe'],
+      order.lines.map((l) => [l.name, l.qty, money(l.unit), l.discount ? `-${money(l.discount)}` : '', money(l.amounts.total)]), [1, 2, 3, 4]),
+    (order.promotions || []).length ? h('p', { class: 'muted', 'aria-label': 'Promociones' }, '🏷️ ',
+      order.promotions.map((p) => `${p.name}${p.code ? ` (${p.code})` : ''}: -${money(p.discount)}`).join(' · ')) : null,
     h('p', { class: 'num' }, `Subtotal ${money(order.subtotal)} · IVA ${money(order.iva)} · `, h('strong', {}, `Total ${money(order.total)}`)),
     refunds.length ? h('section', { 'aria-label': 'Reembolsos' }, h('h3', {}, `Reembolsos (${money(refunded)})`),
       table(['#', 'Fecha', 'Qué', 'Monto'], refunds.map((r) => [
@@ -847,6 +849,183 @@ async function invoicesPage() {
     ])));
 }
 
+// ---- Promociones ----
+
+const PROMO_STATUS = { running: 'Vigente', scheduled: 'Programada', paused: 'Pausada', ended: 'Terminada' };
+
+/** What a promotion gives, as the customer reads it (`names`: product names by SKU). */
+function promoText(p, names) {
+  const b = p.benefit || {};
+  const t = p.applies_to || {};
+  const what = {
+    percent_off: () => `${b.percent} % de descuento`,
+    amount_off: () => (t.scope === 'order' ? `${money(b.amount)} de descuento` : `${money(b.amount)} menos por pieza`),
+    take_pay: () => `${b.take}×${b.pay}`,
+    volume: () => `${b.min_qty} o más a ${money(b.unit_price)} c/u`,
+    free_delivery: () => (b.from ? `envío gratis desde ${money(b.from)}` : 'envío gratis'),
+  }[b.kind];
+  const skus = t.skus || [];
+  const named = skus.slice(0, 3).map((sku) => (names && names.get(sku)) || sku).join(', ') + (skus.length > 3 ? ` y ${skus.length - 3} más` : '');
+  const on = t.scope === 'category' ? ` en ${t.category}` : t.scope === 'products' ? ` en ${named}` : (b.kind === 'free_delivery' ? '' : ' en el pedido');
+  return `${what ? what() : b.kind}${on}`;
+}
+
+function validity(p) {
+  const day = (v) => new Intl.DateTimeFormat('es-MX', { dateStyle: 'medium', timeZone: zoneOf((S.branches[0] || {}).id) }).format(new Date(v));
+  if (p.starts_at && p.ends_at) return `${day(p.starts_at)} – ${day(p.ends_at)}`;
+  if (p.ends_at) return `hasta ${day(p.ends_at)}`;
+  if (p.starts_at) return `desde ${day(p.starts_at)}`;
+  return 'sin fecha de fin';
+}
+
+/** A datetime-local value (the person's local time) as RFC 3339, or null when empty. */
+function instant(value) {
+  if (!value) return null;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+function promotionForm(products, status, done) {
+  // A label tied to its control by id, so the control's name is the label alone.
+  const field = (label, input) => h('div', { class: 'field' }, h('label', { for: input.id }, label), input);
+  const kind = h('select', { name: 'kind', id: 'promo-kind' },
+    h('option', { value: 'percent_off' }, 'Porcentaje de descuento'),
+    h('option', { value: 'amount_off' }, 'Monto de descuento'),
+    h('option', { value: 'take_pay' }, 'N×M (2×1, 3×2)'),
+    h('option', { value: 'volume' }, 'Precio por volumen'),
+    h('option', { value: 'free_delivery' }, 'Envío gratis'));
+  const scope = h('select', { name: 'scope', id: 'promo-scope' },
+    h('option', { value: 'products' }, 'Productos'),
+    h('option', { value: 'category' }, 'Una categoría'),
+    h('option', { value: 'order' }, 'Todo el pedido'));
+  const categories = [...new Set(products.flatMap((p) => p.categories || []))].sort();
+  const skus = h('select', { name: 'skus', id: 'promo-skus', multiple: true, size: '6' },
+    products.map((p) => h('option', { value: p.sku }, `${p.name} · ${money(p.price)}`)));
+  const category = h('select', { name: 'category', id: 'promo-category' }, categories.map((c) => h('option', { value: c }, c)));
+  const inputs = {
+    percent: h('input', { name: 'percent', id: 'promo-percent', type: 'number', min: '1', max: '99', value: '10' }),
+    amount: h('input', { name: 'amount', id: 'promo-amount', inputmode: 'decimal', placeholder: '20.00' }),
+    take: h('input', { name: 'take', id: 'promo-take', type: 'number', min: '2', max: '20', value: '2' }),
+    pay: h('input', { name: 'pay', id: 'promo-pay', type: 'number', min: '1', value: '1' }),
+    min_qty: h('input', { name: 'min_qty', id: 'promo-min-qty', type: 'number', min: '2', max: '99', value: '3' }),
+    unit_price: h('input', { name: 'unit_price', id: 'promo-unit-price', inputmode: 'decimal', placeholder: '33.00' }),
+    from: h('input', { name: 'from', id: 'promo-from', inputmode: 'decimal', placeholder: '300.00' }),
+  };
+  const groups = {
+    percent_off: [field('Porcentaje (1 a 99)', inputs.percent)],
+    amount_off: [field('Monto en pesos (por pieza; en todo el pedido, una vez)', inputs.amount)],
+    take_pay: [field('Se lleva', inputs.take), field('Paga', inputs.pay)],
+    volume: [field('Desde (piezas)', inputs.min_qty), field('Precio por pieza (pesos)', inputs.unit_price)],
+    free_delivery: [field('Pedidos desde (pesos; 0: todos)', inputs.from)],
+  };
+  const benefitBox = h('div', { class: 'row' });
+  const targetBox = h('div', {});
+  const sync = () => {
+    benefitBox.replaceChildren(...groups[kind.value]);
+    if (kind.value === 'free_delivery') scope.value = 'order';
+    if (['take_pay', 'volume'].includes(kind.value) && scope.value === 'order') scope.value = 'products';
+    targetBox.replaceChildren(...[
+      scope.value === 'products' ? field('Productos (Ctrl o ⌘ para elegir varios)', skus) : null,
+      scope.value === 'category' ? field('Categoría', category) : null].filter(Boolean));
+  };
+  kind.addEventListener('change', sync);
+  scope.addEventListener('change', sync);
+  sync();
+  const name = h('input', { name: 'name', id: 'promo-name', maxlength: '60', required: true, placeholder: '2x1 en vitaminas' });
+  const code = h('input', { name: 'code', id: 'promo-code', maxlength: '20', placeholder: 'BIENVENIDA (opcional)', autocapitalize: 'characters' });
+  const starts = h('input', { name: 'starts_at', id: 'promo-starts', type: 'datetime-local' });
+  const ends = h('input', { name: 'ends_at', id: 'promo-ends', type: 'datetime-local' });
+  const total = h('input', { name: 'total_uses', id: 'promo-total', type: 'number', min: '1', placeholder: 'sin límite' });
+  const perCustomer = h('input', { name: 'per_customer', id: 'promo-per-customer', type: 'number', min: '1', placeholder: 'sin límite' });
+  const first = h('input', { type: 'checkbox', name: 'first_purchase_only', style: 'width:auto' });
+  const exclusive = h('input', { type: 'checkbox', name: 'exclusive', style: 'width:auto' });
+  const minOrder = h('input', { name: 'min_order', id: 'promo-min-order', inputmode: 'decimal', placeholder: 'opcional' });
+  const branches = S.branches.map((b) => h('label', { style: 'display:flex;gap:.4rem;align-items:center' },
+    h('input', { type: 'checkbox', name: 'branch', value: b.id, style: 'width:auto' }), b.name));
+  const form = h('form', { class: 'stack card', style: 'max-width:720px', 'aria-label': 'Nueva promoción' },
+    h('h3', {}, 'Nueva promoción'),
+    field('Nombre, como lo leerá el cliente', name),
+    field('Tipo', kind), benefitBox,
+    field('Aplica a', scope), targetBox,
+    field('Código', code),
+    h('div', { class: 'row' }, field('Empieza', starts), field('Termina', ends)),
+    h('div', { class: 'row' }, field('Usos en total', total), field('Usos por cliente', perCustomer), field('Compra mínima (pesos)', minOrder)),
+    h('label', { style: 'display:flex;gap:.5rem;align-items:center' }, first, 'Solo primera compra'),
+    h('label', { style: 'display:flex;gap:.5rem;align-items:center' }, exclusive, 'Exclusiva (no se combina con otras)'),
+    h('fieldset', {}, h('legend', {}, 'Sucursales (ninguna marcada: todas)'), ...branches),
+    h('button', { type: 'submit' }, 'Crear promoción'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const money100 = (input, label) => {
+      const c = centavos(input.value);
+      if (c === null || Number.isNaN(c)) throw new Error(`${label}: escribe pesos, por ejemplo 45 o 45.50.`);
+      return c;
+    };
+    let body;
+    try {
+      const benefit = { kind: kind.value };
+      if (kind.value === 'percent_off') benefit.percent = Number(inputs.percent.value);
+      if (kind.value === 'amount_off') benefit.amount = money100(inputs.amount, 'Monto');
+      if (kind.value === 'take_pay') { benefit.take = Number(inputs.take.value); benefit.pay = Number(inputs.pay.value); }
+      if (kind.value === 'volume') { benefit.min_qty = Number(inputs.min_qty.value); benefit.unit_price = money100(inputs.unit_price, 'Precio por pieza'); }
+      if (kind.value === 'free_delivery') benefit.from = inputs.from.value.trim() ? money100(inputs.from, 'Pedidos desde') : 0;
+      const applies = { scope: scope.value };
+      if (scope.value === 'products') applies.skus = [...skus.selectedOptions].map((o) => o.value);
+      if (scope.value === 'category') applies.category = category.value;
+      const limits = {};
+      if (total.value) limits.total_uses = Number(total.value);
+      if (perCustomer.value) limits.per_customer = Number(perCustomer.value);
+      if (first.checked) limits.first_purchase_only = true;
+      body = {
+        name: name.value.trim(), benefit, applies_to: applies,
+        branches: [...form.querySelectorAll('input[name=branch]:checked')].map((i) => i.value),
+        starts_at: instant(starts.value), ends_at: instant(ends.value),
+        code: code.value.trim() || null, limits, exclusive: exclusive.checked,
+        min_order: minOrder.value.trim() ? money100(minOrder, 'Compra mínima') : null,
+      };
+    } catch (err) { notice(status, err); return; }
+    try {
+      const created = await api('POST', '/v1/promotions', body);
+      ok(status, `Promoción «${created.name}» creada: ya aplica en el chat.`);
+      done();
+    } catch (err) { notice(status, err); }
+  });
+  return form;
+}
+
+async function promotionsPage() {
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  const status = h('div', { role: 'status' });
+  mount(frame('#/promociones', h('h2', {}, 'Promociones'),
+    h('p', {}, h('a', { href: '/v1/promotions/report?format=csv', download: 'promociones.csv' }, 'Descargar reporte CSV')), status, body));
+  let list; let products;
+  try {
+    [list, products] = await Promise.all([api('GET', '/v1/promotions'), api('GET', '/v1/products?limit=1000')]);
+  } catch (e) { notice(body, e); return; }
+  const mayChange = S.user && S.user.role !== 'staff';
+  const names = new Map((products.products || []).map((p) => [p.sku, p.name]));
+  const rows = (list.promotions || []).map((p) => {
+    const toggle = p.status === 'paused' ? 'resume' : 'pause';
+    const action = mayChange && p.status !== 'ended' ? h('button', {
+      type: 'button', class: 'secondary',
+      onclick: async (e) => {
+        e.target.disabled = true;
+        try {
+          await api('POST', `/v1/promotions/${encodeURIComponent(p.id)}/${toggle}`);
+          ok(status, toggle === 'pause' ? `«${p.name}» pausada.` : `«${p.name}» reanudada.`);
+          later(300, promotionsPage);
+        } catch (err) { notice(status, err); e.target.disabled = false; }
+      },
+    }, toggle === 'pause' ? 'Pausar' : 'Reanudar') : '';
+    return [p.name, promoText(p, names), p.code || (p.issued_codes ? 'uno por cliente' : ''), validity(p), h('span', { class: `pill ${p.status}` }, PROMO_STATUS[p.status] || p.status),
+      p.uses, p.paid_orders, money(p.revenue), money(p.discount_given), action];
+  });
+  const listing = rows.length
+    ? table(['Promoción', 'Qué da', 'Código', 'Vigencia', 'Estado', 'Usos', 'Pagados', 'Ventas', 'Descuento', ''], rows, [5, 6, 7, 8])
+    : h('p', { class: 'muted' }, 'Aún no hay promociones. Crea la primera: un 2×1, un código de bienvenida o envío gratis.');
+  body.replaceChildren(listing, mayChange ? promotionForm(products.products || [], status, () => later(300, promotionsPage)) : null);
+}
+
 // ---- Reportes ----
 
 async function reportsPage() {
@@ -1078,6 +1257,7 @@ async function render() {
       case 'conversaciones': await (parts[2] ? threadPage(parts[2]) : inboxPage()); break;
       case 'clientes': await (parts[2] ? customerPage(parts[2]) : customersPage()); break;
       case 'catalogo': await stockPage(); break;
+      case 'promociones': await promotionsPage(); break;
       case 'facturas': await invoicesPage(); break;
       case 'reportes': await reportsPage(); break;
       case 'equipo': await staffPage(); break;

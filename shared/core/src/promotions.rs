@@ -136,6 +136,24 @@ pub struct Promotion {
     /// Paused by the merchant.
     #[serde(default)]
     pub paused: bool,
+    /// Applies only with a code issued to one customer (the abandoned-cart reminder issues them);
+    /// each issued code serves one order of the customer it was issued to.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub issued_codes: bool,
+}
+
+/// How long an issued code lasts.
+pub const ISSUED_CODE_DAYS: i64 = 7;
+
+/// A code for one customer: `prefix` and five letters or digits that cannot be misread (no 0/O,
+/// 1/I/L), from `random` (the caller's randomness keeps this pure): "VUELVE-7K2QX".
+pub fn issued_code(prefix: &str, random: [u8; 5]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let tail: String = random
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect();
+    format!("{prefix}-{tail}")
 }
 
 /// A code as it is stored and compared: upper case, trimmed. `None` when it is not 3–20 letters
@@ -345,6 +363,13 @@ pub fn problems(p: &Promotion, now: DateTime<Utc>) -> Vec<Problem> {
     if p.ends_at.is_some_and(|e| e <= now) {
         out.push(("ends_at", "Esa fecha de fin ya pasó.".into()));
     }
+    if p.issued_codes && p.code.is_some() {
+        out.push((
+            "code",
+            "Con códigos por cliente (issued_codes) cada cliente recibe el suyo: deja code vacío."
+                .into(),
+        ));
+    }
     if let Some(code) = &p.code {
         if normalize_code(code).is_none() {
             out.push((
@@ -432,8 +457,10 @@ pub fn conflict(new: &Promotion, existing: &[Promotion], now: DateTime<Utc>) -> 
                 ));
             }
         }
-        if new.code.is_none()
-            && other.code.is_none()
+        // Promotions with codes (shared or issued) apply only to who gives one: no contradiction.
+        let automatic = |p: &Promotion| p.code.is_none() && !p.issued_codes;
+        if automatic(new)
+            && automatic(other)
             && same_kind(&new.benefit, &other.benefit)
             && targets_meet(&new.applies_to, &other.applies_to)
             && branches_meet(new, other)
@@ -485,6 +512,10 @@ pub struct Applied {
     /// customer); set by the app as it places the order, so ending it unpaid gives the use back.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub per_customer: bool,
+    /// Whether `code` was issued to this customer (used once; given back if the order ends
+    /// unpaid); set by the app as it places the order.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub issued_code: bool,
 }
 
 /// One line's discounts.
@@ -518,6 +549,10 @@ pub struct Outcome {
 
 /// Whether a promotion's code matches the cart's (a promotion without code always does).
 fn code_matches(p: &Promotion, code: Option<&str>) -> bool {
+    if p.issued_codes && p.code.is_none() {
+        // Offered without the customer's own code: never applies.
+        return false;
+    }
     match (&p.code, code) {
         (None, _) => true,
         (Some(own), Some(given)) => {
@@ -666,6 +701,7 @@ fn evaluate(items: &[Item<'_>], promotions: &[&Promotion]) -> Outcome {
                 code: p.code.as_deref().and_then(normalize_code),
                 discount: Centavos(taken),
                 per_customer: false,
+                issued_code: false,
             });
         }
     }

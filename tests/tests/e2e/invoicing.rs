@@ -1649,3 +1649,124 @@ mod partial {
     use super::*;
     on_both_engines!(partial_refunds_give_back_their_part_with_its_nota);
 }
+
+/// A discounted order (a 2×1 on paracetamol, 10 % off the toothpaste) is invoiced with each
+/// Concepto's Descuento and IVA on the discounted base, so the invoice's Total is what the customer
+/// paid; a box given back by line gets a nota that repeats the line at what was paid for it, with
+/// its own Descuento. Both checked by satcfdi.
+async fn a_discounted_order_is_invoiced_with_its_descuento_and_refunded_at_what_was_paid(
+    engine: Engine,
+) {
+    let clock = FixedClock::at(Utc::now());
+    let app = TestApp::spawn_with(
+        engine,
+        Arc::new(clock.clone()),
+        Options {
+            pollers: true,
+            scheduler: false,
+            ..Default::default()
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let key = demo.api_key.clone();
+    let merchant = MerchantId::try_from(demo.merchant_id.clone()).expect("id");
+    let branch = demo
+        .branches
+        .iter()
+        .find(|b| b.phone_number_id == CENTRO)
+        .expect("centro")
+        .id
+        .clone();
+    let hello = text_webhook(CENTRO, "5215512345678", "wamid.disc.hello", "Hola");
+    assert_eq!(app.post_webhook(&hello).await.status(), 200);
+    let mut o = order_of("OPD1", &branch, clock.now(), 3);
+    let discounts = [Centavos(4_550), Centavos(320)];
+    let taxes = [TaxTreatment::Iva0, TaxTreatment::Iva16];
+    for ((line, discount), tax) in o.lines.iter_mut().zip(discounts).zip(taxes) {
+        line.discount = discount;
+        line.amounts =
+            mostrador_core::tax::discounted_line_amounts(line.unit, line.qty, tax, true, discount)
+                .expect("amounts");
+    }
+    o.subtotal = Centavos(o.lines.iter().map(|l| l.amounts.base.0).sum());
+    o.iva = Centavos(o.lines.iter().map(|l| l.amounts.iva.0).sum());
+    o.total = Centavos(o.lines.iter().map(|l| l.amounts.total.0).sum());
+    assert_eq!(o.total, Centavos(11_980));
+    let placed = mostrador_app::flows::chat::place_order(&app.deps, &merchant, o)
+        .await
+        .map_err(|_| "place")
+        .expect("placed");
+    pay(&app, &merchant, &placed, "evt_disc_1").await;
+    let (app_ref, key_ref) = (&app, &key);
+    let stamped = |id: String| async move {
+        let what = format!("{id} stamped");
+        eventually(&what, || async {
+            let (_, inv) =
+                json_of(app_ref.as_merchant(key_ref, Method::GET, &format!("/v1/invoices/{id}")))
+                    .await;
+            inv["status"] == "stamped"
+        })
+        .await;
+        app_ref
+            .as_merchant(key_ref, Method::GET, &format!("/v1/invoices/{id}/xml"))
+            .send()
+            .await
+            .expect("send")
+            .text()
+            .await
+            .expect("xml")
+    };
+    let (status, queued) = json_of(
+        app.as_merchant(&key, Method::POST, "/v1/orders/OPD1/invoice")
+            .json(&json!({ "rfc": "CACX7605101P8", "nombre": "Xochilt Casas Chavez", "codigo_postal": "36257", "regimen_fiscal": "626", "uso_cfdi": "G03" })),
+    )
+    .await;
+    assert_eq!(status, 202, "{queued}");
+    let invoice = stamped("OPD1".into()).await;
+    // Paracetamol: importe 136.50 − 45.50; toothpaste: 27.59 − 2.76 at 16 %, IVA 3.97.
+    for attr in [
+        "SubTotal=\"164.09\"",
+        "Descuento=\"48.26\"",
+        "Total=\"119.80\"",
+        "Descuento=\"45.50\"",
+        "Descuento=\"2.76\"",
+        "Base=\"24.83\"",
+        "Importe=\"3.97\"",
+    ] {
+        assert!(invoice.contains(attr), "{attr} in {invoice}");
+    }
+    let (status, refunded) = json_of(
+        app.as_merchant(&key, Method::POST, "/v1/orders/OPD1/refund")
+            .json(&json!({ "lines": [{ "sku": "7501008491072", "qty": 1 }] })),
+    )
+    .await;
+    assert_eq!(status, 200, "{refunded}");
+    assert_eq!(
+        refunded["refunds"][0]["amount"], 3_033,
+        "a third of what was paid for the paracetamol, not its shelf price"
+    );
+    let nota = stamped("E-OPD1-R1".into()).await;
+    for attr in [
+        "TipoDeComprobante=\"E\"",
+        "Total=\"30.33\"",
+        "Descuento=\"15.17\"",
+    ] {
+        assert!(nota.contains(attr), "{attr} in {nota}");
+    }
+    assert_verified(&[
+        CfdiFile::xml("discounted.xml", invoice),
+        CfdiFile::xml("discounted-nota.xml", nota),
+    ]);
+    app.stop().await;
+}
+
+mod discounts {
+    use super::*;
+    on_both_engines!(
+        a_discounted_order_is_invoiced_with_its_descuento_and_refunded_at_what_was_paid
+    );
+}

@@ -979,7 +979,118 @@ async fn payment_reminders_and_abandoned_carts_run_under_the_injected_clock(engi
     f.app.stop().await;
 }
 
+/// The abandoned-cart reminder carries a code of the customer's own when the merchant chose a
+/// promotion with issued codes: the code gives its discount in the chat, serves one order, and
+/// is refused the second time; a promotion without issued codes cannot be chosen.
+async fn an_abandoned_cart_carries_a_code_of_the_customers_own(engine: Engine) {
+    let f = fintech(engine, noon()).await;
+    f.app
+        .as_merchant(&f.key, Method::POST, "/v1/products/import")
+        .body("sku,name,description,price,tax,clave_prod_serv,clave_unidad,image_url,categories,active\n7501008491072,Paracetamol 500 mg 10 tabletas,Analgésico,45.50,iva0,51142001,XBX,,Analgésicos,true\n")
+        .send()
+        .await
+        .expect("send");
+    let (status, _) = f
+        .call(
+            Method::PUT,
+            &format!("/v1/branches/{}/stock", f.branch),
+            json!([{ "sku": "7501008491072", "quantity": 10 }]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, shared) = f
+        .call(
+            Method::POST,
+            "/v1/promotions",
+            json!({ "name": "Verano", "benefit": { "kind": "percent_off", "percent": 5 },
+                "applies_to": { "scope": "order" }, "code": "VERANO" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{shared}");
+    let (status, back) = f
+        .call(
+            Method::POST,
+            "/v1/promotions",
+            json!({ "name": "Vuelve 20 %", "benefit": { "kind": "percent_off", "percent": 20 },
+                "applies_to": { "scope": "order" }, "issued_codes": true }),
+        )
+        .await;
+    assert_eq!(status, 201, "{back}");
+    let settings = |promotion: &Value| {
+        json!({ "privacy_notice_url": "https://banco-tepeyac.mx/aviso-de-privacidad",
+                "abandoned_cart_promotion": promotion["id"] })
+    };
+    let (status, refused) = f
+        .call(Method::PUT, "/v1/settings/notifications", settings(&shared))
+        .await;
+    assert_eq!(status, 422, "a shared code cannot be issued: {refused}");
+    let (status, saved) = f
+        .call(Method::PUT, "/v1/settings/notifications", settings(&back))
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    f.consent(CUSTOMER, true).await;
+    f.customer_says(json!({ "type": "order", "order": { "catalog_id": "1", "product_items": [
+        { "product_retailer_id": "7501008491072", "quantity": 2, "item_price": 45.5, "currency": "MXN" } ] } }))
+        .await;
+    f.drain_outbound().await;
+    f.clock.advance(chrono::Duration::minutes(61));
+    let run = jobs::run(&f.app.deps, Job::AbandonedCarts, f.clock.now_ms() + 60_000)
+        .await
+        .expect("job");
+    assert_eq!(run.processed, 1);
+    let reminded = texts(&f.drain_outbound().await).join("\n");
+    let code = reminded
+        .split('*')
+        .find(|w| w.starts_with("VUELVE-"))
+        .unwrap_or_else(|| panic!("a code in {reminded}"))
+        .to_owned();
+    assert!(
+        reminded.contains("20 % de descuento en tu pedido"),
+        "{reminded}"
+    );
+
+    let said = |bodies: Vec<Value>| {
+        bodies
+            .iter()
+            .filter_map(|b| {
+                b["message"]["text"]["body"]
+                    .as_str()
+                    .or_else(|| b["message"]["interactive"]["body"]["text"].as_str())
+                    .map(str::to_owned)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    f.customer_says(json!({ "type": "text", "text": { "body": code.to_lowercase() } }))
+        .await;
+    let cart = said(f.drain_outbound().await);
+    assert!(
+        cart.contains(&format!("Apliqué el código *{code}*")),
+        "{cart}"
+    );
+    assert!(cart.contains("*Total: $72.80*"), "{cart}");
+    f.customer_says(json!({ "type": "text", "text": { "body": "confirmar" } }))
+        .await;
+    let placed = said(f.drain_outbound().await);
+    assert!(placed.contains("$72.80"), "{placed}");
+    let (_, orders) = f.call(Method::GET, "/v1/orders", Value::Null).await;
+    let order = &orders["orders"][0];
+    assert_eq!(order["total"], 7_280, "{order}");
+    assert_eq!(order["promotions"][0]["code"], code.as_str(), "{order}");
+
+    // The code served its order: refused now, with why.
+    f.customer_says(json!({ "type": "text", "text": { "body": code.clone() } }))
+        .await;
+    let again = said(f.drain_outbound().await);
+    assert!(
+        again.contains(&format!("El código *{code}* ya lo usaste")),
+        "{again} after {order}"
+    );
+    f.app.stop().await;
+}
+
 on_both_engines!(
+    an_abandoned_cart_carries_a_code_of_the_customers_own,
     fraud_alert_answered_no_fui_yo_reaches_the_fintech_signed_and_shows_in_the_report,
     no_consent_opt_out_and_bad_input_are_refused_with_reasons_and_nothing_queued,
     daily_cap_refuses_the_fourth_but_fraud_alerts_have_their_own,

@@ -38,6 +38,9 @@ pub struct Draft {
     pub exclusive: bool,
     #[serde(default)]
     pub min_order: Option<Centavos>,
+    /// Codes issued one per customer (by the abandoned-cart reminder) instead of one code for all.
+    #[serde(default)]
+    pub issued_codes: bool,
 }
 
 /// A promotion with what it has done.
@@ -224,6 +227,7 @@ pub async fn create(
         exclusive: draft.exclusive,
         min_order: draft.min_order,
         paused: false,
+        issued_codes: draft.issued_codes,
     };
     let mut problems = promotions::problems(&promotion, now);
     problems.extend(against_catalog(&promotion, products, branches));
@@ -322,7 +326,43 @@ pub async fn offered(
         usable: Vec::new(),
         refused_codes: Vec::new(),
     };
-    for stored in list(table, now).await? {
+    let all = list(table, now).await?;
+    let issued = if all.iter().any(|s| s.promotion.issued_codes) {
+        issued_to(table, wa_id).await?
+    } else {
+        Vec::new()
+    };
+    for stored in all {
+        if stored.promotion.issued_codes {
+            // Offered once per code issued to this customer, under that code.
+            for code in issued
+                .iter()
+                .filter(|c| c.promotion_id == stored.promotion.id)
+            {
+                let facts = Facts {
+                    now,
+                    branch_id,
+                    ordered_before,
+                    uses: u32::try_from(stored.uses.max(0)).unwrap_or(u32::MAX),
+                    customer_uses: 0,
+                };
+                let verdict = if code.used {
+                    Err(Unusable::AlreadyUsed)
+                } else if code.expires_at <= now {
+                    Err(Unusable::Ended)
+                } else {
+                    promotions::usable(&stored.promotion, &facts)
+                };
+                match verdict {
+                    Ok(()) => out.usable.push(Promotion {
+                        code: Some(code.code.clone()),
+                        ..stored.promotion.clone()
+                    }),
+                    Err(why) => out.refused_codes.push((code.code.clone(), why)),
+                }
+            }
+            continue;
+        }
         let p = stored.promotion;
         // Ended long ago or paused without a code: nothing to say about it.
         if !promotions::running(&p, now) && p.code.is_none() {
@@ -355,6 +395,78 @@ pub async fn offered(
     Ok(out)
 }
 
+/// A code issued to a customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedCode {
+    pub code: String,
+    pub promotion_id: String,
+    pub expires_at: DateTime<Utc>,
+    /// Taken by an order (given back if that order ends unpaid).
+    pub used: bool,
+}
+
+/// The codes issued to a customer, newest last.
+pub async fn issued_to(table: &TenantTable, wa_id: &str) -> Result<Vec<IssuedCode>, AppError> {
+    let page = table
+        .query(
+            Query::partition(schema::customer_pk(wa_id))
+                .prefix(schema::ISSUED_CODE_PREFIX)
+                .limit(100),
+        )
+        .await?;
+    Ok(page
+        .items
+        .iter()
+        .filter_map(|i| {
+            Some(IssuedCode {
+                code: i.get_s("code")?.to_owned(),
+                promotion_id: i.get_s("promotion_id")?.to_owned(),
+                expires_at: DateTime::from_timestamp(i.get_n("expires_at")?, 0)?,
+                used: i.get_s("used").is_some_and(|u| !u.is_empty()),
+            })
+        })
+        .collect())
+}
+
+/// Issues a code of `promotion` to one customer, good for one order for
+/// [`promotions::ISSUED_CODE_DAYS`] days. `None` when the promotion does not issue codes or is not
+/// running.
+pub async fn issue_code(
+    table: &TenantTable,
+    promotion: &Promotion,
+    wa_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<IssuedCode>, AppError> {
+    if !promotion.issued_codes || !promotions::running(promotion, now) {
+        return Ok(None);
+    }
+    let expires_at = now + chrono::Duration::days(promotions::ISSUED_CODE_DAYS);
+    for _ in 0..5 {
+        let mut random = [0u8; 5];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut random);
+        let code = promotions::issued_code("VUELVE", random);
+        let item = Item::new(&schema::promotion_issued_code(wa_id, &code))
+            .with("code", code.as_str())
+            .with("promotion_id", promotion.id.as_str())
+            .with("expires_at", expires_at.timestamp())
+            // Kept a while after it lapses (the customer may ask about it), then dropped.
+            .with("ttl", expires_at.timestamp() + 30 * 86_400);
+        match table.put(item, Some(Condition::NotExists)).await {
+            Ok(()) => {
+                return Ok(Some(IssuedCode {
+                    code,
+                    promotion_id: promotion.id.clone(),
+                    expires_at,
+                    used: false,
+                }))
+            }
+            Err(e) if e.is_condition_failed() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Unavailable("no free code after 5 tries".into()))
+}
+
 fn merchant_key(merchant: &MerchantId, key: Key) -> Key {
     Key::new(schema::merchant_pk(merchant, &key.pk), key.sk)
 }
@@ -382,6 +494,13 @@ pub fn use_ops(merchant: &MerchantId, order: &Order, offered: &[Promotion]) -> V
                 key: merchant_key(merchant, schema::promotion(&p.id)),
                 update: Update::new().add("uses", 1),
                 condition: None,
+            });
+        }
+        if let (true, Some(code)) = (applied.issued_code, &applied.code) {
+            ops.push(TxOp::Update {
+                key: merchant_key(merchant, schema::promotion_issued_code(&order.wa_id, code)),
+                update: Update::new().set("used", order.id.as_str()),
+                condition: Some(Condition::Exists.and(Condition::AttrNotExists("used".into()))),
             });
         }
         if let (Some(max), true) = (p.limits.per_customer, applied.per_customer) {
@@ -412,6 +531,13 @@ pub fn release_ops(merchant: &MerchantId, order: &Order) -> Vec<TxOp> {
             update: Update::new().add("uses", -1),
             condition: None,
         });
+        if let (true, Some(code)) = (applied.issued_code, &applied.code) {
+            ops.push(TxOp::Update {
+                key: merchant_key(merchant, schema::promotion_issued_code(&order.wa_id, code)),
+                update: Update::new().remove("used"),
+                condition: None,
+            });
+        }
         if applied.per_customer {
             ops.push(TxOp::Update {
                 key: merchant_key(
@@ -455,7 +581,9 @@ pub fn limited<'a>(
         let Some(p) = offered.iter().find(|p| p.id == applied.id) else {
             continue;
         };
-        let span = 1 + usize::from(p.limits.per_customer.is_some() && applied.per_customer);
+        let span = 1
+            + usize::from(applied.issued_code && applied.code.is_some())
+            + usize::from(p.limits.per_customer.is_some() && applied.per_customer);
         if failed.iter().any(|f| (at..at + span).contains(f)) {
             return Some(p);
         }

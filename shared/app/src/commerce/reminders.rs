@@ -21,6 +21,9 @@ use mostrador_store::{Condition, Item, Key, StoreError, Table, TxOp};
 pub const PAYMENT_TEMPLATE: &str = "mostrador_recordatorio_pago";
 /// Marketing template for abandoned carts outside the window (body: units in the cart).
 pub const CART_TEMPLATE: &str = "mostrador_carrito_pendiente";
+/// Marketing template for abandoned carts with a code of the customer's own (body: units in the
+/// cart, the code, what it gives).
+pub const CART_CODE_TEMPLATE: &str = "mostrador_carrito_codigo";
 
 /// The due entry of an order's payment reminder, for the order's own transaction (`None` when the
 /// merchant turned reminders off or the order expires too soon for one).
@@ -183,11 +186,52 @@ pub async fn abandoned_cart(
         Err(StoreError::ConditionFailed { .. }) => return Ok(()),
         Err(e) => return Err(e.into()),
     }
-    let text = format!("🛒 Dejaste {units} productos en tu carrito. ¿Lo terminamos? Escribe *carrito* para verlo o *menú* para seguir comprando.");
-    let template = Template {
-        name: CART_TEMPLATE,
-        document: None,
-        body: vec![units.to_string()],
+    // A code of the customer's own when the merchant chose a promotion for carts.
+    let mut issued = None;
+    if let Some(id) = &settings.abandoned_cart_promotion {
+        match crate::commerce::promotions::get(&table, id, deps.clock.now()).await {
+            Ok(stored) => {
+                issued = crate::commerce::promotions::issue_code(
+                    &table,
+                    &stored.promotion,
+                    wa_id,
+                    deps.clock.now(),
+                )
+                .await?
+                .map(|code| (code, stored.promotion));
+            }
+            Err(AppError::NotFound(_)) => {
+                tracing::warn!(merchant = %merchant, "the cart reminder's promotion no longer exists; reminded without a code")
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let mut text = format!("🛒 Dejaste {units} productos en tu carrito. ¿Lo terminamos? Escribe *carrito* para verlo o *menú* para seguir comprando.");
+    let template = match &issued {
+        Some((code, promotion)) => {
+            let what = mostrador_core::promotions::describe(
+                &mostrador_core::promotions::Promotion {
+                    code: None,
+                    ..promotion.clone()
+                },
+                |_| None,
+            );
+            text.push_str(&format!(
+                "\n🎁 Usa el código *{}* y llévate {what} (válido {} días, en un pedido).",
+                code.code,
+                mostrador_core::promotions::ISSUED_CODE_DAYS
+            ));
+            Template {
+                name: CART_CODE_TEMPLATE,
+                document: None,
+                body: vec![units.to_string(), code.code.clone(), what],
+            }
+        }
+        None => Template {
+            name: CART_TEMPLATE,
+            document: None,
+            body: vec![units.to_string()],
+        },
     };
     tell(
         deps,

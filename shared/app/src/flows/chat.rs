@@ -189,10 +189,13 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
                         promotions: promotions
                             .into_iter()
                             .map(|mut applied| {
-                                applied.per_customer = offered
+                                let own = offered
                                     .usable
                                     .iter()
-                                    .any(|p| p.id == applied.id && p.limits.per_customer.is_some());
+                                    .find(|p| p.id == applied.id && p.code == applied.code);
+                                applied.per_customer =
+                                    own.is_some_and(|p| p.limits.per_customer.is_some());
+                                applied.issued_code = own.is_some_and(|p| p.issued_codes);
                                 applied
                             })
                             .collect(),

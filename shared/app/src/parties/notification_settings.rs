@@ -24,6 +24,11 @@ pub struct NotificationSettings {
     pub payment_reminder_minutes: u32,
     /// Minutes of silence after which a cart left in the chat is reminded, once (0: never).
     pub abandoned_cart_minutes: u32,
+    /// A promotion with codes issued per customer (`issued_codes`): the cart reminder then carries
+    /// a code of the customer's own, good for one order (marketing opt-in required, as for the
+    /// reminder itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abandoned_cart_promotion: Option<String>,
     /// Hours after a notification during which replies, documents and payments are attributed to it.
     pub attribution_hours: u32,
 }
@@ -35,6 +40,7 @@ impl Default for NotificationSettings {
             category_caps: BTreeMap::new(),
             payment_reminder_minutes: 10,
             abandoned_cart_minutes: 60,
+            abandoned_cart_promotion: None,
             attribution_hours: 72,
         }
     }

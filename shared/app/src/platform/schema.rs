@@ -151,6 +151,15 @@ pub fn promotion_customer_uses(wa_id: &str, id: &str) -> Key {
     Key::new(customer_pk(wa_id), format!("PROMO#{id}"))
 }
 
+/// The sort-key prefix of the codes issued to a customer.
+pub const ISSUED_CODE_PREFIX: &str = "PROMOCODE#";
+
+/// A promotion code issued to one customer (by the abandoned-cart reminder), in the customer's
+/// partition.
+pub fn promotion_issued_code(wa_id: &str, code: &str) -> Key {
+    Key::new(customer_pk(wa_id), format!("{ISSUED_CODE_PREFIX}{code}"))
+}
+
 /// The merchant's settings documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Settings {

@@ -1034,6 +1034,7 @@ fn place(
                         .and_then(crate::promotions::normalize_code),
                     discount: offer.fee,
                     per_customer: false,
+                    issued_code: false,
                 });
             }
         }
@@ -1318,7 +1319,12 @@ fn give_code(state: &State, code: &str, ctx: &Context<'_>) -> Step {
         };
         return info(state, &body, ctx);
     };
-    let what = crate::promotions::describe(promotion, |sku| {
+    // What it gives, without repeating the code the customer just wrote.
+    let uncoded = crate::promotions::Promotion {
+        code: None,
+        ..promotion.clone()
+    };
+    let what = crate::promotions::describe(&uncoded, |sku| {
         offer(ctx, sku).map(|o| o.product.name.clone())
     });
     let applied = fill(&t.code_applied, &[("code", code), ("promotion", &what)]);

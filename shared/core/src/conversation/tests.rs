@@ -2083,6 +2083,7 @@ mod promotions {
             exclusive: false,
             min_order: None,
             paused: false,
+            issued_codes: false,
         }
     }
 

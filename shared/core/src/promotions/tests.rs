@@ -16,6 +16,7 @@ fn promo(id: &str, benefit: Benefit, applies_to: Target) -> Promotion {
         exclusive: false,
         min_order: None,
         paused: false,
+        issued_codes: false,
     }
 }
 
@@ -573,4 +574,47 @@ proptest! {
             prop_assert_eq!(amounts.base.0 + amounts.iva.0, amounts.total.0);
         }
     }
+}
+
+#[test]
+fn issued_codes_apply_only_with_the_customers_own_code() {
+    let mut p = promo("P1", Benefit::PercentOff { percent: 15 }, Target::Order);
+    p.issued_codes = true;
+    let none: Vec<String> = Vec::new();
+    let items = [item("A", &none, 1, 10_000)];
+    assert_eq!(
+        apply(&items, &[&p], Some("VUELVE-7K2QX")).discount,
+        Centavos::ZERO,
+        "not offered with a code yet"
+    );
+    let mut offered = p.clone();
+    offered.code = Some("VUELVE-7K2QX".into());
+    assert_eq!(
+        apply(&items, &[&offered], Some("vuelve-7k2qx")).discount,
+        Centavos(1_500)
+    );
+    assert_eq!(apply(&items, &[&offered], None).discount, Centavos::ZERO);
+    let mut coded = p.clone();
+    coded.code = Some("VUELVE".into());
+    assert_eq!(
+        problems(&coded, at(6))
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect::<Vec<_>>(),
+        vec!["code"]
+    );
+    let automatic = promo("P2", Benefit::PercentOff { percent: 5 }, Target::Order);
+    assert!(
+        conflict(&p, &[automatic], at(6)).is_none(),
+        "issued codes do not contradict an automatic promotion"
+    );
+}
+
+#[test]
+fn issued_codes_are_readable_and_valid_codes() {
+    let code = issued_code("VUELVE", [0, 7, 30, 31, 255]);
+    assert_eq!(code, "VUELVE-AH9AH");
+    assert_eq!(normalize_code(&code), Some(code.clone()));
+    assert!(!code[7..].contains(['0', 'O', '1', 'I', 'L']));
+    assert_eq!(code.len(), 12);
 }

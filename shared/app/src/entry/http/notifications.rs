@@ -169,6 +169,16 @@ async fn put_settings(
     Json(settings): Json<NotificationSettings>,
 ) -> Result<Json<NotificationSettings>, AppError> {
     whole_merchant(&caller, "change notification settings")?;
+    if let Some(id) = &settings.abandoned_cart_promotion {
+        let found = crate::commerce::promotions::get(&caller.table, id, chrono::Utc::now()).await;
+        let fits = matches!(&found, Ok(p) if p.promotion.issued_codes);
+        if !fits {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "abandoned_cart_promotion",
+                "nombra una promoción con códigos por cliente (issued_codes: true)",
+            )]));
+        }
+    }
     notification_settings::save(&caller.table, &settings).await?;
     Ok(Json(settings))
 }
