@@ -15,7 +15,10 @@
 //! - Discounts are in the same terms as the shelf price (IVA included when the merchant prices
 //!   so). No promotion takes a line below one centavo: SAT needs an amount to invoice, and the
 //!   merchant never gives more than the promotion states.
-//! - N×M and volume prices count units of the same product.
+//! - A volume price counts units of the same product. An N×M on one product counts its units; on
+//!   a category or several products it counts their units together and the cheapest go free
+//!   ("2×1 en vitaminas": a Vitamina C and a Complejo B, the cheaper one free), the saving spread
+//!   over the lines of the deal.
 
 use crate::money::{spread, Centavos};
 use chrono::{DateTime, Utc};
@@ -621,13 +624,60 @@ pub fn apply(items: &[Item<'_>], promotions: &[&Promotion], code: Option<&str>) 
     best
 }
 
+/// What an N×M over a category or several products takes off each line: the units of every
+/// line it covers count together and the cheapest of each group of `take` go free ("2×1 en
+/// vitaminas": a Vitamina C and a Complejo B, the cheaper free). `None` for other promotions.
+fn pooled(p: &Promotion, items: &[Item<'_>]) -> Option<Vec<i64>> {
+    let Benefit::TakePay { take, pay } = p.benefit else {
+        return None;
+    };
+    let pools = match &p.applies_to {
+        Target::Category { .. } => true,
+        Target::Products { skus } => skus.len() > 1,
+        Target::Order => false,
+    };
+    if !pools || take <= pay || take == 0 {
+        return None;
+    }
+    // Every covered unit, cheapest first (ties: the later line first, so the customer's first
+    // choice is the one paid).
+    let mut units: Vec<(i64, usize)> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| applies_to_item(p, item))
+        .flat_map(|(i, item)| std::iter::repeat_n((item.unit.0, i), item.qty as usize))
+        .collect();
+    units.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let free = (units.len() / take as usize) * (take - pay) as usize;
+    let worth: i64 = units.iter().take(free).map(|(unit, _)| *unit).sum();
+    // Spread over the lines of the deal in proportion to what each can give (down to a centavo),
+    // so no line is free outright — a CFDI concepto needs an amount — and the deal gives exactly
+    // what its free units are worth.
+    let room: Vec<i64> = items
+        .iter()
+        .map(|item| {
+            if applies_to_item(p, item) {
+                (item.gross() - 1).max(0)
+            } else {
+                0
+            }
+        })
+        .collect();
+    spread(Centavos(worth.min(room.iter().sum())), &room)
+}
+
 fn evaluate(items: &[Item<'_>], promotions: &[&Promotion]) -> Outcome {
     let mut lines: Vec<LineDiscount> = Vec::with_capacity(items.len());
-    for item in items {
+    let pooled: Vec<Option<Vec<i64>>> = promotions.iter().map(|p| pooled(p, items)).collect();
+    for (at, item) in items.iter().enumerate() {
         let best = promotions
             .iter()
-            .filter(|p| applies_to_item(p, item))
-            .map(|p| (p, line_discount(p, item)))
+            .zip(&pooled)
+            .filter(|(p, _)| applies_to_item(p, item))
+            .map(|(p, pool)| match pool {
+                Some(shares) => (p, shares[at]),
+                None => (p, line_discount(p, item)),
+            })
             .filter(|(_, d)| *d > 0)
             // The largest saving; on a tie, the promotion listed first.
             .fold(None::<(&&Promotion, i64)>, |best, (p, d)| match best {

@@ -55,6 +55,36 @@ fn two_for_one_gives_every_second_unit() {
 }
 
 #[test]
+fn two_for_one_on_a_category_mixes_products_and_frees_the_cheaper() {
+    let p = promo(
+        "P1",
+        Benefit::TakePay { take: 2, pay: 1 },
+        Target::Category {
+            category: "Vitaminas".into(),
+        },
+    );
+    let vit = vec!["Vitaminas".to_owned()];
+    let other = vec!["Analgésicos".to_owned()];
+    let items = [
+        item("VITC", &vit, 1, 9_900),
+        item("COMPB", &vit, 1, 12_000),
+        item("PARA", &other, 2, 4_550),
+    ];
+    let out = apply(&items, &[&p], None);
+    assert_eq!(out.discount, Centavos(9_900), "the cheaper vitamin's worth");
+    // Spread over both vitamins by what each can give: 9,899 and 11,999 of 21,898.
+    assert_eq!(out.lines[0].total(), Centavos(4_475));
+    assert_eq!(out.lines[1].total(), Centavos(5_425));
+    assert_eq!(out.lines[2].total(), Centavos::ZERO, "not a vitamin");
+    // Three vitamins: one group of two; the cheapest of all goes free.
+    let items = [item("VITC", &vit, 2, 9_900), item("COMPB", &vit, 1, 12_000)];
+    assert_eq!(apply(&items, &[&p], None).discount, Centavos(9_900));
+    // Four: two free, the two cheapest.
+    let items = [item("VITC", &vit, 2, 9_900), item("COMPB", &vit, 2, 12_000)];
+    assert_eq!(apply(&items, &[&p], None).discount, Centavos(19_800));
+}
+
+#[test]
 fn volume_price_applies_from_the_minimum_only() {
     let p = promo(
         "P1",
@@ -527,7 +557,7 @@ proptest! {
     #[test]
     fn no_line_goes_below_a_centavo_and_the_parts_add_up(
         lines in proptest::collection::vec((0usize..4, 1u32..=12, 1i64..=100_000), 1..8),
-        promos in proptest::collection::vec((arb_benefit(), 0usize..5, any::<bool>()), 0..6),
+        promos in proptest::collection::vec((arb_benefit(), 0usize..6, any::<bool>()), 0..6),
     ) {
         let skus_all = ["A", "B", "C", "D"];
         let none: Vec<String> = Vec::new();
@@ -541,6 +571,8 @@ proptest! {
             .map(|(i, (b, target, exclusive))| {
                 let applies_to = match (b, *target) {
                     (Benefit::PercentOff { .. } | Benefit::AmountOff { .. }, 4) => Target::Order,
+                    // A deal over several products (an N×M pools their units).
+                    (_, 5) => skus(&["A", "B", "C"]),
                     (_, t) => skus(&[skus_all[t % 4]]),
                 };
                 let mut p = promo(&format!("P{i}"), b.clone(), applies_to);
