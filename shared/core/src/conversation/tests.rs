@@ -2253,6 +2253,22 @@ mod promotions {
     }
 
     #[test]
+    fn a_faq_about_a_discount_of_the_merchants_answers_before_the_promotions() {
+        let mut shop = pharmacy();
+        shop.promotions = vec![two_for_one()];
+        shop.faqs.push(Faq {
+            question: "¿Tienen descuento INAPAM?".into(),
+            answer: "Sí: 10 % con tu credencial INAPAM en mostrador.".into(),
+            keywords: vec!["inapam".into(), "adulto mayor".into()],
+            branches: Vec::new(),
+        });
+        let step = shop.say(&State::Idle, "tienen descuento inapam?");
+        assert!(said(&step).contains("credencial INAPAM"), "{}", said(&step));
+        let step = shop.say(&State::Idle, "tienen descuentos?");
+        assert!(said(&step).contains("2x1 en cepillos"), "{}", said(&step));
+    }
+
+    #[test]
     fn free_delivery_by_promotion_drops_the_fee_line_and_is_recorded() {
         let mut shop = pharmacy();
         shop.delivery = Some(DeliveryOffer {

@@ -521,7 +521,7 @@ pub(crate) fn understand(text: &str, at: Situation, reader: &Reader<'_>) -> Inte
             return Intent::Choose(Choice::Delivery);
         }
     }
-    if let Some(intent) = about_codes(text, &norm, &words, reader.codes) {
+    if let Some(intent) = about_codes(text, &words, reader.codes) {
         return intent;
     }
     if let Some(intent) = command(&norm, at) {
@@ -535,6 +535,9 @@ pub(crate) fn understand(text: &str, at: Situation, reader: &Reader<'_>) -> Inte
     }
     if let Some(index) = match_faq(&norm, &words, reader.faqs) {
         return Intent::Faq(index);
+    }
+    if asks_for_promotions(&norm, &words) {
+        return Intent::Promotions;
     }
     if let Some(intent) = about_store(&norm, &words) {
         return intent;
@@ -609,8 +612,8 @@ const CODE_FILLERS: &[&str] = &[
     "traigo",
 ];
 
-/// Codes, "tengo un código" and "¿hay promociones?".
-fn about_codes(text: &str, norm: &str, words: &[&str], codes: &[String]) -> Option<Intent> {
+/// Codes and "tengo un código".
+fn about_codes(text: &str, words: &[&str], codes: &[String]) -> Option<Intent> {
     let tokens: Vec<&str> = text
         .split(|c: char| {
             c.is_whitespace()
@@ -642,7 +645,13 @@ fn about_codes(text: &str, norm: &str, words: &[&str], codes: &[String]) -> Opti
             None => Intent::AskCode,
         });
     }
-    if contains_any(
+    None
+}
+
+/// "¿Hay promociones?", "¿tienen descuentos?" (read after the merchant's FAQs, so a FAQ about a
+/// discount of its own — INAPAM, a loyalty card — answers first).
+fn asks_for_promotions(norm: &str, words: &[&str]) -> bool {
+    contains_any(
         norm,
         &[
             "promocion",
@@ -659,10 +668,6 @@ fn about_codes(text: &str, norm: &str, words: &[&str], codes: &[String]) -> Opti
             "3x2",
         ],
     ) && !has_word(words, &["cancelar", "reembolso", "devolucion"])
-    {
-        return Some(Intent::Promotions);
-    }
-    None
 }
 
 fn opts_out(norm: &str) -> bool {
