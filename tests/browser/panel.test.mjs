@@ -190,7 +190,12 @@ async function main() {
     await panel.getByRole("link", { name: number }).waitFor();
     await panel.getByRole("link", { name: /Descargar todos sus datos/ }).waitFor();
     await panel.getByRole("button", { name: /Borrar sus datos/ }).waitFor();
-    ok(`the customer ${CUSTOMER_NAME} found by name, with order ${number} and the export, rectify and erase actions`);
+    await panel.getByRole("textbox", { name: /^Grupos/ }).fill("Mayoreo, empleados");
+    await panel.getByRole("button", { name: "Guardar grupos" }).click();
+    await panel.getByText("Grupos guardados: Mayoreo, empleados.").waitFor();
+    const grouped = await expectStatus(http(stack.url, "GET", `/v1/customers/${CUSTOMER}`, { key: demo.api_key }), 200, "customer");
+    assert.deepEqual(grouped.groups, ["Mayoreo", "empleados"]);
+    ok(`the customer ${CUSTOMER_NAME} found by name, with order ${number}, the export, rectify and erase actions, and put in the Mayoreo group`);
 
     // A stock count from a CSV file (Windows-1252, as Excel saves it) with one bad row.
     await panel.goto(`${stack.url}/panel/#/catalogo?branch=${centro.id}`);

@@ -527,6 +527,19 @@ async function customerPage(wa) {
       } catch (err) { notice(status, err); e.target.disabled = false; }
     },
   }, 'Borrar sus datos (cancelación)');
+  const mayGroup = S.user && S.user.role !== 'staff';
+  const groups = h('form', {
+    class: 'row', 'aria-label': 'Grupos del cliente',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const list = e.target.querySelector('input').value.split(',').map((g) => g.trim()).filter(Boolean);
+      try {
+        const saved = await api('PUT', `/v1/customers/${encodeURIComponent(wa)}/groups`, { groups: list });
+        ok(status, saved.groups.length ? `Grupos guardados: ${saved.groups.join(', ')}. Sus promociones de grupo ya aplican en el chat.` : 'Ya no está en ningún grupo.');
+      } catch (err) { notice(status, err); }
+    },
+  }, h('label', { for: 'customer-groups' }, 'Grupos (separados por comas: mayoreo, empleados)'),
+  h('input', { id: 'customer-groups', value: (c.groups || []).join(', ') }), h('button', { type: 'submit' }, 'Guardar grupos'));
   body.replaceChildren(
     h('h2', {}, c.name || phone(wa)),
     h('div', { class: 'cards' },
@@ -535,6 +548,7 @@ async function customerPage(wa) {
       h('div', { class: 'card' }, h('h3', {}, 'Compras'), h('div', { class: 'big' }, money(c.spent)), h('div', { class: 'sub' }, `${c.orders_paid} pedidos pagados`)),
       h('div', { class: 'card' }, h('h3', {}, 'Desde'), h('div', {}, when(c.first_seen_at, c.branch_id)), h('div', { class: 'sub' }, `Último mensaje: ${when(c.last_inbound_at, c.branch_id)}`)),
       h('div', { class: 'card' }, h('h3', {}, 'Avisos'), h('div', {}, c.opted_out ? 'Pidió no recibir mensajes' : (consentNow ? (consentNow.marketing ? 'Acepta avisos y promociones' : 'Acepta avisos de sus pedidos') : 'Sin consentimiento registrado')))),
+    mayGroup ? groups : null,
     h('h3', {}, 'Pedidos'),
     (c.orders || []).length ? table(['Pedido', 'Fecha', 'Estado', 'Total', 'Reembolsado'], c.orders.map((o) => [
       h('a', { href: `#/pedidos/${encodeURIComponent(o.id)}` }, orderNumber(o.id)), when(o.created_at, o.branch_id),
@@ -940,6 +954,7 @@ function promotionForm(products, status, done) {
   const first = h('input', { type: 'checkbox', name: 'first_purchase_only', style: 'width:auto' });
   const exclusive = h('input', { type: 'checkbox', name: 'exclusive', style: 'width:auto' });
   const minOrder = h('input', { name: 'min_order', id: 'promo-min-order', inputmode: 'decimal', placeholder: 'opcional' });
+  const forGroups = h('input', { name: 'customer_groups', id: 'promo-groups', placeholder: 'todos (o: mayoreo, empleados)' });
   const branches = S.branches.map((b) => h('label', { style: 'display:flex;gap:.4rem;align-items:center' },
     h('input', { type: 'checkbox', name: 'branch', value: b.id, style: 'width:auto' }), b.name));
   const form = h('form', { class: 'stack card', style: 'max-width:720px', 'aria-label': 'Nueva promoción' },
@@ -950,6 +965,7 @@ function promotionForm(products, status, done) {
     field('Código', code),
     h('div', { class: 'row' }, field('Empieza', starts), field('Termina', ends)),
     h('div', { class: 'row' }, field('Usos en total', total), field('Usos por cliente', perCustomer), field('Compra mínima (pesos)', minOrder)),
+    field('Solo para grupos de clientes (separados por comas)', forGroups),
     h('label', { style: 'display:flex;gap:.5rem;align-items:center' }, first, 'Solo primera compra'),
     h('label', { style: 'display:flex;gap:.5rem;align-items:center' }, exclusive, 'Exclusiva (no se combina con otras)'),
     h('fieldset', {}, h('legend', {}, 'Sucursales (ninguna marcada: todas)'), ...branches),
@@ -982,6 +998,7 @@ function promotionForm(products, status, done) {
         starts_at: instant(starts.value), ends_at: instant(ends.value),
         code: code.value.trim() || null, limits, exclusive: exclusive.checked,
         min_order: minOrder.value.trim() ? money100(minOrder, 'Compra mínima') : null,
+        customer_groups: forGroups.value.split(',').map((g) => g.trim()).filter(Boolean),
       };
     } catch (err) { notice(status, err); return; }
     try {
@@ -1017,7 +1034,8 @@ async function promotionsPage() {
         } catch (err) { notice(status, err); e.target.disabled = false; }
       },
     }, toggle === 'pause' ? 'Pausar' : 'Reanudar') : '';
-    return [p.name, promoText(p, names), p.code || (p.issued_codes ? 'uno por cliente' : ''), validity(p), h('span', { class: `pill ${p.status}` }, PROMO_STATUS[p.status] || p.status),
+    const who = (p.customer_groups || []).length ? ` · solo ${p.customer_groups.join(', ')}` : '';
+    return [p.name, promoText(p, names) + who, p.code || (p.issued_codes ? 'uno por cliente' : ''), validity(p), h('span', { class: `pill ${p.status}` }, PROMO_STATUS[p.status] || p.status),
       p.uses, p.paid_orders, money(p.revenue), money(p.discount_given), action];
   });
   const listing = rows.length

@@ -143,6 +143,19 @@ pub struct Promotion {
     /// each issued code serves one order of the customer it was issued to.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub issued_codes: bool,
+    /// Only for customers of one of these groups ("mayoreo", "empleados"); empty: everyone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customer_groups: Vec<String>,
+}
+
+/// Most groups a customer or a promotion names.
+pub const MAX_GROUPS: usize = 10;
+
+/// A customer group's name as it is compared ("Mayoreo " and "mayoreo" are one group); `None`
+/// when it is empty or longer than 40 characters.
+pub fn group_key(name: &str) -> Option<String> {
+    let key = crate::text::fold_text(name);
+    (!key.is_empty() && name.trim().chars().count() <= 40).then_some(key)
 }
 
 /// How long an issued code lasts.
@@ -187,6 +200,8 @@ pub enum Unusable {
     AlreadyUsed,
     /// Only for a first order, and the customer has ordered before.
     FirstPurchaseOnly,
+    /// Only for customers of some groups, and this one is in none of them.
+    NotInGroup,
 }
 
 impl Unusable {
@@ -199,6 +214,7 @@ impl Unusable {
             Unusable::UsedUp => "ya se agotó",
             Unusable::AlreadyUsed => "ya lo usaste las veces que permite",
             Unusable::FirstPurchaseOnly => "es solo para tu primera compra",
+            Unusable::NotInGroup => "no aplica para tu cuenta",
         }
     }
 }
@@ -217,6 +233,8 @@ pub struct Facts<'a> {
     pub uses: u32,
     /// Orders of this customer that used it.
     pub customer_uses: u32,
+    /// The customer's groups, as the merchant named them.
+    pub groups: &'a [String],
 }
 
 /// Whether the promotion can be used by this customer now.
@@ -244,6 +262,21 @@ pub fn usable(p: &Promotion, facts: &Facts<'_>) -> Result<(), Unusable> {
     }
     if p.limits.first_purchase_only && facts.ordered_before {
         return Err(Unusable::FirstPurchaseOnly);
+    }
+    if !p.customer_groups.is_empty()
+        && !p
+            .customer_groups
+            .iter()
+            .filter_map(|g| group_key(g))
+            .any(|g| {
+                facts
+                    .groups
+                    .iter()
+                    .filter_map(|c| group_key(c))
+                    .any(|c| c == g)
+            })
+    {
+        return Err(Unusable::NotInGroup);
     }
     Ok(())
 }
@@ -399,6 +432,14 @@ pub fn problems(p: &Promotion, now: DateTime<Utc>) -> Vec<Problem> {
             "El mínimo de compra no puede ser negativo.".into(),
         ));
     }
+    if p.customer_groups.len() > MAX_GROUPS
+        || p.customer_groups.iter().any(|g| group_key(g).is_none())
+    {
+        out.push((
+            "customer_groups",
+            format!("Hasta {MAX_GROUPS} grupos de clientes, cada uno de 1 a 40 caracteres."),
+        ));
+    }
     if p.branches.iter().any(|b| b.trim().is_empty()) {
         out.push(("branches", "Una sucursal sin id.".into()));
     }
@@ -419,6 +460,21 @@ fn branches_meet(a: &Promotion, b: &Promotion) -> bool {
     a.branches.is_empty()
         || b.branches.is_empty()
         || a.branches.iter().any(|x| b.branches.contains(x))
+}
+
+/// Whether two promotions are for a common customer group (or one of them for everyone).
+fn groups_meet(a: &Promotion, b: &Promotion) -> bool {
+    a.customer_groups.is_empty()
+        || b.customer_groups.is_empty()
+        || a.customer_groups
+            .iter()
+            .filter_map(|g| group_key(g))
+            .any(|g| {
+                b.customer_groups
+                    .iter()
+                    .filter_map(|x| group_key(x))
+                    .any(|x| x == g)
+            })
 }
 
 /// The same kind of benefit (percent, amount, N×M, volume, free delivery).
@@ -467,6 +523,8 @@ pub fn conflict(new: &Promotion, existing: &[Promotion], now: DateTime<Utc>) -> 
             && same_kind(&new.benefit, &other.benefit)
             && targets_meet(&new.applies_to, &other.applies_to)
             && branches_meet(new, other)
+            && new.customer_groups.is_empty() == other.customer_groups.is_empty()
+            && groups_meet(new, other)
         {
             return Some((
                 "applies_to",

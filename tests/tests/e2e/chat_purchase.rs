@@ -1091,6 +1091,45 @@ async fn promotions_from_the_api_to_the_chat(engine: Engine) {
     let (_, codes) = call(Method::GET, "/v1/promotions?status=running", None).await;
     assert_eq!(codes["promotions"].as_array().map(Vec::len), Some(2));
 
+    // A price for a customer group: the merchant puts this customer in "Mayoreo".
+    let (status, group_promo) = call(
+        Method::POST,
+        "/v1/promotions",
+        Some(
+            json!({ "name": "Mayoreo 15 %", "benefit": { "kind": "percent_off", "percent": 15 },
+            "applies_to": { "scope": "order" }, "customer_groups": ["mayoreo"] }),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{group_promo}");
+    let (status, refused) = call(
+        Method::PUT,
+        "/v1/customers/5215587654321/groups",
+        Some(json!({ "groups": ["x".repeat(41)] })),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    let (status, grouped) = call(
+        Method::PUT,
+        "/v1/customers/5215587654321/groups",
+        Some(json!({ "groups": ["Mayoreo", "mayoreo "] })),
+    )
+    .await;
+    assert_eq!(status, 200, "{grouped}");
+    assert_eq!(
+        grouped["groups"],
+        json!(["Mayoreo"]),
+        "one group, as first written"
+    );
+    let cart = say(&mut other, "ver carrito").await;
+    assert!(cart.contains("🏷️ Mayoreo 15 %: -$"), "{cart}");
+    chat.seen = other.seen;
+    let listed = say(&mut chat, "hay promociones?").await;
+    assert!(
+        !listed.contains("Mayoreo"),
+        "not for this customer: {listed}"
+    );
+
     // Cancelled unpaid, the order gives its use back.
     let id = order["id"].as_str().expect("id");
     let (status, _) = call(Method::POST, &format!("/v1/orders/{id}/cancel"), None).await;

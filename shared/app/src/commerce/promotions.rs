@@ -41,6 +41,9 @@ pub struct Draft {
     /// Codes issued one per customer (by the abandoned-cart reminder) instead of one code for all.
     #[serde(default)]
     pub issued_codes: bool,
+    /// Only for customers of these groups (`PUT /v1/customers/{wa_id}/groups`).
+    #[serde(default)]
+    pub customer_groups: Vec<String>,
 }
 
 /// A promotion with what it has done.
@@ -228,6 +231,11 @@ pub async fn create(
         min_order: draft.min_order,
         paused: false,
         issued_codes: draft.issued_codes,
+        customer_groups: draft
+            .customer_groups
+            .into_iter()
+            .map(|g| g.trim().to_owned())
+            .collect(),
     };
     let mut problems = promotions::problems(&promotion, now);
     problems.extend(against_catalog(&promotion, products, branches));
@@ -327,6 +335,11 @@ pub async fn offered(
         refused_codes: Vec::new(),
     };
     let all = list(table, now).await?;
+    let groups = if all.iter().any(|s| !s.promotion.customer_groups.is_empty()) {
+        crate::parties::customers::get(table, wa_id).await?.groups
+    } else {
+        Vec::new()
+    };
     let issued = if all.iter().any(|s| s.promotion.issued_codes) {
         issued_to(table, wa_id).await?
     } else {
@@ -345,6 +358,7 @@ pub async fn offered(
                     ordered_before,
                     uses: u32::try_from(stored.uses.max(0)).unwrap_or(u32::MAX),
                     customer_uses: 0,
+                    groups: &groups,
                 };
                 let verdict = if code.used {
                     Err(Unusable::AlreadyUsed)
@@ -382,6 +396,7 @@ pub async fn offered(
             ordered_before,
             uses: u32::try_from(stored.uses.max(0)).unwrap_or(u32::MAX),
             customer_uses: u32::try_from(customer_uses.max(0)).unwrap_or(u32::MAX),
+            groups: &groups,
         };
         match promotions::usable(&p, &facts) {
             Ok(()) => out.usable.push(p),

@@ -16,6 +16,8 @@ pub struct Customer {
     pub opted_out: bool,
     /// IANA timezone for quiet hours (default America/Mexico_City).
     pub timezone: String,
+    /// The merchant's groups for this customer ("mayoreo", "empleados"): prices of their own.
+    pub groups: Vec<String>,
 }
 
 /// The customer-service window: free-form messages only within 24 hours of the customer's last message.
@@ -57,7 +59,57 @@ pub async fn get(table: &TenantTable, wa_id: &str) -> Result<Customer, AppError>
             .and_then(|i| i.get_s("timezone"))
             .unwrap_or("America/Mexico_City")
             .to_owned(),
+        groups: item.as_ref().map(groups_of).unwrap_or_default(),
     })
+}
+
+/// The groups a customer profile item names.
+pub fn groups_of(profile: &Item) -> Vec<String> {
+    profile
+        .get_s("groups")
+        .and_then(|g| serde_json::from_str(g).ok())
+        .unwrap_or_default()
+}
+
+/// Puts a customer in the merchant's groups (replacing the ones before): each 1 to 40 characters,
+/// at most [`mostrador_core::promotions::MAX_GROUPS`], the same group once.
+pub async fn set_groups(
+    table: &TenantTable,
+    wa_id: &str,
+    groups: Vec<String>,
+) -> Result<Vec<String>, AppError> {
+    use mostrador_core::promotions::{group_key, MAX_GROUPS};
+    let mut kept: Vec<String> = Vec::new();
+    for g in groups {
+        let name = g.trim().to_owned();
+        let Some(key) = group_key(&name) else {
+            return Err(AppError::Validation(vec![
+                crate::platform::error::FieldError::new(
+                    "groups",
+                    "cada grupo lleva de 1 a 40 caracteres",
+                ),
+            ]));
+        };
+        if !kept
+            .iter()
+            .any(|k| group_key(k).as_deref() == Some(key.as_str()))
+        {
+            kept.push(name);
+        }
+    }
+    if kept.len() > MAX_GROUPS {
+        return Err(AppError::Validation(vec![
+            crate::platform::error::FieldError::new(
+                "groups",
+                format!("hasta {MAX_GROUPS} grupos por cliente"),
+            ),
+        ]));
+    }
+    let doc = serde_json::to_string(&kept).map_err(|e| AppError::Internal(e.into()))?;
+    table
+        .update(&profile_key(wa_id), Update::new().set("groups", doc), None)
+        .await?;
+    Ok(kept)
 }
 
 /// The id a message's sender is known by, from the phone number Meta sent (normalized) and the

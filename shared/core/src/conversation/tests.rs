@@ -2084,6 +2084,7 @@ mod promotions {
             min_order: None,
             paused: false,
             issued_codes: false,
+            customer_groups: Vec::new(),
         }
     }
 

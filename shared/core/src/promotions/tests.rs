@@ -17,6 +17,7 @@ fn promo(id: &str, benefit: Benefit, applies_to: Target) -> Promotion {
         min_order: None,
         paused: false,
         issued_codes: false,
+        customer_groups: Vec::new(),
     }
 }
 
@@ -288,6 +289,7 @@ fn usable_checks_window_branch_and_limits() {
         ordered_before: false,
         uses: 99,
         customer_uses: 0,
+        groups: &[],
     };
     assert_eq!(usable(&p, &facts), Ok(()));
     assert_eq!(
@@ -649,4 +651,45 @@ fn issued_codes_are_readable_and_valid_codes() {
     assert_eq!(normalize_code(&code), Some(code.clone()));
     assert!(!code[7..].contains(['0', 'O', '1', 'I', 'L']));
     assert_eq!(code.len(), 12);
+}
+
+#[test]
+fn a_group_price_is_for_its_customers_only() {
+    let mut p = promo("P1", Benefit::PercentOff { percent: 15 }, Target::Order);
+    p.customer_groups = vec!["Mayoreo".into()];
+    let mayoreo = vec!["mayoreo ".to_owned()];
+    let facts = |groups| Facts {
+        now: at(6),
+        branch_id: "centro",
+        ordered_before: true,
+        uses: 0,
+        customer_uses: 0,
+        groups,
+    };
+    assert_eq!(usable(&p, &facts(&mayoreo)), Ok(()));
+    assert_eq!(usable(&p, &facts(&[])), Err(Unusable::NotInGroup));
+    assert_eq!(
+        usable(&p, &facts(&["empleados".to_owned()])),
+        Err(Unusable::NotInGroup)
+    );
+    let everyone = promo("P2", Benefit::PercentOff { percent: 5 }, Target::Order);
+    assert!(
+        conflict(&p, &[everyone], at(6)).is_none(),
+        "a group's price sits beside everyone's"
+    );
+    let mut same_group = promo("P3", Benefit::PercentOff { percent: 10 }, Target::Order);
+    same_group.customer_groups = vec!["MAYOREO".into()];
+    assert_eq!(
+        conflict(&same_group, &[p.clone()], at(6)).map(|c| c.0),
+        Some("applies_to")
+    );
+    let mut bad = p.clone();
+    bad.customer_groups = vec![" ".into()];
+    assert_eq!(
+        problems(&bad, at(6))
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect::<Vec<_>>(),
+        vec!["customer_groups"]
+    );
 }

@@ -225,6 +225,7 @@ async fn customer_profile(
         "first_seen_at": profile.get_n("first_seen_at"),
         "last_inbound_at": profile.get_n("last_inbound_at"),
         "opted_out": profile.get("opted_out") == Some(&mostrador_store::Value::Bool(true)),
+        "groups": crate::parties::customers::groups_of(&profile),
         "orders_paid": paid,
         "spent": spent,
         "orders": listed,

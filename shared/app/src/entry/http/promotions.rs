@@ -8,7 +8,7 @@ use crate::platform::Deps;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -21,6 +21,7 @@ pub fn routes() -> Router<Deps> {
         .route("/v1/promotions/{promotion_id}", get(get_one))
         .route("/v1/promotions/{promotion_id}/pause", post(pause))
         .route("/v1/promotions/{promotion_id}/resume", post(resume))
+        .route("/v1/customers/{wa_id}/groups", put(set_groups))
 }
 
 /// Promotions are the merchant's prices: a key or session limited to one branch reads them but
@@ -135,6 +136,30 @@ async fn resume(
     let stored = promotions::set_paused(&caller.table, &id, false, deps.clock.now()).await?;
     tracing::info!(merchant = %caller.merchant, promotion = %id, actor = %caller.actor, "promotion resumed");
     Ok(Json(stored))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Groups {
+    groups: Vec<String>,
+}
+
+/// `PUT /v1/customers/{wa_id}/groups`: the customer's groups (prices of their own), replacing
+/// the ones before; `[]` takes them out of every group.
+async fn set_groups(
+    Merchant(caller): Merchant,
+    Path(wa_id): Path<String>,
+    Json(body): Json<Groups>,
+) -> Result<Json<Value>, AppError> {
+    may_change(&caller)?;
+    let Some(wa_id) = mostrador_core::phone::customer_id(&wa_id) else {
+        return Err(AppError::Validation(vec![
+            crate::platform::error::FieldError::new("wa_id", "not a WhatsApp id"),
+        ]));
+    };
+    let groups = crate::parties::customers::set_groups(&caller.table, &wa_id, body.groups).await?;
+    tracing::info!(merchant = %caller.merchant, customer = %crate::platform::telemetry::redact(&wa_id), groups = groups.len(), actor = %caller.actor, "customer groups set");
+    Ok(Json(json!({ "wa_id": wa_id, "groups": groups })))
 }
 
 #[derive(Deserialize)]
