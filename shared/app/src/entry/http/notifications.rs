@@ -165,12 +165,13 @@ async fn get_settings(Merchant(caller): Merchant) -> Result<Json<NotificationSet
 }
 
 async fn put_settings(
+    State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Json(settings): Json<NotificationSettings>,
 ) -> Result<Json<NotificationSettings>, AppError> {
     whole_merchant(&caller, "change notification settings")?;
     if let Some(id) = &settings.abandoned_cart_promotion {
-        let found = crate::commerce::promotions::get(&caller.table, id, chrono::Utc::now()).await;
+        let found = crate::commerce::promotions::get(&caller.table, id, deps.clock.now()).await;
         let fits = matches!(&found, Ok(p) if p.promotion.issued_codes);
         if !fits {
             return Err(AppError::Validation(vec![FieldError::new(
