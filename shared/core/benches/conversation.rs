@@ -118,6 +118,7 @@ fn bench(c: &mut Criterion) {
         promotions: &[],
         refused_codes: &[],
         code: None,
+        alerts_after_opt_out: false,
     };
     let mut g = c.benchmark_group("conversation_step");
     g.measurement_time(std::time::Duration::from_secs(3));

@@ -162,6 +162,9 @@ pub struct Context<'a> {
     pub refused_codes: &'a [(String, Unusable)],
     /// The code the customer gave for the next order, if any.
     pub code: Option<&'a str>,
+    /// Whether security alerts (fraud, account access) still reach a customer who asked to stop
+    /// every message (the merchant's policy); the confirmation says so.
+    pub alerts_after_opt_out: bool,
 }
 
 /// A product that could not be reserved in full when the order was placed.
@@ -417,6 +420,10 @@ pub enum Action {
     OptOut,
     /// The customer asked to receive messages again.
     OptIn,
+    /// The customer asked to stop promotions only (withdraw the marketing part of their consent).
+    MarketingOptOut,
+    /// The customer asked to receive promotions again (a marketing opt-in in their own words).
+    MarketingOptIn,
 }
 
 /// The outcome of one input.

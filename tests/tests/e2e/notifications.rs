@@ -1089,7 +1089,135 @@ async fn an_abandoned_cart_carries_a_code_of_the_customers_own(engine: Engine) {
     f.app.stop().await;
 }
 
+/// "baja promociones" stops promotions only and says so; "alta promociones" brings them back in
+/// the customer's words; "baja" stops everything, is confirmed (even to a customer who just opted
+/// out), and security alerts follow the merchant's explicit policy.
+async fn opting_out_confirms_what_stops_and_security_alerts_follow_the_policy(engine: Engine) {
+    let f = fintech(engine, noon()).await;
+    f.consent(CUSTOMER, true).await;
+    let promo_template = json!({ "name": "promo_credito", "category": "marketing", "body": [{ "name": "nombre", "type": "text" }] });
+    assert_eq!(
+        f.call(Method::POST, "/v1/templates", promo_template)
+            .await
+            .0,
+        201
+    );
+    let promo = json!({ "to": CUSTOMER, "template": "promo_credito", "parameters": ["Mariana"], "kind": "loan_preapproval" });
+    let outbox_texts = || async {
+        let (_, o) = f
+            .call(Method::GET, "/v1/outbox?limit=200", Value::Null)
+            .await;
+        o["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            // Newest first in the outbox; oldest first here.
+            .rev()
+            .map(|m| {
+                m["message"]["text"]["body"]
+                    .as_str()
+                    .or_else(|| m["message"]["interactive"]["body"]["text"].as_str())
+                    .or_else(|| m["message"]["template"]["name"].as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect::<Vec<_>>()
+    };
+
+    f.clock.advance(chrono::Duration::minutes(1));
+    f.customer_says(json!({ "type": "text", "text": { "body": "ya no quiero promociones" } }))
+        .await;
+    f.drain_outbound().await;
+    let said = outbox_texts().await.join("\n");
+    assert!(said.contains("ya no te enviaremos promociones"), "{said}");
+    assert!(said.contains("*alta promociones*"), "how to resume: {said}");
+    let (status, refused) = f
+        .call(Method::POST, "/v1/notifications", promo.clone())
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    let (status, alert) = f
+        .call(Method::POST, "/v1/notifications", fraud_alert(CUSTOMER))
+        .await;
+    assert_eq!(status, 202, "account alerts go on: {alert}");
+    f.drain_outbound().await;
+
+    f.clock.advance(chrono::Duration::minutes(1));
+    f.customer_says(json!({ "type": "text", "text": { "body": "alta promociones" } }))
+        .await;
+    f.drain_outbound().await;
+    let (_, consent) = f
+        .call(
+            Method::GET,
+            &format!("/v1/customers/{CUSTOMER}/consent"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(consent["consent"]["marketing"], true, "{consent}");
+    let events: Vec<&str> = consent["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| h["event"].as_str())
+        .collect();
+    assert_eq!(
+        events,
+        ["opt_in", "marketing_stop", "marketing_resume"],
+        "{consent}"
+    );
+    let (status, sent) = f
+        .call(Method::POST, "/v1/notifications", promo.clone())
+        .await;
+    assert_eq!(status, 202, "{sent}");
+    f.drain_outbound().await;
+
+    // The bank keeps security alerts after a "baja", and says so.
+    let (status, policy) = f
+        .call(
+            Method::PUT,
+            "/v1/settings/notifications",
+            json!({ "privacy_notice_url": "https://banco-tepeyac.mx/aviso-de-privacidad",
+                    "security_alerts_after_opt_out": true }),
+        )
+        .await;
+    assert_eq!(status, 200, "{policy}");
+    f.clock.advance(chrono::Duration::minutes(1));
+    let before = outbox_texts().await.len();
+    f.customer_says(json!({ "type": "text", "text": { "body": "BAJA" } }))
+        .await;
+    f.drain_outbound().await;
+    let confirmation = outbox_texts().await[before..].join("\n");
+    assert!(
+        confirmation.contains("ya no te enviaremos mensajes"),
+        "confirmed after the opt-out: {confirmation}"
+    );
+    assert!(
+        confirmation.contains("alertas de seguridad"),
+        "{confirmation}"
+    );
+    let (status, refused) = f.call(Method::POST, "/v1/notifications", promo).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (422, Some("opted_out")),
+        "{refused}"
+    );
+    let (status, alert) = f
+        .call(Method::POST, "/v1/notifications", fraud_alert(CUSTOMER))
+        .await;
+    assert_eq!(status, 202, "{alert}");
+    let alerts = |texts: Vec<String>| texts.iter().filter(|t| *t == "alerta_fraude").count();
+    let before = alerts(outbox_texts().await);
+    f.drain_outbound().await;
+    assert_eq!(
+        alerts(outbox_texts().await),
+        before + 1,
+        "the fraud alert was delivered after the baja"
+    );
+    f.app.stop().await;
+}
+
 on_both_engines!(
+    opting_out_confirms_what_stops_and_security_alerts_follow_the_policy,
     an_abandoned_cart_carries_a_code_of_the_customers_own,
     fraud_alert_answered_no_fui_yo_reaches_the_fintech_signed_and_shows_in_the_report,
     no_consent_opt_out_and_bad_input_are_refused_with_reasons_and_nothing_queued,

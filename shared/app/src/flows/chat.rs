@@ -5,7 +5,8 @@
 use crate::commerce::catalog;
 use crate::commerce::orders::{self, Order, OrderLine, OrderStatus, PlaceError};
 use crate::parties::conversation::{
-    input_of, load_for, load_settings, reply_id, save_state_after, send_reply, Loaded,
+    input_of, load_for, load_settings, reply_id, save_state_after, send_reply, send_reply_as,
+    Loaded, CONSENT_CONFIRMATION,
 };
 use crate::parties::customers;
 use crate::parties::merchants;
@@ -101,6 +102,7 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
     )
     .await?;
     let mut code = found.code.clone();
+    let notification_policy = crate::parties::notification_settings::load(&table).await?;
     let base = conversation::Context {
         merchant_name: &profile.name,
         branch_name: &branch.name,
@@ -120,6 +122,7 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
         promotions: &[],
         refused_codes: &[],
         code: None,
+        alerts_after_opt_out: notification_policy.security_alerts_after_opt_out,
     };
     let mut state = found.state.clone();
     let mut pending = vec![input];
@@ -135,16 +138,24 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
         };
         let step = conversation::step(&state, &input, &ctx);
         state = step.state;
+        // The reply that confirms a change of consent reaches the customer even after a "baja".
+        let confirms = step.actions.iter().any(|a| {
+            matches!(
+                a,
+                Action::OptOut | Action::OptIn | Action::MarketingOptOut | Action::MarketingOptIn
+            )
+        });
         for action in step.actions {
             match action {
                 Action::Reply(reply) => {
                     reply_no += 1;
-                    send_reply(
+                    send_reply_as(
                         deps,
                         &merchant,
                         msg,
                         &format!("{}-r{reply_no}", reply_id(&msg.wamid)),
                         &reply,
+                        confirms.then_some(CONSENT_CONFIRMATION),
                     )
                     .await?;
                 }
@@ -302,6 +313,33 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
                 Action::OptIn => {
                     customers::set_opt_out(&table, &msg.wa_id, false, "keyword", deps.clock.now())
                         .await?
+                }
+                Action::MarketingOptOut => {
+                    crate::parties::consent::withdraw_marketing(
+                        &table,
+                        &msg.wa_id,
+                        deps.clock.now(),
+                    )
+                    .await?
+                }
+                Action::MarketingOptIn => {
+                    let words = match &input {
+                        Input::Text(t) => t.as_str(),
+                        _ => "alta promociones",
+                    };
+                    if let Err(e) = crate::parties::consent::marketing_by_keyword(
+                        &table,
+                        &msg.wa_id,
+                        words,
+                        notification_policy.privacy_notice_url.clone(),
+                        deps.clock.now(),
+                    )
+                    .await
+                    {
+                        // Without a privacy notice no opt-in can be recorded: the merchant sees
+                        // why in the log; promotions stay off.
+                        tracing::warn!(merchant = %merchant, error = %e, "promotions asked for in the chat but no opt-in could be recorded");
+                    }
                 }
             }
         }

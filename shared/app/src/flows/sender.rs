@@ -153,6 +153,29 @@ async fn handle_in_span(
     }
 }
 
+/// What still reaches a customer who asked for no more messages: the one reply confirming that
+/// change (what stops, how to resume), and security alerts when the merchant's policy keeps them
+/// (`security_alerts_after_opt_out`).
+async fn reaches_after_opt_out(
+    table: &TenantTable,
+    env: &OutboundEnvelope,
+) -> Result<bool, RecordError> {
+    if env.category == Category::Service
+        && env.kind.as_deref() == Some(crate::parties::conversation::CONSENT_CONFIRMATION)
+    {
+        return Ok(true);
+    }
+    let security = mostrador_core::caps::rule(env.category.as_str(), env.kind.as_deref()).bucket
+        == Some("security");
+    if !security {
+        return Ok(false);
+    }
+    Ok(crate::parties::notification_settings::load(table)
+        .await
+        .map_err(RecordError::from)?
+        .security_alerts_after_opt_out)
+}
+
 async fn decide_and_send(
     deps: &Deps,
     merchant: &MerchantId,
@@ -166,7 +189,7 @@ async fn decide_and_send(
     let customer = customers::get(table, to).await.map_err(RecordError::from)?;
     let settings = settings::load(table).await.map_err(RecordError::from)?;
     let is_template = matches!(env.message.content, Content::Template(_));
-    if customer.opted_out {
+    if customer.opted_out && !reaches_after_opt_out(table, env).await? {
         return Ok(refused("opted_out"));
     }
     if !is_template && !customer.window_open(now) {

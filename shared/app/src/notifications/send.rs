@@ -578,7 +578,19 @@ pub async fn check_recipient(
 ) -> Result<(), NotifyError> {
     let customer = customers::get(table, &draft.to).await?;
     let consent = consent::current(table, &draft.to).await?;
-    consent::check(&customer, consent.as_ref(), draft.category).map_err(NotifyError::Consent)?;
+    let security = mostrador_core::caps::rule(draft.category.as_str(), Some(draft.kind.as_str()))
+        .bucket
+        == Some("security");
+    if customer.opted_out && security && settings.security_alerts_after_opt_out {
+        // The merchant's policy keeps security alerts after a "baja" (README): consent aside,
+        // the customer is still one of theirs.
+        if consent.is_none() {
+            return Err(NotifyError::Consent(consent::Refusal::NoConsent));
+        }
+    } else {
+        consent::check(&customer, consent.as_ref(), draft.category)
+            .map_err(NotifyError::Consent)?;
+    }
     if draft.send_at_ms.is_some() {
         return Ok(());
     }

@@ -236,13 +236,91 @@ pub async fn marketing_preference(
     stopped: bool,
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    marketing_change(table, wa_id, stopped, "whatsapp_user_preferences", at).await
+}
+
+/// The customer asked in the chat to stop promotions ("baja promociones"): the marketing part of
+/// the standing opt-in is withdrawn at once; notices of orders and accounts go on.
+pub async fn withdraw_marketing(
+    table: &TenantTable,
+    wa_id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    marketing_change(table, wa_id, true, "keyword", at).await
+}
+
+/// The customer asked in the chat for promotions again ("alta promociones"), in `words`: their
+/// standing opt-in gets marketing back (a full opt-out is lifted: they asked to hear from us), or,
+/// without one, an opt-in with marketing is recorded in their own words under the merchant's
+/// privacy notice. Without a notice nothing can be recorded: the refusal is returned.
+pub async fn marketing_by_keyword(
+    table: &TenantTable,
+    wa_id: &str,
+    words: &str,
+    notice: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if customers::get(table, wa_id).await?.opted_out {
+        customers::set_opt_out(table, wa_id, false, "keyword", now).await?;
+    }
+    let wording: String = format!(
+        "El cliente escribió por WhatsApp «{}» para recibir promociones.",
+        words.trim()
+    )
+    .chars()
+    .take(4000)
+    .collect();
+    match current(table, wa_id).await? {
+        Some(mut consent) => {
+            consent.marketing = true;
+            let doc = serde_json::to_string(&consent).map_err(|e| AppError::Internal(e.into()))?;
+            table
+                .transact(vec![
+                    TxOp::Put {
+                        item: history_item(wa_id, now, "marketing_resume", "keyword")
+                            .with("wording", wording),
+                        condition: None,
+                    },
+                    TxOp::Put {
+                        item: Item::new(&current_key(wa_id)).with("doc", doc),
+                        condition: None,
+                    },
+                ])
+                .await?;
+            Ok(())
+        }
+        None => grant(
+            table,
+            wa_id,
+            ConsentInput {
+                source: "whatsapp".into(),
+                marketing: true,
+                wording,
+                privacy_notice_url: None,
+                granted_at: Some(now),
+            },
+            notice,
+            now,
+        )
+        .await
+        .map(|_| ()),
+    }
+}
+
+async fn marketing_change(
+    table: &TenantTable,
+    wa_id: &str,
+    stopped: bool,
+    source: &str,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
     let event = if stopped {
         "marketing_stop"
     } else {
         "marketing_resume"
     };
     let mut ops = vec![TxOp::Put {
-        item: history_item(wa_id, at, event, "whatsapp_user_preferences"),
+        item: history_item(wa_id, at, event, source),
         condition: None,
     }];
     if stopped {

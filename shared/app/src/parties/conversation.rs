@@ -299,13 +299,29 @@ pub async fn send_reply(
     id: &str,
     reply: &Reply,
 ) -> Result<(), AppError> {
+    send_reply_as(deps, merchant, msg, id, reply, None).await
+}
+
+/// The kind of the one reply that confirms a change of consent: it reaches the customer even
+/// though they just asked for no more messages (they are told what stops and how to resume).
+pub const CONSENT_CONFIRMATION: &str = "consent_confirmation";
+
+/// [`send_reply`] with a kind ([`CONSENT_CONFIRMATION`]).
+pub async fn send_reply_as(
+    deps: &Deps,
+    merchant: &MerchantId,
+    msg: &InboundEnvelope,
+    id: &str,
+    reply: &Reply,
+    kind: Option<&str>,
+) -> Result<(), AppError> {
     let message = cloud_message(&msg.wa_id, reply)?;
     let envelope = OutboundEnvelope {
         id: id.to_owned(),
         merchant_id: merchant.to_string(),
         phone_number_id: msg.phone_number_id.clone(),
         category: Category::Service,
-        kind: None,
+        kind: kind.map(str::to_owned),
         message,
     };
     envelope.queue(deps).await?;

@@ -31,6 +31,11 @@ pub struct NotificationSettings {
     pub abandoned_cart_promotion: Option<String>,
     /// Hours after a notification during which replies, documents and payments are attributed to it.
     pub attribution_hours: u32,
+    /// Whether security alerts (kinds counted as security: fraud, account access) still reach a
+    /// customer who asked to stop every message ("baja"). Off by default: the customer's word
+    /// wins; a bank whose regulator requires such alerts turns it on, and the "baja" confirmation
+    /// then tells the customer so.
+    pub security_alerts_after_opt_out: bool,
 }
 
 impl Default for NotificationSettings {
@@ -42,6 +47,7 @@ impl Default for NotificationSettings {
             abandoned_cart_minutes: 60,
             abandoned_cart_promotion: None,
             attribution_hours: 72,
+            security_alerts_after_opt_out: false,
         }
     }
 }

@@ -388,6 +388,7 @@ fn the_customer_corpus_is_understood() {
             promotions: &[],
             refused_codes: &[],
             code: None,
+            alerts_after_opt_out: false,
         };
         let mut last = None;
         for message in &case.messages {

@@ -135,9 +135,14 @@ fn handed_off(input: &Input, ctx: &Context<'_>) -> Step {
             }
         }
     };
+    // Consent changes act and are confirmed even while a person has the conversation.
     let actions = match consent(text) {
-        Some(Intent::OptOut) => vec![Action::OptOut],
-        Some(Intent::OptIn) => vec![Action::OptIn],
+        Some(
+            intent @ (Intent::OptOut
+            | Intent::OptIn
+            | Intent::MarketingOptOut
+            | Intent::MarketingOptIn),
+        ) => consent_step(&State::HandedOff, &intent, ctx).actions,
         _ => Vec::new(),
     };
     Step {
@@ -203,6 +208,8 @@ fn on_text(state: &State, text: &str, ctx: &Context<'_>) -> Step {
             intent,
             Intent::OptOut
                 | Intent::OptIn
+                | Intent::MarketingOptOut
+                | Intent::MarketingOptIn
                 | Intent::CancelOrder
                 | Intent::Choose(
                     Choice::Agent
@@ -217,20 +224,9 @@ fn on_text(state: &State, text: &str, ctx: &Context<'_>) -> Step {
         }
     }
     match intent {
-        Intent::OptOut => Step {
-            state: state.clone(),
-            actions: [Action::OptOut]
-                .into_iter()
-                .chain(replies(text_messages(&ctx.texts.opted_out)))
-                .collect(),
-        },
-        Intent::OptIn => Step {
-            state: state.clone(),
-            actions: [Action::OptIn]
-                .into_iter()
-                .chain(with_menu(&ctx.texts.opted_in, ctx))
-                .collect(),
-        },
+        Intent::OptOut | Intent::OptIn | Intent::MarketingOptOut | Intent::MarketingOptIn => {
+            consent_step(state, &intent, ctx)
+        }
         Intent::Choose(choice) => on_choice(state, choice, ctx),
         Intent::Quantity(quantity) => on_quantity(state, quantity, ctx),
         Intent::Faq(index) => match ctx.faqs.get(index) {
@@ -257,6 +253,39 @@ fn on_text(state: &State, text: &str, ctx: &Context<'_>) -> Step {
         Intent::AskCode => info(state, &ctx.texts.code_ask, ctx),
         Intent::Promotions => promotions_running(state, ctx),
         Intent::Unknown => fallback(state, ctx),
+    }
+}
+
+/// A change of consent and its confirmation: what stops, what goes on, how to resume.
+fn consent_step(state: &State, intent: &Intent, ctx: &Context<'_>) -> Step {
+    let t = ctx.texts;
+    let (action, body, menu) = match intent {
+        Intent::OptOut => {
+            let body = if ctx.alerts_after_opt_out {
+                format!("{}\n{}", t.opted_out, t.opted_out_alerts)
+            } else {
+                t.opted_out.clone()
+            };
+            (Action::OptOut, body, false)
+        }
+        Intent::MarketingOptOut => (
+            Action::MarketingOptOut,
+            t.opted_out_marketing.clone(),
+            false,
+        ),
+        Intent::MarketingOptIn => (Action::MarketingOptIn, t.opted_in_marketing.clone(), false),
+        _ => (Action::OptIn, t.opted_in.clone(), true),
+    };
+    // While a person has the conversation the confirmation comes without the menu.
+    let menu = menu && !matches!(state, State::HandedOff);
+    let answer = if menu {
+        with_menu(&body, ctx)
+    } else {
+        replies(text_messages(&body))
+    };
+    Step {
+        state: state.clone(),
+        actions: [action].into_iter().chain(answer).collect(),
     }
 }
 

@@ -47,6 +47,7 @@ struct Shop {
     promotions: Vec<crate::promotions::Promotion>,
     refused_codes: Vec<(String, crate::promotions::Unusable)>,
     code: Option<String>,
+    alerts_after_opt_out: bool,
 }
 
 fn pharmacy() -> Shop {
@@ -134,6 +135,7 @@ fn pharmacy() -> Shop {
         promotions: Vec::new(),
         refused_codes: Vec::new(),
         code: None,
+        alerts_after_opt_out: false,
     }
 }
 
@@ -158,6 +160,7 @@ impl Shop {
             promotions: &self.promotions,
             refused_codes: &self.refused_codes,
             code: self.code.as_deref(),
+            alerts_after_opt_out: self.alerts_after_opt_out,
         }
     }
 
@@ -1415,22 +1418,102 @@ fn baja_opts_out_and_alta_opts_back_in() {
 }
 
 #[test]
-fn consent_is_recorded_silently_while_a_person_has_the_conversation() {
+fn consent_is_recorded_and_confirmed_while_a_person_has_the_conversation() {
     let shop = pharmacy();
-    assert_eq!(
-        shop.say(&State::HandedOff, "baja"),
-        Step {
-            state: State::HandedOff,
-            actions: vec![Action::OptOut]
-        }
+    let out = shop.say(&State::HandedOff, "baja");
+    assert_eq!(out.state, State::HandedOff);
+    assert_eq!(out.actions[0], Action::OptOut);
+    assert!(
+        said(&out).contains("ya no te enviaremos mensajes"),
+        "{}",
+        said(&out)
     );
+    assert!(buttons(&out).is_empty(), "no menu while a person answers");
+    let out = shop.say(&State::HandedOff, "alta");
+    assert_eq!(out.actions[0], Action::OptIn);
+    assert!(said(&out).contains("Volverás a recibir"));
+    assert!(buttons(&out).is_empty());
+    let out = shop.say(&State::HandedOff, "ya no quiero promociones");
+    assert_eq!(out.actions[0], Action::MarketingOptOut);
     assert_eq!(
-        shop.say(&State::HandedOff, "alta"),
-        Step {
-            state: State::HandedOff,
-            actions: vec![Action::OptIn]
-        }
+        shop.say(&State::HandedOff, "tengo una duda de mi pedido")
+            .actions,
+        Vec::<Action>::new(),
+        "anything else is for the person"
     );
+}
+
+#[test]
+fn promotions_alone_can_be_stopped_and_resumed_in_the_customers_words() {
+    let shop = pharmacy();
+    for text in [
+        "baja promociones",
+        "BAJA PROMOS",
+        "ya no quiero promociones",
+        "no me manden ofertas",
+        "stop publicidad",
+        "no me interesan las promociones",
+    ] {
+        let out = shop.say(&State::Idle, text);
+        assert_eq!(out.actions[0], Action::MarketingOptOut, "{text}");
+        let text_out = said(&out);
+        assert!(
+            text_out.contains("ya no te enviaremos promociones"),
+            "{text}: {text_out}"
+        );
+        assert!(
+            text_out.contains("Seguirás recibiendo los avisos de tus pedidos"),
+            "{text_out}"
+        );
+        assert!(
+            text_out.contains("*alta promociones*"),
+            "how to resume: {text_out}"
+        );
+    }
+    for text in [
+        "alta promociones",
+        "sí quiero recibir promociones",
+        "mándenme promociones",
+    ] {
+        let out = shop.say(&State::Idle, text);
+        assert_eq!(out.actions[0], Action::MarketingOptIn, "{text}");
+        assert!(
+            said(&out).contains("Volverás a recibir nuestras promociones"),
+            "{text}"
+        );
+    }
+    for text in [
+        "¿hay promociones?",
+        "tienen ofertas?",
+        "no tienen promociones?",
+    ] {
+        let out = shop.say(&State::Idle, text);
+        assert!(
+            out.actions.iter().all(|a| !matches!(
+                a,
+                Action::MarketingOptOut | Action::OptOut | Action::MarketingOptIn
+            )),
+            "{text}: {:?}",
+            out.actions
+        );
+    }
+}
+
+#[test]
+fn a_full_opt_out_says_when_security_alerts_still_come() {
+    let mut shop = pharmacy();
+    let out = shop.say(&State::Idle, "baja");
+    assert!(
+        !said(&out).contains("alertas de seguridad"),
+        "{}",
+        said(&out)
+    );
+    shop.alerts_after_opt_out = true;
+    let out = shop.say(&State::Idle, "baja");
+    assert_eq!(out.actions[0], Action::OptOut);
+    let text = said(&out);
+    assert!(text.contains("ya no te enviaremos mensajes"), "{text}");
+    assert!(text.contains("alertas de seguridad"), "{text}");
 }
 
 // ---- never silent ----

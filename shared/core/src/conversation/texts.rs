@@ -184,6 +184,12 @@ pub struct Texts {
     pub released: String,
     /// Sent after "baja".
     pub opted_out: String,
+    /// Added to [`Texts::opted_out`] when security alerts still reach the customer.
+    pub opted_out_alerts: String,
+    /// Promotions stopped; notices go on.
+    pub opted_out_marketing: String,
+    /// Promotions resumed.
+    pub opted_in_marketing: String,
     /// Sent after "alta".
     pub opted_in: String,
     /// Sent after "adiós".
@@ -359,6 +365,9 @@ impl Default for Texts {
             handed_off: s("Listo, le pedí a una persona de nuestro equipo que te atienda 🙋. Te responde por aquí en breve."),
             released: s("Gracias por tu paciencia 🙌. Si necesitas algo más, escribe *menú*."),
             opted_out: s("Listo, ya no te enviaremos mensajes. Si cambias de opinión, escribe *alta*."),
+            opted_out_alerts: s("Solo te escribiremos si vemos algo sospechoso en tu cuenta (alertas de seguridad), para protegerte."),
+            opted_out_marketing: s("Listo, ya no te enviaremos promociones. Seguirás recibiendo los avisos de tus pedidos y de tu cuenta. Si quieres volver a recibirlas, escribe *alta promociones*."),
+            opted_in_marketing: s("¡Listo! Volverás a recibir nuestras promociones. Para dejarlas, escribe *baja promociones* cuando quieras."),
             opted_in: s("¡Qué gusto! 🎉 Volverás a recibir nuestros mensajes."),
             goodbye: s("¡Hasta pronto! 👋 Aquí estamos cuando nos necesites."),
             not_carried: s("No manejamos *{query}* por ahora 😕."),

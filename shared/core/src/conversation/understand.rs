@@ -17,6 +17,10 @@ pub(crate) enum Intent {
     OptOut,
     /// "alta": receive messages again.
     OptIn,
+    /// "baja promociones": stop promotions only; order and account notices go on.
+    MarketingOptOut,
+    /// "alta promociones": receive promotions again.
+    MarketingOptIn,
     /// A command that is also a button ("menú", "catálogo", "mi pedido", "confirmar"…).
     Choose(Choice),
     /// A quantity while one was asked.
@@ -466,11 +470,8 @@ pub(crate) fn understand(text: &str, at: Situation, reader: &Reader<'_>) -> Inte
         return Intent::Unknown;
     }
 
-    if opts_out(&norm) {
-        return Intent::OptOut;
-    }
-    if exact(&norm, OPT_IN) {
-        return Intent::OptIn;
+    if let Some(intent) = consent(text) {
+        return intent;
     }
     if asks_for_person(&norm, &words) {
         return Intent::Choose(Choice::Agent);
@@ -1631,6 +1632,40 @@ pub(crate) fn search_query(text: &str) -> String {
 /// Opt-out or opt-in; the only texts that act while a person has the conversation.
 pub(crate) fn consent(text: &str) -> Option<Intent> {
     let norm = normalize(text);
+    let words: Vec<&str> = norm.split(' ').filter(|w| !w.is_empty()).collect();
+    if has_word(&words, MARKETING_WORDS) {
+        // "baja promociones", "ya no quiero ofertas"; "alta promociones", "sí quiero promociones".
+        let refuses = opts_out(&norm)
+            || has_word(
+                &words,
+                &[
+                    "baja", "stop", "alto", "basta", "cancelar", "quitar", "quitame",
+                ],
+            )
+            || contains_any(
+                &norm,
+                &["no quiero", "ya no", "no me interesan", "no me interesa"],
+            );
+        if refuses {
+            return Some(Intent::MarketingOptOut);
+        }
+        let accepts = has_word(&words, &["alta", "reactivar", "activar", "start"])
+            || contains_any(
+                &norm,
+                &[
+                    "quiero recibir",
+                    "si quiero",
+                    "mandame",
+                    "mandenme",
+                    "enviame",
+                    "envienme",
+                ],
+            );
+        if accepts && words.len() <= 8 {
+            return Some(Intent::MarketingOptIn);
+        }
+        return None;
+    }
     if opts_out(&norm) {
         Some(Intent::OptOut)
     } else if exact(&norm, OPT_IN) {
@@ -1639,6 +1674,19 @@ pub(crate) fn consent(text: &str) -> Option<Intent> {
         None
     }
 }
+
+/// Words that name promotional messages.
+const MARKETING_WORDS: &[&str] = &[
+    "promociones",
+    "promocion",
+    "promos",
+    "promo",
+    "ofertas",
+    "publicidad",
+    "marketing",
+    "anuncios",
+    "descuentos",
+];
 
 /// Whether a text asks about an invoice ("me das factura porfa?", "no me ha llegado mi factura").
 pub fn asks_for_invoice(text: &str) -> bool {
