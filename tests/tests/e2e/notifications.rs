@@ -546,6 +546,24 @@ async fn no_consent_opt_out_and_bad_input_are_refused_with_reasons_and_nothing_q
             json!({ "source": "app", "wording": "Acepto recibir avisos por WhatsApp.", "granted_at": "2026-11-20T10:00:00Z" }))
         .await;
     assert_eq!(s, 409, "{stale}");
+
+    // What was refused at request time is in the report under its reason; notifications without
+    // a campaign are under "(sin campaña)"; the overall figures add every campaign up.
+    let report = f
+        .report("from=2026-11-20&to=2026-11-20&group_by=campaign")
+        .await;
+    let refused = &report["overall"]["refused_by_reason"];
+    assert_eq!(refused["consent_required"], 1, "{report}");
+    assert_eq!(refused["marketing_consent_required"], 1, "{report}");
+    assert_eq!(refused["opted_out"], 1, "{report}");
+    let campaigns: Vec<&str> = report["totals"]
+        .as_array()
+        .expect("totals")
+        .iter()
+        .filter_map(|t| t["campaign"].as_str())
+        .collect();
+    assert!(campaigns.contains(&"alertas-nov"), "{report}");
+    assert!(campaigns.contains(&"(sin campaña)"), "{report}");
     f.app.stop().await;
 }
 

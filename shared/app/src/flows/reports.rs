@@ -295,6 +295,7 @@ pub async fn notifications(
     let dims = all_items(table, Query::partition("RPT#N#DIMS").prefix(prefix)).await?;
     let mut rows = Vec::new();
     let mut totals = Vec::new();
+    let mut every: Vec<Item> = Vec::new();
     for dim in &dims {
         let Some(name) = dim.get_s("sk").and_then(|s| s.strip_prefix(prefix)) else {
             continue;
@@ -322,13 +323,18 @@ pub async fn notifications(
         total.insert(dimension.into(), json!(name));
         total.extend(funnel_row(&items.iter().collect::<Vec<_>>()));
         totals.push(Value::Object(total));
+        every.extend(items);
     }
+    // Every notification counts once under its template and once under its campaign (or "(sin
+    // campaña)"), so the overall figures add up either grouping, not both.
+    let overall = funnel_row(&every.iter().collect::<Vec<_>>());
     Ok(json!({
         "from": day_key(from),
         "to": day_key(to),
         "group_by": dimension,
         "rows": rows,
         "totals": totals,
+        "overall": overall,
     }))
 }
 

@@ -212,7 +212,10 @@ pub async fn process_chunk(
                     Ok(()) => send::commit(deps, merchant, &phone, &draft, Some(bulk_id))
                         .await
                         .map(|_| ()),
-                    Err(e) => Err(e),
+                    Err(e) => {
+                        send::count_refusal(&table, &draft, &e).await;
+                        Err(e)
+                    }
                 },
             },
         };

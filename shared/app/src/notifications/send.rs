@@ -567,6 +567,23 @@ pub fn cap_key(wa_id: &str, day: &str, bucket: Option<&str>) -> Key {
     }
 }
 
+/// Counts a request-time refusal (consent or a cap) in the report; other errors are not counted.
+pub async fn count_refusal(table: &TenantTable, draft: &Draft, refusal: &NotifyError) {
+    let reason = match refusal {
+        NotifyError::Consent(r) => r.code(),
+        NotifyError::Cap(code) => code,
+        _ => return,
+    };
+    stats::count_refusal(
+        table,
+        &draft.template,
+        draft.campaign.as_deref(),
+        &draft.day,
+        reason,
+    )
+    .await;
+}
+
 /// Consent and, for an immediate send, the daily caps as counted so far (the sender enforces them
 /// again atomically when it sends).
 pub async fn check_recipient(
@@ -691,17 +708,10 @@ pub async fn commit(
             .with("ttl", ttl),
             condition: None,
         },
-        TxOp::Put {
-            item: Item::new(&Key::new(
-                scoped(merchant, "RPT#N#DIMS"),
-                format!("T#{}", draft.template),
-            )),
-            condition: None,
-        },
     ];
-    if let Some(c) = &draft.campaign {
+    for key in stats::dimension_keys(&draft.template, draft.campaign.as_deref()) {
         ops.push(TxOp::Put {
-            item: Item::new(&Key::new(scoped(merchant, "RPT#N#DIMS"), format!("C#{c}"))),
+            item: Item::new(&Key::new(scoped(merchant, &key.pk), key.sk)),
             condition: None,
         });
     }
@@ -860,7 +870,10 @@ pub async fn accept(
     }
     let wa = whatsapp_settings::load(table).await?;
     let settings = notification_settings::load(table).await?;
-    check_recipient(table, &draft, &wa, &settings, now).await?;
+    if let Err(refusal) = check_recipient(table, &draft, &wa, &settings, now).await {
+        count_refusal(table, &draft, &refusal).await;
+        return Err(refusal);
+    }
     let accepted = commit(deps, &caller.merchant, &phone, &draft, None).await?;
     tracing::info!(merchant = %caller.merchant, notification = %accepted.id, template = %draft.template, kind = draft.kind.as_str(), status = %accepted.status, "notification accepted");
     Ok(accepted)

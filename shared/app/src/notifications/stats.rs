@@ -62,13 +62,51 @@ pub fn tag_from(id: &str, item: &Item) -> Tag {
     }
 }
 
-/// The counter items a notification counts in.
+/// The campaign of notifications sent without one, in the report grouped by campaign (campaign
+/// names are letters, digits, `_` and `-`, so it cannot clash with one).
+pub const NO_CAMPAIGN: &str = "(sin campaña)";
+
+/// The counter items a notification counts in: its template's and its campaign's (or
+/// [`NO_CAMPAIGN`]), on its day.
 pub fn counter_keys(template: &str, campaign: Option<&str>, day: &str) -> Vec<Key> {
-    let mut keys = vec![Key::new(format!("RPT#N#T#{template}"), day)];
-    if let Some(c) = campaign {
-        keys.push(Key::new(format!("RPT#N#C#{c}"), day));
+    vec![
+        Key::new(format!("RPT#N#T#{template}"), day),
+        Key::new(format!("RPT#N#C#{}", campaign.unwrap_or(NO_CAMPAIGN)), day),
+    ]
+}
+
+/// The items that list which templates and campaigns the report has.
+pub fn dimension_keys(template: &str, campaign: Option<&str>) -> Vec<Key> {
+    vec![
+        Key::new("RPT#N#DIMS", format!("T#{template}")),
+        Key::new(
+            "RPT#N#DIMS",
+            format!("C#{}", campaign.unwrap_or(NO_CAMPAIGN)),
+        ),
+    ]
+}
+
+/// A notification refused when it was asked for (no consent, opted out, a cap), counted under its
+/// reason on its template's and campaign's day, so the report shows what never left. Best effort:
+/// the caller answers with the refusal either way.
+pub async fn count_refusal(
+    table: &TenantTable,
+    template: &str,
+    campaign: Option<&str>,
+    day: &str,
+    reason: &str,
+) {
+    let update = Update::new().add(format!("refused_{reason}"), 1);
+    for key in counter_keys(template, campaign, day) {
+        if let Err(e) = table.update(&key, update.clone(), None).await {
+            tracing::warn!(error = %e, "a refused notification could not be counted");
+        }
     }
-    keys
+    for key in dimension_keys(template, campaign) {
+        if let Err(e) = table.put(Item::new(&key), None).await {
+            tracing::warn!(error = %e, "a refused notification's report entry could not be written");
+        }
+    }
 }
 
 /// The same update applied to each of the tag's counters.
