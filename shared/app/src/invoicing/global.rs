@@ -30,13 +30,9 @@ pub struct Ticket {
     pub method: String,
 }
 
-/// Base and IVA of one tax treatment inside a ticket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TicketTax {
-    pub treatment: TaxTreatment,
-    pub base: Centavos,
-    pub iva: Centavos,
-}
+/// Base and IVA of one tax treatment inside a ticket: the same record the sale's queue message
+/// carries, one type for both.
+pub use crate::parties::messages::TaxPart as TicketTax;
 
 /// The tax breakdown of an order, by treatment, for its sale record.
 pub fn taxes_of(

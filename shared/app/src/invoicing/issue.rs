@@ -1266,15 +1266,7 @@ async fn egreso(
         .map_err(retry)?;
     let taxes: Vec<super::global::TicketTax> = match &spec.partial {
         // A partial refund gives back what it says, not the whole sale.
-        Some(partial) => partial
-            .taxes
-            .iter()
-            .map(|t| super::global::TicketTax {
-                treatment: t.treatment,
-                base: t.base,
-                iva: t.iva,
-            })
-            .collect(),
+        Some(partial) => partial.taxes.clone(),
         None => sale
             .as_ref()
             .and_then(|s| serde_json::from_str(s.get_s("taxes").unwrap_or("[]")).ok())
