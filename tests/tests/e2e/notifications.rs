@@ -409,6 +409,57 @@ async fn fraud_alert_answered_no_fui_yo_reaches_the_fintech_signed_and_shows_in_
         .await;
     assert_eq!(by_campaign["rows"][0]["campaign"], "alertas-nov");
     assert_eq!(by_campaign["rows"][0]["replied"], 1);
+    // Who is behind a figure: the customer who replied; nobody failed.
+    let (status, replied) = f
+        .call(
+            Method::GET,
+            "/v1/reports/notifications/recipients?template=alerta_fraude&day=2026-11-20&metric=replied",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 200, "{replied}");
+    let list = replied["recipients"].as_array().expect("recipients");
+    assert_eq!(list.len(), 1, "{replied}");
+    assert_eq!(list[0]["id"], id.as_str());
+    assert_eq!(list[0]["to"], CUSTOMER_ID);
+    assert_eq!(list[0]["status"], "read");
+    let (_, failed) = f
+        .call(
+            Method::GET,
+            "/v1/reports/notifications/recipients?template=alerta_fraude&day=2026-11-20&metric=failed",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(failed["recipients"], json!([]), "{failed}");
+    let (status, bad) = f
+        .call(
+            Method::GET,
+            "/v1/reports/notifications/recipients?template=alerta_fraude&day=20-11-2026&metric=leido",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 422, "{bad}");
+    let drill = f
+        .app
+        .as_merchant(
+            &f.key,
+            Method::GET,
+            "/v1/reports/notifications/recipients?template=alerta_fraude&day=2026-11-20&metric=read&format=csv",
+        )
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("csv");
+    assert!(
+        drill.starts_with("id,to,campaign,status,error,sent_at,delivered_at,read_at"),
+        "{drill}"
+    );
+    assert!(
+        drill.contains(&format!("{id},{CUSTOMER_ID},alertas-nov,read,")),
+        "{drill}"
+    );
     let csv = f
         .app
         .as_merchant(

@@ -338,6 +338,125 @@ pub async fn notifications(
     }))
 }
 
+/// What a report's figure counts, for the recipients behind it.
+pub const RECIPIENT_METRICS: [&str; 11] = [
+    "accepted",
+    "sent",
+    "delivered",
+    "read",
+    "failed",
+    "refused",
+    "replied",
+    "clicked",
+    "documented",
+    "paid",
+    "converted",
+];
+
+/// Whether one notification (as `GET /v1/notifications/{id}` shows it) counts in `metric`.
+fn counts_in(view: &Value, metric: &str) -> bool {
+    let status = view["status"].as_str().unwrap_or("");
+    let at = |m: &str| !view["timeline"][format!("{m}_at")].is_null();
+    match metric {
+        "accepted" => true,
+        "sent" => at("sent"),
+        "delivered" => at("delivered") || at("read"),
+        "read" => at("read"),
+        "failed" => status == "failed",
+        "refused" => status == "refused",
+        other => at(other),
+    }
+}
+
+/// `GET /v1/reports/notifications/recipients`: the notifications of one template and day behind a
+/// figure of the report (`metric`), with each recipient, status, reason and timeline; a page of
+/// `limit` from `cursor`. Notifications are kept for the attribution window and a day more.
+pub async fn recipients(
+    table: &TenantTable,
+    template: &str,
+    day: &str,
+    metric: &str,
+    cursor: Option<String>,
+    limit: u32,
+) -> Result<(Vec<Value>, Option<String>), AppError> {
+    if NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "day",
+            "a date as YYYY-MM-DD",
+        )]));
+    }
+    if !RECIPIENT_METRICS.contains(&metric) {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "metric",
+            RECIPIENT_METRICS.join(", "),
+        )]));
+    }
+    let page = table
+        .query(
+            Query::gsi1(crate::platform::schema::notifications_of(template, day))
+                .limit(limit.clamp(1, 1_000))
+                .after(cursor),
+        )
+        .await?;
+    let mut rows = Vec::new();
+    for item in &page.items {
+        let Some(id) = item.get_s("gsi1sk").or_else(|| item.get_s("id")) else {
+            continue;
+        };
+        let view = crate::notifications::send::view(table, id).await?;
+        if !counts_in(&view, metric) {
+            continue;
+        }
+        rows.push(json!({
+            "id": id,
+            "to": item.get_s("to"),
+            "campaign": item.get_s("campaign").filter(|c| !c.is_empty()),
+            "status": view["status"],
+            "error": view["error"],
+            "timeline": view["timeline"],
+        }));
+    }
+    Ok((rows, page.cursor))
+}
+
+/// The recipients as a spreadsheet reads them.
+pub fn recipients_csv(rows: &[Value]) -> Result<String, AppError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let times = [
+        "sent_at",
+        "delivered_at",
+        "read_at",
+        "replied_at",
+        "clicked_at",
+        "converted_at",
+    ];
+    let mut header = vec!["id", "to", "campaign", "status", "error"];
+    header.extend(times);
+    w.write_record(&header)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    for r in rows {
+        let text = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        let mut record = vec![
+            text(&r["id"]),
+            text(&r["to"]),
+            text(&r["campaign"]),
+            text(&r["status"]),
+            text(&r["error"]),
+        ];
+        record.extend(times.iter().map(|t| text(&r["timeline"][*t])));
+        w.write_record(&record)
+            .map_err(|e| AppError::Internal(e.into()))?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    String::from_utf8(bytes).map_err(|e| AppError::Internal(e.into()))
+}
+
 /// `GET /v1/reports/commerce`: one row per branch and day with activity.
 pub async fn commerce(
     table: &TenantTable,

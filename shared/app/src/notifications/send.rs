@@ -677,6 +677,15 @@ pub async fn commit(
     .with("kind", draft.kind.as_str())
     .with("campaign", draft.campaign.clone().unwrap_or_default())
     .with("day", draft.day.as_str())
+    // Listed under its template and day, for the recipients behind the report's figures.
+    .with(
+        "gsi1pk",
+        scoped(
+            merchant,
+            &crate::platform::schema::notifications_of(&draft.template, &draft.day),
+        ),
+    )
+    .with("gsi1sk", draft.id.as_str())
     .with("metadata", draft.metadata.as_str())
     .with("status", status)
     .with("fingerprint", draft.fingerprint.as_str())

@@ -151,6 +151,12 @@ pub fn promotion_customer_uses(wa_id: &str, id: &str) -> Key {
     Key::new(customer_pk(wa_id), format!("PROMO#{id}"))
 }
 
+/// The index partition (`gsi1pk`) of the notifications of one template sent on one day (Mexico
+/// City), for the recipients behind a report's figure.
+pub fn notifications_of(template: &str, day: &str) -> String {
+    format!("NOTIFS#{template}#{day}")
+}
+
 /// The sort-key prefix of the codes issued to a customer.
 pub const ISSUED_CODE_PREFIX: &str = "PROMOCODE#";
 
@@ -446,6 +452,10 @@ mod tests {
             ),
             (customer_profile("521"), ("CUST#521", "PROFILE")),
             (promotion("P1"), ("PROMOTIONS", "PROMO#P1")),
+            (
+                Key::new(notifications_of("alerta_fraude", "2026-11-20"), "N1"),
+                ("NOTIFS#alerta_fraude#2026-11-20", "N1"),
+            ),
             (
                 promotion_customer_uses("521", "P1"),
                 ("CUST#521", "PROMO#P1"),

@@ -44,6 +44,10 @@ pub fn routes() -> Router<Deps> {
             get(get_consent).post(grant_consent),
         )
         .route("/v1/reports/notifications", get(notification_report))
+        .route(
+            "/v1/reports/notifications/recipients",
+            get(notification_recipients),
+        )
         .route("/v1/reports/commerce", get(commerce_report))
         .route("/l/{code}", get(tracked_link).head(tracked_link))
 }
@@ -240,6 +244,58 @@ async fn notification_report(
         report,
         csv.then(|| reports::notification_columns(&dimension)),
     )
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecipientsQuery {
+    template: String,
+    /// `YYYY-MM-DD`, the day of sending (Mexico City).
+    day: String,
+    /// One of the report's figures (`read`, `failed`, `clicked`…); default `accepted` (all).
+    metric: Option<String>,
+    /// `json` (default) or `csv`.
+    format: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// `GET /v1/reports/notifications/recipients`: who is behind a figure of the report.
+async fn notification_recipients(
+    Merchant(caller): Merchant,
+    Query(q): Query<RecipientsQuery>,
+) -> Result<Response, AppError> {
+    // The recipients of a whole merchant's notifications: not for a branch-limited key.
+    whole_merchant(&caller, "list the recipients of notifications")?;
+    let (rows, cursor) = reports::recipients(
+        &caller.table,
+        &q.template,
+        &q.day,
+        q.metric.as_deref().unwrap_or("accepted"),
+        q.cursor,
+        q.limit.unwrap_or(500),
+    )
+    .await?;
+    match q.format.as_deref() {
+        None | Some("json") => {
+            Ok(Json(json!({ "recipients": rows, "cursor": cursor })).into_response())
+        }
+        Some("csv") => {
+            let mut response = (
+                [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+                reports::recipients_csv(&rows)?,
+            )
+                .into_response();
+            if let Some(next) = cursor.and_then(|c| axum::http::HeaderValue::from_str(&c).ok()) {
+                response.headers_mut().insert("x-next-cursor", next);
+            }
+            Ok(response)
+        }
+        Some(_) => Err(AppError::Validation(vec![FieldError::new(
+            "format",
+            "json or csv",
+        )])),
+    }
 }
 
 async fn commerce_report(
