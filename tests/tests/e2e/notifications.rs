@@ -460,6 +460,46 @@ async fn fraud_alert_answered_no_fui_yo_reaches_the_fintech_signed_and_shows_in_
         drill.contains(&format!("{id},{CUSTOMER_ID},alertas-nov,read,")),
         "{drill}"
     );
+
+    // The bank reports what the alert led to in its own app: counted once, with its value.
+    let conversion = json!({ "name": "tarjeta_reemplazada", "value": 15_000 });
+    let path = format!("/v1/notifications/{id}/conversions");
+    let (status, first) = f.call(Method::POST, &path, conversion.clone()).await;
+    assert_eq!(
+        (status, first["counted"].as_bool()),
+        (201, Some(true)),
+        "{first}"
+    );
+    let (status, again) = f.call(Method::POST, &path, conversion).await;
+    assert_eq!(
+        (status, again["counted"].as_bool()),
+        (200, Some(false)),
+        "{again}"
+    );
+    let (status, bad) = f
+        .call(
+            Method::POST,
+            &path,
+            json!({ "name": "con espacios", "value": -1 }),
+        )
+        .await;
+    assert_eq!(status, 422, "{bad}");
+    assert_eq!(
+        bad["error"]["fields"].as_array().map(Vec::len),
+        Some(2),
+        "{bad}"
+    );
+    let (status, _) = f
+        .call(
+            Method::POST,
+            "/v1/notifications/N000000000000000000000000/conversions",
+            json!({ "name": "x" }),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let row = &f.report("from=2026-11-20&to=2026-11-20").await["rows"][0];
+    assert_eq!(row["converted"], 1, "{row}");
+    assert_eq!(row["conversion_value_centavos"], 15_000, "{row}");
     let csv = f
         .app
         .as_merchant(

@@ -247,6 +247,10 @@ fn funnel_row(items: &[&Item]) -> Map<String, Value> {
         row.insert(name.into(), json!(sum(name)));
     }
     row.insert("revenue_centavos".into(), json!(sum("revenue")));
+    row.insert(
+        "conversion_value_centavos".into(),
+        json!(sum("conversion_value")),
+    );
     let mut failed = BTreeMap::new();
     let mut refused = BTreeMap::new();
     for item in items {
@@ -554,6 +558,7 @@ pub fn notification_columns(dimension: &str) -> Vec<&str> {
     cols.extend(FUNNEL);
     cols.extend([
         "revenue_centavos",
+        "conversion_value_centavos",
         "failed_by_code",
         "refused_by_reason",
         "delivery_rate",

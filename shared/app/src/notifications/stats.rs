@@ -281,6 +281,38 @@ pub async fn mark(
     }
 }
 
+/// A conversion the merchant reports for a notification (a loan applied for, an account opened):
+/// its name and value (centavos) are kept on the notification and, the first time, it converts in
+/// the funnel with its value. `Ok(false)`: it had converted already (nothing counted twice).
+pub async fn report_conversion(
+    table: &TenantTable,
+    tag: &Tag,
+    name: &str,
+    value: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let counted = mark(
+        table,
+        tag,
+        Milestone::Converted,
+        now,
+        &[("conversion_value", value)],
+    )
+    .await?;
+    if counted {
+        table
+            .update(
+                &super::key(&tag.id),
+                Update::new()
+                    .set("conversion_name", name)
+                    .set("conversion_value", value),
+                Some(Condition::Exists),
+            )
+            .await?;
+    }
+    Ok(counted)
+}
+
 /// An order was paid: the customer's latest notification within the attribution window converts
 /// (once), its revenue is counted and the merchant gets a `notification.conversion` event. Never
 /// fails the payment: problems are logged.

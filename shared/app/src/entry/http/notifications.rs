@@ -43,6 +43,10 @@ pub fn routes() -> Router<Deps> {
             "/v1/customers/{wa_id}/consent",
             get(get_consent).post(grant_consent),
         )
+        .route(
+            "/v1/notifications/{id}/conversions",
+            axum::routing::post(report_conversion),
+        )
         .route("/v1/reports/notifications", get(notification_report))
         .route(
             "/v1/reports/notifications/recipients",
@@ -155,6 +159,70 @@ async fn notification(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
     Ok(Json(send::view(&caller.table, &id).await?))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConversionBody {
+    /// What the customer did: `loan_applied`, `account_opened` (1-64 letters, digits, _ or -).
+    name: String,
+    /// What it is worth, in centavos (default 0).
+    #[serde(default)]
+    value: i64,
+}
+
+/// `POST /v1/notifications/{id}/conversions`: the merchant says the notification converted (a
+/// loan applied for in its app), with a value; counted once in the funnel (201 the first time,
+/// 200 when it had converted already).
+async fn report_conversion(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(id): Path<String>,
+    Json(body): Json<ConversionBody>,
+) -> Result<Response, AppError> {
+    let mut errors = Vec::new();
+    let name = body.name.trim();
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        errors.push(FieldError::new("name", "1-64 letters, digits, _ or -"));
+    }
+    if !(0..=1_000_000_000_000).contains(&body.value) {
+        errors.push(FieldError::new(
+            "value",
+            "centavos from 0 to 10,000,000,000.00 pesos",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if !crate::notifications::is_notification(&id) || id.len() > 100 || id.contains('#') {
+        return Err(AppError::NotFound("notification".into()));
+    }
+    let Some(tag) = crate::notifications::stats::tag(&caller.table, &id).await? else {
+        return Err(AppError::NotFound("notification".into()));
+    };
+    let counted = crate::notifications::stats::report_conversion(
+        &caller.table,
+        &tag,
+        name,
+        body.value,
+        deps.clock.now(),
+    )
+    .await?;
+    let status = if counted {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(json!({ "id": id, "converted": true, "counted": counted })),
+    )
+        .into_response())
 }
 
 async fn cancel_notification(
