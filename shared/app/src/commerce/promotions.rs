@@ -11,7 +11,7 @@ use crate::platform::tenant::{MerchantId, TenantTable};
 use chrono::{DateTime, Utc};
 use mostrador_core::money::Centavos;
 use mostrador_core::promotions::{self, Benefit, Facts, Limits, Promotion, Target, Unusable};
-use mostrador_store::{Condition, Item, Key, Query, Table, TxOp, Update};
+use mostrador_store::{Condition, Item, Query, Table, TxOp, Update};
 use serde::{Deserialize, Serialize};
 
 /// Most promotions a merchant keeps (ended ones included; they stay for the report).
@@ -482,10 +482,6 @@ pub async fn issue_code(
     Err(AppError::Unavailable("no free code after 5 tries".into()))
 }
 
-fn merchant_key(merchant: &MerchantId, key: Key) -> Key {
-    Key::new(schema::merchant_pk(merchant, &key.pk), key.sk)
-}
-
 /// The writes that count an order's promotions as it is placed, in the order's transaction: each
 /// counted promotion's uses (conditionally below its limit) and the customer's. The order is not
 /// placed when one of them fails; [`limited`] says which.
@@ -497,7 +493,7 @@ pub fn use_ops(merchant: &MerchantId, order: &Order, offered: &[Promotion]) -> V
         };
         if let Some(max) = p.limits.total_uses {
             ops.push(TxOp::Update {
-                key: merchant_key(merchant, schema::promotion(&p.id)),
+                key: schema::in_merchant(merchant, schema::promotion(&p.id)),
                 update: Update::new().add("uses", 1),
                 condition: Some(
                     Condition::AttrNotExists("uses".into())
@@ -506,21 +502,24 @@ pub fn use_ops(merchant: &MerchantId, order: &Order, offered: &[Promotion]) -> V
             });
         } else {
             ops.push(TxOp::Update {
-                key: merchant_key(merchant, schema::promotion(&p.id)),
+                key: schema::in_merchant(merchant, schema::promotion(&p.id)),
                 update: Update::new().add("uses", 1),
                 condition: None,
             });
         }
         if let (true, Some(code)) = (applied.issued_code, &applied.code) {
             ops.push(TxOp::Update {
-                key: merchant_key(merchant, schema::promotion_issued_code(&order.wa_id, code)),
+                key: schema::in_merchant(
+                    merchant,
+                    schema::promotion_issued_code(&order.wa_id, code),
+                ),
                 update: Update::new().set("used", order.id.as_str()),
                 condition: Some(Condition::Exists.and(Condition::AttrNotExists("used".into()))),
             });
         }
         if let (Some(max), true) = (p.limits.per_customer, applied.per_customer) {
             ops.push(TxOp::Update {
-                key: merchant_key(
+                key: schema::in_merchant(
                     merchant,
                     schema::promotion_customer_uses(&order.wa_id, &p.id),
                 ),
@@ -542,20 +541,23 @@ pub fn release_ops(merchant: &MerchantId, order: &Order) -> Vec<TxOp> {
     // No conditions: a counter that drifted (a restore) must never stop an order from ending.
     for applied in &order.promotions {
         ops.push(TxOp::Update {
-            key: merchant_key(merchant, schema::promotion(&applied.id)),
+            key: schema::in_merchant(merchant, schema::promotion(&applied.id)),
             update: Update::new().add("uses", -1),
             condition: None,
         });
         if let (true, Some(code)) = (applied.issued_code, &applied.code) {
             ops.push(TxOp::Update {
-                key: merchant_key(merchant, schema::promotion_issued_code(&order.wa_id, code)),
+                key: schema::in_merchant(
+                    merchant,
+                    schema::promotion_issued_code(&order.wa_id, code),
+                ),
                 update: Update::new().remove("used"),
                 condition: None,
             });
         }
         if applied.per_customer {
             ops.push(TxOp::Update {
-                key: merchant_key(
+                key: schema::in_merchant(
                     merchant,
                     schema::promotion_customer_uses(&order.wa_id, &applied.id),
                 ),
@@ -573,7 +575,7 @@ pub fn paid_ops(merchant: &MerchantId, order: &Order) -> Vec<TxOp> {
         .promotions
         .iter()
         .map(|applied| TxOp::Update {
-            key: merchant_key(merchant, schema::promotion(&applied.id)),
+            key: schema::in_merchant(merchant, schema::promotion(&applied.id)),
             update: Update::new()
                 .add("paid_orders", 1)
                 .add("revenue", order.total.0)

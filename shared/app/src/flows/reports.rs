@@ -278,6 +278,8 @@ fn funnel_row(items: &[&Item]) -> Map<String, Value> {
     row
 }
 
+use crate::platform::schema::{self, ReportDimension};
+
 /// `GET /v1/reports/notifications`: one row per template (or campaign) and day, and a total per
 /// template (or campaign).
 pub async fn notifications(
@@ -287,8 +289,8 @@ pub async fn notifications(
 ) -> Result<Value, AppError> {
     let (from, to) = q.range(now)?;
     let (prefix, dimension, only) = match q.group_by.as_deref() {
-        None | Some("template") => ("T#", "template", q.template.as_deref()),
-        Some("campaign") => ("C#", "campaign", q.campaign.as_deref()),
+        None | Some("template") => (ReportDimension::Template, "template", q.template.as_deref()),
+        Some("campaign") => (ReportDimension::Campaign, "campaign", q.campaign.as_deref()),
         Some(_) => {
             return Err(AppError::Validation(vec![FieldError::new(
                 "group_by",
@@ -296,12 +298,19 @@ pub async fn notifications(
             )]))
         }
     };
-    let dims = all_items(table, Query::partition("RPT#N#DIMS").prefix(prefix)).await?;
+    let dims = all_items(
+        table,
+        Query::partition(schema::REPORT_DIMENSIONS).prefix(schema::report_dimension_prefix(prefix)),
+    )
+    .await?;
     let mut rows = Vec::new();
     let mut totals = Vec::new();
     let mut every: Vec<Item> = Vec::new();
     for dim in &dims {
-        let Some(name) = dim.get_s("sk").and_then(|s| s.strip_prefix(prefix)) else {
+        let Some(name) = dim
+            .get_s("sk")
+            .and_then(|s| s.strip_prefix(schema::report_dimension_prefix(prefix)))
+        else {
             continue;
         };
         if only.is_some_and(|o| o != name) {
@@ -309,7 +318,7 @@ pub async fn notifications(
         }
         let items = all_items(
             table,
-            Query::partition(format!("RPT#N#{prefix}{name}"))
+            Query::partition(schema::report_counters(prefix, name))
                 .sort(SortKey::Between(day_key(from), day_key(to))),
         )
         .await?;

@@ -6,7 +6,7 @@
 //! A notification is an outbound message whose id starts with [`ID_PREFIX`]; its record
 //! `NOTIF#{id}` carries the template, campaign and report day, so the sender, the status webhooks
 //! and the attribution paths count it in its template's and campaign's daily counters
-//! (`RPT#N#T#{template}` / `RPT#N#C#{campaign}`, sort key the day) — each in the same conditional
+//! (`schema::report_counters`: per template and per campaign, sort key the day) — each in the same conditional
 //! write that records the event, so a redelivery never counts twice.
 
 pub mod bulk;

@@ -720,7 +720,7 @@ pub async fn commit(
     ];
     for key in stats::dimension_keys(&draft.template, draft.campaign.as_deref()) {
         ops.push(TxOp::Put {
-            item: Item::new(&Key::new(scoped(merchant, &key.pk), key.sk)),
+            item: Item::new(&crate::platform::schema::in_merchant(merchant, key)),
             condition: None,
         });
     }

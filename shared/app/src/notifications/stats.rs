@@ -69,20 +69,22 @@ pub const NO_CAMPAIGN: &str = "(sin campaña)";
 /// The counter items a notification counts in: its template's and its campaign's (or
 /// [`NO_CAMPAIGN`]), on its day.
 pub fn counter_keys(template: &str, campaign: Option<&str>, day: &str) -> Vec<Key> {
+    use crate::platform::schema::{report_counters, ReportDimension};
     vec![
-        Key::new(format!("RPT#N#T#{template}"), day),
-        Key::new(format!("RPT#N#C#{}", campaign.unwrap_or(NO_CAMPAIGN)), day),
+        Key::new(report_counters(ReportDimension::Template, template), day),
+        Key::new(
+            report_counters(ReportDimension::Campaign, campaign.unwrap_or(NO_CAMPAIGN)),
+            day,
+        ),
     ]
 }
 
 /// The items that list which templates and campaigns the report has.
 pub fn dimension_keys(template: &str, campaign: Option<&str>) -> Vec<Key> {
+    use crate::platform::schema::{report_dimension, ReportDimension};
     vec![
-        Key::new("RPT#N#DIMS", format!("T#{template}")),
-        Key::new(
-            "RPT#N#DIMS",
-            format!("C#{}", campaign.unwrap_or(NO_CAMPAIGN)),
-        ),
+        report_dimension(ReportDimension::Template, template),
+        report_dimension(ReportDimension::Campaign, campaign.unwrap_or(NO_CAMPAIGN)),
     ]
 }
 

@@ -137,6 +137,46 @@ pub fn product(sku: &str) -> Key {
     Key::new("PRODUCTS", format!("SKU#{sku}"))
 }
 
+/// A logical key of a merchant's as the raw table stores it (for transactions written outside
+/// `TenantTable`).
+pub fn in_merchant(merchant: &impl std::fmt::Display, key: Key) -> Key {
+    Key::new(merchant_pk(merchant, &key.pk), key.sk)
+}
+
+/// What the notifications report groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportDimension {
+    Template,
+    Campaign,
+}
+
+impl ReportDimension {
+    fn prefix(self) -> &'static str {
+        match self {
+            ReportDimension::Template => "T#",
+            ReportDimension::Campaign => "C#",
+        }
+    }
+}
+
+/// The partition listing which templates and campaigns the notifications report has.
+pub const REPORT_DIMENSIONS: &str = "RPT#N#DIMS";
+
+/// The entry of one template or campaign in [`REPORT_DIMENSIONS`].
+pub fn report_dimension(dimension: ReportDimension, name: &str) -> Key {
+    Key::new(REPORT_DIMENSIONS, format!("{}{name}", dimension.prefix()))
+}
+
+/// The sort-key prefix of one dimension's entries in [`REPORT_DIMENSIONS`].
+pub fn report_dimension_prefix(dimension: ReportDimension) -> &'static str {
+    dimension.prefix()
+}
+
+/// The partition of one template's or campaign's daily counters (sort key the day).
+pub fn report_counters(dimension: ReportDimension, name: &str) -> String {
+    format!("RPT#N#{}{name}", dimension.prefix())
+}
+
 /// The partition of the merchant's promotions.
 pub const PROMOTIONS: &str = "PROMOTIONS";
 
@@ -452,6 +492,17 @@ mod tests {
             ),
             (customer_profile("521"), ("CUST#521", "PROFILE")),
             (promotion("P1"), ("PROMOTIONS", "PROMO#P1")),
+            (
+                report_dimension(ReportDimension::Campaign, "alertas-nov"),
+                ("RPT#N#DIMS", "C#alertas-nov"),
+            ),
+            (
+                Key::new(
+                    report_counters(ReportDimension::Template, "alerta_fraude"),
+                    "2026-11-20",
+                ),
+                ("RPT#N#T#alerta_fraude", "2026-11-20"),
+            ),
             (
                 Key::new(notifications_of("alerta_fraude", "2026-11-20"), "N1"),
                 ("NOTIFS#alerta_fraude#2026-11-20", "N1"),
