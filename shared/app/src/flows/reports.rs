@@ -351,20 +351,11 @@ pub async fn notifications(
     }))
 }
 
-/// What a report's figure counts, for the recipients behind it.
-pub const RECIPIENT_METRICS: [&str; 11] = [
-    "accepted",
-    "sent",
-    "delivered",
-    "read",
-    "failed",
-    "refused",
-    "replied",
-    "clicked",
-    "documented",
-    "paid",
-    "converted",
-];
+/// The figures whose recipients can be listed: every notification asked for (`accepted`) and each
+/// step of the funnel that is one per notification (link clicks are counted per click).
+fn recipient_metric(metric: &str) -> bool {
+    metric == "accepted" || (FUNNEL.contains(&metric) && metric != "link_clicks")
+}
 
 /// Whether one notification (as `GET /v1/notifications/{id}` shows it) counts in `metric`.
 fn counts_in(view: &Value, metric: &str) -> bool {
@@ -398,10 +389,13 @@ pub async fn recipients(
             "a date as YYYY-MM-DD",
         )]));
     }
-    if !RECIPIENT_METRICS.contains(&metric) {
+    if !recipient_metric(metric) {
+        let known: Vec<&str> = std::iter::once("accepted")
+            .chain(FUNNEL.into_iter().filter(|m| recipient_metric(m)))
+            .collect();
         return Err(AppError::Validation(vec![FieldError::new(
             "metric",
-            RECIPIENT_METRICS.join(", "),
+            known.join(", "),
         )]));
     }
     let page = table
@@ -411,12 +405,23 @@ pub async fn recipients(
                 .after(cursor),
         )
         .await?;
+    // The index holds the records themselves: only each one's delivery status is read, ten at a
+    // time.
+    let listed: Vec<(&str, &Item)> = page
+        .items
+        .iter()
+        .filter_map(|item| item.get_s("gsi1sk").map(|id| (id, item)))
+        .collect();
+    let mut views = Vec::with_capacity(listed.len());
+    for chunk in listed.chunks(10) {
+        let mut reads = Vec::with_capacity(chunk.len());
+        for (id, item) in chunk {
+            reads.push(crate::notifications::send::view_of(table, id, item));
+        }
+        views.extend(futures::future::try_join_all(reads).await?);
+    }
     let mut rows = Vec::new();
-    for item in &page.items {
-        let Some(id) = item.get_s("gsi1sk").or_else(|| item.get_s("id")) else {
-            continue;
-        };
-        let view = crate::notifications::send::view(table, id).await?;
+    for ((id, item), view) in listed.into_iter().zip(views) {
         if !counts_in(&view, metric) {
             continue;
         }

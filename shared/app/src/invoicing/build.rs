@@ -262,7 +262,7 @@ fn cfdi_lines(
 
 /// Whether a line was priced with IVA included: then what it costs is exactly the shelf amount
 /// less its discount (otherwise IVA was added on top).
-fn includes_iva(l: &crate::commerce::orders::OrderLine) -> bool {
+pub(crate) fn includes_iva(l: &crate::commerce::orders::OrderLine) -> bool {
     l.unit
         .checked_mul(l.qty)
         .is_some_and(|gross| l.amounts.total.0 == gross.0 - l.discount.0)

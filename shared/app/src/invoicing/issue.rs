@@ -1301,9 +1301,7 @@ async fn egreso(
                         let at = order.lines.iter().position(|l| l.sku == back.sku)?;
                         let line = &order.lines[at];
                         let gross = line.unit.checked_mul(back.qty)?;
-                        let includes = line.amounts.total.0
-                            == line.unit.checked_mul(line.qty).unwrap_or(line.unit).0
-                                - line.discount.0;
+                        let includes = build::includes_iva(line);
                         let treatment = products.get(&line.sku).map_or(
                             if line.amounts.iva.0 == 0 {
                                 mostrador_core::tax::TaxTreatment::Iva0

@@ -897,8 +897,13 @@ pub async fn view(table: &TenantTable, id: &str) -> Result<Value, AppError> {
         .get(&super::key(id))
         .await?
         .ok_or_else(|| AppError::NotFound("notification".into()))?;
+    view_of(table, id, &item).await
+}
+
+/// [`view`] of a notification record already read (a report's drill-down lists them).
+pub async fn view_of(table: &TenantTable, id: &str, item: &Item) -> Result<Value, AppError> {
     let out = table.get(&crate::platform::schema::outbound(id)).await?;
-    let tag = stats::tag_from(id, &item);
+    let tag = stats::tag_from(id, item);
     let n = |i: &Item, name: &str| {
         i.get_n(name)
             .and_then(|t| DateTime::from_timestamp(t, 0))
@@ -943,7 +948,7 @@ pub async fn view(table: &TenantTable, id: &str) -> Result<Value, AppError> {
         Milestone::Paid.name(),
         Milestone::Converted.name(),
     ] {
-        if let Some(t) = n(&item, &format!("{m}_at")) {
+        if let Some(t) = n(item, &format!("{m}_at")) {
             timeline.insert(format!("{m}_at"), json!(t));
         }
     }
@@ -957,7 +962,7 @@ pub async fn view(table: &TenantTable, id: &str) -> Result<Value, AppError> {
         "metadata": tag.metadata,
         "status": status,
         "error": error,
-        "created_at": n(&item, "created_at"),
+        "created_at": n(item, "created_at"),
         "send_at": item.get_n("send_at_ms").and_then(DateTime::from_timestamp_millis).map(|t| t.to_rfc3339()),
         "bulk_id": item.get_s("bulk_id"),
         "timeline": timeline,
