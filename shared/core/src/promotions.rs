@@ -889,4 +889,4 @@ fn div_round(n: i64, d: i64) -> i64 {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -2150,24 +2150,12 @@ fn a_branch_that_delivers_says_how_when_asked() {
 
 mod promotions {
     use super::*;
-    use crate::promotions::{Benefit, Limits, Promotion, Target, Unusable};
+    use crate::promotions::{Benefit, Promotion, Target, Unusable};
 
     fn promo(id: &str, name: &str, benefit: Benefit, applies_to: Target) -> Promotion {
         Promotion {
-            id: id.into(),
             name: name.into(),
-            benefit,
-            applies_to,
-            branches: Vec::new(),
-            starts_at: None,
-            ends_at: None,
-            code: None,
-            limits: Limits::default(),
-            exclusive: false,
-            min_order: None,
-            paused: false,
-            issued_codes: false,
-            customer_groups: Vec::new(),
+            ..crate::promotions::tests::promo(id, benefit, applies_to)
         }
     }
 

@@ -2,7 +2,8 @@ use super::*;
 use chrono::TimeZone;
 use proptest::prelude::*;
 
-fn promo(id: &str, benefit: Benefit, applies_to: Target) -> Promotion {
+/// A running promotion for everyone with no code, limits or window (tests change what they need).
+pub(crate) fn promo(id: &str, benefit: Benefit, applies_to: Target) -> Promotion {
     Promotion {
         id: id.to_owned(),
         name: format!("promo {id}"),
