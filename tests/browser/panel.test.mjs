@@ -283,6 +283,18 @@ async function main() {
     await staff.screenshot({ path: path.join(OUT, "panel-phone-inventory.png"), fullPage: true });
     ok("counter staff signed up from the link, see only Centro (Polanco answers 403), on a 390 px phone without sideways scrolling");
 
+    // Promotions on the phone: counter staff read them (what each gives, its status) but get no form.
+    await staff.goto(`${stack.url}/panel/#/promociones`);
+    await staff.getByRole("heading", { name: "Promociones" }).waitFor();
+    await staff.getByText("2x1 en cepillos").first().waitFor();
+    assert.equal(await staff.getByRole("button", { name: "Crear promoción" }).count(), 0, "no form for counter staff");
+    assert.equal(await staff.getByRole("button", { name: /Pausar|Reanudar/ }).count(), 0, "no pause for counter staff");
+    const promoOverflow = await staff.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(promoOverflow <= 1, `the promotions page fits a 390 px screen (overflow ${promoOverflow} px)`);
+    assert.ok(!(await staff.locator("main").innerText()).includes("null"), "nothing reads 'null'");
+    await staff.screenshot({ path: path.join(OUT, "panel-phone-promotions.png"), fullPage: true });
+    ok("counter staff read the promotions on a 390 px phone, without the form or pause buttons and without sideways scrolling");
+
     // Keyboard: the skip link and the nav are reachable with Tab.
     await staff.goto(`${stack.url}/panel/#/hoy`);
     await staff.getByRole("heading", { name: "Hoy", exact: true }).waitFor();

@@ -106,6 +106,11 @@ function later(ms, fn) {
   setTimeout(() => { if (location.hash === route && S.user) fn(); }, ms);
 }
 
+/** Replaces `target`'s children, skipping empty ones as `h` does (a `cond ? node : null`). */
+function put(target, ...children) {
+  target.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 function notice(target, error) {
   const text = error instanceof Error ? error.message : String(error);
   target.replaceChildren(h('p', { class: 'msg error', role: 'alert' }, text));
@@ -400,7 +405,7 @@ async function orderPage(id) {
   form.hidden = true;
   const partial = partialRefundForm(order, left, status);
   partial.hidden = true;
-  body.replaceChildren(
+  put(body,
     h('h2', {}, `Pedido ${orderNumber(order.id)} `, h('span', { class: `pill ${order.status}` }, STATUS[order.status] || order.status)),
     h('div', { class: 'cards' },
       h('div', { class: 'card' }, h('h3', {}, 'Cliente'), order.customer_name ? h('div', {}, h('strong', {}, order.customer_name)) : null, h('div', {}, phone(order.wa_id)),
@@ -540,7 +545,7 @@ async function customerPage(wa) {
     },
   }, h('label', { for: 'customer-groups' }, 'Grupos (separados por comas: mayoreo, empleados)'),
   h('input', { id: 'customer-groups', value: (c.groups || []).join(', ') }), h('button', { type: 'submit' }, 'Guardar grupos'));
-  body.replaceChildren(
+  put(body,
     h('h2', {}, c.name || phone(wa)),
     h('div', { class: 'cards' },
       h('div', { class: 'card' }, h('h3', {}, 'Contacto'), h('div', {}, phone(wa)), h('div', { class: 'sub' }, c.branch || ''),
@@ -761,7 +766,7 @@ async function threadPage(wa) {
       later(500, () => threadPage(wa));
     } catch (err) { notice(status, err); }
   });
-  body.replaceChildren(
+  put(body,
     h('h2', {}, data.name || phone(wa), ' ', data.handed_off ? h('span', { class: 'pill awaiting_payment' }, 'Espera a una persona') : h('span', { class: 'pill' }, 'Con el asistente')),
     h('p', { class: 'muted' }, `${phone(wa)} · ${(branchOf(data.branch_id) || {}).name || ''}`),
     thread, countdown, form, left <= 0 ? await templateForm(wa, data.branch_id) : null, await notesBox(wa));
@@ -938,9 +943,9 @@ function promotionForm(products, status, done) {
     benefitBox.replaceChildren(...groups[kind.value]);
     if (kind.value === 'free_delivery') scope.value = 'order';
     if (['take_pay', 'volume'].includes(kind.value) && scope.value === 'order') scope.value = 'products';
-    targetBox.replaceChildren(...[
+    put(targetBox,
       scope.value === 'products' ? field('Productos (Ctrl o ⌘ para elegir varios)', skus) : null,
-      scope.value === 'category' ? field('Categoría', category) : null].filter(Boolean));
+      scope.value === 'category' ? field('Categoría', category) : null);
   };
   kind.addEventListener('change', sync);
   scope.addEventListener('change', sync);
@@ -1041,7 +1046,7 @@ async function promotionsPage() {
   const listing = rows.length
     ? table(['Promoción', 'Qué da', 'Código', 'Vigencia', 'Estado', 'Usos', 'Pagados', 'Ventas', 'Descuento', ''], rows, [5, 6, 7, 8])
     : h('p', { class: 'muted' }, 'Aún no hay promociones. Crea la primera: un 2×1, un código de bienvenida o envío gratis.');
-  body.replaceChildren(listing, mayChange ? promotionForm(products.products || [], status, () => later(300, promotionsPage)) : null);
+  put(body, listing, mayChange ? promotionForm(products.products || [], status, () => later(300, promotionsPage)) : null);
 }
 
 // ---- Reportes ----
