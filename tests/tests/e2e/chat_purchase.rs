@@ -657,15 +657,20 @@ async fn agent_takes_over_and_gives_the_conversation_back(engine: Engine) {
         !handoff.is_empty(),
         "the customer is told an agent will answer"
     );
-    let waiting: Value = app
-        .as_merchant(&demo.api_key, Method::GET, "/v1/conversations")
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(waiting["conversations"][0]["wa_id"], "525512345678");
+    // The reply is queued before the conversation's state is stored: the waiting list may lag the
+    // outbox by a moment.
+    eventually("the conversation waits for a person", || async {
+        let waiting: Value = app
+            .as_merchant(&demo.api_key, Method::GET, "/v1/conversations")
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json");
+        waiting["conversations"][0]["wa_id"] == "525512345678"
+    })
+    .await;
     // While the agent has it, the assistant stays silent.
     chat.post(json!({ "type": "text", "text": { "body": "¿sigues ahí?" } }))
         .await;
