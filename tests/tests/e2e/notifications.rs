@@ -1403,3 +1403,116 @@ mod preferences {
     use super::*;
     on_both_engines!(whatsapp_stop_for_marketing_withdraws_marketing_consent);
 }
+
+/// A bank's links go out on its own subdomain (`link_host`, a CNAME to mostrador), never on ours;
+/// that host is the bank's alone: another sender's codes are not served on it and no one else can
+/// claim it until the bank lets it go.
+async fn links_go_out_on_the_fintechs_own_domain_and_serve_only_its_codes(engine: Engine) {
+    let f = fintech(engine, noon()).await;
+    f.consent(CUSTOMER, false).await;
+    let settings = |link_host: Value| json!({ "privacy_notice_url": "https://banco-tepeyac.mx/aviso-de-privacidad", "link_host": link_host });
+    for bad in [
+        "http://go.banco-tepeyac.mx",
+        "https://go.banco-tepeyac.mx/l",
+        "https://10.0.0.1",
+        "https://localhost",
+    ] {
+        let (s, body) = f
+            .call(
+                Method::PUT,
+                "/v1/settings/notifications",
+                settings(json!(bad)),
+            )
+            .await;
+        assert_eq!(s, 422, "{bad}: {body}");
+        assert!(body.to_string().contains("link_host"), "{body}");
+    }
+    let (s, saved) = f
+        .call(
+            Method::PUT,
+            "/v1/settings/notifications",
+            settings(json!("https://Go.Banco-Tepeyac.mx/")),
+        )
+        .await;
+    assert_eq!(s, 200, "{saved}");
+    assert_eq!(saved["link_host"], "https://go.banco-tepeyac.mx");
+    let kyc = json!({ "name": "kyc_pendiente", "category": "utility", "body": [{ "name": "nombre", "type": "text" }, { "name": "liga", "type": "url" }] });
+    assert_eq!(f.call(Method::POST, "/v1/templates", kyc).await.0, 201);
+    let (s, a) = f
+        .call(
+            Method::POST,
+            "/v1/notifications",
+            json!({ "to": CUSTOMER, "template": "kyc_pendiente",
+                "kind": "kyc_reminder", "parameters": ["Mariana", "https://banco-tepeyac.mx/kyc/abc"] }),
+        )
+        .await;
+    assert_eq!(s, 202, "{a}");
+    let sent = f.drain_outbound().await;
+    let sent_link = sent[0]["message"]["template"]["components"][0]["parameters"][1]["text"]
+        .as_str()
+        .expect("link")
+        .to_owned();
+    let code = sent_link
+        .strip_prefix("https://go.banco-tepeyac.mx/l/")
+        .unwrap_or_else(|| panic!("the link is on the bank's domain: {sent_link}"))
+        .to_owned();
+    // The subdomain points at this deployment: the request arrives with the bank's Host.
+    let visit = |host: &'static str| {
+        let f = &f;
+        let url = format!("{}/l/{code}", f.app.url);
+        async move {
+            f.app
+                .http
+                .get(url)
+                .header("host", host)
+                .header("user-agent", "Mozilla/5.0 (iPhone)")
+                .send()
+                .await
+                .expect("send")
+        }
+    };
+    let r = visit("go.banco-tepeyac.mx").await;
+    assert_eq!(r.status(), 302);
+    assert_eq!(r.headers()["location"], "https://banco-tepeyac.mx/kyc/abc");
+    // Another sender's link host serves none of the bank's codes.
+    let (_, other) = f.app.merchant("Tienda Otra").await;
+    let put_other = |link_host: &'static str| {
+        let f = &f;
+        let other = other.clone();
+        async move {
+            let r = f
+                .app
+                .as_merchant(&other, Method::PUT, "/v1/settings/notifications")
+                .json(&json!({ "link_host": link_host }))
+                .send()
+                .await
+                .expect("send");
+            let status = r.status().as_u16();
+            (status, r.text().await.expect("body"))
+        }
+    };
+    assert_eq!(put_other("https://pagos.tienda-otra.mx").await.0, 200);
+    assert_eq!(visit("pagos.tienda-otra.mx").await.status(), 404);
+    assert_eq!(visit("Go.Banco-Tepeyac.MX:443").await.status(), 302);
+    // Nobody else may claim the bank's host while it is the bank's.
+    let (s, body) = put_other("https://go.banco-tepeyac.mx").await;
+    assert_eq!(s, 422, "{body}");
+    assert!(body.contains("another account"), "{body}");
+    // The bank moves to another subdomain: the old one is free again.
+    let (s, body) = f
+        .call(
+            Method::PUT,
+            "/v1/settings/notifications",
+            settings(json!("https://links.banco-tepeyac.mx")),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(put_other("https://go.banco-tepeyac.mx").await.0, 200);
+    assert_eq!(visit("go.banco-tepeyac.mx").await.status(), 404);
+    f.app.stop().await;
+}
+
+mod link_host {
+    use super::*;
+    on_both_engines!(links_go_out_on_the_fintechs_own_domain_and_serve_only_its_codes);
+}

@@ -5,6 +5,7 @@
 //! recipient, then the same commit as a single notification) and counts its results once, so a
 //! chunk cut off or fired twice never sends or counts twice.
 
+use super::links::LinkBase;
 use super::send::{self, NotificationRequest, NotifyError};
 use super::templates::{self, TemplateDef};
 use crate::parties::notification_settings;
@@ -66,6 +67,8 @@ pub async fn accept(
     }
     let phone = send::sending_number(caller, req.branch_id.as_deref()).await?;
     let now = deps.clock.now();
+    let link_host = notification_settings::load(&caller.table).await?.link_host;
+    let links_at = LinkBase::new(link_host.as_deref(), deps.config.public_url());
     let mut cache: HashMap<String, Option<TemplateDef>> = HashMap::new();
     let mut errors = Vec::new();
     for (i, item) in req.notifications.iter_mut().enumerate() {
@@ -87,9 +90,7 @@ pub async fn accept(
             cache.insert(item.template.clone(), t);
         }
         let template = cache.get(&item.template).and_then(Option::as_ref);
-        if let Err(fields) =
-            send::draft(item, template, String::new(), deps.config.public_url(), now)
-        {
+        if let Err(fields) = send::draft(item, template, String::new(), &links_at, now) {
             errors.extend(
                 fields
                     .into_iter()
@@ -184,6 +185,7 @@ pub async fn process_chunk(
     let first = stored.get_n("first").unwrap_or(0);
     let wa = whatsapp_settings::load(&table).await?;
     let settings = notification_settings::load(&table).await?;
+    let links_at = LinkBase::new(settings.link_host.as_deref(), deps.config.public_url());
     let mut cache: HashMap<String, Option<TemplateDef>> = HashMap::new();
     let (mut accepted, mut rejected) = (0i64, BTreeMap::<String, i64>::new());
     for (i, item) in items.iter().enumerate() {
@@ -201,7 +203,7 @@ pub async fn process_chunk(
             .unwrap_or_else(|| format!("{bulk_id}:{index}"));
         let id = send::notification_id(deps, merchant, Some(&key));
         let now = deps.clock.now();
-        let outcome = match send::draft(item, template, id, deps.config.public_url(), now) {
+        let outcome = match send::draft(item, template, id, &links_at, now) {
             Err(fields) => Err(NotifyError::Invalid(fields)),
             Ok(draft) => match table.get(&super::key(&draft.id)).await? {
                 // Committed by an earlier run of this chunk: replayed (queued if it was not yet).

@@ -4,9 +4,17 @@
 //!
 //! Links live outside any merchant's keys (`LINK#{code}`: the code is all a visitor has); each keeps
 //! its merchant and notification so the click lands in the right counters.
+//!
+//! A merchant may have its links written on its own subdomain (`link_host`, e.g.
+//! `https://go.banco.mx`, a CNAME to this deployment), so a bank's customer never sees a link on a
+//! domain that is not the bank's. Such a host is claimed for that merchant alone: a visit to it
+//! resolves only that merchant's links, so no one can bounce a bank's domain to another sender's
+//! target.
 
 use super::stats::{self, Milestone};
+use crate::parties::notification_settings;
 use crate::platform::error::AppError;
+use crate::platform::schema;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use chrono::{DateTime, Utc};
@@ -31,8 +39,27 @@ const BOTS: [&str; 12] = [
     "applebot",
 ];
 
-fn link_key(code: &str) -> Key {
-    Key::new(format!("LINK#{code}"), "LINK")
+/// Where a merchant's tracked links are written: its own link host, or this deployment's public URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkBase {
+    origin: String,
+}
+
+impl LinkBase {
+    /// The merchant's `link_host` when set (already checked when stored), else `public_url`.
+    pub fn new(link_host: Option<&str>, public_url: &str) -> Self {
+        Self {
+            origin: link_host
+                .unwrap_or(public_url)
+                .trim_end_matches('/')
+                .to_owned(),
+        }
+    }
+
+    /// The tracked link of a code.
+    pub fn url(&self, code: &str) -> String {
+        format!("{}/l/{code}", self.origin)
+    }
 }
 
 /// The stored link (global key).
@@ -43,7 +70,7 @@ pub fn link_item(
     notification: &str,
     now: DateTime<Utc>,
 ) -> Item {
-    Item::new(&link_key(code))
+    Item::new(&schema::link(code))
         .with("target", target)
         .with("merchant_id", merchant.as_str())
         .with("notification_id", notification)
@@ -67,19 +94,27 @@ pub struct Visit {
     pub counted: bool,
 }
 
-/// Resolves a code and counts a person's first click; `None` for unknown or expired codes.
+/// Resolves a code visited on `host` (the request's, without port) and counts a person's first
+/// click; `None` for unknown or expired codes, and for another merchant's code on a claimed link host.
 pub async fn visit(
     deps: &Deps,
     code: &str,
+    host: Option<&str>,
     user_agent: Option<&str>,
     head: bool,
 ) -> Result<Option<Visit>, AppError> {
     if code.is_empty() || code.len() > 64 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Ok(None);
     }
-    let Some(link) = deps.table.get(&link_key(code)).await? else {
+    let Some(link) = deps.table.get(&schema::link(code)).await? else {
         return Ok(None);
     };
+    if let Some(host) = host {
+        let owner = notification_settings::link_host_owner(deps.table.as_ref(), host).await?;
+        if owner.is_some_and(|o| link.get_s("merchant_id") != Some(o.as_str())) {
+            return Ok(None);
+        }
+    }
     let Some(target) = link.get_s("target").map(str::to_owned) else {
         return Ok(None);
     };
@@ -111,7 +146,7 @@ pub async fn visit(
     // The link's first click: a marker written only if absent, with the link counter in the same
     // transaction. Later clicks change nothing.
     let mut ops = vec![TxOp::Put {
-        item: Item::new(&Key::new(format!("LINK#{code}"), "CLICK"))
+        item: Item::new(&schema::link_click(code))
             .with("at", now.timestamp())
             .with(
                 "ttl",
@@ -121,10 +156,7 @@ pub async fn visit(
     }];
     for key in stats::counter_keys(&tag.template, tag.campaign.as_deref(), &tag.day) {
         ops.push(TxOp::Update {
-            key: Key::new(
-                crate::platform::schema::merchant_pk(&merchant, &key.pk),
-                key.sk,
-            ),
+            key: Key::new(schema::merchant_pk(&merchant, &key.pk), key.sk),
             update: Update::new().add("link_clicks", 1),
             condition: None,
         });

@@ -6,6 +6,7 @@
 //! The same idempotency key always names the same notification: a repeat answers the stored one, a
 //! different payload under a used key is refused.
 
+use super::links::LinkBase;
 use super::stats::{self, Milestone};
 use super::templates::{
     self, ButtonSpec, HeaderKind, ParamType, Rendered, TemplateCategory, TemplateDef,
@@ -228,7 +229,7 @@ pub fn draft(
     req: &NotificationRequest,
     template: Option<&TemplateDef>,
     id: String,
-    public_url: &str,
+    links_at: &LinkBase,
     now: DateTime<Utc>,
 ) -> Result<Draft, Vec<FieldError>> {
     let mut errors = Vec::new();
@@ -387,7 +388,7 @@ pub fn draft(
             Ok(Rendered::Text(t)) => body.push(BodyParameter::positional(t)),
             Ok(Rendered::Link(target)) => {
                 let code = link_code();
-                body.push(BodyParameter::positional(format!("{public_url}/l/{code}")));
+                body.push(BodyParameter::positional(links_at.url(&code)));
                 links.push((code, target));
             }
             Err(why) => errors.push(FieldError::new(
@@ -865,8 +866,9 @@ pub async fn accept(
         None
     };
     let id = notification_id(deps, &caller.merchant, req.idempotency_key.as_deref());
-    let draft = draft(&req, template.as_ref(), id, deps.config.public_url(), now)
-        .map_err(NotifyError::Invalid)?;
+    let settings = notification_settings::load(table).await?;
+    let links_at = LinkBase::new(settings.link_host.as_deref(), deps.config.public_url());
+    let draft = draft(&req, template.as_ref(), id, &links_at, now).map_err(NotifyError::Invalid)?;
     let phone = sending_number(caller, req.branch_id.as_deref()).await?;
     // A repeat of an accepted request answers the same, whatever the customer's state is now.
     if req.idempotency_key.is_some() {
@@ -878,7 +880,6 @@ pub async fn accept(
         }
     }
     let wa = whatsapp_settings::load(table).await?;
-    let settings = notification_settings::load(table).await?;
     if let Err(refusal) = check_recipient(table, &draft, &wa, &settings, now).await {
         count_refusal(table, &draft, &refusal).await;
         return Err(refusal);

@@ -100,7 +100,8 @@ pub enum ButtonSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply: Option<String>,
     },
-    /// A URL button approved as `{public_url}/l/{{1}}`: each notification gives its target and the
+    /// A URL button approved as `{link host}/l/{{1}}` (the merchant's `link_host`, else the public
+    /// URL): each notification gives its target and the
     /// customer's tap is counted before the redirect.
     Url { text: String },
 }

@@ -2,8 +2,10 @@
 //! daily caps, reminder timing and the attribution window.
 
 use crate::platform::error::{AppError, FieldError};
+use crate::platform::schema;
 use crate::platform::tenant::TenantTable;
-use mostrador_store::{Item, Key, Table};
+use crate::platform::urls::{check_link_host, host_of};
+use mostrador_store::{Condition, Item, Key, Table, TxOp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -36,6 +38,12 @@ pub struct NotificationSettings {
     /// wins; a bank whose regulator requires such alerts turns it on, and the "baja" confirmation
     /// then tells the customer so.
     pub security_alerts_after_opt_out: bool,
+    /// The origin of the merchant's own link subdomain (`https://go.banco.mx`, a CNAME to this
+    /// deployment): tracked links in notifications are written on it, so the customer sees the
+    /// sender's domain and never ours. The host is claimed for this merchant alone: links of
+    /// others are not served on it. None: links on the deployment's public URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_host: Option<String>,
 }
 
 impl Default for NotificationSettings {
@@ -48,6 +56,7 @@ impl Default for NotificationSettings {
             abandoned_cart_promotion: None,
             attribution_hours: 72,
             security_alerts_after_opt_out: false,
+            link_host: None,
         }
     }
 }
@@ -123,13 +132,83 @@ pub async fn load(table: &TenantTable) -> Result<NotificationSettings, AppError>
     }
 }
 
-/// Validates and stores the settings.
-pub async fn save(table: &TenantTable, settings: &NotificationSettings) -> Result<(), AppError> {
-    let errors = settings.problems();
+/// Validates and stores the settings (the link host written as its bare origin), claiming the link
+/// host for this merchant and releasing the one it replaces in the same transaction. `public_url`
+/// is the deployment's own, which no merchant may claim.
+pub async fn save(
+    table: &TenantTable,
+    mut settings: NotificationSettings,
+    public_url: &str,
+) -> Result<NotificationSettings, AppError> {
+    let mut errors = settings.problems();
+    let mut new_host = None;
+    if let Some(given) = settings.link_host.take() {
+        match check_link_host(&given) {
+            Ok(origin) => {
+                let host = host_of(&origin);
+                if host.is_some() && host == host_of(public_url) {
+                    errors.push(FieldError::new(
+                        "link_host",
+                        "this deployment's own host; give a subdomain of yours",
+                    ));
+                }
+                new_host = host;
+                settings.link_host = Some(origin);
+            }
+            Err(why) => errors.push(FieldError::new("link_host", why)),
+        }
+    }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let doc = serde_json::to_string(settings).map_err(|e| AppError::Internal(e.into()))?;
-    table.put(Item::new(&key()).with("doc", doc), None).await?;
-    Ok(())
+    let old_host = load(table).await?.link_host.as_deref().and_then(host_of);
+    let mine = || {
+        Condition::Or(vec![
+            Condition::NotExists,
+            Condition::Eq(
+                "merchant_id".into(),
+                table.merchant().as_str().to_owned().into(),
+            ),
+        ])
+    };
+    let mut platform = Vec::new();
+    if let Some(host) = &new_host {
+        platform.push(TxOp::Put {
+            item: Item::new(&schema::link_host_claim(host))
+                .with("merchant_id", table.merchant().as_str()),
+            condition: Some(mine()),
+        });
+    }
+    if let Some(old) = old_host.filter(|o| Some(o) != new_host.as_ref()) {
+        platform.push(TxOp::Delete {
+            key: schema::link_host_claim(&old),
+            condition: Some(mine()),
+        });
+    }
+    let doc = serde_json::to_string(&settings).map_err(|e| AppError::Internal(e.into()))?;
+    let ops = vec![TxOp::Put {
+        item: Item::new(&key()).with("doc", doc),
+        condition: None,
+    }];
+    match table.transact_with_platform(ops, platform).await {
+        Ok(()) => Ok(settings),
+        Err(e) if new_host.is_some() && e.failed_operations() == [1] => {
+            Err(AppError::Validation(vec![FieldError::new(
+                "link_host",
+                "already the link host of another account",
+            )]))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The merchant a link host (`go.banco.mx`) is claimed by, if any.
+pub async fn link_host_owner(
+    deps_table: &dyn Table,
+    host: &str,
+) -> Result<Option<String>, AppError> {
+    Ok(deps_table
+        .get(&schema::link_host_claim(host))
+        .await?
+        .and_then(|i| i.get_s("merchant_id").map(str::to_owned)))
 }

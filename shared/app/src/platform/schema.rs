@@ -423,6 +423,22 @@ pub fn record_kind(pk: &str) -> mostrador_core::privacy::RecordKind {
     }
 }
 
+/// A tracked link (platform-wide: the code is all a visitor has).
+pub fn link(code: &str) -> Key {
+    Key::new(format!("LINK#{code}"), "LINK")
+}
+
+/// The marker of a tracked link's first counted click.
+pub fn link_click(code: &str) -> Key {
+    Key::new(format!("LINK#{code}"), "CLICK")
+}
+
+/// The platform-wide claim of a link host (`go.banco.mx`) by one merchant: links are served on it
+/// only for that merchant, and no other merchant can claim it.
+pub fn link_host_claim(host: &str) -> Key {
+    Key::new(format!("LINKHOST#{host}"), "LINKHOST")
+}
+
 /// A staff member of the merchant's console (merchant item).
 pub fn staff_user(user_id: &str) -> Key {
     Key::new("STAFF", format!("USER#{user_id}"))
@@ -520,6 +536,12 @@ mod tests {
                 ("ALIAS#MX.1502576394655843", "CUSTOMER"),
             ),
             (staff_user("U1"), ("STAFF", "USER#U1")),
+            (link("Ab12"), ("LINK#Ab12", "LINK")),
+            (link_click("Ab12"), ("LINK#Ab12", "CLICK")),
+            (
+                link_host_claim("go.banco.mx"),
+                ("LINKHOST#go.banco.mx", "LINKHOST"),
+            ),
             (catalog_sync_state(), ("CATALOG_SYNC", "STATE")),
             (
                 conversation_note("521", 1_700_000_000_000, "N1"),

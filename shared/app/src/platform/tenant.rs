@@ -205,7 +205,20 @@ impl Table for TenantTable {
     }
 
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
-        let mut scoped = Vec::with_capacity(ops.len());
+        self.transact_with_platform(ops, Vec::new()).await
+    }
+}
+
+impl TenantTable {
+    /// One transaction of this merchant's items (`ops`, scoped as every write here) and of
+    /// platform-wide items (`platform`, written with the keys given, such as the claim of a link
+    /// host no other merchant may take). Failure reasons come in that order: `ops`, then `platform`.
+    pub async fn transact_with_platform(
+        &self,
+        ops: Vec<TxOp>,
+        platform: Vec<TxOp>,
+    ) -> Result<(), StoreError> {
+        let mut scoped = Vec::with_capacity(ops.len() + platform.len());
         for op in ops {
             scoped.push(match op {
                 TxOp::Put { item, condition } => {
@@ -243,6 +256,7 @@ impl Table for TenantTable {
                 }
             });
         }
+        scoped.extend(platform);
         self.inner.transact(scoped).await
     }
 }

@@ -24,6 +24,57 @@ pub fn check_target(s: &str) -> Result<(), String> {
     check_host(&url, Reach::PublicOnly)
 }
 
+/// A link host: the origin of a merchant's own subdomain that points at this deployment
+/// (`https://go.banco.mx`), on which tracked links are written so customers see the sender's domain.
+/// https, a domain name (never an address literal nor `localhost`), no port, path, query or
+/// credentials. Returns the origin lowercased, without a trailing slash or dot.
+pub fn check_link_host(s: &str) -> Result<String, String> {
+    let url =
+        Url::parse(s.trim()).map_err(|_| "an origin such as https://go.banco.mx".to_owned())?;
+    if url.scheme() != "https" {
+        return Err("an https origin (https://go.banco.mx)".into());
+    }
+    let Some(url::Host::Domain(host)) = url.host() else {
+        return Err("a domain name, not an address".into());
+    };
+    if is_localhost_name(&url) || !host.contains('.') {
+        return Err("a public domain name".into());
+    }
+    if url.port().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.path() != "/"
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err("only the origin (https://go.banco.mx), without port, path or query".into());
+    }
+    Ok(format!(
+        "https://{}",
+        host.trim_end_matches('.').to_ascii_lowercase()
+    ))
+}
+
+/// The host a request was made to (`Host` header), lowercased, without port or trailing dot.
+pub fn request_host(header: &str) -> Option<String> {
+    let header = header.trim();
+    let host = if header.starts_with('[') {
+        header.split_inclusive(']').next().unwrap_or(header)
+    } else {
+        header.split(':').next().unwrap_or(header)
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    (!host.is_empty()).then_some(host)
+}
+
+/// The host of an origin or URL (`https://go.banco.mx` → `go.banco.mx`).
+pub fn host_of(origin: &str) -> Option<String> {
+    Url::parse(origin)
+        .ok()?
+        .host_str()
+        .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+}
+
 /// A URL the platform will call: https on a public host; with the loopback allowance, also http or
 /// https to this machine.
 pub fn check_callable(url: &Url, reach: Reach) -> Result<(), String> {
@@ -145,6 +196,48 @@ mod tests {
         ] {
             assert!(check_target(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_link_host_is_a_bare_https_origin_on_a_domain() {
+        assert_eq!(
+            check_link_host("https://Go.Banco.MX/").as_deref(),
+            Ok("https://go.banco.mx")
+        );
+        assert_eq!(
+            check_link_host("https://links.banco.mx.").as_deref(),
+            Ok("https://links.banco.mx")
+        );
+        for bad in [
+            "http://go.banco.mx",
+            "https://go.banco.mx/l",
+            "https://go.banco.mx:8443",
+            "https://go.banco.mx/?x=1",
+            "https://user@go.banco.mx",
+            "https://10.0.0.1",
+            "https://[::1]",
+            "https://localhost",
+            "https://app.localhost",
+            "https://intranet",
+            "go.banco.mx",
+        ] {
+            assert!(check_link_host(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_request_host_drops_port_case_and_trailing_dot() {
+        assert_eq!(
+            request_host("Go.Banco.mx:443").as_deref(),
+            Some("go.banco.mx")
+        );
+        assert_eq!(request_host("go.banco.mx.").as_deref(), Some("go.banco.mx"));
+        assert_eq!(request_host("[::1]:3000").as_deref(), Some("[::1]"));
+        assert_eq!(request_host(""), None);
+        assert_eq!(
+            host_of("http://127.0.0.1:3000").as_deref(),
+            Some("127.0.0.1")
+        );
     }
 
     #[test]

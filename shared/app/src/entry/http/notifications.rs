@@ -252,8 +252,9 @@ async fn put_settings(
             )]));
         }
     }
-    notification_settings::save(&caller.table, &settings).await?;
-    Ok(Json(settings))
+    let saved =
+        notification_settings::save(&caller.table, settings, deps.config.public_url()).await?;
+    Ok(Json(saved))
 }
 
 fn wa(wa_id: &str) -> Result<String, AppError> {
@@ -390,7 +391,11 @@ async fn tracked_link(
     let agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
-    let visit = links::visit(&deps, &code, agent, method == Method::HEAD)
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::platform::urls::request_host);
+    let visit = links::visit(&deps, &code, host.as_deref(), agent, method == Method::HEAD)
         .await?
         .ok_or_else(|| AppError::NotFound("link".into()))?;
     Ok((
