@@ -24,7 +24,7 @@ pub use choice::Choice;
 pub use machine::{order_number, step};
 pub use reply::{limits, Button, Reply, Row, Section};
 pub use texts::Texts;
-pub use understand::asks_for_invoice;
+pub use understand::{asks_for_invoice, changes_consent};
 
 use crate::catalog::Product;
 use crate::money::Centavos;

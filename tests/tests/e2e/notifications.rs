@@ -1516,3 +1516,210 @@ mod link_host {
     use super::*;
     on_both_engines!(links_go_out_on_the_fintechs_own_domain_and_serve_only_its_codes);
 }
+
+/// A bank's own bot answers "saldo": with `bot_bridge` on, a message no notification takes reaches
+/// the bank as a signed `message.received` event instead of the shop assistant, and the bank
+/// answers with `POST /v1/messages` (an idempotency key makes its retry the same message). Consent
+/// changes and a conversation a person has taken stay with mostrador.
+async fn the_fintechs_own_bot_answers_through_the_bridge(engine: Engine) {
+    let f = fintech(engine, noon()).await;
+    f.consent(CUSTOMER, false).await;
+    let bridge = json!({ "privacy_notice_url": "https://banco-tepeyac.mx/aviso-de-privacidad", "bot_bridge": true });
+    let (s, body) = f
+        .call(Method::PUT, "/v1/settings/notifications", bridge.clone())
+        .await;
+    assert_eq!(s, 422, "no webhook yet: {body}");
+    assert!(body.to_string().contains("webhook"), "{body}");
+    let bank = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/bot"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&bank)
+        .await;
+    let m = MerchantId::try_from(f.merchant.clone()).expect("id");
+    let endpoint = hooks::configure(&f.app.deps, &m, &format!("{}/bot", bank.uri()))
+        .await
+        .expect("webhook endpoint");
+    let (s, body) = f
+        .call(Method::PUT, "/v1/settings/notifications", bridge)
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["bot_bridge"], true);
+    let events = || async {
+        let mut out = Vec::new();
+        for r in bank.received_requests().await.expect("requests") {
+            let header = r
+                .headers
+                .get("x-mostrador-signature")
+                .and_then(|v| v.to_str().ok())
+                .expect("signed")
+                .to_owned();
+            assert!(
+                hooks::verify(&endpoint.secret, &header, &r.body, f.clock.now_secs()),
+                "a signature the bank can check"
+            );
+            out.push(serde_json::from_slice::<Value>(&r.body).expect("json"));
+        }
+        out
+    };
+
+    f.customer_says(json!({ "type": "text", "text": { "body": "saldo" } }))
+        .await;
+    let sent = f.drain_outbound().await;
+    assert!(
+        texts(&sent).is_empty(),
+        "the shop assistant says nothing: {sent:?}"
+    );
+    let got = events().await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    let event = &got[0];
+    assert_eq!(event["type"], "message.received");
+    assert_eq!(event["data"]["text"], "saldo");
+    assert_eq!(event["data"]["type"], "text");
+    assert_eq!(event["data"]["wa_id"], CUSTOMER_ID);
+    assert_eq!(event["data"]["branch_id"], f.branch.as_str());
+    assert_eq!(event["data"]["profile_name"], "Mariana López");
+    assert_eq!(event["data"]["message"]["text"]["body"], "saldo");
+    assert_eq!(
+        event["data"]["window_closes_at"],
+        f.clock.now_secs() + 24 * 3600
+    );
+
+    // The bank answers inside the window; its retry is the same message, sent once.
+    let answer = json!({ "branch_id": f.branch, "to": CUSTOMER_ID, "idempotency_key": "saldo-1",
+        "message": { "type": "text", "text": { "body": "Tu saldo disponible es $12,480.50" } } });
+    let (s, first) = f.call(Method::POST, "/v1/messages", answer.clone()).await;
+    assert_eq!(s, 202, "{first}");
+    let (s, again) = f.call(Method::POST, "/v1/messages", answer.clone()).await;
+    assert_eq!(s, 200, "{again}");
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["replayed"], true);
+    let mut other = answer.clone();
+    other["message"]["text"]["body"] = json!("Otro texto");
+    let (s, body) = f.call(Method::POST, "/v1/messages", other).await;
+    assert_eq!(s, 409, "{body}");
+    let sent = f.drain_outbound().await;
+    assert_eq!(
+        texts(&sent),
+        vec!["Tu saldo disponible es $12,480.50".to_owned()]
+    );
+
+    // A person takes the chat (the fraud alert's "no fui yo"): what follows stays with them.
+    let (s, alert) = f
+        .call(Method::POST, "/v1/notifications", fraud_alert(CUSTOMER))
+        .await;
+    assert_eq!(s, 202, "{alert}");
+    let id = alert["id"].as_str().expect("id").to_owned();
+    f.drain_outbound().await;
+    f.customer_says(json!({ "type": "text", "text": { "body": "no fui yo" },
+        "context": { "from": "5215550000000", "id": format!("sandbox.{id}") } }))
+        .await;
+    f.drain_outbound().await;
+    f.customer_says(json!({ "type": "text", "text": { "body": "sigo esperando" } }))
+        .await;
+    f.drain_outbound().await;
+    let kinds: Vec<String> = events()
+        .await
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!["message.received", "notification.reply"],
+        "nothing forwarded while a person has the chat"
+    );
+    // "baja" is recorded and confirmed here, never left to the bank's bot.
+    let release = f
+        .app
+        .as_merchant(
+            &f.key,
+            Method::POST,
+            &format!("/v1/conversations/{CUSTOMER_ID}/release"),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert!(release.status().is_success(), "{:?}", release.text().await);
+    f.drain_outbound().await;
+    f.customer_says(json!({ "type": "text", "text": { "body": "BAJA" } }))
+        .await;
+    let sent = f.drain_outbound().await;
+    assert!(
+        texts(&sent).iter().any(|t| t.contains("alta")),
+        "the opt-out is confirmed with how to undo it: {sent:?}"
+    );
+    assert_eq!(events().await.len(), 2, "the opt-out is not forwarded");
+    f.app.stop().await;
+}
+
+/// README's saldo bot (`examples/saldo_bot.py`, standard-library Python) run as a bank would run
+/// it: it checks the event's signature and answers from its own data through `POST /v1/messages`
+/// (keyed by the event id, whose replay the test above shows is sent once).
+async fn the_readme_saldo_bot_answers_a_customer(engine: Engine) {
+    // The bot checks signatures against its own clock: the stack runs at the real time.
+    let f = fintech(engine, Utc::now()).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let m = MerchantId::try_from(f.merchant.clone()).expect("id");
+    let endpoint = hooks::configure(&f.app.deps, &m, &format!("http://127.0.0.1:{port}/"))
+        .await
+        .expect("webhook endpoint");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/saldo_bot.py");
+    let mut bot = std::process::Command::new("python3")
+        .arg(script)
+        .args(["--port", &port.to_string(), "--api", &f.app.url])
+        .args(["--key", &f.key, "--secret", &endpoint.secret])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs the bot");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut out = std::io::BufReader::new(bot.stdout.take().expect("stdout"));
+    let bot = Kill(bot);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).expect("the bot starts");
+    assert!(line.contains("saldo bot on"), "{line}");
+    let (s, body) = f
+        .call(
+            Method::PUT,
+            "/v1/settings/notifications",
+            json!({ "bot_bridge": true }),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    f.customer_says(json!({ "type": "text", "text": { "body": "Saldo porfa" } }))
+        .await;
+    // The event goes out; the bot answers while it is delivered, and its answer follows.
+    let sent = f.drain_outbound().await;
+    assert_eq!(
+        texts(&sent),
+        vec!["Tu saldo disponible es $12,480.50.".to_owned()],
+        "{sent:?}"
+    );
+    f.customer_says(json!({ "type": "text", "text": { "body": "y mis movimientos?" } }))
+        .await;
+    let sent = f.drain_outbound().await;
+    let answers = texts(&sent);
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert!(
+        answers[0].starts_with("Tus últimos movimientos:") && answers[0].contains("-$125.00"),
+        "{answers:?}"
+    );
+    drop(bot);
+    f.app.stop().await;
+}
+
+mod bridge {
+    use super::*;
+    on_both_engines!(
+        the_fintechs_own_bot_answers_through_the_bridge,
+        the_readme_saldo_bot_answers_a_customer
+    );
+}

@@ -114,6 +114,9 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
             // An answer to a notification (a quick reply, "no fui yo", a KYC document) runs the
             // template's actions; anything else goes to the conversation unchanged.
             let answered = crate::notifications::replies::intercept(deps, &msg).await?;
+            // A merchant with its own bot gets what is left (consent changes and a conversation a
+            // person has stay here); the event's id is the wamid's, so a retry is one event.
+            let answered = answered || crate::notifications::bridge::forward(deps, &msg).await?;
             // The conversation answers; its replies and orders are keyed by the wamid, so a retry
             // after a failure here repeats nothing already done.
             if !answered {

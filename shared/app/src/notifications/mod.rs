@@ -9,6 +9,7 @@
 //! (`schema::report_counters`: per template and per campaign, sort key the day) — each in the same conditional
 //! write that records the event, so a redelivery never counts twice.
 
+pub mod bridge;
 pub mod bulk;
 pub mod links;
 pub mod replies;

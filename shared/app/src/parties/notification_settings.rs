@@ -44,6 +44,12 @@ pub struct NotificationSettings {
     /// others are not served on it. None: links on the deployment's public URL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link_host: Option<String>,
+    /// The merchant's own bot answers its customers: messages that no notification takes (quick
+    /// replies, keywords, KYC documents) go to the merchant's webhook as signed `message.received`
+    /// events instead of the shop assistant, and the merchant answers with `POST /v1/messages`.
+    /// Consent changes ("baja", "alta") are still recorded and confirmed here, and a conversation a
+    /// person has taken stays with that person. Needs a webhook (`PUT /v1/settings/webhook`).
+    pub bot_bridge: bool,
 }
 
 impl Default for NotificationSettings {
@@ -57,6 +63,7 @@ impl Default for NotificationSettings {
             attribution_hours: 72,
             security_alerts_after_opt_out: false,
             link_host: None,
+            bot_bridge: false,
         }
     }
 }

@@ -2408,3 +2408,28 @@ mod promotions {
         assert_eq!(step.state, cart(vec![line(CEPILLO, 2)], 9_100));
     }
 }
+
+#[test]
+fn consent_changes_are_told_apart_from_everything_else_a_bot_may_answer() {
+    for yes in [
+        "baja",
+        "BAJA",
+        "stop",
+        "ya no me manden mensajes",
+        "baja promociones",
+        "alta",
+        "alta promociones",
+    ] {
+        assert!(super::changes_consent(yes), "{yes}");
+    }
+    for no in [
+        "saldo",
+        "cuál es mi saldo?",
+        "quiero bajar de peso",
+        "mi tarjeta no pasa",
+        "promociones?",
+        "hola",
+    ] {
+        assert!(!super::changes_consent(no), "{no}");
+    }
+}

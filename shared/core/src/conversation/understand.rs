@@ -1630,6 +1630,13 @@ pub(crate) fn search_query(text: &str) -> String {
 }
 
 /// Opt-out or opt-in; the only texts that act while a person has the conversation.
+/// Whether a message changes the customer's consent ("baja", "alta", "baja promociones"...): such
+/// messages are always answered by mostrador (recorded and confirmed), whoever else holds the
+/// conversation — a person, or a merchant's own bot.
+pub fn changes_consent(text: &str) -> bool {
+    consent(text).is_some()
+}
+
 pub(crate) fn consent(text: &str) -> Option<Intent> {
     let norm = normalize(text);
     let words: Vec<&str> = norm.split(' ').filter(|w| !w.is_empty()).collect();

@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use mostrador_core::phone::customer_id;
 use mostrador_queue::OutgoingMessage;
+use mostrador_store::idempotency::{IdempotencyError, Outcome};
 use mostrador_store::{Query as TableQuery, Table};
 use mostrador_whatsapp::client::{Content, OutgoingMessage as CloudMessage};
 use serde::Deserialize;
@@ -61,6 +62,10 @@ struct SendRequest {
     category: Category,
     /// A Cloud API message body (`type` and its object), e.g. `{"type":"text","text":{"body":"Hola"}}`.
     message: Value,
+    /// Makes a retried request the same message (also the `Idempotency-Key` header): sent once,
+    /// answered 200 with the same id; the key with a different message is refused (409).
+    #[serde(default)]
+    idempotency_key: Option<String>,
 }
 
 fn service() -> Category {
@@ -70,8 +75,15 @@ fn service() -> Category {
 async fn send(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
-    Json(req): Json<SendRequest>,
+    headers: axum::http::HeaderMap,
+    Json(mut req): Json<SendRequest>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
+    if req.idempotency_key.is_none() {
+        req.idempotency_key = headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+    }
     caller.check_branch(&req.branch_id)?;
     let branch = merchants::get_branch(&caller.table, &req.branch_id)
         .await?
@@ -107,11 +119,83 @@ async fn send(
     if req.category != Category::Service && !matches!(message.content, Content::Template(_)) {
         return Err(AppError::Validation(vec![FieldError::new("category", "business-initiated messages must be templates; use `service` for replies in the conversation")]));
     }
+    let Some(key) = req.idempotency_key.clone() else {
+        let id = new_id(&deps);
+        return queue_and_log(
+            &deps,
+            &caller,
+            (&req.branch_id, req.category),
+            id,
+            phone_number_id,
+            message,
+        )
+        .await
+        .map(|v| (StatusCode::ACCEPTED, Json(v)));
+    };
+    if key.is_empty() || key.len() > 200 {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "idempotency_key",
+            "1-200 characters",
+        )]));
+    }
+    let id = keyed_message_id(&caller.merchant, &key);
+    let fingerprint = serde_json::to_vec(&json!({
+        "branch_id": req.branch_id, "category": req.category, "message": message,
+    }))
+    .map_err(|e| AppError::Internal(e.into()))?;
+    let deadline = deps.clock.now_ms() + 60_000;
+    let outcome = deps
+        .idempotency
+        .run("api-message", &id, &fingerprint, deadline, || {
+            queue_and_log(
+                &deps,
+                &caller,
+                (&req.branch_id, req.category),
+                id.clone(),
+                phone_number_id,
+                message,
+            )
+        })
+        .await;
+    match outcome {
+        Ok(Outcome::Fresh(v)) => Ok((StatusCode::ACCEPTED, Json(v))),
+        Ok(Outcome::Replayed(mut v)) => {
+            v["replayed"] = json!(true);
+            Ok((StatusCode::OK, Json(v)))
+        }
+        Err(IdempotencyError::Effect(e)) => Err(e),
+        Err(IdempotencyError::PayloadMismatch) => Err(AppError::Conflict(
+            "this idempotency_key was used for a different message".into(),
+        )),
+        Err(IdempotencyError::InProgress) => Err(AppError::Unavailable(
+            "a request with this idempotency_key is still being handled; retry".into(),
+        )),
+        Err(IdempotencyError::Store(e)) => Err(e.into()),
+        Err(IdempotencyError::Corrupt(why)) => Err(AppError::Internal(anyhow::anyhow!(why))),
+    }
+}
+
+/// The message id of a merchant's idempotency key (hex, so never a notification's `ntf` id).
+fn keyed_message_id(merchant: &crate::platform::tenant::MerchantId, key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = hex::encode(Sha256::digest(format!("{merchant}:{key}").as_bytes()));
+    format!("msg{}", &digest[..26])
+}
+
+/// Queues the message and logs it in the conversation; the answer's body.
+async fn queue_and_log(
+    deps: &Deps,
+    caller: &merchants::Caller,
+    (branch_id, category): (&str, Category),
+    id: String,
+    phone_number_id: String,
+    message: CloudMessage,
+) -> Result<Value, AppError> {
     let envelope = OutboundEnvelope {
-        id: new_id(&deps),
+        id,
         merchant_id: caller.merchant.to_string(),
         phone_number_id,
-        category: req.category,
+        category,
         kind: None,
         message,
     };
@@ -120,7 +204,7 @@ async fn send(
         .outbound
         .send(
             OutgoingMessage::new(body)
-                .group(to)
+                .group(envelope.message.to.clone())
                 .dedup(envelope.id.clone()),
         )
         .await?;
@@ -128,7 +212,7 @@ async fn send(
     let message =
         serde_json::to_string(&envelope.message).map_err(|e| AppError::Internal(e.into()))?;
     conversation::log_message(
-        &deps,
+        deps,
         &caller.table,
         &conversation::LogEntry {
             wa_id: &envelope.message.to,
@@ -137,15 +221,12 @@ async fn send(
             id: &envelope.id,
             direction: "out",
             phone_number_id: &envelope.phone_number_id,
-            branch_id: Some(req.branch_id.as_str()),
+            branch_id: Some(branch_id),
         },
         &message,
     )
     .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "id": envelope.id, "status": "queued" })),
-    ))
+    Ok(json!({ "id": envelope.id, "status": "queued" }))
 }
 
 async fn message_status(

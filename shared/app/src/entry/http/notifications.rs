@@ -252,6 +252,16 @@ async fn put_settings(
             )]));
         }
     }
+    if settings.bot_bridge
+        && crate::parties::hooks::configured_url(&deps, &caller.merchant)
+            .await?
+            .is_none()
+    {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "bot_bridge",
+            "needs your webhook first (PUT /v1/settings/webhook): messages go there",
+        )]));
+    }
     let saved =
         notification_settings::save(&caller.table, settings, deps.config.public_url()).await?;
     Ok(Json(saved))
