@@ -77,8 +77,16 @@ fn fraud_alert(to: &str) -> Value {
 }
 
 async fn fintech(engine: Engine, at: chrono::DateTime<Utc>) -> Fintech {
+    fintech_with(engine, at, &[]).await
+}
+
+async fn fintech_with(
+    engine: Engine,
+    at: chrono::DateTime<Utc>,
+    extra: &[(&str, &str)],
+) -> Fintech {
     let clock = FixedClock::at(at);
-    let app = TestApp::spawn_with(
+    let app = TestApp::spawn_full(
         engine,
         Arc::new(clock.clone()),
         Options {
@@ -86,6 +94,7 @@ async fn fintech(engine: Engine, at: chrono::DateTime<Utc>) -> Fintech {
             scheduler: false,
             ..Default::default()
         },
+        extra,
     )
     .await;
     let (merchant, key) = app.merchant("Banco Tepeyac").await;
@@ -1722,4 +1731,183 @@ mod bridge {
         the_fintechs_own_bot_answers_through_the_bridge,
         the_readme_saldo_bot_answers_a_customer
     );
+}
+
+/// A KYC document sent without quoting is matched to the latest KYC request, even when a fraud
+/// alert came after it; it is stored, fetched through a signed link that expires, and deleted
+/// with its file when the merchant's retention ends.
+async fn a_kyc_document_is_matched_stored_and_fetched_through_a_short_lived_link(engine: Engine) {
+    use sha2::Digest;
+    let graph = MockServer::start().await;
+    let base = graph.uri();
+    let f = fintech_with(
+        engine,
+        noon(),
+        &[("MOSTRADOR_GRAPH_API_BASE", base.as_str())],
+    )
+    .await;
+    let r = f
+        .app
+        .as_merchant(&f.key, Method::PUT, "/v1/settings/whatsapp")
+        .json(&json!({ "access_token": "EAAG-test-token-0123456789abcdef" }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    for (n, wamid) in [
+        (1, "wamid.out.kyc"),
+        (2, "wamid.out.alert"),
+        (99, "wamid.out.x"),
+    ] {
+        Mock::given(method("POST"))
+            .and(wiremock::matchers::path_regex(r"/messages$"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "messaging_product": "whatsapp", "contacts": [{ "input": CUSTOMER, "wa_id": CUSTOMER_ID }],
+                "messages": [{ "id": wamid }] })))
+            .up_to_n_times(if n == 99 { 100 } else { 1 })
+            .mount(&graph)
+            .await;
+    }
+    let photo: Vec<u8> = b"\xff\xd8\xff\xe0 INE frente".to_vec();
+    let digest = hex::encode(sha2::Sha256::digest(&photo));
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(r"^/v[0-9.]+/MEDIA777$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "messaging_product": "whatsapp", "url": format!("{base}/download/MEDIA777"),
+            "mime_type": "image/jpeg", "sha256": digest, "file_size": photo.len(), "id": "MEDIA777" })))
+        .mount(&graph)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/download/MEDIA777"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(photo.clone()))
+        .mount(&graph)
+        .await;
+    let bank = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&bank)
+        .await;
+    let m = MerchantId::try_from(f.merchant.clone()).expect("id");
+    hooks::configure(&f.app.deps, &m, &format!("{}/events", bank.uri()))
+        .await
+        .expect("webhook");
+    f.consent(CUSTOMER, false).await;
+    let kyc = json!({ "name": "kyc_pendiente", "category": "utility", "body": [{ "name": "nombre", "type": "text" }] });
+    assert_eq!(f.call(Method::POST, "/v1/templates", kyc).await.0, 201);
+    let (s, request) = f
+        .call(
+            Method::POST,
+            "/v1/notifications",
+            json!({ "to": CUSTOMER, "template": "kyc_pendiente", "kind": "kyc_reminder", "parameters": ["Mariana"] }),
+        )
+        .await;
+    assert_eq!(s, 202, "{request}");
+    let kyc_id = request["id"].as_str().expect("id").to_owned();
+    f.drain_outbound().await;
+    f.clock.advance(chrono::Duration::minutes(5));
+    let (s, alert) = f
+        .call(Method::POST, "/v1/notifications", fraud_alert(CUSTOMER))
+        .await;
+    assert_eq!(s, 202, "{alert}");
+    f.drain_outbound().await;
+
+    // The photo comes without quoting anything, after the fraud alert.
+    f.clock.advance(chrono::Duration::minutes(5));
+    f.customer_says(json!({ "type": "image", "image": {
+        "id": "MEDIA777", "mime_type": "image/jpeg", "sha256": digest, "caption": "INE" } }))
+        .await;
+    f.drain_outbound().await;
+    let events: Vec<Value> = bank
+        .received_requests()
+        .await
+        .expect("requests")
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).expect("json"))
+        .filter(|e: &Value| e["type"] == "notification.document")
+        .collect();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["data"]["notification_id"], kyc_id.as_str());
+    assert_eq!(events[0]["data"]["matched_by"], "latest");
+    let doc_id = events[0]["data"]["document_id"]
+        .as_str()
+        .expect("document id")
+        .to_owned();
+
+    let (s, doc) = f
+        .call(Method::GET, &format!("/v1/documents/{doc_id}"), Value::Null)
+        .await;
+    assert_eq!(s, 200, "{doc}");
+    assert_eq!(doc["notification_id"], kyc_id.as_str());
+    assert_eq!(doc["customer"], CUSTOMER_ID);
+    assert_eq!(doc["mime_type"], "image/jpeg");
+    assert!(doc.get("blob_key").is_none(), "storage keys stay inside");
+    let url = doc["url"].as_str().expect("a link").to_owned();
+    let local = format!(
+        "{}{}",
+        f.app.url,
+        &url[url.find("/files/").expect("a file link")..]
+    );
+    let file = f.app.http.get(&local).send().await.expect("send");
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.headers()["content-type"], "image/jpeg");
+    assert_eq!(file.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(file.bytes().await.expect("bytes").to_vec(), photo);
+    f.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(
+        f.app.http.get(&local).send().await.expect("send").status(),
+        404,
+        "the link expires"
+    );
+    assert_eq!(
+        f.call(Method::GET, "/v1/documents/doc_0000", Value::Null)
+            .await
+            .0,
+        404
+    );
+
+    // The customer's data export carries the document and its file.
+    let (s, export) = f
+        .call(
+            Method::GET,
+            &format!("/v1/customers/{CUSTOMER_ID}/data"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 200, "{export}");
+    assert!(
+        export["documents"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|d| d["bytes"] == photo.len())),
+        "{export}"
+    );
+    // The merchant's retention (180 days by default) ends: record and file are deleted.
+    let expires = doc["expires_at"].as_i64().expect("expiry");
+    assert!(expires >= f.clock.now_secs() + 179 * 86_400, "{doc}");
+    f.clock
+        .advance(chrono::Duration::seconds(expires - f.clock.now_secs() + 1));
+    let run = jobs::run(
+        &f.app.deps,
+        Job::DueNotifications,
+        f.clock.now_ms() + 60_000,
+    )
+    .await
+    .expect("job");
+    assert_eq!(run.processed, 1, "{run:?}");
+    assert_eq!(
+        f.call(Method::GET, &format!("/v1/documents/{doc_id}"), Value::Null)
+            .await
+            .0,
+        404
+    );
+    let blob = format!("merchants/{}/media/MEDIA777", f.merchant);
+    assert!(
+        f.app.deps.blobs.get(&blob).await.expect("blobs").is_none(),
+        "the file is gone too"
+    );
+    f.app.stop().await;
+}
+
+mod documents {
+    use super::*;
+    on_both_engines!(a_kyc_document_is_matched_stored_and_fetched_through_a_short_lived_link);
 }

@@ -163,6 +163,15 @@ async fn process(deps: &Deps, entry: &Item) -> Result<bool, anyhow::Error> {
                 .await
                 .map_err(|e| anyhow::anyhow!(e.to_string()))?;
         }
+        DueAction::ForgetDocument {
+            merchant_id,
+            document_id,
+        } => {
+            let merchant = MerchantId::try_from(merchant_id).map_err(|e| anyhow::anyhow!(e))?;
+            crate::notifications::documents::forget(deps, &merchant, &document_id)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+        }
         DueAction::RetryPaymentLink {
             merchant_id,
             order_id,

@@ -9,69 +9,15 @@ use crate::parties::tell::{tell, DocumentHeader, Message, Notice, Template};
 use crate::platform::error::AppError;
 use crate::platform::tenant::MerchantId;
 use crate::platform::Deps;
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// How long a document link works (Meta downloads it within minutes; customers may reopen it).
 pub const LINK_TTL_SECS: i64 = 7 * 24 * 3600;
 /// The template that carries an invoice outside the 24-hour window (document header: the PDF).
 pub const INVOICE_TEMPLATE: &str = "mostrador_factura";
 
-#[derive(Serialize, Deserialize)]
-struct FileClaim {
-    /// Blob key.
-    k: String,
-    /// File name for the download.
-    f: String,
-    /// Expiry, unix seconds.
-    e: i64,
-}
-
-fn signing_key(deps: &Deps) -> Vec<u8> {
-    Sha256::digest(format!("mostrador-files:{}", deps.config.admin_key.expose()).as_bytes())
-        .to_vec()
-}
-
-fn mac(deps: &Deps, payload: &str) -> String {
-    let mut m = Hmac::<Sha256>::new_from_slice(&signing_key(deps))
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    m.update(payload.as_bytes());
-    hex::encode(m.finalize().into_bytes())
-}
-
-/// A signed URL for a stored file.
+/// A signed URL for a stored file (see [`crate::platform::files`]), for [`LINK_TTL_SECS`].
 pub fn link(deps: &Deps, blob: &str, filename: &str) -> Result<String, AppError> {
-    let claim = FileClaim {
-        k: blob.to_owned(),
-        f: filename.to_owned(),
-        e: deps.clock.now_secs() + LINK_TTL_SECS,
-    };
-    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(serde_json::to_vec(&claim).map_err(|e| AppError::Internal(e.into()))?);
-    Ok(format!(
-        "{}/files/{payload}.{}",
-        deps.config.public_url(),
-        mac(deps, &payload)
-    ))
-}
-
-/// The file a token names, if the token is authentic and not expired: (blob key, file name).
-pub fn resolve(deps: &Deps, token: &str) -> Option<(String, String)> {
-    let (payload, sig) = token.split_once('.')?;
-    let expected = mac(deps, payload);
-    if !bool::from(subtle::ConstantTimeEq::ct_eq(
-        sig.as_bytes(),
-        expected.as_bytes(),
-    )) {
-        return None;
-    }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
-    let claim: FileClaim = serde_json::from_slice(&bytes).ok()?;
-    (claim.e >= deps.clock.now_secs()).then_some((claim.k, claim.f))
+    crate::platform::files::link(deps, blob, filename, LINK_TTL_SECS)
 }
 
 /// The file names customers see: `Factura-A-12.pdf`.

@@ -11,6 +11,7 @@
 
 pub mod bridge;
 pub mod bulk;
+pub mod documents;
 pub mod links;
 pub mod replies;
 pub mod send;

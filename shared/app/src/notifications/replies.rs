@@ -49,6 +49,10 @@ pub async fn intercept(deps: &Deps, msg: &InboundEnvelope) -> Result<bool, AppEr
     let tag = match quoted {
         Some(t) => Some(t),
         None if matches!(trigger, Trigger::Other) => None,
+        // A document answers the latest KYC request, even when other notifications came after it.
+        None if matches!(trigger, Trigger::Document(_)) => {
+            recent_where(deps, &table, &msg.wa_id, |t| t.kind == KYC_REQUEST).await?
+        }
         None => recent_notification(deps, &table, &msg.wa_id).await?,
     };
     let Some(tag) = tag else {
@@ -59,10 +63,7 @@ pub async fn intercept(deps: &Deps, msg: &InboundEnvelope) -> Result<bool, AppEr
     let now = deps.clock.now();
     match trigger {
         Trigger::Document(media) => {
-            if !quoting && tag.kind != "kyc_reminder" {
-                return Ok(false);
-            }
-            document(deps, &merchant, &table, msg, &tag, media).await?;
+            document(deps, &merchant, &table, msg, &tag, media, quoting).await?;
             Ok(true)
         }
         Trigger::Payload(payload) => {
@@ -141,11 +142,24 @@ async fn quoted_notification(table: &TenantTable, wamid: &str) -> Result<Option<
     }
 }
 
+/// The kind of notification a document answers when it quotes none.
+pub const KYC_REQUEST: &str = "kyc_reminder";
+
 /// The latest notification sent to the customer within the attribution window.
 pub async fn recent_notification(
     deps: &Deps,
     table: &TenantTable,
     wa_id: &str,
+) -> Result<Option<Tag>, AppError> {
+    recent_where(deps, table, wa_id, |_| true).await
+}
+
+/// The latest notification sent to the customer within the attribution window that `fits`.
+async fn recent_where(
+    deps: &Deps,
+    table: &TenantTable,
+    wa_id: &str,
+    fits: impl Fn(&Tag) -> bool,
 ) -> Result<Option<Tag>, AppError> {
     let settings = crate::parties::notification_settings::load(table).await?;
     let now_ms = deps.clock.now_ms();
@@ -158,7 +172,7 @@ pub async fn recent_notification(
                     format!("NOTIF#{now_ms:013}~"),
                 ))
                 .backward()
-                .limit(5),
+                .limit(25),
         )
         .await?;
     for pointer in &page.items {
@@ -167,7 +181,7 @@ pub async fn recent_notification(
         };
         if let Some(tag) = stats::tag(table, id).await? {
             // Only notifications that went out (a scheduled or refused one was never seen).
-            if tag.sent_at.is_some() {
+            if tag.sent_at.is_some() && fits(&tag) {
                 return Ok(Some(tag));
             }
         }
@@ -256,6 +270,7 @@ async fn document(
     msg: &InboundEnvelope,
     tag: &Tag,
     media: webhook::Media,
+    quoted: bool,
 ) -> Result<(), AppError> {
     // Meta's download URL lives five minutes: store the file now. In sandbox mode (no token) there
     // is nothing to download; the upload is still recorded and reported.
@@ -267,6 +282,20 @@ async fn document(
         }
         Err(e) => return Err(e),
     };
+    let doc = super::documents::record(
+        deps,
+        table,
+        tag,
+        super::documents::Received {
+            wamid: &msg.wamid,
+            phone_number_id: &msg.phone_number_id,
+            media: &media,
+            stored: stored.as_ref(),
+            quoted,
+            received_at: msg.timestamp,
+        },
+    )
+    .await?;
     let now = deps.clock.now();
     stats::mark(table, tag, Milestone::Replied, now, &[]).await?;
     let first = stats::mark(table, tag, Milestone::Documented, now, &[]).await?;
@@ -275,6 +304,8 @@ async fn document(
         id: format!("notification.document:{}", msg.wamid),
         kind: "notification.document".into(),
         data: json!({
+            "document_id": doc.id,
+            "matched_by": doc.matched_by,
             "notification_id": tag.id,
             "template": tag.template,
             "kind": tag.kind,

@@ -89,6 +89,11 @@ pub enum DueAction {
     },
     /// Push the merchant's products, prices and availability to its Meta catalog.
     SyncCatalog { merchant_id: String },
+    /// Delete a document a customer sent (its record and file) when the merchant's retention ends.
+    ForgetDocument {
+        merchant_id: String,
+        document_id: String,
+    },
     /// Ask the payment provider again for the link of an order it failed at confirmation.
     RetryPaymentLink {
         merchant_id: String,

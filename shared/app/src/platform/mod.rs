@@ -6,6 +6,7 @@ pub mod config;
 pub mod deps;
 pub mod due;
 pub mod error;
+pub mod files;
 pub mod records;
 pub mod schema;
 pub mod sealed;

@@ -423,6 +423,11 @@ pub fn record_kind(pk: &str) -> mostrador_core::privacy::RecordKind {
     }
 }
 
+/// A document a customer sent back to a notification (a KYC request), by its id.
+pub fn document(id: &str) -> Key {
+    Key::new("DOCUMENTS", format!("DOC#{id}"))
+}
+
 /// A tracked link (platform-wide: the code is all a visitor has).
 pub fn link(code: &str) -> Key {
     Key::new(format!("LINK#{code}"), "LINK")
@@ -537,6 +542,7 @@ mod tests {
             ),
             (staff_user("U1"), ("STAFF", "USER#U1")),
             (link("Ab12"), ("LINK#Ab12", "LINK")),
+            (document("doc1"), ("DOCUMENTS", "DOC#doc1")),
             (link_click("Ab12"), ("LINK#Ab12", "CLICK")),
             (
                 link_host_claim("go.banco.mx"),

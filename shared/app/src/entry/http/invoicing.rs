@@ -347,6 +347,7 @@ fn attachment(body: Vec<u8>, content_type: &str, name: &str) -> Response {
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{safe}\""),
             ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
         ],
         Body::from(body),
     )
@@ -406,8 +407,8 @@ async fn retry(
 
 /// A signed document link (what WhatsApp downloads); anything else is a 404.
 async fn file(State(deps): State<Deps>, Path(token): Path<String>) -> Result<Response, AppError> {
-    let (key, name) =
-        documents::resolve(&deps, &token).ok_or_else(|| AppError::NotFound("file".into()))?;
+    let (key, name) = crate::platform::files::resolve(&deps, &token)
+        .ok_or_else(|| AppError::NotFound("file".into()))?;
     let blob = match deps.blobs.get(&key).await {
         Ok(Some(blob)) => blob,
         // A key the store refuses (`..`, absolute) names no file: 404, never 500.
@@ -419,12 +420,6 @@ async fn file(State(deps): State<Deps>, Path(token): Path<String>) -> Result<Res
         }
         Err(e) => return Err(AppError::Internal(e.into())),
     };
-    let content_type = if name.ends_with(".pdf") {
-        "application/pdf"
-    } else if name.ends_with(".zip") {
-        "application/zip"
-    } else {
-        "application/xml"
-    };
+    let content_type = crate::platform::files::content_type(&name, &blob.content_type);
     Ok(attachment(blob.body.to_vec(), content_type, &name))
 }

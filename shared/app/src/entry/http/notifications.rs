@@ -53,6 +53,7 @@ pub fn routes() -> Router<Deps> {
             get(notification_recipients),
         )
         .route("/v1/reports/commerce", get(commerce_report))
+        .route("/v1/documents/{id}", get(document))
         .route("/l/{code}", get(tracked_link).head(tracked_link))
 }
 
@@ -389,6 +390,26 @@ async fn commerce_report(
     let branches = crate::parties::merchants::list_branches(&caller).await?;
     let report = reports::commerce(&caller.table, &branches, &q, deps.clock.now()).await?;
     report_response(report, csv.then(|| reports::COMMERCE_COLUMNS.to_vec()))
+}
+
+/// `GET /v1/documents/{id}`: a document a customer sent back (KYC), with a short-lived signed link
+/// to the file. A branch-limited key sees only what reached its own number.
+async fn document(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let doc = crate::notifications::documents::get(&caller.table, &id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("document".into()))?;
+    if !caller
+        .scope()
+        .await?
+        .allows(Some(doc.phone_number_id.as_str()), None)
+    {
+        return Err(AppError::NotFound("document".into()));
+    }
+    Ok(Json(crate::notifications::documents::view(&deps, &doc)?))
 }
 
 /// `GET /l/{code}`: 302 to the link's target; a person's first click counts, previews never do.
