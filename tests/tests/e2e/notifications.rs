@@ -470,15 +470,34 @@ async fn fraud_alert_answered_no_fui_yo_reaches_the_fintech_signed_and_shows_in_
         "{drill}"
     );
 
-    // The bank reports what the alert led to in its own app: counted once, with its value.
-    let conversion = json!({ "name": "tarjeta_reemplazada", "value": 15_000 });
-    let path = format!("/v1/notifications/{id}/conversions");
-    let (status, first) = f.call(Method::POST, &path, conversion.clone()).await;
+    // The bank reports what the alert led to in its own app: counted once, with its value. Its
+    // system knows its own reference (the metadata it sent), not our id.
+    let by_metadata = |metadata: Value| json!({ "to": CUSTOMER, "metadata": metadata, "name": "tarjeta_reemplazada", "value": 15_000 });
+    let (status, none) = f
+        .call(
+            Method::POST,
+            "/v1/notifications/conversions",
+            by_metadata(json!({ "card": "tarjeta-0000" })),
+        )
+        .await;
     assert_eq!(
-        (status, first["counted"].as_bool()),
-        (201, Some(true)),
+        status, 404,
+        "no notification carries that reference: {none}"
+    );
+    let (status, first) = f
+        .call(
+            Method::POST,
+            "/v1/notifications/conversions",
+            by_metadata(json!({ "card": "tarjeta-4821" })),
+        )
+        .await;
+    assert_eq!(
+        (status, first["counted"].as_bool(), first["id"].as_str()),
+        (201, Some(true), Some(id.as_str())),
         "{first}"
     );
+    let conversion = json!({ "name": "tarjeta_reemplazada", "value": 15_000 });
+    let path = format!("/v1/notifications/{id}/conversions");
     let (status, again) = f.call(Method::POST, &path, conversion).await;
     assert_eq!(
         (status, again["counted"].as_bool()),

@@ -155,7 +155,7 @@ pub async fn recent_notification(
 }
 
 /// The latest notification sent to the customer within the attribution window that `fits`.
-async fn recent_where(
+pub async fn recent_where(
     deps: &Deps,
     table: &TenantTable,
     wa_id: &str,

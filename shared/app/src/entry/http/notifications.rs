@@ -47,6 +47,10 @@ pub fn routes() -> Router<Deps> {
             "/v1/notifications/{id}/conversions",
             axum::routing::post(report_conversion),
         )
+        .route(
+            "/v1/notifications/conversions",
+            axum::routing::post(report_conversion_by_metadata),
+        )
         .route("/v1/reports/notifications", get(notification_report))
         .route(
             "/v1/reports/notifications/recipients",
@@ -172,15 +176,58 @@ struct ConversionBody {
     value: i64,
 }
 
-/// `POST /v1/notifications/{id}/conversions`: the merchant says the notification converted (a
-/// loan applied for in its app), with a value; counted once in the funnel (201 the first time,
-/// 200 when it had converted already).
-async fn report_conversion(
+/// A conversion named by the merchant's own reference instead of our notification id.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConversionByMetadata {
+    /// The customer's WhatsApp id.
+    to: String,
+    /// Fields of the metadata the notification was sent with (`{"offer_id": "OF-991"}`); the
+    /// latest notification to the customer within the attribution window carrying all of them
+    /// converts.
+    metadata: serde_json::Map<String, Value>,
+    name: String,
+    #[serde(default)]
+    value: i64,
+}
+
+/// `POST /v1/notifications/conversions`: as below, for the notification found by the merchant's
+/// metadata (the reference its system knows) among the customer's recent ones.
+async fn report_conversion_by_metadata(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
-    Path(id): Path<String>,
-    Json(body): Json<ConversionBody>,
+    Json(body): Json<ConversionByMetadata>,
 ) -> Result<Response, AppError> {
+    let conversion = ConversionBody {
+        name: body.name,
+        value: body.value,
+    };
+    let mut errors = conversion_problems(&conversion);
+    let to = customer_id(&body.to);
+    if to.is_none() {
+        errors.push(FieldError::new("to", "not a WhatsApp id"));
+    }
+    if body.metadata.is_empty() || body.metadata.len() > 10 {
+        errors.push(FieldError::new("metadata", "1 to 10 fields"));
+    }
+    let (Some(to), true) = (to, errors.is_empty()) else {
+        return Err(AppError::Validation(errors));
+    };
+    caller.check_customer(&to).await?;
+    let wanted = body.metadata;
+    let tag = crate::notifications::replies::recent_where(&deps, &caller.table, &to, |t| {
+        wanted.iter().all(|(k, v)| t.metadata.get(k) == Some(v))
+    })
+    .await?
+    .ok_or_else(|| {
+        AppError::NotFound(
+            "notification with that metadata to this customer within the attribution window".into(),
+        )
+    })?;
+    converted(&deps, &caller, &tag, &conversion).await
+}
+
+fn conversion_problems(body: &ConversionBody) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let name = body.name.trim();
     if name.is_empty()
@@ -197,6 +244,19 @@ async fn report_conversion(
             "centavos from 0 to 10,000,000,000.00 pesos",
         ));
     }
+    errors
+}
+
+/// `POST /v1/notifications/{id}/conversions`: the merchant says the notification converted (a
+/// loan applied for in its app), with a value; counted once in the funnel (201 the first time,
+/// 200 when it had converted already).
+async fn report_conversion(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(id): Path<String>,
+    Json(body): Json<ConversionBody>,
+) -> Result<Response, AppError> {
+    let errors = conversion_problems(&body);
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
@@ -206,10 +266,20 @@ async fn report_conversion(
     let Some(tag) = crate::notifications::stats::tag(&caller.table, &id).await? else {
         return Err(AppError::NotFound("notification".into()));
     };
+    converted(&deps, &caller, &tag, &body).await
+}
+
+async fn converted(
+    deps: &Deps,
+    caller: &crate::parties::merchants::Caller,
+    tag: &crate::notifications::stats::Tag,
+    body: &ConversionBody,
+) -> Result<Response, AppError> {
+    let id = &tag.id;
     let counted = crate::notifications::stats::report_conversion(
         &caller.table,
-        &tag,
-        name,
+        tag,
+        body.name.trim(),
         body.value,
         deps.clock.now(),
     )
