@@ -11,6 +11,7 @@ pub mod ids;
 pub mod money;
 pub mod net;
 pub mod phone;
+pub mod pricing;
 pub mod privacy;
 pub mod promotions;
 pub mod search;

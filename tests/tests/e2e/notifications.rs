@@ -528,6 +528,48 @@ async fn fraud_alert_answered_no_fui_yo_reaches_the_fintech_signed_and_shows_in_
     let row = &f.report("from=2026-11-20&to=2026-11-20").await["rows"][0];
     assert_eq!(row["converted"], 1, "{row}");
     assert_eq!(row["conversion_value_centavos"], 15_000, "{row}");
+    // What it cost: a fraud alert is a utility template, priced at the default rate card.
+    assert_eq!(
+        row["billable_by_category"],
+        json!({ "utility": 1 }),
+        "{row}"
+    );
+    assert_eq!(
+        (
+            row["estimated_cost"].as_str(),
+            row["cost_currency"].as_str()
+        ),
+        (Some("0.0086"), Some("USD")),
+        "{row}"
+    );
+    let (s, bad) = f
+        .call(
+            Method::PUT,
+            "/v1/settings/notifications",
+            json!({ "message_rates": { "currency": "pesos", "utility": "0.15000" } }),
+        )
+        .await;
+    assert_eq!(s, 422, "{bad}");
+    assert_eq!(bad["error"]["fields"].as_array().map(Vec::len), Some(2));
+    let (s, set) = f
+        .call(
+            Method::PUT,
+            "/v1/settings/notifications",
+            json!({ "privacy_notice_url": "https://banco-tepeyac.mx/aviso-de-privacidad",
+                "message_rates": { "currency": "MXN", "marketing": "0.6533", "utility": "0.15",
+                    "authentication": "0.15", "service": "0" } }),
+        )
+        .await;
+    assert_eq!(s, 200, "{set}");
+    let overall = &f.report("from=2026-11-20&to=2026-11-20").await["overall"];
+    assert_eq!(
+        (
+            overall["estimated_cost"].as_str(),
+            overall["cost_currency"].as_str()
+        ),
+        (Some("0.1500"), Some("MXN")),
+        "the report prices at the rates in force: {overall}"
+    );
     let csv = f
         .app
         .as_merchant(

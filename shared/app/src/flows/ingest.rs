@@ -301,6 +301,25 @@ fn dedup_id(wamid: &str) -> String {
     }
 }
 
+/// The category a delivered notification is billed in, if it is billed: Meta's `pricing` when
+/// given (`billable: false` is free: a utility template inside the customer-service window), else
+/// the billing category of the template it was sent as.
+fn billed_category<'a>(
+    status: &'a Status,
+    tag: Option<&'a crate::notifications::stats::Tag>,
+) -> Option<&'a str> {
+    let category = match &status.pricing {
+        Some(p) if p.billable == Some(false) => return None,
+        Some(mostrador_whatsapp::webhook::Pricing {
+            category: Some(c), ..
+        }) => c.as_str(),
+        _ => mostrador_core::pricing::billing_category(&tag?.category),
+    };
+    mostrador_core::pricing::CATEGORIES
+        .contains(&category)
+        .then_some(category)
+}
+
 /// Moves an outbound message's delivery status forward (never back) and counts each level it
 /// crosses once. Returns whether anything changed.
 async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, AppError> {
@@ -369,6 +388,11 @@ async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, AppE
         let mut counters = Update::new();
         if old < 2 && rank >= 2 && status.status != StatusKind::Failed {
             counters = counters.add("delivered", 1);
+            // What it costs: Meta's own word (`pricing`) when the status carries it, else a
+            // template is taken as billed in its category. Counted once, with the delivery.
+            if let Some(category) = billed_category(status, tag.as_ref()) {
+                counters = counters.add(format!("billable_{category}"), 1);
+            }
         }
         if old < 3 && rank >= 3 && status.status != StatusKind::Failed {
             counters = counters.add("read", 1);
@@ -428,5 +452,56 @@ async fn count_unrouted(deps: &Deps, phone: &str, n: i64) {
         .await
     {
         tracing::warn!(error = %e, "could not count unrouted updates");
+    }
+}
+
+#[cfg(test)]
+mod billing_tests {
+    use super::billed_category;
+    use mostrador_store::Item;
+    use mostrador_whatsapp::webhook::{Pricing, Status, StatusKind};
+
+    fn status(pricing: Option<Pricing>) -> Status {
+        Status {
+            id: "wamid.X".into(),
+            status: StatusKind::Delivered,
+            timestamp: 1,
+            recipient_id: None,
+            recipient_user_id: None,
+            biz_opaque_callback_data: None,
+            errors: Vec::new(),
+            pricing,
+            conversation_id: None,
+        }
+    }
+
+    #[test]
+    fn metas_pricing_decides_and_a_template_is_billed_in_its_category_otherwise() {
+        let item =
+            Item::new(&crate::platform::schema::notification("ntf1")).with("category", "security");
+        let tag = crate::notifications::stats::tag_from("ntf1", &item);
+        assert_eq!(billed_category(&status(None), Some(&tag)), Some("utility"));
+        let free = Pricing {
+            billable: Some(false),
+            category: Some("utility".into()),
+            ..Pricing::default()
+        };
+        assert_eq!(billed_category(&status(Some(free)), Some(&tag)), None);
+        let marketing = Pricing {
+            billable: Some(true),
+            category: Some("marketing".into()),
+            ..Pricing::default()
+        };
+        assert_eq!(
+            billed_category(&status(Some(marketing)), Some(&tag)),
+            Some("marketing")
+        );
+        let unknown = Pricing {
+            billable: Some(true),
+            category: Some("referral_conversion".into()),
+            ..Pricing::default()
+        };
+        assert_eq!(billed_category(&status(Some(unknown)), Some(&tag)), None);
+        assert_eq!(billed_category(&status(None), None), None);
     }
 }

@@ -240,6 +240,29 @@ const FUNNEL: [&str; 11] = [
     "converted",
 ];
 
+/// The estimated cost of a row: its billable deliveries per category at the merchant's rates.
+fn cost_row(
+    items: &[&Item],
+    rates: &crate::parties::notification_settings::MessageRates,
+) -> Map<String, Value> {
+    let mut billable = BTreeMap::new();
+    for category in mostrador_core::pricing::CATEGORIES {
+        let n: i64 = items
+            .iter()
+            .map(|i| i.get_n(&format!("billable_{category}")).unwrap_or(0))
+            .sum();
+        if n > 0 {
+            billable.insert(category.to_owned(), n.unsigned_abs());
+        }
+    }
+    let cost = mostrador_core::pricing::estimate(&billable, &rates.by_category());
+    let mut row = Map::new();
+    row.insert("billable_by_category".into(), json!(billable));
+    row.insert("estimated_cost".into(), json!(cost.display()));
+    row.insert("cost_currency".into(), json!(rates.currency));
+    row
+}
+
 fn funnel_row(items: &[&Item]) -> Map<String, Value> {
     let sum = |name: &str| -> i64 { items.iter().map(|i| i.get_n(name).unwrap_or(0)).sum() };
     let mut row = Map::new();
@@ -288,6 +311,13 @@ pub async fn notifications(
     now: DateTime<Utc>,
 ) -> Result<Value, AppError> {
     let (from, to) = q.range(now)?;
+    let rates = crate::parties::notification_settings::load(table)
+        .await?
+        .message_rates;
+    let priced = |mut row: Map<String, Value>, items: &[&Item]| {
+        row.extend(cost_row(items, &rates));
+        row
+    };
     let (prefix, dimension, only) = match q.group_by.as_deref() {
         None | Some("template") => (ReportDimension::Template, "template", q.template.as_deref()),
         Some("campaign") => (ReportDimension::Campaign, "campaign", q.campaign.as_deref()),
@@ -330,17 +360,19 @@ pub async fn notifications(
             row.insert("day".into(), json!(item.get_s("sk")));
             row.insert(dimension.into(), json!(name));
             row.extend(funnel_row(&[item]));
-            rows.push(Value::Object(row));
+            rows.push(Value::Object(priced(row, &[item])));
         }
         let mut total = Map::new();
         total.insert(dimension.into(), json!(name));
-        total.extend(funnel_row(&items.iter().collect::<Vec<_>>()));
-        totals.push(Value::Object(total));
+        let all: Vec<&Item> = items.iter().collect();
+        total.extend(funnel_row(&all));
+        totals.push(Value::Object(priced(total, &all)));
         every.extend(items);
     }
     // Every notification counts once under its template and once under its campaign (or "(sin
     // campaña)"), so the overall figures add up either grouping, not both.
-    let overall = funnel_row(&every.iter().collect::<Vec<_>>());
+    let all: Vec<&Item> = every.iter().collect();
+    let overall = priced(funnel_row(&all), &all);
     Ok(json!({
         "from": day_key(from),
         "to": day_key(to),
@@ -581,6 +613,9 @@ pub fn notification_columns(dimension: &str) -> Vec<&str> {
         "click_rate",
         "conversion_rate",
         "median_seconds_to_read",
+        "billable_by_category",
+        "estimated_cost",
+        "cost_currency",
     ]);
     cols
 }

@@ -5,6 +5,7 @@ use crate::platform::error::{AppError, FieldError};
 use crate::platform::schema;
 use crate::platform::tenant::TenantTable;
 use crate::platform::urls::{check_link_host, host_of};
+use mostrador_core::pricing::Fine;
 use mostrador_store::{Condition, Item, Key, Table, TxOp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -50,6 +51,69 @@ pub struct NotificationSettings {
     /// Consent changes ("baja", "alta") are still recorded and confirmed here, and a conversation a
     /// person has taken stays with that person. Needs a webhook (`PUT /v1/settings/webhook`).
     pub bot_bridge: bool,
+    /// What one delivered template message costs, per category, for the report's estimated cost.
+    pub message_rates: MessageRates,
+}
+
+/// Meta's price per delivered message by category, as the rate card prints it (up to four
+/// decimals), in `currency`. The defaults are list rates published for Mexico in 2026 (USD): check
+/// Meta's current rate card and your provider's invoice, and set yours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MessageRates {
+    pub currency: String,
+    pub marketing: String,
+    pub utility: String,
+    pub authentication: String,
+    /// Free-form replies inside the customer-service window (free when this was written).
+    pub service: String,
+}
+
+impl Default for MessageRates {
+    fn default() -> Self {
+        Self {
+            currency: "USD".into(),
+            marketing: "0.0362".into(),
+            utility: "0.0086".into(),
+            authentication: "0.0172".into(),
+            service: "0".into(),
+        }
+    }
+}
+
+impl MessageRates {
+    fn fields(&self) -> [(&'static str, &str); 4] {
+        [
+            ("marketing", &self.marketing),
+            ("utility", &self.utility),
+            ("authentication", &self.authentication),
+            ("service", &self.service),
+        ]
+    }
+
+    /// The rates by category (a rate that does not read costs nothing; saving refuses it).
+    pub fn by_category(&self) -> std::collections::BTreeMap<String, Fine> {
+        self.fields()
+            .into_iter()
+            .filter_map(|(c, r)| Fine::parse(r).ok().map(|f| (c.to_owned(), f)))
+            .collect()
+    }
+
+    fn problems(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if self.currency.len() != 3 || !self.currency.chars().all(|c| c.is_ascii_uppercase()) {
+            errors.push(FieldError::new(
+                "message_rates.currency",
+                "an ISO 4217 code such as USD or MXN",
+            ));
+        }
+        for (category, rate) in self.fields() {
+            if let Err(why) = Fine::parse(rate) {
+                errors.push(FieldError::new(format!("message_rates.{category}"), why));
+            }
+        }
+        errors
+    }
 }
 
 impl Default for NotificationSettings {
@@ -64,6 +128,7 @@ impl Default for NotificationSettings {
             security_alerts_after_opt_out: false,
             link_host: None,
             bot_bridge: false,
+            message_rates: MessageRates::default(),
         }
     }
 }
@@ -122,6 +187,7 @@ impl NotificationSettings {
         if self.attribution_hours == 0 || self.attribution_hours > 30 * 24 {
             errors.push(FieldError::new("attribution_hours", "1 hour to 30 days"));
         }
+        errors.extend(self.message_rates.problems());
         errors
     }
 }
