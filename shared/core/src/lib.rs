@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod clabe;
 pub mod clock;
 pub mod conversation;
+pub mod experiments;
 pub mod ids;
 pub mod money;
 pub mod net;

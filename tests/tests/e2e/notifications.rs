@@ -1972,3 +1972,192 @@ mod documents {
     use super::*;
     on_both_engines!(a_kyc_document_is_matched_stored_and_fetched_through_a_short_lived_link);
 }
+
+/// An A/B test of a loan pre-approval: two templates that take the same parameters, a 50/50 split
+/// that gives each customer one variant every time, a funnel per variant, and the variant that
+/// converts better named the winner when the difference is significant.
+async fn an_experiment_splits_customers_and_names_the_variant_that_converts(engine: Engine) {
+    let f = fintech(engine, noon()).await;
+    let promo = |name: &str, text: &str| {
+        json!({ "name": name, "category": "marketing", "body": [{ "name": "nombre", "type": "text" }],
+            "details": text })
+    };
+    for (name, text) in [
+        ("prestamo_a", "Tienes un préstamo preaprobado."),
+        ("prestamo_b", "¡Tu préstamo ya está listo!"),
+    ] {
+        assert_eq!(
+            f.call(Method::POST, "/v1/templates", promo(name, text))
+                .await
+                .0,
+            201
+        );
+    }
+    let other = json!({ "name": "otra_forma", "category": "marketing", "body": [{ "name": "monto", "type": "currency" }] });
+    assert_eq!(f.call(Method::POST, "/v1/templates", other).await.0, 201);
+    let experiment = |variants: Value| json!({ "name": "prestamo-dic", "metric": "converted", "variants": variants });
+    let (s, bad) = f
+        .call(
+            Method::POST,
+            "/v1/experiments",
+            experiment(
+                json!([{ "name": "a", "template": "prestamo_a", "weight": 50 },
+                { "name": "b", "template": "otra_forma", "weight": 40 }]),
+            ),
+        )
+        .await;
+    assert_eq!(s, 422, "{bad}");
+    let reasons = bad.to_string();
+    assert!(
+        reasons.contains("add up to 100") && reasons.contains("same request"),
+        "{bad}"
+    );
+    let (s, created) = f
+        .call(
+            Method::POST,
+            "/v1/experiments",
+            experiment(
+                json!([{ "name": "a", "template": "prestamo_a", "weight": 50 },
+                { "name": "b", "template": "prestamo_b", "weight": 50 }]),
+            ),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    let (s, _) = f
+        .call(
+            Method::POST,
+            "/v1/experiments",
+            experiment(
+                json!([{ "name": "a", "template": "prestamo_a", "weight": 50 },
+                { "name": "b", "template": "prestamo_b", "weight": 50 }]),
+            ),
+        )
+        .await;
+    assert_eq!(s, 409, "the name is taken");
+
+    let customers: Vec<String> = (0..60).map(|n| format!("52155100{n:05}")).collect();
+    let mut by_variant: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let mut first_of_customer0 = String::new();
+    for to in &customers {
+        f.consent(to, true).await;
+        let ask = json!({ "to": to, "experiment": "prestamo-dic", "kind": "loan_preapproval",
+            "parameters": ["Mariana"], "campaign": "prestamos-dic" });
+        let (s, a) = f.call(Method::POST, "/v1/notifications", ask).await;
+        assert_eq!(s, 202, "{a}");
+        let id = a["id"].as_str().expect("id").to_owned();
+        if first_of_customer0.is_empty() {
+            first_of_customer0 = id.clone();
+        }
+        let (_, view) = f
+            .call(Method::GET, &format!("/v1/notifications/{id}"), Value::Null)
+            .await;
+        by_variant
+            .entry(view["template"].as_str().expect("template").to_owned())
+            .or_default()
+            .push(id);
+    }
+    let (a_ids, b_ids) = (&by_variant["prestamo_a"], &by_variant["prestamo_b"]);
+    assert!(
+        a_ids.len() >= 15 && b_ids.len() >= 15,
+        "a 50/50 split: {} and {}",
+        a_ids.len(),
+        b_ids.len()
+    );
+    f.drain_outbound().await;
+    // The same customer asked again gets the same variant.
+    let template_of = |id: String| {
+        let f = &f;
+        async move {
+            let (_, view) = f
+                .call(Method::GET, &format!("/v1/notifications/{id}"), Value::Null)
+                .await;
+            view["template"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    let (s, again) = f
+        .call(
+            Method::POST,
+            "/v1/notifications",
+            json!({ "to": customers[0], "experiment": "prestamo-dic", "kind": "loan_preapproval",
+                "parameters": ["Mariana"], "idempotency_key": "otra-vez" }),
+        )
+        .await;
+    assert_eq!(s, 202, "{again}");
+    assert_eq!(
+        template_of(again["id"].as_str().unwrap_or_default().to_owned()).await,
+        template_of(first_of_customer0.clone()).await
+    );
+    f.queued().await;
+    // Variant b converts 4 in 5, variant a 1 in 5.
+    let convert = |ids: &[String], share: usize| {
+        let ids: Vec<String> = ids.iter().take(ids.len() * share / 5).cloned().collect();
+        let f = &f;
+        async move {
+            for id in ids {
+                let (s, body) = f
+                    .call(
+                        Method::POST,
+                        &format!("/v1/notifications/{id}/conversions"),
+                        json!({ "name": "prestamo_solicitado", "value": 2_000_000 }),
+                    )
+                    .await;
+                assert_eq!(s, 201, "{body}");
+            }
+        }
+    };
+    convert(a_ids, 1).await;
+    convert(b_ids, 4).await;
+    let (s, report) = f
+        .call(
+            Method::GET,
+            "/v1/experiments/prestamo-dic/report?from=2026-11-20&to=2026-11-20",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 200, "{report}");
+    let variants = report["variants"].as_array().expect("variants");
+    assert_eq!(variants.len(), 2, "{report}");
+    assert_eq!(variants[0]["sent"], a_ids.len(), "{report}");
+    assert_eq!(variants[1]["sent"], b_ids.len(), "{report}");
+    assert_eq!(variants[1]["converted"], b_ids.len() * 4 / 5, "{report}");
+    let comparison = &report["comparisons"][0];
+    assert_eq!(comparison["significant"], true, "{report}");
+    assert!(
+        comparison["p_value"].as_f64().is_some_and(|p| p < 0.001),
+        "{report}"
+    );
+    assert_eq!(report["winner"], "b", "{report}");
+
+    // Ended: no more notifications under it; the report stays.
+    let (s, _) = f
+        .call(
+            Method::POST,
+            "/v1/experiments/prestamo-dic/end",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, refused) = f
+        .call(
+            Method::POST,
+            "/v1/notifications",
+            json!({ "to": customers[1], "experiment": "prestamo-dic", "parameters": ["Mariana"] }),
+        )
+        .await;
+    assert_eq!(s, 422, "{refused}");
+    assert!(refused.to_string().contains("ended"), "{refused}");
+    let (s, unknown) = f
+        .call(
+            Method::POST,
+            "/v1/notifications",
+            json!({ "to": customers[1], "experiment": "no-existe", "parameters": ["Mariana"] }),
+        )
+        .await;
+    assert_eq!(s, 422, "{unknown}");
+    f.app.stop().await;
+}
+
+mod experiments {
+    use super::*;
+    on_both_engines!(an_experiment_splits_customers_and_names_the_variant_that_converts);
+}

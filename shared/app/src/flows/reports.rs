@@ -383,6 +383,100 @@ pub async fn notifications(
     }))
 }
 
+/// `GET /v1/experiments/{name}/report`: each variant's funnel over the days asked, and each
+/// variant compared with the control (the first) on the experiment's metric — the share of sent
+/// notifications that reached it — by a two-proportion z-test: lift, z, p-value, and whether the
+/// difference is significant at 95 %. With too few notifications the comparison says so instead.
+pub async fn experiment(
+    table: &TenantTable,
+    experiment: &crate::notifications::experiments::Experiment,
+    q: &ReportQuery,
+    now: DateTime<Utc>,
+) -> Result<Value, AppError> {
+    let (from, to) = q.range(now)?;
+    let rates = crate::parties::notification_settings::load(table)
+        .await?
+        .message_rates;
+    let metric = experiment.metric.counter();
+    let mut variants = Vec::new();
+    let mut counts = Vec::new();
+    for variant in &experiment.variants {
+        let items = all_items(
+            table,
+            Query::partition(schema::report_counters(
+                ReportDimension::Experiment,
+                &experiment.label(variant),
+            ))
+            .sort(SortKey::Between(day_key(from), day_key(to))),
+        )
+        .await?;
+        let all: Vec<&Item> = items.iter().collect();
+        let sum = |name: &str| -> i64 { all.iter().map(|i| i.get_n(name).unwrap_or(0)).sum() };
+        let (sent, reached) = (sum("sent").max(0), sum(metric).max(0));
+        counts.push((sent.unsigned_abs(), reached.unsigned_abs()));
+        let mut row = Map::new();
+        row.insert("variant".into(), json!(variant.name));
+        row.insert("template".into(), json!(variant.template));
+        row.insert("weight".into(), json!(variant.weight));
+        row.extend(funnel_row(&all));
+        row.extend(cost_row(&all, &rates));
+        row.insert("metric_rate".into(), rate(reached, sent));
+        variants.push(Value::Object(row));
+    }
+    let (control_n, control_s) = counts.first().copied().unwrap_or((0, 0));
+    let mut comparisons = Vec::new();
+    for (variant, (n, s)) in experiment.variants.iter().zip(&counts).skip(1) {
+        let compared = mostrador_core::experiments::compare(control_s, control_n, *s, *n);
+        comparisons.push(match compared {
+            Some(c) => json!({
+                "variant": variant.name,
+                "against": experiment.variants[0].name,
+                "lift": c.lift.map(|l| (l * 10_000.0).round() / 10_000.0),
+                "z": (c.z * 1_000.0).round() / 1_000.0,
+                "p_value": (c.p_value * 10_000.0).round() / 10_000.0,
+                "significant": c.p_value < 0.05,
+            }),
+            None => json!({
+                "variant": variant.name,
+                "against": experiment.variants[0].name,
+                "significant": false,
+                "why": format!(
+                    "not enough data: each variant needs at least {} notifications that reached {metric} and {} that did not",
+                    mostrador_core::experiments::MIN_EACH,
+                    mostrador_core::experiments::MIN_EACH
+                ),
+            }),
+        });
+    }
+    // The best variant, when it beats the control significantly (or the control beats them all).
+    let winner = comparisons
+        .iter()
+        .filter(|c| c["significant"] == true)
+        .max_by(|a, b| {
+            a["z"]
+                .as_f64()
+                .unwrap_or(0.0)
+                .total_cmp(&b["z"].as_f64().unwrap_or(0.0))
+        })
+        .and_then(|c| {
+            if c["z"].as_f64().unwrap_or(0.0) > 0.0 {
+                c["variant"].as_str().map(str::to_owned)
+            } else {
+                None
+            }
+        });
+    Ok(json!({
+        "experiment": experiment.name,
+        "metric": metric,
+        "ended": experiment.ended,
+        "from": day_key(from),
+        "to": day_key(to),
+        "variants": variants,
+        "comparisons": comparisons,
+        "winner": winner,
+    }))
+}
+
 /// The figures whose recipients can be listed: every notification asked for (`accepted`) and each
 /// step of the funnel that is one per notification (link clicks are counted per click).
 fn recipient_metric(metric: &str) -> bool {

@@ -70,6 +70,7 @@ pub async fn accept(
     let link_host = notification_settings::load(&caller.table).await?.link_host;
     let links_at = LinkBase::new(link_host.as_deref(), deps.config.public_url());
     let mut cache: HashMap<String, Option<TemplateDef>> = HashMap::new();
+    let mut experiments = super::experiments::Cache::new();
     let mut errors = Vec::new();
     for (i, item) in req.notifications.iter_mut().enumerate() {
         if item.campaign.is_none() {
@@ -80,6 +81,15 @@ pub async fn accept(
                 format!("notifications[{i}].branch_id"),
                 "set branch_id once for the whole request",
             ));
+        }
+        let picked = super::experiments::resolve(&caller.table, item, &mut experiments).await?;
+        if !picked.is_empty() {
+            errors.extend(
+                picked
+                    .into_iter()
+                    .map(|f| FieldError::new(format!("notifications[{i}].{}", f.field), f.reason)),
+            );
+            continue;
         }
         if !cache.contains_key(&item.template) {
             let t = if templates::valid_name(&item.template) {
@@ -187,9 +197,24 @@ pub async fn process_chunk(
     let settings = notification_settings::load(&table).await?;
     let links_at = LinkBase::new(settings.link_host.as_deref(), deps.config.public_url());
     let mut cache: HashMap<String, Option<TemplateDef>> = HashMap::new();
+    let mut experiments = super::experiments::Cache::new();
     let (mut accepted, mut rejected) = (0i64, BTreeMap::<String, i64>::new());
-    for (i, item) in items.iter().enumerate() {
+    for (i, mut item) in items.into_iter().enumerate() {
+        let item = &mut item;
         let index = first + i as i64;
+        // The variant again (it is not stored with the chunk): the same customer, the same one.
+        // An experiment ended since the request was accepted still sends what was accepted.
+        if let Some(name) = item.experiment.clone() {
+            if !experiments.contains_key(&name) {
+                experiments.insert(name.clone(), super::experiments::get(&table, &name).await?);
+            }
+            if let Some(Some(experiment)) = experiments.get(&name) {
+                item.variant = experiment
+                    .variant_for(&item.to)
+                    .filter(|v| v.template == item.template)
+                    .map(|v| experiment.label(v));
+            }
+        }
         if !cache.contains_key(&item.template) {
             cache.insert(
                 item.template.clone(),

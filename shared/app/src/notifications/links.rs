@@ -154,7 +154,12 @@ pub async fn visit(
             ),
         condition: Some(Condition::NotExists),
     }];
-    for key in stats::counter_keys(&tag.template, tag.campaign.as_deref(), &tag.day) {
+    for key in stats::counter_keys(
+        &tag.template,
+        tag.campaign.as_deref(),
+        tag.experiment.as_deref(),
+        &tag.day,
+    ) {
         ops.push(TxOp::Update {
             key: Key::new(schema::merchant_pk(&merchant, &key.pk), key.sk),
             update: Update::new().add("link_clicks", 1),

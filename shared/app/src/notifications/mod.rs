@@ -12,6 +12,7 @@
 pub mod bridge;
 pub mod bulk;
 pub mod documents;
+pub mod experiments;
 pub mod links;
 pub mod replies;
 pub mod send;

@@ -91,8 +91,15 @@ pub struct HeaderInput {
 pub struct NotificationRequest {
     /// The customer's WhatsApp id (`52…` or `521…`).
     pub to: String,
-    /// A registered template's name.
+    /// A registered template's name (or leave it out and name an `experiment`).
+    #[serde(default)]
     pub template: String,
+    /// An experiment whose variant the customer gets picks the template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The variant picked (`{experiment}~{variant}`), set by [`super::experiments::resolve`].
+    #[serde(skip)]
+    pub variant: Option<String>,
     /// The body parameters: an array in order, or an object by parameter name.
     #[serde(default)]
     pub parameters: Value,
@@ -187,6 +194,8 @@ pub struct Draft {
     pub campaign: Option<String>,
     pub metadata: String,
     pub details: Option<String>,
+    /// The experiment variant it belongs to (`{experiment}~{variant}`).
+    pub variant: Option<String>,
     /// Hash of the request, to tell a repeat from a reused key.
     pub fingerprint: String,
 }
@@ -469,6 +478,7 @@ pub fn draft(
         campaign: req.campaign.clone(),
         metadata,
         details: req.details.clone(),
+        variant: req.variant.clone(),
         fingerprint,
     })
 }
@@ -579,6 +589,7 @@ pub async fn count_refusal(table: &TenantTable, draft: &Draft, refusal: &NotifyE
         table,
         &draft.template,
         draft.campaign.as_deref(),
+        draft.variant.as_deref(),
         &draft.day,
         reason,
     )
@@ -696,6 +707,9 @@ pub async fn commit(
     .with("body", body.as_str());
     if let Some(d) = &draft.details {
         record.set("details", d.as_str());
+    }
+    if let Some(v) = &draft.variant {
+        record.set("experiment", v.as_str());
     }
     if let Some(b) = bulk_id {
         record.set("bulk_id", b);
@@ -856,10 +870,15 @@ pub async fn sending_number(
 pub async fn accept(
     deps: &Deps,
     caller: &crate::parties::merchants::Caller,
-    req: NotificationRequest,
+    mut req: NotificationRequest,
 ) -> Result<Accepted, NotifyError> {
     let table = &caller.table;
     let now = deps.clock.now();
+    let picked =
+        super::experiments::resolve(table, &mut req, &mut super::experiments::Cache::new()).await?;
+    if !picked.is_empty() {
+        return Err(NotifyError::Invalid(picked));
+    }
     let template = if templates::valid_name(&req.template) {
         templates::get(table, &req.template).await?
     } else {

@@ -32,6 +32,8 @@ pub struct Tag {
     pub metadata: Value,
     /// The merchant's text for the `details` action.
     pub details: Option<String>,
+    /// The experiment variant it belongs to (`{experiment}~{variant}`).
+    pub experiment: Option<String>,
 }
 
 /// The notification's tag, if the record exists.
@@ -59,6 +61,7 @@ pub fn tag_from(id: &str, item: &Item) -> Tag {
             .and_then(|m| serde_json::from_str(m).ok())
             .unwrap_or(Value::Null),
         details: item.get_s("details").map(str::to_owned),
+        experiment: item.get_s("experiment").map(str::to_owned),
     }
 }
 
@@ -67,16 +70,28 @@ pub fn tag_from(id: &str, item: &Item) -> Tag {
 pub const NO_CAMPAIGN: &str = "(sin campaña)";
 
 /// The counter items a notification counts in: its template's and its campaign's (or
-/// [`NO_CAMPAIGN`]), on its day.
-pub fn counter_keys(template: &str, campaign: Option<&str>, day: &str) -> Vec<Key> {
+/// [`NO_CAMPAIGN`]), and its experiment variant's when it has one, on its day.
+pub fn counter_keys(
+    template: &str,
+    campaign: Option<&str>,
+    variant: Option<&str>,
+    day: &str,
+) -> Vec<Key> {
     use crate::platform::schema::{report_counters, ReportDimension};
-    vec![
+    let mut keys = vec![
         Key::new(report_counters(ReportDimension::Template, template), day),
         Key::new(
             report_counters(ReportDimension::Campaign, campaign.unwrap_or(NO_CAMPAIGN)),
             day,
         ),
-    ]
+    ];
+    if let Some(v) = variant {
+        keys.push(Key::new(
+            report_counters(ReportDimension::Experiment, v),
+            day,
+        ));
+    }
+    keys
 }
 
 /// The items that list which templates and campaigns the report has.
@@ -95,11 +110,12 @@ pub async fn count_refusal(
     table: &TenantTable,
     template: &str,
     campaign: Option<&str>,
+    variant: Option<&str>,
     day: &str,
     reason: &str,
 ) {
     let update = Update::new().add(format!("refused_{reason}"), 1);
-    for key in counter_keys(template, campaign, day) {
+    for key in counter_keys(template, campaign, variant, day) {
         if let Err(e) = table.update(&key, update.clone(), None).await {
             tracing::warn!(error = %e, "a refused notification could not be counted");
         }
@@ -116,14 +132,19 @@ pub fn counter_ops(tag: &Tag, update: &Update) -> Vec<TxOp> {
     if update.add.is_empty() {
         return Vec::new();
     }
-    counter_keys(&tag.template, tag.campaign.as_deref(), &tag.day)
-        .into_iter()
-        .map(|key| TxOp::Update {
-            key,
-            update: update.clone(),
-            condition: None,
-        })
-        .collect()
+    counter_keys(
+        &tag.template,
+        tag.campaign.as_deref(),
+        tag.experiment.as_deref(),
+        &tag.day,
+    )
+    .into_iter()
+    .map(|key| TxOp::Update {
+        key,
+        update: update.clone(),
+        condition: None,
+    })
+    .collect()
 }
 
 /// The histogram attribute for a duration.

@@ -148,6 +148,8 @@ pub fn in_merchant(merchant: &impl std::fmt::Display, key: Key) -> Key {
 pub enum ReportDimension {
     Template,
     Campaign,
+    /// A variant of an experiment, named `{experiment}~{variant}`.
+    Experiment,
 }
 
 impl ReportDimension {
@@ -155,6 +157,7 @@ impl ReportDimension {
         match self {
             ReportDimension::Template => "T#",
             ReportDimension::Campaign => "C#",
+            ReportDimension::Experiment => "X#",
         }
     }
 }
@@ -428,6 +431,14 @@ pub fn document(id: &str) -> Key {
     Key::new("DOCUMENTS", format!("DOC#{id}"))
 }
 
+/// The partition of the merchant's experiments.
+pub const EXPERIMENTS: &str = "EXPERIMENTS";
+
+/// An experiment (A/B test of notifications), by name.
+pub fn experiment(name: &str) -> Key {
+    Key::new(EXPERIMENTS, format!("EXP#{name}"))
+}
+
 /// A tracked link (platform-wide: the code is all a visitor has).
 pub fn link(code: &str) -> Key {
     Key::new(format!("LINK#{code}"), "LINK")
@@ -543,6 +554,17 @@ mod tests {
             (staff_user("U1"), ("STAFF", "USER#U1")),
             (link("Ab12"), ("LINK#Ab12", "LINK")),
             (document("doc1"), ("DOCUMENTS", "DOC#doc1")),
+            (
+                experiment("prestamo-dic"),
+                ("EXPERIMENTS", "EXP#prestamo-dic"),
+            ),
+            (
+                Key::new(
+                    report_counters(ReportDimension::Experiment, "prestamo-dic~a"),
+                    "2026-12-01",
+                ),
+                ("RPT#N#X#prestamo-dic~a", "2026-12-01"),
+            ),
             (link_click("Ab12"), ("LINK#Ab12", "CLICK")),
             (
                 link_host_claim("go.banco.mx"),

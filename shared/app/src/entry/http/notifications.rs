@@ -58,6 +58,16 @@ pub fn routes() -> Router<Deps> {
         )
         .route("/v1/reports/commerce", get(commerce_report))
         .route("/v1/documents/{id}", get(document))
+        .route(
+            "/v1/experiments",
+            get(list_experiments).post(create_experiment),
+        )
+        .route("/v1/experiments/{name}", get(get_experiment))
+        .route(
+            "/v1/experiments/{name}/end",
+            axum::routing::post(end_experiment),
+        )
+        .route("/v1/experiments/{name}/report", get(experiment_report))
         .route("/l/{code}", get(tracked_link).head(tracked_link))
 }
 
@@ -460,6 +470,59 @@ async fn commerce_report(
     let branches = crate::parties::merchants::list_branches(&caller).await?;
     let report = reports::commerce(&caller.table, &branches, &q, deps.clock.now()).await?;
     report_response(report, csv.then(|| reports::COMMERCE_COLUMNS.to_vec()))
+}
+
+async fn list_experiments(Merchant(caller): Merchant) -> Result<Json<Value>, AppError> {
+    Ok(Json(
+        json!({ "experiments": crate::notifications::experiments::list(&caller.table).await? }),
+    ))
+}
+
+async fn create_experiment(
+    Merchant(caller): Merchant,
+    Json(experiment): Json<crate::notifications::experiments::Experiment>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    whole_merchant(&caller, "manage experiments")?;
+    crate::notifications::experiments::create(&caller.table, &experiment).await?;
+    Ok((StatusCode::CREATED, Json(json!(experiment))))
+}
+
+async fn found_experiment(
+    caller: &crate::parties::merchants::Caller,
+    name: &str,
+) -> Result<crate::notifications::experiments::Experiment, AppError> {
+    crate::notifications::experiments::get(&caller.table, name)
+        .await?
+        .ok_or_else(|| AppError::NotFound("experiment".into()))
+}
+
+async fn get_experiment(
+    Merchant(caller): Merchant,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!(found_experiment(&caller, &name).await?)))
+}
+
+async fn end_experiment(
+    Merchant(caller): Merchant,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    whole_merchant(&caller, "manage experiments")?;
+    Ok(Json(json!(
+        crate::notifications::experiments::end(&caller.table, &name).await?
+    )))
+}
+
+async fn experiment_report(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(name): Path<String>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Json<Value>, AppError> {
+    let experiment = found_experiment(&caller, &name).await?;
+    Ok(Json(
+        reports::experiment(&caller.table, &experiment, &q, deps.clock.now()).await?,
+    ))
 }
 
 /// `GET /v1/documents/{id}`: a document a customer sent back (KYC), with a short-lived signed link
