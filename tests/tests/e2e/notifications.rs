@@ -2161,3 +2161,293 @@ mod experiments {
     use super::*;
     on_both_engines!(an_experiment_splits_customers_and_names_the_variant_that_converts);
 }
+
+/// A template's life in Meta, against a fake of the Graph API speaking its formats: created and
+/// submitted in two languages, refused while pending, approved / rejected / paused / recategorized
+/// by webhooks, and the account's existing templates imported with their statuses.
+async fn templates_go_through_metas_review_and_only_approved_ones_are_sent(engine: Engine) {
+    use wiremock::matchers::{body_partial_json, query_param, query_param_is_missing};
+    const WABA: &str = "102290129340398";
+    let graph = MockServer::start().await;
+    let base = graph.uri();
+    let f = fintech_with(
+        engine,
+        noon(),
+        &[("MOSTRADOR_GRAPH_API_BASE", base.as_str())],
+    )
+    .await;
+    f.consent(CUSTOMER, false).await;
+    let kyc = json!({ "name": "kyc_pendiente", "category": "utility",
+        "body": [{ "name": "nombre", "type": "text" }],
+        "text": "Hola {{1}}, te falta subir tu INE para terminar tu registro.",
+        "examples": ["Mariana"], "footer": "Banco Tepeyac",
+        "buttons": [{ "type": "quick_reply", "text": "Ya la subí", "payload": "LISTO" }],
+        "translations": [{ "language": "en_US", "text": "Hi {{1}}, please upload your ID to finish signing up.",
+            "button_texts": ["Done"] }] });
+    assert_eq!(f.call(Method::POST, "/v1/templates", kyc).await.0, 201);
+    // Without the account and token, nothing can be submitted.
+    let (s, body) = f
+        .call(
+            Method::POST,
+            "/v1/templates/kyc_pendiente/submit",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert!(body.to_string().contains("business_account_id"), "{body}");
+    let (s, body) = f
+        .call(
+            Method::PUT,
+            "/v1/settings/whatsapp",
+            json!({ "access_token": "EAAG-test-token-0123456789abcdef", "business_account_id": WABA }),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    for (language, id) in [("es_MX", "594425479261596"), ("en_US", "594425479261597")] {
+        Mock::given(method("POST"))
+            .and(path(format!("/v25.0/{WABA}/message_templates")))
+            .and(body_partial_json(json!({ "language": language })))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({ "id": id, "status": "PENDING", "category": "UTILITY" })),
+            )
+            .expect(1)
+            .mount(&graph)
+            .await;
+    }
+    let (s, submitted) = f
+        .call(
+            Method::POST,
+            "/v1/templates/kyc_pendiente/submit",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 202, "{submitted}");
+    assert_eq!(submitted["meta"]["es_MX"]["status"], "pending");
+    assert_eq!(submitted["meta"]["en_US"]["id"], "594425479261597");
+    let sent: Vec<Value> = graph
+        .received_requests()
+        .await
+        .expect("requests")
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).expect("json"))
+        .collect();
+    let es = sent
+        .iter()
+        .find(|b| b["language"] == "es_MX")
+        .expect("es_MX submitted");
+    assert_eq!(es["category"], "UTILITY");
+    assert_eq!(
+        es["components"][0],
+        json!({ "type": "BODY", "text": "Hola {{1}}, te falta subir tu INE para terminar tu registro.",
+            "example": { "body_text": [["Mariana"]] } })
+    );
+    assert_eq!(
+        es["components"][2],
+        json!({ "type": "BUTTONS", "buttons": [{ "type": "QUICK_REPLY", "text": "Ya la subí" }] })
+    );
+    let (s, again) = f
+        .call(
+            Method::POST,
+            "/v1/templates/kyc_pendiente/submit",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 409, "already in Meta: {again}");
+
+    let notify = |language: &str| {
+        json!({ "to": CUSTOMER, "template": "kyc_pendiente", "kind": "kyc_reminder",
+            "parameters": ["Mariana"], "language": language })
+    };
+    let (s, refused) = f
+        .call(Method::POST, "/v1/notifications", notify("es_MX"))
+        .await;
+    assert_eq!(s, 422, "{refused}");
+    assert_eq!(
+        refused["error"]["code"], "template_not_approved",
+        "{refused}"
+    );
+    assert!(f.queued().await == 0);
+
+    let hook = |field: &str, value: Value| {
+        let f = &f;
+        let body = serde_json::to_vec(&json!({ "object": "whatsapp_business_account",
+            "entry": [{ "id": WABA, "time": 1763650000, "changes": [{ "field": field, "value": value }] }] }))
+        .expect("json");
+        async move { assert_eq!(f.app.post_webhook(&body).await.status(), 200) }
+    };
+    let status = |event: &str, language: &str, reason: &str| {
+        json!({ "event": event, "message_template_id": 594425479261596u64,
+            "message_template_name": "kyc_pendiente", "message_template_language": language,
+            "reason": reason, "message_template_category": "UTILITY" })
+    };
+    hook(
+        "message_template_status_update",
+        status("APPROVED", "es_MX", "NONE"),
+    )
+    .await;
+    hook(
+        "message_template_status_update",
+        status("REJECTED", "en_US", "INVALID_FORMAT"),
+    )
+    .await;
+    let (s, a) = f
+        .call(Method::POST, "/v1/notifications", notify("es_MX"))
+        .await;
+    assert_eq!(s, 202, "approved: {a}");
+    let (s, refused) = f
+        .call(Method::POST, "/v1/notifications", notify("en_US"))
+        .await;
+    assert_eq!(s, 422, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("rejected in Meta (INVALID_FORMAT)")),
+        "{refused}"
+    );
+    let (s, refused) = f
+        .call(Method::POST, "/v1/notifications", notify("fr_FR"))
+        .await;
+    assert_eq!(s, 422, "no such language: {refused}");
+
+    // Meta pauses it for low quality, then lets it go again; the console sees the rating.
+    hook(
+        "message_template_quality_update",
+        json!({ "previous_quality_score": "GREEN", "new_quality_score": "RED",
+            "message_template_id": 594425479261596u64, "message_template_name": "kyc_pendiente",
+            "message_template_language": "es_MX" }),
+    )
+    .await;
+    hook(
+        "message_template_status_update",
+        status("PAUSED", "es_MX", "NONE"),
+    )
+    .await;
+    let (s, refused) = f
+        .call(Method::POST, "/v1/notifications", notify("es_MX"))
+        .await;
+    assert_eq!(
+        (s, refused["error"]["code"].as_str()),
+        (422, Some("template_not_approved"))
+    );
+    let (_, shown) = f
+        .call(Method::GET, "/v1/templates/kyc_pendiente", Value::Null)
+        .await;
+    assert_eq!(shown["meta"]["es_MX"]["status"], "paused", "{shown}");
+    assert_eq!(shown["meta"]["es_MX"]["quality"], "RED", "{shown}");
+    assert_eq!(
+        shown["meta"]["en_US"]["reason"], "INVALID_FORMAT",
+        "{shown}"
+    );
+    hook(
+        "message_template_status_update",
+        status("APPROVED", "es_MX", "NONE"),
+    )
+    .await;
+    // Meta moves it to marketing: from then on it needs a marketing opt-in.
+    hook(
+        "template_category_update",
+        json!({ "message_template_id": 594425479261596u64, "message_template_name": "kyc_pendiente",
+            "message_template_language": "es_MX", "previous_category": "UTILITY", "new_category": "MARKETING" }),
+    )
+    .await;
+    let (s, refused) = f
+        .call(Method::POST, "/v1/notifications", notify("es_MX"))
+        .await;
+    assert_eq!(
+        (s, refused["error"]["code"].as_str()),
+        (422, Some("marketing_consent_required")),
+        "{refused}"
+    );
+
+    // The account's existing templates come in with their languages and statuses, page by page.
+    let page = |data: Value, after: Option<&str>| {
+        let mut body = json!({ "data": data, "paging": { "cursors": { "before": "b", "after": after.unwrap_or("z") } } });
+        if after.is_some() {
+            body["paging"]["next"] =
+                json!(format!("{base}/v25.0/{WABA}/message_templates?after=c1"));
+        }
+        ResponseTemplate::new(200).set_body_json(body)
+    };
+    Mock::given(method("GET"))
+        .and(path(format!("/v25.0/{WABA}/message_templates")))
+        .and(query_param_is_missing("after"))
+        .respond_with(page(
+            json!([
+                { "id": "701", "name": "promo_credito", "language": "es_MX", "status": "APPROVED", "category": "MARKETING",
+                  "components": [{ "type": "BODY", "text": "{{1}}, tienes {{2}} preaprobados",
+                      "example": { "body_text": [["Ana", "$20,000"]] } },
+                    { "type": "BUTTONS", "buttons": [{ "type": "URL", "text": "Ver oferta", "url": "https://go.banco.mx/l/{{1}}" }] }] },
+                { "id": "702", "name": "promo_credito", "language": "en_US", "status": "PENDING", "category": "MARKETING",
+                  "components": [{ "type": "BODY", "text": "{{1}}, you have {{2}} pre-approved" },
+                    { "type": "BUTTONS", "buttons": [{ "type": "URL", "text": "See offer", "url": "https://go.banco.mx/l/{{1}}" }] }] }
+            ]),
+            Some("c1"),
+        ))
+        .mount(&graph)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v25.0/{WABA}/message_templates")))
+        .and(query_param("after", "c1"))
+        .respond_with(page(
+            json!([
+                { "id": "703", "name": "codigo_acceso", "language": "es_MX", "status": "APPROVED", "category": "AUTHENTICATION",
+                  "components": [{ "type": "BODY", "text": "*{{1}}* es tu código." },
+                    { "type": "BUTTONS", "buttons": [{ "type": "OTP", "otp_type": "COPY_CODE", "text": "Copiar" }] }] },
+                { "id": "704", "name": "alerta_saldo", "language": "es_MX", "status": "REJECTED", "category": "UTILITY",
+                  "rejected_reason": "INCORRECT_CATEGORY",
+                  "components": [{ "type": "BODY", "text": "Tu saldo es {{1}}", "example": { "body_text": [["$1,000"]] } }] }
+            ]),
+            None,
+        ))
+        .mount(&graph)
+        .await;
+    let (s, imported) = f
+        .call(Method::POST, "/v1/templates/import", Value::Null)
+        .await;
+    assert_eq!(s, 200, "{imported}");
+    assert_eq!(
+        imported["created"],
+        json!(["alerta_saldo", "promo_credito"]),
+        "{imported}"
+    );
+    assert_eq!(
+        imported["skipped"][0]["name"], "codigo_acceso",
+        "{imported}"
+    );
+    let (_, promo) = f
+        .call(Method::GET, "/v1/templates/promo_credito", Value::Null)
+        .await;
+    assert_eq!(promo["category"], "marketing", "{promo}");
+    assert_eq!(promo["translations"][0]["language"], "en_US", "{promo}");
+    assert_eq!(promo["meta"]["es_MX"]["status"], "approved", "{promo}");
+    assert_eq!(promo["meta"]["en_US"]["status"], "pending", "{promo}");
+    assert_eq!(promo["buttons"][0]["type"], "url", "{promo}");
+    f.consent(CUSTOMER, true).await;
+    let (s, a) = f
+        .call(
+            Method::POST,
+            "/v1/notifications",
+            json!({ "to": CUSTOMER, "template": "promo_credito", "kind": "loan_preapproval",
+                "parameters": ["Mariana", "$25,000"], "button_urls": ["https://banco-tepeyac.mx/prestamo"] }),
+        )
+        .await;
+    assert_eq!(s, 202, "an imported, approved template is sent: {a}");
+    let (s, refused) = f
+        .call(
+            Method::POST,
+            "/v1/notifications",
+            json!({ "to": CUSTOMER, "template": "alerta_saldo", "parameters": ["$1,000"] }),
+        )
+        .await;
+    assert_eq!(
+        (s, refused["error"]["code"].as_str()),
+        (422, Some("template_not_approved"))
+    );
+    f.app.stop().await;
+}
+
+mod meta_templates {
+    use super::*;
+    on_both_engines!(templates_go_through_metas_review_and_only_approved_ones_are_sent);
+}

@@ -35,6 +35,8 @@ pub struct IngestReport {
     pub stale_statuses: u32,
     /// Customers' marketing preferences from Meta (`user_preferences`: stop or resume) recorded.
     pub preferences: u32,
+    /// Templates whose status, quality or category Meta changed.
+    pub templates: u32,
 }
 
 /// Meta's `user_preferences` change: customers who stopped or resumed marketing messages in
@@ -89,8 +91,23 @@ pub async fn ingest(deps: &Deps, body: &[u8]) -> Result<IngestReport, AppError> 
         ..IngestReport::default()
     };
     for change in &delivery.other_changes {
-        if change.field == "user_preferences" {
-            report.preferences += apply_preferences(deps, &change.value).await?;
+        match change.field.as_str() {
+            "user_preferences" => {
+                report.preferences += apply_preferences(deps, &change.value).await?;
+            }
+            "message_template_status_update"
+            | "message_template_quality_update"
+            | "template_category_update" => {
+                let changed = crate::notifications::meta::apply_webhook(
+                    deps,
+                    &change.waba_id,
+                    &change.field,
+                    &change.value,
+                )
+                .await?;
+                report.templates += u32::from(changed);
+            }
+            _ => {}
         }
     }
     if delivery.message_count() == 0 && delivery.status_count() == 0 {

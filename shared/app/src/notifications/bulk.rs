@@ -7,7 +7,7 @@
 
 use super::links::LinkBase;
 use super::send::{self, NotificationRequest, NotifyError};
-use super::templates::{self, TemplateDef};
+use super::templates::{self, MetaStatuses, TemplateDef};
 use crate::parties::notification_settings;
 use crate::parties::settings as whatsapp_settings;
 use crate::platform::due::{DueAction, Job};
@@ -69,7 +69,7 @@ pub async fn accept(
     let now = deps.clock.now();
     let link_host = notification_settings::load(&caller.table).await?.link_host;
     let links_at = LinkBase::new(link_host.as_deref(), deps.config.public_url());
-    let mut cache: HashMap<String, Option<TemplateDef>> = HashMap::new();
+    let mut cache: HashMap<String, Option<(TemplateDef, MetaStatuses)>> = HashMap::new();
     let mut experiments = super::experiments::Cache::new();
     let mut errors = Vec::new();
     for (i, item) in req.notifications.iter_mut().enumerate() {
@@ -93,19 +93,32 @@ pub async fn accept(
         }
         if !cache.contains_key(&item.template) {
             let t = if templates::valid_name(&item.template) {
-                templates::get(&caller.table, &item.template).await?
+                templates::get_with_statuses(&caller.table, &item.template).await?
             } else {
                 None
             };
             cache.insert(item.template.clone(), t);
         }
-        let template = cache.get(&item.template).and_then(Option::as_ref);
-        if let Err(fields) = send::draft(item, template, String::new(), &links_at, now) {
-            errors.extend(
+        let found = cache.get(&item.template).and_then(Option::as_ref);
+        match send::draft(item, found.map(|(t, _)| t), String::new(), &links_at, now) {
+            Err(fields) => errors.extend(
                 fields
                     .into_iter()
                     .map(|f| FieldError::new(format!("notifications[{i}].{}", f.field), f.reason)),
-            );
+            ),
+            Ok(draft) => {
+                if let Some(why) =
+                    found.and_then(|(_, s)| templates::not_sendable(s, &draft.language))
+                {
+                    errors.push(FieldError::new(
+                        format!("notifications[{i}].template"),
+                        format!(
+                            "{} ({}) is {why}: only approved templates are sent",
+                            draft.template, draft.language
+                        ),
+                    ));
+                }
+            }
         }
         if errors.len() > 1000 {
             errors.push(FieldError::new("notifications", "more errors not listed"));
@@ -196,7 +209,7 @@ pub async fn process_chunk(
     let wa = whatsapp_settings::load(&table).await?;
     let settings = notification_settings::load(&table).await?;
     let links_at = LinkBase::new(settings.link_host.as_deref(), deps.config.public_url());
-    let mut cache: HashMap<String, Option<TemplateDef>> = HashMap::new();
+    let mut cache: HashMap<String, Option<(TemplateDef, MetaStatuses)>> = HashMap::new();
     let mut experiments = super::experiments::Cache::new();
     let (mut accepted, mut rejected) = (0i64, BTreeMap::<String, i64>::new());
     for (i, mut item) in items.into_iter().enumerate() {
@@ -218,10 +231,11 @@ pub async fn process_chunk(
         if !cache.contains_key(&item.template) {
             cache.insert(
                 item.template.clone(),
-                templates::get(&table, &item.template).await?,
+                templates::get_with_statuses(&table, &item.template).await?,
             );
         }
-        let template = cache.get(&item.template).and_then(Option::as_ref);
+        let found = cache.get(&item.template).and_then(Option::as_ref);
+        let template = found.map(|(t, _)| t);
         let key = item
             .idempotency_key
             .clone()
@@ -230,6 +244,17 @@ pub async fn process_chunk(
         let now = deps.clock.now();
         let outcome = match send::draft(item, template, id, &links_at, now) {
             Err(fields) => Err(NotifyError::Invalid(fields)),
+            // Paused or disabled by Meta since the request was accepted: not sent.
+            Ok(draft)
+                if found
+                    .and_then(|(_, s)| templates::not_sendable(s, &draft.language))
+                    .is_some() =>
+            {
+                Err(NotifyError::NotApproved(format!(
+                    "template {} ({}) is not approved in Meta now",
+                    draft.template, draft.language
+                )))
+            }
             Ok(draft) => match table.get(&super::key(&draft.id)).await? {
                 // Committed by an earlier run of this chunk: replayed (queued if it was not yet).
                 Some(_) => send::commit(deps, merchant, &phone, &draft, Some(bulk_id))

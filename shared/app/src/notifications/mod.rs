@@ -14,6 +14,7 @@ pub mod bulk;
 pub mod documents;
 pub mod experiments;
 pub mod links;
+pub mod meta;
 pub mod replies;
 pub mod send;
 pub mod stats;

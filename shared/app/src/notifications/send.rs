@@ -97,6 +97,9 @@ pub struct NotificationRequest {
     /// An experiment whose variant the customer gets picks the template.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
+    /// The template's language to send (its main language when absent; or a translation's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     /// The variant picked (`{experiment}~{variant}`), set by [`super::experiments::resolve`].
     #[serde(skip)]
     pub variant: Option<String>,
@@ -139,6 +142,8 @@ pub enum NotifyError {
     Cap(&'static str),
     /// The idempotency key was used for another payload (409).
     KeyReused,
+    /// The template is not approved by Meta in that language (422).
+    NotApproved(String),
     /// Anything else.
     Api(AppError),
 }
@@ -172,6 +177,7 @@ impl NotifyError {
                 "idempotency_key_reused".into(),
                 "the key was used for a different notification".into(),
             ),
+            NotifyError::NotApproved(why) => ("template_not_approved".into(), why.clone()),
             NotifyError::Api(e) => (e.code().into(), e.to_string()),
         }
     }
@@ -196,6 +202,8 @@ pub struct Draft {
     pub details: Option<String>,
     /// The experiment variant it belongs to (`{experiment}~{variant}`).
     pub variant: Option<String>,
+    /// The template's language it goes in.
+    pub language: String,
     /// Hash of the request, to tell a repeat from a reused key.
     pub fingerprint: String,
 }
@@ -330,6 +338,20 @@ pub fn draft(
             "an account statement needs a template with a document header",
         ));
     }
+    let language = req
+        .language
+        .clone()
+        .unwrap_or_else(|| template.language.clone());
+    if !template.has_language(&language) {
+        errors.push(FieldError::new(
+            "language",
+            format!(
+                "template {} is in {}",
+                template.name,
+                template.languages().join(", ")
+            ),
+        ));
+    }
     let mut links = Vec::new();
     let mut body = Vec::new();
     let names: Vec<&str> = template.body.iter().map(|p| p.name.as_str()).collect();
@@ -442,6 +464,8 @@ pub fn draft(
                     }
                 }
             }
+            // Fixed buttons take nothing per notification.
+            ButtonSpec::StaticUrl { .. } | ButtonSpec::PhoneNumber { .. } => {}
         }
     }
     let Some(to) = to else { return Err(errors) };
@@ -452,7 +476,7 @@ pub fn draft(
         to.clone(),
         Content::Template(Template {
             name: template.name.clone(),
-            language: template.language.clone(),
+            language: language.clone(),
             header,
             body,
             buttons,
@@ -479,6 +503,7 @@ pub fn draft(
         metadata,
         details: req.details.clone(),
         variant: req.variant.clone(),
+        language,
         fingerprint,
     })
 }
@@ -879,15 +904,24 @@ pub async fn accept(
     if !picked.is_empty() {
         return Err(NotifyError::Invalid(picked));
     }
-    let template = if templates::valid_name(&req.template) {
-        templates::get(table, &req.template).await?
+    let (template, statuses) = if templates::valid_name(&req.template) {
+        match templates::get_with_statuses(table, &req.template).await? {
+            Some((t, s)) => (Some(t), s),
+            None => (None, templates::MetaStatuses::new()),
+        }
     } else {
-        None
+        (None, templates::MetaStatuses::new())
     };
     let id = notification_id(deps, &caller.merchant, req.idempotency_key.as_deref());
     let settings = notification_settings::load(table).await?;
     let links_at = LinkBase::new(settings.link_host.as_deref(), deps.config.public_url());
     let draft = draft(&req, template.as_ref(), id, &links_at, now).map_err(NotifyError::Invalid)?;
+    if let Some(why) = templates::not_sendable(&statuses, &draft.language) {
+        return Err(NotifyError::NotApproved(format!(
+            "template {} ({}) is {why}: only approved templates are sent",
+            draft.template, draft.language
+        )));
+    }
     let phone = sending_number(caller, req.branch_id.as_deref()).await?;
     // A repeat of an accepted request answers the same, whatever the customer's state is now.
     if req.idempotency_key.is_some() {

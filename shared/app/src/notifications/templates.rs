@@ -8,7 +8,7 @@ use crate::platform::tenant::TenantTable;
 use crate::platform::urls::check_target;
 use chrono::NaiveDate;
 use mostrador_core::money::Centavos;
-use mostrador_store::{Condition, Item, Key, Query, StoreError, Table};
+use mostrador_store::{Condition, Item, Key, Query, StoreError, Table, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -104,6 +104,114 @@ pub enum ButtonSpec {
     /// URL): each notification gives its target and the
     /// customer's tap is counted before the redirect.
     Url { text: String },
+    /// A URL button with a fixed address (nothing to give per notification; not tracked).
+    StaticUrl { text: String, url: String },
+    /// A button that calls a phone number.
+    PhoneNumber { text: String, phone: String },
+}
+
+impl ButtonSpec {
+    fn text(&self) -> &str {
+        match self {
+            ButtonSpec::QuickReply { text, .. }
+            | ButtonSpec::Url { text }
+            | ButtonSpec::StaticUrl { text, .. }
+            | ButtonSpec::PhoneNumber { text, .. } => text,
+        }
+    }
+}
+
+/// The template in another language: the same parameters and buttons, its own words. Meta
+/// reviews each language on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Translation {
+    pub language: String,
+    /// The body with `{{1}}`… as in the main language.
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub footer: Option<String>,
+    /// The buttons' labels in this language, in order (default: the main language's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub button_texts: Vec<String>,
+}
+
+/// What Meta says about one language of a template.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MetaStatus {
+    /// Meta's template id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `PENDING`, `APPROVED`, `REJECTED`, `PAUSED`, `DISABLED`, `IN_APPEAL`, `PENDING_DELETION`…
+    pub status: String,
+    /// Why it was rejected, paused or disabled (Meta's reason code or text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Meta's quality rating: `GREEN`, `YELLOW`, `RED` or `UNKNOWN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<String>,
+    /// The category Meta gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Unix seconds of the last change.
+    pub updated_at: i64,
+}
+
+/// Meta's statuses of a template, by language.
+pub type MetaStatuses = std::collections::BTreeMap<String, MetaStatus>;
+
+/// Why a template cannot be sent in `language` now; `None` when it can. A template registered
+/// here without going through Meta (no status) is taken as approved, as before.
+pub fn not_sendable(statuses: &MetaStatuses, language: &str) -> Option<String> {
+    if statuses.is_empty() {
+        return None;
+    }
+    match statuses.get(language) {
+        Some(s) if s.status == "APPROVED" => None,
+        Some(s) => Some(match &s.reason {
+            Some(r) if !r.is_empty() && r != "NONE" => {
+                format!("{} in Meta ({r})", s.status.to_lowercase())
+            }
+            _ => format!("{} in Meta", s.status.to_lowercase()),
+        }),
+        None => Some(format!("not submitted to Meta in {language}")),
+    }
+}
+
+/// The `{{n}}` placeholders of a text, in order of appearance.
+pub fn placeholders(text: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        match after.find("}}") {
+            Some(end) => {
+                if let Ok(n) = after[..end].trim().parse::<u32>() {
+                    out.push(n);
+                }
+                rest = &after[end + 2..];
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// Problems of a text whose placeholders must be exactly `{{1}}`…`{{n}}`.
+fn placeholder_problem(text: &str, n: usize) -> Option<String> {
+    let mut found = placeholders(text);
+    found.sort_unstable();
+    found.dedup();
+    let want: Vec<u32> = (1..=n as u32).collect();
+    (found != want).then(|| {
+        if n == 0 {
+            "takes no parameters: no {{n}} placeholders".to_owned()
+        } else {
+            format!("needs the placeholders {{{{1}}}} to {{{{{n}}}}}, one per parameter")
+        }
+    })
 }
 
 /// A keyword the customer may write back (matched without accents or case, as the whole message).
@@ -136,6 +244,22 @@ pub struct TemplateDef {
     /// Answer for the `details` action when the notification brings no `details` of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
+    /// The body as Meta shows it, with `{{1}}`… in the order of `body` (needed to submit it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// One example value per body parameter, for Meta's review.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<String>,
+    /// A text header's words, with `{{1}}` when the header takes a parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_example: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub footer: Option<String>,
+    /// The same template in other languages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub translations: Vec<Translation>,
 }
 
 fn default_language() -> String {
@@ -260,14 +384,101 @@ impl TemplateDef {
                         ));
                     }
                 }
-                ButtonSpec::Url { text } => {
-                    if text.is_empty() || text.chars().count() > 25 {
+                ButtonSpec::Url { .. }
+                | ButtonSpec::StaticUrl { .. }
+                | ButtonSpec::PhoneNumber { .. } => {
+                    if b.text().is_empty() || b.text().chars().count() > 25 {
                         errors.push(FieldError::new(
                             format!("buttons[{i}].text"),
                             "1-25 characters",
                         ));
                     }
+                    if let ButtonSpec::StaticUrl { url, .. } = b {
+                        if let Err(why) = check_target(url) {
+                            errors.push(FieldError::new(format!("buttons[{i}].url"), why));
+                        }
+                    }
+                    if let ButtonSpec::PhoneNumber { phone, .. } = b {
+                        let digits = phone.trim_start_matches('+');
+                        if digits.len() < 8
+                            || digits.len() > 20
+                            || !digits.chars().all(|c| c.is_ascii_digit())
+                        {
+                            errors.push(FieldError::new(
+                                format!("buttons[{i}].phone"),
+                                "a phone number with country code, e.g. +525512345678",
+                            ));
+                        }
+                    }
                 }
+            }
+        }
+        if let Some(text) = &self.text {
+            if text.trim().is_empty() || text.chars().count() > 1024 {
+                errors.push(FieldError::new("text", "1-1024 characters"));
+            } else if let Some(why) = placeholder_problem(text, self.body.len()) {
+                errors.push(FieldError::new("text", why));
+            }
+        }
+        if !self.examples.is_empty() && self.examples.len() != self.body.len() {
+            errors.push(FieldError::new(
+                "examples",
+                format!("one example per body parameter ({})", self.body.len()),
+            ));
+        }
+        if let Some(h) = &self.header_text {
+            if self.header != Some(HeaderKind::Text) {
+                errors.push(FieldError::new("header_text", "only for header: text"));
+            } else if h.trim().is_empty() || h.chars().count() > 60 {
+                errors.push(FieldError::new("header_text", "1-60 characters"));
+            } else if placeholders(h).iter().any(|n| *n != 1) {
+                errors.push(FieldError::new(
+                    "header_text",
+                    "at most the placeholder {{1}}",
+                ));
+            }
+        }
+        if self
+            .footer
+            .as_ref()
+            .is_some_and(|f| f.trim().is_empty() || f.chars().count() > 60)
+        {
+            errors.push(FieldError::new("footer", "1-60 characters"));
+        }
+        for (i, t) in self.translations.iter().enumerate() {
+            let field = |f: &str| format!("translations[{i}].{f}");
+            if t.language == self.language
+                || self.translations[..i]
+                    .iter()
+                    .any(|o| o.language == t.language)
+            {
+                errors.push(FieldError::new(
+                    field("language"),
+                    "repeats another language",
+                ));
+            }
+            if t.language.is_empty()
+                || t.language.len() > 10
+                || !t
+                    .language
+                    .chars()
+                    .all(|c| c.is_ascii_alphabetic() || c == '_')
+            {
+                errors.push(FieldError::new(
+                    field("language"),
+                    "a locale code such as en_US",
+                ));
+            }
+            if t.text.trim().is_empty() || t.text.chars().count() > 1024 {
+                errors.push(FieldError::new(field("text"), "1-1024 characters"));
+            } else if let Some(why) = placeholder_problem(&t.text, self.body.len()) {
+                errors.push(FieldError::new(field("text"), why));
+            }
+            if !t.button_texts.is_empty() && t.button_texts.len() != self.buttons.len() {
+                errors.push(FieldError::new(
+                    field("button_texts"),
+                    format!("one label per button ({})", self.buttons.len()),
+                ));
             }
         }
         if self.keywords.len() > MAX_KEYWORDS {
@@ -331,6 +542,27 @@ impl TemplateDef {
         self.keywords
             .iter()
             .find(|k| normalize_keyword(&k.keyword) == norm)
+    }
+
+    /// Whether the template exists in `language` (its main language or a translation).
+    pub fn has_language(&self, language: &str) -> bool {
+        self.language == language || self.translations.iter().any(|t| t.language == language)
+    }
+
+    /// Every language of the template, the main one first.
+    pub fn languages(&self) -> Vec<&str> {
+        std::iter::once(self.language.as_str())
+            .chain(self.translations.iter().map(|t| t.language.as_str()))
+            .collect()
+    }
+
+    /// The buttons' labels (for Meta) in one language.
+    pub fn button_texts(&self, language: &str) -> Vec<String> {
+        let own: Vec<String> = self.buttons.iter().map(|b| b.text().to_owned()).collect();
+        match self.translations.iter().find(|t| t.language == language) {
+            Some(t) if !t.button_texts.is_empty() => t.button_texts.clone(),
+            _ => own,
+        }
     }
 
     /// How many URL buttons take a target per notification.
@@ -416,14 +648,124 @@ pub async fn create(table: &TenantTable, def: &TemplateDef) -> Result<(), AppErr
     }
 }
 
-/// Replaces (or creates) a template.
+/// Replaces (or creates) a template; what Meta said about it stays.
 pub async fn replace(table: &TenantTable, def: &TemplateDef) -> Result<(), AppError> {
     let errors = def.problems();
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    table.put(item(def)?, None).await?;
+    let mut update = Update::new().set("doc", item_doc(def)?);
+    // Languages the template no longer has lose their status.
+    if let Some(old) = table.get(&key(&def.name)).await? {
+        for (name, _) in old.attrs.iter() {
+            if let Some(language) = name.strip_prefix(META_PREFIX) {
+                if !def.has_language(language) {
+                    update = update.remove(name.as_str());
+                }
+            }
+        }
+    }
+    table.update(&key(&def.name), update, None).await?;
     Ok(())
+}
+
+/// The attribute prefix of Meta's status of one language (`meta_es_MX`): one attribute per
+/// language, so two webhooks about two languages never overwrite each other.
+const META_PREFIX: &str = "meta_";
+
+fn item_doc(def: &TemplateDef) -> Result<String, AppError> {
+    serde_json::to_string(def).map_err(|e| AppError::Internal(e.into()))
+}
+
+fn statuses_of(item: &Item) -> MetaStatuses {
+    item.attrs
+        .iter()
+        .filter_map(|(name, value)| {
+            let language = name.strip_prefix(META_PREFIX)?;
+            let status = serde_json::from_str(value.as_s()?).ok()?;
+            Some((language.to_owned(), status))
+        })
+        .collect()
+}
+
+/// One template and what Meta says about each of its languages.
+pub async fn get_with_statuses(
+    table: &TenantTable,
+    name: &str,
+) -> Result<Option<(TemplateDef, MetaStatuses)>, AppError> {
+    if !valid_name(name) {
+        return Ok(None);
+    }
+    let Some(item) = table.get(&key(name)).await? else {
+        return Ok(None);
+    };
+    let def = serde_json::from_str(item.get_s("doc").unwrap_or("{}"))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Some((def, statuses_of(&item))))
+}
+
+/// Records what Meta says about one language of a template (`change` edits the current status);
+/// `false` when the template is not registered here.
+pub async fn set_status(
+    table: &TenantTable,
+    name: &str,
+    language: &str,
+    change: impl FnOnce(&mut MetaStatus),
+) -> Result<bool, AppError> {
+    let Some((def, statuses)) = get_with_statuses(table, name).await? else {
+        return Ok(false);
+    };
+    if !def.has_language(language) {
+        return Ok(false);
+    }
+    let mut status = statuses.get(language).cloned().unwrap_or_default();
+    change(&mut status);
+    let doc = serde_json::to_string(&status).map_err(|e| AppError::Internal(e.into()))?;
+    table
+        .update(
+            &key(name),
+            Update::new().set(format!("{META_PREFIX}{language}"), doc),
+            Some(Condition::Exists),
+        )
+        .await?;
+    Ok(true)
+}
+
+/// The template as the API shows it: its definition and `meta`, Meta's status per language.
+pub fn view(def: &TemplateDef, statuses: &MetaStatuses) -> Value {
+    let mut out = serde_json::to_value(def).unwrap_or(Value::Null);
+    let shown: serde_json::Map<String, Value> = statuses
+        .iter()
+        .map(|(language, s)| {
+            let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
+            v["status"] = Value::String(s.status.to_lowercase());
+            (language.clone(), v)
+        })
+        .collect();
+    out["meta"] = Value::Object(shown);
+    out
+}
+
+/// Every template with its statuses, by name.
+pub async fn list_with_statuses(
+    table: &TenantTable,
+) -> Result<Vec<(TemplateDef, MetaStatuses)>, AppError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = table
+            .query(Query::partition("TEMPLATES").prefix("T#").after(cursor))
+            .await?;
+        for i in &page.items {
+            let def = serde_json::from_str(i.get_s("doc").unwrap_or("{}"))
+                .map_err(|e| AppError::Internal(e.into()))?;
+            out.push((def, statuses_of(i)));
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
 }
 
 fn item(def: &TemplateDef) -> Result<Item, AppError> {

@@ -3,9 +3,10 @@
 
 use crate::platform::config::Secret;
 use crate::platform::error::{AppError, FieldError};
+use crate::platform::schema;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
-use mostrador_store::{Item, Key, Table, Value};
+use mostrador_store::{Item, Key, Table, TxOp, Value};
 use serde::{Deserialize, Serialize};
 
 /// Sending policy and limits.
@@ -21,6 +22,10 @@ pub struct WhatsAppSettings {
     pub quiet_hours_end: u32,
     /// The merchant's Meta catalog, for product and product_list messages.
     pub catalog_id: Option<String>,
+    /// The WhatsApp Business Account the merchant's numbers and templates belong to: templates are
+    /// created, submitted and imported there, and its template webhooks reach this merchant.
+    #[serde(default)]
+    pub business_account_id: Option<String>,
     /// Whether an access token is stored (otherwise messages go to the sandbox outbox).
     pub has_token: bool,
 }
@@ -33,6 +38,7 @@ impl Default for WhatsAppSettings {
             quiet_hours_start: 21,
             quiet_hours_end: 9,
             catalog_id: None,
+            business_account_id: None,
             has_token: false,
         }
     }
@@ -48,6 +54,7 @@ pub struct WhatsAppSettingsInput {
     pub quiet_hours_start: Option<u32>,
     pub quiet_hours_end: Option<u32>,
     pub catalog_id: Option<String>,
+    pub business_account_id: Option<String>,
     /// `true` removes the stored token (back to sandbox mode).
     #[serde(default)]
     pub remove_access_token: bool,
@@ -136,6 +143,16 @@ pub async fn update(
     {
         errors.push(FieldError::new("catalog_id", "the numeric Meta catalog id"));
     }
+    if input
+        .business_account_id
+        .as_ref()
+        .is_some_and(|c| c.is_empty() || c.len() > 32 || !c.chars().all(|ch| ch.is_ascii_digit()))
+    {
+        errors.push(FieldError::new(
+            "business_account_id",
+            "the numeric WhatsApp Business Account id",
+        ));
+    }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
@@ -156,6 +173,33 @@ pub async fn update(
     }
     if input.catalog_id.is_some() {
         settings.catalog_id = input.catalog_id;
+    }
+    // The account is claimed for this merchant alone (its template webhooks come here), in the
+    // same transaction as the settings; the one it replaces is released.
+    let mut platform = Vec::new();
+    if let Some(new) = input.business_account_id {
+        let mine = || {
+            mostrador_store::Condition::Or(vec![
+                mostrador_store::Condition::NotExists,
+                mostrador_store::Condition::Eq(
+                    "merchant_id".into(),
+                    merchant.as_str().to_owned().into(),
+                ),
+            ])
+        };
+        if settings.business_account_id.as_deref() != Some(new.as_str()) {
+            if let Some(old) = &settings.business_account_id {
+                platform.push(TxOp::Delete {
+                    key: schema::business_account(old),
+                    condition: Some(mine()),
+                });
+            }
+        }
+        platform.push(TxOp::Put {
+            item: Item::new(&schema::business_account(&new)).with("merchant_id", merchant.as_str()),
+            condition: Some(mine()),
+        });
+        settings.business_account_id = Some(new);
     }
     let mut item = Item::new(&key());
     match (&input.access_token, input.remove_access_token) {
@@ -179,7 +223,21 @@ pub async fn update(
         "doc",
         serde_json::to_string(&settings).map_err(|e| AppError::Internal(e.into()))?,
     );
-    table.put(item, None).await?;
+    let claims = platform.len();
+    let put = vec![TxOp::Put {
+        item,
+        condition: None,
+    }];
+    match table.transact_with_platform(put, platform).await {
+        Ok(()) => {}
+        Err(e) if claims > 0 && e.failed_operations().contains(&claims) => {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "business_account_id",
+                "already the WhatsApp Business Account of another merchant",
+            )]))
+        }
+        Err(e) => return Err(e.into()),
+    }
     tracing::info!(merchant = %merchant, has_token = settings.has_token, "whatsapp settings updated");
     Ok(settings)
 }

@@ -431,6 +431,12 @@ pub fn document(id: &str) -> Key {
     Key::new("DOCUMENTS", format!("DOC#{id}"))
 }
 
+/// The platform-wide claim of a WhatsApp Business Account by one merchant: Meta's template
+/// webhooks name the account, and reach that merchant.
+pub fn business_account(waba_id: &str) -> Key {
+    Key::new(format!("WABA#{waba_id}"), "WABA")
+}
+
 /// The partition of the merchant's experiments.
 pub const EXPERIMENTS: &str = "EXPERIMENTS";
 
@@ -554,6 +560,7 @@ mod tests {
             (staff_user("U1"), ("STAFF", "USER#U1")),
             (link("Ab12"), ("LINK#Ab12", "LINK")),
             (document("doc1"), ("DOCUMENTS", "DOC#doc1")),
+            (business_account("1029384756"), ("WABA#1029384756", "WABA")),
             (
                 experiment("prestamo-dic"),
                 ("EXPERIMENTS", "EXP#prestamo-dic"),

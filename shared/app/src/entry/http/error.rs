@@ -93,6 +93,11 @@ impl IntoResponse for NotifyError {
                 code,
                 "the customer's daily cap for business-initiated messages is reached; nothing was queued",
             ),
+            NotifyError::NotApproved(why) => json_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "template_not_approved",
+                why,
+            ),
             NotifyError::KeyReused => json_error(
                 StatusCode::CONFLICT,
                 "idempotency_key_reused",

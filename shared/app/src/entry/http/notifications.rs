@@ -23,6 +23,14 @@ pub fn routes() -> Router<Deps> {
     Router::new()
         .route("/v1/templates", get(list_templates).post(create_template))
         .route(
+            "/v1/templates/import",
+            axum::routing::post(import_templates),
+        )
+        .route(
+            "/v1/templates/{name}/submit",
+            axum::routing::post(submit_template),
+        )
+        .route(
             "/v1/templates/{name}",
             get(get_template)
                 .put(replace_template)
@@ -81,9 +89,34 @@ fn whole_merchant(caller: &crate::parties::merchants::Caller, what: &str) -> Res
 }
 
 async fn list_templates(Merchant(caller): Merchant) -> Result<Json<Value>, AppError> {
-    Ok(Json(
-        json!({ "templates": templates::list(&caller.table).await? }),
-    ))
+    let shown: Vec<Value> = templates::list_with_statuses(&caller.table)
+        .await?
+        .iter()
+        .map(|(def, statuses)| templates::view(def, statuses))
+        .collect();
+    Ok(Json(json!({ "templates": shown })))
+}
+
+/// `POST /v1/templates/{name}/submit`: to Meta for review, each language not yet there.
+async fn submit_template(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    Path(name): Path<String>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    whole_merchant(&caller, "manage templates")?;
+    let shown = crate::notifications::meta::submit(&deps, &caller.table, &name).await?;
+    Ok((StatusCode::ACCEPTED, Json(shown)))
+}
+
+/// `POST /v1/templates/import`: every template of the WhatsApp Business Account, with Meta's status.
+async fn import_templates(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+) -> Result<Json<Value>, AppError> {
+    whole_merchant(&caller, "manage templates")?;
+    Ok(Json(json!(
+        crate::notifications::meta::import(&deps, &caller.table).await?
+    )))
 }
 
 async fn create_template(
@@ -98,10 +131,10 @@ async fn create_template(
 async fn get_template(
     Merchant(caller): Merchant,
     Path(name): Path<String>,
-) -> Result<Json<TemplateDef>, AppError> {
-    templates::get(&caller.table, &name)
+) -> Result<Json<Value>, AppError> {
+    templates::get_with_statuses(&caller.table, &name)
         .await?
-        .map(Json)
+        .map(|(def, statuses)| Json(templates::view(&def, &statuses)))
         .ok_or_else(|| AppError::NotFound("template".into()))
 }
 
