@@ -58,7 +58,7 @@ async fn main() -> anyhow::Result<()> {
         ..Default::default()
     };
     policy.category_caps.clear();
-    notification_settings::save(&table, policy, deps.config.public_url())
+    let policy = notification_settings::save(&table, policy, deps.config.public_url())
         .await
         .map_err(fail)?;
     mostrador_app::parties::settings::update(
