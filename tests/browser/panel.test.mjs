@@ -68,7 +68,7 @@ async function main() {
     panel.setDefaultTimeout(15000);
     // Before signing in, the console asks who is there (401 on GET /v1/session is its question), and
     // the test tries a wrong password once.
-    watch(panel, problems, ["401 GET /v1/session", "401 POST /v1/session", "status of 401", "422 POST /v1/promotions", "status of 422"]);
+    watch(panel, problems, ["401 GET /v1/session", "401 POST /v1/session", "status of 401", "422 POST /v1/promotions", "422 POST /v1/templates/aviso_pedido_listo/submit", "status of 422"]);
 
     // Sign in.
     await panel.goto(`${stack.url}/panel`);
@@ -247,10 +247,25 @@ async function main() {
     ok("promotions: a 2×1 created from the console, a code with a space and an end before the start refused with each field's reason, paused");
     await panel.screenshot({ path: path.join(OUT, "panel-promotions.png"), fullPage: true });
 
-    // A chart.
+    // A chart, and what the notifications did and cost.
     await panel.goto(`${stack.url}/panel/#/reportes`);
     await panel.getByRole("img", { name: "Ventas por día" }).waitFor();
-    ok("reports show sales per day as a chart, with a CSV download");
+    await panel.getByRole("heading", { name: "Notificaciones (últimos 7 días)" }).waitFor();
+    ok("reports show sales per day as a chart, with a CSV download, and the notifications' figures");
+
+    // Templates: what Meta says about each language; submitting needs the WhatsApp Business Account.
+    await expectStatus(http(stack.url, "POST", "/v1/templates", { key: demo.api_key, body: {
+      name: "aviso_pedido_listo", category: "utility", body: [{ name: "nombre", type: "text" }],
+      text: "Hola {{1}}, tu pedido está listo para recoger.", examples: ["Ana"],
+    } }), 201, "template");
+    await panel.goto(`${stack.url}/panel/#/plantillas`);
+    const row = panel.getByRole("row", { name: /aviso_pedido_listo/ });
+    await row.getByText("Registrada aquí").waitFor();
+    await row.getByRole("button", { name: "Enviar a revisión" }).click();
+    const why = await panel.getByRole("alert").textContent();
+    assert.match(why, /cuenta de WhatsApp Business/);
+    ok("templates list Meta's status per language; submitting without the WhatsApp Business Account says what is missing, in Spanish");
+    await panel.screenshot({ path: path.join(OUT, "panel-templates.png"), fullPage: true });
     await panel.screenshot({ path: path.join(OUT, "panel-reports.png"), fullPage: true });
 
     // Counter staff for Centro, invited by the owner.

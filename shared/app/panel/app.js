@@ -90,7 +90,8 @@ async function api(method, path, body, raw) {
     const error = (data && data.error) || {};
     const fields = error.fields || [];
     const detail = fields.map((f) => `${f.field}: ${f.reason}`).join(' · ');
-    const message = [MESSAGES[response.status] || 'Algo salió mal.', error.message, detail]
+    // With fields, each field's reason says it all (the API's summary line is for integrators).
+    const message = [MESSAGES[response.status] || 'Algo salió mal.', fields.length ? null : error.message, detail]
       .filter(Boolean).join(' ');
     if (response.status === 401 && path !== '/v1/session') {
       S.user = null; S.csrf = null; stopPolling(); render();
@@ -125,13 +126,14 @@ function ok(target, text) {
 const NAV = [
   ['#/hoy', 'Hoy'], ['#/pedidos', 'Pedidos'], ['#/conversaciones', 'Conversaciones'],
   ['#/clientes', 'Clientes'], ['#/catalogo', 'Inventario'], ['#/promociones', 'Promociones'], ['#/facturas', 'Facturas'], ['#/reportes', 'Reportes'],
+  ['#/plantillas', 'Plantillas'],
   ['#/configuracion', 'Configuración'], ['#/cuenta', 'Mi cuenta'],
 ];
 
 function frame(active, ...content) {
   const who = S.user ? `${S.user.name} · ${S.user.role_label}` : '';
   const nav = h('nav', { class: 'main', 'aria-label': 'Secciones' },
-    NAV.filter(([href]) => href !== '#/configuracion' || (S.user && S.user.role !== 'staff'))
+    NAV.filter(([href]) => !['#/configuracion', '#/plantillas'].includes(href) || (S.user && S.user.role !== 'staff'))
       .concat(S.user && S.user.role === 'owner' ? [['#/equipo', 'Equipo']] : [])
       .map(([href, label]) => h('a', {
         href, 'aria-current': active === href ? 'page' : null,
@@ -685,7 +687,9 @@ async function notesBox(wa) {
 async function templateForm(wa, branchId) {
   const status = h('div', { role: 'status' });
   let templates = [];
-  try { templates = ((await api('GET', '/v1/templates')).templates || []).filter((t) => !t.header); } catch (_) { templates = []; }
+  // Only what can go out: no media header, and approved in Meta when it went through Meta.
+  const sendable = (t) => !t.header && (!Object.keys(t.meta || {}).length || (t.meta[t.language] || {}).status === 'approved');
+  try { templates = ((await api('GET', '/v1/templates')).templates || []).filter(sendable); } catch (_) { templates = []; }
   if (!templates.length) {
     return h('p', { class: 'muted' }, 'No hay plantillas registradas: regístralas en Meta y con POST /v1/templates para escribir fuera de la ventana.');
   }
@@ -1071,6 +1075,86 @@ async function reportsPage() {
     }));
   body.replaceChildren(chart, table(['Día', 'Sucursal', 'Conversaciones', 'Pedidos', 'Pagados', 'Ventas'],
     rows.map((r) => [r.day, r.branch, r.conversations, r.orders, r.paid_orders, money(r.revenue_centavos)]), [2, 3, 4, 5]));
+  if (S.user.role === 'staff') return;
+  let notes;
+  try { notes = await api('GET', '/v1/reports/notifications'); } catch (_) { return; }
+  const totals = notes.totals || [];
+  const pct = (x) => (x === null || x === undefined ? '—' : `${Math.round(x * 100)} %`);
+  const cost = (r) => `${r.estimated_cost} ${r.cost_currency}`;
+  body.append(h('h3', {}, 'Notificaciones (últimos 7 días)'),
+    totals.length
+      ? table(['Plantilla', 'Enviadas', 'Entregadas', 'Leídas', 'Clics', 'Conversiones', 'Costo estimado'],
+        totals.map((r) => [r.template, r.sent, pct(r.delivery_rate), pct(r.read_rate), r.clicked, r.converted, cost(r)])
+          .concat([[h('strong', {}, 'Total'), notes.overall.sent, pct(notes.overall.delivery_rate), pct(notes.overall.read_rate),
+            notes.overall.clicked, notes.overall.converted, cost(notes.overall)]]), [1, 2, 3, 4, 5, 6])
+      : h('p', { class: 'muted' }, 'No se enviaron notificaciones en estos días.'));
+}
+
+// ---- Plantillas ----
+
+const META_STATUS = {
+  pending: 'En revisión', approved: 'Aprobada', rejected: 'Rechazada', paused: 'Pausada', disabled: 'Desactivada',
+  in_appeal: 'En apelación', pending_deletion: 'Por borrarse', flagged: 'Señalada', limit_exceeded: 'Límite excedido',
+};
+const QUALITY = { GREEN: 'alta', YELLOW: 'media', RED: 'baja', UNKNOWN: 'sin calificar' };
+const CATEGORY = { utility: 'Servicio', marketing: 'Marketing', authentication: 'Autenticación' };
+
+/** What Meta says about each language of a template, as pills. */
+function metaPills(t) {
+  const meta = t.meta || {};
+  const languages = [t.language].concat((t.translations || []).map((x) => x.language));
+  return h('div', { class: 'stack' }, languages.map((l) => {
+    const m = meta[l];
+    if (!m) {
+      return h('span', {}, `${l}: `, h('span', { class: 'pill' }, Object.keys(meta).length ? 'Sin enviar a Meta' : 'Registrada aquí'));
+    }
+    const why = m.reason ? ` (${m.reason})` : '';
+    const quality = m.quality ? ` · calidad ${QUALITY[m.quality] || m.quality}` : '';
+    return h('span', {}, `${l}: `, h('span', { class: `pill meta-${m.status}` }, META_STATUS[m.status] || m.status), `${why}${quality}`);
+  }));
+}
+
+async function templatesPage() {
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  const status = h('div', { role: 'status' });
+  const importButton = h('button', {
+    type: 'button', class: 'secondary',
+    onclick: async (e) => {
+      e.target.disabled = true;
+      try {
+        const r = await api('POST', '/v1/templates/import');
+        ok(status, `Importadas de Meta: ${r.created.length} nuevas, ${r.updated.length} actualizadas${r.skipped.length ? `, ${r.skipped.length} sin importar` : ''}.`);
+        later(300, templatesPage);
+      } catch (err) { notice(status, err); e.target.disabled = false; }
+    },
+  }, 'Importar de Meta');
+  mount(frame('#/plantillas', h('h2', {}, 'Plantillas'),
+    h('p', { class: 'muted' }, 'Los mensajes que se envían fuera de la ventana de 24 horas. Meta revisa cada idioma; solo las aprobadas se envían.'),
+    h('div', { class: 'row' }, importButton), status, body));
+  let list;
+  try { list = (await api('GET', '/v1/templates')).templates || []; } catch (e) { notice(body, e); return; }
+  if (!list.length) {
+    put(body, h('p', { class: 'muted' }, 'Aún no hay plantillas. Impórtalas de tu cuenta de WhatsApp Business o regístralas con POST /v1/templates.'));
+    return;
+  }
+  const rows = list.map((t) => {
+    const meta = t.meta || {};
+    const languages = [t.language].concat((t.translations || []).map((x) => x.language));
+    const due = languages.some((l) => !meta[l] || meta[l].status === 'rejected');
+    const submit = due && t.text ? h('button', {
+      type: 'button', class: 'secondary',
+      onclick: async (e) => {
+        e.target.disabled = true;
+        try {
+          await api('POST', `/v1/templates/${encodeURIComponent(t.name)}/submit`);
+          ok(status, `«${t.name}» enviada a revisión de Meta.`);
+          later(300, templatesPage);
+        } catch (err) { notice(status, err); e.target.disabled = false; }
+      },
+    }, 'Enviar a revisión') : '';
+    return [t.name, CATEGORY[t.category] || t.category, t.text || h('span', { class: 'muted' }, '—'), metaPills(t), submit];
+  });
+  put(body, table(['Plantilla', 'Categoría', 'Texto', 'Estado en Meta', ''], rows, []));
 }
 
 // ---- Equipo y cuenta ----
@@ -1283,6 +1367,7 @@ async function render() {
       case 'promociones': await promotionsPage(); break;
       case 'facturas': await invoicesPage(); break;
       case 'reportes': await reportsPage(); break;
+      case 'plantillas': await templatesPage(); break;
       case 'equipo': await staffPage(); break;
       case 'configuracion': await settingsPage(); break;
       case 'cuenta': accountPage(); break;

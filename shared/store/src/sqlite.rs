@@ -15,7 +15,21 @@ use std::sync::{Arc, Mutex};
 /// A handle on the embedded SQLite file, shared by every embedded engine of one process.
 #[derive(Clone)]
 pub struct Database {
+    /// The one connection that writes (and, in memory, also reads).
     conn: Arc<Mutex<Connection>>,
+    /// Connections that only read, beside the writer (files only).
+    readers: Option<Arc<Readers>>,
+}
+
+/// How many read-only connections a database file gets: reads run beside the writer and beside
+/// each other (WAL shows every reader all committed writes, never half a transaction), so a get
+/// never waits behind a queue of writes.
+const READERS: usize = 4;
+
+/// Read-only connections on the same file, taken in turn.
+struct Readers {
+    conns: Vec<Arc<Mutex<Connection>>>,
+    next: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Database {
@@ -65,7 +79,24 @@ impl Database {
         // the database file's mode.
         crate::private_fs::restrict_file(path)
             .map_err(|e| StoreError::Internal(format!("restricting {}: {e}", path.display())))?;
-        Self::init(conn)
+        let mut db = Self::init(conn)?;
+        let mut conns = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open(path).map_err(sql_err)?;
+            reader
+                .busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(sql_err)?;
+            // A reader that tried to write would be a bug: SQLite refuses it.
+            reader
+                .pragma_update(None, "query_only", "ON")
+                .map_err(sql_err)?;
+            conns.push(Arc::new(Mutex::new(reader)));
+        }
+        db.readers = Some(Arc::new(Readers {
+            conns,
+            next: std::sync::atomic::AtomicUsize::new(0),
+        }));
+        Ok(db)
     }
 
     /// A private in-memory database; for tests and benchmarks.
@@ -87,7 +118,30 @@ impl Database {
         conn.execute_batch(SCHEMA).map_err(sql_err)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            readers: None,
         })
+    }
+
+    /// Runs a read on one of the read-only connections (the writer in memory), on the blocking
+    /// pool. `f` sees every write committed before it started.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let Some(readers) = &self.readers else {
+            return self.call(move |conn| f(conn)).await;
+        };
+        let turn = readers
+            .next
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let conn = readers.conns[turn % readers.conns.len()].clone();
+        tokio::task::spawn_blocking(move || {
+            let guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&guard)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("database task failed: {e}")))?
     }
 
     /// Runs `f` with the connection on the blocking pool; one caller at a time.
@@ -132,12 +186,14 @@ fn decode_item(body: &str) -> Result<Item, StoreError> {
 
 /// The live item under `key` (expired items count as absent).
 fn load(conn: &Connection, key: &Key, now: i64) -> Result<Option<Item>, StoreError> {
+    // Statements are compiled once per connection and kept (the hot path runs them thousands of
+    // times a second).
     let body: Option<String> = conn
-        .query_row(
+        .prepare_cached(
             "SELECT body FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl > ?3)",
-            params![key.pk, key.sk, now],
-            |r| r.get(0),
         )
+        .map_err(sql_err)?
+        .query_row(params![key.pk, key.sk, now], |r| r.get(0))
         .optional()
         .map_err(sql_err)?;
     body.as_deref().map(decode_item).transpose()
@@ -145,9 +201,11 @@ fn load(conn: &Connection, key: &Key, now: i64) -> Result<Option<Item>, StoreErr
 
 fn store(conn: &Connection, item: &Item) -> Result<(), StoreError> {
     let key = item.validate()?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT OR REPLACE INTO items (pk, sk, gsi1pk, gsi1sk, ttl, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
+    )
+    .map_err(sql_err)?
+    .execute(params![
             key.pk,
             key.sk,
             item.get_s(GSI1PK),
@@ -161,11 +219,10 @@ fn store(conn: &Connection, item: &Item) -> Result<(), StoreError> {
 }
 
 fn remove(conn: &Connection, key: &Key) -> Result<(), StoreError> {
-    conn.execute(
-        "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
-        params![key.pk, key.sk],
-    )
-    .map_err(sql_err)?;
+    conn.prepare_cached("DELETE FROM items WHERE pk = ?1 AND sk = ?2")
+        .map_err(sql_err)?
+        .execute(params![key.pk, key.sk])
+        .map_err(sql_err)?;
     Ok(())
 }
 
@@ -219,7 +276,7 @@ impl Table for SqliteTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         let key = key.clone();
         let now = self.clock.now_secs();
-        self.db.call(move |conn| load(conn, &key, now)).await
+        self.db.read(move |conn| load(conn, &key, now)).await
     }
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
@@ -271,7 +328,7 @@ impl Table for SqliteTable {
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
         let now = self.clock.now_secs();
-        self.db.call(move |conn| run_query(conn, &query, now)).await
+        self.db.read(move |conn| run_query(conn, &query, now)).await
     }
 
     async fn scan(
@@ -283,7 +340,7 @@ impl Table for SqliteTable {
         let now = self.clock.now_secs();
         let prefix = pk_prefix.to_owned();
         self.db
-            .call(move |conn| run_scan(conn, &prefix, cursor.as_deref(), limit, now))
+            .read(move |conn| run_scan(conn, &prefix, cursor.as_deref(), limit, now))
             .await
     }
 
@@ -520,4 +577,67 @@ pub async fn check_file(db: &Database, now_secs: i64) -> Result<FileCheck, Store
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod reader_tests {
+    use super::*;
+    use mostrador_core::FixedClock;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn reads_beside_the_writer_see_every_committed_write_and_never_write() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Database::open(dir.path().join("mostrador.db")).expect("db");
+        assert!(db.readers.is_some(), "a file gets read-only connections");
+        let clock = Arc::new(FixedClock::at(chrono::Utc::now()));
+        let table = SqliteTable::new(db.clone(), clock);
+        // Each write is seen by the very next read, whichever reader takes it.
+        for i in 0..(READERS * 10) {
+            let key = Key::new("P", format!("S{i:03}"));
+            table
+                .put(Item::new(&key).with("n", i as i64), None)
+                .await
+                .expect("put");
+            let read = table.get(&key).await.expect("get").expect("written");
+            assert_eq!(read.get_n("n"), Some(i as i64));
+            let page = table
+                .query(Query::partition("P").limit(1000))
+                .await
+                .expect("query");
+            assert_eq!(page.items.len(), i + 1);
+        }
+        // Reads and writes at the same time: every read sees a whole number of writes.
+        let writer = {
+            let table = table.clone();
+            tokio::spawn(async move {
+                for i in 0..200 {
+                    table
+                        .transact(vec![
+                            TxOp::Put {
+                                item: Item::new(&Key::new("Q", format!("A{i:03}"))),
+                                condition: None,
+                            },
+                            TxOp::Put {
+                                item: Item::new(&Key::new("Q", format!("B{i:03}"))),
+                                condition: None,
+                            },
+                        ])
+                        .await
+                        .expect("transact");
+                }
+            })
+        };
+        for _ in 0..200 {
+            let page = table
+                .query(Query::partition("Q").limit(1000))
+                .await
+                .expect("query");
+            assert_eq!(page.items.len() % 2, 0, "never half a transaction");
+        }
+        writer.await.expect("writer");
+        let refused = db
+            .read(|conn| conn.execute("DELETE FROM items", []).map_err(sql_err))
+            .await;
+        assert!(refused.is_err(), "a reader cannot write");
+    }
 }

@@ -54,13 +54,13 @@ async fn account(deps: &Deps, table: &TenantTable) -> Result<Account, AppError> 
     let Some(waba_id) = wa.business_account_id else {
         return Err(AppError::Validation(vec![FieldError::new(
             "business_account_id",
-            "set your WhatsApp Business Account id first (PUT /v1/settings/whatsapp)",
+            "primero guarda el id de tu cuenta de WhatsApp Business (PUT /v1/settings/whatsapp con business_account_id)",
         )]));
     };
     let Some(token) = settings::access_token(deps, table.merchant()).await? else {
         return Err(AppError::Validation(vec![FieldError::new(
             "access_token",
-            "set your Cloud API access token first (PUT /v1/settings/whatsapp)",
+            "primero guarda el token de acceso de la Cloud API (PUT /v1/settings/whatsapp con access_token)",
         )]));
     };
     Ok(Account { waba_id, token })
@@ -136,13 +136,13 @@ pub fn components(
     let Some(text) = text else {
         return Err(vec![FieldError::new(
             "text",
-            "the body's words with {{1}}… are needed to submit the template to Meta",
+            "falta el texto del cuerpo con {{1}}… para enviarla a revisión de Meta",
         )]);
     };
     if !def.body.is_empty() && def.examples.len() != def.body.len() {
         errors.push(FieldError::new(
             "examples",
-            "one example per body parameter: Meta reviews them",
+            "falta un ejemplo por cada parámetro del cuerpo: Meta los revisa",
         ));
     }
     let mut out = Vec::new();
@@ -238,7 +238,7 @@ pub async fn submit(deps: &Deps, table: &TenantTable, name: &str) -> Result<Valu
         .collect();
     if due.is_empty() {
         return Err(AppError::Conflict(
-            "every language of this template is already in Meta; its status comes by webhook"
+            "todos los idiomas de esta plantilla ya están en Meta; su estado llega por webhook"
                 .into(),
         ));
     }
