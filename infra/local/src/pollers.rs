@@ -19,24 +19,39 @@ pub fn backoff(receive_count: u32) -> Duration {
     Duration::from_secs(2u64.saturating_pow(receive_count.min(10)).min(900))
 }
 
-/// Starts one poller per queue; they stop (after finishing their batch) when `shutdown` turns true.
+/// Pollers per queue, as Lambda runs several batches of a queue at once: the FIFO queues give a
+/// message group (a customer) to one poller at a time, so a customer's messages stay in order while
+/// different customers are served side by side.
+const INBOUND_POLLERS: usize = 2;
+const OUTBOUND_POLLERS: usize = 4;
+
+/// Starts the queues' pollers; they stop (after finishing their batch) when `shutdown` turns true.
 pub fn spawn(deps: &Deps, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let queues = deps.queues.clone();
-    vec![
-        spawn_one(
+    let mut pollers = Vec::new();
+    for _ in 0..INBOUND_POLLERS {
+        pollers.push(spawn_one(
             deps.clone(),
-            queues.inbound,
+            queues.inbound.clone(),
             Kind::Inbound,
             shutdown.clone(),
-        ),
-        spawn_one(
+        ));
+    }
+    for _ in 0..OUTBOUND_POLLERS {
+        pollers.push(spawn_one(
             deps.clone(),
-            queues.outbound,
+            queues.outbound.clone(),
             Kind::Outbound,
             shutdown.clone(),
-        ),
-        spawn_one(deps.clone(), queues.invoicing, Kind::Invoicing, shutdown),
-    ]
+        ));
+    }
+    pollers.push(spawn_one(
+        deps.clone(),
+        queues.invoicing,
+        Kind::Invoicing,
+        shutdown,
+    ));
+    pollers
 }
 
 #[derive(Clone, Copy)]

@@ -19,6 +19,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
+use futures::StreamExt;
+
+/// Items of a chunk checked and committed at the same time.
+const ITEMS_AT_ONCE: usize = 8;
+
 /// Most notifications in one bulk request.
 pub const MAX_BULK: usize = 10_000;
 /// Notifications per stored chunk (one due entry each).
@@ -212,9 +217,9 @@ pub async fn process_chunk(
     let mut cache: HashMap<String, Option<(TemplateDef, MetaStatuses)>> = HashMap::new();
     let mut experiments = super::experiments::Cache::new();
     let (mut accepted, mut rejected) = (0i64, BTreeMap::<String, i64>::new());
-    for (i, mut item) in items.into_iter().enumerate() {
-        let item = &mut item;
-        let index = first + i as i64;
+    // First, what every item needs that items share (variants, templates), read once.
+    let mut items = items;
+    for item in items.iter_mut() {
         // The variant again (it is not stored with the chunk): the same customer, the same one.
         // An experiment ended since the request was accepted still sends what was accepted.
         if let Some(name) = item.experiment.clone() {
@@ -234,43 +239,31 @@ pub async fn process_chunk(
                 templates::get_with_statuses(&table, &item.template).await?,
             );
         }
-        let found = cache.get(&item.template).and_then(Option::as_ref);
-        let template = found.map(|(t, _)| t);
-        let key = item
-            .idempotency_key
-            .clone()
-            .unwrap_or_else(|| format!("{bulk_id}:{index}"));
-        let id = send::notification_id(deps, merchant, Some(&key));
-        let now = deps.clock.now();
-        let outcome = match send::draft(item, template, id, &links_at, now) {
-            Err(fields) => Err(NotifyError::Invalid(fields)),
-            // Paused or disabled by Meta since the request was accepted: not sent.
-            Ok(draft)
-                if found
-                    .and_then(|(_, s)| templates::not_sendable(s, &draft.language))
-                    .is_some() =>
-            {
-                Err(NotifyError::NotApproved(format!(
-                    "template {} ({}) is not approved in Meta now",
-                    draft.template, draft.language
-                )))
-            }
-            Ok(draft) => match table.get(&super::key(&draft.id)).await? {
-                // Committed by an earlier run of this chunk: replayed (queued if it was not yet).
-                Some(_) => send::commit(deps, merchant, &phone, &draft, Some(bulk_id))
-                    .await
-                    .map(|_| ()),
-                None => match send::check_recipient(&table, &draft, &wa, &settings, now).await {
-                    Ok(()) => send::commit(deps, merchant, &phone, &draft, Some(bulk_id))
-                        .await
-                        .map(|_| ()),
-                    Err(e) => {
-                        send::count_refusal(&table, &draft, &e).await;
-                        Err(e)
-                    }
-                },
-            },
-        };
+    }
+    // Then each item on its own, several at a time (each is checked and committed in its own
+    // transaction, keyed by its index, so a rerun after a failure replays what was done).
+    let ctx = ChunkContext {
+        deps,
+        merchant,
+        bulk_id,
+        table: &table,
+        cache: &cache,
+        links_at: &links_at,
+        wa: &wa,
+        settings: &settings,
+        phone: &phone,
+    };
+    let checks: Vec<_> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| check_and_commit(&ctx, first + i as i64, item))
+        .collect();
+    let mut outcomes: Vec<(i64, Result<(), NotifyError>)> = futures::stream::iter(checks)
+        .buffer_unordered(ITEMS_AT_ONCE)
+        .collect()
+        .await;
+    outcomes.sort_by_key(|(index, _)| *index);
+    for (index, outcome) in outcomes {
         match outcome {
             Ok(()) => accepted += 1,
             Err(NotifyError::Api(e @ (AppError::Unavailable(_) | AppError::Internal(_)))) => {
@@ -319,6 +312,78 @@ pub async fn process_chunk(
         Err(e) if e.is_condition_failed() => Ok(()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// What every item of a chunk is checked against.
+struct ChunkContext<'a> {
+    deps: &'a Deps,
+    merchant: &'a MerchantId,
+    bulk_id: &'a str,
+    table: &'a TenantTable,
+    cache: &'a HashMap<String, Option<(TemplateDef, MetaStatuses)>>,
+    links_at: &'a LinkBase,
+    wa: &'a whatsapp_settings::WhatsAppSettings,
+    settings: &'a notification_settings::NotificationSettings,
+    phone: &'a str,
+}
+
+/// One item of a chunk: checked, and committed unless refused. Its id comes from its index, so a
+/// rerun of the chunk replays what an earlier run committed.
+async fn check_and_commit(
+    ctx: &ChunkContext<'_>,
+    index: i64,
+    item: &NotificationRequest,
+) -> (i64, Result<(), NotifyError>) {
+    let ChunkContext {
+        deps,
+        merchant,
+        bulk_id,
+        table,
+        cache,
+        links_at,
+        wa,
+        settings,
+        phone,
+    } = *ctx;
+    let found = cache.get(&item.template).and_then(Option::as_ref);
+    let template = found.map(|(t, _)| t);
+    let key = item
+        .idempotency_key
+        .clone()
+        .unwrap_or_else(|| format!("{bulk_id}:{index}"));
+    let id = send::notification_id(deps, merchant, Some(&key));
+    let now = deps.clock.now();
+    let outcome = match send::draft(item, template, id, links_at, now) {
+        Err(fields) => Err(NotifyError::Invalid(fields)),
+        // Paused or disabled by Meta since the request was accepted: not sent.
+        Ok(draft)
+            if found
+                .and_then(|(_, s)| templates::not_sendable(s, &draft.language))
+                .is_some() =>
+        {
+            Err(NotifyError::NotApproved(format!(
+                "template {} ({}) is not approved in Meta now",
+                draft.template, draft.language
+            )))
+        }
+        Ok(draft) => match table.get(&super::key(&draft.id)).await {
+            Err(e) => Err(NotifyError::from(e)),
+            // Committed by an earlier run of this chunk: replayed (queued if it was not yet).
+            Ok(Some(_)) => send::commit(deps, merchant, phone, &draft, Some(bulk_id))
+                .await
+                .map(|_| ()),
+            Ok(None) => match send::check_recipient(table, &draft, wa, settings, now).await {
+                Ok(()) => send::commit(deps, merchant, phone, &draft, Some(bulk_id))
+                    .await
+                    .map(|_| ()),
+                Err(e) => {
+                    send::count_refusal(table, &draft, &e).await;
+                    Err(e)
+                }
+            },
+        },
+    };
+    (index, outcome)
 }
 
 /// `GET /v1/notifications/bulk/{id}`: progress and the first rejections.
