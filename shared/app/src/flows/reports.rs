@@ -303,6 +303,22 @@ fn funnel_row(items: &[&Item]) -> Map<String, Value> {
 
 use crate::platform::schema::{self, ReportDimension};
 
+/// The daily counters of one template, campaign or experiment variant, `from`..=`to`.
+async fn daily_counters(
+    table: &TenantTable,
+    dimension: ReportDimension,
+    name: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Item>, AppError> {
+    all_items(
+        table,
+        Query::partition(schema::report_counters(dimension, name))
+            .sort(SortKey::Between(day_key(from), day_key(to))),
+    )
+    .await
+}
+
 /// `GET /v1/reports/notifications`: one row per template (or campaign) and day, and a total per
 /// template (or campaign).
 pub async fn notifications(
@@ -346,12 +362,7 @@ pub async fn notifications(
         if only.is_some_and(|o| o != name) {
             continue;
         }
-        let items = all_items(
-            table,
-            Query::partition(schema::report_counters(prefix, name))
-                .sort(SortKey::Between(day_key(from), day_key(to))),
-        )
-        .await?;
+        let items = daily_counters(table, prefix, name, from, to).await?;
         if items.is_empty() {
             continue;
         }
@@ -401,13 +412,12 @@ pub async fn experiment(
     let mut variants = Vec::new();
     let mut counts = Vec::new();
     for variant in &experiment.variants {
-        let items = all_items(
+        let items = daily_counters(
             table,
-            Query::partition(schema::report_counters(
-                ReportDimension::Experiment,
-                &experiment.label(variant),
-            ))
-            .sort(SortKey::Between(day_key(from), day_key(to))),
+            ReportDimension::Experiment,
+            &experiment.label(variant),
+            from,
+            to,
         )
         .await?;
         let all: Vec<&Item> = items.iter().collect();

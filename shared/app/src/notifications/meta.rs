@@ -547,16 +547,7 @@ pub async fn import(deps: &Deps, table: &TenantTable) -> Result<Imported, AppErr
                     .clone()
                     .filter(|_| r.header == Some(HeaderKind::Text)),
                 footer: r.footer.clone(),
-                button_texts: r
-                    .buttons
-                    .iter()
-                    .map(|b| match b {
-                        ButtonSpec::QuickReply { text, .. }
-                        | ButtonSpec::Url { text }
-                        | ButtonSpec::StaticUrl { text, .. }
-                        | ButtonSpec::PhoneNumber { text, .. } => text.clone(),
-                    })
-                    .collect(),
+                button_texts: r.buttons.iter().map(|b| b.text().to_owned()).collect(),
             })
             .collect();
         if let Err(AppError::Validation(problems)) = templates::replace(table, &def).await {

@@ -111,7 +111,8 @@ pub enum ButtonSpec {
 }
 
 impl ButtonSpec {
-    fn text(&self) -> &str {
+    /// The button's label.
+    pub fn text(&self) -> &str {
         match self {
             ButtonSpec::QuickReply { text, .. }
             | ButtonSpec::Url { text }
@@ -271,6 +272,13 @@ fn key(name: &str) -> Key {
     crate::platform::schema::template(name)
 }
 
+/// Whether `code` is a locale code as Meta writes them (`es_MX`, `en_US`, `es`).
+fn valid_language(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 10
+        && code.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
+}
+
 /// Whether `name` is a Meta template name.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
@@ -308,13 +316,7 @@ impl TemplateDef {
                 "1-512 lowercase letters, digits and _ (Meta's template names)",
             ));
         }
-        if self.language.is_empty()
-            || self.language.len() > 10
-            || !self
-                .language
-                .chars()
-                .all(|c| c.is_ascii_alphabetic() || c == '_')
-        {
+        if !valid_language(&self.language) {
             errors.push(FieldError::new("language", "a locale code such as es_MX"));
         }
         if self.body.len() > MAX_BODY_PARAMS {
@@ -457,13 +459,7 @@ impl TemplateDef {
                     "repeats another language",
                 ));
             }
-            if t.language.is_empty()
-                || t.language.len() > 10
-                || !t
-                    .language
-                    .chars()
-                    .all(|c| c.is_ascii_alphabetic() || c == '_')
-            {
+            if !valid_language(&t.language) {
                 errors.push(FieldError::new(
                     field("language"),
                     "a locale code such as en_US",
