@@ -35,12 +35,11 @@ pub async fn merchant_of_account(
     if waba_id.is_empty() || waba_id.len() > 32 || !waba_id.chars().all(|c| c.is_ascii_digit()) {
         return Ok(None);
     }
-    Ok(deps
-        .table
-        .get(&schema::business_account(waba_id))
-        .await?
-        .and_then(|i| i.get_s("merchant_id").map(str::to_owned))
-        .and_then(|m| MerchantId::try_from(m).ok()))
+    Ok(crate::platform::tenant::claim_holder(
+        deps.table.as_ref(),
+        &schema::business_account(waba_id),
+    )
+    .await?)
 }
 
 /// What a Graph call needs: the account and the token.

@@ -3,10 +3,10 @@
 
 use crate::platform::error::{AppError, FieldError};
 use crate::platform::schema;
-use crate::platform::tenant::TenantTable;
+use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::urls::{check_link_host, host_of};
 use mostrador_core::pricing::Fine;
-use mostrador_store::{Condition, Item, Key, Table, TxOp};
+use mostrador_store::{Item, Key, Table, TxOp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -235,29 +235,11 @@ pub async fn save(
         return Err(AppError::Validation(errors));
     }
     let old_host = load(table).await?.link_host.as_deref().and_then(host_of);
-    let mine = || {
-        Condition::Or(vec![
-            Condition::NotExists,
-            Condition::Eq(
-                "merchant_id".into(),
-                table.merchant().as_str().to_owned().into(),
-            ),
-        ])
-    };
-    let mut platform = Vec::new();
-    if let Some(host) = &new_host {
-        platform.push(TxOp::Put {
-            item: Item::new(&schema::link_host_claim(host))
-                .with("merchant_id", table.merchant().as_str()),
-            condition: Some(mine()),
-        });
-    }
-    if let Some(old) = old_host.filter(|o| Some(o) != new_host.as_ref()) {
-        platform.push(TxOp::Delete {
-            key: schema::link_host_claim(&old),
-            condition: Some(mine()),
-        });
-    }
+    let platform = crate::platform::tenant::claim_ops(
+        table.merchant(),
+        new_host.as_deref().map(schema::link_host_claim),
+        old_host.as_deref().map(schema::link_host_claim),
+    );
     let doc = serde_json::to_string(&settings).map_err(|e| AppError::Internal(e.into()))?;
     let ops = vec![TxOp::Put {
         item: Item::new(&key()).with("doc", doc),
@@ -279,9 +261,6 @@ pub async fn save(
 pub async fn link_host_owner(
     deps_table: &dyn Table,
     host: &str,
-) -> Result<Option<String>, AppError> {
-    Ok(deps_table
-        .get(&schema::link_host_claim(host))
-        .await?
-        .and_then(|i| i.get_s("merchant_id").map(str::to_owned)))
+) -> Result<Option<MerchantId>, AppError> {
+    Ok(crate::platform::tenant::claim_holder(deps_table, &schema::link_host_claim(host)).await?)
 }

@@ -176,31 +176,17 @@ pub async fn update(
     }
     // The account is claimed for this merchant alone (its template webhooks come here), in the
     // same transaction as the settings; the one it replaces is released.
-    let mut platform = Vec::new();
-    if let Some(new) = input.business_account_id {
-        let mine = || {
-            mostrador_store::Condition::Or(vec![
-                mostrador_store::Condition::NotExists,
-                mostrador_store::Condition::Eq(
-                    "merchant_id".into(),
-                    merchant.as_str().to_owned().into(),
-                ),
-            ])
-        };
-        if settings.business_account_id.as_deref() != Some(new.as_str()) {
-            if let Some(old) = &settings.business_account_id {
-                platform.push(TxOp::Delete {
-                    key: schema::business_account(old),
-                    condition: Some(mine()),
-                });
-            }
+    let platform = match input.business_account_id {
+        Some(new) => {
+            let old = settings.business_account_id.replace(new.clone());
+            crate::platform::tenant::claim_ops(
+                merchant,
+                Some(schema::business_account(&new)),
+                old.as_deref().map(schema::business_account),
+            )
         }
-        platform.push(TxOp::Put {
-            item: Item::new(&schema::business_account(&new)).with("merchant_id", merchant.as_str()),
-            condition: Some(mine()),
-        });
-        settings.business_account_id = Some(new);
-    }
+        None => Vec::new(),
+    };
     let mut item = Item::new(&key());
     match (&input.access_token, input.remove_access_token) {
         (Some(token), _) => {
@@ -223,14 +209,15 @@ pub async fn update(
         "doc",
         serde_json::to_string(&settings).map_err(|e| AppError::Internal(e.into()))?,
     );
-    let claims = platform.len();
+    let claiming = !platform.is_empty();
     let put = vec![TxOp::Put {
         item,
         condition: None,
     }];
     match table.transact_with_platform(put, platform).await {
         Ok(()) => {}
-        Err(e) if claims > 0 && e.failed_operations().contains(&claims) => {
+        // The take is the first platform operation, after the settings' own put.
+        Err(e) if claiming && e.failed_operations().contains(&1) => {
             return Err(AppError::Validation(vec![FieldError::new(
                 "business_account_id",
                 "already the WhatsApp Business Account of another merchant",

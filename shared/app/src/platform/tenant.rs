@@ -41,6 +41,41 @@ impl std::fmt::Display for MerchantId {
     }
 }
 
+/// The operations that move a platform-wide claim (a link host, a WhatsApp Business Account) to
+/// `merchant`: take `new` — refused when another merchant holds it — and release `old` when it is
+/// another key. The take, when there is one, is the first operation.
+pub fn claim_ops(merchant: &MerchantId, new: Option<Key>, old: Option<Key>) -> Vec<TxOp> {
+    let mine = || {
+        Condition::Or(vec![
+            Condition::NotExists,
+            Condition::Eq("merchant_id".into(), merchant.as_str().to_owned().into()),
+        ])
+    };
+    let mut ops = Vec::new();
+    if let Some(key) = &new {
+        ops.push(TxOp::Put {
+            item: Item::new(key).with("merchant_id", merchant.as_str()),
+            condition: Some(mine()),
+        });
+    }
+    if let Some(key) = old.filter(|o| Some(o) != new.as_ref()) {
+        ops.push(TxOp::Delete {
+            key,
+            condition: Some(mine()),
+        });
+    }
+    ops
+}
+
+/// The merchant holding a platform-wide claim, if any.
+pub async fn claim_holder(table: &dyn Table, key: &Key) -> Result<Option<MerchantId>, StoreError> {
+    Ok(table
+        .get(key)
+        .await?
+        .and_then(|i| i.get_s("merchant_id").map(str::to_owned))
+        .and_then(|m| MerchantId::try_from(m).ok()))
+}
+
 /// The Table seen by one merchant.
 #[derive(Clone)]
 pub struct TenantTable {
