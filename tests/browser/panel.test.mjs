@@ -266,6 +266,15 @@ async function main() {
     assert.match(why, /cuenta de WhatsApp Business/);
     ok("templates list Meta's status per language; submitting without the WhatsApp Business Account says what is missing, in Spanish");
     await panel.screenshot({ path: path.join(OUT, "panel-templates.png"), fullPage: true });
+    // The owner on her phone: the templates page fits without sideways scrolling.
+    await panel.setViewportSize({ width: 390, height: 844 });
+    await panel.reload();
+    await panel.getByRole("row", { name: /aviso_pedido_listo/ }).waitFor();
+    const templatesOverflow = await panel.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(templatesOverflow <= 1, `the templates page fits a 390 px screen (overflow ${templatesOverflow} px)`);
+    await panel.screenshot({ path: path.join(OUT, "panel-phone-templates.png"), fullPage: true });
+    await panel.setViewportSize({ width: 1100, height: 860 });
+    ok("the templates page fits a 390 px phone");
     await panel.screenshot({ path: path.join(OUT, "panel-reports.png"), fullPage: true });
 
     // Counter staff for Centro, invited by the owner.
