@@ -25,14 +25,14 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
-/// Logs to stderr when `TEST_LOG` is set (e.g. `TEST_LOG=debug`); silent otherwise.
+/// Logs to the test's output at the level `TEST_LOG` names (e.g. `TEST_LOG=debug`), warnings otherwise.
 pub fn init_test_log() {
-    if let Ok(filter) = std::env::var("TEST_LOG") {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_test_writer()
-            .try_init();
-    }
+    // Warnings by default: a failing test's output then says what went wrong inside the stack.
+    let filter = std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".to_owned());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
 }
 
 /// The moto endpoint the test script started.

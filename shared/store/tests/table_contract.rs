@@ -29,8 +29,8 @@ mod dynamodb {
     use mostrador_store::dynamodb::{ensure_table, DynamoTable};
 
     async fn make() -> TableFixture {
-        // moto's threaded server does not serialize conditional writes (DynamoDB does), so the
-        // contract runs on the one-thread moto that tests/run starts (tests/moto_serial.py).
+        // Stock moto does not serialize conditional writes (DynamoDB does); the contract runs on the
+        // one-thread moto that tests/run starts (tests/moto_server.py --serial).
         if let Ok(serial) = std::env::var("MOSTRADOR_TEST_AWS_SERIAL_ENDPOINT") {
             std::env::set_var("MOSTRADOR_TEST_AWS_ENDPOINT", serial);
         }
