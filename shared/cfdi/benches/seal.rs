@@ -17,6 +17,7 @@ use std::hint::black_box;
 
 fn line(clave: &str, desc: &str, qty: u32, unit: i64, iva: TaxTreatment) -> OrderLine {
     OrderLine {
+        iva_cargado: None,
         clave_prod_serv: clave.into(),
         no_identificacion: Some(format!("SKU-{clave}")),
         cantidad: qty,

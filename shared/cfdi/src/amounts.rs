@@ -169,6 +169,78 @@ pub fn split_line(
     }
 }
 
+/// SAT's bounds for the Importe of an IVA traslado whose Base has 2 decimals (CFDI40180), in
+/// centavos: from (Base − ½ centavo) × TasaOCuota truncated to (Base + ½ centavo) × TasaOCuota
+/// rounded up. `None` for exempt (no Importe) or on overflow.
+pub fn iva_bounds(base: i64, tax: TaxTreatment) -> Option<(i64, i64)> {
+    if tax == TaxTreatment::Exempt {
+        return None;
+    }
+    let bp = i128::from(tax.rate_bp());
+    let b = i128::from(base);
+    // In centavos: low = ⌊(2b − 1)·bp / 20000⌋, high = ⌈(2b + 1)·bp / 20000⌉.
+    let low = (2 * b - 1).checked_mul(bp)?.div_euclid(20_000);
+    let high = -(-(2 * b + 1).checked_mul(bp)?).div_euclid(20_000);
+    Some((i64::try_from(low).ok()?, i64::try_from(high).ok()?))
+}
+
+/// Whether one traslado may state `iva` over `base` (always `iva == 0` for 0 % and exento).
+pub fn within_bounds(base: i64, iva: i64, tax: TaxTreatment) -> bool {
+    if tax.rate_bp() == 0 {
+        return iva == 0;
+    }
+    iva_bounds(base, tax).is_some_and(|(low, high)| (low..=high).contains(&iva))
+}
+
+/// A base and IVA as they were charged, written as traslados SAT accepts, keeping both sums to the
+/// centavo.
+///
+/// A ticket's IVA is the sum of its lines' IVA, each rounded on its own line; over many lines the
+/// sum can stray from Base × TasaOCuota further than SAT's tolerance for one traslado
+/// ([`iva_bounds`]). Re-splitting the total would then declare an IVA different from the one
+/// charged. Instead the stray centavos go into parts of 25 centavos of base — whose exact IVA is a
+/// whole number of centavos (4 at 16 %, 2 at 8 %) and whose bounds admit one centavo more or less
+/// — each carrying one of them; the rest stays in the first part. Most tickets need no extra part.
+///
+/// Returns the parts as `(base, iva)`, the first the largest; `None` when the amounts cannot be
+/// stated (negative, IVA on a 0 % or exempt amount, or too far apart to come from rounding).
+pub fn charged_parts(base: i64, iva: i64, tax: TaxTreatment) -> Option<Vec<(i64, i64)>> {
+    if base <= 0 || iva < 0 {
+        return None;
+    }
+    if within_bounds(base, iva, tax) {
+        return Some(vec![(base, iva)]);
+    }
+    let bp = tax.rate_bp();
+    if bp == 0 {
+        return None;
+    }
+    const UNIT: i64 = 25;
+    let exact = UNIT * bp / 10_000;
+    // Above the exact IVA, each part carries one centavo more; below, one less.
+    let step = if i128::from(iva) * 10_000 > i128::from(base) * i128::from(bp) {
+        exact + 1
+    } else {
+        exact - 1
+    };
+    // Rounding strays by at most about half a centavo per line: 10,000 parts is far beyond any
+    // ticket, and the bound keeps a wrong input from looping long.
+    for k in 1..=10_000i64 {
+        let rest_base = base.checked_sub(k.checked_mul(UNIT)?)?;
+        let rest_iva = iva.checked_sub(k.checked_mul(step)?)?;
+        if rest_base <= 0 || rest_iva < 0 {
+            return None;
+        }
+        if within_bounds(rest_base, rest_iva, tax) {
+            let mut parts = Vec::with_capacity(usize::try_from(k).ok()?.saturating_add(1));
+            parts.push((rest_base, rest_iva));
+            parts.extend((0..k).map(|_| (UNIT, step)));
+            return Some(parts);
+        }
+    }
+    None
+}
+
 /// ValorUnitario for a concepto: Importe ÷ Cantidad to 6 decimals (exact whenever possible).
 pub fn valor_unitario(importe: Decimal, cantidad: Decimal) -> Option<Decimal> {
     let v = round_to(importe.checked_div(cantidad)?, 6);
@@ -179,6 +251,92 @@ pub fn valor_unitario(importe: Decimal, cantidad: Decimal) -> Option<Decimal> {
 mod tests {
     use super::*;
     use mostrador_core::tax::line_amounts;
+
+    #[test]
+    fn bounds_are_sats() {
+        // 100.00 at 16 %: 16.00 exactly; (99.995 × 0.16 = 15.9992 → 15.99, 100.005 × 0.16 = 16.0008 → 16.01).
+        assert_eq!(
+            iva_bounds(10_000, TaxTreatment::Iva16),
+            Some((1_599, 1_601))
+        );
+        // 0.25 at 16 %: 0.04 exactly, and the half centavo either side admits 0.03 and 0.05.
+        assert_eq!(iva_bounds(25, TaxTreatment::Iva16), Some((3, 5)));
+        assert_eq!(iva_bounds(25, TaxTreatment::Iva8), Some((1, 3)));
+        // 86.21 at 16 % = 13.7936: 13.79 and 13.80 only.
+        assert_eq!(iva_bounds(8_621, TaxTreatment::Iva16), Some((1_379, 1_380)));
+        assert!(within_bounds(500, 0, TaxTreatment::Iva0));
+        assert!(!within_bounds(500, 1, TaxTreatment::Iva0));
+        assert_eq!(iva_bounds(500, TaxTreatment::Exempt), None);
+    }
+
+    #[test]
+    fn every_split_line_is_within_bounds() {
+        for paid in 1..20_000 {
+            for tax in [TaxTreatment::Iva16, TaxTreatment::Iva8, TaxTreatment::Iva0] {
+                let s = split_paid(Centavos(paid), tax).expect("split");
+                assert!(within_bounds(s.base, s.iva, tax), "{paid} {tax:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn charged_amounts_keep_their_sums_and_sats_bounds() {
+        // Thirty lines of 0.29 at 16 % (base 0.25, IVA 0.04 each): 7.50 + 1.20, within bounds.
+        assert_eq!(
+            charged_parts(750, 120, TaxTreatment::Iva16),
+            Some(vec![(750, 120)])
+        );
+        // Ten lines of 1.17 at 16 % (base 1.01, IVA 0.16 each): 10.10 + 1.60 charged, while
+        // 10.10 × 0.16 = 1.616 admits only 1.61 and 1.62 — two centavos go to parts of 0.25.
+        let parts = charged_parts(1_010, 160, TaxTreatment::Iva16).expect("parts");
+        assert_eq!(parts.iter().map(|p| p.0).sum::<i64>(), 1_010);
+        assert_eq!(parts.iter().map(|p| p.1).sum::<i64>(), 160);
+        assert!(parts.len() > 1);
+        for (b, i) in &parts {
+            assert!(within_bounds(*b, *i, TaxTreatment::Iva16), "{b} {i}");
+        }
+        // Lines rounded down: the extra parts carry one centavo less each.
+        let parts = charged_parts(10_000, 1_596, TaxTreatment::Iva16).expect("parts");
+        assert_eq!(parts[1..], [(25, 3), (25, 3), (25, 3)]);
+        assert_eq!(parts[0], (9_925, 1_587));
+        assert!(within_bounds(9_925, 1_587, TaxTreatment::Iva16));
+        // Not from rounding, or nothing to state.
+        assert_eq!(charged_parts(100, 50, TaxTreatment::Iva16), None);
+        assert_eq!(charged_parts(100, 1, TaxTreatment::Iva0), None);
+        assert_eq!(charged_parts(0, 0, TaxTreatment::Iva16), None);
+        assert_eq!(
+            charged_parts(100, 0, TaxTreatment::Exempt),
+            Some(vec![(100, 0)])
+        );
+    }
+
+    #[test]
+    fn random_tickets_keep_their_charged_iva() {
+        // Tickets of 1–30 lines from 0.01 to 999.99, each line split as the order splits it.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..5_000 {
+            let tax = [TaxTreatment::Iva16, TaxTreatment::Iva8][usize::from(next(2) == 1)];
+            let lines = 1 + next(30);
+            let (mut base, mut iva) = (0, 0);
+            for _ in 0..lines {
+                let s = split_paid(Centavos(1 + i64::try_from(next(99_999)).unwrap_or(1)), tax)
+                    .expect("split");
+                base += s.base;
+                iva += s.iva;
+            }
+            let parts = charged_parts(base, iva, tax).expect("parts");
+            assert_eq!(parts.iter().map(|p| p.0).sum::<i64>(), base);
+            assert_eq!(parts.iter().map(|p| p.1).sum::<i64>(), iva);
+            assert!(parts.iter().all(|(b, i)| within_bounds(*b, *i, tax)));
+            assert!(parts.len() <= 1 + usize::try_from(lines).unwrap_or(0));
+        }
+    }
 
     #[test]
     fn texts_are_what_sat_expects() {

@@ -262,14 +262,17 @@ fn global_invoice_has_one_concepto_per_ticket() {
             forma_pago: FormaPago::Transferencia,
             partes: vec![
                 TicketPart {
+                    iva_cargado: None,
                     iva: TaxTreatment::Iva16,
                     total: Centavos(5_490),
                 },
                 TicketPart {
+                    iva_cargado: None,
                     iva: TaxTreatment::Iva0,
                     total: Centavos(9_100),
                 },
                 TicketPart {
+                    iva_cargado: None,
                     iva: TaxTreatment::Iva16,
                     total: Centavos(2_350),
                 },
@@ -310,6 +313,67 @@ fn global_invoice_has_one_concepto_per_ticket() {
         "{xml}"
     );
     assert!(xml.contains(r#"ClaveProdServ="01010101" NoIdentificacion="T-0001" Cantidad="1" ClaveUnidad="ACT" Descripcion="Venta" ValorUnitario="100.00""#), "{xml}");
+}
+
+#[test]
+fn a_global_declares_the_iva_charged_on_each_ticket() {
+    // Ten lines of $1.17 at 16 %: each is base 1.01 + IVA 0.16, so the ticket was charged 1.60 of
+    // IVA on 10.10 of base, where one traslado admits only 1.61 or 1.62.
+    let ticket = |folio: &str, lines: i64, tax: TaxTreatment| {
+        let line = mostrador_cfdi::amounts::split_paid(Centavos(117), tax).unwrap();
+        Ticket {
+            folio: folio.into(),
+            forma_pago: FormaPago::Efectivo,
+            partes: vec![
+                TicketPart {
+                    iva: tax,
+                    total: Centavos(line.pagado * lines),
+                    iva_cargado: Some(Centavos(line.iva * lines)),
+                },
+                TicketPart {
+                    iva: TaxTreatment::Iva0,
+                    total: Centavos(2_000),
+                    iva_cargado: Some(Centavos::ZERO),
+                },
+            ],
+        }
+    };
+    let tickets = vec![
+        ticket("T-1", 10, TaxTreatment::Iva16),
+        ticket("T-2", 1, TaxTreatment::Iva16),
+    ];
+    let c = Comprobante::global(&global_header(), mensual(6, 2025), &tickets).unwrap();
+    assert_eq!(c.total_centavos(), Centavos(1_170 + 2_000 + 117 + 2_000));
+    let of = |folio: &str| -> Vec<&mostrador_cfdi::model::Concepto> {
+        c.conceptos()
+            .iter()
+            .filter(|k| k.no_identificacion().map(|t| t.as_str()) == Some(folio))
+            .collect()
+    };
+    let iva = |conceptos: &[&mostrador_cfdi::model::Concepto]| -> Decimal {
+        conceptos
+            .iter()
+            .flat_map(|k| k.traslados())
+            .filter_map(|t| t.importe())
+            .sum()
+    };
+    let t1 = of("T-1");
+    // 10.10 × 0.16 = 1.616 against 1.60 charged: the main concepto holds both rates and 9.85 of
+    // base with 1.57 of IVA (9.85 × 0.16 = 1.576); a 25-centavo concepto carries 0.03 (one
+    // centavo under 0.04).
+    assert_eq!(t1.len(), 2, "{t1:?}");
+    assert_eq!(t1[1].traslados()[0].importe(), Some(Decimal::new(3, 2)));
+    assert_eq!(t1[0].traslados().len(), 2);
+    assert_eq!(iva(&t1), Decimal::new(160, 2));
+    let base: Decimal = t1.iter().map(|k| k.importe()).sum();
+    assert_eq!(base, Decimal::new(1_010 + 2_000, 2));
+    for k in &t1[1..] {
+        assert_eq!(k.importe(), Decimal::new(25, 2));
+        assert_eq!(k.descripcion().as_str(), "Venta");
+    }
+    // A one-line ticket is one concepto, as before.
+    assert_eq!(of("T-2").len(), 1);
+    assert_eq!(iva(&of("T-2")), Decimal::new(16, 2));
 }
 
 #[test]

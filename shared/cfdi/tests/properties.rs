@@ -67,6 +67,7 @@ fn order_line() -> impl Strategy<Value = OrderLine> {
         .prop_map(|(c, u, d, qty, unit, includes, iva, permille)| {
             let gross = unit * i64::from(qty);
             OrderLine {
+                iva_cargado: None,
                 clave_prod_serv: CLAVES[c].into(),
                 no_identificacion: (c % 2 == 0).then(|| format!("SKU-{c}-{u}")),
                 cantidad: qty,
@@ -148,10 +149,23 @@ fn order(max_lines: usize) -> impl Strategy<Value = (Vec<OrderLine>, usize)> {
 }
 
 fn tickets(max: usize) -> impl Strategy<Value = Vec<Ticket>> {
-    let part =
-        (tax(), prop_oneof![1i64..=100, 1i64..=5_000_000]).prop_map(|(iva, total)| TicketPart {
-            iva,
-            total: Centavos(total),
+    // A part is a ticket's lines of one rate, split as the order splits them; half the parts say
+    // the IVA charged (the sum of the lines' IVA), the others only what was paid.
+    let part = (
+        tax(),
+        prop::collection::vec(prop_oneof![1i64..=100, 1i64..=5_000_000], 1..=30),
+        any::<bool>(),
+    )
+        .prop_map(|(iva, lines, charged)| {
+            let splits: Vec<_> = lines
+                .iter()
+                .map(|l| mostrador_cfdi::amounts::split_paid(Centavos(*l), iva).expect("split"))
+                .collect();
+            TicketPart {
+                iva,
+                total: Centavos(splits.iter().map(|s| s.pagado).sum()),
+                iva_cargado: charged.then(|| Centavos(splits.iter().map(|s| s.iva).sum())),
+            }
         });
     prop::collection::vec(
         (prop::collection::vec(part, 1..=3), 0..FORMAS.len()),
@@ -200,7 +214,21 @@ proptest! {
         prop_assert_eq!(c.total_centavos(), Centavos(paid));
         let sealed = c.seal(csd()).expect("seals");
         let checked = sat_rules::check(sealed.xml()).map_err(|p| TestCaseError::fail(format!("{p:#?}")))?;
-        prop_assert_eq!(checked.conceptos, ts.len());
+        prop_assert!(checked.conceptos >= ts.len());
+        // Each ticket declares the IVA charged on its lines, whatever conceptos that takes.
+        for t in &ts {
+            let declared: rust_decimal::Decimal = c
+                .conceptos()
+                .iter()
+                .filter(|k| k.no_identificacion().map(|f| f.as_str()) == Some(t.folio.as_str()))
+                .flat_map(|k| k.traslados())
+                .filter_map(|x| x.importe())
+                .sum();
+            let charged: Option<i64> = t.partes.iter().map(|p| p.iva_cargado.map(|c| c.0)).sum();
+            if let Some(charged) = charged {
+                prop_assert_eq!(declared, rust_decimal::Decimal::new(charged, 2));
+            }
+        }
         // FormaPago is the one of the largest ticket (the first of equals).
         let largest = ts.iter().rev().max_by_key(|t| t.total()).map(|t| t.forma_pago);
         prop_assert_eq!(Some(c.pago().forma()), largest);

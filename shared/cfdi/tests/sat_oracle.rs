@@ -121,27 +121,33 @@ fn documents() -> Vec<CfdiFile> {
             },
             partes: match i % 4 {
                 0 => vec![TicketPart {
+                    iva_cargado: None,
                     iva: TaxTreatment::Iva16,
                     total: Centavos(1 + i * 997),
                 }],
                 1 => vec![TicketPart {
+                    iva_cargado: None,
                     iva: TaxTreatment::Iva0,
                     total: Centavos(35 + i * 13),
                 }],
                 2 => vec![TicketPart {
+                    iva_cargado: None,
                     iva: TaxTreatment::Exempt,
                     total: Centavos(2 + i),
                 }],
                 _ => vec![
                     TicketPart {
+                        iva_cargado: None,
                         iva: TaxTreatment::Iva16,
                         total: Centavos(4_550 + i),
                     },
                     TicketPart {
+                        iva_cargado: None,
                         iva: TaxTreatment::Iva0,
                         total: Centavos(1),
                     },
                     TicketPart {
+                        iva_cargado: None,
                         iva: TaxTreatment::Exempt,
                         total: Centavos(999),
                     },
@@ -154,6 +160,67 @@ fn documents() -> Vec<CfdiFile> {
     add(
         "global-daily",
         Comprobante::global(&header(), periodo, &tickets).unwrap(),
+        &csd,
+    );
+
+    // Tickets of many lines whose IVA, rounded line by line, strays from base × rate: the global
+    // declares the IVA charged, in extra 25-centavo conceptos where SAT's bounds need them.
+    let charged: Vec<Ticket> = (0..30i64)
+        .map(|i| {
+            let tax = if i % 3 == 0 {
+                TaxTreatment::Iva8
+            } else {
+                TaxTreatment::Iva16
+            };
+            let (mut total, mut iva) = (0i64, 0i64);
+            for l in 0..(1 + i) {
+                let s = mostrador_cfdi::amounts::split_paid(Centavos(117 + 31 * l + 7 * i), tax)
+                    .unwrap();
+                total += s.pagado;
+                iva += s.iva;
+            }
+            Ticket {
+                folio: format!("C-{i:05}"),
+                forma_pago: FormaPago::Efectivo,
+                partes: vec![TicketPart {
+                    iva: tax,
+                    total: Centavos(total),
+                    iva_cargado: Some(Centavos(iva)),
+                }],
+            }
+        })
+        .collect();
+    add(
+        "global-charged-iva",
+        Comprobante::global(
+            &header(),
+            InformacionGlobal::new(Periodicidad::Diario, Meses::new(6).unwrap(), 2025).unwrap(),
+            &charged,
+        )
+        .unwrap(),
+        &csd,
+    );
+    add(
+        "nota-charged-iva",
+        Comprobante::egreso_publico_en_general(
+            &header(),
+            InformacionGlobal::new(Periodicidad::Diario, Meses::new(6).unwrap(), 2025).unwrap(),
+            CfdiRelacionados::new(
+                TipoRelacion::Devolucion,
+                ["5fb2822e-396d-4725-8521-cdc4bdd20ccf"],
+            )
+            .unwrap(),
+            FormaPago::Efectivo,
+            &[OrderLine::bonificacion_cargada(
+                "Devolución del ticket C-00029",
+                Centavos(
+                    charged[29].partes[0].total.0 - charged[29].partes[0].iva_cargado.unwrap().0,
+                ),
+                charged[29].partes[0].iva_cargado.unwrap(),
+                TaxTreatment::Iva16,
+            )],
+        )
+        .unwrap(),
         &csd,
     );
 

@@ -232,6 +232,7 @@ fn cfdi_lines(
                     precio_incluye_iva: includes_iva(l),
                     iva: TaxTreatment::Iva16,
                     descuento: l.discount,
+                    iva_cargado: None,
                 };
             }
             OrderLine {
@@ -255,6 +256,7 @@ fn cfdi_lines(
                 ),
                 // What promotions took off the line: the CFDI's Descuento, with IVA on the rest.
                 descuento: l.discount,
+                iva_cargado: None,
             }
         })
         .collect()
@@ -342,6 +344,7 @@ pub fn global(
                 vec![TicketPart {
                     iva: TaxTreatment::Iva16,
                     total: t.total,
+                    iva_cargado: None,
                 }]
             } else {
                 t.taxes
@@ -349,6 +352,8 @@ pub fn global(
                     .map(|x| TicketPart {
                         iva: x.treatment,
                         total: mostrador_core::money::Centavos(x.base.0 + x.iva.0),
+                        // The IVA charged on the ticket's lines is the IVA the global declares.
+                        iva_cargado: Some(x.iva),
                     })
                     .collect()
             },
@@ -368,15 +373,17 @@ pub struct Corrects<'a> {
     pub global_period: Option<&'a mostrador_cfdi::stamped::InformacionGlobal>,
 }
 
-/// One bonificación concepto per tax rate of what is given back.
+/// One bonificación per tax rate of what is given back, declaring the base and IVA as charged (a
+/// whole ticket of a global is given back exactly as the global declared it).
 fn per_rate(taxes: &[super::global::TicketTax], order_id: &str) -> Vec<OrderLine> {
     taxes
         .iter()
         .filter(|t| t.base.0 + t.iva.0 > 0)
         .map(|t| {
-            OrderLine::bonificacion(
+            OrderLine::bonificacion_cargada(
                 &format!("Devolución o ajuste del ticket {order_id}"),
-                mostrador_core::money::Centavos(t.base.0 + t.iva.0),
+                t.base,
+                t.iva,
                 t.treatment,
             )
         })

@@ -44,23 +44,28 @@ pub fn tickets_10k() -> Vec<Ticket> {
             partes: match i % 5 {
                 0 => vec![
                     TicketPart {
+                        iva_cargado: None,
                         iva: TaxTreatment::Iva16,
                         total: Centavos(2_350 + i),
                     },
                     TicketPart {
+                        iva_cargado: None,
                         iva: TaxTreatment::Iva0,
                         total: Centavos(4_550),
                     },
                 ],
                 1 | 2 => vec![TicketPart {
+                    iva_cargado: None,
                     iva: TaxTreatment::Iva16,
                     total: Centavos(1 + i * 37 % 250_000),
                 }],
                 3 => vec![TicketPart {
+                    iva_cargado: None,
                     iva: TaxTreatment::Iva0,
                     total: Centavos(999 + i),
                 }],
                 _ => vec![TicketPart {
+                    iva_cargado: None,
                     iva: TaxTreatment::Exempt,
                     total: Centavos(12_000),
                 }],

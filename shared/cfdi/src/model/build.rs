@@ -57,6 +57,9 @@ pub struct OrderLine {
     pub iva: TaxTreatment,
     /// Discount on the whole line, in centavos, on the same IVA footing as the price.
     pub descuento: Centavos,
+    /// The IVA charged, when the line states it instead of computing it from the price: a
+    /// bonificación giving back what a ticket was charged ([`OrderLine::bonificacion_cargada`]).
+    pub iva_cargado: Option<Centavos>,
 }
 
 impl OrderLine {
@@ -74,6 +77,23 @@ impl OrderLine {
             precio_incluye_iva: true,
             iva,
             descuento: Centavos::ZERO,
+            iva_cargado: None,
+        }
+    }
+
+    /// A bonificación giving back `base` and the IVA charged on it, `iva_cargado` — a ticket of a
+    /// factura global or part of it — so the nota declares exactly the IVA the global did: in as
+    /// many conceptos as SAT's bounds need ([`amounts::charged_parts`]), as the global wrote it.
+    pub fn bonificacion_cargada(
+        descripcion: &str,
+        base: Centavos,
+        iva_cargado: Centavos,
+        iva: TaxTreatment,
+    ) -> OrderLine {
+        OrderLine {
+            precio_unitario: Centavos(base.0.saturating_add(iva_cargado.0)),
+            iva_cargado: Some(iva_cargado),
+            ..OrderLine::bonificacion(descripcion, Centavos::ZERO, iva)
         }
     }
 }
@@ -85,6 +105,9 @@ pub struct TicketPart {
     pub iva: TaxTreatment,
     /// What the customer paid for it, IVA included, in centavos.
     pub total: Centavos,
+    /// The IVA charged on it (the sum of its lines' IVA), when known: the global then declares
+    /// exactly that IVA (see [`amounts::charged_parts`]). `None` splits `total` as one line.
+    pub iva_cargado: Option<Centavos>,
 }
 
 /// A sale not invoiced individually, to be included in the factura global.
@@ -104,7 +127,11 @@ impl Ticket {
         Ticket {
             folio: folio.to_owned(),
             forma_pago,
-            partes: vec![TicketPart { iva, total }],
+            partes: vec![TicketPart {
+                iva,
+                total,
+                iva_cargado: None,
+            }],
         }
     }
 
@@ -230,55 +257,71 @@ fn order_conceptos(lines: &[OrderLine], problems: &mut Problems) -> (Vec<Concept
                 "El descuento debe ser menor que el importe de la línea y no negativo.",
             ));
         }
-        let split = if line_problems.is_empty() {
-            let s = amounts::split_line(
-                line.precio_unitario,
-                line.cantidad,
-                line.iva,
-                line.precio_incluye_iva,
-                line.descuento,
-            );
-            if s.is_none() {
-                line_problems.push(FiscalError::new(
-                    "precio_unitario",
-                    "El importe de la línea es demasiado grande.",
-                ));
+        let splits = match line.iva_cargado {
+            _ if !line_problems.is_empty() => None,
+            None => {
+                let s = amounts::split_line(
+                    line.precio_unitario,
+                    line.cantidad,
+                    line.iva,
+                    line.precio_incluye_iva,
+                    line.descuento,
+                );
+                if s.is_none() {
+                    line_problems.push(FiscalError::new(
+                        "precio_unitario",
+                        "El importe de la línea es demasiado grande.",
+                    ));
+                }
+                s.map(|s| vec![s])
             }
-            s
-        } else {
-            None
+            Some(cargado) => {
+                let s = (line.cantidad == 1 && line.precio_incluye_iva && line.descuento.0 == 0)
+                    .then(|| stated(line.iva, line.precio_unitario.0, Some(cargado.0)))
+                    .flatten();
+                if s.is_none() {
+                    line_problems.push(FiscalError::new(
+                        "precio_unitario",
+                        "Una devolución con el IVA cobrado es de cantidad 1, sin descuento y con el IVA incluido.",
+                    ));
+                }
+                s
+            }
         };
         let unidad = line
             .unidad
             .as_deref()
             .and_then(|u| Texto::lenient(u, 20))
             .or_else(|| unidad_clave.and_then(|u| Texto::lenient(u.nombre(), 20)));
-        if let (Some(clave), Some(unidad_clave), Some(descripcion), Some(split)) =
-            (clave, unidad_clave, descripcion, split)
+        if let (Some(clave), Some(unidad_clave), Some(descripcion), Some(splits)) =
+            (clave, unidad_clave, descripcion, splits)
         {
-            match concepto(
-                clave,
-                no_identificacion,
-                line.cantidad,
-                unidad_clave,
-                unidad,
-                descripcion,
-                &[(line.iva, split)],
-            ) {
-                Some(c) => {
-                    conceptos.push(c);
-                    match paid.checked_add(split.pagado) {
-                        Some(p) => paid = p,
-                        None => problems.push(FiscalError::new(
-                            "lineas",
-                            "El total de la factura es demasiado grande.",
-                        )),
+            for group in concept_groups(&[(line.iva, splits)]) {
+                let pagado: i64 = group.iter().map(|(_, s)| s.pagado).sum();
+                match concepto(
+                    clave,
+                    no_identificacion.clone(),
+                    line.cantidad,
+                    unidad_clave,
+                    unidad.clone(),
+                    descripcion.clone(),
+                    &group,
+                ) {
+                    Some(c) => {
+                        conceptos.push(c);
+                        match paid.checked_add(pagado) {
+                            Some(p) => paid = p,
+                            None => problems.push(FiscalError::new(
+                                "lineas",
+                                "El total de la factura es demasiado grande.",
+                            )),
+                        }
                     }
+                    None => line_problems.push(FiscalError::new(
+                        "precio_unitario",
+                        "El precio por unidad es demasiado bajo para la cantidad: factura la línea por paquete.",
+                    )),
                 }
-                None => line_problems.push(FiscalError::new(
-                    "precio_unitario",
-                    "El precio por unidad es demasiado bajo para la cantidad: factura la línea por paquete.",
-                )),
             }
         }
         if !line_problems.is_empty() {
@@ -302,6 +345,44 @@ fn generic_receptor_problem(receptor: &Receptor, lugar: CodigoPostal) -> Option<
             ),
         )
     })
+}
+
+/// What a paid amount of one treatment declares: its base and the IVA charged (`iva`, the sum of
+/// its lines' IVA), in as few traslados as SAT's bounds allow ([`amounts::charged_parts`]); without
+/// the IVA charged — or with one that no rounding of lines explains (never for a sale recorded by
+/// mostrador) — the amount split as one line, so the total still holds. `None` on overflow.
+fn stated(tax: TaxTreatment, total: i64, iva: Option<i64>) -> Option<Vec<LineSplit>> {
+    let charged = iva.and_then(|iva| amounts::charged_parts(total.checked_sub(iva)?, iva, tax));
+    match charged {
+        Some(parts) => Some(
+            parts
+                .into_iter()
+                .map(|(base, iva)| LineSplit {
+                    importe: base,
+                    descuento: 0,
+                    base,
+                    iva,
+                    pagado: base + iva,
+                })
+                .collect(),
+        ),
+        None => Some(vec![amounts::split_paid(Centavos(total), tax)?]),
+    }
+}
+
+/// The conceptos of one ticket (or of what a nota gives back of it): the first holds the first part
+/// of every treatment; each further part of a treatment (stray centavos of IVA, see
+/// [`amounts::charged_parts`]) is a concepto of its own with the same identification.
+fn concept_groups(parts: &[(TaxTreatment, Vec<LineSplit>)]) -> Vec<Vec<(TaxTreatment, LineSplit)>> {
+    let mut groups: Vec<Vec<(TaxTreatment, LineSplit)>> = vec![parts
+        .iter()
+        .filter_map(|(t, p)| p.first().map(|s| (*t, *s)))
+        .collect()];
+    for (t, p) in parts {
+        groups.extend(p.iter().skip(1).map(|s| vec![(*t, *s)]));
+    }
+    groups.retain(|g| !g.is_empty());
+    groups
 }
 
 /// The finished invoice, refused if its Total is not exactly what was paid.
@@ -403,7 +484,7 @@ impl Comprobante {
                 ));
             }
             // One traslado per treatment; parts with the same treatment are added up.
-            let mut by_tax: Vec<(TaxTreatment, i64)> = Vec::new();
+            let mut by_tax: Vec<(TaxTreatment, i64, Option<i64>)> = Vec::new();
             for part in &ticket.partes {
                 if part.total.0 <= 0 {
                     ticket_problems.push(FiscalError::new(
@@ -412,47 +493,61 @@ impl Comprobante {
                     ));
                     continue;
                 }
-                match by_tax.iter_mut().find(|(t, _)| *t == part.iva) {
-                    Some((_, sum)) => match sum.checked_add(part.total.0) {
-                        Some(s) => *sum = s,
+                let cargado = part.iva_cargado.map(|c| c.0);
+                match by_tax.iter_mut().find(|(t, _, _)| *t == part.iva) {
+                    Some((_, sum, iva)) => match sum.checked_add(part.total.0) {
+                        Some(s) => {
+                            *sum = s;
+                            *iva = iva.zip(cargado).and_then(|(a, b)| a.checked_add(b));
+                        }
                         None => ticket_problems.push(FiscalError::new(
                             "total",
                             "El importe del ticket es demasiado grande.",
                         )),
                     },
-                    None => by_tax.push((part.iva, part.total.0)),
+                    None => by_tax.push((part.iva, part.total.0, cargado)),
                 }
             }
             if ticket.partes.is_empty() {
                 ticket_problems.push(FiscalError::new("total", "El ticket no tiene importes."));
             }
-            let splits: Option<Vec<(TaxTreatment, LineSplit)>> = by_tax
+            let parts: Option<Vec<(TaxTreatment, Vec<LineSplit>)>> = by_tax
                 .iter()
-                .map(|(t, total)| amounts::split_paid(Centavos(*total), *t).map(|s| (*t, s)))
+                .map(|(t, total, iva)| stated(*t, *total, *iva).map(|p| (*t, p)))
                 .collect();
             let ticket_total: Option<i64> = by_tax
                 .iter()
-                .try_fold(0i64, |acc, (_, t)| acc.checked_add(*t));
-            match (splits, ticket_total) {
-                (Some(splits), Some(total)) if ticket_problems.is_empty() => {
+                .try_fold(0i64, |acc, (_, t, _)| acc.checked_add(*t));
+            match (parts, ticket_total) {
+                (Some(parts), Some(total)) if ticket_problems.is_empty() => {
                     if largest.is_none_or(|(max, _)| total > max) {
                         largest = Some((total, ticket.forma_pago));
                     }
-                    let concepto = concepto(
-                        ClaveProdServ::VENTA_AL_PUBLICO,
-                        folio,
-                        1,
-                        ClaveUnidad::ACTIVIDAD,
-                        None,
-                        Texto::fixed("Venta"),
-                        &splits,
-                    );
-                    match (concepto, paid.checked_add(total)) {
-                        (Some(c), Some(p)) => {
-                            conceptos.push(c);
+                    let mut built = Vec::new();
+                    for group in concept_groups(&parts) {
+                        match concepto(
+                            ClaveProdServ::VENTA_AL_PUBLICO,
+                            folio.clone(),
+                            1,
+                            ClaveUnidad::ACTIVIDAD,
+                            None,
+                            Texto::fixed("Venta"),
+                            &group,
+                        ) {
+                            Some(c) => built.push(c),
+                            None => ticket_problems.push(FiscalError::new(
+                                "total",
+                                "El importe del ticket es demasiado grande.",
+                            )),
+                        }
+                    }
+                    match paid.checked_add(total) {
+                        Some(p) if ticket_problems.is_empty() => {
+                            conceptos.extend(built);
                             paid = p;
                         }
-                        _ => ticket_problems.push(FiscalError::new(
+                        Some(_) => {}
+                        None => ticket_problems.push(FiscalError::new(
                             "total",
                             "El importe del ticket es demasiado grande.",
                         )),

@@ -87,6 +87,7 @@ pub fn pago_tarjeta() -> Pago {
 /// An order line with the usual defaults (H87, shelf price with IVA).
 pub fn line(clave: &str, desc: &str, qty: u32, unit: i64, iva: TaxTreatment) -> OrderLine {
     OrderLine {
+        iva_cargado: None,
         clave_prod_serv: clave.into(),
         no_identificacion: Some(format!("SKU-{clave}")),
         cantidad: qty,
