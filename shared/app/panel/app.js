@@ -599,17 +599,33 @@ function invoiceForm(id, status) {
     h('label', {}, 'Código postal fiscal', h('input', { name: 'codigo_postal', required: true, inputmode: 'numeric', maxlength: '5' })),
     h('label', {}, 'Régimen fiscal', h('select', { name: 'regimen_fiscal' }, REGIMENES.map(([v, t]) => h('option', { value: v }, `${v} · ${t}`)))),
     h('label', {}, 'Uso del CFDI', h('select', { name: 'uso_cfdi' }, USOS.map(([v, t]) => h('option', { value: v }, `${v} · ${t}`)))),
+    h('fieldset', { class: 'stack', 'data-foreign': '', hidden: true },
+      h('legend', {}, 'Cliente extranjero (RFC XEXX010101000)'),
+      h('label', {}, 'País de residencia fiscal', h('input', { name: 'residencia_fiscal', placeholder: 'Estados Unidos, USA, Canadá…' })),
+      h('label', {}, 'Número de identificación fiscal en su país (opcional)', h('input', { name: 'num_reg_id_trib', autocomplete: 'off', maxlength: '40' }))),
     h('div', { class: 'row' },
       h('button', { type: 'submit' }, 'Emitir factura'),
       h('button', { type: 'button', class: 'secondary', onclick: async () => {
         try { await api('POST', `/v1/orders/${encodeURIComponent(id)}/invoice`); ok(status, 'Factura en proceso con los datos guardados del cliente.'); later(1500, () => orderPage(id)); } catch (e) { notice(status, e); }
       } }, 'Usar los datos guardados del cliente')));
+  // A generic RFC takes the branch's postal code; a foreign customer also gives a country.
+  const rfcInput = form.querySelector('[name=rfc]');
+  rfcInput.addEventListener('input', () => {
+    const rfc = rfcInput.value.trim().toUpperCase();
+    form.querySelector('[data-foreign]').hidden = rfc !== 'XEXX010101000';
+    form.querySelector('[name=codigo_postal]').required = !['XAXX010101000', 'XEXX010101000'].includes(rfc);
+  });
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const d = new FormData(form);
     const data = {};
     for (const k of ['rfc', 'nombre', 'codigo_postal', 'regimen_fiscal', 'uso_cfdi']) data[k] = String(d.get(k) || '').trim();
     data.rfc = data.rfc.toUpperCase();
+    if (data.rfc === 'XEXX010101000') {
+      data.residencia_fiscal = String(d.get('residencia_fiscal') || '').trim();
+      const num = String(d.get('num_reg_id_trib') || '').trim();
+      if (num) data.num_reg_id_trib = num;
+    }
     try {
       await api('POST', `/v1/orders/${encodeURIComponent(id)}/invoice`, data);
       ok(status, 'Factura en proceso: se timbra en unos segundos y le llega al cliente por WhatsApp.');

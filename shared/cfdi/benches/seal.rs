@@ -73,6 +73,8 @@ fn typical_order() -> Vec<OrderLine> {
 
 fn receptor() -> Receptor {
     Receptor::parse(&DatosFiscales {
+        residencia_fiscal: None,
+        num_reg_id_trib: None,
         rfc: "CACX7605101P8".into(),
         nombre: "Xochilt Casas Chavez".into(),
         codigo_postal: "36257".into(),

@@ -100,6 +100,8 @@ pub fn cadena_original(c: &Comprobante, no_certificado: &str) -> String {
     field(&mut out, r.rfc().as_str());
     field(&mut out, r.nombre().as_str());
     field(&mut out, r.domicilio_fiscal().as_str());
+    opt(&mut out, r.residencia_fiscal().as_ref().map(|p| p.code()));
+    opt(&mut out, r.num_reg_id_trib().map(|t| t.as_str()));
     field(&mut out, r.regimen_fiscal().code());
     field(&mut out, r.uso_cfdi().code());
 

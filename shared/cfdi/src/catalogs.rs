@@ -1007,9 +1007,149 @@ impl fmt::Display for CodigoPostal {
     }
 }
 
+/// Every c_Pais of catCFDI.xsd with SAT's Spanish name ("USA\tEstados Unidos (los)"), sorted by
+/// code; regenerate with `catalogs/generate_pais.py`.
+static PAISES: &str = include_str!("catalogs/pais.txt");
+
+/// How customers name the countries a Mexican shop's foreign customers mostly come from, besides
+/// SAT's name and the ISO code.
+const PAIS_ALIASES: &[(&str, &str)] = &[
+    ("estados unidos", "USA"),
+    ("estados unidos de america", "USA"),
+    ("eua", "USA"),
+    ("e u a", "USA"),
+    ("eeuu", "USA"),
+    ("ee uu", "USA"),
+    ("us", "USA"),
+    ("united states", "USA"),
+    ("united states of america", "USA"),
+    ("canada", "CAN"),
+    ("inglaterra", "GBR"),
+    ("uk", "GBR"),
+    ("united kingdom", "GBR"),
+    ("reino unido", "GBR"),
+    ("corea", "KOR"),
+    ("corea del sur", "KOR"),
+    ("south korea", "KOR"),
+    ("holanda", "NLD"),
+    ("paises bajos", "NLD"),
+    ("germany", "DEU"),
+    ("spain", "ESP"),
+    ("france", "FRA"),
+    ("italy", "ITA"),
+    ("japan", "JPN"),
+    ("brasil", "BRA"),
+    ("brazil", "BRA"),
+    ("china", "CHN"),
+];
+
+/// A country of SAT's c_Pais: the ResidenciaFiscal of a foreign customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Pais([u8; 3]);
+
+impl Pais {
+    /// Mexico, which a foreign customer's residencia fiscal can never be.
+    pub const MEXICO: Pais = Pais(*b"MEX");
+
+    /// A country by its c_Pais code ("USA"), its name as SAT writes it ("Estados Unidos") or as
+    /// customers often do ("EUA", "Canada", "Inglaterra"); case and accents do not matter.
+    pub fn parse(text: &str) -> Result<Pais, FiscalError> {
+        let folded = mostrador_core::text::fold_text(text);
+        let code = folded.to_uppercase();
+        if code.len() == 3 {
+            if let Some(p) = Pais::by_code(&code) {
+                return Ok(p);
+            }
+        }
+        let by_name = PAISES.lines().find_map(|line| {
+            let (c, name) = line.split_once('\t')?;
+            // SAT writes articles in parentheses: "Estados Unidos (los)".
+            let bare = name.split(" (").next().unwrap_or(name);
+            (mostrador_core::text::fold_text(bare) == folded).then(|| c.to_owned())
+        });
+        let alias = PAIS_ALIASES
+            .iter()
+            .find(|(a, _)| *a == folded)
+            .map(|(_, c)| (*c).to_owned());
+        by_name
+            .or(alias)
+            .and_then(|c| Pais::by_code(&c))
+            .ok_or_else(|| {
+                FiscalError::new(
+                    "residencia_fiscal",
+                    format!("No reconozco el país {:?}: escríbelo con su nombre (por ejemplo Estados Unidos) o su clave de 3 letras (USA).", text.trim()),
+                )
+            })
+    }
+
+    fn by_code(code: &str) -> Option<Pais> {
+        let bytes: [u8; 3] = code.as_bytes().try_into().ok()?;
+        PAISES
+            .lines()
+            .any(|line| {
+                line.as_bytes().get(..3) == Some(bytes.as_slice())
+                    && line.as_bytes().get(3) == Some(&b'\t')
+            })
+            .then_some(Pais(bytes))
+    }
+
+    /// The c_Pais code ("USA").
+    pub fn code(&self) -> &str {
+        // Only codes read from the catalog (ASCII) are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or("ZZZ")
+    }
+
+    /// SAT's name, without the article in parentheses ("Estados Unidos").
+    pub fn nombre(&self) -> &'static str {
+        PAISES
+            .lines()
+            .find_map(|line| {
+                let (c, name) = line.split_once('\t')?;
+                (c == self.code()).then(|| name.split(" (").next().unwrap_or(name))
+            })
+            .unwrap_or("")
+    }
+}
+
+impl fmt::Display for Pais {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn countries_are_read_as_customers_write_them() {
+        for (text, code) in [
+            ("USA", "USA"),
+            ("usa", "USA"),
+            ("Estados Unidos", "USA"),
+            ("EE.UU.", "USA"),
+            ("EUA", "USA"),
+            ("Canadá", "CAN"),
+            ("canada", "CAN"),
+            ("España", "ESP"),
+            ("Alemania", "DEU"),
+            ("Inglaterra", "GBR"),
+            ("Colombia", "COL"),
+            (" col ", "COL"),
+        ] {
+            assert_eq!(
+                Pais::parse(text).map(|p| p.code().to_owned()),
+                Ok(code.to_owned()),
+                "{text}"
+            );
+        }
+        assert_eq!(Pais::parse("USA").map(|p| p.nombre()), Ok("Estados Unidos"));
+        assert_eq!(Pais::parse("mex"), Ok(Pais::MEXICO));
+        for bad in ["", "XYZ", "Narnia", "US A"] {
+            assert!(Pais::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(PAISES.lines().count(), 250);
+    }
 
     #[test]
     fn tables_follow_enum_order() {

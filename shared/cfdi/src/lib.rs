@@ -17,7 +17,7 @@ pub mod stamped;
 
 // The CFDI core API, re-exported for the app.
 pub use catalogs::{
-    ClaveProdServ, ClaveUnidad, CodigoPostal, FormaPago, Meses, MetodoPago, Periodicidad,
+    ClaveProdServ, ClaveUnidad, CodigoPostal, FormaPago, Meses, MetodoPago, Pais, Periodicidad,
     RegimenFiscal, TipoDeComprobante, TipoRelacion, UsoCfdi,
 };
 pub use csd::{Csd, CsdError, SealError, SealedCfdi};

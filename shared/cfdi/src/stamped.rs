@@ -103,6 +103,12 @@ pub struct Receptor {
     pub regimen_fiscal: String,
     /// c_UsoCFDI.
     pub uso_cfdi: String,
+    /// A foreign receiver's country of tax residence (c_Pais).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residencia_fiscal: Option<String>,
+    /// A foreign receiver's tax identification number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_reg_id_trib: Option<String>,
 }
 
 /// One `cfdi:Concepto`.
@@ -288,6 +294,8 @@ impl StampedCfdi {
                 domicilio_fiscal: required(receptor, "DomicilioFiscalReceptor", "Receptor")?,
                 regimen_fiscal: required(receptor, "RegimenFiscalReceptor", "Receptor")?,
                 uso_cfdi: required(receptor, "UsoCFDI", "Receptor")?,
+                residencia_fiscal: optional(receptor, "ResidenciaFiscal"),
+                num_reg_id_trib: optional(receptor, "NumRegIdTrib"),
             },
             conceptos,
             impuestos,

@@ -168,6 +168,16 @@ pub(crate) fn write(c: &Comprobante, seal: &SealAttributes<'_>) -> String {
         "DomicilioFiscalReceptor",
         r.domicilio_fiscal().as_str(),
     );
+    opt_attr(
+        &mut out,
+        "ResidenciaFiscal",
+        r.residencia_fiscal().as_ref().map(|p| p.code()),
+    );
+    opt_attr(
+        &mut out,
+        "NumRegIdTrib",
+        r.num_reg_id_trib().map(|t| t.as_str()),
+    );
     attr(&mut out, "RegimenFiscalReceptor", r.regimen_fiscal().code());
     attr(&mut out, "UsoCFDI", r.uso_cfdi().code());
     out.push_str("/>");

@@ -180,6 +180,8 @@ fn catalog_text_is_cleaned_not_refused() {
 #[test]
 fn a_customer_without_rfc_gets_the_lugar_de_expedicion_as_postal_code() {
     let datos = |cp: &str| DatosFiscales {
+        residencia_fiscal: None,
+        num_reg_id_trib: None,
         rfc: "XAXX010101000".into(),
         nombre: "Juan Pérez".into(),
         codigo_postal: cp.into(),
@@ -548,6 +550,8 @@ fn an_ingreso_may_only_substitute_earlier_cfdi() {
 #[test]
 fn a_company_customer_is_named_without_regimen_societario() {
     let r = Receptor::parse(&DatosFiscales {
+        residencia_fiscal: None,
+        num_reg_id_trib: None,
         rfc: "XIA190128J61".into(),
         nombre: "Xenon Industrial Articles, S.A. de C.V.".into(),
         codigo_postal: "76343".into(),

@@ -108,6 +108,8 @@ fn receptor(which: usize) -> Receptor {
         ("GODE561231GR8", "Diego Gómez", "06600", "605", "D01"),
     ][which % 4];
     Receptor::parse(&DatosFiscales {
+        residencia_fiscal: None,
+        num_reg_id_trib: None,
         rfc: rfc.into(),
         nombre: nombre.into(),
         codigo_postal: cp.into(),

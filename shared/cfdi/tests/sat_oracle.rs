@@ -65,6 +65,8 @@ fn documents() -> Vec<CfdiFile> {
 
     // Text that needs escaping in XML and stays raw in the cadena; a company receptor.
     let company = Receptor::parse(&DatosFiscales {
+        residencia_fiscal: None,
+        num_reg_id_trib: None,
         rfc: "XIA190128J61".into(),
         nombre: "Xenon Industrial Articles, S.A. de C.V.".into(),
         codigo_postal: "76343".into(),
@@ -89,6 +91,8 @@ fn documents() -> Vec<CfdiFile> {
     );
 
     let sin_rfc = Receptor::parse(&DatosFiscales {
+        residencia_fiscal: None,
+        num_reg_id_trib: None,
         rfc: "XAXX010101000".into(),
         nombre: "Juan Pérez".into(),
         codigo_postal: "42501".into(),
@@ -105,6 +109,28 @@ fn documents() -> Vec<CfdiFile> {
             &h,
             sin_rfc,
             Pago::pue(FormaPago::Efectivo).unwrap(),
+            &typical_order(),
+        )
+        .unwrap(),
+        &csd,
+    );
+
+    let extranjero = Receptor::parse(&DatosFiscales {
+        rfc: "XEXX010101000".into(),
+        nombre: "John Smith".into(),
+        codigo_postal: "42501".into(),
+        regimen_fiscal: "616".into(),
+        uso_cfdi: "S01".into(),
+        residencia_fiscal: Some("Estados Unidos".into()),
+        num_reg_id_trib: Some("123456789".into()),
+    })
+    .unwrap();
+    add(
+        "foreign-customer",
+        Comprobante::ingreso(
+            &header(),
+            extranjero,
+            Pago::pue(FormaPago::TarjetaDeCredito).unwrap(),
             &typical_order(),
         )
         .unwrap(),

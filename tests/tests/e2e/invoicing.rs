@@ -727,6 +727,69 @@ async fn factura_in_the_chat_collects_validates_and_reuses_fiscal_data(engine: E
         "vez pasada"
     );
     assert!(!seen.is_empty());
+
+    // This time the invoice goes to a visitor from abroad: the foreign generic RFC, their country
+    // (a country no one knows is asked again, Mexico is refused) and their tax number.
+    exchange!(
+        json!({ "type": "interactive", "interactive": { "type": "button_reply", "button_reply": { "id": "fac:cambiar", "title": "Cambiar datos" } } }),
+        "1/5"
+    );
+    exchange!(
+        json!({ "type": "text", "text": { "body": "XEXX010101000" } }),
+        "2/5"
+    );
+    exchange!(
+        json!({ "type": "text", "text": { "body": "John Smith" } }),
+        "3/4"
+    );
+    exchange!(
+        json!({ "type": "text", "text": { "body": "Narnia" } }),
+        "No reconozco"
+    );
+    exchange!(
+        json!({ "type": "text", "text": { "body": "México" } }),
+        "factura con tu RFC"
+    );
+    exchange!(
+        json!({ "type": "text", "text": { "body": "Estados Unidos" } }),
+        "4/4"
+    );
+    exchange!(
+        json!({ "type": "text", "text": { "body": "123-45-6789" } }),
+        "Estados Unidos (USA)"
+    );
+    exchange!(
+        json!({ "type": "interactive", "interactive": { "type": "button_reply", "button_reply": { "id": "fac:ok", "title": "Sí, facturar" } } }),
+        "generando tu factura"
+    );
+    let invoice: Value = mostrador_e2e::eventually_value("the visitor's invoice", || async {
+        let (_, list) = json_of(app.as_merchant(&key, Method::GET, "/v1/invoices")).await;
+        list["invoices"].as_array().and_then(|l| {
+            l.iter()
+                .find(|i| i["order_id"] == "OCHAT2" && i["status"] == "stamped")
+                .cloned()
+        })
+    })
+    .await;
+    let xml = app
+        .as_merchant(
+            &key,
+            Method::GET,
+            &format!("/v1/invoices/{}/xml", invoice["id"].as_str().expect("id")),
+        )
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("xml");
+    assert!(
+        xml.contains(r#"Rfc="XEXX010101000" Nombre="JOHN SMITH""#)
+            && xml.contains(r#"ResidenciaFiscal="USA" NumRegIdTrib="123-45-6789" RegimenFiscalReceptor="616" UsoCFDI="S01""#),
+        "{xml}"
+    );
+    assert_verified(&[CfdiFile::xml("visitor.xml", xml)]);
+    assert!(seen.len() >= 20, "every step answered");
     app.stop().await;
 }
 

@@ -96,6 +96,8 @@ fn datos(c: &CustomerFiscal, lugar: Option<&str>) -> DatosFiscales {
             codigo_postal: lugar.unwrap_or("01000").to_owned(),
             regimen_fiscal: "616".to_owned(),
             uso_cfdi: "S01".to_owned(),
+            residencia_fiscal: c.residencia_fiscal.clone(),
+            num_reg_id_trib: c.num_reg_id_trib.clone(),
         };
     }
     DatosFiscales {
@@ -104,6 +106,8 @@ fn datos(c: &CustomerFiscal, lugar: Option<&str>) -> DatosFiscales {
         codigo_postal: c.codigo_postal.clone(),
         regimen_fiscal: c.regimen_fiscal.clone(),
         uso_cfdi: c.uso_cfdi.clone(),
+        residencia_fiscal: c.residencia_fiscal.clone(),
+        num_reg_id_trib: c.num_reg_id_trib.clone(),
     }
 }
 

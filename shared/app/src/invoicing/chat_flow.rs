@@ -33,6 +33,10 @@ enum Step {
     CodigoPostal,
     Regimen,
     Uso,
+    /// A foreign customer (XEXX010101000): their country of tax residence.
+    Pais,
+    /// A foreign customer: their tax number abroad, or "no tengo".
+    NumRegIdTrib,
     Confirm,
     /// Stored data was shown; waiting for "use it" or "change it".
     Reuse,
@@ -47,6 +51,10 @@ struct Form {
     codigo_postal: String,
     regimen_fiscal: String,
     uso_cfdi: String,
+    #[serde(default)]
+    residencia_fiscal: Option<String>,
+    #[serde(default)]
+    num_reg_id_trib: Option<String>,
 }
 
 impl Form {
@@ -57,6 +65,8 @@ impl Form {
             codigo_postal: self.codigo_postal.clone(),
             regimen_fiscal: self.regimen_fiscal.clone(),
             uso_cfdi: self.uso_cfdi.clone(),
+            residencia_fiscal: self.residencia_fiscal.clone(),
+            num_reg_id_trib: self.num_reg_id_trib.clone(),
         }
     }
 }
@@ -310,6 +320,8 @@ async fn start(
             codigo_postal: saved.codigo_postal,
             regimen_fiscal: saved.regimen_fiscal,
             uso_cfdi: saved.uso_cfdi,
+            residencia_fiscal: saved.residencia_fiscal,
+            num_reg_id_trib: saved.num_reg_id_trib,
         };
         save_form(deps, merchant, table, &msg.wa_id, &form).await?;
         out.send(Reply::Buttons {
@@ -382,10 +394,18 @@ async fn step(
                     form.nombre = nombre.to_string();
                     if matches!(form.rfc.as_str(), "XAXX010101000" | "XEXX010101000") {
                         // A generic RFC (a customer without RFC, or from abroad) has one régimen,
-                        // one uso and the branch's postal code: nothing more to ask.
+                        // one uso and the branch's postal code: nothing more to ask, except a
+                        // foreign customer's country and tax number.
                         form.codigo_postal = String::new();
                         form.regimen_fiscal = "616".into();
                         form.uso_cfdi = "S01".into();
+                        if form.rfc == Rfc::EXTRANJERO {
+                            form.step = Step::Pais;
+                            save_form(deps, merchant, table, &msg.wa_id, form).await?;
+                            return out
+                                .text("3/4 ¿En qué país tienes tu residencia fiscal? (por ejemplo Estados Unidos o USA)")
+                                .await;
+                        }
                         form.step = Step::Confirm;
                         save_form(deps, merchant, table, &msg.wa_id, form).await?;
                         return ask_confirm(form, out).await;
@@ -461,6 +481,44 @@ async fn step(
                 Err(e) => out.text(e.message).await,
             }
         }
+        Step::Pais => match mostrador_cfdi::Pais::parse(answer) {
+            Ok(p) if p == mostrador_cfdi::Pais::MEXICO => {
+                out.text("Si resides en México para efectos fiscales, factura con tu RFC: escribe *cancelar* y pide la factura de nuevo con él. Si no, escribe tu país.")
+                    .await
+            }
+            Ok(p) => {
+                form.residencia_fiscal = Some(p.code().to_owned());
+                form.step = Step::NumRegIdTrib;
+                save_form(deps, merchant, table, &msg.wa_id, form).await?;
+                out.text(format!(
+                    "4/4 ¿Cuál es tu número de identificación fiscal en {}? Si no lo tienes a la mano, escribe *no tengo*.",
+                    p.nombre()
+                ))
+                .await
+            }
+            Err(e) => out.text(e.message).await,
+        },
+        Step::NumRegIdTrib => {
+            let folded = mostrador_core::text::fold_text(answer);
+            form.num_reg_id_trib = if matches!(
+                folded.as_str(),
+                "no tengo" | "no" | "no lo tengo" | "no se" | "ninguno" | "sin numero" | "omitir"
+            ) {
+                None
+            } else {
+                Some(answer.trim().to_owned())
+            };
+            let problems = form.fiscal().problems();
+            if let Some(p) = problems.iter().find(|p| p.field.contains("num_reg")) {
+                form.num_reg_id_trib = None;
+                return out
+                    .text(format!("{} Escríbelo de nuevo o escribe *no tengo*.", p.reason))
+                    .await;
+            }
+            form.step = Step::Confirm;
+            save_form(deps, merchant, table, &msg.wa_id, form).await?;
+            ask_confirm(form, out).await
+        }
         Step::Confirm => match answer {
             "fac:ok" => finish(deps, merchant, table, msg, form, out).await,
             "fac:cambiar" => {
@@ -486,11 +544,20 @@ async fn ask_confirm(form: &Form, out: &mut Replier<'_>) -> Result<(), AppError>
     } else {
         form.codigo_postal.as_str()
     };
+    let mut body = format!(
+        "¿Están bien tus datos?\nRFC: {}\nNombre: {}\nC.P.: {cp}\nRégimen: {}\nUso del CFDI: {}",
+        form.rfc, form.nombre, form.regimen_fiscal, form.uso_cfdi
+    );
+    if let Some(p) = &form.residencia_fiscal {
+        let nombre = mostrador_cfdi::Pais::parse(p).map_or("", |p| p.nombre());
+        body.push_str(&format!("\nPaís de residencia fiscal: {nombre} ({p})"));
+        body.push_str(&format!(
+            "\nNúm. de identificación fiscal: {}",
+            form.num_reg_id_trib.as_deref().unwrap_or("no lo diste")
+        ));
+    }
     out.send(Reply::Buttons {
-        body: format!(
-            "¿Están bien tus datos?\nRFC: {}\nNombre: {}\nC.P.: {cp}\nRégimen: {}\nUso del CFDI: {}",
-            form.rfc, form.nombre, form.regimen_fiscal, form.uso_cfdi
-        ),
+        body,
         buttons: vec![
             Button {
                 id: "fac:ok".into(),

@@ -18,17 +18,34 @@ pub struct CustomerFiscal {
     pub codigo_postal: String,
     pub regimen_fiscal: String,
     pub uso_cfdi: String,
+    /// A foreign customer's (RFC XEXX010101000) country of tax residence: SAT's c_Pais code or the
+    /// country's name ("USA", "Estados Unidos"); required for them, refused for anyone else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residencia_fiscal: Option<String>,
+    /// A foreign customer's tax identification number in their country (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_reg_id_trib: Option<String>,
 }
 
 impl CustomerFiscal {
-    /// The same data, trimmed and upper-cased as SAT writes it.
+    /// The same data, trimmed and upper-cased as SAT writes it; a country named in words becomes
+    /// its c_Pais code.
     pub fn normalized(&self) -> CustomerFiscal {
+        let given = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        };
         CustomerFiscal {
             rfc: self.rfc.trim().to_uppercase(),
             nombre: self.nombre.trim().to_uppercase(),
             codigo_postal: self.codigo_postal.trim().to_owned(),
             regimen_fiscal: self.regimen_fiscal.trim().to_owned(),
             uso_cfdi: self.uso_cfdi.trim().to_uppercase(),
+            residencia_fiscal: given(&self.residencia_fiscal)
+                .map(|p| mostrador_cfdi::Pais::parse(&p).map_or(p, |p| p.code().to_owned())),
+            num_reg_id_trib: given(&self.num_reg_id_trib),
         }
     }
 

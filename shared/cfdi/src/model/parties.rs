@@ -1,8 +1,8 @@
 //! Emisor (the merchant) and Receptor (the customer), parsed from what people type.
 
-use super::text::Nombre;
+use super::text::{Nombre, Texto};
 use super::{FiscalError, FiscalErrors, Problems};
-use crate::catalogs::{CodigoPostal, RegimenFiscal, UsoCfdi};
+use crate::catalogs::{CodigoPostal, Pais, RegimenFiscal, UsoCfdi};
 use crate::rfc::{Rfc, TipoPersona};
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +60,68 @@ impl Emisor {
     }
 }
 
+/// A foreign customer's country and tax number. SAT's rules: only with the foreign generic RFC
+/// XEXX010101000 (never with a Mexican RFC or XAXX010101000); a tax number needs the country, and
+/// the country is never MEX. Without the comercio exterior complement both are optional (the chat
+/// asks for them; data saved before they existed still invoices).
+fn foreign(
+    datos: &DatosFiscales,
+    rfc: Option<&Rfc>,
+    problems: &mut Problems,
+) -> (Option<Pais>, Option<Texto>) {
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+    };
+    let (pais, num) = (
+        given(&datos.residencia_fiscal),
+        given(&datos.num_reg_id_trib),
+    );
+    let Some(rfc) = rfc else {
+        return (None, None);
+    };
+    if rfc.as_str() != Rfc::EXTRANJERO {
+        if pais.is_some() || num.is_some() {
+            problems.push(FiscalError::new(
+                "residencia_fiscal",
+                "El país de residencia y el número de registro tributario solo van en facturas a extranjeros, con el RFC XEXX010101000.",
+            ));
+        }
+        return (None, None);
+    }
+    let residencia = match pais {
+        None if num.is_some() => {
+            problems.push(FiscalError::new(
+                "residencia_fiscal",
+                "Con el número de registro tributario va el país que lo emitió: escribe el país de residencia fiscal, por ejemplo Estados Unidos o USA.",
+            ));
+            None
+        }
+        None => None,
+        Some(p) => match Pais::parse(&p) {
+            Ok(p) if p == Pais::MEXICO => {
+                problems.push(FiscalError::new(
+                    "residencia_fiscal",
+                    "Quien reside en México para efectos fiscales factura con su RFC, no con el de extranjeros (XEXX010101000).",
+                ));
+                None
+            }
+            other => problems.take(other),
+        },
+    };
+    let num_reg = num.and_then(|n| {
+        problems.take(Texto::parse(
+            "num_reg_id_trib",
+            "el número de registro tributario",
+            &n,
+            40,
+        ))
+    });
+    (residencia, num_reg)
+}
+
 fn regimen_no_admite(rfc: &Rfc, regimen: RegimenFiscal) -> FiscalError {
     let (es, admite) = match rfc.tipo() {
         TipoPersona::Fisica => ("de persona física", "personas morales"),
@@ -87,6 +149,13 @@ pub struct DatosFiscales {
     pub regimen_fiscal: String,
     /// c_UsoCFDI code (`"G03"`).
     pub uso_cfdi: String,
+    /// A foreign customer's (XEXX010101000) country of residence for tax purposes: a c_Pais code
+    /// or the country's name ("USA", "Estados Unidos").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residencia_fiscal: Option<String>,
+    /// A foreign customer's tax identification number in their country (NumRegIdTrib), optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_reg_id_trib: Option<String>,
 }
 
 /// The customer an individual invoice is for, with data that fits together (régimen for the kind
@@ -98,6 +167,8 @@ pub struct Receptor {
     domicilio_fiscal: CodigoPostal,
     regimen_fiscal: RegimenFiscal,
     uso_cfdi: UsoCfdi,
+    residencia_fiscal: Option<Pais>,
+    num_reg_id_trib: Option<Texto>,
 }
 
 impl Receptor {
@@ -134,6 +205,7 @@ impl Receptor {
         if let Some(uso) = uso {
             problems.0.extend(uso_problem(rfc.as_ref(), regimen, uso));
         }
+        let (residencia, num_reg) = foreign(datos, rfc.as_ref(), &mut problems);
         match (rfc, nombre, cp, regimen, uso) {
             (
                 Some(rfc),
@@ -147,6 +219,8 @@ impl Receptor {
                 domicilio_fiscal,
                 regimen_fiscal,
                 uso_cfdi,
+                residencia_fiscal: residencia,
+                num_reg_id_trib: num_reg,
             }),
             _ => Err(problems.into_errors()),
         }
@@ -161,6 +235,8 @@ impl Receptor {
             domicilio_fiscal: lugar_expedicion,
             regimen_fiscal: RegimenFiscal::SinObligacionesFiscales,
             uso_cfdi: UsoCfdi::S01,
+            residencia_fiscal: None,
+            num_reg_id_trib: None,
         }
     }
 
@@ -193,6 +269,16 @@ impl Receptor {
     /// Régimen fiscal of the customer.
     pub fn regimen_fiscal(&self) -> RegimenFiscal {
         self.regimen_fiscal
+    }
+
+    /// A foreign customer's country of residence for tax purposes (ResidenciaFiscal).
+    pub fn residencia_fiscal(&self) -> Option<Pais> {
+        self.residencia_fiscal
+    }
+
+    /// A foreign customer's tax identification number in their country (NumRegIdTrib).
+    pub fn num_reg_id_trib(&self) -> Option<&Texto> {
+        self.num_reg_id_trib.as_ref()
     }
 
     /// What the customer will use the invoice for.
@@ -256,11 +342,61 @@ mod tests {
 
     fn datos(rfc: &str, nombre: &str, cp: &str, regimen: &str, uso: &str) -> DatosFiscales {
         DatosFiscales {
+            residencia_fiscal: None,
+            num_reg_id_trib: None,
             rfc: rfc.into(),
             nombre: nombre.into(),
             codigo_postal: cp.into(),
             regimen_fiscal: regimen.into(),
             uso_cfdi: uso.into(),
+        }
+    }
+
+    #[test]
+    fn a_foreign_customer_gives_a_country_and_perhaps_a_tax_number() {
+        let foreign = |pais: Option<&str>, num: Option<&str>| DatosFiscales {
+            residencia_fiscal: pais.map(str::to_owned),
+            num_reg_id_trib: num.map(str::to_owned),
+            ..datos("XEXX010101000", "John Smith", "06600", "616", "S01")
+        };
+        let r = Receptor::parse(&foreign(Some("Estados Unidos"), Some("123456789"))).unwrap();
+        assert_eq!(
+            r.residencia_fiscal().map(|p| p.code().to_owned()),
+            Some("USA".into())
+        );
+        assert_eq!(r.num_reg_id_trib().map(Texto::as_str), Some("123456789"));
+        // Both optional, but a tax number needs its country.
+        assert!(Receptor::parse(&foreign(Some("CAN"), None)).is_ok());
+        assert!(Receptor::parse(&foreign(None, None)).is_ok());
+        let fields = |d: &DatosFiscales| -> Vec<String> {
+            Receptor::parse(d)
+                .err()
+                .map(|e| e.iter().map(|f| f.field.clone()).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(fields(&foreign(None, Some("123"))), ["residencia_fiscal"]);
+        assert_eq!(
+            fields(&foreign(Some("México"), None)),
+            ["residencia_fiscal"]
+        );
+        assert_eq!(
+            fields(&foreign(Some("Narnia"), None)),
+            ["residencia_fiscal"]
+        );
+        assert_eq!(
+            fields(&foreign(Some("USA"), Some(&"9".repeat(41)))),
+            ["num_reg_id_trib"]
+        );
+        // Never with a Mexican RFC or the general public's.
+        for rfc in ["XAXX010101000", "CACX7605101P8"] {
+            let d = DatosFiscales {
+                residencia_fiscal: Some("USA".into()),
+                ..datos(rfc, "Xochilt Casas Chavez", "36257", "616", "S01")
+            };
+            assert!(
+                fields(&d).contains(&"residencia_fiscal".to_owned()),
+                "{rfc}"
+            );
         }
     }
 

@@ -304,19 +304,27 @@ impl Layout<'_> {
     fn receptor(&mut self) {
         let r = &self.cfdi.receptor;
         self.section_title("RECEPTOR");
-        self.fields(&[
+        let mut fields = vec![
             ("Nombre", r.nombre.clone()),
             ("RFC", r.rfc.clone()),
             ("Domicilio fiscal (C.P.)", r.domicilio_fiscal.clone()),
-            (
-                "Régimen fiscal",
-                with_label(&r.regimen_fiscal, labels::regimen_fiscal(&r.regimen_fiscal)),
-            ),
-            (
-                "Uso del CFDI",
-                with_label(&r.uso_cfdi, labels::uso_cfdi(&r.uso_cfdi)),
-            ),
-        ]);
+        ];
+        if let Some(pais) = &r.residencia_fiscal {
+            let nombre = crate::catalogs::Pais::parse(pais).map(|p| p.nombre()).ok();
+            fields.push(("Residencia fiscal", with_label(pais, nombre)));
+        }
+        if let Some(num) = &r.num_reg_id_trib {
+            fields.push(("Núm. de registro tributario", num.clone()));
+        }
+        fields.push((
+            "Régimen fiscal",
+            with_label(&r.regimen_fiscal, labels::regimen_fiscal(&r.regimen_fiscal)),
+        ));
+        fields.push((
+            "Uso del CFDI",
+            with_label(&r.uso_cfdi, labels::uso_cfdi(&r.uso_cfdi)),
+        ));
+        self.fields(&fields);
     }
 
     fn global_and_related(&mut self) {

@@ -70,6 +70,8 @@ pub fn header() -> InvoiceHeader {
 /// A persona física customer in RESICO.
 pub fn receptor_fisica() -> Receptor {
     Receptor::parse(&DatosFiscales {
+        residencia_fiscal: None,
+        num_reg_id_trib: None,
         rfc: "CACX7605101P8".into(),
         nombre: "Xochilt Casas Chavez".into(),
         codigo_postal: "36257".into(),
