@@ -120,9 +120,21 @@ pub fn cadena_original(c: &Comprobante, no_certificado: &str) -> String {
         for t in k.traslados() {
             traslado(&mut out, t);
         }
+        for r in k.retenciones() {
+            importe(&mut out, r.base());
+            field(&mut out, r.impuesto());
+            field(&mut out, r.tipo_factor());
+            field(&mut out, r.tasa_o_cuota());
+            importe(&mut out, r.importe());
+        }
     }
 
     if let Some(imp) = c.impuestos() {
+        if let Some(isr) = imp.retenido_isr() {
+            field(&mut out, "001");
+            importe(&mut out, isr);
+            importe(&mut out, isr);
+        }
         for t in imp.traslados() {
             traslado(&mut out, t);
         }

@@ -13,7 +13,8 @@ mod text;
 
 pub use build::{InvoiceHeader, OrderLine, Ticket, TicketPart};
 pub use comprobante::{
-    CfdiRelacionados, Comprobante, Concepto, Impuestos, InformacionGlobal, Pago, Traslado,
+    CfdiRelacionados, Comprobante, Concepto, Impuestos, InformacionGlobal, Pago, Retencion,
+    Traslado,
 };
 pub(crate) use error::Problems;
 pub use error::{FiscalError, FiscalErrors};

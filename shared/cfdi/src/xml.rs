@@ -9,7 +9,7 @@
 pub mod oracle;
 
 use crate::amounts::{cantidad_text, push_importe, push_valor_unitario};
-use crate::model::{Comprobante, Traslado};
+use crate::model::{Comprobante, Retencion, Traslado};
 use rust_decimal::Decimal;
 
 /// Namespace of CFDI 4.0.
@@ -90,6 +90,16 @@ fn opt_attr(out: &mut String, name: &str, value: Option<&str>) {
     if let Some(v) = value {
         attr(out, name, v);
     }
+}
+
+fn retencion(out: &mut String, r: &Retencion) {
+    out.push_str("<cfdi:Retencion");
+    attr_importe(out, "Base", r.base());
+    attr(out, "Impuesto", r.impuesto());
+    attr(out, "TipoFactor", r.tipo_factor());
+    attr(out, "TasaOCuota", r.tasa_o_cuota());
+    attr_importe(out, "Importe", r.importe());
+    out.push_str("/>");
 }
 
 fn traslado(out: &mut String, t: &Traslado) {
@@ -205,22 +215,40 @@ pub(crate) fn write(c: &Comprobante, seal: &SealAttributes<'_>) -> String {
         for t in k.traslados() {
             traslado(&mut out, t);
         }
-        out.push_str("</cfdi:Traslados></cfdi:Impuestos></cfdi:Concepto>");
+        out.push_str("</cfdi:Traslados>");
+        if !k.retenciones().is_empty() {
+            out.push_str("<cfdi:Retenciones>");
+            for r in k.retenciones() {
+                retencion(&mut out, r);
+            }
+            out.push_str("</cfdi:Retenciones>");
+        }
+        out.push_str("</cfdi:Impuestos></cfdi:Concepto>");
     }
     out.push_str("</cfdi:Conceptos>");
 
     if let Some(imp) = c.impuestos() {
         out.push_str("<cfdi:Impuestos");
+        opt_attr_importe(&mut out, "TotalImpuestosRetenidos", imp.retenido_isr());
         opt_attr_importe(
             &mut out,
             "TotalImpuestosTrasladados",
             imp.total_trasladados(),
         );
-        out.push_str("><cfdi:Traslados>");
-        for t in imp.traslados() {
-            traslado(&mut out, t);
+        out.push('>');
+        if let Some(isr) = imp.retenido_isr() {
+            out.push_str("<cfdi:Retenciones><cfdi:Retencion Impuesto=\"001\"");
+            attr_importe(&mut out, "Importe", isr);
+            out.push_str("/></cfdi:Retenciones>");
         }
-        out.push_str("</cfdi:Traslados></cfdi:Impuestos>");
+        if !imp.traslados().is_empty() {
+            out.push_str("<cfdi:Traslados>");
+            for t in imp.traslados() {
+                traslado(&mut out, t);
+            }
+            out.push_str("</cfdi:Traslados>");
+        }
+        out.push_str("</cfdi:Impuestos>");
     }
     out.push_str("</cfdi:Comprobante>\n");
     out

@@ -4,7 +4,8 @@
 mod common;
 
 use common::{
-    fixture_csd, header, line, pago_tarjeta, paid, receptor_fisica, sat_rules, typical_order,
+    fixture_csd, header, header_resico, line, pago_tarjeta, paid, receptor_fisica, receptor_moral,
+    resico_csd, sat_rules, typical_order,
 };
 use mostrador_cfdi::{
     CfdiRelacionados, Comprobante, DatosFiscales, FormaPago, InformacionGlobal, InvoiceHeader,
@@ -315,6 +316,51 @@ fn global_invoice_has_one_concepto_per_ticket() {
         "{xml}"
     );
     assert!(xml.contains(r#"ClaveProdServ="01010101" NoIdentificacion="T-0001" Cantidad="1" ClaveUnidad="ACT" Descripcion="Venta" ValorUnitario="100.00""#), "{xml}");
+}
+
+#[test]
+fn a_resico_person_invoicing_a_company_shows_the_isr_it_withholds() {
+    let lines = typical_order();
+    let paid = paid(&lines);
+    let c = Comprobante::ingreso(&header_resico(), receptor_moral(), pago_tarjeta(), &lines)
+        .expect("invoice");
+    // Each line withholds 1.25 % of its amount before IVA, rounded to the centavo.
+    let mut withheld = Decimal::ZERO;
+    for k in c.conceptos() {
+        let base = k.importe() - k.descuento().unwrap_or_default();
+        let r = k.retenciones();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].base(), base);
+        assert_eq!(
+            r[0].importe(),
+            (base * Decimal::new(125, 4))
+                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        );
+        withheld += r[0].importe();
+    }
+    assert!(withheld > Decimal::ZERO);
+    assert_eq!(c.impuestos().and_then(|i| i.retenido_isr()), Some(withheld));
+    // The company pays the invoice's Total and the ISR to SAT: together, what the sale cost.
+    assert_eq!(c.total() + withheld, Decimal::new(paid.0, 2));
+    let xml = c.seal(&resico_csd()).expect("seals").into_xml();
+    assert!(
+        xml.contains(r#"Impuesto="001" TipoFactor="Tasa" TasaOCuota="0.012500""#),
+        "{xml}"
+    );
+    assert!(xml.contains("TotalImpuestosRetenidos="), "{xml}");
+    sat_rules::check(&xml).expect("SAT's arithmetic");
+
+    // No retención to a persona física, from a RESICO company, or from the general régimen.
+    let to_person =
+        Comprobante::ingreso(&header_resico(), receptor_fisica(), pago_tarjeta(), &lines)
+            .expect("invoice");
+    let from_company =
+        Comprobante::ingreso(&header(), receptor_moral(), pago_tarjeta(), &lines).expect("invoice");
+    for c in [to_person, from_company] {
+        assert!(c.conceptos().iter().all(|k| k.retenciones().is_empty()));
+        assert_eq!(c.total(), Decimal::new(paid.0, 2));
+        assert_eq!(c.impuestos().and_then(|i| i.retenido_isr()), None);
+    }
 }
 
 #[test]

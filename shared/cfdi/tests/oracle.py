@@ -16,7 +16,9 @@ For each file:
      Base x TasaOCuota bounds (CFDI40174/40180), Exento without TasaOCuota/Importe (CFDI40177),
      SubTotal / Descuento / Total (CFDI40107/40108/40111/40112/40119), summary traslados per
      impuesto+factor+tasa = rounded sums of the conceptos (CFDI40215/40221),
-     TotalImpuestosTrasladados = sum of them (CFDI40205), RFC check digits;
+     TotalImpuestosTrasladados = sum of them (CFDI40205); retenciones likewise (Importe within
+     Base x TasaOCuota bounds, summary per impuesto = rounded sum, TotalImpuestosRetenidos = their
+     sum, Total less them); RFC check digits;
   5. when a TimbreFiscalDigital is present, its SelloCFD equals the Comprobante's Sello.
 
 Exit status 0 when every file passes; otherwise 1 with a readable report per failing file.
@@ -89,6 +91,7 @@ def arithmetic(root, problems):
     sum_descuento = Decimal(0)
     any_descuento = False
     groups = OrderedDict()
+    retained = OrderedDict()
     for i, c in enumerate(conceptos):
         where = f"Concepto[{i}]"
         cant_t, vu_t, imp_t = c.get("Cantidad"), c.get("ValorUnitario"), c.get("Importe")
@@ -141,6 +144,19 @@ def arithmetic(root, problems):
             g[1] += Decimal(timp_t) if timp_t is not None else Decimal(0)
             bases_by_factor.setdefault(t.get("Impuesto"), Decimal(0))
             bases_by_factor[t.get("Impuesto")] += base
+        for r in c.findall("cfdi:Impuestos/cfdi:Retenciones/cfdi:Retencion", NS):
+            rb_t, rt_t, ri_t = r.get("Base"), r.get("TasaOCuota"), r.get("Importe")
+            rb, rt, ri = Decimal(rb_t), Decimal(rt_t), Decimal(ri_t)
+            if rb <= 0:
+                problems.append(f"{where}: retencion Base {rb_t} must be > 0")
+            if r.get("Impuesto") == "001" and rt_t != "0.012500":
+                problems.append(f"{where}: ISR retencion TasaOCuota {rt_t} is not RESICO's 1.25 %")
+            rl = trunc_to((rb - half_ulp(rb_t)) * rt, decimals(ri_t))
+            rh = ceil_to((rb + half_ulp(rb_t)) * rt, decimals(ri_t))
+            if not (rl <= ri <= rh):
+                problems.append(f"{where}: retencion Importe {ri_t} outside [{rl}, {rh}] for {rb_t} x {rt_t}")
+            retained.setdefault(r.get("Impuesto"), Decimal(0))
+            retained[r.get("Impuesto")] += ri
         for impuesto, total_base in bases_by_factor.items():
             if total_base != base_expected:
                 problems.append(f"{where}: bases of impuesto {impuesto} add up to {total_base}, not Importe - Descuento = {base_expected}")
@@ -194,9 +210,29 @@ def arithmetic(root, problems):
             problems.append(f"summary traslado {key} Base {t.get('Base')} != rounded sum {round2(bsum)} (CFDI40215)")
         if key[1] != "Exento" and Decimal(t.get("Importe")) != round2(isum):
             problems.append(f"summary traslado {key} Importe {t.get('Importe')} != rounded sum {round2(isum)} (CFDI40221)")
+    # Retenciones: one summary per impuesto, the rounded sum of the conceptos', and
+    # TotalImpuestosRetenidos their sum.
+    summary_ret = OrderedDict()
+    total_ret = Decimal(0)
+    if imp is not None:
+        for r in imp.findall("cfdi:Retenciones/cfdi:Retencion", NS):
+            if r.get("Impuesto") in summary_ret:
+                problems.append(f"summary retencion {r.get('Impuesto')} appears twice")
+            summary_ret[r.get("Impuesto")] = Decimal(r.get("Importe"))
+            total_ret += Decimal(r.get("Importe"))
+        tir = imp.get("TotalImpuestosRetenidos")
+        if summary_ret and (tir is None or Decimal(tir) != total_ret):
+            problems.append(f"TotalImpuestosRetenidos {tir} != sum of summary retenciones {total_ret}")
+        if not summary_ret and tir is not None:
+            problems.append("TotalImpuestosRetenidos without retenciones")
+    if set(summary_ret) != set(retained):
+        problems.append(f"summary retenciones {sorted(summary_ret)} != conceptos' {sorted(retained)}")
+    for impuesto, isum in retained.items():
+        if impuesto in summary_ret and summary_ret[impuesto] != round2(isum):
+            problems.append(f"summary retencion {impuesto} Importe {summary_ret[impuesto]} != rounded sum {round2(isum)}")
     total = Decimal(root.get("Total"))
-    if total != subtotal - descuento + total_tras:
-        problems.append(f"Total {root.get('Total')} != SubTotal - Descuento + traslados = {subtotal - descuento + total_tras} (CFDI40119)")
+    if total != subtotal - descuento + total_tras - total_ret:
+        problems.append(f"Total {root.get('Total')} != SubTotal - Descuento + traslados - retenciones = {subtotal - descuento + total_tras - total_ret} (CFDI40119)")
 
     metodo, forma = root.get("MetodoPago"), root.get("FormaPago")
     if metodo == "PPD" and forma != "99":

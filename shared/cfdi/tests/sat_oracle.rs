@@ -6,7 +6,10 @@
 mod common;
 
 use common::certs::{self, Spec};
-use common::{fixture_csd, header, line, pago_tarjeta, receptor_fisica, typical_order};
+use common::{
+    fixture_csd, header, header_resico, line, pago_tarjeta, receptor_fisica, receptor_moral,
+    resico_csd, typical_order,
+};
 use mostrador_cfdi::oracle::{self, CfdiFile};
 use mostrador_cfdi::{
     CfdiRelacionados, Comprobante, Csd, DatosFiscales, Emisor, FormaPago, InformacionGlobal,
@@ -135,6 +138,19 @@ fn documents() -> Vec<CfdiFile> {
         )
         .unwrap(),
         &csd,
+    );
+
+    // A persona física in RESICO invoicing a company: ISR withheld at 1.25 % per line.
+    add(
+        "resico-to-company",
+        Comprobante::ingreso(
+            &header_resico(),
+            receptor_moral(),
+            Pago::pue(FormaPago::Transferencia).unwrap(),
+            &typical_order(),
+        )
+        .unwrap(),
+        &resico_csd(),
     );
 
     let tickets: Vec<Ticket> = (0..40)

@@ -24,13 +24,26 @@ pub struct Sealed {
     pub xml: String,
     /// Total in pesos as written in the document.
     pub total: String,
+    /// ISR the receptor withholds (TotalImpuestosRetenidos), in pesos: a RESICO persona física
+    /// invoicing a company.
+    pub isr_retenido: Option<String>,
 }
 
 impl Sealed {
     /// A sealed document read back from storage.
     pub fn from_xml(xml: String) -> Sealed {
         let total = attribute(&xml, "Total").unwrap_or_default();
-        Sealed { xml, total }
+        // Only the comprobante-level Impuestos carries attributes.
+        let needle = "<cfdi:Impuestos TotalImpuestosRetenidos=\"";
+        let isr_retenido = xml.find(needle).and_then(|at| {
+            let rest = &xml[at + needle.len()..];
+            rest.find('"').map(|end| rest[..end].to_owned())
+        });
+        Sealed {
+            xml,
+            total,
+            isr_retenido,
+        }
     }
 }
 

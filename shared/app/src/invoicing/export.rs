@@ -10,6 +10,7 @@ use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use bytes::Bytes;
+use mostrador_core::money::Centavos;
 use serde::Serialize;
 use std::io::Write;
 
@@ -117,6 +118,7 @@ pub async fn month(
             "tickets",
             "sustituye_a",
             "sustituida_por",
+            "isr_retenido",
         ])
         .map_err(csv_error)?;
     let mut tickets = csv::Writer::from_writer(Vec::new());
@@ -173,23 +175,46 @@ pub async fn month(
                     &rec.tickets.map(|t| t.to_string()).unwrap_or_default(),
                     rec.replaces.as_deref().unwrap_or(""),
                     rec.replaced_by.as_deref().unwrap_or(""),
+                    rec.isr_retenido.as_deref().unwrap_or(""),
                 ])
                 .map_err(csv_error)?;
-            // A global's tickets as it declares them: one concepto per ticket.
+            // A global's tickets as it declares them: one row per ticket, adding up the 25-centavo
+            // conceptos that carry stray centavos of its IVA (same NoIdentificacion).
             if rec.kind == "global" {
                 if let Some(view) = xml_text
                     .as_deref()
                     .and_then(|x| mostrador_cfdi::stamped::StampedCfdi::parse(x).ok())
                 {
+                    let mut rows: Vec<(String, Centavos, Centavos)> = Vec::new();
+                    let mut at: std::collections::HashMap<String, usize> =
+                        std::collections::HashMap::new();
                     for c in &view.conceptos {
+                        let ticket = c.no_identificacion.clone().unwrap_or_default();
+                        let pesos = |t: Option<&str>| {
+                            t.and_then(Centavos::parse_pesos).unwrap_or(Centavos::ZERO)
+                        };
+                        let base = pesos(Some(c.importe.as_str()));
+                        let iva = pesos(c.iva_trasladado().as_deref());
+                        match at.get(&ticket).and_then(|k| rows.get_mut(*k)) {
+                            Some((_, b, i)) => {
+                                *b = Centavos(b.0.saturating_add(base.0));
+                                *i = Centavos(i.0.saturating_add(iva.0));
+                            }
+                            None => {
+                                at.insert(ticket.clone(), rows.len());
+                                rows.push((ticket, base, iva));
+                            }
+                        }
+                    }
+                    for (ticket, base, iva) in rows {
                         tickets
                             .write_record([
                                 uuid,
                                 rec.serie.as_deref().unwrap_or(""),
                                 &rec.folio.map(|f| f.to_string()).unwrap_or_default(),
-                                c.no_identificacion.as_deref().unwrap_or(""),
-                                c.importe.as_str(),
-                                &c.iva_trasladado().unwrap_or_default(),
+                                ticket.as_str(),
+                                &base.pesos_text(),
+                                &iva.pesos_text(),
                             ])
                             .map_err(csv_error)?;
                     }

@@ -74,6 +74,10 @@ pub struct InvoiceRecord {
     /// Total in pesos, as written in the CFDI.
     #[serde(default)]
     pub total: Option<String>,
+    /// ISR the receptor withholds, in pesos (a RESICO persona física invoicing a company): the
+    /// company pays `total` and this to SAT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isr_retenido: Option<String>,
     #[serde(default)]
     pub receptor_rfc: Option<String>,
     #[serde(default)]
@@ -359,6 +363,7 @@ fn new_record(deps: &Deps, id: &str, kind: &str, branch_id: &str) -> InvoiceReco
         folio: None,
         uuid: None,
         total: None,
+        isr_retenido: None,
         receptor_rfc: None,
         tickets: None,
         error: None,
@@ -733,6 +738,7 @@ async fn individual(
     rec.serie = Some(issuing.issuer.serie.clone());
     rec.folio = Some(folio);
     rec.total = Some(sealed.total.clone());
+    rec.isr_retenido = sealed.isr_retenido.clone();
     rec.receptor_rfc = Some(customer.rfc.clone());
     let Some(rec) =
         stamp_and_store(deps, merchant, &issuing, &table, rec, &sealed, request).await?
@@ -1006,6 +1012,7 @@ async fn global(
     rec.serie = Some(serie);
     rec.folio = Some(folio);
     rec.total = Some(sealed.total.clone());
+    rec.isr_retenido = sealed.isr_retenido.clone();
     rec.receptor_rfc = Some("XAXX010101000".into());
     let Some(rec) =
         stamp_and_store(deps, merchant, &issuing, &table, rec, &sealed, request).await?
@@ -1369,6 +1376,7 @@ async fn egreso(
     rec.serie = Some(serie);
     rec.folio = Some(folio);
     rec.total = Some(sealed.total.clone());
+    rec.isr_retenido = sealed.isr_retenido.clone();
     rec.receptor_rfc = Some(
         customer
             .as_ref()

@@ -2,15 +2,19 @@
 //! checks everything and returns every problem at once; what it returns is ready to seal and its
 //! Total is exactly what the customer paid.
 
-use super::comprobante::{CfdiRelacionados, Concepto, InformacionGlobal, Pago, Parts, Traslado};
+use super::comprobante::{
+    CfdiRelacionados, Concepto, InformacionGlobal, Pago, Parts, Retencion, Traslado,
+};
 use super::parties::{Emisor, Receptor};
 use super::text::Texto;
 use super::{Comprobante, FiscalError, FiscalErrors, Problems};
 use crate::amounts::{self, LineSplit};
 use crate::catalogs::{
-    ClaveProdServ, ClaveUnidad, CodigoPostal, FormaPago, TipoDeComprobante, TipoRelacion, UsoCfdi,
+    ClaveProdServ, ClaveUnidad, CodigoPostal, FormaPago, RegimenFiscal, TipoDeComprobante,
+    TipoRelacion, UsoCfdi,
 };
 use crate::model::Nombre;
+use crate::rfc::TipoPersona;
 use crate::Rfc;
 use chrono::{Datelike, NaiveDateTime, Timelike};
 use mostrador_core::money::Centavos;
@@ -202,6 +206,7 @@ fn concepto(
         importe,
         descuento: (descuento_c > 0).then(|| Decimal::new(descuento_c, 2)),
         traslados,
+        retenciones: Vec::new(),
     })
 }
 
@@ -385,10 +390,32 @@ fn concept_groups(parts: &[(TaxTreatment, Vec<LineSplit>)]) -> Vec<Vec<(TaxTreat
     groups
 }
 
-/// The finished invoice, refused if its Total is not exactly what was paid.
-fn finish(parts: Parts, paid: i64) -> Result<Comprobante, FiscalErrors> {
+/// Whether the receptor withholds ISR from the emisor: a persona moral (not a generic RFC) invoiced
+/// by a persona física in the Régimen Simplificado de Confianza (626) retains 1.25 % of the amount
+/// before IVA (LISR art. 113-J). A RESICO persona moral, or a sale to a persona física, carries none.
+pub(crate) fn retiene_isr_resico(emisor: &Emisor, receptor: &Receptor) -> bool {
+    emisor.regimen_fiscal() == RegimenFiscal::SimplificadoDeConfianza
+        && emisor.rfc().tipo() == TipoPersona::Fisica
+        && receptor.rfc().tipo() == TipoPersona::Moral
+        && !receptor.rfc().es_generico()
+}
+
+/// The finished invoice, refused if its Total plus the ISR withheld is not exactly what was paid.
+/// Lines to a receptor that withholds ISR ([`retiene_isr_resico`]) carry their retención.
+fn finish(mut parts: Parts, paid: i64) -> Result<Comprobante, FiscalErrors> {
+    if retiene_isr_resico(&parts.emisor, &parts.receptor) {
+        for c in &mut parts.conceptos {
+            let base = c.importe - c.descuento.unwrap_or_default();
+            c.retenciones = vec![Retencion::isr_resico(base)];
+        }
+    }
     let comprobante = Comprobante::assemble(parts);
-    if comprobante.total_centavos() != Centavos(paid) {
+    let retenido = comprobante
+        .impuestos()
+        .and_then(|i| i.retenido_isr())
+        .and_then(amounts::centavos)
+        .unwrap_or(Centavos::ZERO);
+    if comprobante.total_centavos().checked_add(retenido) != Some(Centavos(paid)) {
         return Err(FiscalError::new(
             "total",
             format!(

@@ -259,6 +259,51 @@ impl Traslado {
     }
 }
 
+/// A retención of ISR (Impuesto 001) at 1.25 %: what a persona moral withholds when a persona física
+/// in the Régimen Simplificado de Confianza (626) invoices it (LISR art. 113-J), on the line's
+/// amount before IVA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retencion {
+    base: Decimal,
+    importe: Decimal,
+}
+
+impl Retencion {
+    /// 1.25 % of ISR on `base` (2 decimals), rounded half away from zero to the centavo: always
+    /// inside SAT's bounds for the Importe (the same bounds as a traslado's).
+    pub(crate) fn isr_resico(base: Decimal) -> Retencion {
+        Retencion {
+            base,
+            importe: round_to(base * Decimal::new(125, 4), 2),
+        }
+    }
+
+    /// Base of the retención (the line before IVA).
+    pub fn base(&self) -> Decimal {
+        self.base
+    }
+
+    /// c_Impuesto: "001" (ISR).
+    pub fn impuesto(&self) -> &'static str {
+        "001"
+    }
+
+    /// c_TipoFactor: "Tasa".
+    pub fn tipo_factor(&self) -> &'static str {
+        "Tasa"
+    }
+
+    /// TasaOCuota as written: "0.012500".
+    pub fn tasa_o_cuota(&self) -> &'static str {
+        "0.012500"
+    }
+
+    /// The ISR withheld.
+    pub fn importe(&self) -> Decimal {
+        self.importe
+    }
+}
+
 /// One line of the invoice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Concepto {
@@ -272,6 +317,7 @@ pub struct Concepto {
     pub(crate) importe: Decimal,
     pub(crate) descuento: Option<Decimal>,
     pub(crate) traslados: Vec<Traslado>,
+    pub(crate) retenciones: Vec<Retencion>,
 }
 
 impl Concepto {
@@ -329,6 +375,11 @@ impl Concepto {
     pub fn traslados(&self) -> &[Traslado] {
         &self.traslados
     }
+
+    /// Retenciones of the line (the ISR a persona moral withholds from a RESICO persona física).
+    pub fn retenciones(&self) -> &[Retencion] {
+        &self.retenciones
+    }
 }
 
 /// Comprobante-level Impuestos: one traslado per treatment and the total of the taxed ones.
@@ -336,9 +387,16 @@ impl Concepto {
 pub struct Impuestos {
     traslados: Vec<Traslado>,
     total_trasladados: Option<Decimal>,
+    retenido_isr: Option<Decimal>,
 }
 
 impl Impuestos {
+    /// The ISR withheld over all lines (comprobante-level Retencion 001 and
+    /// TotalImpuestosRetenidos), when the invoice carries retenciones.
+    pub fn retenido_isr(&self) -> Option<Decimal> {
+        self.retenido_isr
+    }
+
     /// Summary traslados, in the order 16 %, 8 %, 0 %, exento.
     pub fn traslados(&self) -> &[Traslado] {
         &self.traslados
@@ -404,7 +462,13 @@ impl Comprobante {
         let mut bases = [Decimal::ZERO; 4];
         let mut ivas = [Decimal::ZERO; 4];
         let mut present = [false; 4];
+        let mut retenido = Decimal::ZERO;
+        let mut any_retencion = false;
         for c in &parts.conceptos {
+            for r in &c.retenciones {
+                retenido += r.importe;
+                any_retencion = true;
+            }
             importes += c.importe;
             if let Some(d) = c.descuento {
                 descuentos += d;
@@ -425,11 +489,14 @@ impl Comprobante {
         let total_trasladados = (!taxed.is_empty()).then(|| taxed.iter().sum::<Decimal>());
         let subtotal = round_to(importes, 2);
         let descuento = any_descuento.then(|| round_to(descuentos, 2));
-        let total =
-            subtotal - descuento.unwrap_or_default() + total_trasladados.unwrap_or_default();
-        let impuestos = (!traslados.is_empty()).then_some(Impuestos {
+        let retenido_isr = any_retencion.then(|| round_to(retenido, 2));
+        let total = subtotal - descuento.unwrap_or_default()
+            + total_trasladados.unwrap_or_default()
+            - retenido_isr.unwrap_or_default();
+        let impuestos = (!traslados.is_empty() || retenido_isr.is_some()).then_some(Impuestos {
             traslados,
             total_trasladados,
+            retenido_isr,
         });
         Comprobante {
             tipo: parts.tipo,
@@ -543,7 +610,7 @@ impl Comprobante {
         self.descuento
     }
 
-    /// Total: SubTotal − Descuento + IVA.
+    /// Total: SubTotal − Descuento + IVA − ISR withheld.
     pub fn total(&self) -> Decimal {
         self.total
     }

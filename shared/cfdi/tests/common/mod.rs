@@ -67,6 +67,42 @@ pub fn header() -> InvoiceHeader {
     }
 }
 
+/// A self-made CSD of the RESICO persona física of [`header_resico`].
+pub fn resico_csd() -> Csd {
+    let spec = certs::Spec {
+        rfc: "CACX7605101P8".into(),
+        ..certs::Spec::csd()
+    };
+    Csd::from_der(
+        &certs::certificate(&spec),
+        &certs::encrypted_key(0, certs::PASSWORD),
+        certs::PASSWORD,
+    )
+    .expect("csd")
+}
+
+/// A persona física in RESICO (626) as the merchant, at lugar de expedición 42501.
+pub fn header_resico() -> InvoiceHeader {
+    InvoiceHeader {
+        emisor: Emisor::parse("CACX7605101P8", "Xochilt Casas Chavez", "626").expect("emisor"),
+        ..header()
+    }
+}
+
+/// A persona moral customer (general régimen).
+pub fn receptor_moral() -> Receptor {
+    Receptor::parse(&DatosFiscales {
+        rfc: "EKU9003173C9".into(),
+        nombre: "Escuela Kemper Urgate SA de CV".into(),
+        codigo_postal: "42501".into(),
+        regimen_fiscal: "601".into(),
+        uso_cfdi: "G03".into(),
+        residencia_fiscal: None,
+        num_reg_id_trib: None,
+    })
+    .expect("receptor")
+}
+
 /// A persona física customer in RESICO.
 pub fn receptor_fisica() -> Receptor {
     Receptor::parse(&DatosFiscales {

@@ -318,9 +318,67 @@ pub fn check(xml: &str) -> Result<Checked, Vec<String>> {
             "TotalImpuestosTrasladados {t:?} with taxed traslados: {has_tasa} (CFDI40212)"
         )),
     }
-    if total != subtotal - descuento + total_tras {
+    // Retenciones (ISR withheld): each within Base × TasaOCuota bounds, one summary per impuesto
+    // with the rounded sum, TotalImpuestosRetenidos their sum, and Total less them.
+    let mut retained: BTreeMap<String, Decimal> = BTreeMap::new();
+    for (i, c) in conceptos.iter().enumerate() {
+        let w = format!("Concepto[{i}] retencion");
+        for r in path(*c, &["Impuestos", "Retenciones", "Retencion"]) {
+            let (Some((base, base_t)), Some((tasa, _)), Some((importe, importe_t))) = (
+                doc.num(r, "Base", &w),
+                doc.num(r, "TasaOCuota", &w),
+                doc.num(r, "Importe", &w),
+            ) else {
+                continue;
+            };
+            let low = trunc_to((base - half_ulp(&base_t)) * tasa, places(&importe_t));
+            let high = ceil_to((base + half_ulp(&base_t)) * tasa, places(&importe_t));
+            if importe < low || importe > high || base <= Decimal::ZERO {
+                doc.problems.push(format!(
+                    "{w}: Importe {importe} outside [{low}, {high}] for {base} x {tasa}"
+                ));
+            }
+            *retained
+                .entry(r.attribute("Impuesto").unwrap_or_default().to_owned())
+                .or_default() += importe;
+        }
+    }
+    let mut summary_ret: BTreeMap<String, Decimal> = BTreeMap::new();
+    for r in impuestos
+        .iter()
+        .flat_map(|i| path(*i, &["Retenciones", "Retencion"]))
+    {
+        let importe = doc
+            .num(r, "Importe", "summary retencion")
+            .map(|b| b.0)
+            .unwrap_or_default();
+        summary_ret.insert(
+            r.attribute("Impuesto").unwrap_or_default().to_owned(),
+            importe,
+        );
+    }
+    let rounded: BTreeMap<String, Decimal> = retained
+        .iter()
+        .map(|(k, v)| (k.clone(), round2(*v)))
+        .collect();
+    if summary_ret != rounded {
         doc.problems.push(format!(
-            "Total {total} != {subtotal} - {descuento} + {total_tras} (CFDI40119)"
+            "summary retenciones {summary_ret:?} != rounded sums of the conceptos' {rounded:?}"
+        ));
+    }
+    let total_ret: Decimal = summary_ret.values().sum();
+    let tir = impuestos
+        .first()
+        .and_then(|i| i.attribute("TotalImpuestosRetenidos"))
+        .and_then(|t| Decimal::from_str(t).ok());
+    if tir != (!summary_ret.is_empty()).then_some(total_ret) {
+        doc.problems.push(format!(
+            "TotalImpuestosRetenidos {tir:?} != sum of retenciones {total_ret}"
+        ));
+    }
+    if total != subtotal - descuento + total_tras - total_ret {
+        doc.problems.push(format!(
+            "Total {total} != {subtotal} - {descuento} + {total_tras} - {total_ret} (CFDI40119)"
         ));
     }
     match (root.attribute("MetodoPago"), root.attribute("FormaPago")) {
