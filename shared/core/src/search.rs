@@ -262,6 +262,15 @@ pub const COMMON_SYNONYMS: &[&[&str]] = &[
     &["suero", "electrolitos", "hidratante"],
     &["termometro", "termometros"],
     &["alergia", "alergias", "antialergico", "antihistaminico"],
+    &[
+        "digestivo",
+        "digestivos",
+        "acidez",
+        "agruras",
+        "gastritis",
+        "reflujo",
+        "indigestion",
+    ],
     &["dolor", "analgesico", "analgesicos"],
 ];
 

@@ -332,6 +332,7 @@ fn meets(expected: &str, last: &Step, message: &str, texts: &Texts) -> bool {
         "not_carried" => text.contains("No manejamos"),
         "agent" => has_action(last, |a| *a == Action::HandToHuman),
         "opt_out" => has_action(last, |a| *a == Action::OptOut),
+        "opt_out_marketing" => has_action(last, |a| *a == Action::MarketingOptOut),
         "opt_in" => has_action(last, |a| *a == Action::OptIn),
         "hours" => text.contains(HOURS),
         "location" => text.contains(ADDRESS) && text.contains("maps"),

@@ -234,7 +234,7 @@ fn on_text(state: &State, text: &str, ctx: &Context<'_>) -> Step {
             None => fallback(state, ctx),
         },
         Intent::PaymentLink => payment_link(state, ctx),
-        Intent::PaymentMethods => info(state, &ctx.texts.payment_methods, ctx),
+        Intent::PaymentMethods => payment_methods(state, ctx),
         Intent::PaidClaim => paid_claim(state, ctx),
         Intent::CancelOrder => cancel_order(state, ctx),
         Intent::Hours => hours(state, ctx),
@@ -1446,6 +1446,21 @@ fn payment_link_text(state: &State, ctx: &Context<'_>) -> Option<String> {
             ("s", plural(minutes.unsigned_abs())),
         ],
     ))
+}
+
+/// How to pay; with an order waiting for its payment, its link too ("¿dónde pago?", "¿aceptan
+/// OXXO?" right after confirming).
+fn payment_methods(state: &State, ctx: &Context<'_>) -> Step {
+    match payment_link_text(state, ctx) {
+        Some(link) => Step {
+            state: state.clone(),
+            actions: replies(text_messages(&format!(
+                "{}\n\n{link}",
+                ctx.texts.payment_methods
+            ))),
+        },
+        None => info(state, &ctx.texts.payment_methods, ctx),
+    }
 }
 
 fn payment_link(state: &State, ctx: &Context<'_>) -> Step {

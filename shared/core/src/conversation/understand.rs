@@ -240,10 +240,17 @@ const AGENT_PHRASES: &[&str] = &[
     "me marquen",
     "ayuda de un humano",
     "ayuda de una persona",
+    "me ayuda alguien",
+    "me ayude alguien",
+    "alguien me ayuda",
+    "alguien me ayude",
+    "alguien que me ayude",
+    "tengo un problema",
+    "tengo problema",
 ];
 const GREETINGS: &[&str] = &[
-    "hola", "holi", "holis", "ola", "buenas", "buenos", "buen", "hey", "hi", "hello", "saludos",
-    "que onda", "quiubo", "quibo", "oye", "oiga", "disculpe", "disculpa",
+    "hola", "holaa", "holi", "holis", "ola", "olaa", "buenas", "buenos", "buen", "hey", "hi",
+    "hello", "saludos", "que onda", "quiubo", "quibo", "oye", "oiga", "disculpe", "disculpa",
 ];
 const THANKS: &[&str] = &[
     "gracias",
@@ -271,6 +278,12 @@ const GOODBYE: &[&str] = &[
     "cuidate",
     "que este bien",
     "que estes bien",
+    "que tenga buen",
+    "que tengas buen",
+    "que tenga bonito",
+    "que tengas bonito",
+    "que le vaya bien",
+    "que te vaya bien",
 ];
 const NUMBER_WORDS: &[(&str, u32)] = &[
     ("un", 1),
@@ -845,20 +858,25 @@ fn command_exact(norm: &str, at: Situation) -> Option<Intent> {
         "si" | "ok" | "va" | "sale" | "dale" | "listo" | "de acuerdo" | "esta bien"
         | "asi esta bien" | "es todo" | "eso es todo" | "seria todo" | "ya es todo"
         | "es todo gracias" | "seria todo gracias" | "eso seria todo" | "nada mas" | "solo eso"
-        | "ya seria todo" | "si es todo" | "si gracias" | "ok gracias"
+        | "ya seria todo" | "si es todo" | "si gracias" | "ok gracias" | "ya con eso"
+        | "con eso" | "con eso es todo" | "ya" | "procede" | "proceder" | "mandamelo"
+        | "mandalo" | "envialo" | "enviamelo" | "hazlo" | "adelante"
             if at.has_cart =>
         {
             Choice::Confirm
         }
         "cancelar" | "cancela" | "cancelalo" | "cancelar carrito" | "vaciar carrito"
         | "vacia el carrito" | "vaciar el carrito" | "borra todo" | "borrar todo"
-        | "quita todo" | "ya no quiero nada" | "mejor no" | "olvidalo"
+        | "quita todo" | "ya no quiero nada" | "mejor no" | "olvidalo" | "siempre no"
+        | "siempre no gracias" | "mejor no gracias" | "olvidalo gracias"
             if at.has_cart || !at.awaiting_payment =>
         {
             Choice::Cancel
         }
         "cancelar" | "cancela" | "cancelalo" | "ya no lo quiero" | "ya no quiero nada"
-        | "mejor no" => return Some(Intent::CancelOrder),
+        | "mejor no" | "siempre no" | "siempre no gracias" | "mejor no gracias" => {
+            return Some(Intent::CancelOrder)
+        }
         "pagar" | "pago" | "liga" | "link" | "liga de pago" | "link de pago" | "enlace"
         | "enlace de pago" => return Some(Intent::PaymentLink),
         _ => return None,
@@ -884,7 +902,8 @@ fn about_orders(norm: &str, words: &[&str], at: Situation) -> Option<Intent> {
             ],
         );
     if cancels {
-        if order_word || (at.awaiting_payment && !at.has_cart) {
+        // "quiero cancelar, ya pagué": a paid order, not a cart.
+        if order_word || (at.awaiting_payment && !at.has_cart) || paid_claim(norm, words) {
             return Some(Intent::CancelOrder);
         }
         return Some(Intent::Choose(Choice::Cancel));
@@ -971,6 +990,8 @@ fn paid_claim(norm: &str, words: &[&str]) -> bool {
         "transferido",
         "abone",
         "liquide",
+        "spei",
+        "comprobante",
     ];
     let past = has_word(words, &["ya"]) && has_word(words, PAID);
     past || contains_any(
@@ -1236,10 +1257,12 @@ fn best_of(hits: &[Hit], reader: &Reader<'_>) -> (Vec<usize>, bool) {
 /// A message that names one of the catalog's categories and nothing else ("vitaminas", "¿qué
 /// tienen de bebés?").
 fn category(words: &[&str], reader: &Reader<'_>) -> Option<String> {
+    // A lone consonant names something ("vitaminas c" is a product, not the category).
+    let letter = |w: &str| w.len() == 1 && !matches!(w, "a" | "e" | "o" | "u" | "y");
     let content: Vec<&str> = words
         .iter()
         .copied()
-        .filter(|w| !is_stopword(w) && !NOT_PRODUCTS.contains(w))
+        .filter(|w| (!is_stopword(w) || letter(w)) && !NOT_PRODUCTS.contains(w))
         .collect();
     if content.is_empty() {
         return None;
@@ -1257,7 +1280,14 @@ fn category(words: &[&str], reader: &Reader<'_>) -> Option<String> {
 
 /// "gracias", "adiós", greetings.
 fn courtesy(norm: &str, words: &[&str]) -> Option<Intent> {
-    if contains_any(norm, GOODBYE) && !contains_any(norm, &["buen dia", "buenas noches"]) {
+    // "buen día" greets, unless wished on leaving ("que tenga buen día").
+    let wishes = contains_any(
+        norm,
+        &["que tenga", "que tengas", "que le vaya", "que te vaya"],
+    ) && !contains_any(norm, THANKS);
+    if contains_any(norm, GOODBYE)
+        && (wishes || !contains_any(norm, &["buen dia", "buenas noches"]))
+    {
         return Some(Intent::Goodbye);
     }
     if contains_any(norm, THANKS) {
@@ -1675,7 +1705,23 @@ pub(crate) fn consent(text: &str) -> Option<Intent> {
     }
     if opts_out(&norm) {
         Some(Intent::OptOut)
-    } else if exact(&norm, OPT_IN) {
+    } else if exact(&norm, OPT_IN)
+        || (words.len() <= 8
+            && contains_any(
+                &norm,
+                &[
+                    "volver a recibir",
+                    "quiero recibir mensajes",
+                    "quiero recibir sus mensajes",
+                    "suscribirme",
+                    "me suscribo",
+                    "reactivar mensajes",
+                    "activar mensajes",
+                    "vuelvan a mandarme",
+                    "vuelvan a enviarme",
+                ],
+            ))
+    {
         Some(Intent::OptIn)
     } else {
         None
