@@ -240,6 +240,11 @@ const AGENT_PHRASES: &[&str] = &[
     "me marquen",
     "ayuda de un humano",
     "ayuda de una persona",
+    "hablar con la farmacia",
+    "hablar con la tienda",
+    "hablar con la sucursal",
+    "hablar con ustedes",
+    "comunicarme con ustedes",
     "me ayuda alguien",
     "me ayude alguien",
     "alguien me ayuda",
@@ -899,6 +904,11 @@ fn about_orders(norm: &str, words: &[&str], at: Situation) -> Option<Intent> {
                 "ya no lo quiero",
                 "ya no la quiero",
                 "ya no quiero el pedido",
+                "ya no lo voy a querer",
+                "ya no la voy a querer",
+                "no lo voy a querer",
+                "ya no lo necesito",
+                "ya no lo ocupo",
             ],
         );
     if cancels {
@@ -946,6 +956,23 @@ fn about_orders(norm: &str, words: &[&str], at: Situation) -> Option<Intent> {
             "status de mi",
             "seguimiento",
             "cuanto falta",
+            "cuanto le falta",
+            "falta mucho",
+            "mero llega",
+            "ya llega",
+            "casi llega",
+            "puedo ir por",
+            "ya puedo ir",
+            "puedo recogerlo",
+            "puedo recogerla",
+            "ya puedo recoger",
+            "pasar a recoger",
+            "cuando me lo mandan",
+            "cuando me lo envian",
+            "cuando me lo traen",
+            "cuando me lo llevan",
+            "cuando lo mandan",
+            "cuando lo envian",
             "que llegue",
             "para cuando",
             "rastrear",
@@ -1537,7 +1564,8 @@ fn products(text: &str, reader: &Reader<'_>) -> Vec<Wanted> {
                 }
                 continue;
             }
-            if !is_stopword(word) {
+            // "no, ibuprofeno": words of conversation alone name no product.
+            if !is_stopword(word) && !NOT_PRODUCTS.contains(word) {
                 has_name = true;
             }
             segment.push(word);
