@@ -79,6 +79,14 @@ pub async fn set_groups(
     groups: Vec<String>,
 ) -> Result<Vec<String>, AppError> {
     use mostrador_core::promotions::{group_key, MAX_GROUPS};
+    if groups.len() > MAX_GROUPS {
+        return Err(AppError::Validation(vec![
+            crate::platform::error::FieldError::new(
+                "groups",
+                format!("hasta {MAX_GROUPS} grupos por cliente"),
+            ),
+        ]));
+    }
     let mut kept: Vec<String> = Vec::new();
     for g in groups {
         let name = g.trim().to_owned();

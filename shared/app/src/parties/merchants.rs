@@ -273,6 +273,7 @@ pub async fn get_merchant(deps: &Deps, id: &MerchantId) -> Result<Option<Merchan
 
 /// Input of key issuance.
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewApiKey {
     pub label: Option<String>,
     pub branch_id: Option<String>,

@@ -80,10 +80,24 @@ async fn issue_key(
     _: Admin,
     State(deps): State<Deps>,
     Path(id): Path<String>,
-    body: Option<Json<NewApiKey>>,
+    body: Option<Json<Value>>,
 ) -> Result<(StatusCode, Json<IssuedKey>), AppError> {
     let id = merchant_id(id)?;
-    let input = body.map(|Json(b)| b).unwrap_or_default();
+    let input: NewApiKey = match body {
+        None => NewApiKey::default(),
+        // An object, not any JSON serde would read into the struct (`[null, null]` is one to serde).
+        Some(Json(v)) if v.is_object() => serde_json::from_value(v).map_err(|e| {
+            AppError::Validation(vec![crate::platform::error::FieldError::new(
+                "body",
+                e.to_string(),
+            )])
+        })?,
+        Some(_) => {
+            return Err(AppError::Validation(vec![
+                crate::platform::error::FieldError::new("body", "expected a JSON object"),
+            ]))
+        }
+    };
     Ok((
         StatusCode::CREATED,
         Json(merchants::issue_key(&deps, &id, input).await?),
