@@ -26,5 +26,6 @@ pub use model::{
     InformacionGlobal, InvoiceHeader, OrderLine, Pago, Receptor, Ticket, TicketPart,
 };
 pub use rfc::{Rfc, TipoPersona};
+#[cfg(feature = "oracle")]
 #[doc(hidden)]
 pub use xml::oracle;

@@ -5,6 +5,8 @@
 //! Hand-written rather than through an XML library: the document is small and fixed in shape, and
 //! writing it directly keeps a 10,000-ticket factura global in the low milliseconds.
 
+/// satcfdi as an independent check of the XML, for tests (feature `oracle`).
+#[cfg(feature = "oracle")]
 #[doc(hidden)]
 pub mod oracle;
 

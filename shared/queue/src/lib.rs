@@ -3,6 +3,8 @@
 pub mod port;
 pub mod sqlite;
 pub mod sqs;
+/// The queue contract as async checks, for the engines' contract tests (feature `testkit`).
+#[cfg(feature = "testkit")]
 pub mod testkit;
 
 pub use port::{

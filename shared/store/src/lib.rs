@@ -12,6 +12,8 @@ pub mod private_fs;
 pub mod s3;
 pub mod sqlite;
 pub mod table;
+/// The storage contracts as async checks, for the engines' contract tests (feature `testkit`).
+#[cfg(feature = "testkit")]
 pub mod testkit;
 
 pub use blobs::{Blob, BlobError, Blobs, DirBlobs};

@@ -1,0 +1,359 @@
+//! Committing an accepted request: the recipient checked against consent and the daily caps, then
+//! one transaction (notification, tracked links, due entry) and, for an immediate one, the queue.
+
+use super::*;
+
+/// The daily cap counters the sender keeps for a customer (see `sender::take_daily_cap`).
+pub fn cap_key(wa_id: &str, day: &str, bucket: Option<&str>) -> Key {
+    match bucket {
+        None => Key::new(format!("CUST#{wa_id}"), format!("CAP#{day}")),
+        Some(b) => Key::new(format!("CUST#{wa_id}"), format!("CAP#{day}#{b}")),
+    }
+}
+
+/// Counts a request-time refusal (consent or a cap) in the report; other errors are not counted.
+pub async fn count_refusal(table: &TenantTable, draft: &Draft, refusal: &NotifyError) {
+    let reason = match refusal {
+        NotifyError::Consent(r) => r.code(),
+        NotifyError::Cap(code) => code,
+        _ => return,
+    };
+    stats::count_refusal(
+        table,
+        &draft.template,
+        draft.campaign.as_deref(),
+        draft.variant.as_deref(),
+        &draft.day,
+        reason,
+    )
+    .await;
+}
+
+/// Consent and, for an immediate send, the daily caps as counted so far (the sender enforces them
+/// again atomically when it sends).
+pub async fn check_recipient(
+    table: &TenantTable,
+    draft: &Draft,
+    wa: &WhatsAppSettings,
+    settings: &NotificationSettings,
+    now: DateTime<Utc>,
+) -> Result<(), NotifyError> {
+    let customer = customers::get(table, &draft.to).await?;
+    let consent = consent::current(table, &draft.to).await?;
+    let security = mostrador_core::caps::rule(draft.category.as_str(), Some(draft.kind.as_str()))
+        .bucket
+        == Some("security");
+    if customer.opted_out && security && settings.security_alerts_after_opt_out {
+        // The merchant's policy keeps security alerts after a "baja" (README): consent aside,
+        // the customer is still one of theirs.
+        if consent.is_none() {
+            return Err(NotifyError::Consent(consent::Refusal::NoConsent));
+        }
+    } else {
+        consent::check(&customer, consent.as_ref(), draft.category)
+            .map_err(NotifyError::Consent)?;
+    }
+    if draft.send_at_ms.is_some() {
+        return Ok(());
+    }
+    let day = now
+        .with_timezone(&customer.tz())
+        .format("%Y-%m-%d")
+        .to_string();
+    let count = |item: Option<Item>| item.and_then(|i| i.get_n("n")).unwrap_or(0);
+    let rule = mostrador_core::caps::rule(draft.category.as_str(), Some(draft.kind.as_str()));
+    if rule.general {
+        let n = count(table.get(&cap_key(&draft.to, &day, None)).await?);
+        if n >= i64::from(wa.daily_cap) {
+            return Err(NotifyError::Cap("daily_cap"));
+        }
+    }
+    if let Some((bucket, cap)) = rule
+        .bucket
+        .and_then(|b| settings.category_cap(b).map(|cap| (b, cap)))
+    {
+        let n = count(table.get(&cap_key(&draft.to, &day, Some(bucket))).await?);
+        if n >= i64::from(cap) {
+            return Err(NotifyError::Cap("category_cap"));
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn scoped(merchant: &MerchantId, pk: &str) -> String {
+    crate::platform::schema::merchant_pk(merchant, pk)
+}
+
+/// Stores the draft (record, customer pointer, links, report dimensions, due entry) in one
+/// transaction, then queues an immediate send. A repeat of the same request answers the stored one.
+pub async fn commit(
+    deps: &Deps,
+    merchant: &MerchantId,
+    phone_number_id: &str,
+    draft: &Draft,
+    bulk_id: Option<&str>,
+) -> Result<Accepted, NotifyError> {
+    let now = deps.clock.now();
+    let envelope = OutboundEnvelope {
+        id: draft.id.clone(),
+        merchant_id: merchant.to_string(),
+        phone_number_id: phone_number_id.to_owned(),
+        category: draft.category,
+        message: draft.message.clone(),
+        kind: Some(draft.kind.as_str().to_owned()),
+    };
+    let body = serde_json::to_string(&envelope).map_err(|e| AppError::Internal(e.into()))?;
+    let settings =
+        notification_settings::load(&TenantTable::new(deps.table.clone(), merchant)).await?;
+    let send_ms = draft.send_at_ms.unwrap_or_else(|| now.timestamp_millis());
+    let ttl = send_ms / 1000 + settings.attribution_secs() + 86_400;
+    let status = if draft.send_at_ms.is_some() {
+        "scheduled"
+    } else {
+        "accepting"
+    };
+    let mut record = Item::new(&Key::new(
+        scoped(merchant, &format!("NOTIF#{}", draft.id)),
+        "NOTIF",
+    ))
+    .with("to", draft.to.as_str())
+    .with("template", draft.template.as_str())
+    .with("category", draft.category.as_str())
+    .with("kind", draft.kind.as_str())
+    .with("campaign", draft.campaign.clone().unwrap_or_default())
+    .with("day", draft.day.as_str())
+    // Listed under its template and day, for the recipients behind the report's figures.
+    .with(
+        "gsi1pk",
+        scoped(
+            merchant,
+            &crate::platform::schema::notifications_of(&draft.template, &draft.day),
+        ),
+    )
+    .with("gsi1sk", draft.id.as_str())
+    .with("metadata", draft.metadata.as_str())
+    .with("status", status)
+    .with("fingerprint", draft.fingerprint.as_str())
+    .with("created_at", now.timestamp())
+    .with("send_at_ms", send_ms)
+    .with("phone_number_id", phone_number_id)
+    .with("body", body.as_str());
+    if let Some(d) = &draft.details {
+        record.set("details", d.as_str());
+    }
+    if let Some(v) = &draft.variant {
+        record.set("experiment", v.as_str());
+    }
+    if let Some(b) = bulk_id {
+        record.set("bulk_id", b);
+    }
+    if !draft.links.is_empty() {
+        let codes: Vec<&str> = draft.links.iter().map(|(c, _)| c.as_str()).collect();
+        record.set("links", codes.join(","));
+    }
+    let mut ops = vec![
+        TxOp::Put {
+            item: record,
+            condition: Some(Condition::NotExists),
+        },
+        TxOp::Put {
+            item: Item::new(&Key::new(
+                scoped(merchant, &format!("CUST#{}", draft.to)),
+                format!("NOTIF#{send_ms:013}#{}", draft.id),
+            ))
+            .with("id", draft.id.as_str())
+            .with("ttl", ttl),
+            condition: None,
+        },
+    ];
+    for key in stats::dimension_keys(&draft.template, draft.campaign.as_deref()) {
+        ops.push(TxOp::Put {
+            item: Item::new(&crate::platform::schema::in_merchant(merchant, key)),
+            condition: None,
+        });
+    }
+    for (code, target) in &draft.links {
+        ops.push(TxOp::Put {
+            item: crate::notifications::links::link_item(code, target, merchant, &draft.id, now),
+            condition: Some(Condition::NotExists),
+        });
+    }
+    if let Some(at) = draft.send_at_ms {
+        let entry = crate::platform::schema::due_entry(
+            merchant,
+            Job::DueNotifications,
+            &draft.id,
+            &draft.id,
+            at,
+            &DueAction::Enqueue {
+                queue: "outbound".into(),
+                body: body.clone(),
+                group_id: Some(draft.to.clone()),
+                dedup_id: Some(draft.id.clone()),
+            },
+        )?;
+        ops.push(TxOp::Put {
+            item: entry,
+            condition: None,
+        });
+    }
+    let table = TenantTable::new(deps.table.clone(), merchant);
+    match deps.table.transact(ops).await {
+        Ok(()) => {}
+        Err(StoreError::TransactionCanceled { reasons })
+            if reasons.first() == Some(&CancelReason::ConditionFailed) =>
+        {
+            return replay(deps, &table, draft).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if draft.send_at_ms.is_some() {
+        tracing::info!(merchant = %merchant, notification = %draft.id, template = %draft.template, "notification scheduled");
+        return Ok(accepted(draft, "scheduled", false));
+    }
+    enqueue(deps, &table, &draft.id, &draft.to, body).await?;
+    Ok(accepted(draft, "queued", false))
+}
+
+pub(super) fn accepted(draft: &Draft, status: &str, replayed: bool) -> Accepted {
+    Accepted {
+        id: draft.id.clone(),
+        status: status.to_owned(),
+        category: draft.category.as_str().to_owned(),
+        send_at: draft
+            .send_at_ms
+            .and_then(DateTime::from_timestamp_millis)
+            .map(|t| t.to_rfc3339()),
+        replayed,
+    }
+}
+
+pub(super) async fn enqueue(
+    deps: &Deps,
+    table: &TenantTable,
+    id: &str,
+    to: &str,
+    body: String,
+) -> Result<(), NotifyError> {
+    deps.queues
+        .outbound
+        .send(
+            OutgoingMessage::new(body)
+                .group(to.to_owned())
+                .dedup(id.to_owned()),
+        )
+        .await
+        .map_err(AppError::from)?;
+    // Only an accepting record becomes queued: the sender may already have recorded the outcome.
+    match table
+        .update(
+            &crate::notifications::key(id),
+            Update::new().set("status", "queued"),
+            Some(Condition::Eq("status".into(), "accepting".into())),
+        )
+        .await
+    {
+        Ok(_) | Err(StoreError::ConditionFailed { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A request whose id exists: the same payload answers the stored notification (and finishes queuing
+/// it if the first attempt stopped before the queue); another payload is a reused key.
+pub(super) async fn replay(
+    deps: &Deps,
+    table: &TenantTable,
+    draft: &Draft,
+) -> Result<Accepted, NotifyError> {
+    let Some(existing) = table.get(&crate::notifications::key(&draft.id)).await? else {
+        return Err(AppError::Unavailable("notification write conflicted; retry".into()).into());
+    };
+    // Links are random per attempt, so compare the request, not the built message.
+    if existing.get_s("fingerprint") != Some(draft.fingerprint.as_str()) {
+        return Err(NotifyError::KeyReused);
+    }
+    let status = existing.get_s("status").unwrap_or("queued").to_owned();
+    if status == "accepting" {
+        let body = existing.get_s("body").unwrap_or_default().to_owned();
+        enqueue(deps, table, &draft.id, &draft.to, body).await?;
+        return Ok(accepted(draft, "queued", true));
+    }
+    Ok(accepted(draft, &status, true))
+}
+
+/// The phone number that sends a merchant's notifications: the given branch's, or the first branch
+/// with a WhatsApp number.
+pub async fn sending_number(
+    caller: &crate::parties::merchants::Caller,
+    branch_id: Option<&str>,
+) -> Result<String, NotifyError> {
+    let branches = crate::parties::merchants::list_branches(caller).await?;
+    let branch = match branch_id {
+        Some(id) => {
+            caller.check_branch(id)?;
+            branches.into_iter().find(|b| b.id == id)
+        }
+        None => branches.into_iter().find(|b| b.phone_number_id.is_some()),
+    };
+    branch.and_then(|b| b.phone_number_id).ok_or_else(|| {
+        NotifyError::Invalid(vec![FieldError::new(
+            "branch_id",
+            "no branch with a WhatsApp number (POST /v1/branches with phone_number_id)",
+        )])
+    })
+}
+
+/// `POST /v1/notifications`: checks everything, then stores and queues (or schedules) it.
+pub async fn accept(
+    deps: &Deps,
+    caller: &crate::parties::merchants::Caller,
+    mut req: NotificationRequest,
+) -> Result<Accepted, NotifyError> {
+    let table = &caller.table;
+    let now = deps.clock.now();
+    let picked = crate::notifications::experiments::resolve(
+        table,
+        &mut req,
+        &mut crate::notifications::experiments::Cache::new(),
+    )
+    .await?;
+    if !picked.is_empty() {
+        return Err(NotifyError::Invalid(picked));
+    }
+    let (template, statuses) = if templates::valid_name(&req.template) {
+        match templates::get_with_statuses(table, &req.template).await? {
+            Some((t, s)) => (Some(t), s),
+            None => (None, templates::MetaStatuses::new()),
+        }
+    } else {
+        (None, templates::MetaStatuses::new())
+    };
+    let id = notification_id(deps, &caller.merchant, req.idempotency_key.as_deref());
+    let settings = notification_settings::load(table).await?;
+    let links_at = LinkBase::new(settings.link_host.as_deref(), deps.config.public_url());
+    let draft = draft(&req, template.as_ref(), id, &links_at, now).map_err(NotifyError::Invalid)?;
+    if let Some(why) = templates::not_sendable(&statuses, &draft.language) {
+        return Err(NotifyError::NotApproved(format!(
+            "template {} ({}) is {why}: only approved templates are sent",
+            draft.template, draft.language
+        )));
+    }
+    let phone = sending_number(caller, req.branch_id.as_deref()).await?;
+    // A repeat of an accepted request answers the same, whatever the customer's state is now.
+    if req.idempotency_key.is_some() {
+        if let Some(existing) = table.get(&crate::notifications::key(&draft.id)).await? {
+            if existing.get_s("fingerprint") != Some(draft.fingerprint.as_str()) {
+                return Err(NotifyError::KeyReused);
+            }
+            return replay(deps, table, &draft).await;
+        }
+    }
+    let wa = whatsapp_settings::load(table).await?;
+    if let Err(refusal) = check_recipient(table, &draft, &wa, &settings, now).await {
+        count_refusal(table, &draft, &refusal).await;
+        return Err(refusal);
+    }
+    let accepted = commit(deps, &caller.merchant, &phone, &draft, None).await?;
+    tracing::info!(merchant = %caller.merchant, notification = %accepted.id, template = %draft.template, kind = draft.kind.as_str(), status = %accepted.status, "notification accepted");
+    Ok(accepted)
+}
