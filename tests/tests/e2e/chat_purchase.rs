@@ -563,7 +563,14 @@ async fn a_customer_known_by_username_is_served_and_stays_one_customer(engine: E
 /// what a queue message holds. The delivery is still acknowledged, the whole text kept, and the
 /// customer answered.
 async fn an_over_long_text_is_kept_and_answered(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
+    use mostrador_core::Clock;
+    let clock = mostrador_core::FixedClock::at(chrono::Utc::now());
+    let app = TestApp::spawn_with(
+        engine,
+        std::sync::Arc::new(clock.clone()),
+        mostrador_local::Options::default(),
+    )
+    .await;
     let dir = tempfile::tempdir().expect("tempdir");
     let demo = mostrador_local::demo::seed(&app.deps, dir.path())
         .await
@@ -589,6 +596,20 @@ async fn an_over_long_text_is_kept_and_answered(engine: Engine) {
         .await
         .expect("list");
     assert_eq!(stored.len(), 1, "{stored:?}");
+    // The stored copy goes when the merchant's message retention (180 days by default) ends, as
+    // the conversation's messages do; not a day before.
+    use mostrador_app::entry::jobs::{self, Job};
+    let prefix = format!("merchants/{}/inbound/", demo.merchant_id);
+    clock.advance(chrono::Duration::days(179));
+    jobs::run(&app.deps, Job::DueNotifications, clock.now_ms() + 60_000)
+        .await
+        .expect("run");
+    assert_eq!(app.deps.blobs.list(&prefix).await.expect("list").len(), 1);
+    clock.advance(chrono::Duration::days(2));
+    jobs::run(&app.deps, Job::DueNotifications, clock.now_ms() + 60_000)
+        .await
+        .expect("run");
+    assert!(app.deps.blobs.list(&prefix).await.expect("list").is_empty());
     app.stop().await;
 }
 

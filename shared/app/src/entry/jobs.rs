@@ -172,6 +172,20 @@ async fn process(deps: &Deps, entry: &Item) -> Result<bool, anyhow::Error> {
                 .await
                 .map_err(|e| anyhow::anyhow!(e.to_string()))?;
         }
+        DueAction::ForgetInbound {
+            merchant_id,
+            blob_key,
+        } => {
+            // Only a copy this merchant's ingest stored: a due entry never deletes anything else.
+            if blob_key.starts_with(&format!("merchants/{merchant_id}/inbound/")) {
+                deps.blobs
+                    .delete(&blob_key)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            } else {
+                tracing::warn!(merchant = %merchant_id, "a ForgetInbound entry names another key; ignored");
+            }
+        }
         DueAction::RetryPaymentLink {
             merchant_id,
             order_id,

@@ -6,7 +6,7 @@ use crate::parties::merchants::{route_phone, PhoneRoute};
 use crate::parties::messages::InboundEnvelope;
 use crate::platform::error::AppError;
 use crate::platform::telemetry::redact;
-use crate::platform::tenant::TenantTable;
+use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use chrono::TimeZone;
 use mostrador_core::phone::normalize_wa_id;
@@ -281,6 +281,27 @@ async fn shorten(deps: &Deps, envelope: &InboundEnvelope) -> Result<InboundEnvel
         .put(&blob_key, sealed.into(), "application/octet-stream")
         .await
         .map_err(|e| AppError::Unavailable(format!("storing a long message: {e}")))?;
+    // Kept as long as the conversation keeps its messages, then deleted (scheduled after the copy
+    // exists; a retried delivery schedules the same entry again).
+    if let Ok(merchant) = MerchantId::try_from(envelope.merchant_id.clone()) {
+        let table = TenantTable::new(deps.table.clone(), &merchant);
+        let days = crate::parties::privacy::load_settings(&table)
+            .await?
+            .message_retention_days;
+        let due_at = deps.clock.now_ms() + i64::from(days) * 86_400_000;
+        crate::platform::due::schedule(
+            deps,
+            &merchant,
+            crate::platform::due::Job::DueNotifications,
+            &format!("forget-inbound-{digest}"),
+            due_at,
+            &crate::platform::due::DueAction::ForgetInbound {
+                merchant_id: merchant.to_string(),
+                blob_key: blob_key.clone(),
+            },
+        )
+        .await?;
+    }
     let full: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
     let mut short = serde_json::json!({
         "id": full["id"],

@@ -94,6 +94,12 @@ pub enum DueAction {
         merchant_id: String,
         document_id: String,
     },
+    /// Delete the sealed copy of an over-long inbound message when the merchant's message retention
+    /// ends (the conversation's copy expires then through the table's TTL).
+    ForgetInbound {
+        merchant_id: String,
+        blob_key: String,
+    },
     /// Ask the payment provider again for the link of an order it failed at confirmation.
     RetryPaymentLink {
         merchant_id: String,
