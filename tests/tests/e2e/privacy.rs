@@ -777,7 +777,93 @@ async fn older_conversation_texts_are_sealed_once(engine: Engine) {
     app.stop().await;
 }
 
+/// An export too large to answer in the response (Lambda answers at most 6 MB; the limit is lowered
+/// here) is a 303 to a signed link to a stored copy, deleted when the link expires.
+async fn a_large_export_is_a_link_that_expires(engine: Engine) {
+    use mostrador_core::Clock;
+    let clock = mostrador_core::FixedClock::at(chrono::Utc::now());
+    let app = TestApp::spawn_full(
+        engine,
+        std::sync::Arc::new(clock.clone()),
+        mostrador_local::Options::default(),
+        &[("MOSTRADOR_EXPORT_INLINE_MAX_BYTES", "64")],
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = mostrador_local::demo::seed(&app.deps, dir.path())
+        .await
+        .expect("demo");
+    let mut n = 0;
+    say(
+        &app,
+        &mut n,
+        json!({ "type": "text", "text": { "body": "hola" } }),
+    )
+    .await;
+    let r = eventually_ready(&app, &demo.api_key).await;
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["url"], location.as_str());
+    assert!(body["bytes"].as_u64().unwrap_or(0) > 64, "{body}");
+    let token = location.split("/files/").nth(1).expect("a /files link");
+    let file = app
+        .http
+        .get(format!("{}/files/{token}", app.url))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(file.status(), 200);
+    let bytes = file.bytes().await.expect("zip");
+    let zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("a zip");
+    assert!(zip.file_names().any(|n| n == "datos.json"));
+    // The copy is deleted once its link has expired (an hour), and the link answers no more.
+    let prefix = format!("exports/{}/arco/", demo.merchant_id);
+    assert_eq!(app.deps.blobs.list(&prefix).await.expect("list").len(), 1);
+    clock.advance(chrono::Duration::hours(2));
+    mostrador_app::entry::jobs::run(
+        &app.deps,
+        mostrador_app::entry::jobs::Job::DueNotifications,
+        clock.now_ms() + 60_000,
+    )
+    .await
+    .expect("run");
+    assert!(app.deps.blobs.list(&prefix).await.expect("list").is_empty());
+    let gone = app
+        .http
+        .get(format!("{}/files/{token}", app.url))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(gone.status(), 404);
+    app.stop().await;
+}
+
+/// The customer's export once their first message is in.
+async fn eventually_ready(app: &TestApp, key: &str) -> reqwest::Response {
+    for _ in 0..200 {
+        let r = app
+            .as_merchant(
+                key,
+                Method::GET,
+                &format!("/v1/customers/{CUSTOMER}/data?format=zip"),
+            )
+            .send()
+            .await
+            .expect("send");
+        if r.status() != 404 {
+            return r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the customer never appeared");
+}
+
 on_both_engines!(
+    a_large_export_is_a_link_that_expires,
     a_customer_gets_their_data_and_has_it_erased,
     messages_expire_after_the_merchant_retention,
     older_conversation_texts_are_sealed_once,

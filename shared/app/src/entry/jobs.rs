@@ -172,18 +172,20 @@ async fn process(deps: &Deps, entry: &Item) -> Result<bool, anyhow::Error> {
                 .await
                 .map_err(|e| anyhow::anyhow!(e.to_string()))?;
         }
-        DueAction::ForgetInbound {
+        DueAction::ForgetBlob {
             merchant_id,
             blob_key,
         } => {
-            // Only a copy this merchant's ingest stored: a due entry never deletes anything else.
-            if blob_key.starts_with(&format!("merchants/{merchant_id}/inbound/")) {
+            // Only what this merchant's ingest or exports stored: a due entry deletes nothing else.
+            if blob_key.starts_with(&format!("merchants/{merchant_id}/inbound/"))
+                || blob_key.starts_with(&format!("exports/{merchant_id}/"))
+            {
                 deps.blobs
                     .delete(&blob_key)
                     .await
                     .map_err(|e| anyhow::anyhow!(e.to_string()))?;
             } else {
-                tracing::warn!(merchant = %merchant_id, "a ForgetInbound entry names another key; ignored");
+                tracing::warn!(merchant = %merchant_id, "a ForgetBlob entry names another key; ignored");
             }
         }
         DueAction::RetryPaymentLink {

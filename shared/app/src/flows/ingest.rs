@@ -295,7 +295,7 @@ async fn shorten(deps: &Deps, envelope: &InboundEnvelope) -> Result<InboundEnvel
             crate::platform::due::Job::DueNotifications,
             &format!("forget-inbound-{digest}"),
             due_at,
-            &crate::platform::due::DueAction::ForgetInbound {
+            &crate::platform::due::DueAction::ForgetBlob {
                 merchant_id: merchant.to_string(),
                 blob_key: blob_key.clone(),
             },

@@ -367,6 +367,51 @@ fn extension(content_type: &str) -> &'static str {
     }
 }
 
+/// How long the link to a stored export works; the file is deleted a few minutes after.
+pub const EXPORT_LINK_SECS: i64 = 3600;
+
+/// Stores a customer's data export too large to answer in a response, schedules its deletion for
+/// when its link expires, and gives the signed link and its expiry (RFC 3339).
+pub async fn store_export(
+    deps: &Deps,
+    merchant: &MerchantId,
+    wa: &str,
+    day: &str,
+    body: Vec<u8>,
+) -> Result<(String, String), AppError> {
+    let mut random = [0u8; 10];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut random);
+    let id = mostrador_core::ids::sortable_id(deps.clock.now(), random);
+    // No number in the name: the key says which merchant, not which customer.
+    let key = format!("exports/{merchant}/arco/{id}.zip");
+    deps.blobs
+        .put(&key, body.into(), "application/zip")
+        .await
+        .map_err(|e| AppError::Unavailable(format!("storing the export: {e}")))?;
+    crate::platform::due::schedule(
+        deps,
+        merchant,
+        crate::platform::due::Job::DueNotifications,
+        &format!("forget-export-{id}"),
+        deps.clock.now_ms() + (EXPORT_LINK_SECS + 300) * 1000,
+        &crate::platform::due::DueAction::ForgetBlob {
+            merchant_id: merchant.to_string(),
+            blob_key: key.clone(),
+        },
+    )
+    .await?;
+    let url = crate::platform::files::link(
+        deps,
+        &key,
+        &format!("datos-{wa}-{day}.zip"),
+        EXPORT_LINK_SECS,
+    )?;
+    let expires_at = chrono::DateTime::from_timestamp(deps.clock.now_secs() + EXPORT_LINK_SECS, 0)
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default();
+    Ok((url, expires_at))
+}
+
 /// The export as one ZIP: `datos.json` and the files under `facturas/` and `documentos/`.
 pub fn zip(export: &Export) -> Result<Vec<u8>, AppError> {
     use std::io::Write;

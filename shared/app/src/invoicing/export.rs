@@ -238,6 +238,20 @@ pub async fn month(
         .put(&key, Bytes::from(out.into_inner()), "application/zip")
         .await
         .map_err(|e| AppError::Unavailable(format!("storing the export: {e}")))?;
+    // The copy goes when its link expires (it holds customers' fiscal data); asking again makes a
+    // new one.
+    crate::platform::due::schedule(
+        deps,
+        merchant,
+        crate::platform::due::Job::DueNotifications,
+        &format!("forget-export-facturas-{month}-{scope}"),
+        deps.clock.now_ms() + (documents::LINK_TTL_SECS + 300) * 1000,
+        &crate::platform::due::DueAction::ForgetBlob {
+            merchant_id: merchant.to_string(),
+            blob_key: key.clone(),
+        },
+    )
+    .await?;
     let url = documents::link(deps, &key, &format!("facturas-{month}.zip"))?;
     let expires_at =
         chrono::DateTime::from_timestamp(deps.clock.now_secs() + documents::LINK_TTL_SECS, 0)

@@ -133,6 +133,10 @@ pub struct Config {
     pub secrets_arn: Option<String>,
     /// Whether this process runs inside AWS Lambda.
     pub in_lambda: bool,
+    /// `MOSTRADOR_EXPORT_INLINE_MAX_BYTES`: the largest customer-data ZIP answered in the response
+    /// itself (default 4 MiB, under Lambda's 6 MB response limit); a larger one is stored and
+    /// answered with a signed link.
+    pub export_inline_max_bytes: usize,
     /// Secrets that were generated for this local data directory (to print them at start).
     pub generated_secrets: Vec<&'static str>,
 }
@@ -429,6 +433,15 @@ impl Config {
             aws,
             secrets_arn,
             in_lambda,
+            export_inline_max_bytes: match vars.get("MOSTRADOR_EXPORT_INLINE_MAX_BYTES") {
+                None => 4 * 1024 * 1024,
+                Some(v) => v.parse().map_err(|_| {
+                    err(
+                        "MOSTRADOR_EXPORT_INLINE_MAX_BYTES",
+                        "is not a number of bytes",
+                    )
+                })?,
+            },
             generated_secrets: Vec::new(),
         };
         let given = [

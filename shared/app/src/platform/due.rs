@@ -94,9 +94,10 @@ pub enum DueAction {
         merchant_id: String,
         document_id: String,
     },
-    /// Delete the sealed copy of an over-long inbound message when the merchant's message retention
-    /// ends (the conversation's copy expires then through the table's TTL).
-    ForgetInbound {
+    /// Delete a stored file that has served its purpose: the sealed copy of an over-long inbound
+    /// message when the merchant's message retention ends, a customer's data export when its link
+    /// expires. Only keys under that merchant's `inbound/` or `exports/` prefixes.
+    ForgetBlob {
         merchant_id: String,
         blob_key: String,
     },

@@ -80,6 +80,9 @@ async fn export(
     if zip {
         let body = arco::zip(&export)?;
         let day = deps.clock.now().format("%Y%m%d");
+        if body.len() > deps.config.export_inline_max_bytes {
+            return export_link(&deps, &caller.merchant, &wa, &day.to_string(), body).await;
+        }
         return Ok((
             [
                 (header::CONTENT_TYPE, "application/zip".to_owned()),
@@ -100,6 +103,28 @@ async fn export(
         .map(|f| json!({"path": f.path, "content_type": f.content_type, "bytes": f.body.len()}))
         .collect::<Vec<_>>());
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(data)).into_response())
+}
+
+/// A ZIP too large to answer in the response (Lambda answers at most 6 MB): 303 to a signed link
+/// to the stored copy (the link in the body too), which is deleted when the link expires.
+async fn export_link(
+    deps: &Deps,
+    merchant: &crate::platform::tenant::MerchantId,
+    wa: &str,
+    day: &str,
+    body: Vec<u8>,
+) -> Result<Response, AppError> {
+    let bytes = body.len();
+    let (url, expires_at) = arco::store_export(deps, merchant, wa, day, body).await?;
+    Ok((
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, url.clone()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        Json(json!({ "url": url, "expires_at": expires_at, "bytes": bytes })),
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]
