@@ -177,9 +177,7 @@ async fn process(deps: &Deps, entry: &Item) -> Result<bool, anyhow::Error> {
             blob_key,
         } => {
             // Only what this merchant's ingest or exports stored: a due entry deletes nothing else.
-            if blob_key.starts_with(&format!("merchants/{merchant_id}/inbound/"))
-                || blob_key.starts_with(&format!("exports/{merchant_id}/"))
-            {
+            if crate::platform::schema::forgettable_blob(&merchant_id, &blob_key) {
                 deps.blobs
                     .delete(&blob_key)
                     .await

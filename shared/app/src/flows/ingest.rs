@@ -270,7 +270,7 @@ const SHORTENED_TEXT_CHARS: usize = 4_096;
 async fn shorten(deps: &Deps, envelope: &InboundEnvelope) -> Result<InboundEnvelope, AppError> {
     let raw = envelope.message.get();
     let digest = mostrador_store::idempotency::payload_hash(envelope.wamid.as_bytes());
-    let blob_key = format!("merchants/{}/inbound/{digest}", envelope.merchant_id);
+    let blob_key = crate::platform::schema::inbound_copy(&envelope.merchant_id, &digest);
     let context = crate::platform::sealed::Sealing::Inbound.context(&envelope.merchant_id);
     let sealed = deps
         .keys

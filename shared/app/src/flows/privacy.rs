@@ -383,33 +383,18 @@ pub async fn store_export(
     rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut random);
     let id = mostrador_core::ids::sortable_id(deps.clock.now(), random);
     // No number in the name: the key says which merchant, not which customer.
-    let key = format!("exports/{merchant}/arco/{id}.zip");
-    deps.blobs
-        .put(&key, body.into(), "application/zip")
-        .await
-        .map_err(|e| AppError::Unavailable(format!("storing the export: {e}")))?;
-    crate::platform::due::schedule(
+    let key = schema::export_file(merchant, &format!("arco/{id}.zip"));
+    let offered = crate::platform::files::offer(
         deps,
         merchant,
-        crate::platform::due::Job::DueNotifications,
-        &format!("forget-export-{id}"),
-        deps.clock.now_ms() + (EXPORT_LINK_SECS + 300) * 1000,
-        &crate::platform::due::DueAction::ForgetBlob {
-            merchant_id: merchant.to_string(),
-            blob_key: key.clone(),
-        },
-    )
-    .await?;
-    let url = crate::platform::files::link(
-        deps,
         &key,
+        body,
+        "application/zip",
         &format!("datos-{wa}-{day}.zip"),
         EXPORT_LINK_SECS,
-    )?;
-    let expires_at = chrono::DateTime::from_timestamp(deps.clock.now_secs() + EXPORT_LINK_SECS, 0)
-        .map(|t| t.to_rfc3339())
-        .unwrap_or_default();
-    Ok((url, expires_at))
+    )
+    .await?;
+    Ok((offered.url, offered.expires_at))
 }
 
 /// The export as one ZIP: `datos.json` and the files under `facturas/` and `documentos/`.

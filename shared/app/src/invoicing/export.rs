@@ -9,7 +9,6 @@ use super::issue::{self, InvoiceRecord, InvoiceStatus};
 use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
-use bytes::Bytes;
 use mostrador_core::money::Centavos;
 use serde::Serialize;
 use std::io::Write;
@@ -233,30 +232,20 @@ pub async fn month(
         zip.finish().map_err(|e| AppError::Internal(e.into()))?;
     }
     let scope = branch.unwrap_or("todas");
-    let key = format!("exports/{merchant}/facturas-{month}-{scope}.zip");
-    deps.blobs
-        .put(&key, Bytes::from(out.into_inner()), "application/zip")
-        .await
-        .map_err(|e| AppError::Unavailable(format!("storing the export: {e}")))?;
     // The copy goes when its link expires (it holds customers' fiscal data); asking again makes a
     // new one.
-    crate::platform::due::schedule(
+    let key =
+        crate::platform::schema::export_file(merchant, &format!("facturas-{month}-{scope}.zip"));
+    let crate::platform::files::Offered { url, expires_at } = crate::platform::files::offer(
         deps,
         merchant,
-        crate::platform::due::Job::DueNotifications,
-        &format!("forget-export-facturas-{month}-{scope}"),
-        deps.clock.now_ms() + (documents::LINK_TTL_SECS + 300) * 1000,
-        &crate::platform::due::DueAction::ForgetBlob {
-            merchant_id: merchant.to_string(),
-            blob_key: key.clone(),
-        },
+        &key,
+        out.into_inner(),
+        "application/zip",
+        &format!("facturas-{month}.zip"),
+        documents::LINK_TTL_SECS,
     )
     .await?;
-    let url = documents::link(deps, &key, &format!("facturas-{month}.zip"))?;
-    let expires_at =
-        chrono::DateTime::from_timestamp(deps.clock.now_secs() + documents::LINK_TTL_SECS, 0)
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_default();
     Ok(MonthExport {
         month: month.to_owned(),
         invoices: records.len(),

@@ -48,6 +48,49 @@ pub fn link(deps: &Deps, blob: &str, filename: &str, ttl_secs: i64) -> Result<St
     ))
 }
 
+/// A stored file offered for download: its signed link and when the link expires (RFC 3339).
+pub struct Offered {
+    pub url: String,
+    pub expires_at: String,
+}
+
+/// Stores `body` under `key` (a [`crate::platform::schema::export_file`]) and offers it through a
+/// link working for `ttl_secs`; a due entry deletes the copy a few minutes after the link expires
+/// (offering the same key again moves that deletion to the new link's end).
+pub async fn offer(
+    deps: &Deps,
+    merchant: &crate::platform::tenant::MerchantId,
+    key: &str,
+    body: Vec<u8>,
+    content_type: &str,
+    filename: &str,
+    ttl_secs: i64,
+) -> Result<Offered, AppError> {
+    use crate::platform::due::{self, DueAction, Job};
+    deps.blobs
+        .put(key, body.into(), content_type)
+        .await
+        .map_err(|e| AppError::Unavailable(format!("storing {filename}: {e}")))?;
+    due::schedule(
+        deps,
+        merchant,
+        Job::DueNotifications,
+        &format!("forget-{}", hex::encode(Sha256::digest(key.as_bytes()))),
+        deps.clock.now_ms() + (ttl_secs + 300) * 1000,
+        &DueAction::ForgetBlob {
+            merchant_id: merchant.to_string(),
+            blob_key: key.to_owned(),
+        },
+    )
+    .await?;
+    Ok(Offered {
+        url: link(deps, key, filename, ttl_secs)?,
+        expires_at: chrono::DateTime::from_timestamp(deps.clock.now_secs() + ttl_secs, 0)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default(),
+    })
+}
+
 /// The file a token names, if the token is authentic and not expired: (blob key, file name).
 pub fn resolve(deps: &Deps, token: &str) -> Option<(String, String)> {
     let (payload, sig) = token.split_once('.')?;

@@ -484,6 +484,21 @@ pub fn staff_invitation(token_hash: &str) -> Key {
     Key::new(format!("INVITE#{token_hash}"), "INVITE")
 }
 
+/// Blob key of the sealed copy of an inbound message too long for the queue.
+pub fn inbound_copy(merchant: &impl std::fmt::Display, digest: &str) -> String {
+    format!("merchants/{merchant}/inbound/{digest}")
+}
+
+/// Blob key of a file a merchant downloads through an expiring link (exports).
+pub fn export_file(merchant: &impl std::fmt::Display, name: &str) -> String {
+    format!("exports/{merchant}/{name}")
+}
+
+/// Whether `key` is a stored copy of `merchant` a due entry may delete: an inbound copy or an export.
+pub fn forgettable_blob(merchant: &impl std::fmt::Display, key: &str) -> bool {
+    key.starts_with(&inbound_copy(merchant, "")) || key.starts_with(&export_file(merchant, ""))
+}
+
 #[cfg(test)]
 mod inverse_tests {
     use super::*;
@@ -512,6 +527,20 @@ mod tests {
 
     fn pk_sk(k: &Key) -> (String, String) {
         (k.pk.clone(), k.sk.clone())
+    }
+
+    #[test]
+    fn stored_copies_keep_their_blob_keys_and_only_they_are_forgotten() {
+        assert_eq!(inbound_copy(&m(), "ab12"), "merchants/m1/inbound/ab12");
+        assert_eq!(export_file(&m(), "arco/x.zip"), "exports/m1/arco/x.zip");
+        assert!(forgettable_blob(&m(), "merchants/m1/inbound/ab12"));
+        assert!(forgettable_blob(
+            &m(),
+            "exports/m1/facturas-2026-12-todas.zip"
+        ));
+        assert!(!forgettable_blob(&m(), "exports/m2/arco/x.zip"));
+        assert!(!forgettable_blob(&m(), "invoices/m1/INV1/cfdi.xml"));
+        assert!(!forgettable_blob(&m(), "merchants/m1/media/77"));
     }
 
     #[test]
