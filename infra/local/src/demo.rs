@@ -362,6 +362,7 @@ pub async fn seed(deps: &Deps, data_dir: &Path) -> anyhow::Result<Demo> {
                 image_url: None,
                 categories: vec![(*category).into()],
                 active: true,
+                min_stock: None,
             })
         })
         .collect();

@@ -125,7 +125,7 @@ function ok(target, text) {
 
 const NAV = [
   ['#/hoy', 'Hoy'], ['#/pedidos', 'Pedidos'], ['#/conversaciones', 'Conversaciones'],
-  ['#/clientes', 'Clientes'], ['#/catalogo', 'Inventario'], ['#/promociones', 'Promociones'], ['#/facturas', 'Facturas'], ['#/reportes', 'Reportes'],
+  ['#/clientes', 'Clientes'], ['#/productos', 'Productos'], ['#/catalogo', 'Inventario'], ['#/promociones', 'Promociones'], ['#/facturas', 'Facturas'], ['#/reportes', 'Reportes'],
   ['#/plantillas', 'Plantillas'],
   ['#/configuracion', 'Configuración'], ['#/cuenta', 'Mi cuenta'],
 ];
@@ -277,7 +277,7 @@ async function todayPage() {
     try {
       const stock = await api('GET', `/v1/branches/${encodeURIComponent(branch.id)}/stock`);
       for (const row of stock.stock || []) {
-        if (row.available <= 5) stockLow.push({ branch: branch.name, ...row });
+        if (row.low) stockLow.push({ branch: branch.name, ...row });
       }
     } catch (_) { /* a branch this user cannot see */ }
   }
@@ -302,7 +302,8 @@ async function todayPage() {
       S.user.role === 'staff' ? null : card('Pagos por revisar', (issues.issues || []).length, '#/pagos', true)),
     h('h3', {}, 'Poco inventario'),
     stockLow.length
-      ? table(['Sucursal', 'SKU', 'Disponible', 'Apartado'], stockLow.slice(0, 30).map((r) => [r.branch, r.sku, r.available, r.reserved]))
+      ? table(['Sucursal', 'Producto', 'Disponible', 'Mínimo', 'Apartado'], stockLow.slice(0, 30).map((r) => [r.branch,
+        h('a', { href: `#/productos/${encodeURIComponent(r.sku)}` }, r.name || r.sku), r.available, r.min_stock, r.reserved]), [2, 3, 4])
       : h('p', { class: 'muted' }, 'Todo con existencias suficientes.'));
 }
 
@@ -793,6 +794,194 @@ async function threadPage(wa) {
   thread.scrollTop = thread.scrollHeight;
 }
 
+// ---- Productos ----
+
+const TAX = { iva16: 'IVA 16 %', iva8: 'IVA 8 % (frontera)', iva0: 'IVA 0 %', exempt: 'Exento' };
+
+async function productsPage() {
+  const params = query();
+  const search = (params.get('q') || '').trim();
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  const canEdit = S.user.role !== 'staff';
+  const box = h('input', { type: 'search', name: 'q', value: search, placeholder: 'Nombre o SKU', 'aria-label': 'Buscar producto' });
+  const filter = h('form', { class: 'row', role: 'search' },
+    h('label', {}, 'Buscar', box), h('button', { type: 'submit', class: 'secondary' }, 'Buscar'),
+    canEdit ? h('a', { class: 'button', href: '#/nuevo-producto' }, 'Nuevo producto') : null);
+  filter.addEventListener('submit', (e) => { e.preventDefault(); location.hash = `#/productos?q=${encodeURIComponent(box.value.trim())}`; });
+  mount(frame('#/productos', h('h2', {}, 'Productos'), filter, body));
+  let list;
+  try { list = await allProducts(); } catch (e) { notice(body, e); return; }
+  const fold = (t) => String(t || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+  const words = fold(search).split(/\s+/).filter(Boolean);
+  const shown = list.filter((p) => words.every((w) => fold(`${p.name} ${p.sku} ${(p.categories || []).join(' ')}`).includes(w)));
+  const rows = shown.map((p) => [
+    h('a', { href: `#/productos/${encodeURIComponent(p.sku)}` }, p.name), p.sku, money(p.price), TAX[p.tax] || p.tax,
+    p.clave_prod_serv, p.active === false ? h('span', { class: 'pill cancelled' }, 'Oculto') : h('span', { class: 'pill paid' }, 'A la venta'),
+  ]);
+  put(body,
+    canEdit ? productImportBox() : null,
+    h('p', { class: 'muted' }, search ? `${shown.length} de ${list.length} productos.` : `${list.length} productos.`),
+    rows.length ? table(['Producto', 'SKU', 'Precio', 'IVA', 'Clave SAT', 'Estado'], rows, [2])
+      : h('p', { class: 'muted' }, list.length ? 'Ningún producto coincide con la búsqueda.' : 'Aún no hay productos: crea el primero o importa tu catálogo.'));
+}
+
+/** Every product, page by page. */
+async function allProducts() {
+  const out = [];
+  let cursor = null;
+  do {
+    const page = await api('GET', `/v1/products?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    out.push(...(page.products || []));
+    cursor = page.cursor;
+  } while (cursor);
+  return out;
+}
+
+/** Import of products from CSV or Excel: every row checked and shown before anything applies. */
+function productImportBox() {
+  const result = h('div', { role: 'status' });
+  const input = h('input', { type: 'file', name: 'file', accept: '.csv,.txt,.xlsx,.xls,.ods' });
+  const check = async () => {
+    const file = input.files && input.files[0];
+    if (!file) { notice(result, 'Elige un archivo CSV o de Excel.'); return; }
+    const bytes = await file.arrayBuffer();
+    let preview;
+    try { preview = await api('POST', '/v1/products/import?dry_run=true', bytes, true); } catch (e) { notice(result, e); return; }
+    const problems = preview.rejected || [];
+    const changes = preview.changes || [];
+    const ACTION = { create: 'Nuevo', update: 'Cambia', same: 'Sin cambios' };
+    const apply = async (partial) => {
+      try {
+        const done = await api('POST', `/v1/products/import${partial ? '?partial=true' : ''}`, bytes, true);
+        ok(result, `Listo: ${done.applied} producto(s) guardados${(done.rejected || []).length ? `; ${done.rejected.length} fila(s) sin aplicar` : ''}.`);
+        later(900, () => productsPage());
+      } catch (e) { notice(result, e); }
+    };
+    put(result,
+      h('h3', {}, `Revisión: ${changes.length} fila(s) listas, ${problems.length} con problemas`),
+      problems.length ? h('div', { class: 'msg error', role: 'alert' }, h('strong', {}, 'Filas con problemas (no se aplican):'),
+        h('ul', {}, problems.map((p) => h('li', {}, `Fila ${p.row}${p.sku ? ` (${p.sku})` : ''}: ${p.errors.map((e) => e.reason).join('; ')}`)))) : null,
+      changes.length ? table(['Fila', 'SKU', 'Producto', 'Qué pasa', 'Precio ahora', 'Precio nuevo'],
+        changes.map((c) => [c.row, c.sku, c.name, ACTION[c.action] || c.action,
+          c.price_before === null || c.price_before === undefined ? '—' : money(c.price_before), money(c.price)]), [0, 4, 5]) : null,
+      h('div', { class: 'row', style: 'margin-top:.6rem' },
+        changes.length && !problems.length ? h('button', { type: 'button', onclick: () => apply(false) }, 'Aplicar catálogo') : null,
+        changes.length && problems.length ? h('button', { type: 'button', onclick: () => apply(true) }, `Aplicar las ${changes.length} filas válidas`) : null));
+  };
+  return h('details', { class: 'card', style: 'margin-bottom:1rem' },
+    h('summary', {}, 'Importar productos desde CSV o Excel'),
+    h('p', { class: 'muted' }, 'Columnas: sku, name, price (pesos), tax (iva16, iva8, iva0, exento), clave_prod_serv, clave_unidad; opcionales: description, image_url, categories (separadas por |), active, min_stock. CSV en UTF-8 o como lo guarda Excel (Windows-1252), o un libro .xlsx.'),
+    h('div', { class: 'row' }, h('label', {}, 'Archivo', input), h('button', { type: 'button', class: 'secondary', onclick: check }, 'Revisar archivo')),
+    result);
+}
+
+/** The search over SAT's c_ClaveProdServ catalog that fills `clave` and shows its description. */
+function satPicker(clave, described) {
+  const results = h('div', { class: 'list', 'aria-live': 'polite' });
+  const words = h('input', { type: 'search', name: 'sat_q', placeholder: 'vitaminas, paracetamol, pañales…', 'aria-label': 'Buscar en el catálogo del SAT' });
+  let asked = 0;
+  const describe = async () => {
+    const code = clave.value.trim();
+    if (!/^\d{8}$/.test(code)) { described.textContent = code ? 'La clave lleva 8 dígitos.' : ''; return; }
+    try {
+      const found = (await api('GET', `/v1/sat/claves-prod-serv?q=${code}&limit=1`)).results || [];
+      described.textContent = found.length ? found[0].name : 'Esta clave no está en el catálogo vigente del SAT.';
+    } catch (_) { described.textContent = ''; }
+  };
+  const search = async () => {
+    const q = words.value.trim();
+    const mine = ++asked;
+    if (q.length < 2) { results.replaceChildren(); return; }
+    let found;
+    try { found = (await api('GET', `/v1/sat/claves-prod-serv?q=${encodeURIComponent(q)}&limit=12`)).results || []; } catch (e) { notice(results, e); return; }
+    if (mine !== asked) return;
+    results.replaceChildren(...(found.length ? found.map((c) => h('button', {
+      type: 'button', class: 'secondary sat-option',
+      onclick: () => { clave.value = c.code; described.textContent = c.name; results.replaceChildren(); words.value = ''; clave.focus(); },
+    }, `${c.code} · ${c.name}`)) : [h('p', { class: 'muted' }, 'Sin resultados en el catálogo del SAT; prueba con otra palabra.')]));
+  };
+  let timer = null;
+  words.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(search, 250); });
+  words.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); clearTimeout(timer); search(); } });
+  clave.addEventListener('change', describe);
+  describe();
+  return h('div', { class: 'field' }, h('label', {}, 'Buscar la clave en el catálogo del SAT', words), results);
+}
+
+async function productPage(sku) {
+  const creating = sku === null;
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  mount(frame('#/productos', h('p', {}, h('a', { href: '#/productos' }, '← Productos')),
+    h('h2', {}, creating ? 'Nuevo producto' : 'Producto'), body));
+  let product; let units;
+  try {
+    [product, units] = await Promise.all([
+      creating ? Promise.resolve({ tax: 'iva16', clave_unidad: 'H87', active: true, categories: [] })
+        : api('GET', `/v1/products/${encodeURIComponent(sku)}`),
+      api('GET', '/v1/sat/claves-unidad'),
+    ]);
+  } catch (e) { notice(body, e); return; }
+  const canEdit = S.user.role !== 'staff';
+  const status = h('div', { role: 'status' });
+  const input = (name, value, attrs) => h('input', { name, value: value === null || value === undefined ? '' : value, ...(attrs || {}) });
+  const clave = input('clave_prod_serv', product.clave_prod_serv, { inputmode: 'numeric', pattern: '\\d{8}', maxlength: '8', required: true });
+  const described = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const image = input('image_url', product.image_url, { type: 'url', placeholder: 'https://…', maxlength: '2000' });
+  const preview = h('img', { alt: 'Vista previa de la imagen', referrerpolicy: 'no-referrer', style: 'max-width:160px;max-height:160px;display:none;border-radius:.4rem' });
+  const showImage = () => {
+    const url = image.value.trim();
+    preview.style.display = url.startsWith('https://') ? 'block' : 'none';
+    if (url.startsWith('https://')) preview.src = url; else preview.removeAttribute('src');
+  };
+  image.addEventListener('change', showImage);
+  showImage();
+  const form = h('form', { class: 'stack card', style: 'max-width:620px' },
+    h('label', {}, 'SKU o código de barras', input('sku', product.sku, { required: true, maxlength: '64', readonly: !creating, pattern: '[A-Za-z0-9._\\-]{1,64}' })),
+    h('label', {}, 'Nombre (como lo ve el cliente)', input('name', product.name, { required: true, maxlength: '120' })),
+    h('label', {}, 'Descripción', h('textarea', { name: 'description', rows: '3', maxlength: '1000' }, product.description || '')),
+    h('label', {}, 'Precio en pesos (con IVA)', input('price', pesos(product.price), { inputmode: 'decimal', required: true, placeholder: '45.50' })),
+    h('label', {}, 'IVA', h('select', { name: 'tax' }, Object.entries(TAX).map(([v, t]) => h('option', { value: v, selected: product.tax === v }, t)))),
+    h('label', {}, 'Clave de producto o servicio del SAT', clave), described,
+    satPicker(clave, described),
+    h('label', {}, 'Unidad del SAT', h('select', { name: 'clave_unidad' },
+      (units.units || []).map((u) => h('option', { value: u.code, selected: product.clave_unidad === u.code }, `${u.name} (${u.code})`)))),
+    h('label', {}, 'Imagen (dirección https)', image), preview,
+    h('label', {}, 'Categorías (separadas por comas)', input('categories', (product.categories || []).join(', '), { placeholder: 'Analgésicos, Infantil' })),
+    h('label', {}, 'Mínimo de inventario (avisa con esta cantidad o menos; 5 si lo dejas vacío)',
+      input('min_stock', product.min_stock, { type: 'number', min: '0', step: '1', inputmode: 'numeric' })),
+    h('label', { style: 'display:flex;gap:.5rem;align-items:center' },
+      h('input', { type: 'checkbox', name: 'active', checked: product.active !== false, style: 'width:auto' }), 'A la venta en el chat y el catálogo de WhatsApp'),
+    canEdit ? h('button', { type: 'submit' }, creating ? 'Crear producto' : 'Guardar producto')
+      : h('p', { class: 'muted' }, 'Solo la dueña o un gerente cambian productos.'),
+    status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const v = new FormData(form);
+    const price = centavos(v.get('price'));
+    if (price === null || Number.isNaN(price) || price <= 0) { notice(status, 'Escribe el precio en pesos, por ejemplo 45 o 45.50.'); return; }
+    const min = String(v.get('min_stock') || '').trim();
+    const body = {
+      sku: String(v.get('sku') || '').trim(), name: String(v.get('name') || '').trim(),
+      description: String(v.get('description') || '').trim(), price, tax: v.get('tax'),
+      clave_prod_serv: String(v.get('clave_prod_serv') || '').trim(), clave_unidad: v.get('clave_unidad'),
+      image_url: String(v.get('image_url') || '').trim() || null,
+      categories: String(v.get('categories') || '').split(',').map((c) => c.trim()).filter(Boolean),
+      active: !!v.get('active'), min_stock: min === '' ? null : Number(min),
+    };
+    try {
+      if (creating) {
+        let exists = false;
+        try { await api('GET', `/v1/products/${encodeURIComponent(body.sku)}`); exists = true; } catch (err) { if (err.status !== 404) throw err; }
+        if (exists) { notice(status, `Ya hay un producto con el SKU ${body.sku}; ábrelo desde la lista para cambiarlo.`); return; }
+      }
+      await api('PUT', `/v1/products/${encodeURIComponent(body.sku)}`, body);
+      if (creating) { location.hash = `#/productos/${encodeURIComponent(body.sku)}`; return; }
+      ok(status, 'Producto guardado. El chat y el catálogo de WhatsApp ya lo muestran así.');
+    } catch (err) { notice(status, err); }
+  });
+  put(body, form);
+}
+
 // ---- Inventario ----
 
 async function stockPage() {
@@ -807,13 +996,13 @@ async function stockPage() {
   let products; let stock;
   try {
     [products, stock] = await Promise.all([
-      api('GET', '/v1/products?limit=1000'),
+      allProducts(),
       api('GET', `/v1/branches/${encodeURIComponent(branchId)}/stock`),
     ]);
   } catch (e) { notice(body, e); return; }
   const bySku = new Map((stock.stock || []).map((s) => [s.sku, s]));
   const status = h('div', { role: 'status' });
-  const rows = (products.products || []).map((p) => {
+  const rows = products.map((p) => {
     const s = bySku.get(p.sku) || { available: 0, reserved: 0 };
     const input = h('input', {
       class: 'qty', type: 'number', min: '0', step: '1', value: String(s.available + s.reserved),
@@ -827,10 +1016,13 @@ async function stockPage() {
         ok(status, `Guardado: ${p.name}, ${quantity} en anaquel.`);
       } catch (err) { notice(status, err); }
     } }, 'Guardar');
-    return [p.name, p.sku, money(p.price), h('span', {}, input, ' ', save), s.reserved, s.available];
+    const min = s.min_stock === undefined ? (p.min_stock === undefined || p.min_stock === null ? 5 : p.min_stock) : s.min_stock;
+    return [h('a', { href: `#/productos/${encodeURIComponent(p.sku)}` }, p.name), p.sku, money(p.price), h('span', {}, input, ' ', save), s.reserved,
+      h('span', {}, String(s.available), s.low ? h('span', { class: 'pill awaiting_payment', style: 'margin-left:.4rem' }, 'Poco') : null), min];
   });
   body.replaceChildren(importBox(branchId), status,
-    table(['Producto', 'SKU', 'Precio', 'En anaquel', 'Apartado', 'Disponible'], rows, [2, 4, 5]));
+    table(['Producto', 'SKU', 'Precio', 'En anaquel', 'Apartado', 'Disponible', 'Mínimo'], rows, [2, 4, 5, 6]),
+    h('p', { class: 'muted' }, 'El mínimo de cada producto se cambia en su ficha (Productos); con esa cantidad o menos aparece en «Poco inventario».'));
 }
 
 /** Import of a stock count from CSV or Excel: every row checked and shown before anything applies. */
@@ -1380,6 +1572,8 @@ async function render() {
       case 'conversaciones': await (parts[2] ? threadPage(parts[2]) : inboxPage()); break;
       case 'clientes': await (parts[2] ? customerPage(parts[2]) : customersPage()); break;
       case 'catalogo': await stockPage(); break;
+      case 'productos': await (parts[2] ? productPage(parts[2]) : productsPage()); break;
+      case 'nuevo-producto': await productPage(null); break;
       case 'promociones': await promotionsPage(); break;
       case 'facturas': await invoicesPage(); break;
       case 'reportes': await reportsPage(); break;

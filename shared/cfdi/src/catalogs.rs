@@ -867,23 +867,36 @@ impl Moneda {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClaveProdServ([u8; 8]);
 
-/// Every c_ClaveProdServ of catCFDI.xsd, sorted, 9 bytes per code ("01010101\n"); regenerate with
-/// `catalogs/generate_clave_prod_serv.py`.
-static CLAVES_PROD_SERV: &[u8] = include_bytes!("catalogs/clave_prod_serv.txt");
+/// Every c_ClaveProdServ of catCFDI.xsd with SAT's description, sorted by code, one
+/// "CODE<TAB>Descripción" per line; regenerate with `catalogs/generate_clave_prod_serv.py`.
+static CLAVES_PROD_SERV: &str = include_str!("catalogs/clave_prod_serv.txt");
+
+/// SAT's c_ClaveProdServ catalog: every current code with its description (empty for the few
+/// codes the catalog database does not describe), sorted by code.
+pub fn claves_prod_serv() -> &'static [(&'static str, &'static str)] {
+    static ENTRIES: std::sync::OnceLock<Vec<(&'static str, &'static str)>> =
+        std::sync::OnceLock::new();
+    ENTRIES.get_or_init(|| {
+        CLAVES_PROD_SERV
+            .lines()
+            .filter_map(|line| line.split_once('\t'))
+            .collect()
+    })
+}
 
 fn in_prod_serv_catalog(code: &[u8; 8]) -> bool {
-    let count = CLAVES_PROD_SERV.len() / 9;
-    let (mut lo, mut hi) = (0usize, count);
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        let at = &CLAVES_PROD_SERV[mid * 9..mid * 9 + 8];
-        match at.cmp(code.as_slice()) {
-            std::cmp::Ordering::Equal => return true,
-            std::cmp::Ordering::Less => lo = mid + 1,
-            std::cmp::Ordering::Greater => hi = mid,
-        }
-    }
-    false
+    claves_prod_serv()
+        .binary_search_by(|(at, _)| at.as_bytes().cmp(code.as_slice()))
+        .is_ok()
+}
+
+/// SAT's description of a current c_ClaveProdServ ("51142001" → "Acetaminofén").
+pub fn clave_prod_serv_name(code: &str) -> Option<&'static str> {
+    let entries = claves_prod_serv();
+    entries
+        .binary_search_by(|(at, _)| (*at).cmp(code.trim()))
+        .ok()
+        .map(|i| entries[i].1)
 }
 
 impl ClaveProdServ {
@@ -1218,9 +1231,8 @@ mod tests {
         assert!(ClaveProdServ::parse("01010101").is_ok());
         assert!(ClaveProdServ::parse("84111506").is_ok());
         // The first and last codes of the catalog are found too.
-        let first = std::str::from_utf8(&CLAVES_PROD_SERV[..8]).unwrap();
-        let last_at = CLAVES_PROD_SERV.len() - 9;
-        let last = std::str::from_utf8(&CLAVES_PROD_SERV[last_at..last_at + 8]).unwrap();
+        let all = claves_prod_serv();
+        let (first, last) = (all[0].0, all[all.len() - 1].0);
         assert!(ClaveProdServ::parse(first).is_ok() && ClaveProdServ::parse(last).is_ok());
         let e = ClaveProdServ::parse("50501500").unwrap_err();
         assert!(e.message.contains("no existe"), "{}", e.message);
@@ -1230,16 +1242,21 @@ mod tests {
     }
 
     #[test]
-    fn catalog_file_is_sorted_fixed_width_digits() {
-        assert_eq!(CLAVES_PROD_SERV.len() % 9, 0);
-        let codes: Vec<&[u8]> = CLAVES_PROD_SERV.chunks(9).collect();
-        assert!(codes.len() > 50_000);
-        for pair in codes.windows(2) {
-            assert!(pair[0][..8] < pair[1][..8]);
+    fn catalog_file_is_sorted_codes_with_descriptions() {
+        let lines = CLAVES_PROD_SERV.lines().count();
+        let all = claves_prod_serv();
+        assert_eq!(all.len(), lines, "every line is CODE<TAB>description");
+        assert!(all.len() > 50_000);
+        for pair in all.windows(2) {
+            assert!(pair[0].0 < pair[1].0);
         }
-        assert!(codes
-            .iter()
-            .all(|c| c[8] == b'\n' && c[..8].iter().all(u8::is_ascii_digit)));
+        assert!(all.iter().all(|(c, n)| c.len() == 8
+            && c.bytes().all(|b| b.is_ascii_digit())
+            && !n.contains('\t')));
+        // Nearly every code is described (the console searches by description).
+        assert!(all.iter().filter(|(_, n)| !n.is_empty()).count() > 52_000);
+        assert_eq!(clave_prod_serv_name("51142001"), Some("Acetaminofén"));
+        assert_eq!(clave_prod_serv_name("50501500"), None);
     }
 
     #[test]

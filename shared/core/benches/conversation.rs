@@ -89,6 +89,7 @@ fn offers() -> Vec<Offer> {
                 image_url: None,
                 categories: vec![format!("Categoría {}", i % 8)],
                 active: true,
+                min_stock: None,
             },
             available: 50,
         })

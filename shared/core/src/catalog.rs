@@ -53,7 +53,17 @@ pub struct Product {
     pub categories: Vec<String>,
     #[serde(default = "yes")]
     pub active: bool,
+    /// Units at or under which a branch's stock of the product counts as low (the console's
+    /// "Poco inventario"); [`DEFAULT_MIN_STOCK`] when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_stock: Option<u32>,
 }
+
+/// The low-stock threshold of a product that has none of its own.
+pub const DEFAULT_MIN_STOCK: u32 = 5;
+
+/// Largest low-stock threshold accepted.
+pub const MAX_MIN_STOCK: u32 = 1_000_000;
 
 fn yes() -> bool {
     true
@@ -86,23 +96,35 @@ pub fn valid_sku(sku: &str) -> bool {
 }
 
 impl Product {
+    /// Whether `available` units in a branch are few enough to restock: at or under the product's
+    /// threshold (an out-of-stock product is always low).
+    pub fn is_low(&self, available: i64) -> bool {
+        available <= i64::from(self.min_stock.unwrap_or(DEFAULT_MIN_STOCK))
+    }
+
     /// Every problem with the product, field by field (empty when valid).
     pub fn problems(&self) -> Vec<Invalid> {
         let mut out = Vec::new();
         if !valid_sku(&self.sku) {
-            out.push(invalid("sku", "1-64 letters, digits, '-', '_' or '.'"));
+            out.push(invalid(
+                "sku",
+                "el SKU lleva de 1 a 64 letras sin acento, dígitos, '-', '_' o '.'",
+            ));
         }
         let name_len = self.name.trim().chars().count();
         if name_len == 0 || name_len > 120 {
-            out.push(invalid("name", "1-120 characters"));
+            out.push(invalid("name", "el nombre lleva de 1 a 120 caracteres"));
         }
         if self.description.chars().count() > 1000 {
-            out.push(invalid("description", "at most 1000 characters"));
+            out.push(invalid(
+                "description",
+                "la descripción lleva a lo más 1,000 caracteres",
+            ));
         }
         if self.price.0 <= 0 || self.price > MAX_PRICE {
             out.push(invalid(
                 "price",
-                "centavos, more than 0 and at most 100,000,000 ($1,000,000.00)",
+                "el precio (en centavos) es mayor que 0 y a lo más 100,000,000 ($1,000,000.00)",
             ));
         }
         if self.clave_prod_serv.len() != 8
@@ -111,7 +133,7 @@ impl Product {
         {
             out.push(invalid(
                 "clave_prod_serv",
-                "SAT c_ClaveProdServ: 8 digits, e.g. 51191905",
+                "la clave de producto del SAT (c_ClaveProdServ) lleva 8 dígitos, por ejemplo 51191905",
             ));
         }
         if !CLAVES_UNIDAD
@@ -120,13 +142,19 @@ impl Product {
         {
             out.push(invalid(
                 "clave_unidad",
-                "SAT c_ClaveUnidad, e.g. H87 (pieza), KGM, LTR, XBX, E48",
+                "la clave de unidad del SAT (c_ClaveUnidad), por ejemplo H87 (pieza), KGM, LTR, XBX, E48",
             ));
         }
         if let Some(url) = &self.image_url {
             if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 {
-                out.push(invalid("image_url", "an http(s) URL"));
+                out.push(invalid("image_url", "la imagen es una dirección http(s)"));
             }
+        }
+        if self.min_stock.is_some_and(|m| m > MAX_MIN_STOCK) {
+            out.push(invalid(
+                "min_stock",
+                "el mínimo de inventario va de 0 a 1,000,000 piezas",
+            ));
         }
         if self.categories.len() > 10
             || self
@@ -136,7 +164,7 @@ impl Product {
         {
             out.push(invalid(
                 "categories",
-                "up to 10 names of 1-24 characters (a WhatsApp list row title)",
+                "hasta 10 categorías de 1 a 24 caracteres (el título de una fila de lista de WhatsApp)",
             ));
         }
         out
@@ -159,7 +187,29 @@ mod tests {
             image_url: None,
             categories: vec!["Analgésicos".into()],
             active: true,
+            min_stock: None,
         }
+    }
+
+    #[test]
+    fn low_stock_is_at_or_under_the_threshold() {
+        let mut p = paracetamol();
+        assert!(p.is_low(0) && p.is_low(5) && !p.is_low(6), "default 5");
+        p.min_stock = Some(20);
+        assert!(p.is_low(20) && !p.is_low(21));
+        p.min_stock = Some(0);
+        assert!(p.is_low(0) && !p.is_low(1), "0: only when out");
+        assert!(p.is_low(-1), "oversold counts as low");
+        p.min_stock = Some(MAX_MIN_STOCK + 1);
+        assert_eq!(p.problems()[0].field, "min_stock");
+    }
+
+    #[test]
+    fn a_product_saved_before_thresholds_reads_and_writes_the_same() {
+        let old = r#"{"sku":"A1","name":"Gasas","price":1000,"tax":"iva16","clave_prod_serv":"42311500","clave_unidad":"XPK"}"#;
+        let p: Product = serde_json::from_str(old).unwrap();
+        assert_eq!(p.min_stock, None);
+        assert!(!serde_json::to_string(&p).unwrap().contains("min_stock"));
     }
 
     #[test]

@@ -708,6 +708,7 @@ mod tests {
             image_url: None,
             categories: vec![category.into()],
             active: true,
+            min_stock: None,
         }
     }
 

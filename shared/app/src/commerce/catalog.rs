@@ -86,20 +86,18 @@ fn problems(p: &Product) -> Vec<FieldError> {
     out
 }
 
-/// Validates every row first; applies all rows only when all are valid, unless `partial`, which
-/// applies the valid rows and reports the rest. Each row is written whole or not at all.
-pub async fn upsert_products(
+/// The valid products of a batch, each with its 1-based row, and every rejected row with its
+/// reasons (a duplicate SKU, an IVA 8 % no branch may charge, any field of [`Product::problems`]).
+async fn check_products(
     table: &TenantTable,
     rows: Vec<Result<Product, Vec<FieldError>>>,
-    partial: bool,
-) -> Result<BatchReport, AppError> {
+) -> Result<(Vec<(usize, Product)>, Vec<RowError>), AppError> {
     if rows.len() > MAX_ROWS {
         return Err(AppError::Validation(vec![FieldError::new(
             "rows",
-            format!("at most {MAX_ROWS} rows per call"),
+            format!("a lo más {MAX_ROWS} filas por llamada"),
         )]));
     }
-    let received = rows.len();
     let mut valid = Vec::new();
     let mut rejected = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -122,10 +120,10 @@ pub async fn upsert_products(
                     errors.push(FieldError::new("tax", why));
                 }
                 if !seen.insert(p.sku.clone()) {
-                    errors.push(FieldError::new("sku", "appears twice in this batch"));
+                    errors.push(FieldError::new("sku", "el SKU se repite en este archivo"));
                 }
                 if errors.is_empty() {
-                    valid.push(p);
+                    valid.push((i + 1, p));
                 } else {
                     rejected.push(RowError {
                         row: i + 1,
@@ -141,6 +139,18 @@ pub async fn upsert_products(
             }),
         }
     }
+    Ok((valid, rejected))
+}
+
+/// Upserts a batch of products. All-or-nothing unless `partial`: with any invalid row and
+/// `partial == false`, nothing is written and every reason is reported.
+pub async fn upsert_products(
+    table: &TenantTable,
+    rows: Vec<Result<Product, Vec<FieldError>>>,
+    partial: bool,
+) -> Result<BatchReport, AppError> {
+    let received = rows.len();
+    let (valid, rejected) = check_products(table, rows).await?;
     if !rejected.is_empty() && !partial {
         return Ok(BatchReport {
             received,
@@ -148,7 +158,10 @@ pub async fn upsert_products(
             rejected,
         });
     }
-    let items: Vec<Item> = valid.iter().map(product_item).collect::<Result<_, _>>()?;
+    let items: Vec<Item> = valid
+        .iter()
+        .map(|(_, p)| product_item(p))
+        .collect::<Result<_, _>>()?;
     let results: Vec<Result<(), StoreError>> = futures::stream::iter(items)
         .map(|item| table.put(item, None))
         .buffer_unordered(16)
@@ -160,6 +173,70 @@ pub async fn upsert_products(
     Ok(BatchReport {
         received,
         applied: valid.len(),
+        rejected,
+    })
+}
+
+/// What a valid row of a product batch would do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProductChange {
+    pub row: usize,
+    pub sku: String,
+    pub name: String,
+    /// `create` (a new SKU), `update` (something differs) or `same` (already as written).
+    pub action: &'static str,
+    /// Shelf price now, in centavos (none for a new product).
+    pub price_before: Option<i64>,
+    pub price: i64,
+}
+
+/// A batch checked without writing anything: what each valid row would change, and every
+/// rejected row with its reasons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProductPreview {
+    pub dry_run: bool,
+    pub received: usize,
+    pub valid: usize,
+    pub changes: Vec<ProductChange>,
+    pub rejected: Vec<RowError>,
+}
+
+/// Checks a batch of products as [`upsert_products`] would and says what each row would change,
+/// writing nothing.
+pub async fn preview_products(
+    table: &TenantTable,
+    rows: Vec<Result<Product, Vec<FieldError>>>,
+) -> Result<ProductPreview, AppError> {
+    let received = rows.len();
+    let (valid, rejected) = check_products(table, rows).await?;
+    let current: std::collections::HashMap<String, Product> = all_products(table)
+        .await?
+        .into_iter()
+        .map(|p| (p.sku.clone(), p))
+        .collect();
+    let changes: Vec<ProductChange> = valid
+        .into_iter()
+        .map(|(row, p)| {
+            let before = current.get(&p.sku);
+            ProductChange {
+                row,
+                action: match before {
+                    None => "create",
+                    Some(b) if *b == p => "same",
+                    Some(_) => "update",
+                },
+                price_before: before.map(|b| b.price.0),
+                price: p.price.0,
+                sku: p.sku,
+                name: p.name,
+            }
+        })
+        .collect();
+    Ok(ProductPreview {
+        dry_run: true,
+        received,
+        valid: changes.len(),
+        changes,
         rejected,
     })
 }
@@ -227,6 +304,8 @@ struct CsvRow {
     categories: String,
     #[serde(default)]
     active: String,
+    #[serde(default)]
+    min_stock: String,
 }
 
 /// Parses a CSV catalog (header `sku,name,description,price,tax,clave_prod_serv,clave_unidad,image_url,categories,active`).
@@ -236,7 +315,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Result<Product, Vec<FieldError>>>, Ap
         .from_reader(text.as_bytes());
     let headers = reader
         .headers()
-        .map_err(|e| AppError::BadRequest(format!("CSV header: {e}")))?
+        .map_err(|e| AppError::BadRequest(format!("encabezado del CSV: {e}")))?
         .clone();
     for required in [
         "sku",
@@ -249,7 +328,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Result<Product, Vec<FieldError>>>, Ap
         if !headers.iter().any(|h| h == required) {
             return Err(AppError::Validation(vec![FieldError::new(
                 "header",
-                format!("missing column {required}"),
+                format!("falta la columna {required}"),
             )]));
         }
     }
@@ -258,7 +337,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Result<Product, Vec<FieldError>>>, Ap
         let row = match record.and_then(|r| r.deserialize::<CsvRow>(Some(&headers))) {
             Err(e) => Err(vec![FieldError::new(
                 "row",
-                format!("unreadable CSV row: {e}"),
+                format!("no se pudo leer la fila del CSV: {e}"),
             )]),
             Ok(r) => csv_product(r),
         };
@@ -272,7 +351,7 @@ fn csv_product(r: CsvRow) -> Result<Product, Vec<FieldError>> {
     let price = Centavos::parse_pesos(&r.price).unwrap_or_else(|| {
         errors.push(FieldError::new(
             "price",
-            "pesos with up to 2 decimals, e.g. 45.50",
+            "el precio va en pesos con hasta 2 decimales, por ejemplo 45.50",
         ));
         Centavos::ZERO
     });
@@ -282,7 +361,10 @@ fn csv_product(r: CsvRow) -> Result<Product, Vec<FieldError>> {
         "iva0" | "0" | "iva_0" => TaxTreatment::Iva0,
         "exempt" | "exento" => TaxTreatment::Exempt,
         _ => {
-            errors.push(FieldError::new("tax", "iva16, iva8, iva0 or exento"));
+            errors.push(FieldError::new(
+                "tax",
+                "el IVA es iva16, iva8, iva0 o exento",
+            ));
             TaxTreatment::Iva16
         }
     };
@@ -290,9 +372,25 @@ fn csv_product(r: CsvRow) -> Result<Product, Vec<FieldError>> {
         "" | "true" | "1" | "si" | "sí" | "yes" => true,
         "false" | "0" | "no" => false,
         _ => {
-            errors.push(FieldError::new("active", "true or false"));
+            errors.push(FieldError::new(
+                "active",
+                "activo es sí o no (true o false)",
+            ));
             true
         }
+    };
+    let min_stock = match r.min_stock.trim() {
+        "" => None,
+        n => match n.strip_suffix(".0").unwrap_or(n).parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "min_stock",
+                    "el mínimo de inventario es un número entero de piezas, 0 o más",
+                ));
+                None
+            }
+        },
     };
     if !errors.is_empty() {
         return Err(errors);
@@ -314,6 +412,7 @@ fn csv_product(r: CsvRow) -> Result<Product, Vec<FieldError>> {
             .map(str::to_owned)
             .collect(),
         active,
+        min_stock,
     })
 }
 

@@ -213,6 +213,7 @@ mod tests {
             image_url: Some("https://cdn.example/p.jpg".into()),
             categories: vec![],
             active,
+            min_stock: None,
         }
     }
 

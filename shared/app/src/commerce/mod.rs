@@ -8,4 +8,5 @@ pub mod orders;
 pub mod payment_links;
 pub mod promotions;
 pub mod reminders;
+pub mod sat_catalog;
 pub mod sheets;

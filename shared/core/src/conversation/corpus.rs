@@ -208,6 +208,7 @@ fn offers() -> Vec<Offer> {
                 image_url: None,
                 categories: vec![(*category).into()],
                 active: true,
+                min_stock: None,
             },
             available: *stock,
         })

@@ -24,6 +24,7 @@ fn product(sku: &str, name: &str, price: i64, tax: TaxTreatment, categories: &[&
         image_url: None,
         categories: categories.iter().map(|c| c.to_string()).collect(),
         active: true,
+        min_stock: None,
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::auth::Merchant;
 use crate::commerce::catalog::{self, BatchReport, StockRow};
+use crate::commerce::sat_catalog;
 use crate::parties::merchants::{self, Caller};
 use crate::platform::error::{AppError, FieldError};
 use crate::platform::Deps;
@@ -25,6 +26,54 @@ pub fn routes() -> Router<Deps> {
         .route("/v1/branches/{branch_id}/stock", get(stock).put(set_counts))
         .route("/v1/branches/{branch_id}/stock/adjustments", post(adjust))
         .route("/v1/branches/{branch_id}/stock/import", post(import_stock))
+        .route("/v1/sat/claves-prod-serv", get(sat_claves))
+        .route("/v1/sat/claves-unidad", get(sat_units))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SatQuery {
+    /// Words of a description ("vitaminas") or the first digits of a code.
+    #[serde(default)]
+    q: String,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/sat/claves-prod-serv?q=`: SAT's c_ClaveProdServ entries matching a shop owner's words
+/// or the first digits of a code, best first (the product form's search).
+async fn sat_claves(
+    Merchant(_caller): Merchant,
+    Query(q): Query<SatQuery>,
+) -> Result<Json<Value>, AppError> {
+    if q.q.chars().count() > 100 {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "q",
+            "la búsqueda lleva a lo más 100 caracteres",
+        )]));
+    }
+    if q.limit
+        .is_some_and(|l| l == 0 || l > sat_catalog::MAX_RESULTS)
+    {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "limit",
+            format!("de 1 a {}", sat_catalog::MAX_RESULTS),
+        )]));
+    }
+    // The catalog's index is built once per process; off the async workers.
+    let found =
+        tokio::task::spawn_blocking(move || sat_catalog::search(&q.q, q.limit.unwrap_or(20)))
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Json(json!({ "results": found })))
+}
+
+/// `GET /v1/sat/claves-unidad`: the c_ClaveUnidad a product may use, with SAT's names.
+async fn sat_units(Merchant(_caller): Merchant) -> Json<Value> {
+    let units: Vec<Value> = mostrador_core::catalog::CLAVES_UNIDAD
+        .iter()
+        .map(|(code, name)| json!({ "code": code, "name": name }))
+        .collect();
+    Json(json!({ "units": units }))
 }
 
 #[derive(Deserialize)]
@@ -170,9 +219,13 @@ async fn import_stock_inner(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct BatchParams {
     #[serde(default)]
     partial: bool,
+    /// Check every row and say what would change, writing nothing.
+    #[serde(default)]
+    dry_run: bool,
 }
 
 #[derive(Deserialize)]
@@ -230,8 +283,9 @@ async fn bulk(
     Query(p): Query<BatchParams>,
     body: Bytes,
 ) -> Result<Response, AppError> {
+    let applied = !p.dry_run;
     let answer = bulk_inner(Merchant(caller.clone()), Query(p), body).await?;
-    sync_later(&deps, &caller, answer.status().is_success()).await;
+    sync_later(&deps, &caller, applied && answer.status().is_success()).await;
     Ok(answer)
 }
 
@@ -264,6 +318,19 @@ async fn bulk_inner(
                 .map_err(|e| vec![FieldError::new("row", e.to_string())])
         })
         .collect();
+    products_answer(&caller, rows, &p).await
+}
+
+/// A product batch applied (200, or 422 when nothing applied), or with `dry_run` only checked.
+async fn products_answer(
+    caller: &Caller,
+    rows: Vec<Result<Product, Vec<FieldError>>>,
+    p: &BatchParams,
+) -> Result<Response, AppError> {
+    if p.dry_run {
+        let preview = catalog::preview_products(&caller.table, rows).await?;
+        return Ok((StatusCode::OK, Json(json!(preview))).into_response());
+    }
     Ok(report(
         catalog::upsert_products(&caller.table, rows, p.partial).await?,
     ))
@@ -275,8 +342,9 @@ async fn import_csv(
     Query(p): Query<BatchParams>,
     body: Bytes,
 ) -> Result<Response, AppError> {
+    let applied = !p.dry_run;
     let answer = import_csv_inner(Merchant(caller.clone()), Query(p), body).await?;
-    sync_later(&deps, &caller, answer.status().is_success()).await;
+    sync_later(&deps, &caller, applied && answer.status().is_success()).await;
     Ok(answer)
 }
 
@@ -289,9 +357,7 @@ async fn import_csv_inner(
     // CSV in UTF-8 or Windows-1252 (comma or semicolon), or an Excel workbook: read as UTF-8 CSV.
     let text = crate::commerce::sheets::read(&body)?.to_csv()?;
     let rows = catalog::parse_csv(&text)?;
-    Ok(report(
-        catalog::upsert_products(&caller.table, rows, p.partial).await?,
-    ))
+    products_answer(&caller, rows, &p).await
 }
 
 async fn get_one(
@@ -324,7 +390,7 @@ async fn put_one_inner(
     if product.sku != sku {
         return Err(AppError::Validation(vec![FieldError::new(
             "sku",
-            "must match the path",
+            "el SKU del producto debe ser el mismo que el de la dirección",
         )]));
     }
     let result = catalog::upsert_products(&caller.table, vec![Ok(product.clone())], false).await?;
@@ -347,10 +413,30 @@ async fn stock(
     Path(branch_id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
     branch_of(&caller, &branch_id).await?;
+    let products: std::collections::HashMap<String, Product> = catalog::all_products(&caller.table)
+        .await?
+        .into_iter()
+        .map(|p| (p.sku.clone(), p))
+        .collect();
     let mut rows: Vec<Value> = catalog::branch_stock(&caller.table, &branch_id)
         .await?
         .into_iter()
-        .map(|(sku, s)| json!({ "sku": sku, "available": s.available, "reserved": s.reserved }))
+        .map(|(sku, s)| {
+            let product = products.get(&sku);
+            let min_stock = product
+                .and_then(|p| p.min_stock)
+                .unwrap_or(mostrador_core::catalog::DEFAULT_MIN_STOCK);
+            // An inactive product is not restocked: never "low".
+            let low = product.is_some_and(|p| p.active && p.is_low(s.available));
+            json!({
+                "sku": sku,
+                "name": product.map(|p| p.name.as_str()),
+                "available": s.available,
+                "reserved": s.reserved,
+                "min_stock": min_stock,
+                "low": low,
+            })
+        })
         .collect();
     rows.sort_by(|a, b| a["sku"].as_str().cmp(&b["sku"].as_str()));
     Ok(Json(json!({ "branch_id": branch_id, "stock": rows })))

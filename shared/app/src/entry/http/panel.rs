@@ -18,8 +18,9 @@ const SCRIPT: &str = include_str!("../../../panel/app.js");
 const STYLE: &str = include_str!("../../../panel/app.css");
 
 /// What the console's pages may load: only this origin (no CDN, no remote font); inline style
-/// attributes for layout; no framing.
-const POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/// attributes for layout; no framing. Images may also come over https: a product's photo lives on
+/// the merchant's own site or CDN (the URL the WhatsApp catalog shows), and an image runs nothing.
+const POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// The console's routes.
 pub fn routes() -> Router<Deps> {
