@@ -220,6 +220,59 @@ async function main() {
     assert.equal(after.stock.find((s) => s.sku === "7501035911222").available, 61);
     ok("a Windows-1252 stock CSV with one unknown SKU: every row checked and shown first, then the 2 valid rows applied");
 
+    // A product's SAT code found by the owner's words, and its low-stock threshold.
+    await panel.goto(`${stack.url}/panel/#/productos`);
+    await panel.getByRole("heading", { name: "Productos" }).waitFor();
+    await panel.getByRole("searchbox", { name: "Buscar producto" }).fill("cepillo");
+    await panel.getByRole("button", { name: "Buscar", exact: true }).click();
+    await panel.getByRole("link", { name: "Cepillo dental" }).click();
+    await panel.getByRole("heading", { name: "Producto", exact: true }).waitFor();
+    await panel.getByText("Cepillos de dientes", { exact: true }).waitFor();
+    await panel.getByRole("searchbox", { name: "Buscar en el catálogo del SAT" }).fill("cepillos electricos");
+    await panel.getByRole("button", { name: /^52141701 · Cepillos de dientes eléctricos/ }).click();
+    assert.equal(await panel.getByLabel("Clave de producto o servicio del SAT").inputValue(), "52141701");
+    await panel.getByLabel(/^Mínimo de inventario/).fill("50");
+    await panel.getByRole("button", { name: "Guardar producto" }).click();
+    await panel.getByText("Producto guardado.", { exact: false }).waitFor();
+    const brush = await expectStatus(http(stack.url, "GET", "/v1/products/7501035911208", { key: demo.api_key }), 200, "product");
+    assert.deepEqual([brush.clave_prod_serv, brush.min_stock], ["52141701", 50]);
+    await panel.goto(`${stack.url}/panel/#/hoy`);
+    await panel.getByRole("heading", { name: "Poco inventario" }).waitFor();
+    await panel.getByRole("row", { name: /Centro.*Cepillo dental.*44.*50/ }).waitFor();
+    // A new product, its clave found by a word SAT does not use.
+    await panel.goto(`${stack.url}/panel/#/productos`);
+    await panel.getByRole("link", { name: "Nuevo producto" }).click();
+    await panel.getByRole("heading", { name: "Nuevo producto" }).waitFor();
+    await panel.getByLabel("SKU o código de barras").fill("7501000000017");
+    await panel.getByLabel("Nombre (como lo ve el cliente)").fill("Vitamina C 1 g, 10 tabletas efervescentes");
+    await panel.getByLabel("Precio en pesos (con IVA)").fill("89.90");
+    await panel.getByRole("searchbox", { name: "Buscar en el catálogo del SAT" }).fill("vitaminas");
+    await panel.getByRole("button", { name: "51191905 · Suplementos vitamínicos" }).click();
+    await panel.getByLabel("Unidad del SAT").selectOption("XBX");
+    await panel.getByRole("button", { name: "Crear producto" }).click();
+    await panel.getByRole("heading", { name: "Producto", exact: true }).waitFor();
+    const vitamin = await expectStatus(http(stack.url, "GET", "/v1/products/7501000000017", { key: demo.api_key }), 200, "product");
+    assert.deepEqual([vitamin.price, vitamin.clave_prod_serv, vitamin.clave_unidad, vitamin.tax], [8990, "51191905", "XBX", "iva16"]);
+    // A product file with one bad row: checked and shown before anything applies.
+    await panel.goto(`${stack.url}/panel/#/productos`);
+    await panel.getByText("Importar productos desde CSV o Excel").click();
+    const products = Buffer.from([
+      "sku,name,price,tax,clave_prod_serv,clave_unidad",
+      "7501035911222,Jabón neutro 150 g,31.50,iva16,53131608,H87",
+      "7501000000024,Gel antibacterial 500 ml,59.00,iva16,5313,H87",
+    ].join("\n"), "utf8");
+    await panel.getByLabel("Archivo").setInputFiles({ name: "productos.csv", mimeType: "text/csv", buffer: products });
+    await panel.getByRole("button", { name: "Revisar archivo" }).click();
+    await panel.getByRole("heading", { name: "Revisión: 1 fila(s) listas, 1 con problemas" }).waitFor();
+    await panel.getByRole("alert").filter({ hasText: "Fila 2 (7501000000024): la clave de producto del SAT" }).waitFor();
+    await panel.getByRole("row", { name: /Jabón neutro 150 g.*Cambia/ }).waitFor();
+    await panel.getByRole("button", { name: "Aplicar las 1 filas válidas" }).click();
+    await panel.getByText("Listo: 1 producto(s) guardados; 1 fila(s) sin aplicar.").waitFor();
+    const soap = await expectStatus(http(stack.url, "GET", "/v1/products/7501035911222", { key: demo.api_key }), 200, "product");
+    assert.equal(soap.price, 3150);
+    await expectStatus(http(stack.url, "GET", "/v1/products/7501000000024", { key: demo.api_key }), 404, "the bad row");
+    ok("products: a SAT code found by words (\"cepillos electricos\", \"vitaminas\"), a threshold that puts the product in «Poco inventario», a new product, a product file checked row by row before applying");
+
     // Promotions: a 2×1 made from the console, a bad one refused field by field, a pause.
     await panel.goto(`${stack.url}/panel/#/promociones`);
     await panel.getByText("Aún no hay promociones").waitFor();

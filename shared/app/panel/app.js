@@ -75,8 +75,8 @@ const MESSAGES = {
   503: 'El servicio no está disponible ahora; intenta de nuevo.',
 };
 
-async function api(method, path, body, raw) {
-  const headers = {};
+async function api(method, path, body, raw, extra) {
+  const headers = { ...(extra || {}) };
   if (body !== undefined) headers['content-type'] = raw ? 'application/octet-stream' : 'application/json';
   if (method !== 'GET' && S.csrf) headers['x-csrf-token'] = S.csrf;
   const response = await fetch(path, {
@@ -969,12 +969,8 @@ async function productPage(sku) {
       active: !!v.get('active'), min_stock: min === '' ? null : Number(min),
     };
     try {
-      if (creating) {
-        let exists = false;
-        try { await api('GET', `/v1/products/${encodeURIComponent(body.sku)}`); exists = true; } catch (err) { if (err.status !== 404) throw err; }
-        if (exists) { notice(status, `Ya hay un producto con el SKU ${body.sku}; ábrelo desde la lista para cambiarlo.`); return; }
-      }
-      await api('PUT', `/v1/products/${encodeURIComponent(body.sku)}`, body);
+      // A new product never replaces one with the same SKU (If-None-Match: *).
+      await api('PUT', `/v1/products/${encodeURIComponent(body.sku)}`, body, false, creating ? { 'if-none-match': '*' } : null);
       if (creating) { location.hash = `#/productos/${encodeURIComponent(body.sku)}`; return; }
       ok(status, 'Producto guardado. El chat y el catálogo de WhatsApp ya lo muestran así.');
     } catch (err) { notice(status, err); }

@@ -39,6 +39,41 @@ async fn csv_import_reports_every_bad_row_and_applies_nothing(engine: Engine) {
     )
     .await;
     let (_, key, _) = demo_shop(&app).await;
+    // A dry run shows every row's fate and writes nothing.
+    let preview: Value = app
+        .as_merchant(&key, Method::POST, "/v1/products/import?dry_run=true")
+        .body(CSV)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(preview["dry_run"], true, "{preview}");
+    assert_eq!(
+        preview["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .map(|c| (c["row"].as_u64(), c["action"].as_str()))
+            .collect::<Vec<_>>(),
+        vec![(Some(1), Some("create")), (Some(2), Some("create"))]
+    );
+    let rejected: Vec<u64> = preview["rejected"]
+        .as_array()
+        .expect("rejected")
+        .iter()
+        .filter_map(|r| r["row"].as_u64())
+        .collect();
+    assert_eq!(rejected, vec![3, 4, 5, 6]);
+    // Reasons a merchant reads are in Spanish.
+    assert!(
+        preview["rejected"][0]["errors"][0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("letras"),
+        "{preview}"
+    );
     let r = app
         .as_merchant(&key, Method::POST, "/v1/products/import")
         .header("content-type", "text/csv")
@@ -110,6 +145,40 @@ async fn csv_import_reports_every_bad_row_and_applies_nothing(engine: Engine) {
         .expect("json");
     assert_eq!(p["price"], 4550, "pesos in the CSV become centavos exactly");
     assert_eq!(p["categories"], json!(["Analgésicos"]));
+    // A new price previews as a change from the price on the shelf; the same row as no change.
+    let repriced = CSV
+        .lines()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("45.50", "47.00");
+    let preview: Value = app
+        .as_merchant(&key, Method::POST, "/v1/products/import?dry_run=true")
+        .body(repriced)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(preview["changes"][0]["action"], "update", "{preview}");
+    assert_eq!(
+        (
+            &preview["changes"][0]["price_before"],
+            &preview["changes"][0]["price"]
+        ),
+        (&json!(4550), &json!(4700))
+    );
+    assert_eq!(preview["changes"][1]["action"], "same");
+    let p: Value = app
+        .as_merchant(&key, Method::GET, "/v1/products/7501008491072")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(p["price"], 4550, "a dry run writes nothing");
     app.stop().await;
 }
 
@@ -236,6 +305,86 @@ async fn counter_sales_and_stock_takes_never_go_negative(engine: Engine) {
         .await
         .expect("json");
     assert_eq!(s["stock"][0]["available"], 9);
+    assert_eq!(
+        (&s["stock"][0]["low"], &s["stock"][0]["min_stock"]),
+        (&json!(false), &json!(5)),
+        "nine units are not low by the default threshold: {s}"
+    );
+    // The product's own threshold decides when the branch is low on it.
+    let mut product: Value = app
+        .as_merchant(&key, Method::GET, "/v1/products/7501008491072")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    product["min_stock"] = json!(12);
+    let saved = app
+        .as_merchant(&key, Method::PUT, "/v1/products/7501008491072")
+        .json(&product)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(saved.status(), 200);
+    // Create-only never overwrites: the same SKU with If-None-Match: * is a conflict.
+    let again = app
+        .as_merchant(&key, Method::PUT, "/v1/products/7501008491072")
+        .header("if-none-match", "*")
+        .json(&product)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(again.status(), 409);
+    product["sku"] = json!("7501000000017");
+    let created = app
+        .as_merchant(&key, Method::PUT, "/v1/products/7501000000017")
+        .header("if-none-match", "*")
+        .json(&product)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(created.status(), 200);
+    let s: Value = app
+        .as_merchant(&key, Method::GET, &format!("/v1/branches/{branch}/stock"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (&s["stock"][0]["low"], &s["stock"][0]["min_stock"]),
+        (&json!(true), &json!(12)),
+        "{s}"
+    );
+    // The product form's search over SAT's catalog.
+    let found: Value = app
+        .as_merchant(
+            &key,
+            Method::GET,
+            "/v1/sat/claves-prod-serv?q=paracetamol&limit=3",
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        found["results"][0],
+        json!({ "code": "51142001", "name": "Acetaminofén" })
+    );
+    let too_long = app
+        .as_merchant(
+            &key,
+            Method::GET,
+            &format!("/v1/sat/claves-prod-serv?q={}", "a".repeat(101)),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(too_long.status(), 422);
     app.stop().await;
 }
 

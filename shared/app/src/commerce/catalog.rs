@@ -177,6 +177,30 @@ pub async fn upsert_products(
     })
 }
 
+/// Creates one product, refusing a SKU the catalog already has (the console's "Nuevo producto":
+/// a new product never overwrites another). The same checks as a batch.
+pub async fn create_product(table: &TenantTable, product: Product) -> Result<(), AppError> {
+    let (valid, rejected) = check_products(table, vec![Ok(product)]).await?;
+    if let Some(row) = rejected.into_iter().next() {
+        return Err(AppError::Validation(row.errors));
+    }
+    let Some((_, product)) = valid.into_iter().next() else {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "a checked product went missing"
+        )));
+    };
+    match table
+        .put(product_item(&product)?, Some(Condition::NotExists))
+        .await
+    {
+        Err(StoreError::ConditionFailed { .. }) => Err(AppError::Conflict(format!(
+            "Ya hay un producto con el SKU {}; ábrelo para cambiarlo.",
+            product.sku
+        ))),
+        other => Ok(other?),
+    }
+}
+
 /// What a valid row of a product batch would do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProductChange {

@@ -370,13 +370,31 @@ async fn get_one(
         .ok_or_else(|| AppError::NotFound("product".into()))
 }
 
+/// `PUT /v1/products/{sku}`: creates or replaces the product; with `If-None-Match: *` only
+/// creates it (409 when the SKU exists), so a new product never overwrites another.
 async fn put_one(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(sku): Path<String>,
+    headers: axum::http::HeaderMap,
     Json(product): Json<Product>,
 ) -> Result<Json<Product>, AppError> {
-    let answer = put_one_inner(Merchant(caller.clone()), Path(sku), Json(product)).await?;
+    let create_only = match headers.get(axum::http::header::IF_NONE_MATCH) {
+        None => false,
+        Some(v) if v.as_bytes() == b"*" => true,
+        Some(_) => {
+            return Err(AppError::BadRequest(
+                "If-None-Match solo acepta * (crear sin reemplazar)".into(),
+            ))
+        }
+    };
+    let answer = put_one_inner(
+        Merchant(caller.clone()),
+        Path(sku),
+        create_only,
+        Json(product),
+    )
+    .await?;
     sync_later(&deps, &caller, true).await;
     Ok(answer)
 }
@@ -384,6 +402,7 @@ async fn put_one(
 async fn put_one_inner(
     Merchant(caller): Merchant,
     Path(sku): Path<String>,
+    create_only: bool,
     Json(product): Json<Product>,
 ) -> Result<Json<Product>, AppError> {
     whole_merchant(&caller)?;
@@ -392,6 +411,10 @@ async fn put_one_inner(
             "sku",
             "el SKU del producto debe ser el mismo que el de la dirección",
         )]));
+    }
+    if create_only {
+        catalog::create_product(&caller.table, product.clone()).await?;
+        return Ok(Json(product));
     }
     let result = catalog::upsert_products(&caller.table, vec![Ok(product.clone())], false).await?;
     if let Some(rejected) = result.rejected.into_iter().next() {
