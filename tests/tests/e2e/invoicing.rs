@@ -560,6 +560,48 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
         tickets.lines().count() > 1,
         "the global's tickets: {tickets}"
     );
+    // The sales report: three paid, two refunded in full; revenue, the average ticket, the payment
+    // method and the best sellers are those of the one sale that stayed.
+    let (status, report) = json_of(app.as_merchant(
+        &key,
+        Method::GET,
+        &format!("/v1/reports/commerce?branch_id={branch}"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{report}");
+    let summary = &report["summary"];
+    assert_eq!(
+        (&summary["paid_orders"], &summary["refunded_orders"]),
+        (&json!(3), &json!(2)),
+        "{summary}"
+    );
+    assert_eq!(summary["revenue_centavos"], json!(second.total.0));
+    assert_eq!(summary["average_ticket_centavos"], json!(second.total.0));
+    let methods = summary["payment_methods"].as_object().expect("methods");
+    assert_eq!(methods.len(), 1, "{summary}");
+    assert_eq!(
+        methods.values().next().expect("method")["revenue_centavos"],
+        json!(second.total.0)
+    );
+    let top: Vec<(&str, i64, i64)> = summary["top_products"]
+        .as_array()
+        .expect("top products")
+        .iter()
+        .map(|p| {
+            (
+                p["sku"].as_str().unwrap_or_default(),
+                p["units"].as_i64().unwrap_or_default(),
+                p["revenue_centavos"].as_i64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let mut expected: Vec<(&str, i64, i64)> = second
+        .lines
+        .iter()
+        .map(|l| (l.sku.as_str(), i64::from(l.qty), l.amounts.total.0))
+        .collect();
+    expected.sort_by(|a, b| b.2.cmp(&a.2));
+    assert_eq!(top, expected);
     app.stop().await;
 }
 

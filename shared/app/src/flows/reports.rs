@@ -611,7 +611,116 @@ pub fn recipients_csv(rows: &[Value]) -> Result<String, AppError> {
     String::from_utf8(bytes).map_err(|e| AppError::Internal(e.into()))
 }
 
-/// `GET /v1/reports/commerce`: one row per branch and day with activity.
+/// Sums of a set of days and branches: what the console's charts and totals show.
+#[derive(Debug, Default)]
+struct Tally {
+    conversations: i64,
+    orders: i64,
+    ordering_conversations: i64,
+    /// Paid sales, refunded or not.
+    paid: i64,
+    /// Paid sales refunded in full: no longer revenue.
+    refunded: i64,
+    revenue: i64,
+    /// Per payment method: sales and revenue (sales not refunded).
+    methods: BTreeMap<String, (i64, i64)>,
+    /// Per SKU: name, units, revenue (sales not refunded).
+    products: BTreeMap<String, (String, i64, i64)>,
+    first_response: Vec<i64>,
+}
+
+impl Tally {
+    fn add_counters(&mut self, counters: Option<&Item>) {
+        let n = |name: &str| counters.and_then(|i| i.get_n(name)).unwrap_or(0);
+        self.conversations += n("conversations");
+        self.orders += n("orders");
+        self.ordering_conversations += n("ordering_conversations");
+        let h = histogram(counters, "first_response");
+        if self.first_response.is_empty() {
+            self.first_response = h;
+        } else {
+            for (sum, add) in self.first_response.iter_mut().zip(h) {
+                *sum += add;
+            }
+        }
+    }
+
+    fn add_sale(&mut self, sale: &Item) {
+        self.paid += 1;
+        if sale.get("refunded").is_some() {
+            self.refunded += 1;
+            return;
+        }
+        // A partial refund already lowered the sale's total.
+        let total = sale.get_n("total").unwrap_or(0);
+        self.revenue += total;
+        let method = sale
+            .get_s("method")
+            .map(|m| m.trim_matches('"').to_owned())
+            .filter(|m| !m.is_empty() && m != "null")
+            .unwrap_or_else(|| "unknown".into());
+        let slot = self.methods.entry(method).or_insert((0, 0));
+        slot.0 += 1;
+        slot.1 += total;
+        // Sales recorded before lines were kept count in the totals only.
+        let lines: Vec<crate::invoicing::global::SoldLine> = sale
+            .get_s("lines")
+            .and_then(|l| serde_json::from_str(l).ok())
+            .unwrap_or_default();
+        for line in lines {
+            let slot = self
+                .products
+                .entry(line.sku)
+                .or_insert_with(|| (line.name, 0, 0));
+            slot.1 += i64::from(line.qty);
+            slot.2 += line.total;
+        }
+    }
+
+    /// Sales kept (paid, not refunded).
+    fn kept(&self) -> i64 {
+        self.paid - self.refunded
+    }
+
+    /// The figures every row and the summary carry.
+    fn figures(&self) -> Map<String, Value> {
+        let mut out = Map::new();
+        out.insert("conversations".into(), json!(self.conversations));
+        out.insert("orders".into(), json!(self.orders));
+        out.insert(
+            "ordering_conversations".into(),
+            json!(self.ordering_conversations),
+        );
+        out.insert(
+            "conversion_rate".into(),
+            rate(self.ordering_conversations, self.conversations),
+        );
+        out.insert("paid_orders".into(), json!(self.paid));
+        out.insert("refunded_orders".into(), json!(self.refunded));
+        out.insert("revenue_centavos".into(), json!(self.revenue));
+        out.insert(
+            "average_ticket_centavos".into(),
+            average(self.revenue, self.kept()),
+        );
+        out.insert(
+            "median_first_response_seconds".into(),
+            json!(median(&self.first_response)),
+        );
+        out
+    }
+}
+
+/// The mean of whole centavos, rounded half up; null with nothing to average.
+fn average(total: i64, count: i64) -> Value {
+    if count <= 0 {
+        return Value::Null;
+    }
+    json!((total * 2 + count) / (count * 2))
+}
+
+/// `GET /v1/reports/commerce`: one row per branch and day with activity, and a summary of the whole
+/// range (payment methods with their revenue, the ten best-selling products, the average ticket).
+/// Revenue counts paid sales less refunds; a sale refunded in full is counted apart.
 pub async fn commerce(
     table: &TenantTable,
     branches: &[crate::parties::merchants::Branch],
@@ -620,6 +729,7 @@ pub async fn commerce(
 ) -> Result<Value, AppError> {
     let (from, to) = q.range(now)?;
     let mut rows = Vec::new();
+    let mut all = Tally::default();
     for branch in branches {
         if q.branch_id.as_ref().is_some_and(|b| *b != branch.id) {
             continue;
@@ -643,35 +753,54 @@ pub async fn commerce(
             if c.is_none() && sales.is_empty() {
                 continue;
             }
-            let n = |name: &str| c.and_then(|i| i.get_n(name)).unwrap_or(0);
-            let mut methods = BTreeMap::<String, i64>::new();
-            let mut revenue = 0i64;
+            let mut tally = Tally::default();
+            tally.add_counters(c);
+            all.add_counters(c);
             for sale in &sales {
-                revenue += sale.get_n("total").unwrap_or(0);
-                let method = sale
-                    .get_s("method")
-                    .map(|m| m.trim_matches('"').to_owned())
-                    .filter(|m| !m.is_empty() && m != "null")
-                    .unwrap_or_else(|| "unknown".into());
-                *methods.entry(method).or_insert(0) += 1;
+                tally.add_sale(sale);
+                all.add_sale(sale);
             }
-            let conversations = n("conversations");
-            rows.push(json!({
-                "branch_id": branch.id,
-                "branch": branch.name,
-                "day": d,
-                "conversations": conversations,
-                "orders": n("orders"),
-                "ordering_conversations": n("ordering_conversations"),
-                "conversion_rate": rate(n("ordering_conversations"), conversations),
-                "paid_orders": sales.len(),
-                "revenue_centavos": revenue,
-                "payment_methods": methods,
-                "median_first_response_seconds": median(&histogram(c.into_iter(), "first_response")),
-            }));
+            let mut row = Map::new();
+            row.insert("branch_id".into(), json!(branch.id));
+            row.insert("branch".into(), json!(branch.name));
+            row.insert("day".into(), json!(d));
+            row.extend(tally.figures());
+            row.insert(
+                "payment_methods".into(),
+                json!(tally
+                    .methods
+                    .iter()
+                    .map(|(m, (n, _))| (m.clone(), *n))
+                    .collect::<BTreeMap<_, _>>()),
+            );
+            rows.push(Value::Object(row));
         }
     }
-    Ok(json!({ "from": day_key(from), "to": day_key(to), "rows": rows }))
+    let mut summary = all.figures();
+    summary.insert(
+        "payment_methods".into(),
+        json!(all
+            .methods
+            .iter()
+            .map(|(m, (n, c))| (m.clone(), json!({ "orders": n, "revenue_centavos": c })))
+            .collect::<Map<_, _>>()),
+    );
+    let mut top: Vec<(&String, &(String, i64, i64))> = all.products.iter().collect();
+    top.sort_by(|a, b| {
+        b.1 .2
+            .cmp(&a.1 .2)
+            .then(b.1 .1.cmp(&a.1 .1))
+            .then(a.0.cmp(b.0))
+    });
+    summary.insert(
+        "top_products".into(),
+        json!(top
+            .into_iter()
+            .take(10)
+            .map(|(sku, (name, units, revenue))| json!({ "sku": sku, "name": name, "units": units, "revenue_centavos": revenue }))
+            .collect::<Vec<_>>()),
+    );
+    Ok(json!({ "from": day_key(from), "to": day_key(to), "rows": rows, "summary": summary }))
 }
 
 /// The rows of a report as CSV (nested objects flattened as `key:value;...`).
@@ -724,8 +853,8 @@ pub fn notification_columns(dimension: &str) -> Vec<&str> {
     cols
 }
 
-/// CSV columns of the commerce report.
-pub const COMMERCE_COLUMNS: [&str; 11] = [
+/// CSV columns of the commerce report (new columns go last: spreadsheets read them by position).
+pub const COMMERCE_COLUMNS: [&str; 13] = [
     "branch_id",
     "branch",
     "day",
@@ -737,4 +866,93 @@ pub const COMMERCE_COLUMNS: [&str; 11] = [
     "revenue_centavos",
     "payment_methods",
     "median_first_response_seconds",
+    "refunded_orders",
+    "average_ticket_centavos",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sale(order: &str, total: i64, method: &str, lines: &str) -> Item {
+        Item::new(&Key::new("SALES#B1#2026-12-01", format!("ORDER#{order}")))
+            .with("total", total)
+            .with("method", method)
+            .with("lines", lines)
+    }
+
+    #[test]
+    fn refunds_leave_revenue_and_the_ticket_averages_what_stayed() {
+        let mut t = Tally::default();
+        t.add_sale(&sale(
+            "1",
+            10_000,
+            "card",
+            r#"[{"sku":"A","name":"Paracetamol","qty":2,"total":9000},{"sku":"B","name":"Gasas","qty":1,"total":1000}]"#,
+        ));
+        t.add_sale(&sale(
+            "2",
+            5_001,
+            "spei",
+            r#"[{"sku":"A","name":"Paracetamol","qty":1,"total":5001}]"#,
+        ));
+        // Refunded in full: paid, counted apart, no revenue, no products.
+        t.add_sale(
+            &sale(
+                "3",
+                7_000,
+                "card",
+                r#"[{"sku":"B","name":"Gasas","qty":7,"total":7000}]"#,
+            )
+            .with("refunded", true),
+        );
+        // Recorded before lines were kept: revenue only.
+        t.add_sale(&Item::new(&Key::new("S", "ORDER#4")).with("total", 2_000));
+        let f = t.figures();
+        assert_eq!(f["paid_orders"], 4);
+        assert_eq!(f["refunded_orders"], 1);
+        assert_eq!(f["revenue_centavos"], 17_001);
+        // 17,001 / 3 = 5,667 centavos (5,667.0 rounded half up).
+        assert_eq!(f["average_ticket_centavos"], 5_667);
+        assert_eq!(t.methods["card"], (1, 10_000));
+        assert_eq!(t.methods["spei"], (1, 5_001));
+        assert_eq!(t.methods["unknown"], (1, 2_000));
+        assert_eq!(t.products["A"], ("Paracetamol".to_owned(), 3, 14_001));
+        assert_eq!(t.products["B"], ("Gasas".to_owned(), 1, 1_000));
+    }
+
+    #[test]
+    fn averages_round_half_up_and_nothing_sold_has_no_average() {
+        assert_eq!(average(10, 4), json!(3)); // 2.5 → 3
+        assert_eq!(average(9, 4), json!(2)); // 2.25 → 2
+        assert_eq!(average(0, 0), Value::Null);
+        let t = Tally::default();
+        assert_eq!(t.figures()["average_ticket_centavos"], Value::Null);
+        assert_eq!(t.figures()["median_first_response_seconds"], Value::Null);
+    }
+
+    #[test]
+    fn first_responses_of_several_days_make_one_median() {
+        let mut t = Tally::default();
+        let day = |secs: i64, n: i64| {
+            Item::new(&Key::new("RPT#B#B1", "2026-12-01"))
+                .with("conversations", n)
+                .with(stats::bucket_attr("first_response", secs).as_str(), n)
+        };
+        t.add_counters(Some(&day(5, 3)));
+        t.add_counters(Some(&day(3_000, 1)));
+        t.add_counters(None);
+        assert_eq!(t.conversations, 4);
+        let m = t.figures()["median_first_response_seconds"]
+            .as_i64()
+            .expect("median");
+        // Three of four answered within the first bucket (30 s), interpolated inside it; one day's
+        // slow answer does not pull the median out.
+        assert!(m <= 30, "{m}");
+        t.add_counters(Some(&day(3_000, 4)));
+        let m = t.figures()["median_first_response_seconds"]
+            .as_i64()
+            .expect("median");
+        assert!(m > 1_800, "now five of eight took close to an hour: {m}");
+    }
+}

@@ -158,6 +158,12 @@ pub async fn record_sale(
             .with("total", order.total.0)
             .with("method", method)
             .with("provider", provider)
+            // What sold, for the report's best-selling products.
+            .with(
+                "lines",
+                serde_json::to_string(&sold_lines(order))
+                    .map_err(|e| AppError::Internal(e.into()))?,
+            )
             .with(
                 "taxes",
                 serde_json::to_string(&taxes).map_err(|e| AppError::Internal(e.into()))?,
@@ -215,6 +221,30 @@ pub async fn record_sale(
     )
     .await?;
     Ok(())
+}
+
+/// A sale's line as its sale record keeps it (the commerce report's best-selling products).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SoldLine {
+    pub sku: String,
+    pub name: String,
+    pub qty: u32,
+    /// What the customer paid for the line, in centavos.
+    pub total: i64,
+}
+
+/// An order's lines as its sale record keeps them.
+fn sold_lines(order: &Order) -> Vec<SoldLine> {
+    order
+        .lines
+        .iter()
+        .map(|l| SoldLine {
+            sku: l.sku.clone(),
+            name: l.name.clone(),
+            qty: l.qty,
+            total: l.amounts.total.0,
+        })
+        .collect()
 }
 
 /// The sale record of an order, if it was paid.
