@@ -231,6 +231,7 @@ async function main() {
     await panel.getByRole("searchbox", { name: "Buscar en el catálogo del SAT" }).fill("cepillos electricos");
     await panel.getByRole("button", { name: /^52141701 · Cepillos de dientes eléctricos/ }).click();
     assert.equal(await panel.getByLabel("Clave de producto o servicio del SAT").inputValue(), "52141701");
+    await panel.screenshot({ path: path.join(OUT, "panel-product.png"), fullPage: true });
     await panel.getByLabel(/^Mínimo de inventario/).fill("50");
     await panel.getByRole("button", { name: "Guardar producto" }).click();
     await panel.getByText("Producto guardado.", { exact: false }).waitFor();
@@ -304,7 +305,23 @@ async function main() {
     await panel.goto(`${stack.url}/panel/#/reportes`);
     await panel.getByRole("img", { name: "Ventas por día" }).waitFor();
     await panel.getByRole("heading", { name: "Notificaciones (últimos 7 días)" }).waitFor();
-    ok("reports show sales per day as a chart, with a CSV download, and the notifications' figures");
+    // Charts drawn by Chart.js, served by the stack itself, from the same report the API gives.
+    const drawn = await panel.evaluate(() => [...document.querySelectorAll("canvas[aria-label]")]
+      .map((c) => [c.getAttribute("aria-label"), !!(window.Chart && window.Chart.getChart(c)), c.width > 0]));
+    for (const name of ["Ventas por día", "Formas de pago", "De conversación a venta", "Productos más vendidos", "Primera respuesta por día"]) {
+      assert.ok(drawn.some(([label, chart, sized]) => label === name && chart && sized), `${name} in ${JSON.stringify(drawn)}`);
+    }
+    const sales = await expectStatus(http(stack.url, "GET", "/v1/reports/commerce", { key: demo.api_key }), 200, "report");
+    assert.deepEqual([sales.summary.paid_orders, sales.summary.refunded_orders, sales.summary.revenue_centavos], [1, 1, 0],
+      "the order paid and then refunded in full is no revenue");
+    await panel.locator(".card").filter({ hasText: "Ventas" }).filter({ hasText: "1 pagado(s), 1 reembolsado(s)" }).first().waitFor();
+    const csvLink = await panel.getByRole("link", { name: "Descargar CSV" }).getAttribute("href");
+    const csvText = await (await fetch(`${stack.url}${csvLink}`, { headers: { authorization: `Bearer ${demo.api_key}` } })).text();
+    assert.match(csvText.split("\n")[0], /^branch_id,branch,day,.*refunded_orders,average_ticket_centavos/);
+    await panel.screenshot({ path: path.join(OUT, "panel-charts.png"), fullPage: true });
+    await panel.getByLabel("Periodo").selectOption("30");
+    await panel.getByRole("heading", { name: "Notificaciones (últimos 30 días)" }).waitFor();
+    ok("reports: sales per day and branch, payment mix, conversation-to-sale funnel, best sellers and first response as charts; a refunded sale is not revenue; CSV of the period; 30 days");
 
     // Templates: what Meta says about each language; submitting needs the WhatsApp Business Account.
     await expectStatus(http(stack.url, "POST", "/v1/templates", { key: demo.api_key, body: {
@@ -328,7 +345,6 @@ async function main() {
     await panel.screenshot({ path: path.join(OUT, "panel-phone-templates.png"), fullPage: true });
     await panel.setViewportSize({ width: 1100, height: 860 });
     ok("the templates page fits a 390 px phone");
-    await panel.screenshot({ path: path.join(OUT, "panel-reports.png"), fullPage: true });
 
     // Counter staff for Centro, invited by the owner.
     await panel.goto(`${stack.url}/panel/#/equipo`);

@@ -1260,38 +1260,166 @@ async function promotionsPage() {
 // ---- Reportes ----
 
 async function reportsPage() {
+  const params = query();
+  const days = ['7', '30', '90'].includes(params.get('dias')) ? Number(params.get('dias')) : 7;
+  const staff = S.user.role === 'staff';
+  const branchId = staff ? (S.user.branch_id || '') : (params.get('branch') || '');
+  const to = today();
+  const from = new Date(new Date(`${to}T12:00:00Z`).getTime() - (days - 1) * 86400000).toISOString().slice(0, 10);
+  const q = `from=${from}&to=${to}${branchId ? `&branch_id=${encodeURIComponent(branchId)}` : ''}`;
+  const go = (d, b) => { location.hash = `#/reportes?dias=${d}${b ? `&branch=${encodeURIComponent(b)}` : ''}`; };
+  const filters = h('div', { class: 'row' },
+    h('label', {}, 'Periodo', h('select', { onchange: (e) => go(e.target.value, branchId) },
+      [7, 30, 90].map((d) => h('option', { value: d, selected: d === days }, `Últimos ${d} días`)))),
+    staff ? null : h('label', {}, 'Sucursal', h('select', { onchange: (e) => go(days, e.target.value) },
+      h('option', { value: '' }, 'Todas'), S.branches.map((b) => h('option', { value: b.id, selected: b.id === branchId }, b.name)))),
+    h('a', { class: 'button secondary', href: `/v1/reports/commerce?${q}&format=csv`, download: `ventas-${from}-a-${to}.csv` }, 'Descargar CSV'));
   const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
-  mount(frame('#/reportes', h('h2', {}, 'Reportes'),
-    h('p', {}, h('a', { href: '/v1/reports/commerce?format=csv', download: 'ventas.csv' }, 'Descargar CSV de los últimos 7 días')), body));
+  mount(frame('#/reportes', h('h2', {}, 'Reportes'), filters, body));
   let report;
-  try { report = await api('GET', '/v1/reports/commerce'); } catch (e) { notice(body, e); return; }
+  try {
+    [report] = await Promise.all([api('GET', `/v1/reports/commerce?${q}`), loadCharts()]);
+  } catch (e) { notice(body, e); return; }
   const rows = report.rows || [];
-  const days = [...new Set(rows.map((r) => r.day))].sort();
-  const max = Math.max(1, ...days.map((d) => rows.filter((r) => r.day === d).reduce((s, r) => s + r.revenue_centavos, 0)));
-  const chart = h('div', { role: 'img', 'aria-label': 'Ventas por día', class: 'card' },
-    h('h3', {}, 'Ventas por día'),
-    days.map((d) => {
-      const total = rows.filter((r) => r.day === d).reduce((s, r) => s + r.revenue_centavos, 0);
-      return h('div', { style: 'display:flex;gap:.5rem;align-items:center;margin:.2rem 0' },
-        h('span', { style: 'width:6.5rem' }, d),
-        h('span', { style: `display:inline-block;height:1rem;background:var(--brand);width:${Math.round((total / max) * 60)}%` }),
-        h('span', {}, money(total)));
-    }));
-  body.replaceChildren(chart, table(['Día', 'Sucursal', 'Conversaciones', 'Pedidos', 'Pagados', 'Ventas'],
-    rows.map((r) => [r.day, r.branch, r.conversations, r.orders, r.paid_orders, money(r.revenue_centavos)]), [2, 3, 4, 5]));
-  if (S.user.role === 'staff') return;
-  let notes;
-  try { notes = await api('GET', '/v1/reports/notifications'); } catch (_) { return; }
-  const totals = notes.totals || [];
+  const sum = report.summary || {};
+  const seconds = (s) => (s === null || s === undefined ? '—' : s < 90 ? `${s} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
   const pct = (x) => (x === null || x === undefined ? '—' : `${Math.round(x * 100)} %`);
+  const card = (title, big, sub) => h('div', { class: 'card' }, h('h3', {}, title), h('div', { class: 'big' }, big), sub ? h('div', { class: 'sub' }, sub) : null);
+  const dayList = [];
+  for (let t = new Date(`${from}T12:00:00Z`).getTime(); t <= new Date(`${to}T12:00:00Z`).getTime(); t += 86400000) dayList.push(new Date(t).toISOString().slice(0, 10));
+  const shortDay = (d) => new Intl.DateTimeFormat('es-MX', { day: 'numeric', month: 'short', timeZone: 'UTC' }).format(new Date(`${d}T12:00:00Z`));
+  const branchNames = [...new Set(rows.map((r) => r.branch))];
+  const colors = ['#0b6b4f', '#1a56db', '#b45309', '#7e22ce', '#be123c', '#0e7490', '#4d7c0f', '#57534e'];
+  // Charts plot pesos (a display of the report's whole centavos), so an empty axis reads $0–$1.
+  const pesosTick = (v) => money(Math.round(v * 100));
+  const inPesos = (c) => (Number(c) || 0) / 100;
+  const chartBox = (title, label, height, empty) => {
+    const canvas = h('canvas', { role: 'img', 'aria-label': label });
+    return [h('div', { class: 'card chart' }, h('h3', {}, title),
+      empty ? h('p', { class: 'muted' }, empty) : null,
+      h('div', { style: `position:relative;height:${height || 260}px` }, canvas)), canvas];
+  };
+  const METHODS = { card: 'Tarjeta', spei: 'SPEI', cash: 'Efectivo (OXXO)', codi: 'CoDi', unknown: 'Sin dato' };
+  const methods = Object.entries(sum.payment_methods || {});
+  const top = sum.top_products || [];
+  const noSales = sum.revenue_centavos ? null : 'Sin ventas en el periodo.';
+  const [salesCard, salesCanvas] = chartBox('Ventas por día y sucursal', 'Ventas por día', 260, noSales);
+  const [mixCard, mixCanvas] = chartBox('Formas de pago', 'Formas de pago', 240, methods.length ? null : 'Sin pagos en el periodo.');
+  const [funnelCard, funnelCanvas] = chartBox('De conversación a venta', 'De conversación a venta', 240);
+  const [topCard, topCanvas] = chartBox('Productos más vendidos', 'Productos más vendidos', 300, top.length ? null : 'Sin ventas en el periodo.');
+  const [responseCard, responseCanvas] = chartBox('Primera respuesta (mediana por día)', 'Primera respuesta por día', 220,
+    rows.some((r) => r.median_first_response_seconds !== null && r.median_first_response_seconds !== undefined) ? null : 'Sin conversaciones respondidas en el periodo.');
+  put(body,
+    h('div', { class: 'cards' },
+      card('Ventas', money(sum.revenue_centavos), `${sum.paid_orders || 0} pagado(s)${sum.refunded_orders ? `, ${sum.refunded_orders} reembolsado(s)` : ''}`),
+      card('Ticket promedio', sum.average_ticket_centavos === null || sum.average_ticket_centavos === undefined ? '—' : money(sum.average_ticket_centavos)),
+      card('Conversaciones que compraron', pct(sum.conversion_rate), `${sum.ordering_conversations || 0} de ${sum.conversations || 0} conversación(es)`),
+      card('Primera respuesta', seconds(sum.median_first_response_seconds), 'mediana del periodo')),
+    h('div', { class: 'charts' }, salesCard, mixCard, funnelCard, topCard, responseCard),
+    h('h3', {}, 'Por día y sucursal'),
+    rows.length
+      ? table(['Día', 'Sucursal', 'Conversaciones', 'Pedidos', 'Pagados', 'Ventas', 'Ticket promedio'],
+        rows.map((r) => [r.day, r.branch, r.conversations, r.orders, r.paid_orders, money(r.revenue_centavos),
+          r.average_ticket_centavos === null || r.average_ticket_centavos === undefined ? '—' : money(r.average_ticket_centavos)]), [2, 3, 4, 5, 6])
+      : h('p', { class: 'muted' }, 'Sin actividad en estos días.'),
+    top.length ? h('h3', {}, 'Productos más vendidos') : null,
+    top.length ? table(['Producto', 'Piezas', 'Ventas'], top.map((p) => [p.name, p.units, money(p.revenue_centavos)]), [1, 2]) : null);
+  const Chart = window.Chart;
+  const legend = { labels: { boxWidth: 12 } };
+  new Chart(salesCanvas, {
+    type: 'bar',
+    data: {
+      labels: dayList.map(shortDay),
+      datasets: branchNames.map((name, i) => ({
+        label: name, backgroundColor: colors[i % colors.length], stack: 'ventas',
+        data: dayList.map((d) => inPesos(rows.filter((r) => r.day === d && r.branch === name).reduce((s, r) => s + r.revenue_centavos, 0))),
+      })),
+    },
+    options: {
+      maintainAspectRatio: false, animation: false,
+      scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { callback: pesosTick, precision: 0 } } },
+      plugins: { legend, tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${pesosTick(c.parsed.y)}` } } },
+    },
+  });
+  new Chart(mixCanvas, {
+    type: 'doughnut',
+    data: {
+      labels: methods.map(([m]) => METHODS[m] || m),
+      datasets: [{ data: methods.map(([, v]) => v.revenue_centavos), backgroundColor: methods.map((_, i) => colors[i % colors.length]) }],
+    },
+    options: {
+      maintainAspectRatio: false, animation: false,
+      plugins: { legend, tooltip: { callbacks: { label: (c) => `${c.label}: ${money(c.parsed)} (${methods[c.dataIndex][1].orders} venta(s))` } } },
+    },
+  });
+  new Chart(funnelCanvas, {
+    type: 'bar',
+    data: {
+      labels: ['Conversaciones', 'Con pedido', 'Pedidos', 'Pagados'],
+      datasets: [{ label: 'Cantidad', data: [sum.conversations || 0, sum.ordering_conversations || 0, sum.orders || 0, sum.paid_orders || 0], backgroundColor: colors[0] }],
+    },
+    options: { indexAxis: 'y', maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
+  });
+  new Chart(topCanvas, {
+    type: 'bar',
+    data: { labels: top.map((p) => (p.name.length > 24 ? `${p.name.slice(0, 23)}…` : p.name)), datasets: [{ label: 'Ventas', data: top.map((p) => inPesos(p.revenue_centavos)), backgroundColor: colors[1] }] },
+    options: {
+      indexAxis: 'y', maintainAspectRatio: false, animation: false,
+      scales: { x: { beginAtZero: true, ticks: { callback: pesosTick, precision: 0 } } },
+      plugins: { legend: { display: false }, tooltip: { callbacks: { title: (c) => top[c[0].dataIndex].name, label: (c) => `${money(top[c.dataIndex].revenue_centavos)} · ${top[c.dataIndex].units} pieza(s)` } } },
+    },
+  });
+  new Chart(responseCanvas, {
+    type: 'line',
+    data: {
+      labels: dayList.map(shortDay),
+      datasets: branchNames.map((name, i) => ({
+        label: name, borderColor: colors[i % colors.length], backgroundColor: colors[i % colors.length], spanGaps: true,
+        data: dayList.map((d) => { const r = rows.find((x) => x.day === d && x.branch === name); return r ? r.median_first_response_seconds : null; }),
+      })),
+    },
+    options: {
+      maintainAspectRatio: false, animation: false,
+      scales: { y: { beginAtZero: true, ticks: { callback: (v) => (v < 90 ? `${v} s` : `${Number((v / 60).toFixed(1))} min`) } } },
+      plugins: { legend, tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${seconds(c.parsed.y)}` } } },
+    },
+  });
+  if (staff) return;
+  let notes;
+  try { notes = await api('GET', `/v1/reports/notifications?from=${from}&to=${to}`); } catch (_) { return; }
+  const totals = notes.totals || [];
   const cost = (r) => `${r.estimated_cost} ${r.cost_currency}`;
-  body.append(h('h3', {}, 'Notificaciones (últimos 7 días)'),
-    totals.length
-      ? table(['Plantilla', 'Enviadas', 'Entregadas', 'Leídas', 'Clics', 'Conversiones', 'Costo estimado'],
-        totals.map((r) => [r.template, r.sent, pct(r.delivery_rate), pct(r.read_rate), r.clicked, r.converted, cost(r)])
-          .concat([[h('strong', {}, 'Total'), notes.overall.sent, pct(notes.overall.delivery_rate), pct(notes.overall.read_rate),
-            notes.overall.clicked, notes.overall.converted, cost(notes.overall)]]), [1, 2, 3, 4, 5, 6])
-      : h('p', { class: 'muted' }, 'No se enviaron notificaciones en estos días.'));
+  const [notesCard, notesCanvas] = chartBox('Embudo de notificaciones por plantilla', 'Embudo de notificaciones', 260);
+  body.append(h('h3', {}, `Notificaciones (últimos ${days} días)`));
+  if (!totals.length) { body.append(h('p', { class: 'muted' }, 'No se enviaron notificaciones en estos días.')); return; }
+  body.append(notesCard,
+    table(['Plantilla', 'Enviadas', 'Entregadas', 'Leídas', 'Clics', 'Conversiones', 'Costo estimado'],
+      totals.map((r) => [r.template, r.sent, pct(r.delivery_rate), pct(r.read_rate), r.clicked, r.converted, cost(r)])
+        .concat([[h('strong', {}, 'Total'), notes.overall.sent, pct(notes.overall.delivery_rate), pct(notes.overall.read_rate),
+          notes.overall.clicked, notes.overall.converted, cost(notes.overall)]]), [1, 2, 3, 4, 5, 6]));
+  const steps = [['sent', 'Enviadas'], ['delivered', 'Entregadas'], ['read', 'Leídas'], ['clicked', 'Clics'], ['converted', 'Conversiones']];
+  new Chart(notesCanvas, {
+    type: 'bar',
+    data: {
+      labels: totals.map((r) => r.template),
+      datasets: steps.map(([k, label], i) => ({ label, data: totals.map((r) => r[k] || 0), backgroundColor: colors[i % colors.length] })),
+    },
+    options: { maintainAspectRatio: false, animation: false, plugins: { legend }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+  });
+}
+
+/** Chart.js, served by the merchant API itself (no CDN), loaded the first time a report is shown. */
+function loadCharts() {
+  if (window.Chart) return Promise.resolve();
+  if (!S.charts) {
+    S.charts = new Promise((resolve, reject) => {
+      const script = h('script', { src: '/panel/vendor/chart-4.6.2.umd.min.js' });
+      script.addEventListener('load', () => resolve());
+      script.addEventListener('error', () => { S.charts = null; reject(new Error('No se pudieron cargar las gráficas; recarga la página.')); });
+      document.head.append(script);
+    });
+  }
+  return S.charts;
 }
 
 // ---- Plantillas ----

@@ -613,6 +613,7 @@ pub async fn refund_part(
         orders::unrecord_refund(&table, &recorded).await?;
         return Err(e);
     }
+    crate::invoicing::global::note_refund(&table, &recorded, amount).await?;
     // The fiscal part: base and IVA per tax treatment of what was given back.
     let mut treatments = std::collections::HashMap::new();
     for line in &order.lines {

@@ -647,12 +647,16 @@ impl Tally {
 
     fn add_sale(&mut self, sale: &Item) {
         self.paid += 1;
-        if sale.get("refunded").is_some() {
+        // What was paid less every refund; a sale recorded before `paid` was kept has only its
+        // total, which a refund before the global already lowered.
+        let total = match sale.get_n("paid") {
+            Some(paid) => paid - sale.get_n("refunded_amount").unwrap_or(0),
+            None => sale.get_n("total").unwrap_or(0),
+        };
+        if sale.get("refunded").is_some() || total <= 0 {
             self.refunded += 1;
             return;
         }
-        // A partial refund already lowered the sale's total.
-        let total = sale.get_n("total").unwrap_or(0);
         self.revenue += total;
         let method = sale
             .get_s("method")
@@ -908,13 +912,35 @@ mod tests {
         );
         // Recorded before lines were kept: revenue only.
         t.add_sale(&Item::new(&Key::new("S", "ORDER#4")).with("total", 2_000));
+        // Refunded in two parts: counted as refunded, whatever its total says.
+        t.add_sale(
+            &sale(
+                "5",
+                3_000,
+                "card",
+                r#"[{"sku":"B","name":"Gasas","qty":3,"total":3000}]"#,
+            )
+            .with("paid", 3_000)
+            .with("refunded_amount", 3_000),
+        );
+        // Refunded in part: the rest is revenue.
+        t.add_sale(
+            &sale(
+                "6",
+                4_000,
+                "card",
+                r#"[{"sku":"C","name":"Suero","qty":2,"total":4000}]"#,
+            )
+            .with("paid", 4_000)
+            .with("refunded_amount", 1_500),
+        );
         let f = t.figures();
-        assert_eq!(f["paid_orders"], 4);
-        assert_eq!(f["refunded_orders"], 1);
-        assert_eq!(f["revenue_centavos"], 17_001);
-        // 17,001 / 3 = 5,667 centavos (5,667.0 rounded half up).
-        assert_eq!(f["average_ticket_centavos"], 5_667);
-        assert_eq!(t.methods["card"], (1, 10_000));
+        assert_eq!(f["paid_orders"], 6);
+        assert_eq!(f["refunded_orders"], 2);
+        assert_eq!(f["revenue_centavos"], 19_501);
+        // 19,501 / 4 = 4,875.25 centavos → 4,875.
+        assert_eq!(f["average_ticket_centavos"], 4_875);
+        assert_eq!(t.methods["card"], (2, 12_500));
         assert_eq!(t.methods["spei"], (1, 5_001));
         assert_eq!(t.methods["unknown"], (1, 2_000));
         assert_eq!(t.products["A"], ("Paracetamol".to_owned(), 3, 14_001));

@@ -156,6 +156,9 @@ pub async fn record_sale(
                 format!("ORDER#{}", order.id),
             ))
             .with("total", order.total.0)
+            // What was paid, kept as paid: `total` follows the fiscal record (a refund before the
+            // global lowers it), `refunded_amount` adds up every refund for the sales report.
+            .with("paid", order.total.0)
             .with("method", method)
             .with("provider", provider)
             // What sold, for the report's best-selling products.
@@ -264,6 +267,23 @@ pub async fn find_sale(table: &TenantTable, order: &Order) -> Result<Option<Item
             format!("ORDER#{}", order.id),
         ))
         .await?)
+}
+
+/// Adds a refund to what the sales report takes off the order's sale (any refund, whatever its
+/// fiscal path).
+pub async fn note_refund(
+    table: &TenantTable,
+    order: &Order,
+    amount: mostrador_core::money::Centavos,
+) -> Result<(), AppError> {
+    if let Some(sale) = find_sale(table, order).await? {
+        if let Some(key) = sale.key() {
+            table
+                .update(&key, Update::new().add("refunded_amount", amount.0), None)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Marks an order's sale refunded: it leaves the global invoice.

@@ -16,6 +16,13 @@ use crate::platform::Deps;
 const INDEX: &str = include_str!("../../../panel/index.html");
 const SCRIPT: &str = include_str!("../../../panel/app.js");
 const STYLE: &str = include_str!("../../../panel/app.css");
+/// Chart.js (MIT, vendored from npm: `chart.js@4.6.2`, `dist/chart.umd.min.js`, license next to
+/// it): the reports' charts, drawn in the browser from the same report JSON integrators read.
+/// Chosen over hand-drawn bars for axes, stacking, legends and tooltips done well; loaded only by
+/// the reports page. The version is in the path, so it is cached for a year.
+const CHART_JS: &str = include_str!("../../../panel/vendor/chart-4.6.2.umd.min.js");
+/// Where the console loads Chart.js from.
+pub const CHART_JS_PATH: &str = "/panel/vendor/chart-4.6.2.umd.min.js";
 
 /// What the console's pages may load: only this origin (no CDN, no remote font); inline style
 /// attributes for layout; no framing. Images may also come over https: a product's photo lives on
@@ -41,6 +48,17 @@ pub fn routes() -> Router<Deps> {
         .route(
             "/panel/app.css",
             get(|| async { asset(STYLE, "text/css; charset=utf-8") }),
+        )
+        .route(
+            CHART_JS_PATH,
+            get(|| async {
+                let mut response = asset(CHART_JS, "text/javascript; charset=utf-8");
+                response.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=31536000, immutable"),
+                );
+                response
+            }),
         )
 }
 
