@@ -323,6 +323,35 @@ async function main() {
     await panel.getByRole("heading", { name: "Notificaciones (últimos 30 días)" }).waitFor();
     ok("reports: sales per day and branch, payment mix, conversation-to-sale funnel, best sellers and first response as charts; a refunded sale is not revenue; CSV of the period; 30 days");
 
+    // A fintech's notification, its funnel and the person behind the figure.
+    await expectStatus(http(stack.url, "PUT", "/v1/settings/notifications", { key: demo.api_key, body: {
+      privacy_notice_url: "https://farmaciasanjuan.mx/aviso-de-privacidad",
+    } }), 200, "notification settings");
+    await expectStatus(http(stack.url, "POST", "/v1/templates", { key: demo.api_key, body: {
+      name: "movimiento_cuenta", category: "utility",
+      body: [{ name: "monto", type: "currency" }, { name: "comercio", type: "text" }],
+    } }), 201, "template");
+    await expectStatus(http(stack.url, "POST", "/v1/customers/5215598760000/consent", { key: demo.api_key, body: {
+      source: "app", wording: "Acepto recibir avisos de mi cuenta por WhatsApp.", marketing: false,
+    } }), 201, "consent");
+    const sentNote = await expectStatus(http(stack.url, "POST", "/v1/notifications", { key: demo.api_key, body: {
+      to: "5215598760000", template: "movimiento_cuenta", kind: "transaction_alert",
+      parameters: { monto: 125000, comercio: "OXXO Insurgentes" }, campaign: "alertas",
+    } }), 202, "notification");
+    await until("the notification sent", async () => {
+      const r = await http(stack.url, "GET", `/v1/notifications/${sentNote.id}`, { key: demo.api_key });
+      return ["sent", "delivered", "read"].includes(r.json.status);
+    });
+    await panel.goto(`${stack.url}/panel/#/notificaciones`);
+    await panel.getByRole("heading", { name: "Notificaciones" }).waitFor();
+    await panel.getByRole("img", { name: "Embudo de notificaciones" }).waitFor();
+    await panel.getByRole("button", { name: /^1 sent de movimiento_cuenta el .*: ver destinatarios$/ }).click();
+    await panel.getByRole("heading", { name: /^Destinatarios: movimiento_cuenta, .*, enviadas \(1\)$/ }).waitFor();
+    await panel.getByRole("row", { name: /\+525598760000.*alertas.*Enviada/ }).waitFor();
+    await panel.getByLabel("Agrupar por").selectOption("campaign");
+    await panel.getByRole("cell", { name: "alertas" }).first().waitFor();
+    ok("notifications: a transaction alert's funnel per template and per campaign, and the recipient behind the figure");
+
     // Templates: what Meta says about each language; submitting needs the WhatsApp Business Account.
     await expectStatus(http(stack.url, "POST", "/v1/templates", { key: demo.api_key, body: {
       name: "aviso_pedido_listo", category: "utility", body: [{ name: "nombre", type: "text" }],

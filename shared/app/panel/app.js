@@ -126,14 +126,14 @@ function ok(target, text) {
 const NAV = [
   ['#/hoy', 'Hoy'], ['#/pedidos', 'Pedidos'], ['#/conversaciones', 'Conversaciones'],
   ['#/clientes', 'Clientes'], ['#/productos', 'Productos'], ['#/catalogo', 'Inventario'], ['#/promociones', 'Promociones'], ['#/facturas', 'Facturas'], ['#/reportes', 'Reportes'],
-  ['#/plantillas', 'Plantillas'],
+  ['#/notificaciones', 'Notificaciones'], ['#/plantillas', 'Plantillas'],
   ['#/configuracion', 'Configuración'], ['#/cuenta', 'Mi cuenta'],
 ];
 
 function frame(active, ...content) {
   const who = S.user ? `${S.user.name} · ${S.user.role_label}` : '';
   const nav = h('nav', { class: 'main', 'aria-label': 'Secciones' },
-    NAV.filter(([href]) => !['#/configuracion', '#/plantillas'].includes(href) || (S.user && S.user.role !== 'staff'))
+    NAV.filter(([href]) => !['#/configuracion', '#/plantillas', '#/notificaciones'].includes(href) || (S.user && S.user.role !== 'staff'))
       .concat(S.user && S.user.role === 'owner' ? [['#/equipo', 'Equipo']] : [])
       .map(([href, label]) => h('a', {
         href, 'aria-current': active === href ? 'page' : null,
@@ -1422,6 +1422,92 @@ function loadCharts() {
   return S.charts;
 }
 
+// ---- Notificaciones ----
+
+const FUNNEL_STEPS = [['sent', 'Enviadas'], ['delivered', 'Entregadas'], ['read', 'Leídas'], ['replied', 'Respondieron'], ['clicked', 'Clics'], ['converted', 'Conversiones']];
+const NOTE_STATUS = { accepted: 'Aceptada', queued: 'En cola', sent: 'Enviada', delivered: 'Entregada', read: 'Leída', failed: 'Falló', refused: 'Rechazada', scheduled: 'Programada' };
+
+/** Fintechs' notifications: the funnel per template or campaign, and the people behind each figure. */
+async function notificationsPage() {
+  const params = query();
+  const days = ['7', '30', '90'].includes(params.get('dias')) ? Number(params.get('dias')) : 7;
+  const by = params.get('por') === 'campaign' ? 'campaign' : 'template';
+  const to = today();
+  const from = new Date(new Date(`${to}T12:00:00Z`).getTime() - (days - 1) * 86400000).toISOString().slice(0, 10);
+  const go = (d, b) => { location.hash = `#/notificaciones?dias=${d}&por=${b}`; };
+  const filters = h('div', { class: 'row' },
+    h('label', {}, 'Periodo', h('select', { onchange: (e) => go(e.target.value, by) },
+      [7, 30, 90].map((d) => h('option', { value: d, selected: d === days }, `Últimos ${d} días`)))),
+    h('label', {}, 'Agrupar por', h('select', { onchange: (e) => go(days, e.target.value) },
+      h('option', { value: 'template', selected: by === 'template' }, 'Plantilla'),
+      h('option', { value: 'campaign', selected: by === 'campaign' }, 'Campaña'))),
+    h('a', { class: 'button secondary', href: `/v1/reports/notifications?from=${from}&to=${to}&group_by=${by}&format=csv`, download: `notificaciones-${from}-a-${to}.csv` }, 'Descargar CSV'));
+  const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
+  const people = h('div', { id: 'destinatarios' });
+  mount(frame('#/notificaciones', h('h2', {}, 'Notificaciones'), filters, body, people));
+  let report;
+  try { [report] = await Promise.all([api('GET', `/v1/reports/notifications?from=${from}&to=${to}&group_by=${by}`), loadCharts()]); } catch (e) { notice(body, e); return; }
+  const totals = report.totals || [];
+  const rows = report.rows || [];
+  const name = (r) => r[by] || (by === 'campaign' ? '(sin campaña)' : '');
+  if (!totals.length) { put(body, h('p', { class: 'muted' }, 'No se enviaron notificaciones en estos días.')); return; }
+  const pct = (x) => (x === null || x === undefined ? '—' : `${Math.round(x * 100)} %`);
+  const canvas = h('canvas', { role: 'img', 'aria-label': 'Embudo de notificaciones' });
+  const o = report.overall || {};
+  const card = (title, big, sub) => h('div', { class: 'card' }, h('h3', {}, title), h('div', { class: 'big' }, big), sub ? h('div', { class: 'sub' }, sub) : null);
+  /** A figure that opens the recipients behind it (per template and day, as the API lists them). */
+  const figure = (r, metric) => {
+    const n = r[metric] || 0;
+    if (by !== 'template' || !n || !r.day) return String(n);
+    return h('button', { type: 'button', class: 'link', 'aria-label': `${n} ${metric} de ${r.template} el ${r.day}: ver destinatarios`,
+      onclick: () => recipientsBox(people, r.template, r.day, metric) }, String(n));
+  };
+  put(body,
+    h('div', { class: 'cards' },
+      card('Enviadas', o.sent || 0, `${pct(o.delivery_rate)} entregadas · ${pct(o.read_rate)} leídas`),
+      card('Respondieron', o.replied || 0, pct(o.reply_rate)),
+      card('Clics', o.clicked || 0, pct(o.click_rate)),
+      card('Conversiones', o.converted || 0, `${pct(o.conversion_rate)}${o.conversion_value_centavos ? ` · ${money(o.conversion_value_centavos)}` : ''}`),
+      card('Costo estimado', `${o.estimated_cost} ${o.cost_currency}`, 'según las tarifas de Meta para México')),
+    h('div', { class: 'card chart' }, h('h3', {}, by === 'template' ? 'Embudo por plantilla' : 'Embudo por campaña'),
+      h('div', { style: 'position:relative;height:280px' }, canvas)),
+    h('h3', {}, 'Por día'),
+    by === 'template' ? h('p', { class: 'muted' }, 'Toca una cifra para ver quiénes están detrás.') : h('p', { class: 'muted' }, 'Para ver los destinatarios detrás de una cifra, agrupa por plantilla.'),
+    table(['Día', by === 'template' ? 'Plantilla' : 'Campaña', ...FUNNEL_STEPS.map(([, t]) => t), 'Rechazadas', 'Fallidas'],
+      rows.map((r) => [r.day, name(r), ...FUNNEL_STEPS.map(([k]) => figure(r, k)), figure(r, 'refused'), figure(r, 'failed')]), [2, 3, 4, 5, 6, 7, 8, 9]),
+    h('h3', {}, 'En el periodo'),
+    table([by === 'template' ? 'Plantilla' : 'Campaña', 'Enviadas', 'Entregadas', 'Leídas', 'Clics', 'Conversiones', 'Costo estimado'],
+      totals.map((r) => [name(r), r.sent, pct(r.delivery_rate), pct(r.read_rate), r.clicked, r.converted, `${r.estimated_cost} ${r.cost_currency}`]), [1, 2, 3, 4, 5, 6]));
+  const colors = ['#0b6b4f', '#1a56db', '#b45309', '#7e22ce', '#be123c', '#0e7490'];
+  new window.Chart(canvas, {
+    type: 'bar',
+    data: {
+      labels: totals.map(name),
+      datasets: FUNNEL_STEPS.map(([k, label], i) => ({ label, data: totals.map((r) => r[k] || 0), backgroundColor: colors[i % colors.length] })),
+    },
+    options: { maintainAspectRatio: false, animation: false, plugins: { legend: { labels: { boxWidth: 12 } } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+  });
+}
+
+async function recipientsBox(target, template, day, metric) {
+  const label = (FUNNEL_STEPS.find(([k]) => k === metric) || [metric, metric])[1].toLowerCase();
+  const base = `/v1/reports/notifications/recipients?template=${encodeURIComponent(template)}&day=${day}&metric=${metric}`;
+  put(target, h('p', { class: 'loading' }, 'Cargando…'));
+  let page;
+  try { page = await api('GET', `${base}&limit=200`); } catch (e) { notice(target, e); return; }
+  const list = page.recipients || [];
+  put(target,
+    h('h3', { tabindex: '-1' }, `Destinatarios: ${template}, ${day}, ${label} (${list.length}${page.cursor ? '+' : ''})`),
+    h('p', {}, h('a', { href: `${base}&format=csv`, download: `destinatarios-${template}-${day}-${metric}.csv` }, 'Descargar CSV de todos')),
+    list.length
+      ? table(['Número', 'Campaña', 'Estado', 'Error', 'Enviada', 'Leída'], list.map((r) => [
+        phone(r.to), r.campaign || '—', NOTE_STATUS[r.status] || r.status || '', r.error ? (r.error.title || r.error.reason || r.error.code || '') : '',
+        when((r.timeline || {}).sent_at), when((r.timeline || {}).read_at)]))
+      : h('p', { class: 'muted' }, 'Nadie en esta cifra.'));
+  const heading = target.querySelector('h3');
+  if (heading) { heading.focus(); heading.scrollIntoView({ block: 'start' }); }
+}
+
 // ---- Plantillas ----
 
 const META_STATUS = {
@@ -1702,6 +1788,7 @@ async function render() {
       case 'facturas': await invoicesPage(); break;
       case 'reportes': await reportsPage(); break;
       case 'plantillas': await templatesPage(); break;
+      case 'notificaciones': await notificationsPage(); break;
       case 'equipo': await staffPage(); break;
       case 'configuracion': await settingsPage(); break;
       case 'cuenta': accountPage(); break;
