@@ -65,7 +65,15 @@ const orderNumber = (id) => String(id || '').slice(-6).toUpperCase();
 const phone = (wa) => (wa ? `+${wa}` : '');
 
 class ApiError extends Error {
-  constructor(status, message, fields) { super(message); this.status = status; this.fields = fields || []; }
+  constructor(status, message, fields, body) { super(message); this.status = status; this.fields = fields || []; this.body = body; }
+}
+
+/** A dry run's preview: in the answer, or under `preview` when the real call would apply nothing (422). */
+async function preview(path, bytes) {
+  try { return await api('POST', path, bytes, true); } catch (e) {
+    if (e instanceof ApiError && e.status === 422 && e.body && e.body.preview) return e.body.preview;
+    throw e;
+  }
 }
 
 const MESSAGES = {
@@ -96,7 +104,7 @@ async function api(method, path, body, raw, extra) {
     if (response.status === 401 && path !== '/v1/session') {
       S.user = null; S.csrf = null; stopPolling(); render();
     }
-    throw new ApiError(response.status, message, fields);
+    throw new ApiError(response.status, message, fields, data);
   }
   return data;
 }
@@ -845,10 +853,10 @@ function productImportBox() {
     const file = input.files && input.files[0];
     if (!file) { notice(result, 'Elige un archivo CSV o de Excel.'); return; }
     const bytes = await file.arrayBuffer();
-    let preview;
-    try { preview = await api('POST', '/v1/products/import?dry_run=true', bytes, true); } catch (e) { notice(result, e); return; }
-    const problems = preview.rejected || [];
-    const changes = preview.changes || [];
+    let checked;
+    try { checked = await preview('/v1/products/import?dry_run=true', bytes); } catch (e) { notice(result, e); return; }
+    const problems = checked.rejected || [];
+    const changes = checked.changes || [];
     const ACTION = { create: 'Nuevo', update: 'Cambia', same: 'Sin cambios' };
     const apply = async (partial) => {
       try {
@@ -927,11 +935,11 @@ async function productPage(sku) {
   const clave = input('clave_prod_serv', product.clave_prod_serv, { inputmode: 'numeric', pattern: '\\d{8}', maxlength: '8', required: true });
   const described = h('span', { class: 'muted', 'aria-live': 'polite' });
   const image = input('image_url', product.image_url, { type: 'url', placeholder: 'https://…', maxlength: '2000' });
-  const preview = h('img', { alt: 'Vista previa de la imagen', referrerpolicy: 'no-referrer', style: 'max-width:160px;max-height:160px;display:none;border-radius:.4rem' });
+  const photo = h('img', { alt: 'Vista previa de la imagen', referrerpolicy: 'no-referrer', style: 'max-width:160px;max-height:160px;display:none;border-radius:.4rem' });
   const showImage = () => {
     const url = image.value.trim();
-    preview.style.display = url.startsWith('https://') ? 'block' : 'none';
-    if (url.startsWith('https://')) preview.src = url; else preview.removeAttribute('src');
+    photo.style.display = url.startsWith('https://') ? 'block' : 'none';
+    if (url.startsWith('https://')) photo.src = url; else photo.removeAttribute('src');
   };
   image.addEventListener('change', showImage);
   showImage();
@@ -945,7 +953,7 @@ async function productPage(sku) {
     satPicker(clave, described),
     h('label', {}, 'Unidad del SAT', h('select', { name: 'clave_unidad' },
       (units.units || []).map((u) => h('option', { value: u.code, selected: product.clave_unidad === u.code }, `${u.name} (${u.code})`)))),
-    h('label', {}, 'Imagen (dirección https)', image), preview,
+    h('label', {}, 'Imagen (dirección https)', image), photo,
     h('label', {}, 'Categorías (separadas por comas)', input('categories', (product.categories || []).join(', '), { placeholder: 'Analgésicos, Infantil' })),
     h('label', {}, 'Mínimo de inventario (avisa con esta cantidad o menos; 5 si lo dejas vacío)',
       input('min_stock', product.min_stock, { type: 'number', min: '0', step: '1', inputmode: 'numeric' })),
@@ -1030,10 +1038,10 @@ function importBox(branchId) {
     const file = input.files && input.files[0];
     if (!file) { notice(result, 'Elige un archivo CSV o de Excel.'); return; }
     const bytes = await file.arrayBuffer();
-    let preview;
-    try { preview = await api('POST', `${base}?dry_run=true`, bytes, true); } catch (e) { notice(result, e); return; }
-    const problems = preview.rejected || [];
-    const changes = preview.changes || [];
+    let checked;
+    try { checked = await preview(`${base}?dry_run=true`, bytes); } catch (e) { notice(result, e); return; }
+    const problems = checked.rejected || [];
+    const changes = checked.changes || [];
     const apply = async (partial) => {
       try {
         const done = await api('POST', `${base}${partial ? '?partial=true' : ''}`, bytes, true);

@@ -39,16 +39,18 @@ async fn csv_import_reports_every_bad_row_and_applies_nothing(engine: Engine) {
     )
     .await;
     let (_, key, _) = demo_shop(&app).await;
-    // A dry run shows every row's fate and writes nothing.
-    let preview: Value = app
+    // A dry run answers as the import would (422: nothing would apply), shows every row's fate
+    // and writes nothing.
+    let r = app
         .as_merchant(&key, Method::POST, "/v1/products/import?dry_run=true")
         .body(CSV)
         .send()
         .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+        .expect("send");
+    assert_eq!(r.status(), 422);
+    let answer: Value = r.json().await.expect("json");
+    assert_eq!(answer["error"]["code"], "validation_failed", "{answer}");
+    let preview = &answer["preview"];
     assert_eq!(preview["dry_run"], true, "{preview}");
     assert_eq!(
         preview["changes"]

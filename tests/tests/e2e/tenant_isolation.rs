@@ -63,6 +63,52 @@ async fn merchant_a_cannot_read_or_change_merchant_b(engine: Engine) {
         .expect("send");
     assert_eq!(revoke.status(), 404);
 
+    // A issues its own keys: not for B's branch, not from a list, not from a branch-limited key.
+    let issue = |k: &str, body: Value| {
+        app.as_merchant(k, Method::POST, "/v1/api-keys")
+            .json(&body)
+            .send()
+    };
+    let foreign = issue(&a_key, json!({ "branch_id": b_branch }))
+        .await
+        .expect("send");
+    assert_eq!(foreign.status(), 422, "B's branch does not exist for A");
+    let listed = issue(&a_key, json!([])).await.expect("send");
+    assert_eq!(listed.status(), 422, "a list is not the key's options");
+    let issued: Value = issue(&a_key, json!({ "label": "Punto de venta" }))
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let pos_key = issued["api_key"].as_str().expect("the key, shown once");
+    let me: Value = app
+        .as_merchant(pos_key, Method::GET, "/v1/merchant")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["merchant"]["name"], "Farmacia San Juan", "{me}");
+    let a_branch = app.branch(&a_key, "Sur", Some("5550111")).await;
+    let limited: Value = issue(
+        &a_key,
+        json!({ "branch_id": a_branch, "label": "Caja Sur" }),
+    )
+    .await
+    .expect("send")
+    .json()
+    .await
+    .expect("json");
+    let limited_key = limited["api_key"].as_str().expect("key");
+    let escalation = issue(limited_key, json!({})).await.expect("send");
+    assert_eq!(
+        escalation.status(),
+        403,
+        "a branch key cannot mint a whole-merchant key"
+    );
+
     // B's branch and key are intact.
     let b_get: Value = app
         .as_merchant(&b_key, Method::GET, &format!("/v1/branches/{b_branch}"))

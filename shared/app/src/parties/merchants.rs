@@ -293,14 +293,14 @@ pub async fn issue_key(
         if get_branch(&tenant, branch).await?.is_none() {
             return Err(AppError::Validation(vec![FieldError::new(
                 "branch_id",
-                "no such branch",
+                "no existe esa sucursal",
             )]));
         }
     }
     if input.label.as_ref().is_some_and(|l| l.chars().count() > 80) {
         return Err(AppError::Validation(vec![FieldError::new(
             "label",
-            "at most 80 characters",
+            "el nombre de la llave lleva a lo más 80 caracteres",
         )]));
     }
     let key_id = new_id(deps);

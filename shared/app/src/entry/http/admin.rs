@@ -85,18 +85,7 @@ async fn issue_key(
     let id = merchant_id(id)?;
     let input: NewApiKey = match body {
         None => NewApiKey::default(),
-        // An object, not any JSON serde would read into the struct (`[null, null]` is one to serde).
-        Some(Json(v)) if v.is_object() => serde_json::from_value(v).map_err(|e| {
-            AppError::Validation(vec![crate::platform::error::FieldError::new(
-                "body",
-                e.to_string(),
-            )])
-        })?,
-        Some(_) => {
-            return Err(AppError::Validation(vec![
-                crate::platform::error::FieldError::new("body", "expected a JSON object"),
-            ]))
-        }
+        Some(Json(v)) => super::body::object(v, "las opciones de la llave")?,
     };
     Ok((
         StatusCode::CREATED,

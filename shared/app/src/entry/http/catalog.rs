@@ -200,17 +200,20 @@ async fn import_stock_inner(
                 })
             })
             .collect();
-        return Ok((
-            StatusCode::OK,
-            Json(json!({
+        let valid = changes.len();
+        let rejected_rows = json!(rejected);
+        return Ok(dry_run_answer(
+            json!({
                 "dry_run": true,
                 "received": sheet.rows.len(),
-                "valid": changes.len(),
+                "valid": valid,
                 "changes": changes,
                 "rejected": rejected,
-            })),
-        )
-            .into_response());
+            }),
+            rejected_rows,
+            valid,
+            p.partial,
+        ));
     }
     Ok(report(
         catalog::apply_checked(&caller.table, &branch_id, rows, unreadable, true, p.partial)
@@ -252,6 +255,26 @@ fn whole_merchant(caller: &Caller) -> Result<(), AppError> {
         )),
         None => Ok(()),
     }
+}
+
+/// A dry run answers as the same call would without it: 200 when it would apply (every row valid,
+/// or `partial` with some valid row), 422 `validation_failed` with every row's reasons when it
+/// would apply nothing; the preview (what each valid row would change) comes in both, under
+/// `preview` in the 422.
+fn dry_run_answer(preview: Value, rejected: Value, valid: usize, partial: bool) -> Response {
+    let problems = rejected.as_array().is_some_and(|r| !r.is_empty());
+    if !problems || (partial && valid > 0) {
+        return (StatusCode::OK, Json(preview)).into_response();
+    }
+    let body = json!({
+        "error": {
+            "code": "validation_failed",
+            "message": "algunas filas tienen problemas; no se aplicaría nada",
+            "rows": rejected,
+        },
+        "preview": preview,
+    });
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
 }
 
 /// 200 with the report when something applied (or nothing was wrong); 422 with every row's reasons
@@ -329,7 +352,8 @@ async fn products_answer(
 ) -> Result<Response, AppError> {
     if p.dry_run {
         let preview = catalog::preview_products(&caller.table, rows).await?;
-        return Ok((StatusCode::OK, Json(json!(preview))).into_response());
+        let (rejected, valid) = (json!(preview.rejected), preview.valid);
+        return Ok(dry_run_answer(json!(preview), rejected, valid, p.partial));
     }
     Ok(report(
         catalog::upsert_products(&caller.table, rows, p.partial).await?,

@@ -38,26 +38,7 @@ async fn get_settings(Merchant(caller): Merchant) -> Result<Json<ChatSettings>, 
 /// Reads a settings document strictly: an object whose every field is known (a misspelled key or
 /// a list instead of an object is a 422 naming it, never a silent reset to defaults).
 fn strict_settings(body: &serde_json::Value) -> Result<ChatSettings, AppError> {
-    if !body.is_object() {
-        return Err(AppError::Validation(vec![FieldError::new(
-            "body",
-            "se esperaba un objeto JSON con los ajustes del chat",
-        )]));
-    }
-    let mut unknown = Vec::new();
-    let settings: ChatSettings = serde_ignored::deserialize(body, |path| {
-        unknown.push(path.to_string());
-    })
-    .map_err(|e| AppError::Validation(vec![FieldError::new("body", e.to_string())]))?;
-    if !unknown.is_empty() {
-        return Err(AppError::Validation(
-            unknown
-                .into_iter()
-                .map(|field| FieldError::new(field, "campo desconocido"))
-                .collect(),
-        ));
-    }
-    Ok(settings)
+    super::body::strict_object(body, "los ajustes del chat")
 }
 
 async fn put_settings(
@@ -439,8 +420,9 @@ async fn add_note(
     if !visible(&caller, &caller.scope().await?, &wa).await? {
         return Err(AppError::NotFound("conversation".into()));
     }
+    // The limit counts the note as sent (spaces included), as the API document states it.
     let text = note.text.trim();
-    if text.is_empty() || text.chars().count() > 2_000 {
+    if text.is_empty() || note.text.chars().count() > 2_000 {
         return Err(AppError::Validation(vec![FieldError::new(
             "text",
             "la nota debe tener de 1 a 2000 caracteres",

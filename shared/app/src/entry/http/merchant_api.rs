@@ -25,7 +25,7 @@ pub fn routes() -> Router<Deps> {
             "/v1/branches/{branch_id}",
             get(get_branch).put(update_branch),
         )
-        .route("/v1/api-keys", get(list_keys))
+        .route("/v1/api-keys", get(list_keys).post(issue_key))
         .route("/v1/api-keys/{key_id}", delete(revoke_key))
 }
 
@@ -86,6 +86,24 @@ async fn list_keys(Merchant(caller): Merchant) -> Result<Json<Value>, AppError> 
     Ok(Json(
         json!({ "api_keys": merchants::list_keys(&caller.table).await? }),
     ))
+}
+
+/// `POST /v1/api-keys`: a new key for the merchant's own systems (the POS, the fintech's backend),
+/// issued by the owner (or a full-merchant key); `branch_id` limits it to one branch. The key is
+/// shown only in this answer.
+async fn issue_key(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+    body: Option<Json<Value>>,
+) -> Result<(axum::http::StatusCode, Json<merchants::IssuedKey>), AppError> {
+    caller.check_owner()?;
+    let input: merchants::NewApiKey = match body {
+        None => merchants::NewApiKey::default(),
+        Some(Json(v)) => super::body::object(v, "las opciones de la llave")?,
+    };
+    let issued = merchants::issue_key(&deps, &caller.merchant, input).await?;
+    tracing::info!(merchant = %caller.merchant, key_id = %issued.info.key_id, actor = %caller.actor, "api key issued by the merchant");
+    Ok((axum::http::StatusCode::CREATED, Json(issued)))
 }
 
 async fn revoke_key(

@@ -323,15 +323,7 @@ async fn put_settings(
     Json(body): Json<Value>,
 ) -> Result<Json<PrivacySettings>, AppError> {
     caller.check_owner()?;
-    // An object, not any JSON serde would read into the struct (`[]` is a struct to serde).
-    if !body.is_object() {
-        return Err(AppError::Validation(vec![FieldError::new(
-            "body",
-            "se esperaba un objeto JSON con los ajustes de privacidad",
-        )]));
-    }
-    let settings: PrivacySettings = serde_json::from_value(body)
-        .map_err(|e| AppError::Validation(vec![FieldError::new("body", e.to_string())]))?;
+    let settings: PrivacySettings = super::body::object(body, "los ajustes de privacidad")?;
     privacy::save_settings(&caller.table, &settings).await?;
     Ok(Json(settings))
 }
