@@ -600,7 +600,7 @@ async fn paid_orders_are_invoiced_and_the_rest_goes_global(engine: Engine) {
         .iter()
         .map(|l| (l.sku.as_str(), i64::from(l.qty), l.amounts.total.0))
         .collect();
-    expected.sort_by(|a, b| b.2.cmp(&a.2));
+    expected.sort_by_key(|l| std::cmp::Reverse(l.2));
     assert_eq!(top, expected);
     app.stop().await;
 }
