@@ -15,7 +15,7 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {
-  CHROMIUM, CHROMIUM_ARGS, OUT, expectStatus, http, inboundDrained, sleep, startStack, until,
+  CHROMIUM, CHROMIUM_ARGS, HERE, OUT, expectStatus, http, inboundDrained, sleep, startStack, until,
 } from "./lib.mjs";
 
 const CENTRO = "100000000000001";
@@ -455,6 +455,46 @@ async function main() {
     const notes = await expectStatus(http(stack.url, "GET", `/v1/conversations/${CUSTOMER}/notes`, { key: demo.api_key }), 200, "notes");
     assert.equal(notes.notes.length, 1);
     ok("the owner changed Centro's hours, added a FAQ and quick replies in Configuración; the assistant answers with them, staff reply with one tap and keep an internal note");
+
+    // The owner's own settings: an API key made and revoked, the events endpoint with its secret shown
+    // once, a payment provider, the issuer's serie and the CSD uploaded from its files.
+    await panel.goto(`${stack.url}/panel/#/configuracion`);
+    await panel.getByRole("heading", { name: "Cuenta y conexiones" }).waitFor();
+    await panel.getByLabel("Nombre de la llave").fill("Punto de venta Centro");
+    await panel.locator("select[name=branch_id]").selectOption({ label: "Centro" });
+    await panel.getByRole("button", { name: "Crear llave" }).click();
+    const posKey = (await panel.locator("code.secret").first().textContent()).trim();
+    const merchantSeen = await expectStatus(http(stack.url, "GET", `/v1/branches/${centro.id}/stock`, { key: posKey }), 200, "the new key works");
+    assert.equal(merchantSeen.branch_id, centro.id);
+    panel.once("dialog", (d) => d.accept());
+    await panel.getByRole("row", { name: /Punto de venta Centro/ }).getByRole("button", { name: "Revocar" }).click();
+    await panel.getByRole("row", { name: /Punto de venta Centro/ }).getByText("Revocada").waitFor();
+    await expectStatus(http(stack.url, "GET", "/v1/merchant", { key: posKey }), 401, "a revoked key");
+    await panel.getByLabel(/^Dirección que recibe los eventos/).fill("https://eventos.farmaciasanjuan.mx/mostrador");
+    await panel.getByRole("button", { name: "Guardar dirección" }).click();
+    await panel.getByText("Copia el secreto ahora").waitFor();
+    assert.match(await panel.locator("code.secret").last().textContent(), /^whsec_[0-9a-f]{40,}$/);
+    await panel.locator("select[name=provider]").selectOption("stripe");
+    await panel.getByLabel("Llave secreta (sk_live_…)").fill("sk_test_consola");
+    await panel.getByLabel("Secreto del webhook (whsec_…)").fill("whsec_consola");
+    await panel.getByRole("button", { name: "Guardar proveedor de pagos" }).click();
+    await panel.getByText("/webhooks/payments/stripe?m=").waitFor();
+    const payments = await expectStatus(http(stack.url, "GET", "/v1/settings/payments", { key: demo.api_key }), 200, "payments");
+    assert.deepEqual([payments.provider, payments.configured], ["stripe", true]);
+    await expectStatus(http(stack.url, "PUT", "/v1/settings/payments", { key: demo.api_key, body: { provider: "sandbox" } }), 200, "back to sandbox");
+    await panel.getByLabel("Serie de tus facturas").fill("FSJ");
+    await panel.getByRole("button", { name: "Guardar datos fiscales" }).click();
+    await panel.getByText("Datos fiscales guardados.").waitFor();
+    const fixtures = path.join(HERE, "..", "..", "shared", "cfdi", "tests", "fixtures", "csd");
+    await panel.getByLabel("Archivo .cer").setInputFiles(path.join(fixtures, "EKU9003173C9.cer"));
+    await panel.getByLabel("Archivo .key").setInputFiles(path.join(fixtures, "EKU9003173C9.key"));
+    await panel.getByLabel("Contraseña de la llave privada").fill("12345678a");
+    await panel.getByRole("button", { name: "Cargar CSD" }).click();
+    await panel.getByText(/CSD cargado: certificado 30001000000500003416/).waitFor();
+    const issuer = await expectStatus(http(stack.url, "GET", "/v1/settings/invoicing", { key: demo.api_key }), 200, "issuer");
+    assert.equal(issuer.issuer.serie, "FSJ");
+    await panel.screenshot({ path: path.join(OUT, "panel-settings.png"), fullPage: true });
+    ok("the owner's settings: an API key for Centro made, used and revoked; the events endpoint's secret shown once; Stripe set; the serie and the CSD uploaded from its files");
 
     // Outside the 24-hour window (a customer who never wrote): only a template, with its values.
     await expectStatus(http(stack.url, "POST", "/v1/templates", { key: demo.api_key, body: {

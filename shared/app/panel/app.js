@@ -1668,6 +1668,7 @@ function branchForm(branch) {
   const field = (label, name, value, attrs) => h('label', {}, label, h('input', { name, value: value || '', ...(attrs || {}) }));
   const form = h('form', { class: 'stack card', style: 'max-width:620px;margin-bottom:1rem' },
     h('h3', {}, `Sucursal ${branch.name}`),
+    field('Número de WhatsApp de la sucursal (phone_number_id de Meta)', 'phone_number_id', branch.phone_number_id, { inputmode: 'numeric', maxlength: '32' }),
     field('Dirección', 'address', branch.address, { maxlength: '300' }),
     field('Horario', 'hours', branch.hours, { maxlength: '200', placeholder: 'Lun a sáb 8:00–22:00, dom 9:00–15:00' }),
     h('label', { style: 'display:flex;gap:.5rem;align-items:center;font-weight:600' },
@@ -1693,7 +1694,7 @@ function branchForm(branch) {
     }
     try {
       const saved = await api('PUT', `/v1/branches/${encodeURIComponent(branch.id)}`, {
-        name: branch.name, phone_number_id: branch.phone_number_id, postal_code: branch.postal_code,
+        name: branch.name, phone_number_id: String(v.get('phone_number_id') || '').trim() || null, postal_code: branch.postal_code,
         timezone: branch.timezone, address: String(v.get('address') || '').trim(), hours: String(v.get('hours') || '').trim(), delivery,
       });
       S.branches = S.branches.map((b) => (b.id === saved.id ? saved : b));
@@ -1745,6 +1746,235 @@ function chatForm(settings) {
   return form;
 }
 
+// ---- Configuración: what only the owner sets (payments, invoicing, WhatsApp, events, API keys) ----
+
+const PROVIDERS = {
+  sandbox: { name: 'Simulado (pruebas, sin dinero real)', fields: [] },
+  stripe: { name: 'Stripe', fields: [['secret_key', 'Llave secreta (sk_live_…)', true], ['webhook_secret', 'Secreto del webhook (whsec_…)', true]] },
+  mercadopago: { name: 'Mercado Pago', fields: [['access_token', 'Access token (APP_USR-…)', true], ['webhook_secret', 'Clave secreta del webhook', true]] },
+  conekta: { name: 'Conekta', fields: [['private_key', 'Llave privada (key_…)', true], ['webhook_public_key', 'Llave pública del webhook (PEM)', false, 'textarea'],
+    ['customer.name', 'Nombre para los recibos', false], ['customer.email', 'Correo para los recibos', false], ['customer.phone', 'Teléfono para los recibos', false]] },
+  openpay: { name: 'Openpay', fields: [['merchant_id', 'ID de comercio', false], ['private_key', 'Llave privada (sk_…)', true], ['webhook_user', 'Usuario del webhook', false],
+    ['webhook_password', 'Contraseña del webhook (12 caracteres o más)', true], ['customer.name', 'Nombre del cliente genérico', false], ['redirect_url', 'Regreso tras pagar con tarjeta (https)', false]] },
+};
+const METHOD_NAMES = [['card', 'Tarjeta'], ['cash', 'Efectivo (OXXO)'], ['spei', 'SPEI'], ['codi', 'CoDi']];
+
+function section(title, intro, ...content) {
+  return h('section', { class: 'card stack', style: 'max-width:720px;margin-bottom:1rem' }, h('h3', {}, title), intro ? h('p', { class: 'muted' }, intro) : null, ...content);
+}
+
+function paymentsForm(current) {
+  const status = h('div', { role: 'status' });
+  const fields = h('div', { class: 'stack' });
+  const provider = h('select', { name: 'provider' }, Object.entries(PROVIDERS).map(([v, p]) => h('option', { value: v, selected: current.provider === v }, p.name)));
+  const methods = h('fieldset', { class: 'row' }, h('legend', {}, 'Formas de pago que se ofrecen (vacío: las del proveedor)'),
+    METHOD_NAMES.map(([v, t]) => h('label', { style: 'display:flex;gap:.4rem;align-items:center;font-weight:400' }, h('input', { type: 'checkbox', name: 'methods', value: v, style: 'width:auto' }), t)));
+  const draw = () => {
+    put(fields, PROVIDERS[provider.value].fields.map(([name, label, secret, kind]) => h('label', {}, label,
+      kind === 'textarea' ? h('textarea', { name, rows: '3' }) : h('input', { name, type: secret ? 'password' : 'text', autocomplete: 'off', required: !name.startsWith('customer.') && name !== 'redirect_url' }))));
+  };
+  provider.addEventListener('change', draw);
+  draw();
+  const form = h('form', { class: 'stack' },
+    h('p', {}, current.configured ? `Hoy cobras con ${(PROVIDERS[current.provider] || { name: current.provider }).name}.` : 'Aún no hay un proveedor de pagos configurado.'),
+    h('label', {}, 'Proveedor', provider), fields, methods,
+    h('button', { type: 'submit' }, 'Guardar proveedor de pagos'), status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const v = new FormData(form);
+    const body = { provider: provider.value };
+    for (const [name] of PROVIDERS[provider.value].fields) {
+      const value = String(v.get(name) || '').trim();
+      if (!value) continue;
+      if (name.startsWith('customer.')) { body.customer = body.customer || {}; body.customer[name.slice(9)] = value; } else body[name] = value;
+    }
+    const chosen = v.getAll('methods');
+    if (chosen.length) body.methods = chosen;
+    try {
+      const saved = await api('PUT', '/v1/settings/payments', body);
+      put(status, h('div', { class: 'msg ok' }, h('p', {}, 'Proveedor guardado; las credenciales se guardan cifradas y no se vuelven a mostrar.'),
+        h('p', {}, 'Registra esta dirección como webhook en tu proveedor: ', h('code', {}, saved.callback_url))));
+      form.querySelectorAll('input[type=password]').forEach((i) => { i.value = ''; });
+    } catch (err) { notice(status, err); }
+  });
+  return section('Pagos', 'El proveedor con el que tus clientes pagan (tarjeta, OXXO, SPEI, CoDi).', form);
+}
+
+/** A file as base64, for the CSD's .cer and .key. */
+async function base64Of(file) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+function invoicingForm(current) {
+  const issuer = current.issuer || {};
+  const status = h('div', { role: 'status' });
+  const input = (label, name, value, attrs) => h('label', {}, label, h('input', { name, value: value || '', ...(attrs || {}) }));
+  const pacFields = h('div', { class: 'stack' });
+  const pac = h('select', { name: 'pac' },
+    h('option', { value: '' }, `Sin cambio (hoy: ${issuer.pac || 'sandbox'})`), h('option', { value: 'sandbox' }, 'Simulado (pruebas, sin timbrar ante el SAT)'),
+    h('option', { value: 'finkok' }, 'Finkok'), h('option', { value: 'sw' }, 'SW Sapien'));
+  const drawPac = () => {
+    const kind = pac.value;
+    put(pacFields,
+      kind === 'finkok' ? [input('Usuario de Finkok', 'pac_user', '', { autocomplete: 'off', required: true }), input('Contraseña de Finkok', 'pac_password', '', { type: 'password', autocomplete: 'off', required: true }),
+        h('label', { style: 'display:flex;gap:.4rem;align-items:center;font-weight:400' }, h('input', { type: 'checkbox', name: 'pac_test', style: 'width:auto' }), 'Ambiente de pruebas (demo)')] : null,
+      kind === 'sw' ? [input('Usuario de SW', 'pac_user', '', { autocomplete: 'off', required: true }), input('Contraseña de SW', 'pac_password', '', { type: 'password', autocomplete: 'off', required: true }),
+        h('label', { style: 'display:flex;gap:.4rem;align-items:center;font-weight:400' }, h('input', { type: 'checkbox', name: 'pac_test', style: 'width:auto' }), 'Ambiente de pruebas')] : null);
+  };
+  pac.addEventListener('change', drawPac);
+  const form = h('form', { class: 'stack' },
+    input('RFC del emisor', 'rfc', issuer.rfc, { required: true, autocomplete: 'off', style: 'text-transform:uppercase' }),
+    input('Nombre o razón social (sin "S.A. de C.V.")', 'nombre', issuer.nombre, { required: true, maxlength: '254' }),
+    h('label', {}, 'Régimen fiscal', h('select', { name: 'regimen_fiscal' }, REGIMENES.map(([v, t]) => h('option', { value: v, selected: issuer.regimen_fiscal === v }, `${v} · ${t}`)))),
+    input('Serie de tus facturas', 'serie', issuer.serie || 'A', { maxlength: '25' }),
+    h('label', {}, 'Factura global de las ventas sin factura', h('select', { name: 'periodicidad' },
+      [['01', 'Diaria'], ['02', 'Semanal'], ['03', 'Quincenal'], ['04', 'Mensual']].map(([v, t]) => h('option', { value: v, selected: (issuer.periodicidad || '01') === v }, t)))),
+    h('label', {}, 'Proveedor de timbrado (PAC)', pac), pacFields,
+    h('button', { type: 'submit' }, 'Guardar datos fiscales'), status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const v = new FormData(form);
+    const body = {};
+    for (const k of ['rfc', 'nombre', 'regimen_fiscal', 'serie', 'periodicidad']) body[k] = String(v.get(k) || '').trim();
+    body.rfc = body.rfc.toUpperCase();
+    if (pac.value === 'sandbox') body.pac = { provider: 'sandbox' };
+    if (pac.value === 'finkok') body.pac = { provider: 'finkok', username: String(v.get('pac_user') || ''), password: String(v.get('pac_password') || ''), demo: !!v.get('pac_test') };
+    if (pac.value === 'sw') body.pac = { provider: 'sw', user: String(v.get('pac_user') || ''), password: String(v.get('pac_password') || ''), test: !!v.get('pac_test') };
+    try {
+      await api('PUT', '/v1/settings/invoicing', body);
+      ok(status, 'Datos fiscales guardados.');
+      pac.value = ''; drawPac();
+    } catch (err) { notice(status, err); }
+  });
+  // The CSD: the .cer, the .key and its password; checked (RFC, validity, key) and kept sealed.
+  const csdStatus = h('div', { role: 'status' });
+  const cer = h('input', { type: 'file', name: 'cer', accept: '.cer' });
+  const key = h('input', { type: 'file', name: 'key', accept: '.key' });
+  const csd = issuer.csd;
+  const csdForm = h('form', { class: 'stack' },
+    h('h4', {}, 'Certificado de sello digital (CSD)'),
+    h('p', { class: 'muted' }, csd ? `Cargado: certificado ${csd.no_certificado}, vigente hasta ${when(csd.valid_to)}.` : 'Aún no hay CSD: sin él no se timbran facturas.'),
+    h('label', {}, 'Archivo .cer', cer), h('label', {}, 'Archivo .key', key),
+    h('label', {}, 'Contraseña de la llave privada', h('input', { type: 'password', name: 'password', autocomplete: 'off', required: true })),
+    h('button', { type: 'submit', class: 'secondary' }, 'Cargar CSD'), csdStatus);
+  csdForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!cer.files[0] || !key.files[0]) { notice(csdStatus, 'Elige el archivo .cer y el .key de tu CSD (no los de la e.firma).'); return; }
+    try {
+      const saved = await api('PUT', '/v1/settings/invoicing/csd', {
+        certificate: await base64Of(cer.files[0]), private_key: await base64Of(key.files[0]), password: String(new FormData(csdForm).get('password') || ''),
+      });
+      const c = (saved.issuer || {}).csd || {};
+      ok(csdStatus, `CSD cargado: certificado ${c.no_certificado}, vigente hasta ${when(c.valid_to)}.`);
+      csdForm.reset();
+    } catch (err) { notice(csdStatus, err); }
+  });
+  return section('Facturación', 'Tus datos como emisor, tal como están ante el SAT, y el proveedor que timbra tus facturas.', form, csdForm);
+}
+
+function whatsappForm(current) {
+  const status = h('div', { role: 'status' });
+  const num = (label, name, value, min, max) => h('label', {}, label, h('input', { name, type: 'number', min, max, step: '1', value: value === null || value === undefined ? '' : value }));
+  const form = h('form', { class: 'stack' },
+    h('p', {}, current.has_token ? 'Conectado a la API de WhatsApp Cloud (el token está guardado cifrado).' : 'Sin token: los mensajes se simulan (modo de pruebas).'),
+    h('label', {}, current.has_token ? 'Token de acceso nuevo (déjalo vacío para conservar el actual)' : 'Token de acceso de la API de WhatsApp Cloud',
+      h('input', { name: 'access_token', type: 'password', autocomplete: 'off' })),
+    h('label', {}, 'ID de la cuenta de WhatsApp Business', h('input', { name: 'business_account_id', value: current.business_account_id || '', inputmode: 'numeric' })),
+    h('label', {}, 'ID del catálogo de Meta (opcional)', h('input', { name: 'catalog_id', value: current.catalog_id || '', inputmode: 'numeric' })),
+    num('Avisos de marketing por cliente al día', 'daily_cap', current.daily_cap, '0', '100'),
+    num('Sin marketing desde las (hora)', 'quiet_hours_start', current.quiet_hours_start, '0', '23'),
+    num('hasta las (hora)', 'quiet_hours_end', current.quiet_hours_end, '0', '23'),
+    current.has_token ? h('label', { style: 'display:flex;gap:.4rem;align-items:center;font-weight:400' }, h('input', { type: 'checkbox', name: 'remove_access_token', style: 'width:auto' }), 'Quitar el token (volver a modo de pruebas)') : null,
+    h('p', { class: 'muted' }, 'El número de WhatsApp de cada sucursal (phone_number_id) se pone en su ficha, arriba.'),
+    h('button', { type: 'submit' }, 'Guardar WhatsApp'), status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const v = new FormData(form);
+    const text = (k) => String(v.get(k) || '').trim();
+    const int = (k) => (text(k) === '' ? null : Number(text(k)));
+    const body = {
+      business_account_id: text('business_account_id') || null, catalog_id: text('catalog_id') || null,
+      daily_cap: int('daily_cap'), quiet_hours_start: int('quiet_hours_start'), quiet_hours_end: int('quiet_hours_end'),
+    };
+    if (text('access_token')) body.access_token = text('access_token');
+    if (v.get('remove_access_token')) body.remove_access_token = true;
+    try {
+      const saved = await api('PUT', '/v1/settings/whatsapp', body);
+      ok(status, saved.has_token ? 'Guardado. WhatsApp conectado.' : 'Guardado. Sin token: los mensajes se simulan.');
+      form.querySelector('input[name=access_token]').value = '';
+    } catch (err) { notice(status, err); }
+  });
+  return section('WhatsApp', 'La conexión con la API de WhatsApp Cloud de Meta y los límites de los avisos.', form);
+}
+
+function webhookForm(current) {
+  const status = h('div', { role: 'status' });
+  const url = h('input', { name: 'url', type: 'url', value: current.url || '', placeholder: 'https://mi-sistema.mx/eventos', required: true });
+  const form = h('form', { class: 'stack' },
+    h('label', {}, 'Dirección que recibe los eventos (pedidos pagados, respuestas, documentos)', url),
+    h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Guardar dirección'),
+      current.configured ? h('button', { type: 'button', class: 'secondary', onclick: async () => {
+        try { await api('DELETE', '/v1/settings/webhook'); ok(status, 'Ya no se envían eventos.'); url.value = ''; } catch (err) { notice(status, err); }
+      } }, 'Dejar de enviar eventos') : null),
+    status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      const saved = await api('PUT', '/v1/settings/webhook', { url: url.value.trim() });
+      put(status, h('div', { class: 'msg ok' }, h('p', {}, 'Guardado. Copia el secreto ahora: no se vuelve a mostrar.'),
+        h('p', {}, 'Secreto: ', h('code', { class: 'secret' }, saved.secret)),
+        h('p', { class: 'muted' }, `Cada evento llega firmado en ${saved.signature_header}.`)));
+    } catch (err) { notice(status, err); }
+  });
+  return section('Eventos para tu sistema (webhook)', 'mostrador avisa a tu sistema de cada pedido pagado y cada respuesta, firmado con un secreto.', form);
+}
+
+function apiKeysBox(list) {
+  const status = h('div', { role: 'status' });
+  const rows = h('div');
+  const draw = (keys) => put(rows, keys.length ? table(['Nombre', 'Empieza con', 'Sucursal', 'Creada', ''], keys.map((k) => [
+    k.label || '—', h('code', {}, k.prefix), k.branch_id ? (branchOf(k.branch_id) || {}).name || k.branch_id : 'Todas', when(k.created_at),
+    k.revoked ? h('span', { class: 'pill cancelled' }, 'Revocada') : h('button', { type: 'button', class: 'secondary', onclick: async () => {
+      if (!confirm(`¿Revocar la llave ${k.label || k.prefix}? Lo que la use deja de funcionar al momento.`)) return;
+      try { await api('DELETE', `/v1/api-keys/${encodeURIComponent(k.key_id)}`); await refresh(); ok(status, 'Llave revocada.'); } catch (err) { notice(status, err); }
+    } }, 'Revocar'),
+  ])) : h('p', { class: 'muted' }, 'No hay llaves.'));
+  const refresh = async () => draw((await api('GET', '/v1/api-keys')).api_keys || []);
+  draw(list);
+  const form = h('form', { class: 'row' },
+    h('label', {}, 'Nombre de la llave', h('input', { name: 'label', maxlength: '80', placeholder: 'Punto de venta', required: true })),
+    h('label', {}, 'Sucursal', h('select', { name: 'branch_id' }, h('option', { value: '' }, 'Todas'), S.branches.map((b) => h('option', { value: b.id }, b.name)))),
+    h('button', { type: 'submit' }, 'Crear llave'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const v = new FormData(form);
+    try {
+      const issued = await api('POST', '/v1/api-keys', { label: String(v.get('label') || '').trim(), branch_id: v.get('branch_id') || null });
+      put(status, h('div', { class: 'msg ok' }, h('p', {}, 'Copia la llave ahora: no se vuelve a mostrar.'), h('p', {}, h('code', { class: 'secret' }, issued.api_key))));
+      form.reset();
+      await refresh();
+    } catch (err) { notice(status, err); }
+  });
+  return section('Llaves de API', 'Para conectar tu punto de venta u otro sistema con la API de mostrador. Una llave de sucursal solo ve y cambia esa sucursal.', rows, form, status);
+}
+
+/** The owner's settings, each loaded on its own so one failing does not hide the others. */
+async function ownerSettings() {
+  const load = async (path) => { try { return await api('GET', path); } catch (e) { return { failed: e }; } };
+  const [payments, invoicing, whatsapp, webhook, keys] = await Promise.all(
+    ['/v1/settings/payments', '/v1/settings/invoicing', '/v1/settings/whatsapp', '/v1/settings/webhook', '/v1/api-keys'].map(load));
+  const box = (data, make) => (data.failed ? h('p', { class: 'msg error', role: 'alert' }, data.failed.message) : make(data));
+  return [
+    h('h2', {}, 'Cuenta y conexiones'),
+    h('p', { class: 'muted' }, 'Solo la dueña o el dueño de la cuenta ve y cambia esto.'),
+    box(payments, paymentsForm), box(invoicing, invoicingForm), box(whatsapp, whatsappForm), box(webhook, webhookForm),
+    box(keys, (k) => apiKeysBox(k.api_keys || [])),
+  ];
+}
+
 async function settingsPage() {
   const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
   mount(frame('#/configuracion', h('h2', {}, 'Configuración'), body));
@@ -1755,6 +1985,7 @@ async function settingsPage() {
     ...S.branches.map(branchForm),
     h('h2', {}, 'Asistente'),
     chatForm(chat));
+  if (S.user.role === 'owner') body.append(...await ownerSettings());
 }
 
 // ---- invitations ----

@@ -96,7 +96,8 @@ pub struct Caller {
 
 impl Caller {
     /// Refuses what only the owner (or a full-merchant API key) may do: staff, API keys, payment,
-    /// invoicing and webhook settings.
+    /// invoicing, WhatsApp and webhook settings — whose account the money goes to, who seals the
+    /// invoices, who speaks for the numbers.
     pub fn check_owner(&self) -> Result<(), AppError> {
         use mostrador_core::accounts::Role;
         match (self.role, &self.branch) {
@@ -673,7 +674,42 @@ pub async fn update_branch(
 
 #[cfg(test)]
 mod tests {
-    use super::Scope;
+    use super::{Caller, Scope};
+    use crate::platform::tenant::{MerchantId, TenantTable};
+    use mostrador_core::accounts::Role;
+
+    fn caller(role: Option<Role>, branch: Option<&str>) -> Caller {
+        let clock = std::sync::Arc::new(mostrador_core::FixedClock::at(chrono::Utc::now()));
+        let db = mostrador_store::sqlite::Database::in_memory().expect("db");
+        let merchant = MerchantId::try_from("M1".to_owned()).expect("id");
+        Caller {
+            table: TenantTable::new(
+                std::sync::Arc::new(mostrador_store::sqlite::SqliteTable::new(db, clock)),
+                &merchant,
+            ),
+            merchant,
+            key_id: "K1".into(),
+            branch: branch.map(str::to_owned),
+            role,
+            actor: "prueba".into(),
+        }
+    }
+
+    #[test]
+    fn only_the_owner_or_a_whole_merchant_key_holds_the_owners_settings() {
+        assert!(caller(Some(Role::Owner), None).check_owner().is_ok());
+        assert!(
+            caller(None, None).check_owner().is_ok(),
+            "a full-merchant API key"
+        );
+        // A manager runs every branch's day, but not payments, invoicing, WhatsApp, webhooks, keys.
+        assert!(caller(Some(Role::Manager), None).check_owner().is_err());
+        assert!(caller(Some(Role::Staff), Some("B1")).check_owner().is_err());
+        assert!(
+            caller(None, Some("B1")).check_owner().is_err(),
+            "a branch key"
+        );
+    }
 
     #[test]
     fn a_branch_scope_sees_its_number_or_its_branch_and_nothing_unknown() {

@@ -82,7 +82,7 @@ pub fn check_callable(url: &Url, reach: Reach) -> Result<(), String> {
     match url.scheme() {
         "https" => {}
         "http" if loopback && reach == Reach::PublicAndLoopback => {}
-        _ => return Err("must be an https:// URL on a public host".into()),
+        _ => return Err("debe ser una dirección https:// de un servidor público".into()),
     }
     check_host(url, reach)
 }
@@ -98,7 +98,7 @@ pub async fn check_resolution(url: &Url, reach: Reach) -> Result<(), String> {
         for addr in addrs {
             if !reach.allows(addr.ip()) {
                 return Err(format!(
-                    "{host} resolves to {}, which is not a public address",
+                    "{host} apunta a {}, que no es una dirección pública",
                     addr.ip()
                 ));
             }
@@ -125,11 +125,13 @@ fn is_localhost_name(url: &Url) -> bool {
 fn check_host(url: &Url, reach: Reach) -> Result<(), String> {
     match host_ip(url) {
         Some(ip) if reach.allows(ip) => Ok(()),
-        Some(ip) => Err(format!("{ip} is not a public address")),
+        Some(ip) => Err(format!("{ip} no es una dirección pública")),
         None if is_localhost_name(url) && reach != Reach::PublicAndLoopback => {
-            Err("localhost is not a public host".into())
+            Err("localhost no es un servidor público".into())
         }
-        None if url.host_str().is_none_or(str::is_empty) => Err("a URL with a host".into()),
+        None if url.host_str().is_none_or(str::is_empty) => {
+            Err("la dirección necesita un servidor".into())
+        }
         None => Ok(()),
     }
 }

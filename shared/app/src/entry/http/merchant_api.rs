@@ -111,11 +111,7 @@ async fn revoke_key(
     Merchant(caller): Merchant,
     Path(key_id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    if caller.branch.is_some() {
-        return Err(AppError::Forbidden(
-            "a branch-limited key cannot manage API keys".into(),
-        ));
-    }
+    caller.check_owner()?;
     Ok(Json(json!(
         merchants::revoke_key(&deps, &caller.merchant, &key_id).await?
     )))

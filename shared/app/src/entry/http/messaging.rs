@@ -40,11 +40,8 @@ async fn put_settings(
     Merchant(caller): Merchant,
     Json(input): Json<WhatsAppSettingsInput>,
 ) -> Result<Json<WhatsAppSettings>, AppError> {
-    if caller.branch.is_some() {
-        return Err(AppError::Forbidden(
-            "a branch-limited key cannot change WhatsApp settings".into(),
-        ));
-    }
+    // The Cloud API token speaks for the merchant's WhatsApp numbers: the owner's alone.
+    caller.check_owner()?;
     Ok(Json(
         settings::update(&deps, &caller.merchant, input).await?,
     ))

@@ -98,11 +98,8 @@ async fn store(
     Merchant(caller): Merchant,
     Json(credentials): Json<Credentials>,
 ) -> Result<Json<Value>, AppError> {
-    if caller.branch.is_some() {
-        return Err(AppError::Forbidden(
-            "a branch-limited key cannot change payment settings".into(),
-        ));
-    }
+    // Whose account the customers' money goes to: the owner's decision alone.
+    caller.check_owner()?;
     payment_settings::save(&deps, &caller.merchant, &credentials).await?;
     let callback = format!(
         "{}/webhooks/payments/{}?m={}",

@@ -22,15 +22,6 @@ struct EndpointInput {
     url: String,
 }
 
-fn whole_merchant(caller: &crate::parties::merchants::Caller) -> Result<(), AppError> {
-    if caller.branch.is_some() {
-        return Err(AppError::Forbidden(
-            "a branch-limited key cannot change the webhook".into(),
-        ));
-    }
-    Ok(())
-}
-
 async fn show(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
@@ -44,7 +35,8 @@ async fn store(
     Merchant(caller): Merchant,
     Json(input): Json<EndpointInput>,
 ) -> Result<Json<Value>, AppError> {
-    whole_merchant(&caller)?;
+    // Where events (and their secret) go: the owner's decision, not a manager's.
+    caller.check_owner()?;
     let endpoint = hooks::configure(&deps, &caller.merchant, &input.url).await?;
     Ok(Json(json!({
         "configured": true,
@@ -59,7 +51,7 @@ async fn remove(
     State(deps): State<Deps>,
     Merchant(caller): Merchant,
 ) -> Result<StatusCode, AppError> {
-    whole_merchant(&caller)?;
+    caller.check_owner()?;
     hooks::remove(&deps, &caller.merchant).await?;
     Ok(StatusCode::NO_CONTENT)
 }
