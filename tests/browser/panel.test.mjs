@@ -325,6 +325,18 @@ async function main() {
     await panel.getByRole("heading", { name: "Notificaciones (últimos 30 días)" }).waitFor();
     ok("reports: sales per day and branch, payment mix, conversation-to-sale funnel, best sellers and first response as charts; a refunded sale is not revenue; CSV of the period; 30 days");
 
+    // Invoices: the accountant's month as one ZIP, and SAT's cancellation offered with its motivos.
+    await panel.goto(`${stack.url}/panel/#/facturas`);
+    await panel.getByRole("heading", { name: "Facturas" }).waitFor();
+    await panel.getByRole("button", { name: "Preparar descarga" }).click();
+    const zipLink = panel.getByRole("link", { name: "Descargar ZIP" });
+    await zipLink.waitFor();
+    const zipHref = await zipLink.getAttribute("href");
+    const zip = Buffer.from(await (await fetch(new URL(zipHref, stack.url))).arrayBuffer());
+    assert.equal(zip.subarray(0, 2).toString("latin1"), "PK", "the month's export is a ZIP");
+    assert.ok(await panel.getByRole("combobox", { name: /^Motivo para cancelar/ }).count() > 0, "stamped invoices offer SAT's cancellation");
+    ok(`invoices: the month's ZIP for the accountant downloaded (${zip.length} bytes); stamped invoices offer cancellation with SAT's motivos`);
+
     // A fintech's notification, its funnel and the person behind the figure.
     await expectStatus(http(stack.url, "PUT", "/v1/settings/notifications", { key: demo.api_key, body: {
       privacy_notice_url: "https://farmaciasanjuan.mx/aviso-de-privacidad",

@@ -409,6 +409,14 @@ async function orderPage(id) {
     actions.push(h('button', { type: 'button', onclick: () => { partial.hidden = !partial.hidden; if (!partial.hidden) partial.querySelector('input').focus(); } }, 'Reembolsar una parte'));
     if (!invoice || invoice.status === 'cancelled') {
       actions.push(h('button', { type: 'button', onclick: () => { form.hidden = !form.hidden; if (!form.hidden) form.querySelector('input').focus(); } }, 'Facturar'));
+    } else if (invoice.status === 'stamped' && !invoice.replaced_by) {
+      // Other fiscal data for an invoiced sale: SAT's substitution (the new invoice relates the old
+      // one, which is then cancelled with motivo 01).
+      actions.push(h('button', { type: 'button', class: 'secondary', onclick: () => {
+        form.hidden = !form.hidden;
+        form.querySelector('h3').textContent = 'Corregir los datos fiscales: se emite una factura nueva que sustituye a la anterior';
+        if (!form.hidden) form.querySelector('input').focus();
+      } }, 'Corregir datos y sustituir la factura'));
     }
   }
   const branch = branchOf(order.branch_id) || {};
@@ -1068,19 +1076,71 @@ function importBox(branchId) {
 
 // ---- Facturas ----
 
+/** What the merchant does about an invoice that could not be stamped. */
+function invoiceFix(i) {
+  const why = String(i.error || '');
+  const hint = /CSD|certificado|sello/i.test(why) ? 'Carga o renueva tu CSD en Configuración → Facturación y reintenta.'
+    : /RFC|receptor|r[ée]gimen|c[óo]digo postal|nombre/i.test(why) ? 'Corrige los datos fiscales del cliente en el pedido («Facturar» o «Corregir datos») y reintenta.'
+      : /clave|producto|unidad/i.test(why) ? 'Corrige la clave del SAT del producto en Productos y reintenta.'
+        : /PAC|timbr|servicio|disponible/i.test(why) ? 'El servicio de timbrado no respondió; reintenta en unos minutos.'
+          : 'Revisa el motivo y reintenta.';
+  return h('div', {}, h('div', {}, why), h('div', { class: 'muted' }, hint));
+}
+
 async function invoicesPage() {
   const body = h('div', {}, h('p', { class: 'loading' }, 'Cargando…'));
-  mount(frame('#/facturas', h('h2', {}, 'Facturas'), body));
+  const status = h('div', { role: 'status' });
+  const canManage = S.user.role !== 'staff';
+  const month = h('input', { type: 'month', name: 'month', value: today().slice(0, 7), 'aria-label': 'Mes' });
+  const exportResult = h('div', { role: 'status' });
+  const exporter = canManage ? h('form', { class: 'row card', style: 'margin-bottom:1rem' },
+    h('label', {}, 'Mes para tu contador (XML, PDF y resumen en un ZIP)', month),
+    h('button', { type: 'submit', class: 'secondary' }, 'Preparar descarga'), exportResult) : null;
+  if (exporter) {
+    exporter.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      try {
+        const x = await api('GET', `/v1/invoices/export?month=${encodeURIComponent(month.value)}`);
+        put(exportResult, h('p', { class: 'msg ok' }, `${x.invoices} factura(s), ${x.files} archivo(s). `,
+          h('a', { href: x.url, download: `facturas-${x.month}.zip` }, 'Descargar ZIP'), ` (el enlace vence ${when(x.expires_at)}).`));
+      } catch (err) { notice(exportResult, err); }
+    });
+  }
+  mount(frame('#/facturas', h('h2', {}, 'Facturas'), exporter, status, body));
   let list;
   try { list = (await api('GET', '/v1/invoices?limit=200')).invoices || []; } catch (e) { notice(body, e); return; }
   if (!list.length) { body.replaceChildren(h('p', { class: 'muted' }, 'Aún no hay facturas.')); return; }
-  body.replaceChildren(table(['Folio', 'Tipo', 'Estado', 'Receptor', 'Total', 'Archivos', 'Detalle'],
+  const act = (label, run, cls) => h('button', { type: 'button', class: cls || 'secondary', onclick: async () => {
+    try { const done = await run(); if (done === false) return; ok(status, 'Listo.'); later(1200, () => invoicesPage()); } catch (err) { notice(status, err); }
+  } }, label);
+  const cancelBox = (i) => {
+    const motivo = h('select', { 'aria-label': `Motivo para cancelar ${i.serie || ''}${i.folio || ''}` },
+      h('option', { value: '02' }, '02 · Con errores, sin relación (no se reemplaza)'),
+      h('option', { value: '03' }, '03 · No se llevó a cabo la operación'),
+      h('option', { value: '04' }, '04 · Operación nominativa en una factura global'));
+    return h('span', { class: 'row', style: 'margin:0' }, motivo, act('Cancelar', () => {
+      if (!confirm(`¿Cancelar ante el SAT la factura ${i.serie || ''}${i.folio || ''}? Para corregir datos del cliente usa «Corregir datos y sustituir» en el pedido.`)) return false;
+      return api('POST', `/v1/invoices/${encodeURIComponent(i.id)}/cancel`, { motivo: motivo.value });
+    }, 'danger'));
+  };
+  const actions = (i) => {
+    if (!canManage) return '';
+    if (i.status === 'stamped' && i.kind !== 'global' && !i.cancel_status) return cancelBox(i);
+    if (['blocked', 'rejected'].includes(i.status) && i.kind === 'individual') {
+      return act('Reintentar', () => api('POST', `/v1/invoices/${encodeURIComponent(i.id)}/retry`));
+    }
+    return i.cancel_status ? h('span', { class: 'muted' }, `Cancelación: ${i.cancel_status}`) : '';
+  };
+  body.replaceChildren(table(['Folio', 'Tipo', 'Estado', 'Receptor', 'Total', 'Archivos', 'Detalle', ''],
     list.map((i) => [
       `${i.serie || ''}${i.folio || ''}`, i.kind, h('span', { class: `pill ${i.status}` }, INVOICE_STATUS[i.status] || i.status),
       i.receptor_rfc || '', i.total ? `$${i.total}` : '',
-      i.status === 'stamped' ? h('span', {}, h('a', { href: `/v1/invoices/${encodeURIComponent(i.id)}/pdf` }, 'PDF'), ' · ',
+      i.status === 'stamped' || i.status === 'cancelled' ? h('span', {}, h('a', { href: `/v1/invoices/${encodeURIComponent(i.id)}/pdf` }, 'PDF'), ' · ',
         h('a', { href: `/v1/invoices/${encodeURIComponent(i.id)}/xml` }, 'XML')) : '',
-      i.error || (i.order_id ? h('a', { href: `#/pedidos/${encodeURIComponent(i.order_id)}` }, `Pedido ${orderNumber(i.order_id)}`) : ''),
+      ['blocked', 'rejected'].includes(i.status) && i.error ? invoiceFix(i)
+        : h('span', {}, i.order_id ? h('a', { href: `#/pedidos/${encodeURIComponent(i.order_id)}` }, `Pedido ${orderNumber(i.order_id)}`) : '',
+          i.replaces ? h('div', { class: 'muted' }, `Sustituye a ${i.replaces}`) : null, i.replaced_by ? h('div', { class: 'muted' }, `Sustituida por ${i.replaced_by}`) : null),
+      actions(i),
     ])));
 }
 
