@@ -173,9 +173,12 @@ async function signOut() {
 
 function loginPage() {
   const status = h('div');
+  const code = h('label', { hidden: true }, 'Código de tu app de autenticación',
+    h('input', { name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: '6', pattern: '\\d{6}' }));
   const form = h('form', { class: 'stack', novalidate: true },
     h('label', {}, 'Correo', h('input', { name: 'email', type: 'email', autocomplete: 'username', required: true })),
     h('label', {}, 'Contraseña', h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
+    code,
     h('button', { type: 'submit' }, 'Entrar'),
     status);
   form.addEventListener('submit', async (e) => {
@@ -183,10 +186,17 @@ function loginPage() {
     const data = new FormData(form);
     try {
       const session = await api('POST', '/v1/session', {
-        email: data.get('email'), password: data.get('password'),
+        email: data.get('email'), password: data.get('password'), code: code.hidden ? null : String(data.get('code') || '').trim(),
       });
       await start(session);
-    } catch (err) { notice(status, err); }
+    } catch (err) {
+      // The password was right and the account has a second factor: ask for the app's code.
+      if (err instanceof ApiError && err.body && err.body.error && err.body.error.code === 'code_required') {
+        code.hidden = false;
+        code.querySelector('input').focus();
+      }
+      notice(status, err);
+    }
   });
   mount([h('main', { id: 'main' }, h('section', { class: 'login' },
     h('h2', {}, 'Entrar al panel'),
@@ -1691,11 +1701,57 @@ function accountPage() {
   });
   mount(frame('#/cuenta', h('h2', {}, 'Mi cuenta'),
     h('p', {}, `${S.user.name} · ${S.user.email} · ${S.user.role_label}`), form,
+    h('h3', { style: 'margin-top:1.5rem' }, 'Verificación en dos pasos'), twoFactorBox(),
     h('h3', { style: 'margin-top:1.5rem' }, 'Sesiones'),
     h('button', { type: 'button', class: 'secondary', onclick: async () => {
       try { await api('POST', '/v1/session/everywhere'); } catch (_) { /* signed out */ }
       S.user = null; S.csrf = null; stopPolling(); render();
     } }, 'Cerrar sesión en todos los dispositivos')));
+}
+
+/** The optional second factor: a code from an authenticator app after the password. */
+function twoFactorBox() {
+  const box = h('div', { class: 'stack', style: 'max-width:520px' });
+  const status = h('div', { role: 'status' });
+  const codeInput = (label) => h('label', {}, label, h('input', { name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: '6', required: true }));
+  const draw = () => {
+    if (S.user.two_factor) {
+      const off = h('form', { class: 'stack' }, codeInput('Código actual de tu app, para desactivarla'),
+        h('button', { type: 'submit', class: 'secondary' }, 'Desactivar la verificación en dos pasos'));
+      off.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        try {
+          S.user = await api('POST', '/v1/me/two-factor/disable', { code: String(new FormData(off).get('code') || '').trim() });
+          draw(); ok(status, 'Verificación en dos pasos desactivada.');
+        } catch (err) { notice(status, err); }
+      });
+      put(box, h('p', {}, h('span', { class: 'pill paid' }, 'Activada'), ' Al entrar se pide también un código de tu app.'), off, status);
+      return;
+    }
+    const begin = h('button', { type: 'button', onclick: async () => {
+      let enrollment;
+      try { enrollment = await api('POST', '/v1/me/two-factor'); } catch (err) { notice(status, err); return; }
+      const confirm = h('form', { class: 'stack' }, codeInput('Código que muestra tu app'), h('button', { type: 'submit' }, 'Activar'));
+      confirm.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        try {
+          const session = await api('POST', '/v1/me/two-factor/confirm', { code: String(new FormData(confirm).get('code') || '').trim() });
+          S.user = session.user; S.csrf = session.csrf_token;
+          draw(); ok(status, 'Verificación en dos pasos activada. Las demás sesiones se cerraron.');
+        } catch (err) { notice(status, err); }
+      });
+      put(box,
+        h('p', {}, 'Escanea el código con tu app de autenticación (Google Authenticator, Microsoft Authenticator, 1Password…), o en este teléfono ',
+          h('a', { href: enrollment.otpauth_url }, 'ábrela aquí'), '.'),
+        h('img', { src: `data:image/svg+xml;base64,${btoa(enrollment.qr_svg)}`, alt: 'Código QR para tu app de autenticación', width: '200', height: '200' }),
+        h('p', {}, 'O escribe esta clave en la app: ', h('code', { class: 'secret' }, enrollment.secret)),
+        confirm, status);
+      confirm.querySelector('input').focus();
+    } }, 'Activar la verificación en dos pasos');
+    put(box, h('p', { class: 'muted' }, 'Además de tu contraseña, al entrar se pide un código de 6 dígitos de una app en tu teléfono.'), begin, status);
+  };
+  draw();
+  return box;
 }
 
 async function paymentsPage() {

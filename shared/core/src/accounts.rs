@@ -15,6 +15,44 @@ pub const SESSION_SECONDS: i64 = 12 * 60 * 60;
 /// How long an invitation can be accepted.
 pub const INVITATION_SECONDS: i64 = 7 * 24 * 60 * 60;
 
+/// Seconds one code of the second factor lasts (RFC 6238's default, what authenticator apps use).
+pub const TOTP_STEP_SECONDS: u64 = 30;
+/// Steps before and after the current one whose code is still accepted: a phone's clock a little
+/// off, a code typed as it changed.
+pub const TOTP_SKEW_STEPS: u64 = 1;
+
+/// Which time step a one-time code proves, if any: the code of the current step or one step
+/// either side (`code_at(step)` gives a step's code), never a step at or before `last_used` — a
+/// code read over a shoulder or replayed is refused once used. Codes are compared in constant
+/// time; anything but six digits is refused without comparing.
+pub fn accepted_step(
+    code: &str,
+    now_secs: u64,
+    last_used: Option<u64>,
+    code_at: impl Fn(u64) -> String,
+) -> Option<u64> {
+    let code = code.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let current = now_secs / TOTP_STEP_SECONDS;
+    let mut found = None;
+    for step in current.saturating_sub(TOTP_SKEW_STEPS)..=current + TOTP_SKEW_STEPS {
+        let expected = code_at(step);
+        // Constant time: every candidate is compared whole, whichever matches.
+        let same = expected.len() == code.len()
+            && expected
+                .bytes()
+                .zip(code.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if same && last_used.is_none_or(|last| step > last) {
+            found = Some(step);
+        }
+    }
+    found
+}
+
 /// What a staff member may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -110,6 +148,52 @@ pub fn locked_minutes(locked_until: Option<i64>, now_secs: i64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stand-in code per step: what matters here is which steps are accepted.
+    fn code_at(step: u64) -> String {
+        format!("{:06}", (step * 7919) % 1_000_000)
+    }
+
+    #[test]
+    fn a_code_is_accepted_one_step_either_side_and_never_twice() {
+        let now = 1_800_000_000;
+        let step = now / TOTP_STEP_SECONDS;
+        assert_eq!(
+            accepted_step(&code_at(step), now, None, code_at),
+            Some(step)
+        );
+        assert_eq!(
+            accepted_step(&code_at(step - 1), now, None, code_at),
+            Some(step - 1)
+        );
+        assert_eq!(
+            accepted_step(&code_at(step + 1), now, None, code_at),
+            Some(step + 1)
+        );
+        assert_eq!(accepted_step(&code_at(step - 2), now, None, code_at), None);
+        assert_eq!(accepted_step(&code_at(step + 2), now, None, code_at), None);
+        // Used once: the same code, or an older one, is refused.
+        assert_eq!(
+            accepted_step(&code_at(step), now, Some(step), code_at),
+            None
+        );
+        assert_eq!(
+            accepted_step(&code_at(step - 1), now, Some(step), code_at),
+            None
+        );
+        assert_eq!(
+            accepted_step(&code_at(step + 1), now, Some(step), code_at),
+            Some(step + 1)
+        );
+        // Spaces around are forgiven; anything but six digits is not a code.
+        assert_eq!(
+            accepted_step(&format!(" {} ", code_at(step)), now, None, code_at),
+            Some(step)
+        );
+        for bad in ["", "12345", "1234567", "12a456", "１２３４５６"] {
+            assert_eq!(accepted_step(bad, now, None, code_at), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn emails_are_trimmed_lowercased_and_checked() {

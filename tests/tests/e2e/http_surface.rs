@@ -166,7 +166,136 @@ async fn branch_fields_are_validated_with_reasons(engine: Engine) {
     app.stop().await;
 }
 
+/// The console's optional second factor, from enrollment to sign-in and back off: a code works
+/// once, a wrong one counts toward the lockout, turning it on ends the other sessions.
+async fn a_second_factor_guards_the_console(engine: Engine) {
+    use mostrador_app::parties::staff::{self, NewStaff, SignInError};
+    let clock = mostrador_core::FixedClock::at(chrono::Utc::now());
+    let app = TestApp::spawn_with(
+        engine,
+        std::sync::Arc::new(clock.clone()),
+        mostrador_local::Options {
+            pollers: false,
+            scheduler: false,
+            ..Default::default()
+        },
+    )
+    .await;
+    let (merchant, _) = app.merchant("Farmacia del Valle").await;
+    let merchant = mostrador_app::platform::tenant::MerchantId::try_from(merchant).expect("id");
+    let (email, password) = ("duena@delvalle.mx", "una-contraseña-larga");
+    staff::create(
+        &app.deps,
+        &merchant,
+        NewStaff {
+            email: email.into(),
+            name: "Dueña".into(),
+            role: mostrador_core::accounts::Role::Owner,
+            branch_id: None,
+            password: password.into(),
+        },
+    )
+    .await
+    .expect("owner");
+    let first = staff::sign_in(&app.deps, email, password, None)
+        .await
+        .map_err(|e| format!("{e:?}"))
+        .expect("no second factor yet");
+    let session = staff::resolve_session(&app.deps, &first.token)
+        .await
+        .map_err(|e| e.to_string())
+        .expect("session");
+    let user = session.member.id.clone();
+    let enrollment = staff::totp_begin(&app.deps, &session.caller, &user)
+        .await
+        .expect("begin");
+    assert!(enrollment.otpauth_url.starts_with("otpauth://totp/"));
+    assert!(enrollment.qr_svg.contains("<svg"));
+    let totp = totp_rs::TOTP::from_url(&enrollment.otpauth_url)
+        .expect("an authenticator app reads the link");
+    let now = |c: &mostrador_core::FixedClock| {
+        u64::try_from(mostrador_core::Clock::now_secs(c)).expect("time")
+    };
+    // A wrong code does not turn it on.
+    let wrong = staff::totp_confirm(&app.deps, &session.caller, &user, "000000").await;
+    assert!(wrong.is_err() || totp.generate(now(&clock)) == "000000");
+    let confirmed = staff::totp_confirm(
+        &app.deps,
+        &session.caller,
+        &user,
+        &totp.generate(now(&clock)),
+    )
+    .await
+    .expect("confirm");
+    assert!(confirmed.member.two_factor);
+    assert!(
+        staff::resolve_session(&app.deps, &first.token)
+            .await
+            .is_err(),
+        "turning it on ends the other sessions"
+    );
+    // The password alone asks for the code; a wrong or replayed code is refused.
+    let code_now = totp.generate(now(&clock));
+    assert!(matches!(
+        staff::sign_in(&app.deps, email, password, None).await,
+        Err(SignInError::CodeRequired)
+    ));
+    assert!(
+        matches!(
+            staff::sign_in(&app.deps, email, password, Some(&code_now)).await,
+            Err(SignInError::WrongCode)
+        ),
+        "the code that confirmed it was used"
+    );
+    clock.advance(chrono::Duration::seconds(30));
+    let next = totp.generate(now(&clock));
+    let signed = staff::sign_in(&app.deps, email, "otra-contraseña-mala", Some(&next)).await;
+    assert!(
+        matches!(signed, Err(SignInError::WrongCredentials)),
+        "a code never stands for the password"
+    );
+    staff::sign_in(&app.deps, email, password, Some(&next))
+        .await
+        .map_err(|e| format!("{e:?}"))
+        .expect("password and code");
+    // Wrong codes count toward the lockout like wrong passwords: five in a row lock it.
+    clock.advance(chrono::Duration::seconds(30));
+    let mut last = None;
+    for _ in 0..5 {
+        last = Some(staff::sign_in(&app.deps, email, password, Some("123456")).await);
+    }
+    assert!(
+        matches!(last, Some(Err(SignInError::Locked(_)))),
+        "{last:?}"
+    );
+    clock.advance(chrono::Duration::minutes(16));
+    // Off again, proven by a current code: the password alone signs in.
+    let off = staff::totp_disable(
+        &app.deps,
+        &confirmed_caller(&app, &confirmed.token).await,
+        &user,
+        &totp.generate(now(&clock)),
+    )
+    .await
+    .expect("disable");
+    assert!(!off.two_factor);
+    staff::sign_in(&app.deps, email, password, None)
+        .await
+        .map_err(|e| format!("{e:?}"))
+        .expect("password alone again");
+    app.stop().await;
+}
+
+async fn confirmed_caller(app: &TestApp, token: &str) -> mostrador_app::parties::merchants::Caller {
+    mostrador_app::parties::staff::resolve_session(&app.deps, token)
+        .await
+        .map_err(|e| e.to_string())
+        .expect("the session opened by the confirmation")
+        .caller
+}
+
 on_both_engines!(
+    a_second_factor_guards_the_console,
     every_documented_route_exists,
     unknown_routes_get_404_json_and_big_bodies_413,
     branch_fields_are_validated_with_reasons

@@ -41,6 +41,16 @@ struct Stored {
     #[serde(default)]
     session_version: u32,
     created_at: String,
+    /// The second factor's secret, sealed (a binary attribute of the item, not in the document, so
+    /// a move between engines re-seals it like every other secret).
+    #[serde(skip)]
+    totp: Option<Vec<u8>>,
+    /// A secret being enrolled, sealed, until a code from the app confirms it.
+    #[serde(skip)]
+    totp_pending: Option<Vec<u8>>,
+    /// The last time step whose code signed in: a code works once.
+    #[serde(default)]
+    totp_last_step: Option<u64>,
 }
 
 /// A staff member as the console and the API show them (never the hash).
@@ -53,6 +63,8 @@ pub struct StaffMember {
     pub role_label: String,
     pub branch_id: Option<String>,
     pub created_at: String,
+    /// Whether signing in also asks for a code from an authenticator app.
+    pub two_factor: bool,
 }
 
 impl From<&Stored> for StaffMember {
@@ -65,6 +77,7 @@ impl From<&Stored> for StaffMember {
             role_label: s.role.label().to_owned(),
             branch_id: s.branch_id.clone(),
             created_at: s.created_at.clone(),
+            two_factor: s.totp.is_some(),
         }
     }
 }
@@ -101,6 +114,10 @@ pub enum SignInError {
     WrongCredentials,
     /// Too many failures in a row: locked for this many more minutes.
     Locked(i64),
+    /// The password was right and the account has a second factor: its code is needed.
+    CodeRequired,
+    /// The second factor's code was wrong, or already used.
+    WrongCode,
     /// The store failed.
     Store(AppError),
 }
@@ -178,15 +195,29 @@ fn invalid(field: &str, reason: &str) -> AppError {
 }
 
 fn to_item(key: &mostrador_store::Key, stored: &Stored) -> Result<Item, AppError> {
-    Ok(Item::new(key).with(
+    let mut item = Item::new(key).with(
         "doc",
         serde_json::to_string(stored).map_err(|e| AppError::Internal(e.into()))?,
-    ))
+    );
+    if let Some(sealed) = &stored.totp {
+        item = item.with("totp", sealed.clone());
+    }
+    if let Some(sealed) = &stored.totp_pending {
+        item = item.with("totp_pending", sealed.clone());
+    }
+    Ok(item)
 }
 
 fn from_item(item: &Item) -> Result<Stored, AppError> {
-    serde_json::from_str(item.get_s("doc").unwrap_or("{}"))
-        .map_err(|e| AppError::Internal(e.into()))
+    let mut stored: Stored = serde_json::from_str(item.get_s("doc").unwrap_or("{}"))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let bytes = |name: &str| match item.get(name) {
+        Some(mostrador_store::Value::B(b)) => Some(b.clone()),
+        _ => None,
+    };
+    stored.totp = bytes("totp");
+    stored.totp_pending = bytes("totp_pending");
+    Ok(stored)
 }
 
 async fn load(table: &TenantTable, user_id: &str) -> Result<Option<Stored>, AppError> {
@@ -260,6 +291,9 @@ pub async fn create(
         locked_until: None,
         session_version: 0,
         created_at: deps.clock.now().to_rfc3339(),
+        totp: None,
+        totp_pending: None,
+        totp_last_step: None,
     };
     let claimed = deps
         .table
@@ -295,9 +329,16 @@ pub async fn list(table: &TenantTable) -> Result<Vec<StaffMember>, AppError> {
         .collect()
 }
 
-/// Signs in: a session when the password matches; five failures in a row lock the account for
-/// fifteen minutes (the attempt that finds it locked is not even checked).
-pub async fn sign_in(deps: &Deps, email: &str, password: &str) -> Result<Session, SignInError> {
+/// Signs in: a session when the password matches (and, with a second factor, the code of the
+/// authenticator app: without one the answer is [`SignInError::CodeRequired`]); five failures in a
+/// row — a wrong password or a wrong code — lock the account for fifteen minutes (the attempt that
+/// finds it locked is not even checked).
+pub async fn sign_in(
+    deps: &Deps,
+    email: &str,
+    password: &str,
+    code: Option<&str>,
+) -> Result<Session, SignInError> {
     let now = deps.clock.now_secs();
     let email = normalize_email(email).unwrap_or_default();
     let owner = if email.is_empty() || password.chars().count() > 1_000 {
@@ -328,18 +369,35 @@ pub async fn sign_in(deps: &Deps, email: &str, password: &str) -> Result<Session
     if let Some(minutes) = locked_minutes(stored.locked_until, now) {
         return Err(SignInError::Locked(minutes));
     }
-    if !verify_password(password, &stored.password_hash) {
+    let password_ok = verify_password(password, &stored.password_hash);
+    // The second factor, once the password is right: no code asks for one (not a failure); a wrong
+    // or reused code counts as a failure, as a wrong password does.
+    let mut code_wrong = false;
+    if password_ok {
+        if let Some(sealed) = stored.totp.clone() {
+            let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+                return Err(SignInError::CodeRequired);
+            };
+            let secret = open_totp(deps, &merchant, &stored.id, &sealed).await?;
+            match accepted_code(&secret, &stored, code, deps.clock.now_secs())? {
+                Some(step) => stored.totp_last_step = Some(step),
+                None => code_wrong = true,
+            }
+        }
+    }
+    if !password_ok || code_wrong {
         let (failures, lock) = after_failure(stored.failures, now);
         stored.failures = failures;
         stored.locked_until = lock;
         store(&table, &stored).await?;
-        tracing::warn!(merchant = %merchant, user = %stored.id, failures, locked = lock.is_some(), "console sign-in failed");
-        return Err(match lock {
-            Some(until) => SignInError::Locked(locked_minutes(Some(until), now).unwrap_or(15)),
-            None => SignInError::WrongCredentials,
+        tracing::warn!(merchant = %merchant, user = %stored.id, failures, locked = lock.is_some(), second_factor = code_wrong, "console sign-in failed");
+        return Err(match (lock, code_wrong) {
+            (Some(until), _) => SignInError::Locked(locked_minutes(Some(until), now).unwrap_or(15)),
+            (None, true) => SignInError::WrongCode,
+            (None, false) => SignInError::WrongCredentials,
         });
     }
-    if stored.failures > 0 || stored.locked_until.is_some() {
+    if stored.failures > 0 || stored.locked_until.is_some() || stored.totp.is_some() {
         stored.failures = 0;
         stored.locked_until = None;
         store(&table, &stored).await?;
@@ -470,6 +528,155 @@ pub async fn change_password(
     stored.session_version = stored.session_version.saturating_add(1);
     store(&caller.table, &stored).await?;
     open_session(deps, &caller.merchant, &stored).await
+}
+
+fn totp_context(merchant: &MerchantId, user_id: &str) -> String {
+    crate::platform::sealed::Sealing::Totp { user_id }.context(merchant)
+}
+
+async fn open_totp(
+    deps: &Deps,
+    merchant: &MerchantId,
+    user_id: &str,
+    sealed: &[u8],
+) -> Result<Vec<u8>, AppError> {
+    deps.keys
+        .open(sealed, &totp_context(merchant, user_id))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))
+}
+
+/// The authenticator-app generator of a secret (SHA-1, 6 digits, 30 s: what every app reads from
+/// an `otpauth://` link), named for the app's list.
+fn totp_of(secret: &[u8], email: &str) -> Result<totp_rs::TOTP, AppError> {
+    totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        mostrador_core::accounts::TOTP_SKEW_STEPS as u8,
+        mostrador_core::accounts::TOTP_STEP_SECONDS,
+        secret.to_vec(),
+        Some("mostrador".into()),
+        email.to_owned(),
+    )
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("totp: {e}")))
+}
+
+/// The step a code proves for this member, per the core rule (a step at most once).
+fn accepted_code(
+    secret: &[u8],
+    stored: &Stored,
+    code: &str,
+    now: i64,
+) -> Result<Option<u64>, AppError> {
+    let totp = totp_of(secret, &stored.email)?;
+    let step = mostrador_core::accounts::TOTP_STEP_SECONDS;
+    Ok(mostrador_core::accounts::accepted_step(
+        code,
+        u64::try_from(now).unwrap_or(0),
+        stored.totp_last_step,
+        |s| totp.generate(s * step),
+    ))
+}
+
+/// A second factor being enrolled: the secret for manual entry and the link an authenticator app
+/// opens (shown once, until confirmed).
+#[derive(Debug, Clone, Serialize)]
+pub struct TotpEnrollment {
+    pub secret: String,
+    pub otpauth_url: String,
+    /// The link as a QR code (SVG), for an app on another device than the console.
+    pub qr_svg: String,
+}
+
+/// Starts enrolling a second factor: a new 160-bit secret, kept sealed as pending until a code
+/// confirms it (an enabled one stays in force meanwhile).
+pub async fn totp_begin(
+    deps: &Deps,
+    caller: &Caller,
+    user_id: &str,
+) -> Result<TotpEnrollment, AppError> {
+    let mut stored = load(&caller.table, user_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("staff member".into()))?;
+    let mut secret = vec![0u8; 20];
+    rand::thread_rng().fill_bytes(&mut secret);
+    let totp = totp_of(&secret, &stored.email)?;
+    stored.totp_pending = Some(
+        deps.keys
+            .seal(&secret, &totp_context(&caller.merchant, user_id))
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?,
+    );
+    store(&caller.table, &stored).await?;
+    let otpauth_url = totp.get_url();
+    let qr_svg = qrcode::QrCode::new(otpauth_url.as_bytes())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("qr: {e}")))?
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .build();
+    Ok(TotpEnrollment {
+        secret: totp.get_secret_base32(),
+        otpauth_url,
+        qr_svg,
+    })
+}
+
+/// Confirms the pending second factor with a code from the app: from now on signing in asks for a
+/// code; every other session ends and this device gets a new one.
+pub async fn totp_confirm(
+    deps: &Deps,
+    caller: &Caller,
+    user_id: &str,
+    code: &str,
+) -> Result<Session, AppError> {
+    let mut stored = load(&caller.table, user_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("staff member".into()))?;
+    let Some(pending) = stored.totp_pending.clone() else {
+        return Err(AppError::Conflict(
+            "primero genera el código QR o la clave para tu app".into(),
+        ));
+    };
+    let secret = open_totp(deps, &caller.merchant, user_id, &pending).await?;
+    stored.totp_last_step = None;
+    let Some(step) = accepted_code(&secret, &stored, code, deps.clock.now_secs())? else {
+        return Err(invalid(
+            "code",
+            "el código no coincide: revisa que la hora de tu teléfono sea la correcta",
+        ));
+    };
+    stored.totp = Some(pending);
+    stored.totp_pending = None;
+    stored.totp_last_step = Some(step);
+    stored.session_version = stored.session_version.saturating_add(1);
+    store(&caller.table, &stored).await?;
+    tracing::info!(merchant = %caller.merchant, user = %user_id, "second factor enabled");
+    open_session(deps, &caller.merchant, &stored).await
+}
+
+/// Turns the second factor off, proven by a current code.
+pub async fn totp_disable(
+    deps: &Deps,
+    caller: &Caller,
+    user_id: &str,
+    code: &str,
+) -> Result<StaffMember, AppError> {
+    let mut stored = load(&caller.table, user_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("staff member".into()))?;
+    let Some(sealed) = stored.totp.clone() else {
+        return Ok(StaffMember::from(&stored));
+    };
+    let secret = open_totp(deps, &caller.merchant, user_id, &sealed).await?;
+    if accepted_code(&secret, &stored, code, deps.clock.now_secs())?.is_none() {
+        return Err(invalid("code", "el código no es correcto o ya se usó"));
+    }
+    stored.totp = None;
+    stored.totp_pending = None;
+    stored.totp_last_step = None;
+    store(&caller.table, &stored).await?;
+    tracing::info!(merchant = %caller.merchant, user = %user_id, "second factor disabled");
+    Ok(StaffMember::from(&stored))
 }
 
 /// An invitation to join the merchant's console; the link's token is returned once.

@@ -55,6 +55,8 @@ pub enum Sealing<'a> {
     InvoiceForm { wa_id: &'a str },
     /// An inbound message too long for the queue, kept in the document store.
     Inbound,
+    /// A staff member's second-factor secret.
+    Totp { user_id: &'a str },
 }
 
 impl Sealing<'_> {
@@ -72,6 +74,7 @@ impl Sealing<'_> {
             Sealing::Fiscal { wa_id } => format!("merchant:{merchant}:fiscal:{wa_id}"),
             Sealing::InvoiceForm { wa_id } => format!("merchant:{merchant}:invoice-form:{wa_id}"),
             Sealing::Inbound => format!("inbound:{merchant}"),
+            Sealing::Totp { user_id } => format!("merchant:{merchant}:totp:{user_id}"),
         }
     }
 
@@ -94,6 +97,7 @@ impl Sealing<'_> {
                 Sealing::InvoiceReceptor { order_id: id },
                 Sealing::Fiscal { wa_id: id },
                 Sealing::InvoiceForm { wa_id: id },
+                Sealing::Totp { user_id: id },
             ] {
                 out.push(s.context(merchant));
             }
@@ -114,7 +118,8 @@ mod tests {
         );
         assert_eq!(Sealing::Inbound.context(&"m1"), "inbound:m1");
         let all = Sealing::candidates(&"m1", &["O1", "521"]);
-        assert_eq!(all.len(), 6 + 2 * 3);
+        assert_eq!(all.len(), 6 + 2 * 4);
+        assert!(all.contains(&"merchant:m1:totp:521".to_owned()));
         assert!(all.contains(&"merchant:m1:invoice-receptor:O1".to_owned()));
         assert!(all.contains(&"merchant:m1:invoice-form:521".to_owned()));
         let unique: std::collections::BTreeSet<_> = all.iter().collect();

@@ -22,6 +22,9 @@ pub fn routes() -> Router<Deps> {
         .route("/v1/session", get(current).post(sign_in).delete(sign_out))
         .route("/v1/session/everywhere", post(sign_out_everywhere))
         .route("/v1/me/password", put(change_password))
+        .route("/v1/me/two-factor", post(two_factor_begin))
+        .route("/v1/me/two-factor/confirm", post(two_factor_confirm))
+        .route("/v1/me/two-factor/disable", post(two_factor_disable))
         .route("/v1/staff", get(list_staff).post(invite))
         .route("/v1/invitations/{token}", post(accept))
         .route(
@@ -35,6 +38,9 @@ pub fn routes() -> Router<Deps> {
 struct SignIn {
     email: String,
     password: String,
+    /// The authenticator app's code, for an account with a second factor.
+    #[serde(default)]
+    code: Option<String>,
 }
 
 /// Whether the request came to a loopback host (the local stack over plain HTTP): the cookie then
@@ -77,7 +83,7 @@ async fn sign_in(
     headers: HeaderMap,
     Json(input): Json<SignIn>,
 ) -> Response {
-    match staff::sign_in(&deps, &input.email, &input.password).await {
+    match staff::sign_in(&deps, &input.email, &input.password, input.code.as_deref()).await {
         Ok(session) => session_response(&headers, &deps, session),
         Err(SignInError::WrongCredentials) => json_error(
             StatusCode::UNAUTHORIZED,
@@ -98,6 +104,16 @@ async fn sign_in(
             }
             response
         }
+        Err(SignInError::CodeRequired) => json_error(
+            StatusCode::UNAUTHORIZED,
+            "code_required",
+            "Escribe el código de 6 dígitos de tu app de autenticación.",
+        ),
+        Err(SignInError::WrongCode) => json_error(
+            StatusCode::UNAUTHORIZED,
+            "wrong_code",
+            "El código no es correcto o ya se usó; espera el siguiente y vuelve a intentar.",
+        ),
         Err(SignInError::Store(e)) => e.into_response(),
     }
 }
@@ -161,6 +177,47 @@ async fn change_password(
     )
     .await?;
     Ok(session_response(&headers, &deps, renewed))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TwoFactorCode {
+    code: String,
+}
+
+/// `POST /v1/me/two-factor`: a new secret for the signed-in member's authenticator app (its
+/// `otpauth://` link and the key for manual entry), pending until confirmed.
+async fn two_factor_begin(
+    State(deps): State<Deps>,
+    StaffSession(session): StaffSession,
+) -> Result<Json<staff::TotpEnrollment>, AppError> {
+    Ok(Json(
+        staff::totp_begin(&deps, &session.caller, &session.member.id).await?,
+    ))
+}
+
+/// `POST /v1/me/two-factor/confirm`: a code from the app turns the second factor on; other
+/// sessions end and this device gets a new one.
+async fn two_factor_confirm(
+    State(deps): State<Deps>,
+    headers: HeaderMap,
+    StaffSession(session): StaffSession,
+    Json(input): Json<TwoFactorCode>,
+) -> Result<Response, AppError> {
+    let renewed =
+        staff::totp_confirm(&deps, &session.caller, &session.member.id, &input.code).await?;
+    Ok(session_response(&headers, &deps, renewed))
+}
+
+/// `POST /v1/me/two-factor/disable`: a current code turns the second factor off.
+async fn two_factor_disable(
+    State(deps): State<Deps>,
+    StaffSession(session): StaffSession,
+    Json(input): Json<TwoFactorCode>,
+) -> Result<Json<StaffMember>, AppError> {
+    Ok(Json(
+        staff::totp_disable(&deps, &session.caller, &session.member.id, &input.code).await?,
+    ))
 }
 
 async fn list_staff(Merchant(caller): Merchant) -> Result<Json<serde_json::Value>, AppError> {
