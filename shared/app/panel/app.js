@@ -863,8 +863,12 @@ async function allProducts() {
   return out;
 }
 
-/** Import of products from CSV or Excel: every row checked and shown before anything applies. */
-function productImportBox() {
+/**
+ * A spreadsheet import (CSV in UTF-8 or Windows-1252, or .xlsx): the file is checked first with a
+ * dry run and every row's fate shown — the problems, and what each valid row changes — before
+ * anything applies; then all of it, or only the valid rows.
+ */
+function sheetImport({ summary, help, path, headers, numeric, row, applyLabel, done, reload }) {
   const result = h('div', { role: 'status' });
   const input = h('input', { type: 'file', name: 'file', accept: '.csv,.txt,.xlsx,.xls,.ods' });
   const check = async () => {
@@ -872,33 +876,47 @@ function productImportBox() {
     if (!file) { notice(result, 'Elige un archivo CSV o de Excel.'); return; }
     const bytes = await file.arrayBuffer();
     let checked;
-    try { checked = await preview('/v1/products/import?dry_run=true', bytes); } catch (e) { notice(result, e); return; }
+    try { checked = await preview(`${path}?dry_run=true`, bytes); } catch (e) { notice(result, e); return; }
     const problems = checked.rejected || [];
     const changes = checked.changes || [];
-    const ACTION = { create: 'Nuevo', update: 'Cambia', same: 'Sin cambios' };
     const apply = async (partial) => {
       try {
-        const done = await api('POST', `/v1/products/import${partial ? '?partial=true' : ''}`, bytes, true);
-        ok(result, `Listo: ${done.applied} producto(s) guardados${(done.rejected || []).length ? `; ${done.rejected.length} fila(s) sin aplicar` : ''}.`);
-        later(900, () => productsPage());
+        const applied = await api('POST', `${path}${partial ? '?partial=true' : ''}`, bytes, true);
+        ok(result, `Listo: ${applied.applied} ${done}${(applied.rejected || []).length ? `; ${applied.rejected.length} fila(s) sin aplicar` : ''}.`);
+        later(900, reload);
       } catch (e) { notice(result, e); }
     };
     put(result,
       h('h3', {}, `Revisión: ${changes.length} fila(s) listas, ${problems.length} con problemas`),
       problems.length ? h('div', { class: 'msg error', role: 'alert' }, h('strong', {}, 'Filas con problemas (no se aplican):'),
         h('ul', {}, problems.map((p) => h('li', {}, `Fila ${p.row}${p.sku ? ` (${p.sku})` : ''}: ${p.errors.map((e) => e.reason).join('; ')}`)))) : null,
-      changes.length ? table(['Fila', 'SKU', 'Producto', 'Qué pasa', 'Precio ahora', 'Precio nuevo'],
-        changes.map((c) => [c.row, c.sku, c.name, ACTION[c.action] || c.action,
-          c.price_before === null || c.price_before === undefined ? '—' : money(c.price_before), money(c.price)]), [0, 4, 5]) : null,
+      changes.length ? table(headers, changes.map(row), numeric) : null,
       h('div', { class: 'row', style: 'margin-top:.6rem' },
-        changes.length && !problems.length ? h('button', { type: 'button', onclick: () => apply(false) }, 'Aplicar catálogo') : null,
+        changes.length && !problems.length ? h('button', { type: 'button', onclick: () => apply(false) }, applyLabel) : null,
         changes.length && problems.length ? h('button', { type: 'button', onclick: () => apply(true) }, `Aplicar las ${changes.length} filas válidas`) : null));
   };
   return h('details', { class: 'card', style: 'margin-bottom:1rem' },
-    h('summary', {}, 'Importar productos desde CSV o Excel'),
-    h('p', { class: 'muted' }, 'Columnas: sku, name, price (pesos), tax (iva16, iva8, iva0, exento), clave_prod_serv, clave_unidad; opcionales: description, image_url, categories (separadas por |), active, min_stock. CSV en UTF-8 o como lo guarda Excel (Windows-1252), o un libro .xlsx.'),
+    h('summary', {}, summary),
+    h('p', { class: 'muted' }, `${help} CSV en UTF-8 o como lo guarda Excel (Windows-1252), o un libro .xlsx.`),
     h('div', { class: 'row' }, h('label', {}, 'Archivo', input), h('button', { type: 'button', class: 'secondary', onclick: check }, 'Revisar archivo')),
     result);
+}
+
+/** Import of products from CSV or Excel. */
+function productImportBox() {
+  const ACTION = { create: 'Nuevo', update: 'Cambia', same: 'Sin cambios' };
+  return sheetImport({
+    summary: 'Importar productos desde CSV o Excel',
+    help: 'Columnas: sku, name, price (pesos), tax (iva16, iva8, iva0, exento), clave_prod_serv, clave_unidad; opcionales: description, image_url, categories (separadas por |), active, min_stock.',
+    path: '/v1/products/import',
+    headers: ['Fila', 'SKU', 'Producto', 'Qué pasa', 'Precio ahora', 'Precio nuevo'],
+    numeric: [0, 4, 5],
+    row: (c) => [c.row, c.sku, c.name, ACTION[c.action] || c.action,
+      c.price_before === null || c.price_before === undefined ? '—' : money(c.price_before), money(c.price)],
+    applyLabel: 'Aplicar catálogo',
+    done: 'producto(s) guardados',
+    reload: () => productsPage(),
+  });
 }
 
 /** The search over SAT's c_ClaveProdServ catalog that fills `clave` and shows its description. */
@@ -1047,41 +1065,19 @@ async function stockPage() {
     h('p', { class: 'muted' }, 'El mínimo de cada producto se cambia en su ficha (Productos); con esa cantidad o menos aparece en «Poco inventario».'));
 }
 
-/** Import of a stock count from CSV or Excel: every row checked and shown before anything applies. */
+/** Import of a stock count from CSV or Excel. */
 function importBox(branchId) {
-  const result = h('div', { role: 'status' });
-  const input = h('input', { type: 'file', name: 'file', accept: '.csv,.txt,.xlsx,.xls,.ods' });
-  const base = `/v1/branches/${encodeURIComponent(branchId)}/stock/import`;
-  const check = async () => {
-    const file = input.files && input.files[0];
-    if (!file) { notice(result, 'Elige un archivo CSV o de Excel.'); return; }
-    const bytes = await file.arrayBuffer();
-    let checked;
-    try { checked = await preview(`${base}?dry_run=true`, bytes); } catch (e) { notice(result, e); return; }
-    const problems = checked.rejected || [];
-    const changes = checked.changes || [];
-    const apply = async (partial) => {
-      try {
-        const done = await api('POST', `${base}${partial ? '?partial=true' : ''}`, bytes, true);
-        ok(result, `Listo: ${done.applied} producto(s) actualizados${(done.rejected || []).length ? `; ${done.rejected.length} fila(s) sin aplicar` : ''}.`);
-        later(900, () => stockPage());
-      } catch (e) { notice(result, e); }
-    };
-    result.replaceChildren(
-      h('h3', {}, `Revisión: ${changes.length} fila(s) listas, ${problems.length} con problemas`),
-      problems.length ? h('div', { class: 'msg error', role: 'alert' }, h('strong', {}, 'Filas con problemas (no se aplican):'),
-        h('ul', {}, problems.map((p) => h('li', {}, `Fila ${p.row}${p.sku ? ` (${p.sku})` : ''}: ${p.errors.map((e) => e.reason).join('; ')}`)))) : null,
-      changes.length ? table(['Fila', 'SKU', 'Producto', 'En anaquel ahora', 'Conteo nuevo'],
-        changes.map((c) => [c.row, c.sku, c.name || '', c.on_shelf_now, c.counted]), [0, 3, 4]) : null,
-      h('div', { class: 'row', style: 'margin-top:.6rem' },
-        changes.length && !problems.length ? h('button', { type: 'button', onclick: () => apply(false) }, 'Aplicar conteo') : null,
-        changes.length && problems.length ? h('button', { type: 'button', onclick: () => apply(true) }, `Aplicar las ${changes.length} filas válidas`) : null));
-  };
-  return h('details', { class: 'card', style: 'margin-bottom:1rem' },
-    h('summary', {}, 'Importar un conteo desde CSV o Excel'),
-    h('p', { class: 'muted' }, 'Columnas: SKU (o código) y cantidad (o conteo, existencia). CSV en UTF-8 o como lo guarda Excel (Windows-1252), o un libro .xlsx.'),
-    h('div', { class: 'row' }, h('label', {}, 'Archivo', input), h('button', { type: 'button', class: 'secondary', onclick: check }, 'Revisar archivo')),
-    result);
+  return sheetImport({
+    summary: 'Importar un conteo desde CSV o Excel',
+    help: 'Columnas: SKU (o código) y cantidad (o conteo, existencia).',
+    path: `/v1/branches/${encodeURIComponent(branchId)}/stock/import`,
+    headers: ['Fila', 'SKU', 'Producto', 'En anaquel ahora', 'Conteo nuevo'],
+    numeric: [0, 3, 4],
+    row: (c) => [c.row, c.sku, c.name || '', c.on_shelf_now, c.counted],
+    applyLabel: 'Aplicar conteo',
+    done: 'producto(s) actualizados',
+    reload: () => stockPage(),
+  });
 }
 
 // ---- Facturas ----

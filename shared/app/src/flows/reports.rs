@@ -14,6 +14,7 @@ use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use chrono::{DateTime, NaiveDate, Utc};
+use futures::{StreamExt, TryStreamExt};
 use mostrador_store::{Condition, Item, Key, Query, SortKey, StoreError, Table, TxOp, Update};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -611,6 +612,17 @@ pub fn recipients_csv(rows: &[Value]) -> Result<String, AppError> {
     String::from_utf8(bytes).map_err(|e| AppError::Internal(e.into()))
 }
 
+/// A sale's line as [`crate::invoicing::global::SoldLine`] writes it, read without copying.
+#[derive(Deserialize)]
+struct LineRef<'a> {
+    #[serde(borrow)]
+    sku: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    name: std::borrow::Cow<'a, str>,
+    qty: u32,
+    total: i64,
+}
+
 /// Sums of a set of days and branches: what the console's charts and totals show.
 #[derive(Debug, Default)]
 struct Tally {
@@ -666,16 +678,20 @@ impl Tally {
         let slot = self.methods.entry(method).or_insert((0, 0));
         slot.0 += 1;
         slot.1 += total;
-        // Sales recorded before lines were kept count in the totals only.
-        let lines: Vec<crate::invoicing::global::SoldLine> = sale
+        // Sales recorded before lines were kept count in the totals only. Read in place (a long
+        // report reads thousands of sales): a product's name is copied once.
+        let lines: Vec<LineRef<'_>> = sale
             .get_s("lines")
             .and_then(|l| serde_json::from_str(l).ok())
             .unwrap_or_default();
         for line in lines {
-            let slot = self
-                .products
-                .entry(line.sku)
-                .or_insert_with(|| (line.name, 0, 0));
+            let slot = match self.products.get_mut(line.sku.as_ref()) {
+                Some(slot) => slot,
+                None => self
+                    .products
+                    .entry(line.sku.into_owned())
+                    .or_insert_with(|| (line.name.into_owned(), 0, 0)),
+            };
             slot.1 += i64::from(line.qty);
             slot.2 += line.total;
         }
@@ -747,13 +763,23 @@ pub async fn commerce(
         .into_iter()
         .filter_map(|i| i.get_s("sk").map(str::to_owned).map(|d| (d, i)))
         .collect();
-        let mut day = from;
-        while day <= to {
-            let d = day_key(day);
-            let sales =
-                all_items(table, Query::partition(format!("SALES#{}#{d}", branch.id))).await?;
+        let days: Vec<String> = from
+            .iter_days()
+            .take_while(|d| *d <= to)
+            .map(day_key)
+            .collect();
+        // Each day's sales are a partition of their own: read several at once, kept in day order.
+        let queries: Vec<Query> = days
+            .iter()
+            .map(|d| Query::partition(format!("SALES#{}#{d}", branch.id)))
+            .collect();
+        let sales_of_days: Vec<Vec<Item>> = futures::stream::iter(queries)
+            .map(|q| all_items(table, q))
+            .buffered(8)
+            .try_collect()
+            .await?;
+        for (d, sales) in days.into_iter().zip(sales_of_days) {
             let c = counters.get(&d);
-            day += chrono::Duration::days(1);
             if c.is_none() && sales.is_empty() {
                 continue;
             }

@@ -227,6 +227,13 @@ async fn load(table: &TenantTable, user_id: &str) -> Result<Option<Stored>, AppE
     }
 }
 
+/// A member who must exist (the signed-in one).
+async fn member(table: &TenantTable, user_id: &str) -> Result<Stored, AppError> {
+    load(table, user_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("staff member".into()))
+}
+
 async fn store(table: &TenantTable, stored: &Stored) -> Result<(), AppError> {
     table
         .put(to_item(&schema::staff_user(&stored.id), stored)?, None)
@@ -494,9 +501,7 @@ pub async fn sign_out(deps: &Deps, token: &str) -> Result<(), AppError> {
 
 /// Ends every session of a member, on every device.
 pub async fn sign_out_everywhere(caller: &Caller, user_id: &str) -> Result<(), AppError> {
-    let mut stored = load(&caller.table, user_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("staff member".into()))?;
+    let mut stored = member(&caller.table, user_id).await?;
     stored.session_version = stored.session_version.saturating_add(1);
     store(&caller.table, &stored).await?;
     tracing::info!(merchant = %caller.merchant, user = %user_id, "every console session of a member ended");
@@ -512,9 +517,7 @@ pub async fn change_password(
     current: &str,
     new: &str,
 ) -> Result<Session, AppError> {
-    let mut stored = load(&caller.table, user_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("staff member".into()))?;
+    let mut stored = member(&caller.table, user_id).await?;
     if !verify_password(current, &stored.password_hash) {
         return Err(invalid(
             "current_password",
@@ -595,9 +598,7 @@ pub async fn totp_begin(
     caller: &Caller,
     user_id: &str,
 ) -> Result<TotpEnrollment, AppError> {
-    let mut stored = load(&caller.table, user_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("staff member".into()))?;
+    let mut stored = member(&caller.table, user_id).await?;
     let mut secret = vec![0u8; 20];
     rand::thread_rng().fill_bytes(&mut secret);
     let totp = totp_of(&secret, &stored.email)?;
@@ -629,9 +630,7 @@ pub async fn totp_confirm(
     user_id: &str,
     code: &str,
 ) -> Result<Session, AppError> {
-    let mut stored = load(&caller.table, user_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("staff member".into()))?;
+    let mut stored = member(&caller.table, user_id).await?;
     let Some(pending) = stored.totp_pending.clone() else {
         return Err(AppError::Conflict(
             "primero genera el código QR o la clave para tu app".into(),
@@ -661,9 +660,7 @@ pub async fn totp_disable(
     user_id: &str,
     code: &str,
 ) -> Result<StaffMember, AppError> {
-    let mut stored = load(&caller.table, user_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("staff member".into()))?;
+    let mut stored = member(&caller.table, user_id).await?;
     let Some(sealed) = stored.totp.clone() else {
         return Ok(StaffMember::from(&stored));
     };
