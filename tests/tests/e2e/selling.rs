@@ -243,7 +243,8 @@ async fn bulk_upsert_takes_thousands_of_rows(engine: Engine) {
         .expect("json");
     assert_eq!(
         s["stock"][1],
-        json!({ "sku": "SKU-00001", "available": 5, "reserved": 0 })
+        json!({ "sku": "SKU-00001", "name": "Producto 1", "available": 5, "reserved": 0, "min_stock": 5, "low": true }),
+        "nothing of the bad batch applied; five units are at the default minimum"
     );
     app.stop().await;
 }
