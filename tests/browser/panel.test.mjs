@@ -250,6 +250,11 @@ async function main() {
     await panel.getByRole("button", { name: /^52141701 · Cepillos de dientes eléctricos/ }).click();
     assert.equal(await panel.getByLabel("Clave de producto o servicio del SAT").inputValue(), "52141701");
     await panel.screenshot({ path: path.join(OUT, "panel-product.png"), fullPage: true });
+    // The product form on the owner's phone: no sideways scrolling.
+    await panel.setViewportSize({ width: 390, height: 844 });
+    const productOverflow = await panel.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(productOverflow <= 1, `the product form fits a 390 px screen (overflow ${productOverflow} px)`);
+    await panel.setViewportSize({ width: 1100, height: 860 });
     await panel.getByLabel(/^Mínimo de inventario/).fill("50");
     await panel.getByRole("button", { name: "Guardar producto" }).click();
     await panel.getByText("Producto guardado.", { exact: false }).waitFor();
@@ -337,6 +342,12 @@ async function main() {
     const csvText = await (await fetch(`${stack.url}${csvLink}`, { headers: { authorization: `Bearer ${demo.api_key}` } })).text();
     assert.match(csvText.split("\n")[0], /^branch_id,branch,day,.*refunded_orders,average_ticket_centavos/);
     await panel.screenshot({ path: path.join(OUT, "panel-charts.png"), fullPage: true });
+    await panel.setViewportSize({ width: 390, height: 844 });
+    await panel.reload();
+    await panel.getByRole("img", { name: "Ventas por día" }).waitFor();
+    const chartsOverflow = await panel.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(chartsOverflow <= 1, `the reports fit a 390 px screen (overflow ${chartsOverflow} px)`);
+    await panel.setViewportSize({ width: 1100, height: 860 });
     await panel.getByLabel("Periodo").selectOption("30");
     await panel.getByRole("heading", { name: "Notificaciones (últimos 30 días)" }).waitFor();
     ok("reports: sales per day and branch, payment mix, conversation-to-sale funnel, best sellers and first response as charts; a refunded sale is not revenue; CSV of the period; 30 days");

@@ -200,18 +200,14 @@ async fn import_stock_inner(
                 })
             })
             .collect();
-        let valid = changes.len();
-        let rejected_rows = json!(rejected);
         return Ok(dry_run_answer(
             json!({
                 "dry_run": true,
                 "received": sheet.rows.len(),
-                "valid": valid,
+                "valid": changes.len(),
                 "changes": changes,
                 "rejected": rejected,
             }),
-            rejected_rows,
-            valid,
             p.partial,
         ));
     }
@@ -259,10 +255,12 @@ fn whole_merchant(caller: &Caller) -> Result<(), AppError> {
 
 /// A dry run answers as the same call would without it: 200 when it would apply (every row valid,
 /// or `partial` with some valid row), 422 `validation_failed` with every row's reasons when it
-/// would apply nothing; the preview (what each valid row would change) comes in both, under
-/// `preview` in the 422.
-fn dry_run_answer(preview: Value, rejected: Value, valid: usize, partial: bool) -> Response {
+/// would apply nothing; the preview (its `valid` count, `changes` and `rejected` rows) comes in
+/// both, under `preview` in the 422.
+fn dry_run_answer(preview: Value, partial: bool) -> Response {
+    let rejected = preview["rejected"].clone();
     let problems = rejected.as_array().is_some_and(|r| !r.is_empty());
+    let valid = preview["valid"].as_u64().unwrap_or(0);
     if !problems || (partial && valid > 0) {
         return (StatusCode::OK, Json(preview)).into_response();
     }
@@ -352,8 +350,7 @@ async fn products_answer(
 ) -> Result<Response, AppError> {
     if p.dry_run {
         let preview = catalog::preview_products(&caller.table, rows).await?;
-        let (rejected, valid) = (json!(preview.rejected), preview.valid);
-        return Ok(dry_run_answer(json!(preview), rejected, valid, p.partial));
+        return Ok(dry_run_answer(json!(preview), p.partial));
     }
     Ok(report(
         catalog::upsert_products(&caller.table, rows, p.partial).await?,
