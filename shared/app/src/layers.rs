@@ -238,3 +238,69 @@ fn the_checker_finds_a_cycle() {
         Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
     );
 }
+
+/// Lines of production code (before the file's `#[cfg(test)]` module) that spell a table key by
+/// hand: a `Key::new`, a query partition or prefix, or a `format!` starting with an upper-case
+/// `WORD#` (the shape of every stored key). Keys belong to `platform/schema.rs`, where tests pin them.
+fn hand_spelled_keys(file: &str, source: &str) -> Vec<String> {
+    let production = source.split("#[cfg(test)]").next().unwrap_or_default();
+    let mut found = Vec::new();
+    for (n, line) in production.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or_default();
+        let spelled = code.contains("Key::new(")
+            || ["partition(\"", "prefix(\"", "format!(\""]
+                .iter()
+                .any(|call| {
+                    code.match_indices(call).any(|(at, _)| {
+                        let word: String = code[at + call.len()..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                            .collect();
+                        word.len() >= 3
+                            && code[at + call.len() + word.len()..].starts_with(['#', '"'])
+                    })
+                });
+        if spelled {
+            found.push(format!("{file}:{}: {}", n + 1, line.trim()));
+        }
+    }
+    found
+}
+
+#[test]
+fn keys_are_spelled_only_in_the_schema() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut found = Vec::new();
+    for path in files {
+        let rel = path
+            .strip_prefix(&src)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        // The schema spells them; the tenant wrapper rebuilds a key under its merchant.
+        if rel.ends_with("schema.rs") || rel.ends_with("tenant.rs") || rel == "layers.rs" {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap_or_default();
+        found.extend(hand_spelled_keys(&rel, &source));
+    }
+    assert!(
+        found.is_empty(),
+        "keys spelled outside platform/schema.rs:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_key_checker_sees_hand_spelled_keys_but_not_messages_or_tests() {
+    let src = "let k = Key::new(x, y);\nQuery::partition(\"OUTBOX\");\nlet s = format!(\"CUST#{w}\");\n\
+               let e = format!(\"PAC no disponible: {e}\");\nlet t = format!(\"API: {l}\");\n\
+               // Key::new(\"A\", \"B\") in a comment\n#[cfg(test)]\nmod tests { Key::new(\"A\", \"B\"); }";
+    let found = hand_spelled_keys("x.rs", src);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found[0].starts_with("x.rs:1:"));
+    assert!(found[1].starts_with("x.rs:2:"));
+    assert!(found[2].starts_with("x.rs:3:"));
+}

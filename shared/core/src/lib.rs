@@ -11,6 +11,7 @@ pub mod experiments;
 pub mod ids;
 pub mod money;
 pub mod net;
+pub mod orders;
 pub mod phone;
 pub mod pricing;
 pub mod privacy;

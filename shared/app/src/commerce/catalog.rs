@@ -283,8 +283,8 @@ pub async fn list_products(
 ) -> Result<(Vec<Product>, Option<String>), AppError> {
     let page = table
         .query(
-            Query::partition("PRODUCTS")
-                .prefix("SKU#")
+            Query::partition(crate::platform::schema::PRODUCTS)
+                .prefix(crate::platform::schema::SKU_PREFIX)
                 .limit(limit)
                 .after(cursor),
         )
@@ -471,14 +471,17 @@ pub async fn branch_stock(
     loop {
         let page = table
             .query(
-                Query::partition(format!("STOCK#{branch}"))
-                    .prefix("SKU#")
+                Query::partition(crate::platform::schema::stock_of_branch(branch))
+                    .prefix(crate::platform::schema::SKU_PREFIX)
                     .limit(1000)
                     .after(cursor),
             )
             .await?;
         for i in &page.items {
-            if let Some(sku) = i.get_s("sk").and_then(|s| s.strip_prefix("SKU#")) {
+            if let Some(sku) = i
+                .get_s("sk")
+                .and_then(|s| s.strip_prefix(crate::platform::schema::SKU_PREFIX))
+            {
                 out.insert(
                     sku.to_owned(),
                     Stock {

@@ -6,7 +6,7 @@
 use crate::platform::due::{DueAction, Job};
 use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::{MerchantId, TenantTable};
-use crate::platform::Deps;
+use crate::platform::{schema, Deps};
 use mostrador_core::conversation::DELIVERY_SKU;
 use mostrador_core::money::Centavos;
 use mostrador_core::tax::LineAmounts;
@@ -18,65 +18,7 @@ use serde::{Deserialize, Serialize};
 /// Lines per order (each reserves stock in the order's one transaction of at most 100 writes).
 pub const MAX_LINES: usize = 50;
 
-/// Where an order is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    AwaitingPayment,
-    Paid,
-    ReadyForPickup,
-    Shipped,
-    Delivered,
-    Cancelled,
-    Expired,
-    Refunded,
-}
-
-impl OrderStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::AwaitingPayment => "awaiting_payment",
-            OrderStatus::Paid => "paid",
-            OrderStatus::ReadyForPickup => "ready_for_pickup",
-            OrderStatus::Shipped => "shipped",
-            OrderStatus::Delivered => "delivered",
-            OrderStatus::Cancelled => "cancelled",
-            OrderStatus::Expired => "expired",
-            OrderStatus::Refunded => "refunded",
-        }
-    }
-
-    /// The states this one may move to through the merchant API or the jobs.
-    pub fn may_become(self, next: OrderStatus) -> bool {
-        use OrderStatus::*;
-        matches!(
-            (self, next),
-            (AwaitingPayment, Paid | Cancelled | Expired)
-                | (
-                    Paid,
-                    ReadyForPickup | Shipped | Delivered | Cancelled | Refunded
-                )
-                | (ReadyForPickup, Delivered | Cancelled | Refunded)
-                | (Shipped, Delivered | Refunded)
-                | (Delivered, Refunded)
-        )
-    }
-
-    /// The customer's words for it.
-    pub fn customer_text(self) -> &'static str {
-        match self {
-            OrderStatus::AwaitingPayment => "esperando tu pago",
-            OrderStatus::Paid => "pagado",
-            OrderStatus::ReadyForPickup => "listo para recoger",
-            OrderStatus::Shipped => "en camino",
-            OrderStatus::Delivered => "entregado",
-            OrderStatus::Cancelled => "cancelado",
-            OrderStatus::Expired => "vencido",
-            OrderStatus::Refunded => "reembolsado",
-        }
-    }
-}
+pub use mostrador_core::orders::{OrderStatus, StockEffect};
 
 /// One line as priced from our catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -271,21 +213,22 @@ fn order_key(id: &str) -> Key {
     crate::platform::schema::order(id)
 }
 
-fn scoped(merchant: &MerchantId, logical_pk: &str) -> String {
-    crate::platform::schema::merchant_pk(merchant, logical_pk)
-}
-
 fn order_item(merchant: &MerchantId, order: &Order) -> Result<Item, StoreError> {
     let doc = serde_json::to_string(order).map_err(|e| StoreError::Internal(e.to_string()))?;
-    Ok(Item::new(&Key::new(
-        scoped(merchant, &format!("ORDER#{}", order.id)),
-        "ORDER",
-    ))
-    .with("doc", doc)
-    .with("status", order.status.as_str())
-    .with("branch_id", order.branch_id.as_str())
-    .with("gsi1pk", scoped(merchant, "ORDERS"))
-    .with("gsi1sk", format!("{}#{}", order.created_at, order.id)))
+    Ok(
+        Item::new(&schema::in_merchant(merchant, schema::order(&order.id)))
+            .with("doc", doc)
+            .with("status", order.status.as_str())
+            .with("branch_id", order.branch_id.as_str())
+            .with(
+                "gsi1pk",
+                schema::merchant_pk(merchant, schema::ORDERS_INDEX),
+            )
+            .with(
+                "gsi1sk",
+                schema::orders_index_sk(&order.created_at, &order.id),
+            ),
+    )
 }
 
 fn order_from(item: &Item) -> Result<Order, AppError> {
@@ -326,10 +269,7 @@ pub async fn place(
     for line in &stocked {
         let q = i64::from(line.qty);
         ops.push(TxOp::Update {
-            key: Key::new(
-                scoped(merchant, &format!("STOCK#{}", order.branch_id)),
-                format!("SKU#{}", line.sku),
-            ),
+            key: schema::in_merchant(merchant, schema::stock(&order.branch_id, &line.sku)),
             update: Update::new().add("available", -q).add("reserved", q),
             condition: Some(Condition::Ge("available".into(), q)),
         });
@@ -356,9 +296,9 @@ pub async fn place(
         condition: None,
     });
     ops.push(TxOp::Put {
-        item: Item::new(&Key::new(
-            scoped(merchant, &format!("CUST#{}", order.wa_id)),
-            format!("ORDER#{}#{}", order.created_at, order.id),
+        item: Item::new(&schema::in_merchant(
+            merchant,
+            schema::customer_order(&order.wa_id, &order.created_at, &order.id),
         ))
         .with("order_id", order.id.as_str()),
         condition: None,
@@ -459,7 +399,7 @@ pub async fn transition(
         )));
     }
     let mut ops = vec![TxOp::Update {
-        key: Key::new(scoped(merchant, &format!("ORDER#{}", order.id)), "ORDER"),
+        key: schema::in_merchant(merchant, schema::order(&order.id)),
         update: Update::new()
             .set("status", to.as_str())
             .set("updated_at", deps.clock.now_secs()),
@@ -468,47 +408,39 @@ pub async fn transition(
             Value::S(from.as_str().into()),
         )),
     }];
-    let releases = from == OrderStatus::AwaitingPayment
-        && matches!(to, OrderStatus::Cancelled | OrderStatus::Expired);
-    let commits = from == OrderStatus::AwaitingPayment && to == OrderStatus::Paid;
-    // Paid goods still in the store go back on the shelf when the order is refunded.
-    let restocks = matches!(from, OrderStatus::Paid | OrderStatus::ReadyForPickup)
-        && matches!(to, OrderStatus::Refunded | OrderStatus::Cancelled);
+    let effect = from.stock_effect(to);
     for line in order.lines.iter().filter(|l| l.sku != DELIVERY_SKU) {
         let q = i64::from(line.qty);
-        let key = Key::new(
-            scoped(merchant, &format!("STOCK#{}", order.branch_id)),
-            format!("SKU#{}", line.sku),
-        );
-        if releases {
-            ops.push(TxOp::Update {
-                key,
-                update: Update::new().add("reserved", -q).add("available", q),
-                condition: Some(Condition::Ge("reserved".into(), q)),
-            });
-        } else if commits {
-            ops.push(TxOp::Update {
-                key,
-                update: Update::new().add("reserved", -q),
-                condition: Some(Condition::Ge("reserved".into(), q)),
-            });
-        } else if restocks {
-            ops.push(TxOp::Update {
-                key,
-                update: Update::new().add("available", q),
-                condition: None,
-            });
-        }
+        let key = schema::in_merchant(merchant, schema::stock(&order.branch_id, &line.sku));
+        let (update, condition) = match effect {
+            StockEffect::Release => (
+                Update::new().add("reserved", -q).add("available", q),
+                Some(Condition::Ge("reserved".into(), q)),
+            ),
+            StockEffect::Commit => (
+                Update::new().add("reserved", -q),
+                Some(Condition::Ge("reserved".into(), q)),
+            ),
+            StockEffect::Restock => (Update::new().add("available", q), None),
+            StockEffect::None => continue,
+        };
+        ops.push(TxOp::Update {
+            key,
+            update,
+            condition,
+        });
     }
-    if releases {
-        ops.extend(crate::commerce::promotions::release_ops(merchant, order));
-    } else if commits {
-        ops.extend(crate::commerce::promotions::paid_ops(merchant, order));
+    match effect {
+        StockEffect::Release => {
+            ops.extend(crate::commerce::promotions::release_ops(merchant, order))
+        }
+        StockEffect::Commit => ops.extend(crate::commerce::promotions::paid_ops(merchant, order)),
+        StockEffect::Restock | StockEffect::None => {}
     }
     match deps.table.transact(ops).await {
         Ok(()) => {
             tracing::info!(merchant = %merchant, order = %order.id, from = from.as_str(), to = to.as_str(), "order status changed");
-            if releases || restocks {
+            if matches!(effect, StockEffect::Release | StockEffect::Restock) {
                 catalog_changed(deps, merchant).await;
             }
             Ok(Some(Order {
@@ -562,7 +494,7 @@ pub async fn list(
         (None, Some(t)) => SortKey::Le(format!("{t}~")),
         (None, None) => SortKey::Any,
     };
-    let q = Query::gsi1("ORDERS")
+    let q = Query::gsi1(schema::ORDERS_INDEX)
         .sort(sort)
         .backward()
         .limit(filter.limit.unwrap_or(50).clamp(1, 200))
@@ -594,8 +526,8 @@ pub async fn recent_orders(
 ) -> Result<Vec<mostrador_core::conversation::OrderSummary>, AppError> {
     let page = table
         .query(
-            Query::partition(format!("CUST#{wa_id}"))
-                .prefix("ORDER#")
+            Query::partition(schema::customer_pk(wa_id))
+                .prefix(schema::CUSTOMER_ORDER_PREFIX)
                 .backward()
                 .limit(RECENT_ORDERS as u32),
         )

@@ -15,7 +15,7 @@ use crate::platform::error::AppError;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use mostrador_core::conversation::State;
-use mostrador_store::{Condition, Item, Key, StoreError, Table, TxOp};
+use mostrador_store::{Condition, Item, StoreError, Table, TxOp};
 
 /// Utility template for payment reminders outside the window (body: order number, total, link).
 pub const PAYMENT_TEMPLATE: &str = "mostrador_recordatorio_pago";
@@ -176,11 +176,8 @@ pub async fn abandoned_cart(
         return Ok(());
     }
     // Once per cart: the marker is keyed by the conversation's last change.
-    let marker = Item::new(&Key::new(
-        format!("CUST#{wa_id}"),
-        format!("CARTREMIND#{updated}"),
-    ))
-    .with("ttl", deps.clock.now_secs() + 30 * 86_400);
+    let marker = Item::new(&crate::platform::schema::cart_reminded(wa_id, updated))
+        .with("ttl", deps.clock.now_secs() + 30 * 86_400);
     match table.put(marker, Some(Condition::NotExists)).await {
         Ok(()) => {}
         Err(StoreError::ConditionFailed { .. }) => return Ok(()),

@@ -12,7 +12,7 @@ use chrono::TimeZone;
 use mostrador_core::phone::normalize_wa_id;
 use mostrador_queue::OutgoingMessage;
 use mostrador_store::idempotency::IdempotencyError;
-use mostrador_store::{Condition, Key, StoreError, Table, TxOp, Update};
+use mostrador_store::{Condition, StoreError, Table, TxOp, Update};
 use mostrador_whatsapp::webhook::{self, Status, StatusKind, WebhookError};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -483,7 +483,7 @@ async fn apply_status(table: &TenantTable, status: &Status) -> Result<bool, AppE
 
 async fn count_unrouted(deps: &Deps, phone: &str, n: i64) {
     let day = deps.clock.now().format("%Y-%m-%d").to_string();
-    let key = Key::new("STATS#unrouted", format!("{day}#{phone}"));
+    let key = crate::platform::schema::unrouted_stats(&day, phone);
     if let Err(e) = deps
         .table
         .update(&key, Update::new().add("messages", n), None)

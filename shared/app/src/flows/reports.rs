@@ -24,11 +24,11 @@ use std::collections::BTreeMap;
 pub const MAX_DAYS: i64 = 92;
 
 fn branch_counters(branch: &str, day: &str) -> Key {
-    Key::new(format!("RPT#B#{branch}"), day)
+    crate::platform::schema::branch_counters(branch, day)
 }
 
 fn conversation_marker(wa_id: &str, day: &str) -> Key {
-    Key::new(format!("CUST#{wa_id}"), format!("CONVDAY#{day}"))
+    crate::platform::schema::conversation_day(wa_id, day)
 }
 
 /// A customer's first message of the day at a branch starts a conversation: counted once.
@@ -64,7 +64,10 @@ pub async fn count_conversation(
 pub fn order_placed_op(merchant: &MerchantId, order: &Order, now: DateTime<Utc>) -> TxOp {
     let day = crate::notifications::mx_day(now);
     TxOp::Update {
-        key: Key::new(format!("M#{merchant}#RPT#B#{}", order.branch_id), day),
+        key: crate::platform::schema::in_merchant(
+            merchant,
+            crate::platform::schema::branch_counters(&order.branch_id, &day),
+        ),
         update: Update::new().add("orders", 1),
         condition: None,
     }
@@ -756,7 +759,7 @@ pub async fn commerce(
         }
         let counters: BTreeMap<String, Item> = all_items(
             table,
-            Query::partition(format!("RPT#B#{}", branch.id))
+            Query::partition(crate::platform::schema::branch_report(&branch.id))
                 .sort(SortKey::Between(day_key(from), day_key(to))),
         )
         .await?
@@ -771,7 +774,7 @@ pub async fn commerce(
         // Each day's sales are a partition of their own: read several at once, kept in day order.
         let queries: Vec<Query> = days
             .iter()
-            .map(|d| Query::partition(format!("SALES#{}#{d}", branch.id)))
+            .map(|d| Query::partition(crate::platform::schema::sales_of_day(&branch.id, d)))
             .collect();
         let sales_of_days: Vec<Vec<Item>> = futures::stream::iter(queries)
             .map(|q| all_items(table, q))
@@ -905,7 +908,7 @@ mod tests {
     use super::*;
 
     fn sale(order: &str, total: i64, method: &str, lines: &str) -> Item {
-        Item::new(&Key::new("SALES#B1#2026-12-01", format!("ORDER#{order}")))
+        Item::new(&crate::platform::schema::sale("B1", "2026-12-01", order))
             .with("total", total)
             .with("method", method)
             .with("lines", lines)
@@ -987,9 +990,12 @@ mod tests {
     fn first_responses_of_several_days_make_one_median() {
         let mut t = Tally::default();
         let day = |secs: i64, n: i64| {
-            Item::new(&Key::new("RPT#B#B1", "2026-12-01"))
-                .with("conversations", n)
-                .with(stats::bucket_attr("first_response", secs).as_str(), n)
+            Item::new(&crate::platform::schema::branch_counters(
+                "B1",
+                "2026-12-01",
+            ))
+            .with("conversations", n)
+            .with(stats::bucket_attr("first_response", secs).as_str(), n)
         };
         t.add_counters(Some(&day(5, 3)));
         t.add_counters(Some(&day(3_000, 1)));

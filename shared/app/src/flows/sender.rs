@@ -501,18 +501,22 @@ async fn take_daily_cap(
         .format("%Y-%m-%d")
         .to_string();
     let ttl = now.timestamp() + 3 * 86_400;
-    let pk = format!("CUST#{}", customer.wa_id);
     let under = |limit: u32| {
         Condition::AttrNotExists("n".into()).or(Condition::Lt("n".into(), i64::from(limit)))
     };
     let mut ops = vec![TxOp::Put {
-        item: Item::new(&Key::new(&pk, format!("CAPMARK#{day}#{id}"))).with("ttl", ttl),
+        item: Item::new(&crate::platform::schema::daily_cap_mark(
+            &customer.wa_id,
+            &day,
+            id,
+        ))
+        .with("ttl", ttl),
         condition: Some(Condition::NotExists),
     }];
     let mut reasons_by_op = vec!["counted"];
     if let Some(limit) = cap.general {
         ops.push(TxOp::Update {
-            key: Key::new(&pk, format!("CAP#{day}")),
+            key: crate::platform::schema::daily_cap(&customer.wa_id, &day, None),
             update: Update::new().add("n", 1).set_if_absent("ttl", ttl),
             condition: Some(under(limit)),
         });
@@ -520,7 +524,7 @@ async fn take_daily_cap(
     }
     if let Some((bucket, limit)) = cap.bucket {
         ops.push(TxOp::Update {
-            key: Key::new(&pk, format!("CAP#{day}#{bucket}")),
+            key: crate::platform::schema::daily_cap(&customer.wa_id, &day, Some(bucket)),
             update: Update::new().add("n", 1).set_if_absent("ttl", ttl),
             condition: Some(under(limit)),
         });
@@ -647,7 +651,7 @@ async fn record_outcome(
         other => other.name().to_owned(),
     };
     ops.push(TxOp::Update {
-        key: Key::new("STATS#outbound", day),
+        key: crate::platform::schema::outbound_stats(&day),
         update: Update::new().add(counter, 1),
         condition: None,
     });

@@ -15,7 +15,7 @@ use chrono::{Datelike, Duration, NaiveDate, TimeZone};
 use chrono_tz::America::Mexico_City;
 use mostrador_core::money::Centavos;
 use mostrador_core::tax::TaxTreatment;
-use mostrador_store::{Item, Key, Query, Table, Update};
+use mostrador_store::{Item, Query, Table, Update};
 use serde::{Deserialize, Serialize};
 
 /// One ticket of a global invoice.
@@ -151,9 +151,10 @@ pub async fn record_sale(
     let taxes = taxes_of(order, |sku| treatments.get(sku).copied());
     table
         .put(
-            Item::new(&Key::new(
-                format!("SALES#{}#{day}", order.branch_id),
-                format!("ORDER#{}", order.id),
+            Item::new(&crate::platform::schema::sale(
+                &order.branch_id,
+                &day,
+                &order.id,
             ))
             .with("total", order.total.0)
             // What was paid, kept as paid: `total` follows the fiscal record (a refund before the
@@ -262,9 +263,10 @@ pub async fn find_sale(table: &TenantTable, order: &Order) -> Result<Option<Item
         return Ok(None);
     };
     Ok(table
-        .get(&Key::new(
-            format!("SALES#{}#{day}", order.branch_id),
-            format!("ORDER#{}", order.id),
+        .get(&crate::platform::schema::sale(
+            &order.branch_id,
+            day,
+            &order.id,
         ))
         .await?)
 }
@@ -343,9 +345,12 @@ pub async fn tickets(table: &TenantTable, period: &GlobalPeriod) -> Result<Vec<T
         loop {
             let page = table
                 .query(
-                    Query::partition(format!("SALES#{}#{day}", period.branch_id))
-                        .limit(500)
-                        .after(cursor.take()),
+                    Query::partition(crate::platform::schema::sales_of_day(
+                        &period.branch_id,
+                        day,
+                    ))
+                    .limit(500)
+                    .after(cursor.take()),
                 )
                 .await?;
             for item in &page.items {
@@ -357,7 +362,7 @@ pub async fn tickets(table: &TenantTable, period: &GlobalPeriod) -> Result<Vec<T
                 }
                 let Some(order_id) = item
                     .key()
-                    .and_then(|k| k.sk.strip_prefix("ORDER#").map(str::to_owned))
+                    .and_then(|k| crate::platform::schema::order_of_sale(&k.sk).map(str::to_owned))
                 else {
                     continue;
                 };
@@ -405,14 +410,17 @@ pub async fn mark_included(
         loop {
             let page = table
                 .query(
-                    Query::partition(format!("SALES#{}#{day}", period.branch_id))
-                        .limit(500)
-                        .after(cursor.take()),
+                    Query::partition(crate::platform::schema::sales_of_day(
+                        &period.branch_id,
+                        day,
+                    ))
+                    .limit(500)
+                    .after(cursor.take()),
                 )
                 .await?;
             for item in &page.items {
                 let Some(k) = item.key() else { continue };
-                let id = k.sk.strip_prefix("ORDER#").unwrap_or_default();
+                let id = crate::platform::schema::order_of_sale(&k.sk).unwrap_or_default();
                 if wanted.contains(id) {
                     table
                         .update(

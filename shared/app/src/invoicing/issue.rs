@@ -109,7 +109,7 @@ pub struct InvoiceRecord {
 
 /// The key of an invoice record.
 pub fn record_key(id: &str) -> Key {
-    Key::new("INVOICES", id)
+    crate::platform::schema::invoice(id)
 }
 
 /// Blob keys of an invoice's files.
@@ -157,7 +157,11 @@ pub async fn list(
     after: Option<String>,
 ) -> Result<(Vec<InvoiceRecord>, Option<String>), AppError> {
     let page = table
-        .query(Query::partition("INVOICES").limit(limit).after(after))
+        .query(
+            Query::partition(crate::platform::schema::INVOICES)
+                .limit(limit)
+                .after(after),
+        )
         .await?;
     let mut out = Vec::new();
     for item in &page.items {
@@ -467,7 +471,7 @@ async fn tell_not_issued(
 
 /// Reserves the folio of invoice `id` once: a retry gets the same folio.
 async fn reserve_folio(table: &TenantTable, serie: &str, id: &str) -> Result<u64, AppError> {
-    let folio_key = Key::new("FOLIO_OF", id);
+    let folio_key = crate::platform::schema::folio_of(id);
     if let Some(item) = table.get(&folio_key).await? {
         if let Some(f) = item.get_n("folio") {
             return Ok(f as u64);
@@ -475,7 +479,7 @@ async fn reserve_folio(table: &TenantTable, serie: &str, id: &str) -> Result<u64
     }
     let counter = table
         .update(
-            &Key::new("FOLIOS", serie),
+            &crate::platform::schema::folio_counter(serie),
             Update::new().add("next", 1),
             None,
         )

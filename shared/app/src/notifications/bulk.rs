@@ -44,11 +44,11 @@ pub struct BulkRequest {
 }
 
 fn bulk_key(id: &str) -> Key {
-    Key::new(format!("BULK#{id}"), "BULK")
+    crate::platform::schema::bulk(id)
 }
 
 fn chunk_key(id: &str, n: usize) -> Key {
-    Key::new(format!("BULK#{id}"), format!("CHUNK#{n:05}"))
+    crate::platform::schema::bulk_chunk(id, n)
 }
 
 /// Checks every item, stores the chunks and their due entries; answers the job.
@@ -168,9 +168,9 @@ pub async fn accept(
         )?;
         let ops = vec![
             TxOp::Put {
-                item: Item::new(&Key::new(
-                    format!("M#{merchant}#BULK#{id}"),
-                    format!("CHUNK#{c:05}"),
+                item: Item::new(&crate::platform::schema::in_merchant(
+                    merchant,
+                    chunk_key(&id, c),
                 ))
                 .with("items", doc)
                 .with("first", (c * CHUNK) as i64),
@@ -275,12 +275,9 @@ pub async fn process_chunk(
                 *rejected.entry(code.clone()).or_default() += 1;
                 table
                     .put(
-                        Item::new(&Key::new(
-                            format!("BULK#{bulk_id}"),
-                            format!("REJ#{index:05}"),
-                        ))
-                        .with("code", code)
-                        .with("reason", reason),
+                        Item::new(&crate::platform::schema::bulk_rejection(bulk_id, index))
+                            .with("code", code)
+                            .with("reason", reason),
                         None,
                     )
                     .await?;
@@ -404,8 +401,8 @@ pub async fn progress(table: &TenantTable, id: &str) -> Result<Value, AppError> 
     }
     let page = table
         .query(
-            Query::partition(format!("BULK#{id}"))
-                .prefix("REJ#")
+            Query::partition(crate::platform::schema::bulk_pk(id))
+                .prefix(crate::platform::schema::BULK_REJECTION_PREFIX)
                 .limit(LISTED_REJECTIONS),
         )
         .await?;
@@ -414,7 +411,7 @@ pub async fn progress(table: &TenantTable, id: &str) -> Result<Value, AppError> 
         .iter()
         .map(|i| {
             json!({
-                "index": i.get_s("sk").and_then(|s| s.strip_prefix("REJ#")).and_then(|s| s.parse::<i64>().ok()),
+                "index": i.get_s("sk").and_then(|s| s.strip_prefix(crate::platform::schema::BULK_REJECTION_PREFIX)).and_then(|s| s.parse::<i64>().ok()),
                 "code": i.get_s("code"),
                 "reason": i.get_s("reason"),
             })

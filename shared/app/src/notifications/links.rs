@@ -18,7 +18,7 @@ use crate::platform::schema;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
 use chrono::{DateTime, Utc};
-use mostrador_store::{Condition, Item, Key, StoreError, TxOp, Update};
+use mostrador_store::{Condition, Item, StoreError, TxOp, Update};
 
 /// How long a tracked link keeps working.
 pub const LINK_DAYS: i64 = 90;
@@ -161,7 +161,7 @@ pub async fn visit(
         &tag.day,
     ) {
         ops.push(TxOp::Update {
-            key: Key::new(schema::merchant_pk(&merchant, &key.pk), key.sk),
+            key: schema::in_merchant(&merchant, key),
             update: Update::new().add("link_clicks", 1),
             condition: None,
         });

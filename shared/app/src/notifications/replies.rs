@@ -166,11 +166,12 @@ pub async fn recent_where(
     let since = now_ms - settings.attribution_secs() * 1000;
     let page = table
         .query(
-            Query::partition(format!("CUST#{wa_id}"))
-                .sort(mostrador_store::SortKey::Between(
-                    format!("NOTIF#{since:013}"),
-                    format!("NOTIF#{now_ms:013}~"),
-                ))
+            Query::partition(crate::platform::schema::customer_pk(wa_id))
+                .sort({
+                    let (from, to) =
+                        crate::platform::schema::customer_notifications_between(since, now_ms);
+                    mostrador_store::SortKey::Between(from, to)
+                })
                 .backward()
                 .limit(25),
         )

@@ -77,19 +77,17 @@ pub fn counter_keys(
     variant: Option<&str>,
     day: &str,
 ) -> Vec<Key> {
-    use crate::platform::schema::{report_counters, ReportDimension};
+    use crate::platform::schema::{report_counter, ReportDimension};
     let mut keys = vec![
-        Key::new(report_counters(ReportDimension::Template, template), day),
-        Key::new(
-            report_counters(ReportDimension::Campaign, campaign.unwrap_or(NO_CAMPAIGN)),
+        report_counter(ReportDimension::Template, template, day),
+        report_counter(
+            ReportDimension::Campaign,
+            campaign.unwrap_or(NO_CAMPAIGN),
             day,
         ),
     ];
     if let Some(v) = variant {
-        keys.push(Key::new(
-            report_counters(ReportDimension::Experiment, v),
-            day,
-        ));
+        keys.push(report_counter(ReportDimension::Experiment, v, day));
     }
     keys
 }

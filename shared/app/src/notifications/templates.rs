@@ -750,7 +750,11 @@ pub async fn list_with_statuses(
     let mut cursor = None;
     loop {
         let page = table
-            .query(Query::partition("TEMPLATES").prefix("T#").after(cursor))
+            .query(
+                Query::partition(crate::platform::schema::TEMPLATES)
+                    .prefix(crate::platform::schema::TEMPLATE_PREFIX)
+                    .after(cursor),
+            )
             .await?;
         for i in &page.items {
             let def = serde_json::from_str(i.get_s("doc").unwrap_or("{}"))
@@ -790,7 +794,11 @@ pub async fn list(table: &TenantTable) -> Result<Vec<TemplateDef>, AppError> {
     let mut cursor = None;
     loop {
         let page = table
-            .query(Query::partition("TEMPLATES").prefix("T#").after(cursor))
+            .query(
+                Query::partition(crate::platform::schema::TEMPLATES)
+                    .prefix(crate::platform::schema::TEMPLATE_PREFIX)
+                    .after(cursor),
+            )
             .await?;
         for i in &page.items {
             out.push(

@@ -76,9 +76,10 @@ fn current_key(wa_id: &str) -> Key {
 
 fn history_item(wa_id: &str, at: DateTime<Utc>, event: &str, source: &str) -> Item {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
-    Item::new(&Key::new(
-        format!("CUST#{wa_id}"),
-        format!("CONSENT#{:013}#{}", at.timestamp_millis(), &suffix[..8]),
+    Item::new(&crate::platform::schema::consent_event(
+        wa_id,
+        at.timestamp_millis(),
+        &suffix[..8],
     ))
     .with("event", event)
     .with("source", source)
@@ -349,8 +350,8 @@ pub async fn show(table: &TenantTable, wa_id: &str) -> Result<Value, AppError> {
     loop {
         let page = table
             .query(
-                Query::partition(format!("CUST#{wa_id}"))
-                    .prefix("CONSENT#")
+                Query::partition(crate::platform::schema::customer_pk(wa_id))
+                    .prefix(crate::platform::schema::CONSENT_PREFIX)
                     .after(cursor),
             )
             .await?;

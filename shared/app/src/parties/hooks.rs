@@ -85,7 +85,7 @@ fn settings_key() -> Key {
 }
 
 fn delivery_key(event_id: &str) -> Key {
-    Key::new(format!("HOOK#{}", digest(event_id)), "HOOK")
+    crate::platform::schema::hook_delivery(&digest(event_id))
 }
 
 fn context(merchant: &MerchantId) -> String {

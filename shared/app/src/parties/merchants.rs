@@ -203,17 +203,15 @@ fn hash_key(api_key: &str) -> String {
 }
 
 fn lookup_key(hash: &str) -> Key {
-    Key::new(format!("APIKEY#{hash}"), "APIKEY")
+    crate::platform::schema::api_key_lookup(hash)
 }
 
 fn phone_key(phone_number_id: &str) -> Key {
-    Key::new(format!("PHONE#{phone_number_id}"), "PHONE")
+    crate::platform::schema::phone_route(phone_number_id)
 }
 
-const PROFILE: (&str, &str) = ("PROFILE", "PROFILE");
-
 fn profile_key() -> Key {
-    Key::new(PROFILE.0, PROFILE.1)
+    crate::platform::schema::merchant_profile()
 }
 
 fn from_item<T: for<'de> Deserialize<'de>>(item: &Item) -> Result<T, AppError> {
@@ -325,8 +323,8 @@ pub async fn issue_key(
         Some(b) => lookup.with("branch_id", b.as_str()),
         None => lookup,
     };
-    let record = to_item(&Key::new("APIKEYS", format!("APIKEY#{key_id}")), &info)?
-        .with("hash", hash.as_str());
+    let record =
+        to_item(&crate::platform::schema::api_key(&key_id), &info)?.with("hash", hash.as_str());
     // The lookup record is platform-level; the record the merchant sees is under the merchant.
     deps.table
         .transact(vec![
@@ -347,7 +345,10 @@ pub async fn issue_key(
 /// The keys of a merchant (metadata only).
 pub async fn list_keys(table: &TenantTable) -> Result<Vec<ApiKeyInfo>, AppError> {
     let page = table
-        .query(Query::partition("APIKEYS").prefix("APIKEY#"))
+        .query(
+            Query::partition(crate::platform::schema::API_KEYS)
+                .prefix(crate::platform::schema::API_KEY_PREFIX),
+        )
         .await?;
     page.items.iter().map(from_item).collect()
 }
@@ -359,7 +360,7 @@ pub async fn revoke_key(
     key_id: &str,
 ) -> Result<ApiKeyInfo, AppError> {
     let tenant = TenantTable::new(deps.table.clone(), merchant);
-    let record_key = Key::new("APIKEYS", format!("APIKEY#{key_id}"));
+    let record_key = crate::platform::schema::api_key(key_id);
     let record = tenant
         .get(&record_key)
         .await?
@@ -382,9 +383,9 @@ pub async fn revoke_key(
                 )),
             },
             TxOp::Update {
-                key: Key::new(
-                    crate::platform::schema::merchant_pk(merchant, "APIKEYS"),
-                    format!("APIKEY#{key_id}"),
+                key: crate::platform::schema::in_merchant(
+                    merchant,
+                    crate::platform::schema::api_key(key_id),
                 ),
                 update: Update::new().set("doc", doc),
                 condition: Some(Condition::Exists),
@@ -528,7 +529,7 @@ impl BranchInput {
 }
 
 fn branch_key(id: &str) -> Key {
-    Key::new("BRANCHES", format!("BRANCH#{id}"))
+    crate::platform::schema::branch(id)
 }
 
 /// Where a WhatsApp number routes to.
@@ -636,7 +637,10 @@ pub async fn list_branches(caller: &Caller) -> Result<Vec<Branch>, AppError> {
 /// Every branch of a merchant (for jobs; callers go through [`list_branches`] and its scope).
 pub async fn list_branches_of(table: &TenantTable) -> Result<Vec<Branch>, AppError> {
     let page = table
-        .query(Query::partition("BRANCHES").prefix("BRANCH#"))
+        .query(
+            Query::partition(crate::platform::schema::BRANCHES)
+                .prefix(crate::platform::schema::BRANCH_PREFIX),
+        )
         .await?;
     page.items.iter().map(from_item).collect()
 }

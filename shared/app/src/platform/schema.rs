@@ -22,6 +22,14 @@ pub fn order(order_id: &str) -> Key {
     Key::new(format!("ORDER#{order_id}"), "ORDER")
 }
 
+/// The index partition (`gsi1pk`, inside the merchant) of all the merchant's orders.
+pub const ORDERS_INDEX: &str = "ORDERS";
+
+/// An order's sort key in [`ORDERS_INDEX`]: newest last by creation time.
+pub fn orders_index_sk(created_at: &str, order_id: &str) -> String {
+    format!("{created_at}#{order_id}")
+}
+
 /// The pointer from a customer to one of their orders (sorted by creation time).
 pub fn customer_order(wa_id: &str, created_at: &str, order_id: &str) -> Key {
     Key::new(
@@ -107,9 +115,12 @@ pub fn conversation_logged(wa_id: &str, id: &str) -> Key {
 
 pub const NOTE_PREFIX: &str = "NOTE#";
 
+/// The partition of the conversations waiting for a person.
+pub const HANDOFFS: &str = "HANDOFFS";
+
 /// The marker of a conversation waiting for a person.
 pub fn handoff(wa_id: &str) -> Key {
-    Key::new("HANDOFFS", customer_pk(wa_id))
+    Key::new(HANDOFFS, customer_pk(wa_id))
 }
 
 /// A customer's current consent record.
@@ -135,6 +146,188 @@ pub fn stock(branch_id: &str, sku: &str) -> Key {
 /// A product of the catalog.
 pub fn product(sku: &str) -> Key {
     Key::new("PRODUCTS", format!("SKU#{sku}"))
+}
+
+/// The partition of the merchant's catalog.
+pub const PRODUCTS: &str = "PRODUCTS";
+
+/// The sort-key prefix of products in [`PRODUCTS`] and of stock rows in [`stock_of_branch`].
+pub const SKU_PREFIX: &str = "SKU#";
+
+/// The partition of one branch's stock rows.
+pub fn stock_of_branch(branch_id: &str) -> String {
+    format!("STOCK#{branch_id}")
+}
+
+/// The sort-key prefix of a customer's conversation messages ([`conversation_message`]).
+pub const MESSAGE_PREFIX: &str = "MSG#";
+
+/// The partition of the merchant's branches.
+pub const BRANCHES: &str = "BRANCHES";
+
+/// The sort-key prefix of the entries of [`BRANCHES`].
+pub const BRANCH_PREFIX: &str = "BRANCH#";
+
+/// One branch of the merchant.
+pub fn branch(id: &str) -> Key {
+    Key::new(BRANCHES, format!("{BRANCH_PREFIX}{id}"))
+}
+
+/// The merchant's profile (name, RFC, time zone…).
+pub fn merchant_profile() -> Key {
+    Key::new("PROFILE", "PROFILE")
+}
+
+/// The partition of the merchant's own records of its API keys.
+pub const API_KEYS: &str = "APIKEYS";
+
+/// The sort-key prefix of the entries of [`API_KEYS`].
+pub const API_KEY_PREFIX: &str = "APIKEY#";
+
+/// The merchant's record of one API key (what the console lists).
+pub fn api_key(key_id: &str) -> Key {
+    Key::new(API_KEYS, format!("{API_KEY_PREFIX}{key_id}"))
+}
+
+/// The platform-level lookup from a key's hash to its merchant (outside any merchant).
+pub fn api_key_lookup(hash: &str) -> Key {
+    Key::new(format!("{API_KEY_PREFIX}{hash}"), "APIKEY")
+}
+
+/// The platform-level route from a WhatsApp phone number id to its merchant and branch.
+pub fn phone_route(phone_number_id: &str) -> Key {
+    Key::new(format!("PHONE#{phone_number_id}"), "PHONE")
+}
+
+/// One second's send counter of a WhatsApp number (platform-level, expires by TTL).
+pub fn send_rate_window(phone_number_id: &str, second: i64) -> Key {
+    Key::new(format!("RATE#{phone_number_id}"), second.to_string())
+}
+
+/// The pacing state (GCRA) of one number-customer pair (platform-level).
+pub fn pair_pacing(phone_number_id: &str, wa_id: &str) -> Key {
+    Key::new(format!("PAIR#{phone_number_id}#{wa_id}"), "GCRA")
+}
+
+/// The once-only marker of a merchant webhook delivery, by the digest of its event id.
+pub fn hook_delivery(event_digest: &str) -> Key {
+    Key::new(format!("HOOK#{event_digest}"), "HOOK")
+}
+
+/// The sort-key prefix of a customer's consent history.
+pub const CONSENT_PREFIX: &str = "CONSENT#";
+
+/// One event of a customer's consent history (ordered by time; `suffix` keeps two events of one
+/// millisecond apart).
+pub fn consent_event(wa_id: &str, at_ms: i64, suffix: &str) -> Key {
+    Key::new(
+        customer_pk(wa_id),
+        format!("{CONSENT_PREFIX}{at_ms:013}#{suffix}"),
+    )
+}
+
+/// A customer's daily notification cap counter: overall, or of one bucket (category or kind).
+pub fn daily_cap(wa_id: &str, day: &str, bucket: Option<&str>) -> Key {
+    match bucket {
+        None => Key::new(customer_pk(wa_id), format!("CAP#{day}")),
+        Some(b) => Key::new(customer_pk(wa_id), format!("CAP#{day}#{b}")),
+    }
+}
+
+/// The marker that one notification was counted against a customer's caps of a day (so a
+/// redelivery does not count it twice).
+pub fn daily_cap_mark(wa_id: &str, day: &str, notification_id: &str) -> Key {
+    Key::new(
+        customer_pk(wa_id),
+        format!("CAPMARK#{day}#{notification_id}"),
+    )
+}
+
+/// A customer's pointer to one notification, ordered by send time.
+pub fn customer_notification(wa_id: &str, send_ms: i64, id: &str) -> Key {
+    Key::new(customer_pk(wa_id), format!("NOTIF#{send_ms:013}#{id}"))
+}
+
+/// The sort-key range of a customer's notifications sent between two times (epoch ms, inclusive).
+pub fn customer_notifications_between(from_ms: i64, to_ms: i64) -> (String, String) {
+    (
+        format!("NOTIF#{from_ms:013}"),
+        format!("NOTIF#{to_ms:013}~"),
+    )
+}
+
+/// The marker that one abandoned cart (by its conversation's last change) was reminded.
+pub fn cart_reminded(wa_id: &str, cart_updated_at: i64) -> Key {
+    Key::new(customer_pk(wa_id), format!("CARTREMIND#{cart_updated_at}"))
+}
+
+/// The marker that a customer talked to the merchant on a day (for the report's conversations).
+pub fn conversation_day(wa_id: &str, day: &str) -> Key {
+    Key::new(customer_pk(wa_id), format!("CONVDAY#{day}"))
+}
+
+/// The partition of one branch's daily report counters (sort key the day).
+pub fn branch_report(branch_id: &str) -> String {
+    format!("RPT#B#{branch_id}")
+}
+
+/// One branch's report counters of one day.
+pub fn branch_counters(branch_id: &str, day: &str) -> Key {
+    Key::new(branch_report(branch_id), day)
+}
+
+/// A day's outbound counters (sent, refused by reason…).
+pub fn outbound_stats(day: &str) -> Key {
+    Key::new("STATS#outbound", day)
+}
+
+/// A day's count of messages to a number no merchant has (platform-level).
+pub fn unrouted_stats(day: &str, phone_number_id: &str) -> Key {
+    Key::new("STATS#unrouted", format!("{day}#{phone_number_id}"))
+}
+
+/// The partition of one bulk notification request.
+pub fn bulk_pk(id: &str) -> String {
+    format!("BULK#{id}")
+}
+
+/// A bulk request's own record.
+pub fn bulk(id: &str) -> Key {
+    Key::new(bulk_pk(id), "BULK")
+}
+
+/// One chunk of a bulk request's recipients.
+pub fn bulk_chunk(id: &str, n: usize) -> Key {
+    Key::new(bulk_pk(id), format!("CHUNK#{n:05}"))
+}
+
+/// The sort-key prefix of a bulk request's rejected rows.
+pub const BULK_REJECTION_PREFIX: &str = "REJ#";
+
+/// One rejected row of a bulk request, by its index in the request.
+pub fn bulk_rejection(id: &str, index: i64) -> Key {
+    Key::new(bulk_pk(id), format!("{BULK_REJECTION_PREFIX}{index:05}"))
+}
+
+/// The partition of the merchant's invoice records.
+pub const INVOICES: &str = "INVOICES";
+
+/// One invoice record.
+pub fn invoice(id: &str) -> Key {
+    Key::new(INVOICES, id)
+}
+
+/// The partition of the folios invoices got.
+pub const FOLIO_OF: &str = "FOLIO_OF";
+
+/// The folio an invoice got (so a retry gets the same one).
+pub fn folio_of(invoice_id: &str) -> Key {
+    Key::new(FOLIO_OF, invoice_id)
+}
+
+/// The next-folio counter of one serie.
+pub fn folio_counter(serie: &str) -> Key {
+    Key::new("FOLIOS", serie)
 }
 
 /// A logical key of a merchant's as the raw table stores it (for transactions written outside
@@ -175,9 +368,25 @@ pub fn report_dimension_prefix(dimension: ReportDimension) -> &'static str {
     dimension.prefix()
 }
 
+/// One template's, campaign's or variant's counters of one day.
+pub fn report_counter(dimension: ReportDimension, name: &str, day: &str) -> Key {
+    Key::new(report_counters(dimension, name), day)
+}
+
 /// The partition of one template's or campaign's daily counters (sort key the day).
 pub fn report_counters(dimension: ReportDimension, name: &str) -> String {
     format!("RPT#N#{}{name}", dimension.prefix())
+}
+
+/// The partition of one branch's paid sales of one day (Mexico City or the branch's time zone),
+/// read by the global invoice and the sales report.
+pub fn sales_of_day(branch_id: &str, day: &str) -> String {
+    format!("SALES#{branch_id}#{day}")
+}
+
+/// One paid sale, in its branch's day partition.
+pub fn sale(branch_id: &str, day: &str, order_id: &str) -> Key {
+    Key::new(sales_of_day(branch_id, day), format!("ORDER#{order_id}"))
 }
 
 /// The partition of the merchant's promotions.
@@ -285,9 +494,12 @@ pub fn payment_issue(kind: PaymentIssue, provider: &str, event_id: &str) -> Key 
     Key::new(kind.partition(), format!("{provider}#{event_id}"))
 }
 
+/// The partition of the merchant's outbox (every message sent, newest last).
+pub const OUTBOX: &str = "OUTBOX";
+
 /// A message of the sandbox outbox, in the order it was stored.
 pub fn outbox_entry(at_ms: i64, id: &str) -> Key {
-    Key::new("OUTBOX", format!("{at_ms:013}#{id}"))
+    Key::new(OUTBOX, format!("{at_ms:013}#{id}"))
 }
 
 /// The marker that an outbound message is in the sandbox outbox (written once per id).
@@ -310,9 +522,15 @@ pub fn notification(id: &str) -> Key {
     Key::new(format!("NOTIF#{id}"), "NOTIF")
 }
 
+/// The partition of the merchant's notification templates.
+pub const TEMPLATES: &str = "TEMPLATES";
+
+/// The sort-key prefix of the entries of [`TEMPLATES`].
+pub const TEMPLATE_PREFIX: &str = "T#";
+
 /// A message template.
 pub fn template(name: &str) -> Key {
-    Key::new("TEMPLATES", format!("T#{name}"))
+    Key::new(TEMPLATES, format!("{TEMPLATE_PREFIX}{name}"))
 }
 
 /// A due entry: `action` for the job `job` at `due_at_ms`, unique per `id` under the merchant
@@ -327,13 +545,20 @@ pub fn due_entry(
     action: &DueAction,
 ) -> Result<Item, StoreError> {
     let body = serde_json::to_string(action).map_err(|e| StoreError::Internal(e.to_string()))?;
-    Ok(Item::new(&Key::new(
-        merchant_pk(merchant, "DUE"),
-        format!("{}#{id}", job.name()),
-    ))
-    .with("gsi1pk", due_index(job))
-    .with("gsi1sk", format!("{due_at_ms:013}#{merchant}#{sort_id}"))
-    .with("action", body))
+    Ok(Item::new(&in_merchant(merchant, due(job, id)))
+        .with("gsi1pk", due_index(job))
+        .with("gsi1sk", format!("{due_at_ms:013}#{merchant}#{sort_id}"))
+        .with("action", body))
+}
+
+/// A merchant's due entry of a job, by its id (inside the merchant).
+pub fn due(job: Job, id: &str) -> Key {
+    Key::new("DUE", format!("{}#{id}", job.name()))
+}
+
+/// The order a sale ([`sale`]) is of, from its sort key.
+pub fn order_of_sale(sk: &str) -> Option<&str> {
+    sk.strip_prefix("ORDER#")
 }
 
 /// The global index partition of a job's due entries.
@@ -356,9 +581,6 @@ pub const PRIVACY_AUDIT: &str = "PRIVACY_AUDIT";
 pub fn privacy_audit(at_ms: i64, id: &str) -> Key {
     Key::new(PRIVACY_AUDIT, format!("{at_ms:013}#{id}"))
 }
-
-/// The partition of invoice records.
-pub const INVOICES: &str = "INVOICES";
 
 /// The id an alias item (`ALIAS#{id}`) records a customer for, from its logical partition key.
 pub fn alias_of(pk: &str) -> Option<&str> {
@@ -417,7 +639,7 @@ pub fn record_kind(pk: &str) -> mostrador_core::privacy::RecordKind {
         RecordKind::Customer
     } else if pk.starts_with("ORDER#") {
         RecordKind::Order
-    } else if pk == INVOICES || pk == GLOBAL_ADJUSTMENTS || pk == "FOLIO_OF" {
+    } else if pk == INVOICES || pk == GLOBAL_ADJUSTMENTS || pk == FOLIO_OF {
         RecordKind::Invoice
     } else if pk == PRIVACY_REQUESTS || pk == PRIVACY_AUDIT {
         RecordKind::PrivacyLog
@@ -527,6 +749,103 @@ mod tests {
 
     fn pk_sk(k: &Key) -> (String, String) {
         (k.pk.clone(), k.sk.clone())
+    }
+
+    #[test]
+    fn more_builders_are_pinned() {
+        let k = |k: Key| (k.pk, k.sk);
+        let s = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        assert_eq!(ORDERS_INDEX, "ORDERS");
+        assert_eq!(
+            orders_index_sk("2026-12-01T10:00:00Z", "o1"),
+            "2026-12-01T10:00:00Z#o1"
+        );
+        assert_eq!(
+            (PRODUCTS, SKU_PREFIX, MESSAGE_PREFIX),
+            ("PRODUCTS", "SKU#", "MSG#")
+        );
+        assert_eq!(stock_of_branch("B1"), "STOCK#B1");
+        assert_eq!(k(branch("b1")), s("BRANCHES", "BRANCH#b1"));
+        assert_eq!((BRANCHES, BRANCH_PREFIX), ("BRANCHES", "BRANCH#"));
+        assert_eq!(k(merchant_profile()), s("PROFILE", "PROFILE"));
+        assert_eq!(k(api_key("k1")), s("APIKEYS", "APIKEY#k1"));
+        assert_eq!((API_KEYS, API_KEY_PREFIX), ("APIKEYS", "APIKEY#"));
+        assert_eq!(k(api_key_lookup("ab")), s("APIKEY#ab", "APIKEY"));
+        assert_eq!(k(phone_route("111")), s("PHONE#111", "PHONE"));
+        assert_eq!(k(send_rate_window("111", 42)), s("RATE#111", "42"));
+        assert_eq!(k(pair_pacing("111", "5215")), s("PAIR#111#5215", "GCRA"));
+        assert_eq!(k(hook_delivery("d1")), s("HOOK#d1", "HOOK"));
+        assert_eq!(CONSENT_PREFIX, "CONSENT#");
+        assert_eq!(
+            k(consent_event("5215", 1_700_000_000_000, "abcd1234")),
+            s("CUST#5215", "CONSENT#1700000000000#abcd1234")
+        );
+        assert_eq!(
+            k(daily_cap("5215", "2026-12-01", None)),
+            s("CUST#5215", "CAP#2026-12-01")
+        );
+        assert_eq!(
+            k(daily_cap("5215", "2026-12-01", Some("marketing"))),
+            s("CUST#5215", "CAP#2026-12-01#marketing")
+        );
+        assert_eq!(
+            k(daily_cap_mark("5215", "2026-12-01", "n1")),
+            s("CUST#5215", "CAPMARK#2026-12-01#n1")
+        );
+        assert_eq!(
+            k(customer_notification("5215", 42, "n1")),
+            s("CUST#5215", "NOTIF#0000000000042#n1")
+        );
+        assert_eq!(
+            customer_notifications_between(1, 2),
+            s("NOTIF#0000000000001", "NOTIF#0000000000002~")
+        );
+        assert_eq!(
+            k(cart_reminded("5215", 99)),
+            s("CUST#5215", "CARTREMIND#99")
+        );
+        assert_eq!(
+            k(conversation_day("5215", "2026-12-01")),
+            s("CUST#5215", "CONVDAY#2026-12-01")
+        );
+        assert_eq!(
+            k(branch_counters("B1", "2026-12-01")),
+            s("RPT#B#B1", "2026-12-01")
+        );
+        assert_eq!(
+            k(outbound_stats("2026-12-01")),
+            s("STATS#outbound", "2026-12-01")
+        );
+        assert_eq!(
+            k(unrouted_stats("2026-12-01", "111")),
+            s("STATS#unrouted", "2026-12-01#111")
+        );
+        assert_eq!(k(bulk("b1")), s("BULK#b1", "BULK"));
+        assert_eq!(k(bulk_chunk("b1", 3)), s("BULK#b1", "CHUNK#00003"));
+        assert_eq!(k(bulk_rejection("b1", 12)), s("BULK#b1", "REJ#00012"));
+        assert_eq!(BULK_REJECTION_PREFIX, "REJ#");
+        assert_eq!(k(invoice("i1")), s("INVOICES", "i1"));
+        assert_eq!(k(folio_of("i1")), s("FOLIO_OF", "i1"));
+        assert_eq!(k(folio_counter("A")), s("FOLIOS", "A"));
+        assert_eq!(
+            (HANDOFFS, OUTBOX, TEMPLATES, TEMPLATE_PREFIX),
+            ("HANDOFFS", "OUTBOX", "TEMPLATES", "T#")
+        );
+        assert_eq!(
+            k(due(Job::DueNotifications, "n1")),
+            s("DUE", &format!("{}#n1", Job::DueNotifications.name()))
+        );
+        assert_eq!(order_of_sale("ORDER#o1"), Some("o1"));
+    }
+
+    #[test]
+    fn sales_keys_are_pinned() {
+        assert_eq!(sales_of_day("B1", "2026-12-01"), "SALES#B1#2026-12-01");
+        let k = sale("B1", "2026-12-01", "o-1");
+        assert_eq!(
+            (k.pk.as_str(), k.sk.as_str()),
+            ("SALES#B1#2026-12-01", "ORDER#o-1")
+        );
     }
 
     #[test]

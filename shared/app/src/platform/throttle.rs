@@ -40,7 +40,7 @@ pub async fn take_number_slot(
     now_ms: i64,
 ) -> Result<Permit, StoreError> {
     let second = now_ms.div_euclid(1000);
-    let key = Key::new(format!("RATE#{phone_number_id}"), second.to_string());
+    let key = crate::platform::schema::send_rate_window(phone_number_id, second);
     let room =
         Condition::AttrNotExists("n".into()).or(Condition::Lt("n".into(), i64::from(per_second)));
     let update = Update::new().add("n", 1).set_if_absent("ttl", second + 120);
@@ -103,7 +103,7 @@ pub async fn forget_pair(
 }
 
 fn pair_key(phone_number_id: &str, wa_id: &str) -> Key {
-    Key::new(format!("PAIR#{phone_number_id}#{wa_id}"), "GCRA")
+    crate::platform::schema::pair_pacing(phone_number_id, wa_id)
 }
 
 #[cfg(test)]

@@ -91,7 +91,7 @@ async fn put_settings(
 async fn handed_off(Merchant(caller): Merchant) -> Result<Json<Value>, AppError> {
     let page = caller
         .table
-        .query(TableQuery::partition("HANDOFFS").limit(200))
+        .query(TableQuery::partition(crate::platform::schema::HANDOFFS).limit(200))
         .await?;
     let scope = caller.scope().await?;
     let branches = crate::parties::merchants::list_branches(&caller).await?;
@@ -308,8 +308,8 @@ async fn messages(
     Query(page): Query<Page>,
 ) -> Result<Json<Value>, AppError> {
     let wa = customer(&wa_id)?;
-    let q = TableQuery::partition(format!("CUST#{wa}"))
-        .prefix("MSG#")
+    let q = TableQuery::partition(crate::platform::schema::customer_pk(&wa))
+        .prefix(crate::platform::schema::MESSAGE_PREFIX)
         .backward()
         .limit(page.limit.unwrap_or(50).clamp(1, 200))
         .after(page.cursor);

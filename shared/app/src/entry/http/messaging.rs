@@ -282,7 +282,7 @@ async fn outbox(
     let result = caller
         .table
         .query(
-            TableQuery::partition("OUTBOX")
+            TableQuery::partition(crate::platform::schema::OUTBOX)
                 .backward()
                 .limit(limit)
                 .after(page.cursor),

@@ -5,10 +5,7 @@ use super::*;
 
 /// The daily cap counters the sender keeps for a customer (see `sender::take_daily_cap`).
 pub fn cap_key(wa_id: &str, day: &str, bucket: Option<&str>) -> Key {
-    match bucket {
-        None => Key::new(format!("CUST#{wa_id}"), format!("CAP#{day}")),
-        Some(b) => Key::new(format!("CUST#{wa_id}"), format!("CAP#{day}#{b}")),
-    }
+    crate::platform::schema::daily_cap(wa_id, day, bucket)
 }
 
 /// Counts a request-time refusal (consent or a cap) in the report; other errors are not counted.
@@ -112,9 +109,9 @@ pub async fn commit(
     } else {
         "accepting"
     };
-    let mut record = Item::new(&Key::new(
-        scoped(merchant, &format!("NOTIF#{}", draft.id)),
-        "NOTIF",
+    let mut record = Item::new(&crate::platform::schema::in_merchant(
+        merchant,
+        crate::platform::schema::notification(&draft.id),
     ))
     .with("to", draft.to.as_str())
     .with("template", draft.template.as_str())
@@ -157,9 +154,9 @@ pub async fn commit(
             condition: Some(Condition::NotExists),
         },
         TxOp::Put {
-            item: Item::new(&Key::new(
-                scoped(merchant, &format!("CUST#{}", draft.to)),
-                format!("NOTIF#{send_ms:013}#{}", draft.id),
+            item: Item::new(&crate::platform::schema::in_merchant(
+                merchant,
+                crate::platform::schema::customer_notification(&draft.to, send_ms, &draft.id),
             ))
             .with("id", draft.id.as_str())
             .with("ttl", ttl),

@@ -90,7 +90,7 @@ pub async fn cancel(table: &TenantTable, id: &str) -> Result<Value, AppError> {
     }
     let ops = vec![
         TxOp::Delete {
-            key: Key::new("DUE", format!("{}#{id}", Job::DueNotifications.name())),
+            key: crate::platform::schema::due(Job::DueNotifications, id),
             condition: Some(Condition::Exists.and(Condition::AttrNotExists("lease_until".into()))),
         },
         TxOp::Update {
