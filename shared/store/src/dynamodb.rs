@@ -4,7 +4,7 @@
 //! up to days late, so every read filters them and every condition treats them as absent; updates of
 //! an expired item start from nothing, as if it had been deleted on time.
 
-use crate::sqlite::key_attrs;
+use crate::table::key_attrs;
 use crate::table::{
     cursor, validate_transaction, CancelReason, Condition, Index, Item, Key, Page, Query, SortKey,
     StoreError, Table, TxOp, Update, Value, GSI1PK, GSI1SK, PK, SK, TTL,

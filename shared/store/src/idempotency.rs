@@ -239,7 +239,7 @@ impl Idempotency {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "embedded"))]
 mod tests {
     use super::*;
     use crate::sqlite::{Database, SqliteTable};

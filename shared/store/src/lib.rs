@@ -2,6 +2,7 @@
 //! idempotency records kept on the Table.
 
 pub mod aws;
+#[cfg(feature = "embedded")]
 pub mod backup;
 pub mod blobs;
 pub mod dynamodb;
@@ -10,6 +11,8 @@ pub mod keys;
 pub mod kms;
 pub mod private_fs;
 pub mod s3;
+/// The embedded engine (SQLite), feature `embedded`: the local stack has it, Lambda binaries do not.
+#[cfg(feature = "embedded")]
 pub mod sqlite;
 pub mod table;
 /// The storage contracts as async checks, for the engines' contract tests (feature `testkit`).

@@ -34,7 +34,7 @@ fn restrict(_path: &Path, _mode: u32) -> io::Result<()> {
     Ok(())
 }
 
-#[cfg(all(test, unix))]
+#[cfg(all(test, unix, feature = "embedded"))]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;

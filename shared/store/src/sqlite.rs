@@ -2,7 +2,7 @@
 //! [`Database::call`], the durable queues of `mostrador-queue`).
 
 use crate::table::{
-    cursor, validate_transaction, CancelReason, Condition, Index, Item, Key, Page, Query, SortKey,
+    cursor, key_attrs, validate_transaction, CancelReason, Condition, Index, Item, Key, Page, Query, SortKey,
     StoreError, Table, TxOp, Update, Value, GSI1PK, GSI1SK, PK, SK,
 };
 use async_trait::async_trait;
@@ -500,18 +500,6 @@ fn run_query(conn: &Connection, query: &Query, now: i64) -> Result<Page, StoreEr
         items,
         cursor: next,
     })
-}
-
-/// The attributes that identify an item's position in an index.
-pub(crate) fn key_attrs(item: &Item, index: Index) -> BTreeMap<String, String> {
-    let mut names = vec![PK, SK];
-    if index == Index::Gsi1 {
-        names.extend([GSI1PK, GSI1SK]);
-    }
-    names
-        .into_iter()
-        .filter_map(|n| item.get_s(n).map(|v| (n.to_owned(), v.to_owned())))
-        .collect()
 }
 
 /// Deletes expired rows; reads already ignore them, this only reclaims space.

@@ -665,6 +665,18 @@ pub trait Table: Send + Sync {
 }
 
 /// Opaque continuation cursor: the key attributes of the last item returned.
+/// The attributes that identify an item's position in an index.
+pub(crate) fn key_attrs(item: &Item, index: Index) -> BTreeMap<String, String> {
+    let mut names = vec![PK, SK];
+    if index == Index::Gsi1 {
+        names.extend([GSI1PK, GSI1SK]);
+    }
+    names
+        .into_iter()
+        .filter_map(|n| item.get_s(n).map(|v| (n.to_owned(), v.to_owned())))
+        .collect()
+}
+
 pub mod cursor {
     use super::StoreError;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;

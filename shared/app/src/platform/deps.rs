@@ -6,8 +6,11 @@ use anyhow::Context;
 use mostrador_core::{Clock, SystemClock};
 use mostrador_queue::{Queue, QueueSpec};
 use mostrador_store::idempotency::Idempotency;
+#[cfg(feature = "embedded")]
 use mostrador_store::sqlite::{Database, SqliteTable};
-use mostrador_store::{Blobs, DirBlobs, Keys, LocalKeys, Table};
+use mostrador_store::{Blobs, Keys, Table};
+#[cfg(feature = "embedded")]
+use mostrador_store::{DirBlobs, LocalKeys};
 use mostrador_whatsapp::client::CloudApi;
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,12 +87,19 @@ impl Deps {
     /// Builds the engines the configuration names, with the given clock.
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         match config.engine {
+            #[cfg(feature = "embedded")]
             Engine::Embedded => Self::embedded(config, clock),
+            #[cfg(not(feature = "embedded"))]
+            Engine::Embedded => anyhow::bail!(
+                "this build has no embedded engine (built without the `embedded` feature); \
+                 set MOSTRADOR_ENGINE=aws"
+            ),
             Engine::Aws => Self::aws(config, clock).await,
         }
     }
 
     /// SQLite file, blob directory and key file under the data directory.
+    #[cfg(feature = "embedded")]
     pub fn embedded(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let dir = config.data_dir.clone();
         let db = Database::open(dir.join("mostrador.db"))
