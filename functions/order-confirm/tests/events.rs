@@ -62,12 +62,20 @@ async fn inbound_batch_stores_each_customer_message_once() {
 
     let last = sent.last().expect("a record");
     let profile_key = Key::new(format!("CUST#{}", last.wa_id), "PROFILE");
-    let profile = customer_table(&deps, last)
+    let table = customer_table(&deps, last);
+    let profile = table
         .get(&profile_key)
         .await
         .expect("get")
         .expect("customer profile");
-    assert_eq!(profile.get_s("profile_name"), Some("María Guadalupe"));
+    // The name is sealed at rest, and opens for the merchant.
+    assert_eq!(profile.get_s("profile_name"), None);
+    assert_eq!(
+        mostrador_app::parties::customers::name_in(&deps, &table, &profile)
+            .await
+            .as_deref(),
+        Some("María Guadalupe")
+    );
     assert_eq!(profile.get_n("last_inbound_at"), Some(last.timestamp));
     assert_eq!(profile.get_n("first_seen_at"), Some(sent[0].timestamp));
 }

@@ -774,7 +774,13 @@ mod tests {
             customer.last_inbound_at.is_some(),
             "the inbound message was processed"
         );
-        assert_eq!(customer.profile_name.as_deref(), Some("Lupita"));
+        assert_eq!(
+            customers::name(&stack.deps, &tenant, "525512345678")
+                .await
+                .expect("name")
+                .as_deref(),
+            Some("Lupita")
+        );
         let queued = stack
             .http
             .post(format!("{}/v1/messages", stack.url))

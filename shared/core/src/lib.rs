@@ -17,6 +17,7 @@ pub mod pricing;
 pub mod privacy;
 pub mod promotions;
 pub mod search;
+pub mod sending;
 pub mod tax;
 pub mod text;
 

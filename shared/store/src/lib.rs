@@ -11,6 +11,7 @@ pub mod keys;
 pub mod kms;
 pub mod private_fs;
 pub mod s3;
+pub mod sealed_blobs;
 /// The embedded engine (SQLite), feature `embedded`: the local stack has it, Lambda binaries do not.
 #[cfg(feature = "embedded")]
 pub mod sqlite;
@@ -24,6 +25,7 @@ pub use dynamodb::DynamoTable;
 pub use keys::{Keys, KeysError, LocalKeys};
 pub use kms::KmsKeys;
 pub use s3::S3Blobs;
+pub use sealed_blobs::SealedBlobs;
 pub use table::{
     CancelReason, Condition, Index, Item, Key, Page, Query, SortKey, StoreError, Table, TxOp,
     Update, Value,

@@ -2,8 +2,8 @@
 //! [`Database::call`], the durable queues of `mostrador-queue`).
 
 use crate::table::{
-    cursor, key_attrs, validate_transaction, CancelReason, Condition, Index, Item, Key, Page, Query, SortKey,
-    StoreError, Table, TxOp, Update, Value, GSI1PK, GSI1SK, PK, SK,
+    cursor, key_attrs, validate_transaction, CancelReason, Condition, Index, Item, Key, Page,
+    Query, SortKey, StoreError, Table, TxOp, Update, Value, GSI1PK, GSI1SK, PK, SK,
 };
 use async_trait::async_trait;
 use mostrador_core::Clock;

@@ -62,12 +62,21 @@ async fn signed_message_is_stored_once_however_often_meta_delivers_it(engine: En
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(stored_messages(&app, &merchant, "525512345678").await, 1);
     let id = MerchantId::try_from(merchant.clone()).expect("id");
-    let profile = TenantTable::new(app.deps.table.clone(), &id)
+    let tenant = TenantTable::new(app.deps.table.clone(), &id);
+    let profile = tenant
         .get(&mostrador_store::Key::new("CUST#525512345678", "PROFILE"))
         .await
         .expect("get")
         .expect("customer profile");
-    assert_eq!(profile.get_s("profile_name"), Some("Mariana López"));
+    // The name is sealed at rest, and opens for the merchant.
+    assert_eq!(profile.get_s("profile_name"), None);
+    assert!(profile.get("profile_name_sealed").is_some());
+    assert_eq!(
+        mostrador_app::parties::customers::name_in(&app.deps, &tenant, &profile)
+            .await
+            .as_deref(),
+        Some("Mariana López")
+    );
     assert_eq!(profile.get_n("last_inbound_at"), Some(1_763_726_400));
     app.stop().await;
 }

@@ -697,11 +697,20 @@ async fn older_conversation_texts_are_sealed_once(engine: Engine) {
         .put(
             Item::new(&schema::customer_profile(CUSTOMER))
                 .with("phone_number_id", "106540352240002")
-                .with("last_inbound_at", at),
+                .with("last_inbound_at", at)
+                .with("profile_name", "Rosa Quintanilla"),
             None,
         )
         .await
         .expect("profile");
+    // A file an earlier version stored in clear, straight into the engine under the seal.
+    let file = format!("merchants/{merchant}/media/old-photo");
+    app.deps
+        .sealed_blobs
+        .inner()
+        .put(&file, b"receta de Rosa".to_vec().into(), "image/jpeg")
+        .await
+        .expect("an old file");
     table
         .put(
             Item::new(&message)
@@ -733,9 +742,45 @@ async fn older_conversation_texts_are_sealed_once(engine: Engine) {
         .send()
     };
     let first: Value = seal().await.expect("send").json().await.expect("json");
-    assert_eq!(first["sealed"], 2, "{first}");
+    assert_eq!(
+        first["sealed"], 3,
+        "message, note and profile name: {first}"
+    );
+    assert_eq!(first["files_sealed"], 1, "{first}");
     let again: Value = seal().await.expect("send").json().await.expect("json");
     assert_eq!(again["sealed"], 0, "{again}");
+    assert_eq!(again["files_sealed"], 0, "{again}");
+    let profile = table
+        .get(&schema::customer_profile(CUSTOMER))
+        .await
+        .expect("get")
+        .expect("kept");
+    assert!(
+        profile.get_s("profile_name").is_none() && profile.get("profile_name_sealed").is_some()
+    );
+    let raw = app
+        .deps
+        .sealed_blobs
+        .inner()
+        .get(&file)
+        .await
+        .expect("get")
+        .expect("kept");
+    assert!(
+        !String::from_utf8_lossy(&raw.body).contains("Rosa"),
+        "sealed at rest"
+    );
+    let opened = app.deps.blobs.get(&file).await.expect("get").expect("kept");
+    assert_eq!(&opened.body[..], b"receta de Rosa");
+    let (_, profile) = call(
+        &app,
+        &key,
+        Method::GET,
+        &format!("/v1/customers/{CUSTOMER}"),
+        None,
+    )
+    .await;
+    assert_eq!(profile["name"], "Rosa Quintanilla", "{profile}");
     let stored = table.get(&message).await.expect("get").expect("kept");
     assert!(stored.get_s("message").is_none() && stored.get("message_sealed").is_some());
     assert!(stored.ttl().is_some_and(|t| t > at), "given the retention");

@@ -75,7 +75,7 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
                     crate::platform::schema::customer_index_sk(msg.timestamp),
                 );
             if let Some(name) = &msg.profile_name {
-                update = update.set("profile_name", name.as_str());
+                update = crate::parties::customers::set_name(deps, &table, update, name).await?;
             }
             if let Some(phone) = &msg.phone {
                 update = update.set("phone", phone.as_str());

@@ -645,13 +645,15 @@ pub async fn erase(
 pub struct SealReport {
     /// Items of customers' partitions read.
     pub scanned: usize,
-    /// Messages and notes sealed now (a second run seals none).
+    /// Messages, notes and profile names sealed now (a second run seals none).
     pub sealed: usize,
+    /// The merchant's stored files (invoices, documents, media, exports) sealed now.
+    pub files_sealed: usize,
 }
 
-/// Seals the conversation messages and staff notes a merchant logged in clear before texts were
-/// sealed, and gives those messages the merchant's retention period; run once after upgrading
-/// (running it again changes nothing).
+/// Seals the conversation messages, staff notes and profile names a merchant stored in clear
+/// before they were sealed (giving those messages the merchant's retention period), and the
+/// merchant's files written in clear; run once after upgrading (running it again changes nothing).
 pub async fn seal_old_conversation_texts(
     deps: &Deps,
     merchant: &MerchantId,
@@ -663,6 +665,7 @@ pub async fn seal_old_conversation_texts(
     let mut report = SealReport {
         scanned: 0,
         sealed: 0,
+        files_sealed: 0,
     };
     let mut cursor = None;
     loop {
@@ -673,6 +676,7 @@ pub async fn seal_old_conversation_texts(
             let (name, at) = match record {
                 schema::CustomerRecord::Message(at) => ("message", at),
                 schema::CustomerRecord::Note => ("text", None),
+                schema::CustomerRecord::Profile => (crate::parties::customers::PROFILE_NAME, None),
                 _ => continue,
             };
             let Some(clear) = item.get_s(name) else {
@@ -698,7 +702,25 @@ pub async fn seal_old_conversation_texts(
             None => break,
         }
     }
-    tracing::info!(merchant = %merchant, scanned = report.scanned, sealed = report.sealed, "older conversation texts sealed");
+    // The merchant's files written before documents were sealed.
+    for prefix in schema::blob_prefixes(merchant) {
+        let keys = deps
+            .blobs
+            .list(&prefix)
+            .await
+            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        for key in keys {
+            if deps
+                .sealed_blobs
+                .seal_in_place(&key)
+                .await
+                .map_err(|e| AppError::Unavailable(e.to_string()))?
+            {
+                report.files_sealed += 1;
+            }
+        }
+    }
+    tracing::info!(merchant = %merchant, scanned = report.scanned, sealed = report.sealed, files = report.files_sealed, "older conversation texts and files sealed");
     Ok(report)
 }
 

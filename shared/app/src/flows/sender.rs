@@ -10,15 +10,16 @@
 
 use crate::parties::customers::{self, Customer};
 use crate::parties::messages::{Category, OutboundEnvelope};
-use crate::parties::settings::{self, WhatsAppSettings};
+use crate::parties::settings;
 use crate::platform::due::{self, DueAction, Job};
 use crate::platform::records::{QueueRecord, RecordError};
 use crate::platform::telemetry::redact;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::throttle::{self, PairLimit, Permit};
 use crate::platform::Deps;
-use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use mostrador_core::phone::customer_id;
+use mostrador_core::sending;
 use mostrador_store::idempotency::{Claim, IdempotencyError};
 use mostrador_store::{CancelReason, Condition, Item, Key, StoreError, Table, TxOp, Update};
 use mostrador_whatsapp::client::{Content, Disposition, SendError};
@@ -153,29 +154,6 @@ async fn handle_in_span(
     }
 }
 
-/// What still reaches a customer who asked for no more messages: the one reply confirming that
-/// change (what stops, how to resume), and security alerts when the merchant's policy keeps them
-/// (`security_alerts_after_opt_out`).
-async fn reaches_after_opt_out(
-    table: &TenantTable,
-    env: &OutboundEnvelope,
-) -> Result<bool, RecordError> {
-    if env.category == Category::Service
-        && env.kind.as_deref() == Some(crate::parties::conversation::CONSENT_CONFIRMATION)
-    {
-        return Ok(true);
-    }
-    let security = mostrador_core::caps::rule(env.category.as_str(), env.kind.as_deref()).bucket
-        == Some("security");
-    if !security {
-        return Ok(false);
-    }
-    Ok(crate::parties::notification_settings::load(table)
-        .await
-        .map_err(RecordError::from)?
-        .security_alerts_after_opt_out)
-}
-
 async fn decide_and_send(
     deps: &Deps,
     merchant: &MerchantId,
@@ -188,36 +166,53 @@ async fn decide_and_send(
     let now = deps.clock.now();
     let customer = customers::get(table, to).await.map_err(RecordError::from)?;
     let settings = settings::load(table).await.map_err(RecordError::from)?;
-    let is_template = matches!(env.message.content, Content::Template(_));
-    if customer.opted_out && !reaches_after_opt_out(table, env).await? {
-        return Ok(refused("opted_out"));
-    }
-    if !is_template && !customer.window_open(now) {
-        return Ok(refused("outside_24h_window"));
-    }
-    if env.category == Category::Marketing {
-        if let Some(until) = quiet_until(&settings, &customer, now) {
-            return defer(deps, merchant, env, to, record, until, "after-quiet-hours").await;
+    // The notification policy matters to business-initiated messages and opted-out customers.
+    let policy = if env.category.business_initiated() || customer.opted_out {
+        crate::parties::notification_settings::load(table)
+            .await
+            .map_err(RecordError::from)?
+    } else {
+        Default::default()
+    };
+    let bucket_cap = |b: &str| policy.category_cap(b);
+    let decision = sending::decide(
+        &sending::Outbound {
+            category: env.category.as_str(),
+            kind: env.kind.as_deref(),
+            template: matches!(env.message.content, Content::Template(_)),
+            business_initiated: env.category.business_initiated(),
+            consent_confirmation: env.kind.as_deref()
+                == Some(crate::parties::conversation::CONSENT_CONFIRMATION),
+        },
+        &sending::Recipient {
+            opted_out: customer.opted_out,
+            window_open: customer.window_open(now),
+            quiet_until: sending::quiet_until(
+                settings.quiet_hours_start,
+                settings.quiet_hours_end,
+                customer.tz(),
+                now,
+            ),
+        },
+        &sending::Policy {
+            security_after_opt_out: policy.security_alerts_after_opt_out,
+            daily_cap: settings.daily_cap,
+            bucket_cap: &bucket_cap,
+        },
+    );
+    match decision {
+        sending::Decision::Refuse(why) => return Ok(refused(why.as_str())),
+        sending::Decision::WaitUntil(until) => {
+            return defer(deps, merchant, env, to, record, until, "after-quiet-hours").await
         }
-    }
-    if env.category.business_initiated() {
-        let policy = crate::parties::notification_settings::load(table)
-            .await
-            .map_err(RecordError::from)?;
-        // Alerts a customer relies on (security, a bank's transactional alerts) are never crowded
-        // out by promotions: they have ceilings of their own (mostrador_core::caps).
-        let rule = mostrador_core::caps::rule(env.category.as_str(), env.kind.as_deref());
-        let cap = DailyCap {
-            general: rule.general.then_some(settings.daily_cap),
-            bucket: rule
-                .bucket
-                .and_then(|b| policy.category_cap(b).map(|cap| (b, cap))),
-        };
-        if let Some(reason) = take_daily_cap(table, &customer, cap, &env.id, now)
-            .await
-            .map_err(RecordError::retry)?
-        {
-            return Ok(refused(reason));
+        sending::Decision::Send(None) => {}
+        sending::Decision::Send(Some(caps)) => {
+            if let Some(reason) = take_daily_cap(table, &customer, caps, &env.id, now)
+                .await
+                .map_err(RecordError::retry)?
+            {
+                return Ok(refused(reason));
+            }
         }
     }
     // The number's throughput (Meta's messages per second): a slot is usually a fraction of a
@@ -446,53 +441,12 @@ fn classify(e: &SendError, receive_count: u32) -> Step {
     }
 }
 
-/// When marketing may go again, if `now` falls in the customer's quiet hours.
-pub fn quiet_until(
-    settings: &WhatsAppSettings,
-    customer: &Customer,
-    now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    let (start, end) = (settings.quiet_hours_start, settings.quiet_hours_end);
-    if start == end {
-        return None;
-    }
-    let tz = customer.tz();
-    let local = now.with_timezone(&tz);
-    let hour = local.hour();
-    let quiet = if start < end {
-        hour >= start && hour < end
-    } else {
-        hour >= start || hour < end
-    };
-    if !quiet {
-        return None;
-    }
-    let mut day = local.date_naive();
-    if hour >= end && start > end {
-        day = day.succ_opt()?;
-    }
-    let naive = day.and_hms_opt(end, 0, 0)?;
-    tz.from_local_datetime(&naive)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .or(Some(now + ChronoDuration::hours(1)))
-}
-
-/// The daily caps a message counts against.
-#[derive(Debug, Clone, Copy)]
-struct DailyCap {
-    /// The merchant's general cap, when it applies.
-    general: Option<u32>,
-    /// The bucket's own ceiling, when it has one: its name and the ceiling.
-    bucket: Option<(&'static str, u32)>,
-}
-
 /// Counts a business-initiated message against the customer's day (in their timezone), once per id.
 /// Returns the refusal reason when a cap is reached.
 async fn take_daily_cap(
     table: &TenantTable,
     customer: &Customer,
-    cap: DailyCap,
+    cap: sending::Caps,
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<&'static str>, StoreError> {

@@ -479,7 +479,7 @@ pub async fn message_of(deps: &Deps, table: &TenantTable, item: &Item) -> serde_
 /// A copy of a conversation item with its sealed texts opened, for reading in memory only.
 pub async fn opened(deps: &Deps, table: &TenantTable, item: &Item) -> Item {
     let mut out = item.clone();
-    for name in ["message", "text"] {
+    for name in ["message", "text", crate::parties::customers::PROFILE_NAME] {
         if item.get(&format!("{name}_sealed")).is_some() {
             if let Some(text) = text_of(deps, table, item, name).await {
                 out.set(name, text);

@@ -2,6 +2,7 @@
 
 use crate::platform::error::AppError;
 use crate::platform::tenant::TenantTable;
+use crate::platform::Deps;
 use chrono::{DateTime, Utc};
 use mostrador_store::{Condition, Item, Key, Table, Update};
 use serde::Serialize;
@@ -10,7 +11,6 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Customer {
     pub wa_id: String,
-    pub profile_name: Option<String>,
     /// Unix seconds of the customer's last message (opens the 24-hour window).
     pub last_inbound_at: Option<i64>,
     pub opted_out: bool,
@@ -47,10 +47,6 @@ pub async fn get(table: &TenantTable, wa_id: &str) -> Result<Customer, AppError>
     let item = table.get(&profile_key(wa_id)).await?;
     Ok(Customer {
         wa_id: wa_id.to_owned(),
-        profile_name: item
-            .as_ref()
-            .and_then(|i| i.get_s("profile_name"))
-            .map(str::to_owned),
         last_inbound_at: item.as_ref().and_then(|i| i.get_n("last_inbound_at")),
         opted_out: item.as_ref().and_then(|i| i.get("opted_out"))
             == Some(&mostrador_store::Value::Bool(true)),
@@ -61,6 +57,43 @@ pub async fn get(table: &TenantTable, wa_id: &str) -> Result<Customer, AppError>
             .to_owned(),
         groups: item.as_ref().map(groups_of).unwrap_or_default(),
     })
+}
+
+/// The name WhatsApp shows for the customer, from a profile item: sealed at rest with the
+/// merchant's conversation texts (or in clear, written by an earlier version).
+pub async fn name_in(deps: &Deps, table: &TenantTable, profile: &Item) -> Option<String> {
+    crate::parties::conversation::text_of(deps, table, profile, PROFILE_NAME).await
+}
+
+/// The customer's name as WhatsApp shows it, when known.
+pub async fn name(
+    deps: &Deps,
+    table: &TenantTable,
+    wa_id: &str,
+) -> Result<Option<String>, AppError> {
+    Ok(match table.get(&profile_key(wa_id)).await? {
+        Some(item) => name_in(deps, table, &item).await,
+        None => None,
+    })
+}
+
+/// The profile attribute of the customer's name (stored sealed as `profile_name_sealed`).
+pub const PROFILE_NAME: &str = "profile_name";
+
+/// Sets the customer's name on a profile update: sealed, and any clear copy removed.
+pub async fn set_name(
+    deps: &Deps,
+    table: &TenantTable,
+    update: Update,
+    name: &str,
+) -> Result<Update, mostrador_store::StoreError> {
+    let sealed = crate::parties::conversation::seal_text(deps, table.merchant(), name).await?;
+    Ok(update
+        .set(
+            format!("{PROFILE_NAME}_sealed"),
+            mostrador_store::Value::B(sealed),
+        )
+        .remove(PROFILE_NAME))
 }
 
 /// The groups a customer profile item names.
@@ -203,6 +236,7 @@ pub fn matches(listed: &Listed, query: &str) -> bool {
 /// The merchant's customers the caller may see, latest to write first, from `cursor`; with a
 /// query, only those matching it (reading at most 5,000 profiles per call).
 pub async fn list(
+    deps: &Deps,
     table: &TenantTable,
     visible: impl Fn(Option<&str>) -> bool,
     query: Option<&str>,
@@ -230,17 +264,17 @@ pub async fn list(
             let Some(wa_id) = item.get_s("pk").and_then(crate::platform::schema::wa_id_of) else {
                 continue;
             };
+            if !visible(item.get_s("phone_number_id")) {
+                continue;
+            }
             let listed = Listed {
                 wa_id: wa_id.to_owned(),
-                name: item.get_s("profile_name").map(str::to_owned),
+                name: name_in(deps, table, item).await,
                 phone_number_id: item.get_s("phone_number_id").map(str::to_owned),
                 first_seen_at: item.get_n("first_seen_at"),
                 last_inbound_at: item.get_n("last_inbound_at"),
                 opted_out: item.get("opted_out") == Some(&mostrador_store::Value::Bool(true)),
             };
-            if !visible(listed.phone_number_id.as_deref()) {
-                continue;
-            }
             if query.is_some_and(|q| !matches(&listed, q)) {
                 continue;
             }

@@ -397,6 +397,7 @@ pub async fn audit_log(
 
 /// Changes the profile's name or timezone (rectificación); absent fields stay.
 pub async fn rectify_profile(
+    deps: &Deps,
     table: &TenantTable,
     wa_id: &str,
     profile_name: Option<&str>,
@@ -428,7 +429,7 @@ pub async fn rectify_profile(
     }
     let mut update = Update::new();
     if let Some(name) = profile_name {
-        update = update.set("profile_name", name.trim());
+        update = crate::parties::customers::set_name(deps, table, update, name.trim()).await?;
     }
     if let Some(tz) = timezone {
         update = update.set("timezone", tz);

@@ -64,7 +64,10 @@ impl Queues {
 pub struct Deps {
     pub config: Arc<Config>,
     pub table: Arc<dyn Table>,
+    /// Documents, sealed through `keys` on their way to the engine (see `sealed_blobs`).
     pub blobs: Arc<dyn Blobs>,
+    /// The same documents, for sealing those an earlier version wrote in clear.
+    pub sealed_blobs: Arc<mostrador_store::SealedBlobs>,
     pub keys: Arc<dyn Keys>,
     pub queues: Queues,
     pub clock: Arc<dyn Clock>,
@@ -216,6 +219,9 @@ impl Deps {
         queues: Queues,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        // Every document is sealed at rest (LFPDPPP): invoices, KYC documents, media, exports.
+        let sealed_blobs = Arc::new(mostrador_store::SealedBlobs::new(blobs, keys.clone()));
+        let blobs: Arc<dyn Blobs> = sealed_blobs.clone();
         let idempotency = Idempotency::new(table.clone(), clock.clone(), IDEMPOTENCY_RETENTION);
         // One process owns the embedded engine: claims a crashed predecessor left in progress are
         // taken over at once, so nothing is refused while the stack recovers.
@@ -245,6 +251,7 @@ impl Deps {
             config: Arc::new(config),
             table,
             blobs,
+            sealed_blobs,
             keys,
             queues,
             clock,

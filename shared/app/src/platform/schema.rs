@@ -716,6 +716,16 @@ pub fn export_file(merchant: &impl std::fmt::Display, name: &str) -> String {
     format!("exports/{merchant}/{name}")
 }
 
+/// Every blob prefix a merchant's files live under: their own (media, inbound copies, documents),
+/// invoices (kept 5 years) and exports.
+pub fn blob_prefixes(merchant: &impl std::fmt::Display) -> [String; 3] {
+    [
+        format!("merchants/{merchant}/"),
+        format!("invoices/{merchant}/"),
+        export_file(merchant, ""),
+    ]
+}
+
 /// Whether `key` is a stored copy of `merchant` a due entry may delete: an inbound copy or an export.
 pub fn forgettable_blob(merchant: &impl std::fmt::Display, key: &str) -> bool {
     key.starts_with(&inbound_copy(merchant, "")) || key.starts_with(&export_file(merchant, ""))
@@ -859,6 +869,10 @@ mod tests {
         ));
         assert!(!forgettable_blob(&m(), "exports/m2/arco/x.zip"));
         assert!(!forgettable_blob(&m(), "invoices/m1/INV1/cfdi.xml"));
+        assert_eq!(
+            blob_prefixes(&m()),
+            ["merchants/m1/", "invoices/m1/", "exports/m1/"]
+        );
         assert!(!forgettable_blob(&m(), "merchants/m1/media/77"));
     }
 

@@ -88,7 +88,10 @@ async fn put_settings(
 }
 
 /// Conversations waiting for a human agent.
-async fn handed_off(Merchant(caller): Merchant) -> Result<Json<Value>, AppError> {
+async fn handed_off(
+    State(deps): State<Deps>,
+    Merchant(caller): Merchant,
+) -> Result<Json<Value>, AppError> {
     let page = caller
         .table
         .query(TableQuery::partition(crate::platform::schema::HANDOFFS).limit(200))
@@ -109,10 +112,14 @@ async fn handed_off(Merchant(caller): Merchant) -> Result<Json<Value>, AppError>
         let branch = branches
             .iter()
             .find(|b| phone.is_some() && b.phone_number_id.as_deref() == phone);
+        let name = match &profile {
+            Some(p) => crate::parties::customers::name_in(&deps, &caller.table, p).await,
+            None => None,
+        };
         waiting.push(json!({
             "wa_id": wa,
             "since": i.get_n("since"),
-            "name": profile.as_ref().and_then(|p| p.get_s("profile_name")),
+            "name": name,
             "phone_number_id": phone,
             "branch_id": branch.map(|b| b.id.as_str()),
             "branch": branch.map(|b| b.name.as_str()),
@@ -171,6 +178,7 @@ fn paid_and_spent(orders: &[crate::commerce::orders::Order]) -> (u32, i64) {
 
 /// One customer as the console's profile shows them: the list's fields and their latest orders.
 async fn customer_profile(
+    State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, AppError> {
@@ -199,7 +207,7 @@ async fn customer_profile(
         .collect();
     Ok(Json(json!({
         "wa_id": wa_id,
-        "name": profile.get_s("profile_name"),
+        "name": crate::parties::customers::name_in(&deps, &caller.table, &profile).await,
         "phone_number_id": phone,
         "branch_id": branch.map(|b| b.id.as_str()),
         "branch": branch.map(|b| b.name.as_str()),
@@ -226,12 +234,14 @@ struct CustomersQuery {
 /// wrote, opt-out, and their orders (how many were paid, what they spent net of refunds, the last
 /// one). A branch key or staff member sees the customers of their branch.
 async fn customers(
+    State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Query(q): Query<CustomersQuery>,
 ) -> Result<Json<Value>, AppError> {
     let scope = caller.scope().await?;
     let branches = crate::parties::merchants::list_branches(&caller).await?;
     let (listed, cursor) = crate::parties::customers::list(
+        &deps,
         &caller.table,
         |phone| scope.allows(phone, None),
         q.q.as_deref(),
@@ -362,10 +372,14 @@ async fn messages(
         .into_iter()
         .find(|b| phone.is_some() && b.phone_number_id.as_deref() == phone)
         .map(|b| b.id);
+    let name = match &profile {
+        Some(p) => crate::parties::customers::name_in(&deps, &caller.table, p).await,
+        None => None,
+    };
     Ok(Json(json!({
         "wa_id": wa,
         "handed_off": matches!(state, ConvState::HandedOff),
-        "name": profile.as_ref().and_then(|p| p.get_s("profile_name")),
+        "name": name,
         "branch_id": branch_id,
         "last_inbound_at": profile.as_ref().and_then(|p| p.get_n("last_inbound_at")),
         "messages": items,
@@ -492,7 +506,7 @@ async fn release(
             wa_id: wa.clone(),
             wamid: release_id,
             timestamp: deps.clock.now_secs(),
-            profile_name: profile.get_s("profile_name").map(str::to_owned),
+            profile_name: crate::parties::customers::name_in(&deps, &caller.table, &profile).await,
             phone: None,
             username: None,
             message: serde_json::value::RawValue::from_string("null".into())

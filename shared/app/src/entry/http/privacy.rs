@@ -144,6 +144,7 @@ async fn rectify(
     caller.check_owner()?;
     let wa = customer(&wa_id)?;
     privacy::rectify_profile(
+        &deps,
         &caller.table,
         &wa,
         body.profile_name.as_deref(),
@@ -167,9 +168,10 @@ async fn rectify(
     )
     .await?;
     let customer = crate::parties::customers::get(&caller.table, &wa).await?;
+    let name = crate::parties::customers::name(&deps, &caller.table, &wa).await?;
     Ok(Json(json!({
         "wa_id": wa,
-        "profile_name": customer.profile_name,
+        "profile_name": name,
         "timezone": customer.timezone,
         "requests": answered,
     })))
