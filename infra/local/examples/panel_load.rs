@@ -73,6 +73,7 @@ fn order(n: usize, branch: &str, phone: &str, now: chrono::DateTime<chrono::Utc>
         payment_url: None,
         fulfilment: Default::default(),
         customer_name: Some(format!("Cliente {}", n % 2_000)),
+        sealed_personal: None,
         refunds: Vec::new(),
         promotions: Vec::new(),
     }

@@ -248,7 +248,7 @@ fn hand_spelled_keys(file: &str, source: &str) -> Vec<String> {
     for (n, line) in production.lines().enumerate() {
         let code = line.split("//").next().unwrap_or_default();
         let spelled = code.contains("Key::new(")
-            || ["partition(\"", "prefix(\"", "format!(\""]
+            || ["partition(\"", "prefix(\"", "scan(\"", "format!(\""]
                 .iter()
                 .any(|call| {
                     code.match_indices(call).any(|(at, _)| {

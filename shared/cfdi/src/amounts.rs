@@ -229,7 +229,7 @@ pub fn charged_parts(base: i64, iva: i64, tax: TaxTreatment) -> Option<Vec<(i64,
         let rest_base = base.checked_sub(k.checked_mul(UNIT)?)?;
         let rest_iva = iva.checked_sub(k.checked_mul(step)?)?;
         if rest_base <= 0 || rest_iva < 0 {
-            return None;
+            break;
         }
         if within_bounds(rest_base, rest_iva, tax) {
             let mut parts = Vec::with_capacity(usize::try_from(k).ok()?.saturating_add(1));
@@ -238,7 +238,45 @@ pub fn charged_parts(base: i64, iva: i64, tax: TaxTreatment) -> Option<Vec<(i64,
             return Some(parts);
         }
     }
-    None
+    // A base under 25 centavos a part (a ticket of a few centavos whose lines' IVA rounded up):
+    // equal parts, each within its bounds, the larger first. The strayed IVA per part shrinks as
+    // the parts grow in number. Only for an IVA some lines' rounding can give: no line's IVA is a
+    // larger share of its base than the largest a line of a few centavos gets (0.04 paid at 16 %
+    // is 0.03 + 0.01).
+    let (top_iva, top_base) = largest_line_share(tax)?;
+    if i128::from(iva) * i128::from(top_base) > i128::from(base) * i128::from(top_iva) {
+        return None;
+    }
+    (2..=base.min(MAX_SMALL_PARTS)).find_map(|n| {
+        let parts: Vec<(i64, i64)> = (0..n)
+            .map(|i| {
+                (
+                    base / n + i64::from(i < base % n),
+                    iva / n + i64::from(i < iva % n),
+                )
+            })
+            .collect();
+        parts
+            .iter()
+            .all(|&(b, v)| b > 0 && within_bounds(b, v, tax))
+            .then_some(parts)
+    })
+}
+
+/// The most equal parts a small base is cut into before it is refused (each a concepto).
+const MAX_SMALL_PARTS: i64 = 100;
+
+/// The largest share of its base a line's rounded IVA can be, as `(iva, base)` of that line: lines
+/// of a few centavos round the most (larger lines stray less than one centavo in their base).
+fn largest_line_share(tax: TaxTreatment) -> Option<(i64, i64)> {
+    let mut top = (0i64, 1i64);
+    for paid in 1..=1_000 {
+        let s = split_paid(Centavos(paid), tax)?;
+        if s.base > 0 && s.iva * top.1 > top.0 * s.base {
+            top = (s.iva, s.base);
+        }
+    }
+    Some(top)
 }
 
 /// ValorUnitario for a concepto: Importe ÷ Cantidad to 6 decimals (exact whenever possible).
@@ -251,6 +289,44 @@ pub fn valor_unitario(importe: Decimal, cantidad: Decimal) -> Option<Decimal> {
 mod tests {
     use super::*;
     use mostrador_core::tax::line_amounts;
+
+    #[test]
+    fn a_ticket_of_a_few_centavos_keeps_the_iva_its_lines_charged() {
+        // Two lines of 0.11 at 16 % charged 0.02 of IVA each: base 0.18, IVA 0.04, outside the
+        // bounds of one traslado (0.02–0.03) and too small for parts of 0.25.
+        let parts = charged_parts(18, 4, TaxTreatment::Iva16).expect("stated");
+        assert_eq!(parts, vec![(9, 2), (9, 2)]);
+        for (base, iva) in [(18, 4), (7, 0), (3, 2), (40, 8), (1, 0), (11, 3)] {
+            if let Some(parts) = charged_parts(base, iva, TaxTreatment::Iva16) {
+                assert_eq!(parts.iter().map(|p| p.0).sum::<i64>(), base);
+                assert_eq!(parts.iter().map(|p| p.1).sum::<i64>(), iva);
+                assert!(parts
+                    .iter()
+                    .all(|&(b, v)| within_bounds(b, v, TaxTreatment::Iva16)));
+            }
+        }
+        // What no rounding of lines can give is still refused.
+        assert_eq!(charged_parts(18, 40, TaxTreatment::Iva16), None);
+    }
+
+    #[test]
+    fn every_ticket_of_small_lines_is_stated() {
+        // Every ticket of 1 to 6 lines of 1 to 40 centavos, as the order splits them.
+        for tax in [TaxTreatment::Iva16, TaxTreatment::Iva8] {
+            for lines in 1..=6i64 {
+                for each in 1..=40i64 {
+                    let split =
+                        crate::amounts::split_paid(mostrador_core::money::Centavos(each), tax)
+                            .expect("split");
+                    let (base, iva) = (split.base * lines, split.iva * lines);
+                    let parts = charged_parts(base, iva, tax)
+                        .unwrap_or_else(|| panic!("{lines} × {each} at {tax:?}"));
+                    assert_eq!(parts.iter().map(|p| p.0).sum::<i64>(), base);
+                    assert_eq!(parts.iter().map(|p| p.1).sum::<i64>(), iva);
+                }
+            }
+        }
+    }
 
     #[test]
     fn bounds_are_sats() {

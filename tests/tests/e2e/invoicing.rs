@@ -71,6 +71,7 @@ fn order_of(id: &str, branch: &str, now: chrono::DateTime<Utc>, paracetamol: u32
         payment_url: None,
         fulfilment: Default::default(),
         customer_name: None,
+        sealed_personal: None,
         refunds: Vec::new(),
         promotions: Vec::new(),
     }

@@ -1121,6 +1121,7 @@ async fn payment_reminders_and_abandoned_carts_run_under_the_injected_clock(engi
         payment_url: Some("https://pagos.example/ordREM1".into()),
         fulfilment: Default::default(),
         customer_name: None,
+        sealed_personal: None,
         refunds: Vec::new(),
         promotions: Vec::new(),
     };

@@ -257,6 +257,7 @@ fn place_order(id: &str, branch: &str) -> mostrador_app::commerce::orders::Order
         payment_url: None,
         fulfilment: Default::default(),
         customer_name: None,
+        sealed_personal: None,
         refunds: Vec::new(),
         promotions: Vec::new(),
     }

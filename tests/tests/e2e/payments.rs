@@ -97,6 +97,7 @@ impl Shop {
             payment_url: None,
             fulfilment: Default::default(),
             customer_name: None,
+            sealed_personal: None,
             refunds: Vec::new(),
             promotions: Vec::new(),
         };
@@ -615,6 +616,7 @@ async fn production_mode_takes_sandbox_payments_only_when_the_merchant_chooses_t
         payment_url: None,
         fulfilment: Default::default(),
         customer_name: None,
+        sealed_personal: None,
         refunds: Vec::new(),
         promotions: Vec::new(),
     };

@@ -121,6 +121,25 @@ async fn a_customer_gets_their_data_and_has_it_erased(engine: Engine) {
     .await;
     let order_id = order["id"].as_str().expect("id").to_owned();
     assert_eq!(order["wa_id"], CUSTOMER);
+    // The order's name is sealed at rest, apart from its document; the merchant reads it.
+    assert_eq!(order["customer_name"], NAME, "{order}");
+    {
+        use mostrador_store::Table;
+        let tenant = mostrador_app::platform::tenant::TenantTable::new(
+            app.deps.table.clone(),
+            &mostrador_app::platform::tenant::MerchantId::try_from(merchant.clone()).expect("id"),
+        );
+        let stored = tenant
+            .get(&mostrador_app::platform::schema::order(&order_id))
+            .await
+            .expect("get")
+            .expect("the order");
+        assert!(!stored
+            .get_s("doc")
+            .unwrap_or_default()
+            .contains("Quintanilla"));
+        assert!(stored.get("personal_sealed").is_some());
+    }
 
     // Paid through the sandbox provider's signed callback, then delivered.
     let m = mostrador_app::platform::tenant::MerchantId::try_from(merchant.clone()).expect("id");
@@ -294,6 +313,10 @@ async fn a_customer_gets_their_data_and_has_it_erased(engine: Engine) {
         "the replies too"
     );
     assert_eq!(data["orders"][0]["id"], order_id.as_str());
+    assert_eq!(
+        data["orders"][0]["customer_name"], NAME,
+        "the export opens it"
+    );
     assert_eq!(data["orders"][0]["status"], "delivered");
     assert_eq!(data["invoices"][0]["status"], "stamped");
     assert_eq!(
@@ -703,6 +726,25 @@ async fn older_conversation_texts_are_sealed_once(engine: Engine) {
         )
         .await
         .expect("profile");
+    // An order an earlier version stored with the name and address in its document.
+    let old_order = schema::order("o-old");
+    let old_doc = json!({
+        "id": "o-old", "branch_id": "B1", "wa_id": CUSTOMER, "phone_number_id": "106540352240002",
+        "status": "delivered", "lines": [], "subtotal": 100, "iva": 16, "total": 116,
+        "created_at": "2026-12-01T10:00:00Z", "expires_at_ms": 0, "payment_url": null,
+        "fulfilment": {"kind": "delivery", "address": "Calle 5 #10, Roma"},
+        "customer_name": "Rosa Quintanilla"
+    });
+    table
+        .put(
+            Item::new(&old_order)
+                .with("doc", old_doc.to_string())
+                .with("status", "delivered")
+                .with("branch_id", "B1"),
+            None,
+        )
+        .await
+        .expect("an old order");
     // A file an earlier version stored in clear, straight into the engine under the seal.
     let file = format!("merchants/{merchant}/media/old-photo");
     app.deps
@@ -743,8 +785,8 @@ async fn older_conversation_texts_are_sealed_once(engine: Engine) {
     };
     let first: Value = seal().await.expect("send").json().await.expect("json");
     assert_eq!(
-        first["sealed"], 3,
-        "message, note and profile name: {first}"
+        first["sealed"], 4,
+        "message, note, profile name and order: {first}"
     );
     assert_eq!(first["files_sealed"], 1, "{first}");
     let again: Value = seal().await.expect("send").json().await.expect("json");
@@ -781,6 +823,16 @@ async fn older_conversation_texts_are_sealed_once(engine: Engine) {
     )
     .await;
     assert_eq!(profile["name"], "Rosa Quintanilla", "{profile}");
+    let stored_order = table.get(&old_order).await.expect("get").expect("kept");
+    let doc = stored_order.get_s("doc").unwrap_or_default();
+    assert!(!doc.contains("Rosa") && !doc.contains("Roma"), "{doc}");
+    assert!(stored_order.get("personal_sealed").is_some());
+    let (_, order) = call(&app, &key, Method::GET, "/v1/orders/o-old", None).await;
+    assert_eq!(order["customer_name"], "Rosa Quintanilla", "{order}");
+    assert_eq!(
+        order["fulfilment"]["address"], "Calle 5 #10, Roma",
+        "{order}"
+    );
     let stored = table.get(&message).await.expect("get").expect("kept");
     assert!(stored.get_s("message").is_none() && stored.get("message_sealed").is_some());
     assert!(stored.ttl().is_some_and(|t| t > at), "given the retention");

@@ -415,6 +415,7 @@ fn order(id: &str, branch: &str, sku: &str, qty: u32) -> Order {
         payment_url: None,
         fulfilment: Default::default(),
         customer_name: None,
+        sealed_personal: None,
         refunds: Vec::new(),
         promotions: Vec::new(),
     }

@@ -417,6 +417,7 @@ async fn a_branch_key_reaches_nothing_of_another_branch_on_any_documented_route(
         payment_url: None,
         fulfilment: Default::default(),
         customer_name: None,
+        sealed_personal: None,
         refunds: Vec::new(),
         promotions: Vec::new(),
     };

@@ -68,6 +68,122 @@ pub struct Order {
     /// The promotions the order got, with what each took off.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub promotions: Vec<mostrador_core::promotions::Applied>,
+    /// The customer's name and delivery address as stored: sealed through Keys, apart from the
+    /// document (see [`open_personal`]). `None` for an order in memory before it is placed, or
+    /// stored by an earlier version with them in its document.
+    #[serde(skip)]
+    pub sealed_personal: Option<Vec<u8>>,
+}
+
+/// What of an order names or locates the customer, sealed at rest apart from its document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+struct Personal {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    customer_name: Option<String>,
+    #[serde(default)]
+    fulfilment: mostrador_core::conversation::Fulfilment,
+}
+
+/// The stored attribute holding an order's sealed name and address (as `personal_sealed`).
+pub const PERSONAL: &str = crate::parties::conversation::ORDER_PERSONAL;
+
+impl Order {
+    fn personal(&self) -> Personal {
+        Personal {
+            customer_name: self.customer_name.clone(),
+            fulfilment: self.fulfilment.clone(),
+        }
+    }
+
+    /// The order as its document stores it: without the name and the address when they are
+    /// sealed apart (the kind of fulfilment stays, so pickup and delivery still read).
+    fn stored_doc(&self) -> Result<String, StoreError> {
+        let mut doc = self.clone();
+        if self.sealed_personal.is_some() {
+            doc.customer_name = None;
+            if let mostrador_core::conversation::Fulfilment::Delivery { .. } = doc.fulfilment {
+                doc.fulfilment = mostrador_core::conversation::Fulfilment::Delivery {
+                    address: String::new(),
+                    latitude: None,
+                    longitude: None,
+                };
+            }
+        }
+        serde_json::to_string(&doc).map_err(|e| StoreError::Internal(e.to_string()))
+    }
+}
+
+/// Seals the order's name and address for storing apart from its document.
+async fn seal_personal(
+    deps: &Deps,
+    merchant: &MerchantId,
+    order: &mut Order,
+) -> Result<(), StoreError> {
+    let plain = serde_json::to_string(&order.personal())
+        .map_err(|e| StoreError::Internal(e.to_string()))?;
+    order.sealed_personal =
+        Some(crate::parties::conversation::seal_text(deps, merchant, &plain).await?);
+    Ok(())
+}
+
+/// The order with the customer's name and delivery address opened (what the merchant sees); an
+/// order without them sealed apart comes back as it is. A value that cannot be opened is logged
+/// and left out.
+pub async fn open_personal(deps: &Deps, table: &TenantTable, mut order: Order) -> Order {
+    let Some(sealed) = order.sealed_personal.clone() else {
+        return order;
+    };
+    let item =
+        Item::new(&order_key(&order.id)).with(format!("{PERSONAL}_sealed"), Value::B(sealed));
+    let opened = crate::parties::conversation::text_of(deps, table, &item, PERSONAL).await;
+    if let Some(personal) = opened.and_then(|t| serde_json::from_str::<Personal>(&t).ok()) {
+        order.customer_name = personal.customer_name;
+        order.fulfilment = personal.fulfilment;
+    }
+    order
+}
+
+/// Seals the name and address an order stored by an earlier version keeps in its document (run by
+/// the operator's one-off seal call). Returns whether it sealed anything; a second run does not.
+pub async fn seal_stored_personal(
+    deps: &Deps,
+    table: &TenantTable,
+    item: &Item,
+) -> Result<bool, AppError> {
+    let mut order = order_from(item)?;
+    let delivery = matches!(
+        order.fulfilment,
+        mostrador_core::conversation::Fulfilment::Delivery { .. }
+    );
+    if order.sealed_personal.is_some() || (order.customer_name.is_none() && !delivery) {
+        return Ok(false);
+    }
+    seal_personal(deps, table.merchant(), &mut order).await?;
+    let (Some(sealed), Some(key)) = (order.sealed_personal.clone(), item.key()) else {
+        return Ok(false);
+    };
+    let update = Update::new()
+        .set("doc", order.stored_doc()?)
+        .set(format!("{PERSONAL}_sealed"), Value::B(sealed));
+    // Only the document read here: a status change in between is kept, and the next run seals.
+    let same_doc = Condition::Eq(
+        "doc".into(),
+        Value::S(item.get_s("doc").unwrap_or_default().to_owned()),
+    );
+    match table.update(&key, update, Some(same_doc)).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_condition_failed() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// [`open_personal`] for a list of orders.
+pub async fn open_all(deps: &Deps, table: &TenantTable, orders: Vec<Order>) -> Vec<Order> {
+    let mut out = Vec::with_capacity(orders.len());
+    for order in orders {
+        out.push(open_personal(deps, table, order).await);
+    }
+    out
 }
 
 /// A part of an order given back.
@@ -135,7 +251,7 @@ impl Order {
 pub async fn unrecord_refund(table: &TenantTable, recorded: &Order) -> Result<(), AppError> {
     let mut back = recorded.clone();
     back.refunds.pop();
-    let doc = serde_json::to_string(&back).map_err(|e| AppError::Internal(e.into()))?;
+    let doc = back.stored_doc()?;
     let mut update = Update::new().set("doc", doc);
     update = if back.refunds.is_empty() {
         update.remove("refunds")
@@ -164,7 +280,7 @@ pub async fn record_refund(
 ) -> Result<Order, AppError> {
     let mut updated = order.clone();
     updated.refunds.push(refund);
-    let doc = serde_json::to_string(&updated).map_err(|e| AppError::Internal(e.into()))?;
+    let doc = updated.stored_doc()?;
     table
         .update(
             &order_key(&order.id),
@@ -214,26 +330,31 @@ fn order_key(id: &str) -> Key {
 }
 
 fn order_item(merchant: &MerchantId, order: &Order) -> Result<Item, StoreError> {
-    let doc = serde_json::to_string(order).map_err(|e| StoreError::Internal(e.to_string()))?;
-    Ok(
-        Item::new(&schema::in_merchant(merchant, schema::order(&order.id)))
-            .with("doc", doc)
-            .with("status", order.status.as_str())
-            .with("branch_id", order.branch_id.as_str())
-            .with(
-                "gsi1pk",
-                schema::merchant_pk(merchant, schema::ORDERS_INDEX),
-            )
-            .with(
-                "gsi1sk",
-                schema::orders_index_sk(&order.created_at, &order.id),
-            ),
-    )
+    let doc = order.stored_doc()?;
+    let mut item = Item::new(&schema::in_merchant(merchant, schema::order(&order.id)));
+    if let Some(sealed) = &order.sealed_personal {
+        item = item.with(format!("{PERSONAL}_sealed"), Value::B(sealed.clone()));
+    }
+    Ok(item
+        .with("doc", doc)
+        .with("status", order.status.as_str())
+        .with("branch_id", order.branch_id.as_str())
+        .with(
+            "gsi1pk",
+            schema::merchant_pk(merchant, schema::ORDERS_INDEX),
+        )
+        .with(
+            "gsi1sk",
+            schema::orders_index_sk(&order.created_at, &order.id),
+        ))
 }
 
 fn order_from(item: &Item) -> Result<Order, AppError> {
     let mut order: Order = serde_json::from_str(item.get_s("doc").unwrap_or("{}"))
         .map_err(|e| AppError::Internal(e.into()))?;
+    if let Some(Value::B(sealed)) = item.get(&format!("{PERSONAL}_sealed")) {
+        order.sealed_personal = Some(sealed.clone());
+    }
     // The status attribute is what conditional transitions change; it wins over the document.
     if let Some(s) = item.get_s("status") {
         if let Ok(status) = serde_json::from_value(serde_json::Value::String(s.to_owned())) {
@@ -250,7 +371,7 @@ fn order_from(item: &Item) -> Result<Order, AppError> {
 pub async fn place(
     deps: &Deps,
     merchant: &MerchantId,
-    order: Order,
+    mut order: Order,
     offered: &[mostrador_core::promotions::Promotion],
     effects: Vec<TxOp>,
 ) -> Result<Order, PlaceError> {
@@ -259,6 +380,10 @@ pub async fn place(
             "an order has 1-{MAX_LINES} lines"
         ))));
     }
+    // The customer's name and address are sealed at rest, apart from the document.
+    seal_personal(deps, merchant, &mut order)
+        .await
+        .map_err(PlaceError::Store)?;
     // The delivery fee's line is a service: no stock.
     let stocked: Vec<&OrderLine> = order
         .lines

@@ -369,6 +369,7 @@ mod tests {
             payment_url: None,
             fulfilment: Default::default(),
             customer_name: None,
+            sealed_personal: None,
             refunds: Vec::new(),
             promotions: Vec::new(),
         }

@@ -196,6 +196,7 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
                         payment_url: None,
                         fulfilment,
                         customer_name: msg.profile_name.clone(),
+                        sealed_personal: None,
                         refunds: Vec::new(),
                         promotions: promotions
                             .into_iter()

@@ -524,6 +524,12 @@ pub async fn erase(
                     if matches!(name.as_str(), "pk" | "sk" | "gsi1pk" | "gsi1sk") {
                         continue;
                     }
+                    // An order's sealed name and address go (its document is anonymized below).
+                    if *name == format!("{}_sealed", orders::PERSONAL) {
+                        update = update.remove(name.as_str());
+                        changed = true;
+                        continue;
+                    }
                     let StoreValue::S(text) = value else { continue };
                     let new = if name == "doc" && *kind == RecordKind::Order {
                         anonymized_order(text, &found.ids, &pseudonym)?
@@ -695,6 +701,23 @@ pub async fn seal_old_conversation_texts(
                 // Expired or erased meanwhile: nothing to seal.
                 Err(e) if e.is_condition_failed() => {}
                 Err(e) => return Err(e.into()),
+            }
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    // Orders keeping the customer's name or address in their document.
+    let mut cursor = None;
+    loop {
+        let page = table
+            .scan(schema::ORDER_PARTITION_PREFIX, cursor, SCAN_PAGE)
+            .await?;
+        for item in &page.items {
+            report.scanned += 1;
+            if orders::seal_stored_personal(deps, &table, item).await? {
+                report.sealed += 1;
             }
         }
         match page.cursor {

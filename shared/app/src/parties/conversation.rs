@@ -476,7 +476,12 @@ pub async fn message_of(deps: &Deps, table: &TenantTable, item: &Item) -> serde_
         .unwrap_or(serde_json::Value::Null)
 }
 
-/// A copy of a conversation item with its sealed texts opened, for reading in memory only.
+/// The attribute of an order holding the customer's name and delivery address (sealed as
+/// `personal_sealed`, a JSON object of the order document's fields).
+pub const ORDER_PERSONAL: &str = "personal";
+
+/// A copy of an item with its sealed texts opened, for reading in memory only: conversation texts,
+/// the profile's name, and an order's name and address put back into its document.
 pub async fn opened(deps: &Deps, table: &TenantTable, item: &Item) -> Item {
     let mut out = item.clone();
     for name in ["message", "text", crate::parties::customers::PROFILE_NAME] {
@@ -484,6 +489,22 @@ pub async fn opened(deps: &Deps, table: &TenantTable, item: &Item) -> Item {
             if let Some(text) = text_of(deps, table, item, name).await {
                 out.set(name, text);
             }
+        }
+    }
+    if item.get(&format!("{ORDER_PERSONAL}_sealed")).is_some() {
+        let personal = text_of(deps, table, item, ORDER_PERSONAL)
+            .await
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+        let doc = item
+            .get_s("doc")
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok());
+        if let (
+            Some(serde_json::Value::Object(personal)),
+            Some(serde_json::Value::Object(mut doc)),
+        ) = (personal, doc)
+        {
+            doc.extend(personal);
+            out.set("doc", serde_json::Value::Object(doc).to_string());
         }
     }
     out

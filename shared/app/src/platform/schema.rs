@@ -17,6 +17,9 @@ pub fn merchant_prefix(merchant: &impl std::fmt::Display) -> String {
     format!("M#{merchant}#")
 }
 
+/// The start of every order's partition (for a scan of all the merchant's orders).
+pub const ORDER_PARTITION_PREFIX: &str = "ORDER#";
+
 /// An order.
 pub fn order(order_id: &str) -> Key {
     Key::new(format!("ORDER#{order_id}"), "ORDER")
@@ -766,6 +769,8 @@ mod tests {
         let k = |k: Key| (k.pk, k.sk);
         let s = |a: &str, b: &str| (a.to_owned(), b.to_owned());
         assert_eq!(ORDERS_INDEX, "ORDERS");
+        assert_eq!(ORDER_PARTITION_PREFIX, "ORDER#");
+        assert!(order("o1").pk.starts_with(ORDER_PARTITION_PREFIX));
         assert_eq!(
             orders_index_sk("2026-12-01T10:00:00Z", "o1"),
             "2026-12-01T10:00:00Z#o1"

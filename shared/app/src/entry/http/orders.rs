@@ -22,6 +22,7 @@ pub fn routes() -> Router<Deps> {
 }
 
 async fn list(
+    State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Query(mut filter): Query<OrderFilter>,
 ) -> Result<Json<Value>, AppError> {
@@ -29,6 +30,8 @@ async fn list(
         filter.branch_id = Some(only.clone());
     }
     let (orders, cursor) = orders::list(&caller.table, &filter).await?;
+    // The customer's name and delivery address are sealed at rest; the merchant reads them here.
+    let orders = orders::open_all(&deps, &caller.table, orders).await;
     Ok(Json(json!({ "orders": orders, "cursor": cursor })))
 }
 
@@ -42,10 +45,11 @@ async fn owned(caller: &crate::parties::merchants::Caller, id: &str) -> Result<O
 
 /// An order, with its individual invoice's record when one was asked for (`invoice`: null otherwise).
 async fn get_one(
+    State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    let order = owned(&caller, &id).await?;
+    let order = orders::open_personal(&deps, &caller.table, owned(&caller, &id).await?).await;
     let invoice = crate::invoicing::issue::current_for_order(&caller.table, &order.id).await?;
     let mut body = serde_json::to_value(&order).map_err(|e| AppError::Internal(e.into()))?;
     body["invoice"] = serde_json::to_value(invoice).map_err(|e| AppError::Internal(e.into()))?;
@@ -58,8 +62,9 @@ async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Json<Order>, AppError> {
     owned(&caller, &id).await?;
+    let order = fulfilment::cancel(&deps, &caller.merchant, &id).await?;
     Ok(Json(
-        fulfilment::cancel(&deps, &caller.merchant, &id).await?,
+        orders::open_personal(&deps, &caller.table, order).await,
     ))
 }
 
@@ -76,8 +81,9 @@ async fn set_status(
     Json(change): Json<StatusChange>,
 ) -> Result<Json<Order>, AppError> {
     owned(&caller, &id).await?;
+    let order = fulfilment::advance(&deps, &caller.merchant, &id, change.status).await?;
     Ok(Json(
-        fulfilment::advance(&deps, &caller.merchant, &id, change.status).await?,
+        orders::open_personal(&deps, &caller.table, order).await,
     ))
 }
 
@@ -117,7 +123,9 @@ async fn refund(
         (None, Some(lines)) => RefundOf::Lines(lines),
         (None, None) => RefundOf::All,
     };
+    let order =
+        crate::flows::paying::refund_part(&deps, &caller.merchant, &id, what, body.reason).await?;
     Ok(Json(
-        crate::flows::paying::refund_part(&deps, &caller.merchant, &id, what, body.reason).await?,
+        orders::open_personal(&deps, &caller.table, order).await,
     ))
 }
