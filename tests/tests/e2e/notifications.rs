@@ -974,6 +974,30 @@ async fn scheduled_and_bulk_notifications_go_out_once_when_the_job_runs(engine: 
     let (s, a) = f.call(Method::POST, "/v1/notifications", later).await;
     assert_eq!((s, a["status"].as_str()), (202, Some("scheduled")), "{a}");
     assert_eq!(f.queued().await, 0, "nothing before send_at");
+    // What the customer will be told is sealed at rest, in the record and in the due entry.
+    {
+        use mostrador_store::Table;
+        let m = MerchantId::try_from(f.merchant.clone()).expect("id");
+        let tenant =
+            mostrador_app::platform::tenant::TenantTable::new(f.app.deps.table.clone(), &m);
+        let id = a["id"].as_str().expect("id");
+        let record = tenant
+            .get(&mostrador_app::platform::schema::notification(id))
+            .await
+            .expect("get")
+            .expect("the record");
+        assert!(record.get("body").is_none() && record.get("body_sealed").is_some());
+        let entry = tenant
+            .get(&mostrador_app::platform::schema::due(
+                Job::DueNotifications,
+                id,
+            ))
+            .await
+            .expect("get")
+            .expect("the due entry");
+        assert!(!entry.get_s("action").unwrap_or_default().contains("OXXO"));
+        assert!(entry.get("body_sealed").is_some());
+    }
 
     // A bulk of 130: 129 customers with consent, one without.
     let mut items = Vec::new();

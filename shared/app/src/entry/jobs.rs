@@ -119,6 +119,23 @@ async fn process(deps: &Deps, entry: &Item) -> Result<bool, anyhow::Error> {
             message.dedup_id = dedup_id;
             q.send(message).await?;
         }
+        DueAction::EnqueueSealed {
+            merchant_id,
+            queue,
+            group_id,
+            dedup_id,
+        } => {
+            let merchant = MerchantId::try_from(merchant_id).map_err(|e| anyhow::anyhow!(e))?;
+            let body = crate::platform::due::open_enqueued(deps, &merchant, entry).await?;
+            let q = deps
+                .queues
+                .by_name(&queue)
+                .ok_or_else(|| anyhow::anyhow!("unknown queue {queue}"))?;
+            let mut message = OutgoingMessage::new(body);
+            message.group_id = group_id;
+            message.dedup_id = dedup_id;
+            q.send(message).await?;
+        }
         DueAction::ExpireOrder {
             merchant_id,
             order_id,

@@ -11,7 +11,7 @@
 use crate::parties::customers::{self, Customer};
 use crate::parties::messages::{Category, OutboundEnvelope};
 use crate::parties::settings;
-use crate::platform::due::{self, DueAction, Job};
+use crate::platform::due::{self, Job};
 use crate::platform::records::{QueueRecord, RecordError};
 use crate::platform::telemetry::redact;
 use crate::platform::tenant::{MerchantId, TenantTable};
@@ -386,23 +386,24 @@ async fn defer(
     until: DateTime<Utc>,
     tag: &str,
 ) -> Result<Step, RecordError> {
-    let action = DueAction::Enqueue {
-        queue: "outbound".into(),
-        body: record.body.clone(),
-        group_id: Some(to.to_owned()),
-        // Unique per deferral: a message deferred twice must not be taken for a duplicate.
-        dedup_id: Some(format!("{}-{tag}-{}", env.id, until.timestamp())),
-    };
-    due::schedule(
+    let entry = due::sealed_enqueue_entry(
         deps,
         merchant,
         Job::DueNotifications,
         &format!("defer-{}", env.id),
         until.timestamp_millis(),
-        &action,
+        "outbound",
+        &record.body,
+        Some(to.to_owned()),
+        // Unique per deferral: a message deferred twice must not be taken for a duplicate.
+        Some(format!("{}-{tag}-{}", env.id, until.timestamp())),
     )
     .await
     .map_err(RecordError::retry)?;
+    deps.table
+        .put(entry, None)
+        .await
+        .map_err(RecordError::retry)?;
     Ok(Step::Done(Outcome::Deferred {
         until: until.to_rfc3339(),
     }))

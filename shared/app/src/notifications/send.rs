@@ -16,7 +16,7 @@ use crate::parties::customers;
 use crate::parties::messages::{Category, OutboundEnvelope};
 use crate::parties::notification_settings::{self, NotificationSettings};
 use crate::parties::settings::{self as whatsapp_settings, WhatsAppSettings};
-use crate::platform::due::{DueAction, Job};
+use crate::platform::due::Job;
 use crate::platform::error::{AppError, FieldError};
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;

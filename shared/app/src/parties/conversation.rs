@@ -484,7 +484,12 @@ pub const ORDER_PERSONAL: &str = "personal";
 /// the profile's name, and an order's name and address put back into its document.
 pub async fn opened(deps: &Deps, table: &TenantTable, item: &Item) -> Item {
     let mut out = item.clone();
-    for name in ["message", "text", crate::parties::customers::PROFILE_NAME] {
+    for name in [
+        "message",
+        "text",
+        "body",
+        crate::parties::customers::PROFILE_NAME,
+    ] {
         if item.get(&format!("{name}_sealed")).is_some() {
             if let Some(text) = text_of(deps, table, item, name).await {
                 out.set(name, text);

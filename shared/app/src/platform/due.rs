@@ -65,6 +65,15 @@ pub enum DueAction {
         group_id: Option<String>,
         dedup_id: Option<String>,
     },
+    /// Put a message to a customer on a queue when it comes due (a scheduled notification, a
+    /// message held for quiet hours): its body is sealed beside the action, under the merchant's
+    /// conversation context, since it carries what the customer is told.
+    EnqueueSealed {
+        merchant_id: String,
+        queue: String,
+        group_id: Option<String>,
+        dedup_id: Option<String>,
+    },
     /// Expire an order still awaiting payment: release its stock and tell the customer.
     ExpireOrder {
         merchant_id: String,
@@ -107,6 +116,65 @@ pub enum DueAction {
         order_id: String,
         attempt: u32,
     },
+}
+
+/// The attribute of a due entry holding the sealed body of a [`DueAction::EnqueueSealed`].
+const SEALED_BODY: &str = "body_sealed";
+
+/// A due entry that queues `body` for a customer at `due_at_ms` (a scheduled notification, a
+/// message held for quiet hours), its body sealed under the merchant's conversation context.
+#[allow(clippy::too_many_arguments)]
+pub async fn sealed_enqueue_entry(
+    deps: &Deps,
+    merchant: &MerchantId,
+    job: Job,
+    id: &str,
+    due_at_ms: i64,
+    queue: &str,
+    body: &str,
+    group_id: Option<String>,
+    dedup_id: Option<String>,
+) -> Result<mostrador_store::Item, StoreError> {
+    let sealed = deps
+        .keys
+        .seal(
+            body.as_bytes(),
+            &crate::platform::sealed::Sealing::Conversation.context(merchant),
+        )
+        .await
+        .map_err(|e| match e {
+            mostrador_store::KeysError::Unavailable(why) => StoreError::Unavailable(why),
+            other => StoreError::Internal(other.to_string()),
+        })?;
+    let action = DueAction::EnqueueSealed {
+        merchant_id: merchant.to_string(),
+        queue: queue.to_owned(),
+        group_id,
+        dedup_id,
+    };
+    Ok(
+        crate::platform::schema::due_entry(merchant, job, id, id, due_at_ms, &action)?
+            .with(SEALED_BODY, mostrador_store::Value::B(sealed)),
+    )
+}
+
+/// Opens the body a [`DueAction::EnqueueSealed`] entry carries.
+pub async fn open_enqueued(
+    deps: &Deps,
+    merchant: &MerchantId,
+    entry: &mostrador_store::Item,
+) -> anyhow::Result<String> {
+    let Some(mostrador_store::Value::B(sealed)) = entry.get(SEALED_BODY) else {
+        anyhow::bail!("a sealed due entry without its body");
+    };
+    let plain = deps
+        .keys
+        .open(
+            sealed,
+            &crate::platform::sealed::Sealing::Conversation.context(merchant),
+        )
+        .await?;
+    Ok(String::from_utf8(plain)?)
 }
 
 /// Schedules `action` for `due_at_ms` under a merchant; `id` makes it unique (re-scheduling replaces).

@@ -134,7 +134,13 @@ pub async fn commit(
     .with("created_at", now.timestamp())
     .with("send_at_ms", send_ms)
     .with("phone_number_id", phone_number_id)
-    .with("body", body.as_str());
+    // What the customer is told (names, amounts): sealed like the conversation.
+    .with(
+        "body_sealed",
+        mostrador_store::Value::B(
+            crate::parties::conversation::seal_text(deps, merchant, &body).await?,
+        ),
+    );
     if let Some(d) = &draft.details {
         record.set("details", d.as_str());
     }
@@ -176,19 +182,18 @@ pub async fn commit(
         });
     }
     if let Some(at) = draft.send_at_ms {
-        let entry = crate::platform::schema::due_entry(
+        let entry = crate::platform::due::sealed_enqueue_entry(
+            deps,
             merchant,
             Job::DueNotifications,
             &draft.id,
-            &draft.id,
             at,
-            &DueAction::Enqueue {
-                queue: "outbound".into(),
-                body: body.clone(),
-                group_id: Some(draft.to.clone()),
-                dedup_id: Some(draft.id.clone()),
-            },
-        )?;
+            "outbound",
+            &body,
+            Some(draft.to.clone()),
+            Some(draft.id.clone()),
+        )
+        .await?;
         ops.push(TxOp::Put {
             item: entry,
             condition: None,
@@ -271,7 +276,9 @@ pub(super) async fn replay(
     }
     let status = existing.get_s("status").unwrap_or("queued").to_owned();
     if status == "accepting" {
-        let body = existing.get_s("body").unwrap_or_default().to_owned();
+        let body = crate::parties::conversation::text_of(deps, table, &existing, "body")
+            .await
+            .unwrap_or_default();
         enqueue(deps, table, &draft.id, &draft.to, body).await?;
         return Ok(accepted(draft, "queued", true));
     }
