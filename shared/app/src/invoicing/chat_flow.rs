@@ -6,7 +6,7 @@
 //! The form's progress is itself personal data: it is sealed like the final record and forgotten after
 //! a day.
 
-use super::fiscal::{self, CustomerFiscal};
+use super::fiscal;
 use crate::commerce::orders::{self, OrderStatus};
 use crate::parties::conversation;
 use crate::parties::messages::InboundEnvelope;
@@ -14,62 +14,14 @@ use crate::platform::error::AppError;
 use crate::platform::sealed;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
-use mostrador_cfdi::catalogs::{CodigoPostal, RegimenFiscal, UsoCfdi};
-use mostrador_cfdi::model::Nombre;
+use mostrador_cfdi::catalogs::{RegimenFiscal, UsoCfdi};
 use mostrador_cfdi::rfc::Rfc;
 use mostrador_core::conversation::{Button, Input, Reply, Row, Section, State};
 use mostrador_store::{Item, Key, Table, Value};
-use serde::{Deserialize, Serialize};
 
 const FORM_TTL_SECS: i64 = 24 * 3600;
 
-/// Where the form stands.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-enum Step {
-    #[default]
-    Rfc,
-    Nombre,
-    CodigoPostal,
-    Regimen,
-    Uso,
-    /// A foreign customer (XEXX010101000): their country of tax residence.
-    Pais,
-    /// A foreign customer: their tax number abroad, or "no tengo".
-    NumRegIdTrib,
-    Confirm,
-    /// Stored data was shown; waiting for "use it" or "change it".
-    Reuse,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Form {
-    step: Step,
-    order_id: String,
-    rfc: String,
-    nombre: String,
-    codigo_postal: String,
-    regimen_fiscal: String,
-    uso_cfdi: String,
-    #[serde(default)]
-    residencia_fiscal: Option<String>,
-    #[serde(default)]
-    num_reg_id_trib: Option<String>,
-}
-
-impl Form {
-    fn fiscal(&self) -> CustomerFiscal {
-        CustomerFiscal {
-            rfc: self.rfc.clone(),
-            nombre: self.nombre.clone(),
-            codigo_postal: self.codigo_postal.clone(),
-            regimen_fiscal: self.regimen_fiscal.clone(),
-            uso_cfdi: self.uso_cfdi.clone(),
-            residencia_fiscal: self.residencia_fiscal.clone(),
-            num_reg_id_trib: self.num_reg_id_trib.clone(),
-        }
-    }
-}
+use super::dialogue::{Ask, Form, Step, Then};
 
 fn form_key(wa_id: &str) -> Key {
     crate::platform::schema::invoice_form(wa_id)
@@ -357,184 +309,21 @@ async fn step(
     answer: &str,
     out: &mut Replier<'_>,
 ) -> Result<(), AppError> {
-    match form.step {
-        Step::Reuse => match answer {
-            "fac:ok" => return finish(deps, merchant, table, msg, form, out).await,
-            "fac:cambiar" => {
-                *form = Form {
-                    order_id: form.order_id.clone(),
-                    ..Form::default()
-                };
-                save_form(deps, merchant, table, &msg.wa_id, form).await?;
-                return out.text("1/5 ¿Cuál es tu RFC?").await;
-            }
-            _ => {
-                return out
-                    .text("Toca *Sí, facturar* o *Cambiar datos* (o escribe *cancelar*).")
-                    .await
-            }
-        },
-        Step::Rfc => match Rfc::parse(answer) {
-            Ok(rfc) => {
-                form.rfc = rfc.as_str().to_owned();
-                form.step = Step::Nombre;
-                save_form(deps, merchant, table, &msg.wa_id, form).await?;
-                out.text("2/5 ¿Cuál es tu nombre o razón social, tal como está en tu Constancia? (sin \"S.A. de C.V.\")")
-                    .await
-            }
-            Err(e) => {
-                out.text(format!("{} Escríbelo de nuevo, por favor.", e.message))
-                    .await
-            }
-        },
-        Step::Nombre => {
-            let tipo = Rfc::parse(&form.rfc).map(|r| r.tipo());
-            match tipo.map(|t| Nombre::parse(answer, t)) {
-                Ok(Ok(nombre)) => {
-                    form.nombre = nombre.to_string();
-                    if matches!(form.rfc.as_str(), "XAXX010101000" | "XEXX010101000") {
-                        // A generic RFC (a customer without RFC, or from abroad) has one régimen,
-                        // one uso and the branch's postal code: nothing more to ask, except a
-                        // foreign customer's country and tax number.
-                        form.codigo_postal = String::new();
-                        form.regimen_fiscal = "616".into();
-                        form.uso_cfdi = "S01".into();
-                        if form.rfc == Rfc::EXTRANJERO {
-                            form.step = Step::Pais;
-                            save_form(deps, merchant, table, &msg.wa_id, form).await?;
-                            return out
-                                .text("3/4 ¿En qué país tienes tu residencia fiscal? (por ejemplo Estados Unidos o USA)")
-                                .await;
-                        }
-                        form.step = Step::Confirm;
-                        save_form(deps, merchant, table, &msg.wa_id, form).await?;
-                        return ask_confirm(form, out).await;
-                    }
-                    form.step = Step::CodigoPostal;
-                    save_form(deps, merchant, table, &msg.wa_id, form).await?;
-                    out.text("3/5 ¿Cuál es el código postal de tu domicilio fiscal? (5 dígitos)")
-                        .await
-                }
-                Ok(Err(e)) | Err(e) => {
-                    out.text(format!("{} Escríbelo de nuevo, por favor.", e.message))
-                        .await
-                }
-            }
-        }
-        Step::CodigoPostal => match CodigoPostal::parse(answer) {
-            Ok(cp) => {
-                form.codigo_postal = cp.to_string();
-                form.step = Step::Regimen;
-                save_form(deps, merchant, table, &msg.wa_id, form).await?;
-                ask_regimen(form, out).await
-            }
-            Err(e) => {
-                out.text(format!("{} Escríbelo de nuevo, por favor.", e.message))
-                    .await
-            }
-        },
-        Step::Regimen => {
-            let code = answer.strip_prefix("reg:").unwrap_or(answer);
-            let tipo = Rfc::parse(&form.rfc).map(|r| r.tipo());
-            match (RegimenFiscal::parse(code), tipo) {
-                (Ok(r), Ok(t)) if r.admite(t) => {
-                    form.regimen_fiscal = r.code().to_owned();
-                    form.step = Step::Uso;
-                    save_form(deps, merchant, table, &msg.wa_id, form).await?;
-                    ask_uso(form, r, t, out).await
-                }
-                (Ok(r), _) => {
-                    out.text(format!(
-                        "El régimen {} ({}) no corresponde a tu tipo de RFC. Elige uno de la lista.",
-                        r.code(),
-                        r.descripcion()
-                    ))
-                    .await?;
-                    ask_regimen(form, out).await
-                }
-                (Err(e), _) => {
-                    out.text(e.message).await?;
-                    ask_regimen(form, out).await
-                }
-            }
-        }
-        Step::Uso => {
-            let code = answer.strip_prefix("uso:").unwrap_or(answer).to_uppercase();
-            match UsoCfdi::parse(&code) {
-                Ok(uso) => {
-                    form.uso_cfdi = uso.code().to_owned();
-                    let problems = form.fiscal().problems();
-                    if let Some(p) = problems.iter().find(|p| p.field.contains("uso")) {
-                        out.text(p.reason.clone()).await?;
-                        let (Ok(r), Ok(rfc)) = (
-                            RegimenFiscal::parse(&form.regimen_fiscal),
-                            Rfc::parse(&form.rfc),
-                        ) else {
-                            return Ok(());
-                        };
-                        return ask_uso(form, r, rfc.tipo(), out).await;
-                    }
-                    form.step = Step::Confirm;
-                    save_form(deps, merchant, table, &msg.wa_id, form).await?;
-                    ask_confirm(form, out).await
-                }
-                Err(e) => out.text(e.message).await,
-            }
-        }
-        Step::Pais => match mostrador_cfdi::Pais::parse(answer) {
-            Ok(p) if p == mostrador_cfdi::Pais::MEXICO => {
-                out.text("Si resides en México para efectos fiscales, factura con tu RFC: escribe *cancelar* y pide la factura de nuevo con él. Si no, escribe tu país.")
-                    .await
-            }
-            Ok(p) => {
-                form.residencia_fiscal = Some(p.code().to_owned());
-                form.step = Step::NumRegIdTrib;
-                save_form(deps, merchant, table, &msg.wa_id, form).await?;
-                out.text(format!(
-                    "4/4 ¿Cuál es tu número de identificación fiscal en {}? Si no lo tienes a la mano, escribe *no tengo*.",
-                    p.nombre()
-                ))
-                .await
-            }
-            Err(e) => out.text(e.message).await,
-        },
-        Step::NumRegIdTrib => {
-            let folded = mostrador_core::text::fold_text(answer);
-            form.num_reg_id_trib = if matches!(
-                folded.as_str(),
-                "no tengo" | "no" | "no lo tengo" | "no se" | "ninguno" | "sin numero" | "omitir"
-            ) {
-                None
-            } else {
-                Some(answer.trim().to_owned())
-            };
-            let problems = form.fiscal().problems();
-            if let Some(p) = problems.iter().find(|p| p.field.contains("num_reg")) {
-                form.num_reg_id_trib = None;
-                return out
-                    .text(format!("{} Escríbelo de nuevo o escribe *no tengo*.", p.reason))
-                    .await;
-            }
-            form.step = Step::Confirm;
-            save_form(deps, merchant, table, &msg.wa_id, form).await?;
-            ask_confirm(form, out).await
-        }
-        Step::Confirm => match answer {
-            "fac:ok" => finish(deps, merchant, table, msg, form, out).await,
-            "fac:cambiar" => {
-                *form = Form {
-                    order_id: form.order_id.clone(),
-                    ..Form::default()
-                };
-                save_form(deps, merchant, table, &msg.wa_id, form).await?;
-                out.text("Va de nuevo. 1/5 ¿Cuál es tu RFC?").await
-            }
-            _ => {
-                out.text("Toca *Sí, facturar* o *Corregir* (o escribe *cancelar*).")
-                    .await
-            }
-        },
+    let (then, asks) = super::dialogue::answer(form, answer);
+    match then {
+        Then::Finish => return finish(deps, merchant, table, msg, form, out).await,
+        Then::Save => save_form(deps, merchant, table, &msg.wa_id, form).await?,
+        Then::Keep => {}
     }
+    for ask in asks {
+        match ask {
+            Ask::Text(text) => out.text(text).await?,
+            Ask::Confirm => ask_confirm(form, out).await?,
+            Ask::Regimen => ask_regimen(form, out).await?,
+            Ask::Uso { regimen, tipo } => ask_uso(form, regimen, tipo, out).await?,
+        }
+    }
+    Ok(())
 }
 
 /// Shows the data collected and asks to invoice or correct it.

@@ -4,6 +4,7 @@
 pub mod build;
 pub mod cancel;
 pub mod chat_flow;
+pub(crate) mod dialogue;
 pub mod documents;
 pub mod export;
 pub mod fiscal;
