@@ -105,7 +105,14 @@ pub async fn accept(
             cache.insert(item.template.clone(), t);
         }
         let found = cache.get(&item.template).and_then(Option::as_ref);
-        match send::draft(item, found.map(|(t, _)| t), String::new(), &links_at, now) {
+        match send::draft(
+            item,
+            found.map(|(t, _)| t),
+            String::new(),
+            &links_at,
+            now,
+            &mut send::link_code,
+        ) {
             Err(fields) => errors.extend(
                 fields
                     .into_iter()
@@ -350,7 +357,7 @@ async fn check_and_commit(
         .unwrap_or_else(|| format!("{bulk_id}:{index}"));
     let id = send::notification_id(deps, merchant, Some(&key));
     let now = deps.clock.now();
-    let outcome = match send::draft(item, template, id, links_at, now) {
+    let outcome = match send::draft(item, template, id, links_at, now, &mut send::link_code) {
         Err(fields) => Err(NotifyError::Invalid(fields)),
         // Paused or disabled by Meta since the request was accepted: not sent.
         Ok(draft)

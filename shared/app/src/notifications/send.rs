@@ -241,19 +241,22 @@ pub fn notification_id(deps: &Deps, merchant: &MerchantId, key: Option<&str>) ->
     }
 }
 
-fn link_code() -> String {
+/// A fresh tracked link's code (80 random bits): what [`draft`] is given in production.
+pub fn link_code() -> String {
     let mut b = [0u8; 10];
     rand::thread_rng().fill_bytes(&mut b);
     hex::encode(b)
 }
 
-/// Checks a request against its template and builds the message; no I/O.
+/// Checks a request against its template and builds the message; no I/O. The id, the time and the
+/// tracked links' codes (`link_codes`, [`link_code`] in production) are given.
 pub fn draft(
     req: &NotificationRequest,
     template: Option<&TemplateDef>,
     id: String,
     links_at: &LinkBase,
     now: DateTime<Utc>,
+    link_codes: &mut dyn FnMut() -> String,
 ) -> Result<Draft, Vec<FieldError>> {
     let mut errors = Vec::new();
     let to = customer_id(&req.to);
@@ -424,7 +427,7 @@ pub fn draft(
         match templates::render(spec.kind, value) {
             Ok(Rendered::Text(t)) => body.push(BodyParameter::positional(t)),
             Ok(Rendered::Link(target)) => {
-                let code = link_code();
+                let code = link_codes();
                 body.push(BodyParameter::positional(links_at.url(&code)));
                 links.push((code, target));
             }
@@ -459,7 +462,7 @@ pub fn draft(
                 if let Some(target) = targets.next() {
                     match crate::platform::urls::check_target(target) {
                         Ok(()) => {
-                            let code = link_code();
+                            let code = link_codes();
                             buttons.push(TemplateButton::Url {
                                 index,
                                 text: code.clone(),
@@ -598,5 +601,166 @@ fn header_of(
         }
         (Some(HeaderKind::Image), g) => media(g.and_then(|h| h.image.as_ref()), "image", errors)
             .map(|media| TemplateHeader::Image { media }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn kyc() -> TemplateDef {
+        serde_json::from_value(json!({
+            "name": "kyc_recordatorio", "category": "utility",
+            "body": [{"name": "nombre", "type": "text"}, {"name": "liga", "type": "url"}],
+            "buttons": [{"type": "url", "text": "Subir INE"}]
+        }))
+        .expect("template")
+    }
+
+    fn request(v: Value) -> NotificationRequest {
+        serde_json::from_value(v).expect("request")
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 6, 18, 0, 0).unwrap()
+    }
+
+    fn counter() -> impl FnMut() -> String {
+        let mut n = 0;
+        move || {
+            n += 1;
+            format!("code{n}")
+        }
+    }
+
+    fn fields(errors: &[FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn links_get_the_given_codes_on_the_senders_domain() {
+        let req = request(json!({
+            "to": "5215512345678", "template": "kyc_recordatorio", "kind": "kyc_reminder",
+            "parameters": ["Ana", "https://banco.mx/kyc/1"],
+            "button_urls": ["https://banco.mx/kyc/ine"],
+            "metadata": {"cliente": "c-1"}
+        }));
+        let links_at = LinkBase::new(Some("https://go.banco.mx"), "http://localhost:3000");
+        let d = draft(
+            &req,
+            Some(&kyc()),
+            "n1".into(),
+            &links_at,
+            now(),
+            &mut counter(),
+        )
+        .expect("a valid request");
+        assert_eq!(d.id, "n1");
+        assert_eq!(d.to, "525512345678", "521… is the same customer as 52…");
+        assert_eq!(
+            d.links,
+            vec![
+                ("code1".to_owned(), "https://banco.mx/kyc/1".to_owned()),
+                ("code2".to_owned(), "https://banco.mx/kyc/ine".to_owned())
+            ]
+        );
+        let wire = serde_json::to_string(&d.message).expect("json");
+        assert!(wire.contains("https://go.banco.mx/l/code1"), "{wire}");
+        assert!(
+            !wire.contains("banco.mx/kyc/1"),
+            "the target is behind the tracked link"
+        );
+        assert_eq!(d.send_at_ms, None);
+        assert_eq!(d.metadata, r#"{"cliente":"c-1"}"#);
+        // The same request drafted again has the same fingerprint, whatever codes it got.
+        let again = draft(
+            &req,
+            Some(&kyc()),
+            "n1".into(),
+            &links_at,
+            now(),
+            &mut || "x".into(),
+        )
+        .expect("valid");
+        assert_eq!(again.fingerprint, d.fingerprint);
+    }
+
+    #[test]
+    fn every_problem_of_a_request_is_named_at_once() {
+        let req = request(json!({
+            "to": "12", "template": "kyc_recordatorio",
+            "parameters": ["Ana"], "button_urls": [],
+            "metadata": [1], "campaign": "con espacios",
+            "send_at": (now() - chrono::Duration::hours(1)).to_rfc3339()
+        }));
+        let links_at = LinkBase::new(None, "http://localhost:3000");
+        let errors = draft(
+            &req,
+            Some(&kyc()),
+            "n1".into(),
+            &links_at,
+            now(),
+            &mut counter(),
+        )
+        .expect_err("invalid");
+        let f = fields(&errors);
+        for field in [
+            "to",
+            "metadata",
+            "campaign",
+            "send_at",
+            "parameters",
+            "button_urls",
+        ] {
+            assert!(f.contains(&field), "{field} in {f:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_templates_bad_types_and_far_schedules_are_refused() {
+        let links_at = LinkBase::new(None, "http://localhost:3000");
+        let req = request(json!({ "to": "5215512345678", "template": "nada", "parameters": [] }));
+        let errors =
+            draft(&req, None, "n1".into(), &links_at, now(), &mut counter()).expect_err("unknown");
+        assert_eq!(fields(&errors), ["template"]);
+
+        let req = request(json!({
+            "to": "5215512345678", "template": "kyc_recordatorio",
+            "parameters": {"nombre": "Ana", "liga": "http://inseguro.mx"},
+            "button_urls": ["https://banco.mx/ine"],
+            "send_at": (now() + chrono::Duration::days(MAX_SCHEDULE_DAYS + 1)).to_rfc3339()
+        }));
+        let errors = draft(
+            &req,
+            Some(&kyc()),
+            "n1".into(),
+            &links_at,
+            now(),
+            &mut counter(),
+        )
+        .expect_err("invalid");
+        let f = fields(&errors);
+        assert!(f.contains(&"parameters.liga"), "https only: {f:?}");
+        assert!(f.contains(&"send_at"), "{f:?}");
+
+        let req = request(json!({
+            "to": "5215512345678", "template": "kyc_recordatorio",
+            "parameters": ["Ana", "https://banco.mx/kyc"], "button_urls": ["https://banco.mx/ine"],
+            "send_at": (now() + chrono::Duration::hours(2)).to_rfc3339()
+        }));
+        let d = draft(
+            &req,
+            Some(&kyc()),
+            "n1".into(),
+            &links_at,
+            now(),
+            &mut counter(),
+        )
+        .expect("valid");
+        assert_eq!(
+            d.send_at_ms,
+            Some((now() + chrono::Duration::hours(2)).timestamp_millis())
+        );
     }
 }

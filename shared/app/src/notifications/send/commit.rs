@@ -335,7 +335,8 @@ pub async fn accept(
     let id = notification_id(deps, &caller.merchant, req.idempotency_key.as_deref());
     let settings = notification_settings::load(table).await?;
     let links_at = LinkBase::new(settings.link_host.as_deref(), deps.config.public_url());
-    let draft = draft(&req, template.as_ref(), id, &links_at, now).map_err(NotifyError::Invalid)?;
+    let draft = draft(&req, template.as_ref(), id, &links_at, now, &mut link_code)
+        .map_err(NotifyError::Invalid)?;
     if let Some(why) = templates::not_sendable(&statuses, &draft.language) {
         return Err(NotifyError::NotApproved(format!(
             "template {} ({}) is {why}: only approved templates are sent",
