@@ -43,22 +43,6 @@ pub struct BatchReport {
     pub rejected: Vec<RowError>,
 }
 
-impl BatchReport {
-    /// A batch that applied nothing because some rows are invalid: a 422 with every reason.
-    pub fn into_error(self) -> AppError {
-        let fields = self
-            .rejected
-            .iter()
-            .flat_map(|r| {
-                r.errors.iter().map(move |e| {
-                    FieldError::new(format!("rows[{}].{}", r.row, e.field), e.reason.clone())
-                })
-            })
-            .collect();
-        AppError::Validation(fields)
-    }
-}
-
 fn product_item(p: &Product) -> Result<Item, AppError> {
     let doc = serde_json::to_string(p).map_err(|e| AppError::Internal(e.into()))?;
     Ok(Item::new(&product_key(&p.sku))
@@ -179,7 +163,7 @@ pub async fn upsert_products(
 
 /// Creates one product, refusing a SKU the catalog already has (the console's "Nuevo producto":
 /// a new product never overwrites another). The same checks as a batch.
-pub async fn create_product(table: &TenantTable, product: Product) -> Result<(), AppError> {
+pub(crate) async fn create_product(table: &TenantTable, product: Product) -> Result<(), AppError> {
     let (valid, rejected) = check_products(table, vec![Ok(product)]).await?;
     if let Some(row) = rejected.into_iter().next() {
         return Err(AppError::Validation(row.errors));
@@ -227,7 +211,7 @@ pub struct ProductPreview {
 
 /// Checks a batch of products as [`upsert_products`] would and says what each row would change,
 /// writing nothing.
-pub async fn preview_products(
+pub(crate) async fn preview_products(
     table: &TenantTable,
     rows: Vec<Result<Product, Vec<FieldError>>>,
 ) -> Result<ProductPreview, AppError> {
@@ -276,7 +260,7 @@ pub async fn get_product(table: &TenantTable, sku: &str) -> Result<Option<Produc
 }
 
 /// A page of products, by SKU.
-pub async fn list_products(
+pub(crate) async fn list_products(
     table: &TenantTable,
     limit: u32,
     cursor: Option<String>,
@@ -298,7 +282,7 @@ pub async fn list_products(
 }
 
 /// Every product (the chat's catalog snapshot).
-pub async fn all_products(table: &TenantTable) -> Result<Vec<Product>, AppError> {
+pub(crate) async fn all_products(table: &TenantTable) -> Result<Vec<Product>, AppError> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
@@ -333,7 +317,7 @@ struct CsvRow {
 }
 
 /// Parses a CSV catalog (header `sku,name,description,price,tax,clave_prod_serv,clave_unidad,image_url,categories,active`).
-pub fn parse_csv(text: &str) -> Result<Vec<Result<Product, Vec<FieldError>>>, AppError> {
+pub(crate) fn parse_csv(text: &str) -> Result<Vec<Result<Product, Vec<FieldError>>>, AppError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
@@ -462,7 +446,7 @@ pub async fn get_stock(table: &dyn Table, branch: &str, sku: &str) -> Result<Sto
 }
 
 /// Every SKU's stock in a branch.
-pub async fn branch_stock(
+pub(crate) async fn branch_stock(
     table: &TenantTable,
     branch: &str,
 ) -> Result<std::collections::HashMap<String, Stock>, AppError> {
@@ -586,7 +570,7 @@ async fn add_delta(
 /// Stock rows checked against the catalog: (rows received, valid rows as (row, sku, value), rows
 /// with their problems). Row numbers are the given ones (a spreadsheet's data rows, a JSON array's
 /// positions + 1). Reasons are in Spanish: the merchant reads them.
-pub async fn check_stock(
+pub(crate) async fn check_stock(
     table: &TenantTable,
     branch: &str,
     rows: Vec<(usize, StockRow)>,
@@ -686,7 +670,7 @@ pub async fn apply_stock(
 
 /// [`apply_stock`] for rows already numbered, with rows that failed before the check (a
 /// spreadsheet's unreadable cells) reported alongside.
-pub async fn apply_checked(
+pub(crate) async fn apply_checked(
     table: &TenantTable,
     branch: &str,
     rows: Vec<(usize, StockRow)>,

@@ -90,7 +90,7 @@ pub async fn cancel(deps: &Deps, merchant: &MerchantId, order_id: &str) -> Resul
 
 /// The customer cancels in the chat: an order still waiting for payment is cancelled and its stock
 /// released (the chat says so itself). `false` when it is no longer waiting (paid meanwhile, say).
-pub async fn cancel_by_customer(
+pub(crate) async fn cancel_by_customer(
     deps: &Deps,
     merchant: &MerchantId,
     order_id: &str,

@@ -69,7 +69,7 @@ pub struct Order {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub promotions: Vec<mostrador_core::promotions::Applied>,
     /// The customer's name and delivery address as stored: sealed through Keys, apart from the
-    /// document (see [`open_personal`]). `None` for an order in memory before it is placed, or
+    /// document (see `open_personal`). `None` for an order in memory before it is placed, or
     /// stored by an earlier version with them in its document.
     #[serde(skip)]
     pub sealed_personal: Option<Vec<u8>>,
@@ -129,7 +129,7 @@ async fn seal_personal(
 /// The order with the customer's name and delivery address opened (what the merchant sees); an
 /// order without them sealed apart comes back as it is. A value that cannot be opened is logged
 /// and left out.
-pub async fn open_personal(deps: &Deps, table: &TenantTable, mut order: Order) -> Order {
+pub(crate) async fn open_personal(deps: &Deps, table: &TenantTable, mut order: Order) -> Order {
     let Some(sealed) = order.sealed_personal.clone() else {
         return order;
     };
@@ -145,7 +145,7 @@ pub async fn open_personal(deps: &Deps, table: &TenantTable, mut order: Order) -
 
 /// Seals the name and address an order stored by an earlier version keeps in its document (run by
 /// the operator's one-off seal call). Returns whether it sealed anything; a second run does not.
-pub async fn seal_stored_personal(
+pub(crate) async fn seal_stored_personal(
     deps: &Deps,
     table: &TenantTable,
     item: &Item,
@@ -178,7 +178,7 @@ pub async fn seal_stored_personal(
 }
 
 /// [`open_personal`] for a list of orders.
-pub async fn open_all(deps: &Deps, table: &TenantTable, orders: Vec<Order>) -> Vec<Order> {
+pub(crate) async fn open_all(deps: &Deps, table: &TenantTable, orders: Vec<Order>) -> Vec<Order> {
     let mut out = Vec::with_capacity(orders.len());
     for order in orders {
         out.push(open_personal(deps, table, order).await);
@@ -218,7 +218,7 @@ impl Order {
     }
 
     /// What is left of each line after the partial refunds.
-    pub fn remaining_lines(&self) -> Vec<LineAmounts> {
+    pub(crate) fn remaining_lines(&self) -> Vec<LineAmounts> {
         self.lines
             .iter()
             .enumerate()
@@ -237,7 +237,7 @@ impl Order {
     }
 
     /// Units of a line already given back by line.
-    pub fn refunded_units(&self, sku: &str) -> u32 {
+    pub(crate) fn refunded_units(&self, sku: &str) -> u32 {
         self.refunds
             .iter()
             .flat_map(|r| r.lines.iter())
@@ -248,7 +248,7 @@ impl Order {
 }
 
 /// Takes back out a partial refund the provider refused (the last one recorded).
-pub async fn unrecord_refund(table: &TenantTable, recorded: &Order) -> Result<(), AppError> {
+pub(crate) async fn unrecord_refund(table: &TenantTable, recorded: &Order) -> Result<(), AppError> {
     let mut back = recorded.clone();
     back.refunds.pop();
     let doc = back.stored_doc()?;
@@ -273,7 +273,7 @@ pub async fn unrecord_refund(table: &TenantTable, recorded: &Order) -> Result<()
 
 /// Records a partial refund on the order once no other refund is being recorded: the order's
 /// document gets it, conditionally on the refunds it had (two refunds at once cannot both pass).
-pub async fn record_refund(
+pub(crate) async fn record_refund(
     table: &TenantTable,
     order: &Order,
     refund: Refund,
@@ -645,7 +645,7 @@ pub async fn list(
 pub const RECENT_ORDERS: usize = 5;
 
 /// The customer's [`RECENT_ORDERS`] latest orders, newest first, as the conversation shows them.
-pub async fn recent_orders(
+pub(crate) async fn recent_orders(
     table: &TenantTable,
     wa_id: &str,
 ) -> Result<Vec<mostrador_core::conversation::OrderSummary>, AppError> {

@@ -118,7 +118,7 @@ pub fn request_for(
 
 /// How the customer pays with `link`: what goes in the confirmation's link slot, and the
 /// instructions to send after it when the link is a reference or a CLABE rather than a page.
-pub fn how_to_pay(link: &PaymentLink, order: &Order) -> (String, Option<String>) {
+pub(crate) fn how_to_pay(link: &PaymentLink, order: &Order) -> (String, Option<String>) {
     let deadline = chrono_tz::America::Mexico_City
         .timestamp_opt(link.expires_at, 0)
         .single()
@@ -203,7 +203,7 @@ pub async fn store_on_order(
 }
 
 /// Marks the order as waiting for its link and schedules the first retry.
-pub async fn schedule_retry(
+pub(crate) async fn schedule_retry(
     deps: &Deps,
     merchant: &MerchantId,
     order_id: &str,

@@ -269,7 +269,7 @@ pub async fn create(
 }
 
 /// Pauses or resumes a promotion. Resuming checks it against the others again.
-pub async fn set_paused(
+pub(crate) async fn set_paused(
     table: &TenantTable,
     id: &str,
     paused: bool,
@@ -421,7 +421,10 @@ pub struct IssuedCode {
 }
 
 /// The codes issued to a customer, newest last.
-pub async fn issued_to(table: &TenantTable, wa_id: &str) -> Result<Vec<IssuedCode>, AppError> {
+pub(crate) async fn issued_to(
+    table: &TenantTable,
+    wa_id: &str,
+) -> Result<Vec<IssuedCode>, AppError> {
     let page = table
         .query(
             Query::partition(schema::customer_pk(wa_id))
@@ -446,7 +449,7 @@ pub async fn issued_to(table: &TenantTable, wa_id: &str) -> Result<Vec<IssuedCod
 /// Issues a code of `promotion` to one customer, good for one order for
 /// [`promotions::ISSUED_CODE_DAYS`] days. `None` when the promotion does not issue codes or is not
 /// running.
-pub async fn issue_code(
+pub(crate) async fn issue_code(
     table: &TenantTable,
     promotion: &Promotion,
     wa_id: &str,
@@ -485,7 +488,7 @@ pub async fn issue_code(
 /// The writes that count an order's promotions as it is placed, in the order's transaction: each
 /// counted promotion's uses (conditionally below its limit) and the customer's. The order is not
 /// placed when one of them fails; [`limited`] says which.
-pub fn use_ops(merchant: &MerchantId, order: &Order, offered: &[Promotion]) -> Vec<TxOp> {
+pub(crate) fn use_ops(merchant: &MerchantId, order: &Order, offered: &[Promotion]) -> Vec<TxOp> {
     let mut ops = Vec::new();
     for applied in &order.promotions {
         let Some(p) = offered.iter().find(|p| p.id == applied.id) else {
@@ -536,7 +539,7 @@ pub fn use_ops(merchant: &MerchantId, order: &Order, offered: &[Promotion]) -> V
 
 /// The writes that give back an order's uses when it ends unpaid (cancelled or expired), in the
 /// transition's transaction.
-pub fn release_ops(merchant: &MerchantId, order: &Order) -> Vec<TxOp> {
+pub(crate) fn release_ops(merchant: &MerchantId, order: &Order) -> Vec<TxOp> {
     let mut ops = Vec::new();
     // No conditions: a counter that drifted (a restore) must never stop an order from ending.
     for applied in &order.promotions {
@@ -570,7 +573,7 @@ pub fn release_ops(merchant: &MerchantId, order: &Order) -> Vec<TxOp> {
 }
 
 /// The writes that report a paid order on each of its promotions, in the payment's transaction.
-pub fn paid_ops(merchant: &MerchantId, order: &Order) -> Vec<TxOp> {
+pub(crate) fn paid_ops(merchant: &MerchantId, order: &Order) -> Vec<TxOp> {
     order
         .promotions
         .iter()
@@ -586,7 +589,7 @@ pub fn paid_ops(merchant: &MerchantId, order: &Order) -> Vec<TxOp> {
 }
 
 /// The promotion whose limit stopped an order, from the positions of the failed writes of
-/// [`use_ops`] (starting at `first`, where they were put in the transaction).
+/// `use_ops` (starting at `first`, where they were put in the transaction).
 pub fn limited<'a>(
     order: &Order,
     offered: &'a [Promotion],

@@ -27,7 +27,7 @@ pub const CART_CODE_TEMPLATE: &str = "mostrador_carrito_codigo";
 
 /// The due entry of an order's payment reminder, for the order's own transaction (`None` when the
 /// merchant turned reminders off or the order expires too soon for one).
-pub async fn payment_reminder_entry(
+pub(crate) async fn payment_reminder_entry(
     deps: &Deps,
     merchant: &MerchantId,
     order: &Order,
@@ -63,7 +63,7 @@ pub async fn payment_reminder_entry(
 
 /// The payment reminder came due: an order still awaiting payment is reminded, once (the outbound
 /// id is the order's); any other order is left alone.
-pub async fn payment_reminder(
+pub(crate) async fn payment_reminder(
     deps: &Deps,
     merchant: &MerchantId,
     order_id: &str,
@@ -108,7 +108,7 @@ pub async fn payment_reminder(
 
 /// After a conversation step: a cart in the chat (re)schedules its reminder after the quiet spell,
 /// so only a cart left alone that long comes due.
-pub async fn track_cart(
+pub(crate) async fn track_cart(
     deps: &Deps,
     merchant: &MerchantId,
     msg: &InboundEnvelope,
@@ -142,7 +142,7 @@ pub async fn track_cart(
 
 /// The cart reminder came due: sent once per cart (keyed by the conversation's last change) when the
 /// cart is still there, untouched, and the customer's opt-in covers marketing.
-pub async fn abandoned_cart(
+pub(crate) async fn abandoned_cart(
     deps: &Deps,
     merchant: &MerchantId,
     wa_id: &str,

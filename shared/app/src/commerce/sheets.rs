@@ -22,13 +22,13 @@ pub struct Sheet {
 impl Sheet {
     /// The position of the first header matching one of `names` (compared without case, accents,
     /// spaces or underscores: "Código", "codigo", "CODIGO_SAT").
-    pub fn column(&self, names: &[&str]) -> Option<usize> {
+    pub(crate) fn column(&self, names: &[&str]) -> Option<usize> {
         let wanted: Vec<String> = names.iter().map(|n| fold(n)).collect();
         self.headers.iter().position(|h| wanted.contains(&fold(h)))
     }
 
     /// The sheet as UTF-8 CSV text (comma separated), for readers that take CSV.
-    pub fn to_csv(&self) -> Result<String, AppError> {
+    pub(crate) fn to_csv(&self) -> Result<String, AppError> {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(&self.headers)
             .map_err(|e| AppError::Internal(e.into()))?;
@@ -76,7 +76,7 @@ pub fn read(bytes: &[u8]) -> Result<Sheet, AppError> {
 }
 
 /// Text of a CSV file: UTF-8 (a BOM is dropped), or Windows-1252 when it is not valid UTF-8.
-pub fn decode(bytes: &[u8]) -> String {
+pub(crate) fn decode(bytes: &[u8]) -> String {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(text) => text.to_owned(),

@@ -83,6 +83,25 @@ async fn run_inner(deps: &Deps, job: Job, deadline_ms: i64) -> Result<JobReport,
     Ok(report)
 }
 
+/// Puts a due message on the queue it names.
+async fn enqueue(
+    deps: &Deps,
+    queue: &str,
+    body: String,
+    group_id: Option<String>,
+    dedup_id: Option<String>,
+) -> anyhow::Result<()> {
+    let q = deps
+        .queues
+        .by_name(queue)
+        .ok_or_else(|| anyhow::anyhow!("unknown queue {queue}"))?;
+    let mut message = OutgoingMessage::new(body);
+    message.group_id = group_id;
+    message.dedup_id = dedup_id;
+    q.send(message).await?;
+    Ok(())
+}
+
 /// Leases, performs and deletes one entry; `Ok(false)` when another run holds it.
 async fn process(deps: &Deps, entry: &Item) -> Result<bool, anyhow::Error> {
     let key = entry
@@ -109,16 +128,7 @@ async fn process(deps: &Deps, entry: &Item) -> Result<bool, anyhow::Error> {
             body,
             group_id,
             dedup_id,
-        } => {
-            let q = deps
-                .queues
-                .by_name(&queue)
-                .ok_or_else(|| anyhow::anyhow!("unknown queue {queue}"))?;
-            let mut message = OutgoingMessage::new(body);
-            message.group_id = group_id;
-            message.dedup_id = dedup_id;
-            q.send(message).await?;
-        }
+        } => enqueue(deps, &queue, body, group_id, dedup_id).await?,
         DueAction::EnqueueSealed {
             merchant_id,
             queue,
@@ -127,14 +137,7 @@ async fn process(deps: &Deps, entry: &Item) -> Result<bool, anyhow::Error> {
         } => {
             let merchant = MerchantId::try_from(merchant_id).map_err(|e| anyhow::anyhow!(e))?;
             let body = crate::platform::due::open_enqueued(deps, &merchant, entry).await?;
-            let q = deps
-                .queues
-                .by_name(&queue)
-                .ok_or_else(|| anyhow::anyhow!("unknown queue {queue}"))?;
-            let mut message = OutgoingMessage::new(body);
-            message.group_id = group_id;
-            message.dedup_id = dedup_id;
-            q.send(message).await?;
+            enqueue(deps, &queue, body, group_id, dedup_id).await?
         }
         DueAction::ExpireOrder {
             merchant_id,

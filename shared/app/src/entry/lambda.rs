@@ -56,15 +56,6 @@ where
     response
 }
 
-/// Like [`sqs_batch_on`] without visibility changes: failures come back after the queue's timeout.
-pub async fn sqs_batch<F, Fut>(event: SqsEvent, fifo: bool, handle: F) -> SqsBatchResponse
-where
-    F: FnMut(&QueueRecord) -> Fut,
-    Fut: Future<Output = Result<(), RecordError>>,
-{
-    run(event, fifo, handle).await.0
-}
-
 /// The batch response, the delays of failures that know when to come back, and the ids of records
 /// no retry can help.
 type Outcome = (

@@ -493,7 +493,7 @@ pub enum RefundOf {
 /// smaller ticket in the next global) and tells the customer. A refund that takes the order to
 /// nothing makes it refunded. Over-refunds, unknown lines and more units than are left are 422/409
 /// in Spanish; nothing is given back twice when two refunds race (the second is refused).
-pub async fn refund_part(
+pub(crate) async fn refund_part(
     deps: &Deps,
     merchant: &MerchantId,
     order_id: &str,

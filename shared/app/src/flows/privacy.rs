@@ -372,7 +372,7 @@ pub const EXPORT_LINK_SECS: i64 = 3600;
 
 /// Stores a customer's data export too large to answer in a response, schedules its deletion for
 /// when its link expires, and gives the signed link and its expiry (RFC 3339).
-pub async fn store_export(
+pub(crate) async fn store_export(
     deps: &Deps,
     merchant: &MerchantId,
     wa: &str,
@@ -660,7 +660,7 @@ pub struct SealReport {
 /// Seals the conversation messages, staff notes and profile names a merchant stored in clear
 /// before they were sealed (giving those messages the merchant's retention period), and the
 /// merchant's files written in clear; run once after upgrading (running it again changes nothing).
-pub async fn seal_old_conversation_texts(
+pub(crate) async fn seal_old_conversation_texts(
     deps: &Deps,
     merchant: &MerchantId,
 ) -> Result<SealReport, AppError> {

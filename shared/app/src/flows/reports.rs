@@ -32,7 +32,7 @@ fn conversation_marker(wa_id: &str, day: &str) -> Key {
 }
 
 /// A customer's first message of the day at a branch starts a conversation: counted once.
-pub async fn count_conversation(
+pub(crate) async fn count_conversation(
     deps: &Deps,
     table: &TenantTable,
     msg: &InboundEnvelope,
@@ -61,7 +61,7 @@ pub async fn count_conversation(
 }
 
 /// The branch's order count, for the order's own (unscoped) transaction.
-pub fn order_placed_op(merchant: &MerchantId, order: &Order, now: DateTime<Utc>) -> TxOp {
+pub(crate) fn order_placed_op(merchant: &MerchantId, order: &Order, now: DateTime<Utc>) -> TxOp {
     let day = crate::notifications::mx_day(now);
     TxOp::Update {
         key: crate::platform::schema::in_merchant(
@@ -74,7 +74,7 @@ pub fn order_placed_op(merchant: &MerchantId, order: &Order, now: DateTime<Utc>)
 }
 
 /// The customer's conversation of the day led to an order: counted once. Never fails the order.
-pub async fn count_ordering_conversation(deps: &Deps, merchant: &MerchantId, order: &Order) {
+pub(crate) async fn count_ordering_conversation(deps: &Deps, merchant: &MerchantId, order: &Order) {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let day = crate::notifications::mx_day(deps.clock.now());
     let ops = vec![
@@ -100,7 +100,7 @@ pub async fn count_ordering_conversation(deps: &Deps, merchant: &MerchantId, ord
 
 /// Our first reply in the customer's conversation of the day: its delay goes in the branch's
 /// first-response histogram, once. Never fails the send.
-pub async fn count_first_response(table: &TenantTable, wa_id: &str, now: DateTime<Utc>) {
+pub(crate) async fn count_first_response(table: &TenantTable, wa_id: &str, now: DateTime<Utc>) {
     let day = crate::notifications::mx_day(now);
     let result = async {
         let Some(marker) = table.get(&conversation_marker(wa_id, &day)).await? else {
@@ -160,7 +160,7 @@ pub struct ReportQuery {
 
 impl ReportQuery {
     /// The checked day range.
-    pub fn range(&self, now: DateTime<Utc>) -> Result<(NaiveDate, NaiveDate), AppError> {
+    pub(crate) fn range(&self, now: DateTime<Utc>) -> Result<(NaiveDate, NaiveDate), AppError> {
         let parse = |v: &Option<String>, field: &str| -> Result<Option<NaiveDate>, AppError> {
             v.as_deref()
                 .map(|d| {
@@ -578,7 +578,7 @@ pub async fn recipients(
 }
 
 /// The recipients as a spreadsheet reads them.
-pub fn recipients_csv(rows: &[Value]) -> Result<String, AppError> {
+pub(crate) fn recipients_csv(rows: &[Value]) -> Result<String, AppError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let times = [
         "sent_at",
@@ -837,7 +837,7 @@ pub async fn commerce(
 }
 
 /// The rows of a report as CSV (nested objects flattened as `key:value;...`).
-pub fn to_csv(report: &Value, columns: &[&str]) -> Result<String, AppError> {
+pub(crate) fn to_csv(report: &Value, columns: &[&str]) -> Result<String, AppError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(columns)
         .map_err(|e| AppError::Internal(e.into()))?;
@@ -865,7 +865,7 @@ pub fn to_csv(report: &Value, columns: &[&str]) -> Result<String, AppError> {
 }
 
 /// CSV columns of the notification report.
-pub fn notification_columns(dimension: &str) -> Vec<&str> {
+pub(crate) fn notification_columns(dimension: &str) -> Vec<&str> {
     let mut cols = vec!["day", dimension];
     cols.extend(FUNNEL);
     cols.extend([

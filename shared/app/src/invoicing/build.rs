@@ -31,7 +31,7 @@ pub struct Sealed {
 
 impl Sealed {
     /// A sealed document read back from storage.
-    pub fn from_xml(xml: String) -> Sealed {
+    pub(crate) fn from_xml(xml: String) -> Sealed {
         let total = attribute(&xml, "Total").unwrap_or_default();
         // Only the comprobante-level Impuestos carries attributes.
         let needle = "<cfdi:Impuestos TotalImpuestosRetenidos=\"";
@@ -71,7 +71,7 @@ fn field(e: FiscalError) -> Vec<FieldError> {
 }
 
 /// Every problem with the merchant's issuer data, in Spanish.
-pub fn check_issuer(input: &IssuerInput) -> Vec<FieldError> {
+pub(crate) fn check_issuer(input: &IssuerInput) -> Vec<FieldError> {
     let mut out = match Emisor::parse(&input.rfc, &input.nombre, &input.regimen_fiscal) {
         Ok(_) => Vec::new(),
         Err(e) => fields(e),
@@ -125,7 +125,7 @@ fn datos(c: &CustomerFiscal, lugar: Option<&str>) -> DatosFiscales {
 }
 
 /// Every problem with a customer's fiscal data, in Spanish.
-pub fn check_receptor(c: &CustomerFiscal) -> Vec<FieldError> {
+pub(crate) fn check_receptor(c: &CustomerFiscal) -> Vec<FieldError> {
     match Receptor::parse(&datos(c, None)) {
         Ok(_) => Vec::new(),
         Err(e) => fields(e),
@@ -133,7 +133,7 @@ pub fn check_receptor(c: &CustomerFiscal) -> Vec<FieldError> {
 }
 
 /// Loads and checks a CSD (password, matching key, validity now, RFC when given).
-pub fn load_csd(
+pub(crate) fn load_csd(
     cer: &[u8],
     key: &[u8],
     password: &str,
@@ -162,7 +162,7 @@ pub fn load_csd(
 }
 
 /// What the API shows of a CSD.
-pub fn csd_info(csd: &Csd) -> CsdInfo {
+pub(crate) fn csd_info(csd: &Csd) -> CsdInfo {
     CsdInfo {
         no_certificado: csd.no_certificado().to_owned(),
         valid_from: csd.valid_from().to_rfc3339(),
@@ -200,7 +200,7 @@ fn header(
 }
 
 /// c_FormaPago of how the customer paid.
-pub fn forma_pago(method: &str) -> FormaPago {
+pub(crate) fn forma_pago(method: &str) -> FormaPago {
     match method {
         "cash" => FormaPago::Efectivo,
         "spei" | "codi" => FormaPago::Transferencia,

@@ -89,7 +89,11 @@ pub async fn cancel(
 }
 
 /// Schedules another look at invoice `id`'s cancellation, [`FOLLOW_EVERY_MS`] from now.
-pub async fn follow_later(deps: &Deps, merchant: &MerchantId, id: &str) -> Result<(), AppError> {
+pub(crate) async fn follow_later(
+    deps: &Deps,
+    merchant: &MerchantId,
+    id: &str,
+) -> Result<(), AppError> {
     let body = serde_json::to_string(&crate::parties::messages::InvoiceRequest {
         merchant_id: merchant.to_string(),
         order_id: id.to_owned(),
@@ -116,7 +120,7 @@ pub async fn follow_later(deps: &Deps, merchant: &MerchantId, id: &str) -> Resul
 
 /// invoice-stamp, for a cancellation SAT had "en proceso" (or one the PAC could not take): asks
 /// again with the same motivo; accepted → cancelled, rejected → stays stamped with SAT's answer,
-/// still in process → asked again later, up to [`MAX_FOLLOW_UPS`] times.
+/// still in process → asked again later, up to `MAX_FOLLOW_UPS` times.
 pub async fn follow(deps: &Deps, merchant: &MerchantId, id: &str) -> Result<(), RecordError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let Some(mut rec) = issue::get(&table, id).await.map_err(RecordError::retry)? else {

@@ -43,7 +43,7 @@ fn normalized(text: &str) -> String {
 
 /// Whether a message asks for an invoice, in any phrasing ("me das factura porfa?", "no me ha
 /// llegado mi factura", "ocupo mi cfdi").
-pub fn asks_for_invoice(input: &Input) -> bool {
+pub(crate) fn asks_for_invoice(input: &Input) -> bool {
     match input {
         Input::Text(t) => mostrador_core::conversation::asks_for_invoice(t),
         Input::ButtonReply { id, .. } | Input::ListReply { id, .. } => id == "factura",

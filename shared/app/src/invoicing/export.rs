@@ -27,7 +27,7 @@ pub struct MonthExport {
 }
 
 /// Checks a `YYYY-MM` month.
-pub fn parse_month(raw: &str) -> Result<String, AppError> {
+pub(crate) fn parse_month(raw: &str) -> Result<String, AppError> {
     let ok = raw.len() == 7
         && raw.as_bytes()[4] == b'-'
         && raw[..4].chars().all(|c| c.is_ascii_digit())

@@ -50,7 +50,7 @@ impl CustomerFiscal {
     }
 
     /// Every field that SAT would refuse, with a reason in Spanish.
-    pub fn problems(&self) -> Vec<FieldError> {
+    pub(crate) fn problems(&self) -> Vec<FieldError> {
         crate::invoicing::build::check_receptor(self)
     }
 }
@@ -106,7 +106,11 @@ pub async fn load(
 }
 
 /// Forgets the customer's fiscal data (their right of cancellation).
-pub async fn forget(deps: &Deps, merchant: &MerchantId, wa_id: &str) -> Result<(), AppError> {
+pub(crate) async fn forget(
+    deps: &Deps,
+    merchant: &MerchantId,
+    wa_id: &str,
+) -> Result<(), AppError> {
     TenantTable::new(deps.table.clone(), merchant)
         .delete(&key(wa_id), None)
         .await?;
@@ -114,6 +118,6 @@ pub async fn forget(deps: &Deps, merchant: &MerchantId, wa_id: &str) -> Result<(
 }
 
 /// A masked view for logs and lists: the RFC's first 4 characters.
-pub fn masked_rfc(rfc: &str) -> String {
+pub(crate) fn masked_rfc(rfc: &str) -> String {
     format!("{}…", rfc.chars().take(4).collect::<String>())
 }

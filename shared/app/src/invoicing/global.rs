@@ -35,7 +35,7 @@ pub struct Ticket {
 pub use crate::parties::messages::TaxPart as TicketTax;
 
 /// The tax breakdown of an order, by treatment, for its sale record.
-pub fn taxes_of(
+pub(crate) fn taxes_of(
     order: &Order,
     treatment_of: impl Fn(&str) -> Option<TaxTreatment>,
 ) -> Vec<TicketTax> {
@@ -62,7 +62,7 @@ pub fn taxes_of(
 }
 
 /// The period a sale of `day` belongs to under `periodicidad` (SAT's c_Periodicidad).
-pub fn period_of(branch_id: &str, day: NaiveDate, periodicidad: &str) -> GlobalPeriod {
+pub(crate) fn period_of(branch_id: &str, day: NaiveDate, periodicidad: &str) -> GlobalPeriod {
     let (start, end) = match periodicidad {
         // Weekly: Monday to Sunday.
         "02" => {
@@ -273,7 +273,7 @@ pub async fn find_sale(table: &TenantTable, order: &Order) -> Result<Option<Item
 
 /// Adds a refund to what the sales report takes off the order's sale (any refund, whatever its
 /// fiscal path).
-pub async fn note_refund(
+pub(crate) async fn note_refund(
     table: &TenantTable,
     order: &Order,
     amount: mostrador_core::money::Centavos,
@@ -289,7 +289,7 @@ pub async fn note_refund(
 }
 
 /// Marks an order's sale refunded: it leaves the global invoice.
-pub async fn mark_refunded(table: &TenantTable, order: &Order) -> Result<(), AppError> {
+pub(crate) async fn mark_refunded(table: &TenantTable, order: &Order) -> Result<(), AppError> {
     if let Some(sale) = find_sale(table, order).await? {
         if let Some(key) = sale.key() {
             table
@@ -303,7 +303,7 @@ pub async fn mark_refunded(table: &TenantTable, order: &Order) -> Result<(), App
 /// Takes a partial refund out of a sale not yet declared: its global declares what was kept. The
 /// sale's taxes as charged stay in `original_taxes` (a later refund of the whole order gives back
 /// what is left from them). A sale reduced to nothing leaves the global.
-pub async fn reduce_sale(
+pub(crate) async fn reduce_sale(
     table: &TenantTable,
     sale: &Item,
     given_back: &[crate::parties::messages::TaxPart],
@@ -385,7 +385,7 @@ pub async fn tickets(table: &TenantTable, period: &GlobalPeriod) -> Result<Vec<T
 }
 
 /// After stamping: each sale in the global remembers it.
-pub async fn mark_included(
+pub(crate) async fn mark_included(
     deps: &Deps,
     merchant: &MerchantId,
     table: &TenantTable,

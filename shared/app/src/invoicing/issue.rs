@@ -108,7 +108,7 @@ pub struct InvoiceRecord {
 }
 
 /// The key of an invoice record.
-pub fn record_key(id: &str) -> Key {
+pub(crate) fn record_key(id: &str) -> Key {
     crate::platform::schema::invoice(id)
 }
 
@@ -118,7 +118,7 @@ pub fn blob_key(merchant: &MerchantId, id: &str, file: &str) -> String {
 }
 
 /// Where every invoice file of a merchant is stored (kept 5 years, never erased with a customer).
-pub fn files_prefix(merchant: &MerchantId) -> String {
+pub(crate) fn files_prefix(merchant: &MerchantId) -> String {
     format!("invoices/{merchant}/")
 }
 
@@ -223,7 +223,7 @@ pub async fn request_individual(
 
 /// Queues an individual invoice not stamped yet once more, under its own id (a reissue keeps what
 /// it substitutes).
-pub async fn request_again(
+pub(crate) async fn request_again(
     deps: &Deps,
     merchant: &MerchantId,
     rec: &InvoiceRecord,
@@ -260,7 +260,7 @@ pub async fn request_again(
 /// Keeps, sealed on the order, the receptor an invoice was asked with: the invoice (and any nota that
 /// corrects it) goes to this taxpayer even if the customer's saved fiscal data changes before it is
 /// stamped.
-pub async fn keep_receptor(
+pub(crate) async fn keep_receptor(
     deps: &Deps,
     merchant: &MerchantId,
     order_id: &str,
@@ -282,7 +282,7 @@ pub async fn keep_receptor(
 
 /// The receptor the order's invoice was asked with; for requests made before receptors were kept,
 /// the customer's saved fiscal data.
-pub async fn receptor_of(
+pub(crate) async fn receptor_of(
     deps: &Deps,
     merchant: &MerchantId,
     order: &orders::Order,
@@ -763,7 +763,7 @@ async fn individual(
 }
 
 /// The invoice that stands for an order now: its latest reissue once there is one.
-pub async fn current_for_order(
+pub(crate) async fn current_for_order(
     table: &TenantTable,
     order_id: &str,
 ) -> Result<Option<InvoiceRecord>, AppError> {
@@ -777,7 +777,7 @@ pub async fn current_for_order(
 /// Queues a new invoice for an order whose invoice `current` is stamped (it substitutes it:
 /// relation 04, and `current` is cancelled with motivo 01 once the new one is stamped) or was
 /// cancelled (a new invoice, without relation). Returns the new invoice's id (`{order}-S{n}`).
-pub async fn request_reissue(
+pub(crate) async fn request_reissue(
     deps: &Deps,
     merchant: &MerchantId,
     order_id: &str,
@@ -1033,7 +1033,7 @@ async fn global(
 /// invoiced on its own gets a nota de crédito to its customer (relation 03); a ticket already
 /// declared in a factura global gets a nota to the general public related to that global (relation
 /// 03, with its period), listed in `GET /v1/invoices/adjustments` — the income stops being declared.
-pub async fn correct_after_refund(
+pub(crate) async fn correct_after_refund(
     deps: &Deps,
     merchant: &MerchantId,
     table: &TenantTable,
@@ -1112,7 +1112,7 @@ fn adjustment_of(
 /// whole one: an order invoiced on its own gets a nota for the part given back; a ticket already
 /// in a stamped global gets a nota to the general public for that part; a sale still waiting for
 /// its global is declared there without it.
-pub async fn correct_after_partial_refund(
+pub(crate) async fn correct_after_partial_refund(
     deps: &Deps,
     merchant: &MerchantId,
     table: &TenantTable,
@@ -1197,7 +1197,7 @@ async fn global_period_of(
 }
 
 /// Queues a nota de crédito for `spec` (id `E-{order}-{reason}`).
-pub async fn request_egreso(
+pub(crate) async fn request_egreso(
     deps: &Deps,
     merchant: &MerchantId,
     spec: crate::parties::messages::EgresoFor,

@@ -159,7 +159,7 @@ fn decode(field: &str, b64: &str, errors: &mut Vec<FieldError>) -> Vec<u8> {
 }
 
 /// The CSD of an upload, checked: password, key and certificate match, RFC and validity.
-pub fn load_csd(
+pub(crate) fn load_csd(
     upload: &CsdUpload,
     rfc: Option<&str>,
     now: chrono::DateTime<chrono::Utc>,
@@ -317,7 +317,7 @@ fn cancel_pems(upload: &CsdUpload, finkok_password: &str) -> Result<(String, Str
 }
 
 /// Everything needed to seal and stamp for this merchant.
-pub async fn issuing(deps: &Deps, merchant: &MerchantId) -> Result<Issuing, NotReady> {
+pub(crate) async fn issuing(deps: &Deps, merchant: &MerchantId) -> Result<Issuing, NotReady> {
     let (issuer, secrets) = load_raw(deps, merchant)
         .await
         .map_err(NotReady::Other)?

@@ -196,7 +196,7 @@ pub async fn accept(
 
 /// Expands one chunk (the due job's action): each item is checked for consent and caps and committed
 /// with an id derived from the bulk and its position; the chunk's tallies are added once.
-pub async fn process_chunk(
+pub(crate) async fn process_chunk(
     deps: &Deps,
     merchant: &MerchantId,
     bulk_id: &str,

@@ -81,7 +81,7 @@ fn valid_name(s: &str, max: usize) -> bool {
 
 impl Experiment {
     /// The variant a recipient gets (the same one every time).
-    pub fn variant_for(&self, to: &str) -> Option<&Variant> {
+    pub(crate) fn variant_for(&self, to: &str) -> Option<&Variant> {
         let recipient = mostrador_core::phone::customer_id(to).unwrap_or_else(|| to.to_owned());
         let weights: Vec<u32> = self.variants.iter().map(|v| v.weight).collect();
         mostrador_core::experiments::assign(&self.name, &recipient, &weights)

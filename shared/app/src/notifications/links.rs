@@ -63,7 +63,7 @@ impl LinkBase {
 }
 
 /// The stored link (global key).
-pub fn link_item(
+pub(crate) fn link_item(
     code: &str,
     target: &str,
     merchant: &MerchantId,
@@ -78,7 +78,7 @@ pub fn link_item(
 }
 
 /// Whether a user agent is a link-preview fetcher rather than a person.
-pub fn is_preview_bot(user_agent: Option<&str>) -> bool {
+pub(crate) fn is_preview_bot(user_agent: Option<&str>) -> bool {
     let Some(ua) = user_agent else {
         return false;
     };

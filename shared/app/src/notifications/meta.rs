@@ -4,7 +4,7 @@
 //! quality (`message_template_quality_update`) and category (`template_category_update`, which
 //! also changes how the template is sent: a template Meta moves to marketing needs marketing
 //! consent from then on). Each language of a template is its own template in Meta, reviewed on its
-//! own; sends of a language that is not approved are refused (see [`super::templates::not_sendable`]).
+//! own; sends of a language that is not approved are refused (see `super::templates::not_sendable`).
 //!
 //! Graph API: `POST /{version}/{waba_id}/message_templates` (create, answered `{id, status,
 //! category}`) and `GET /{version}/{waba_id}/message_templates?fields=…` (paged by
@@ -28,7 +28,7 @@ const PAGE: u32 = 100;
 const MAX_PAGES: u32 = 100;
 
 /// The merchant a WhatsApp Business Account belongs to.
-pub async fn merchant_of_account(
+pub(crate) async fn merchant_of_account(
     deps: &Deps,
     waba_id: &str,
 ) -> Result<Option<MerchantId>, AppError> {
@@ -583,7 +583,7 @@ pub async fn import(deps: &Deps, table: &TenantTable) -> Result<Imported, AppErr
 /// Applies one of Meta's template webhooks (`message_template_status_update`,
 /// `message_template_quality_update`, `template_category_update`) for the account `waba_id`.
 /// Returns whether a template here changed.
-pub async fn apply_webhook(
+pub(crate) async fn apply_webhook(
     deps: &Deps,
     waba_id: &str,
     field: &str,

@@ -27,7 +27,7 @@ use mostrador_store::Key;
 pub const ID_PREFIX: &str = "ntf";
 
 /// Whether an outbound id is a notification's.
-pub fn is_notification(id: &str) -> bool {
+pub(crate) fn is_notification(id: &str) -> bool {
     id.starts_with(ID_PREFIX)
 }
 
@@ -37,7 +37,7 @@ pub fn key(id: &str) -> Key {
 }
 
 /// The report day of an instant: the calendar day in Mexico City.
-pub fn mx_day(t: DateTime<Utc>) -> String {
+pub(crate) fn mx_day(t: DateTime<Utc>) -> String {
     t.with_timezone(&chrono_tz::America::Mexico_City)
         .format("%Y-%m-%d")
         .to_string()

@@ -29,7 +29,7 @@ enum Trigger {
 }
 
 /// Handles `msg` when it answers a notification; `Ok(false)` leaves it to the conversation.
-pub async fn intercept(deps: &Deps, msg: &InboundEnvelope) -> Result<bool, AppError> {
+pub(crate) async fn intercept(deps: &Deps, msg: &InboundEnvelope) -> Result<bool, AppError> {
     let Some(message) = webhook::parse_message(msg.message.get()) else {
         return Ok(false);
     };
@@ -146,7 +146,7 @@ async fn quoted_notification(table: &TenantTable, wamid: &str) -> Result<Option<
 pub const KYC_REQUEST: &str = "kyc_reminder";
 
 /// The latest notification sent to the customer within the attribution window.
-pub async fn recent_notification(
+pub(crate) async fn recent_notification(
     deps: &Deps,
     table: &TenantTable,
     wa_id: &str,
@@ -155,7 +155,7 @@ pub async fn recent_notification(
 }
 
 /// The latest notification sent to the customer within the attribution window that `fits`.
-pub async fn recent_where(
+pub(crate) async fn recent_where(
     deps: &Deps,
     table: &TenantTable,
     wa_id: &str,

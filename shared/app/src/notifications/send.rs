@@ -37,8 +37,10 @@ use sha2::{Digest, Sha256};
 mod commit;
 mod view;
 
-pub use commit::{accept, cap_key, check_recipient, commit, count_refusal, sending_number};
-pub use view::{cancel, view, view_of};
+pub use commit::accept;
+pub(crate) use commit::{check_recipient, commit, count_refusal, sending_number};
+pub(crate) use view::view_of;
+pub use view::{cancel, view};
 
 pub const MAX_METADATA_BYTES: usize = 2048;
 /// How far ahead a notification may be scheduled.
@@ -242,7 +244,7 @@ pub fn notification_id(deps: &Deps, merchant: &MerchantId, key: Option<&str>) ->
 }
 
 /// A fresh tracked link's code (80 random bits): what [`draft`] is given in production.
-pub fn link_code() -> String {
+pub(crate) fn link_code() -> String {
     let mut b = [0u8; 10];
     rand::thread_rng().fill_bytes(&mut b);
     hex::encode(b)
@@ -250,7 +252,7 @@ pub fn link_code() -> String {
 
 /// Checks a request against its template and builds the message; no I/O. The id, the time and the
 /// tracked links' codes (`link_codes`, [`link_code`] in production) are given.
-pub fn draft(
+pub(crate) fn draft(
     req: &NotificationRequest,
     template: Option<&TemplateDef>,
     id: String,

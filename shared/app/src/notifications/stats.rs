@@ -42,7 +42,7 @@ pub async fn tag(table: &TenantTable, id: &str) -> Result<Option<Tag>, StoreErro
 }
 
 /// Reads a tag from a notification record.
-pub fn tag_from(id: &str, item: &Item) -> Tag {
+pub(crate) fn tag_from(id: &str, item: &Item) -> Tag {
     let s = |n: &str| item.get_s(n).unwrap_or_default().to_owned();
     Tag {
         id: id.to_owned(),
@@ -71,7 +71,7 @@ pub const NO_CAMPAIGN: &str = "(sin campaña)";
 
 /// The counter items a notification counts in: its template's and its campaign's (or
 /// [`NO_CAMPAIGN`]), and its experiment variant's when it has one, on its day.
-pub fn counter_keys(
+pub(crate) fn counter_keys(
     template: &str,
     campaign: Option<&str>,
     variant: Option<&str>,
@@ -93,7 +93,7 @@ pub fn counter_keys(
 }
 
 /// The items that list which templates and campaigns the report has.
-pub fn dimension_keys(template: &str, campaign: Option<&str>) -> Vec<Key> {
+pub(crate) fn dimension_keys(template: &str, campaign: Option<&str>) -> Vec<Key> {
     use crate::platform::schema::{report_dimension, ReportDimension};
     vec![
         report_dimension(ReportDimension::Template, template),
@@ -104,7 +104,7 @@ pub fn dimension_keys(template: &str, campaign: Option<&str>) -> Vec<Key> {
 /// A notification refused when it was asked for (no consent, opted out, a cap), counted under its
 /// reason on its template's and campaign's day, so the report shows what never left. Best effort:
 /// the caller answers with the refusal either way.
-pub async fn count_refusal(
+pub(crate) async fn count_refusal(
     table: &TenantTable,
     template: &str,
     campaign: Option<&str>,
@@ -126,7 +126,7 @@ pub async fn count_refusal(
 }
 
 /// The same update applied to each of the tag's counters.
-pub fn counter_ops(tag: &Tag, update: &Update) -> Vec<TxOp> {
+pub(crate) fn counter_ops(tag: &Tag, update: &Update) -> Vec<TxOp> {
     if update.add.is_empty() {
         return Vec::new();
     }
@@ -146,7 +146,7 @@ pub fn counter_ops(tag: &Tag, update: &Update) -> Vec<TxOp> {
 }
 
 /// The histogram attribute for a duration.
-pub fn bucket_attr(prefix: &str, secs: i64) -> String {
+pub(crate) fn bucket_attr(prefix: &str, secs: i64) -> String {
     match BUCKETS.iter().find(|b| secs <= **b) {
         Some(b) => format!("{prefix}_le_{b}"),
         None => format!("{prefix}_gt_{}", BUCKETS[BUCKETS.len() - 1]),
@@ -154,7 +154,7 @@ pub fn bucket_attr(prefix: &str, secs: i64) -> String {
 }
 
 /// Bucket counts of a histogram, summed over items (in [`BUCKETS`] order, then the overflow).
-pub fn histogram<'a>(items: impl IntoIterator<Item = &'a Item>, prefix: &str) -> Vec<i64> {
+pub(crate) fn histogram<'a>(items: impl IntoIterator<Item = &'a Item>, prefix: &str) -> Vec<i64> {
     let mut counts = vec![0i64; BUCKETS.len() + 1];
     for item in items {
         for (i, b) in BUCKETS.iter().enumerate() {
@@ -191,7 +191,7 @@ pub fn median(counts: &[i64]) -> Option<i64> {
 
 /// The sender recorded an outcome for a notification: its status on the record and the counters, to
 /// go in the sender's own transaction.
-pub async fn outcome_ops(
+pub(crate) async fn outcome_ops(
     table: &TenantTable,
     id: &str,
     outcome: &Outcome,
@@ -240,7 +240,7 @@ pub async fn outcome_ops(
 
 /// A status webhook moved a notification forward: the same counts as the channel's, per template and
 /// campaign, plus the time to read.
-pub fn status_ops(tag: &Tag, counters: &Update, read_at: Option<i64>) -> Vec<TxOp> {
+pub(crate) fn status_ops(tag: &Tag, counters: &Update, read_at: Option<i64>) -> Vec<TxOp> {
     let mut update = Update {
         add: counters.add.clone(),
         ..Update::default()
@@ -305,7 +305,7 @@ pub async fn mark(
 /// A conversion the merchant reports for a notification (a loan applied for, an account opened):
 /// its name and value (centavos) are kept on the notification and, the first time, it converts in
 /// the funnel with its value. `Ok(false)`: it had converted already (nothing counted twice).
-pub async fn report_conversion(
+pub(crate) async fn report_conversion(
     table: &TenantTable,
     tag: &Tag,
     name: &str,
@@ -337,7 +337,7 @@ pub async fn report_conversion(
 /// An order was paid: the customer's latest notification within the attribution window converts
 /// (once), its revenue is counted and the merchant gets a `notification.conversion` event. Never
 /// fails the payment: problems are logged.
-pub async fn attribute_payment(
+pub(crate) async fn attribute_payment(
     deps: &crate::platform::Deps,
     merchant: &crate::platform::tenant::MerchantId,
     order: &crate::commerce::orders::Order,

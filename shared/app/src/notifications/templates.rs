@@ -30,7 +30,7 @@ pub enum TemplateCategory {
 
 impl TemplateCategory {
     /// The sender's category for messages of this template.
-    pub fn sending_category(self) -> crate::parties::messages::Category {
+    pub(crate) fn sending_category(self) -> crate::parties::messages::Category {
         match self {
             TemplateCategory::Utility => crate::parties::messages::Category::Utility,
             TemplateCategory::Marketing => crate::parties::messages::Category::Marketing,
@@ -165,7 +165,7 @@ pub type MetaStatuses = std::collections::BTreeMap<String, MetaStatus>;
 
 /// Why a template cannot be sent in `language` now; `None` when it can. A template registered
 /// here without going through Meta (no status) is taken as approved, as before.
-pub fn not_sendable(statuses: &MetaStatuses, language: &str) -> Option<String> {
+pub(crate) fn not_sendable(statuses: &MetaStatuses, language: &str) -> Option<String> {
     if statuses.is_empty() {
         return None;
     }
@@ -182,7 +182,7 @@ pub fn not_sendable(statuses: &MetaStatuses, language: &str) -> Option<String> {
 }
 
 /// The `{{n}}` placeholders of a text, in order of appearance.
-pub fn placeholders(text: &str) -> Vec<u32> {
+pub(crate) fn placeholders(text: &str) -> Vec<u32> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
@@ -280,7 +280,7 @@ fn valid_language(code: &str) -> bool {
 }
 
 /// Whether `name` is a Meta template name.
-pub fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 512
         && name
@@ -289,7 +289,7 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 /// Lowercase, without accents or surrounding punctuation, spaces collapsed: how keywords compare.
-pub fn normalize_keyword(text: &str) -> String {
+pub(crate) fn normalize_keyword(text: &str) -> String {
     let folded: String = text
         .chars()
         .map(|c| match c {
@@ -308,7 +308,7 @@ pub fn normalize_keyword(text: &str) -> String {
 
 impl TemplateDef {
     /// Every field's problems (empty when the template can be stored).
-    pub fn problems(&self) -> Vec<FieldError> {
+    pub(crate) fn problems(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         if !valid_name(&self.name) {
             errors.push(FieldError::new(
@@ -541,7 +541,7 @@ impl TemplateDef {
     }
 
     /// Whether the template exists in `language` (its main language or a translation).
-    pub fn has_language(&self, language: &str) -> bool {
+    pub(crate) fn has_language(&self, language: &str) -> bool {
         self.language == language || self.translations.iter().any(|t| t.language == language)
     }
 
@@ -562,7 +562,7 @@ impl TemplateDef {
     }
 
     /// How many URL buttons take a target per notification.
-    pub fn url_buttons(&self) -> usize {
+    pub(crate) fn url_buttons(&self) -> usize {
         self.buttons
             .iter()
             .filter(|b| matches!(b, ButtonSpec::Url { .. }))
@@ -580,7 +580,7 @@ pub enum Rendered {
 }
 
 /// Checks `value` against `kind`; the reason is for the caller.
-pub fn render(kind: ParamType, value: &Value) -> Result<Rendered, String> {
+pub(crate) fn render(kind: ParamType, value: &Value) -> Result<Rendered, String> {
     match kind {
         ParamType::Text => {
             let s = value.as_str().ok_or("a string")?;
@@ -685,7 +685,7 @@ fn statuses_of(item: &Item) -> MetaStatuses {
 }
 
 /// One template and what Meta says about each of its languages.
-pub async fn get_with_statuses(
+pub(crate) async fn get_with_statuses(
     table: &TenantTable,
     name: &str,
 ) -> Result<Option<(TemplateDef, MetaStatuses)>, AppError> {
@@ -702,7 +702,7 @@ pub async fn get_with_statuses(
 
 /// Records what Meta says about one language of a template (`change` edits the current status);
 /// `false` when the template is not registered here.
-pub async fn set_status(
+pub(crate) async fn set_status(
     table: &TenantTable,
     name: &str,
     language: &str,
@@ -743,7 +743,7 @@ pub fn view(def: &TemplateDef, statuses: &MetaStatuses) -> Value {
 }
 
 /// Every template with its statuses, by name.
-pub async fn list_with_statuses(
+pub(crate) async fn list_with_statuses(
     table: &TenantTable,
 ) -> Result<Vec<(TemplateDef, MetaStatuses)>, AppError> {
     let mut out = Vec::new();

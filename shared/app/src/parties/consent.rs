@@ -87,7 +87,7 @@ fn history_item(wa_id: &str, at: DateTime<Utc>, event: &str, source: &str) -> It
 }
 
 /// Appends an opt-out or opt-in made by keyword or API to the customer's consent history.
-pub async fn record_change(
+pub(crate) async fn record_change(
     table: &TenantTable,
     wa_id: &str,
     opted_out: bool,
@@ -231,7 +231,7 @@ pub async fn grant(
 /// `user_preferences` webhook). A stop withdraws the marketing part of the standing opt-in at once;
 /// a resume is recorded, and marketing needs the merchant's new opt-in with marketing (Meta's switch
 /// is not the customer's consent to this merchant under the LFPDPPP).
-pub async fn marketing_preference(
+pub(crate) async fn marketing_preference(
     table: &TenantTable,
     wa_id: &str,
     stopped: bool,
@@ -242,7 +242,7 @@ pub async fn marketing_preference(
 
 /// The customer asked in the chat to stop promotions ("baja promociones"): the marketing part of
 /// the standing opt-in is withdrawn at once; notices of orders and accounts go on.
-pub async fn withdraw_marketing(
+pub(crate) async fn withdraw_marketing(
     table: &TenantTable,
     wa_id: &str,
     at: DateTime<Utc>,
@@ -254,7 +254,7 @@ pub async fn withdraw_marketing(
 /// standing opt-in gets marketing back (a full opt-out is lifted: they asked to hear from us), or,
 /// without one, an opt-in with marketing is recorded in their own words under the merchant's
 /// privacy notice. Without a notice nothing can be recorded: the refusal is returned.
-pub async fn marketing_by_keyword(
+pub(crate) async fn marketing_by_keyword(
     table: &TenantTable,
     wa_id: &str,
     words: &str,

@@ -49,7 +49,7 @@ fn settings_key() -> Key {
 }
 
 /// The merchant's chat settings (defaults when never set).
-pub async fn load_settings(table: &TenantTable) -> Result<ChatSettings, AppError> {
+pub(crate) async fn load_settings(table: &TenantTable) -> Result<ChatSettings, AppError> {
     match table.get(&settings_key()).await? {
         Some(item) => serde_json::from_str(item.get_s("doc").unwrap_or("{}"))
             .map_err(|e| AppError::Internal(e.into())),
@@ -84,20 +84,11 @@ pub async fn load_state(table: &TenantTable, wa_id: &str) -> Result<State, AppEr
         .unwrap_or_default())
 }
 
-/// The state to handle message `wamid` from: the saved one, or — when the saved state is what
-/// handling this very message produced (a retry after a crash that came after the save) — the
-/// state the message found, so that a message is never applied twice (a catalog order added to
-/// the cart again).
-pub async fn load_state_for(
-    table: &TenantTable,
-    wa_id: &str,
-    wamid: &str,
-) -> Result<State, AppError> {
-    Ok(load_for(table, wa_id, wamid).await?.state)
-}
-
 /// What handling a message starts from: the conversation state and the promotion code the
-/// customer gave, both as they were before this message (see [`load_state_for`]).
+/// customer gave, both as they were before this message: the saved ones, or — when the saved
+/// state is what handling this very message produced (a retry after a crash that came after the
+/// save) — the ones the message found, so that a message is never applied twice (a catalog order
+/// added to the cart again).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Loaded {
     pub state: State,
@@ -105,7 +96,11 @@ pub struct Loaded {
 }
 
 /// The state and code to handle message `wamid` from.
-pub async fn load_for(table: &TenantTable, wa_id: &str, wamid: &str) -> Result<Loaded, AppError> {
+pub(crate) async fn load_for(
+    table: &TenantTable,
+    wa_id: &str,
+    wamid: &str,
+) -> Result<Loaded, AppError> {
     let Some(item) = table.get(&state_key(wa_id)).await? else {
         return Ok(Loaded::default());
     };
@@ -134,7 +129,7 @@ pub async fn save_state(
 }
 
 /// Stores what handling message `wamid` produced from `prev`: the state and the code.
-pub async fn save_state_after(
+pub(crate) async fn save_state_after(
     table: &TenantTable,
     wa_id: &str,
     now: i64,
@@ -200,12 +195,12 @@ async fn save(
 }
 
 /// Hands the customer's conversation to a human agent, as asking for an asesor does.
-pub async fn hand_off(table: &TenantTable, wa_id: &str, now: i64) -> Result<(), AppError> {
+pub(crate) async fn hand_off(table: &TenantTable, wa_id: &str, now: i64) -> Result<(), AppError> {
     save_state(table, wa_id, &State::HandedOff, now).await
 }
 
 /// What the customer sent, as the machine understands it; `None` for messages that need no answer.
-pub fn input_of(raw: &str) -> Option<Input> {
+pub(crate) fn input_of(raw: &str) -> Option<Input> {
     let message = webhook::parse_message(raw)?;
     Some(match message.kind {
         MessageKind::Text { body } => Input::Text(body),
@@ -246,13 +241,13 @@ pub fn input_of(raw: &str) -> Option<Input> {
 }
 
 /// Outbound ids are at most 100 characters without `#`: derived from the wamid by hashing.
-pub fn reply_id(wamid: &str) -> String {
+pub(crate) fn reply_id(wamid: &str) -> String {
     let digest = hex::encode(Sha256::digest(wamid.as_bytes()));
     format!("re{}", &digest[..32])
 }
 
 /// The Cloud API message for a reply.
-pub fn cloud_message(to: &str, reply: &Reply) -> Result<CloudMessage, AppError> {
+pub(crate) fn cloud_message(to: &str, reply: &Reply) -> Result<CloudMessage, AppError> {
     use serde_json::json;
     let body = match reply {
         Reply::Text(text) => {
@@ -292,7 +287,7 @@ pub fn cloud_message(to: &str, reply: &Reply) -> Result<CloudMessage, AppError> 
 }
 
 /// Queues a reply to the customer and logs it in the conversation.
-pub async fn send_reply(
+pub(crate) async fn send_reply(
     deps: &Deps,
     merchant: &MerchantId,
     msg: &InboundEnvelope,
@@ -307,7 +302,7 @@ pub async fn send_reply(
 pub const CONSENT_CONFIRMATION: &str = "consent_confirmation";
 
 /// [`send_reply`] with a kind ([`CONSENT_CONFIRMATION`]).
-pub async fn send_reply_as(
+pub(crate) async fn send_reply_as(
     deps: &Deps,
     merchant: &MerchantId,
     msg: &InboundEnvelope,
@@ -370,7 +365,7 @@ fn message_context(merchant: &MerchantId) -> String {
 /// Logs one message of a customer's conversation (what the merchant API shows), in order. Its body
 /// (what the customer wrote: symptoms, an address) is sealed through Keys; only the merchant's API
 /// opens it.
-pub async fn log_message(
+pub(crate) async fn log_message(
     deps: &Deps,
     table: &TenantTable,
     entry: &LogEntry<'_>,
@@ -431,7 +426,7 @@ pub async fn log_message(
 }
 
 /// Seals a text of a customer's conversation (a message, a staff note) for the merchant.
-pub async fn seal_text(
+pub(crate) async fn seal_text(
     deps: &Deps,
     merchant: &MerchantId,
     text: &str,
@@ -469,7 +464,7 @@ pub async fn text_of(deps: &Deps, table: &TenantTable, item: &Item, name: &str) 
 }
 
 /// The message a conversation log item holds, opened; `Null` when it cannot be read.
-pub async fn message_of(deps: &Deps, table: &TenantTable, item: &Item) -> serde_json::Value {
+pub(crate) async fn message_of(deps: &Deps, table: &TenantTable, item: &Item) -> serde_json::Value {
     text_of(deps, table, item, "message")
         .await
         .and_then(|m| serde_json::from_str(&m).ok())

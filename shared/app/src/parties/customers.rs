@@ -25,7 +25,7 @@ pub const WINDOW_SECS: i64 = 24 * 3600;
 
 impl Customer {
     /// Whether the 24-hour window is open at `now`.
-    pub fn window_open(&self, now: DateTime<Utc>) -> bool {
+    pub(crate) fn window_open(&self, now: DateTime<Utc>) -> bool {
         self.last_inbound_at
             .is_some_and(|t| now.timestamp() - t < WINDOW_SECS)
     }
@@ -81,7 +81,7 @@ pub async fn name(
 pub const PROFILE_NAME: &str = "profile_name";
 
 /// Sets the customer's name on a profile update: sealed, and any clear copy removed.
-pub async fn set_name(
+pub(crate) async fn set_name(
     deps: &Deps,
     table: &TenantTable,
     update: Update,
@@ -97,7 +97,7 @@ pub async fn set_name(
 }
 
 /// The groups a customer profile item names.
-pub fn groups_of(profile: &Item) -> Vec<String> {
+pub(crate) fn groups_of(profile: &Item) -> Vec<String> {
     profile
         .get_s("groups")
         .and_then(|g| serde_json::from_str(g).ok())
@@ -106,7 +106,7 @@ pub fn groups_of(profile: &Item) -> Vec<String> {
 
 /// Puts a customer in the merchant's groups (replacing the ones before): each 1 to 40 characters,
 /// at most [`mostrador_core::promotions::MAX_GROUPS`], the same group once.
-pub async fn set_groups(
+pub(crate) async fn set_groups(
     table: &TenantTable,
     wa_id: &str,
     groups: Vec<String>,
@@ -159,7 +159,7 @@ pub async fn set_groups(
 /// when Meta sent both, the BSUID when the user hid their number behind a username. So a customer
 /// who later shows their number, or later hides it, stays one customer with one history, consent
 /// and window. `None` when the message names neither.
-pub async fn sender_id(
+pub(crate) async fn sender_id(
     table: &TenantTable,
     phone: Option<String>,
     bsuid: Option<&str>,
@@ -191,7 +191,7 @@ pub async fn sender_id(
 }
 
 /// Records an opt-out or opt-in with its source ("keyword", "api") and time.
-pub async fn set_opt_out(
+pub(crate) async fn set_opt_out(
     table: &TenantTable,
     wa_id: &str,
     opted_out: bool,

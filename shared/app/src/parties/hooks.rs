@@ -178,7 +178,7 @@ pub async fn configure(
 }
 
 /// The merchant's endpoint URL (never the secret), if configured.
-pub async fn configured_url(
+pub(crate) async fn configured_url(
     deps: &Deps,
     merchant: &MerchantId,
 ) -> Result<Option<String>, AppError> {
@@ -258,7 +258,7 @@ struct OwnedEnvelope {
 }
 
 /// Whether an outbound-queue body is a hook delivery (rather than a WhatsApp message).
-pub fn is_delivery(body: &str) -> bool {
+pub(crate) fn is_delivery(body: &str) -> bool {
     #[derive(Deserialize)]
     struct Probe {
         hook: Option<serde::de::IgnoredAny>,

@@ -54,7 +54,10 @@ pub struct Branch {
 impl Branch {
     /// Why `treatment` cannot be sold at this branch (IVA 8 % outside the border incentive), in
     /// Spanish for the merchant.
-    pub fn tax_problem(&self, treatment: mostrador_core::tax::TaxTreatment) -> Option<String> {
+    pub(crate) fn tax_problem(
+        &self,
+        treatment: mostrador_core::tax::TaxTreatment,
+    ) -> Option<String> {
         mostrador_core::tax::treatment_problem(treatment, &self.postal_code, self.border_incentive)
     }
 }
@@ -98,7 +101,7 @@ impl Caller {
     /// Refuses what only the owner (or a full-merchant API key) may do: staff, API keys, payment,
     /// invoicing, WhatsApp and webhook settings — whose account the money goes to, who seals the
     /// invoices, who speaks for the numbers.
-    pub fn check_owner(&self) -> Result<(), AppError> {
+    pub(crate) fn check_owner(&self) -> Result<(), AppError> {
         use mostrador_core::accounts::Role;
         match (self.role, &self.branch) {
             (Some(Role::Owner), _) | (None, None) => Ok(()),
@@ -109,7 +112,7 @@ impl Caller {
     }
 
     /// Refuses access to a branch the key is not limited to.
-    pub fn check_branch(&self, branch_id: &str) -> Result<(), AppError> {
+    pub(crate) fn check_branch(&self, branch_id: &str) -> Result<(), AppError> {
         match &self.branch {
             Some(only) if only != branch_id => Err(AppError::Forbidden(format!(
                 "solo tienes acceso a la sucursal {only} (this key or session is limited to branch {only})"
@@ -137,13 +140,13 @@ impl Caller {
 impl Caller {
     /// Refuses a customer this key may not see (404, as for anything not the caller's): a
     /// branch-limited key sees the customers who write to its branch's number.
-    pub async fn check_customer(&self, wa_id: &str) -> Result<(), AppError> {
+    pub(crate) async fn check_customer(&self, wa_id: &str) -> Result<(), AppError> {
         self.customer_scope(wa_id, false).await
     }
 
     /// Like [`Caller::check_customer`], but a customer never seen may be recorded by any key (a
     /// consent or fiscal data taken at the branch's counter before the first message).
-    pub async fn check_customer_or_new(&self, wa_id: &str) -> Result<(), AppError> {
+    pub(crate) async fn check_customer_or_new(&self, wa_id: &str) -> Result<(), AppError> {
         self.customer_scope(wa_id, true).await
     }
 
@@ -183,7 +186,7 @@ pub enum Scope {
 impl Scope {
     /// Whether an item recorded for this WhatsApp number (or, for older records, this branch) is
     /// visible. A branch key sees nothing whose number and branch are both unknown.
-    pub fn allows(&self, phone_number_id: Option<&str>, branch_id: Option<&str>) -> bool {
+    pub(crate) fn allows(&self, phone_number_id: Option<&str>, branch_id: Option<&str>) -> bool {
         match self {
             Scope::All => true,
             Scope::Branch {
@@ -343,7 +346,7 @@ pub async fn issue_key(
 }
 
 /// The keys of a merchant (metadata only).
-pub async fn list_keys(table: &TenantTable) -> Result<Vec<ApiKeyInfo>, AppError> {
+pub(crate) async fn list_keys(table: &TenantTable) -> Result<Vec<ApiKeyInfo>, AppError> {
     let page = table
         .query(
             Query::partition(crate::platform::schema::API_KEYS)
@@ -354,7 +357,7 @@ pub async fn list_keys(table: &TenantTable) -> Result<Vec<ApiKeyInfo>, AppError>
 }
 
 /// Revokes one of a merchant's keys; unknown ids are 404.
-pub async fn revoke_key(
+pub(crate) async fn revoke_key(
     deps: &Deps,
     merchant: &MerchantId,
     key_id: &str,
@@ -452,7 +455,7 @@ fn default_timezone() -> String {
 
 impl BranchInput {
     /// Field-level validation: a 5-digit postal code, a known timezone, a numeric phone number id.
-    pub fn validate(&self) -> Result<(), AppError> {
+    pub(crate) fn validate(&self) -> Result<(), AppError> {
         let mut errors = Vec::new();
         if self.name.trim().is_empty() || self.name.chars().count() > 120 {
             errors.push(FieldError::new("name", "must have 1-120 characters"));
@@ -626,7 +629,7 @@ pub async fn get_branch(table: &TenantTable, id: &str) -> Result<Option<Branch>,
 }
 
 /// The branches of the caller's merchant (only its own branch for a branch-limited key).
-pub async fn list_branches(caller: &Caller) -> Result<Vec<Branch>, AppError> {
+pub(crate) async fn list_branches(caller: &Caller) -> Result<Vec<Branch>, AppError> {
     let all = list_branches_of(&caller.table).await?;
     Ok(all
         .into_iter()
@@ -635,7 +638,7 @@ pub async fn list_branches(caller: &Caller) -> Result<Vec<Branch>, AppError> {
 }
 
 /// Every branch of a merchant (for jobs; callers go through [`list_branches`] and its scope).
-pub async fn list_branches_of(table: &TenantTable) -> Result<Vec<Branch>, AppError> {
+pub(crate) async fn list_branches_of(table: &TenantTable) -> Result<Vec<Branch>, AppError> {
     let page = table
         .query(
             Query::partition(crate::platform::schema::BRANCHES)
@@ -646,7 +649,7 @@ pub async fn list_branches_of(table: &TenantTable) -> Result<Vec<Branch>, AppErr
 }
 
 /// Changes a branch's name, address, timezone or postal code (the phone number is fixed once set).
-pub async fn update_branch(
+pub(crate) async fn update_branch(
     caller: &Caller,
     id: &str,
     input: BranchInput,

@@ -44,7 +44,7 @@ pub enum Category {
 
 impl Category {
     /// Whether the business starts it (counts against the daily cap), as opposed to a reply.
-    pub fn business_initiated(self) -> bool {
+    pub(crate) fn business_initiated(self) -> bool {
         self != Category::Service
     }
 

@@ -92,7 +92,7 @@ impl MessageRates {
     }
 
     /// The rates by category (a rate that does not read costs nothing; saving refuses it).
-    pub fn by_category(&self) -> std::collections::BTreeMap<String, Fine> {
+    pub(crate) fn by_category(&self) -> std::collections::BTreeMap<String, Fine> {
         self.fields()
             .into_iter()
             .filter_map(|(c, r)| Fine::parse(r).ok().map(|f| (c.to_owned(), f)))
@@ -147,7 +147,7 @@ impl NotificationSettings {
     }
 
     /// The attribution window in seconds.
-    pub fn attribution_secs(&self) -> i64 {
+    pub(crate) fn attribution_secs(&self) -> i64 {
         i64::from(self.attribution_hours) * 3600
     }
 
@@ -258,7 +258,7 @@ pub async fn save(
 }
 
 /// The merchant a link host (`go.banco.mx`) is claimed by, if any.
-pub async fn link_host_owner(
+pub(crate) async fn link_host_owner(
     deps_table: &dyn Table,
     host: &str,
 ) -> Result<Option<MerchantId>, AppError> {

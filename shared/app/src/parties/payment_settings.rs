@@ -270,7 +270,7 @@ impl Credentials {
     }
 
     /// The adapter for these credentials of `merchant`.
-    pub fn adapter(
+    pub(crate) fn adapter(
         &self,
         deps: &Deps,
         merchant: &MerchantId,

@@ -30,7 +30,7 @@ impl Default for PrivacySettings {
 }
 
 impl PrivacySettings {
-    pub fn validate(&self) -> Result<(), AppError> {
+    pub(crate) fn validate(&self) -> Result<(), AppError> {
         match privacy::retention_problem(self.message_retention_days) {
             Some(problem) => Err(AppError::Validation(vec![FieldError::new(
                 "message_retention_days",
@@ -42,7 +42,7 @@ impl PrivacySettings {
 }
 
 /// The merchant's privacy settings (defaults when never saved).
-pub async fn load_settings(table: &TenantTable) -> Result<PrivacySettings, AppError> {
+pub(crate) async fn load_settings(table: &TenantTable) -> Result<PrivacySettings, AppError> {
     Ok(
         match table.get(&schema::settings(Settings::Privacy)).await? {
             Some(item) => serde_json::from_str(item.get_s("doc").unwrap_or("{}"))
@@ -88,7 +88,7 @@ fn forget_retention(table: &TenantTable) {
 
 /// The merchant's message retention in seconds (read at most once a minute per process; a
 /// settings document that cannot be read counts as the default).
-pub async fn message_retention_secs(
+pub(crate) async fn message_retention_secs(
     table: &TenantTable,
     now: i64,
 ) -> Result<i64, mostrador_store::StoreError> {
@@ -179,7 +179,7 @@ pub struct NewRequest<'a> {
 }
 
 /// Registers a request, pending, with the day it must be answered by.
-pub async fn register(
+pub(crate) async fn register(
     deps: &Deps,
     table: &TenantTable,
     new: NewRequest<'_>,
@@ -351,7 +351,7 @@ pub struct AuditEntry {
 }
 
 /// The audit record, newest first, up to `limit`; only one customer's with `wa_id`.
-pub async fn audit_log(
+pub(crate) async fn audit_log(
     table: &TenantTable,
     wa_id: Option<&str>,
     limit: usize,
@@ -396,7 +396,7 @@ pub async fn audit_log(
 }
 
 /// Changes the profile's name or timezone (rectificación); absent fields stay.
-pub async fn rectify_profile(
+pub(crate) async fn rectify_profile(
     deps: &Deps,
     table: &TenantTable,
     wa_id: &str,

@@ -164,7 +164,7 @@ fn random_token() -> String {
 }
 
 /// An Argon2id hash of a password, in PHC string form.
-pub fn hash_password(password: &str) -> Result<String, AppError> {
+pub(crate) fn hash_password(password: &str) -> Result<String, AppError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -486,13 +486,13 @@ pub async fn resolve_session(deps: &Deps, token: &str) -> Result<SessionCaller, 
 }
 
 /// Whether a request's CSRF header matches the session's token (constant time).
-pub fn csrf_matches(session: &SessionCaller, header: Option<&str>) -> bool {
+pub(crate) fn csrf_matches(session: &SessionCaller, header: Option<&str>) -> bool {
     let expected = session.csrf_token.as_bytes();
     !expected.is_empty() && header.is_some_and(|h| bool::from(h.trim().as_bytes().ct_eq(expected)))
 }
 
 /// Ends one session.
-pub async fn sign_out(deps: &Deps, token: &str) -> Result<(), AppError> {
+pub(crate) async fn sign_out(deps: &Deps, token: &str) -> Result<(), AppError> {
     deps.table
         .delete(&schema::staff_session(&sha256_hex(token)), None)
         .await?;
@@ -500,7 +500,7 @@ pub async fn sign_out(deps: &Deps, token: &str) -> Result<(), AppError> {
 }
 
 /// Ends every session of a member, on every device.
-pub async fn sign_out_everywhere(caller: &Caller, user_id: &str) -> Result<(), AppError> {
+pub(crate) async fn sign_out_everywhere(caller: &Caller, user_id: &str) -> Result<(), AppError> {
     let mut stored = member(&caller.table, user_id).await?;
     stored.session_version = stored.session_version.saturating_add(1);
     store(&caller.table, &stored).await?;
@@ -510,7 +510,7 @@ pub async fn sign_out_everywhere(caller: &Caller, user_id: &str) -> Result<(), A
 
 /// Changes a member's password after checking the current one; every other session ends and a new
 /// one is opened for this device.
-pub async fn change_password(
+pub(crate) async fn change_password(
     deps: &Deps,
     caller: &Caller,
     user_id: &str,
@@ -677,7 +677,7 @@ pub async fn totp_disable(
 }
 
 /// An invitation to join the merchant's console; the link's token is returned once.
-pub async fn invite(
+pub(crate) async fn invite(
     deps: &Deps,
     caller: &Caller,
     input: NewInvitation,
@@ -724,7 +724,7 @@ pub async fn invite(
 }
 
 /// Accepts an invitation with the new member's password: the account exists and is signed in.
-pub async fn accept_invitation(
+pub(crate) async fn accept_invitation(
     deps: &Deps,
     token: &str,
     password: &str,

@@ -73,7 +73,7 @@ impl Notice {
 }
 
 /// The Cloud API message of a template.
-pub fn template_message(to: &str, template: &Template) -> Result<CloudMessage, AppError> {
+pub(crate) fn template_message(to: &str, template: &Template) -> Result<CloudMessage, AppError> {
     let body: Vec<Value> = template
         .body
         .iter()
@@ -95,7 +95,7 @@ pub fn template_message(to: &str, template: &Template) -> Result<CloudMessage, A
 }
 
 /// Which messages a notice becomes for a customer whose window is (or is not) open.
-pub fn messages_for(notice: Notice, window_open: bool) -> Result<Vec<Message>, AppError> {
+pub(crate) fn messages_for(notice: Notice, window_open: bool) -> Result<Vec<Message>, AppError> {
     if window_open {
         return Ok(notice.inside);
     }
@@ -109,7 +109,11 @@ pub fn messages_for(notice: Notice, window_open: bool) -> Result<Vec<Message>, A
 
 /// Tells the customer: queues the notice's messages for the sender (which applies consent, caps and
 /// quiet hours), as the customer's window allows.
-pub async fn tell(deps: &Deps, merchant: &MerchantId, notice: Notice) -> Result<(), AppError> {
+pub(crate) async fn tell(
+    deps: &Deps,
+    merchant: &MerchantId,
+    notice: Notice,
+) -> Result<(), AppError> {
     let table = TenantTable::new(deps.table.clone(), merchant);
     let customer = customers::get(&table, &notice.to).await?;
     let phone_number_id = notice.phone_number_id.clone();

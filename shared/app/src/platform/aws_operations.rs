@@ -57,7 +57,7 @@ impl OperationLog {
     }
 
     /// For DynamoDB clients: a transaction is authorized per contained write, as IAM does.
-    pub fn dynamodb() -> Option<Self> {
+    pub(crate) fn dynamodb() -> Option<Self> {
         Self::from_env("dynamodb", dynamodb_actions)
     }
 
@@ -75,12 +75,12 @@ impl OperationLog {
     }
 
     /// For KMS clients.
-    pub fn kms() -> Option<Self> {
+    pub(crate) fn kms() -> Option<Self> {
         Self::from_env("kms", |op, _| vec![(op.to_owned(), "key".to_owned())])
     }
 
     /// For Secrets Manager clients.
-    pub fn secretsmanager() -> Option<Self> {
+    pub(crate) fn secretsmanager() -> Option<Self> {
         Self::from_env("secretsmanager", |op, input| {
             use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueInput;
             let id = input

@@ -175,7 +175,7 @@ impl PublicUrl {
     /// Records the API's domain name (from API Gateway's request context) as `https://{domain}`,
     /// unless a URL is configured or was already learned. Ignores anything that is not a plain
     /// host name (with an optional port).
-    pub fn learn_domain(&self, domain: &str) {
+    pub(crate) fn learn_domain(&self, domain: &str) {
         if self.fixed.is_some() || self.learned.get().is_some() {
             return;
         }

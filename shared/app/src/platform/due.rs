@@ -124,7 +124,7 @@ const SEALED_BODY: &str = "body_sealed";
 /// A due entry that queues `body` for a customer at `due_at_ms` (a scheduled notification, a
 /// message held for quiet hours), its body sealed under the merchant's conversation context.
 #[allow(clippy::too_many_arguments)]
-pub async fn sealed_enqueue_entry(
+pub(crate) async fn sealed_enqueue_entry(
     deps: &Deps,
     merchant: &MerchantId,
     job: Job,
@@ -159,7 +159,7 @@ pub async fn sealed_enqueue_entry(
 }
 
 /// Opens the body a [`DueAction::EnqueueSealed`] entry carries.
-pub async fn open_enqueued(
+pub(crate) async fn open_enqueued(
     deps: &Deps,
     merchant: &MerchantId,
     entry: &mostrador_store::Item,

@@ -97,7 +97,7 @@ impl AppError {
     }
 
     /// The whole story for a log line: what was wrong and every cause under it.
-    pub fn cause_chain(&self) -> String {
+    pub(crate) fn cause_chain(&self) -> String {
         match self {
             AppError::Unavailable(why) => format!("unavailable: {why}"),
             AppError::Internal(e) => format!("{e:#}"),

@@ -54,7 +54,7 @@ pub struct Offered {
     pub expires_at: String,
 }
 
-/// Stores `body` under `key` (a [`crate::platform::schema::export_file`]) and offers it through a
+/// Stores `body` under `key` (a `crate::platform::schema::export_file`) and offers it through a
 /// link working for `ttl_secs`; a due entry deletes the copy a few minutes after the link expires
 /// (offering the same key again moves that deletion to the new link's end).
 pub async fn offer(

@@ -1,6 +1,6 @@
 //! The table's key layout: one builder per entity, so a key is spelled in one place and stored data
 //! cannot drift by a typo. Merchant items are written through `TenantTable`, which puts their
-//! partition under [`merchant_pk`]; the builders here give the logical key inside the merchant.
+//! partition under `merchant_pk`; the builders here give the logical key inside the merchant.
 //! The unit tests pin every builder to the exact strings already stored: changing one moves data.
 
 use crate::platform::due::{DueAction, Job};
@@ -8,12 +8,12 @@ use crate::platform::tenant::MerchantId;
 use mostrador_store::{Item, Key, StoreError};
 
 /// The physical partition of a merchant's logical partition `pk`: `M#{merchant}#{pk}`.
-pub fn merchant_pk(merchant: &impl std::fmt::Display, pk: &str) -> String {
+pub(crate) fn merchant_pk(merchant: &impl std::fmt::Display, pk: &str) -> String {
     format!("M#{merchant}#{pk}")
 }
 
 /// The partition prefix of everything a merchant owns.
-pub fn merchant_prefix(merchant: &impl std::fmt::Display) -> String {
+pub(crate) fn merchant_prefix(merchant: &impl std::fmt::Display) -> String {
     format!("M#{merchant}#")
 }
 
@@ -29,12 +29,12 @@ pub fn order(order_id: &str) -> Key {
 pub const ORDERS_INDEX: &str = "ORDERS";
 
 /// An order's sort key in [`ORDERS_INDEX`]: newest last by creation time.
-pub fn orders_index_sk(created_at: &str, order_id: &str) -> String {
+pub(crate) fn orders_index_sk(created_at: &str, order_id: &str) -> String {
     format!("{created_at}#{order_id}")
 }
 
 /// The pointer from a customer to one of their orders (sorted by creation time).
-pub fn customer_order(wa_id: &str, created_at: &str, order_id: &str) -> Key {
+pub(crate) fn customer_order(wa_id: &str, created_at: &str, order_id: &str) -> Key {
     Key::new(
         format!("CUST#{wa_id}"),
         format!("ORDER#{created_at}#{order_id}"),
@@ -42,7 +42,7 @@ pub fn customer_order(wa_id: &str, created_at: &str, order_id: &str) -> Key {
 }
 
 /// The partition of everything about one customer.
-pub fn customer_pk(wa_id: &str) -> String {
+pub(crate) fn customer_pk(wa_id: &str) -> String {
     format!("CUST#{wa_id}")
 }
 
@@ -56,7 +56,7 @@ pub fn customer_index_sk(last_inbound_at: i64) -> String {
 }
 
 /// The customer a customer partition belongs to.
-pub fn wa_id_of(pk: &str) -> Option<&str> {
+pub(crate) fn wa_id_of(pk: &str) -> Option<&str> {
     pk.strip_prefix("CUST#")
 }
 
@@ -64,14 +64,14 @@ pub fn wa_id_of(pk: &str) -> Option<&str> {
 pub const CUSTOMER_ORDER_PREFIX: &str = "ORDER#";
 
 /// The order a customer's order pointer ([`customer_order`]) points at.
-pub fn order_of_pointer(sk: &str) -> Option<&str> {
+pub(crate) fn order_of_pointer(sk: &str) -> Option<&str> {
     sk.strip_prefix(CUSTOMER_ORDER_PREFIX)?
         .rsplit_once('#')
         .map(|(_, id)| id)
 }
 
 /// The merchant and the logical partition of a stored partition key ([`merchant_pk`]'s inverse).
-pub fn tenant_of(pk: &str) -> Option<(&str, &str)> {
+pub(crate) fn tenant_of(pk: &str) -> Option<(&str, &str)> {
     pk.strip_prefix("M#")?.split_once('#')
 }
 
@@ -82,12 +82,12 @@ pub fn customer_profile(wa_id: &str) -> Key {
 
 /// Which customer a business-scoped user id (or a phone number seen with one) belongs to: the id
 /// the customer was first known by, so that a number and a username stay one customer.
-pub fn customer_alias(id: &str) -> Key {
+pub(crate) fn customer_alias(id: &str) -> Key {
     Key::new(format!("ALIAS#{id}"), "CUSTOMER")
 }
 
 /// A correction owed to (or made to) a factura global for one of its tickets.
-pub fn global_adjustment(global_id: &str, order_id: &str) -> Key {
+pub(crate) fn global_adjustment(global_id: &str, order_id: &str) -> Key {
     Key::new("GLOBAL_ADJUSTMENTS", format!("{global_id}#{order_id}"))
 }
 
@@ -95,7 +95,7 @@ pub fn global_adjustment(global_id: &str, order_id: &str) -> Key {
 pub const GLOBAL_ADJUSTMENTS: &str = "GLOBAL_ADJUSTMENTS";
 
 /// A customer's conversation state.
-pub fn conversation_state(wa_id: &str) -> Key {
+pub(crate) fn conversation_state(wa_id: &str) -> Key {
     Key::new(customer_pk(wa_id), "CONV")
 }
 
@@ -112,7 +112,7 @@ pub fn conversation_note(wa_id: &str, at_ms: i64, id: &str) -> Key {
 /// The sort-key prefix of a conversation's notes.
 /// The mark that a message of ours (by our id) is in the customer's conversation log, so that a
 /// reply written again after a crash or a restore is logged once.
-pub fn conversation_logged(wa_id: &str, id: &str) -> Key {
+pub(crate) fn conversation_logged(wa_id: &str, id: &str) -> Key {
     Key::new(customer_pk(wa_id), format!("LOGGED#{id}"))
 }
 
@@ -137,7 +137,7 @@ pub fn fiscal_data(wa_id: &str) -> Key {
 }
 
 /// A customer's invoice form in progress in the chat.
-pub fn invoice_form(wa_id: &str) -> Key {
+pub(crate) fn invoice_form(wa_id: &str) -> Key {
     Key::new(customer_pk(wa_id), "INVOICE_FORM")
 }
 
@@ -154,11 +154,11 @@ pub fn product(sku: &str) -> Key {
 /// The partition of the merchant's catalog.
 pub const PRODUCTS: &str = "PRODUCTS";
 
-/// The sort-key prefix of products in [`PRODUCTS`] and of stock rows in [`stock_of_branch`].
+/// The sort-key prefix of products in `PRODUCTS` and of stock rows in `stock_of_branch`.
 pub const SKU_PREFIX: &str = "SKU#";
 
 /// The partition of one branch's stock rows.
-pub fn stock_of_branch(branch_id: &str) -> String {
+pub(crate) fn stock_of_branch(branch_id: &str) -> String {
     format!("STOCK#{branch_id}")
 }
 
@@ -177,7 +177,7 @@ pub fn branch(id: &str) -> Key {
 }
 
 /// The merchant's profile (name, RFC, time zone…).
-pub fn merchant_profile() -> Key {
+pub(crate) fn merchant_profile() -> Key {
     Key::new("PROFILE", "PROFILE")
 }
 
@@ -193,27 +193,27 @@ pub fn api_key(key_id: &str) -> Key {
 }
 
 /// The platform-level lookup from a key's hash to its merchant (outside any merchant).
-pub fn api_key_lookup(hash: &str) -> Key {
+pub(crate) fn api_key_lookup(hash: &str) -> Key {
     Key::new(format!("{API_KEY_PREFIX}{hash}"), "APIKEY")
 }
 
 /// The platform-level route from a WhatsApp phone number id to its merchant and branch.
-pub fn phone_route(phone_number_id: &str) -> Key {
+pub(crate) fn phone_route(phone_number_id: &str) -> Key {
     Key::new(format!("PHONE#{phone_number_id}"), "PHONE")
 }
 
 /// One second's send counter of a WhatsApp number (platform-level, expires by TTL).
-pub fn send_rate_window(phone_number_id: &str, second: i64) -> Key {
+pub(crate) fn send_rate_window(phone_number_id: &str, second: i64) -> Key {
     Key::new(format!("RATE#{phone_number_id}"), second.to_string())
 }
 
 /// The pacing state (GCRA) of one number-customer pair (platform-level).
-pub fn pair_pacing(phone_number_id: &str, wa_id: &str) -> Key {
+pub(crate) fn pair_pacing(phone_number_id: &str, wa_id: &str) -> Key {
     Key::new(format!("PAIR#{phone_number_id}#{wa_id}"), "GCRA")
 }
 
 /// The once-only marker of a merchant webhook delivery, by the digest of its event id.
-pub fn hook_delivery(event_digest: &str) -> Key {
+pub(crate) fn hook_delivery(event_digest: &str) -> Key {
     Key::new(format!("HOOK#{event_digest}"), "HOOK")
 }
 
@@ -222,7 +222,7 @@ pub const CONSENT_PREFIX: &str = "CONSENT#";
 
 /// One event of a customer's consent history (ordered by time; `suffix` keeps two events of one
 /// millisecond apart).
-pub fn consent_event(wa_id: &str, at_ms: i64, suffix: &str) -> Key {
+pub(crate) fn consent_event(wa_id: &str, at_ms: i64, suffix: &str) -> Key {
     Key::new(
         customer_pk(wa_id),
         format!("{CONSENT_PREFIX}{at_ms:013}#{suffix}"),
@@ -239,7 +239,7 @@ pub fn daily_cap(wa_id: &str, day: &str, bucket: Option<&str>) -> Key {
 
 /// The marker that one notification was counted against a customer's caps of a day (so a
 /// redelivery does not count it twice).
-pub fn daily_cap_mark(wa_id: &str, day: &str, notification_id: &str) -> Key {
+pub(crate) fn daily_cap_mark(wa_id: &str, day: &str, notification_id: &str) -> Key {
     Key::new(
         customer_pk(wa_id),
         format!("CAPMARK#{day}#{notification_id}"),
@@ -247,12 +247,12 @@ pub fn daily_cap_mark(wa_id: &str, day: &str, notification_id: &str) -> Key {
 }
 
 /// A customer's pointer to one notification, ordered by send time.
-pub fn customer_notification(wa_id: &str, send_ms: i64, id: &str) -> Key {
+pub(crate) fn customer_notification(wa_id: &str, send_ms: i64, id: &str) -> Key {
     Key::new(customer_pk(wa_id), format!("NOTIF#{send_ms:013}#{id}"))
 }
 
 /// The sort-key range of a customer's notifications sent between two times (epoch ms, inclusive).
-pub fn customer_notifications_between(from_ms: i64, to_ms: i64) -> (String, String) {
+pub(crate) fn customer_notifications_between(from_ms: i64, to_ms: i64) -> (String, String) {
     (
         format!("NOTIF#{from_ms:013}"),
         format!("NOTIF#{to_ms:013}~"),
@@ -260,37 +260,37 @@ pub fn customer_notifications_between(from_ms: i64, to_ms: i64) -> (String, Stri
 }
 
 /// The marker that one abandoned cart (by its conversation's last change) was reminded.
-pub fn cart_reminded(wa_id: &str, cart_updated_at: i64) -> Key {
+pub(crate) fn cart_reminded(wa_id: &str, cart_updated_at: i64) -> Key {
     Key::new(customer_pk(wa_id), format!("CARTREMIND#{cart_updated_at}"))
 }
 
 /// The marker that a customer talked to the merchant on a day (for the report's conversations).
-pub fn conversation_day(wa_id: &str, day: &str) -> Key {
+pub(crate) fn conversation_day(wa_id: &str, day: &str) -> Key {
     Key::new(customer_pk(wa_id), format!("CONVDAY#{day}"))
 }
 
 /// The partition of one branch's daily report counters (sort key the day).
-pub fn branch_report(branch_id: &str) -> String {
+pub(crate) fn branch_report(branch_id: &str) -> String {
     format!("RPT#B#{branch_id}")
 }
 
 /// One branch's report counters of one day.
-pub fn branch_counters(branch_id: &str, day: &str) -> Key {
+pub(crate) fn branch_counters(branch_id: &str, day: &str) -> Key {
     Key::new(branch_report(branch_id), day)
 }
 
 /// A day's outbound counters (sent, refused by reason…).
-pub fn outbound_stats(day: &str) -> Key {
+pub(crate) fn outbound_stats(day: &str) -> Key {
     Key::new("STATS#outbound", day)
 }
 
 /// A day's count of messages to a number no merchant has (platform-level).
-pub fn unrouted_stats(day: &str, phone_number_id: &str) -> Key {
+pub(crate) fn unrouted_stats(day: &str, phone_number_id: &str) -> Key {
     Key::new("STATS#unrouted", format!("{day}#{phone_number_id}"))
 }
 
 /// The partition of one bulk notification request.
-pub fn bulk_pk(id: &str) -> String {
+pub(crate) fn bulk_pk(id: &str) -> String {
     format!("BULK#{id}")
 }
 
@@ -300,7 +300,7 @@ pub fn bulk(id: &str) -> Key {
 }
 
 /// One chunk of a bulk request's recipients.
-pub fn bulk_chunk(id: &str, n: usize) -> Key {
+pub(crate) fn bulk_chunk(id: &str, n: usize) -> Key {
     Key::new(bulk_pk(id), format!("CHUNK#{n:05}"))
 }
 
@@ -308,7 +308,7 @@ pub fn bulk_chunk(id: &str, n: usize) -> Key {
 pub const BULK_REJECTION_PREFIX: &str = "REJ#";
 
 /// One rejected row of a bulk request, by its index in the request.
-pub fn bulk_rejection(id: &str, index: i64) -> Key {
+pub(crate) fn bulk_rejection(id: &str, index: i64) -> Key {
     Key::new(bulk_pk(id), format!("{BULK_REJECTION_PREFIX}{index:05}"))
 }
 
@@ -324,18 +324,18 @@ pub fn invoice(id: &str) -> Key {
 pub const FOLIO_OF: &str = "FOLIO_OF";
 
 /// The folio an invoice got (so a retry gets the same one).
-pub fn folio_of(invoice_id: &str) -> Key {
+pub(crate) fn folio_of(invoice_id: &str) -> Key {
     Key::new(FOLIO_OF, invoice_id)
 }
 
 /// The next-folio counter of one serie.
-pub fn folio_counter(serie: &str) -> Key {
+pub(crate) fn folio_counter(serie: &str) -> Key {
     Key::new("FOLIOS", serie)
 }
 
 /// A logical key of a merchant's as the raw table stores it (for transactions written outside
 /// `TenantTable`).
-pub fn in_merchant(merchant: &impl std::fmt::Display, key: Key) -> Key {
+pub(crate) fn in_merchant(merchant: &impl std::fmt::Display, key: Key) -> Key {
     Key::new(merchant_pk(merchant, &key.pk), key.sk)
 }
 
@@ -362,28 +362,28 @@ impl ReportDimension {
 pub const REPORT_DIMENSIONS: &str = "RPT#N#DIMS";
 
 /// The entry of one template or campaign in [`REPORT_DIMENSIONS`].
-pub fn report_dimension(dimension: ReportDimension, name: &str) -> Key {
+pub(crate) fn report_dimension(dimension: ReportDimension, name: &str) -> Key {
     Key::new(REPORT_DIMENSIONS, format!("{}{name}", dimension.prefix()))
 }
 
 /// The sort-key prefix of one dimension's entries in [`REPORT_DIMENSIONS`].
-pub fn report_dimension_prefix(dimension: ReportDimension) -> &'static str {
+pub(crate) fn report_dimension_prefix(dimension: ReportDimension) -> &'static str {
     dimension.prefix()
 }
 
 /// One template's, campaign's or variant's counters of one day.
-pub fn report_counter(dimension: ReportDimension, name: &str, day: &str) -> Key {
+pub(crate) fn report_counter(dimension: ReportDimension, name: &str, day: &str) -> Key {
     Key::new(report_counters(dimension, name), day)
 }
 
 /// The partition of one template's or campaign's daily counters (sort key the day).
-pub fn report_counters(dimension: ReportDimension, name: &str) -> String {
+pub(crate) fn report_counters(dimension: ReportDimension, name: &str) -> String {
     format!("RPT#N#{}{name}", dimension.prefix())
 }
 
 /// The partition of one branch's paid sales of one day (Mexico City or the branch's time zone),
 /// read by the global invoice and the sales report.
-pub fn sales_of_day(branch_id: &str, day: &str) -> String {
+pub(crate) fn sales_of_day(branch_id: &str, day: &str) -> String {
     format!("SALES#{branch_id}#{day}")
 }
 
@@ -402,13 +402,13 @@ pub fn promotion(id: &str) -> Key {
 
 /// How many orders of one customer used a promotion (in the customer's partition, so an erasure
 /// takes it too).
-pub fn promotion_customer_uses(wa_id: &str, id: &str) -> Key {
+pub(crate) fn promotion_customer_uses(wa_id: &str, id: &str) -> Key {
     Key::new(customer_pk(wa_id), format!("PROMO#{id}"))
 }
 
 /// The index partition (`gsi1pk`) of the notifications of one template sent on one day (Mexico
 /// City), for the recipients behind a report's figure.
-pub fn notifications_of(template: &str, day: &str) -> String {
+pub(crate) fn notifications_of(template: &str, day: &str) -> String {
     format!("NOTIFS#{template}#{day}")
 }
 
@@ -417,7 +417,7 @@ pub const ISSUED_CODE_PREFIX: &str = "PROMOCODE#";
 
 /// A promotion code issued to one customer (by the abandoned-cart reminder), in the customer's
 /// partition.
-pub fn promotion_issued_code(wa_id: &str, code: &str) -> Key {
+pub(crate) fn promotion_issued_code(wa_id: &str, code: &str) -> Key {
     Key::new(customer_pk(wa_id), format!("{ISSUED_CODE_PREFIX}{code}"))
 }
 
@@ -448,12 +448,12 @@ pub fn settings(which: Settings) -> Key {
 }
 
 /// What was last pushed to the merchant's Meta catalog (fingerprint, handles, time, last error).
-pub fn catalog_sync_state() -> Key {
+pub(crate) fn catalog_sync_state() -> Key {
     Key::new("CATALOG_SYNC", "STATE")
 }
 
 /// A day's delivery counters (delivered, read, failed, unmatched statuses), by Mexico City day.
-pub fn delivery_stats(day: &str) -> Key {
+pub(crate) fn delivery_stats(day: &str) -> Key {
     Key::new("STATS#delivery", day)
 }
 
@@ -487,13 +487,13 @@ impl PaymentIssue {
     }
 
     /// The kind an API name means.
-    pub fn from_name(name: &str) -> Option<PaymentIssue> {
+    pub(crate) fn from_name(name: &str) -> Option<PaymentIssue> {
         PaymentIssue::ALL.into_iter().find(|k| k.name() == name)
     }
 }
 
 /// One payment the merchant must look at, by the provider's event id.
-pub fn payment_issue(kind: PaymentIssue, provider: &str, event_id: &str) -> Key {
+pub(crate) fn payment_issue(kind: PaymentIssue, provider: &str, event_id: &str) -> Key {
     Key::new(kind.partition(), format!("{provider}#{event_id}"))
 }
 
@@ -501,12 +501,12 @@ pub fn payment_issue(kind: PaymentIssue, provider: &str, event_id: &str) -> Key 
 pub const OUTBOX: &str = "OUTBOX";
 
 /// A message of the sandbox outbox, in the order it was stored.
-pub fn outbox_entry(at_ms: i64, id: &str) -> Key {
+pub(crate) fn outbox_entry(at_ms: i64, id: &str) -> Key {
     Key::new(OUTBOX, format!("{at_ms:013}#{id}"))
 }
 
 /// The marker that an outbound message is in the sandbox outbox (written once per id).
-pub fn outbox_marker(id: &str) -> Key {
+pub(crate) fn outbox_marker(id: &str) -> Key {
     Key::new(format!("OUTBOXID#{id}"), "OUTBOXID")
 }
 
@@ -539,7 +539,7 @@ pub fn template(name: &str) -> Key {
 /// A due entry: `action` for the job `job` at `due_at_ms`, unique per `id` under the merchant
 /// (scheduling the same id again replaces it). The global index (`DUE#{job}`, sorted by due time)
 /// is what the job reads; `sort_id` ends its sort key (usually `id`).
-pub fn due_entry(
+pub(crate) fn due_entry(
     merchant: &MerchantId,
     job: Job,
     id: &str,
@@ -560,12 +560,12 @@ pub fn due(job: Job, id: &str) -> Key {
 }
 
 /// The order a sale ([`sale`]) is of, from its sort key.
-pub fn order_of_sale(sk: &str) -> Option<&str> {
+pub(crate) fn order_of_sale(sk: &str) -> Option<&str> {
     sk.strip_prefix("ORDER#")
 }
 
 /// The global index partition of a job's due entries.
-pub fn due_index(job: Job) -> String {
+pub(crate) fn due_index(job: Job) -> String {
     format!("DUE#{}", job.name())
 }
 
@@ -573,7 +573,7 @@ pub fn due_index(job: Job) -> String {
 pub const PRIVACY_REQUESTS: &str = "PRIVACY_REQUESTS";
 
 /// One ARCO request, in the order received.
-pub fn privacy_request(received_ms: i64, id: &str) -> Key {
+pub(crate) fn privacy_request(received_ms: i64, id: &str) -> Key {
     Key::new(PRIVACY_REQUESTS, format!("{received_ms:013}#{id}"))
 }
 
@@ -581,22 +581,22 @@ pub fn privacy_request(received_ms: i64, id: &str) -> Key {
 pub const PRIVACY_AUDIT: &str = "PRIVACY_AUDIT";
 
 /// One read of a customer's personal data, in the order it happened.
-pub fn privacy_audit(at_ms: i64, id: &str) -> Key {
+pub(crate) fn privacy_audit(at_ms: i64, id: &str) -> Key {
     Key::new(PRIVACY_AUDIT, format!("{at_ms:013}#{id}"))
 }
 
 /// The id an alias item (`ALIAS#{id}`) records a customer for, from its logical partition key.
-pub fn alias_of(pk: &str) -> Option<&str> {
+pub(crate) fn alias_of(pk: &str) -> Option<&str> {
     pk.strip_prefix("ALIAS#")
 }
 
 /// The order id of an order's logical partition key (`ORDER#{id}`).
-pub fn order_id_of(pk: &str) -> Option<&str> {
+pub(crate) fn order_id_of(pk: &str) -> Option<&str> {
     pk.strip_prefix("ORDER#")
 }
 
 /// Whether a logical partition key is a notification's.
-pub fn is_notification(pk: &str) -> bool {
+pub(crate) fn is_notification(pk: &str) -> bool {
     pk.starts_with("NOTIF#")
 }
 
@@ -618,7 +618,7 @@ pub enum CustomerRecord {
 }
 
 /// Reads a customer partition's sort key.
-pub fn customer_record(sk: &str) -> CustomerRecord {
+pub(crate) fn customer_record(sk: &str) -> CustomerRecord {
     match sk {
         "PROFILE" => CustomerRecord::Profile,
         "FISCAL" => CustomerRecord::FiscalData,
@@ -636,7 +636,7 @@ pub fn customer_record(sk: &str) -> CustomerRecord {
 
 /// What kind of record a merchant item is, for a customer's data export and erasure, from its
 /// logical partition key.
-pub fn record_kind(pk: &str) -> mostrador_core::privacy::RecordKind {
+pub(crate) fn record_kind(pk: &str) -> mostrador_core::privacy::RecordKind {
     use mostrador_core::privacy::RecordKind;
     if pk.starts_with("CUST#") {
         RecordKind::Customer
@@ -658,7 +658,7 @@ pub fn document(id: &str) -> Key {
 
 /// The platform-wide claim of a WhatsApp Business Account by one merchant: Meta's template
 /// webhooks name the account, and reach that merchant.
-pub fn business_account(waba_id: &str) -> Key {
+pub(crate) fn business_account(waba_id: &str) -> Key {
     Key::new(format!("WABA#{waba_id}"), "WABA")
 }
 
@@ -676,18 +676,18 @@ pub fn link(code: &str) -> Key {
 }
 
 /// The marker of a tracked link's first counted click.
-pub fn link_click(code: &str) -> Key {
+pub(crate) fn link_click(code: &str) -> Key {
     Key::new(format!("LINK#{code}"), "CLICK")
 }
 
 /// The platform-wide claim of a link host (`go.banco.mx`) by one merchant: links are served on it
 /// only for that merchant, and no other merchant can claim it.
-pub fn link_host_claim(host: &str) -> Key {
+pub(crate) fn link_host_claim(host: &str) -> Key {
     Key::new(format!("LINKHOST#{host}"), "LINKHOST")
 }
 
 /// A staff member of the merchant's console (merchant item).
-pub fn staff_user(user_id: &str) -> Key {
+pub(crate) fn staff_user(user_id: &str) -> Key {
     Key::new("STAFF", format!("USER#{user_id}"))
 }
 
@@ -695,33 +695,33 @@ pub fn staff_user(user_id: &str) -> Key {
 pub const STAFF_PK: &str = "STAFF";
 
 /// The platform-wide owner of a staff email: which merchant and user it signs in to.
-pub fn staff_email(email: &str) -> Key {
+pub(crate) fn staff_email(email: &str) -> Key {
     Key::new(format!("STAFF_EMAIL#{email}"), "STAFF")
 }
 
 /// A console session, by the SHA-256 of its token (platform-wide).
-pub fn staff_session(token_hash: &str) -> Key {
+pub(crate) fn staff_session(token_hash: &str) -> Key {
     Key::new(format!("SESSION#{token_hash}"), "SESSION")
 }
 
 /// A staff invitation, by the SHA-256 of its token (platform-wide).
-pub fn staff_invitation(token_hash: &str) -> Key {
+pub(crate) fn staff_invitation(token_hash: &str) -> Key {
     Key::new(format!("INVITE#{token_hash}"), "INVITE")
 }
 
 /// Blob key of the sealed copy of an inbound message too long for the queue.
-pub fn inbound_copy(merchant: &impl std::fmt::Display, digest: &str) -> String {
+pub(crate) fn inbound_copy(merchant: &impl std::fmt::Display, digest: &str) -> String {
     format!("merchants/{merchant}/inbound/{digest}")
 }
 
 /// Blob key of a file a merchant downloads through an expiring link (exports).
-pub fn export_file(merchant: &impl std::fmt::Display, name: &str) -> String {
+pub(crate) fn export_file(merchant: &impl std::fmt::Display, name: &str) -> String {
     format!("exports/{merchant}/{name}")
 }
 
 /// Every blob prefix a merchant's files live under: their own (media, inbound copies, documents),
 /// invoices (kept 5 years) and exports.
-pub fn blob_prefixes(merchant: &impl std::fmt::Display) -> [String; 3] {
+pub(crate) fn blob_prefixes(merchant: &impl std::fmt::Display) -> [String; 3] {
     [
         format!("merchants/{merchant}/"),
         format!("invoices/{merchant}/"),
@@ -730,7 +730,7 @@ pub fn blob_prefixes(merchant: &impl std::fmt::Display) -> [String; 3] {
 }
 
 /// Whether `key` is a stored copy of `merchant` a due entry may delete: an inbound copy or an export.
-pub fn forgettable_blob(merchant: &impl std::fmt::Display, key: &str) -> bool {
+pub(crate) fn forgettable_blob(merchant: &impl std::fmt::Display, key: &str) -> bool {
     key.starts_with(&inbound_copy(merchant, "")) || key.starts_with(&export_file(merchant, ""))
 }
 

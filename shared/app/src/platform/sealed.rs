@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// Seals `value` as JSON for `context`.
-pub async fn seal_json<T: Serialize>(
+pub(crate) async fn seal_json<T: Serialize>(
     deps: &Deps,
     value: &T,
     context: &str,
@@ -20,7 +20,7 @@ pub async fn seal_json<T: Serialize>(
 }
 
 /// Opens what [`seal_json`] sealed for `context`.
-pub async fn open_json<T: DeserializeOwned>(
+pub(crate) async fn open_json<T: DeserializeOwned>(
     deps: &Deps,
     sealed: &[u8],
     context: &str,

@@ -23,7 +23,7 @@ pub fn init(config: &Config) {
 }
 
 /// The last four characters of a phone number or id, for logs that must not carry full PII.
-pub fn redact(value: &str) -> String {
+pub(crate) fn redact(value: &str) -> String {
     let tail: String = value
         .chars()
         .rev()

@@ -44,7 +44,7 @@ impl std::fmt::Display for MerchantId {
 /// The operations that move a platform-wide claim (a link host, a WhatsApp Business Account) to
 /// `merchant`: take `new` — refused when another merchant holds it — and release `old` when it is
 /// another key. The take, when there is one, is the first operation.
-pub fn claim_ops(merchant: &MerchantId, new: Option<Key>, old: Option<Key>) -> Vec<TxOp> {
+pub(crate) fn claim_ops(merchant: &MerchantId, new: Option<Key>, old: Option<Key>) -> Vec<TxOp> {
     let mine = || {
         Condition::Or(vec![
             Condition::NotExists,
@@ -68,7 +68,10 @@ pub fn claim_ops(merchant: &MerchantId, new: Option<Key>, old: Option<Key>) -> V
 }
 
 /// The merchant holding a platform-wide claim, if any.
-pub async fn claim_holder(table: &dyn Table, key: &Key) -> Result<Option<MerchantId>, StoreError> {
+pub(crate) async fn claim_holder(
+    table: &dyn Table,
+    key: &Key,
+) -> Result<Option<MerchantId>, StoreError> {
     Ok(table
         .get(key)
         .await?
@@ -248,7 +251,7 @@ impl TenantTable {
     /// One transaction of this merchant's items (`ops`, scoped as every write here) and of
     /// platform-wide items (`platform`, written with the keys given, such as the claim of a link
     /// host no other merchant may take). Failure reasons come in that order: `ops`, then `platform`.
-    pub async fn transact_with_platform(
+    pub(crate) async fn transact_with_platform(
         &self,
         ops: Vec<TxOp>,
         platform: Vec<TxOp>,

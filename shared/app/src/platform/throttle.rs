@@ -33,7 +33,7 @@ pub enum Permit {
 }
 
 /// Takes one slot of `phone_number_id`'s per-second budget.
-pub async fn take_number_slot(
+pub(crate) async fn take_number_slot(
     table: &dyn Table,
     phone_number_id: &str,
     per_second: u32,
@@ -55,7 +55,7 @@ pub async fn take_number_slot(
 }
 
 /// Takes a slot of the pair (number, customer) budget.
-pub async fn take_pair_slot(
+pub(crate) async fn take_pair_slot(
     table: &dyn Table,
     phone_number_id: &str,
     wa_id: &str,
@@ -91,7 +91,7 @@ pub async fn take_pair_slot(
 }
 
 /// Forgets the pair budget of a customer on a number (the customer's data is being erased).
-pub async fn forget_pair(
+pub(crate) async fn forget_pair(
     table: &dyn Table,
     phone_number_id: &str,
     wa_id: &str,

@@ -2,7 +2,7 @@
 //!
 //! What the platform calls on a merchant's behalf (webhook deliveries) reaches public addresses only:
 //! checked when the URL is stored (literal addresses, `localhost` names, and what the name resolves
-//! to then), and again at every connection and redirect by [`callable_client`] (DNS answers that are
+//! to then), and again at every connection and redirect by `callable_client` (DNS answers that are
 //! not public are dropped, so a name that later resolves to 169.254.169.254 or 10.0.0.1 reaches
 //! nothing). The address rules are `mostrador_core::net`.
 
@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 /// A link target: an absolute https URL on a public host (never a literal private, loopback or
 /// link-local address, nor a `localhost` name).
-pub fn check_target(s: &str) -> Result<(), String> {
+pub(crate) fn check_target(s: &str) -> Result<(), String> {
     if s.len() > 2048 {
         return Err("at most 2048 characters".into());
     }
@@ -28,7 +28,7 @@ pub fn check_target(s: &str) -> Result<(), String> {
 /// (`https://go.banco.mx`), on which tracked links are written so customers see the sender's domain.
 /// https, a domain name (never an address literal nor `localhost`), no port, path, query or
 /// credentials. Returns the origin lowercased, without a trailing slash or dot.
-pub fn check_link_host(s: &str) -> Result<String, String> {
+pub(crate) fn check_link_host(s: &str) -> Result<String, String> {
     let url =
         Url::parse(s.trim()).map_err(|_| "an origin such as https://go.banco.mx".to_owned())?;
     if url.scheme() != "https" {
@@ -56,7 +56,7 @@ pub fn check_link_host(s: &str) -> Result<String, String> {
 }
 
 /// The host a request was made to (`Host` header), lowercased, without port or trailing dot.
-pub fn request_host(header: &str) -> Option<String> {
+pub(crate) fn request_host(header: &str) -> Option<String> {
     let header = header.trim();
     let host = if header.starts_with('[') {
         header.split_inclusive(']').next().unwrap_or(header)
@@ -68,7 +68,7 @@ pub fn request_host(header: &str) -> Option<String> {
 }
 
 /// The host of an origin or URL (`https://go.banco.mx` → `go.banco.mx`).
-pub fn host_of(origin: &str) -> Option<String> {
+pub(crate) fn host_of(origin: &str) -> Option<String> {
     Url::parse(origin)
         .ok()?
         .host_str()
@@ -77,7 +77,7 @@ pub fn host_of(origin: &str) -> Option<String> {
 
 /// A URL the platform will call: https on a public host; with the loopback allowance, also http or
 /// https to this machine.
-pub fn check_callable(url: &Url, reach: Reach) -> Result<(), String> {
+pub(crate) fn check_callable(url: &Url, reach: Reach) -> Result<(), String> {
     let loopback = host_ip(url).is_some_and(is_loopback) || is_localhost_name(url);
     match url.scheme() {
         "https" => {}
@@ -89,7 +89,7 @@ pub fn check_callable(url: &Url, reach: Reach) -> Result<(), String> {
 
 /// Refuses a URL whose host resolves (now) to an address outside `reach`. A name that does not
 /// resolve is let through: every connection is checked again by [`callable_client`].
-pub async fn check_resolution(url: &Url, reach: Reach) -> Result<(), String> {
+pub(crate) async fn check_resolution(url: &Url, reach: Reach) -> Result<(), String> {
     let (Some(host), None) = (url.host_str(), host_ip(url)) else {
         return Ok(());
     };
@@ -138,7 +138,7 @@ fn check_host(url: &Url, reach: Reach) -> Result<(), String> {
 
 /// An HTTP client for URLs merchants give: connects only to addresses within `reach` (DNS answers
 /// outside it are dropped), and follows at most 3 redirects, each checked like the first URL.
-pub fn callable_client(reach: Reach) -> Result<reqwest::Client, reqwest::Error> {
+pub(crate) fn callable_client(reach: Reach) -> Result<reqwest::Client, reqwest::Error> {
     let redirects = reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() >= 3 {
             attempt.error("too many redirects")

@@ -24,7 +24,7 @@ pub const SESSION_COOKIE: &str = "mostrador_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The session token in the request's cookies, if any.
-pub fn session_token(parts: &Parts) -> Option<String> {
+pub(crate) fn session_token(parts: &Parts) -> Option<String> {
     axum_extra::extract::CookieJar::from_headers(&parts.headers)
         .get(SESSION_COOKIE)
         .map(|c| c.value().to_owned())

@@ -26,7 +26,7 @@ pub fn object<T: DeserializeOwned>(body: Value, what: &str) -> Result<T, AppErro
 }
 
 /// [`object`], naming every unknown field (a misspelled key) in the 422 instead of ignoring it.
-pub fn strict_object<T: DeserializeOwned>(body: &Value, what: &str) -> Result<T, AppError> {
+pub(crate) fn strict_object<T: DeserializeOwned>(body: &Value, what: &str) -> Result<T, AppError> {
     if !body.is_object() {
         return Err(not_an_object(what));
     }

@@ -22,7 +22,7 @@ struct Inner<'a> {
 }
 
 /// The HTTP status of a use case's error.
-pub fn status_of(e: &AppError) -> StatusCode {
+pub(crate) fn status_of(e: &AppError) -> StatusCode {
     match e {
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::Unauthorized => StatusCode::UNAUTHORIZED,

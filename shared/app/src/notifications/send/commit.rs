@@ -4,12 +4,12 @@
 use super::*;
 
 /// The daily cap counters the sender keeps for a customer (see `sender::take_daily_cap`).
-pub fn cap_key(wa_id: &str, day: &str, bucket: Option<&str>) -> Key {
+pub(crate) fn cap_key(wa_id: &str, day: &str, bucket: Option<&str>) -> Key {
     crate::platform::schema::daily_cap(wa_id, day, bucket)
 }
 
 /// Counts a request-time refusal (consent or a cap) in the report; other errors are not counted.
-pub async fn count_refusal(table: &TenantTable, draft: &Draft, refusal: &NotifyError) {
+pub(crate) async fn count_refusal(table: &TenantTable, draft: &Draft, refusal: &NotifyError) {
     let reason = match refusal {
         NotifyError::Consent(r) => r.code(),
         NotifyError::Cap(code) => code,
@@ -28,7 +28,7 @@ pub async fn count_refusal(table: &TenantTable, draft: &Draft, refusal: &NotifyE
 
 /// Consent and, for an immediate send, the daily caps as counted so far (the sender enforces them
 /// again atomically when it sends).
-pub async fn check_recipient(
+pub(crate) async fn check_recipient(
     table: &TenantTable,
     draft: &Draft,
     wa: &WhatsAppSettings,
@@ -83,7 +83,7 @@ pub(super) fn scoped(merchant: &MerchantId, pk: &str) -> String {
 
 /// Stores the draft (record, customer pointer, links, report dimensions, due entry) in one
 /// transaction, then queues an immediate send. A repeat of the same request answers the stored one.
-pub async fn commit(
+pub(crate) async fn commit(
     deps: &Deps,
     merchant: &MerchantId,
     phone_number_id: &str,
@@ -287,7 +287,7 @@ pub(super) async fn replay(
 
 /// The phone number that sends a merchant's notifications: the given branch's, or the first branch
 /// with a WhatsApp number.
-pub async fn sending_number(
+pub(crate) async fn sending_number(
     caller: &crate::parties::merchants::Caller,
     branch_id: Option<&str>,
 ) -> Result<String, NotifyError> {

@@ -15,7 +15,7 @@ pub async fn view(table: &TenantTable, id: &str) -> Result<Value, AppError> {
 }
 
 /// [`view`] of a notification record already read (a report's drill-down lists them).
-pub async fn view_of(table: &TenantTable, id: &str, item: &Item) -> Result<Value, AppError> {
+pub(crate) async fn view_of(table: &TenantTable, id: &str, item: &Item) -> Result<Value, AppError> {
     let out = table.get(&crate::platform::schema::outbound(id)).await?;
     let tag = stats::tag_from(id, item);
     let n = |i: &Item, name: &str| {
