@@ -987,6 +987,7 @@ async fn scheduled_and_bulk_notifications_go_out_once_when_the_job_runs(engine: 
             .expect("get")
             .expect("the record");
         assert!(record.get("body").is_none() && record.get("body_sealed").is_some());
+        assert!(record.get("details").is_none() && record.get("details_sealed").is_some());
         let entry = tenant
             .get(&mostrador_app::platform::schema::due(
                 Job::DueNotifications,

@@ -236,9 +236,17 @@ async fn act(
                 hooks::emit(deps, merchant, event).await?;
             }
             ReplyAction::Details => {
-                let text = tag
-                    .details
-                    .clone()
+                let sealed = match tag.details.clone() {
+                    Some(clear) => Some(clear),
+                    None => match table.get(&super::key(&tag.id)).await? {
+                        Some(record) => {
+                            crate::parties::conversation::text_of(deps, table, &record, "details")
+                                .await
+                        }
+                        None => None,
+                    },
+                };
+                let text = sealed
                     .or_else(|| template.and_then(|t| t.details.clone()))
                     .unwrap_or_else(|| {
                         "No tenemos más detalles de este aviso por aquí. Un asesor puede ayudarte: escribe *asesor*.".into()

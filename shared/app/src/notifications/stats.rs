@@ -60,6 +60,8 @@ pub(crate) fn tag_from(id: &str, item: &Item) -> Tag {
             .get_s("metadata")
             .and_then(|m| serde_json::from_str(m).ok())
             .unwrap_or(Value::Null),
+        // Written in clear by an earlier version; sealed (`details_sealed`) since, and opened
+        // where the customer asks for them.
         details: item.get_s("details").map(str::to_owned),
         experiment: item.get_s("experiment").map(str::to_owned),
     }

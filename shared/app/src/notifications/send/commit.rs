@@ -142,7 +142,13 @@ pub(crate) async fn commit(
         ),
     );
     if let Some(d) = &draft.details {
-        record.set("details", d.as_str());
+        // The fintech's own words about it (a charge, a card): sealed like the message.
+        record.set(
+            "details_sealed",
+            mostrador_store::Value::B(
+                crate::parties::conversation::seal_text(deps, merchant, d).await?,
+            ),
+        );
     }
     if let Some(v) = &draft.variant {
         record.set("experiment", v.as_str());
