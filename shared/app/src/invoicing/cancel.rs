@@ -2,7 +2,7 @@
 
 use super::issue::{self, InvoiceStatus};
 use super::settings;
-use crate::platform::due::{self, DueAction, Job};
+use crate::platform::due::{self, Job};
 use crate::platform::error::{AppError, FieldError};
 use crate::platform::records::RecordError;
 use crate::platform::tenant::{MerchantId, TenantTable};
@@ -101,18 +101,13 @@ pub(crate) async fn follow_later(
         ..Default::default()
     })
     .map_err(|e| AppError::Internal(e.into()))?;
-    due::schedule(
+    due::schedule_invoicing(
         deps,
         merchant,
         Job::DueNotifications,
         &format!("cancel-follow-{id}"),
         deps.clock.now_ms() + FOLLOW_EVERY_MS,
-        &DueAction::Enqueue {
-            queue: "invoicing".into(),
-            body,
-            group_id: None,
-            dedup_id: None,
-        },
+        body,
     )
     .await?;
     Ok(())

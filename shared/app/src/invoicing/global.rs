@@ -7,7 +7,7 @@
 
 use crate::commerce::orders::Order;
 use crate::parties::messages::{GlobalPeriod, InvoiceRequest};
-use crate::platform::due::{self, DueAction, Job};
+use crate::platform::due::{self, Job};
 use crate::platform::error::AppError;
 use crate::platform::tenant::{MerchantId, TenantTable};
 use crate::platform::Deps;
@@ -210,20 +210,7 @@ pub async fn record_sale(
         ..InvoiceRequest::default()
     })
     .map_err(|e| AppError::Internal(e.into()))?;
-    due::schedule(
-        deps,
-        merchant,
-        Job::GlobalInvoices,
-        &id,
-        due,
-        &DueAction::Enqueue {
-            queue: "invoicing".into(),
-            body,
-            group_id: None,
-            dedup_id: None,
-        },
-    )
-    .await?;
+    due::schedule_invoicing(deps, merchant, Job::GlobalInvoices, &id, due, body).await?;
     Ok(())
 }
 

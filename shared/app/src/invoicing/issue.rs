@@ -13,7 +13,7 @@ use super::settings::{self, Issuing, NotReady};
 use super::{build, documents};
 use crate::commerce::orders::{self, OrderStatus};
 use crate::parties::messages::{GlobalPeriod, InvoiceRequest};
-use crate::platform::due::{self, DueAction, Job};
+use crate::platform::due::{self, Job};
 use crate::platform::error::AppError;
 use crate::platform::records::{QueueRecord, RecordError};
 use crate::platform::tenant::{MerchantId, TenantTable};
@@ -562,19 +562,13 @@ async fn stamp_and_store(
             }
             // Longer waits would spend the queue's receives (five, then the dead-letter queue)
             // on waiting: the request is acknowledged and comes back from a due entry instead.
-            let action = DueAction::Enqueue {
-                queue: "invoicing".into(),
-                body: request.to_owned(),
-                group_id: None,
-                dedup_id: None,
-            };
-            due::schedule(
+            due::schedule_invoicing(
                 deps,
                 merchant,
                 Job::DueNotifications,
                 &format!("pac-retry-{}", rec.id),
                 deps.clock.now_ms() + delay.as_millis() as i64,
-                &action,
+                request.to_owned(),
             )
             .await
             .map_err(retry)?;

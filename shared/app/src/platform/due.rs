@@ -177,6 +177,25 @@ pub(crate) async fn open_enqueued(
     Ok(String::from_utf8(plain)?)
 }
 
+/// Schedules an invoicing request (`body`, as the invoicing queue takes it) for `due_at_ms`: a PAC
+/// retry, a cancellation follow-up, a global invoice at its period's end.
+pub async fn schedule_invoicing(
+    deps: &Deps,
+    merchant: &MerchantId,
+    job: Job,
+    id: &str,
+    due_at_ms: i64,
+    body: String,
+) -> Result<(), StoreError> {
+    let action = DueAction::Enqueue {
+        queue: "invoicing".into(),
+        body,
+        group_id: None,
+        dedup_id: None,
+    };
+    schedule(deps, merchant, job, id, due_at_ms, &action).await
+}
+
 /// Schedules `action` for `due_at_ms` under a merchant; `id` makes it unique (re-scheduling replaces).
 pub async fn schedule(
     deps: &Deps,
