@@ -130,12 +130,10 @@ async fn seal_personal(
 /// order without them sealed apart comes back as it is. A value that cannot be opened is logged
 /// and left out.
 pub(crate) async fn open_personal(deps: &Deps, table: &TenantTable, mut order: Order) -> Order {
-    let Some(sealed) = order.sealed_personal.clone() else {
+    let Some(sealed) = &order.sealed_personal else {
         return order;
     };
-    let item =
-        Item::new(&order_key(&order.id)).with(format!("{PERSONAL}_sealed"), Value::B(sealed));
-    let opened = crate::parties::conversation::text_of(deps, table, &item, PERSONAL).await;
+    let opened = crate::parties::conversation::open_text(deps, table.merchant(), sealed).await;
     if let Some(personal) = opened.and_then(|t| serde_json::from_str::<Personal>(&t).ok()) {
         order.customer_name = personal.customer_name;
         order.fulfilment = personal.fulfilment;

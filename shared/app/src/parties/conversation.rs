@@ -446,20 +446,19 @@ pub(crate) async fn seal_text(
 /// items written before texts were sealed. `None` when absent or unreadable (logged).
 pub async fn text_of(deps: &Deps, table: &TenantTable, item: &Item, name: &str) -> Option<String> {
     match item.get(&format!("{name}_sealed")) {
-        Some(mostrador_store::Value::B(sealed)) => {
-            match deps
-                .keys
-                .open(sealed, &message_context(table.merchant()))
-                .await
-            {
-                Ok(plain) => String::from_utf8(plain).ok(),
-                Err(e) => {
-                    tracing::warn!(merchant = %table.merchant(), error = %e, "a conversation text cannot be opened");
-                    None
-                }
-            }
-        }
+        Some(mostrador_store::Value::B(sealed)) => open_text(deps, table.merchant(), sealed).await,
         _ => item.get_s(name).map(str::to_owned),
+    }
+}
+
+/// Opens what [`seal_text`] sealed for the merchant; `None` when it cannot be read (logged).
+pub async fn open_text(deps: &Deps, merchant: &MerchantId, sealed: &[u8]) -> Option<String> {
+    match deps.keys.open(sealed, &message_context(merchant)).await {
+        Ok(plain) => String::from_utf8(plain).ok(),
+        Err(e) => {
+            tracing::warn!(merchant = %merchant, error = %e, "a conversation text cannot be opened");
+            None
+        }
     }
 }
 
