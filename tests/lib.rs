@@ -146,6 +146,28 @@ impl TestApp {
         }
     }
 
+    /// Stops the stack and starts it again on the same data (a new process would: the engines
+    /// opened again, the deployment's keys read again).
+    pub async fn restart(mut self, options: mostrador_local::Options) -> Self {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        let config = (*self.deps.config).clone();
+        let deps = Deps::build_with_clock(config, self.deps.clock.clone())
+            .await
+            .expect("engines");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let running = mostrador_local::start(deps.clone(), listener, options)
+            .await
+            .expect("start");
+        self.url = format!("http://{}", running.addr);
+        self.deps = deps;
+        self.running = Some(running);
+        self
+    }
+
     /// Stops the stack, draining in-flight work.
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
@@ -253,7 +275,7 @@ pub async fn issue_link(
         "Farmacia",
     );
     let link = provider.create(&request).await.expect("a payment link");
-    let table = mostrador_app::platform::tenant::TenantTable::new(deps.table.clone(), merchant);
+    let table = mostrador_app::platform::tenant::TenantTable::of(deps, merchant);
     payment_links::store_on_order(&table, &order.id, provider.name(), &link)
         .await
         .expect("the link recorded on the order");

@@ -32,7 +32,7 @@ pub fn fixture(name: &str) -> String {
 
 /// Embedded engines in a temporary directory, configured with the fixtures' secrets. Keep the
 /// directory alive as long as the dependencies.
-pub fn embedded_deps() -> (Deps, tempfile::TempDir) {
+pub async fn embedded_deps() -> (Deps, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let data_dir = dir
         .path()
@@ -45,14 +45,15 @@ pub fn embedded_deps() -> (Deps, tempfile::TempDir) {
         ("MOSTRADOR_WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN),
     ]);
     let config = Config::from_vars(&vars).expect("test configuration");
-    let deps =
-        Deps::embedded(config, Arc::new(mostrador_core::SystemClock)).expect("embedded engines");
+    let deps = Deps::embedded(config, Arc::new(mostrador_core::SystemClock))
+        .await
+        .expect("embedded engines");
     (deps, dir)
 }
 
 /// Embedded engines configured as a deployed HTTP function without `MOSTRADOR_PUBLIC_URL`: the
 /// public URL is unknown until a request brings API Gateway's domain name.
-pub fn embedded_deps_without_public_url() -> (Deps, tempfile::TempDir) {
+pub async fn embedded_deps_without_public_url() -> (Deps, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let data_dir = dir
         .path()
@@ -66,8 +67,9 @@ pub fn embedded_deps_without_public_url() -> (Deps, tempfile::TempDir) {
     ]);
     let mut config = Config::from_vars(&vars).expect("test configuration");
     config.public_url = mostrador_app::platform::config::PublicUrl::unknown();
-    let deps =
-        Deps::embedded(config, Arc::new(mostrador_core::SystemClock)).expect("embedded engines");
+    let deps = Deps::embedded(config, Arc::new(mostrador_core::SystemClock))
+        .await
+        .expect("embedded engines");
     (deps, dir)
 }
 

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 
 #[tokio::test]
 async fn invoice_requests_for_unknown_orders_fail_item_by_item_and_stamp_nothing() {
-    let (deps, _dir) = embedded_deps();
+    let (deps, _dir) = embedded_deps().await;
     let requests: Vec<InvoiceRequest> = sqs::bodies("invoice-batch.json")
         .iter()
         .map(|body| serde_json::from_str(body).expect("an invoice request"))
@@ -33,7 +33,7 @@ async fn invoice_requests_for_unknown_orders_fail_item_by_item_and_stamp_nothing
     // dead-letter queue for a person to look at) and nothing is built or stamped.
     assert_eq!(sqs::failed(&response).len(), requests.len());
     let merchant = MerchantId::try_from(requests[0].merchant_id.clone()).expect("merchant id");
-    let page = TenantTable::new(deps.table.clone(), &merchant)
+    let page = TenantTable::of(&deps, &merchant)
         .query(Query::partition("INVOICES"))
         .await
         .expect("query");

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 #[tokio::test]
 async fn health_check_answers_ok() {
-    let (deps, _dir) = embedded_deps();
+    let (deps, _dir) = embedded_deps().await;
 
     let answer = http::invoke(app(deps), &fixture("healthz.json")).await;
 
@@ -30,7 +30,7 @@ async fn health_check_answers_ok() {
 
 #[tokio::test]
 async fn unknown_route_is_a_json_404() {
-    let (deps, _dir) = embedded_deps();
+    let (deps, _dir) = embedded_deps().await;
 
     let answer = http::invoke(app(deps), &fixture("unknown-route.json")).await;
 
@@ -40,7 +40,7 @@ async fn unknown_route_is_a_json_404() {
 
 #[tokio::test]
 async fn merchant_route_without_an_api_key_is_unauthorized() {
-    let (deps, _dir) = embedded_deps();
+    let (deps, _dir) = embedded_deps().await;
 
     let answer = http::invoke(app(deps), &fixture("no-api-key.json")).await;
 
@@ -65,7 +65,7 @@ fn request(fixture_text: &str, method: &str, path: &str, key: &str, body: Value)
 
 #[tokio::test]
 async fn without_a_configured_public_url_links_use_the_api_domain_never_loopback() {
-    let (deps, _dir) = fixtures::embedded_deps_without_public_url();
+    let (deps, _dir) = fixtures::embedded_deps_without_public_url().await;
     let app = app(deps);
     let base = fixture("healthz.json");
     let admin = fixtures::admin_key();

@@ -15,7 +15,7 @@ use mostrador_store::{Key, Query, Table, Update};
 /// The outbox of `merchant_id` as (message id, recipient, message) in the order they were stored.
 async fn outbox(deps: &Deps, merchant_id: &str) -> Vec<(String, String, serde_json::Value)> {
     let merchant = MerchantId::try_from(merchant_id.to_owned()).expect("merchant id");
-    let page = TenantTable::new(deps.table.clone(), &merchant)
+    let page = TenantTable::of(deps, &merchant)
         .query(Query::partition("OUTBOX"))
         .await
         .expect("query");
@@ -34,9 +34,9 @@ async fn outbox(deps: &Deps, merchant_id: &str) -> Vec<(String, String, serde_js
 /// The customer wrote a minute ago (as order-confirm records it): free-form replies may go.
 async fn open_window(deps: &Deps, merchant_id: &str, wa_id: &str) {
     let merchant = MerchantId::try_from(merchant_id.to_owned()).expect("merchant id");
-    let profile = Key::new(format!("CUST#{wa_id}"), "PROFILE");
+    let profile = Key::new(format!("CUST#{}", deps.customer_key(wa_id)), "PROFILE");
     let wrote = Update::new().set("last_inbound_at", deps.clock.now_secs() - 60);
-    TenantTable::new(deps.table.clone(), &merchant)
+    TenantTable::of(deps, &merchant)
         .update(&profile, wrote, None)
         .await
         .expect("customer profile");
@@ -44,7 +44,7 @@ async fn open_window(deps: &Deps, merchant_id: &str, wa_id: &str) {
 
 #[tokio::test]
 async fn outbound_batch_puts_each_message_in_the_sandbox_outbox_once() {
-    let (deps, _dir) = embedded_deps();
+    let (deps, _dir) = embedded_deps().await;
     let bodies: Vec<serde_json::Value> = sqs::bodies("outbound-batch.json")
         .iter()
         .map(|body| serde_json::from_str(body).expect("JSON"))

@@ -21,16 +21,15 @@ fn envelopes(name: &str) -> Vec<Option<InboundEnvelope>> {
 
 fn customer_table(deps: &Deps, envelope: &InboundEnvelope) -> TenantTable {
     let merchant = MerchantId::try_from(envelope.merchant_id.clone()).expect("merchant id");
-    TenantTable::new(deps.table.clone(), &merchant)
+    TenantTable::of(deps, &merchant)
 }
 
 /// The wamids of the messages stored in the customer's conversation, in order.
 async fn stored_wamids(deps: &Deps, envelope: &InboundEnvelope) -> Vec<String> {
-    let conversation = Query::partition(format!("CUST#{}", envelope.wa_id)).prefix("MSG#");
-    let page = customer_table(deps, envelope)
-        .query(conversation)
-        .await
-        .expect("query");
+    let table = customer_table(deps, envelope);
+    let conversation =
+        Query::partition(format!("CUST#{}", table.customer(&envelope.wa_id))).prefix("MSG#");
+    let page = table.query(conversation).await.expect("query");
     page.items
         .iter()
         .filter_map(|item| item.key())
@@ -40,7 +39,7 @@ async fn stored_wamids(deps: &Deps, envelope: &InboundEnvelope) -> Vec<String> {
 
 #[tokio::test]
 async fn inbound_batch_stores_each_customer_message_once() {
-    let (deps, _dir) = embedded_deps();
+    let (deps, _dir) = embedded_deps().await;
     let sent: Vec<InboundEnvelope> = envelopes("inbound-batch.json")
         .into_iter()
         .map(|e| e.expect("an inbound envelope"))
@@ -61,8 +60,8 @@ async fn inbound_batch_stores_each_customer_message_once() {
     assert_eq!(stored_wamids(&deps, &sent[0]).await, wamids);
 
     let last = sent.last().expect("a record");
-    let profile_key = Key::new(format!("CUST#{}", last.wa_id), "PROFILE");
     let table = customer_table(&deps, last);
+    let profile_key = Key::new(format!("CUST#{}", table.customer(&last.wa_id)), "PROFILE");
     let profile = table
         .get(&profile_key)
         .await
@@ -82,7 +81,7 @@ async fn inbound_batch_stores_each_customer_message_once() {
 
 #[tokio::test]
 async fn malformed_record_fails_with_the_later_records_of_its_group_only() {
-    let (deps, _dir) = embedded_deps();
+    let (deps, _dir) = embedded_deps().await;
     let ids = sqs::message_ids("malformed-record.json");
     let groups = sqs::group_ids("malformed-record.json");
     let sent = envelopes("malformed-record.json");

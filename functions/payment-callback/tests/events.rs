@@ -11,7 +11,7 @@ use payment_callback::app;
 
 #[tokio::test]
 async fn callback_from_an_unknown_provider_is_a_json_404() {
-    let (deps, _dir) = embedded_deps();
+    let (deps, _dir) = embedded_deps().await;
 
     let answer = http::invoke(app(deps), &fixture("unknown-provider.json")).await;
 

@@ -49,7 +49,7 @@ async fn outbound_visible(deps: &Deps) -> u64 {
 
 #[tokio::test]
 async fn expire_orders_runs_what_has_come_due_once() {
-    let (deps, _dir) = embedded_deps();
+    let (deps, _dir) = embedded_deps().await;
     schedule_due_expiry(&deps).await;
 
     let report = handler(&deps, event("expire-orders.json", Context::default()))
@@ -73,7 +73,7 @@ async fn expire_orders_runs_what_has_come_due_once() {
 
 #[tokio::test]
 async fn run_stops_at_the_invocations_deadline_and_leaves_the_work_due() {
-    let (deps, _dir) = embedded_deps();
+    let (deps, _dir) = embedded_deps().await;
     schedule_due_expiry(&deps).await;
     let mut context = Context::default();
     // An invocation whose deadline has already come does nothing and leaves the work due.
@@ -96,7 +96,7 @@ async fn run_stops_at_the_invocations_deadline_and_leaves_the_work_due() {
 
 #[tokio::test]
 async fn unknown_job_is_refused_as_malformed_input() {
-    let (deps, _dir) = embedded_deps();
+    let (deps, _dir) = embedded_deps().await;
 
     let error = handler(&deps, event("unknown-job.json", Context::default()))
         .await

@@ -76,7 +76,7 @@ async fn inbound_visible(deps: &Deps) -> u64 {
 
 #[tokio::test]
 async fn verification_answers_metas_challenge() {
-    let (deps, _dir) = embedded_deps();
+    let (deps, _dir) = embedded_deps().await;
     let event = fixture("verify.json");
     let challenge = event_json("verify.json")["queryStringParameters"]["hub.challenge"]
         .as_str()
@@ -91,7 +91,7 @@ async fn verification_answers_metas_challenge() {
 
 #[tokio::test]
 async fn message_for_an_unregistered_number_is_acknowledged_and_not_enqueued() {
-    let (deps, _dir) = embedded_deps();
+    let (deps, _dir) = embedded_deps().await;
 
     let answer = http::invoke(app(deps.clone()), &fixture("message-text.json")).await;
 
@@ -104,7 +104,7 @@ async fn message_for_an_unregistered_number_is_acknowledged_and_not_enqueued() {
 
 #[tokio::test]
 async fn message_for_a_registered_number_is_enqueued_once_across_redeliveries() {
-    let (deps, _dir) = embedded_deps();
+    let (deps, _dir) = embedded_deps().await;
     let phone = phone_number_id("message-text.json");
     let merchant = register_number(&deps, &phone).await;
     let event = fixture("message-text.json");
@@ -153,7 +153,7 @@ async fn message_for_a_registered_number_is_enqueued_once_across_redeliveries() 
 
 #[tokio::test]
 async fn forged_signature_is_refused_and_nothing_is_enqueued() {
-    let (deps, _dir) = embedded_deps();
+    let (deps, _dir) = embedded_deps().await;
     register_number(&deps, &phone_number_id("bad-signature.json")).await;
 
     let answer = http::invoke(app(deps.clone()), &fixture("bad-signature.json")).await;

@@ -51,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let data = dir.path().to_string_lossy().to_string();
     let config = Config::from_vars(&Vars::from_pairs([("MOSTRADOR_DATA_DIR", data.as_str())]))?;
-    let deps = Deps::embedded(config, Arc::new(SystemClock))?;
+    let deps = Deps::embedded(config, Arc::new(SystemClock)).await?;
     let demo = mostrador_local::demo::seed(&deps, dir.path()).await?;
     let branch = demo.branches[0].clone();
     // Enough stock for every customer.

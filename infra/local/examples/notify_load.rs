@@ -41,10 +41,10 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let data = dir.path().to_string_lossy().to_string();
     let config = Config::from_vars(&Vars::from_pairs([("MOSTRADOR_DATA_DIR", data.as_str())]))?;
-    let deps = Deps::embedded(config, Arc::new(SystemClock))?;
+    let deps = Deps::embedded(config, Arc::new(SystemClock)).await?;
     let demo = mostrador_local::demo::seed(&deps, dir.path()).await?;
     let merchant = MerchantId::try_from(demo.merchant_id.clone()).map_err(anyhow::Error::msg)?;
-    let table = TenantTable::new(deps.table.clone(), &merchant);
+    let table = TenantTable::of(&deps, &merchant);
     let fail = |e: mostrador_app::platform::error::AppError| anyhow::anyhow!("{e}");
 
     // Setup (not timed): a template, the privacy notice, Meta's highest throughput tier, consent.

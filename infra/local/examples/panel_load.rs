@@ -94,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_vars(&Vars::from_pairs([("MOSTRADOR_DATA_DIR", data.as_str())]))?;
     // The history is written over 90 days of a clock that then stands at today.
     let clock = FixedClock::at(chrono::Utc::now() - Duration::days(90));
-    let deps = Deps::embedded(config, Arc::new(clock.clone()))?;
+    let deps = Deps::embedded(config, Arc::new(clock.clone())).await?;
     let demo = mostrador_local::demo::seed(&deps, dir.path()).await?;
     let merchant = MerchantId::try_from(demo.merchant_id.clone()).map_err(anyhow::Error::msg)?;
     let caller = mostrador_app::parties::merchants::resolve_key(&deps, &demo.api_key)
@@ -156,7 +156,7 @@ async fn main() -> anyhow::Result<()> {
         caller
             .table
             .update(
-                &mostrador_app::platform::schema::customer_profile(&wa),
+                &mostrador_app::platform::schema::customer_profile(&caller.table.customer(&wa)),
                 mostrador_store::Update::new()
                     .set("last_inbound_at", at)
                     .set(

@@ -71,7 +71,7 @@ async fn sandbox_order(
     {
         return None;
     }
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let item = table.get(&schema::order(order_id)).await.ok()??;
     if item.get_s("payment_provider") != Some("sandbox") {
         return None;

@@ -347,7 +347,7 @@ pub async fn seed(deps: &Deps, data_dir: &Path) -> anyhow::Result<Demo> {
             phone_number_id: phone.into(),
         });
     }
-    let table = TenantTable::new(deps.table.clone(), &merchant.id);
+    let table = TenantTable::of(deps, &merchant.id);
     let products = CATALOG
         .iter()
         .map(|(sku, name, price, tax, clave, unidad, category, _, _)| {

@@ -56,6 +56,18 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
+    if deps.config.engine == mostrador_app::platform::config::Engine::Embedded {
+        // Customers' data an earlier version keyed by their number moves under pseudonyms before
+        // anything reads it (once per deployment; the AWS engine does it per merchant through the
+        // operator's seal-conversations call).
+        match mostrador_app::flows::privacy::move_all_customer_keys(&deps).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(items = n, "customers' keys moved under their pseudonyms"),
+            Err(e) => {
+                tracing::error!(error = %e, "could not move customers' keys under pseudonyms")
+            }
+        }
+    }
     // The customer simulator and the sandbox checkout exist only here, never in a Lambda, and only
     // in demo mode: a production stack serves real customers and answers 404 there.
     let mut app = mostrador_app::entry::http::all(deps.clone());

@@ -214,7 +214,7 @@ async fn describe(deps: &Deps, phone_number_id: &str) -> Result<Option<SandboxBr
         return Ok(None);
     };
     let merchant = merchants::get_merchant(deps, &route.merchant).await?;
-    let tenant = TenantTable::new(deps.table.clone(), &route.merchant);
+    let tenant = TenantTable::of(deps, &route.merchant);
     let branch = merchants::get_branch(&tenant, &route.branch_id).await?;
     let settings = settings::load(&tenant).await?;
     Ok(Some(SandboxBranch {
@@ -468,7 +468,7 @@ async fn messages(
         None => None,
     };
     let branch = sandbox_branch(&s.deps, &phone).await?;
-    let outbox = TenantTable::new(s.deps.table.clone(), &branch.merchant);
+    let outbox = TenantTable::of(&s.deps, &branch.merchant);
     let for_customer = |item: &Item| {
         item.get_s("to") == Some(&wa_id) && item.get_s("phone_number_id") == Some(&phone)
     };
@@ -757,7 +757,7 @@ mod tests {
                 .to_owned(),
         )
         .expect("merchant id");
-        let tenant = TenantTable::new(stack.deps.table.clone(), &merchant);
+        let tenant = TenantTable::of(&stack.deps, &merchant);
         let mut customer = customers::get(&tenant, "525512345678")
             .await
             .expect("customer");
@@ -944,7 +944,7 @@ mod tests {
                 .to_owned(),
         )
         .expect("merchant");
-        let outbox = TenantTable::new(stack.deps.table.clone(), &merchant);
+        let outbox = TenantTable::of(&stack.deps, &merchant);
         for item in [
             outbox_item(10_000, "A1", "525512345678", "5550003", "uno"),
             outbox_item(20_000, "B1", "525599999999", "5550003", "otro cliente"),
@@ -1029,7 +1029,7 @@ mod tests {
                 .to_owned(),
         )
         .expect("merchant");
-        let tenant = TenantTable::new(stack.deps.table.clone(), &merchant);
+        let tenant = TenantTable::of(&stack.deps, &merchant);
         let product: mostrador_core::catalog::Product = serde_json::from_value(json!({
             "sku": "PARA-500", "name": "Paracetamol 500 mg", "price": 4550, "tax": "iva0",
             "clave_prod_serv": "51142001", "clave_unidad": "XBX"

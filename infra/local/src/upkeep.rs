@@ -427,8 +427,9 @@ pub async fn move_to_aws(into_nonempty: bool, leave_dead_letters: bool) -> anyho
             .await?;
     }
     drop(db);
-    let source =
-        Deps::embedded(config.clone(), clock.clone()).context("opening the data directory")?;
+    let source = Deps::embedded(config.clone(), clock.clone())
+        .await
+        .context("opening the data directory")?;
     let target = Deps::aws(config.clone(), clock)
         .await
         .context("opening the AWS engine")?;
@@ -463,8 +464,10 @@ pub async fn move_to_aws(into_nonempty: bool, leave_dead_letters: bool) -> anyho
         moved.verified
     );
     println!(
-        "{} now refuses to start on this directory (its messages live in AWS); point Meta's webhook and \
-         the payment providers at the deployed API",
+        "{} now refuses to start on this directory (its messages live in AWS); the deployment now \
+         names customers with this box's pseudonym key: restart any function that already ran \
+         (`sam deploy` again, or change a setting), then point Meta's webhook and the payment \
+         providers at the deployed API",
         data_dir.join(MOVED).display()
     );
     Ok(())

@@ -150,6 +150,56 @@ impl LocalKeys {
     }
 }
 
+/// Keyed hashes that stand for personal identifiers (a customer's WhatsApp number) wherever an
+/// identifier must be found again but must not be readable: table keys. HMAC-SHA-256 under a
+/// per-deployment key, truncated to 128 bits and written `h` + 32 hex digits; without the key a
+/// number cannot be tested against a stored hash, so the 10-digit space cannot be searched.
+#[derive(Clone)]
+pub struct Pseudonyms {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for Pseudonyms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pseudonyms { key: <redacted> }")
+    }
+}
+
+impl Pseudonyms {
+    /// The length of a pseudonym: `h` and 32 hex digits.
+    pub const LEN: usize = 33;
+
+    /// Pseudonyms under `key`.
+    pub fn new(key: [u8; 32]) -> Self {
+        Self { key }
+    }
+
+    /// The key itself, to be sealed for storage (or taken along when a deployment moves).
+    pub fn secret(&self) -> [u8; 32] {
+        self.key
+    }
+
+    /// The pseudonym of `id`.
+    pub fn of(&self, id: &str) -> String {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+        mac.update(id.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        format!("h{}", hex::encode(&digest[..16]))
+    }
+
+    /// Whether `s` has the form of a pseudonym (as opposed to an identifier stored in clear by an
+    /// earlier version).
+    pub fn is_pseudonym(s: &str) -> bool {
+        s.len() == Self::LEN
+            && s.starts_with('h')
+            && s[1..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    }
+}
+
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeysError> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
@@ -179,5 +229,40 @@ impl Keys for LocalKeys {
         let (wrapped, payload) = envelope::unpack(sealed)?;
         let data_key = envelope::decrypt(&self.master, wrapped, context.as_bytes())?;
         envelope::decrypt(&data_key, payload, context.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pseudonym_is_stable_per_key_and_hides_the_number() {
+        let p = Pseudonyms::new(envelope::data_key());
+        let a = p.of("5215512345678");
+        assert_eq!(a, p.of("5215512345678"));
+        assert_ne!(a, p.of("5215512345679"));
+        assert!(Pseudonyms::is_pseudonym(&a), "{a}");
+        assert!(!a.contains("5512345678"));
+        // Another deployment (another key) gives another pseudonym for the same number.
+        let other = Pseudonyms::new(envelope::data_key());
+        assert_ne!(a, other.of("5215512345678"));
+        assert_eq!(Pseudonyms::new(p.secret()).of("5215512345678"), a);
+    }
+
+    #[test]
+    fn numbers_and_user_ids_are_not_taken_for_pseudonyms() {
+        for clear in [
+            "5215512345678",
+            "MX.13491208655302741918",
+            "h123",
+            "habcdefabcdefabcdefabcdefabcdefabX",
+            "",
+        ] {
+            assert!(!Pseudonyms::is_pseudonym(clear), "{clear}");
+        }
+        assert!(Pseudonyms::is_pseudonym(
+            "h0123456789abcdef0123456789abcdef"
+        ));
     }
 }

@@ -22,7 +22,7 @@ pub mod testkit;
 
 pub use blobs::{Blob, BlobError, Blobs, DirBlobs};
 pub use dynamodb::DynamoTable;
-pub use keys::{Keys, KeysError, LocalKeys};
+pub use keys::{Keys, KeysError, LocalKeys, Pseudonyms};
 pub use kms::KmsKeys;
 pub use s3::S3Blobs;
 pub use sealed_blobs::SealedBlobs;

@@ -549,7 +549,11 @@ async fn a_customer_known_by_username_is_served_and_stays_one_customer(engine: E
         .deps
         .table
         .get(&mostrador_store::Key::new(
-            format!("M#{}#CUST#{LUPITA}", demo.merchant_id),
+            format!(
+                "M#{}#CUST#{}",
+                demo.merchant_id,
+                app.deps.customer_key(LUPITA)
+            ),
             "PROFILE",
         ))
         .await
@@ -833,7 +837,7 @@ async fn a_confirmation_retried_after_a_crash_reaches_the_same_order(engine: Eng
     mostrador_app::flows::chat::converse(&app.deps, &envelope("wamid.crash.order", order.clone()))
         .await
         .expect("summary");
-    let table = TenantTable::new(app.deps.table.clone(), &merchant);
+    let table = TenantTable::of(&app.deps, &merchant);
     let cart = conversation::load_state(&table, "525512345678")
         .await
         .expect("state");

@@ -1373,8 +1373,7 @@ async fn a_border_branch_sells_and_closes_its_day_in_its_own_time_zone(engine: E
         .map_err(|_| "place")
         .expect("placed");
     pay(&app, &merchant, &placed, "evt_tij_1").await;
-    let table =
-        mostrador_app::platform::tenant::TenantTable::new(app.deps.table.clone(), &merchant);
+    let table = mostrador_app::platform::tenant::TenantTable::of(&app.deps, &merchant);
     use mostrador_store::Table;
     let item = table
         .get(&mostrador_app::platform::schema::order("OTIJ1"))

@@ -169,6 +169,9 @@ async fn the_one_box_moves_to_aws_and_the_merchant_finds_everything_there() {
     assert_eq!(moved.files_resealed, 1, "the long message: {moved:?}");
     assert!(moved.files >= 3, "{moved:?}");
 
+    // The target's processes start again (they read the deployment's keys as they start: the
+    // pseudonym key is now the one the box used).
+    let target = target.restart(Default::default()).await;
     // The same key, the same answers, from DynamoDB, S3 and KMS.
     let after = what_the_merchant_sees(&target, &key, &order_id).await;
     for ((path, was), (_, is)) in before.iter().zip(&after) {

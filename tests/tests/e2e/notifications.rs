@@ -150,8 +150,8 @@ impl Fintech {
     }
 
     fn table(&self) -> TenantTable {
-        TenantTable::new(
-            self.app.deps.table.clone(),
+        TenantTable::of(
+            &self.app.deps,
             &MerchantId::try_from(self.merchant.clone()).expect("id"),
         )
     }
@@ -370,7 +370,10 @@ async fn fraud_alert_answered_no_fui_yo_reaches_the_fintech_signed_and_shows_in_
     assert_eq!(payload["data"]["reply"]["value"], "no fui yo");
     let conv = f
         .table()
-        .get(&Key::new(format!("CUST#{CUSTOMER_ID}"), "CONV"))
+        .get(&Key::new(
+            format!("CUST#{}", f.table().customer(CUSTOMER_ID)),
+            "CONV",
+        ))
         .await
         .expect("get")
         .expect("conversation");
@@ -978,8 +981,7 @@ async fn scheduled_and_bulk_notifications_go_out_once_when_the_job_runs(engine: 
     {
         use mostrador_store::Table;
         let m = MerchantId::try_from(f.merchant.clone()).expect("id");
-        let tenant =
-            mostrador_app::platform::tenant::TenantTable::new(f.app.deps.table.clone(), &m);
+        let tenant = mostrador_app::platform::tenant::TenantTable::of(&f.app.deps, &m);
         let id = a["id"].as_str().expect("id");
         let record = tenant
             .get(&mostrador_app::platform::schema::notification(id))

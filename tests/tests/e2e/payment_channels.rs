@@ -374,7 +374,7 @@ async fn paid_orders_reach_the_merchants_endpoint_signed(engine: Engine) {
     assert_eq!(payload["id"], "order.paid:OHOOK1");
     assert_eq!(payload["data"]["total"], "91.00");
     assert_eq!(payload["data"]["method"], "cash");
-    let t = TenantTable::new(app.deps.table.clone(), &merchant);
+    let t = TenantTable::of(&app.deps, &merchant);
     let order = mostrador_app::commerce::orders::get(&t, "OHOOK1")
         .await
         .expect("get")

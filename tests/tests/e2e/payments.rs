@@ -135,7 +135,7 @@ impl Shop {
     }
 
     async fn status(&self, id: &str) -> String {
-        let t = TenantTable::new(self.app.deps.table.clone(), &self.merchant);
+        let t = TenantTable::of(&self.app.deps, &self.merchant);
         orders::get(&t, id)
             .await
             .expect("get")
@@ -146,7 +146,7 @@ impl Shop {
     }
 
     async fn stock(&self) -> (i64, i64) {
-        let t = TenantTable::new(self.app.deps.table.clone(), &self.merchant);
+        let t = TenantTable::of(&self.app.deps, &self.merchant);
         let s = mostrador_app::commerce::catalog::get_stock(&t, &self.branch, "7501008491072")
             .await
             .expect("stock");
@@ -241,7 +241,7 @@ async fn paying_through_the_checkout_page_marks_the_order_paid(engine: Engine) {
         .with_timezone(&chrono_tz::America::Mexico_City)
         .format("%Y-%m-%d")
         .to_string();
-    let t = TenantTable::new(s.app.deps.table.clone(), &s.merchant);
+    let t = TenantTable::of(&s.app.deps, &s.merchant);
     use mostrador_store::Table;
     let sale = t
         .get(&mostrador_store::Key::new(
@@ -895,7 +895,7 @@ async fn refunds_return_the_money_the_stock_and_tell_the_customer(engine: Engine
         .expect("json");
     assert_eq!(order["status"], "refunded", "{order}");
     assert_eq!(s.stock().await, (40, 0), "back on the shelf");
-    let table = TenantTable::new(s.app.deps.table.clone(), &s.merchant);
+    let table = TenantTable::of(&s.app.deps, &s.merchant);
     let refunded = mostrador_app::commerce::orders::get(&table, "OREF2")
         .await
         .expect("get")

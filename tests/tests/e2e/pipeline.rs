@@ -16,9 +16,9 @@ use std::sync::Arc;
 
 async fn stored_messages(app: &TestApp, merchant: &str, wa_id: &str) -> usize {
     let id = MerchantId::try_from(merchant.to_owned()).expect("id");
-    let t = TenantTable::new(app.deps.table.clone(), &id);
+    let t = TenantTable::of(&app.deps, &id);
     // The conversation log holds the bot's replies too; count what the customer sent.
-    t.query(Query::partition(format!("CUST#{wa_id}")).prefix("MSG#"))
+    t.query(Query::partition(format!("CUST#{}", t.customer(wa_id))).prefix("MSG#"))
         .await
         .expect("query")
         .items
@@ -62,9 +62,12 @@ async fn signed_message_is_stored_once_however_often_meta_delivers_it(engine: En
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(stored_messages(&app, &merchant, "525512345678").await, 1);
     let id = MerchantId::try_from(merchant.clone()).expect("id");
-    let tenant = TenantTable::new(app.deps.table.clone(), &id);
+    let tenant = TenantTable::of(&app.deps, &id);
     let profile = tenant
-        .get(&mostrador_store::Key::new("CUST#525512345678", "PROFILE"))
+        .get(&mostrador_store::Key::new(
+            format!("CUST#{}", tenant.customer("525512345678")),
+            "PROFILE",
+        ))
         .await
         .expect("get")
         .expect("customer profile");
@@ -209,6 +212,8 @@ async fn acknowledged_messages_survive_a_restart(engine: Engine) {
         .expect("send");
     assert_eq!(r.status(), 200);
     running.stop().await;
+    // The same deployment again: its resources as the first run made them (the same KMS key).
+    let config = (*deps.config).clone();
     drop(deps);
     // Second run on the same data: the poller picks the message up.
     let deps = mostrador_app::Deps::build(config)
@@ -220,9 +225,9 @@ async fn acknowledged_messages_survive_a_restart(engine: Engine) {
     let running = mostrador_local::start(deps.clone(), listener, Options::default())
         .await
         .expect("start");
-    let t = TenantTable::new(deps.table.clone(), &merchant.id);
+    let t = TenantTable::of(&deps, &merchant.id);
     eventually("the message is processed after the restart", || async {
-        t.query(Query::partition("CUST#525500000003").prefix("MSG#"))
+        t.query(Query::partition(format!("CUST#{}", t.customer("525500000003"))).prefix("MSG#"))
             .await
             .expect("query")
             .items
@@ -392,8 +397,8 @@ async fn a_late_older_message_never_moves_the_window_back(engine: Engine) {
         .await;
     }
     let id = MerchantId::try_from(merchant).expect("id");
-    let t = TenantTable::new(app.deps.table.clone(), &id);
-    let key = mostrador_app::platform::schema::customer_profile("525533334444");
+    let t = TenantTable::of(&app.deps, &id);
+    let key = mostrador_app::platform::schema::customer_profile(&t.customer("525533334444"));
     // The log entry is written before the profile: wait until the older message reached it.
     let (table, k) = (&t, &key);
     eventually("the older message applied to the profile", || async move {

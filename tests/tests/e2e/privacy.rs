@@ -125,8 +125,8 @@ async fn a_customer_gets_their_data_and_has_it_erased(engine: Engine) {
     assert_eq!(order["customer_name"], NAME, "{order}");
     {
         use mostrador_store::Table;
-        let tenant = mostrador_app::platform::tenant::TenantTable::new(
-            app.deps.table.clone(),
+        let tenant = mostrador_app::platform::tenant::TenantTable::of(
+            &app.deps,
             &mostrador_app::platform::tenant::MerchantId::try_from(merchant.clone()).expect("id"),
         );
         let stored = tenant
@@ -709,17 +709,23 @@ async fn older_conversation_texts_are_sealed_once(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let (merchant, key) = app.merchant("Farmacia Antigua").await;
     app.branch(&key, "Centro", Some("106540352240002")).await;
-    let table = TenantTable::new(
-        app.deps.table.clone(),
+    let table = TenantTable::of(
+        &app.deps,
         &MerchantId::try_from(merchant.clone()).expect("id"),
     );
     let at = chrono::Utc::now().timestamp() - 60;
-    let message = schema::conversation_message(CUSTOMER, at, "wamid.old.1");
+    // An earlier version keyed the customer's partition, alias and hand-off by the number itself.
+    let customer = table.customer(CUSTOMER);
+    let legacy = |k: mostrador_store::Key| {
+        mostrador_store::Key::new(format!("CUST#{CUSTOMER}"), k.sk.clone())
+    };
+    let message = schema::conversation_message(&customer, at, "wamid.old.1");
     let words = r#"{"type":"text","text":{"body":"me duele la muela"}}"#;
     table
         .put(
-            Item::new(&schema::customer_profile(CUSTOMER))
+            Item::new(&legacy(schema::customer_profile(&customer)))
                 .with("phone_number_id", "106540352240002")
+                .with("opted_out", true)
                 .with("last_inbound_at", at)
                 .with("profile_name", "Rosa Quintanilla"),
             None,
@@ -755,7 +761,7 @@ async fn older_conversation_texts_are_sealed_once(engine: Engine) {
         .expect("an old file");
     table
         .put(
-            Item::new(&message)
+            Item::new(&legacy(message.clone()))
                 .with("direction", "in")
                 .with("logged_ms", at * 1000)
                 .with("phone_number_id", "106540352240002")
@@ -764,10 +770,10 @@ async fn older_conversation_texts_are_sealed_once(engine: Engine) {
         )
         .await
         .expect("an old message");
-    let note = schema::conversation_note(CUSTOMER, at * 1000, "n1");
+    let note = schema::conversation_note(&customer, at * 1000, "n1");
     table
         .put(
-            Item::new(&note)
+            Item::new(&legacy(note.clone()))
                 .with("id", "n1")
                 .with("text", "alérgica a la penicilina")
                 .with("author", "Ana")
@@ -776,6 +782,31 @@ async fn older_conversation_texts_are_sealed_once(engine: Engine) {
         )
         .await
         .expect("an old note");
+    for old in [
+        Item::new(&mostrador_store::Key::new(
+            "HANDOFFS",
+            format!("CUST#{CUSTOMER}"),
+        ))
+        .with("since", at),
+        Item::new(&mostrador_store::Key::new(
+            "ALIAS#MX.5512345678",
+            "CUSTOMER",
+        ))
+        .with("customer", CUSTOMER),
+    ] {
+        table.put(old, None).await.expect("an old marker");
+    }
+    // The customer wrote again after the upgrade, before the operator's call: a new profile under
+    // the pseudonym, which keeps what the old one said (the opt-out).
+    table
+        .put(
+            Item::new(&schema::customer_profile(&customer))
+                .with("wa_id", CUSTOMER)
+                .with("last_inbound_at", at + 10),
+            None,
+        )
+        .await
+        .expect("a new profile");
     let seal = || {
         app.admin(
             Method::POST,
@@ -789,14 +820,56 @@ async fn older_conversation_texts_are_sealed_once(engine: Engine) {
         "message, note, profile name and order: {first}"
     );
     assert_eq!(first["files_sealed"], 1, "{first}");
+    assert_eq!(
+        first["keys_moved"], 5,
+        "profile, message, note, hand-off and alias: {first}"
+    );
     let again: Value = seal().await.expect("send").json().await.expect("json");
+    assert_eq!(again["keys_moved"], 0, "{again}");
     assert_eq!(again["sealed"], 0, "{again}");
+    // No key of the merchant names the customer's number any more.
+    let mut cursor = None;
+    loop {
+        let page = app
+            .deps
+            .table
+            .scan(&format!("M#{merchant}#"), cursor, 500)
+            .await
+            .expect("scan");
+        for item in &page.items {
+            let (pk, sk) = (
+                item.get_s("pk").unwrap_or(""),
+                item.get_s("sk").unwrap_or(""),
+            );
+            assert!(
+                !pk.contains("5512345678") && !sk.contains("5512345678"),
+                "{pk} / {sk}"
+            );
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let (_, waiting) = call(&app, &key, Method::GET, "/v1/conversations", None).await;
+    assert_eq!(waiting["conversations"][0]["wa_id"], CUSTOMER, "{waiting}");
     assert_eq!(again["files_sealed"], 0, "{again}");
     let profile = table
-        .get(&schema::customer_profile(CUSTOMER))
+        .get(&schema::customer_profile(&customer))
         .await
         .expect("get")
         .expect("kept");
+    assert_eq!(profile.get_s("wa_id"), Some(CUSTOMER));
+    assert_eq!(
+        profile.get_n("last_inbound_at"),
+        Some(at + 10),
+        "the newer kept"
+    );
+    assert_eq!(
+        profile.get("opted_out"),
+        Some(&mostrador_store::Value::Bool(true)),
+        "the older's opt-out kept"
+    );
     assert!(
         profile.get_s("profile_name").is_none() && profile.get("profile_name_sealed").is_some()
     );

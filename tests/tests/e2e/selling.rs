@@ -537,7 +537,7 @@ async fn cancel_and_expiry_release_stock_and_tell_the_customer(engine: Engine) {
         .expect("again");
     assert_eq!(again.id, "ordA");
     let stock = |app: &TestApp| {
-        let t = TenantTable::new(app.deps.table.clone(), &m);
+        let t = TenantTable::of(&app.deps, &m);
         let branch = branch.clone();
         async move {
             mostrador_app::commerce::catalog::get_stock(&t, &branch, "7501008491072")

@@ -169,7 +169,7 @@ impl Shop {
 
     async fn out(&self, id: &str) -> mostrador_store::Item {
         let m = MerchantId::try_from(self.merchant.clone()).expect("id");
-        TenantTable::new(self.app.deps.table.clone(), &m)
+        TenantTable::of(&self.app.deps, &m)
             .get(&Key::new(format!("OUT#{id}"), "OUT"))
             .await
             .expect("get")
@@ -526,7 +526,7 @@ async fn statuses_never_downgrade_and_count_once(engine: Engine) {
         .expect("t")
         .format("%Y-%m-%d")
         .to_string();
-    let stats = TenantTable::new(s.app.deps.table.clone(), &m)
+    let stats = TenantTable::of(&s.app.deps, &m)
         .get(&Key::new("STATS#delivery", day))
         .await
         .expect("get")
@@ -542,7 +542,7 @@ async fn statuses_never_downgrade_and_count_once(engine: Engine) {
         "statuses": [{ "id": "wamid.FOREIGN", "status": "delivered", "timestamp": t.to_string(), "recipient_id": CUSTOMER }] } }] }] }))
     .expect("json");
     assert_eq!(s.app.post_webhook(&foreign).await.status(), 200);
-    let table = TenantTable::new(s.app.deps.table.clone(), &m);
+    let table = TenantTable::of(&s.app.deps, &m);
     assert!(
         table
             .get(&Key::new("OUT#wamid:wamid.FOREIGN", "OUT"))
@@ -756,7 +756,7 @@ async fn a_send_in_doubt_after_a_crash_is_reconciled_with_metas_status(engine: E
     s.customer_writes("wamid.in").await;
     s.accept_sends("wamid.DOUBT2").await;
     let m = MerchantId::try_from(s.merchant.clone()).expect("id");
-    let table = TenantTable::new(s.app.deps.table.clone(), &m);
+    let table = TenantTable::of(&s.app.deps, &m);
     // What the dead attempts left: the API was (maybe) called, no outcome recorded.
     for id in ["doubt1", "doubt2"] {
         table

@@ -35,7 +35,7 @@ const DUE_ID: &str = "catalog-sync";
 
 /// Schedules a push of the catalog, unless the merchant has no Meta catalog.
 pub async fn schedule(deps: &Deps, merchant: &MerchantId) -> Result<(), AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     if settings::load(&table).await?.catalog_id.is_none() {
         return Ok(());
     }
@@ -101,7 +101,7 @@ pub fn requests(
 
 /// Pushes the catalog now (the `catalog_sync` job's action). `Err` only for failures worth retrying.
 pub async fn push(deps: &Deps, merchant: &MerchantId) -> Result<(), AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let wa = settings::load(&table).await?;
     let Some(catalog_id) = wa.catalog_id.clone() else {
         return Ok(());

@@ -42,7 +42,7 @@ pub fn short_id(id: &str) -> String {
 }
 
 async fn load(deps: &Deps, merchant: &MerchantId, order_id: &str) -> Result<Order, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     orders::get(&table, order_id)
         .await?
         .ok_or_else(|| AppError::NotFound("order".into()))
@@ -95,7 +95,7 @@ pub(crate) async fn cancel_by_customer(
     merchant: &MerchantId,
     order_id: &str,
 ) -> Result<bool, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let Some(order) = orders::get(&table, order_id).await? else {
         return Ok(false);
     };

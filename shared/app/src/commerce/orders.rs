@@ -421,7 +421,11 @@ pub async fn place(
     ops.push(TxOp::Put {
         item: Item::new(&schema::in_merchant(
             merchant,
-            schema::customer_order(&order.wa_id, &order.created_at, &order.id),
+            schema::customer_order(
+                &deps.customer_key(&order.wa_id),
+                &order.created_at,
+                &order.id,
+            ),
         ))
         .with("order_id", order.id.as_str()),
         condition: None,
@@ -429,7 +433,10 @@ pub async fn place(
     // The promotions' uses, conditionally below their limits.
     let promotions_at = ops.len();
     ops.extend(crate::commerce::promotions::use_ops(
-        merchant, &order, offered,
+        merchant,
+        &deps.customer_key(&order.wa_id),
+        &order,
+        offered,
     ));
     ops.extend(effects);
     let order_index = stocked.len();
@@ -442,7 +449,7 @@ pub async fn place(
         Err(StoreError::TransactionCanceled { reasons })
             if reasons.get(order_index) == Some(&CancelReason::ConditionFailed) =>
         {
-            let table = TenantTable::new(deps.table.clone(), merchant);
+            let table = TenantTable::of(deps, merchant);
             match table
                 .get(&order_key(&order.id))
                 .await
@@ -465,7 +472,7 @@ pub async fn place(
             {
                 return Err(PlaceError::PromotionUsedUp(p.name.clone()));
             }
-            let table = TenantTable::new(deps.table.clone(), merchant);
+            let table = TenantTable::of(deps, merchant);
             let mut shortages = Vec::new();
             for i in failed {
                 if let Some(line) = stocked.get(i) {
@@ -554,9 +561,11 @@ pub async fn transition(
         });
     }
     match effect {
-        StockEffect::Release => {
-            ops.extend(crate::commerce::promotions::release_ops(merchant, order))
-        }
+        StockEffect::Release => ops.extend(crate::commerce::promotions::release_ops(
+            merchant,
+            &deps.customer_key(&order.wa_id),
+            order,
+        )),
         StockEffect::Commit => ops.extend(crate::commerce::promotions::paid_ops(merchant, order)),
         StockEffect::Restock | StockEffect::None => {}
     }
@@ -649,7 +658,7 @@ pub(crate) async fn recent_orders(
 ) -> Result<Vec<mostrador_core::conversation::OrderSummary>, AppError> {
     let page = table
         .query(
-            Query::partition(schema::customer_pk(wa_id))
+            Query::partition(schema::customer_pk(&table.customer(wa_id)))
                 .prefix(schema::CUSTOMER_ORDER_PREFIX)
                 .backward()
                 .limit(RECENT_ORDERS as u32),

@@ -216,7 +216,7 @@ pub(crate) async fn schedule_retry(
         attempt,
     };
     if attempt == 0 {
-        TenantTable::new(deps.table.clone(), merchant)
+        TenantTable::of(deps, merchant)
             .update(
                 &crate::platform::schema::order(order_id),
                 Update::new().set("link_pending", true),
@@ -243,7 +243,7 @@ pub async fn retry(
     order_id: &str,
     attempt: u32,
 ) -> Result<(), AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let Some(order) = orders::get(&table, order_id).await? else {
         return Ok(());
     };

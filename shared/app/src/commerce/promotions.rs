@@ -384,7 +384,10 @@ pub async fn offered(
         }
         let customer_uses = match p.limits.per_customer {
             Some(_) => table
-                .get(&schema::promotion_customer_uses(wa_id, &p.id))
+                .get(&schema::promotion_customer_uses(
+                    &table.customer(wa_id),
+                    &p.id,
+                ))
                 .await?
                 .and_then(|i| i.get_n("uses"))
                 .unwrap_or(0),
@@ -427,7 +430,7 @@ pub(crate) async fn issued_to(
 ) -> Result<Vec<IssuedCode>, AppError> {
     let page = table
         .query(
-            Query::partition(schema::customer_pk(wa_id))
+            Query::partition(schema::customer_pk(&table.customer(wa_id)))
                 .prefix(schema::ISSUED_CODE_PREFIX)
                 .limit(100),
         )
@@ -463,12 +466,15 @@ pub(crate) async fn issue_code(
         let mut random = [0u8; 5];
         rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut random);
         let code = promotions::issued_code("VUELVE", random);
-        let item = Item::new(&schema::promotion_issued_code(wa_id, &code))
-            .with("code", code.as_str())
-            .with("promotion_id", promotion.id.as_str())
-            .with("expires_at", expires_at.timestamp())
-            // Kept a while after it lapses (the customer may ask about it), then dropped.
-            .with("ttl", expires_at.timestamp() + 30 * 86_400);
+        let item = Item::new(&schema::promotion_issued_code(
+            &table.customer(wa_id),
+            &code,
+        ))
+        .with("code", code.as_str())
+        .with("promotion_id", promotion.id.as_str())
+        .with("expires_at", expires_at.timestamp())
+        // Kept a while after it lapses (the customer may ask about it), then dropped.
+        .with("ttl", expires_at.timestamp() + 30 * 86_400);
         match table.put(item, Some(Condition::NotExists)).await {
             Ok(()) => {
                 return Ok(Some(IssuedCode {
@@ -488,7 +494,12 @@ pub(crate) async fn issue_code(
 /// The writes that count an order's promotions as it is placed, in the order's transaction: each
 /// counted promotion's uses (conditionally below its limit) and the customer's. The order is not
 /// placed when one of them fails; [`limited`] says which.
-pub(crate) fn use_ops(merchant: &MerchantId, order: &Order, offered: &[Promotion]) -> Vec<TxOp> {
+pub(crate) fn use_ops(
+    merchant: &MerchantId,
+    customer: &schema::CustomerKey,
+    order: &Order,
+    offered: &[Promotion],
+) -> Vec<TxOp> {
     let mut ops = Vec::new();
     for applied in &order.promotions {
         let Some(p) = offered.iter().find(|p| p.id == applied.id) else {
@@ -512,10 +523,7 @@ pub(crate) fn use_ops(merchant: &MerchantId, order: &Order, offered: &[Promotion
         }
         if let (true, Some(code)) = (applied.issued_code, &applied.code) {
             ops.push(TxOp::Update {
-                key: schema::in_merchant(
-                    merchant,
-                    schema::promotion_issued_code(&order.wa_id, code),
-                ),
+                key: schema::in_merchant(merchant, schema::promotion_issued_code(customer, code)),
                 update: Update::new().set("used", order.id.as_str()),
                 condition: Some(Condition::Exists.and(Condition::AttrNotExists("used".into()))),
             });
@@ -524,7 +532,7 @@ pub(crate) fn use_ops(merchant: &MerchantId, order: &Order, offered: &[Promotion
             ops.push(TxOp::Update {
                 key: schema::in_merchant(
                     merchant,
-                    schema::promotion_customer_uses(&order.wa_id, &p.id),
+                    schema::promotion_customer_uses(customer, &p.id),
                 ),
                 update: Update::new().add("uses", 1),
                 condition: Some(
@@ -539,7 +547,11 @@ pub(crate) fn use_ops(merchant: &MerchantId, order: &Order, offered: &[Promotion
 
 /// The writes that give back an order's uses when it ends unpaid (cancelled or expired), in the
 /// transition's transaction.
-pub(crate) fn release_ops(merchant: &MerchantId, order: &Order) -> Vec<TxOp> {
+pub(crate) fn release_ops(
+    merchant: &MerchantId,
+    customer: &schema::CustomerKey,
+    order: &Order,
+) -> Vec<TxOp> {
     let mut ops = Vec::new();
     // No conditions: a counter that drifted (a restore) must never stop an order from ending.
     for applied in &order.promotions {
@@ -550,10 +562,7 @@ pub(crate) fn release_ops(merchant: &MerchantId, order: &Order) -> Vec<TxOp> {
         });
         if let (true, Some(code)) = (applied.issued_code, &applied.code) {
             ops.push(TxOp::Update {
-                key: schema::in_merchant(
-                    merchant,
-                    schema::promotion_issued_code(&order.wa_id, code),
-                ),
+                key: schema::in_merchant(merchant, schema::promotion_issued_code(customer, code)),
                 update: Update::new().remove("used"),
                 condition: None,
             });
@@ -562,7 +571,7 @@ pub(crate) fn release_ops(merchant: &MerchantId, order: &Order) -> Vec<TxOp> {
             ops.push(TxOp::Update {
                 key: schema::in_merchant(
                     merchant,
-                    schema::promotion_customer_uses(&order.wa_id, &applied.id),
+                    schema::promotion_customer_uses(customer, &applied.id),
                 ),
                 update: Update::new().add("uses", -1),
                 condition: None,

@@ -32,7 +32,7 @@ pub(crate) async fn payment_reminder_entry(
     merchant: &MerchantId,
     order: &Order,
 ) -> Result<Option<TxOp>, StoreError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let settings = notification_settings::load(&table)
         .await
         .map_err(|e| StoreError::Unavailable(e.to_string()))?;
@@ -68,7 +68,7 @@ pub(crate) async fn payment_reminder(
     merchant: &MerchantId,
     order_id: &str,
 ) -> Result<(), AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let Some(order) = orders::get(&table, order_id).await? else {
         return Ok(());
     };
@@ -117,7 +117,7 @@ pub(crate) async fn track_cart(
     if state.cart().is_empty() {
         return Ok(());
     }
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let settings = notification_settings::load(&table).await?;
     if settings.abandoned_cart_minutes == 0 {
         return Ok(());
@@ -132,7 +132,8 @@ pub(crate) async fn track_cart(
         deps,
         merchant,
         Job::AbandonedCarts,
-        &format!("cart-{}", msg.wa_id),
+        // The entry's key names the customer by pseudonym, like every key.
+        &format!("cart-{}", table.customer(&msg.wa_id)),
         at,
         &action,
     )
@@ -148,9 +149,11 @@ pub(crate) async fn abandoned_cart(
     wa_id: &str,
     phone_number_id: &str,
 ) -> Result<(), AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let Some(conv) = table
-        .get(&crate::platform::schema::conversation_state(wa_id))
+        .get(&crate::platform::schema::conversation_state(
+            &table.customer(wa_id),
+        ))
         .await?
     else {
         return Ok(());
@@ -176,8 +179,11 @@ pub(crate) async fn abandoned_cart(
         return Ok(());
     }
     // Once per cart: the marker is keyed by the conversation's last change.
-    let marker = Item::new(&crate::platform::schema::cart_reminded(wa_id, updated))
-        .with("ttl", deps.clock.now_secs() + 30 * 86_400);
+    let marker = Item::new(&crate::platform::schema::cart_reminded(
+        &table.customer(wa_id),
+        updated,
+    ))
+    .with("ttl", deps.clock.now_secs() + 30 * 86_400);
     match table.put(marker, Some(Condition::NotExists)).await {
         Ok(()) => {}
         Err(StoreError::ConditionFailed { .. }) => return Ok(()),
@@ -234,7 +240,7 @@ pub(crate) async fn abandoned_cart(
         deps,
         merchant,
         Notice::text(
-            format!("cart-{wa_id}-{updated}"),
+            format!("cart-{}-{updated}", table.customer(wa_id)),
             wa_id,
             phone_number_id,
             text,

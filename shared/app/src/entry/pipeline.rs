@@ -20,7 +20,7 @@ fn parse<T: DeserializeOwned>(record: &QueueRecord) -> Result<T, RecordError> {
 
 fn tenant(deps: &Deps, merchant_id: &str) -> Result<TenantTable, RecordError> {
     let id = MerchantId::try_from(merchant_id.to_owned()).map_err(RecordError::Malformed)?;
-    Ok(TenantTable::new(deps.table.clone(), &id))
+    Ok(TenantTable::of(deps, &id))
 }
 
 fn idem_error<E: Into<RecordError> + std::fmt::Display>(e: IdempotencyError<E>) -> RecordError {
@@ -61,11 +61,13 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
                 msg.message.get(),
             )
             .await?;
-            let profile = crate::platform::schema::customer_profile(&msg.wa_id);
+            let profile = crate::platform::schema::customer_profile(&table.customer(&msg.wa_id));
             // The newest message decides the 24-hour window, the number and the name; one that
             // Meta delivers late (they may arrive out of order) never moves them back.
             let mut update = Update::new()
                 .set("last_inbound_at", msg.timestamp)
+                // The key names the customer by a pseudonym: the profile says who it is.
+                .set("wa_id", msg.wa_id.as_str())
                 .set("phone_number_id", msg.phone_number_id.as_str())
                 .set_if_absent("first_seen_at", msg.timestamp)
                 // Listed among the merchant's customers, the latest to write first.

@@ -41,7 +41,7 @@ pub async fn release(deps: &Deps, msg: &InboundEnvelope) -> Result<(), AppError>
 
 async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), AppError> {
     let merchant = MerchantId::try_from(msg.merchant_id.clone()).map_err(AppError::BadRequest)?;
-    let table = TenantTable::new(deps.table.clone(), &merchant);
+    let table = TenantTable::of(deps, &merchant);
     let (Some(profile), Some(branch)) = (
         merchants::get_merchant(deps, &merchant).await?,
         merchants::get_branch(&table, &msg.branch_id).await?,
@@ -450,7 +450,7 @@ pub async fn place_order(
     // The order's promotions as they stand, for their limits.
     let mut offered = Vec::with_capacity(order.promotions.len());
     if !order.promotions.is_empty() {
-        let table = TenantTable::new(deps.table.clone(), merchant);
+        let table = TenantTable::of(deps, merchant);
         for applied in &order.promotions {
             match crate::commerce::promotions::get(&table, &applied.id, deps.clock.now()).await {
                 Ok(stored) => offered.push(stored.promotion),

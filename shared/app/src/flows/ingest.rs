@@ -48,7 +48,7 @@ async fn apply_preferences(deps: &Deps, value: &serde_json::Value) -> Result<u32
     let Some(route) = route_phone(&*deps.table, phone).await? else {
         return Ok(0);
     };
-    let table = TenantTable::new(deps.table.clone(), &route.merchant);
+    let table = TenantTable::of(deps, &route.merchant);
     let mut recorded = 0;
     for pref in value["user_preferences"].as_array().into_iter().flatten() {
         if pref["category"].as_str() != Some("marketing_messages") {
@@ -128,7 +128,7 @@ pub async fn ingest(deps: &Deps, body: &[u8]) -> Result<IngestReport, AppError> 
             report.unrouted += n as u32;
             continue;
         };
-        let table = TenantTable::new(deps.table.clone(), &route.merchant);
+        let table = TenantTable::of(deps, &route.merchant);
         for message in &change.messages {
             let phone = normalize_wa_id(&message.from);
             let Some(wa_id) = crate::parties::customers::sender_id(
@@ -284,7 +284,7 @@ async fn shorten(deps: &Deps, envelope: &InboundEnvelope) -> Result<InboundEnvel
     // Kept as long as the conversation keeps its messages, then deleted (scheduled after the copy
     // exists; a retried delivery schedules the same entry again).
     if let Ok(merchant) = MerchantId::try_from(envelope.merchant_id.clone()) {
-        let table = TenantTable::new(deps.table.clone(), &merchant);
+        let table = TenantTable::of(deps, &merchant);
         let days = crate::parties::privacy::load_settings(&table)
             .await?
             .message_retention_days;

@@ -141,7 +141,7 @@ async fn apply(
     provider: &str,
     event: &PaymentEvent,
 ) -> Result<Applied, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let order = match &event.order_id {
         Some(id) if !id.contains('#') => orders::get(&table, id).await?,
         _ => None,
@@ -272,7 +272,7 @@ async fn settle(
     event: &PaymentEvent,
     paid: &orders::Order,
 ) -> Result<(), AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let method = event.method.map(method_name).unwrap_or("unknown");
     table
         .update(
@@ -453,7 +453,7 @@ pub async fn refund(
     merchant: &MerchantId,
     order_id: &str,
 ) -> Result<orders::Order, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let item = table
         .get(&crate::platform::schema::order(order_id))
         .await?
@@ -501,7 +501,7 @@ pub(crate) async fn refund_part(
     reason: Option<String>,
 ) -> Result<orders::Order, AppError> {
     use crate::platform::error::FieldError;
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let item = table
         .get(&crate::platform::schema::order(order_id))
         .await?
@@ -751,7 +751,7 @@ pub async fn resolve(
         provider,
         event_id,
     } = issue;
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let key = crate::platform::schema::payment_issue(kind, provider, event_id);
     let item = table
         .get(&key)

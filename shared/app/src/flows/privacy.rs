@@ -58,13 +58,18 @@ async fn find(deps: &Deps, table: &TenantTable, wa_id: &str) -> Result<Found, Ap
     let mut ids = mostrador_core::phone::spellings(wa_id);
     for item in &all {
         let pk = item.get_s("pk").unwrap_or_default();
-        if let Some(alias) = schema::alias_of(pk) {
+        // The alias's id: in the item (its key holds a pseudonym), or in the key an earlier
+        // version wrote.
+        if let Some(alias) = schema::alias_of(pk).map(|k| item.get_s("id").unwrap_or(k)) {
             if item.get_s("customer") == Some(wa_id) && !ids.iter().any(|i| i == alias) {
                 ids.push(alias.to_owned());
             }
         }
     }
-    let partitions: Vec<String> = ids.iter().map(|id| schema::customer_pk(id)).collect();
+    let partitions: Vec<String> = ids
+        .iter()
+        .map(|id| schema::customer_pk(&table.customer(id)))
+        .collect();
     let mut items = Vec::new();
     let mut invoice_items = Vec::new();
     for item in all {
@@ -172,7 +177,7 @@ pub async fn export(
     wa_id: &str,
     actor: &Actor<'_>,
 ) -> Result<Export, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let found = find(deps, &table, wa_id).await?;
     if found.items.is_empty() {
         return Err(AppError::NotFound("customer".into()));
@@ -478,7 +483,7 @@ pub async fn erase(
     wa_id: &str,
     actor: &Actor<'_>,
 ) -> Result<Erased, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let found = find(deps, &table, wa_id).await?;
     if found.items.is_empty() {
         return Err(AppError::NotFound("customer".into()));
@@ -581,7 +586,8 @@ pub async fn erase(
         .collect();
     for number in &numbers {
         for id in &found.ids {
-            crate::platform::throttle::forget_pair(&*deps.table, number, id).await?;
+            crate::platform::throttle::forget_pair(&*deps.table, number, &deps.customer_key(id))
+                .await?;
         }
     }
     let mut files_deleted = 0;
@@ -646,9 +652,195 @@ pub async fn erase(
     })
 }
 
+/// Moves what an earlier version keyed by a customer's number (or user id) under the customer's
+/// pseudonym: every item of the customer's partition, their alias records and their hand-off
+/// marker. Each item is written under its new key and deleted under the old in one transaction;
+/// when the new key already holds an item (the customer wrote after the upgrade, before this
+/// ran), what the new one lacks is copied from the old (an opt-out, say) and the old goes. Running
+/// it again moves nothing. Answers how many items moved.
+pub(crate) async fn move_customer_keys(
+    deps: &Deps,
+    merchant: &MerchantId,
+) -> Result<usize, AppError> {
+    let table = TenantTable::of(deps, merchant);
+    let mut moved = 0;
+    for prefix in [schema::CUSTOMER_PARTITION_PREFIX, schema::ALIAS_PREFIX] {
+        let mut cursor = None;
+        loop {
+            let page = table.scan(prefix, cursor, SCAN_PAGE).await?;
+            for item in &page.items {
+                let pk = item.get_s("pk").unwrap_or_default();
+                let (new_pk, id) = if let Some(id) = schema::customer_of(pk) {
+                    (schema::customer_pk(&table.customer(id)), id)
+                } else if let Some(id) = schema::alias_of(pk) {
+                    (schema::customer_alias(&table.customer(id)).pk, id)
+                } else {
+                    continue;
+                };
+                if mostrador_store::Pseudonyms::is_pseudonym(id) {
+                    continue;
+                }
+                let mut new = item.clone();
+                new.attrs.insert("pk".into(), StoreValue::S(new_pk));
+                let sk = item.get_s("sk").unwrap_or_default();
+                if sk == "PROFILE" && item.get("wa_id").is_none() {
+                    new = new.with("wa_id", id);
+                }
+                if schema::alias_of(pk).is_some() && item.get("id").is_none() {
+                    new = new.with("id", id);
+                }
+                // Fiscal data and an invoice form in progress are bound to the customer as keys
+                // name them: sealed again for the pseudonym.
+                let sealing = |customer| match sk {
+                    "FISCAL" => Some(crate::platform::sealed::Sealing::Fiscal { customer }),
+                    "INVOICE_FORM" => {
+                        Some(crate::platform::sealed::Sealing::InvoiceForm { customer })
+                    }
+                    _ => None,
+                };
+                if let (Some(old), Some(StoreValue::B(sealed))) = (sealing(id), item.get("sealed"))
+                {
+                    let pseudonym = table.customer(id);
+                    let now = sealing(pseudonym.as_str()).map(|s| s.context(merchant));
+                    let plain = deps
+                        .keys
+                        .open(sealed, &old.context(merchant))
+                        .await
+                        .map_err(|e| AppError::Internal(e.into()))?;
+                    let again = deps
+                        .keys
+                        .seal(&plain, &now.unwrap_or_default())
+                        .await
+                        .map_err(|e| AppError::Internal(e.into()))?;
+                    new = new.with("sealed", StoreValue::B(again));
+                }
+                moved += move_item(&table, item, new).await?;
+            }
+            match page.cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+    }
+    // The hand-off markers name the customer's partition in their sort key.
+    let mut cursor = None;
+    loop {
+        let page = table
+            .query(
+                mostrador_store::Query::partition(schema::HANDOFFS)
+                    .limit(SCAN_PAGE)
+                    .after(cursor),
+            )
+            .await?;
+        for item in &page.items {
+            let sk = item.get_s("sk").unwrap_or_default();
+            let Some(id) = schema::customer_of(sk) else {
+                continue;
+            };
+            if mostrador_store::Pseudonyms::is_pseudonym(id) {
+                continue;
+            }
+            let mut new = item.clone();
+            new.attrs.insert(
+                "sk".into(),
+                StoreValue::S(schema::handoff(&table.customer(id)).sk),
+            );
+            if item.get("wa_id").is_none() {
+                new = new.with("wa_id", id);
+            }
+            moved += move_item(&table, item, new).await?;
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    if moved > 0 {
+        tracing::info!(merchant = %merchant, items = moved, "customers' keys moved under their pseudonyms");
+    }
+    Ok(moved)
+}
+
+/// [`move_customer_keys`] for every merchant, once per deployment (a platform marker records that
+/// it ran): the local stack runs it as it starts. Answers how many items moved.
+pub async fn move_all_customer_keys(deps: &Deps) -> Result<usize, AppError> {
+    let marker = schema::pseudonyms_migrated();
+    if deps.table.get(&marker).await?.is_some() {
+        return Ok(0);
+    }
+    let mut merchants = BTreeSet::new();
+    let mut cursor = None;
+    loop {
+        let page = deps.table.scan("M#", cursor, SCAN_PAGE).await?;
+        for item in &page.items {
+            if let Some((merchant, _)) = item.get_s("pk").and_then(schema::tenant_of) {
+                merchants.insert(merchant.to_owned());
+            }
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let mut moved = 0;
+    for merchant in merchants {
+        if let Ok(merchant) = MerchantId::try_from(merchant) {
+            moved += move_customer_keys(deps, &merchant).await?;
+        }
+    }
+    deps.table
+        .put(Item::new(&marker).with("at", deps.clock.now_secs()), None)
+        .await?;
+    Ok(moved)
+}
+
+/// One item of [`move_customer_keys`]: 1 when it moved, 0 when it was gone already.
+async fn move_item(table: &TenantTable, old: &Item, new: Item) -> Result<usize, AppError> {
+    let (Some(old_key), Some(new_key)) = (old.key(), new.key()) else {
+        return Ok(0);
+    };
+    let ops = vec![
+        mostrador_store::TxOp::Put {
+            item: new.clone(),
+            condition: Some(Condition::NotExists),
+        },
+        mostrador_store::TxOp::Delete {
+            key: old_key.clone(),
+            condition: Some(Condition::Exists),
+        },
+    ];
+    match table.transact(ops).await {
+        Ok(()) => return Ok(1),
+        Err(e) if e.is_condition_failed() => {}
+        Err(e) => return Err(e.into()),
+    }
+    // Either the old one is gone (moved by another run) or the new key is taken: keep the new
+    // item and add to it what only the old one says.
+    if table.get(&old_key).await?.is_none() {
+        return Ok(0);
+    }
+    let mut update = mostrador_store::Update::new();
+    let mut any = false;
+    for (name, value) in &new.attrs {
+        if matches!(name.as_str(), "pk" | "sk" | "gsi1pk" | "gsi1sk") {
+            continue;
+        }
+        update = update.set_if_absent(name.clone(), value.clone());
+        any = true;
+    }
+    if any {
+        table.update(&new_key, update, None).await?;
+    }
+    table.delete(&old_key, None).await?;
+    Ok(1)
+}
+
 /// What sealing a merchant's older conversation texts did.
 #[derive(Debug, Serialize)]
 pub struct SealReport {
+    /// Items an earlier version kept under a customer's number (in clear) moved under the
+    /// customer's pseudonym now.
+    pub keys_moved: usize,
     /// Items of customers' partitions read.
     pub scanned: usize,
     /// Messages, notes and profile names sealed now (a second run seals none).
@@ -664,18 +856,19 @@ pub(crate) async fn seal_old_conversation_texts(
     deps: &Deps,
     merchant: &MerchantId,
 ) -> Result<SealReport, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let retention =
         crate::parties::privacy::message_retention_secs(&table, deps.clock.now_secs()).await?;
-    let prefix = schema::customer_pk("");
+    let prefix = schema::CUSTOMER_PARTITION_PREFIX;
     let mut report = SealReport {
+        keys_moved: move_customer_keys(deps, merchant).await?,
         scanned: 0,
         sealed: 0,
         files_sealed: 0,
     };
     let mut cursor = None;
     loop {
-        let page = table.scan(&prefix, cursor, SCAN_PAGE).await?;
+        let page = table.scan(prefix, cursor, SCAN_PAGE).await?;
         for item in &page.items {
             report.scanned += 1;
             let record = schema::customer_record(item.get_s("sk").unwrap_or_default());

@@ -27,8 +27,12 @@ fn branch_counters(branch: &str, day: &str) -> Key {
     crate::platform::schema::branch_counters(branch, day)
 }
 
-fn conversation_marker(wa_id: &str, day: &str) -> Key {
-    crate::platform::schema::conversation_day(wa_id, day)
+fn conversation_marker(
+    table: &crate::platform::tenant::TenantTable,
+    wa_id: &str,
+    day: &str,
+) -> Key {
+    crate::platform::schema::conversation_day(&table.customer(wa_id), day)
 }
 
 /// A customer's first message of the day at a branch starts a conversation: counted once.
@@ -41,7 +45,7 @@ pub(crate) async fn count_conversation(
     let day = crate::notifications::mx_day(now);
     let ops = vec![
         TxOp::Put {
-            item: Item::new(&conversation_marker(&msg.wa_id, &day))
+            item: Item::new(&conversation_marker(table, &msg.wa_id, &day))
                 .with("branch_id", msg.branch_id.as_str())
                 .with("started_at", now.timestamp())
                 .with("ttl", now.timestamp() + 3 * 86_400),
@@ -75,11 +79,11 @@ pub(crate) fn order_placed_op(merchant: &MerchantId, order: &Order, now: DateTim
 
 /// The customer's conversation of the day led to an order: counted once. Never fails the order.
 pub(crate) async fn count_ordering_conversation(deps: &Deps, merchant: &MerchantId, order: &Order) {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let day = crate::notifications::mx_day(deps.clock.now());
     let ops = vec![
         TxOp::Update {
-            key: conversation_marker(&order.wa_id, &day),
+            key: conversation_marker(&table, &order.wa_id, &day),
             update: Update::new().set("ordered", true),
             condition: Some(Condition::Exists.and(Condition::AttrNotExists("ordered".into()))),
         },
@@ -103,7 +107,7 @@ pub(crate) async fn count_ordering_conversation(deps: &Deps, merchant: &Merchant
 pub(crate) async fn count_first_response(table: &TenantTable, wa_id: &str, now: DateTime<Utc>) {
     let day = crate::notifications::mx_day(now);
     let result = async {
-        let Some(marker) = table.get(&conversation_marker(wa_id, &day)).await? else {
+        let Some(marker) = table.get(&conversation_marker(table, wa_id, &day)).await? else {
             return Ok::<_, StoreError>(());
         };
         if marker.get("responded_at").is_some() {
@@ -116,7 +120,7 @@ pub(crate) async fn count_first_response(table: &TenantTable, wa_id: &str, now: 
         let delay = (now.timestamp() - started).max(0);
         let ops = vec![
             TxOp::Update {
-                key: conversation_marker(wa_id, &day),
+                key: conversation_marker(table, wa_id, &day),
                 update: Update::new().set("responded_at", now.timestamp()),
                 condition: Some(Condition::AttrNotExists("responded_at".into())),
             },

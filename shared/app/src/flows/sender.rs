@@ -70,7 +70,7 @@ async fn handle_in_span(
     merchant: MerchantId,
     to: String,
 ) -> Result<(), RecordError> {
-    let table = TenantTable::new(deps.table.clone(), &merchant);
+    let table = TenantTable::of(deps, &merchant);
     // A finished message is never sent again, whatever the queue redelivers.
     let existing = table
         .get(&out_key(&env.id))
@@ -242,7 +242,7 @@ async fn decide_and_send(
     if let Permit::Wait(d) = throttle::take_pair_slot(
         &*deps.table,
         &env.phone_number_id,
-        to,
+        &deps.customer_key(to),
         PairLimit::default(),
         deps.clock.now_ms(),
     )
@@ -461,7 +461,7 @@ async fn take_daily_cap(
     };
     let mut ops = vec![TxOp::Put {
         item: Item::new(&crate::platform::schema::daily_cap_mark(
-            &customer.wa_id,
+            &table.customer(&customer.wa_id),
             &day,
             id,
         ))
@@ -471,7 +471,7 @@ async fn take_daily_cap(
     let mut reasons_by_op = vec!["counted"];
     if let Some(limit) = cap.general {
         ops.push(TxOp::Update {
-            key: crate::platform::schema::daily_cap(&customer.wa_id, &day, None),
+            key: crate::platform::schema::daily_cap(&table.customer(&customer.wa_id), &day, None),
             update: Update::new().add("n", 1).set_if_absent("ttl", ttl),
             condition: Some(under(limit)),
         });
@@ -479,7 +479,11 @@ async fn take_daily_cap(
     }
     if let Some((bucket, limit)) = cap.bucket {
         ops.push(TxOp::Update {
-            key: crate::platform::schema::daily_cap(&customer.wa_id, &day, Some(bucket)),
+            key: crate::platform::schema::daily_cap(
+                &table.customer(&customer.wa_id),
+                &day,
+                Some(bucket),
+            ),
             update: Update::new().add("n", 1).set_if_absent("ttl", ttl),
             condition: Some(under(limit)),
         });

@@ -264,6 +264,12 @@ fn engine(e: impl std::fmt::Display) -> MoveError {
     MoveError::Engine(e.to_string())
 }
 
+/// Whether an item is the deployment's own (its pseudonym key, sealed under the deployment's
+/// context): the move writes the target's from the source's key instead of copying it.
+fn deployments_own(item: &mostrador_store::Item) -> bool {
+    item.key() == Some(schema::pseudonym_key())
+}
+
 /// Whether a stored value is an envelope of the Keys port (`MKE1…`, the same on every engine).
 fn is_sealed(bytes: &[u8]) -> bool {
     bytes.starts_with(b"MKE1")
@@ -389,6 +395,9 @@ pub async fn move_all(
     let mut pages = Pages::of(source.table.as_ref());
     while let Some(items) = pages.next().await? {
         for item in &items {
+            if deployments_own(item) {
+                continue;
+            }
             let (owners, ids) = owners(item, &merchants);
             for (name, value) in &item.attrs {
                 let Value::B(bytes) = value else { continue };
@@ -405,7 +414,15 @@ pub async fn move_all(
             }
         }
     }
-    // 3. Files first (a record never names a file the target lacks), then items.
+    // 3. The source's pseudonym key (customers' keys are its hashes: the target must compute the
+    // same ones), then files (a record never names a file the target lacks), then items.
+    crate::platform::deps::adopt_pseudonym_key(
+        target.table.as_ref(),
+        target.keys.as_ref(),
+        &source.pseudonyms,
+    )
+    .await
+    .map_err(engine)?;
     let files = source.blobs.list("").await.map_err(engine)?;
     for key in &files {
         let Some(blob) = source.blobs.get(key).await.map_err(engine)? else {
@@ -446,6 +463,9 @@ pub async fn move_all(
     let mut pages = Pages::of(source.table.as_ref());
     while let Some(items) = pages.next().await? {
         for mut item in items {
+            if deployments_own(&item) {
+                continue;
+            }
             let (owners, ids) = owners(&item, &merchants);
             let (owners, ids): (Vec<String>, Vec<String>) = (
                 owners.into_iter().map(str::to_owned).collect(),
@@ -513,6 +533,9 @@ pub async fn move_all(
     let mut pages = Pages::of(source.table.as_ref());
     while let Some(items) = pages.next().await? {
         for item in &items {
+            if deployments_own(item) {
+                continue;
+            }
             let (owners, ids) = owners(item, &merchants);
             let key = item
                 .key()

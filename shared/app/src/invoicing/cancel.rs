@@ -34,7 +34,7 @@ pub async fn cancel(
     id: &str,
     input: &CancelInput,
 ) -> Result<issue::InvoiceRecord, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let mut rec = issue::get(&table, id)
         .await?
         .ok_or_else(|| AppError::NotFound("invoice".into()))?;
@@ -117,7 +117,7 @@ pub(crate) async fn follow_later(
 /// again with the same motivo; accepted → cancelled, rejected → stays stamped with SAT's answer,
 /// still in process → asked again later, up to `MAX_FOLLOW_UPS` times.
 pub async fn follow(deps: &Deps, merchant: &MerchantId, id: &str) -> Result<(), RecordError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let Some(mut rec) = issue::get(&table, id).await.map_err(RecordError::retry)? else {
         return Err(RecordError::Malformed(format!("no invoice {id}")));
     };

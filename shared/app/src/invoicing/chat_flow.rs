@@ -23,12 +23,15 @@ const FORM_TTL_SECS: i64 = 24 * 3600;
 
 use super::dialogue::{Ask, Form, Step, Then};
 
-fn form_key(wa_id: &str) -> Key {
-    crate::platform::schema::invoice_form(wa_id)
+fn form_key(table: &crate::platform::tenant::TenantTable, wa_id: &str) -> Key {
+    crate::platform::schema::invoice_form(&table.customer(wa_id))
 }
 
-fn context(merchant: &MerchantId, wa_id: &str) -> String {
-    sealed::Sealing::InvoiceForm { wa_id }.context(merchant)
+fn context(merchant: &MerchantId, table: &TenantTable, wa_id: &str) -> String {
+    sealed::Sealing::InvoiceForm {
+        customer: table.customer(wa_id).as_str(),
+    }
+    .context(merchant)
 }
 
 fn normalized(text: &str) -> String {
@@ -57,7 +60,7 @@ async fn load_form(
     table: &TenantTable,
     wa_id: &str,
 ) -> Result<Option<Form>, AppError> {
-    let Some(item) = table.get(&form_key(wa_id)).await? else {
+    let Some(item) = table.get(&form_key(table, wa_id)).await? else {
         return Ok(None);
     };
     if item.get_n("updated_at").unwrap_or(0) + FORM_TTL_SECS < deps.clock.now_secs() {
@@ -65,7 +68,7 @@ async fn load_form(
     }
     match item.get("sealed") {
         Some(Value::B(b)) => Ok(Some(
-            sealed::open_json(deps, b, &context(merchant, wa_id)).await?,
+            sealed::open_json(deps, b, &context(merchant, table, wa_id)).await?,
         )),
         _ => Ok(None),
     }
@@ -78,10 +81,10 @@ async fn save_form(
     wa_id: &str,
     form: &Form,
 ) -> Result<(), AppError> {
-    let sealed = sealed::seal_json(deps, form, &context(merchant, wa_id)).await?;
+    let sealed = sealed::seal_json(deps, form, &context(merchant, table, wa_id)).await?;
     table
         .put(
-            Item::new(&form_key(wa_id))
+            Item::new(&form_key(table, wa_id))
                 .with("sealed", Value::B(sealed))
                 .with("updated_at", deps.clock.now_secs())
                 .with("expires_at", deps.clock.now_secs() + FORM_TTL_SECS),
@@ -92,7 +95,7 @@ async fn save_form(
 }
 
 async fn clear_form(table: &TenantTable, wa_id: &str) -> Result<(), AppError> {
-    table.delete(&form_key(wa_id), None).await?;
+    table.delete(&form_key(table, wa_id), None).await?;
     Ok(())
 }
 
@@ -118,7 +121,7 @@ impl Replier<'_> {
 /// Handles the message when it belongs to the invoice form; `Ok(false)` lets the conversation answer.
 pub async fn handle(deps: &Deps, msg: &InboundEnvelope, input: &Input) -> Result<bool, AppError> {
     let merchant = MerchantId::try_from(msg.merchant_id.clone()).map_err(AppError::BadRequest)?;
-    let table = TenantTable::new(deps.table.clone(), &merchant);
+    let table = TenantTable::of(deps, &merchant);
     let form = load_form(deps, &merchant, &table, &msg.wa_id).await?;
     let starting = asks_for_invoice(input);
     if form.is_none() && !starting {

@@ -97,7 +97,7 @@ pub async fn month(
     month: &str,
     branch: Option<&str>,
 ) -> Result<MonthExport, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let records = of_month(&table, month, branch).await?;
     let mut summary = csv::Writer::from_writer(Vec::new());
     summary

@@ -55,12 +55,15 @@ impl CustomerFiscal {
     }
 }
 
-fn key(wa_id: &str) -> Key {
-    crate::platform::schema::fiscal_data(wa_id)
+fn key(table: &crate::platform::tenant::TenantTable, wa_id: &str) -> Key {
+    crate::platform::schema::fiscal_data(&table.customer(wa_id))
 }
 
-fn context(merchant: &MerchantId, wa_id: &str) -> String {
-    sealed::Sealing::Fiscal { wa_id }.context(merchant)
+fn context(merchant: &MerchantId, table: &TenantTable, wa_id: &str) -> String {
+    sealed::Sealing::Fiscal {
+        customer: table.customer(wa_id).as_str(),
+    }
+    .context(merchant)
 }
 
 /// Validates and keeps a customer's fiscal data; invalid data is refused with every field's reason.
@@ -75,10 +78,11 @@ pub async fn save(
     if !problems.is_empty() {
         return Err(AppError::Validation(problems));
     }
-    let sealed = sealed::seal_json(deps, &data, &context(merchant, wa_id)).await?;
-    TenantTable::new(deps.table.clone(), merchant)
+    let table = TenantTable::of(deps, merchant);
+    let sealed = sealed::seal_json(deps, &data, &context(merchant, &table, wa_id)).await?;
+    table
         .put(
-            Item::new(&key(wa_id))
+            Item::new(&key(&table, wa_id))
                 .with("sealed", Value::B(sealed))
                 .with("updated_at", deps.clock.now_secs()),
             None,
@@ -93,11 +97,11 @@ pub async fn load(
     merchant: &MerchantId,
     wa_id: &str,
 ) -> Result<Option<CustomerFiscal>, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
-    match table.get(&key(wa_id)).await? {
+    let table = TenantTable::of(deps, merchant);
+    match table.get(&key(&table, wa_id)).await? {
         Some(item) => match item.get("sealed") {
             Some(Value::B(b)) => Ok(Some(
-                sealed::open_json(deps, b, &context(merchant, wa_id)).await?,
+                sealed::open_json(deps, b, &context(merchant, &table, wa_id)).await?,
             )),
             _ => Ok(None),
         },
@@ -111,9 +115,8 @@ pub(crate) async fn forget(
     merchant: &MerchantId,
     wa_id: &str,
 ) -> Result<(), AppError> {
-    TenantTable::new(deps.table.clone(), merchant)
-        .delete(&key(wa_id), None)
-        .await?;
+    let table = TenantTable::of(deps, merchant);
+    table.delete(&key(&table, wa_id), None).await?;
     Ok(())
 }
 

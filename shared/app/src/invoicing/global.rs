@@ -133,7 +133,7 @@ pub async fn record_sale(
     method: &str,
     provider: &str,
 ) -> Result<(), AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     // The sale's day and its global's period are the branch's own (a Tijuana store's day ends two
     // hours after Mexico City's in winter).
     let tz = crate::parties::merchants::get_branch(&table, &order.branch_id)

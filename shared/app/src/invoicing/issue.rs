@@ -180,7 +180,7 @@ pub async fn request_individual(
     merchant: &MerchantId,
     order_id: &str,
 ) -> Result<String, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let current = current_for_order(&table, order_id).await?;
     if current.is_none()
         && orders::get(&table, order_id)
@@ -232,7 +232,7 @@ pub(crate) async fn request_again(
     let reissue = if rec.id == order_id {
         None
     } else {
-        let table = TenantTable::new(deps.table.clone(), merchant);
+        let table = TenantTable::of(deps, merchant);
         let replaces_uuid = match &rec.replaces {
             Some(old) => get(&table, old).await?.and_then(|r| r.uuid),
             None => None,
@@ -266,7 +266,7 @@ pub(crate) async fn keep_receptor(
     order_id: &str,
     receptor: &CustomerFiscal,
 ) -> Result<(), AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let sealed =
         crate::platform::sealed::seal_json(deps, receptor, &receptor_context(merchant, order_id))
             .await?;
@@ -287,7 +287,7 @@ pub(crate) async fn receptor_of(
     merchant: &MerchantId,
     order: &orders::Order,
 ) -> Result<Option<CustomerFiscal>, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let item = table
         .get(&crate::platform::schema::order(&order.id))
         .await?;
@@ -628,7 +628,7 @@ async fn individual(
     reissue: Option<&crate::parties::messages::Reissue>,
     request: &str,
 ) -> Result<(), RecordError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let Some(order) = orders::get(&table, order_id).await.map_err(retry)? else {
         return Err(RecordError::Malformed(format!("no order {order_id}")));
     };
@@ -786,7 +786,7 @@ pub(crate) async fn request_reissue(
     let id = format!("{order_id}-S{n}");
     let replaces = (current.status == InvoiceStatus::Stamped).then(|| current.clone());
     if let Some(old) = &replaces {
-        let table = TenantTable::new(deps.table.clone(), merchant);
+        let table = TenantTable::of(deps, merchant);
         let mut old = get(&table, &old.id).await?.unwrap_or_else(|| old.clone());
         if let Some(by) = &old.replaced_by {
             return Err(AppError::Conflict(format!(
@@ -936,7 +936,7 @@ async fn global(
     period: &GlobalPeriod,
     request: &str,
 ) -> Result<(), RecordError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let mut rec = match get(&table, id).await.map_err(retry)? {
         Some(r) => r,
         None => new_record(deps, id, "global", &period.branch_id),
@@ -1230,7 +1230,7 @@ async fn egreso(
     spec: &crate::parties::messages::EgresoFor,
     request: &str,
 ) -> Result<(), RecordError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let Some(order) = orders::get(&table, &spec.order_id).await.map_err(retry)? else {
         return Err(RecordError::Malformed(format!(
             "no order {}",

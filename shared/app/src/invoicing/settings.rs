@@ -178,7 +178,7 @@ async fn load_raw(
     deps: &Deps,
     merchant: &MerchantId,
 ) -> Result<Option<(Issuer, Secrets)>, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let Some(item) = table.get(&key()).await? else {
         return Ok(None);
     };
@@ -202,7 +202,7 @@ async fn store(
 ) -> Result<(), AppError> {
     let sealed = sealed::seal_json(deps, secrets, &context(merchant)).await?;
     let doc = serde_json::to_string(issuer).map_err(|e| AppError::Internal(e.into()))?;
-    TenantTable::new(deps.table.clone(), merchant)
+    TenantTable::of(deps, merchant)
         .put(
             Item::new(&key())
                 .with("issuer", doc)
@@ -279,7 +279,7 @@ pub async fn save_csd(
 
 /// The issuer settings, if any (without opening the sealed secrets).
 pub async fn issuer(deps: &Deps, merchant: &MerchantId) -> Result<Option<Issuer>, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     match table.get(&key()).await? {
         Some(item) => serde_json::from_str(item.get_s("issuer").unwrap_or("null"))
             .map_err(|e| AppError::Internal(e.into())),

@@ -33,7 +33,7 @@ const WINDOW_SECS: i64 = 24 * 3600;
 /// to the conversation (bridge off, no webhook, a consent change, a person has the chat).
 pub async fn forward(deps: &Deps, msg: &InboundEnvelope) -> Result<bool, AppError> {
     let merchant = MerchantId::try_from(msg.merchant_id.clone()).map_err(AppError::BadRequest)?;
-    let table = TenantTable::new(deps.table.clone(), &merchant);
+    let table = TenantTable::of(deps, &merchant);
     if !notification_settings::load(&table).await?.bot_bridge {
         return Ok(false);
     }

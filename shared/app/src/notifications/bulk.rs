@@ -202,7 +202,7 @@ pub(crate) async fn process_chunk(
     bulk_id: &str,
     chunk: u32,
 ) -> Result<(), AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let ckey = chunk_key(bulk_id, chunk as usize);
     let Some(stored) = table.get(&ckey).await? else {
         return Ok(());

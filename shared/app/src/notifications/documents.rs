@@ -177,7 +177,7 @@ fn extension(mime: &str) -> &'static str {
 
 /// Deletes a document's file and record (its retention ended); nothing when already gone.
 pub(crate) async fn forget(deps: &Deps, merchant: &MerchantId, id: &str) -> Result<(), AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let Some(doc) = get(&table, id).await? else {
         return Ok(());
     };

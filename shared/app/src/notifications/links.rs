@@ -135,7 +135,7 @@ pub async fn visit(
             counted: false,
         }));
     };
-    let table = TenantTable::new(deps.table.clone(), &merchant);
+    let table = TenantTable::of(deps, &merchant);
     let Some(tag) = stats::tag(&table, &notification).await? else {
         return Ok(Some(Visit {
             target,

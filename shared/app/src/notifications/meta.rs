@@ -593,7 +593,7 @@ pub(crate) async fn apply_webhook(
         tracing::warn!(field, "template webhook for an account no merchant has set");
         return Ok(false);
     };
-    let table = TenantTable::new(deps.table.clone(), &merchant);
+    let table = TenantTable::of(deps, &merchant);
     let (Some(name), Some(language)) = (
         value["message_template_name"].as_str(),
         value["message_template_language"].as_str(),

@@ -41,7 +41,7 @@ pub(crate) async fn intercept(deps: &Deps, msg: &InboundEnvelope) -> Result<bool
         _ => Trigger::Other,
     };
     let merchant = MerchantId::try_from(msg.merchant_id.clone()).map_err(AppError::BadRequest)?;
-    let table = TenantTable::new(deps.table.clone(), &merchant);
+    let table = TenantTable::of(deps, &merchant);
     let quoted = match message.context.as_ref().and_then(|c| c.id.as_deref()) {
         Some(wamid) => quoted_notification(&table, wamid).await?,
         None => None,
@@ -166,7 +166,7 @@ pub(crate) async fn recent_where(
     let since = now_ms - settings.attribution_secs() * 1000;
     let page = table
         .query(
-            Query::partition(crate::platform::schema::customer_pk(wa_id))
+            Query::partition(crate::platform::schema::customer_pk(&table.customer(wa_id)))
                 .sort({
                     let (from, to) =
                         crate::platform::schema::customer_notifications_between(since, now_ms);

@@ -344,7 +344,7 @@ pub(crate) async fn attribute_payment(
     merchant: &crate::platform::tenant::MerchantId,
     order: &crate::commerce::orders::Order,
 ) {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let result = async {
         let Some(tag) = super::replies::recent_notification(deps, &table, &order.wa_id).await?
         else {

@@ -70,14 +70,20 @@ impl Refusal {
     }
 }
 
-fn current_key(wa_id: &str) -> Key {
-    crate::platform::schema::consent(wa_id)
+fn current_key(table: &crate::platform::tenant::TenantTable, wa_id: &str) -> Key {
+    crate::platform::schema::consent(&table.customer(wa_id))
 }
 
-fn history_item(wa_id: &str, at: DateTime<Utc>, event: &str, source: &str) -> Item {
+fn history_item(
+    table: &crate::platform::tenant::TenantTable,
+    wa_id: &str,
+    at: DateTime<Utc>,
+    event: &str,
+    source: &str,
+) -> Item {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     Item::new(&crate::platform::schema::consent_event(
-        wa_id,
+        &table.customer(wa_id),
         at.timestamp_millis(),
         &suffix[..8],
     ))
@@ -96,7 +102,7 @@ pub(crate) async fn record_change(
 ) -> Result<(), AppError> {
     let event = if opted_out { "opt_out" } else { "opt_in" };
     table
-        .put(history_item(wa_id, at, event, source), None)
+        .put(history_item(table, wa_id, at, event, source), None)
         .await?;
     Ok(())
 }
@@ -104,7 +110,7 @@ pub(crate) async fn record_change(
 /// The customer's standing opt-in, if any.
 pub async fn current(table: &TenantTable, wa_id: &str) -> Result<Option<Consent>, AppError> {
     table
-        .get(&current_key(wa_id))
+        .get(&current_key(table, wa_id))
         .await?
         .map(|i| {
             serde_json::from_str(i.get_s("doc").unwrap_or("{}"))
@@ -181,7 +187,9 @@ pub async fn grant(
     let customer = customers::get(table, wa_id).await?;
     if customer.opted_out {
         let profile = table
-            .get(&crate::platform::schema::customer_profile(wa_id))
+            .get(&crate::platform::schema::customer_profile(
+                &table.customer(wa_id),
+            ))
             .await?;
         let changed = profile
             .as_ref()
@@ -202,12 +210,12 @@ pub async fn grant(
         privacy_notice_url: notice.unwrap_or_default(),
     };
     let doc = serde_json::to_string(&consent).map_err(|e| AppError::Internal(e.into()))?;
-    let history = history_item(wa_id, now, "opt_in", source)
+    let history = history_item(table, wa_id, now, "opt_in", source)
         .with("doc", doc.clone())
         .with("marketing", consent.marketing);
     let ops = vec![
         TxOp::Put {
-            item: Item::new(&current_key(wa_id)).with("doc", doc),
+            item: Item::new(&current_key(table, wa_id)).with("doc", doc),
             condition: None,
         },
         TxOp::Put {
@@ -215,7 +223,7 @@ pub async fn grant(
             condition: None,
         },
         TxOp::Update {
-            key: crate::platform::schema::customer_profile(wa_id),
+            key: crate::platform::schema::customer_profile(&table.customer(wa_id)),
             update: Update::new()
                 .set("opted_out", false)
                 .set("consent_source", source)
@@ -278,12 +286,12 @@ pub(crate) async fn marketing_by_keyword(
             table
                 .transact(vec![
                     TxOp::Put {
-                        item: history_item(wa_id, now, "marketing_resume", "keyword")
+                        item: history_item(table, wa_id, now, "marketing_resume", "keyword")
                             .with("wording", wording),
                         condition: None,
                     },
                     TxOp::Put {
-                        item: Item::new(&current_key(wa_id)).with("doc", doc),
+                        item: Item::new(&current_key(table, wa_id)).with("doc", doc),
                         condition: None,
                     },
                 ])
@@ -321,7 +329,7 @@ async fn marketing_change(
         "marketing_resume"
     };
     let mut ops = vec![TxOp::Put {
-        item: history_item(wa_id, at, event, source),
+        item: history_item(table, wa_id, at, event, source),
         condition: None,
     }];
     if stopped {
@@ -331,7 +339,7 @@ async fn marketing_change(
                 let doc =
                     serde_json::to_string(&consent).map_err(|e| AppError::Internal(e.into()))?;
                 ops.push(TxOp::Put {
-                    item: Item::new(&current_key(wa_id)).with("doc", doc),
+                    item: Item::new(&current_key(table, wa_id)).with("doc", doc),
                     condition: None,
                 });
             }
@@ -350,7 +358,7 @@ pub async fn show(table: &TenantTable, wa_id: &str) -> Result<Value, AppError> {
     loop {
         let page = table
             .query(
-                Query::partition(crate::platform::schema::customer_pk(wa_id))
+                Query::partition(crate::platform::schema::customer_pk(&table.customer(wa_id)))
                     .prefix(crate::platform::schema::CONSENT_PREFIX)
                     .after(cursor),
             )

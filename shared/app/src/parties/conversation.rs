@@ -71,14 +71,14 @@ pub async fn save_settings(table: &TenantTable, settings: &ChatSettings) -> Resu
     Ok(())
 }
 
-fn state_key(wa_id: &str) -> Key {
-    crate::platform::schema::conversation_state(wa_id)
+fn state_key(table: &crate::platform::tenant::TenantTable, wa_id: &str) -> Key {
+    crate::platform::schema::conversation_state(&table.customer(wa_id))
 }
 
 /// The customer's conversation state.
 pub async fn load_state(table: &TenantTable, wa_id: &str) -> Result<State, AppError> {
     Ok(table
-        .get(&state_key(wa_id))
+        .get(&state_key(table, wa_id))
         .await?
         .and_then(|i| i.get_s("doc").and_then(|d| serde_json::from_str(d).ok()))
         .unwrap_or_default())
@@ -101,7 +101,7 @@ pub(crate) async fn load_for(
     wa_id: &str,
     wamid: &str,
 ) -> Result<Loaded, AppError> {
-    let Some(item) = table.get(&state_key(wa_id)).await? else {
+    let Some(item) = table.get(&state_key(table, wa_id)).await? else {
         return Ok(Loaded::default());
     };
     let retry = item.get_s("applied_wamid") == Some(wamid);
@@ -178,9 +178,9 @@ async fn save(
                 .remove("prev_code");
         }
     }
-    table.update(&state_key(wa_id), update, None).await?;
+    table.update(&state_key(table, wa_id), update, None).await?;
     // The merchant's list of conversations waiting for a human.
-    let marker = crate::platform::schema::handoff(wa_id);
+    let marker = crate::platform::schema::handoff(&table.customer(wa_id));
     if handed_off {
         table
             .put(
@@ -320,7 +320,7 @@ pub(crate) async fn send_reply_as(
         message,
     };
     envelope.queue(deps).await?;
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let message =
         serde_json::to_string(&envelope.message).map_err(|e| AppError::Internal(e.into()))?;
     log_message(
@@ -373,7 +373,7 @@ pub(crate) async fn log_message(
 ) -> Result<(), mostrador_store::StoreError> {
     let sealed = seal_text(deps, table.merchant(), message_json).await?;
     let mut item = Item::new(&crate::platform::schema::conversation_message(
-        entry.wa_id,
+        &table.customer(entry.wa_id),
         entry.at_secs,
         entry.id,
     ))
@@ -398,7 +398,7 @@ pub(crate) async fn log_message(
     // caused it handled again after a crash or a restore) would be a second entry. The mark makes
     // the log once per id.
     let mark = Item::new(&crate::platform::schema::conversation_logged(
-        entry.wa_id,
+        &table.customer(entry.wa_id),
         entry.id,
     ))
     .with("ttl", ttl);

@@ -38,13 +38,24 @@ impl Customer {
     }
 }
 
-pub(crate) fn profile_key(wa_id: &str) -> Key {
-    crate::platform::schema::customer_profile(wa_id)
+pub(crate) fn profile_key(table: &TenantTable, wa_id: &str) -> Key {
+    crate::platform::schema::customer_profile(&table.customer(wa_id))
+}
+
+/// Who a profile item belongs to: its `wa_id`, or, in a profile an earlier version keyed by the
+/// number itself, its partition.
+pub(crate) fn wa_id_in(profile: &Item) -> Option<&str> {
+    profile.get_s("wa_id").or_else(|| {
+        profile
+            .get_s("pk")
+            .and_then(crate::platform::schema::customer_of)
+            .filter(|id| !mostrador_store::Pseudonyms::is_pseudonym(id))
+    })
 }
 
 /// The customer's record (a default, opted-in record when never seen).
 pub async fn get(table: &TenantTable, wa_id: &str) -> Result<Customer, AppError> {
-    let item = table.get(&profile_key(wa_id)).await?;
+    let item = table.get(&profile_key(table, wa_id)).await?;
     Ok(Customer {
         wa_id: wa_id.to_owned(),
         last_inbound_at: item.as_ref().and_then(|i| i.get_n("last_inbound_at")),
@@ -71,7 +82,7 @@ pub async fn name(
     table: &TenantTable,
     wa_id: &str,
 ) -> Result<Option<String>, AppError> {
-    Ok(match table.get(&profile_key(wa_id)).await? {
+    Ok(match table.get(&profile_key(table, wa_id)).await? {
         Some(item) => name_in(deps, table, &item).await,
         None => None,
     })
@@ -148,7 +159,11 @@ pub(crate) async fn set_groups(
     }
     let doc = serde_json::to_string(&kept).map_err(|e| AppError::Internal(e.into()))?;
     table
-        .update(&profile_key(wa_id), Update::new().set("groups", doc), None)
+        .update(
+            &profile_key(table, wa_id),
+            Update::new().set("groups", doc),
+            None,
+        )
         .await?;
     Ok(kept)
 }
@@ -167,14 +182,16 @@ pub(crate) async fn sender_id(
     let Some(bsuid) = bsuid.filter(|b| mostrador_core::phone::is_bsuid(b)) else {
         return Ok(phone);
     };
-    let key = crate::platform::schema::customer_alias(bsuid);
+    let key = crate::platform::schema::customer_alias(&table.customer(bsuid));
     if let Some(known) = table.get(&key).await? {
         if let Some(id) = known.get_s("customer") {
             return Ok(Some(id.to_owned()));
         }
     }
     let id = phone.unwrap_or_else(|| bsuid.to_owned());
-    let alias = Item::new(&key).with("customer", id.as_str());
+    let alias = Item::new(&key)
+        .with("customer", id.as_str())
+        .with("id", bsuid);
     match table
         .put(alias, Some(Condition::AttrNotExists("pk".into())))
         .await
@@ -202,7 +219,9 @@ pub(crate) async fn set_opt_out(
         .set("opted_out", opted_out)
         .set("consent_source", source)
         .set("consent_changed_at", now.timestamp());
-    table.update(&profile_key(wa_id), update, None).await?;
+    table
+        .update(&profile_key(table, wa_id), update, None)
+        .await?;
     // The LFPDPPP record: every change is kept, not only the latest.
     crate::parties::consent::record_change(table, wa_id, opted_out, source, now).await
 }
@@ -261,7 +280,7 @@ pub async fn list(
             .await?;
         for item in &page.items {
             read += 1;
-            let Some(wa_id) = item.get_s("pk").and_then(crate::platform::schema::wa_id_of) else {
+            let Some(wa_id) = wa_id_in(item) else {
                 continue;
             };
             if !visible(item.get_s("phone_number_id")) {

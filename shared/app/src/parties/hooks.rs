@@ -160,7 +160,7 @@ pub async fn configure(
         .seal(secret.as_bytes(), &context(merchant))
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     table
         .put(
             Item::new(&settings_key())
@@ -182,7 +182,7 @@ pub(crate) async fn configured_url(
     deps: &Deps,
     merchant: &MerchantId,
 ) -> Result<Option<String>, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     Ok(table
         .get(&settings_key())
         .await?
@@ -191,13 +191,13 @@ pub(crate) async fn configured_url(
 
 /// Removes the endpoint: events from now on are not delivered.
 pub async fn remove(deps: &Deps, merchant: &MerchantId) -> Result<(), AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     table.delete(&settings_key(), None).await?;
     Ok(())
 }
 
 async fn load(deps: &Deps, merchant: &MerchantId) -> Result<Option<Endpoint>, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let Some(item) = table.get(&settings_key()).await? else {
         return Ok(None);
     };
@@ -282,7 +282,7 @@ async fn deliver_in_span(
     hook: HookDelivery,
     merchant: MerchantId,
 ) -> Result<(), RecordError> {
-    let table = TenantTable::new(deps.table.clone(), &merchant);
+    let table = TenantTable::of(deps, &merchant);
     let key = delivery_key(&hook.event.id);
     if let Some(done) = table.get(&key).await.map_err(RecordError::retry)? {
         if done.get_s("status") == Some("delivered") {

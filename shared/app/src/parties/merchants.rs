@@ -157,7 +157,9 @@ impl Caller {
         }
         let profile = self
             .table
-            .get(&crate::platform::schema::customer_profile(wa_id))
+            .get(&crate::platform::schema::customer_profile(
+                &self.table.customer(wa_id),
+            ))
             .await?;
         if new_ok && profile.is_none() {
             return Ok(());
@@ -251,7 +253,7 @@ pub async fn create_merchant(deps: &Deps, input: NewMerchant) -> Result<Merchant
         name: name.to_owned(),
         created_at: deps.clock.now().to_rfc3339(),
     };
-    let tenant = TenantTable::new(deps.table.clone(), &id);
+    let tenant = TenantTable::of(deps, &id);
     tenant
         .put(
             to_item(&profile_key(), &merchant)?,
@@ -264,7 +266,7 @@ pub async fn create_merchant(deps: &Deps, input: NewMerchant) -> Result<Merchant
 
 /// A merchant's profile, if it exists.
 pub async fn get_merchant(deps: &Deps, id: &MerchantId) -> Result<Option<Merchant>, AppError> {
-    let tenant = TenantTable::new(deps.table.clone(), id);
+    let tenant = TenantTable::of(deps, id);
     tenant
         .get(&profile_key())
         .await?
@@ -290,7 +292,7 @@ pub async fn issue_key(
     if get_merchant(deps, merchant).await?.is_none() {
         return Err(AppError::NotFound("merchant".into()));
     }
-    let tenant = TenantTable::new(deps.table.clone(), merchant);
+    let tenant = TenantTable::of(deps, merchant);
     if let Some(branch) = &input.branch_id {
         if get_branch(&tenant, branch).await?.is_none() {
             return Err(AppError::Validation(vec![FieldError::new(
@@ -362,7 +364,7 @@ pub(crate) async fn revoke_key(
     merchant: &MerchantId,
     key_id: &str,
 ) -> Result<ApiKeyInfo, AppError> {
-    let tenant = TenantTable::new(deps.table.clone(), merchant);
+    let tenant = TenantTable::of(deps, merchant);
     let record_key = crate::platform::schema::api_key(key_id);
     let record = tenant
         .get(&record_key)
@@ -417,7 +419,7 @@ pub async fn resolve_key(deps: &Deps, api_key: &str) -> Result<Caller, AppError>
         .and_then(|m| MerchantId::try_from(m.to_owned()).ok())
         .ok_or(AppError::Unauthorized)?;
     Ok(Caller {
-        table: TenantTable::new(deps.table.clone(), &merchant),
+        table: TenantTable::of(deps, &merchant),
         merchant,
         key_id: item.get_s("key_id").unwrap_or_default().to_owned(),
         branch: item.get_s("branch_id").map(str::to_owned),
@@ -692,6 +694,7 @@ mod tests {
         Caller {
             table: TenantTable::new(
                 std::sync::Arc::new(mostrador_store::sqlite::SqliteTable::new(db, clock)),
+                std::sync::Arc::new(mostrador_store::Pseudonyms::new([7; 32])),
                 &merchant,
             ),
             merchant,

@@ -384,7 +384,7 @@ pub async fn save(
 ) -> Result<(), AppError> {
     credentials.validate()?;
     let sealed = crate::platform::sealed::seal_json(deps, credentials, &context(merchant)).await?;
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     table
         .put(
             Item::new(&key())
@@ -399,7 +399,7 @@ pub async fn save(
 
 /// The merchant's provider credentials, if configured.
 pub async fn load(deps: &Deps, merchant: &MerchantId) -> Result<Option<Credentials>, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let Some(item) = table.get(&key()).await? else {
         return Ok(None);
     };
@@ -413,7 +413,7 @@ pub async fn load(deps: &Deps, merchant: &MerchantId) -> Result<Option<Credentia
 
 /// The name of the configured provider (for the API; never the credentials).
 pub async fn configured(deps: &Deps, merchant: &MerchantId) -> Result<Option<String>, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     Ok(table
         .get(&key())
         .await?

@@ -436,7 +436,7 @@ pub(crate) async fn rectify_profile(
     }
     table
         .update(
-            &schema::customer_profile(wa_id),
+            &schema::customer_profile(&table.customer(wa_id)),
             update,
             Some(Condition::Exists),
         )

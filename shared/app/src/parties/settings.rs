@@ -81,7 +81,7 @@ pub async fn load(table: &TenantTable) -> Result<WhatsAppSettings, AppError> {
 
 /// The merchant's Cloud API token, if one is stored.
 pub async fn access_token(deps: &Deps, merchant: &MerchantId) -> Result<Option<Secret>, AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let Some(item) = table.get(&key()).await? else {
         return Ok(None);
     };
@@ -156,7 +156,7 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let current = table.get(&key()).await?;
     let mut settings = load(&table).await?;
     if let Some(v) = input.daily_cap {

@@ -281,7 +281,7 @@ pub async fn create(
     if name.chars().count() > 120 {
         return Err(invalid("name", "máximo 120 caracteres"));
     }
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let branch_id = check_role(&table, input.role, input.branch_id.as_deref()).await?;
     let stored = Stored {
         id: new_id(deps),
@@ -361,7 +361,7 @@ pub async fn sign_in(
             let user = item.get_s("user_id").map(str::to_owned);
             match (merchant, user) {
                 (Some(merchant), Some(user)) => {
-                    let table = TenantTable::new(deps.table.clone(), &merchant);
+                    let table = TenantTable::of(deps, &merchant);
                     load(&table, &user).await?.map(|s| (merchant, table, s))
                 }
                 _ => None,
@@ -458,7 +458,7 @@ pub async fn resolve_session(deps: &Deps, token: &str) -> Result<SessionCaller, 
         .get_s("merchant_id")
         .and_then(|m| MerchantId::try_from(m.to_owned()).ok())
         .ok_or(AppError::Unauthorized)?;
-    let table = TenantTable::new(deps.table.clone(), &merchant);
+    let table = TenantTable::of(deps, &merchant);
     let stored = load(&table, item.get_s("user_id").unwrap_or_default())
         .await?
         .ok_or(AppError::Unauthorized)?;
@@ -761,7 +761,7 @@ pub(crate) async fn accept_invitation(
     )
     .await?;
     deps.table.delete(&key, None).await?;
-    let table = TenantTable::new(deps.table.clone(), &merchant);
+    let table = TenantTable::of(deps, &merchant);
     let stored = load(&table, &member.id)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("member vanished")))?;

@@ -114,7 +114,7 @@ pub(crate) async fn tell(
     merchant: &MerchantId,
     notice: Notice,
 ) -> Result<(), AppError> {
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     let customer = customers::get(&table, &notice.to).await?;
     let phone_number_id = notice.phone_number_id.clone();
     for m in messages_for(notice, customer.window_open(deps.clock.now()))? {

@@ -8,7 +8,7 @@ use mostrador_queue::{Queue, QueueSpec};
 use mostrador_store::idempotency::Idempotency;
 #[cfg(feature = "embedded")]
 use mostrador_store::sqlite::{Database, SqliteTable};
-use mostrador_store::{Blobs, Keys, Table};
+use mostrador_store::{Blobs, Keys, Pseudonyms, Table};
 #[cfg(feature = "embedded")]
 use mostrador_store::{DirBlobs, LocalKeys};
 use mostrador_whatsapp::client::CloudApi;
@@ -69,6 +69,8 @@ pub struct Deps {
     /// The same documents, for sealing those an earlier version wrote in clear.
     pub sealed_blobs: Arc<mostrador_store::SealedBlobs>,
     pub keys: Arc<dyn Keys>,
+    /// The keyed hashes that stand for customers' numbers in table keys (one key per deployment).
+    pub pseudonyms: Arc<Pseudonyms>,
     pub queues: Queues,
     pub clock: Arc<dyn Clock>,
     pub idempotency: Idempotency,
@@ -82,6 +84,11 @@ pub struct Deps {
 }
 
 impl Deps {
+    /// How the table's keys name the customer `wa_id`: its pseudonym (see `TenantTable::customer`).
+    pub fn customer_key(&self, wa_id: &str) -> crate::platform::schema::CustomerKey {
+        crate::platform::schema::CustomerKey::from_pseudonym(self.pseudonyms.of(wa_id))
+    }
+
     /// Builds the engines the configuration names, with the system clock.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         Self::build_with_clock(config, Arc::new(SystemClock)).await
@@ -91,7 +98,7 @@ impl Deps {
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         match config.engine {
             #[cfg(feature = "embedded")]
-            Engine::Embedded => Self::embedded(config, clock),
+            Engine::Embedded => Self::embedded(config, clock).await,
             #[cfg(not(feature = "embedded"))]
             Engine::Embedded => anyhow::bail!(
                 "this build has no embedded engine (built without the `embedded` feature); \
@@ -103,7 +110,7 @@ impl Deps {
 
     /// SQLite file, blob directory and key file under the data directory.
     #[cfg(feature = "embedded")]
-    pub fn embedded(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub async fn embedded(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let dir = config.data_dir.clone();
         let db = Database::open(dir.join("mostrador.db"))
             .with_context(|| format!("opening the database in {}", dir.display()))?;
@@ -126,7 +133,12 @@ impl Deps {
             outbound: queue(outbound),
             invoicing: queue(invoicing),
         };
-        Ok(Self::assemble(config, table, blobs, keys, queues, clock))
+        let pseudonyms = pseudonyms_stored(table.as_ref(), keys.as_ref())
+            .await
+            .context("reading the deployment's pseudonym key")?;
+        Ok(Self::assemble(
+            config, table, blobs, keys, pseudonyms, queues, clock,
+        ))
     }
 
     /// DynamoDB, S3, KMS and SQS; creates them first when `MOSTRADOR_AWS_PROVISION` is set.
@@ -208,7 +220,12 @@ impl Deps {
             outbound: queue(outbound, &res.outbound_queue_url, &res.outbound_dlq_url),
             invoicing: queue(invoicing, &res.invoicing_queue_url, &res.invoicing_dlq_url),
         };
-        Ok(Self::assemble(config, table, blobs, keys, queues, clock))
+        let pseudonyms = pseudonyms_stored(table.as_ref(), keys.as_ref())
+            .await
+            .context("reading the deployment's pseudonym key")?;
+        Ok(Self::assemble(
+            config, table, blobs, keys, pseudonyms, queues, clock,
+        ))
     }
 
     fn assemble(
@@ -216,6 +233,7 @@ impl Deps {
         table: Arc<dyn Table>,
         blobs: Arc<dyn Blobs>,
         keys: Arc<dyn Keys>,
+        pseudonyms: Pseudonyms,
         queues: Queues,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -253,6 +271,7 @@ impl Deps {
             blobs,
             sealed_blobs,
             keys,
+            pseudonyms: Arc::new(pseudonyms),
             queues,
             clock,
             idempotency,
@@ -287,4 +306,65 @@ fn s3_client(sdk: &aws_config::SdkConfig, path_style: bool) -> aws_sdk_s3::Clien
         conf = conf.interceptor(log);
     }
     aws_sdk_s3::Client::from_conf(conf.build())
+}
+
+/// The context the deployment's pseudonym key is sealed under.
+const PSEUDONYM_CONTEXT: &str = "deployment:pseudonyms";
+
+/// The deployment's pseudonym key: a random key kept in the table sealed through Keys (the local
+/// key file, or KMS), made by the first process that needs it (a conditional put: every function
+/// of a deployment reads the same one). It travels with the table: a backup restores it, and a
+/// move to another engine takes it along ([`adopt_pseudonym_key`]).
+async fn pseudonyms_stored(table: &dyn Table, keys: &dyn Keys) -> anyhow::Result<Pseudonyms> {
+    use mostrador_store::{Condition, Item, Value};
+    let key = crate::platform::schema::pseudonym_key();
+    let context = PSEUDONYM_CONTEXT;
+    for _ in 0..3 {
+        if let Some(item) = table.get(&key).await? {
+            let sealed = match item.get("sealed") {
+                Some(Value::B(b)) => b.clone(),
+                _ => anyhow::bail!("the stored pseudonym key is malformed"),
+            };
+            let opened = keys.open(&sealed, context).await?;
+            let key: [u8; 32] = opened
+                .as_slice()
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("the stored pseudonym key is malformed"))?;
+            return Ok(Pseudonyms::new(key));
+        }
+        let fresh = mostrador_store::keys::envelope::data_key();
+        let sealed = keys.seal(&fresh, context).await?;
+        match table
+            .put(
+                Item::new(&key).with("sealed", Value::B(sealed)),
+                Some(Condition::NotExists),
+            )
+            .await
+        {
+            Ok(()) => return Ok(Pseudonyms::new(fresh)),
+            // Another process made it first: read theirs.
+            Err(e) if e.is_condition_failed() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    anyhow::bail!("the pseudonym key could not be read")
+}
+
+/// Makes `key` the pseudonym key of the deployment `table` belongs to (a move between engines
+/// takes the source's key along, so every customer key it copies is found again). Processes that
+/// already read the target's own key must start again.
+pub(crate) async fn adopt_pseudonym_key(
+    table: &dyn Table,
+    keys: &dyn Keys,
+    key: &Pseudonyms,
+) -> anyhow::Result<()> {
+    use mostrador_store::{Item, Value};
+    let sealed = keys.seal(&key.secret(), PSEUDONYM_CONTEXT).await?;
+    table
+        .put(
+            Item::new(&crate::platform::schema::pseudonym_key()).with("sealed", Value::B(sealed)),
+            None,
+        )
+        .await?;
+    Ok(())
 }

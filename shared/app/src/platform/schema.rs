@@ -34,17 +34,20 @@ pub(crate) fn orders_index_sk(created_at: &str, order_id: &str) -> String {
 }
 
 /// The pointer from a customer to one of their orders (sorted by creation time).
-pub(crate) fn customer_order(wa_id: &str, created_at: &str, order_id: &str) -> Key {
+pub(crate) fn customer_order(customer: &CustomerKey, created_at: &str, order_id: &str) -> Key {
     Key::new(
-        format!("CUST#{wa_id}"),
+        format!("CUST#{customer}"),
         format!("ORDER#{created_at}#{order_id}"),
     )
 }
 
 /// The partition of everything about one customer.
-pub(crate) fn customer_pk(wa_id: &str) -> String {
-    format!("CUST#{wa_id}")
+pub(crate) fn customer_pk(customer: &CustomerKey) -> String {
+    format!("{CUSTOMER_PARTITION_PREFIX}{customer}")
 }
+
+/// The start of every customer partition (for a scan of all the merchant's customers).
+pub const CUSTOMER_PARTITION_PREFIX: &str = "CUST#";
 
 /// The index partition of customer profiles, newest message first (`gsi1sk` from
 /// [`customer_index_sk`]).
@@ -55,9 +58,34 @@ pub fn customer_index_sk(last_inbound_at: i64) -> String {
     format!("{:012}", last_inbound_at.max(0))
 }
 
-/// The customer a customer partition belongs to.
-pub(crate) fn wa_id_of(pk: &str) -> Option<&str> {
-    pk.strip_prefix("CUST#")
+/// The customer a customer partition belongs to, as its key names them (a pseudonym, or the
+/// number itself in a partition an earlier version wrote).
+pub(crate) fn customer_of(pk: &str) -> Option<&str> {
+    pk.strip_prefix(CUSTOMER_PARTITION_PREFIX)
+}
+
+/// A customer as the table's keys name them: the keyed hash of their WhatsApp id (or user id),
+/// from [`TenantTable::customer`](crate::platform::tenant::TenantTable::customer), so that no key
+/// reveals a phone number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CustomerKey(String);
+
+impl CustomerKey {
+    /// A key from a pseudonym already computed (`mostrador_store::Pseudonyms::of`).
+    pub(crate) fn from_pseudonym(pseudonym: String) -> Self {
+        Self(pseudonym)
+    }
+
+    /// The pseudonym as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for CustomerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// The sort-key prefix of a customer's order pointers.
@@ -76,15 +104,18 @@ pub(crate) fn tenant_of(pk: &str) -> Option<(&str, &str)> {
 }
 
 /// A customer's profile (name, window, opt-out).
-pub fn customer_profile(wa_id: &str) -> Key {
-    Key::new(customer_pk(wa_id), "PROFILE")
+pub fn customer_profile(customer: &CustomerKey) -> Key {
+    Key::new(customer_pk(customer), "PROFILE")
 }
 
 /// Which customer a business-scoped user id (or a phone number seen with one) belongs to: the id
 /// the customer was first known by, so that a number and a username stay one customer.
-pub(crate) fn customer_alias(id: &str) -> Key {
-    Key::new(format!("ALIAS#{id}"), "CUSTOMER")
+pub(crate) fn customer_alias(id: &CustomerKey) -> Key {
+    Key::new(format!("{ALIAS_PREFIX}{id}"), "CUSTOMER")
 }
+
+/// The start of every alias partition.
+pub const ALIAS_PREFIX: &str = "ALIAS#";
 
 /// A correction owed to (or made to) a factura global for one of its tickets.
 pub(crate) fn global_adjustment(global_id: &str, order_id: &str) -> Key {
@@ -95,25 +126,25 @@ pub(crate) fn global_adjustment(global_id: &str, order_id: &str) -> Key {
 pub const GLOBAL_ADJUSTMENTS: &str = "GLOBAL_ADJUSTMENTS";
 
 /// A customer's conversation state.
-pub(crate) fn conversation_state(wa_id: &str) -> Key {
-    Key::new(customer_pk(wa_id), "CONV")
+pub(crate) fn conversation_state(customer: &CustomerKey) -> Key {
+    Key::new(customer_pk(customer), "CONV")
 }
 
 /// One message of a conversation's log, in the order it happened.
-pub fn conversation_message(wa_id: &str, at_secs: i64, id: &str) -> Key {
-    Key::new(customer_pk(wa_id), format!("MSG#{at_secs:010}#{id}"))
+pub fn conversation_message(customer: &CustomerKey, at_secs: i64, id: &str) -> Key {
+    Key::new(customer_pk(customer), format!("MSG#{at_secs:010}#{id}"))
 }
 
 /// A staff note on a customer's conversation (never sent to the customer), in the order written.
-pub fn conversation_note(wa_id: &str, at_ms: i64, id: &str) -> Key {
-    Key::new(customer_pk(wa_id), format!("NOTE#{at_ms:013}#{id}"))
+pub fn conversation_note(customer: &CustomerKey, at_ms: i64, id: &str) -> Key {
+    Key::new(customer_pk(customer), format!("NOTE#{at_ms:013}#{id}"))
 }
 
 /// The sort-key prefix of a conversation's notes.
 /// The mark that a message of ours (by our id) is in the customer's conversation log, so that a
 /// reply written again after a crash or a restore is logged once.
-pub(crate) fn conversation_logged(wa_id: &str, id: &str) -> Key {
-    Key::new(customer_pk(wa_id), format!("LOGGED#{id}"))
+pub(crate) fn conversation_logged(customer: &CustomerKey, id: &str) -> Key {
+    Key::new(customer_pk(customer), format!("LOGGED#{id}"))
 }
 
 pub const NOTE_PREFIX: &str = "NOTE#";
@@ -122,23 +153,23 @@ pub const NOTE_PREFIX: &str = "NOTE#";
 pub const HANDOFFS: &str = "HANDOFFS";
 
 /// The marker of a conversation waiting for a person.
-pub fn handoff(wa_id: &str) -> Key {
-    Key::new(HANDOFFS, customer_pk(wa_id))
+pub fn handoff(customer: &CustomerKey) -> Key {
+    Key::new(HANDOFFS, customer_pk(customer))
 }
 
 /// A customer's current consent record.
-pub fn consent(wa_id: &str) -> Key {
-    Key::new(customer_pk(wa_id), "CONSENT")
+pub fn consent(customer: &CustomerKey) -> Key {
+    Key::new(customer_pk(customer), "CONSENT")
 }
 
 /// A customer's saved fiscal data.
-pub fn fiscal_data(wa_id: &str) -> Key {
-    Key::new(customer_pk(wa_id), "FISCAL")
+pub fn fiscal_data(customer: &CustomerKey) -> Key {
+    Key::new(customer_pk(customer), "FISCAL")
 }
 
 /// A customer's invoice form in progress in the chat.
-pub(crate) fn invoice_form(wa_id: &str) -> Key {
-    Key::new(customer_pk(wa_id), "INVOICE_FORM")
+pub(crate) fn invoice_form(customer: &CustomerKey) -> Key {
+    Key::new(customer_pk(customer), "INVOICE_FORM")
 }
 
 /// A branch's stock of one product.
@@ -208,8 +239,19 @@ pub(crate) fn send_rate_window(phone_number_id: &str, second: i64) -> Key {
 }
 
 /// The pacing state (GCRA) of one number-customer pair (platform-level).
-pub(crate) fn pair_pacing(phone_number_id: &str, wa_id: &str) -> Key {
-    Key::new(format!("PAIR#{phone_number_id}#{wa_id}"), "GCRA")
+pub(crate) fn pair_pacing(phone_number_id: &str, customer: &CustomerKey) -> Key {
+    Key::new(format!("PAIR#{phone_number_id}#{customer}"), "GCRA")
+}
+
+/// The deployment's pseudonym key, sealed (platform-level; on the AWS engine only: the embedded
+/// engine derives its key from the local master key).
+pub(crate) fn pseudonym_key() -> Key {
+    Key::new("DEPLOYMENT#PSEUDONYMS", "KEY")
+}
+
+/// The platform marker that every merchant's customer keys were moved under pseudonyms.
+pub(crate) fn pseudonyms_migrated() -> Key {
+    Key::new("DEPLOYMENT#MIGRATIONS", "PSEUDONYMS")
 }
 
 /// The once-only marker of a merchant webhook delivery, by the digest of its event id.
@@ -222,33 +264,33 @@ pub const CONSENT_PREFIX: &str = "CONSENT#";
 
 /// One event of a customer's consent history (ordered by time; `suffix` keeps two events of one
 /// millisecond apart).
-pub(crate) fn consent_event(wa_id: &str, at_ms: i64, suffix: &str) -> Key {
+pub(crate) fn consent_event(customer: &CustomerKey, at_ms: i64, suffix: &str) -> Key {
     Key::new(
-        customer_pk(wa_id),
+        customer_pk(customer),
         format!("{CONSENT_PREFIX}{at_ms:013}#{suffix}"),
     )
 }
 
 /// A customer's daily notification cap counter: overall, or of one bucket (category or kind).
-pub fn daily_cap(wa_id: &str, day: &str, bucket: Option<&str>) -> Key {
+pub fn daily_cap(customer: &CustomerKey, day: &str, bucket: Option<&str>) -> Key {
     match bucket {
-        None => Key::new(customer_pk(wa_id), format!("CAP#{day}")),
-        Some(b) => Key::new(customer_pk(wa_id), format!("CAP#{day}#{b}")),
+        None => Key::new(customer_pk(customer), format!("CAP#{day}")),
+        Some(b) => Key::new(customer_pk(customer), format!("CAP#{day}#{b}")),
     }
 }
 
 /// The marker that one notification was counted against a customer's caps of a day (so a
 /// redelivery does not count it twice).
-pub(crate) fn daily_cap_mark(wa_id: &str, day: &str, notification_id: &str) -> Key {
+pub(crate) fn daily_cap_mark(customer: &CustomerKey, day: &str, notification_id: &str) -> Key {
     Key::new(
-        customer_pk(wa_id),
+        customer_pk(customer),
         format!("CAPMARK#{day}#{notification_id}"),
     )
 }
 
 /// A customer's pointer to one notification, ordered by send time.
-pub(crate) fn customer_notification(wa_id: &str, send_ms: i64, id: &str) -> Key {
-    Key::new(customer_pk(wa_id), format!("NOTIF#{send_ms:013}#{id}"))
+pub(crate) fn customer_notification(customer: &CustomerKey, send_ms: i64, id: &str) -> Key {
+    Key::new(customer_pk(customer), format!("NOTIF#{send_ms:013}#{id}"))
 }
 
 /// The sort-key range of a customer's notifications sent between two times (epoch ms, inclusive).
@@ -260,13 +302,16 @@ pub(crate) fn customer_notifications_between(from_ms: i64, to_ms: i64) -> (Strin
 }
 
 /// The marker that one abandoned cart (by its conversation's last change) was reminded.
-pub(crate) fn cart_reminded(wa_id: &str, cart_updated_at: i64) -> Key {
-    Key::new(customer_pk(wa_id), format!("CARTREMIND#{cart_updated_at}"))
+pub(crate) fn cart_reminded(customer: &CustomerKey, cart_updated_at: i64) -> Key {
+    Key::new(
+        customer_pk(customer),
+        format!("CARTREMIND#{cart_updated_at}"),
+    )
 }
 
 /// The marker that a customer talked to the merchant on a day (for the report's conversations).
-pub(crate) fn conversation_day(wa_id: &str, day: &str) -> Key {
-    Key::new(customer_pk(wa_id), format!("CONVDAY#{day}"))
+pub(crate) fn conversation_day(customer: &CustomerKey, day: &str) -> Key {
+    Key::new(customer_pk(customer), format!("CONVDAY#{day}"))
 }
 
 /// The partition of one branch's daily report counters (sort key the day).
@@ -402,8 +447,8 @@ pub fn promotion(id: &str) -> Key {
 
 /// How many orders of one customer used a promotion (in the customer's partition, so an erasure
 /// takes it too).
-pub(crate) fn promotion_customer_uses(wa_id: &str, id: &str) -> Key {
-    Key::new(customer_pk(wa_id), format!("PROMO#{id}"))
+pub(crate) fn promotion_customer_uses(customer: &CustomerKey, id: &str) -> Key {
+    Key::new(customer_pk(customer), format!("PROMO#{id}"))
 }
 
 /// The index partition (`gsi1pk`) of the notifications of one template sent on one day (Mexico
@@ -417,8 +462,8 @@ pub const ISSUED_CODE_PREFIX: &str = "PROMOCODE#";
 
 /// A promotion code issued to one customer (by the abandoned-cart reminder), in the customer's
 /// partition.
-pub(crate) fn promotion_issued_code(wa_id: &str, code: &str) -> Key {
-    Key::new(customer_pk(wa_id), format!("{ISSUED_CODE_PREFIX}{code}"))
+pub(crate) fn promotion_issued_code(customer: &CustomerKey, code: &str) -> Key {
+    Key::new(customer_pk(customer), format!("{ISSUED_CODE_PREFIX}{code}"))
 }
 
 /// The merchant's settings documents.
@@ -587,7 +632,7 @@ pub(crate) fn privacy_audit(at_ms: i64, id: &str) -> Key {
 
 /// The id an alias item (`ALIAS#{id}`) records a customer for, from its logical partition key.
 pub(crate) fn alias_of(pk: &str) -> Option<&str> {
-    pk.strip_prefix("ALIAS#")
+    pk.strip_prefix(ALIAS_PREFIX)
 }
 
 /// The order id of an order's logical partition key (`ORDER#{id}`).
@@ -738,11 +783,15 @@ pub(crate) fn forgettable_blob(merchant: &impl std::fmt::Display, key: &str) -> 
 mod inverse_tests {
     use super::*;
 
+    fn c(s: &str) -> CustomerKey {
+        CustomerKey::from_pseudonym(s.to_owned())
+    }
+
     #[test]
     fn keys_read_back_into_their_parts() {
-        let pointer = customer_order("521", "2026-12-05T10:00:00Z", "O1");
+        let pointer = customer_order(&c("521"), "2026-12-05T10:00:00Z", "O1");
         assert_eq!(order_of_pointer(&pointer.sk), Some("O1"));
-        assert_eq!(wa_id_of(&customer_pk("521")), Some("521"));
+        assert_eq!(customer_of(&customer_pk(&c("521"))), Some("521"));
         assert_eq!(
             tenant_of(&merchant_pk(&"m1", "CUST#521")),
             Some(("m1", "CUST#521"))
@@ -755,6 +804,10 @@ mod inverse_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn c(s: &str) -> CustomerKey {
+        CustomerKey::from_pseudonym(s.to_owned())
+    }
 
     fn m() -> MerchantId {
         MerchantId::try_from("m1".to_owned()).expect("a valid merchant id")
@@ -788,27 +841,30 @@ mod tests {
         assert_eq!(k(api_key_lookup("ab")), s("APIKEY#ab", "APIKEY"));
         assert_eq!(k(phone_route("111")), s("PHONE#111", "PHONE"));
         assert_eq!(k(send_rate_window("111", 42)), s("RATE#111", "42"));
-        assert_eq!(k(pair_pacing("111", "5215")), s("PAIR#111#5215", "GCRA"));
+        assert_eq!(
+            k(pair_pacing("111", &c("5215"))),
+            s("PAIR#111#5215", "GCRA")
+        );
         assert_eq!(k(hook_delivery("d1")), s("HOOK#d1", "HOOK"));
         assert_eq!(CONSENT_PREFIX, "CONSENT#");
         assert_eq!(
-            k(consent_event("5215", 1_700_000_000_000, "abcd1234")),
+            k(consent_event(&c("5215"), 1_700_000_000_000, "abcd1234")),
             s("CUST#5215", "CONSENT#1700000000000#abcd1234")
         );
         assert_eq!(
-            k(daily_cap("5215", "2026-12-01", None)),
+            k(daily_cap(&c("5215"), "2026-12-01", None)),
             s("CUST#5215", "CAP#2026-12-01")
         );
         assert_eq!(
-            k(daily_cap("5215", "2026-12-01", Some("marketing"))),
+            k(daily_cap(&c("5215"), "2026-12-01", Some("marketing"))),
             s("CUST#5215", "CAP#2026-12-01#marketing")
         );
         assert_eq!(
-            k(daily_cap_mark("5215", "2026-12-01", "n1")),
+            k(daily_cap_mark(&c("5215"), "2026-12-01", "n1")),
             s("CUST#5215", "CAPMARK#2026-12-01#n1")
         );
         assert_eq!(
-            k(customer_notification("5215", 42, "n1")),
+            k(customer_notification(&c("5215"), 42, "n1")),
             s("CUST#5215", "NOTIF#0000000000042#n1")
         );
         assert_eq!(
@@ -816,11 +872,11 @@ mod tests {
             s("NOTIF#0000000000001", "NOTIF#0000000000002~")
         );
         assert_eq!(
-            k(cart_reminded("5215", 99)),
+            k(cart_reminded(&c("5215"), 99)),
             s("CUST#5215", "CARTREMIND#99")
         );
         assert_eq!(
-            k(conversation_day("5215", "2026-12-01")),
+            k(conversation_day(&c("5215"), "2026-12-01")),
             s("CUST#5215", "CONVDAY#2026-12-01")
         );
         assert_eq!(
@@ -892,10 +948,10 @@ mod tests {
         let cases = [
             (order("O1"), ("ORDER#O1", "ORDER")),
             (
-                customer_order("5215512345678", "2026-01-02T03:04:05Z", "O1"),
+                customer_order(&c("5215512345678"), "2026-01-02T03:04:05Z", "O1"),
                 ("CUST#5215512345678", "ORDER#2026-01-02T03:04:05Z#O1"),
             ),
-            (customer_profile("521"), ("CUST#521", "PROFILE")),
+            (customer_profile(&c("521")), ("CUST#521", "PROFILE")),
             (promotion("P1"), ("PROMOTIONS", "PROMO#P1")),
             (
                 report_dimension(ReportDimension::Campaign, "alertas-nov"),
@@ -913,7 +969,7 @@ mod tests {
                 ("NOTIFS#alerta_fraude#2026-11-20", "N1"),
             ),
             (
-                promotion_customer_uses("521", "P1"),
+                promotion_customer_uses(&c("521"), "P1"),
                 ("CUST#521", "PROMO#P1"),
             ),
             (
@@ -921,7 +977,7 @@ mod tests {
                 ("GLOBAL_ADJUSTMENTS", "G-1#O1"),
             ),
             (
-                customer_alias("MX.1502576394655843"),
+                customer_alias(&c("MX.1502576394655843")),
                 ("ALIAS#MX.1502576394655843", "CUSTOMER"),
             ),
             (staff_user("U1"), ("STAFF", "USER#U1")),
@@ -946,27 +1002,27 @@ mod tests {
             ),
             (catalog_sync_state(), ("CATALOG_SYNC", "STATE")),
             (
-                conversation_note("521", 1_700_000_000_000, "N1"),
+                conversation_note(&c("521"), 1_700_000_000_000, "N1"),
                 ("CUST#521", "NOTE#1700000000000#N1"),
             ),
             (staff_email("a@b.mx"), ("STAFF_EMAIL#a@b.mx", "STAFF")),
             (staff_session("ab12"), ("SESSION#ab12", "SESSION")),
             (staff_invitation("cd34"), ("INVITE#cd34", "INVITE")),
-            (conversation_state("521"), ("CUST#521", "CONV")),
+            (conversation_state(&c("521")), ("CUST#521", "CONV")),
             (
-                conversation_message("521", 1_700_000_000, "wamid.X"),
+                conversation_message(&c("521"), 1_700_000_000, "wamid.X"),
                 ("CUST#521", "MSG#1700000000#wamid.X"),
             ),
             (
-                conversation_message("521", 5, "r"),
+                conversation_message(&c("521"), 5, "r"),
                 ("CUST#521", "MSG#0000000005#r"),
             ),
-            (handoff("521"), ("HANDOFFS", "CUST#521")),
-            (consent("521"), ("CUST#521", "CONSENT")),
-            (fiscal_data("521"), ("CUST#521", "FISCAL")),
-            (invoice_form("521"), ("CUST#521", "INVOICE_FORM")),
+            (handoff(&c("521")), ("HANDOFFS", "CUST#521")),
+            (consent(&c("521")), ("CUST#521", "CONSENT")),
+            (fiscal_data(&c("521")), ("CUST#521", "FISCAL")),
+            (invoice_form(&c("521")), ("CUST#521", "INVOICE_FORM")),
             (
-                conversation_logged("521", "re1-r1"),
+                conversation_logged(&c("521"), "re1-r1"),
                 ("CUST#521", "LOGGED#re1-r1"),
             ),
             (stock("B1", "PARA500"), ("STOCK#B1", "SKU#PARA500")),
@@ -1003,19 +1059,19 @@ mod tests {
     fn customer_partition_items_are_read_back_from_the_keys_the_builders_write() {
         let sk = |k: Key| k.sk;
         assert_eq!(
-            customer_record(&sk(customer_profile("521"))),
+            customer_record(&sk(customer_profile(&c("521")))),
             CustomerRecord::Profile
         );
         assert_eq!(
-            customer_record(&sk(conversation_message("521", 1_700_000_000, "w"))),
+            customer_record(&sk(conversation_message(&c("521"), 1_700_000_000, "w"))),
             CustomerRecord::Message(Some(1_700_000_000))
         );
         assert_eq!(
-            customer_record(&sk(conversation_note("521", 5, "n"))),
+            customer_record(&sk(conversation_note(&c("521"), 5, "n"))),
             CustomerRecord::Note
         );
         assert_eq!(
-            customer_record(&sk(consent("521"))),
+            customer_record(&sk(consent(&c("521")))),
             CustomerRecord::Consent
         );
         assert_eq!(
@@ -1023,23 +1079,23 @@ mod tests {
             CustomerRecord::Consent
         );
         assert_eq!(
-            customer_record(&sk(fiscal_data("521"))),
+            customer_record(&sk(fiscal_data(&c("521")))),
             CustomerRecord::FiscalData
         );
         assert_eq!(
-            customer_record(&sk(customer_order("521", "2026", "O1"))),
+            customer_record(&sk(customer_order(&c("521"), "2026", "O1"))),
             CustomerRecord::OrderPointer
         );
         assert_eq!(
-            customer_record(&sk(conversation_state("521"))),
+            customer_record(&sk(conversation_state(&c("521")))),
             CustomerRecord::ConversationState
         );
         assert_eq!(
-            customer_record(&sk(invoice_form("521"))),
+            customer_record(&sk(invoice_form(&c("521")))),
             CustomerRecord::InvoiceForm
         );
         assert_eq!(customer_record("SOMETHING"), CustomerRecord::Other);
-        assert_eq!(alias_of(&customer_alias("MX.1").pk), Some("MX.1"));
+        assert_eq!(alias_of(&customer_alias(&c("MX.1")).pk), Some("MX.1"));
         assert_eq!(order_id_of(&order("O1").pk), Some("O1"));
         assert!(is_notification(&notification("n1").pk));
         assert!(!is_notification(&order("n1").pk));

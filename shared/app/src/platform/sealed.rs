@@ -49,10 +49,11 @@ pub enum Sealing<'a> {
     Invoicing,
     /// The receptor an order's invoice was requested for.
     InvoiceReceptor { order_id: &'a str },
-    /// A customer's saved fiscal data.
-    Fiscal { wa_id: &'a str },
-    /// The invoice data a customer is giving in the chat.
-    InvoiceForm { wa_id: &'a str },
+    /// A customer's saved fiscal data, bound to the customer as keys name them (the pseudonym;
+    /// the WhatsApp id in what an earlier version sealed).
+    Fiscal { customer: &'a str },
+    /// The invoice data a customer is giving in the chat (bound like `Fiscal`).
+    InvoiceForm { customer: &'a str },
     /// An inbound message too long for the queue, kept in the document store.
     Inbound,
     /// A staff member's second-factor secret.
@@ -71,8 +72,10 @@ impl Sealing<'_> {
             Sealing::InvoiceReceptor { order_id } => {
                 format!("merchant:{merchant}:invoice-receptor:{order_id}")
             }
-            Sealing::Fiscal { wa_id } => format!("merchant:{merchant}:fiscal:{wa_id}"),
-            Sealing::InvoiceForm { wa_id } => format!("merchant:{merchant}:invoice-form:{wa_id}"),
+            Sealing::Fiscal { customer } => format!("merchant:{merchant}:fiscal:{customer}"),
+            Sealing::InvoiceForm { customer } => {
+                format!("merchant:{merchant}:invoice-form:{customer}")
+            }
             Sealing::Inbound => format!("inbound:{merchant}"),
             Sealing::Totp { user_id } => format!("merchant:{merchant}:totp:{user_id}"),
         }
@@ -95,8 +98,8 @@ impl Sealing<'_> {
         for id in ids {
             for s in [
                 Sealing::InvoiceReceptor { order_id: id },
-                Sealing::Fiscal { wa_id: id },
-                Sealing::InvoiceForm { wa_id: id },
+                Sealing::Fiscal { customer: id },
+                Sealing::InvoiceForm { customer: id },
                 Sealing::Totp { user_id: id },
             ] {
                 out.push(s.context(merchant));
@@ -113,7 +116,7 @@ mod tests {
     #[test]
     fn contexts_bind_the_merchant_and_the_id() {
         assert_eq!(
-            Sealing::Fiscal { wa_id: "521" }.context(&"m1"),
+            Sealing::Fiscal { customer: "521" }.context(&"m1"),
             "merchant:m1:fiscal:521"
         );
         assert_eq!(Sealing::Inbound.context(&"m1"), "inbound:m1");

@@ -1,8 +1,10 @@
 //! Tenant isolation by construction: a merchant's code gets a [`TenantTable`], which writes and reads
 //! only keys under `M#{merchant_id}#`. No key it builds can reach another merchant's items.
 
+use crate::platform::schema::CustomerKey;
 use async_trait::async_trait;
 use mostrador_store::table::{GSI1PK, PK};
+use mostrador_store::Pseudonyms;
 use mostrador_store::{Condition, Item, Key, Page, Query, StoreError, Table, TxOp, Update, Value};
 use std::sync::Arc;
 
@@ -83,18 +85,30 @@ pub(crate) async fn claim_holder(
 #[derive(Clone)]
 pub struct TenantTable {
     inner: Arc<dyn Table>,
+    pseudonyms: Arc<Pseudonyms>,
     prefix: String,
     merchant: MerchantId,
 }
 
 impl TenantTable {
-    /// The view of `inner` for `merchant`.
-    pub fn new(inner: Arc<dyn Table>, merchant: &MerchantId) -> Self {
+    /// The view of `inner` for `merchant`; customers' keys hashed with `pseudonyms`.
+    pub fn new(inner: Arc<dyn Table>, pseudonyms: Arc<Pseudonyms>, merchant: &MerchantId) -> Self {
         Self {
             inner,
+            pseudonyms,
             prefix: crate::platform::schema::merchant_prefix(merchant),
             merchant: merchant.clone(),
         }
+    }
+
+    /// The deployment's table seen by `merchant`.
+    pub fn of(deps: &crate::platform::Deps, merchant: &MerchantId) -> Self {
+        Self::new(deps.table.clone(), deps.pseudonyms.clone(), merchant)
+    }
+
+    /// How the table's keys name the customer `wa_id` (a WhatsApp id or user id): its pseudonym.
+    pub fn customer(&self, wa_id: &str) -> CustomerKey {
+        CustomerKey::from_pseudonym(self.pseudonyms.of(wa_id))
     }
 
     /// The merchant this view belongs to.
@@ -314,8 +328,9 @@ mod tests {
         let clock = Arc::new(FixedClock::at(chrono::Utc::now()));
         let raw: Arc<dyn Table> =
             Arc::new(SqliteTable::new(Database::in_memory().expect("db"), clock));
-        let a = TenantTable::new(raw.clone(), &id("A"));
-        let b = TenantTable::new(raw.clone(), &id("B"));
+        let p = Arc::new(mostrador_store::Pseudonyms::new([1; 32]));
+        let a = TenantTable::new(raw.clone(), p.clone(), &id("A"));
+        let b = TenantTable::new(raw.clone(), p.clone(), &id("B"));
         let key = Key::new("BRANCHES", "BRANCH#1");
         a.put(
             Item::new(&key)
@@ -372,8 +387,9 @@ mod tests {
         let clock = Arc::new(FixedClock::at(chrono::Utc::now()));
         let raw: Arc<dyn Table> =
             Arc::new(SqliteTable::new(Database::in_memory().expect("db"), clock));
-        let a = TenantTable::new(raw.clone(), &id("A"));
-        let b = TenantTable::new(raw.clone(), &id("B"));
+        let p = Arc::new(mostrador_store::Pseudonyms::new([1; 32]));
+        let a = TenantTable::new(raw.clone(), p.clone(), &id("A"));
+        let b = TenantTable::new(raw.clone(), p.clone(), &id("B"));
         let key = Key::new("ORDER#1", "ORDER");
         a.transact(vec![TxOp::Update {
             key: key.clone(),

@@ -4,7 +4,8 @@
 //! - per customer: about one message per 6 s with a small burst (Meta's pair rate limit), as a
 //!   generic cell rate algorithm (one "theoretical arrival time" per pair).
 
-use mostrador_store::{Condition, Item, Key, StoreError, Table, Update};
+use crate::platform::schema::CustomerKey;
+use mostrador_store::{Condition, Item, StoreError, Table, Update};
 use std::time::Duration;
 
 /// Per-pair spacing and burst, after Meta's ~1 message per 6 s with burst allowance.
@@ -58,11 +59,11 @@ pub(crate) async fn take_number_slot(
 pub(crate) async fn take_pair_slot(
     table: &dyn Table,
     phone_number_id: &str,
-    wa_id: &str,
+    customer: &CustomerKey,
     limit: PairLimit,
     now_ms: i64,
 ) -> Result<Permit, StoreError> {
-    let key = pair_key(phone_number_id, wa_id);
+    let key = crate::platform::schema::pair_pacing(phone_number_id, customer);
     let tolerance = limit.interval_ms * (limit.burst - 1).max(0);
     // Optimistic concurrency: retry when another consumer moved the pair's clock first.
     for _ in 0..8 {
@@ -94,16 +95,15 @@ pub(crate) async fn take_pair_slot(
 pub(crate) async fn forget_pair(
     table: &dyn Table,
     phone_number_id: &str,
-    wa_id: &str,
+    customer: &CustomerKey,
 ) -> Result<(), StoreError> {
     table
-        .delete(&pair_key(phone_number_id, wa_id), None)
+        .delete(
+            &crate::platform::schema::pair_pacing(phone_number_id, customer),
+            None,
+        )
         .await
         .map(|_| ())
-}
-
-fn pair_key(phone_number_id: &str, wa_id: &str) -> Key {
-    crate::platform::schema::pair_pacing(phone_number_id, wa_id)
 }
 
 #[cfg(test)]
@@ -183,44 +183,80 @@ mod tests {
         let limit = PairLimit::default();
         for i in 0..5 {
             assert_eq!(
-                take_pair_slot(&*t, "1065", "5255", limit, now)
-                    .await
-                    .expect("slot"),
+                take_pair_slot(
+                    &*t,
+                    "1065",
+                    &CustomerKey::from_pseudonym("5255".into()),
+                    limit,
+                    now
+                )
+                .await
+                .expect("slot"),
                 Permit::Granted,
                 "burst message {i}"
             );
         }
         assert_eq!(
-            take_pair_slot(&*t, "1065", "5255", limit, now)
-                .await
-                .expect("slot"),
+            take_pair_slot(
+                &*t,
+                "1065",
+                &CustomerKey::from_pseudonym("5255".into()),
+                limit,
+                now
+            )
+            .await
+            .expect("slot"),
             Permit::Wait(Duration::from_secs(6))
         );
         assert_eq!(
-            take_pair_slot(&*t, "1065", "5255", limit, now + 6_000)
-                .await
-                .expect("slot"),
+            take_pair_slot(
+                &*t,
+                "1065",
+                &CustomerKey::from_pseudonym("5255".into()),
+                limit,
+                now + 6_000
+            )
+            .await
+            .expect("slot"),
             Permit::Granted
         );
         assert!(matches!(
-            take_pair_slot(&*t, "1065", "5255", limit, now + 7_000)
-                .await
-                .expect("slot"),
+            take_pair_slot(
+                &*t,
+                "1065",
+                &CustomerKey::from_pseudonym("5255".into()),
+                limit,
+                now + 7_000
+            )
+            .await
+            .expect("slot"),
             Permit::Wait(_)
         ));
         // Another customer is not affected.
         assert_eq!(
-            take_pair_slot(&*t, "1065", "5266", limit, now)
-                .await
-                .expect("slot"),
+            take_pair_slot(
+                &*t,
+                "1065",
+                &CustomerKey::from_pseudonym("5266".into()),
+                limit,
+                now
+            )
+            .await
+            .expect("slot"),
             Permit::Granted
         );
         // After a quiet minute the burst is available again.
         for _ in 0..5 {
             assert_eq!(
-                take_pair_slot(&*t, "1065", "5255", limit, now + 120_000)
-                    .await
-                    .expect("slot"),
+                take_pair_slot(
+                    &*t,
+                    "1065",
+                    &CustomerKey::from_pseudonym("5255".into()),
+                    limit,
+                    now + 120_000
+                )
+                .await
+                .expect("slot"),
                 Permit::Granted
             );
         }

@@ -102,7 +102,7 @@ async fn list_keys(
     if merchants::get_merchant(&deps, &id).await?.is_none() {
         return Err(AppError::NotFound("merchant".into()));
     }
-    let keys = merchants::list_keys(&TenantTable::new(deps.table.clone(), &id)).await?;
+    let keys = merchants::list_keys(&TenantTable::of(&deps, &id)).await?;
     Ok(Json(json!({ "api_keys": keys })))
 }
 

@@ -103,7 +103,9 @@ async fn handed_off(
         let wa = i.get_s("wa_id").unwrap_or_default();
         let profile = caller
             .table
-            .get(&crate::platform::schema::customer_profile(wa))
+            .get(&crate::platform::schema::customer_profile(
+                &caller.table.customer(wa),
+            ))
             .await?;
         let phone = profile.as_ref().and_then(|p| p.get_s("phone_number_id"));
         if !scope.allows(phone, None) {
@@ -139,10 +141,12 @@ async fn orders_of(
     let pointers = caller
         .table
         .query(
-            TableQuery::partition(crate::platform::schema::customer_pk(wa_id))
-                .prefix(crate::platform::schema::CUSTOMER_ORDER_PREFIX)
-                .backward()
-                .limit(limit),
+            TableQuery::partition(crate::platform::schema::customer_pk(
+                &caller.table.customer(wa_id),
+            ))
+            .prefix(crate::platform::schema::CUSTOMER_ORDER_PREFIX)
+            .backward()
+            .limit(limit),
         )
         .await?;
     let mut out = Vec::new();
@@ -186,7 +190,9 @@ async fn customer_profile(
     caller.check_customer(&wa_id).await?;
     let profile = caller
         .table
-        .get(&crate::platform::schema::customer_profile(&wa_id))
+        .get(&crate::platform::schema::customer_profile(
+            &caller.table.customer(&wa_id),
+        ))
         .await?
         .ok_or_else(|| AppError::NotFound("customer".into()))?;
     let phone = profile.get_s("phone_number_id");
@@ -297,7 +303,9 @@ async fn visible(caller: &Caller, scope: &Scope, wa_id: &str) -> Result<bool, Ap
     }
     let profile = caller
         .table
-        .get(&crate::platform::schema::customer_profile(wa_id))
+        .get(&crate::platform::schema::customer_profile(
+            &caller.table.customer(wa_id),
+        ))
         .await?;
     Ok(scope.allows(
         profile.as_ref().and_then(|p| p.get_s("phone_number_id")),
@@ -318,11 +326,13 @@ async fn messages(
     Query(page): Query<Page>,
 ) -> Result<Json<Value>, AppError> {
     let wa = customer(&wa_id)?;
-    let q = TableQuery::partition(crate::platform::schema::customer_pk(&wa))
-        .prefix(crate::platform::schema::MESSAGE_PREFIX)
-        .backward()
-        .limit(page.limit.unwrap_or(50).clamp(1, 200))
-        .after(page.cursor);
+    let q = TableQuery::partition(crate::platform::schema::customer_pk(
+        &caller.table.customer(&wa),
+    ))
+    .prefix(crate::platform::schema::MESSAGE_PREFIX)
+    .backward()
+    .limit(page.limit.unwrap_or(50).clamp(1, 200))
+    .after(page.cursor);
     let result = caller.table.query(q).await?;
     // A branch-limited key sees the messages exchanged on its branch's number only.
     let scope = caller.scope().await?;
@@ -364,7 +374,9 @@ async fn messages(
     let state = conversation::load_state(&caller.table, &wa).await?;
     let profile = caller
         .table
-        .get(&crate::platform::schema::customer_profile(&wa))
+        .get(&crate::platform::schema::customer_profile(
+            &caller.table.customer(&wa),
+        ))
         .await?;
     let phone = profile.as_ref().and_then(|p| p.get_s("phone_number_id"));
     let branch_id = crate::parties::merchants::list_branches(&caller)
@@ -406,9 +418,11 @@ async fn list_notes(
     let page = caller
         .table
         .query(
-            TableQuery::partition(crate::platform::schema::customer_pk(&wa))
-                .prefix(crate::platform::schema::NOTE_PREFIX)
-                .limit(200),
+            TableQuery::partition(crate::platform::schema::customer_pk(
+                &caller.table.customer(&wa),
+            ))
+            .prefix(crate::platform::schema::NOTE_PREFIX)
+            .limit(200),
         )
         .await?;
     let mut notes: Vec<Value> = Vec::with_capacity(page.items.len());
@@ -447,16 +461,20 @@ async fn add_note(
     caller
         .table
         .put(
-            mostrador_store::Item::new(&crate::platform::schema::conversation_note(&wa, at, &id))
-                .with("id", id.as_str())
-                .with(
-                    "text_sealed",
-                    mostrador_store::Value::B(
-                        conversation::seal_text(&deps, &caller.merchant, text).await?,
-                    ),
-                )
-                .with("author", caller.actor.as_str())
-                .with("at", at / 1000),
+            mostrador_store::Item::new(&crate::platform::schema::conversation_note(
+                &caller.table.customer(&wa),
+                at,
+                &id,
+            ))
+            .with("id", id.as_str())
+            .with(
+                "text_sealed",
+                mostrador_store::Value::B(
+                    conversation::seal_text(&deps, &caller.merchant, text).await?,
+                ),
+            )
+            .with("author", caller.actor.as_str())
+            .with("at", at / 1000),
             None,
         )
         .await?;
@@ -486,7 +504,9 @@ async fn release(
     }
     let profile = caller
         .table
-        .get(&crate::platform::schema::customer_profile(&wa))
+        .get(&crate::platform::schema::customer_profile(
+            &caller.table.customer(&wa),
+        ))
         .await?
         .ok_or_else(|| AppError::NotFound("customer".into()))?;
     let phone = profile

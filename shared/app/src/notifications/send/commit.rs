@@ -4,8 +4,13 @@
 use super::*;
 
 /// The daily cap counters the sender keeps for a customer (see `sender::take_daily_cap`).
-pub(crate) fn cap_key(wa_id: &str, day: &str, bucket: Option<&str>) -> Key {
-    crate::platform::schema::daily_cap(wa_id, day, bucket)
+pub(crate) fn cap_key(
+    table: &crate::platform::tenant::TenantTable,
+    wa_id: &str,
+    day: &str,
+    bucket: Option<&str>,
+) -> Key {
+    crate::platform::schema::daily_cap(&table.customer(wa_id), day, bucket)
 }
 
 /// Counts a request-time refusal (consent or a cap) in the report; other errors are not counted.
@@ -60,7 +65,7 @@ pub(crate) async fn check_recipient(
     let count = |item: Option<Item>| item.and_then(|i| i.get_n("n")).unwrap_or(0);
     let rule = mostrador_core::caps::rule(draft.category.as_str(), Some(draft.kind.as_str()));
     if rule.general {
-        let n = count(table.get(&cap_key(&draft.to, &day, None)).await?);
+        let n = count(table.get(&cap_key(table, &draft.to, &day, None)).await?);
         if n >= i64::from(wa.daily_cap) {
             return Err(NotifyError::Cap("daily_cap"));
         }
@@ -69,7 +74,11 @@ pub(crate) async fn check_recipient(
         .bucket
         .and_then(|b| settings.category_cap(b).map(|cap| (b, cap)))
     {
-        let n = count(table.get(&cap_key(&draft.to, &day, Some(bucket))).await?);
+        let n = count(
+            table
+                .get(&cap_key(table, &draft.to, &day, Some(bucket)))
+                .await?,
+        );
         if n >= i64::from(cap) {
             return Err(NotifyError::Cap("category_cap"));
         }
@@ -100,8 +109,7 @@ pub(crate) async fn commit(
         kind: Some(draft.kind.as_str().to_owned()),
     };
     let body = serde_json::to_string(&envelope).map_err(|e| AppError::Internal(e.into()))?;
-    let settings =
-        notification_settings::load(&TenantTable::new(deps.table.clone(), merchant)).await?;
+    let settings = notification_settings::load(&TenantTable::of(deps, merchant)).await?;
     let send_ms = draft.send_at_ms.unwrap_or_else(|| now.timestamp_millis());
     let ttl = send_ms / 1000 + settings.attribution_secs() + 86_400;
     let status = if draft.send_at_ms.is_some() {
@@ -168,7 +176,11 @@ pub(crate) async fn commit(
         TxOp::Put {
             item: Item::new(&crate::platform::schema::in_merchant(
                 merchant,
-                crate::platform::schema::customer_notification(&draft.to, send_ms, &draft.id),
+                crate::platform::schema::customer_notification(
+                    &deps.customer_key(&draft.to),
+                    send_ms,
+                    &draft.id,
+                ),
             ))
             .with("id", draft.id.as_str())
             .with("ttl", ttl),
@@ -205,7 +217,7 @@ pub(crate) async fn commit(
             condition: None,
         });
     }
-    let table = TenantTable::new(deps.table.clone(), merchant);
+    let table = TenantTable::of(deps, merchant);
     match deps.table.transact(ops).await {
         Ok(()) => {}
         Err(StoreError::TransactionCanceled { reasons })
