@@ -438,6 +438,16 @@ async fn a_customer_gets_their_data_and_has_it_erased(engine: Engine) {
         .await
         .iter()
         .any(|(_, t)| names_the_customer(t)));
+    // No key names the number: the customer's partition is their keyed hash.
+    let hashed = app.deps.customer_key(CUSTOMER).to_string();
+    let stored = everything(&app).await;
+    assert!(stored.iter().any(|(pk, _)| pk.contains(&hashed)));
+    let keyed: Vec<&String> = stored
+        .iter()
+        .map(|(pk, _)| pk)
+        .filter(|pk| pk.contains(CUSTOMER) || pk.contains(RAW))
+        .collect();
+    assert!(keyed.is_empty(), "keys naming the number: {keyed:?}");
 
     // Cancellation.
     let (status, erased) = call(
@@ -464,7 +474,7 @@ async fn a_customer_gets_their_data_and_has_it_erased(engine: Engine) {
         .await
         .into_iter()
         .filter(|(where_, text)| {
-            names_the_customer(text)
+            (names_the_customer(text) || text.contains(&hashed))
                 && !where_.ends_with("#INVOICES")
                 && !where_.starts_with(&format!("blob:invoices/{merchant}/"))
         })
@@ -1038,3 +1048,98 @@ on_both_engines!(
     messages_expire_after_the_merchant_retention,
     older_conversation_texts_are_sealed_once,
 );
+
+/// A box upgraded in place: what the earlier version keyed by the customer's number (their
+/// partition, with fiscal data sealed for the number) is moved under the pseudonym as the stack
+/// starts, before anything reads it, and reads back through the API.
+#[tokio::test]
+async fn an_upgraded_box_moves_customers_keys_as_it_starts() {
+    use mostrador_store::{Item, Key, Table};
+    let app = TestApp::spawn(Engine::Embedded).await;
+    let (merchant, key) = app.merchant("Farmacia Antigua").await;
+    app.branch(&key, "Centro", Some("106540352240002")).await;
+    let physical = |pk: String, sk: &str| Key::new(format!("M#{merchant}#{pk}"), sk);
+    let at = chrono::Utc::now().timestamp() - 60;
+    // What the earlier version wrote: a profile, a message and saved fiscal data under the number.
+    let fiscal = json!({ "rfc": "QUIR850101AB1", "nombre": "ROSA QUINTANILLA", "codigo_postal": "06700",
+        "regimen_fiscal": "612", "uso_cfdi": "G03" });
+    let sealed = app
+        .deps
+        .keys
+        .seal(
+            fiscal.to_string().as_bytes(),
+            &format!("merchant:{merchant}:fiscal:{CUSTOMER}"),
+        )
+        .await
+        .expect("seal");
+    for item in [
+        Item::new(&physical(format!("CUST#{CUSTOMER}"), "PROFILE"))
+            .with("phone_number_id", "106540352240002")
+            .with("last_inbound_at", at)
+            .with("opted_out", true)
+            .with("gsi1pk", format!("M#{merchant}#CUSTOMERS"))
+            .with("gsi1sk", format!("{at:012}")),
+        Item::new(&physical(format!("CUST#{CUSTOMER}"), "FISCAL"))
+            .with("sealed", mostrador_store::Value::B(sealed)),
+    ] {
+        app.deps.table.put(item, None).await.expect("an old item");
+    }
+    // The earlier version had no pseudonyms: nothing recorded that they were moved.
+    app.deps
+        .table
+        .delete(&Key::new("DEPLOYMENT#MIGRATIONS", "PSEUDONYMS"), None)
+        .await
+        .expect("unmark");
+    let app = app.restart(Default::default()).await;
+    let mut cursor = None;
+    let mut keys = Vec::new();
+    loop {
+        let page = app
+            .deps
+            .table
+            .scan(&format!("M#{merchant}#"), cursor, 500)
+            .await
+            .expect("scan");
+        keys.extend(page.items.iter().map(|i| {
+            format!(
+                "{} {}",
+                i.get_s("pk").unwrap_or(""),
+                i.get_s("sk").unwrap_or("")
+            )
+        }));
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert!(
+        !keys.iter().any(|k| k.contains("5512345678")),
+        "moved as it started: {keys:?}"
+    );
+    let (status, customer) = call(
+        &app,
+        &key,
+        Method::GET,
+        &format!("/v1/customers/{CUSTOMER}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{customer}");
+    assert_eq!(customer["opted_out"], true, "{customer}");
+    let (_, listed) = call(&app, &key, Method::GET, "/v1/customers", None).await;
+    assert!(
+        listed.to_string().contains(CUSTOMER),
+        "listed by number: {listed}"
+    );
+    // The fiscal data was sealed again for the pseudonym, and opens.
+    let saved = mostrador_app::invoicing::fiscal::load(
+        &app.deps,
+        &mostrador_app::platform::tenant::MerchantId::try_from(merchant.clone()).expect("id"),
+        CUSTOMER,
+    )
+    .await
+    .expect("load")
+    .expect("kept");
+    assert_eq!(saved.rfc, "QUIR850101AB1");
+    app.stop().await;
+}
