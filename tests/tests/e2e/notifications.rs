@@ -368,6 +368,18 @@ async fn fraud_alert_answered_no_fui_yo_reaches_the_fintech_signed_and_shows_in_
     assert_eq!(payload["data"]["notification_id"], id.as_str());
     assert_eq!(payload["data"]["metadata"]["card"], "tarjeta-4821");
     assert_eq!(payload["data"]["reply"]["value"], "no fui yo");
+    // The fintech's references are sealed at rest, and opened for its events and its API.
+    let record = f
+        .table()
+        .get(&Key::new(format!("NOTIF#{id}"), "NOTIF"))
+        .await
+        .expect("get")
+        .expect("the notification");
+    let raw = serde_json::to_string(&record).expect("json");
+    assert!(
+        !raw.contains("tarjeta-4821") && record.get("metadata_sealed").is_some(),
+        "{raw}"
+    );
     let conv = f
         .table()
         .get(&Key::new(
@@ -399,6 +411,7 @@ async fn fraud_alert_answered_no_fui_yo_reaches_the_fintech_signed_and_shows_in_
         .1;
     assert_eq!(view["status"], "read");
     assert!(view["timeline"]["replied_at"].is_string(), "{view}");
+    assert_eq!(view["metadata"]["card"], "tarjeta-4821", "{view}");
 
     let report = f.report("from=2026-11-20&to=2026-11-20").await;
     let row = &report["rows"][0];

@@ -817,6 +817,19 @@ async fn older_conversation_texts_are_sealed_once(engine: Engine) {
         )
         .await
         .expect("a new profile");
+    // A notification an earlier version stored with the fintech's metadata and details in clear.
+    table
+        .put(
+            Item::new(&schema::notification("ntfold1"))
+                .with("to", CUSTOMER)
+                .with("template", "movimiento")
+                .with("status", "sent")
+                .with("metadata", r#"{"cuenta":"CTA-99812"}"#)
+                .with("details", "Cargo de $80 en Farmacia"),
+            None,
+        )
+        .await
+        .expect("an old notification");
     let seal = || {
         app.admin(
             Method::POST,
@@ -826,9 +839,21 @@ async fn older_conversation_texts_are_sealed_once(engine: Engine) {
     };
     let first: Value = seal().await.expect("send").json().await.expect("json");
     assert_eq!(
-        first["sealed"], 4,
-        "message, note, profile name and order: {first}"
+        first["sealed"], 5,
+        "message, note, profile name, order and notification: {first}"
     );
+    let old_notification = table
+        .get(&schema::notification("ntfold1"))
+        .await
+        .expect("get")
+        .expect("kept");
+    let raw = serde_json::to_string(&old_notification).expect("json");
+    assert!(
+        !raw.contains("CTA-99812") && !raw.contains("Cargo de $80"),
+        "{raw}"
+    );
+    let (_, view) = call(&app, &key, Method::GET, "/v1/notifications/ntfold1", None).await;
+    assert_eq!(view["metadata"]["cuenta"], "CTA-99812", "{view}");
     assert_eq!(first["files_sealed"], 1, "{first}");
     assert_eq!(
         first["keys_moved"], 5,

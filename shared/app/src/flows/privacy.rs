@@ -901,6 +901,41 @@ pub(crate) async fn seal_old_conversation_texts(
             None => break,
         }
     }
+    // Notifications keeping the fintech's metadata or details in clear.
+    let mut cursor = None;
+    loop {
+        let page = table
+            .scan(schema::NOTIFICATION_PARTITION_PREFIX, cursor, SCAN_PAGE)
+            .await?;
+        for item in &page.items {
+            report.scanned += 1;
+            let Some(key) = item.key() else { continue };
+            let mut update = mostrador_store::Update::new();
+            let mut any = false;
+            for name in ["metadata", "details"] {
+                let Some(clear) = item.get_s(name) else {
+                    continue;
+                };
+                let sealed = crate::parties::conversation::seal_text(deps, merchant, clear).await?;
+                update = update
+                    .set(format!("{name}_sealed"), StoreValue::B(sealed))
+                    .remove(name);
+                any = true;
+            }
+            if !any {
+                continue;
+            }
+            match table.update(&key, update, Some(Condition::Exists)).await {
+                Ok(_) => report.sealed += 1,
+                Err(e) if e.is_condition_failed() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
     // Orders keeping the customer's name or address in their document.
     let mut cursor = None;
     loop {

@@ -520,6 +520,7 @@ fn counts_in(view: &Value, metric: &str) -> bool {
 /// figure of the report (`metric`), with each recipient, status, reason and timeline; a page of
 /// `limit` from `cursor`. Notifications are kept for the attribution window and a day more.
 pub async fn recipients(
+    deps: &Deps,
     table: &TenantTable,
     template: &str,
     day: &str,
@@ -560,7 +561,7 @@ pub async fn recipients(
     for chunk in listed.chunks(10) {
         let mut reads = Vec::with_capacity(chunk.len());
         for (id, item) in chunk {
-            reads.push(crate::notifications::send::view_of(table, id, item));
+            reads.push(crate::notifications::send::view_of(deps, table, id, item));
         }
         views.extend(futures::future::try_join_all(reads).await?);
     }

@@ -180,7 +180,8 @@ pub(crate) async fn recent_where(
         let Some(id) = pointer.get_s("id") else {
             continue;
         };
-        if let Some(tag) = stats::tag(table, id).await? {
+        if let Some(mut tag) = stats::tag(table, id).await? {
+            tag.metadata = tag.metadata_of(deps, table.merchant()).await;
             // Only notifications that went out (a scheduled or refused one was never seen).
             if tag.sent_at.is_some() && fits(&tag) {
                 return Ok(Some(tag));
@@ -226,7 +227,7 @@ async fn act(
                         "template": tag.template,
                         "kind": tag.kind,
                         "campaign": tag.campaign,
-                        "metadata": tag.metadata,
+                        "metadata": tag.metadata_of(deps, merchant).await,
                         "customer": tag.to,
                         "reply": { "type": trigger, "value": value },
                         "actions": actions,
@@ -318,7 +319,7 @@ async fn document(
             "notification_id": tag.id,
             "template": tag.template,
             "kind": tag.kind,
-            "metadata": tag.metadata,
+            "metadata": tag.metadata_of(deps, merchant).await,
             "customer": tag.to,
             "media_id": media.id,
             "mime_type": media.mime_type,

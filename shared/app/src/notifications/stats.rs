@@ -28,8 +28,11 @@ pub struct Tag {
     pub to: String,
     pub kind: String,
     pub category: String,
-    /// The merchant's metadata, as given.
+    /// The merchant's metadata, as given: in clear only in what an earlier version wrote; read it
+    /// with [`Tag::metadata_of`], which opens [`Tag::metadata_sealed`].
     pub metadata: Value,
+    /// The metadata, sealed like the conversation (its references may name the customer).
+    pub metadata_sealed: Option<Vec<u8>>,
     /// The merchant's text for the `details` action.
     pub details: Option<String>,
     /// The experiment variant it belongs to (`{experiment}~{variant}`).
@@ -60,10 +63,31 @@ pub(crate) fn tag_from(id: &str, item: &Item) -> Tag {
             .get_s("metadata")
             .and_then(|m| serde_json::from_str(m).ok())
             .unwrap_or(Value::Null),
+        metadata_sealed: match item.get("metadata_sealed") {
+            Some(mostrador_store::Value::B(b)) => Some(b.clone()),
+            _ => None,
+        },
         // Written in clear by an earlier version; sealed (`details_sealed`) since, and opened
         // where the customer asks for them.
         details: item.get_s("details").map(str::to_owned),
         experiment: item.get_s("experiment").map(str::to_owned),
+    }
+}
+
+impl Tag {
+    /// The merchant's metadata, opened (`null` when it cannot be).
+    pub(crate) async fn metadata_of(
+        &self,
+        deps: &crate::platform::Deps,
+        merchant: &crate::platform::tenant::MerchantId,
+    ) -> Value {
+        match &self.metadata_sealed {
+            Some(sealed) => crate::parties::conversation::open_text(deps, merchant, sealed)
+                .await
+                .and_then(|m| serde_json::from_str(&m).ok())
+                .unwrap_or(Value::Null),
+            None => self.metadata.clone(),
+        }
     }
 }
 
@@ -360,7 +384,7 @@ pub(crate) async fn attribute_payment(
                     "notification_id": tag.id,
                     "template": tag.template,
                     "campaign": tag.campaign,
-                    "metadata": tag.metadata,
+                    "metadata": tag.metadata_of(deps, merchant).await,
                     "conversion": "payment",
                     "order_id": order.id,
                     "total_centavos": order.total.0,

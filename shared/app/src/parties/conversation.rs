@@ -483,6 +483,7 @@ pub async fn opened(deps: &Deps, table: &TenantTable, item: &Item) -> Item {
         "text",
         "body",
         "details",
+        "metadata",
         crate::parties::customers::PROFILE_NAME,
     ] {
         if item.get(&format!("{name}_sealed")).is_some() {

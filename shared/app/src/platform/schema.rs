@@ -642,8 +642,11 @@ pub(crate) fn order_id_of(pk: &str) -> Option<&str> {
 
 /// Whether a logical partition key is a notification's.
 pub(crate) fn is_notification(pk: &str) -> bool {
-    pk.starts_with("NOTIF#")
+    pk.starts_with(NOTIFICATION_PARTITION_PREFIX)
 }
+
+/// The start of every notification's partition.
+pub const NOTIFICATION_PARTITION_PREFIX: &str = "NOTIF#";
 
 /// What one item of a customer's partition is, from its sort key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -203,10 +203,11 @@ async fn bulk_progress(
 }
 
 async fn notification(
+    State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    Ok(Json(send::view(&caller.table, &id).await?))
+    Ok(Json(send::view(&deps, &caller.table, &id).await?))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -455,12 +456,14 @@ struct RecipientsQuery {
 
 /// `GET /v1/reports/notifications/recipients`: who is behind a figure of the report.
 async fn notification_recipients(
+    State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Query(q): Query<RecipientsQuery>,
 ) -> Result<Response, AppError> {
     // The recipients of a whole merchant's notifications: not for a branch-limited key.
     whole_merchant(&caller, "list the recipients of notifications")?;
     let (rows, cursor) = reports::recipients(
+        &deps,
         &caller.table,
         &q.template,
         &q.day,

@@ -136,7 +136,6 @@ pub(crate) async fn commit(
         ),
     )
     .with("gsi1sk", draft.id.as_str())
-    .with("metadata", draft.metadata.as_str())
     .with("status", status)
     .with("fingerprint", draft.fingerprint.as_str())
     .with("created_at", now.timestamp())
@@ -149,6 +148,15 @@ pub(crate) async fn commit(
             crate::parties::conversation::seal_text(deps, merchant, &body).await?,
         ),
     );
+    if draft.metadata != "{}" {
+        // The fintech's references (an account, a card, a loan): sealed like the message.
+        record.set(
+            "metadata_sealed",
+            mostrador_store::Value::B(
+                crate::parties::conversation::seal_text(deps, merchant, &draft.metadata).await?,
+            ),
+        );
+    }
     if let Some(d) = &draft.details {
         // The fintech's own words about it (a charge, a card): sealed like the message.
         record.set(

@@ -3,7 +3,7 @@
 use super::*;
 
 /// `GET /v1/notifications/{id}`: the record, the delivery status and the funnel so far.
-pub async fn view(table: &TenantTable, id: &str) -> Result<Value, AppError> {
+pub async fn view(deps: &Deps, table: &TenantTable, id: &str) -> Result<Value, AppError> {
     if !crate::notifications::is_notification(id) || id.len() > 100 || id.contains('#') {
         return Err(AppError::NotFound("notification".into()));
     }
@@ -11,11 +11,16 @@ pub async fn view(table: &TenantTable, id: &str) -> Result<Value, AppError> {
         .get(&crate::notifications::key(id))
         .await?
         .ok_or_else(|| AppError::NotFound("notification".into()))?;
-    view_of(table, id, &item).await
+    view_of(deps, table, id, &item).await
 }
 
 /// [`view`] of a notification record already read (a report's drill-down lists them).
-pub(crate) async fn view_of(table: &TenantTable, id: &str, item: &Item) -> Result<Value, AppError> {
+pub(crate) async fn view_of(
+    deps: &Deps,
+    table: &TenantTable,
+    id: &str,
+    item: &Item,
+) -> Result<Value, AppError> {
     let out = table.get(&crate::platform::schema::outbound(id)).await?;
     let tag = stats::tag_from(id, item);
     let n = |i: &Item, name: &str| {
@@ -73,7 +78,7 @@ pub(crate) async fn view_of(table: &TenantTable, id: &str, item: &Item) -> Resul
         "kind": tag.kind,
         "category": tag.category,
         "campaign": tag.campaign,
-        "metadata": tag.metadata,
+        "metadata": tag.metadata_of(deps, table.merchant()).await,
         "status": status,
         "error": error,
         "created_at": n(item, "created_at"),
