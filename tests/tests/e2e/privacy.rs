@@ -1079,7 +1079,7 @@ on_both_engines!(
 /// starts, before anything reads it, and reads back through the API.
 #[tokio::test]
 async fn an_upgraded_box_moves_customers_keys_as_it_starts() {
-    use mostrador_store::{Item, Key, Table};
+    use mostrador_store::{Item, Key};
     let app = TestApp::spawn(Engine::Embedded).await;
     let (merchant, key) = app.merchant("Farmacia Antigua").await;
     app.branch(&key, "Centro", Some("106540352240002")).await;
