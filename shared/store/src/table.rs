@@ -29,7 +29,9 @@ pub const MAX_TRANSACTION_ITEMS: usize = 100;
 pub enum Value {
     S(String),
     N(i64),
-    B(Vec<u8>),
+    /// Bytes: written as base64 text where items are JSON (the embedded engine's rows), read
+    /// from that or from the array of numbers earlier versions wrote.
+    B(#[serde(with = "bytes_text")] Vec<u8>),
     Bool(bool),
     Null,
     L(Vec<Value>),
@@ -677,6 +679,43 @@ pub(crate) fn key_attrs(item: &Item, index: Index) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Bytes as base64 text in self-describing formats (a sealed value is a third longer as text,
+/// instead of nearly four times as a JSON array of numbers, and parses without a number per byte).
+mod bytes_text {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    use serde::de::{self, SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct Bytes;
+        impl<'de> Visitor<'de> for Bytes {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("base64 text or an array of bytes")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
+                STANDARD.decode(v).map_err(E::custom)
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(b) = seq.next_element::<u8>()? {
+                    out.push(b);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(Bytes)
+    }
+}
+
 pub mod cursor {
     use super::StoreError;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -706,5 +745,23 @@ pub mod cursor {
             .decode(cursor)
             .map_err(|_| StoreError::Invalid("malformed cursor".into()))?;
         serde_json::from_slice(&bytes).map_err(|_| StoreError::Invalid("malformed cursor".into()))
+    }
+}
+
+#[cfg(test)]
+mod bytes_tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_written_as_base64_and_read_in_either_form() {
+        let v = Value::B(vec![0, 1, 2, 250, 255]);
+        let text = serde_json::to_string(&v).expect("json");
+        assert_eq!(text, r#"{"B":"AAEC+v8="}"#);
+        assert_eq!(serde_json::from_str::<Value>(&text).expect("read"), v);
+        // What earlier versions wrote.
+        let old: Value = serde_json::from_str(r#"{"B":[0,1,2,250,255]}"#).expect("read");
+        assert_eq!(old, v);
+        assert!(serde_json::from_str::<Value>(r#"{"B":"not base64!"}"#).is_err());
+        assert!(serde_json::from_str::<Value>(r#"{"B":[256]}"#).is_err());
     }
 }
