@@ -89,6 +89,24 @@ pub fn test_config_with(engine: Engine, dir: &std::path::Path, extra: &[(&str, &
     Config::from_vars(&vars).expect("test config")
 }
 
+/// Opens the engines `config` names and starts the stack on a free loopback port.
+async fn start_on(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    options: mostrador_local::Options,
+) -> (Deps, mostrador_local::Running) {
+    let deps = Deps::build_with_clock(config, clock)
+        .await
+        .expect("engines");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let running = mostrador_local::start(deps.clone(), listener, options)
+        .await
+        .expect("start");
+    (deps, running)
+}
+
 impl TestApp {
     /// Starts a stack with pollers and scheduler on a free loopback port.
     pub async fn spawn(engine: Engine) -> Self {
@@ -121,15 +139,7 @@ impl TestApp {
         let config = test_config_with(engine, dir.path(), extra);
         let admin_key = config.admin_key.expose().to_owned();
         let app_secret = config.whatsapp_app_secret.expose().to_owned();
-        let deps = Deps::build_with_clock(config, clock)
-            .await
-            .expect("engines");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let running = mostrador_local::start(deps.clone(), listener, options)
-            .await
-            .expect("start");
+        let (deps, running) = start_on(config, clock, options).await;
         let url = format!("http://{}", running.addr);
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -153,15 +163,7 @@ impl TestApp {
             r.stop().await;
         }
         let config = (*self.deps.config).clone();
-        let deps = Deps::build_with_clock(config, self.deps.clock.clone())
-            .await
-            .expect("engines");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let running = mostrador_local::start(deps.clone(), listener, options)
-            .await
-            .expect("start");
+        let (deps, running) = start_on(config, self.deps.clock.clone(), options).await;
         self.url = format!("http://{}", running.addr);
         self.deps = deps;
         self.running = Some(running);

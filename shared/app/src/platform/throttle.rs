@@ -180,83 +180,51 @@ mod tests {
     #[tokio::test]
     async fn pair_allows_a_burst_then_one_message_every_six_seconds() {
         let (t, now) = table();
+        let (a, b) = (
+            CustomerKey::from_pseudonym("5255".into()),
+            CustomerKey::from_pseudonym("5266".into()),
+        );
         let limit = PairLimit::default();
         for i in 0..5 {
             assert_eq!(
-                take_pair_slot(
-                    &*t,
-                    "1065",
-                    &CustomerKey::from_pseudonym("5255".into()),
-                    limit,
-                    now
-                )
-                .await
-                .expect("slot"),
+                take_pair_slot(&*t, "1065", &a, limit, now)
+                    .await
+                    .expect("slot"),
                 Permit::Granted,
                 "burst message {i}"
             );
         }
         assert_eq!(
-            take_pair_slot(
-                &*t,
-                "1065",
-                &CustomerKey::from_pseudonym("5255".into()),
-                limit,
-                now
-            )
-            .await
-            .expect("slot"),
+            take_pair_slot(&*t, "1065", &a, limit, now)
+                .await
+                .expect("slot"),
             Permit::Wait(Duration::from_secs(6))
         );
         assert_eq!(
-            take_pair_slot(
-                &*t,
-                "1065",
-                &CustomerKey::from_pseudonym("5255".into()),
-                limit,
-                now + 6_000
-            )
-            .await
-            .expect("slot"),
+            take_pair_slot(&*t, "1065", &a, limit, now + 6_000)
+                .await
+                .expect("slot"),
             Permit::Granted
         );
         assert!(matches!(
-            take_pair_slot(
-                &*t,
-                "1065",
-                &CustomerKey::from_pseudonym("5255".into()),
-                limit,
-                now + 7_000
-            )
-            .await
-            .expect("slot"),
+            take_pair_slot(&*t, "1065", &a, limit, now + 7_000)
+                .await
+                .expect("slot"),
             Permit::Wait(_)
         ));
         // Another customer is not affected.
         assert_eq!(
-            take_pair_slot(
-                &*t,
-                "1065",
-                &CustomerKey::from_pseudonym("5266".into()),
-                limit,
-                now
-            )
-            .await
-            .expect("slot"),
+            take_pair_slot(&*t, "1065", &b, limit, now)
+                .await
+                .expect("slot"),
             Permit::Granted
         );
         // After a quiet minute the burst is available again.
         for _ in 0..5 {
             assert_eq!(
-                take_pair_slot(
-                    &*t,
-                    "1065",
-                    &CustomerKey::from_pseudonym("5255".into()),
-                    limit,
-                    now + 120_000
-                )
-                .await
-                .expect("slot"),
+                take_pair_slot(&*t, "1065", &a, limit, now + 120_000)
+                    .await
+                    .expect("slot"),
                 Permit::Granted
             );
         }
