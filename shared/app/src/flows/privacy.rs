@@ -702,17 +702,22 @@ pub(crate) async fn move_customer_keys(
                 {
                     let pseudonym = table.customer(id);
                     let now = sealing(pseudonym.as_str()).map(|s| s.context(merchant));
-                    let plain = deps
-                        .keys
-                        .open(sealed, &old.context(merchant))
-                        .await
-                        .map_err(|e| AppError::Internal(e.into()))?;
-                    let again = deps
-                        .keys
-                        .seal(&plain, &now.unwrap_or_default())
-                        .await
-                        .map_err(|e| AppError::Internal(e.into()))?;
-                    new = new.with("sealed", StoreValue::B(again));
+                    match deps.keys.open(sealed, &old.context(merchant)).await {
+                        Ok(plain) => {
+                            let again = deps
+                                .keys
+                                .seal(&plain, &now.unwrap_or_default())
+                                .await
+                                .map_err(|e| AppError::Internal(e.into()))?;
+                            new = new.with("sealed", StoreValue::B(again));
+                        }
+                        // Unreadable already (another key): moved as it is, not a reason to
+                        // leave the rest of the customer behind.
+                        Err(mostrador_store::KeysError::CannotOpen) => {
+                            tracing::warn!(merchant = %merchant, record = sk, "a sealed customer record does not open; moved as it is");
+                        }
+                        Err(e) => return Err(AppError::Unavailable(e.to_string())),
+                    }
                 }
                 moved += move_item(&table, item, new).await?;
             }
