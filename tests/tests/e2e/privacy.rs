@@ -73,6 +73,32 @@ async fn everything(app: &TestApp) -> Vec<(String, String)> {
     out
 }
 
+/// Every stored key (`pk sk`) of a merchant's items.
+async fn merchant_keys(app: &TestApp, merchant: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app
+            .deps
+            .table
+            .scan(&format!("M#{merchant}#"), cursor, 500)
+            .await
+            .expect("scan");
+        keys.extend(page.items.iter().map(|i| {
+            format!(
+                "{} {}",
+                i.get_s("pk").unwrap_or(""),
+                i.get_s("sk").unwrap_or("")
+            )
+        }));
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    keys
+}
+
 fn names_the_customer(text: &str) -> bool {
     // JSON escapes accents; the name and the words are checked as stored and as escaped.
     let escaped = |s: &str| serde_json::to_string(s).expect("json");
@@ -863,29 +889,8 @@ async fn older_conversation_texts_are_sealed_once(engine: Engine) {
     assert_eq!(again["keys_moved"], 0, "{again}");
     assert_eq!(again["sealed"], 0, "{again}");
     // No key of the merchant names the customer's number any more.
-    let mut cursor = None;
-    loop {
-        let page = app
-            .deps
-            .table
-            .scan(&format!("M#{merchant}#"), cursor, 500)
-            .await
-            .expect("scan");
-        for item in &page.items {
-            let (pk, sk) = (
-                item.get_s("pk").unwrap_or(""),
-                item.get_s("sk").unwrap_or(""),
-            );
-            assert!(
-                !pk.contains("5512345678") && !sk.contains("5512345678"),
-                "{pk} / {sk}"
-            );
-        }
-        match page.cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let keys = merchant_keys(&app, &merchant).await;
+    assert!(!keys.iter().any(|k| k.contains("5512345678")), "{keys:?}");
     let (_, waiting) = call(&app, &key, Method::GET, "/v1/conversations", None).await;
     assert_eq!(waiting["conversations"][0]["wa_id"], CUSTOMER, "{waiting}");
     assert_eq!(again["files_sealed"], 0, "{again}");
@@ -1116,27 +1121,7 @@ async fn an_upgraded_box_moves_customers_keys_as_it_starts() {
         .await
         .expect("unmark");
     let app = app.restart(Default::default()).await;
-    let mut cursor = None;
-    let mut keys = Vec::new();
-    loop {
-        let page = app
-            .deps
-            .table
-            .scan(&format!("M#{merchant}#"), cursor, 500)
-            .await
-            .expect("scan");
-        keys.extend(page.items.iter().map(|i| {
-            format!(
-                "{} {}",
-                i.get_s("pk").unwrap_or(""),
-                i.get_s("sk").unwrap_or("")
-            )
-        }));
-        match page.cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let keys = merchant_keys(&app, &merchant).await;
     assert!(
         !keys.iter().any(|k| k.contains("5512345678")),
         "moved as it started: {keys:?}"
