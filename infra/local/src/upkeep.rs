@@ -198,6 +198,24 @@ pub async fn restore(
     Ok(())
 }
 
+/// The data directory's database, its rows opened with the directory's master key (which is never
+/// made here: a new key would open nothing).
+fn open_database(data_dir: &std::path::Path) -> anyhow::Result<mostrador_store::sqlite::Database> {
+    let key_file = data_dir.join(store_backup::MASTER_KEY);
+    anyhow::ensure!(
+        key_file.is_file(),
+        "{} is missing: the database's rows open only with the master key they were sealed with \
+         (restore it from a backup)",
+        key_file.display()
+    );
+    let keys = mostrador_store::LocalKeys::open(&key_file)?;
+    let rows = mostrador_store::sqlite::RowKey::with_secret(keys.row_key());
+    Ok(mostrador_store::sqlite::Database::open(
+        data_dir.join(store_backup::DATABASE),
+        rows,
+    )?)
+}
+
 #[derive(Serialize)]
 struct CheckOutput {
     data_dir: String,
@@ -225,7 +243,7 @@ pub async fn check(json: bool) -> anyhow::Result<bool> {
     let (mut file, mut queues) = (None, Vec::new());
     if embedded {
         let now = chrono::Utc::now().timestamp();
-        let opened = mostrador_store::sqlite::Database::open(data_dir.join(store_backup::DATABASE));
+        let opened = open_database(&data_dir);
         let (db, found) = match opened {
             Ok(db) => match mostrador_store::sqlite::check_file(&db, now).await {
                 Ok(found) => (db, found),
@@ -419,7 +437,7 @@ pub async fn move_to_aws(into_nonempty: bool, leave_dead_letters: bool) -> anyho
     let _lock = DirLock::acquire(&data_dir)?;
     let clock: std::sync::Arc<dyn mostrador_core::Clock> =
         std::sync::Arc::new(mostrador_core::SystemClock);
-    let db = mostrador_store::sqlite::Database::open(data_dir.join(store_backup::DATABASE))?;
+    let db = open_database(&data_dir)?;
     for spec in mostrador_app::platform::deps::queue_specs() {
         // Delayed retries go now rather than stay behind.
         mostrador_queue::sqlite::SqliteQueue::new(db.clone(), spec, clock.clone())

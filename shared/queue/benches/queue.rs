@@ -48,8 +48,11 @@ fn sqlite_round_trips(c: &mut Criterion) {
         .build()
         .unwrap_or_else(|e| panic!("starting the tokio runtime: {e}"));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("creating a temp dir: {e}"));
-    let db = Database::open(dir.path().join("bench.db"))
-        .unwrap_or_else(|e| panic!("opening the database: {e}"));
+    let db = Database::open(
+        dir.path().join("bench.db"),
+        mostrador_store::sqlite::RowKey::ephemeral(),
+    )
+    .unwrap_or_else(|e| panic!("opening the database: {e}"));
 
     let mut group = c.benchmark_group("sqlite_queue");
     group.measurement_time(Duration::from_secs(3));

@@ -15,6 +15,9 @@
 //! - FIFO: messages are handed out in send order per group; a group with a message in flight gives out
 //!   nothing until that message is deleted or visible again; one batch may hold several messages of a
 //!   group, in order.
+//! - At rest: every body is sealed with the file's row key (`mostrador_store::sqlite::RowKey`), bound
+//!   to its queue, so a waiting message (a customer's words, their number) is not readable in the file;
+//!   bodies an earlier version stored in clear are sealed when the queue tables are first used.
 //! - Cost: a standard receive reads the batch through the `(queue, dead, visible_at_ms, seq)` index; a
 //!   FIFO receive walks live messages in send order and also steps over in-flight messages and messages
 //!   of blocked groups (what SQS does too, in its own way), with one indexed lookup per group.
@@ -25,7 +28,7 @@ use crate::port::{
 };
 use async_trait::async_trait;
 use mostrador_core::Clock;
-use mostrador_store::sqlite::Database;
+use mostrador_store::sqlite::{queue_place, Database, RowKey};
 use mostrador_store::StoreError;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::HashMap;
@@ -128,6 +131,7 @@ impl SqliteQueue {
         let queue = self.spec.name.clone();
         let max = i64::from(self.spec.max_receives);
         let now = self.clock.now_ms();
+        let rows = self.db.row_key().clone();
         self.run(move |conn| {
             let count = |query: &str, args: &[&dyn rusqlite::ToSql]| -> Result<u64, StoreError> {
                 conn.query_row(query, args, |r| r.get::<_, i64>(0))
@@ -157,10 +161,23 @@ impl SqliteQueue {
                  WHERE queue = ?1 AND dead = 0 AND ?2 > 0 AND receive_count >= ?2",
                 &[&queue, &max],
             )?;
-            let unreadable = count(
-                "SELECT count(*) FROM queue_messages WHERE queue = ?1 AND NOT json_valid(body)",
-                &[&queue],
-            )?;
+            let mut unreadable = 0;
+            let mut stmt = conn
+                .prepare("SELECT body FROM queue_messages WHERE queue = ?1")
+                .map_err(sql)?;
+            let mut bodies = stmt.query(params![queue]).map_err(sql)?;
+            while let Some(row) = bodies.next().map_err(sql)? {
+                let body = row.get_ref(0).map_err(sql)?;
+                let json = rows
+                    .open(&queue_place(&queue), body)
+                    .ok()
+                    .filter(|b| serde_json::from_str::<serde::de::IgnoredAny>(b).is_ok());
+                if json.is_none() {
+                    unreadable += 1;
+                }
+            }
+            drop(bodies);
+            drop(stmt);
             let oldest: Option<i64> = conn
                 .query_row(
                     "SELECT min(visible_at_ms) FROM queue_messages WHERE queue = ?1 AND dead = 0 AND visible_at_ms <= ?2",
@@ -202,8 +219,9 @@ impl SqliteQueue {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        let rows = self.db.row_key().clone();
         self.schema
-            .get_or_try_init(|| self.db.call(|conn| init_schema(conn).map_err(sql)))
+            .get_or_try_init(|| self.db.call(move |conn| init_schema(conn, &rows)))
             .await
             .map_err(store_error)?;
         self.db.call(f).await.map_err(store_error)
@@ -218,8 +236,9 @@ impl SqliteQueue {
         let spec = self.spec.clone();
         let now = self.clock.now_ms();
         let visible_at = now.saturating_add(millis(visibility));
+        let rows = self.db.row_key().clone();
         let (received, redriven) = self
-            .run(move |conn| receive_batch(conn, &spec, max as usize, now, visible_at))
+            .run(move |conn| receive_batch(conn, &rows, &spec, max as usize, now, visible_at))
             .await?;
         for message_id in &redriven {
             tracing::warn!(
@@ -232,21 +251,45 @@ impl SqliteQueue {
     }
 }
 
-/// Creates the tables, and adds `leased` to files made before it existed (1 while a message is
-/// hidden by a receive, 0 while it is hidden by a deliberate delay).
-fn init_schema(conn: &mut Connection) -> Result<(), rusqlite::Error> {
-    conn.execute_batch(SCHEMA)?;
-    let has_leased: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM pragma_table_info('queue_messages') WHERE name = 'leased'",
-        [],
-        |r| r.get(0),
-    )?;
+/// Creates the tables, adds `leased` to files made before it existed (1 while a message is
+/// hidden by a receive, 0 while it is hidden by a deliberate delay), and seals the bodies an
+/// earlier version stored in clear.
+fn init_schema(conn: &mut Connection, rows: &RowKey) -> Result<(), StoreError> {
+    conn.execute_batch(SCHEMA).map_err(sql)?;
+    let has_leased: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('queue_messages') WHERE name = 'leased'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
     if has_leased == 0 {
         conn.execute_batch(
             "ALTER TABLE queue_messages ADD COLUMN leased INTEGER NOT NULL DEFAULT 0",
-        )?;
+        )
+        .map_err(sql)?;
     }
-    Ok(())
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql)?;
+    let clear: Vec<(i64, String, String)> = {
+        let mut stmt = tx
+            .prepare("SELECT seq, queue, body FROM queue_messages WHERE typeof(body) = 'text'")
+            .map_err(sql)?;
+        let found = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(sql)?;
+        found.collect::<Result<_, _>>().map_err(sql)?
+    };
+    for (seq, queue, body) in &clear {
+        let sealed = rows.seal(&queue_place(queue), body.as_bytes())?;
+        tx.execute(
+            "UPDATE queue_messages SET body = ?2 WHERE seq = ?1",
+            params![seq, sealed],
+        )
+        .map_err(sql)?;
+    }
+    tx.commit().map_err(sql)
 }
 
 fn sql(e: rusqlite::Error) -> StoreError {
@@ -278,7 +321,8 @@ fn millis(d: Duration) -> i64 {
 struct Stored {
     seq: i64,
     message_id: String,
-    body: String,
+    /// Sealed (or, from an earlier version, in clear); opened only when handed out.
+    body: rusqlite::types::Value,
     group_id: Option<String>,
     sent_at_ms: i64,
     visible_at_ms: i64,
@@ -298,15 +342,22 @@ impl Stored {
         })
     }
 
-    fn into_received(self, receipt: String, receive_count: u32) -> ReceivedMessage {
-        ReceivedMessage {
+    fn into_received(
+        self,
+        rows: &RowKey,
+        queue: &str,
+        receipt: String,
+        receive_count: u32,
+    ) -> Result<ReceivedMessage, StoreError> {
+        let body = rows.open(&queue_place(queue), (&self.body).into())?;
+        Ok(ReceivedMessage {
             message_id: self.message_id,
             receipt,
-            body: self.body,
+            body,
             group_id: self.group_id,
             receive_count,
             sent_at_ms: self.sent_at_ms,
-        }
+        })
     }
 }
 
@@ -370,6 +421,7 @@ fn group_in_flight(
 /// dead-letter queue on the way. Returns the batch and the ids of the messages moved.
 fn receive_batch(
     conn: &mut Connection,
+    rows: &RowKey,
     spec: &QueueSpec,
     max: usize,
     now: i64,
@@ -427,7 +479,7 @@ fn receive_batch(
                 params![message.seq, count, visible_at, receipt],
             )
             .map_err(sql)?;
-            batch.push(message.into_received(receipt, count));
+            batch.push(message.into_received(rows, &spec.name, receipt, count)?);
             if batch.len() >= max {
                 break 'pages;
             }
@@ -441,8 +493,10 @@ fn receive_batch(
 }
 
 /// Stores a message; for FIFO, a dedup id seen within the window returns the first message's id.
+#[allow(clippy::too_many_arguments)]
 fn insert(
     conn: &mut Connection,
+    rows: &RowKey,
     queue: &str,
     message: &OutgoingMessage,
     dedup_id: Option<&str>,
@@ -483,7 +537,7 @@ fn insert(
         params![
             queue,
             message_id,
-            message.body,
+            rows.seal(&queue_place(queue), message.body.as_bytes())?,
             message.group_id,
             now,
             visible_at
@@ -544,10 +598,12 @@ impl Queue for SqliteQueue {
         let visible_at = now.saturating_add(millis(delay));
         let queue = self.spec.name.clone();
         let message_id = uuid::Uuid::new_v4().to_string();
+        let rows = self.db.row_key().clone();
         let id = self
             .run(move |conn| {
                 insert(
                     conn,
+                    &rows,
                     &queue,
                     &message,
                     dedup_id.as_deref(),
@@ -680,6 +736,7 @@ impl Queue for SqliteQueue {
     /// their receive count is the one they died with.
     async fn dead_letters(&self, max: u32) -> Result<Vec<ReceivedMessage>, QueueError> {
         let queue = self.spec.name.clone();
+        let rows_key = self.db.row_key().clone();
         self.run(move |conn| {
             let mut stmt = conn
                 .prepare_cached(&format!(
@@ -694,7 +751,7 @@ impl Queue for SqliteQueue {
             for row in rows {
                 let stored = row.map_err(sql)?;
                 let count = stored.receive_count;
-                out.push(stored.into_received(String::new(), count));
+                out.push(stored.into_received(&rows_key, &queue, String::new(), count)?);
             }
             Ok(out)
         })
@@ -958,12 +1015,66 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn bodies_are_sealed_in_the_file_and_clear_ones_sealed_on_first_use() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("mostrador.db");
+        let clock = clock();
+        let rows = mostrador_store::sqlite::RowKey::with_secret([9; 32]);
+        let words = r#"{"from":"5215598765432","text":"me vende 2 cajas de paracetamol porfa"}"#;
+        {
+            let db = Database::open(&path, rows.clone())?;
+            let q = queue(&db, QueueSpec::standard("inbound"), &clock);
+            q.send(OutgoingMessage::new(words)).await?;
+            // A message an earlier version queued in clear, straight into the file.
+            db.call(|conn| {
+                conn.execute(
+                    "INSERT INTO queue_messages (queue, message_id, body, sent_at_ms, visible_at_ms)
+                     VALUES ('inbound', 'old', '{\"text\":\"receta de amoxicilina\"}', 0, 0)",
+                    [],
+                )
+                .map_err(sql)
+            })
+            .await?;
+        }
+        let db = Database::open(&path, rows)?;
+        let q = queue(&db, QueueSpec::standard("inbound"), &clock);
+        assert_eq!(q.health().await?.unreadable, 0);
+        let mut bodies: Vec<String> = receive(&q, 10).await?.into_iter().map(|m| m.body).collect();
+        bodies.sort();
+        assert_eq!(
+            bodies,
+            vec![
+                words.to_owned(),
+                r#"{"text":"receta de amoxicilina"}"#.to_owned()
+            ]
+        );
+        db.call(|conn| {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(sql)
+        })
+        .await?;
+        let file = std::fs::read(&path)?;
+        for clear in ["5215598765432", "paracetamol", "amoxicilina"] {
+            assert!(
+                !file.windows(clear.len()).any(|w| w == clear.as_bytes()),
+                "{clear} in clear in the file"
+            );
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
     async fn messages_survive_reopening_the_database_file() -> TestResult {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("mostrador.db");
         let clock = clock();
+        let rows = mostrador_store::sqlite::RowKey::with_secret([7; 32]);
         {
-            let q = queue(&Database::open(&path)?, QueueSpec::fifo("inbound"), &clock);
+            let q = queue(
+                &Database::open(&path, rows.clone())?,
+                QueueSpec::fifo("inbound"),
+                &clock,
+            );
             q.send(OutgoingMessage::new("in flight").group("a")).await?;
             q.send(OutgoingMessage::new("waiting").group("a")).await?;
             q.send(OutgoingMessage::new("ready").group("b")).await?;
@@ -973,7 +1084,11 @@ mod tests {
             assert_eq!(batch[0].body, "in flight");
         }
 
-        let q = queue(&Database::open(&path)?, QueueSpec::fifo("inbound"), &clock);
+        let q = queue(
+            &Database::open(&path, rows)?,
+            QueueSpec::fifo("inbound"),
+            &clock,
+        );
         assert_eq!(
             q.depth().await?,
             QueueDepth {

@@ -14,7 +14,10 @@ mod sqlite {
             Ok(dir) => dir,
             Err(e) => panic!("creating a temp dir: {e}"),
         };
-        let db = match Database::open(dir.path().join("mostrador.db")) {
+        let db = match Database::open(
+            dir.path().join("mostrador.db"),
+            mostrador_store::sqlite::RowKey::ephemeral(),
+        ) {
             Ok(db) => db,
             Err(e) => panic!("opening the queue database: {e}"),
         };

@@ -10,7 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn table(dir: &tempfile::TempDir) -> Arc<SqliteTable> {
-    let db = Database::open(dir.path().join("bench.db")).expect("open");
+    let db = Database::open(
+        dir.path().join("bench.db"),
+        mostrador_store::sqlite::RowKey::ephemeral(),
+    )
+    .expect("open");
     Arc::new(SqliteTable::new(db, Arc::new(SystemClock)))
 }
 

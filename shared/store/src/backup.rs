@@ -1034,7 +1034,7 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sqlite::{Database, SqliteTable};
+    use crate::sqlite::{Database, RowKey, SqliteTable};
     use crate::table::{Item, Key, Table};
     use crate::DirBlobs;
     use mostrador_core::SystemClock;
@@ -1053,10 +1053,11 @@ mod tests {
     async fn stack() -> Stack {
         let root = tempfile::tempdir().expect("tempdir");
         let data = root.path().join("data");
-        let db = Database::open(data.join(DATABASE)).expect("db");
+        let keys = crate::LocalKeys::open(data.join(MASTER_KEY)).expect("key");
+        let db =
+            Database::open(data.join(DATABASE), RowKey::with_secret(keys.row_key())).expect("db");
         let table = SqliteTable::new(db, Arc::new(SystemClock));
         let blobs = DirBlobs::open(data.join(BLOBS)).expect("blobs");
-        crate::LocalKeys::open(data.join(MASTER_KEY)).expect("key");
         std::fs::write(data.join("secrets.json"), br#"{"admin_key":"k"}"#).expect("secrets");
         for i in 0..25 {
             table
@@ -1132,7 +1133,9 @@ mod tests {
             std::fs::read(target.join("secrets.json")).expect("secrets"),
             br#"{"admin_key":"k"}"#
         );
-        let db = Database::open(target.join(DATABASE)).expect("db");
+        let keys = crate::LocalKeys::open(target.join(MASTER_KEY)).expect("key");
+        let db =
+            Database::open(target.join(DATABASE), RowKey::with_secret(keys.row_key())).expect("db");
         let table = SqliteTable::new(db, Arc::new(SystemClock));
         let item = table
             .get(&Key::new("M#m1#ORDER", "O024"))

@@ -117,6 +117,16 @@ impl std::fmt::Debug for LocalKeys {
 }
 
 impl LocalKeys {
+    /// The key the embedded database's rows are sealed with, derived from the master key: the data
+    /// directory's one key file opens everything, and a backup that restores it opens the file.
+    pub fn row_key(&self) -> [u8; 32] {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.master)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+        mac.update(b"mostrador:embedded-rows:v1");
+        mac.finalize().into_bytes().into()
+    }
+
     /// Loads the master key from `path`, creating a random one if the file does not exist.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, KeysError> {
         let path = path.as_ref();

@@ -66,7 +66,11 @@ mod tests {
         let data = root.path().join("data");
         std::fs::create_dir(&data).expect("mkdir");
         std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        let _db = crate::sqlite::Database::open(data.join("mostrador.db")).expect("db");
+        let _db = crate::sqlite::Database::open(
+            data.join("mostrador.db"),
+            crate::sqlite::RowKey::ephemeral(),
+        )
+        .expect("db");
         assert_eq!(mode(&data), 0o700);
         assert_eq!(mode(&data.join("mostrador.db")), 0o600);
         let blobs = DirBlobs::open(data.join("blobs")).expect("blobs");

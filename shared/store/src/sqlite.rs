@@ -7,10 +7,13 @@ use crate::table::{
 };
 use async_trait::async_trait;
 use mostrador_core::Clock;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, TransactionBehavior};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+
+mod rows;
+pub use rows::{queue_place, RowKey};
 
 /// A handle on the embedded SQLite file, shared by every embedded engine of one process.
 #[derive(Clone)]
@@ -19,6 +22,8 @@ pub struct Database {
     conn: Arc<Mutex<Connection>>,
     /// Connections that only read, beside the writer (files only).
     readers: Option<Arc<Readers>>,
+    /// What every row's attributes (and queue bodies) are sealed with.
+    rows: RowKey,
 }
 
 /// How many read-only connections a database file gets: reads run beside the writer and beside
@@ -67,8 +72,9 @@ pub(crate) fn sql_err(e: rusqlite::Error) -> StoreError {
 }
 
 impl Database {
-    /// Opens (or creates) the database file, in WAL mode, with the table schema.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+    /// Opens (or creates) the database file, in WAL mode, with the table schema; its rows are
+    /// sealed under `rows` (items an earlier version stored in clear are sealed now, once).
+    pub fn open(path: impl AsRef<Path>, rows: RowKey) -> Result<Self, StoreError> {
         let path = path.as_ref();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             crate::private_fs::create_dir(dir)
@@ -79,7 +85,7 @@ impl Database {
         // the database file's mode.
         crate::private_fs::restrict_file(path)
             .map_err(|e| StoreError::Internal(format!("restricting {}: {e}", path.display())))?;
-        let mut db = Self::init(conn)?;
+        let mut db = Self::init(conn, rows)?;
         let mut conns = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let reader = Connection::open(path).map_err(sql_err)?;
@@ -101,10 +107,18 @@ impl Database {
 
     /// A private in-memory database; for tests and benchmarks.
     pub fn in_memory() -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory().map_err(sql_err)?)
+        Self::init(
+            Connection::open_in_memory().map_err(sql_err)?,
+            RowKey::ephemeral(),
+        )
     }
 
-    fn init(conn: Connection) -> Result<Self, StoreError> {
+    /// The key this file's rows are sealed with (the queues seal their bodies with it too).
+    pub fn row_key(&self) -> &RowKey {
+        &self.rows
+    }
+
+    fn init(mut conn: Connection, rows: RowKey) -> Result<Self, StoreError> {
         // WAL: readers never block the writer; NORMAL sync is durable across process crashes
         // (a power loss may drop the last commits, never corrupt the file).
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -120,9 +134,11 @@ impl Database {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(sql_err)?;
         conn.execute_batch(SCHEMA).map_err(sql_err)?;
+        seal_clear_items(&mut conn, &rows)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             readers: None,
+            rows,
         })
     }
 
@@ -178,32 +194,70 @@ impl SqliteTable {
     }
 }
 
-fn encode_item(item: &Item) -> Result<String, StoreError> {
-    serde_json::to_string(&item.attrs).map_err(|e| StoreError::Internal(e.to_string()))
+/// An item's attributes as stored: JSON, sealed for where the item lives.
+fn encode_item(rows: &RowKey, key: &Key, item: &Item) -> Result<Vec<u8>, StoreError> {
+    let json = serde_json::to_vec(&item.attrs).map_err(|e| StoreError::Internal(e.to_string()))?;
+    rows.seal(&rows::item_place(&key.pk, &key.sk), &json)
 }
 
-fn decode_item(body: &str) -> Result<Item, StoreError> {
-    let attrs: BTreeMap<String, Value> = serde_json::from_str(body)
+/// The item a row holds (`pk`, `sk`, `body` columns first).
+fn decode_row(rows: &RowKey, r: &rusqlite::Row<'_>) -> Result<Item, StoreError> {
+    let pk: String = r.get(0).map_err(sql_err)?;
+    let sk: String = r.get(1).map_err(sql_err)?;
+    let body = r.get_ref(2).map_err(sql_err)?;
+    let json = rows.open(&rows::item_place(&pk, &sk), body)?;
+    let attrs: BTreeMap<String, Value> = serde_json::from_str(&json)
         .map_err(|e| StoreError::Internal(format!("corrupt item: {e}")))?;
     Ok(Item { attrs })
 }
 
-/// The live item under `key` (expired items count as absent).
-fn load(conn: &Connection, key: &Key, now: i64) -> Result<Option<Item>, StoreError> {
-    // Statements are compiled once per connection and kept (the hot path runs them thousands of
-    // times a second).
-    let body: Option<String> = conn
-        .prepare_cached(
-            "SELECT body FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl > ?3)",
-        )
-        .map_err(sql_err)?
-        .query_row(params![key.pk, key.sk, now], |r| r.get(0))
-        .optional()
+/// Items an earlier version stored in clear, sealed in one transaction as the file opens (a
+/// second open finds none). The free space they leave is overwritten (`secure_delete`).
+fn seal_clear_items(conn: &mut Connection, rows: &RowKey) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sql_err)?;
-    body.as_deref().map(decode_item).transpose()
+    let clear: Vec<(String, String, String)> = {
+        let mut stmt = tx
+            .prepare("SELECT pk, sk, body FROM items WHERE typeof(body) = 'text'")
+            .map_err(sql_err)?;
+        let found = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(sql_err)?;
+        found.collect::<Result<_, _>>().map_err(sql_err)?
+    };
+    for (pk, sk, body) in &clear {
+        let sealed = rows.seal(&rows::item_place(pk, sk), body.as_bytes())?;
+        tx.execute(
+            "UPDATE items SET body = ?3 WHERE pk = ?1 AND sk = ?2",
+            params![pk, sk, sealed],
+        )
+        .map_err(sql_err)?;
+    }
+    tx.commit().map_err(sql_err)?;
+    if !clear.is_empty() {
+        tracing::info!(items = clear.len(), "items stored in clear were sealed");
+    }
+    Ok(())
 }
 
-fn store(conn: &Connection, item: &Item) -> Result<(), StoreError> {
+/// The live item under `key` (expired items count as absent).
+fn load(conn: &Connection, rows: &RowKey, key: &Key, now: i64) -> Result<Option<Item>, StoreError> {
+    // Statements are compiled once per connection and kept (the hot path runs them thousands of
+    // times a second).
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT pk, sk, body FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl > ?3)",
+        )
+        .map_err(sql_err)?;
+    let mut found = stmt.query(params![key.pk, key.sk, now]).map_err(sql_err)?;
+    match found.next().map_err(sql_err)? {
+        Some(row) => decode_row(rows, row).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn store(conn: &Connection, rows: &RowKey, item: &Item) -> Result<(), StoreError> {
     let key = item.validate()?;
     conn.prepare_cached(
         "INSERT OR REPLACE INTO items (pk, sk, gsi1pk, gsi1sk, ttl, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -215,7 +269,7 @@ fn store(conn: &Connection, item: &Item) -> Result<(), StoreError> {
             item.get_s(GSI1PK),
             item.get_s(GSI1SK),
             item.ttl(),
-            encode_item(item)?
+            encode_item(rows, &key, item)?
         ],
     )
     .map_err(sql_err)?;
@@ -235,15 +289,20 @@ fn check(condition: Option<&Condition>, current: Option<&Item>) -> bool {
 }
 
 /// Applies one write after its condition held; returns the new item for puts and updates.
-fn apply(conn: &Connection, op: &TxOp, current: Option<&Item>) -> Result<Option<Item>, StoreError> {
+fn apply(
+    conn: &Connection,
+    rows: &RowKey,
+    op: &TxOp,
+    current: Option<&Item>,
+) -> Result<Option<Item>, StoreError> {
     match op {
         TxOp::Put { item, .. } => {
-            store(conn, item)?;
+            store(conn, rows, item)?;
             Ok(Some(item.clone()))
         }
         TxOp::Update { key, update, .. } => {
             let next = update.apply(key, current)?;
-            store(conn, &next)?;
+            store(conn, rows, &next)?;
             Ok(Some(next))
         }
         TxOp::Delete { key, .. } => {
@@ -257,6 +316,7 @@ fn apply(conn: &Connection, op: &TxOp, current: Option<&Item>) -> Result<Option<
 /// Runs one conditional write in its own transaction.
 fn single(
     conn: &mut Connection,
+    rows: &RowKey,
     op: TxOp,
     now: i64,
 ) -> Result<(Option<Item>, Option<Item>), StoreError> {
@@ -264,13 +324,13 @@ fn single(
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sql_err)?;
-    let current = load(&tx, &key, now)?;
+    let current = load(&tx, rows, &key, now)?;
     if !check(op.condition(), current.as_ref()) {
         return Err(StoreError::ConditionFailed {
             current: current.map(Box::new),
         });
     }
-    let written = apply(&tx, &op, current.as_ref())?;
+    let written = apply(&tx, rows, &op, current.as_ref())?;
     tx.commit().map_err(sql_err)?;
     Ok((current, written))
 }
@@ -280,14 +340,16 @@ impl Table for SqliteTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         let key = key.clone();
         let now = self.clock.now_secs();
-        self.db.read(move |conn| load(conn, &key, now)).await
+        let rows = self.db.rows.clone();
+        self.db.read(move |conn| load(conn, &rows, &key, now)).await
     }
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
         item.validate()?;
         let now = self.clock.now_secs();
+        let rows = self.db.rows.clone();
         self.db
-            .call(move |conn| single(conn, TxOp::Put { item, condition }, now).map(|_| ()))
+            .call(move |conn| single(conn, &rows, TxOp::Put { item, condition }, now).map(|_| ()))
             .await
     }
 
@@ -300,10 +362,12 @@ impl Table for SqliteTable {
         update.validate()?;
         let key = key.clone();
         let now = self.clock.now_secs();
+        let rows = self.db.rows.clone();
         self.db
             .call(move |conn| {
                 let (_, written) = single(
                     conn,
+                    &rows,
                     TxOp::Update {
                         key,
                         update,
@@ -323,16 +387,20 @@ impl Table for SqliteTable {
     ) -> Result<Option<Item>, StoreError> {
         let key = key.clone();
         let now = self.clock.now_secs();
+        let rows = self.db.rows.clone();
         self.db
             .call(move |conn| {
-                single(conn, TxOp::Delete { key, condition }, now).map(|(old, _)| old)
+                single(conn, &rows, TxOp::Delete { key, condition }, now).map(|(old, _)| old)
             })
             .await
     }
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
         let now = self.clock.now_secs();
-        self.db.read(move |conn| run_query(conn, &query, now)).await
+        let rows = self.db.rows.clone();
+        self.db
+            .read(move |conn| run_query(conn, &rows, &query, now))
+            .await
     }
 
     async fn scan(
@@ -343,14 +411,16 @@ impl Table for SqliteTable {
     ) -> Result<Page, StoreError> {
         let now = self.clock.now_secs();
         let prefix = pk_prefix.to_owned();
+        let rows = self.db.rows.clone();
         self.db
-            .read(move |conn| run_scan(conn, &prefix, cursor.as_deref(), limit, now))
+            .read(move |conn| run_scan(conn, &rows, &prefix, cursor.as_deref(), limit, now))
             .await
     }
 
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
         validate_transaction(&ops)?;
         let now = self.clock.now_secs();
+        let rows = self.db.rows.clone();
         self.db
             .call(move |conn| {
                 let tx = conn
@@ -361,7 +431,7 @@ impl Table for SqliteTable {
                 let mut currents = Vec::with_capacity(ops.len());
                 let mut reasons = Vec::with_capacity(ops.len());
                 for op in &ops {
-                    let current = load(&tx, &op.key()?, now)?;
+                    let current = load(&tx, &rows, &op.key()?, now)?;
                     reasons.push(if check(op.condition(), current.as_ref()) {
                         CancelReason::None
                     } else {
@@ -373,7 +443,7 @@ impl Table for SqliteTable {
                     return Err(StoreError::TransactionCanceled { reasons });
                 }
                 for (op, current) in ops.iter().zip(&currents) {
-                    apply(&tx, op, current.as_ref())?;
+                    apply(&tx, &rows, op, current.as_ref())?;
                 }
                 tx.commit().map_err(sql_err)
             })
@@ -383,6 +453,7 @@ impl Table for SqliteTable {
 
 fn run_scan(
     conn: &Connection,
+    rows: &RowKey,
     prefix: &str,
     cursor: Option<&str>,
     limit: u32,
@@ -390,7 +461,7 @@ fn run_scan(
 ) -> Result<Page, StoreError> {
     let limit = limit.max(1) as usize;
     let mut sql = String::from(
-        "SELECT body FROM items WHERE pk >= ?1 AND substr(pk, 1, length(?1)) = ?1 \
+        "SELECT pk, sk, body FROM items WHERE pk >= ?1 AND substr(pk, 1, length(?1)) = ?1 \
          AND (ttl IS NULL OR ttl > ?2)",
     );
     let mut args: Vec<rusqlite::types::Value> = vec![prefix.to_owned().into(), now.into()];
@@ -402,12 +473,12 @@ fn run_scan(
     }
     sql.push_str(&format!(" ORDER BY pk, sk LIMIT {}", limit + 1));
     let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0))
+    let mut found = stmt
+        .query(rusqlite::params_from_iter(args))
         .map_err(sql_err)?;
     let mut items = Vec::new();
-    for row in rows {
-        items.push(decode_item(&row.map_err(sql_err)?)?);
+    while let Some(row) = found.next().map_err(sql_err)? {
+        items.push(decode_row(rows, row)?);
     }
     let mut next = None;
     if items.len() > limit {
@@ -422,12 +493,18 @@ fn run_scan(
     })
 }
 
-fn run_query(conn: &Connection, query: &Query, now: i64) -> Result<Page, StoreError> {
+fn run_query(
+    conn: &Connection,
+    rows: &RowKey,
+    query: &Query,
+    now: i64,
+) -> Result<Page, StoreError> {
     let (pk_col, sk_col) = match query.index {
         Index::Primary => ("pk", "sk"),
         Index::Gsi1 => ("gsi1pk", "gsi1sk"),
     };
-    let mut sql = format!("SELECT body FROM items WHERE {pk_col} = ? AND (ttl IS NULL OR ttl > ?)");
+    let mut sql =
+        format!("SELECT pk, sk, body FROM items WHERE {pk_col} = ? AND (ttl IS NULL OR ttl > ?)");
     let mut args: Vec<rusqlite::types::Value> = vec![query.pk.clone().into(), now.into()];
     let mut push = |clause: &str, v: &str| {
         sql.push_str(&format!(" AND {sk_col} {clause} ?"));
@@ -484,12 +561,12 @@ fn run_query(conn: &Connection, query: &Query, now: i64) -> Result<Page, StoreEr
         sql.push_str(&format!(" LIMIT {}", l + 1));
     }
     let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0))
+    let mut found = stmt
+        .query(rusqlite::params_from_iter(args))
         .map_err(sql_err)?;
     let mut items = Vec::new();
-    for row in rows {
-        items.push(decode_item(&row.map_err(sql_err)?)?);
+    while let Some(row) = found.next().map_err(sql_err)? {
+        items.push(decode_row(rows, row)?);
     }
     let mut next = None;
     if let Some(l) = limit {
@@ -524,7 +601,8 @@ pub struct FileCheck {
     /// `ok`, or the problems `PRAGMA integrity_check` lists.
     pub integrity: Vec<String>,
     pub items: u64,
-    /// Items whose body is not the JSON the engine writes.
+    /// Items whose attributes do not open (another master key, a damaged row) or are not the
+    /// JSON the engine writes.
     pub unreadable_items: u64,
     /// Items past their ttl waiting for the hourly purge (reads already skip them).
     pub expired_items: u64,
@@ -533,6 +611,7 @@ pub struct FileCheck {
 
 /// Runs SQLite's integrity check and counts the items that could not be read.
 pub async fn check_file(db: &Database, now_secs: i64) -> Result<FileCheck, StoreError> {
+    let rows = db.rows.clone();
     db.call(move |conn| {
         let mut stmt = conn
             .prepare("PRAGMA integrity_check(100)")
@@ -548,7 +627,18 @@ pub async fn check_file(db: &Database, now_secs: i64) -> Result<FileCheck, Store
                 .map_err(sql_err)
         };
         let items = count("SELECT count(*) FROM items", &[])?;
-        let unreadable_items = count("SELECT count(*) FROM items WHERE NOT json_valid(body)", &[])?;
+        let mut unreadable_items = 0;
+        let mut stmt = conn
+            .prepare("SELECT pk, sk, body FROM items")
+            .map_err(sql_err)?;
+        let mut all = stmt.query([]).map_err(sql_err)?;
+        while let Some(row) = all.next().map_err(sql_err)? {
+            if decode_row(&rows, row).is_err() {
+                unreadable_items += 1;
+            }
+        }
+        drop(all);
+        drop(stmt);
         let expired_items = count(
             "SELECT count(*) FROM items WHERE ttl IS NOT NULL AND ttl <= ?1",
             &[&now_secs],
@@ -579,7 +669,7 @@ mod reader_tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn reads_beside_the_writer_see_every_committed_write_and_never_write() {
         let dir = tempfile::tempdir().expect("dir");
-        let db = Database::open(dir.path().join("mostrador.db")).expect("db");
+        let db = Database::open(dir.path().join("mostrador.db"), RowKey::ephemeral()).expect("db");
         assert!(db.readers.is_some(), "a file gets read-only connections");
         let clock = Arc::new(FixedClock::at(chrono::Utc::now()));
         let table = SqliteTable::new(db.clone(), clock);
@@ -633,45 +723,146 @@ mod reader_tests {
         assert!(refused.is_err(), "a reader cannot write");
     }
 
-    #[tokio::test]
-    async fn deleted_items_leave_no_trace_in_the_file() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("mostrador.db");
-        let db = Database::open(&path).expect("db");
-        let clock = Arc::new(FixedClock::at(chrono::Utc::now()));
-        let table = SqliteTable::new(db.clone(), clock);
-        for i in 0..20 {
-            table
-                .put(
-                    Item::new(&Key::new("CUST#x", format!("MSG#{i:03}")))
-                        .with("text", format!("me duele la muela {i:03} desde ayer")),
-                    None,
-                )
-                .await
-                .expect("put");
-        }
-        for i in (0..20).step_by(2) {
-            table
-                .delete(&Key::new("CUST#x", format!("MSG#{i:03}")), None)
-                .await
-                .expect("delete");
-        }
+    /// The raw stored bytes of an item's row.
+    async fn stored_row(db: &Database, key: &Key) -> Vec<u8> {
+        let key = key.clone();
+        db.call(move |conn| {
+            conn.query_row(
+                "SELECT body FROM items WHERE pk = ?1 AND sk = ?2",
+                params![key.pk, key.sk],
+                |r| r.get::<_, Vec<u8>>(0),
+            )
+            .map_err(sql_err)
+        })
+        .await
+        .expect("row")
+    }
+
+    async fn checkpoint(db: &Database) {
         db.call(|conn| {
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
                 .map_err(sql_err)
         })
         .await
         .expect("checkpoint");
-        let file = String::from_utf8_lossy(&std::fs::read(&path).expect("read")).into_owned();
-        assert!(
-            file.contains("me duele la muela 001"),
-            "kept items are there"
-        );
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[tokio::test]
+    async fn deleted_items_leave_no_trace_in_the_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("mostrador.db");
+        let db = Database::open(&path, RowKey::ephemeral()).expect("db");
+        let clock = Arc::new(FixedClock::at(chrono::Utc::now()));
+        let table = SqliteTable::new(db.clone(), clock);
+        let key = |i: usize| Key::new("CUST#x", format!("MSG#{i:03}"));
+        let mut stored = Vec::new();
+        for i in 0..20 {
+            table
+                .put(
+                    Item::new(&key(i)).with("text", format!("me duele la muela {i:03} desde ayer")),
+                    None,
+                )
+                .await
+                .expect("put");
+            stored.push(stored_row(&db, &key(i)).await);
+        }
+        for i in (0..20).step_by(2) {
+            table.delete(&key(i), None).await.expect("delete");
+        }
+        checkpoint(&db).await;
+        let file = std::fs::read(&path).expect("read");
+        assert!(contains(&file, &stored[1]), "kept rows are there");
         for i in (0..20).step_by(2) {
             assert!(
-                !file.contains(&format!("me duele la muela {i:03}")),
+                !contains(&file, &stored[i][..40]),
                 "deleted item {i} still readable in the file"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn rows_are_sealed_in_the_file_and_open_only_with_their_key() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("mostrador.db");
+        let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(chrono::Utc::now()));
+        let rows = RowKey::with_secret([3; 32]);
+        let profile = Key::new("M#1#CUST#h0123", "PROFILE");
+        {
+            let db = Database::open(&path, rows.clone()).expect("db");
+            let table = SqliteTable::new(db.clone(), clock.clone());
+            table
+                .put(
+                    Item::new(&profile)
+                        .with("phone", "5215598765432")
+                        .with("gsi1pk", "M#1#CUSTOMERS")
+                        .with("gsi1sk", "0001"),
+                    None,
+                )
+                .await
+                .expect("put");
+            // A row an earlier version wrote in clear, straight into the file.
+            db.call(|conn| {
+                conn.execute(
+                    "INSERT INTO items (pk, sk, body) VALUES ('M#1#OLD', 'X', ?1)",
+                    params![r#"{"pk":{"S":"M#1#OLD"},"sk":{"S":"X"},"text":{"S":"receta de amoxicilina"}}"#],
+                )
+                .map_err(sql_err)
+            })
+            .await
+            .expect("legacy row");
+            checkpoint(&db).await;
+        }
+        // Reopening seals the clear row; everything reads back, by key, query and scan.
+        let db = Database::open(&path, rows.clone()).expect("reopen");
+        let table = SqliteTable::new(db.clone(), clock.clone());
+        let got = table.get(&profile).await.expect("get").expect("profile");
+        assert_eq!(got.get_s("phone"), Some("5215598765432"));
+        let old = table
+            .get(&Key::new("M#1#OLD", "X"))
+            .await
+            .expect("get")
+            .expect("old");
+        assert_eq!(old.get_s("text"), Some("receta de amoxicilina"));
+        let by_index = table
+            .query(Query::gsi1("M#1#CUSTOMERS"))
+            .await
+            .expect("query");
+        assert_eq!(by_index.items.len(), 1);
+        let scanned = table.scan("M#1#", None, 10).await.expect("scan");
+        assert_eq!(scanned.items.len(), 2);
+        let clear: i64 = db
+            .call(|conn| {
+                conn.query_row(
+                    "SELECT count(*) FROM items WHERE typeof(body) = 'text'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(sql_err)
+            })
+            .await
+            .expect("count");
+        assert_eq!(clear, 0, "every row sealed");
+        checkpoint(&db).await;
+        let file = std::fs::read(&path).expect("read");
+        for words in ["5215598765432", "amoxicilina"] {
+            assert!(
+                !contains(&file, words.as_bytes()),
+                "{words} in clear in the file"
+            );
+        }
+        let found = check_file(&db, 0).await.expect("check");
+        assert_eq!((found.items, found.unreadable_items), (2, 0));
+        drop(table);
+        drop(db);
+        // Under another key nothing opens, and the check says so.
+        let other = Database::open(&path, RowKey::with_secret([4; 32])).expect("open");
+        let table = SqliteTable::new(other.clone(), clock);
+        assert!(table.get(&profile).await.is_err());
+        let found = check_file(&other, 0).await.expect("check");
+        assert_eq!(found.unreadable_items, 2);
     }
 }

@@ -11,7 +11,11 @@ mod sqlite {
 
     async fn make() -> TableFixture {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = Database::open(dir.path().join("mostrador.db")).expect("open");
+        let db = Database::open(
+            dir.path().join("mostrador.db"),
+            mostrador_store::sqlite::RowKey::ephemeral(),
+        )
+        .expect("open");
         let clock = FixedClock::at(Utc::now());
         let table = SqliteTable::new(db, Arc::new(clock.clone()));
         TableFixture {

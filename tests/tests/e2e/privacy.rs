@@ -293,6 +293,33 @@ async fn a_customer_gets_their_data_and_has_it_erased(engine: Engine) {
     .await;
     assert_eq!(status, 202, "{notification}");
 
+    // On the one box the files themselves reveal nothing: the database, its write-ahead log and
+    // the blob directory hold the customer's number, name and words nowhere in clear.
+    if engine == Engine::Embedded {
+        let mut files = vec![app.deps.config.data_dir.clone()];
+        let mut read = 0;
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                for entry in std::fs::read_dir(&path).expect("dir") {
+                    files.push(entry.expect("entry").path());
+                }
+                continue;
+            }
+            let bytes = std::fs::read(&path).expect("file");
+            read += bytes.len();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                !names_the_customer(&text) && !text.contains("5512345678"),
+                "{} reveals the customer",
+                path.display()
+            );
+        }
+        assert!(
+            read > 100_000,
+            "the database and the files were read ({read} bytes)"
+        );
+    }
+
     // A key for one branch cannot read or erase a customer's data.
     let r = app
         .admin(

@@ -232,7 +232,12 @@ async fn enqueue(deps: &Deps, envelope: &InboundEnvelope) -> Result<bool, AppErr
             .map_err(|e| AppError::Internal(e.into()))?;
     }
     let outgoing = OutgoingMessage::new(body)
-        .group(format!("{}:{}", envelope.phone_number_id, envelope.wa_id))
+        // FIFO per customer and number; the group names the customer by pseudonym.
+        .group(format!(
+            "{}:{}",
+            envelope.phone_number_id,
+            deps.pseudonyms.of(&envelope.wa_id)
+        ))
         .dedup(dedup_id(&envelope.wamid));
     let deadline = deps.clock.now_ms() + 10_000;
     let wamid = envelope.wamid.as_str();

@@ -394,7 +394,7 @@ async fn defer(
         until.timestamp_millis(),
         "outbound",
         &record.body,
-        Some(to.to_owned()),
+        Some(deps.pseudonyms.of(to)),
         // Unique per deferral: a message deferred twice must not be taken for a duplicate.
         Some(format!("{}-{tag}-{}", env.id, until.timestamp())),
     )
@@ -535,7 +535,7 @@ async fn sandbox(
     ];
     match table.transact(ops).await {
         Ok(()) => {
-            tracing::info!(preview = %preview(&env.message.content), "sandbox: message in the outbox")
+            tracing::info!(content = %preview(&env.message.content), "sandbox: message in the outbox")
         }
         Err(StoreError::TransactionCanceled { reasons })
             if reasons.first() == Some(&CancelReason::ConditionFailed) =>
@@ -549,14 +549,16 @@ async fn sandbox(
     })
 }
 
-/// A short, PII-free line describing a message, for the local console.
+/// What kind of message went out, for the local console: never its words (they may carry a
+/// customer's name, address or order), only its kind and size, or a template's name.
 fn preview(content: &Content) -> String {
-    let text = match content {
-        Content::Text(t) => t.body.clone(),
+    match content {
+        Content::Text(t) => format!("text, {} characters", t.body.chars().count()),
         Content::Template(t) => format!("template {}", t.name),
-        other => format!("{:?}", std::mem::discriminant(other)),
-    };
-    text.chars().take(60).collect()
+        Content::Interactive(_) => "interactive".to_owned(),
+        Content::Document(_) => "document".to_owned(),
+        Content::Image(_) => "image".to_owned(),
+    }
 }
 
 async fn record_outcome(

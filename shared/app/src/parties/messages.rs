@@ -78,7 +78,8 @@ pub struct OutboundEnvelope {
 }
 
 impl OutboundEnvelope {
-    /// Queues the message for the sender: FIFO per recipient (`message.to`), deduplicated by `id`.
+    /// Queues the message for the sender: FIFO per recipient (grouped by the recipient's pseudonym,
+    /// so the queue's metadata names no number), deduplicated by `id`.
     pub async fn queue(
         &self,
         deps: &crate::platform::Deps,
@@ -89,7 +90,7 @@ impl OutboundEnvelope {
             .outbound
             .send(
                 mostrador_queue::OutgoingMessage::new(body)
-                    .group(self.message.to.clone())
+                    .group(deps.pseudonyms.of(&self.message.to))
                     .dedup(self.id.clone()),
             )
             .await?;

@@ -112,14 +112,23 @@ impl Deps {
     #[cfg(feature = "embedded")]
     pub async fn embedded(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let dir = config.data_dir.clone();
-        let db = Database::open(dir.join("mostrador.db"))
+        // A database without its key file would be opened with a new key, under which nothing
+        // stored opens: refuse instead.
+        anyhow::ensure!(
+            dir.join("master.key").is_file() || !dir.join("mostrador.db").is_file(),
+            "{} holds a database but no master.key: everything in it is sealed with that key; \
+             restore it from a backup (README, Backups)",
+            dir.display()
+        );
+        let keys = Arc::new(
+            LocalKeys::open(dir.join("master.key")).context("opening the local key file")?,
+        );
+        let rows = mostrador_store::sqlite::RowKey::with_secret(keys.row_key());
+        let db = Database::open(dir.join("mostrador.db"), rows)
             .with_context(|| format!("opening the database in {}", dir.display()))?;
         let table: Arc<dyn Table> = Arc::new(SqliteTable::new(db.clone(), clock.clone()));
         let blobs =
             Arc::new(DirBlobs::open(dir.join("blobs")).context("opening the blob directory")?);
-        let keys = Arc::new(
-            LocalKeys::open(dir.join("master.key")).context("opening the local key file")?,
-        );
         let [inbound, outbound, invoicing] = queue_specs();
         let queue = |spec: QueueSpec| -> Arc<dyn Queue> {
             Arc::new(mostrador_queue::sqlite::SqliteQueue::new(

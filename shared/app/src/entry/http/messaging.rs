@@ -201,7 +201,7 @@ async fn queue_and_log(
         .outbound
         .send(
             OutgoingMessage::new(body)
-                .group(envelope.message.to.clone())
+                .group(deps.pseudonyms.of(&envelope.message.to))
                 .dedup(envelope.id.clone()),
         )
         .await?;

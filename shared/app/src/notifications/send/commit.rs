@@ -216,7 +216,7 @@ pub(crate) async fn commit(
             at,
             "outbound",
             &body,
-            Some(draft.to.clone()),
+            Some(deps.pseudonyms.of(&draft.to)),
             Some(draft.id.clone()),
         )
         .await?;
@@ -267,7 +267,7 @@ pub(super) async fn enqueue(
         .outbound
         .send(
             OutgoingMessage::new(body)
-                .group(to.to_owned())
+                .group(deps.pseudonyms.of(to))
                 .dedup(id.to_owned()),
         )
         .await
