@@ -35,11 +35,16 @@ async fn call(
 }
 
 async fn say(app: &TestApp, n: &mut u32, message: Value) {
+    say_at(app, n, message, chrono::Utc::now().timestamp()).await;
+}
+
+/// A message the customer sent at `at` (seconds), delivered now.
+async fn say_at(app: &TestApp, n: &mut u32, message: Value, at: i64) {
     *n += 1;
     let mut message = message;
     message["from"] = json!(RAW);
     message["id"] = json!(format!("wamid.arco.{}.{}", std::process::id(), n));
-    message["timestamp"] = json!(chrono::Utc::now().timestamp().to_string());
+    message["timestamp"] = json!(at.to_string());
     let body = serde_json::to_vec(&json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
         "messaging_product": "whatsapp", "metadata": { "display_phone_number": "5215550000001", "phone_number_id": CENTRO },
         "contacts": [{ "wa_id": RAW, "profile": { "name": NAME } }], "messages": [message] } }] }] }))
@@ -636,6 +641,39 @@ async fn a_customer_gets_their_data_and_has_it_erased(engine: Engine) {
     assert!(
         !listed.to_string().contains(CUSTOMER),
         "no longer among the customers: {listed}"
+    );
+
+    // A message the customer sent before the erasure, delivered after it (Meta retries; a queue
+    // held it), is part of what was erased: not stored. One they send afterwards starts anew.
+    let before = chrono::Utc::now().timestamp() - 30;
+    say_at(
+        &app,
+        &mut n,
+        json!({ "type": "text", "text": { "body": "un mensaje de antes del borrado" } }),
+        before,
+    )
+    .await;
+    say(
+        &app,
+        &mut n,
+        json!({ "type": "text", "text": { "body": "hola otra vez" } }),
+    )
+    .await;
+    let history: Value = mostrador_e2e::eventually_value("the new message stored", || async {
+        let (status, h) = call(
+            &app,
+            &key,
+            Method::GET,
+            &format!("/v1/conversations/{CUSTOMER}/messages"),
+            None,
+        )
+        .await;
+        (status == 200 && h.to_string().contains("hola otra vez")).then_some(h)
+    })
+    .await;
+    assert!(
+        !history.to_string().contains("antes del borrado"),
+        "the earlier message was stored again: {history}"
     );
 
     // On record: the access and the cancellation, answered, and who read the data.

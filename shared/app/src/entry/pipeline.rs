@@ -39,6 +39,18 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
     let msg: InboundEnvelope = parse(record)?;
     let table = tenant(deps, &msg.merchant_id)?;
     let span = tracing::info_span!("inbound", merchant = %msg.merchant_id, wamid = %msg.wamid, customer = %redact(&msg.wa_id));
+    // A message the customer sent before their data was erased, delivered (or retried) after the
+    // erasure, is part of what was erased: it is not stored, and nothing answers it.
+    if let Some(at) = crate::parties::privacy::erased_at(deps, &table, &msg.wa_id)
+        .await
+        .map_err(RecordError::retry)?
+    {
+        // Seconds, as Meta stamps messages: one of the erasure's own second is kept.
+        if msg.timestamp < at {
+            tracing::info!(parent: &span, "a message sent before the customer's data was erased: not stored");
+            return Ok(());
+        }
+    }
     let deadline = deps.clock.now_ms() + CLAIM_MS;
     let work = deps.idempotency.run(
         "inbound",

@@ -488,6 +488,7 @@ pub async fn erase(
     if found.items.is_empty() {
         return Err(AppError::NotFound("customer".into()));
     }
+    let erased_at = deps.clock.now_secs();
     let open: Vec<String> = found
         .items
         .iter()
@@ -505,6 +506,17 @@ pub async fn erase(
             "el cliente tiene pedidos en curso ({}): entrégalos, cancélalos o reembólsalos y después borra sus datos",
             open.join(", ")
         )));
+    }
+    // From here on, what the customer sent before now and still waits in a queue is not stored
+    // again (the inbound pipeline asks); a message they send later is a new conversation.
+    let everyone: BTreeSet<&str> = found
+        .ids
+        .iter()
+        .map(String::as_str)
+        .chain([wa_id])
+        .collect();
+    for id in everyone {
+        privacy::mark_erased(deps, &table, id, erased_at).await?;
     }
     let pseudonym = format!("anon-{}", &hex::encode(rand::random::<[u8; 8]>()));
     let mut deleted = 0;

@@ -396,6 +396,42 @@ pub(crate) async fn audit_log(
 }
 
 /// Changes the profile's name or timezone (rectificación); absent fields stay.
+/// How long an erasure is remembered: longer than a message can wait in a queue (SQS keeps one 14
+/// days at most).
+const ERASURE_MEMORY_SECS: i64 = 14 * 24 * 3600;
+
+fn erasure_token(deps: &Deps, wa_id: &str) -> String {
+    deps.pseudonyms.of(&format!("erased:{wa_id}"))
+}
+
+/// Records that `wa_id`'s data was erased at `at_secs`, so that what the customer sent before it
+/// and still waits in a queue is not stored again ([`erased_at`]). Kept two weeks, under a token
+/// that is not the customer's pseudonym.
+pub(crate) async fn mark_erased(
+    deps: &Deps,
+    table: &TenantTable,
+    wa_id: &str,
+    at_secs: i64,
+) -> Result<(), AppError> {
+    let item = Item::new(&schema::erasure_marker(&erasure_token(deps, wa_id)))
+        .with("at", at_secs)
+        .with("ttl", at_secs + ERASURE_MEMORY_SECS);
+    table.put(item, None).await?;
+    Ok(())
+}
+
+/// When `wa_id`'s data was last erased, within the last two weeks.
+pub(crate) async fn erased_at(
+    deps: &Deps,
+    table: &TenantTable,
+    wa_id: &str,
+) -> Result<Option<i64>, AppError> {
+    Ok(table
+        .get(&schema::erasure_marker(&erasure_token(deps, wa_id)))
+        .await?
+        .and_then(|i| i.get_n("at")))
+}
+
 pub(crate) async fn rectify_profile(
     deps: &Deps,
     table: &TenantTable,

@@ -542,6 +542,12 @@ pub(crate) fn payment_issue(kind: PaymentIssue, provider: &str, event_id: &str) 
     Key::new(kind.partition(), format!("{provider}#{event_id}"))
 }
 
+/// The marker that a customer's data was erased, named by a token of its own (a keyed hash that is
+/// not the customer's pseudonym: the erasure leaves that nowhere).
+pub(crate) fn erasure_marker(token: &str) -> Key {
+    Key::new(format!("ERASED#{token}"), "ERASED")
+}
+
 /// The partition of the merchant's outbox (every message sent, newest last).
 pub const OUTBOX: &str = "OUTBOX";
 
