@@ -211,9 +211,19 @@ fn decode_row(rows: &RowKey, r: &rusqlite::Row<'_>) -> Result<Item, StoreError> 
     Ok(Item { attrs })
 }
 
-/// Items an earlier version stored in clear, sealed in one transaction as the file opens (a
-/// second open finds none). The free space they leave is overwritten (`secure_delete`).
+/// The file's `user_version` once every item is sealed: later opens skip the search for clear
+/// items (a scan of the whole table).
+const ITEMS_SEALED: i64 = 1;
+
+/// Items an earlier version stored in clear, sealed in one transaction as the file opens (once:
+/// `user_version` records it). The free space they leave is overwritten (`secure_delete`).
 fn seal_clear_items(conn: &mut Connection, rows: &RowKey) -> Result<(), StoreError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sql_err)?;
+    if version >= ITEMS_SEALED {
+        return Ok(());
+    }
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sql_err)?;
@@ -234,6 +244,8 @@ fn seal_clear_items(conn: &mut Connection, rows: &RowKey) -> Result<(), StoreErr
         )
         .map_err(sql_err)?;
     }
+    tx.pragma_update(None, "user_version", ITEMS_SEALED)
+        .map_err(sql_err)?;
     tx.commit().map_err(sql_err)?;
     if !clear.is_empty() {
         tracing::info!(items = clear.len(), "items stored in clear were sealed");
@@ -804,13 +816,15 @@ mod reader_tests {
                 )
                 .await
                 .expect("put");
-            // A row an earlier version wrote in clear, straight into the file.
+            // A row an earlier version wrote in clear, straight into the file (whose version
+            // then said nothing of sealing).
             db.call(|conn| {
                 conn.execute(
                     "INSERT INTO items (pk, sk, body) VALUES ('M#1#OLD', 'X', ?1)",
                     params![r#"{"pk":{"S":"M#1#OLD"},"sk":{"S":"X"},"text":{"S":"receta de amoxicilina"}}"#],
                 )
-                .map_err(sql_err)
+                .map_err(sql_err)?;
+                conn.pragma_update(None, "user_version", 0).map_err(sql_err)
             })
             .await
             .expect("legacy row");
@@ -846,6 +860,14 @@ mod reader_tests {
             .await
             .expect("count");
         assert_eq!(clear, 0, "every row sealed");
+        let version: i64 = db
+            .call(|conn| {
+                conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+                    .map_err(sql_err)
+            })
+            .await
+            .expect("version");
+        assert_eq!(version, ITEMS_SEALED, "the next open does not search again");
         checkpoint(&db).await;
         let file = std::fs::read(&path).expect("read");
         for words in ["5215598765432", "amoxicilina"] {

@@ -34,6 +34,18 @@ async fn call(
     )
 }
 
+/// The customer's conversation as the merchant API shows it.
+async fn conversation(app: &TestApp, key: &str) -> (u16, Value) {
+    call(
+        app,
+        key,
+        Method::GET,
+        &format!("/v1/conversations/{CUSTOMER}/messages"),
+        None,
+    )
+    .await
+}
+
 async fn say(app: &TestApp, n: &mut u32, message: Value) {
     say_at(app, n, message, chrono::Utc::now().timestamp()).await;
 }
@@ -660,14 +672,7 @@ async fn a_customer_gets_their_data_and_has_it_erased(engine: Engine) {
     )
     .await;
     let history: Value = mostrador_e2e::eventually_value("the new message stored", || async {
-        let (status, h) = call(
-            &app,
-            &key,
-            Method::GET,
-            &format!("/v1/conversations/{CUSTOMER}/messages"),
-            None,
-        )
-        .await;
+        let (status, h) = conversation(&app, &key).await;
         (status == 200 && h.to_string().contains("hola otra vez")).then_some(h)
     })
     .await;
@@ -1016,14 +1021,7 @@ async fn older_conversation_texts_are_sealed_once(engine: Engine) {
     assert!(stored.ttl().is_some_and(|t| t > at), "given the retention");
     let stored_note = table.get(&note).await.expect("get").expect("kept");
     assert!(stored_note.get_s("text").is_none());
-    let (_, conv) = call(
-        &app,
-        &key,
-        Method::GET,
-        &format!("/v1/conversations/{CUSTOMER}/messages"),
-        None,
-    )
-    .await;
+    let (_, conv) = conversation(&app, &key).await;
     assert_eq!(
         conv["messages"][0]["message"]["text"]["body"], "me duele la muela",
         "{conv}"
