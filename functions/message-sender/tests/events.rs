@@ -15,20 +15,26 @@ use mostrador_store::{Key, Query, Table, Update};
 /// The outbox of `merchant_id` as (message id, recipient, message) in the order they were stored.
 async fn outbox(deps: &Deps, merchant_id: &str) -> Vec<(String, String, serde_json::Value)> {
     let merchant = MerchantId::try_from(merchant_id.to_owned()).expect("merchant id");
-    let page = TenantTable::of(deps, &merchant)
+    let table = TenantTable::of(deps, &merchant);
+    let page = table
         .query(Query::partition("OUTBOX"))
         .await
         .expect("query");
-    page.items
-        .iter()
-        .map(|item| {
-            let key = item.key().expect("key");
-            let id = key.sk.rsplit('#').next().expect("message id").to_owned();
-            let message = serde_json::from_str(item.get_s("message").expect("message"))
-                .expect("message JSON");
-            (id, item.get_s("to").expect("recipient").to_owned(), message)
-        })
-        .collect()
+    let mut out = Vec::new();
+    for item in &page.items {
+        let key = item.key().expect("key");
+        let id = key.sk.rsplit('#').next().expect("message id").to_owned();
+        // Stored sealed, the recipient inside the message, never in clear beside it.
+        assert!(item.get_s("message").is_none() && item.get_s("to").is_none());
+        let message = mostrador_app::parties::conversation::message_of(deps, &table, item).await;
+        let to = message["to"].as_str().expect("recipient").to_owned();
+        assert_eq!(
+            item.get_s("customer"),
+            Some(deps.pseudonyms.of(&to).as_str())
+        );
+        out.push((id, to, message));
+    }
+    out
 }
 
 /// The customer wrote a minute ago (as order-confirm records it): free-form replies may go.

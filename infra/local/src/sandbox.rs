@@ -469,8 +469,11 @@ async fn messages(
     };
     let branch = sandbox_branch(&s.deps, &phone).await?;
     let outbox = TenantTable::of(&s.deps, &branch.merchant);
+    // The customer by pseudonym (or, in what an earlier version wrote, by number).
+    let customer = s.deps.pseudonyms.of(&wa_id);
     let for_customer = |item: &Item| {
-        item.get_s("to") == Some(&wa_id) && item.get_s("phone_number_id") == Some(&phone)
+        (item.get_s("customer") == Some(&customer) || item.get_s("to") == Some(&wa_id))
+            && item.get_s("phone_number_id") == Some(&phone)
     };
 
     // The outbox holds every customer's messages, ordered by time: read forward from the cursor,
@@ -494,7 +497,7 @@ async fn messages(
                 next = sk;
             }
             if for_customer(item) {
-                found.push(outbox_message(item));
+                found.push(outbox_message(&s.deps, &outbox, item).await);
             }
         }
         let enough = match after {
@@ -575,13 +578,10 @@ async fn add_catalog_products(catalog: &TenantTable, found: &mut [Value]) -> Res
     Ok(())
 }
 
-fn outbox_message(item: &Item) -> Value {
+async fn outbox_message(deps: &Deps, table: &TenantTable, item: &Item) -> Value {
     let sk = item.get_s("sk").unwrap_or_default();
     let id = item.get_s("id").unwrap_or_default();
-    let message: Value = item
-        .get_s("message")
-        .and_then(|m| serde_json::from_str(m).ok())
-        .unwrap_or(Value::Null);
+    let message = mostrador_app::parties::conversation::message_of(deps, table, item).await;
     json!({
         "id": id,
         // What the sender records as the sandbox message's wamid.

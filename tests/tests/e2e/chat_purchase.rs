@@ -559,7 +559,17 @@ async fn a_customer_known_by_username_is_served_and_stays_one_customer(engine: E
         .await
         .expect("get")
         .expect("profile");
-    assert_eq!(profile.get_s("phone"), Some("525512345678"));
+    // The number the username writes from, kept sealed like the rest of the profile.
+    assert_eq!(profile.get_s("phone"), None);
+    let merchant = mostrador_app::platform::tenant::MerchantId::try_from(demo.merchant_id.clone())
+        .expect("merchant");
+    let tenant = mostrador_app::platform::tenant::TenantTable::of(&app.deps, &merchant);
+    assert_eq!(
+        mostrador_app::parties::conversation::text_of(&app.deps, &tenant, &profile, "phone")
+            .await
+            .as_deref(),
+        Some("525512345678")
+    );
     app.stop().await;
 }
 
@@ -864,6 +874,7 @@ async fn a_confirmation_retried_after_a_crash_reaches_the_same_order(engine: Eng
     .expect("placed");
     // The crash: the order is placed, the conversation was not saved.
     conversation::save_state(
+        &app.deps,
         &table,
         "525512345678",
         &cart,

@@ -310,6 +310,22 @@ async fn a_customer_gets_their_data_and_has_it_erased(engine: Engine) {
     .await;
     assert_eq!(status, 202, "{notification}");
 
+    // On either engine, the records of the customer themselves (profile, conversation, the
+    // outbox and the record of each message sent, the notification) name them only sealed.
+    let in_clear: Vec<(String, String)> = everything(&app)
+        .await
+        .into_iter()
+        .filter(|(pk, text)| {
+            (pk.contains("#CUST#")
+                || pk.contains("#OUT#")
+                || pk.ends_with("#OUTBOX")
+                || pk.contains("#NOTIF#")
+                || pk.ends_with("#HANDOFFS"))
+                && (names_the_customer(text) || text.contains("5512345678"))
+        })
+        .collect();
+    assert!(in_clear.is_empty(), "in clear: {in_clear:#?}");
+
     // On the one box the files themselves reveal nothing: the database, its write-ahead log and
     // the blob directory hold the customer's number, name and words nowhere in clear.
     if engine == Engine::Embedded {
@@ -945,11 +961,15 @@ async fn older_conversation_texts_are_sealed_once(engine: Engine) {
         .expect("kept");
     let raw = serde_json::to_string(&old_notification).expect("json");
     assert!(
-        !raw.contains("CTA-99812") && !raw.contains("Cargo de $80"),
+        !raw.contains("CTA-99812") && !raw.contains("Cargo de $80") && !raw.contains(CUSTOMER),
         "{raw}"
     );
     let (_, view) = call(&app, &key, Method::GET, "/v1/notifications/ntfold1", None).await;
     assert_eq!(view["metadata"]["cuenta"], "CTA-99812", "{view}");
+    assert!(
+        view["to"].as_str().is_some_and(|t| t.ends_with("5678")),
+        "the recipient opened and shortened: {view}"
+    );
     assert_eq!(first["files_sealed"], 1, "{first}");
     assert_eq!(
         first["keys_moved"], 5,
@@ -969,7 +989,14 @@ async fn older_conversation_texts_are_sealed_once(engine: Engine) {
         .await
         .expect("get")
         .expect("kept");
-    assert_eq!(profile.get_s("wa_id"), Some(CUSTOMER));
+    // Who the profile is, sealed like its name.
+    assert_eq!(profile.get_s("wa_id"), None);
+    assert_eq!(
+        mostrador_app::parties::conversation::text_of(&app.deps, &table, &profile, "wa_id")
+            .await
+            .as_deref(),
+        Some(CUSTOMER)
+    );
     assert_eq!(
         profile.get_n("last_inbound_at"),
         Some(at + 10),

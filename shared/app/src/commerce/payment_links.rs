@@ -281,6 +281,7 @@ pub async fn retry(
     {
         if current == order.id {
             conversation::save_state(
+                deps,
                 &table,
                 &order.wa_id,
                 &State::AwaitingPayment {

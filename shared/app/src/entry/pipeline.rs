@@ -78,8 +78,6 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
             // Meta delivers late (they may arrive out of order) never moves them back.
             let mut update = Update::new()
                 .set("last_inbound_at", msg.timestamp)
-                // The key names the customer by a pseudonym: the profile says who it is.
-                .set("wa_id", msg.wa_id.as_str())
                 .set("phone_number_id", msg.phone_number_id.as_str())
                 .set_if_absent("first_seen_at", msg.timestamp)
                 // Listed among the merchant's customers, the latest to write first.
@@ -88,11 +86,14 @@ pub async fn handle_inbound(deps: &Deps, record: &QueueRecord) -> Result<(), Rec
                     "gsi1sk",
                     crate::platform::schema::customer_index_sk(msg.timestamp),
                 );
+            // The key names the customer by a pseudonym: the profile says who it is, sealed.
+            use crate::parties::customers::{set_sealed, PROFILE_PHONE, PROFILE_WA_ID};
+            update = set_sealed(deps, &table, update, PROFILE_WA_ID, &msg.wa_id).await?;
             if let Some(name) = &msg.profile_name {
                 update = crate::parties::customers::set_name(deps, &table, update, name).await?;
             }
             if let Some(phone) = &msg.phone {
-                update = update.set("phone", phone.as_str());
+                update = set_sealed(deps, &table, update, PROFILE_PHONE, phone).await?;
             }
             if let Some(username) = &msg.username {
                 update = update.set("username", username.as_str());

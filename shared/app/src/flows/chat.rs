@@ -357,6 +357,7 @@ async fn run(deps: &Deps, msg: &InboundEnvelope, input: Input) -> Result<(), App
         .await?;
     }
     save_state_after(
+        deps,
         &table,
         &msg.wa_id,
         deps.clock.now_secs(),

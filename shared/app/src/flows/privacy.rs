@@ -696,7 +696,7 @@ pub(crate) async fn move_customer_keys(
                 new.attrs.insert("pk".into(), StoreValue::S(new_pk));
                 let sk = item.get_s("sk").unwrap_or_default();
                 if sk == "PROFILE" && item.get("wa_id").is_none() {
-                    new = new.with("wa_id", id);
+                    new = with_sealed_id(deps, merchant, new, id).await?;
                 }
                 if schema::alias_of(pk).is_some() && item.get("id").is_none() {
                     new = new.with("id", id);
@@ -763,7 +763,7 @@ pub(crate) async fn move_customer_keys(
                 StoreValue::S(schema::handoff(&table.customer(id)).sk),
             );
             if item.get("wa_id").is_none() {
-                new = new.with("wa_id", id);
+                new = with_sealed_id(deps, merchant, new, id).await?;
             }
             moved += move_item(&table, item, new).await?;
         }
@@ -812,6 +812,22 @@ pub async fn move_all_customer_keys(deps: &Deps) -> Result<usize, AppError> {
 }
 
 /// One item of [`move_customer_keys`]: 1 when it moved, 0 when it was gone already.
+/// `item` saying, sealed, which customer it is (its key names a pseudonym), unless it says so
+/// already.
+async fn with_sealed_id(
+    deps: &Deps,
+    merchant: &MerchantId,
+    item: Item,
+    id: &str,
+) -> Result<Item, AppError> {
+    let name = crate::parties::customers::PROFILE_WA_ID;
+    if item.get(&format!("{name}_sealed")).is_some() {
+        return Ok(item);
+    }
+    let sealed = crate::parties::conversation::seal_text(deps, merchant, id).await?;
+    Ok(item.with(format!("{name}_sealed"), StoreValue::B(sealed)))
+}
+
 async fn move_item(table: &TenantTable, old: &Item, new: Item) -> Result<usize, AppError> {
     let (Some(old_key), Some(new_key)) = (old.key(), new.key()) else {
         return Ok(0);
@@ -889,20 +905,31 @@ pub(crate) async fn seal_old_conversation_texts(
         for item in &page.items {
             report.scanned += 1;
             let record = schema::customer_record(item.get_s("sk").unwrap_or_default());
-            let (name, at) = match record {
-                schema::CustomerRecord::Message(at) => ("message", at),
-                schema::CustomerRecord::Note => ("text", None),
-                schema::CustomerRecord::Profile => (crate::parties::customers::PROFILE_NAME, None),
+            use crate::parties::customers::{PROFILE_NAME, PROFILE_PHONE, PROFILE_WA_ID};
+            let (names, at): (&[&str], _) = match record {
+                schema::CustomerRecord::Message(at) => (&["message"], at),
+                schema::CustomerRecord::Note => (&["text"], None),
+                schema::CustomerRecord::Profile => {
+                    (&[PROFILE_NAME, PROFILE_WA_ID, PROFILE_PHONE], None)
+                }
                 _ => continue,
             };
-            let Some(clear) = item.get_s(name) else {
+            let mut update = mostrador_store::Update::new();
+            let mut any = false;
+            for name in names {
+                let Some(clear) = item.get_s(name) else {
+                    continue;
+                };
+                let sealed = crate::parties::conversation::seal_text(deps, merchant, clear).await?;
+                update = update
+                    .set(format!("{name}_sealed"), StoreValue::B(sealed))
+                    .remove(*name);
+                any = true;
+            }
+            if !any {
                 continue;
-            };
+            }
             let Some(key) = item.key() else { continue };
-            let sealed = crate::parties::conversation::seal_text(deps, merchant, clear).await?;
-            let mut update = mostrador_store::Update::new()
-                .set(format!("{name}_sealed"), StoreValue::B(sealed))
-                .remove(name);
             if let (Some(at), None) = (at, item.ttl()) {
                 update = update.set("ttl", at + retention);
             }
@@ -918,7 +945,7 @@ pub(crate) async fn seal_old_conversation_texts(
             None => break,
         }
     }
-    // Notifications keeping the fintech's metadata or details in clear.
+    // Notifications keeping their recipient or the fintech's metadata or details in clear.
     let mut cursor = None;
     loop {
         let page = table
@@ -929,7 +956,7 @@ pub(crate) async fn seal_old_conversation_texts(
             let Some(key) = item.key() else { continue };
             let mut update = mostrador_store::Update::new();
             let mut any = false;
-            for name in ["metadata", "details"] {
+            for name in ["to", "metadata", "details"] {
                 let Some(clear) = item.get_s(name) else {
                     continue;
                 };

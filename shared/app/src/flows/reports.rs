@@ -570,9 +570,10 @@ pub async fn recipients(
         if !counts_in(&view, metric) {
             continue;
         }
+        let to = crate::parties::conversation::text_of(deps, table, item, "to").await;
         rows.push(json!({
             "id": id,
-            "to": item.get_s("to"),
+            "to": to,
             "campaign": item.get_s("campaign").filter(|c| !c.is_empty()),
             "status": view["status"],
             "error": view["error"],

@@ -515,12 +515,17 @@ async fn sandbox(
     let at = deps.clock.now_ms();
     let message =
         serde_json::to_string(&env.message).map_err(|e| RecordError::Malformed(e.to_string()))?;
+    // The message (recipient included) sealed like the conversation; the recipient's pseudonym
+    // lets the simulator find a customer's messages without opening the others'.
+    let sealed = crate::parties::conversation::seal_text(deps, table.merchant(), &message)
+        .await
+        .map_err(RecordError::retry)?;
     let item = Item::new(&crate::platform::schema::outbox_entry(at, &env.id))
         .with("id", env.id.as_str())
-        .with("to", to)
+        .with("customer", deps.pseudonyms.of(to))
         .with("phone_number_id", env.phone_number_id.as_str())
         .with("category", env.category.as_str())
-        .with("message", message);
+        .with("message_sealed", mostrador_store::Value::B(sealed));
     // Once per id, even when a crash between this write and the recorded outcome makes the queue
     // deliver the message again.
     let ops = vec![
@@ -569,9 +574,11 @@ async fn record_outcome(
     outcome: &Outcome,
 ) -> Result<(), StoreError> {
     let now = deps.clock.now();
+    // The recipient, sealed like the conversation (the merchant API shows it shortened).
+    let to_sealed = crate::parties::conversation::seal_text(deps, table.merchant(), to).await?;
     let mut item = Item::new(&out_key(&env.id))
         .with("status", outcome.name())
-        .with("to", to)
+        .with("to_sealed", mostrador_store::Value::B(to_sealed))
         .with("category", env.category.as_str())
         .with("kind", env.message.kind())
         .with("phone_number_id", env.phone_number_id.as_str())

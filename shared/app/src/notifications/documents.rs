@@ -83,7 +83,7 @@ pub async fn record(
         notification_id: tag.id.clone(),
         template: tag.template.clone(),
         kind: tag.kind.clone(),
-        customer: tag.to.clone(),
+        customer: tag.to_of(deps, &merchant).await,
         phone_number_id: received.phone_number_id.to_owned(),
         media_id: received.media.id.clone(),
         mime_type: received

@@ -228,7 +228,7 @@ async fn act(
                         "kind": tag.kind,
                         "campaign": tag.campaign,
                         "metadata": tag.metadata_of(deps, merchant).await,
-                        "customer": tag.to,
+                        "customer": tag.to_of(deps, merchant).await,
                         "reply": { "type": trigger, "value": value },
                         "actions": actions,
                         "received_at": msg.timestamp,
@@ -256,8 +256,13 @@ async fn act(
                 send_text(deps, merchant, msg, &answer_id(&msg.wamid, n), text).await?;
             }
             ReplyAction::Human => {
-                crate::parties::conversation::hand_off(table, &msg.wa_id, deps.clock.now_secs())
-                    .await?;
+                crate::parties::conversation::hand_off(
+                    deps,
+                    table,
+                    &msg.wa_id,
+                    deps.clock.now_secs(),
+                )
+                .await?;
                 n += 1;
                 send_text(
                     deps,
@@ -320,7 +325,7 @@ async fn document(
             "template": tag.template,
             "kind": tag.kind,
             "metadata": tag.metadata_of(deps, merchant).await,
-            "customer": tag.to,
+            "customer": tag.to_of(deps, merchant).await,
             "media_id": media.id,
             "mime_type": media.mime_type,
             "filename": media.filename,

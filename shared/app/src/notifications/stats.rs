@@ -24,8 +24,11 @@ pub struct Tag {
     pub day: String,
     /// Unix seconds when it was handed to WhatsApp.
     pub sent_at: Option<i64>,
-    /// The recipient's WhatsApp id.
+    /// The recipient's WhatsApp id: in clear only in what an earlier version wrote; read it with
+    /// [`Tag::to_of`], which opens [`Tag::to_sealed`].
     pub to: String,
+    /// The recipient, sealed like the conversation.
+    pub to_sealed: Option<Vec<u8>>,
     pub kind: String,
     pub category: String,
     /// The merchant's metadata, as given: in clear only in what an earlier version wrote; read it
@@ -57,6 +60,10 @@ pub(crate) fn tag_from(id: &str, item: &Item) -> Tag {
         day: s("day"),
         sent_at: item.get_n("sent_at"),
         to: s("to"),
+        to_sealed: match item.get("to_sealed") {
+            Some(mostrador_store::Value::B(b)) => Some(b.clone()),
+            _ => None,
+        },
         kind: s("kind"),
         category: s("category"),
         metadata: item
@@ -75,6 +82,20 @@ pub(crate) fn tag_from(id: &str, item: &Item) -> Tag {
 }
 
 impl Tag {
+    /// The recipient's WhatsApp id, opened (empty when it cannot be).
+    pub(crate) async fn to_of(
+        &self,
+        deps: &crate::platform::Deps,
+        merchant: &crate::platform::tenant::MerchantId,
+    ) -> String {
+        match &self.to_sealed {
+            Some(sealed) => crate::parties::conversation::open_text(deps, merchant, sealed)
+                .await
+                .unwrap_or_default(),
+            None => self.to.clone(),
+        }
+    }
+
     /// The merchant's metadata, opened (`null` when it cannot be).
     pub(crate) async fn metadata_of(
         &self,

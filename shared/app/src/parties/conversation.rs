@@ -120,16 +120,18 @@ pub(crate) async fn load_for(
 
 /// Stores the conversation state of one customer (the code the customer gave stays).
 pub async fn save_state(
+    deps: &Deps,
     table: &TenantTable,
     wa_id: &str,
     state: &State,
     now: i64,
 ) -> Result<(), AppError> {
-    save(table, wa_id, state, None, now).await
+    save(deps, table, wa_id, state, None, now).await
 }
 
 /// Stores what handling message `wamid` produced from `prev`: the state and the code.
 pub(crate) async fn save_state_after(
+    deps: &Deps,
     table: &TenantTable,
     wa_id: &str,
     now: i64,
@@ -138,6 +140,7 @@ pub(crate) async fn save_state_after(
     next: &Loaded,
 ) -> Result<(), AppError> {
     save(
+        deps,
         table,
         wa_id,
         &next.state,
@@ -148,6 +151,7 @@ pub(crate) async fn save_state_after(
 }
 
 async fn save(
+    deps: &Deps,
     table: &TenantTable,
     wa_id: &str,
     state: &State,
@@ -182,9 +186,16 @@ async fn save(
     // The merchant's list of conversations waiting for a human.
     let marker = crate::platform::schema::handoff(&table.customer(wa_id));
     if handed_off {
+        // Who is waiting, sealed like the profile's id (the key names a pseudonym).
+        let sealed = seal_text(deps, table.merchant(), wa_id).await?;
         table
             .put(
-                Item::new(&marker).with("wa_id", wa_id).with("since", now),
+                Item::new(&marker)
+                    .with(
+                        format!("{}_sealed", crate::parties::customers::PROFILE_WA_ID),
+                        mostrador_store::Value::B(sealed),
+                    )
+                    .with("since", now),
                 None,
             )
             .await?;
@@ -195,8 +206,13 @@ async fn save(
 }
 
 /// Hands the customer's conversation to a human agent, as asking for an asesor does.
-pub(crate) async fn hand_off(table: &TenantTable, wa_id: &str, now: i64) -> Result<(), AppError> {
-    save_state(table, wa_id, &State::HandedOff, now).await
+pub(crate) async fn hand_off(
+    deps: &Deps,
+    table: &TenantTable,
+    wa_id: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    save_state(deps, table, wa_id, &State::HandedOff, now).await
 }
 
 /// What the customer sent, as the machine understands it; `None` for messages that need no answer.
@@ -463,7 +479,7 @@ pub async fn open_text(deps: &Deps, merchant: &MerchantId, sealed: &[u8]) -> Opt
 }
 
 /// The message a conversation log item holds, opened; `Null` when it cannot be read.
-pub(crate) async fn message_of(deps: &Deps, table: &TenantTable, item: &Item) -> serde_json::Value {
+pub async fn message_of(deps: &Deps, table: &TenantTable, item: &Item) -> serde_json::Value {
     text_of(deps, table, item, "message")
         .await
         .and_then(|m| serde_json::from_str(&m).ok())
@@ -485,6 +501,9 @@ pub async fn opened(deps: &Deps, table: &TenantTable, item: &Item) -> Item {
         "details",
         "metadata",
         crate::parties::customers::PROFILE_NAME,
+        crate::parties::customers::PROFILE_WA_ID,
+        crate::parties::customers::PROFILE_PHONE,
+        "to",
     ] {
         if item.get(&format!("{name}_sealed")).is_some() {
             if let Some(text) = text_of(deps, table, item, name).await {

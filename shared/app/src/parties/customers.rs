@@ -42,15 +42,40 @@ pub(crate) fn profile_key(table: &TenantTable, wa_id: &str) -> Key {
     crate::platform::schema::customer_profile(&table.customer(wa_id))
 }
 
-/// Who a profile item belongs to: its `wa_id`, or, in a profile an earlier version keyed by the
-/// number itself, its partition.
-pub(crate) fn wa_id_in(profile: &Item) -> Option<&str> {
-    profile.get_s("wa_id").or_else(|| {
-        profile
-            .get_s("pk")
-            .and_then(crate::platform::schema::customer_of)
-            .filter(|id| !mostrador_store::Pseudonyms::is_pseudonym(id))
-    })
+/// The profile attribute saying who it is (its key names a pseudonym): the WhatsApp id, sealed as
+/// `wa_id_sealed` (in clear in what an earlier version wrote).
+pub const PROFILE_WA_ID: &str = "wa_id";
+/// The profile attribute of the number a WhatsApp username writes from, sealed like the id.
+pub const PROFILE_PHONE: &str = "phone";
+
+/// Sets `name` (one of the profile's personal attributes) sealed on a profile update, any clear
+/// copy removed.
+pub(crate) async fn set_sealed(
+    deps: &Deps,
+    table: &TenantTable,
+    update: Update,
+    name: &str,
+    value: &str,
+) -> Result<Update, mostrador_store::StoreError> {
+    let sealed = crate::parties::conversation::seal_text(deps, table.merchant(), value).await?;
+    Ok(update
+        .set(format!("{name}_sealed"), mostrador_store::Value::B(sealed))
+        .remove(name))
+}
+
+/// Who a profile item belongs to: its WhatsApp id, opened, or, in a profile an earlier version
+/// keyed by the number itself, its partition.
+pub(crate) async fn wa_id_in(deps: &Deps, table: &TenantTable, profile: &Item) -> Option<String> {
+    if let Some(id) =
+        crate::parties::conversation::text_of(deps, table, profile, PROFILE_WA_ID).await
+    {
+        return Some(id);
+    }
+    profile
+        .get_s("pk")
+        .and_then(crate::platform::schema::customer_of)
+        .filter(|id| !mostrador_store::Pseudonyms::is_pseudonym(id))
+        .map(str::to_owned)
 }
 
 /// The customer's record (a default, opted-in record when never seen).
@@ -98,13 +123,7 @@ pub(crate) async fn set_name(
     update: Update,
     name: &str,
 ) -> Result<Update, mostrador_store::StoreError> {
-    let sealed = crate::parties::conversation::seal_text(deps, table.merchant(), name).await?;
-    Ok(update
-        .set(
-            format!("{PROFILE_NAME}_sealed"),
-            mostrador_store::Value::B(sealed),
-        )
-        .remove(PROFILE_NAME))
+    set_sealed(deps, table, update, PROFILE_NAME, name).await
 }
 
 /// The groups a customer profile item names.
@@ -280,14 +299,14 @@ pub async fn list(
             .await?;
         for item in &page.items {
             read += 1;
-            let Some(wa_id) = wa_id_in(item) else {
+            let Some(wa_id) = wa_id_in(deps, table, item).await else {
                 continue;
             };
             if !visible(item.get_s("phone_number_id")) {
                 continue;
             }
             let listed = Listed {
-                wa_id: wa_id.to_owned(),
+                wa_id,
                 name: name_in(deps, table, item).await,
                 phone_number_id: item.get_s("phone_number_id").map(str::to_owned),
                 first_seen_at: item.get_n("first_seen_at"),

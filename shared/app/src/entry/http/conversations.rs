@@ -100,7 +100,17 @@ async fn handed_off(
     let branches = crate::parties::merchants::list_branches(&caller).await?;
     let mut waiting: Vec<Value> = Vec::new();
     for i in &page.items {
-        let wa = i.get_s("wa_id").unwrap_or_default();
+        let Some(wa) = crate::parties::conversation::text_of(
+            &deps,
+            &caller.table,
+            i,
+            crate::parties::customers::PROFILE_WA_ID,
+        )
+        .await
+        else {
+            continue;
+        };
+        let wa = wa.as_str();
         let profile = caller
             .table
             .get(&crate::platform::schema::customer_profile(

@@ -227,6 +227,7 @@ async fn queue_and_log(
 }
 
 async fn message_status(
+    State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
@@ -249,7 +250,7 @@ async fn message_status(
     let mut out = serde_json::Map::new();
     out.insert("id".into(), json!(id));
     for (name, value) in &item.attrs {
-        if matches!(name.as_str(), "pk" | "sk" | "outcome" | "to") {
+        if matches!(name.as_str(), "pk" | "sk" | "outcome" | "to" | "to_sealed") {
             continue;
         }
         let v = match value {
@@ -260,8 +261,9 @@ async fn message_status(
         };
         out.insert(name.clone(), v);
     }
-    if let Some(to) = item.get_s("to") {
-        out.insert("to".into(), json!(crate::platform::telemetry::redact(to)));
+    if let Some(to) = crate::parties::conversation::text_of(&deps, &caller.table, &item, "to").await
+    {
+        out.insert("to".into(), json!(crate::platform::telemetry::redact(&to)));
     }
     Ok(Json(Value::Object(out)))
 }
@@ -274,6 +276,7 @@ struct Page {
 
 /// `GET /v1/outbox`: messages held in sandbox mode, newest first.
 async fn outbox(
+    State(deps): State<Deps>,
     Merchant(caller): Merchant,
     Query(page): Query<Page>,
 ) -> Result<Json<Value>, AppError> {
@@ -289,22 +292,30 @@ async fn outbox(
         )
         .await?;
     // A branch-limited key sees its own number's messages; a page may hold fewer than `limit`.
-    let messages: Vec<Value> = result
+    let mut messages: Vec<Value> = Vec::new();
+    for i in result
         .items
         .iter()
         .filter(|i| scope.allows(i.get_s("phone_number_id"), None))
-        .map(|i| {
-            let message: Value = i.get_s("message").and_then(|m| serde_json::from_str(m).ok()).unwrap_or(Value::Null);
-            json!({
-                "id": i.get_s("id"),
-                "to": i.get_s("to"),
-                "phone_number_id": i.get_s("phone_number_id"),
-                "category": i.get_s("category"),
-                "stored_at_ms": i.get_s("sk").and_then(|sk| sk.split('#').next()).and_then(|ms| ms.parse::<i64>().ok()),
-                "message": message,
-            })
-        })
-        .collect();
+    {
+        // Sealed (the recipient inside the message); in clear in what an earlier version wrote.
+        let message = crate::parties::conversation::message_of(&deps, &caller.table, i).await;
+        let to = i.get_s("to").map(str::to_owned).or_else(|| {
+            // A number, or a WhatsApp username's id (`recipient`).
+            message["to"]
+                .as_str()
+                .or_else(|| message["recipient"].as_str())
+                .map(str::to_owned)
+        });
+        messages.push(json!({
+            "id": i.get_s("id"),
+            "to": to,
+            "phone_number_id": i.get_s("phone_number_id"),
+            "category": i.get_s("category"),
+            "stored_at_ms": i.get_s("sk").and_then(|sk| sk.split('#').next()).and_then(|ms| ms.parse::<i64>().ok()),
+            "message": message,
+        }));
+    }
     Ok(Json(
         json!({ "messages": messages, "cursor": result.cursor }),
     ))

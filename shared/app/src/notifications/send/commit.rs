@@ -121,7 +121,12 @@ pub(crate) async fn commit(
         merchant,
         crate::platform::schema::notification(&draft.id),
     ))
-    .with("to", draft.to.as_str())
+    .with(
+        "to_sealed",
+        mostrador_store::Value::B(
+            crate::parties::conversation::seal_text(deps, merchant, &draft.to).await?,
+        ),
+    )
     .with("template", draft.template.as_str())
     .with("category", draft.category.as_str())
     .with("kind", draft.kind.as_str())

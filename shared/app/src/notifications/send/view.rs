@@ -73,7 +73,7 @@ pub(crate) async fn view_of(
     }
     Ok(json!({
         "id": id,
-        "to": crate::platform::telemetry::redact(&tag.to),
+        "to": crate::platform::telemetry::redact(&tag.to_of(deps, table.merchant()).await),
         "template": tag.template,
         "kind": tag.kind,
         "category": tag.category,
