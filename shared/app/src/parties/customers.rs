@@ -299,12 +299,12 @@ pub async fn list(
             .await?;
         for item in &page.items {
             read += 1;
-            let Some(wa_id) = wa_id_in(deps, table, item).await else {
-                continue;
-            };
             if !visible(item.get_s("phone_number_id")) {
                 continue;
             }
+            let Some(wa_id) = wa_id_in(deps, table, item).await else {
+                continue;
+            };
             let listed = Listed {
                 wa_id,
                 name: name_in(deps, table, item).await,

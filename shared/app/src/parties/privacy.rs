@@ -395,7 +395,6 @@ pub(crate) async fn audit_log(
     Ok(out)
 }
 
-/// Changes the profile's name or timezone (rectificación); absent fields stay.
 /// How long an erasure is remembered: longer than a message can wait in a queue (SQS keeps one 14
 /// days at most).
 const ERASURE_MEMORY_SECS: i64 = 14 * 24 * 3600;
@@ -432,6 +431,7 @@ pub(crate) async fn erased_at(
         .and_then(|i| i.get_n("at")))
 }
 
+/// Changes the profile's name or timezone (rectificación); absent fields stay.
 pub(crate) async fn rectify_profile(
     deps: &Deps,
     table: &TenantTable,
