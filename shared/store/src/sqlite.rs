@@ -224,31 +224,51 @@ fn seal_clear_items(conn: &mut Connection, rows: &RowKey) -> Result<(), StoreErr
     if version >= ITEMS_SEALED {
         return Ok(());
     }
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql_err)?;
-    let clear: Vec<(String, String, String)> = {
-        let mut stmt = tx
-            .prepare("SELECT pk, sk, body FROM items WHERE typeof(body) = 'text'")
+    // In key order, a thousand rows per transaction: a large file is never held in memory at
+    // once, and a stop halfway resumes at the next open (the version is set only at the end).
+    let mut after = (String::new(), String::new());
+    let mut sealed_rows = 0usize;
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql_err)?;
-        let found = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        let batch: Vec<(String, String, rusqlite::types::Value)> = {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT pk, sk, body FROM items WHERE (pk, sk) > (?1, ?2) \
+                     ORDER BY pk, sk LIMIT 1000",
+                )
+                .map_err(sql_err)?;
+            let found = stmt
+                .query_map(params![after.0, after.1], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .map_err(sql_err)?;
+            found.collect::<Result<_, _>>().map_err(sql_err)?
+        };
+        let Some((pk, sk, _)) = batch.last() else {
+            tx.pragma_update(None, "user_version", ITEMS_SEALED)
+                .map_err(sql_err)?;
+            tx.commit().map_err(sql_err)?;
+            break;
+        };
+        after = (pk.clone(), sk.clone());
+        for (pk, sk, body) in &batch {
+            let rusqlite::types::Value::Text(body) = body else {
+                continue;
+            };
+            let sealed = rows.seal(&rows::item_place(pk, sk), body.as_bytes())?;
+            tx.execute(
+                "UPDATE items SET body = ?3 WHERE pk = ?1 AND sk = ?2",
+                params![pk, sk, sealed],
+            )
             .map_err(sql_err)?;
-        found.collect::<Result<_, _>>().map_err(sql_err)?
-    };
-    for (pk, sk, body) in &clear {
-        let sealed = rows.seal(&rows::item_place(pk, sk), body.as_bytes())?;
-        tx.execute(
-            "UPDATE items SET body = ?3 WHERE pk = ?1 AND sk = ?2",
-            params![pk, sk, sealed],
-        )
-        .map_err(sql_err)?;
+            sealed_rows += 1;
+        }
+        tx.commit().map_err(sql_err)?;
     }
-    tx.pragma_update(None, "user_version", ITEMS_SEALED)
-        .map_err(sql_err)?;
-    tx.commit().map_err(sql_err)?;
-    if !clear.is_empty() {
-        tracing::info!(items = clear.len(), "items stored in clear were sealed");
+    if sealed_rows > 0 {
+        tracing::info!(items = sealed_rows, "items stored in clear were sealed");
     }
     Ok(())
 }
