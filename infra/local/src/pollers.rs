@@ -115,9 +115,24 @@ async fn handle_batch(deps: &Deps, queue: &dyn Queue, kind: Kind, messages: Vec<
         }
     })
     .await;
+    // What succeeded is deleted together (one commit on the embedded engine).
+    let done: Vec<&ReceivedMessage> = messages
+        .iter()
+        .filter(|m| !failed.iter().any(|f| f.message_id == m.message_id))
+        .collect();
+    let settled = queue
+        .delete_batch(done.iter().map(|m| m.receipt.clone()).collect())
+        .await;
+    for (m, result) in done.iter().zip(settled) {
+        if let Err(e) = result {
+            tracing::warn!(queue = %queue.spec().name, message_id = %m.message_id, error = %e, "could not settle message");
+        }
+    }
     for m in &messages {
-        let failure = failed.iter().find(|f| f.message_id == m.message_id);
-        let result = if failure.is_some_and(|f| f.permanent) {
+        let Some(failure) = failed.iter().find(|f| f.message_id == m.message_id) else {
+            continue;
+        };
+        let result = if failure.permanent {
             // Input no retry can help: to the dead-letter queue now, kept for a human.
             match queue
                 .dead_letter(&m.receipt, &m.body, m.group_id.as_deref())
@@ -130,14 +145,12 @@ async fn handle_batch(deps: &Deps, queue: &dyn Queue, kind: Kind, messages: Vec<
                         .await
                 }
             }
-        } else if let Some(f) = failure {
-            let delay = f
+        } else {
+            let delay = failure
                 .retry_after
                 .unwrap_or_else(|| backoff(m.receive_count))
                 .min(Duration::from_secs(12 * 3600));
             queue.change_visibility(&m.receipt, delay).await
-        } else {
-            queue.delete(&m.receipt).await
         };
         if let Err(e) = result {
             tracing::warn!(queue = %queue.spec().name, message_id = %m.message_id, error = %e, "could not settle message");

@@ -216,7 +216,7 @@ pub struct QueueDepth {
 }
 
 /// Errors of the Queue port.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum QueueError {
     /// The request is wrong: missing group id, body too large, delay on a FIFO queue.
     #[error("invalid queue request: {0}")]
@@ -250,8 +250,29 @@ pub trait Queue: Send + Sync {
         wait: Duration,
     ) -> Result<Vec<ReceivedMessage>, QueueError>;
 
+    /// Sends several messages, answering each one's result in order (as [`Queue::send`] would):
+    /// the embedded engine stores them in one file commit, SQS in batches of ten. A FIFO group's
+    /// messages keep their order within the call.
+    async fn send_batch(&self, messages: Vec<OutgoingMessage>) -> Vec<Result<String, QueueError>> {
+        let mut results = Vec::with_capacity(messages.len());
+        for message in messages {
+            results.push(self.send(message).await);
+        }
+        results
+    }
+
     /// Deletes a received message.
     async fn delete(&self, receipt: &str) -> Result<(), QueueError>;
+
+    /// Deletes several received messages, answering each one's result in order (as
+    /// [`Queue::delete`] would).
+    async fn delete_batch(&self, receipts: Vec<String>) -> Vec<Result<(), QueueError>> {
+        let mut results = Vec::with_capacity(receipts.len());
+        for receipt in receipts {
+            results.push(self.delete(&receipt).await);
+        }
+        results
+    }
 
     /// Changes how long a received message stays hidden (zero makes it visible at once).
     async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), QueueError>;

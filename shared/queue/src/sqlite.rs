@@ -507,6 +507,25 @@ fn insert(
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sql)?;
+    let id = insert_in(
+        &tx, rows, queue, message, dedup_id, message_id, now, visible_at,
+    )?;
+    tx.commit().map_err(sql)?;
+    Ok(id)
+}
+
+/// [`insert`] inside an open transaction.
+#[allow(clippy::too_many_arguments)]
+fn insert_in(
+    tx: &Connection,
+    rows: &RowKey,
+    queue: &str,
+    message: &OutgoingMessage,
+    dedup_id: Option<&str>,
+    message_id: &str,
+    now: i64,
+    visible_at: i64,
+) -> Result<String, StoreError> {
     if let Some(dedup_id) = dedup_id {
         tx.execute(
             "DELETE FROM queue_dedup WHERE queue = ?1 AND expires_at_ms <= ?2",
@@ -522,7 +541,6 @@ fn insert(
             .optional()
             .map_err(sql)?;
         if let Some(first) = first {
-            tx.commit().map_err(sql)?;
             return Ok(first);
         }
         tx.execute(
@@ -544,7 +562,6 @@ fn insert(
         ],
     )
     .map_err(sql)?;
-    tx.commit().map_err(sql)?;
     Ok(message_id.to_owned())
 }
 
@@ -619,6 +636,79 @@ impl Queue for SqliteQueue {
         Ok(id)
     }
 
+    async fn send_batch(&self, messages: Vec<OutgoingMessage>) -> Vec<Result<String, QueueError>> {
+        let now = self.clock.now_ms();
+        let fifo = self.spec.fifo;
+        // Checked first: a message the queue refuses is answered without touching the file.
+        let mut results: Vec<Option<Result<String, QueueError>>> = Vec::new();
+        let mut accepted = Vec::new();
+        let mut any_now = false;
+        for message in messages {
+            if let Err(e) = message.validate(&self.spec) {
+                results.push(Some(Err(e)));
+                continue;
+            }
+            let dedup_id = fifo.then(|| message.dedup_id_or_body_hash());
+            let delay = if fifo {
+                Duration::ZERO
+            } else {
+                message.delay.unwrap_or_default()
+            };
+            any_now |= delay.is_zero();
+            let visible_at = now.saturating_add(millis(delay));
+            let message_id = uuid::Uuid::new_v4().to_string();
+            results.push(None);
+            accepted.push((message, dedup_id, message_id, visible_at));
+        }
+        if accepted.is_empty() {
+            return results.into_iter().flatten().collect();
+        }
+        let queue = self.spec.name.clone();
+        let rows = self.db.row_key().clone();
+        let count = accepted.len();
+        let stored = self
+            .run(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql)?;
+                let mut ids = Vec::with_capacity(accepted.len());
+                for (message, dedup_id, message_id, visible_at) in &accepted {
+                    ids.push(insert_in(
+                        &tx,
+                        &rows,
+                        &queue,
+                        message,
+                        dedup_id.as_deref(),
+                        message_id,
+                        now,
+                        *visible_at,
+                    )?);
+                }
+                tx.commit().map_err(sql)?;
+                Ok(ids)
+            })
+            .await;
+        if any_now && stored.is_ok() {
+            self.wake.notify_waiters();
+        }
+        // One commit: every message stored, or (the commit failed) none.
+        let outcomes: Vec<Result<String, QueueError>> = match stored {
+            Ok(ids) => ids.into_iter().map(Ok).collect(),
+            Err(e) => (0..count).map(|_| Err(e.clone())).collect(),
+        };
+        let mut outcomes = outcomes.into_iter();
+        results
+            .into_iter()
+            .map(|r| {
+                r.or_else(|| outcomes.next()).unwrap_or_else(|| {
+                    Err(QueueError::Internal(
+                        "a batch answered too few results".into(),
+                    ))
+                })
+            })
+            .collect()
+    }
+
     async fn receive(
         &self,
         max: u32,
@@ -660,6 +750,51 @@ impl Queue for SqliteQueue {
         // A delete may unblock a FIFO group.
         self.wake.notify_waiters();
         Ok(())
+    }
+
+    async fn delete_batch(&self, receipts: Vec<String>) -> Vec<Result<(), QueueError>> {
+        if receipts.is_empty() {
+            return Vec::new();
+        }
+        let queue = self.spec.name.clone();
+        let count = receipts.len();
+        let deleted = self
+            .run(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql)?;
+                let mut deleted = Vec::with_capacity(receipts.len());
+                {
+                    let mut stmt = tx
+                        .prepare_cached(
+                            "DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2 AND dead = 0",
+                        )
+                        .map_err(sql)?;
+                    for receipt in &receipts {
+                        deleted.push(stmt.execute(params![queue, receipt]).map_err(sql)? > 0);
+                    }
+                }
+                tx.commit().map_err(sql)?;
+                Ok(deleted)
+            })
+            .await;
+        match deleted {
+            Ok(deleted) => {
+                // A delete may unblock a FIFO group.
+                self.wake.notify_waiters();
+                deleted
+                    .into_iter()
+                    .map(|d| {
+                        if d {
+                            Ok(())
+                        } else {
+                            Err(QueueError::StaleReceipt)
+                        }
+                    })
+                    .collect()
+            }
+            Err(e) => (0..count).map(|_| Err(e.clone())).collect(),
+        }
     }
 
     async fn recover_after_restart(&self) -> Result<u64, QueueError> {

@@ -182,6 +182,91 @@ fn whole_secs_i32(d: Duration) -> i32 {
     i32::try_from(secs).unwrap_or(i32::MAX)
 }
 
+/// Bodies of one SendMessageBatch call at most (SQS refuses a batch over 256 KiB).
+const BATCH_BYTES: usize = 250 * 1024;
+
+/// One failed entry of a batch call, as the port's error.
+fn batch_entry_error(code: &str, message: &str, sender_fault: bool) -> QueueError {
+    let detail = format!("{code}: {message}");
+    match code {
+        "ReceiptHandleIsInvalid" | "MessageNotInflight" => QueueError::StaleReceipt,
+        "InvalidParameterValue" if message.contains("ReceiptHandle") => QueueError::StaleReceipt,
+        _ if sender_fault => QueueError::Invalid(detail),
+        _ => QueueError::Unavailable(detail),
+    }
+}
+
+impl SqsQueue {
+    /// One SendMessageBatch call for `pending` (index in the caller's list, message); writes each
+    /// entry's result at its index.
+    async fn send_entries(
+        &self,
+        pending: Vec<(usize, OutgoingMessage)>,
+        results: &mut [Result<String, QueueError>],
+    ) {
+        let mut entries = Vec::with_capacity(pending.len());
+        for (n, (_, message)) in pending.iter().enumerate() {
+            let mut entry = aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                .id(n.to_string())
+                .message_body(&message.body);
+            if self.spec.fifo {
+                entry = entry
+                    .set_message_group_id(message.group_id.clone())
+                    .message_deduplication_id(message.dedup_id_or_body_hash());
+            } else if let Some(delay) = message.delay.filter(|d| !d.is_zero()) {
+                entry = entry.delay_seconds(whole_secs_i32(delay));
+            }
+            match entry.build() {
+                Ok(entry) => entries.push(entry),
+                Err(e) => {
+                    for (i, _) in &pending {
+                        results[*i] = Err(QueueError::Invalid(e.to_string()));
+                    }
+                    return;
+                }
+            }
+        }
+        let answer = self
+            .client
+            .send_message_batch()
+            .queue_url(&self.url)
+            .set_entries(Some(entries))
+            .send()
+            .await;
+        match answer {
+            Ok(out) => {
+                for sent in out.successful() {
+                    if let Some((i, _)) =
+                        sent.id().parse::<usize>().ok().and_then(|n| pending.get(n))
+                    {
+                        results[*i] = Ok(sent.message_id().to_owned());
+                    }
+                }
+                for failed in out.failed() {
+                    if let Some((i, _)) = failed
+                        .id()
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|n| pending.get(n))
+                    {
+                        results[*i] = Err(batch_entry_error(
+                            failed.code(),
+                            failed.message().unwrap_or_default(),
+                            failed.sender_fault(),
+                        ));
+                    }
+                }
+            }
+            Err(e) => {
+                let e = sdk_error("SendMessageBatch", e);
+                for (i, _) in &pending {
+                    results[*i] = Err(e.clone());
+                }
+            }
+        }
+    }
+}
+
 /// Converts an SQS message into the port's form.
 fn received(m: &aws_sdk_sqs::types::Message) -> Result<ReceivedMessage, QueueError> {
     let missing =
@@ -267,6 +352,92 @@ impl Queue for SqsQueue {
         let out = send.send().await.map_err(|e| sdk_error("SendMessage", e))?;
         out.message_id
             .ok_or_else(|| QueueError::Internal("SQS accepted a message without an id".into()))
+    }
+
+    async fn send_batch(&self, messages: Vec<OutgoingMessage>) -> Vec<Result<String, QueueError>> {
+        let mut results: Vec<Result<String, QueueError>> = Vec::with_capacity(messages.len());
+        // SendMessageBatch: at most ten entries and 256 KiB of bodies per call; entries of a
+        // FIFO group keep their order within a call and calls go one after the other.
+        let mut pending: Vec<(usize, OutgoingMessage)> = Vec::new();
+        let mut bytes = 0usize;
+        for (i, message) in messages.into_iter().enumerate() {
+            results.push(Err(QueueError::Internal("not sent".into())));
+            if let Err(e) = message.validate(&self.spec) {
+                results[i] = Err(e);
+                continue;
+            }
+            if pending.len() == MAX_BATCH as usize || bytes + message.body.len() > BATCH_BYTES {
+                self.send_entries(std::mem::take(&mut pending), &mut results)
+                    .await;
+                bytes = 0;
+            }
+            bytes += message.body.len();
+            pending.push((i, message));
+        }
+        if !pending.is_empty() {
+            self.send_entries(pending, &mut results).await;
+        }
+        results
+    }
+
+    async fn delete_batch(&self, receipts: Vec<String>) -> Vec<Result<(), QueueError>> {
+        let mut results = Vec::with_capacity(receipts.len());
+        for chunk in receipts.chunks(MAX_BATCH as usize) {
+            let entries: Result<Vec<_>, _> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, receipt)| {
+                    aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(receipt)
+                        .build()
+                })
+                .collect();
+            let entries = match entries {
+                Ok(entries) => entries,
+                Err(e) => {
+                    results.extend(
+                        chunk
+                            .iter()
+                            .map(|_| Err(QueueError::Invalid(e.to_string()))),
+                    );
+                    continue;
+                }
+            };
+            let answer = self
+                .client
+                .delete_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await;
+            match answer {
+                Ok(out) => {
+                    let mut outcome: Vec<Result<(), QueueError>> =
+                        chunk.iter().map(|_| Ok(())).collect();
+                    for failed in out.failed() {
+                        if let Some(slot) = failed
+                            .id()
+                            .parse::<usize>()
+                            .ok()
+                            .and_then(|i| outcome.get_mut(i))
+                        {
+                            *slot = Err(batch_entry_error(
+                                failed.code(),
+                                failed.message().unwrap_or_default(),
+                                failed.sender_fault(),
+                            ));
+                        }
+                    }
+                    results.extend(outcome);
+                }
+                Err(e) => {
+                    let e = sdk_error("DeleteMessageBatch", e);
+                    results.extend(chunk.iter().map(|_| Err(e.clone())));
+                }
+            }
+        }
+        results
     }
 
     async fn receive(

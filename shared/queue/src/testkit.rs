@@ -51,6 +51,7 @@ macro_rules! queue_contract {
             unknown_receipt_is_stale,
             latest_receipt_deletes_after_re_receive,
             batch_receive_returns_at_most_max,
+            batch_send_keeps_order_and_dedup_and_batch_delete_settles_each,
             body_over_256_kib_rejected,
             depth_counts_visible_and_in_flight,
         );
@@ -328,6 +329,76 @@ where
         .await?;
     let bodies: Vec<String> = drain(queue).await?.into_iter().map(|m| m.body).collect();
     assert_eq!(bodies, ["first", "same body"]);
+    Ok(())
+}
+
+/// `send_batch` answers each message on its own (a message without a group refused, a repeated
+/// dedup id accepted and dropped), keeps a group's order across more than one SQS batch, and
+/// `delete_batch` settles each receipt, refusing one the queue never issued.
+pub async fn batch_send_keeps_order_and_dedup_and_batch_delete_settles_each<F, Fut>(
+    make: F,
+) -> Checked
+where
+    F: Fn(QueueSpec) -> Fut,
+    Fut: Future<Output = QueueFixture>,
+{
+    let fixture = make(QueueSpec::fifo("batches")).await;
+    let queue = fixture.queue.as_ref();
+    let mut messages: Vec<OutgoingMessage> = (1..=12)
+        .map(|i| {
+            OutgoingMessage::new(format!("m{i}"))
+                .group("customer-1")
+                .dedup(format!("id-{i}"))
+        })
+        .collect();
+    messages.insert(3, OutgoingMessage::new("no group"));
+    messages.push(
+        OutgoingMessage::new("repeat of m3")
+            .group("customer-1")
+            .dedup("id-3"),
+    );
+    let results = queue.send_batch(messages).await;
+    assert_eq!(results.len(), 14, "{results:?}");
+    assert!(
+        matches!(results[3], Err(QueueError::Invalid(_))),
+        "{results:?}"
+    );
+    assert!(
+        results.iter().enumerate().all(|(i, r)| i == 3 || r.is_ok()),
+        "{results:?}"
+    );
+    let mut got = Vec::new();
+    let mut first = true;
+    let deadline = tokio::time::Instant::now() + PATIENCE * 2;
+    while got.len() < 12 && tokio::time::Instant::now() < deadline {
+        let batch = receive_within(queue, 10, HIDDEN, PATIENCE).await?;
+        let mut receipts: Vec<String> = batch.iter().map(|m| m.receipt.clone()).collect();
+        got.extend(batch.into_iter().map(|m| m.body));
+        if first {
+            receipts.push("not-a-receipt".into());
+        }
+        let settled = queue.delete_batch(receipts.clone()).await;
+        assert_eq!(settled.len(), receipts.len(), "{settled:?}");
+        for (receipt, result) in receipts.iter().zip(&settled) {
+            if receipt == "not-a-receipt" {
+                assert!(
+                    matches!(
+                        result,
+                        Err(QueueError::StaleReceipt | QueueError::Invalid(_))
+                    ),
+                    "{result:?}"
+                );
+            } else {
+                assert!(result.is_ok(), "{settled:?}");
+            }
+        }
+        first = false;
+    }
+    let sent: Vec<String> = (1..=12).map(|i| format!("m{i}")).collect();
+    assert_eq!(got, sent);
+    let after = queue.receive(10, HIDDEN, Duration::from_secs(1)).await?;
+    assert!(after.is_empty(), "deleted messages came back: {after:?}");
+    assert!(queue.delete_batch(Vec::new()).await.is_empty());
     Ok(())
 }
 

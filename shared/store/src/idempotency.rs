@@ -3,7 +3,7 @@
 //! (`COMPLETED`, expiring after the retention), a repeat gets the stored result, a reused key with a
 //! different payload is rejected, and a failed effect removes the claim so a retry can run it again.
 
-use crate::table::{Condition, Item, Key, StoreError, Table, Update, Value};
+use crate::table::{Condition, Item, Key, StoreError, Table, TxOp, Update, Value};
 use mostrador_core::Clock;
 use serde::{de::DeserializeOwned, Serialize};
 use sha2::{Digest, Sha256};
@@ -173,6 +173,25 @@ impl Idempotency {
         id: &str,
         result: &T,
     ) -> Result<(), StoreError> {
+        match self.completion(scope, id, result)? {
+            TxOp::Update {
+                key,
+                update,
+                condition,
+            } => self.table.update(&key, update, condition).await.map(|_| ()),
+            other => self.table.transact(vec![other]).await,
+        }
+    }
+
+    /// The write [`Idempotency::complete`] makes, for a caller that records the effect's outcome in
+    /// the same transaction (on this store's table, with the keys as given): the result is then
+    /// stored if and only if the outcome is.
+    pub fn completion<T: Serialize>(
+        &self,
+        scope: &str,
+        id: &str,
+        result: &T,
+    ) -> Result<TxOp, StoreError> {
         let raw = serde_json::to_string(result).map_err(|e| StoreError::Internal(e.to_string()))?;
         let retention_secs = i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX / 2);
         let update = Update::new()
@@ -183,10 +202,11 @@ impl Idempotency {
                 Value::N(self.clock.now_secs().saturating_add(retention_secs)),
             )
             .remove("in_progress_expiration");
-        self.table
-            .update(&Self::key(scope, id), update, Some(Condition::Exists))
-            .await
-            .map(|_| ())
+        Ok(TxOp::Update {
+            key: Self::key(scope, id),
+            update,
+            condition: Some(Condition::Exists),
+        })
     }
 
     /// Removes a claim after the effect failed, so that a retry runs it again.

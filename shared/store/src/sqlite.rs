@@ -458,29 +458,81 @@ impl Table for SqliteTable {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(sql_err)?;
-                // DynamoDB checks every condition against the state before the transaction; with
-                // distinct keys, loading each item once up front is the same thing.
-                let mut currents = Vec::with_capacity(ops.len());
-                let mut reasons = Vec::with_capacity(ops.len());
-                for op in &ops {
-                    let current = load(&tx, &rows, &op.key()?, now)?;
-                    reasons.push(if check(op.condition(), current.as_ref()) {
-                        CancelReason::None
-                    } else {
-                        CancelReason::ConditionFailed
-                    });
-                    currents.push(current);
-                }
-                if reasons.iter().any(|r| *r != CancelReason::None) {
-                    return Err(StoreError::TransactionCanceled { reasons });
-                }
-                for (op, current) in ops.iter().zip(&currents) {
-                    apply(&tx, &rows, op, current.as_ref())?;
-                }
+                transact_in(&tx, &rows, &ops, now)?;
                 tx.commit().map_err(sql_err)
             })
             .await
     }
+
+    async fn transact_many(&self, groups: Vec<Vec<TxOp>>) -> Vec<Result<(), StoreError>> {
+        // Checked first: a group the engine refuses is answered without touching the file.
+        let checked: Vec<Result<(), StoreError>> =
+            groups.iter().map(|ops| validate_transaction(ops)).collect();
+        let count = groups.len();
+        let now = self.clock.now_secs();
+        let rows = self.db.rows.clone();
+        let outcome = self
+            .db
+            .call(move |conn| {
+                let mut tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql_err)?;
+                let mut results = Vec::with_capacity(groups.len());
+                for (ops, valid) in groups.iter().zip(checked) {
+                    if let Err(e) = valid {
+                        results.push(Err(e));
+                        continue;
+                    }
+                    // Each group in its own savepoint: one that fails leaves nothing behind and
+                    // the others still apply, as separate transactions would.
+                    let group = tx.savepoint().map_err(sql_err)?;
+                    match transact_in(&group, &rows, ops, now) {
+                        Ok(()) => {
+                            group.commit().map_err(sql_err)?;
+                            results.push(Ok(()));
+                        }
+                        Err(e) => {
+                            drop(group);
+                            results.push(Err(e));
+                        }
+                    }
+                }
+                tx.commit().map_err(sql_err)?;
+                Ok(results)
+            })
+            .await;
+        match outcome {
+            Ok(results) => results,
+            // The file commit failed: no group applied.
+            Err(e) => (0..count)
+                .map(|_| Err(StoreError::Unavailable(format!("batch not written: {e}"))))
+                .collect(),
+        }
+    }
+}
+
+/// One transaction's writes inside an open SQLite transaction (or savepoint): every condition is
+/// checked against the state before any write, as DynamoDB does; any failed condition cancels all.
+fn transact_in(conn: &Connection, rows: &RowKey, ops: &[TxOp], now: i64) -> Result<(), StoreError> {
+    // With distinct keys, loading each item once up front is the same thing as DynamoDB's checks.
+    let mut currents = Vec::with_capacity(ops.len());
+    let mut reasons = Vec::with_capacity(ops.len());
+    for op in ops {
+        let current = load(conn, rows, &op.key()?, now)?;
+        reasons.push(if check(op.condition(), current.as_ref()) {
+            CancelReason::None
+        } else {
+            CancelReason::ConditionFailed
+        });
+        currents.push(current);
+    }
+    if reasons.iter().any(|r| *r != CancelReason::None) {
+        return Err(StoreError::TransactionCanceled { reasons });
+    }
+    for (op, current) in ops.iter().zip(&currents) {
+        apply(conn, rows, op, current.as_ref())?;
+    }
+    Ok(())
 }
 
 fn run_scan(

@@ -624,6 +624,10 @@ pub fn validate_transaction(ops: &[TxOp]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Transactions [`Table::transact_many`] keeps in flight at once on engines that run them one
+/// request each.
+pub const TRANSACTIONS_AT_ONCE: usize = 8;
+
 /// The Table port.
 #[async_trait]
 pub trait Table: Send + Sync {
@@ -653,6 +657,20 @@ pub trait Table: Send + Sync {
 
     /// Up to 100 writes on distinct items that all apply or none do.
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError>;
+
+    /// Several independent transactions, each of which applies or not on its own exactly as
+    /// [`Table::transact`] would; answers one result per group, in order. For work that comes in
+    /// batches (the notifications of a bulk request): the embedded engine commits every group in
+    /// one file commit, DynamoDB runs the groups side by side. Groups should not touch the same
+    /// item (their order is then the engine's).
+    async fn transact_many(&self, groups: Vec<Vec<TxOp>>) -> Vec<Result<(), StoreError>> {
+        use futures::StreamExt;
+        futures::stream::iter(groups)
+            .map(|ops| self.transact(ops))
+            .buffered(TRANSACTIONS_AT_ONCE)
+            .collect()
+            .await
+    }
 
     /// One page (at most `limit` items) of the live items whose partition key starts with
     /// `pk_prefix`, continuing after `cursor`. For the rare reads of everything a tenant holds (a

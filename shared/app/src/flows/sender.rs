@@ -116,7 +116,17 @@ async fn handle_in_span(
     .await;
     match step {
         Ok(Step::Done(outcome)) => {
-            record_outcome(deps, &table, &env, &to, &outcome)
+            // The claim is completed in the outcome's own transaction (a crash leaves both or
+            // neither); a deferred copy comes back with the same id, so its key is released.
+            let completion = match outcome {
+                Outcome::Deferred { .. } => None,
+                _ => Some(
+                    deps.idempotency
+                        .completion("outbound", &env.id, &outcome)
+                        .map_err(RecordError::retry)?,
+                ),
+            };
+            record_outcome(deps, &table, &env, &to, &outcome, completion)
                 .await
                 .map_err(RecordError::retry)?;
             if env.category == Category::Service
@@ -125,14 +135,8 @@ async fn handle_in_span(
                 crate::flows::reports::count_first_response(&table, &to, deps.clock.now()).await;
             }
             if let Outcome::Deferred { .. } = outcome {
-                // The deferred copy comes back with the same id: leave the key free for it.
                 deps.idempotency
                     .release("outbound", &env.id)
-                    .await
-                    .map_err(RecordError::retry)?;
-            } else {
-                deps.idempotency
-                    .complete("outbound", &env.id, &outcome)
                     .await
                     .map_err(RecordError::retry)?;
             }
@@ -256,7 +260,10 @@ async fn decide_and_send(
         .await
         .map_err(RecordError::from)?;
     let Some(token) = token else {
-        return sandbox(deps, table, env, to).await.map(Step::Done);
+        // Sandbox mode: the outbox entry is written with the outcome (see record_outcome).
+        return Ok(Step::Done(Outcome::Sandbox {
+            wamid: format!("sandbox.{}", env.id),
+        }));
     };
     // A previous attempt may have reached the Cloud API and died before recording the outcome.
     if let Some(step) = reconcile(deps, existing) {
@@ -506,29 +513,27 @@ async fn take_daily_cap(
     }
 }
 
-async fn sandbox(
+/// The sandbox outbox entry of a message (sandbox mode: no access token), written in the
+/// outcome's transaction: once per id, the marker's condition refusing a second copy.
+async fn outbox_ops(
     deps: &Deps,
     table: &TenantTable,
     env: &OutboundEnvelope,
     to: &str,
-) -> Result<Outcome, RecordError> {
+) -> Result<Vec<TxOp>, StoreError> {
     let at = deps.clock.now_ms();
     let message =
-        serde_json::to_string(&env.message).map_err(|e| RecordError::Malformed(e.to_string()))?;
+        serde_json::to_string(&env.message).map_err(|e| StoreError::Internal(e.to_string()))?;
     // The message (recipient included) sealed like the conversation; the recipient's pseudonym
     // lets the simulator find a customer's messages without opening the others'.
-    let sealed = crate::parties::conversation::seal_text(deps, table.merchant(), &message)
-        .await
-        .map_err(RecordError::retry)?;
+    let sealed = crate::parties::conversation::seal_text(deps, table.merchant(), &message).await?;
     let item = Item::new(&crate::platform::schema::outbox_entry(at, &env.id))
         .with("id", env.id.as_str())
         .with("customer", deps.pseudonyms.of(to))
         .with("phone_number_id", env.phone_number_id.as_str())
         .with("category", env.category.as_str())
         .with("message_sealed", mostrador_store::Value::B(sealed));
-    // Once per id, even when a crash between this write and the recorded outcome makes the queue
-    // deliver the message again.
-    let ops = vec![
+    Ok(vec![
         TxOp::Put {
             item: Item::new(&crate::platform::schema::outbox_marker(&env.id)),
             condition: Some(Condition::NotExists),
@@ -537,21 +542,7 @@ async fn sandbox(
             item,
             condition: None,
         },
-    ];
-    match table.transact(ops).await {
-        Ok(()) => {
-            tracing::info!(content = %preview(&env.message.content), "sandbox: message in the outbox")
-        }
-        Err(StoreError::TransactionCanceled { reasons })
-            if reasons.first() == Some(&CancelReason::ConditionFailed) =>
-        {
-            tracing::info!("sandbox: already in the outbox (a redelivery after a crash)");
-        }
-        Err(e) => return Err(RecordError::retry(e)),
-    }
-    Ok(Outcome::Sandbox {
-        wamid: format!("sandbox.{}", env.id),
-    })
+    ])
 }
 
 /// What kind of message went out, for the local console: never its words (they may carry a
@@ -566,12 +557,15 @@ fn preview(content: &Content) -> String {
     }
 }
 
+/// Records the outcome under `OUT#{id}` with its counters, the notification's status, the sandbox
+/// outbox entry and `completion` (the idempotency record's), all in one transaction.
 async fn record_outcome(
     deps: &Deps,
     table: &TenantTable,
     env: &OutboundEnvelope,
     to: &str,
     outcome: &Outcome,
+    completion: Option<TxOp>,
 ) -> Result<(), StoreError> {
     let now = deps.clock.now();
     // The recipient, sealed like the conversation (the merchant API shows it shortened).
@@ -627,5 +621,38 @@ async fn record_outcome(
     if crate::notifications::is_notification(&env.id) {
         ops.extend(crate::notifications::stats::outcome_ops(table, &env.id, outcome, now).await?);
     }
-    table.transact(ops).await
+    let outbox = if let Outcome::Sandbox { .. } = outcome {
+        outbox_ops(deps, table, env, to).await?
+    } else {
+        Vec::new()
+    };
+    let platform: Vec<TxOp> = completion.into_iter().collect();
+    let mut with_outbox = ops.clone();
+    let marker_at = with_outbox.len();
+    with_outbox.extend(outbox.iter().cloned());
+    match table
+        .transact_with_platform(with_outbox, platform.clone())
+        .await
+    {
+        Ok(()) => {
+            if !outbox.is_empty() {
+                tracing::info!(content = %preview(&env.message.content), "sandbox: message in the outbox");
+            }
+            Ok(())
+        }
+        // Already in the outbox (an earlier version wrote it before recording the outcome, and a
+        // crash came between): the outcome alone.
+        Err(StoreError::TransactionCanceled { reasons })
+            if !outbox.is_empty()
+                && reasons.get(marker_at) == Some(&CancelReason::ConditionFailed)
+                && reasons
+                    .iter()
+                    .enumerate()
+                    .all(|(i, r)| i == marker_at || *r != CancelReason::ConditionFailed) =>
+        {
+            tracing::info!("sandbox: already in the outbox (a redelivery after a crash)");
+            table.transact_with_platform(ops, platform).await
+        }
+        Err(e) => Err(e),
+    }
 }

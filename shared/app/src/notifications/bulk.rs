@@ -247,8 +247,9 @@ pub(crate) async fn process_chunk(
             );
         }
     }
-    // Then each item on its own, several at a time (each is checked and committed in its own
-    // transaction, keyed by its index, so a rerun after a failure replays what was done).
+    // Then each item checked on its own, several at a time; those that pass are committed
+    // together, each in its own transaction keyed by its index (a rerun after a failure replays
+    // what was done).
     let ctx = ChunkContext {
         deps,
         merchant,
@@ -258,18 +259,41 @@ pub(crate) async fn process_chunk(
         links_at: &links_at,
         wa: &wa,
         settings: &settings,
-        phone: &phone,
     };
     let checks: Vec<_> = items
         .iter()
         .enumerate()
-        .map(|(i, item)| check_and_commit(&ctx, first + i as i64, item))
+        .map(|(i, item)| check_item(&ctx, first + i as i64, item))
         .collect();
-    let mut outcomes: Vec<(i64, Result<(), NotifyError>)> = futures::stream::iter(checks)
+    let mut checked: Vec<(i64, Result<send::Draft, NotifyError>)> = futures::stream::iter(checks)
         .buffer_unordered(ITEMS_AT_ONCE)
         .collect()
         .await;
-    outcomes.sort_by_key(|(index, _)| *index);
+    checked.sort_by_key(|(index, _)| *index);
+    let drafts: Vec<&send::Draft> = checked
+        .iter()
+        .filter_map(|(_, c)| c.as_ref().ok())
+        .collect();
+    let mut committed = send::commit_many(deps, merchant, &phone, &drafts, Some(bulk_id))
+        .await?
+        .into_iter();
+    let mut outcomes: Vec<(i64, Result<(), NotifyError>)> = Vec::with_capacity(checked.len());
+    for (index, check) in checked {
+        outcomes.push((
+            index,
+            match check {
+                Ok(_) => committed.next().map_or_else(
+                    || {
+                        Err(NotifyError::Api(AppError::Internal(anyhow::anyhow!(
+                            "a draft was left without an outcome"
+                        ))))
+                    },
+                    |c| c.map(|_| ()),
+                ),
+                Err(e) => Err(e),
+            },
+        ));
+    }
     for (index, outcome) in outcomes {
         match outcome {
             Ok(()) => accepted += 1,
@@ -328,16 +352,15 @@ struct ChunkContext<'a> {
     links_at: &'a LinkBase,
     wa: &'a whatsapp_settings::WhatsAppSettings,
     settings: &'a notification_settings::NotificationSettings,
-    phone: &'a str,
 }
 
-/// One item of a chunk: checked, and committed unless refused. Its id comes from its index, so a
-/// rerun of the chunk replays what an earlier run committed.
-async fn check_and_commit(
+/// One item of a chunk checked: its draft when it is to be committed (or replayed, when an earlier
+/// run of the chunk committed it: its id comes from its index), or why it is refused.
+async fn check_item(
     ctx: &ChunkContext<'_>,
     index: i64,
     item: &NotificationRequest,
-) -> (i64, Result<(), NotifyError>) {
+) -> (i64, Result<send::Draft, NotifyError>) {
     let ChunkContext {
         deps,
         merchant,
@@ -347,7 +370,6 @@ async fn check_and_commit(
         links_at,
         wa,
         settings,
-        phone,
     } = *ctx;
     let found = cache.get(&item.template).and_then(Option::as_ref);
     let template = found.map(|(t, _)| t);
@@ -373,13 +395,9 @@ async fn check_and_commit(
         Ok(draft) => match table.get(&super::key(&draft.id)).await {
             Err(e) => Err(NotifyError::from(e)),
             // Committed by an earlier run of this chunk: replayed (queued if it was not yet).
-            Ok(Some(_)) => send::commit(deps, merchant, phone, &draft, Some(bulk_id))
-                .await
-                .map(|_| ()),
+            Ok(Some(_)) => Ok(draft),
             Ok(None) => match send::check_recipient(table, &draft, wa, settings, now).await {
-                Ok(()) => send::commit(deps, merchant, phone, &draft, Some(bulk_id))
-                    .await
-                    .map(|_| ()),
+                Ok(()) => Ok(draft),
                 Err(e) => {
                     send::count_refusal(table, &draft, &e).await;
                     Err(e)

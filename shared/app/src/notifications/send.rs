@@ -38,7 +38,7 @@ mod commit;
 mod view;
 
 pub use commit::accept;
-pub(crate) use commit::{check_recipient, commit, count_refusal, sending_number};
+pub(crate) use commit::{check_recipient, commit_many, count_refusal, sending_number};
 pub(crate) use view::view_of;
 pub use view::{cancel, view};
 

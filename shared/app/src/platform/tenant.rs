@@ -259,6 +259,32 @@ impl Table for TenantTable {
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
         self.transact_with_platform(ops, Vec::new()).await
     }
+
+    async fn transact_many(&self, groups: Vec<Vec<TxOp>>) -> Vec<Result<(), StoreError>> {
+        // Groups refused while scoping are answered in place; the others go on together.
+        let mut results: Vec<Option<Result<(), StoreError>>> = Vec::with_capacity(groups.len());
+        let mut scoped = Vec::with_capacity(groups.len());
+        for ops in groups {
+            match self.scope_ops(ops) {
+                Ok(ops) => {
+                    results.push(None);
+                    scoped.push(ops);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        let mut done = self.inner.transact_many(scoped).await.into_iter();
+        results
+            .into_iter()
+            .map(|r| {
+                r.or_else(|| done.next()).unwrap_or_else(|| {
+                    Err(StoreError::Internal(
+                        "a batch answered too few results".into(),
+                    ))
+                })
+            })
+            .collect()
+    }
 }
 
 impl TenantTable {
@@ -270,7 +296,14 @@ impl TenantTable {
         ops: Vec<TxOp>,
         platform: Vec<TxOp>,
     ) -> Result<(), StoreError> {
-        let mut scoped = Vec::with_capacity(ops.len() + platform.len());
+        let mut scoped = self.scope_ops(ops)?;
+        scoped.extend(platform);
+        self.inner.transact(scoped).await
+    }
+
+    /// A transaction's operations with this merchant's keys.
+    fn scope_ops(&self, ops: Vec<TxOp>) -> Result<Vec<TxOp>, StoreError> {
+        let mut scoped = Vec::with_capacity(ops.len());
         for op in ops {
             scoped.push(match op {
                 TxOp::Put { item, condition } => {
@@ -308,8 +341,7 @@ impl TenantTable {
                 }
             });
         }
-        scoped.extend(platform);
-        self.inner.transact(scoped).await
+        Ok(scoped)
     }
 }
 

@@ -39,6 +39,7 @@ macro_rules! table_contract {
             failed_transaction_applies_nothing_and_names_the_failed_operation,
             transaction_of_100_writes_applies_and_101_is_rejected,
             transaction_touching_one_item_twice_is_rejected,
+            transactions_in_a_batch_apply_or_fail_each_on_its_own,
             expired_items_are_invisible_to_reads_and_conditions,
             oversized_item_is_rejected,
             concurrent_conditional_decrements_never_oversell,
@@ -661,6 +662,78 @@ pub async fn transaction_touching_one_item_twice_is_rejected(f: &TableFixture) {
         .await;
     assert!(matches!(result, Err(StoreError::Invalid(_))), "{result:?}");
     assert_eq!(f.table.get(&key).await.expect("get"), None);
+}
+
+pub async fn transactions_in_a_batch_apply_or_fail_each_on_its_own(f: &TableFixture) {
+    let pk = part("txmany");
+    let taken = Key::new(&pk, "NOTIF#taken");
+    f.table
+        .put(Item::new(&taken).with("v", 1), None)
+        .await
+        .expect("put");
+    let group = |name: &str| {
+        vec![
+            TxOp::Put {
+                item: Item::new(&Key::new(&pk, format!("NOTIF#{name}"))).with("v", 2),
+                condition: Some(Condition::NotExists),
+            },
+            TxOp::Update {
+                key: Key::new(&pk, format!("PTR#{name}")),
+                update: Update::new().add("n", 1),
+                condition: None,
+            },
+        ]
+    };
+    let duplicate_key = vec![
+        TxOp::Put {
+            item: Item::new(&Key::new(&pk, "DUP")),
+            condition: None,
+        },
+        TxOp::Delete {
+            key: Key::new(&pk, "DUP"),
+            condition: None,
+        },
+    ];
+    let results = f
+        .table
+        .transact_many(vec![
+            group("a"),
+            group("taken"),
+            duplicate_key,
+            Vec::new(),
+            group("b"),
+        ])
+        .await;
+    assert_eq!(results.len(), 5, "{results:?}");
+    assert!(results[0].is_ok(), "{results:?}");
+    // The second group's condition failed: like a transaction of its own, it names the operation
+    // and leaves nothing behind (its pointer was not counted).
+    match &results[1] {
+        Err(e) => assert_eq!(e.failed_operations(), vec![0], "{e:?}"),
+        ok => panic!("expected a cancelled group, got {ok:?}"),
+    }
+    assert!(
+        matches!(results[2], Err(StoreError::Invalid(_))),
+        "{results:?}"
+    );
+    assert!(
+        matches!(results[3], Err(StoreError::Invalid(_))),
+        "{results:?}"
+    );
+    assert!(results[4].is_ok(), "{results:?}");
+    assert_eq!(
+        sks(&*f.table, Query::partition(&pk)).await,
+        vec!["NOTIF#a", "NOTIF#b", "NOTIF#taken", "PTR#a", "PTR#b"]
+    );
+    assert_eq!(
+        f.table
+            .get(&taken)
+            .await
+            .expect("get")
+            .and_then(|i| i.get_n("v")),
+        Some(1)
+    );
+    assert!(f.table.transact_many(Vec::new()).await.is_empty());
 }
 
 pub async fn expired_items_are_invisible_to_reads_and_conditions(f: &TableFixture) {

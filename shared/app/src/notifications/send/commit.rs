@@ -92,13 +92,24 @@ pub(super) fn scoped(merchant: &MerchantId, pk: &str) -> String {
 
 /// Stores the draft (record, customer pointer, links, report dimensions, due entry) in one
 /// transaction, then queues an immediate send. A repeat of the same request answers the stored one.
-pub(crate) async fn commit(
+/// What committing a draft writes: its transaction (record, customer pointer, links, due entry),
+/// the report's dimension items (the same for every notification of a template and campaign) and
+/// the envelope queued for an immediate send.
+pub(crate) struct Prepared {
+    ops: Vec<TxOp>,
+    dimensions: Vec<TxOp>,
+    body: String,
+}
+
+/// Builds what [`commit`] writes for `draft` (sealing what the customer is told).
+async fn prepare(
     deps: &Deps,
     merchant: &MerchantId,
     phone_number_id: &str,
     draft: &Draft,
     bulk_id: Option<&str>,
-) -> Result<Accepted, NotifyError> {
+    settings: &NotificationSettings,
+) -> Result<Prepared, NotifyError> {
     let now = deps.clock.now();
     let envelope = OutboundEnvelope {
         id: draft.id.clone(),
@@ -109,7 +120,6 @@ pub(crate) async fn commit(
         kind: Some(draft.kind.as_str().to_owned()),
     };
     let body = serde_json::to_string(&envelope).map_err(|e| AppError::Internal(e.into()))?;
-    let settings = notification_settings::load(&TenantTable::of(deps, merchant)).await?;
     let send_ms = draft.send_at_ms.unwrap_or_else(|| now.timestamp_millis());
     let ttl = send_ms / 1000 + settings.attribution_secs() + 86_400;
     let status = if draft.send_at_ms.is_some() {
@@ -200,12 +210,6 @@ pub(crate) async fn commit(
             condition: None,
         },
     ];
-    for key in stats::dimension_keys(&draft.template, draft.campaign.as_deref()) {
-        ops.push(TxOp::Put {
-            item: Item::new(&crate::platform::schema::in_merchant(merchant, key)),
-            condition: None,
-        });
-    }
     for (code, target) in &draft.links {
         ops.push(TxOp::Put {
             item: crate::notifications::links::link_item(code, target, merchant, &draft.id, now),
@@ -230,7 +234,37 @@ pub(crate) async fn commit(
             condition: None,
         });
     }
+    let dimensions = stats::dimension_keys(&draft.template, draft.campaign.as_deref())
+        .into_iter()
+        .map(|key| TxOp::Put {
+            item: Item::new(&crate::platform::schema::in_merchant(merchant, key)),
+            condition: None,
+        })
+        .collect();
+    Ok(Prepared {
+        ops,
+        dimensions,
+        body,
+    })
+}
+
+/// Stores the draft (record, customer pointer, links, report dimensions, due entry) in one
+/// transaction, then queues an immediate send. A repeat of the same request answers the stored one.
+pub(super) async fn commit(
+    deps: &Deps,
+    merchant: &MerchantId,
+    phone_number_id: &str,
+    draft: &Draft,
+    bulk_id: Option<&str>,
+) -> Result<Accepted, NotifyError> {
     let table = TenantTable::of(deps, merchant);
+    let settings = notification_settings::load(&table).await?;
+    let Prepared {
+        mut ops,
+        dimensions,
+        body,
+    } = prepare(deps, merchant, phone_number_id, draft, bulk_id, &settings).await?;
+    ops.extend(dimensions);
     match deps.table.transact(ops).await {
         Ok(()) => {}
         Err(StoreError::TransactionCanceled { reasons })
@@ -246,6 +280,118 @@ pub(crate) async fn commit(
     }
     enqueue(deps, &table, &draft.id, &draft.to, body).await?;
     Ok(accepted(draft, "queued", false))
+}
+
+/// [`commit`] for many drafts at once (a bulk request's chunk): every draft is its own
+/// transaction, as alone, but they are written together (one file commit on the embedded engine),
+/// their dimension items once, and the immediate ones queued together. Answers each draft's
+/// result in order; a draft committed before is replayed.
+pub(crate) async fn commit_many(
+    deps: &Deps,
+    merchant: &MerchantId,
+    phone_number_id: &str,
+    drafts: &[&Draft],
+    bulk_id: Option<&str>,
+) -> Result<Vec<Result<Accepted, NotifyError>>, AppError> {
+    let table = TenantTable::of(deps, merchant);
+    let settings = notification_settings::load(&table).await?;
+    let mut results: Vec<Option<Result<Accepted, NotifyError>>> = Vec::new();
+    let mut prepared = Vec::new();
+    let mut dimensions: Vec<TxOp> = Vec::new();
+    let mut dimension_keys = std::collections::BTreeSet::new();
+    for draft in drafts {
+        match prepare(deps, merchant, phone_number_id, draft, bulk_id, &settings).await {
+            Ok(p) => {
+                for op in &p.dimensions {
+                    if op.key().is_ok_and(|k| dimension_keys.insert(k)) {
+                        dimensions.push(op.clone());
+                    }
+                }
+                results.push(None);
+                prepared.push(Some(p));
+            }
+            Err(e) => {
+                results.push(Some(Err(e)));
+                prepared.push(None);
+            }
+        }
+    }
+    let groups: Vec<Vec<TxOp>> = prepared
+        .iter()
+        .flatten()
+        .map(|p| p.ops.clone())
+        .chain((!dimensions.is_empty()).then_some(dimensions))
+        .collect();
+    let mut written = deps.table.transact_many(groups).await.into_iter();
+    // Then each draft's outcome: queued (together), scheduled, replayed, or refused.
+    let mut to_queue: Vec<(usize, String)> = Vec::new();
+    for (i, (draft, p)) in drafts.iter().zip(prepared).enumerate() {
+        let Some(p) = p else { continue };
+        let outcome = written.next().unwrap_or_else(|| {
+            Err(StoreError::Internal(
+                "a batch answered too few results".into(),
+            ))
+        });
+        match outcome {
+            Ok(()) if draft.send_at_ms.is_some() => {
+                results[i] = Some(Ok(accepted(draft, "scheduled", false)));
+            }
+            Ok(()) => to_queue.push((i, p.body)),
+            Err(StoreError::TransactionCanceled { reasons })
+                if reasons.first() == Some(&CancelReason::ConditionFailed) =>
+            {
+                results[i] = Some(replay(deps, &table, draft).await);
+            }
+            Err(e) => results[i] = Some(Err(e.into())),
+        }
+    }
+    let messages = to_queue
+        .iter()
+        .map(|(i, body)| {
+            OutgoingMessage::new(body.clone())
+                .group(deps.pseudonyms.of(&drafts[*i].to))
+                .dedup(drafts[*i].id.clone())
+        })
+        .collect();
+    let sent = deps.queues.outbound.send_batch(messages).await;
+    let mut queued = Vec::new();
+    for ((i, _), outcome) in to_queue.iter().zip(sent) {
+        match outcome {
+            Ok(_) => queued.push(*i),
+            Err(e) => results[*i] = Some(Err(AppError::from(e).into())),
+        }
+    }
+    // Only an accepting record becomes queued: the sender may already have recorded the outcome.
+    let marks = queued
+        .iter()
+        .map(|i| {
+            vec![TxOp::Update {
+                key: crate::notifications::key(&drafts[*i].id),
+                update: Update::new().set("status", "queued"),
+                condition: Some(Condition::Eq("status".into(), "accepting".into())),
+            }]
+        })
+        .collect();
+    let marked = table.transact_many(marks).await;
+    for (i, outcome) in queued.into_iter().zip(marked) {
+        results[i] = Some(match outcome {
+            Ok(()) | Err(StoreError::TransactionCanceled { .. }) => {
+                Ok(accepted(drafts[i], "queued", false))
+            }
+            Err(e) => Err(e.into()),
+        });
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(
+                    AppError::Internal(anyhow::anyhow!("a draft was left without an outcome"))
+                        .into(),
+                )
+            })
+        })
+        .collect())
 }
 
 pub(super) fn accepted(draft: &Draft, status: &str, replayed: bool) -> Accepted {
