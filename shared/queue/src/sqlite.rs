@@ -217,14 +217,15 @@ impl SqliteQueue {
     async fn run<T, F>(&self, f: F) -> Result<T, QueueError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let rows = self.db.row_key().clone();
         self.schema
             .get_or_try_init(|| self.db.call(move |conn| init_schema(conn, &rows)))
             .await
             .map_err(store_error)?;
-        self.db.call(f).await.map_err(store_error)
+        // Committed with the table's writes that arrive meanwhile (see Database::write).
+        self.db.write(f).await.map_err(store_error)
     }
 
     /// One receive attempt, without waiting.
@@ -420,16 +421,13 @@ fn group_in_flight(
 /// Hands out up to `max` messages, hiding them until `visible_at`; moves exhausted messages to the
 /// dead-letter queue on the way. Returns the batch and the ids of the messages moved.
 fn receive_batch(
-    conn: &mut Connection,
+    tx: &Connection,
     rows: &RowKey,
     spec: &QueueSpec,
     max: usize,
     now: i64,
     visible_at: i64,
 ) -> Result<(Vec<ReceivedMessage>, Vec<String>), StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql)?;
     let mut batch = Vec::new();
     let mut redriven = Vec::new();
     // FIFO: whether each group met so far may give out messages in this batch. Decided once, on the
@@ -438,9 +436,9 @@ fn receive_batch(
     let mut after = (i64::MIN, 0_i64);
     'pages: loop {
         let page = if spec.fifo {
-            fifo_page(&tx, &spec.name, after.1)?
+            fifo_page(tx, &spec.name, after.1)?
         } else {
-            ready_page(&tx, &spec.name, now, after)?
+            ready_page(tx, &spec.name, now, after)?
         };
         let exhausted = (page.len() as i64) < PAGE;
         for message in page {
@@ -450,7 +448,7 @@ fn receive_batch(
                 let open = match open_groups.get(&group) {
                     Some(open) => *open,
                     None => {
-                        let open = !group_in_flight(&tx, &spec.name, &group, now)?;
+                        let open = !group_in_flight(tx, &spec.name, &group, now)?;
                         open_groups.insert(group, open);
                         open
                     }
@@ -488,35 +486,12 @@ fn receive_batch(
             break;
         }
     }
-    tx.commit().map_err(sql)?;
     Ok((batch, redriven))
 }
 
 /// Stores a message; for FIFO, a dedup id seen within the window returns the first message's id.
 #[allow(clippy::too_many_arguments)]
 fn insert(
-    conn: &mut Connection,
-    rows: &RowKey,
-    queue: &str,
-    message: &OutgoingMessage,
-    dedup_id: Option<&str>,
-    message_id: &str,
-    now: i64,
-    visible_at: i64,
-) -> Result<String, StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql)?;
-    let id = insert_in(
-        &tx, rows, queue, message, dedup_id, message_id, now, visible_at,
-    )?;
-    tx.commit().map_err(sql)?;
-    Ok(id)
-}
-
-/// [`insert`] inside an open transaction.
-#[allow(clippy::too_many_arguments)]
-fn insert_in(
     tx: &Connection,
     rows: &RowKey,
     queue: &str,
@@ -567,10 +542,7 @@ fn insert_in(
 
 /// Moves up to `max` dead letters, oldest first, to the back of the queue with a fresh receive count.
 /// Message id, body, group and send time are kept.
-fn replay(conn: &mut Connection, queue: &str, max: u32, now: i64) -> Result<u32, StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql)?;
+fn replay(tx: &Connection, queue: &str, max: u32, now: i64) -> Result<u32, StoreError> {
     let seqs: Vec<i64> = {
         let mut stmt = tx
             .prepare_cached(
@@ -593,7 +565,6 @@ fn replay(conn: &mut Connection, queue: &str, max: u32, now: i64) -> Result<u32,
         tx.execute("DELETE FROM queue_messages WHERE seq = ?1", params![seq])
             .map_err(sql)?;
     }
-    tx.commit().map_err(sql)?;
     Ok(u32::try_from(seqs.len()).unwrap_or(u32::MAX))
 }
 
@@ -667,14 +638,11 @@ impl Queue for SqliteQueue {
         let rows = self.db.row_key().clone();
         let count = accepted.len();
         let stored = self
-            .run(move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(sql)?;
+            .run(move |tx| {
                 let mut ids = Vec::with_capacity(accepted.len());
                 for (message, dedup_id, message_id, visible_at) in &accepted {
-                    ids.push(insert_in(
-                        &tx,
+                    ids.push(insert(
+                        tx,
                         &rows,
                         &queue,
                         message,
@@ -684,7 +652,6 @@ impl Queue for SqliteQueue {
                         *visible_at,
                     )?);
                 }
-                tx.commit().map_err(sql)?;
                 Ok(ids)
             })
             .await;
@@ -759,10 +726,7 @@ impl Queue for SqliteQueue {
         let queue = self.spec.name.clone();
         let count = receipts.len();
         let deleted = self
-            .run(move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(sql)?;
+            .run(move |tx| {
                 let mut deleted = Vec::with_capacity(receipts.len());
                 {
                     let mut stmt = tx
@@ -774,7 +738,6 @@ impl Queue for SqliteQueue {
                         deleted.push(stmt.execute(params![queue, receipt]).map_err(sql)? > 0);
                     }
                 }
-                tx.commit().map_err(sql)?;
                 Ok(deleted)
             })
             .await;

@@ -18,12 +18,64 @@ pub use rows::{queue_place, RowKey};
 /// A handle on the embedded SQLite file, shared by every embedded engine of one process.
 #[derive(Clone)]
 pub struct Database {
-    /// The one connection that writes (and, in memory, also reads).
-    conn: Arc<Mutex<Connection>>,
+    /// The thread that owns the one connection that writes (and, in memory, also reads): every
+    /// job goes to it through this channel.
+    writer: std::sync::mpsc::Sender<Job>,
     /// Connections that only read, beside the writer (files only).
     readers: Option<Arc<Readers>>,
+    /// Keeps the checkpoint thread going (files only): it stops when the last handle is gone.
+    checkpoints: Option<Arc<std::sync::mpsc::Sender<()>>>,
     /// What every row's attributes (and queue bodies) are sealed with.
     rows: RowKey,
+}
+
+/// A write waiting for the connection: run (inside its own savepoint of the shared transaction,
+/// or not at all when the transaction could not begin), it gives back how to answer its caller
+/// once the commit's fate is known.
+type WriteJob = Box<dyn FnOnce(Result<&Connection, &str>) -> Deliver + Send>;
+
+/// Answers a write's caller: `None` when the commit succeeded, else why it failed.
+type Deliver = Box<dyn FnOnce(Option<&str>) + Send>;
+
+/// What the writer thread runs.
+enum Job {
+    /// Committed with the other writes waiting at the same time.
+    Write(WriteJob),
+    /// Run alone, outside any transaction.
+    Exclusive(Box<dyn FnOnce(&mut Connection) + Send>),
+}
+
+/// Most writes committed together (a bound on how long the first of them waits for its answer).
+const WRITES_PER_COMMIT: usize = 256;
+
+/// How often the checkpoint thread copies what the log holds back into the file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Log pages after which the writer checkpoints itself (SQLite's default is 1,000): only if the
+/// checkpoint thread falls behind.
+const WRITER_CHECKPOINT_PAGES: i64 = 10_000;
+
+/// Starts the thread that checkpoints the file at `path` every [`CHECKPOINT_EVERY`] with its own
+/// connection (PASSIVE: it never waits for, nor holds up, the writer or the readers); it stops
+/// when the returned sender and its clones are gone.
+fn start_checkpoints(path: &Path) -> Result<std::sync::mpsc::Sender<()>, StoreError> {
+    let conn = Connection::open(path).map_err(sql_err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(sql_err)?;
+    let (keep, stop) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("mostrador-sqlite-checkpoint".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stop.recv_timeout(CHECKPOINT_EVERY)
+            {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "checkpoint failed; the writer checkpoints if the log grows");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Internal(format!("starting the checkpoint thread: {e}")))?;
+    Ok(keep)
 }
 
 /// How many read-only connections a database file gets: reads run beside the writer and beside
@@ -102,6 +154,7 @@ impl Database {
             conns,
             next: std::sync::atomic::AtomicUsize::new(0),
         }));
+        db.checkpoints = Some(Arc::new(start_checkpoints(path)?));
         Ok(db)
     }
 
@@ -125,6 +178,11 @@ impl Database {
             .map_err(sql_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql_err)?;
+        // Checkpoints (copying the log back into the file, and its fsync) run on their own thread
+        // beside the writer (files, see start_checkpoints); the writer checkpoints itself only if
+        // the log grows past this many pages anyway.
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
+            .map_err(sql_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sql_err)?;
         // What is deleted (an erased customer, a queue message once answered) is overwritten in
@@ -135,9 +193,15 @@ impl Database {
             .map_err(sql_err)?;
         conn.execute_batch(SCHEMA).map_err(sql_err)?;
         seal_clear_items(&mut conn, &rows)?;
+        let (writer, jobs) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("mostrador-sqlite-writer".into())
+            .spawn(move || run_writer(conn, jobs))
+            .map_err(|e| StoreError::Internal(format!("starting the database writer: {e}")))?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            writer,
             readers: None,
+            checkpoints: None,
             rows,
         })
     }
@@ -164,20 +228,151 @@ impl Database {
         .map_err(|e| StoreError::Internal(format!("database task failed: {e}")))?
     }
 
-    /// Runs `f` with the connection on the blocking pool; one caller at a time.
+    /// Runs the write `f` on the writer connection and answers once it is committed. Writes that
+    /// arrive while another commit is under way wait together and are committed together, each in
+    /// its own savepoint: a write that fails leaves nothing behind and does not touch the others; a
+    /// commit that fails fails them all. Each write sees those run before it (one after the other,
+    /// in arrival order), so conditions hold as if every write had its own commit.
+    ///
+    /// `f` must not begin or end transactions itself (it runs inside one); its statements are
+    /// atomic together.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: WriteJob = Box::new(move |conn| {
+            let result = match conn {
+                Ok(conn) => in_savepoint(conn, f),
+                Err(why) => Err(StoreError::Unavailable(format!(
+                    "database write not started: {why}"
+                ))),
+            };
+            Box::new(move |failed_commit: Option<&str>| {
+                let result = match failed_commit {
+                    Some(why) if result.is_ok() => Err(StoreError::Unavailable(format!(
+                        "database commit failed: {why}"
+                    ))),
+                    _ => result,
+                };
+                // The caller may have gone (a cancelled request): its write stands all the same.
+                let _ = answer.send(result);
+            })
+        });
+        self.send(Job::Write(job))?;
+        answered
+            .await
+            .map_err(|_| StoreError::Internal("database write was dropped".into()))?
+    }
+
+    /// Runs `f` with the writer connection, alone and outside any transaction (for schema changes,
+    /// checks and checkpoints; writes go through [`Database::write`]).
     pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| StoreError::Internal(format!("database task failed: {e}")))?
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.send(Job::Exclusive(Box::new(move |conn| {
+            let _ = answer.send(f(conn));
+        })))?;
+        answered
+            .await
+            .map_err(|_| StoreError::Internal("database task was dropped".into()))?
     }
+
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.writer
+            .send(job)
+            .map_err(|_| StoreError::Internal("the database writer has stopped".into()))
+    }
+}
+
+/// The writer thread: takes every job waiting, commits the writes among them together, runs an
+/// exclusive job alone between two commits; ends (closing the connection) when every handle on
+/// the database is gone.
+fn run_writer(mut conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut writes = Vec::new();
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Write(w) => writes.push(w),
+                Job::Exclusive(run) => {
+                    commit_writes(&conn, std::mem::take(&mut writes));
+                    // A job that panics answers nothing (its caller sees an error); the thread
+                    // and the connection stay.
+                    let _ =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&mut conn)));
+                }
+            }
+            if writes.len() < WRITES_PER_COMMIT {
+                next = jobs.try_recv().ok();
+            }
+        }
+        commit_writes(&conn, writes);
+    }
+}
+
+/// Commits `jobs` in one transaction (see [`Database::write`]) and answers their callers.
+fn commit_writes(conn: &Connection, jobs: Vec<WriteJob>) {
+    if jobs.is_empty() {
+        return;
+    }
+    // A transaction left open by a job that panicked is rolled back before the next one.
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let why = e.to_string();
+        for job in jobs {
+            job(Err(&why))(None);
+        }
+        return;
+    }
+    let mut delivers: Vec<Deliver> = Vec::with_capacity(jobs.len());
+    let mut panicked = false;
+    for job in jobs {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Ok(conn)))) {
+            Ok(deliver) => delivers.push(deliver),
+            // Its savepoint may be left open: nothing of this transaction is kept.
+            Err(_) => panicked = true,
+        }
+    }
+    let commit = if panicked {
+        Err("a write in the same commit panicked".to_owned())
+    } else {
+        conn.execute_batch("COMMIT").map_err(|e| e.to_string())
+    };
+    let failed = match commit {
+        Ok(()) => None,
+        Err(why) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Some(why)
+        }
+    };
+    for deliver in delivers {
+        deliver(failed.as_deref());
+    }
+}
+
+/// Runs `f` in a savepoint: kept if it succeeds, undone if it fails.
+fn in_savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("SAVEPOINT write").map_err(sql_err)?;
+    let result = f(conn);
+    if result.is_ok() {
+        if let Err(e) = conn.execute_batch("RELEASE write") {
+            let _ = conn.execute_batch("ROLLBACK TO write; RELEASE write");
+            return Err(sql_err(e));
+        }
+    } else if let Err(e) = conn.execute_batch("ROLLBACK TO write; RELEASE write") {
+        return Err(sql_err(e));
+    }
+    result
 }
 
 /// The Table port on the embedded database.
@@ -345,25 +540,21 @@ fn apply(
     }
 }
 
-/// Runs one conditional write in its own transaction.
+/// Runs one conditional write (inside the write's savepoint, see [`Database::write`]).
 fn single(
-    conn: &mut Connection,
+    conn: &Connection,
     rows: &RowKey,
     op: TxOp,
     now: i64,
 ) -> Result<(Option<Item>, Option<Item>), StoreError> {
     let key = op.key()?;
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql_err)?;
-    let current = load(&tx, rows, &key, now)?;
+    let current = load(conn, rows, &key, now)?;
     if !check(op.condition(), current.as_ref()) {
         return Err(StoreError::ConditionFailed {
             current: current.map(Box::new),
         });
     }
-    let written = apply(&tx, rows, &op, current.as_ref())?;
-    tx.commit().map_err(sql_err)?;
+    let written = apply(conn, rows, &op, current.as_ref())?;
     Ok((current, written))
 }
 
@@ -381,7 +572,7 @@ impl Table for SqliteTable {
         let now = self.clock.now_secs();
         let rows = self.db.rows.clone();
         self.db
-            .call(move |conn| single(conn, &rows, TxOp::Put { item, condition }, now).map(|_| ()))
+            .write(move |conn| single(conn, &rows, TxOp::Put { item, condition }, now).map(|_| ()))
             .await
     }
 
@@ -396,7 +587,7 @@ impl Table for SqliteTable {
         let now = self.clock.now_secs();
         let rows = self.db.rows.clone();
         self.db
-            .call(move |conn| {
+            .write(move |conn| {
                 let (_, written) = single(
                     conn,
                     &rows,
@@ -421,7 +612,7 @@ impl Table for SqliteTable {
         let now = self.clock.now_secs();
         let rows = self.db.rows.clone();
         self.db
-            .call(move |conn| {
+            .write(move |conn| {
                 single(conn, &rows, TxOp::Delete { key, condition }, now).map(|(old, _)| old)
             })
             .await
@@ -454,13 +645,7 @@ impl Table for SqliteTable {
         let now = self.clock.now_secs();
         let rows = self.db.rows.clone();
         self.db
-            .call(move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(sql_err)?;
-                transact_in(&tx, &rows, &ops, now)?;
-                tx.commit().map_err(sql_err)
-            })
+            .write(move |conn| transact_in(conn, &rows, &ops, now))
             .await
     }
 
@@ -473,10 +658,7 @@ impl Table for SqliteTable {
         let rows = self.db.rows.clone();
         let outcome = self
             .db
-            .call(move |conn| {
-                let mut tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(sql_err)?;
+            .write(move |conn| {
                 let mut results = Vec::with_capacity(groups.len());
                 for (ops, valid) in groups.iter().zip(checked) {
                     if let Err(e) = valid {
@@ -485,19 +667,10 @@ impl Table for SqliteTable {
                     }
                     // Each group in its own savepoint: one that fails leaves nothing behind and
                     // the others still apply, as separate transactions would.
-                    let group = tx.savepoint().map_err(sql_err)?;
-                    match transact_in(&group, &rows, ops, now) {
-                        Ok(()) => {
-                            group.commit().map_err(sql_err)?;
-                            results.push(Ok(()));
-                        }
-                        Err(e) => {
-                            drop(group);
-                            results.push(Err(e));
-                        }
-                    }
+                    results.push(in_savepoint(conn, |conn| {
+                        transact_in(conn, &rows, ops, now)
+                    }));
                 }
-                tx.commit().map_err(sql_err)?;
                 Ok(results)
             })
             .await;
