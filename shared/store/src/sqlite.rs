@@ -924,6 +924,77 @@ mod reader_tests {
     use mostrador_core::FixedClock;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn writes_committed_together_still_fail_and_succeed_one_by_one() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Database::open(dir.path().join("mostrador.db"), RowKey::ephemeral()).expect("db");
+        let clock = Arc::new(FixedClock::at(chrono::Utc::now()));
+        let table = Arc::new(SqliteTable::new(db.clone(), clock));
+        let slot = Key::new("P", "SLOT");
+        // 64 writers at once: each claims the slot (one may), bumps a counter under a ceiling of
+        // 40 (40 may) and writes a row of its own with a second write it then fails on purpose.
+        let mut tasks = Vec::new();
+        for i in 0..64i64 {
+            let table = table.clone();
+            let slot = slot.clone();
+            tasks.push(tokio::spawn(async move {
+                let claimed = table
+                    .put(Item::new(&slot).with("by", i), Some(Condition::NotExists))
+                    .await;
+                let counted = table
+                    .update(
+                        &Key::new("P", "COUNT"),
+                        Update::new().add("n", 1),
+                        Some(
+                            Condition::AttrNotExists("n".into()).or(Condition::Lt("n".into(), 40)),
+                        ),
+                    )
+                    .await;
+                let half = table
+                    .transact(vec![
+                        TxOp::Put {
+                            item: Item::new(&Key::new("P", format!("ROW#{i:02}"))),
+                            condition: None,
+                        },
+                        TxOp::Check {
+                            key: Key::new("P", "NOWHERE"),
+                            condition: Condition::Exists,
+                        },
+                    ])
+                    .await;
+                (claimed.is_ok(), counted.is_ok(), half.is_err())
+            }));
+        }
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.expect("task"));
+        }
+        assert_eq!(outcomes.iter().filter(|o| o.0).count(), 1, "one claim");
+        assert_eq!(outcomes.iter().filter(|o| o.1).count(), 40, "40 counted");
+        assert!(
+            outcomes.iter().all(|o| o.2),
+            "every cancelled transaction failed"
+        );
+        let count = table.get(&Key::new("P", "COUNT")).await.expect("get");
+        assert_eq!(count.and_then(|c| c.get_n("n")), Some(40));
+        // The failed halves left nothing, and the claim names its one winner.
+        let page = table
+            .query(Query::partition("P").limit(1000))
+            .await
+            .expect("query");
+        let keys: Vec<&str> = page.items.iter().filter_map(|i| i.get_s("sk")).collect();
+        assert_eq!(keys, ["COUNT", "SLOT"]);
+        // An exclusive job between writes sees them committed.
+        let rows: i64 = db
+            .call(|conn| {
+                conn.query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+                    .map_err(sql_err)
+            })
+            .await
+            .expect("count");
+        assert_eq!(rows, 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn reads_beside_the_writer_see_every_committed_write_and_never_write() {
         let dir = tempfile::tempdir().expect("dir");
         let db = Database::open(dir.path().join("mostrador.db"), RowKey::ephemeral()).expect("db");
