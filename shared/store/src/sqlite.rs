@@ -486,6 +486,11 @@ fn load(conn: &Connection, rows: &RowKey, key: &Key, now: i64) -> Result<Option<
 
 fn store(conn: &Connection, rows: &RowKey, item: &Item) -> Result<(), StoreError> {
     let key = item.validate()?;
+    store_sealed(conn, &key, item, &encode_item(rows, &key, item)?)
+}
+
+/// Writes `item` under `key` with its attributes already sealed (`body`).
+fn store_sealed(conn: &Connection, key: &Key, item: &Item, body: &[u8]) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT OR REPLACE INTO items (pk, sk, gsi1pk, gsi1sk, ttl, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
@@ -496,7 +501,7 @@ fn store(conn: &Connection, rows: &RowKey, item: &Item) -> Result<(), StoreError
             item.get_s(GSI1PK),
             item.get_s(GSI1SK),
             item.ttl(),
-            encode_item(rows, &key, item)?
+            body
         ],
     )
     .map_err(sql_err)?;
@@ -515,17 +520,36 @@ fn check(condition: Option<&Condition>, current: Option<&Item>) -> bool {
     condition.is_none_or(|c| c.eval(current))
 }
 
-/// Applies one write after its condition held; returns the new item for puts and updates.
+/// The attributes of each put in `ops` sealed, before its write reaches the writer thread (so
+/// that the one thread that writes spends no time on them).
+fn seal_puts(rows: &RowKey, ops: &[TxOp]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    ops.iter()
+        .map(|op| match op {
+            TxOp::Put { item, .. } => {
+                let key = item.validate()?;
+                encode_item(rows, &key, item).map(Some)
+            }
+            _ => Ok(None),
+        })
+        .collect()
+}
+
+/// Applies one write after its condition held (a put with its attributes sealed by
+/// [`seal_puts`]); returns the new item for updates.
 fn apply(
     conn: &Connection,
     rows: &RowKey,
     op: &TxOp,
+    sealed: Option<&[u8]>,
     current: Option<&Item>,
 ) -> Result<Option<Item>, StoreError> {
     match op {
         TxOp::Put { item, .. } => {
-            store(conn, rows, item)?;
-            Ok(Some(item.clone()))
+            match sealed {
+                Some(body) => store_sealed(conn, &item.validate()?, item, body)?,
+                None => store(conn, rows, item)?,
+            }
+            Ok(None)
         }
         TxOp::Update { key, update, .. } => {
             let next = update.apply(key, current)?;
@@ -545,16 +569,23 @@ fn single(
     conn: &Connection,
     rows: &RowKey,
     op: TxOp,
+    sealed: Option<&[u8]>,
     now: i64,
 ) -> Result<(Option<Item>, Option<Item>), StoreError> {
     let key = op.key()?;
-    let current = load(conn, rows, &key, now)?;
+    // An unconditional put needs nothing of what it replaces (no item opened for it).
+    let current = match &op {
+        TxOp::Put {
+            condition: None, ..
+        } => None,
+        _ => load(conn, rows, &key, now)?,
+    };
     if !check(op.condition(), current.as_ref()) {
         return Err(StoreError::ConditionFailed {
             current: current.map(Box::new),
         });
     }
-    let written = apply(conn, rows, &op, current.as_ref())?;
+    let written = apply(conn, rows, &op, sealed, current.as_ref())?;
     Ok((current, written))
 }
 
@@ -571,8 +602,19 @@ impl Table for SqliteTable {
         item.validate()?;
         let now = self.clock.now_secs();
         let rows = self.db.rows.clone();
+        let key = item.validate()?;
+        let sealed = encode_item(&rows, &key, &item)?;
         self.db
-            .write(move |conn| single(conn, &rows, TxOp::Put { item, condition }, now).map(|_| ()))
+            .write(move |conn| {
+                single(
+                    conn,
+                    &rows,
+                    TxOp::Put { item, condition },
+                    Some(&sealed),
+                    now,
+                )
+                .map(|_| ())
+            })
             .await
     }
 
@@ -596,6 +638,7 @@ impl Table for SqliteTable {
                         update,
                         condition,
                     },
+                    None,
                     now,
                 )?;
                 written.ok_or_else(|| StoreError::Internal("update wrote nothing".into()))
@@ -613,7 +656,7 @@ impl Table for SqliteTable {
         let rows = self.db.rows.clone();
         self.db
             .write(move |conn| {
-                single(conn, &rows, TxOp::Delete { key, condition }, now).map(|(old, _)| old)
+                single(conn, &rows, TxOp::Delete { key, condition }, None, now).map(|(old, _)| old)
             })
             .await
     }
@@ -644,31 +687,37 @@ impl Table for SqliteTable {
         validate_transaction(&ops)?;
         let now = self.clock.now_secs();
         let rows = self.db.rows.clone();
+        let sealed = seal_puts(&rows, &ops)?;
         self.db
-            .write(move |conn| transact_in(conn, &rows, &ops, now))
+            .write(move |conn| transact_in(conn, &rows, &ops, &sealed, now))
             .await
     }
 
     async fn transact_many(&self, groups: Vec<Vec<TxOp>>) -> Vec<Result<(), StoreError>> {
         // Checked first: a group the engine refuses is answered without touching the file.
-        let checked: Vec<Result<(), StoreError>> =
-            groups.iter().map(|ops| validate_transaction(ops)).collect();
-        let count = groups.len();
         let now = self.clock.now_secs();
         let rows = self.db.rows.clone();
+        let checked: Vec<Result<Vec<Option<Vec<u8>>>, StoreError>> = groups
+            .iter()
+            .map(|ops| validate_transaction(ops).and_then(|()| seal_puts(&rows, ops)))
+            .collect();
+        let count = groups.len();
         let outcome = self
             .db
             .write(move |conn| {
                 let mut results = Vec::with_capacity(groups.len());
                 for (ops, valid) in groups.iter().zip(checked) {
-                    if let Err(e) = valid {
-                        results.push(Err(e));
-                        continue;
-                    }
+                    let sealed = match valid {
+                        Ok(sealed) => sealed,
+                        Err(e) => {
+                            results.push(Err(e));
+                            continue;
+                        }
+                    };
                     // Each group in its own savepoint: one that fails leaves nothing behind and
                     // the others still apply, as separate transactions would.
                     results.push(in_savepoint(conn, |conn| {
-                        transact_in(conn, &rows, ops, now)
+                        transact_in(conn, &rows, ops, &sealed, now)
                     }));
                 }
                 Ok(results)
@@ -686,12 +735,24 @@ impl Table for SqliteTable {
 
 /// One transaction's writes inside an open SQLite transaction (or savepoint): every condition is
 /// checked against the state before any write, as DynamoDB does; any failed condition cancels all.
-fn transact_in(conn: &Connection, rows: &RowKey, ops: &[TxOp], now: i64) -> Result<(), StoreError> {
+fn transact_in(
+    conn: &Connection,
+    rows: &RowKey,
+    ops: &[TxOp],
+    sealed: &[Option<Vec<u8>>],
+    now: i64,
+) -> Result<(), StoreError> {
     // With distinct keys, loading each item once up front is the same thing as DynamoDB's checks.
     let mut currents = Vec::with_capacity(ops.len());
     let mut reasons = Vec::with_capacity(ops.len());
     for op in ops {
-        let current = load(conn, rows, &op.key()?, now)?;
+        // An unconditional put needs nothing of what it replaces (no item opened for it).
+        let current = match op {
+            TxOp::Put {
+                condition: None, ..
+            } => None,
+            _ => load(conn, rows, &op.key()?, now)?,
+        };
         reasons.push(if check(op.condition(), current.as_ref()) {
             CancelReason::None
         } else {
@@ -702,8 +763,9 @@ fn transact_in(conn: &Connection, rows: &RowKey, ops: &[TxOp], now: i64) -> Resu
     if reasons.iter().any(|r| *r != CancelReason::None) {
         return Err(StoreError::TransactionCanceled { reasons });
     }
-    for (op, current) in ops.iter().zip(&currents) {
-        apply(conn, rows, op, current.as_ref())?;
+    for (i, (op, current)) in ops.iter().zip(&currents).enumerate() {
+        let body = sealed.get(i).and_then(Option::as_deref);
+        apply(conn, rows, op, body, current.as_ref())?;
     }
     Ok(())
 }
