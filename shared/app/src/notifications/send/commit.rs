@@ -122,10 +122,12 @@ async fn prepare(
     let body = serde_json::to_string(&envelope).map_err(|e| AppError::Internal(e.into()))?;
     let send_ms = draft.send_at_ms.unwrap_or_else(|| now.timestamp_millis());
     let ttl = send_ms / 1000 + settings.attribution_secs() + 86_400;
+    // An immediate one is queued right after this write; should that fail, a repeat of the
+    // request (or the bulk chunk's next run) finds it queued and queues it again (see replay).
     let status = if draft.send_at_ms.is_some() {
         "scheduled"
     } else {
-        "accepting"
+        "queued"
     };
     let mut record = Item::new(&crate::platform::schema::in_merchant(
         merchant,
@@ -278,7 +280,7 @@ pub(super) async fn commit(
         tracing::info!(merchant = %merchant, notification = %draft.id, template = %draft.template, "notification scheduled");
         return Ok(accepted(draft, "scheduled", false));
     }
-    enqueue(deps, &table, &draft.id, &draft.to, body).await?;
+    enqueue(deps, &draft.id, &draft.to, body).await?;
     Ok(accepted(draft, "queued", false))
 }
 
@@ -354,31 +356,10 @@ pub(crate) async fn commit_many(
         })
         .collect();
     let sent = deps.queues.outbound.send_batch(messages).await;
-    let mut queued = Vec::new();
     for ((i, _), outcome) in to_queue.iter().zip(sent) {
-        match outcome {
-            Ok(_) => queued.push(*i),
-            Err(e) => results[*i] = Some(Err(AppError::from(e).into())),
-        }
-    }
-    // Only an accepting record becomes queued: the sender may already have recorded the outcome.
-    let marks = queued
-        .iter()
-        .map(|i| {
-            vec![TxOp::Update {
-                key: crate::notifications::key(&drafts[*i].id),
-                update: Update::new().set("status", "queued"),
-                condition: Some(Condition::Eq("status".into(), "accepting".into())),
-            }]
-        })
-        .collect();
-    let marked = table.transact_many(marks).await;
-    for (i, outcome) in queued.into_iter().zip(marked) {
-        results[i] = Some(match outcome {
-            Ok(()) | Err(StoreError::TransactionCanceled { .. }) => {
-                Ok(accepted(drafts[i], "queued", false))
-            }
-            Err(e) => Err(e.into()),
+        results[*i] = Some(match outcome {
+            Ok(_) => Ok(accepted(drafts[*i], "queued", false)),
+            Err(e) => Err(AppError::from(e).into()),
         });
     }
     Ok(results
@@ -407,9 +388,10 @@ pub(super) fn accepted(draft: &Draft, status: &str, replayed: bool) -> Accepted 
     }
 }
 
+/// Puts a stored notification on the outbound queue (its id as the deduplication id: a second copy
+/// within five minutes is dropped by the queue, a later one by the sender, which sends an id once).
 pub(super) async fn enqueue(
     deps: &Deps,
-    table: &TenantTable,
     id: &str,
     to: &str,
     body: String,
@@ -423,22 +405,12 @@ pub(super) async fn enqueue(
         )
         .await
         .map_err(AppError::from)?;
-    // Only an accepting record becomes queued: the sender may already have recorded the outcome.
-    match table
-        .update(
-            &crate::notifications::key(id),
-            Update::new().set("status", "queued"),
-            Some(Condition::Eq("status".into(), "accepting".into())),
-        )
-        .await
-    {
-        Ok(_) | Err(StoreError::ConditionFailed { .. }) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    Ok(())
 }
 
-/// A request whose id exists: the same payload answers the stored notification (and finishes queuing
-/// it if the first attempt stopped before the queue); another payload is a reused key.
+/// A request whose id exists: the same payload answers the stored notification (and queues it again
+/// while no outcome is recorded, in case the first attempt stopped before the queue); another
+/// payload is a reused key.
 pub(super) async fn replay(
     deps: &Deps,
     table: &TenantTable,
@@ -452,11 +424,12 @@ pub(super) async fn replay(
         return Err(NotifyError::KeyReused);
     }
     let status = existing.get_s("status").unwrap_or("queued").to_owned();
-    if status == "accepting" {
+    // "accepting": written by an earlier version before it queued.
+    if status == "queued" || status == "accepting" {
         let body = crate::parties::conversation::text_of(deps, table, &existing, "body")
             .await
             .unwrap_or_default();
-        enqueue(deps, table, &draft.id, &draft.to, body).await?;
+        enqueue(deps, &draft.id, &draft.to, body).await?;
         return Ok(accepted(draft, "queued", true));
     }
     Ok(accepted(draft, &status, true))
