@@ -173,14 +173,14 @@ impl Idempotency {
         id: &str,
         result: &T,
     ) -> Result<(), StoreError> {
-        match self.completion(scope, id, result)? {
-            TxOp::Update {
-                key,
-                update,
-                condition,
-            } => self.table.update(&key, update, condition).await.map(|_| ()),
-            other => self.table.transact(vec![other]).await,
-        }
+        self.table
+            .update(
+                &Self::key(scope, id),
+                self.completed(result)?,
+                Some(Condition::Exists),
+            )
+            .await
+            .map(|_| ())
     }
 
     /// The write [`Idempotency::complete`] makes, for a caller that records the effect's outcome in
@@ -192,21 +192,25 @@ impl Idempotency {
         id: &str,
         result: &T,
     ) -> Result<TxOp, StoreError> {
+        Ok(TxOp::Update {
+            key: Self::key(scope, id),
+            update: self.completed(result)?,
+            condition: Some(Condition::Exists),
+        })
+    }
+
+    /// The update that marks a claim completed with `result`.
+    fn completed<T: Serialize>(&self, result: &T) -> Result<Update, StoreError> {
         let raw = serde_json::to_string(result).map_err(|e| StoreError::Internal(e.to_string()))?;
         let retention_secs = i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX / 2);
-        let update = Update::new()
+        Ok(Update::new()
             .set("status", COMPLETED)
             .set("result", raw)
             .set(
                 "ttl",
                 Value::N(self.clock.now_secs().saturating_add(retention_secs)),
             )
-            .remove("in_progress_expiration");
-        Ok(TxOp::Update {
-            key: Self::key(scope, id),
-            update,
-            condition: Some(Condition::Exists),
-        })
+            .remove("in_progress_expiration"))
     }
 
     /// Removes a claim after the effect failed, so that a retry runs it again.
