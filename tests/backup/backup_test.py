@@ -208,6 +208,11 @@ def main() -> int:
     c.stop()
     expect(busy.returncode != 0 and "in use by a running mostrador" in busy.stderr, f"restore while the stack runs is refused: {busy.stderr.strip()}")
 
+    # A stopped stack leaves the whole database in its file: the log is emptied as it stops.
+    wal = work / "c" / "mostrador.db-wal"
+    expect(not wal.exists() or wal.stat().st_size == 0,
+           f"a stopped stack leaves its log empty ({wal.stat().st_size if wal.exists() else 0} bytes)")
+
     # check notices a damaged database file.
     broken = work / "c" / "mostrador.db"
     data = bytearray(broken.read_bytes())

@@ -111,6 +111,7 @@ async fn main() -> anyhow::Result<()> {
     let body = serde_json::to_vec(&json!({ "campaign": "bench", "notifications": notifications }))?;
     let http = reqwest::Client::new();
 
+    let cpu_before = threads_cpu();
     let started = Instant::now();
     let answer = http
         .post(format!("{url}/v1/notifications/bulk"))
@@ -156,6 +157,35 @@ async fn main() -> anyhow::Result<()> {
         all_in.as_secs_f64(),
         total as f64 / all_in.as_secs_f64()
     );
+    if let (Some(before), Some(after)) = (cpu_before, threads_cpu()) {
+        let used: Vec<String> = after
+            .iter()
+            .map(|(name, s)| (name, s - before.get(name).copied().unwrap_or(0.0)))
+            .filter(|(_, s)| *s >= 0.05)
+            .map(|(name, s)| format!("{name} {s:.1}"))
+            .collect();
+        println!(
+            "CPU seconds by thread from the request on: {}",
+            used.join(", ")
+        );
+    }
     running.stop().await;
     Ok(())
+}
+
+/// CPU seconds each of the process's threads has used, summed by thread name (Linux only): where
+/// the time of a run went, e.g. how busy the database's writer thread was.
+fn threads_cpu() -> Option<std::collections::BTreeMap<String, f64>> {
+    let tick = 100.0; // USER_HZ on Linux
+    let mut by_name = std::collections::BTreeMap::<String, f64>::new();
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue; // a thread that ended meanwhile
+        };
+        let (name, rest) = stat.split_once(" (")?.1.rsplit_once(") ")?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        *by_name.entry(name.to_owned()).or_default() += ticks / tick;
+    }
+    Some(by_name)
 }

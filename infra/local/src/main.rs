@@ -157,7 +157,7 @@ async fn serve() -> anyhow::Result<()> {
         backups: plan.filter(|p| p.scheduled),
         ..Default::default()
     };
-    let running = mostrador_local::start(deps, listener, options).await?;
+    let running = mostrador_local::start(deps.clone(), listener, options).await?;
     println!("{banner}");
     if let Some(demo) = &demo {
         // Keys are never printed (a terminal's output ends up in log collectors): say where they are.
@@ -185,6 +185,9 @@ async fn serve() -> anyhow::Result<()> {
     shutdown_signal().await?;
     println!("mostrador: stopping — finishing in-flight requests, batches and jobs…");
     running.stop().await;
+    if let Err(e) = deps.close().await {
+        eprintln!("mostrador: {e:#} (the next start replays the log)");
+    }
     println!("mostrador: stopped");
     Ok(())
 }

@@ -81,6 +81,9 @@ pub struct Deps {
     /// HTTP for URLs merchants give (webhook deliveries): public addresses only, checked at every
     /// connection and redirect (`platform::urls::callable_client`).
     pub callable_http: reqwest::Client,
+    /// The embedded engine's database file (none on AWS), made whole as the process stops.
+    #[cfg(feature = "embedded")]
+    database: Option<Database>,
 }
 
 impl Deps {
@@ -145,9 +148,9 @@ impl Deps {
         let pseudonyms = pseudonyms_stored(table.as_ref(), keys.as_ref())
             .await
             .context("reading the deployment's pseudonym key")?;
-        Ok(Self::assemble(
-            config, table, blobs, keys, pseudonyms, queues, clock,
-        ))
+        let mut deps = Self::assemble(config, table, blobs, keys, pseudonyms, queues, clock);
+        deps.database = Some(db);
+        Ok(deps)
     }
 
     /// DynamoDB, S3, KMS and SQS; creates them first when `MOSTRADOR_AWS_PROVISION` is set.
@@ -287,7 +290,22 @@ impl Deps {
             cloud,
             http,
             callable_http,
+            #[cfg(feature = "embedded")]
+            database: None,
         }
+    }
+
+    /// As the process stops, after its last write: the embedded engine's log is copied into the
+    /// database file and emptied, so the file alone holds everything (a copy of it, or a check of
+    /// it, sees every write). Nothing to do on AWS.
+    pub async fn close(&self) -> anyhow::Result<()> {
+        #[cfg(feature = "embedded")]
+        if let Some(db) = &self.database {
+            db.flush()
+                .await
+                .context("writing the database log into its file")?;
+        }
+        Ok(())
     }
 }
 
