@@ -394,6 +394,7 @@ fn commit_writes(conn: &Connection, jobs: Vec<WriteJob>) {
     if jobs.is_empty() {
         return;
     }
+
     // A transaction left open by a job that panicked is rolled back before the next one.
     if !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");
@@ -436,10 +437,14 @@ fn in_savepoint<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    conn.execute_batch("SAVEPOINT write").map_err(sql_err)?;
+    // Compiled once per connection, like the engine's other statements (one pair per write).
+    let run = |sql: &str| -> Result<(), rusqlite::Error> {
+        conn.prepare_cached(sql)?.execute([]).map(|_| ())
+    };
+    run("SAVEPOINT write").map_err(sql_err)?;
     let result = f(conn);
     if result.is_ok() {
-        if let Err(e) = conn.execute_batch("RELEASE write") {
+        if let Err(e) = run("RELEASE write") {
             let _ = conn.execute_batch("ROLLBACK TO write; RELEASE write");
             return Err(sql_err(e));
         }

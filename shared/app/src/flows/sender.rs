@@ -71,12 +71,10 @@ async fn handle_in_span(
     to: String,
 ) -> Result<(), RecordError> {
     let table = TenantTable::of(deps, &merchant);
+    let known = read_all(deps, &table, &env, &to).await?;
     // A finished message is never sent again, whatever the queue redelivers.
-    let existing = table
-        .get(&out_key(&env.id))
-        .await
-        .map_err(RecordError::retry)?;
-    if existing
+    if known
+        .existing
         .as_ref()
         .and_then(|done| done.get_s("status"))
         .is_some_and(|s| s != "deferred")
@@ -104,16 +102,7 @@ async fn handle_in_span(
         }
         Err(e) => return Err(RecordError::retry(e)),
     }
-    let step = decide_and_send(
-        deps,
-        &merchant,
-        &table,
-        &env,
-        &to,
-        record,
-        existing.as_ref(),
-    )
-    .await;
+    let step = decide_and_send(deps, &merchant, &table, &env, &to, record, &known).await;
     match step {
         Ok(Step::Done(outcome)) => {
             // The claim is completed in the outcome's own transaction (a crash leaves both or
@@ -126,9 +115,17 @@ async fn handle_in_span(
                         .map_err(RecordError::retry)?,
                 ),
             };
-            record_outcome(deps, &table, &env, &to, &outcome, completion)
-                .await
-                .map_err(RecordError::retry)?;
+            record_outcome(
+                deps,
+                &table,
+                &env,
+                &to,
+                &outcome,
+                completion,
+                known.tag.as_ref(),
+            )
+            .await
+            .map_err(RecordError::retry)?;
             if env.category == Category::Service
                 && matches!(outcome, Outcome::Sent { .. } | Outcome::Sandbox { .. })
             {
@@ -158,6 +155,49 @@ async fn handle_in_span(
     }
 }
 
+/// What the rules of one message read, read at once before its claim (the reader threads answer
+/// reads waiting together from one snapshot): the record of an earlier attempt, the customer, the
+/// merchant's settings and notification policy, the pair's clock and, for a notification, its tag.
+struct Known {
+    existing: Option<Item>,
+    customer: Customer,
+    settings: settings::WhatsAppSettings,
+    policy: crate::parties::notification_settings::NotificationSettings,
+    pair: Option<i64>,
+    tag: Option<crate::notifications::stats::Tag>,
+}
+
+async fn read_all(
+    deps: &Deps,
+    table: &TenantTable,
+    env: &OutboundEnvelope,
+    to: &str,
+) -> Result<Known, RecordError> {
+    let notification = crate::notifications::is_notification(&env.id);
+    let (out, pair_of) = (out_key(&env.id), deps.customer_key(to));
+    let (existing, customer, settings, policy, pair, tag) = tokio::join!(
+        table.get(&out),
+        customers::get(table, to),
+        settings::load(table),
+        crate::parties::notification_settings::load(table),
+        throttle::read_pair(&*deps.table, &env.phone_number_id, &pair_of),
+        async {
+            match notification {
+                true => crate::notifications::stats::tag(table, &env.id).await,
+                false => Ok(None),
+            }
+        },
+    );
+    Ok(Known {
+        existing: existing.map_err(RecordError::retry)?,
+        customer: customer.map_err(RecordError::from)?,
+        settings: settings.map_err(RecordError::from)?,
+        policy: policy.map_err(RecordError::from)?,
+        pair: pair.map_err(RecordError::retry)?,
+        tag: tag.map_err(RecordError::retry)?,
+    })
+}
+
 async fn decide_and_send(
     deps: &Deps,
     merchant: &MerchantId,
@@ -165,19 +205,16 @@ async fn decide_and_send(
     env: &OutboundEnvelope,
     to: &str,
     record: &QueueRecord,
-    existing: Option<&Item>,
+    known: &Known,
 ) -> Result<Step, RecordError> {
     let now = deps.clock.now();
-    let customer = customers::get(table, to).await.map_err(RecordError::from)?;
-    let settings = settings::load(table).await.map_err(RecordError::from)?;
-    // The notification policy matters to business-initiated messages and opted-out customers.
-    let policy = if env.category.business_initiated() || customer.opted_out {
-        crate::parties::notification_settings::load(table)
-            .await
-            .map_err(RecordError::from)?
-    } else {
-        Default::default()
-    };
+    let Known {
+        existing,
+        customer,
+        settings,
+        policy,
+        ..
+    } = known;
     let bucket_cap = |b: &str| policy.category_cap(b);
     let decision = sending::decide(
         &sending::Outbound {
@@ -211,7 +248,7 @@ async fn decide_and_send(
         }
         sending::Decision::Send(None) => {}
         sending::Decision::Send(Some(caps)) => {
-            if let Some(reason) = take_daily_cap(table, &customer, caps, &env.id, now)
+            if let Some(reason) = take_daily_cap(table, customer, caps, &env.id, now)
                 .await
                 .map_err(RecordError::retry)?
             {
@@ -249,6 +286,7 @@ async fn decide_and_send(
         &deps.customer_key(to),
         PairLimit::default(),
         deps.clock.now_ms(),
+        Some(known.pair),
     )
     .await
     .map_err(RecordError::retry)?
@@ -256,9 +294,13 @@ async fn decide_and_send(
         return throttled(deps, merchant, env, to, record, d, "customer pair rate").await;
     }
 
-    let token = settings::access_token(deps, merchant)
-        .await
-        .map_err(RecordError::from)?;
+    // Without a stored token (known from the settings read) there is nothing to open.
+    let token = match settings.has_token {
+        true => settings::access_token(deps, merchant)
+            .await
+            .map_err(RecordError::from)?,
+        false => None,
+    };
     let Some(token) = token else {
         // Sandbox mode: the outbox entry is written with the outcome (see record_outcome).
         return Ok(Step::Done(Outcome::Sandbox {
@@ -266,7 +308,7 @@ async fn decide_and_send(
         }));
     };
     // A previous attempt may have reached the Cloud API and died before recording the outcome.
-    if let Some(step) = reconcile(deps, existing) {
+    if let Some(step) = reconcile(deps, existing.as_ref()) {
         return Ok(step);
     }
     table
@@ -566,6 +608,7 @@ async fn record_outcome(
     to: &str,
     outcome: &Outcome,
     completion: Option<TxOp>,
+    tag: Option<&crate::notifications::stats::Tag>,
 ) -> Result<(), StoreError> {
     let now = deps.clock.now();
     // The recipient, sealed like the conversation (the merchant API shows it shortened).
@@ -618,8 +661,8 @@ async fn record_outcome(
         condition: None,
     });
     // A notification's status and its template's and campaign's counters, in the same write.
-    if crate::notifications::is_notification(&env.id) {
-        ops.extend(crate::notifications::stats::outcome_ops(table, &env.id, outcome, now).await?);
+    if let Some(tag) = tag {
+        ops.extend(crate::notifications::stats::outcome_ops(tag, outcome, now));
     }
     let outbox = if let Outcome::Sandbox { .. } = outcome {
         outbox_ops(deps, table, env, to).await?

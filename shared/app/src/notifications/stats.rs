@@ -238,15 +238,7 @@ pub fn median(counts: &[i64]) -> Option<i64> {
 
 /// The sender recorded an outcome for a notification: its status on the record and the counters, to
 /// go in the sender's own transaction.
-pub(crate) async fn outcome_ops(
-    table: &TenantTable,
-    id: &str,
-    outcome: &Outcome,
-    now: DateTime<Utc>,
-) -> Result<Vec<TxOp>, StoreError> {
-    let Some(tag) = tag(table, id).await? else {
-        return Ok(Vec::new());
-    };
+pub(crate) fn outcome_ops(tag: &Tag, outcome: &Outcome, now: DateTime<Utc>) -> Vec<TxOp> {
     let mut record = Update::new();
     let mut counters = Update::new();
     match outcome {
@@ -277,12 +269,12 @@ pub(crate) async fn outcome_ops(
         }
     }
     let mut ops = vec![TxOp::Update {
-        key: super::key(id),
+        key: super::key(&tag.id),
         update: record,
         condition: Some(Condition::Exists),
     }];
-    ops.extend(counter_ops(&tag, &counters));
-    Ok(ops)
+    ops.extend(counter_ops(tag, &counters));
+    ops
 }
 
 /// A status webhook moved a notification forward: the same counts as the channel's, per template and

@@ -55,20 +55,35 @@ pub(crate) async fn take_number_slot(
     }
 }
 
-/// Takes a slot of the pair (number, customer) budget.
+/// The pair's (number, customer) clock as stored, for [`take_pair_slot`] (read beside the other
+/// reads of a send).
+pub(crate) async fn read_pair(
+    table: &dyn Table,
+    phone_number_id: &str,
+    customer: &CustomerKey,
+) -> Result<Option<i64>, StoreError> {
+    let key = crate::platform::schema::pair_pacing(phone_number_id, customer);
+    Ok(table.get(&key).await?.and_then(|i| i.get_n("tat")))
+}
+
+/// Takes a slot of the pair (number, customer) budget; `known` is the pair's clock if it was just
+/// read ([`read_pair`]): the write is conditional on it, so a stale one only costs a read again.
 pub(crate) async fn take_pair_slot(
     table: &dyn Table,
     phone_number_id: &str,
     customer: &CustomerKey,
     limit: PairLimit,
     now_ms: i64,
+    mut known: Option<Option<i64>>,
 ) -> Result<Permit, StoreError> {
     let key = crate::platform::schema::pair_pacing(phone_number_id, customer);
     let tolerance = limit.interval_ms * (limit.burst - 1).max(0);
     // Optimistic concurrency: retry when another consumer moved the pair's clock first.
     for _ in 0..8 {
-        let current = table.get(&key).await?;
-        let stored = current.as_ref().and_then(|i| i.get_n("tat"));
+        let stored = match known.take() {
+            Some(stored) => stored,
+            None => read_pair(table, phone_number_id, customer).await?,
+        };
         let tat = stored.unwrap_or(now_ms).max(now_ms);
         if tat - now_ms > tolerance {
             let wait = tat - now_ms - tolerance;
@@ -187,7 +202,7 @@ mod tests {
         let limit = PairLimit::default();
         for i in 0..5 {
             assert_eq!(
-                take_pair_slot(&*t, "1065", &a, limit, now)
+                take_pair_slot(&*t, "1065", &a, limit, now, None)
                     .await
                     .expect("slot"),
                 Permit::Granted,
@@ -195,26 +210,40 @@ mod tests {
             );
         }
         assert_eq!(
-            take_pair_slot(&*t, "1065", &a, limit, now)
+            take_pair_slot(&*t, "1065", &a, limit, now, None)
                 .await
                 .expect("slot"),
             Permit::Wait(Duration::from_secs(6))
         );
         assert_eq!(
-            take_pair_slot(&*t, "1065", &a, limit, now + 6_000)
+            take_pair_slot(&*t, "1065", &a, limit, now + 6_000, None)
                 .await
                 .expect("slot"),
             Permit::Granted
         );
         assert!(matches!(
-            take_pair_slot(&*t, "1065", &a, limit, now + 7_000)
+            take_pair_slot(&*t, "1065", &a, limit, now + 7_000, None)
+                .await
+                .expect("slot"),
+            Permit::Wait(_)
+        ));
+        // A clock read before another consumer moved it (a stale read) is caught by the write's
+        // condition and read again: still no slot beyond the burst.
+        assert!(matches!(
+            take_pair_slot(&*t, "1065", &a, limit, now + 7_000, Some(None))
+                .await
+                .expect("slot"),
+            Permit::Wait(_)
+        ));
+        assert!(matches!(
+            take_pair_slot(&*t, "1065", &a, limit, now + 7_000, Some(Some(now)))
                 .await
                 .expect("slot"),
             Permit::Wait(_)
         ));
         // Another customer is not affected.
         assert_eq!(
-            take_pair_slot(&*t, "1065", &b, limit, now)
+            take_pair_slot(&*t, "1065", &b, limit, now, None)
                 .await
                 .expect("slot"),
             Permit::Granted
@@ -222,7 +251,7 @@ mod tests {
         // After a quiet minute the burst is available again.
         for _ in 0..5 {
             assert_eq!(
-                take_pair_slot(&*t, "1065", &a, limit, now + 120_000)
+                take_pair_slot(&*t, "1065", &a, limit, now + 120_000, None)
                     .await
                     .expect("slot"),
                 Permit::Granted
