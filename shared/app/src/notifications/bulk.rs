@@ -154,7 +154,8 @@ pub async fn accept(
                 .with("chunks", chunks as i64)
                 .with("phone_number_id", phone.as_str())
                 .with("campaign", req.campaign.clone().unwrap_or_default())
-                .with("created_at", now.timestamp()),
+                .with("created_at", now.timestamp())
+                .with("ids", SEQUENCED_IDS),
             None,
         )
         .await?;
@@ -214,6 +215,7 @@ pub(crate) async fn process_chunk(
         return Ok(());
     };
     let phone = bulk.get_s("phone_number_id").unwrap_or_default().to_owned();
+    let sequenced = bulk.get_s("ids") == Some(SEQUENCED_IDS);
     let items: Vec<NotificationRequest> =
         serde_json::from_str(stored.get_s("items").unwrap_or("[]"))
             .map_err(|e| AppError::Internal(e.into()))?;
@@ -259,6 +261,7 @@ pub(crate) async fn process_chunk(
         links_at: &links_at,
         wa: &wa,
         settings: &settings,
+        sequenced,
     };
     let checks: Vec<_> = items
         .iter()
@@ -352,7 +355,14 @@ struct ChunkContext<'a> {
     links_at: &'a LinkBase,
     wa: &'a whatsapp_settings::WhatsAppSettings,
     settings: &'a notification_settings::NotificationSettings,
+    /// The bulk's items without a key of their own get sequenced ids (see [`SEQUENCED_IDS`]).
+    sequenced: bool,
 }
+
+/// Marks a bulk (on its record) whose items without an idempotency key get ids in the request's
+/// order ([`send::bulk_notification_id`]); a bulk accepted before them keeps the digest ids its
+/// first chunks were committed under, so a chunk run again after an upgrade finds what it did.
+const SEQUENCED_IDS: &str = "sequenced";
 
 /// One item of a chunk checked: its draft when it is to be committed (or replayed, when an earlier
 /// run of the chunk committed it: its id comes from its index), or why it is refused.
@@ -370,14 +380,19 @@ async fn check_item(
         links_at,
         wa,
         settings,
+        sequenced,
     } = *ctx;
     let found = cache.get(&item.template).and_then(Option::as_ref);
     let template = found.map(|(t, _)| t);
-    let key = item
-        .idempotency_key
-        .clone()
-        .unwrap_or_else(|| format!("{bulk_id}:{index}"));
-    let id = send::notification_id(deps, merchant, Some(&key));
+    let id = match &item.idempotency_key {
+        Some(key) => send::notification_id(deps, merchant, Some(key)),
+        None => sequenced
+            .then(|| send::bulk_notification_id(merchant, bulk_id, index))
+            .flatten()
+            .unwrap_or_else(|| {
+                send::notification_id(deps, merchant, Some(&format!("{bulk_id}:{index}")))
+            }),
+    };
     let now = deps.clock.now();
     let outcome = match send::draft(item, template, id, links_at, now, &mut send::link_code) {
         Err(fields) => Err(NotifyError::Invalid(fields)),
