@@ -394,7 +394,6 @@ fn commit_writes(conn: &Connection, jobs: Vec<WriteJob>) {
     if jobs.is_empty() {
         return;
     }
-
     // A transaction left open by a job that panicked is rolled back before the next one.
     if !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");
